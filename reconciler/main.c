@@ -1,0 +1,84 @@
+/*
+ * main.c: flotilla's entry point. It finds the command in the table and
+ * hands it the rest of argv; each command owns its options and exit code.
+ */
+#include <string.h>
+
+#include "reconciler/reconciler.h"
+
+#ifndef FLOTILLA_VERSION
+#define FLOTILLA_VERSION "dev"
+#endif
+
+static const command COMMANDS[] = {
+	{"validate", cmd_validate, "check the manifests of a directory offline", CMD_VALIDATE_USAGE},
+	{"explain", cmd_explain, "show a tenant's merged spec and where each value came from", CMD_EXPLAIN_USAGE},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: flotilla COMMAND [options]\n\n"
+		     "flotilla keeps a fleet of Neon Postgres projects, one per tenant, equal to\n"
+		     "the manifests in a git repository.\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_LEN(COMMANDS); i++)
+		fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+	fprintf(out, "\nRun 'flotilla COMMAND --help' for a command's options.\n"
+		     "Exit codes: 0 ok, 1 error, 2 changes present, 3 partial apply, 4 blocked.\n");
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "flotilla %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_ERROR;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+		if (argc > 2)
+			for (size_t i = 0; i < ARRAY_LEN(COMMANDS); i++)
+				if (strcmp(COMMANDS[i].name, argv[2]) == 0) {
+					fputs(COMMANDS[i].usage, stdout);
+					return EXIT_OK;
+				}
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+		printf("flotilla %s\n", FLOTILLA_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(COMMANDS); i++) {
+		if (strcmp(COMMANDS[i].name, name) != 0)
+			continue;
+		if (cli_wants_help(argc - 1, argv + 1)) {
+			fputs(COMMANDS[i].usage, stdout);
+			return EXIT_OK;
+		}
+		return COMMANDS[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "flotilla: unknown command '%s'\n\n", name);
+	usage(stderr);
+	return EXIT_ERROR;
+}

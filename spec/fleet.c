@@ -1,0 +1,242 @@
+/*
+ * fleet.c: load a whole fleet from a source, and merge a tenant's layers.
+ *
+ * Order: flotilla.yaml first (it names the globs), then every listed file
+ * that a glob matches, in path order so that diagnostics and "defined
+ * twice" messages do not depend on directory order. Each file's YAML tree
+ * lives in a scratch arena that is reset after the file is decoded, so
+ * memory grows with the decoded fleet, not with the bytes read.
+ */
+#include <string.h>
+
+#include "spec/internal.h"
+
+/* REFERENCE.md, "Regions": the documented list, used when a fleet names none. */
+static const char *const DEFAULT_REGIONS[] = {
+	"aws-us-east-1", "aws-us-east-2", "aws-us-west-2", "aws-eu-central-1",
+	"aws-eu-west-2", "aws-ap-southeast-1", "aws-ap-southeast-2", "aws-sa-east-1",
+	"azure-eastus2", "azure-westus3", "azure-gwc",
+};
+static const char *const DEFAULT_GLOBS[] = {"tenants/**/*.yaml", "profiles/*.yaml"};
+
+uint32_t fleet_file_add(spec_fleet *f, const char *path)
+{
+	if (f->nfiles == f->capfiles)
+		f->files = xgrow(f->files, &f->capfiles, f->nfiles + 1, sizeof(*f->files));
+	f->files[f->nfiles] = xstrdup(path);
+	return (uint32_t)f->nfiles++;
+}
+
+const char *spec_fleet_file(const spec_fleet *f, uint32_t i)
+{
+	return i < f->nfiles ? f->files[i] : "(unknown)";
+}
+
+static spec_list *static_list(arena *a, const char *const *items, size_t n)
+{
+	spec_list *l = arena_alloc(a, sizeof(*l));
+	l->items = arena_alloc(a, n * sizeof(spec_val));
+	for (size_t i = 0; i < n; i++) {
+		l->items[i].s = items[i];
+		l->items[i].o.set = 1;
+	}
+	l->n = n;
+	return l;
+}
+
+typedef struct path_list {
+	char **paths;
+	size_t n, cap;
+} path_list;
+
+static void collect(void *arg, const char *path)
+{
+	path_list *pl = arg;
+	if (pl->n == pl->cap)
+		pl->paths = xgrow(pl->paths, &pl->cap, pl->n + 1, sizeof(*pl->paths));
+	pl->paths[pl->n++] = xstrdup(path);
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read and decode one file; problems of the file become diagnostics. */
+static void load_file(spec_fleet *f, const spec_source *src, const char *path, arena *scratch,
+		      buf *data, spec_diags *diags)
+{
+	uint32_t idx = fleet_file_add(f, path);
+	buf_reset(data);
+	if (src->read(src->ctx, path, data) != 0) {
+		spec_diags_add(diags, path, 1, 1, "(file)", "%s", err_msg());
+		return;
+	}
+	ydoc *docs = NULL;
+	size_t n = yaml_load(scratch, path, data->data ? data->data : "", data->len, &docs, diags);
+	decode_file(f, idx, docs, n, diags);
+	free(docs);
+	arena_reset(scratch);
+}
+
+static int tenant_cmp(const void *a, const void *b)
+{
+	const spec_tenant *x = *(const spec_tenant *const *)a, *y = *(const spec_tenant *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
+{
+	*out = NULL;
+	spec_fleet *f = xcalloc(1, sizeof(*f));
+	f->a = arena_new();
+	f->profile_index = strmap_new();
+	f->tenant_index = strmap_new();
+	f->name_prefix = "";
+	f->max_deletes = 10;
+	f->drift = "heal";
+	f->refresh_interval = 600;
+	f->max_autoscaling_cu = 64; /* 16 CU */
+	builtin_defaults(f->a, &f->builtin);
+
+	arena *scratch = arena_new();
+	buf data = BUF_INIT(SPEC_MAX_FILE_BYTES);
+	path_list pl = {0};
+	int rc = src->list(src->ctx, collect, &pl);
+	if (rc != 0)
+		goto done;
+	qsort(pl.paths, pl.n, sizeof(*pl.paths), path_cmp);
+
+	bool have_file = false;
+	for (size_t i = 0; i < pl.n; i++)
+		if (strcmp(pl.paths[i], "flotilla.yaml") == 0)
+			have_file = true;
+	if (!have_file)
+		spec_diags_add(diags, "flotilla.yaml", 1, 1, "(file)",
+			       "no flotilla.yaml at the repository root: a fleet starts with one Fleet document");
+	else
+		load_file(f, src, "flotilla.yaml", scratch, &data, diags);
+	if (have_file && !f->have_fleet && spec_diags_count(diags) == 0)
+		spec_diags_add(diags, "flotilla.yaml", 1, 1, "(file)", "flotilla.yaml holds no Fleet document");
+
+	if (!f->manifests)
+		f->manifests = static_list(f->a, DEFAULT_GLOBS, ARRAY_LEN(DEFAULT_GLOBS));
+	if (!f->allowed_regions)
+		f->allowed_regions = static_list(f->a, DEFAULT_REGIONS, ARRAY_LEN(DEFAULT_REGIONS));
+	if (!f->name)
+		f->name = "";
+
+	for (size_t i = 0; i < pl.n; i++) {
+		const char *p = pl.paths[i];
+		if (strcmp(p, "flotilla.yaml") == 0)
+			continue;
+		bool hit = false;
+		for (size_t g = 0; !hit && g < f->manifests->n; g++)
+			hit = spec_glob_match(f->manifests->items[g].s, p);
+		if (hit)
+			load_file(f, src, p, scratch, &data, diags);
+	}
+
+	qsort(f->tenants, f->ntenants, sizeof(*f->tenants), tenant_cmp);
+	for (size_t i = 0; i < f->ntenants; i++)
+		validate_tenant(f, f->tenants[i], diags);
+	spec_diags_sort(diags);
+	*out = f;
+	f = NULL;
+done:
+	for (size_t i = 0; i < pl.n; i++)
+		free(pl.paths[i]);
+	free(pl.paths);
+	buf_release(&data);
+	arena_free(scratch);
+	spec_fleet_free(f);
+	return rc;
+}
+
+void spec_fleet_free(spec_fleet *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nfiles; i++)
+		free(f->files[i]);
+	free(f->files);
+	free(f->profiles);
+	free(f->tenants);
+	strmap_free(f->profile_index);
+	strmap_free(f->tenant_index);
+	arena_free(f->a);
+	free(f);
+}
+
+const char *spec_fleet_name(const spec_fleet *f) { return f->name; }
+const char *spec_fleet_org_id(const spec_fleet *f) { return f->org_id; }
+const char *spec_fleet_name_prefix(const spec_fleet *f) { return f->name_prefix; }
+bool spec_fleet_prune(const spec_fleet *f) { return f->prune; }
+int64_t spec_fleet_max_deletes(const spec_fleet *f) { return f->max_deletes; }
+const char *spec_fleet_drift(const spec_fleet *f) { return f->drift; }
+int64_t spec_fleet_refresh_interval(const spec_fleet *f) { return f->refresh_interval; }
+size_t spec_fleet_tenant_count(const spec_fleet *f) { return f->ntenants; }
+
+const spec_tenant *spec_fleet_tenant_at(const spec_fleet *f, size_t i)
+{
+	return i < f->ntenants ? f->tenants[i] : NULL;
+}
+
+const spec_tenant *spec_fleet_tenant_find(const spec_fleet *f, const char *name)
+{
+	return strmap_get(f->tenant_index, name);
+}
+
+/* Maps merge key by key: `over`'s keys win, the rest of `base` stays. */
+static spec_map *merge_map(arena *a, const spec_map *base, const spec_map *over)
+{
+	spec_map *m = arena_alloc(a, sizeof(*m));
+	size_t cap = base->n + over->n;
+	m->keys = arena_alloc(a, (cap ? cap : 1) * sizeof(char *));
+	m->vals = arena_alloc(a, (cap ? cap : 1) * sizeof(spec_val));
+	for (size_t i = 0; i < base->n; i++) {
+		m->keys[m->n] = base->keys[i];
+		m->vals[m->n++] = base->vals[i];
+	}
+	for (size_t i = 0; i < over->n; i++) {
+		size_t j = 0;
+		while (j < m->n && strcmp(m->keys[j], over->keys[i]) != 0)
+			j++;
+		if (j == m->n)
+			m->n++;
+		m->keys[j] = over->keys[i];
+		m->vals[j] = over->vals[i];
+	}
+	return m;
+}
+
+static void overlay(arena *a, spec_values *out, const spec_values *layer)
+{
+	for (int f = 0; f < SF__COUNT; f++) {
+		const spec_val *v = &layer->v[f];
+		if (!v->o.set)
+			continue;
+		if (spec_field_get((spec_field)f)->type == SPEC_T_MAP && out->v[f].map)
+			out->v[f].map = merge_map(a, out->v[f].map, v->map);
+		else
+			out->v[f] = *v;
+		out->v[f].o = v->o;
+	}
+}
+
+static const spec_values *fleet_profile_values(const spec_fleet *f, const char *name)
+{
+	const spec_profile *p = name ? strmap_get(f->profile_index, name) : NULL;
+	return p ? &p->spec : NULL;
+}
+
+void spec_tenant_resolve(const spec_fleet *f, const spec_tenant *t, spec_values *out)
+{
+	*out = f->builtin;
+	overlay(f->a, out, &f->defaults);
+	const char *pname = t->spec.v[SF_PROFILE].o.set ? t->spec.v[SF_PROFILE].s : f->defaults.v[SF_PROFILE].s;
+	const spec_values *p = fleet_profile_values(f, pname);
+	if (p)
+		overlay(f->a, out, p);
+	overlay(f->a, out, &t->spec);
+}
