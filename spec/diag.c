@@ -33,15 +33,21 @@ void spec_diags_free(spec_diags *d)
 void spec_diags_add(spec_diags *d, const char *file, unsigned line, unsigned col,
 		    const char *path, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	diags_vadd(d, file, line, col, path, fmt, ap);
+	va_end(ap);
+}
+
+void diags_vadd(spec_diags *d, const char *file, unsigned line, unsigned col, const char *path,
+		const char *fmt, va_list ap)
+{
 	if (d->n == d->cap)
 		d->items = xgrow(d->items, &d->cap, d->n + 1, sizeof(*d->items));
 	spec_diag *g = &d->items[d->n++];
 	buf msg = BUF_INIT(0);
-	va_list ap;
-	va_start(ap, fmt);
 	if (buf_vprintf(&msg, fmt, ap) != 0)
 		abort(); /* unbounded buffer: cannot fail */
-	va_end(ap);
 	g->file = xstrdup(file ? file : "");
 	g->line = line ? line : 1;
 	g->col = col ? col : 1;

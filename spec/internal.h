@@ -83,6 +83,49 @@ struct spec_fleet {
 /* Intern a file path; returns its index. */
 uint32_t fleet_file_add(spec_fleet *f, const char *path);
 
+/* spec_diags_add with a va_list (diag.c). */
+void diags_vadd(spec_diags *d, const char *file, unsigned line, unsigned col, const char *path,
+		const char *fmt, va_list ap) PRINTF(6, 0);
+
+/* ------------------------------------------------------------ decoding */
+
+/* The state of decoding one file (decode.c, values.c). */
+typedef struct dec {
+	spec_fleet *f;
+	uint32_t file;
+	const char *fname;
+	spec_layer layer;
+	spec_diags *diags;
+} dec;
+
+#define PATH_MAX_LEN 256
+
+/* Shared helpers (decode.c); each adds a diagnostic when it returns false. */
+void diag_at(dec *d, const ynode *n, const char *path, const char *fmt, ...) PRINTF(4, 5);
+spec_origin origin_of(const dec *d, const ynode *n);
+const char *copy_str(dec *d, const ynode *n);
+/* "base.key", or "key" when base is empty, into a PATH_MAX_LEN buffer. */
+void join(char *out, const char *base, const char *key);
+/* The known key within edit distance 2 of `key`, or NULL. */
+const char *suggest(const char *key, const char *const *known, size_t nknown);
+/* Index of map key i among `known`, or -1 (unknown, duplicate, not a string). */
+int key_index(dec *d, const ynode *m, size_t i, const char *path, const char *const *known, size_t nknown);
+bool want_map(dec *d, const ynode *n, const char *path);
+bool want_seq(dec *d, const ynode *n, const char *path);
+bool want_string(dec *d, const ynode *n, const char *path);
+bool get_bool(dec *d, const ynode *n, const char *path, int64_t *out);
+bool get_int(dec *d, const ynode *n, const char *path, int64_t lo, int64_t hi, int64_t *out);
+bool valid_name(const char *s);   /* ^[a-z0-9][a-z0-9-]{0,62}$ */
+bool valid_id(const char *s);     /* ^[a-z0-9-]{1,60}$ */
+bool has_control(const char *s);
+
+/* The tenant spec (values.c). `prefix` is the field-path prefix of the map
+ * ("" at the top), `ypath` its YAML path; profiles pass allow_profile false. */
+void decode_values(dec *d, const ynode *n, const char *prefix, const char *ypath, spec_values *out,
+		   bool allow_profile);
+/* A map of strings: compute.pgSettings, or metadata.labels when `labels`. */
+spec_map *decode_map(dec *d, const ynode *n, const char *path, bool labels);
+
 /* Decode the documents of one file into the fleet (decode.c). */
 void decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs,
 		 spec_diags *diags);

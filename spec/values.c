@@ -1,0 +1,515 @@
+/*
+ * values.c: the tenant spec, as written in a Tenant, a Profile or the
+ * fleet's defaults: scalars by the type of their field (units, ranges),
+ * lists, string maps, and the branches list with its roles and databases.
+ * Which keys exist at each level follows the field table in fields.c.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "spec/internal.h"
+
+static bool valid_ip_entry(const char *s)
+{
+	char tmp[128];
+	unsigned char addr[16];
+	if (str_copy(tmp, s, sizeof(tmp)) >= sizeof(tmp))
+		return false;
+	char *dash = strchr(tmp, '-');
+	if (dash) { /* a range a-b */
+		*dash = 0;
+		int fam = strchr(tmp, ':') ? AF_INET6 : AF_INET;
+		return inet_pton(fam, tmp, addr) == 1 && inet_pton(fam, dash + 1, addr) == 1;
+	}
+	char *slash = strchr(tmp, '/');
+	int fam = strchr(tmp, ':') ? AF_INET6 : AF_INET;
+	if (slash) {
+		*slash = 0;
+		int64_t bits;
+		if (str_to_i64(slash + 1, &bits) != 0 || bits < 0 || bits > (fam == AF_INET ? 32 : 128))
+			return false;
+	}
+	return inet_pton(fam, tmp, addr) == 1;
+}
+
+static bool valid_time_of_day(const char *s)
+{
+	return strlen(s) == 5 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) && s[2] == ':' &&
+	       isdigit((unsigned char)s[3]) && isdigit((unsigned char)s[4]) &&
+	       (s[0] - '0') * 10 + (s[1] - '0') < 24 && (s[3] - '0') * 10 + (s[4] - '0') < 60;
+}
+
+/* ------------------------------------------------------- scalar fields */
+
+/* Field-specific range rules for one written value (REFERENCE.md). */
+static bool check_range(dec *d, spec_field f, const ynode *n, const char *path, int64_t v)
+{
+	char a[32];
+	switch (f) {
+	case SF_HISTORY_RETENTION:
+		/* history_retention_seconds 0..2592000 (REFERENCE.md, Projects) */
+		if (v > 2592000) {
+			unit_duration_format(v, a);
+			diag_at(d, n, path, "history retention %s is out of range: must be 0..30d", a);
+			return false;
+		}
+		return true;
+	case SF_COMPUTE_SUSPEND_TIMEOUT:
+		/* SuspendTimeoutSeconds: -1 never, else 60..604800 (0 means Neon's default) */
+		if (v == 0) {
+			diag_at(d, n, path, "suspend timeout 0 is ambiguous: write 5m for Neon's default, or never");
+			return false;
+		}
+		if (v != DURATION_NEVER && (v < 60 || v > 604800)) {
+			unit_duration_format(v, a);
+			diag_at(d, n, path, "suspend timeout %s is out of range: must be never or 60s..7d", a);
+			return false;
+		}
+		return true;
+	default:
+		return true;
+	}
+}
+
+static bool decode_scalar_field(dec *d, spec_field f, const ynode *n, const char *path, spec_val *out)
+{
+	const spec_field_info *fi = spec_field_get(f);
+	int64_t v = 0;
+	switch (fi->type) {
+	case SPEC_T_STRING: {
+		if (!want_string(d, n, path))
+			return false;
+		const char *s = n->str;
+		if (f == SF_REGION && !valid_id(s)) {
+			diag_at(d, n, path, "'%s' is not a region id: expected lowercase letters, digits and '-', like aws-us-east-2", s);
+			return false;
+		}
+		if (f == SF_PROFILE && !valid_name(s)) {
+			diag_at(d, n, path, "'%s' is not a valid profile name", s);
+			return false;
+		}
+		out->s = copy_str(d, n);
+		break;
+	}
+	case SPEC_T_INT: {
+		int64_t lo = 0, hi = INT64_MAX;
+		if (f == SF_PG_VERSION) { /* PgVersion: 14..18 */
+			lo = 14;
+			hi = 18;
+		} else if (f == SF_READ_REPLICAS) { /* flotilla's guard against typos */
+			hi = 10;
+		}
+		if (!get_int(d, n, path, lo, hi, &v))
+			return false;
+		out->i = v;
+		break;
+	}
+	case SPEC_T_BOOL:
+		if (!get_bool(d, n, path, &v))
+			return false;
+		out->i = v;
+		break;
+	case SPEC_T_DURATION:
+	case SPEC_T_DURATION_NEVER:
+	case SPEC_T_QUOTA_TIME:
+		if (n->kind != YN_SCALAR || ynode_is_null(n)) {
+			diag_at(d, n, path, "expected a duration like 30s, 5m, 2h or 7d, got %s", ynode_describe(n));
+			return false;
+		}
+		if (fi->type == SPEC_T_QUOTA_TIME && strcmp(n->str, "unlimited") == 0) {
+			v = 0;
+		} else if (unit_duration_parse(n->str, fi->type == SPEC_T_DURATION_NEVER, &v) != 0) {
+			diag_at(d, n, path, "%s", err_msg());
+			return false;
+		}
+		if (!check_range(d, f, n, path, v))
+			return false;
+		out->i = v;
+		break;
+	case SPEC_T_SIZE:
+		if (n->kind != YN_SCALAR || ynode_is_null(n)) {
+			diag_at(d, n, path, "expected a size like 512MiB or 10GB, got %s", ynode_describe(n));
+			return false;
+		}
+		if (unit_size_parse(n->str, &v) != 0) {
+			diag_at(d, n, path, "%s", err_msg());
+			return false;
+		}
+		out->i = v;
+		break;
+	case SPEC_T_CU: {
+		int32_t q;
+		if (n->kind != YN_SCALAR || n->quoted || ynode_is_null(n)) {
+			diag_at(d, n, path, "expected compute units like 0.25, 0.5, 1 or 2, got %s", ynode_describe(n));
+			return false;
+		}
+		if (unit_cu_parse(n->str, &q) != 0) {
+			diag_at(d, n, path, "%s", err_msg());
+			return false;
+		}
+		out->i = q;
+		break;
+	}
+	case SPEC_T_TIME_OF_DAY:
+		if (!want_string(d, n, path))
+			return false;
+		if (!valid_time_of_day(n->str)) {
+			diag_at(d, n, path, "'%s' is not a time of day: expected HH:MM in UTC, like 02:30", n->str);
+			return false;
+		}
+		out->s = copy_str(d, n);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static bool decode_strlist(dec *d, spec_field f, const ynode *n, const char *path, spec_val *out)
+{
+	if (!want_seq(d, n, path))
+		return false;
+	spec_list *l = arena_alloc(d->f->a, sizeof(*l));
+	l->items = arena_alloc(d->f->a, (n->n ? n->n : 1) * sizeof(spec_val));
+	bool ok = true;
+	for (size_t i = 0; i < n->n; i++) {
+		const ynode *it = n->kids[i];
+		char where[PATH_MAX_LEN];
+		snprintf(where, sizeof(where), "%s[%zu]", path, i);
+		spec_val *v = &l->items[l->n];
+		if (f == SF_SETTINGS_MW_WEEKDAYS) {
+			if (!get_int(d, it, where, 1, 7, &v->i)) {
+				ok = false;
+				continue;
+			}
+			for (size_t j = 0; j < l->n; j++)
+				if (l->items[j].i == v->i) {
+					diag_at(d, it, where, "weekday %" PRId64 " is listed twice", v->i);
+					ok = false;
+				}
+		} else {
+			if (!want_string(d, it, where)) {
+				ok = false;
+				continue;
+			}
+			if (!valid_ip_entry(it->str)) {
+				diag_at(d, it, where, "'%s' is not an IP address, CIDR block or range a-b", it->str);
+				ok = false;
+				continue;
+			}
+			v->s = copy_str(d, it);
+		}
+		v->o = origin_of(d, it);
+		l->n++;
+	}
+	if (f == SF_SETTINGS_MW_WEEKDAYS && n->n == 0) {
+		diag_at(d, n, path, "a maintenance window needs at least one weekday (1 = Monday .. 7 = Sunday)");
+		ok = false;
+	}
+	out->list = l;
+	return ok;
+}
+
+/* Maps of strings: compute.pgSettings and metadata.labels. */
+spec_map *decode_map(dec *d, const ynode *n, const char *path, bool labels)
+{
+	if (!want_map(d, n, path))
+		return NULL;
+	spec_map *m = arena_alloc(d->f->a, sizeof(*m));
+	m->keys = arena_alloc(d->f->a, (n->n ? n->n : 1) * sizeof(char *));
+	m->vals = arena_alloc(d->f->a, (n->n ? n->n : 1) * sizeof(spec_val));
+	for (size_t i = 0; i < n->n; i++) {
+		const ynode *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
+		char where[PATH_MAX_LEN];
+		if (k->kind != YN_SCALAR) {
+			diag_at(d, k, path, "a key must be a string, not %s", ynode_describe(k));
+			continue;
+		}
+		join(where, path, k->str);
+		bool dup = false;
+		for (size_t j = 0; j < m->n; j++)
+			if (strcmp(m->keys[j], k->str) == 0)
+				dup = true;
+		if (dup) {
+			diag_at(d, k, where, "duplicate key '%s'", k->str);
+			continue;
+		}
+		bool key_ok = k->len > 0 && k->len <= 63;
+		for (size_t j = 0; key_ok && j < k->len; j++) {
+			unsigned char c = (unsigned char)k->str[j];
+			if (labels)
+				key_ok = isalnum(c) || ((c == '.' || c == '_' || c == '/' || c == '-') && j > 0);
+			else
+				key_ok = islower(c) || c == '_' || ((isdigit(c) || c == '.') && j > 0);
+		}
+		if (!key_ok) {
+			diag_at(d, k, where, labels
+				? "label key '%s' is invalid: letters, digits, '.', '_', '/', '-', starting with a letter or digit, at most 63 bytes"
+				: "setting name '%s' is invalid: lowercase letters, digits, '_' and '.', starting with a letter or '_'",
+				k->str);
+			continue;
+		}
+		if (v->kind != YN_SCALAR || ynode_is_null(v)) {
+			diag_at(d, v, where, "expected a string value, got %s", ynode_describe(v));
+			continue;
+		}
+		if (has_control(v->str) || (labels && v->len > 63)) {
+			diag_at(d, v, where, labels ? "label value must be at most 63 bytes without control characters"
+						    : "value must not contain control characters");
+			continue;
+		}
+		m->keys[m->n] = copy_str(d, k);
+		m->vals[m->n].s = copy_str(d, v);
+		m->vals[m->n].o = origin_of(d, v);
+		m->n++;
+	}
+	return m;
+}
+
+/* -------------------------------------------------------------- branches */
+
+static const char *const BRANCH_KEYS[] = {"name", "default", "parent", "protected", "roles", "databases"};
+static const char *const ROLE_KEYS[] = {"name", "noLogin"};
+static const char *const DATABASE_KEYS[] = {"name", "owner"};
+
+/* Postgres identifiers: 1..63 bytes (NAMEDATALEN), no control characters. */
+static bool check_pg_name(dec *d, const ynode *n, const char *path, const char *what)
+{
+	if (!want_string(d, n, path))
+		return false;
+	if (n->len > 63) {
+		diag_at(d, n, path, "%s name '%s' is %zu bytes: at most 63 bytes", what, n->str, n->len);
+		return false;
+	}
+	if (has_control(n->str)) {
+		diag_at(d, n, path, "%s name must not contain control characters", what);
+		return false;
+	}
+	return true;
+}
+
+static void decode_role(dec *d, const ynode *n, const char *path, spec_role *r)
+{
+	if (!want_map(d, n, path))
+		return;
+	bool have_name = false;
+	for (size_t i = 0; i < n->n; i++) {
+		int k = key_index(d, n, i, path, ROLE_KEYS, ARRAY_LEN(ROLE_KEYS));
+		const ynode *v = n->kids[2 * i + 1];
+		char where[PATH_MAX_LEN];
+		if (k < 0)
+			continue;
+		join(where, path, ROLE_KEYS[k]);
+		if (k == 0) {
+			have_name = true;
+			if (!check_pg_name(d, v, where, "role"))
+				continue;
+			/* Postgres reserves role names beginning with pg_ */
+			if (str_has_prefix(v->str, "pg_")) {
+				diag_at(d, v, where, "role name '%s' is reserved: Postgres keeps names starting with 'pg_'", v->str);
+				continue;
+			}
+			r->name.s = copy_str(d, v);
+			r->name.o = origin_of(d, v);
+		} else {
+			if (get_bool(d, v, where, &r->no_login.i))
+				r->no_login.o = origin_of(d, v);
+		}
+	}
+	if (!have_name)
+		diag_at(d, n, path, "a role needs a 'name'");
+}
+
+static void decode_database(dec *d, const ynode *n, const char *path, spec_database *db)
+{
+	if (!want_map(d, n, path))
+		return;
+	bool have_name = false, have_owner = false;
+	for (size_t i = 0; i < n->n; i++) {
+		int k = key_index(d, n, i, path, DATABASE_KEYS, ARRAY_LEN(DATABASE_KEYS));
+		const ynode *v = n->kids[2 * i + 1];
+		char where[PATH_MAX_LEN];
+		if (k < 0)
+			continue;
+		join(where, path, DATABASE_KEYS[k]);
+		spec_val *dst = k == 0 ? &db->name : &db->owner;
+		if (k == 0)
+			have_name = true;
+		else
+			have_owner = true;
+		if (!check_pg_name(d, v, where, k == 0 ? "database" : "owner role"))
+			continue;
+		dst->s = copy_str(d, v);
+		dst->o = origin_of(d, v);
+	}
+	if (!have_name)
+		diag_at(d, n, path, "a database needs a 'name'");
+	if (!have_owner)
+		diag_at(d, n, path, "a database needs an 'owner' (one of the branch's roles)");
+}
+
+static bool decode_branches(dec *d, const ynode *n, const char *path, spec_val *out)
+{
+	if (!want_seq(d, n, path))
+		return false;
+	spec_branches *br = arena_alloc(d->f->a, sizeof(*br));
+	br->items = arena_alloc(d->f->a, (n->n ? n->n : 1) * sizeof(spec_branch));
+	br->n = n->n;
+	unsigned before = (unsigned)spec_diags_count(d->diags);
+	for (size_t i = 0; i < n->n; i++) {
+		const ynode *it = n->kids[i];
+		spec_branch *b = &br->items[i];
+		char bpath[PATH_MAX_LEN];
+		snprintf(bpath, sizeof(bpath), "%s[%zu]", path, i);
+		b->o = origin_of(d, it);
+		if (!want_map(d, it, bpath))
+			continue;
+		bool have_name = false;
+		for (size_t j = 0; j < it->n; j++) {
+			int k = key_index(d, it, j, bpath, BRANCH_KEYS, ARRAY_LEN(BRANCH_KEYS));
+			const ynode *v = it->kids[2 * j + 1];
+			char where[PATH_MAX_LEN];
+			if (k < 0)
+				continue;
+			join(where, bpath, BRANCH_KEYS[k]);
+			switch (k) {
+			case 0: /* name: 1..256 (BranchCreateRequest.branch.name) */
+			case 2: /* parent */
+				if (k == 0)
+					have_name = true;
+				if (!want_string(d, v, where))
+					break;
+				if (v->len > 256 || has_control(v->str)) {
+					diag_at(d, v, where, "branch name must be 1..256 bytes without control characters");
+					break;
+				}
+				(k == 0 ? &b->name : &b->parent)->s = copy_str(d, v);
+				(k == 0 ? &b->name : &b->parent)->o = origin_of(d, v);
+				break;
+			case 1:
+			case 3:
+				if (get_bool(d, v, where, k == 1 ? &b->is_default.i : &b->protect.i))
+					(k == 1 ? &b->is_default : &b->protect)->o = origin_of(d, v);
+				break;
+			case 4:
+			case 5: {
+				if (!want_seq(d, v, where))
+					break;
+				size_t cnt = v->n ? v->n : 1;
+				if (k == 4) {
+					b->roles = arena_alloc(d->f->a, cnt * sizeof(spec_role));
+					b->nroles = v->n;
+				} else {
+					b->databases = arena_alloc(d->f->a, cnt * sizeof(spec_database));
+					b->ndatabases = v->n;
+				}
+				for (size_t x = 0; x < v->n; x++) {
+					char ipath[PATH_MAX_LEN];
+					snprintf(ipath, sizeof(ipath), "%s[%zu]", where, x);
+					if (k == 4)
+						decode_role(d, v->kids[x], ipath, &b->roles[x]);
+					else
+						decode_database(d, v->kids[x], ipath, &b->databases[x]);
+				}
+				break;
+			}
+			}
+		}
+		if (!have_name)
+			diag_at(d, it, bpath, "a branch needs a 'name'");
+	}
+	out->br = br;
+	/* Structure rules need a list whose items all decoded. */
+	if (spec_diags_count(d->diags) == before)
+		validate_branches(d->f, br, path, origin_of(d, n), d->diags);
+	return true;
+}
+
+/* ------------------------------------------------------------ tenant spec */
+
+/*
+ * Decode a tenant-spec map (a Tenant's or Profile's spec, or the fleet's
+ * defaults). `prefix` is the field-path prefix of this map level ("",
+ * "quota.", "settings.maintenanceWindow."), `ypath` the YAML path of it.
+ */
+void decode_values(dec *d, const ynode *n, const char *prefix, const char *ypath,
+			  spec_values *out, bool allow_profile)
+{
+	if (!want_map(d, n, ypath))
+		return;
+	/* the keys known at this level: next segments of matching field paths */
+	const char *known[SF__COUNT];
+	size_t klen[SF__COUNT];
+	size_t nknown = 0;
+	size_t plen = strlen(prefix);
+	char segbuf[SF__COUNT][48];
+	for (int f = 0; f < SF__COUNT; f++) {
+		const char *p = spec_field_get((spec_field)f)->path;
+		if (strncmp(p, prefix, plen) != 0)
+			continue;
+		if (f == SF_PROFILE && !allow_profile)
+			continue;
+		const char *seg = p + plen;
+		size_t sl = strcspn(seg, ".");
+		bool seen = false;
+		for (size_t j = 0; j < nknown; j++)
+			if (klen[j] == sl && strncmp(known[j], seg, sl) == 0)
+				seen = true;
+		if (seen)
+			continue;
+		snprintf(segbuf[nknown], sizeof(segbuf[nknown]), "%.*s", (int)sl, seg);
+		known[nknown] = segbuf[nknown];
+		klen[nknown] = sl;
+		nknown++;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const ynode *kn = n->kids[2 * i], *v = n->kids[2 * i + 1];
+		if (!allow_profile && plen == 0 && kn->kind == YN_SCALAR && strcmp(kn->str, "profile") == 0) {
+			char where[PATH_MAX_LEN];
+			join(where, ypath, "profile");
+			diag_at(d, kn, where, "a Profile cannot name another profile (profiles do not chain)");
+			continue;
+		}
+		int k = key_index(d, n, i, ypath, known, nknown);
+		if (k < 0)
+			continue;
+		char where[PATH_MAX_LEN], fpath[PATH_MAX_LEN];
+		join(where, ypath, known[k]);
+		snprintf(fpath, sizeof(fpath), "%s%s", prefix, known[k]);
+		int leaf = -1;
+		for (int f = 0; f < SF__COUNT; f++)
+			if (strcmp(spec_field_get((spec_field)f)->path, fpath) == 0)
+				leaf = f;
+		if (leaf < 0) { /* a nested map such as quota */
+			char sub[PATH_MAX_LEN];
+			snprintf(sub, sizeof(sub), "%s.", fpath);
+			decode_values(d, v, sub, where, out, allow_profile);
+			continue;
+		}
+		spec_val val;
+		memset(&val, 0, sizeof(val));
+		bool ok;
+		switch (spec_field_get((spec_field)leaf)->type) {
+		case SPEC_T_STRLIST:
+		case SPEC_T_INTLIST:
+			ok = decode_strlist(d, (spec_field)leaf, v, where, &val);
+			break;
+		case SPEC_T_MAP:
+			val.map = decode_map(d, v, where, false);
+			ok = val.map != NULL;
+			break;
+		case SPEC_T_BRANCHES:
+			ok = decode_branches(d, v, where, &val);
+			break;
+		default:
+			ok = decode_scalar_field(d, (spec_field)leaf, v, where, &val);
+		}
+		if (!ok)
+			continue;
+		val.o = origin_of(d, v);
+		out->v[leaf] = val;
+	}
+}
+
