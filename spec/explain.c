@@ -8,14 +8,52 @@
 
 #include "spec/internal.h"
 
-static int line(buf *out, const spec_fleet *f, const char *key, const char *value, const spec_origin *o)
+/* Rows are gathered first so that the columns fit the longest key and value. */
+typedef struct rows {
+	char **key, **value, **where;
+	size_t n, cap;
+} rows;
+
+static int line(rows *out, const spec_fleet *f, const char *key, const char *value, const spec_origin *o)
 {
 	char where[300];
 	origin_format(f, o, where, sizeof(where));
-	return buf_printf(out, "  %-44s %-28s %s\n", key, value, where);
+	if (out->n == out->cap) {
+		size_t cap = out->cap;
+		out->key = xgrow(out->key, &cap, out->n + 1, sizeof(char *));
+		cap = out->cap;
+		out->value = xgrow(out->value, &cap, out->n + 1, sizeof(char *));
+		out->where = xgrow(out->where, &out->cap, out->n + 1, sizeof(char *));
+	}
+	out->key[out->n] = xstrdup(key);
+	out->value[out->n] = xstrdup(value);
+	out->where[out->n] = xstrdup(where);
+	out->n++;
+	return 0;
 }
 
-static int explain_branches(buf *out, const spec_fleet *f, const spec_branches *br)
+static int rows_render(rows *r, buf *out)
+{
+	int kw = 0, vw = 0, rc = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		int k = (int)strlen(r->key[i]), v = (int)strlen(r->value[i]);
+		kw = k > kw ? k : kw;
+		vw = v > vw && v <= 40 ? v : vw; /* a long list value does not widen every row */
+	}
+	for (size_t i = 0; rc == 0 && i < r->n; i++)
+		rc = buf_printf(out, "  %-*s  %-*s  %s\n", kw, r->key[i], vw, r->value[i], r->where[i]);
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->key[i]);
+		free(r->value[i]);
+		free(r->where[i]);
+	}
+	free(r->key);
+	free(r->value);
+	free(r->where);
+	return rc;
+}
+
+static int explain_branches(rows *out, const spec_fleet *f, const spec_branches *br)
 {
 	int rc = 0;
 	char k[160];
@@ -54,16 +92,12 @@ static int explain_branches(buf *out, const spec_fleet *f, const spec_branches *
 	return rc;
 }
 
-int spec_explain_render(const spec_fleet *f, const spec_tenant *t, buf *out)
+static int explain_values(rows *out, const spec_fleet *f, const spec_tenant *t)
 {
 	spec_values m;
 	spec_tenant_resolve(f, t, &m);
-	char where[300], k[160], v[512];
-	origin_format(f, &t->o, where, sizeof(where));
-	int rc = buf_printf(out, "tenant %s (%s)\n  fleet %s, Neon project name '%s%s'\n\n", t->name, where,
-			    f->name, f->name_prefix, t->name);
-	if (!rc)
-		rc = line(out, f, "metadata.name", t->name, &t->o);
+	char k[160], v[512];
+	int rc = line(out, f, "metadata.name", t->name, &t->o);
 	for (size_t i = 0; rc == 0 && t->labels && i < t->labels->n; i++) {
 		snprintf(k, sizeof(k), "metadata.labels.%s", t->labels->keys[i]);
 		rc = line(out, f, k, t->labels->vals[i].s, &t->labels->vals[i].o);
@@ -96,4 +130,16 @@ int spec_explain_render(const spec_fleet *f, const spec_tenant *t, buf *out)
 		rc = line(out, f, k, v, &val->o);
 	}
 	return rc;
+}
+
+int spec_explain_render(const spec_fleet *f, const spec_tenant *t, buf *out)
+{
+	char where[300];
+	origin_format(f, &t->o, where, sizeof(where));
+	int rc = buf_printf(out, "tenant %s (%s)\n  fleet %s, Neon project name '%s%s'\n\n", t->name, where,
+			    f->name, f->name_prefix, t->name);
+	rows r = {0};
+	int rc2 = explain_values(&r, f, t);
+	int rc3 = rows_render(&r, out);
+	return rc ? rc : rc2 ? rc2 : rc3;
 }
