@@ -69,13 +69,15 @@ int cmd_validate(int argc, char **argv)
 	if ((json ? spec_diags_render_json(diags, &out) : spec_diags_render_text(diags, &out)) != 0)
 		goto done;
 	fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	fflush(stdout); /* the summary follows the diagnostics on a terminal */
 	if (!json) {
+		size_t t = spec_fleet_tenant_count(fleet);
 		if (n)
-			fprintf(stderr, "%zu problem%s in fleet '%s' (%zu tenants)\n", n, n == 1 ? "" : "s",
-				spec_fleet_name(fleet), spec_fleet_tenant_count(fleet));
+			fprintf(stderr, "%zu problem%s in fleet '%s' (%zu tenant%s)\n", n, n == 1 ? "" : "s",
+				spec_fleet_name(fleet), t, t == 1 ? "" : "s");
 		else
-			fprintf(stderr, "fleet '%s' is valid: %zu tenants\n", spec_fleet_name(fleet),
-				spec_fleet_tenant_count(fleet));
+			fprintf(stderr, "fleet '%s' is valid: %zu tenant%s\n", spec_fleet_name(fleet), t,
+				t == 1 ? "" : "s");
 	}
 	rc = n ? EXIT_ERROR : EXIT_OK;
 done:
