@@ -41,10 +41,17 @@ const char *copy_str(dec *d, const ynode *n)
 
 void join(char *out, const char *base, const char *key)
 {
-	if (base[0])
-		snprintf(out, PATH_MAX_LEN, "%s.%s", base, key);
-	else
-		snprintf(out, PATH_MAX_LEN, "%s", key);
+	/* memcpy, not snprintf: this runs for every key of every manifest */
+	size_t bl = strlen(base), kl = strlen(key);
+	if (bl + 1 + kl >= PATH_MAX_LEN) {
+		snprintf(out, PATH_MAX_LEN, "%s.%s", base, key); /* cut, as documented */
+		return;
+	}
+	if (bl) {
+		memcpy(out, base, bl);
+		out[bl++] = '.';
+	}
+	memcpy(out + bl, key, kl + 1);
 }
 
 /* Closest known key within edit distance 2, or NULL. */
@@ -79,10 +86,10 @@ int key_index(dec *d, const ynode *m, size_t i, const char *path,
 		diag_at(d, k, path[0] ? path : "(document)", "a key must be a string, not %s", ynode_describe(k));
 		return -1;
 	}
-	join(where, path, k->str);
 	for (size_t j = 0; j < i; j++) {
 		const ynode *prev = m->kids[2 * j];
 		if (prev->kind == YN_SCALAR && strcmp(prev->str, k->str) == 0) {
+			join(where, path, k->str);
 			diag_at(d, k, where, "duplicate key '%s' (first at line %" PRIu32 ")", k->str, prev->line);
 			return -1;
 		}
@@ -91,6 +98,7 @@ int key_index(dec *d, const ynode *m, size_t i, const char *path,
 		if (strcmp(known[j], k->str) == 0)
 			return (int)j;
 	const char *hint = suggest(k->str, known, nknown);
+	join(where, path, k->str);
 	if (hint)
 		diag_at(d, k, where, "unknown key '%s'; did you mean '%s'?", k->str, hint);
 	else
@@ -138,10 +146,26 @@ bool get_bool(dec *d, const ynode *n, const char *path, int64_t *out)
 	return false;
 }
 
+/* An optionally signed run of digits: an integer, whatever its size. */
+static bool looks_integer(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
 bool get_int(dec *d, const ynode *n, const char *path, int64_t lo, int64_t hi, int64_t *out)
 {
 	if (n->kind != YN_SCALAR || n->quoted || str_to_i64(n->str, out) != 0) {
-		diag_at(d, n, path, "expected a whole number, got %s", ynode_describe(n));
+		if (n->kind == YN_SCALAR && !n->quoted && looks_integer(n->str))
+			diag_at(d, n, path, "%s is out of range: must be %" PRId64 "..%" PRId64, n->str, lo, hi);
+		else
+			diag_at(d, n, path, "expected a whole number, got %s", ynode_describe(n));
 		return false;
 	}
 	if (*out < lo || *out > hi) {
@@ -426,12 +450,26 @@ static void decode_doc(dec *d, const ydoc *doc)
 	spec_map *labels = NULL;
 	unsigned before = (unsigned)spec_diags_count(d->diags);
 	const ynode *name = decode_metadata(d, meta, k, &labels);
+	spec_fleet *f = d->f;
 	if (!name) {
 		if (spec_diags_count(d->diags) == before)
 			diag_at(d, meta, "metadata.name", "missing 'name'");
+		/* Still check the spec, so that one run shows every problem; a
+		 * Fleet's settings (globs, regions, defaults) are kept, a nameless
+		 * profile or tenant is not. */
+		if (!spec)
+			return;
+		if (k == KIND_FLEET && strcmp(d->fname, "flotilla.yaml") == 0 && !f->have_fleet) {
+			f->have_fleet = true;
+			decode_fleet_spec(d, spec);
+		} else if (k != KIND_FLEET) {
+			spec_values scratch;
+			memset(&scratch, 0, sizeof(scratch));
+			d->layer = k == KIND_PROFILE ? SPEC_LAYER_PROFILE : SPEC_LAYER_TENANT;
+			decode_values(d, spec, "", "spec", &scratch, k == KIND_TENANT);
+		}
 		return;
 	}
-	spec_fleet *f = d->f;
 	if (k == KIND_FLEET) {
 		if (strcmp(d->fname, "flotilla.yaml") != 0) {
 			diag_at(d, kind, "kind", "the Fleet document belongs in flotilla.yaml at the repository root");

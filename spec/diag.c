@@ -99,15 +99,40 @@ void spec_diags_sort(spec_diags *d)
 	d->n = kept;
 }
 
+/* Text diagnostics are one line each, whatever a manifest's strings hold:
+ * control characters are written as C escapes. */
+static int add_escaped(buf *out, const char *s)
+{
+	int rc = 0;
+	for (; rc == 0 && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n')
+			rc = buf_adds(out, "\\n");
+		else if (c == '\t')
+			rc = buf_adds(out, "\\t");
+		else if (c == '\r')
+			rc = buf_adds(out, "\\r");
+		else if (c < 0x20 || c == 0x7f)
+			rc = buf_printf(out, "\\x%02x", c);
+		else
+			rc = buf_addc(out, (char)c);
+	}
+	return rc;
+}
+
 int spec_diags_render_text(const spec_diags *d, buf *out)
 {
-	for (size_t i = 0; i < d->n; i++) {
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < d->n; i++) {
 		const spec_diag *g = &d->items[i];
-		int rc = buf_printf(out, "%s:%u:%u: %s: %s\n", g->file, g->line, g->col, g->path, g->msg);
-		if (rc)
-			return rc;
+		rc = add_escaped(out, g->file);
+		if (!rc) rc = buf_printf(out, ":%u:%u: ", g->line, g->col);
+		if (!rc) rc = add_escaped(out, g->path);
+		if (!rc) rc = buf_adds(out, ": ");
+		if (!rc) rc = add_escaped(out, g->msg);
+		if (!rc) rc = buf_addc(out, '\n');
 	}
-	return 0;
+	return rc;
 }
 
 int spec_diags_render_json(const spec_diags *d, buf *out)

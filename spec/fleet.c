@@ -105,7 +105,8 @@ int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
 	int rc = src->list(src->ctx, collect, &pl);
 	if (rc != 0)
 		goto done;
-	qsort(pl.paths, pl.n, sizeof(*pl.paths), path_cmp);
+	if (pl.n > 1)
+		qsort(pl.paths, pl.n, sizeof(*pl.paths), path_cmp);
 
 	bool have_file = false;
 	for (size_t i = 0; i < pl.n; i++)
@@ -137,7 +138,8 @@ int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
 			load_file(f, src, p, scratch, &data, diags);
 	}
 
-	qsort(f->tenants, f->ntenants, sizeof(*f->tenants), tenant_cmp);
+	if (f->ntenants > 1)
+		qsort(f->tenants, f->ntenants, sizeof(*f->tenants), tenant_cmp);
 	for (size_t i = 0; i < f->ntenants; i++)
 		validate_tenant(f, f->tenants[i], diags);
 	spec_diags_sort(diags);

@@ -215,44 +215,51 @@ void validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diag
 		allowed = strcmp(f->allowed_regions->items[i].s, region->s) == 0;
 	if (!allowed) {
 		const spec_origin *o = region->o.layer == SPEC_LAYER_BUILTIN ? &t->o : &region->o;
+		char list[160];
+		if (f->allowed_regions_o.set)
+			snprintf(list, sizeof(list), "allowedRegions from %s:%" PRIu32,
+				 spec_fleet_file(f, f->allowed_regions_o.file), f->allowed_regions_o.line);
+		else
+			str_copy(list, "the built-in allowedRegions", sizeof(list));
 		add(f, diags, o, path_of(region, SF_REGION, p, sizeof(p)),
-		    "region '%s' is not in the fleet's allowedRegions%s", region->s,
-		    region->o.layer == SPEC_LAYER_BUILTIN ? " (it is the built-in default region)" : "");
+		    "region '%s' is not in the fleet's allowedRegions (%s%s)", region->s,
+		    region->o.layer == SPEC_LAYER_BUILTIN ? "it is the built-in default region; " : "", list);
 	}
 
 	/* CU rules (REFERENCE.md, Endpoints): max >= min, max - min <= 8,
 	 * autoscaling up to the account's ceiling, fixed size up to 56 */
-	const spec_val *mn = &m.v[SF_COMPUTE_MIN_CU], *mx = &m.v[SF_COMPUTE_MAX_CU], *other;
-	const spec_origin *o = blame(t, mx, mn, &other);
-	const spec_field bf = other == mn ? SF_COMPUTE_MAX_CU : SF_COMPUTE_MIN_CU;
-	path_of(other == mn ? mx : mn, bf, p, sizeof(p));
-	origin_format(f, &other->o, where, sizeof(where));
-	unit_cu_format((int32_t)mn->i, a);
-	unit_cu_format((int32_t)mx->i, b);
-	if (mx->i < mn->i) {
-		add(f, diags, o, p, "maxCu %s is below minCu %s (%s from %s)", b, a,
-		    other == mn ? "minCu" : "maxCu", where);
-	} else if (mx->i - mn->i > 32) {
-		add(f, diags, o, p, "maxCu %s - minCu %s is more than 8 CU, Neon's widest autoscaling range (%s from %s)",
-		    b, a, other == mn ? "minCu" : "maxCu", where);
-	} else if (mx->i > mn->i && mx->i > f->max_autoscaling_cu) {
-		char c[16];
+	const spec_val *mn = &m.v[SF_COMPUTE_MIN_CU], *mx = &m.v[SF_COMPUTE_MAX_CU];
+	bool below = mx->i < mn->i, wide = mx->i - mn->i > 32;
+	bool ceiling = !below && !wide && mx->i > mn->i && mx->i > f->max_autoscaling_cu;
+	bool fixed = mx->i == mn->i && mx->i > 224;
+	if (below || wide || fixed) {
+		/* formatted only on failure: this runs for every tenant */
+		const spec_val *other;
+		const spec_origin *o = blame(t, mx, mn, &other);
+		path_of(other == mn ? mx : mn, other == mn ? SF_COMPUTE_MAX_CU : SF_COMPUTE_MIN_CU, p, sizeof(p));
+		origin_format(f, &other->o, where, sizeof(where));
+		const char *oname = other == mn ? "minCu" : "maxCu";
+		unit_cu_format((int32_t)mn->i, a);
+		unit_cu_format((int32_t)mx->i, b);
+		if (below)
+			add(f, diags, o, p, "maxCu %s is below minCu %s (%s from %s)", b, a, oname, where);
+		else if (wide)
+			add(f, diags, o, p, "maxCu %s - minCu %s is more than 8 CU, Neon's widest autoscaling range (%s from %s)",
+			    b, a, oname, where);
+		else
+			add(f, diags, o, p, "a fixed compute size of %s CU is above Neon's maximum of 56 (%s from %s)", b,
+			    oname, where);
+	} else if (ceiling) {
+		char c[16], ceil_from[160];
 		unit_cu_format(f->max_autoscaling_cu, c);
+		unit_cu_format((int32_t)mx->i, b);
+		if (f->max_autoscaling_cu_o.set)
+			snprintf(ceil_from, sizeof(ceil_from), "maxAutoscalingCu from %s:%" PRIu32,
+				 spec_fleet_file(f, f->max_autoscaling_cu_o.file), f->max_autoscaling_cu_o.line);
+		else
+			str_copy(ceil_from, "the built-in maxAutoscalingCu", sizeof(ceil_from));
 		add(f, diags, mx->o.layer != SPEC_LAYER_BUILTIN ? &mx->o : &t->o, path_of(mx, SF_COMPUTE_MAX_CU, p, sizeof(p)),
-		    "maxCu %s is above the fleet's autoscaling ceiling of %s CU (maxAutoscalingCu)", b, c);
-	} else if (mx->i == mn->i && mx->i > 224) {
-		add(f, diags, o, path_of(mx, SF_COMPUTE_MAX_CU, p, sizeof(p)),
-		    "a fixed compute size of %s CU is above Neon's maximum of 56", b);
+		    "maxCu %s is above the fleet's autoscaling ceiling of %s CU (%s)", b, c, ceil_from);
 	}
 
-	/* a maintenance window is all three keys or none */
-	const spec_val *wd = &m.v[SF_SETTINGS_MW_WEEKDAYS], *st = &m.v[SF_SETTINGS_MW_START_TIME],
-		       *en = &m.v[SF_SETTINGS_MW_END_TIME];
-	bool any = wd->list || st->s || en->s;
-	if (any && !(wd->list && st->s && en->s)) {
-		const spec_val *set = wd->list ? wd : st->s ? st : en;
-		spec_field sf = wd->list ? SF_SETTINGS_MW_WEEKDAYS : st->s ? SF_SETTINGS_MW_START_TIME : SF_SETTINGS_MW_END_TIME;
-		add(f, diags, &set->o, path_of(set, sf, p, sizeof(p)),
-		    "a maintenance window needs weekdays, startTime and endTime together");
-	}
 }

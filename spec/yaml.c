@@ -10,6 +10,8 @@
  * usable only once its node is complete, so the tree has no cycles.
  * All nodes live in the caller's arena.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -252,6 +254,12 @@ size_t yaml_load(arena *a, const char *file, const char *data, size_t len,
 		 ydoc **out, spec_diags *diags)
 {
 	*out = NULL;
+	/* A UTF-8 byte order mark is allowed (YAML 1.2, 5.2), and Windows
+	 * editors write one; it is not content. */
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+		data += 3;
+		len -= 3;
+	}
 	size_t bad;
 	if (!utf8_valid(data, len, &bad)) {
 		unsigned line, col;
@@ -349,6 +357,11 @@ const char *ynode_describe(const ynode *n)
 	int64_t i;
 	if (str_to_i64(n->str, &i) == 0)
 		return "a number";
+	char *end;
+	errno = 0;
+	(void)strtod(n->str, &end);
+	if (end != n->str && *end == 0 && isdigit((unsigned char)n->str[n->len - 1]))
+		return "a decimal number";
 	if (strcmp(n->str, "true") == 0 || strcmp(n->str, "false") == 0)
 		return "a boolean";
 	return "a string";

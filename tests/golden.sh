@@ -13,7 +13,7 @@
 # GOLDEN_UPDATE=1 rewrites `expected` and `exit` from the actual run.
 set -eu
 flotilla=$1
-case_dir=$2
+case_dir=$(cd "$2" && pwd) # absolute: setup runs from inside the copy
 name=$(basename "$case_dir")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
