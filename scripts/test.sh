@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# test.sh: install dependencies, build, and run every test.
+#
+#   1. warnings-as-errors build (build-ci) and the whole suite;
+#   2. the same suite under ASan+UBSan (build-asan);
+#   3. a bounded libFuzzer run of the manifest loader (clang), FUZZ_SECONDS
+#      (default 60; 0 skips it).
+#
+# Ends with one line "N passed, N failed" over all runs; exits non-zero when
+# anything failed. .ci/run calls exactly this script.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+
+# Count the results of one `meson test` run from its JSON log.
+count() {
+	local log=$1/meson-logs/testlog.json p f
+	if [ ! -f "$log" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(grep -c '"result": "OK"' "$log" || true)
+	f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+run_suite() { # name builddir meson-setup-args...
+	local name=$1 dir=$2
+	shift 2
+	echo "== $name: configure and build ($dir)"
+	if ! { meson setup --reconfigure "$dir" "$@" >/dev/null 2>&1 || meson setup --wipe "$dir" "$@"; } ||
+		! ninja -C "$dir"; then
+		echo "== $name: BUILD FAILED"
+		failed=$((failed + 1))
+		return
+	fi
+	echo "== $name: test"
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --print-errorlogs --num-processes 2 || true
+	count "$dir"
+}
+
+# Any sanitizer report fails the test that triggered it.
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+
+run_suite "werror" build-ci -Dwerror=true
+run_suite "asan+ubsan" build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+	--buildtype=debug
+
+fuzz_seconds=${FUZZ_SECONDS:-60}
+if [ "$fuzz_seconds" != 0 ] && [ -x scripts/fuzz.sh ]; then
+	echo "== fuzz: manifest loader for ${fuzz_seconds}s"
+	if scripts/fuzz.sh "$fuzz_seconds"; then
+		passed=$((passed + 1))
+	else
+		echo "== fuzz: FINDING (see above)"
+		failed=$((failed + 1))
+	fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
