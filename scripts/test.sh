@@ -33,8 +33,9 @@ run_suite() { # name builddir meson-setup-args...
 	local name=$1 dir=$2
 	shift 2
 	echo "== $name: configure and build ($dir)"
-	if ! { meson setup --reconfigure "$dir" "$@" >/dev/null 2>&1 || meson setup --wipe "$dir" "$@"; } ||
-		! ninja -C "$dir"; then
+	local setup=(meson setup "$dir" "$@")
+	[ -f "$dir/build.ninja" ] && setup=(meson setup --reconfigure "$dir" "$@")
+	if ! "${setup[@]}" >/dev/null || ! ninja -C "$dir" >/dev/null; then
 		echo "== $name: BUILD FAILED"
 		failed=$((failed + 1))
 		return
