@@ -12,7 +12,11 @@ fi
 ninja -C build >/dev/null
 flotilla=build/reconciler/flotilla
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+	step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+	step() { printf '\n$ %s\n' "$*"; }
+fi
 
 step flotilla validate --dir examples/fleet
 $flotilla validate --dir examples/fleet

@@ -11,6 +11,7 @@
 #   exit       the expected exit code (default 1 for validate cases, 0 else)
 #
 # GOLDEN_UPDATE=1 rewrites `expected` and `exit` from the actual run.
+# FLOTILLA_WRAPPER, when set, is put before the flotilla command (valgrind).
 set -eu
 flotilla=$1
 case_dir=$(cd "$2" && pwd) # absolute: setup runs from inside the copy
@@ -25,7 +26,7 @@ args="validate"
 [ -f "$case_dir/args" ] && args=$(cat "$case_dir/args")
 set +e
 # shellcheck disable=SC2086
-"$flotilla" $args --dir "$tmp/fleet" >"$tmp/stdout" 2>"$tmp/stderr"
+${FLOTILLA_WRAPPER:-} "$flotilla" $args --dir "$tmp/fleet" >"$tmp/stdout" 2>"$tmp/stderr"
 code=$?
 set -e
 if [ "${GOLDEN_UPDATE:-}" = 1 ]; then
