@@ -48,15 +48,13 @@ int cmd_explain(int argc, char **argv)
 	if (optind < argc)
 		return cli_fail("explain", "unexpected argument '%s'", argv[optind]);
 
-	spec_source *src = NULL;
 	spec_fleet *fleet = NULL;
 	spec_diags *diags = spec_diags_new();
 	buf out = BUF_INIT(0);
-	int rc = EXIT_ERROR;
-	if (spec_source_dir_new(&src, dir) != 0 || spec_fleet_load(&fleet, src, diags) != 0) {
-		rc = cli_fail("explain", "%s", err_msg());
+	int rc = cli_load_dir("explain", dir, &fleet, diags);
+	if (rc != EXIT_OK)
 		goto done;
-	}
+	rc = EXIT_ERROR;
 	size_t n = spec_diags_count(diags);
 	if (n) {
 		buf d = BUF_INIT(0);
@@ -79,6 +77,5 @@ done:
 	buf_release(&out);
 	spec_fleet_free(fleet);
 	spec_diags_free(diags);
-	spec_source_dir_free(src);
 	return rc;
 }

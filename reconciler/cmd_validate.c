@@ -52,19 +52,13 @@ int cmd_validate(int argc, char **argv)
 	if (!json && strcmp(format, "text") != 0)
 		return cli_fail("validate", "unknown format '%s': use text or json", format);
 
-	spec_source *src = NULL;
 	spec_fleet *fleet = NULL;
 	spec_diags *diags = spec_diags_new();
 	buf out = BUF_INIT(0);
-	int rc = EXIT_ERROR;
-	if (spec_source_dir_new(&src, dir) != 0) {
-		rc = cli_fail("validate", "%s", err_msg());
+	int rc = cli_load_dir("validate", dir, &fleet, diags);
+	if (rc != EXIT_OK)
 		goto done;
-	}
-	if (spec_fleet_load(&fleet, src, diags) != 0) {
-		rc = cli_fail("validate", "%s", err_msg());
-		goto done;
-	}
+	rc = EXIT_ERROR;
 	size_t n = spec_diags_count(diags);
 	if ((json ? spec_diags_render_json(diags, &out) : spec_diags_render_text(diags, &out)) != 0)
 		goto done;
@@ -84,6 +78,5 @@ done:
 	buf_release(&out);
 	spec_fleet_free(fleet);
 	spec_diags_free(diags);
-	spec_source_dir_free(src);
 	return rc;
 }

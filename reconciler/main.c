@@ -26,28 +26,6 @@ static void usage(FILE *out)
 		     "Exit codes: 0 ok, 1 error, 2 changes present, 3 partial apply, 4 blocked.\n");
 }
 
-int cli_fail(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "flotilla %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_ERROR;
-}
-
-bool cli_wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			return false;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			return true;
-	}
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 2) {

@@ -7,6 +7,7 @@
 #ifndef FLOTILLA_RECONCILER_H
 #define FLOTILLA_RECONCILER_H
 
+#include "spec/spec.h"
 #include "util/util.h"
 
 /* Exit codes (DESIGN.md, "CLI"). */
@@ -35,5 +36,9 @@ extern const char CMD_EXPLAIN_USAGE[];
 int cli_fail(const char *cmd, const char *fmt, ...) PRINTF(2, 3);
 /* True when argv holds -h or --help (before any "--"). */
 bool cli_wants_help(int argc, char **argv);
+/* Load the fleet in manifest directory `dir`; problems of the manifests go
+ * to `diags`. EXIT_OK with *fleet set, or EXIT_ERROR after printing why the
+ * directory could not be read. */
+int cli_load_dir(const char *cmd, const char *dir, spec_fleet **fleet, spec_diags *diags);
 
 #endif

@@ -1,0 +1,39 @@
+#!/bin/sh
+# cli.sh FLOTILLA: the command line's own paths: help on every command,
+# version, and clear errors (exit 1, a message naming the problem) for an
+# unknown command, an unknown option, a missing argument, a bad format and
+# a directory that does not exist.
+set -u
+flotilla=$1
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect CODE PATTERN ARGS...: exit code CODE, and PATTERN in stdout+stderr
+expect() {
+	want=$1 pattern=$2
+	shift 2
+	"$flotilla" "$@" >"$tmp/out" 2>&1
+	code=$?
+	if [ "$code" != "$want" ] || ! grep -q -- "$pattern" "$tmp/out"; then
+		echo "FAIL: flotilla $*: exit $code (want $want), output:" >&2
+		sed 's/^/  /' "$tmp/out" >&2
+		echo "  (wanted a line matching '$pattern')" >&2
+		fail=1
+	fi
+}
+
+expect 0 "usage: flotilla COMMAND" --help
+expect 0 "validate" help
+expect 0 "usage: flotilla validate" validate --help
+expect 0 "usage: flotilla explain" explain -h
+expect 0 "usage: flotilla explain" help explain
+expect 0 "^flotilla [0-9]" --version
+expect 1 "unknown command 'frobnicate'" frobnicate
+expect 1 "usage: flotilla COMMAND"
+expect 1 "unknown option '--bogus'" validate --bogus
+expect 1 "unknown format 'yaml'" validate --format yaml
+expect 1 "'$tmp/nowhere' is not a directory" validate --dir "$tmp/nowhere"
+expect 1 "which tenant?" explain
+expect 1 "unexpected argument 'extra'" explain a extra
+exit $fail
