@@ -144,13 +144,4 @@ void validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diag
 void validate_branches(spec_fleet *f, spec_branches *br, const char *path,
 		       spec_origin at, spec_diags *diags);
 
-/* ------------------------------------------------------- small string map */
-
-typedef struct strmap strmap;
-strmap *strmap_new(void);
-void strmap_free(strmap *m);
-/* Returns the previous value for key, or NULL; key is borrowed. */
-void *strmap_put(strmap *m, const char *key, void *val);
-void *strmap_get(const strmap *m, const char *key);
-
 #endif

@@ -187,6 +187,20 @@ void sha256_update(sha256_ctx *c, const void *data, size_t n);
 void sha256_final_hex(sha256_ctx *c, char hex[SHA256_HEX_LEN + 1]);
 void sha256_hex(const void *data, size_t n, char hex[SHA256_HEX_LEN + 1]);
 
+/* ---------------------------------------------------------------- strmap */
+
+/* A hash map from C strings to pointers. Keys are borrowed: they must
+ * outlive their entry. Values may not be NULL (NULL means absent). */
+typedef struct strmap strmap;
+strmap *strmap_new(void);
+void strmap_free(strmap *m);
+/* Insert or replace; returns the previous value for key, or NULL. */
+void *strmap_put(strmap *m, const char *key, void *val);
+void *strmap_get(const strmap *m, const char *key);
+/* Remove; returns the removed value, or NULL when absent. */
+void *strmap_del(strmap *m, const char *key);
+size_t strmap_count(const strmap *m);
+
 /* --------------------------------------------------------------- strings */
 
 /* Bounded copy that always NUL-terminates; returns strlen(src) (like

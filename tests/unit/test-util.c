@@ -1341,9 +1341,62 @@ static void test_utf8_valid(void **state)
 	assert_true(utf8_valid(NULL, 0, NULL));
 }
 
+
+/* ---------------------------------------------------------------- strmap */
+
+static void test_strmap_put_get_replace(void **state)
+{
+	(void)state;
+	strmap *m = strmap_new();
+	int a = 1, b = 2;
+	assert_null(strmap_put(m, "alpha", &a));
+	assert_ptr_equal(strmap_get(m, "alpha"), &a);
+	assert_ptr_equal(strmap_put(m, "alpha", &b), &a);
+	assert_ptr_equal(strmap_get(m, "alpha"), &b);
+	assert_null(strmap_get(m, "beta"));
+	assert_int_equal(strmap_count(m), 1);
+	strmap_free(m);
+	strmap_free(NULL);
+}
+
+/* Many keys, growth, and deletion of every other key: the survivors must
+ * stay reachable (backward-shift deletion keeps probe runs intact). */
+static void test_strmap_grow_and_delete(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	static char keys[N][16];
+	static int vals[N];
+	strmap *m = strmap_new();
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+		vals[i] = i;
+		assert_null(strmap_put(m, keys[i], &vals[i]));
+	}
+	assert_int_equal(strmap_count(m), N);
+	for (int i = 0; i < N; i += 2)
+		assert_ptr_equal(strmap_del(m, keys[i]), &vals[i]);
+	assert_null(strmap_del(m, "k0"));
+	assert_int_equal(strmap_count(m), N / 2);
+	for (int i = 0; i < N; i++) {
+		if (i % 2)
+			assert_ptr_equal(strmap_get(m, keys[i]), &vals[i]);
+		else
+			assert_null(strmap_get(m, keys[i]));
+	}
+	/* reinsert into the holes */
+	for (int i = 0; i < N; i += 2)
+		assert_null(strmap_put(m, keys[i], &vals[i]));
+	for (int i = 0; i < N; i++)
+		assert_ptr_equal(strmap_get(m, keys[i]), &vals[i]);
+	strmap_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strmap_put_get_replace),
+		cmocka_unit_test(test_strmap_grow_and_delete),
 		cmocka_unit_test(test_xmalloc_basic),
 		cmocka_unit_test(test_xgrow),
 		cmocka_unit_test(test_xstrdup_family),

@@ -1,11 +1,13 @@
 /*
  * strmap.c: an open-addressing hash map from borrowed C strings to
- * pointers, for the fleet's name indexes (100,000 tenants and up) and YAML
- * anchors. FNV-1a hashing, linear probing, grown at 70% load.
+ * pointers, for name and id indexes of 100,000 entries and more (tenants,
+ * the simulator's projects) and small ones (YAML anchors). FNV-1a hashing,
+ * linear probing, grown at 70% load, deletion by backward shift so that no
+ * tombstones slow later lookups.
  */
 #include <string.h>
 
-#include "spec/internal.h"
+#include "util/util.h"
 
 struct strmap {
 	const char **keys;
@@ -81,4 +83,39 @@ void *strmap_get(const strmap *m, const char *key)
 {
 	size_t i = slot(m->keys, m->cap, key);
 	return m->keys[i] ? m->vals[i] : NULL;
+}
+
+void *strmap_del(strmap *m, const char *key)
+{
+	size_t i = slot(m->keys, m->cap, key);
+	if (!m->keys[i])
+		return NULL;
+	void *old = m->vals[i];
+	m->keys[i] = NULL;
+	m->vals[i] = NULL;
+	m->n--;
+	/* Move later entries of the same probe run back into the gap, so that
+	 * every key stays reachable from its home slot without tombstones. */
+	size_t j = i;
+	for (;;) {
+		j = (j + 1) & (m->cap - 1);
+		if (!m->keys[j])
+			break;
+		size_t home = (size_t)hash(m->keys[j]) & (m->cap - 1);
+		/* j's key may move to i only if i lies cyclically in [home, j) */
+		bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (movable) {
+			m->keys[i] = m->keys[j];
+			m->vals[i] = m->vals[j];
+			m->keys[j] = NULL;
+			m->vals[j] = NULL;
+			i = j;
+		}
+	}
+	return old;
+}
+
+size_t strmap_count(const strmap *m)
+{
+	return m->n;
 }
