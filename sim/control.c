@@ -1,0 +1,160 @@
+/*
+ * control.c: /__sim/, the simulator's own control plane for tests and
+ * benchmarks (sim/CONTRACT.md): health, counters, faults, reset, and a
+ * client "connection" that wakes a compute. Not part of the Neon API, so
+ * it needs no key and is never rate limited or faulted.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "sim/sim.h"
+
+static int stats(sim_req *r)
+{
+	sim_store *s = r->s;
+	const char *names = sim_query(r, "names");
+	json_t *o = json_object();
+	/* a copy: the reply is written after the lock is released */
+	json_object_set_new(o, "requests", json_deep_copy(s->stats.requests));
+	json_object_set_new(o, "requests_total", json_integer(s->stats.requests_total));
+	json_object_set_new(o, "writes_total", json_integer(s->stats.writes_total));
+	json_object_set_new(o, "projects", json_integer((json_int_t)s->live));
+	json_object_set_new(o, "projects_deleted", json_integer((json_int_t)s->deleted));
+	json_t *dups = json_object(), *per = names && strcmp(names, "1") == 0 ? json_object() : NULL;
+	intptr_t max = 0;
+	int64_t now_ms = sim_real_ms();
+	int64_t unfinished = 0;
+	for (size_t i = 0; i < s->nprojects; i++) {
+		sim_project *p = s->projects[i];
+		intptr_t n = sim_name_count(s, p->name);
+		if (n > max)
+			max = n;
+		if (n > 1)
+			json_object_set_new(dups, p->name, json_integer(n));
+		if (per)
+			json_object_set_new(per, p->name, json_integer(n));
+		for (size_t k = 0; k < p->nops; k++)
+			if (p->ops[k].done_ms > now_ms)
+				unfinished++;
+	}
+	json_object_set_new(o, "max_projects_per_name", json_integer(max));
+	json_object_set_new(o, "duplicate_names", dups);
+	if (per)
+		json_object_set_new(o, "projects_per_name", per);
+	json_t *ops = json_object();
+	json_object_set_new(ops, "total", json_integer(s->stats.ops_total));
+	json_object_set_new(ops, "unfinished", json_integer(unfinished));
+	json_object_set_new(o, "operations", ops);
+	json_object_set_new(o, "cold_starts", json_integer(s->stats.cold_starts));
+	json_object_set_new(o, "rate_limited", json_integer(s->stats.rate_limited));
+	return sim_reply(r, 200, o);
+}
+
+static json_t *faults_json(const sim_faults *f)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "error_rate", json_real(f->error_rate));
+	json_object_set_new(o, "error_after_rate", json_real(f->error_after_rate));
+	json_object_set_new(o, "reset_rate", json_real(f->reset_rate));
+	json_object_set_new(o, "reset_after_rate", json_real(f->reset_after_rate));
+	json_object_set_new(o, "lock_rate", json_real(f->lock_rate));
+	json_object_set_new(o, "malformed_rate", json_real(f->malformed_rate));
+	json_object_set_new(o, "latency_ms", json_integer(f->latency_ms));
+	json_object_set_new(o, "seed", json_integer((json_int_t)f->seed));
+	return o;
+}
+
+static int faults(sim_req *r)
+{
+	sim_store *s = r->s;
+	if (strcmp(r->method, "GET") == 0)
+		return sim_reply(r, 200, faults_json(&s->faults));
+	if (!r->body)
+		return sim_error(r, 400, "", "send a JSON object of fault settings");
+	sim_faults f = s->faults;
+	static const struct {
+		const char *key;
+		size_t off;
+	} RATES[] = {
+		{"error_rate", offsetof(sim_faults, error_rate)},
+		{"error_after_rate", offsetof(sim_faults, error_after_rate)},
+		{"reset_rate", offsetof(sim_faults, reset_rate)},
+		{"reset_after_rate", offsetof(sim_faults, reset_after_rate)},
+		{"lock_rate", offsetof(sim_faults, lock_rate)},
+		{"malformed_rate", offsetof(sim_faults, malformed_rate)},
+	};
+	const char *key;
+	json_t *v;
+	json_object_foreach(r->body, key, v) {
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_LEN(RATES); i++) {
+			if (strcmp(key, RATES[i].key) != 0)
+				continue;
+			known = true;
+			if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+				return sim_error(r, 400, "", "%s must be a number from 0 to 1", key);
+			*(double *)(void *)((char *)&f + RATES[i].off) = json_number_value(v);
+		}
+		if (strcmp(key, "latency_ms") == 0) {
+			known = true;
+			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 60000)
+				return sim_error(r, 400, "", "latency_ms must be an integer from 0 to 60000");
+			f.latency_ms = json_integer_value(v);
+		}
+		if (strcmp(key, "seed") == 0) {
+			known = true;
+			if (!json_is_integer(v))
+				return sim_error(r, 400, "", "seed must be an integer");
+			f.seed = (uint64_t)json_integer_value(v);
+			s->fault_rng = f.seed;
+		}
+		if (!known)
+			return sim_error(r, 400, "", "unknown fault '%s'", key);
+	}
+	s->faults = f;
+	return sim_reply(r, 200, faults_json(&f));
+}
+
+static int connect_ep(sim_req *r, const char *endpoint_id)
+{
+	sim_store *s = r->s;
+	sim_project *p = strmap_get(s->endpoints, endpoint_id);
+	sim_endpoint *e = p && !p->deleted_at ? sim_endpoint_find(p, endpoint_id) : NULL;
+	if (!e)
+		return sim_error(r, 404, "", "endpoint not found");
+	if (e->disabled)
+		return sim_error(r, 409, "", "endpoint is disabled");
+	bool cold = !sim_endpoint_active(s, e, sim_now(s));
+	sim_endpoint_connect(s, p, e);
+	if (s->persist)
+		sim_persist_save(s, p);
+	json_t *o = json_object();
+	json_object_set_new(o, "endpoint_id", json_string(e->id));
+	json_object_set_new(o, "cold_start", json_boolean(cold));
+	return sim_reply(r, 200, o);
+}
+
+bool sim_control(sim_req *r)
+{
+	const char *path = r->path + strlen("/__sim/");
+	bool get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
+	if (get && strcmp(path, "health") == 0) {
+		json_t *o = json_object();
+		json_object_set_new(o, "ok", json_true());
+		sim_reply(r, 200, o);
+	} else if (get && strcmp(path, "stats") == 0) {
+		stats(r);
+	} else if ((get || post) && strcmp(path, "faults") == 0) {
+		faults(r);
+	} else if (post && strcmp(path, "reset") == 0) {
+		sim_store_reset(r->s);
+		json_t *o = json_object();
+		json_object_set_new(o, "ok", json_true());
+		sim_reply(r, 200, o);
+	} else if (post && str_has_prefix(path, "connect/") && path[8]) {
+		connect_ep(r, path + 8);
+	} else {
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,353 @@
+/*
+ * sim.h: the one header of sim/, flotilla-sim, a local server for the part
+ * of the Neon API v2 that a fleet reconciler uses (sim/CONTRACT.md,
+ * docs/sim.md).
+ *
+ * One store holds every project in memory behind one mutex; HTTP requests
+ * (libmicrohttpd, a thread per connection) take it for the time of the
+ * handler only, so injected latency never blocks other clients. Time is
+ * lazy: an operation's status and a compute's idleness are computed from
+ * timestamps when read, so the sim needs no timer threads. sim/ shares
+ * only util/ with the rest of flotilla; it never reuses neon/'s JSON
+ * mapping, so a mistake in one is not repeated in the other.
+ */
+#ifndef FLOTILLA_SIM_H
+#define FLOTILLA_SIM_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "util/util.h"
+
+/* ---------------------------------------------------------------- config */
+
+typedef struct sim_config {
+	const char *listen_host;
+	int listen_port;          /* 0: any free port */
+	const char *port_file;
+	const char **api_keys;
+	size_t napi_keys;
+	int64_t op_delay_ms;      /* real milliseconds until operations finish */
+	int64_t rate_per_minute;  /* per key; 0: no limits */
+	int64_t burst_per_route;  /* per key and route, per second */
+	int64_t max_projects;     /* 0: unlimited */
+	double time_scale;        /* sim clock speed */
+	uint64_t seed;
+	const char *data_file;    /* NULL: in memory */
+	int64_t recover_window_s; /* deleted projects stay recoverable this long */
+	bool quiet;
+} sim_config;
+
+/* ----------------------------------------------------------------- model */
+
+#define SIM_OPS_KEPT 64 /* finished operations kept per project, newest first */
+
+typedef struct sim_op {
+	char id[37];           /* UUID */
+	const char *action;    /* static string: create_timeline, start_compute, … */
+	char branch_id[64];
+	char endpoint_id[64];
+	int64_t created_at;    /* sim clock, seconds */
+	int64_t start_ms;      /* real clock, ms */
+	int64_t done_ms;       /* real clock, ms: finished from then on */
+} sim_op;
+
+typedef struct sim_role {
+	char *name;
+	char *password;
+	bool no_login;
+	bool protected_;
+	int64_t created_at, updated_at;
+} sim_role;
+
+typedef struct sim_database {
+	int64_t id;
+	char *name;
+	char *owner;
+	int64_t created_at, updated_at;
+} sim_database;
+
+typedef struct sim_branch {
+	char *id;
+	char *name;
+	char *parent_id; /* NULL for the root */
+	char *parent_lsn;
+	char *parent_timestamp;
+	char *init_source;
+	bool is_default;
+	bool protected_;
+	json_t *annotations; /* object of strings; owned; may be NULL */
+	int64_t created_at, updated_at;
+	sim_role *roles;
+	size_t nroles, caproles;
+	sim_database *dbs;
+	size_t ndbs, capdbs;
+} sim_branch;
+
+typedef struct sim_endpoint {
+	char *id;
+	char *branch_id;
+	char *name;
+	bool read_write;
+	double min_cu, max_cu;
+	int64_t suspend_timeout; /* -1 never, 0 default (300) */
+	bool disabled;
+	json_t *settings;        /* owned; may be NULL */
+	int64_t created_at, updated_at;
+	/* scale to zero: active until last_active + timeout */
+	int64_t last_active;     /* sim seconds; 0: never started */
+	int64_t started_at;
+	bool suspended;          /* explicitly suspended */
+	int64_t accrued_to;      /* consumption accounted up to here */
+} sim_endpoint;
+
+/* Consumption of one hour, kept sparse. */
+typedef struct sim_usage {
+	int64_t hour;              /* sim seconds, multiple of 3600 */
+	int64_t active_seconds;
+	int64_t compute_seconds;
+} sim_usage;
+
+typedef struct sim_project {
+	uint64_t seq;            /* creation order: the list order and cursor */
+	char *id;
+	char *name;
+	char *region_id;
+	char *org_id;
+	int pg_version;
+	int64_t history_retention;
+	bool store_passwords;
+	json_t *settings;                  /* ProjectSettingsData; owned; never NULL */
+	json_t *default_endpoint_settings; /* owned; never NULL */
+	int64_t created_at, updated_at;
+	int64_t deleted_at;      /* 0: live */
+	sim_branch *branches;
+	size_t nbranches, capbranches;
+	sim_endpoint *endpoints;
+	size_t nendpoints, capendpoints;
+	sim_op *ops;             /* newest first */
+	size_t nops, capops;
+	sim_usage *usage;
+	size_t nusage, capusage;
+	int64_t active_seconds, compute_seconds; /* totals, for the project */
+	int64_t db_seq;
+} sim_project;
+
+/* ------------------------------------------------------------- the store */
+
+typedef struct sim_store sim_store;
+
+typedef struct sim_stats {
+	json_t *requests;      /* {"METHOD /template": {"200": n}} */
+	int64_t requests_total;
+	int64_t writes_total;
+	int64_t cold_starts;
+	int64_t rate_limited;
+	int64_t ops_total;
+} sim_stats;
+
+typedef struct sim_faults {
+	double error_rate, error_after_rate, reset_rate, reset_after_rate;
+	double lock_rate, malformed_rate;
+	int64_t latency_ms;
+	uint64_t seed;
+} sim_faults;
+
+struct sim_store {
+	pthread_mutex_t mu;
+	const sim_config *cfg;
+	/* projects in creation order; deleted-for-good ones are NULL holes,
+	 * compacted when they pile up */
+	sim_project **projects;
+	size_t nprojects, capprojects;
+	size_t live, deleted;
+	uint64_t next_seq;
+	strmap *by_id;         /* project id -> project */
+	strmap *by_name_count; /* name -> struct name_count (live + recoverable projects) */
+	strmap *endpoints;     /* endpoint id -> project */
+	strmap *ids;           /* every branch/endpoint/project id ever handed out */
+	char **idkeys;         /* the keys of ids, owned here */
+	size_t nidkeys, capidkeys;
+	uint64_t rng;
+	sim_stats stats;
+	sim_faults faults;
+	uint64_t fault_rng;
+	/* clock */
+	int64_t wall_start;    /* unix seconds at start */
+	int64_t mono_start_ms;
+	struct sim_persist *persist;
+};
+
+int sim_store_init(sim_store *s, const sim_config *cfg) WUR;
+void sim_store_release(sim_store *s);
+/* Drop every project and all stats and faults (POST /__sim/reset). */
+void sim_store_reset(sim_store *s);
+
+/* Clocks: the sim's (scaled, unix seconds) and the real monotonic one. */
+int64_t sim_now(const sim_store *s);
+int64_t sim_real_ms(void);
+/* RFC 3339 UTC, "2026-11-26T03:42:00Z". */
+void sim_time_format(int64_t t, char out[32]);
+
+sim_project *sim_project_find(sim_store *s, const char *id); /* live only */
+sim_project *sim_project_find_any(sim_store *s, const char *id); /* live or deleted */
+sim_project *sim_project_new(sim_store *s, const char *name);
+/* Add a project read back from --data: p is complete, its seq set. */
+void sim_project_adopt(sim_store *s, sim_project *p);
+/* Mark deleted (recoverable) / bring back / drop for good. */
+void sim_project_delete(sim_store *s, sim_project *p);
+void sim_project_recover(sim_store *s, sim_project *p);
+/* Projects per name, kept as projects are made, renamed and dropped. */
+void sim_name_count_add(sim_store *s, const char *name, intptr_t delta);
+intptr_t sim_name_count(sim_store *s, const char *name);
+/* Drop projects whose recovery window has passed. */
+void sim_store_expire(sim_store *s);
+
+sim_branch *sim_branch_find(sim_project *p, const char *id);
+sim_branch *sim_branch_find_name(sim_project *p, const char *name);
+sim_branch *sim_branch_default(sim_project *p);
+sim_branch *sim_branch_add(sim_store *s, sim_project *p, const char *name);
+void sim_branch_remove(sim_project *p, sim_branch *b);
+sim_endpoint *sim_endpoint_find(sim_project *p, const char *id);
+sim_endpoint *sim_endpoint_add(sim_store *s, sim_project *p, const char *branch_id, bool read_write);
+void sim_endpoint_remove(sim_store *s, sim_project *p, sim_endpoint *e);
+sim_role *sim_role_find(sim_branch *b, const char *name);
+sim_role *sim_role_add(sim_store *s, sim_project *p, sim_branch *b, const char *name, bool no_login);
+void sim_role_remove(sim_branch *b, sim_role *r);
+sim_database *sim_db_find(sim_branch *b, const char *name);
+sim_database *sim_db_add(sim_store *s, sim_project *p, sim_branch *b, const char *name, const char *owner);
+void sim_db_remove(sim_branch *b, sim_database *d);
+
+/* Operations. */
+sim_op *sim_op_add(sim_store *s, sim_project *p, const char *action, const char *branch_id,
+		   const char *endpoint_id);
+const char *sim_op_status(const sim_op *op, int64_t now_ms);
+/* True while any operation of p is scheduling or running. */
+bool sim_project_busy(const sim_project *p, int64_t now_ms);
+
+/* Scale to zero and consumption. */
+bool sim_endpoint_active(const sim_store *s, const sim_endpoint *e, int64_t now);
+/* Bring consumption up to `now` for every endpoint of p. */
+void sim_project_accrue(sim_store *s, sim_project *p, int64_t now);
+/* A client connection to the compute: wakes it, counting a cold start. */
+void sim_endpoint_connect(sim_store *s, sim_project *p, sim_endpoint *e);
+void sim_endpoint_start(sim_store *s, sim_project *p, sim_endpoint *e);
+void sim_endpoint_suspend(sim_store *s, sim_project *p, sim_endpoint *e);
+
+/* Ids and secrets, from the store's seeded generator. */
+/* Record an id as taken (ids loaded from --data). */
+void sim_id_claim(sim_store *s, const char *id);
+void sim_gen_project_id(sim_store *s, char out[64]);
+void sim_gen_id(sim_store *s, const char *prefix, char out[64]); /* "br", "ep" */
+void sim_gen_uuid(sim_store *s, char out[37]);
+void sim_gen_password(sim_store *s, char out[17]);
+uint64_t sim_rand(uint64_t *state);
+double sim_rand01(uint64_t *state);
+
+/* Hosts: ep-x.us-east-2.aws.neon.tech, and the proxy host of a region. */
+void sim_region_proxy_host(const char *region_id, char *out, size_t size);
+void sim_endpoint_host(const sim_endpoint *e, const char *region_id, bool pooler, char *out, size_t size);
+
+/* ---------------------------------------------------------------- regions */
+
+typedef struct sim_region {
+	const char *id, *name, *lat, *lng;
+} sim_region;
+extern const sim_region SIM_REGIONS[];
+extern const size_t SIM_NREGIONS;
+bool sim_region_exists(const char *id);
+
+/* ------------------------------------------------------------- rendering */
+
+/* JSON objects in the shapes of openapi-v2.json; all return new refs. */
+json_t *sim_render_project(sim_store *s, sim_project *p, bool list_item);
+json_t *sim_render_branch(sim_store *s, sim_project *p, sim_branch *b);
+json_t *sim_render_endpoint(sim_store *s, sim_project *p, sim_endpoint *e);
+json_t *sim_render_database(const sim_database *d, const char *branch_id);
+json_t *sim_render_role(const sim_role *r, const char *branch_id, bool with_password);
+json_t *sim_render_op(const sim_op *op, const char *project_id, int64_t now_ms);
+/* The operations added since index `first_new` (ops are newest first). */
+json_t *sim_render_new_ops(sim_project *p, size_t count, int64_t now_ms);
+json_t *sim_render_connection_uri(sim_project *p, sim_branch *b, sim_endpoint *e, const char *db,
+				  const char *role, bool pooled);
+
+/* ------------------------------------------------------------------- HTTP */
+
+#define SIM_MAX_BODY (1024 * 1024)
+#define SIM_MAX_PARAMS 4
+
+typedef struct sim_req {
+	sim_store *s;
+	const char *method;
+	const char *path;       /* without the query */
+	void *conn;             /* struct MHD_Connection * */
+	const char *params[SIM_MAX_PARAMS]; /* the {…} segments of the route, in order */
+	json_t *body;           /* parsed request body or NULL */
+	char request_id[64];
+	sim_project *touched;   /* a write handler sets it: persisted after success */
+	/* the reply */
+	int status;
+	json_t *reply;          /* owned */
+} sim_req;
+
+/* Query parameter, or NULL. */
+const char *sim_query(sim_req *r, const char *name);
+/* Set the reply; `body` is stolen (may be NULL for 204). Returns 0. */
+int sim_reply(sim_req *r, int status, json_t *body);
+/* A GeneralError reply {code, message, request_id}. Returns 0. */
+int sim_error(sim_req *r, int status, const char *code, const char *fmt, ...) PRINTF(4, 5);
+/* The 423 Neon sends while a project's operations run; true if sent. */
+bool sim_locked(sim_req *r, sim_project *p);
+
+/*
+ * Request checks shared by the routes (routes_projects.c). Each sends a 400
+ * with the rule it broke and returns false on failure.
+ *
+ * sim_check_compute reads autoscaling_limit_min_cu, autoscaling_limit_max_cu
+ * and suspend_timeout_seconds from `obj` where present, over the current
+ * values in *min_cu, *max_cu and *suspend, and checks the result (REFERENCE.md,
+ * Endpoints): min >= 0.25, max >= min, max - min <= 8, autoscaling up to
+ * 16 CU, fixed size up to 56, suspend -1, 0 or 60..604800.
+ */
+bool sim_check_compute(sim_req *r, const json_t *obj, double *min_cu, double *max_cu, int64_t *suspend);
+/* A string member 1..max bytes, or absent (*out NULL). */
+bool sim_check_string(sim_req *r, const json_t *obj, const char *key, size_t max, const char **out);
+/* The project/branch/… named by params[i], or a 404 reply. */
+sim_project *sim_need_project(sim_req *r, size_t param);
+sim_branch *sim_need_branch(sim_req *r, sim_project *p, size_t param);
+
+typedef int (*sim_handler)(sim_req *r);
+
+typedef struct sim_route {
+	const char *method;
+	const char *pattern; /* "/projects/{project_id}/branches" */
+	sim_handler handler;
+	bool write;          /* a mutation: counted, locked, faulted as a write */
+} sim_route;
+
+/* The route tables of the routes_*.c files, each ending with a NULL entry. */
+extern const sim_route SIM_ROUTES_PROJECTS[];
+extern const sim_route SIM_ROUTES_BRANCHES[];
+extern const sim_route SIM_ROUTES_ENDPOINTS[];
+extern const sim_route SIM_ROUTES_ROLES_DBS[];
+extern const sim_route SIM_ROUTES_MISC[];
+
+typedef struct sim_server sim_server;
+int sim_server_start(sim_server **out, sim_store *s) WUR;
+int sim_server_port(const sim_server *srv);
+void sim_server_stop(sim_server *srv);
+
+/* Control plane (/__sim/…): returns true when it handled the request. */
+bool sim_control(sim_req *r);
+
+/* ------------------------------------------------------------ persistence */
+
+/* Open (creating) the SQLite file and load its projects into the store. */
+int sim_persist_open(sim_store *s, const char *path) WUR;
+/* Write p (or its removal when deleted for good) through to the file. */
+void sim_persist_save(sim_store *s, sim_project *p);
+void sim_persist_remove(sim_store *s, const char *project_id);
+void sim_persist_clear(sim_store *s);
+void sim_persist_close(sim_store *s);
+
+#endif
