@@ -194,7 +194,7 @@ static sim_project *undump(const json_t *o)
 	json_t *v;
 	json_array_foreach(json_object_get(o, "branches"), i, v) {
 		if (p->nbranches == p->capbranches)
-			p->branches = xgrow(p->branches, &p->capbranches, p->nbranches + 1, sizeof(*p->branches));
+			p->branches = sim_grow(p->branches, &p->capbranches, p->nbranches + 1, sizeof(*p->branches));
 		sim_branch *b = &p->branches[p->nbranches++];
 		memset(b, 0, sizeof(*b));
 		b->id = get_str(v, "id");
@@ -212,7 +212,7 @@ static sim_project *undump(const json_t *o)
 		json_t *w;
 		json_array_foreach(json_object_get(v, "roles"), k, w) {
 			if (b->nroles == b->caproles)
-				b->roles = xgrow(b->roles, &b->caproles, b->nroles + 1, sizeof(*b->roles));
+				b->roles = sim_grow(b->roles, &b->caproles, b->nroles + 1, sizeof(*b->roles));
 			sim_role *r = &b->roles[b->nroles++];
 			memset(r, 0, sizeof(*r));
 			r->name = get_str(w, "name");
@@ -224,7 +224,7 @@ static sim_project *undump(const json_t *o)
 		}
 		json_array_foreach(json_object_get(v, "dbs"), k, w) {
 			if (b->ndbs == b->capdbs)
-				b->dbs = xgrow(b->dbs, &b->capdbs, b->ndbs + 1, sizeof(*b->dbs));
+				b->dbs = sim_grow(b->dbs, &b->capdbs, b->ndbs + 1, sizeof(*b->dbs));
 			sim_database *d = &b->dbs[b->ndbs++];
 			memset(d, 0, sizeof(*d));
 			d->id = get_int(w, "id");
@@ -236,7 +236,7 @@ static sim_project *undump(const json_t *o)
 	}
 	json_array_foreach(json_object_get(o, "endpoints"), i, v) {
 		if (p->nendpoints == p->capendpoints)
-			p->endpoints = xgrow(p->endpoints, &p->capendpoints, p->nendpoints + 1, sizeof(*p->endpoints));
+			p->endpoints = sim_grow(p->endpoints, &p->capendpoints, p->nendpoints + 1, sizeof(*p->endpoints));
 		sim_endpoint *e = &p->endpoints[p->nendpoints++];
 		memset(e, 0, sizeof(*e));
 		e->id = get_str(v, "id");
@@ -257,7 +257,7 @@ static sim_project *undump(const json_t *o)
 	}
 	json_array_foreach(json_object_get(o, "ops"), i, v) {
 		if (p->nops == p->capops)
-			p->ops = xgrow(p->ops, &p->capops, p->nops + 1, sizeof(*p->ops));
+			p->ops = sim_grow(p->ops, &p->capops, p->nops + 1, sizeof(*p->ops));
 		sim_op *op = &p->ops[p->nops++];
 		memset(op, 0, sizeof(*op));
 		str_copy(op->id, json_string_value(json_object_get(v, "id")) ? json_string_value(json_object_get(v, "id")) : "", sizeof(op->id));
@@ -273,7 +273,7 @@ static sim_project *undump(const json_t *o)
 	}
 	json_array_foreach(json_object_get(o, "usage"), i, v) {
 		if (p->nusage == p->capusage)
-			p->usage = xgrow(p->usage, &p->capusage, p->nusage + 1, sizeof(*p->usage));
+			p->usage = sim_grow(p->usage, &p->capusage, p->nusage + 1, sizeof(*p->usage));
 		p->usage[p->nusage].hour = json_integer_value(json_array_get(v, 0));
 		p->usage[p->nusage].active_seconds = json_integer_value(json_array_get(v, 1));
 		p->usage[p->nusage].compute_seconds = json_integer_value(json_array_get(v, 2));

@@ -235,6 +235,11 @@ void sim_endpoint_start(sim_store *s, sim_project *p, sim_endpoint *e);
 void sim_endpoint_suspend(sim_store *s, sim_project *p, sim_endpoint *e);
 
 /* Ids and secrets, from the store's seeded generator. */
+/* Grow a per-project array to hold `need` elements: 1, 2, 4, … rather than
+ * xgrow's first 8, since most projects hold one branch, one endpoint, one
+ * role and one database, and 300,000 of them must fit in memory. */
+void *sim_grow(void *p, size_t *cap, size_t need, size_t size);
+
 /* Record an id as taken (ids loaded from --data). */
 void sim_id_claim(sim_store *s, const char *id);
 void sim_gen_project_id(sim_store *s, char out[64]);

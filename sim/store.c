@@ -98,6 +98,17 @@ static bool claim(sim_store *s, char *id)
 	return true;
 }
 
+void *sim_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return p;
+	size_t ncap = *cap ? *cap : 1;
+	while (ncap < need)
+		ncap *= 2;
+	*cap = ncap;
+	return xrealloc(p, ncap * size);
+}
+
 void sim_id_claim(sim_store *s, const char *id)
 {
 	char tmp[64];
@@ -464,7 +475,7 @@ sim_branch *sim_branch_default(sim_project *p)
 sim_branch *sim_branch_add(sim_store *s, sim_project *p, const char *name)
 {
 	if (p->nbranches == p->capbranches)
-		p->branches = xgrow(p->branches, &p->capbranches, p->nbranches + 1, sizeof(*p->branches));
+		p->branches = sim_grow(p->branches, &p->capbranches, p->nbranches + 1, sizeof(*p->branches));
 	sim_branch *b = &p->branches[p->nbranches++];
 	memset(b, 0, sizeof(*b));
 	char id[64];
@@ -497,7 +508,7 @@ sim_endpoint *sim_endpoint_add(sim_store *s, sim_project *p, const char *branch_
 {
 	if (p->nendpoints == p->capendpoints) {
 		/* the index points at projects, not endpoints, so growing is safe */
-		p->endpoints = xgrow(p->endpoints, &p->capendpoints, p->nendpoints + 1, sizeof(*p->endpoints));
+		p->endpoints = sim_grow(p->endpoints, &p->capendpoints, p->nendpoints + 1, sizeof(*p->endpoints));
 	}
 	sim_endpoint *e = &p->endpoints[p->nendpoints++];
 	memset(e, 0, sizeof(*e));
@@ -536,7 +547,7 @@ sim_role *sim_role_add(sim_store *s, sim_project *p, sim_branch *b, const char *
 {
 	(void)p;
 	if (b->nroles == b->caproles)
-		b->roles = xgrow(b->roles, &b->caproles, b->nroles + 1, sizeof(*b->roles));
+		b->roles = sim_grow(b->roles, &b->caproles, b->nroles + 1, sizeof(*b->roles));
 	sim_role *r = &b->roles[b->nroles++];
 	memset(r, 0, sizeof(*r));
 	char pw[17];
@@ -568,7 +579,7 @@ sim_database *sim_db_find(sim_branch *b, const char *name)
 sim_database *sim_db_add(sim_store *s, sim_project *p, sim_branch *b, const char *name, const char *owner)
 {
 	if (b->ndbs == b->capdbs)
-		b->dbs = xgrow(b->dbs, &b->capdbs, b->ndbs + 1, sizeof(*b->dbs));
+		b->dbs = sim_grow(b->dbs, &b->capdbs, b->ndbs + 1, sizeof(*b->dbs));
 	sim_database *d = &b->dbs[b->ndbs++];
 	memset(d, 0, sizeof(*d));
 	d->id = ++p->db_seq + 1000000;
@@ -597,7 +608,7 @@ sim_op *sim_op_add(sim_store *s, sim_project *p, const char *action, const char 
 	if (p->nops >= SIM_OPS_KEPT && p->ops[p->nops - 1].done_ms <= now_ms)
 		p->nops--;
 	if (p->nops == p->capops)
-		p->ops = xgrow(p->ops, &p->capops, p->nops + 1, sizeof(*p->ops));
+		p->ops = sim_grow(p->ops, &p->capops, p->nops + 1, sizeof(*p->ops));
 	memmove(&p->ops[1], &p->ops[0], p->nops * sizeof(*p->ops));
 	p->nops++;
 	sim_op *op = &p->ops[0];
@@ -663,7 +674,7 @@ static void usage_add(sim_project *p, int64_t hour, int64_t active, int64_t comp
 			return;
 		}
 	if (p->nusage == p->capusage)
-		p->usage = xgrow(p->usage, &p->capusage, p->nusage + 1, sizeof(*p->usage));
+		p->usage = sim_grow(p->usage, &p->capusage, p->nusage + 1, sizeof(*p->usage));
 	p->usage[p->nusage].hour = hour;
 	p->usage[p->nusage].active_seconds = active;
 	p->usage[p->nusage].compute_seconds = compute;
