@@ -191,6 +191,21 @@ int main(int argc, char **argv)
 		fail("%s", err_msg());
 		goto done;
 	}
+	/* Block SIGTERM/SIGINT before anyone can learn the port: a signal sent
+	 * as soon as the port file appears is then held, not lost. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t block, waitmask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
 	if (sim_server_start(&srv, &store) != 0) {
 		fail("%s", err_msg());
 		goto done;
@@ -209,14 +224,10 @@ int main(int argc, char **argv)
 	fprintf(stderr, "flotilla-sim listening on http://%s:%d/api/v2 (%zu projects loaded)\n", cfg.listen_host,
 		port, store.live + store.deleted);
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* wait with the signals unblocked only inside sigsuspend: a SIGTERM
+	 * that arrives between the check and the wait is not lost */
 	while (!stop)
-		pause();
+		sigsuspend(&waitmask);
 	rc = 0;
 done:
 	sim_server_stop(srv);
