@@ -1,8 +1,460 @@
 /*
- * routes_misc.c: placeholder table, filled in by the next commit.
+ * routes_misc.c: the reads around the fleet: a project's operations, its
+ * connection URI, consumption history, regions, the current user and the
+ * (always empty) shared projects.
+ *
+ * Choices where Neon's behaviour is not documented:
+ * - Operations: newest first, `limit` defaults to 10; the cursor is the id
+ *   of the last operation sent. The sim keeps the newest SIM_OPS_KEPT
+ *   finished operations, so a cursor whose operation was pruned ends the
+ *   list (an empty page). `pagination` is left out when there is no cursor
+ *   to give (Pagination.cursor has minLength 1).
+ * - /projects/shared: the sim has no other users, so it is always empty,
+ *   without `pagination` for the same reason.
+ * - connection_uri: without branch_id, an endpoint_id given picks its own
+ *   branch (else the default branch); an endpoint of another branch is a
+ *   400; a branch without a read_write endpoint is a 404.
+ * - consumption_history: `from` is rounded down to the granularity and `to`
+ *   up, so that a range ending now includes the current, partial
+ *   timeframe. Bad or missing parameters are 400; from >= to, or a range
+ *   older than Neon keeps (168 hours hourly, 60 days daily, a year monthly,
+ *   nothing before 2024-03-01) is 406. Every project is listed (deleted but
+ *   recoverable ones too: their usage was billed), each with one period per
+ *   calendar month ("scale" plan) that has timeframes with usage; written
+ *   data and storage are always 0. Project pages are in creation order,
+ *   the cursor is the last project's sequence number.
  */
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <string.h>
+#include <time.h>
+
 #include "sim/sim.h"
 
+#define MAX_PROJECT_IDS 100
+
+static json_t *ts(int64_t t)
+{
+	char b[32];
+	sim_time_format(t, b);
+	return json_string(b);
+}
+
+/* A limit query parameter, or `def`; false (400 sent) when out of range. */
+static bool query_limit(sim_req *r, int64_t def, int64_t max, int64_t *out)
+{
+	const char *v = sim_query(r, "limit");
+	*out = def;
+	if (v && (str_to_i64(v, out) != 0 || *out < 1 || *out > max)) {
+		sim_error(r, 400, "", "limit must be an integer from 1 to %" PRId64, max);
+		return false;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------- operations */
+
+static int ops_list(sim_req *r)
+{
+	sim_project *p = sim_need_project(r, 0);
+	int64_t limit;
+	if (!p || !query_limit(r, 10, 1000, &limit))
+		return 0;
+	const char *cur = sim_query(r, "cursor");
+	size_t start = 0;
+	if (cur && *cur) {
+		start = p->nops; /* pruned or unknown: nothing older is kept */
+		for (size_t i = 0; i < p->nops; i++)
+			if (strcmp(p->ops[i].id, cur) == 0) {
+				start = i + 1;
+				break;
+			}
+	}
+	int64_t now_ms = sim_real_ms();
+	json_t *arr = json_array();
+	size_t i;
+	for (i = start; i < p->nops && (int64_t)(i - start) < limit; i++)
+		json_array_append_new(arr, sim_render_op(&p->ops[i], p->id, now_ms));
+	json_t *out = json_object();
+	json_object_set_new(out, "operations", arr);
+	const char *next = i > start ? p->ops[i - 1].id : cur && *cur ? cur : NULL;
+	if (next) {
+		json_t *pg = json_object();
+		json_object_set_new(pg, "cursor", json_string(next));
+		json_object_set_new(out, "pagination", pg);
+	}
+	return sim_reply(r, 200, out);
+}
+
+static int op_get(sim_req *r)
+{
+	sim_project *p = sim_need_project(r, 0);
+	if (!p)
+		return 0;
+	for (size_t i = 0; i < p->nops; i++)
+		if (strcmp(p->ops[i].id, r->params[1]) == 0) {
+			json_t *out = json_object();
+			json_object_set_new(out, "operation", sim_render_op(&p->ops[i], p->id, sim_real_ms()));
+			return sim_reply(r, 200, out);
+		}
+	return sim_error(r, 404, "", "operation not found");
+}
+
+/* ------------------------------------------- regions, user, shared list */
+
+static int regions(sim_req *r)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < SIM_NREGIONS; i++) {
+		const sim_region *g = &SIM_REGIONS[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "region_id", json_string(g->id));
+		json_object_set_new(o, "name", json_string(g->name));
+		json_object_set_new(o, "default", json_boolean(strcmp(g->id, "aws-us-east-2") == 0));
+		json_object_set_new(o, "geo_lat", json_string(g->lat));
+		json_object_set_new(o, "geo_long", json_string(g->lng));
+		json_array_append_new(arr, o);
+	}
+	json_t *out = json_object();
+	json_object_set_new(out, "regions", arr);
+	return sim_reply(r, 200, out);
+}
+
+/* The one user behind every key; the same owner that projects show. */
+static int users_me(sim_req *r)
+{
+	const sim_config *cfg = r->s->cfg;
+	json_t *o = json_object(), *acct = json_object(), *accts = json_array();
+	json_object_set_new(acct, "provider", json_string("github"));
+	json_object_set_new(acct, "email", json_string("sim@example.com"));
+	json_object_set_new(acct, "name", json_string("flotilla-sim"));
+	json_object_set_new(acct, "login", json_string("flotilla-sim"));
+	json_object_set_new(acct, "image", json_string(""));
+	json_array_append_new(accts, acct);
+	json_object_set_new(o, "id", json_string("sim-user"));
+	json_object_set_new(o, "email", json_string("sim@example.com"));
+	json_object_set_new(o, "login", json_string("flotilla-sim"));
+	json_object_set_new(o, "name", json_string("flotilla-sim"));
+	json_object_set_new(o, "last_name", json_string(""));
+	json_object_set_new(o, "image", json_string(""));
+	json_object_set_new(o, "auth_accounts", accts);
+	/* no plan limits unless --max-projects sets one */
+	json_object_set_new(o, "projects_limit", json_integer(cfg->max_projects > 0 ? cfg->max_projects : 1000000));
+	json_object_set_new(o, "branches_limit", json_integer(5000));
+	json_object_set_new(o, "max_autoscaling_limit", json_real(16));
+	json_object_set_new(o, "active_seconds_limit", json_integer(0));
+	json_object_set_new(o, "plan", json_string("scale"));
+	return sim_reply(r, 200, o);
+}
+
+static int shared(sim_req *r)
+{
+	int64_t limit;
+	if (!query_limit(r, 10, 400, &limit))
+		return 0;
+	json_t *out = json_object();
+	json_object_set_new(out, "projects", json_array());
+	return sim_reply(r, 200, out);
+}
+
+/* ------------------------------------------------------ connection_uri */
+
+static int connection_uri(sim_req *r)
+{
+	sim_project *p = sim_need_project(r, 0);
+	if (!p)
+		return 0;
+	const char *bid = sim_query(r, "branch_id"), *eid = sim_query(r, "endpoint_id");
+	const char *db = sim_query(r, "database_name"), *role = sim_query(r, "role_name");
+	const char *pooled = sim_query(r, "pooled");
+	if (!db || !*db || !role || !*role)
+		return sim_error(r, 400, "", "database_name and role_name are required");
+	if (pooled && strcmp(pooled, "true") != 0 && strcmp(pooled, "false") != 0)
+		return sim_error(r, 400, "", "pooled must be true or false");
+	sim_endpoint *e = NULL;
+	if (eid && *eid && !(e = sim_endpoint_find(p, eid)))
+		return sim_error(r, 404, "", "endpoint not found");
+	sim_branch *b = bid && *bid ? sim_branch_find(p, bid) : sim_branch_default(p);
+	if (!(bid && *bid) && e)
+		b = sim_branch_find(p, e->branch_id);
+	if (!b)
+		return sim_error(r, 404, "", "branch not found");
+	if (e && strcmp(e->branch_id, b->id) != 0)
+		return sim_error(r, 400, "", "endpoint '%s' is not on branch '%s'", e->id, b->id);
+	if (!e && !(e = sim_endpoint_rw(p, b->id)))
+		return sim_error(r, 404, "", "branch '%s' has no read_write endpoint", b->id);
+	if (!sim_db_find(b, db))
+		return sim_error(r, 404, "", "database not found");
+	if (!sim_role_find(b, role))
+		return sim_error(r, 404, "", "role not found");
+	json_t *details = sim_render_connection_uri(p, b, e, db, role, pooled && strcmp(pooled, "true") == 0);
+	json_t *out = json_object();
+	json_object_set(out, "uri", json_object_get(details, "connection_uri"));
+	json_decref(details);
+	return sim_reply(r, 200, out);
+}
+
+/* ------------------------------------------------- consumption history */
+
+enum { HOURLY, DAILY, MONTHLY };
+
+/* The start of the timeframe that holds t. */
+static int64_t frame_floor(int g, int64_t t)
+{
+	if (g == HOURLY)
+		return t - ((t % 3600) + 3600) % 3600;
+	if (g == DAILY)
+		return t - ((t % 86400) + 86400) % 86400;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	tm.tm_mday = 1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	return (int64_t)timegm(&tm);
+}
+
+/* The start of the timeframe after the one starting at `start`. */
+static int64_t frame_next(int g, int64_t start)
+{
+	if (g != MONTHLY)
+		return start + (g == HOURLY ? 3600 : 86400);
+	time_t tt = (time_t)start;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	tm.tm_mon += 1;
+	return (int64_t)timegm(&tm);
+}
+
+/* t moved back by n months (n >= 0), at the month's start. */
+static int64_t months_back(int64_t t, int n)
+{
+	time_t tt = (time_t)frame_floor(MONTHLY, t);
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	tm.tm_mon -= n;
+	return (int64_t)timegm(&tm);
+}
+
+typedef struct frame {
+	int64_t start, active, compute;
+} frame;
+
+static int frame_cmp(const void *a, const void *b)
+{
+	const frame *x = a, *y = b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* project_ids, repeated and/or comma separated, gathered by MHD. */
+typedef struct id_list {
+	char *ids[MAX_PROJECT_IDS + 1];
+	size_t n;
+	bool bad;
+} id_list;
+
+static enum MHD_Result collect_id(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	id_list *l = cls;
+	if (strcmp(key, "project_ids") != 0 || !value)
+		return MHD_YES;
+	for (const char *p = value; *p && !l->bad;) {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len > 60 || strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-") < len ||
+		    l->n == MAX_PROJECT_IDS)
+			l->bad = true;
+		else
+			l->ids[l->n++] = xstrndup(p, len);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return MHD_YES;
+}
+
+static bool id_wanted(const id_list *l, const char *id)
+{
+	if (!l->n)
+		return true;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* The metrics asked for beyond the four always sent (all zero in the sim). */
+static const char *const EXTRA_METRICS[] = {"data_storage_bytes_hour", "logical_size_bytes",
+					    "logical_size_bytes_hour"};
+
+static bool check_metrics(sim_req *r, bool extra[3])
+{
+	static const char *const BASE[] = {"active_time_seconds", "compute_time_seconds", "written_data_bytes",
+					   "synthetic_storage_size_bytes"};
+	const char *m = sim_query(r, "metrics"), *v1 = sim_query(r, "include_v1_metrics");
+	memset(extra, 0, 3 * sizeof(bool));
+	if (!m) {
+		extra[0] = v1 && strcmp(v1, "true") == 0;
+		return true;
+	}
+	for (const char *p = m; *p;) {
+		size_t len = strcspn(p, ","), k;
+		bool known = false;
+		for (k = 0; k < ARRAY_LEN(BASE); k++)
+			known = known || (strlen(BASE[k]) == len && strncmp(BASE[k], p, len) == 0);
+		for (k = 0; k < ARRAY_LEN(EXTRA_METRICS); k++)
+			if (strlen(EXTRA_METRICS[k]) == len && strncmp(EXTRA_METRICS[k], p, len) == 0)
+				known = extra[k] = true;
+		if (!known) {
+			sim_error(r, 400, "", "unknown metric '%.*s'", (int)len, p);
+			return false;
+		}
+		p += len + (p[len] == ',');
+	}
+	return true;
+}
+
+/* A stable UUID for a project's billing period. */
+static json_t *period_id(const char *project_id, int64_t start)
+{
+	char *seed = xasprintf("%s/%" PRId64, project_id, start), hex[SHA256_HEX_LEN + 1], out[37];
+	sha256_hex(seed, strlen(seed), hex);
+	free(seed);
+	snprintf(out, sizeof(out), "%.8s-%.4s-4%.3s-8%.3s-%.12s", hex, hex + 8, hex + 13, hex + 17, hex + 20);
+	return json_string(out);
+}
+
+/* One project's periods: its usage in [from, to) by timeframe. */
+static json_t *periods_of(sim_project *p, int g, int64_t from, int64_t to, int64_t now, const bool extra[3])
+{
+	frame *fr = xcalloc(p->nusage + 1, sizeof(*fr));
+	size_t n = 0;
+	for (size_t i = 0; i < p->nusage; i++) {
+		const sim_usage *u = &p->usage[i];
+		if (u->hour < from || u->hour >= to || (!u->active_seconds && !u->compute_seconds))
+			continue;
+		int64_t start = frame_floor(g, u->hour);
+		size_t k;
+		for (k = 0; k < n && fr[k].start != start; k++)
+			;
+		if (k == n)
+			fr[n++].start = start;
+		fr[k].active += u->active_seconds;
+		fr[k].compute += u->compute_seconds;
+	}
+	qsort(fr, n, sizeof(*fr), frame_cmp);
+	json_t *periods = json_array(), *cons = NULL;
+	int64_t pstart = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t month = frame_floor(MONTHLY, fr[i].start);
+		if (!cons || month != pstart) {
+			pstart = month;
+			json_t *po = json_object();
+			json_object_set_new(po, "period_id", period_id(p->id, month));
+			json_object_set_new(po, "period_plan", json_string("scale"));
+			json_object_set_new(po, "period_start", ts(month));
+			if (frame_next(MONTHLY, month) <= now) /* past periods only */
+				json_object_set_new(po, "period_end", ts(frame_next(MONTHLY, month)));
+			cons = json_array();
+			json_object_set_new(po, "consumption", cons);
+			json_array_append_new(periods, po);
+		}
+		json_t *c = json_object();
+		json_object_set_new(c, "timeframe_start", ts(fr[i].start));
+		json_object_set_new(c, "timeframe_end", ts(frame_next(g, fr[i].start)));
+		json_object_set_new(c, "active_time_seconds", json_integer(fr[i].active));
+		json_object_set_new(c, "compute_time_seconds", json_integer(fr[i].compute));
+		json_object_set_new(c, "written_data_bytes", json_integer(0));
+		json_object_set_new(c, "synthetic_storage_size_bytes", json_integer(0));
+		for (size_t k = 0; k < ARRAY_LEN(EXTRA_METRICS); k++)
+			if (extra[k])
+				json_object_set_new(c, EXTRA_METRICS[k], json_integer(0));
+		json_array_append_new(cons, c);
+	}
+	free(fr);
+	return periods;
+}
+
+static int consumption(sim_req *r)
+{
+	static const char *const GRAN[] = {"hourly", "daily", "monthly"};
+	sim_store *s = r->s;
+	const char *fs = sim_query(r, "from"), *tos = sim_query(r, "to"), *gs = sim_query(r, "granularity");
+	int64_t from, to, limit, cursor = 0;
+	int g;
+	if (!fs || !tos || sim_time_parse(fs, &from) != 0 || sim_time_parse(tos, &to) != 0)
+		return sim_error(r, 400, "", "from and to are required RFC 3339 date-times, such as 2024-03-15T00:00:00Z");
+	for (g = 0; g < 3 && !(gs && strcmp(gs, GRAN[g]) == 0); g++)
+		;
+	if (g == 3)
+		return sim_error(r, 400, "", "granularity is required: 'hourly', 'daily' or 'monthly'");
+	const char *cur = sim_query(r, "cursor");
+	if (!query_limit(r, 10, 100, &limit))
+		return 0;
+	if (cur && *cur && (str_to_i64(cur, &cursor) != 0 || cursor < 0))
+		return sim_error(r, 400, "", "cursor is not valid");
+	bool extra[3];
+	if (!check_metrics(r, extra))
+		return 0;
+	if (from >= to)
+		return sim_error(r, 406, "", "from (%s) must be before to (%s)", fs, tos);
+	int64_t now = sim_now(s);
+	from = frame_floor(g, from);
+	if (frame_floor(g, to) != to)
+		to = frame_next(g, frame_floor(g, to));
+	int64_t oldest = g == HOURLY ? frame_floor(HOURLY, now) - 168 * 3600
+			 : g == DAILY ? frame_floor(DAILY, now) - 60 * 86400
+				      : months_back(now, 12);
+	if (from < oldest || from < 1709251200 /* 2024-03-01 */) {
+		char o[32];
+		sim_time_format(oldest > 1709251200 ? oldest : 1709251200, o);
+		return sim_error(r, 406, "", "%s consumption is kept from %s on: from is older", GRAN[g], o);
+	}
+	id_list ids;
+	memset(&ids, 0, sizeof(ids));
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_id, &ids);
+	if (ids.bad) {
+		for (size_t i = 0; i < ids.n; i++)
+			free(ids.ids[i]);
+		return sim_error(r, 400, "", "project_ids must be at most %d project ids, comma separated",
+				 MAX_PROJECT_IDS);
+	}
+
+	json_t *arr = json_array();
+	uint64_t last = 0;
+	int64_t shown = 0;
+	for (size_t i = 0; i < s->nprojects && shown < limit; i++) {
+		sim_project *p = s->projects[i];
+		if (!p || p->seq <= (uint64_t)cursor || !id_wanted(&ids, p->id))
+			continue;
+		sim_project_accrue(s, p, now);
+		json_t *o = json_object();
+		json_object_set_new(o, "project_id", json_string(p->id));
+		json_object_set_new(o, "periods", periods_of(p, g, from, to, now, extra));
+		json_array_append_new(arr, o);
+		last = p->seq;
+		shown++;
+	}
+	for (size_t i = 0; i < ids.n; i++)
+		free(ids.ids[i]);
+	json_t *out = json_object();
+	json_object_set_new(out, "projects", arr);
+	if (shown) {
+		char c[24];
+		snprintf(c, sizeof(c), "%" PRIu64, last);
+		json_t *pg = json_object();
+		json_object_set_new(pg, "cursor", json_string(c));
+		json_object_set_new(out, "pagination", pg);
+	}
+	return sim_reply(r, 200, out);
+}
+
 const sim_route SIM_ROUTES_MISC[] = {
+	{"GET", "/projects/{project_id}/operations", ops_list, false},
+	{"GET", "/projects/{project_id}/operations/{operation_id}", op_get, false},
+	{"GET", "/projects/{project_id}/connection_uri", connection_uri, false},
+	{"GET", "/projects/shared", shared, false},
+	{"GET", "/regions", regions, false},
+	{"GET", "/users/me", users_me, false},
+	{"GET", "/consumption_history/projects", consumption, false},
 	{NULL, NULL, NULL, false},
 };

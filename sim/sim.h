@@ -188,6 +188,9 @@ int64_t sim_now(const sim_store *s);
 int64_t sim_real_ms(void);
 /* RFC 3339 UTC, "2026-11-26T03:42:00Z". */
 void sim_time_format(int64_t t, char out[32]);
+/* An RFC 3339 date-time ("…Z", "…+02:00", with or without fractions of a
+ * second) as unix seconds. 0, or -1 when malformed (*out untouched). */
+int sim_time_parse(const char *s, int64_t *out);
 
 sim_project *sim_project_find(sim_store *s, const char *id); /* live only */
 sim_project *sim_project_find_any(sim_store *s, const char *id); /* live or deleted */
@@ -210,6 +213,8 @@ sim_branch *sim_branch_add(sim_store *s, sim_project *p, const char *name);
 void sim_branch_remove(sim_project *p, sim_branch *b);
 sim_endpoint *sim_endpoint_find(sim_project *p, const char *id);
 sim_endpoint *sim_endpoint_add(sim_store *s, sim_project *p, const char *branch_id, bool read_write);
+/* The read_write endpoint of a branch, or NULL. */
+sim_endpoint *sim_endpoint_rw(sim_project *p, const char *branch_id);
 void sim_endpoint_remove(sim_store *s, sim_project *p, sim_endpoint *e);
 sim_role *sim_role_find(sim_branch *b, const char *name);
 sim_role *sim_role_add(sim_store *s, sim_project *p, sim_branch *b, const char *name, bool no_login);
@@ -317,9 +322,32 @@ bool sim_locked(sim_req *r, sim_project *p);
 bool sim_check_compute(sim_req *r, const json_t *obj, double *min_cu, double *max_cu, int64_t *suspend);
 /* A string member 1..max bytes, or absent (*out NULL). */
 bool sim_check_string(sim_req *r, const json_t *obj, const char *key, size_t max, const char **out);
+/* A boolean member, or absent or null (*out untouched). routes_endpoints.c */
+bool sim_check_bool(sim_req *r, const json_t *obj, const char *key, bool *out);
 /* The project/branch/… named by params[i], or a 404 reply. */
 sim_project *sim_need_project(sim_req *r, size_t param);
 sim_branch *sim_need_branch(sim_req *r, sim_project *p, size_t param);
+
+/*
+ * An endpoint to make, as POST /endpoints and POST /branches (endpoints[])
+ * describe one (routes_endpoints.c). sim_check_endpoint_spec reads `in`
+ * (an EndpointCreateRequest.endpoint or BranchCreateRequestEndpointOptions)
+ * over the project's default_endpoint_settings; on failure it sends the 400
+ * and returns false. The spec borrows from `in`. sim_endpoint_make adds the
+ * endpoint to branch_id and starts it unless disabled; the pointer it
+ * returns lasts until the next endpoint is added or removed. Neither adds
+ * operations: the callers do.
+ */
+typedef struct sim_endpoint_spec {
+	bool read_write;
+	double min_cu, max_cu;
+	int64_t suspend;
+	const json_t *settings; /* over the project's default pg_settings; may be NULL */
+	const char *name;       /* NULL: none */
+	bool disabled;
+} sim_endpoint_spec;
+bool sim_check_endpoint_spec(sim_req *r, sim_project *p, const json_t *in, sim_endpoint_spec *out);
+sim_endpoint *sim_endpoint_make(sim_store *s, sim_project *p, const char *branch_id, const sim_endpoint_spec *spec);
 
 typedef int (*sim_handler)(sim_req *r);
 

@@ -60,6 +60,66 @@ void sim_time_format(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Exactly n decimal digits at s, as a number; -1 when they are not. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int sim_time_parse(const char *s, int64_t *out)
+{
+	/* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+	if (!s || strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
+		return -1;
+	int year = digits(s, 4), mon = digits(s + 5, 2), day = digits(s + 8, 2);
+	int hour = digits(s + 11, 2), min = digits(s + 14, 2), sec = digits(s + 17, 2);
+	if (year < 0 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || min < 0 ||
+	    min > 59 || sec < 0 || sec > 60)
+		return -1;
+	const char *p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	int64_t offset = 0;
+	if ((*p == 'Z' || *p == 'z') && p[1] == 0) {
+		offset = 0;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return -1;
+		offset = (*p == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+	} else {
+		return -1;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	/* timegm normalises: 2026-02-30 comes back as March */
+	struct tm back;
+	gmtime_r(&t, &back);
+	if (back.tm_mday != day && sec != 60)
+		return -1;
+	*out = (int64_t)t - offset;
+	return 0;
+}
+
 /* ------------------------------------------------------------------- ids */
 
 uint64_t sim_rand(uint64_t *state)
@@ -521,6 +581,14 @@ sim_endpoint *sim_endpoint_add(sim_store *s, sim_project *p, const char *branch_
 	e->created_at = e->updated_at = sim_now(s);
 	strmap_put(s->endpoints, e->id, p);
 	return e;
+}
+
+sim_endpoint *sim_endpoint_rw(sim_project *p, const char *branch_id)
+{
+	for (size_t i = 0; i < p->nendpoints; i++)
+		if (p->endpoints[i].read_write && strcmp(p->endpoints[i].branch_id, branch_id) == 0)
+			return &p->endpoints[i];
+	return NULL;
 }
 
 void sim_endpoint_remove(sim_store *s, sim_project *p, sim_endpoint *e)
