@@ -342,9 +342,15 @@ static enum MHD_Result handle(sim_server *srv, struct MHD_Connection *c, const c
 		json_error_t jerr;
 		r.body = json_loadb(ctx->body.data, ctx->body.len, 0, &jerr);
 		if (!r.body || !json_is_object(r.body)) {
+			bool was_json = r.body != NULL;
 			json_decref(r.body);
 			r.body = NULL;
-			sim_error(&r, 400, "", "request body is not a JSON object: %s", jerr.text);
+			if (was_json)
+				jerr.text[0] = 0;
+			if (!jerr.text[0]) /* valid JSON, but not an object */
+				sim_error(&r, 400, "", "request body must be a JSON object");
+			else
+				sim_error(&r, 400, "", "request body is not valid JSON: %s", jerr.text);
 			enum MHD_Result ret = send_reply(c, &r, false);
 			req_release(&r);
 			return ret;
