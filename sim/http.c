@@ -421,7 +421,8 @@ static enum MHD_Result handle(sim_server *srv, struct MHD_Connection *c, const c
 		f->r->handler(&r);
 		if (!r.status)
 			sim_error(&r, 500, "", "handler gave no reply");
-		if (f->r->write && r.status < 300) {
+		/* 204 is a DELETE that found nothing: no write ran */
+		if (f->r->write && r.status < 300 && r.status != 204) {
 			s->stats.writes_total++;
 			if (s->persist && r.touched)
 				sim_persist_save(s, r.touched);

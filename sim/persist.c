@@ -15,7 +15,7 @@
 
 struct sim_persist {
 	sqlite3 *db;
-	sqlite3_stmt *save, *remove;
+	sqlite3_stmt *save, *remove, *save_rng;
 };
 
 /* Operation actions are static strings in memory; map a stored one back. */
@@ -305,11 +305,14 @@ int sim_persist_open(sim_store *s, const char *path)
 	sqlite3_busy_timeout(ps->db, 5000);
 	if ((rc = exec(ps->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 			       "CREATE TABLE IF NOT EXISTS projects (id TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
-			       " doc TEXT NOT NULL);")) != 0)
+			       " doc TEXT NOT NULL);"
+			       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);")) != 0)
 		goto fail;
 	if (sqlite3_prepare_v2(ps->db, "INSERT OR REPLACE INTO projects (id, seq, doc) VALUES (?, ?, ?)", -1,
 			       &ps->save, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(ps->db, "DELETE FROM projects WHERE id = ?", -1, &ps->remove, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(ps->db, "DELETE FROM projects WHERE id = ?", -1, &ps->remove, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ps->db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('rng', ?)", -1,
+			       &ps->save_rng, NULL) != SQLITE_OK) {
 		rc = err_set(ERR_IO, "sqlite: %s", sqlite3_errmsg(ps->db));
 		goto fail;
 	}
@@ -331,11 +334,19 @@ int sim_persist_open(sim_store *s, const char *path)
 		sim_project_adopt(s, p);
 	}
 	sqlite3_finalize(q);
+	/* the id generator goes on where it stopped: a restart never hands out
+	 * an operation, branch or project id it gave before */
+	if (sqlite3_prepare_v2(ps->db, "SELECT value FROM meta WHERE key = 'rng'", -1, &q, NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			s->rng = (uint64_t)sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
 	s->persist = ps;
 	return 0;
 fail:
 	sqlite3_finalize(ps->save);
 	sqlite3_finalize(ps->remove);
+	sqlite3_finalize(ps->save_rng);
 	sqlite3_close(ps->db);
 	free(ps);
 	return rc;
@@ -355,6 +366,10 @@ void sim_persist_save(sim_store *s, sim_project *p)
 	sqlite3_reset(ps->save);
 	sqlite3_clear_bindings(ps->save);
 	free(text);
+	sqlite3_bind_int64(ps->save_rng, 1, (sqlite3_int64)s->rng);
+	if (sqlite3_step(ps->save_rng) != SQLITE_DONE)
+		log_error("sim: cannot save the id generator", "error", sqlite3_errmsg(ps->db));
+	sqlite3_reset(ps->save_rng);
 }
 
 void sim_persist_remove(sim_store *s, const char *project_id)
@@ -369,7 +384,7 @@ void sim_persist_remove(sim_store *s, const char *project_id)
 
 void sim_persist_clear(sim_store *s)
 {
-	if (exec(s->persist->db, "DELETE FROM projects") != 0)
+	if (exec(s->persist->db, "DELETE FROM projects; DELETE FROM meta;") != 0)
 		log_error("sim: cannot clear the data file", "error", err_msg());
 }
 
@@ -380,6 +395,7 @@ void sim_persist_close(sim_store *s)
 		return;
 	sqlite3_finalize(ps->save);
 	sqlite3_finalize(ps->remove);
+	sqlite3_finalize(ps->save_rng);
 	sqlite3_close(ps->db);
 	free(ps);
 	s->persist = NULL;

@@ -168,7 +168,8 @@ struct sim_store {
 	strmap *ids;           /* every branch/endpoint/project id ever handed out */
 	char **idkeys;         /* the keys of ids, owned here */
 	size_t nidkeys, capidkeys;
-	uint64_t rng;
+	uint64_t rng;          /* ids; kept in --data so a restart never repeats one */
+	int64_t db_seq;        /* database ids are global, as Neon's are */
 	sim_stats stats;
 	sim_faults faults;
 	uint64_t fault_rng;

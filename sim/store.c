@@ -357,6 +357,7 @@ void sim_store_reset(sim_store *s)
 	s->rng = s->cfg->seed;
 	s->fault_rng = s->cfg->seed ^ 0x5eed;
 	s->next_seq = 1;
+	s->db_seq = 0;
 	if (s->persist)
 		sim_persist_clear(s);
 }
@@ -449,6 +450,10 @@ void sim_project_adopt(sim_store *s, sim_project *p)
 		sim_id_claim(s, p->endpoints[i].id);
 		strmap_put(s->endpoints, p->endpoints[i].id, p);
 	}
+	for (size_t i = 0; i < p->nbranches; i++)
+		for (size_t k = 0; k < p->branches[i].ndbs; k++)
+			if (p->branches[i].dbs[k].id - 1000000 > s->db_seq)
+				s->db_seq = p->branches[i].dbs[k].id - 1000000;
 	if (p->deleted_at)
 		s->deleted++;
 	else
@@ -650,7 +655,8 @@ sim_database *sim_db_add(sim_store *s, sim_project *p, sim_branch *b, const char
 		b->dbs = sim_grow(b->dbs, &b->capdbs, b->ndbs + 1, sizeof(*b->dbs));
 	sim_database *d = &b->dbs[b->ndbs++];
 	memset(d, 0, sizeof(*d));
-	d->id = ++p->db_seq + 1000000;
+	(void)p;
+	d->id = ++s->db_seq + 1000000;
 	d->name = xstrdup(name);
 	d->owner = xstrdup(owner);
 	d->created_at = d->updated_at = sim_now(s);
