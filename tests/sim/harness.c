@@ -12,6 +12,10 @@
  * between requests the way a real client keeps them. Proxies from the
  * environment are switched off and only http:// is allowed: the harness
  * only ever talks to the loopback address it started the sim on.
+ *
+ * The file also keeps the one copy of the plain helpers that e2e.c and the
+ * e2e tests share and that need no cmocka: the monotonic clock, sleeping,
+ * dotted JSON paths and the sim's date-times.
  */
 #include <curl/curl.h>
 #include <dirent.h>
@@ -49,7 +53,7 @@ struct sim_proc {
 
 /* ------------------------------------------------------------------ time */
 
-static int64_t now_ms(void)
+int64_t sim_now_ms(void)
 {
 	struct timespec ts;
 
@@ -57,7 +61,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int64_t ms)
+void sim_sleep_ms(int64_t ms)
 {
 	struct timespec ts;
 
@@ -67,6 +71,30 @@ static void sleep_ms(int64_t ms)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+int sim_time_parse(const char *s, int64_t *out)
+{
+	struct tm tm;
+
+	*out = 0;
+	memset(&tm, 0, sizeof(tm));
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		&tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return err_set(ERR_INVALID, "not a date-time: '%s'", s ? s : "(null)");
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+void sim_time_format(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ------------------------------------------------------------- processes */
@@ -86,7 +114,7 @@ static void describe_status(int status, char *out, size_t size)
 /* Reap the child within timeout_ms. true once reaped (s->status set). */
 static bool reap(sim_proc *s, int64_t timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = sim_now_ms() + timeout_ms;
 	pid_t r;
 
 	if (s->pid < 0)
@@ -101,9 +129,9 @@ static bool reap(sim_proc *s, int64_t timeout_ms)
 		}
 		if (r < 0 && errno != EINTR)
 			return false;
-		if (now_ms() >= deadline)
+		if (sim_now_ms() >= deadline)
 			return false;
-		sleep_ms(5);
+		sim_sleep_ms(5);
 	}
 }
 
@@ -297,11 +325,11 @@ int sim_start(sim_proc **out, const char *const *extra_args)
 	pipefd[1] = -1;
 
 	/* the pipe closes on a successful exec, or brings the exec's errno */
-	deadline = now_ms() + SIM_START_TIMEOUT_MS;
+	deadline = sim_now_ms() + SIM_START_TIMEOUT_MS;
 	pfd.fd = pipefd[0];
 	pfd.events = POLLIN;
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - sim_now_ms();
 		int pr = poll(&pfd, 1, left > 0 ? (int)left : 0);
 
 		if (pr < 0 && errno == EINTR)
@@ -328,12 +356,12 @@ int sim_start(sim_proc **out, const char *const *extra_args)
 			rc = err_set(ERR_FAIL, "flotilla-sim %s before it listened", how);
 			goto done;
 		}
-		if (now_ms() >= deadline) {
+		if (sim_now_ms() >= deadline) {
 			rc = err_set(ERR_FAIL, "flotilla-sim wrote no port file within %d ms",
 				SIM_START_TIMEOUT_MS);
 			goto done;
 		}
-		sleep_ms(10);
+		sim_sleep_ms(10);
 	}
 	if (port < 0) {
 		rc = err_set(ERR_FAIL, "'%s': not a port number", s->port_file);
@@ -661,7 +689,7 @@ static bool op_unfinished(const json_t *op)
 
 int sim_wait_ops(sim_proc *s, const char *project_id, int timeout_ms)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0), left, wait;
+	int64_t deadline = sim_now_ms() + (timeout_ms > 0 ? timeout_ms : 0), left, wait;
 	long saved_timeout = s->timeout_ms;
 	char *escaped = curl_easy_escape(s->curl, project_id, 0);
 	char *path = NULL;
@@ -677,7 +705,7 @@ int sim_wait_ops(sim_proc *s, const char *project_id, int timeout_ms)
 	buf_init(&r.body, SIM_MAX_BODY);
 	for (;;) {
 		sim_response_release(&r);
-		left = deadline - now_ms();
+		left = deadline - sim_now_ms();
 		/* the poll itself stays inside the deadline too */
 		s->timeout_ms = left > 50 ? (long)left : 50;
 		rc = sim_request(s, "GET", path, NULL, &r);
@@ -714,13 +742,13 @@ int sim_wait_ops(sim_proc *s, const char *project_id, int timeout_ms)
 			snprintf(last, sizeof(last), "status %ld%s%s", r.status,
 				r.json_error[0] ? ": " : "", r.json_error);
 		}
-		left = deadline - now_ms();
+		left = deadline - sim_now_ms();
 		if (left <= 0) {
 			rc = err_set(ERR_FAIL, "project '%s': operations not done within %d ms: %s",
 				project_id, timeout_ms, last);
 			goto done;
 		}
-		sleep_ms(wait < left ? wait : left);
+		sim_sleep_ms(wait < left ? wait : left);
 		if (interval < 100)
 			interval *= 2;
 	}
@@ -730,6 +758,33 @@ done:
 	curl_free(escaped);
 	free(path);
 	return rc;
+}
+
+json_t *sim_json_get(json_t *root, const char *path)
+{
+	char key[160];
+	json_t *cur = root;
+
+	while (cur && *path) {
+		size_t n = strcspn(path, ".");
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = 0;
+		if (json_is_array(cur)) {
+			char *end;
+			unsigned long i = strtoul(key, &end, 10);
+
+			cur = *end ? NULL : json_array_get(cur, i);
+		} else {
+			cur = json_object_get(cur, key);
+		}
+		path += n;
+		if (*path == '.')
+			path++;
+	}
+	return cur;
 }
 
 /* A control-plane call that wants 200; the response is left in `r`. */

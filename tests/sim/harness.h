@@ -7,7 +7,8 @@
  * status, the headers tests care about, the body and the body parsed as
  * JSON. Every wait is bounded: a sim that does not start, answer or stop in
  * time is an error, never a hung test. Not thread-safe: one sim_proc per
- * thread.
+ * thread. The utilities at the end (clock, JSON path, date-times) are for
+ * tests too; their cmocka assertions are in e2e.h.
  *
  * Typical use:
  *     sim_proc *sim = NULL;
@@ -24,6 +25,7 @@
 #define FLOTILLA_TESTS_HARNESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "util/util.h"
@@ -152,5 +154,31 @@ int sim_stats(sim_proc *s, json_t **out) WUR;
  * /__sim/reset. 0 on 200; ERR_FAIL otherwise. */
 int sim_set_faults(sim_proc *s, const char *json) WUR;
 int sim_reset(sim_proc *s) WUR;
+
+/* ------------------------------------------------------------ utilities */
+
+/* Milliseconds on the monotonic clock: for deadlines and elapsed times,
+ * never for dates. */
+int64_t sim_now_ms(void);
+/* Sleep `ms` milliseconds, resuming after a signal; nothing when ms <= 0. */
+void sim_sleep_ms(int64_t ms);
+
+/*
+ * A member of `root` by a dotted path, array elements by index:
+ * "branches.0.id", "requests.GET /projects.200" (a key may hold anything
+ * but '.'). Borrowed from root. NULL when a step is missing, an index is
+ * not a number, a key is longer than 159 bytes or root is NULL; "" is
+ * root itself.
+ */
+json_t *sim_json_get(json_t *root, const char *path);
+
+/*
+ * A date-time the way the sim writes them, "2026-11-26T03:42:00Z" (UTC),
+ * as unix seconds into *out. ERR_INVALID when s is NULL or does not start
+ * with that shape.
+ */
+int sim_time_parse(const char *s, int64_t *out) WUR;
+/* Unix seconds `t` as "2026-11-26T03:42:00Z" (UTC) into out. */
+void sim_time_format(int64_t t, char out[32]);
 
 #endif

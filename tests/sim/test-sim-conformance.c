@@ -19,11 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 
-#include "tests/sim/harness.h"
-#include "tests/sim/oapi.h"
+#include "tests/sim/e2e.h"
 
 /* docs/sim.md, "Neon API routes": every one must be checked. */
 static const char *const ROUTES[] = {
@@ -69,8 +66,6 @@ static const char *const ROUTES[] = {
 };
 #define NROUTES ARRAY_LEN(ROUTES)
 
-#define WAIT_MS 5000
-
 /* Route templates, as the document spells them. */
 #define T_P "/projects/{project_id}"
 #define T_BS "/projects/{project_id}/branches"
@@ -98,43 +93,6 @@ typedef struct fixture {
 
 /* ----------------------------------------------------------- helpers */
 
-/* A member by a dotted path, array elements by index: "branches.0.id". */
-static json_t *jget(json_t *root, const char *path)
-{
-	char key[128];
-	json_t *cur = root;
-
-	while (cur && *path) {
-		size_t n = strcspn(path, ".");
-
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = 0;
-		if (json_is_array(cur)) {
-			char *end;
-			unsigned long i = strtoul(key, &end, 10);
-
-			cur = *end ? NULL : json_array_get(cur, i);
-		} else {
-			cur = json_object_get(cur, key);
-		}
-		path += n;
-		if (*path == '.')
-			path++;
-	}
-	return cur;
-}
-
-static const char *need_str(json_t *root, const char *path)
-{
-	const char *v = json_string_value(jget(root, path));
-
-	if (!v)
-		fail_msg("no string at '%s'", path);
-	return v;
-}
-
 static int route_index(const char *method, const char *tmpl)
 {
 	char key[160];
@@ -146,39 +104,13 @@ static int route_index(const char *method, const char *tmpl)
 	return -1;
 }
 
-/* The body must be what the document declares for method, tmpl, status. */
-static void conform(fixture *f, const char *method, const char *tmpl, const sim_response *r)
-{
-	const json_t *schema;
-	buf errors = BUF_INIT(1u << 20);
-	int n;
-
-	if (r->status == 204) {
-		/* no content: the document declares no body, the sim sends none */
-		if (r->body.len != 0)
-			fail_msg("%s %s 204 with a body: %.300s", method, tmpl, r->body.data);
-		return;
-	}
-	schema = oapi_response_schema(f->api, method, tmpl, (int)r->status);
-	if (!schema)
-		fail_msg("%s %s %ld: no schema: %s", method, tmpl, r->status, err_msg());
-	if (!r->json)
-		fail_msg("%s %s %ld: body is not JSON (%s): %.300s", method, tmpl, r->status,
-			r->json_error, r->body.data ? r->body.data : "");
-	n = oapi_check(f->api, schema, r->json, &errors);
-	if (n != 0)
-		fail_msg("%s %s %ld: %d schema problem(s):\n%s\nbody: %.2000s", method, tmpl,
-			r->status, n, errors.data, r->body.data);
-	buf_release(&errors);
-}
-
 /* An error body must be a GeneralError whose request_id is the header's. */
 static void conform_error(fixture *f, const char *method, const char *tmpl, const sim_response *r)
 {
-	conform(f, method, tmpl, r);
+	e2e_conforms(f->api, method, tmpl, r);
 	assert_non_null(json_object_get(r->json, "code"));
-	assert_true(strlen(need_str(r->json, "message")) > 0);
-	assert_string_equal(need_str(r->json, "request_id"), r->request_id);
+	assert_true(strlen(e2e_need_str(r->json, "message")) > 0);
+	assert_string_equal(e2e_need_str(r->json, "request_id"), r->request_id);
 	f->errors_checked++;
 }
 
@@ -187,36 +119,36 @@ static void conform_error(fixture *f, const char *method, const char *tmpl, cons
  * and the body must conform to `tmpl`'s schema for it. *r is the answer,
  * released by the caller.
  */
+static void vcall(fixture *f, const char *method, const char *tmpl, long want,
+	const char *body, sim_response *r, const char *fmt, va_list ap) PRINTF(7, 0);
+static void vcall(fixture *f, const char *method, const char *tmpl, long want,
+	const char *body, sim_response *r, const char *fmt, va_list ap)
+{
+	int i = route_index(method, tmpl);
+
+	e2e_vrequest(f->cur, method, want, body, r, fmt, ap);
+	if (want >= 400)
+		conform_error(f, method, tmpl, r);
+	else
+		e2e_conforms(f->api, method, tmpl, r);
+	if (want < 300) {
+		if (i < 0)
+			fail_msg("'%s %s' is not in the route table", method, tmpl);
+		f->checked[i] = true;
+	}
+}
+
+/* vcall with the path printf makes of fmt and what follows it. */
 static void call(fixture *f, const char *method, const char *tmpl, long want,
 	const char *body, sim_response *r, const char *fmt, ...) PRINTF(7, 8);
 static void call(fixture *f, const char *method, const char *tmpl, long want,
 	const char *body, sim_response *r, const char *fmt, ...)
 {
 	va_list ap;
-	buf path = BUF_INIT(0);
-	int i = route_index(method, tmpl);
 
-	if (buf_adds(&path, "/api/v2") != 0)
-		fail();
 	va_start(ap, fmt);
-	if (buf_vprintf(&path, fmt, ap) != 0)
-		fail();
+	vcall(f, method, tmpl, want, body, r, fmt, ap);
 	va_end(ap);
-	if (sim_request(f->cur, method, path.data, body, r) != 0)
-		fail_msg("%s %s: %s", method, path.data, err_msg());
-	if (r->status != want)
-		fail_msg("%s %s: status %ld, want %ld: %.1000s", method, path.data, r->status, want,
-			r->body.data ? r->body.data : "");
-	if (want >= 400)
-		conform_error(f, method, tmpl, r);
-	else
-		conform(f, method, tmpl, r);
-	if (want < 300) {
-		if (i < 0)
-			fail_msg("'%s %s' is not in the route table", method, tmpl);
-		f->checked[i] = true;
-	}
-	buf_release(&path);
 }
 
 /* The same, releasing the answer. */
@@ -226,20 +158,12 @@ static void check(fixture *f, const char *method, const char *tmpl, long want,
 	const char *body, const char *fmt, ...)
 {
 	va_list ap;
-	char path[512];
 	sim_response r;
 
 	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
+	vcall(f, method, tmpl, want, body, &r, fmt, ap);
 	va_end(ap);
-	call(f, method, tmpl, want, body, &r, "%s", path);
 	sim_response_release(&r);
-}
-
-static void wait_ops(sim_proc *s, const char *project_id)
-{
-	if (sim_wait_ops(s, project_id, WAIT_MS) != 0)
-		fail_msg("sim_wait_ops %s: %s", project_id, err_msg());
 }
 
 /* ---------------------------------------------------------- fixture */
@@ -249,13 +173,7 @@ static int setup(void **state)
 	static const char *const args[] = { "--op-delay-ms", "20", "--rate-per-minute", "0", NULL };
 	fixture *f = xcalloc(1, sizeof(*f));
 
-	if (oapi_load_default(&f->api) < 0) {
-		print_error("cannot load the OpenAPI document: %s\n", err_msg());
-		free(f);
-		return -1;
-	}
-	if (sim_start(&f->sim, args) < 0) {
-		print_error("cannot start flotilla-sim: %s\n", err_msg());
+	if (e2e_setup_oapi(&f->api) < 0 || e2e_setup_sim(&f->sim, args) < 0) {
 		oapi_free(f->api);
 		free(f);
 		return -1;
@@ -268,15 +186,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	int status = 0;
-	int rc = 0;
+	int rc;
 
 	/* the sim must still be alive and stop cleanly after all of it */
-	if (sim_stop(f->sim, &status) != 0) {
-		print_error("sim_stop: %s\n", err_msg());
-		rc = -1;
-	}
-	sim_free(f->sim);
+	rc = e2e_teardown_sim(f->sim);
 	sim_free(f->other);
 	oapi_free(f->api);
 	free(f);
@@ -297,12 +210,12 @@ static void test_projects(void **state)
 		" \"default_endpoint_settings\": {\"autoscaling_limit_min_cu\": 0.25,"
 		"   \"autoscaling_limit_max_cu\": 1, \"suspend_timeout_seconds\": 300},"
 		" \"settings\": {\"quota\": {\"active_time_seconds\": 3600}}}}", &r, "/projects");
-	str_copy(f->project, need_str(r.json, "project.id"), sizeof(f->project));
-	str_copy(f->main_branch, need_str(r.json, "branch.id"), sizeof(f->main_branch));
-	str_copy(f->main_endpoint, need_str(r.json, "endpoints.0.id"), sizeof(f->main_endpoint));
-	assert_int_equal(json_array_size(jget(r.json, "operations")), 2);
+	str_copy(f->project, e2e_need_str(r.json, "project.id"), sizeof(f->project));
+	str_copy(f->main_branch, e2e_need_str(r.json, "branch.id"), sizeof(f->main_branch));
+	str_copy(f->main_endpoint, e2e_need_str(r.json, "endpoints.0.id"), sizeof(f->main_endpoint));
+	assert_int_equal(json_array_size(sim_json_get(r.json, "operations")), 2);
 	sim_response_release(&r);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 
 	check(f, "GET", "/projects", 200, NULL, "/projects");
 	check(f, "GET", "/projects", 200, NULL, "/projects?limit=1&search=conf");
@@ -313,7 +226,7 @@ static void test_projects(void **state)
 	check(f, "PATCH", T_P, 200, "{\"project\": {\"name\": \"conf-renamed\","
 		" \"history_retention_seconds\": 7200}}", "/projects/%s", f->project);
 	check(f, "PATCH", T_P, 404, "{\"project\": {\"name\": \"x\"}}", "/projects/no-such-project-1");
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "PATCH", T_P, 400, "{\"project\": {\"history_retention_seconds\": -1}}",
 		"/projects/%s", f->project);
 	check(f, "GET", "/projects/{project_id}/connection_uri", 200, NULL,
@@ -333,9 +246,9 @@ static void test_projects(void **state)
 	/* delete and recover a second project */
 	call(f, "POST", "/projects", 201, "{\"project\": {\"name\": \"conf-deleted\"}}", &r,
 		"/projects");
-	str_copy(other, need_str(r.json, "project.id"), sizeof(other));
+	str_copy(other, e2e_need_str(r.json, "project.id"), sizeof(other));
 	sim_response_release(&r);
-	wait_ops(f->sim, other);
+	e2e_wait_ops(f->sim, other);
 	check(f, "DELETE", T_P, 200, NULL, "/projects/%s", other);
 	check(f, "DELETE", T_P, 404, NULL, "/projects/%s", other);
 	check(f, "GET", "/projects", 200, NULL, "/projects?recoverable=true");
@@ -361,10 +274,10 @@ static void test_branches(void **state)
 	assert_true(f->project[0] != 0);
 	call(f, "POST", T_BS, 201, "{\"branch\": {\"name\": \"conf-dev\"},"
 		" \"endpoints\": [{\"type\": \"read_write\"}]}", &r, "/projects/%s/branches", f->project);
-	str_copy(br, need_str(r.json, "branch.id"), sizeof(br));
-	assert_int_equal(json_array_size(jget(r.json, "endpoints")), 1);
+	str_copy(br, e2e_need_str(r.json, "branch.id"), sizeof(br));
+	assert_int_equal(json_array_size(sim_json_get(r.json, "endpoints")), 1);
 	sim_response_release(&r);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "POST", T_BS, 409, "{\"branch\": {\"name\": \"conf-dev\"}}",
 		"/projects/%s/branches", f->project);
 	check(f, "POST", T_BS, 404, "{\"branch\": {\"name\": \"x\"}}", "/projects/no-such-project-1/branches");
@@ -377,7 +290,7 @@ static void test_branches(void **state)
 	check(f, "GET", T_B, 404, NULL, "/projects/%s/branches/br-no-such-branch", f->project);
 	check(f, "PATCH", T_B, 200, "{\"branch\": {\"name\": \"conf-dev2\", \"protected\": false}}",
 		"/projects/%s/branches/%s", f->project, br);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "PATCH", T_B, 404, "{\"branch\": {\"name\": \"x\"}}",
 		"/projects/%s/branches/br-no-such-branch", f->project);
 	check(f, "GET", T_B "/endpoints", 200, NULL, "/projects/%s/branches/%s/endpoints", f->project, br);
@@ -385,11 +298,11 @@ static void test_branches(void **state)
 		f->project);
 	snprintf(body, sizeof(body), "{\"source_branch_id\": \"%s\"}", f->main_branch);
 	check(f, "POST", T_B "/restore", 200, body, "/projects/%s/branches/%s/restore", f->project, br);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "POST", T_B "/restore", 400, "{}", "/projects/%s/branches/%s/restore", f->project, br);
 	check(f, "DELETE", T_B, 400, NULL, "/projects/%s/branches/%s", f->project, f->main_branch);
 	check(f, "DELETE", T_B, 200, NULL, "/projects/%s/branches/%s", f->project, br);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "DELETE", T_B, 204, NULL, "/projects/%s/branches/%s", f->project, br);
 }
 
@@ -403,10 +316,10 @@ static void test_endpoints(void **state)
 	snprintf(body, sizeof(body), "{\"endpoint\": {\"branch_id\": \"%s\", \"type\": \"read_only\"}}",
 		f->main_branch);
 	call(f, "POST", T_ES, 201, body, &r, "/projects/%s/endpoints", f->project);
-	str_copy(ep, need_str(r.json, "endpoint.id"), sizeof(ep));
-	assert_string_equal(need_str(r.json, "endpoint.type"), "read_only");
+	str_copy(ep, e2e_need_str(r.json, "endpoint.id"), sizeof(ep));
+	assert_string_equal(e2e_need_str(r.json, "endpoint.type"), "read_only");
 	sim_response_release(&r);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	snprintf(body, sizeof(body), "{\"endpoint\": {\"branch_id\": \"%s\", \"type\": \"read_write\"}}",
 		f->main_branch);
 	check(f, "POST", T_ES, 409, body, "/projects/%s/endpoints", f->project);
@@ -420,20 +333,20 @@ static void test_endpoints(void **state)
 	check(f, "GET", T_E, 404, NULL, "/projects/%s/endpoints/ep-no-such-endpoint", f->project);
 	check(f, "PATCH", T_E, 200, "{\"endpoint\": {\"autoscaling_limit_max_cu\": 0.5,"
 		" \"suspend_timeout_seconds\": 600}}", "/projects/%s/endpoints/%s", f->project, ep);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "PATCH", T_E, 400, "{\"endpoint\": {\"suspend_timeout_seconds\": 30}}",
 		"/projects/%s/endpoints/%s", f->project, ep);
 	check(f, "POST", T_E "/suspend", 200, NULL, "/projects/%s/endpoints/%s/suspend", f->project, ep);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	/* an idle endpoint has suspended_at and no last activity to come */
 	call(f, "GET", T_E, 200, NULL, &r, "/projects/%s/endpoints/%s", f->project, ep);
-	assert_string_equal(need_str(r.json, "endpoint.current_state"), "idle");
-	assert_non_null(jget(r.json, "endpoint.suspended_at"));
+	assert_string_equal(e2e_need_str(r.json, "endpoint.current_state"), "idle");
+	assert_non_null(sim_json_get(r.json, "endpoint.suspended_at"));
 	sim_response_release(&r);
 	check(f, "POST", T_E "/start", 200, NULL, "/projects/%s/endpoints/%s/start", f->project, ep);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "POST", T_E "/restart", 200, NULL, "/projects/%s/endpoints/%s/restart", f->project, ep);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "POST", T_E "/start", 404, NULL, "/projects/%s/endpoints/ep-no-such-endpoint/start",
 		f->project);
 	check(f, "POST", T_E "/suspend", 404, NULL, "/projects/%s/endpoints/ep-no-such-endpoint/suspend",
@@ -441,7 +354,7 @@ static void test_endpoints(void **state)
 	check(f, "POST", T_E "/restart", 404, NULL, "/projects/%s/endpoints/ep-no-such-endpoint/restart",
 		f->project);
 	check(f, "DELETE", T_E, 200, NULL, "/projects/%s/endpoints/%s", f->project, ep);
-	wait_ops(f->sim, f->project);
+	e2e_wait_ops(f->sim, f->project);
 	check(f, "DELETE", T_E, 204, NULL, "/projects/%s/endpoints/%s", f->project, ep);
 }
 
@@ -454,9 +367,9 @@ static void test_roles_and_databases(void **state)
 	assert_true(p[0] != 0);
 	call(f, "POST", T_RS, 201, "{\"role\": {\"name\": \"conf_app\"}}", &r,
 		"/projects/%s/branches/%s/roles", p, b);
-	assert_true(strlen(need_str(r.json, "role.password")) > 0);
+	assert_true(strlen(e2e_need_str(r.json, "role.password")) > 0);
 	sim_response_release(&r);
-	wait_ops(f->sim, p);
+	e2e_wait_ops(f->sim, p);
 	check(f, "POST", T_RS, 409, "{\"role\": {\"name\": \"conf_app\"}}", "/projects/%s/branches/%s/roles",
 		p, b);
 	check(f, "POST", T_RS, 400, "{\"role\": {}}", "/projects/%s/branches/%s/roles", p, b);
@@ -470,13 +383,13 @@ static void test_roles_and_databases(void **state)
 		"/projects/%s/branches/%s/roles/no_such_role/reveal_password", p, b);
 	check(f, "POST", T_R "/reset_password", 200, NULL,
 		"/projects/%s/branches/%s/roles/conf_app/reset_password", p, b);
-	wait_ops(f->sim, p);
+	e2e_wait_ops(f->sim, p);
 	check(f, "POST", T_R "/reset_password", 404, NULL,
 		"/projects/%s/branches/%s/roles/no_such_role/reset_password", p, b);
 
 	check(f, "POST", T_DS, 201, "{\"database\": {\"name\": \"confdb\", \"owner_name\": \"conf_app\"}}",
 		"/projects/%s/branches/%s/databases", p, b);
-	wait_ops(f->sim, p);
+	e2e_wait_ops(f->sim, p);
 	check(f, "POST", T_DS, 409, "{\"database\": {\"name\": \"confdb\", \"owner_name\": \"conf_app\"}}",
 		"/projects/%s/branches/%s/databases", p, b);
 	check(f, "POST", T_DS, 400, "{\"database\": {\"owner_name\": \"conf_app\"}}",
@@ -486,40 +399,17 @@ static void test_roles_and_databases(void **state)
 	check(f, "GET", T_D, 404, NULL, "/projects/%s/branches/%s/databases/no_such_db", p, b);
 	check(f, "PATCH", T_D, 200, "{\"database\": {\"name\": \"confdb2\"}}",
 		"/projects/%s/branches/%s/databases/confdb", p, b);
-	wait_ops(f->sim, p);
+	e2e_wait_ops(f->sim, p);
 	check(f, "PATCH", T_D, 404, "{\"database\": {\"name\": \"x\"}}",
 		"/projects/%s/branches/%s/databases/no_such_db", p, b);
 	/* the role owns confdb2: it cannot go before the database */
 	check(f, "DELETE", T_R, 400, NULL, "/projects/%s/branches/%s/roles/conf_app", p, b);
 	check(f, "DELETE", T_D, 200, NULL, "/projects/%s/branches/%s/databases/confdb2", p, b);
-	wait_ops(f->sim, p);
+	e2e_wait_ops(f->sim, p);
 	check(f, "DELETE", T_D, 204, NULL, "/projects/%s/branches/%s/databases/confdb2", p, b);
 	check(f, "DELETE", T_R, 200, NULL, "/projects/%s/branches/%s/roles/conf_app", p, b);
-	wait_ops(f->sim, p);
+	e2e_wait_ops(f->sim, p);
 	check(f, "DELETE", T_R, 204, NULL, "/projects/%s/branches/%s/roles/conf_app", p, b);
-}
-
-/* "2026-11-26T03:42:00Z" as unix seconds. */
-static int64_t parse_ts(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		&tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-		fail_msg("not a date-time: '%s'", s ? s : "(null)");
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
-}
-
-static void format_ts(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static void test_operations_and_misc(void **state)
@@ -531,9 +421,9 @@ static void test_operations_and_misc(void **state)
 
 	assert_true(f->project[0] != 0);
 	call(f, "GET", T_OS, 200, NULL, &r, "/projects/%s/operations?limit=2", f->project);
-	assert_int_equal(json_array_size(jget(r.json, "operations")), 2);
-	str_copy(op, need_str(r.json, "operations.1.id"), sizeof(op));
-	str_copy(cursor, need_str(r.json, "pagination.cursor"), sizeof(cursor));
+	assert_int_equal(json_array_size(sim_json_get(r.json, "operations")), 2);
+	str_copy(op, e2e_need_str(r.json, "operations.1.id"), sizeof(op));
+	str_copy(cursor, e2e_need_str(r.json, "pagination.cursor"), sizeof(cursor));
 	sim_response_release(&r);
 	check(f, "GET", T_OS, 200, NULL, "/projects/%s/operations?limit=3&cursor=%s", f->project, cursor);
 	check(f, "GET", T_OS, 200, NULL, "/projects/%s/operations", f->project);
@@ -547,10 +437,10 @@ static void test_operations_and_misc(void **state)
 	check(f, "GET", "/users/me", 200, NULL, "/users/me");
 
 	call(f, "GET", "/projects/{project_id}", 200, NULL, &r, "/projects/%s", f->project);
-	created = parse_ts(need_str(r.json, "project.created_at"));
+	created = e2e_need_time(r.json, "project.created_at");
 	sim_response_release(&r);
-	format_ts(created - 3600, from);
-	format_ts(created + 3600, to);
+	sim_time_format(created - 3600, from);
+	sim_time_format(created + 3600, to);
 	check(f, "GET", T_C, 200, NULL, "%s?from=%s&to=%s&granularity=hourly", T_C, from, to);
 	check(f, "GET", T_C, 200, NULL, "%s?from=%s&to=%s&granularity=daily&project_ids=%s&limit=5"
 		"&metrics=active_time_seconds,data_storage_bytes_hour", T_C, from, to, f->project);
@@ -576,7 +466,7 @@ static void test_protocol_errors(void **state)
 	n = oapi_check(f->api, ge, r.json, &errors);
 	if (n)
 		fail_msg("405: %d problem(s):\n%s", n, errors.data);
-	assert_string_equal(need_str(r.json, "request_id"), r.request_id);
+	assert_string_equal(e2e_need_str(r.json, "request_id"), r.request_id);
 	sim_response_release(&r);
 
 	/* a body over 1 MiB, but valid JSON: the size alone must be refused */
@@ -615,12 +505,11 @@ static void test_limits_and_locks(void **state)
 	int64_t created;
 	int tries;
 
-	if (sim_start(&f->other, args) != 0)
-		fail_msg("sim_start: %s", err_msg());
+	e2e_start(&f->other, args);
 	f->cur = f->other;
 	call(f, "POST", "/projects", 201, "{\"project\": {\"name\": \"locked\"}}", &r, "/projects");
-	str_copy(id, need_str(r.json, "project.id"), sizeof(id));
-	created = parse_ts(need_str(r.json, "project.created_at"));
+	str_copy(id, e2e_need_str(r.json, "project.id"), sizeof(id));
+	created = e2e_need_time(r.json, "project.created_at");
 	sim_response_release(&r);
 	check(f, "POST", "/projects", 422, "{\"project\": {\"name\": \"over\"}}", "/projects");
 	check(f, "PATCH", "/projects/{project_id}", 423, "{\"project\": {\"name\": \"x\"}}",
@@ -642,27 +531,21 @@ static void test_limits_and_locks(void **state)
 	sim_response_release(&r);
 
 	/* 100 ms is a minute of compute time here: every granularity shows it */
-	{
-		struct timespec ts = { 0, 100 * 1000000L };
-
-		nanosleep(&ts, NULL);
-	}
-	format_ts(created + 3600, to);
+	sim_sleep_ms(100);
+	sim_time_format(created + 3600, to);
 	for (size_t g = 0; g < ARRAY_LEN(gran); g++) {
 		if (g == 0)
-			format_ts(created - 3600, from);
+			sim_time_format(created - 3600, from);
 		else
-			format_ts(created - 2 * 86400, from);
+			sim_time_format(created - 2 * 86400, from);
 		call(f, "GET", T_C, 200, NULL, &r, "%s?from=%s&to=%s&granularity=%s&project_ids=%s",
 			T_C, from, to, gran[g], id);
-		assert_int_equal(json_array_size(jget(r.json, "projects")), 1);
-		assert_true(json_array_size(jget(r.json, "projects.0.periods.0.consumption")) >= 1);
+		assert_int_equal(json_array_size(sim_json_get(r.json, "projects")), 1);
+		assert_true(json_array_size(sim_json_get(r.json, "projects.0.periods.0.consumption")) >= 1);
 		sim_response_release(&r);
 	}
 	f->cur = f->sim;
-	assert_int_equal(sim_stop(f->other, NULL), 0);
-	sim_free(f->other);
-	f->other = NULL;
+	e2e_stop(&f->other);
 }
 
 /* The check can fail: a real Project with a required member taken away. */
@@ -735,11 +618,8 @@ int main(void)
 		cmocka_unit_test(test_checker_catches_a_broken_body),
 		cmocka_unit_test(test_every_route_checked),
 	};
-	const char *sim = getenv("FLOTILLA_SIM");
 
-	if (!sim || !*sim) {
-		printf("1..0 # SKIP FLOTILLA_SIM is not set\n");
+	if (e2e_skip_without_sim())
 		return 0;
-	}
 	return cmocka_run_group_tests_name("sim-conformance", tests, setup, teardown);
 }

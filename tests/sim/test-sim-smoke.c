@@ -21,8 +21,7 @@
 
 #include <curl/curl.h>
 
-#include "tests/sim/harness.h"
-#include "tests/sim/oapi.h"
+#include "tests/sim/e2e.h"
 
 typedef struct fixture {
 	oapi *api;
@@ -30,25 +29,16 @@ typedef struct fixture {
 	char *project_id;   /* owned here, so a failed assertion leaks nothing */
 } fixture;
 
-/* The response must be what the document declares for this method, path
- * and status. */
-static void assert_conforms(fixture *f, const char *method, const char *path,
-	const sim_response *r)
+/* GET `path` (from the server root) straight through the harness: it must
+ * answer 200 with what the document declares for `doc_path`. */
+static void get_conforms(fixture *f, const char *path, const char *doc_path)
 {
-	const json_t *schema = oapi_response_schema(f->api, method, path, (int)r->status);
-	buf errors = BUF_INIT(1u << 20);
-	int n;
+	sim_response r;
 
-	if (!schema)
-		fail_msg("%s %s %ld: %s", method, path, r->status, err_msg());
-	if (!r->json)
-		fail_msg("%s %s %ld: body is not JSON (%s): %.300s", method, path, r->status,
-			r->json_error, r->body.data ? r->body.data : "");
-	n = oapi_check(f->api, schema, r->json, &errors);
-	if (n != 0)
-		fail_msg("%s %s %ld: %d schema problem(s):\n%s", method, path, r->status, n,
-			errors.data);
-	buf_release(&errors);
+	assert_int_equal(sim_request(f->sim, "GET", path, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	e2e_conforms(f->api, "GET", doc_path, &r);
+	sim_response_release(&r);
 }
 
 static int setup(void **state)
@@ -56,13 +46,7 @@ static int setup(void **state)
 	static const char *const args[] = { "--op-delay-ms", "20", NULL };
 	fixture *f = xcalloc(1, sizeof(*f));
 
-	if (oapi_load_default(&f->api) < 0) {
-		print_error("cannot load the OpenAPI document: %s\n", err_msg());
-		free(f);
-		return -1;
-	}
-	if (sim_start(&f->sim, args) < 0) {
-		print_error("cannot start flotilla-sim: %s\n", err_msg());
+	if (e2e_setup_oapi(&f->api) < 0 || e2e_setup_sim(&f->sim, args) < 0) {
 		oapi_free(f->api);
 		free(f);
 		return -1;
@@ -108,7 +92,7 @@ static void test_create_project(void **state)
 		"{\"project\": {\"name\": \"smoke\", \"region_id\": \"aws-us-east-2\"}}", &r), 0);
 	assert_int_equal(r.status, 201);
 	assert_true(r.request_id[0] != 0);
-	assert_conforms(f, "POST", "/projects", &r);
+	e2e_conforms(f->api, "POST", "/projects", &r);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "project"),
 		"name")), "smoke");
 	id = json_string_value(json_object_get(json_object_get(r.json, "project"), "id"));
@@ -117,27 +101,15 @@ static void test_create_project(void **state)
 	id = f->project_id;
 	sim_response_release(&r);
 
-	if (sim_wait_ops(f->sim, id, 5000) != 0)
-		fail_msg("sim_wait_ops: %s", err_msg());
+	e2e_wait_ops(f->sim, id);
 
 	path = xasprintf("/api/v2/projects/%s", id);
-	assert_int_equal(sim_request(f->sim, "GET", path, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	assert_conforms(f, "GET", path, &r);
-	sim_response_release(&r);
+	get_conforms(f, path, path);
 	free(path);
-
 	path = xasprintf("/api/v2/projects/%s/operations", id);
-	assert_int_equal(sim_request(f->sim, "GET", path, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	assert_conforms(f, "GET", path, &r);
-	sim_response_release(&r);
+	get_conforms(f, path, path);
 	free(path);
-
-	assert_int_equal(sim_request(f->sim, "GET", "/api/v2/projects", NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	assert_conforms(f, "GET", "/projects", &r);
-	sim_response_release(&r);
+	get_conforms(f, "/api/v2/projects", "/projects");
 
 	assert_int_equal(sim_stats(f->sim, &stats), 0);
 	route = json_object_get(json_object_get(stats, "requests"), "POST /projects");
@@ -153,14 +125,14 @@ static void test_errors_conform(void **state)
 
 	assert_int_equal(sim_request(f->sim, "GET", "/api/v2/projects/no-such-project", NULL, &r), 0);
 	assert_int_equal(r.status, 404);
-	assert_conforms(f, "GET", "/projects/{project_id}", &r);
+	e2e_conforms(f->api, "GET", "/projects/{project_id}", &r);
 	sim_response_release(&r);
 
 	sim_set_key(f->sim, NULL);
 	assert_int_equal(sim_request(f->sim, "GET", "/api/v2/projects", NULL, &r), 0);
 	sim_set_key(f->sim, SIM_DEFAULT_KEY);
 	assert_int_equal(r.status, 401);
-	assert_conforms(f, "GET", "/projects", &r);
+	e2e_conforms(f->api, "GET", "/projects", &r);
 	sim_response_release(&r);
 
 	sim_set_key(f->sim, "wrong-key");
@@ -219,11 +191,8 @@ static void test_dead_sim(void **state)
 static void test_stop(void **state)
 {
 	fixture *f = *state;
-	int status = -1;
 
-	if (sim_stop(f->sim, &status) != 0)
-		fail_msg("sim_stop: %s", err_msg());
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	e2e_stop(&f->sim);
 }
 
 int main(void)
@@ -236,12 +205,8 @@ int main(void)
 		cmocka_unit_test(test_dead_sim),
 		cmocka_unit_test(test_stop),
 	};
-	const char *sim = getenv("FLOTILLA_SIM");
 
-	if (!sim || !*sim) {
-		/* TAP: a plan of zero with a reason is a skip */
-		printf("1..0 # SKIP FLOTILLA_SIM is not set\n");
+	if (e2e_skip_without_sim())
 		return 0;
-	}
 	return cmocka_run_group_tests_name("sim-smoke", tests, setup, teardown);
 }
