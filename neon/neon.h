@@ -1,0 +1,271 @@
+/*
+ * neon.h: the one header of neon/, flotilla's Neon API v2 client.
+ *
+ * libcurl's multi interface runs many requests at once over kept-alive
+ * connections (HTTP/2 where libcurl has it); jansson maps the JSON. Every
+ * request of a process draws from one rate budget (a token bucket that
+ * halves its rate after a 429 and creeps back, AIMD). The client retries
+ * what is safe to retry (REFERENCE.md, DESIGN.md "API budget"):
+ *   - reads: transport errors, 5xx, 423, 429;
+ *   - writes: only when nothing reached the server (no connection) or the
+ *     API says nothing ran (423, 429, 503);
+ * and returns any other failed write as NEON_UNKNOWN_OUTCOME, so the
+ * caller finds out by reading before it tries again. Writes go out on a
+ * fresh connection: libcurl silently re-sends a request whose reused
+ * connection closed before the first response byte, which for a POST
+ * could make a project twice.
+ *
+ * neon/ does not persist anything and prints nothing; the API key never
+ * reaches a log line, an error message or a result.
+ */
+#ifndef FLOTILLA_NEON_H
+#define FLOTILLA_NEON_H
+
+#include <jansson.h>
+
+#include "util/util.h"
+
+#define NEON_DEFAULT_URL "https://console.neon.tech/api/v2"
+
+/* ---------------------------------------------------------------- client */
+
+typedef struct neon_options {
+	const char *base_url;  /* default NEON_DEFAULT_URL; plain http only to loopback */
+	const char *api_key;   /* copied; required */
+	double rate;           /* requests per second for the whole process; default 10 */
+	double burst;          /* bucket size; default 20 */
+	int max_in_flight;     /* requests on the wire at once; default 8 */
+	int64_t timeout_ms;    /* one attempt; default 30000 */
+	size_t max_body;       /* largest response accepted; default 32 MiB */
+	int max_attempts;      /* per request, first try included; default 6 */
+	int64_t max_backoff_ms;/* longest wait between attempts; default 10000 */
+	uint64_t seed;         /* jitter; 0 picks one */
+} neon_options;
+
+#define NEON_OPTIONS_INIT {NULL, NULL, 10.0, 20.0, 8, 30000, 32u * 1024 * 1024, 6, 10000, 0}
+
+typedef struct neon_client neon_client;
+
+/*
+ * Make a client. ERR_INVALID when the key is missing, the URL is not
+ * http(s), or it is plain http to a host that is not loopback (TLS is
+ * never turned off). The key is copied into memory excluded from core
+ * dumps.
+ */
+int neon_client_new(neon_client **out, const neon_options *opt) WUR;
+void neon_client_free(neon_client *c);
+
+/*
+ * Read the API key: from the file when `file` is set (first line, spaces
+ * trimmed; the file must not be readable by others), else from the
+ * environment variable NEON_API_KEY. The result is heap memory the caller
+ * frees with neon_key_free (which wipes it). ERR_NOTFOUND when neither is
+ * set; ERR_INVALID for an empty key or a world-readable file.
+ */
+int neon_key_load(char **out, const char *file) WUR;
+void neon_key_free(char *key);
+
+/* ------------------------------------------------------------- requests */
+
+typedef enum {
+	NEON_OK = 0,             /* an HTTP response arrived and it is 2xx */
+	NEON_HTTP_ERROR,         /* a final non-2xx answer; see status, message */
+	NEON_TRANSPORT,          /* no answer after every attempt (reads) */
+	NEON_UNKNOWN_OUTCOME,    /* a write that may or may not have run */
+	NEON_BAD_RESPONSE,       /* 2xx, but the body is not the JSON it should be */
+	NEON_TOO_BIG,            /* the body exceeded max_body */
+} neon_outcome;
+
+typedef struct neon_result {
+	neon_outcome outcome;
+	int status;              /* HTTP status of the last attempt, 0 if none */
+	json_t *body;            /* parsed body of the last attempt, owned; NULL if none */
+	char request_id[64];     /* X-Request-Id of the last attempt */
+	char message[512];       /* why it failed: the API's message or ours */
+	int attempts;
+	int64_t elapsed_ms;      /* first send to last answer */
+} neon_result;
+
+void neon_result_release(neon_result *r);
+
+typedef void (*neon_done_fn)(void *arg, neon_result *res);
+
+/*
+ * Queue a request. `path` is relative to the base URL ("/projects?limit=400").
+ * `body` is stolen (may be NULL). `write` marks a mutation (retry rules
+ * above). `done` runs from neon_run once the request finished, successfully
+ * or not; it owns `res` only for the call (take res->body with json_incref
+ * to keep it).
+ */
+void neon_submit(neon_client *c, const char *method, const char *path, json_t *body, bool write,
+		 neon_done_fn done, void *arg);
+
+/* Drive every queued request, its retries, and whatever their callbacks
+ * queue, until none is left. Returns 0 (per-request failures are in the
+ * results), or ERR_FAIL when libcurl itself failed. */
+int neon_run(neon_client *c) WUR;
+
+/* One request, synchronously: submit + run. *out must be released. */
+int neon_call(neon_client *c, const char *method, const char *path, json_t *body, bool write,
+	      neon_result *out) WUR;
+
+/* ----------------------------------------------------------------- stats */
+
+typedef struct neon_stats {
+	int64_t requests;       /* attempts sent */
+	int64_t retries;
+	int64_t status_429;
+	int64_t transport_errors;
+	int64_t budget_waits;   /* attempts that waited for a token */
+	int64_t budget_wait_ms;
+	double rate_now;        /* current (AIMD-lowered) rate */
+	double tokens;          /* tokens in the bucket now */
+} neon_stats;
+
+void neon_client_stats(const neon_client *c, neon_stats *out);
+
+/* ---------------------------------------------------------- typed model */
+
+/*
+ * The subset of the API that flotilla reads, typed (REFERENCE.md). Strings
+ * are heap copies owned by the struct; *_release frees them. Parsers take
+ * the JSON object and a `where` for messages ("GET /projects: projects[3]")
+ * and return ERR_INVALID with a message naming the field when a required
+ * one is missing or has the wrong type.
+ */
+
+typedef struct neon_quota {
+	int64_t active_time_seconds, compute_time_seconds;
+	int64_t written_data_bytes, data_transfer_bytes, logical_size_bytes; /* 0: unlimited */
+} neon_quota;
+
+typedef struct neon_project {
+	char *id, *name, *region_id, *org_id;
+	int pg_version;
+	int64_t history_retention_seconds;
+	char *created_at, *updated_at;   /* RFC 3339, as sent */
+	neon_quota quota;
+	bool has_quota;
+	/* default_endpoint_settings */
+	double min_cu, max_cu;           /* 0 when not sent */
+	int64_t suspend_timeout_seconds;
+	json_t *pg_settings;             /* object or NULL; owned */
+	/* settings */
+	json_t *allowed_ips;             /* array of strings or NULL; owned */
+	bool protected_branches_only;
+	bool logical_replication;
+	bool block_public_connections;
+	json_t *maintenance_window;      /* object or NULL; owned */
+	/* deleted projects, with ?recoverable=true */
+	char *deleted_at;
+} neon_project;
+
+typedef struct neon_branch {
+	char *id, *project_id, *name, *parent_id;
+	bool is_default, protected_;
+	char *current_state;
+	char *created_at, *updated_at;
+	json_t *annotations;             /* object of strings or NULL; owned */
+} neon_branch;
+
+typedef struct neon_endpoint {
+	char *id, *project_id, *branch_id, *host;
+	bool read_write;
+	double min_cu, max_cu;
+	int64_t suspend_timeout_seconds;
+	bool disabled;
+	char *current_state;             /* init | active | idle */
+	char *last_active;               /* may be NULL */
+	char *created_at, *updated_at;
+} neon_endpoint;
+
+typedef struct neon_database {
+	int64_t id;
+	char *branch_id, *name, *owner_name;
+} neon_database;
+
+typedef struct neon_role {
+	char *branch_id, *name;
+	bool protected_;
+	/* the password is never parsed into this struct */
+} neon_role;
+
+typedef struct neon_operation {
+	char *id, *project_id, *branch_id, *endpoint_id, *action, *status, *error;
+} neon_operation;
+
+typedef struct neon_region {
+	char *region_id, *name;
+	bool is_default;
+} neon_region;
+
+int neon_project_parse(const json_t *j, const char *where, neon_project *out) WUR;
+int neon_branch_parse(const json_t *j, const char *where, neon_branch *out) WUR;
+int neon_endpoint_parse(const json_t *j, const char *where, neon_endpoint *out) WUR;
+int neon_database_parse(const json_t *j, const char *where, neon_database *out) WUR;
+int neon_role_parse(const json_t *j, const char *where, neon_role *out) WUR;
+int neon_operation_parse(const json_t *j, const char *where, neon_operation *out) WUR;
+int neon_region_parse(const json_t *j, const char *where, neon_region *out) WUR;
+void neon_project_release(neon_project *p);
+void neon_branch_release(neon_branch *b);
+void neon_endpoint_release(neon_endpoint *e);
+void neon_database_release(neon_database *d);
+void neon_role_release(neon_role *r);
+void neon_operation_release(neon_operation *o);
+void neon_region_release(neon_region *r);
+
+/* Operation status classes (REFERENCE.md "Operations"). */
+bool neon_op_in_progress(const char *status); /* scheduling, running, cancelling */
+bool neon_op_succeeded(const char *status);   /* finished, skipped */
+
+/* ------------------------------------------------------ paged reads */
+
+/*
+ * One page of GET /projects (limit 1..400). `cursor` NULL for the first
+ * page. On success *next is the cursor for the following page, or NULL when
+ * this page is the last (shorter than limit, empty, or without a cursor).
+ * The projects array is heap memory: neon_project_page_release.
+ */
+typedef struct neon_project_page {
+	neon_project *items;
+	size_t n;
+	char *next;
+} neon_project_page;
+
+int neon_projects_page(neon_client *c, const char *cursor, int limit, const char *search, bool recoverable,
+		       neon_project_page *out, neon_result *res) WUR;
+void neon_project_page_release(neon_project_page *p);
+
+/*
+ * Everything deep about one project: branches (with the annotations map
+ * merged in), endpoints, and each branch's databases and roles.
+ */
+typedef struct neon_project_deep {
+	neon_branch *branches;
+	size_t nbranches;
+	neon_endpoint *endpoints;
+	size_t nendpoints;
+	neon_database *databases;
+	size_t ndatabases;
+	neon_role *roles;
+	size_t nroles;
+} neon_project_deep;
+
+typedef void (*neon_deep_fn)(void *arg, const char *project_id, int rc, neon_project_deep *deep,
+			     const char *error);
+
+/* Queue the reads of one project's deep state (2 + 2 per branch calls);
+ * `done` runs from neon_run with rc 0 and the result, or an error. */
+void neon_project_deep_submit(neon_client *c, const char *project_id, neon_deep_fn done, void *arg);
+void neon_project_deep_release(neon_project_deep *d);
+
+/*
+ * Wait until the given operations of a project are no longer in progress:
+ * one GET /projects/{id}/operations per poll, backing off from 100 ms to
+ * 5 s, within timeout_ms. 0 when all succeeded; ERR_FAIL naming the first
+ * failed operation; ERR_LOCKED ("timed out") when time ran out.
+ */
+int neon_ops_wait(neon_client *c, const char *project_id, const char *const *op_ids, size_t n,
+		  int64_t timeout_ms) WUR;
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * deep.c: a project's branches, endpoints, databases and roles, as its
+ * last deep read saw them.
+ *
+ * A deep read replaces all four sets at once, in one transaction with the
+ * project's deep_at and deep_updated_at, so that a reader never sees the
+ * branches of one read with the endpoints of another. Rows hang off their
+ * project (ON DELETE CASCADE): a project that a refresh finds gone takes
+ * them along. Roles are names only; a role password has no column.
+ */
+#include "state/internal.h"
+
+#include <string.h>
+
+/* Run one prepared insert; st comes back reset. */
+static int step_insert(state *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, what);
+	db_reset(st);
+	return rc;
+}
+
+static int missing(const char *kind, size_t i, const char *field)
+{
+	return err_set(ERR_INVALID, "state: %s %zu lacks %s", kind, i, field);
+}
+
+/* Every row is checked before the transaction starts. */
+static int check_deep(const state_deep *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nbranches; i++) {
+		if (!d->branches[i].id)
+			return missing("branch", i, "an id");
+		if (!d->branches[i].name)
+			return missing("branch", i, "a name");
+	}
+	for (i = 0; i < d->nendpoints; i++) {
+		if (!d->endpoints[i].id)
+			return missing("endpoint", i, "an id");
+		if (!d->endpoints[i].branch_id)
+			return missing("endpoint", i, "a branch id");
+	}
+	for (i = 0; i < d->ndatabases; i++) {
+		if (!d->databases[i].branch_id || !d->databases[i].name)
+			return missing("database", i, !d->databases[i].branch_id ? "a branch id" : "a name");
+		if (!d->databases[i].owner)
+			return missing("database", i, "an owner");
+	}
+	for (i = 0; i < d->nroles; i++) {
+		if (!d->roles[i].branch_id || !d->roles[i].name)
+			return missing("role", i, !d->roles[i].branch_id ? "a branch id" : "a name");
+	}
+	return 0;
+}
+
+static int put_rows(state *s, const char *pid, const state_deep *d)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	if ((rc = db_stmt(s, "INSERT INTO branches(project_id, id, name, parent_id, is_default, protected, "
+			  "annotations_json, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			  &st)) != 0)
+		return rc;
+	for (i = 0; i < d->nbranches; i++) {
+		const state_branch *b = &d->branches[i];
+		db_bind_text(st, 1, pid);
+		db_bind_text(st, 2, b->id);
+		db_bind_text(st, 3, b->name);
+		db_bind_text(st, 4, b->parent_id);
+		sqlite3_bind_int(st, 5, b->is_default);
+		sqlite3_bind_int(st, 6, b->protected_);
+		db_bind_text(st, 7, b->annotations_json);
+		db_bind_text(st, 8, b->created_at);
+		db_bind_text(st, 9, b->updated_at);
+		if ((rc = step_insert(s, st, "writing a branch")) != 0)
+			return rc;
+	}
+	if ((rc = db_stmt(s, "INSERT INTO endpoints(project_id, id, branch_id, read_write, min_cu, max_cu, "
+			  "suspend_timeout_seconds, disabled, current_state, last_active) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", &st)) != 0)
+		return rc;
+	for (i = 0; i < d->nendpoints; i++) {
+		const state_endpoint *e = &d->endpoints[i];
+		db_bind_text(st, 1, pid);
+		db_bind_text(st, 2, e->id);
+		db_bind_text(st, 3, e->branch_id);
+		sqlite3_bind_int(st, 4, e->read_write);
+		sqlite3_bind_double(st, 5, e->min_cu);
+		sqlite3_bind_double(st, 6, e->max_cu);
+		sqlite3_bind_int64(st, 7, e->suspend_timeout_seconds);
+		sqlite3_bind_int(st, 8, e->disabled);
+		db_bind_text(st, 9, e->current_state);
+		db_bind_text(st, 10, e->last_active);
+		if ((rc = step_insert(s, st, "writing an endpoint")) != 0)
+			return rc;
+	}
+	if ((rc = db_stmt(s, "INSERT INTO databases(project_id, branch_id, name, owner) VALUES (?1, ?2, ?3, ?4)",
+			  &st)) != 0)
+		return rc;
+	for (i = 0; i < d->ndatabases; i++) {
+		db_bind_text(st, 1, pid);
+		db_bind_text(st, 2, d->databases[i].branch_id);
+		db_bind_text(st, 3, d->databases[i].name);
+		db_bind_text(st, 4, d->databases[i].owner);
+		if ((rc = step_insert(s, st, "writing a database")) != 0)
+			return rc;
+	}
+	if ((rc = db_stmt(s, "INSERT INTO roles(project_id, branch_id, name) VALUES (?1, ?2, ?3)", &st)) != 0)
+		return rc;
+	for (i = 0; i < d->nroles; i++) {
+		db_bind_text(st, 1, pid);
+		db_bind_text(st, 2, d->roles[i].branch_id);
+		db_bind_text(st, 3, d->roles[i].name);
+		if ((rc = step_insert(s, st, "writing a role")) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Delete the four sets of one project. */
+static int clear_rows(state *s, const char *pid)
+{
+	static const char *const sql[] = {
+		"DELETE FROM branches WHERE project_id = ?1",
+		"DELETE FROM endpoints WHERE project_id = ?1",
+		"DELETE FROM databases WHERE project_id = ?1",
+		"DELETE FROM roles WHERE project_id = ?1",
+	};
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ARRAY_LEN(sql); i++) {
+		if ((rc = db_stmt(s, sql[i], &st)) != 0)
+			return rc;
+		db_bind_text(st, 1, pid);
+		if ((rc = step_insert(s, st, "clearing deep rows")) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int state_deep_put(state *s, const char *project_id, const char *updated_at, const state_deep *d)
+{
+	static const state_deep none;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!d)
+		d = &none;
+	if (!project_id)
+		return err_set(ERR_INVALID, "state: project id is missing");
+	if ((rc = check_deep(d)) != 0)
+		return rc;
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = db_stmt(s, "UPDATE projects SET deep_at = ?2, deep_updated_at = ?3 WHERE id = ?1", &st)) != 0)
+		goto done;
+	db_bind_text(st, 1, project_id);
+	sqlite3_bind_int64(st, 2, db_now());
+	db_bind_text(st, 3, updated_at);
+	if ((rc = step_insert(s, st, "recording a deep read")) != 0)
+		goto done;
+	if (sqlite3_changes(s->db) == 0) {
+		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", project_id);
+		goto done;
+	}
+	if ((rc = clear_rows(s, project_id)) != 0 || (rc = put_rows(s, project_id, d)) != 0) {
+		/* a duplicate (two branches with one id) is bad input, not a race */
+		if (rc == ERR_CONFLICT)
+			rc = err_set(ERR_INVALID, "state: deep read of project '%s' repeats a row: %s", project_id,
+				     err_msg());
+	}
+done:
+	if (rc == 0)
+		return db_commit(s);
+	db_rollback(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ read */
+
+static int get_branches(state *s, const char *pid, state_deep *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = db_stmt(s, "SELECT id, name, parent_id, is_default, protected, annotations_json, created_at, "
+			  "updated_at FROM branches WHERE project_id = ?1 ORDER BY id", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state_branch *b;
+		out->branches = xgrow(out->branches, &cap, out->nbranches + 1, sizeof(*b));
+		b = &out->branches[out->nbranches++];
+		b->id = db_col_str(st, 0);
+		b->name = db_col_str(st, 1);
+		b->parent_id = db_col_str(st, 2);
+		b->is_default = sqlite3_column_int(st, 3) != 0;
+		b->protected_ = sqlite3_column_int(st, 4) != 0;
+		b->annotations_json = db_col_str(st, 5);
+		b->created_at = db_col_str(st, 6);
+		b->updated_at = db_col_str(st, 7);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading branches");
+	db_reset(st);
+	return rc;
+}
+
+static int get_endpoints(state *s, const char *pid, state_deep *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = db_stmt(s, "SELECT id, branch_id, read_write, min_cu, max_cu, suspend_timeout_seconds, "
+			  "disabled, current_state, last_active FROM endpoints WHERE project_id = ?1 ORDER BY id",
+			  &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state_endpoint *e;
+		out->endpoints = xgrow(out->endpoints, &cap, out->nendpoints + 1, sizeof(*e));
+		e = &out->endpoints[out->nendpoints++];
+		e->id = db_col_str(st, 0);
+		e->branch_id = db_col_str(st, 1);
+		e->read_write = sqlite3_column_int(st, 2) != 0;
+		e->min_cu = sqlite3_column_double(st, 3);
+		e->max_cu = sqlite3_column_double(st, 4);
+		e->suspend_timeout_seconds = sqlite3_column_int64(st, 5);
+		e->disabled = sqlite3_column_int(st, 6) != 0;
+		e->current_state = db_col_str(st, 7);
+		e->last_active = db_col_str(st, 8);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading endpoints");
+	db_reset(st);
+	return rc;
+}
+
+static int get_databases(state *s, const char *pid, state_deep *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = db_stmt(s, "SELECT branch_id, name, owner FROM databases WHERE project_id = ?1 "
+			  "ORDER BY branch_id, name", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state_database *db;
+		out->databases = xgrow(out->databases, &cap, out->ndatabases + 1, sizeof(*db));
+		db = &out->databases[out->ndatabases++];
+		db->branch_id = db_col_str(st, 0);
+		db->name = db_col_str(st, 1);
+		db->owner = db_col_str(st, 2);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading databases");
+	db_reset(st);
+	return rc;
+}
+
+static int get_roles(state *s, const char *pid, state_deep *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = db_stmt(s, "SELECT branch_id, name FROM roles WHERE project_id = ?1 ORDER BY branch_id, name",
+			  &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state_role *r;
+		out->roles = xgrow(out->roles, &cap, out->nroles + 1, sizeof(*r));
+		r = &out->roles[out->nroles++];
+		r->branch_id = db_col_str(st, 0);
+		r->name = db_col_str(st, 1);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading roles");
+	db_reset(st);
+	return rc;
+}
+
+int state_deep_get(state *s, const char *project_id, state_deep *out)
+{
+	int64_t known = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!project_id)
+		return err_set(ERR_INVALID, "state: project id is missing");
+	/* one snapshot: the four sets of one deep read, never of two */
+	if ((rc = db_begin(s, false)) != 0)
+		return rc;
+	if ((rc = db_stmt(s, "SELECT count(*) FROM projects WHERE id = ?1", &st)) != 0)
+		goto done;
+	db_bind_text(st, 1, project_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		known = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW ? 0 : db_fail(s, rc, "reading a project");
+	db_reset(st);
+	if (rc != 0)
+		goto done;
+	if (!known) {
+		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", project_id);
+		goto done;
+	}
+	if ((rc = get_branches(s, project_id, out)) == 0 && (rc = get_endpoints(s, project_id, out)) == 0 &&
+	    (rc = get_databases(s, project_id, out)) == 0)
+		rc = get_roles(s, project_id, out);
+done:
+	if (rc == 0)
+		rc = db_commit(s);
+	else
+		db_rollback(s);
+	if (rc != 0)
+		state_deep_release(out);
+	return rc;
+}
+
+void state_deep_release(state_deep *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->nbranches; i++) {
+		free(d->branches[i].id);
+		free(d->branches[i].name);
+		free(d->branches[i].parent_id);
+		free(d->branches[i].annotations_json);
+		free(d->branches[i].created_at);
+		free(d->branches[i].updated_at);
+	}
+	for (i = 0; i < d->nendpoints; i++) {
+		free(d->endpoints[i].id);
+		free(d->endpoints[i].branch_id);
+		free(d->endpoints[i].current_state);
+		free(d->endpoints[i].last_active);
+	}
+	for (i = 0; i < d->ndatabases; i++) {
+		free(d->databases[i].branch_id);
+		free(d->databases[i].name);
+		free(d->databases[i].owner);
+	}
+	for (i = 0; i < d->nroles; i++) {
+		free(d->roles[i].branch_id);
+		free(d->roles[i].name);
+	}
+	free(d->branches);
+	free(d->endpoints);
+	free(d->databases);
+	free(d->roles);
+	memset(d, 0, sizeof(*d));
+}

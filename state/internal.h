@@ -1,0 +1,97 @@
+/*
+ * internal.h: what the files of state/ share and nothing outside state/
+ * sees: the handle's fields, the migration entry point, transaction and
+ * statement helpers, and the mapping from SQLite result codes to flotilla's
+ * error codes. Only the .c files of state/ include it (and sqlite3.h with
+ * it).
+ */
+#ifndef FLOTILLA_STATE_INTERNAL_H
+#define FLOTILLA_STATE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "state/state.h"
+
+/* "FLT1": written by the first migration, checked on every open so that
+ * flotilla never migrates (writes to) another program's SQLite file. */
+#define STATE_APPLICATION_ID 0x464c5431
+
+struct state {
+	sqlite3 *db;
+	char *path;
+	int version;       /* schema version after open (STATE_SCHEMA_VERSION) */
+	int depth;         /* transaction nesting: 0 none, 1 BEGIN, >1 savepoints */
+	strmap *stmts;     /* SQL text -> cached sqlite3_stmt (keys are literals) */
+	char host[256];    /* gethostname(), for leases and runs */
+	struct state_refresh *refreshes; /* open ones, detached by state_close */
+};
+
+/* schema.c: bring an open, identified file (at version `seen`, from
+ * db_identify) up to STATE_SCHEMA_VERSION in one write transaction, and
+ * set s->version. A current file is left alone without taking the write
+ * lock; otherwise the version is read again under the lock, as another
+ * process may have migrated meanwhile. */
+int db_migrate(state *s, int seen) WUR;
+
+/* Check that the open file is empty, or a flotilla state file no newer than
+ * ours, without writing. Sets *version. ERR_INVALID otherwise. */
+int db_identify(state *s, int *version) WUR;
+
+/*
+ * Map a SQLite failure to an error code and set the last error to
+ * "state file 'path': <what>: <sqlite message>". SQLITE_BUSY/LOCKED become
+ * ERR_LOCKED, I/O and full disk ERR_IO, a corrupt or foreign file
+ * ERR_INVALID, a constraint ERR_CONFLICT, anything else ERR_FAIL.
+ */
+int db_fail(state *s, int rc, const char *what);
+
+/* Run SQL without results (several statements allowed). */
+int db_exec(state *s, const char *sql) WUR;
+
+/*
+ * A statement prepared once per handle and kept, found by its SQL text:
+ * `sql` must outlive the handle (a string literal). It comes back reset,
+ * with no bindings. Callers reset it when done (db_reset), so that it does
+ * not keep a read snapshot open. Not for a statement that stays open
+ * across a user callback, where a nested call could reset it: those use
+ * db_prepare.
+ */
+int db_stmt(state *s, const char *sql, sqlite3_stmt **out) WUR;
+/* A fresh statement that the caller finalizes. */
+int db_prepare(state *s, const char *sql, sqlite3_stmt **out) WUR;
+void db_reset(sqlite3_stmt *st);
+
+/*
+ * Transactions. db_begin(s, true) takes the write lock at once (BEGIN
+ * IMMEDIATE), so a transaction never fails half way because another
+ * writer came first; the busy timeout waits for it instead. Inside an
+ * open transaction, begin makes a savepoint, so functions that open their
+ * own transaction can be called from one another.
+ */
+int db_begin(state *s, bool write) WUR;
+int db_commit(state *s) WUR;
+/* Roll back the innermost level; keeps the current last error. */
+void db_rollback(state *s);
+
+/* Binding and reading helpers; text is bound SQLITE_STATIC (the caller
+ * keeps it alive until the statement is reset). NULL binds NULL. */
+int db_bind_text(sqlite3_stmt *st, int i, const char *v);
+char *db_col_str(sqlite3_stmt *st, int i); /* heap copy, or NULL */
+/* A heap copy when copy, else the statement's own text, valid until the
+ * next step or reset (for rows handed to a foreach callback). */
+char *db_col_text(sqlite3_stmt *st, int i, bool copy);
+
+/* Read one integer-valued query ("SELECT count(*) …") without parameters. */
+int db_query_i64(state *s, const char *sql, int64_t *out) WUR;
+
+int64_t db_now(void);
+
+/* projects.c: forget the open refreshes of a handle being closed (their
+ * statements are finalized with the others). */
+void db_detach_refreshes(state *s);
+
+/* meta, within the caller's transaction: get (heap copy or NULL) and set */
+int db_meta_get(state *s, const char *key, char **out) WUR;
+int db_meta_set(state *s, const char *key, const char *value) WUR;
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * leases.c: named leases that keep two flotillas from writing one fleet at
+ * once, and the run history.
+ *
+ * A lease row names its holder (pid and host) and an expiry; the holder
+ * renews it while it works. Acquiring reads and writes the row in one
+ * write transaction, so two processes racing for a free lease cannot both
+ * win. A lease is taken over when it expired, or when its holder is a
+ * process on this host that no longer exists (kill(pid, 0) fails with
+ * ESRCH): a crashed apply does not block the next one for a whole TTL.
+ * A holder on another host is trusted until its lease expires. Breaking a
+ * lease (`flotilla unlock --force`) is recorded as a run named "unlock".
+ */
+#include "state/internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define LEASE_COLUMNS "holder, pid, host, acquired_at, expires_at"
+
+void state_lease_release(state_lease *l)
+{
+	if (!l)
+		return;
+	free(l->holder);
+	free(l->host);
+	memset(l, 0, sizeof(*l));
+}
+
+/* A process that exists, even one we may not signal (EPERM), is alive. */
+static bool pid_alive(int64_t pid)
+{
+	if (pid <= 0 || pid != (int64_t)(pid_t)pid)
+		return false;
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+static bool is_mine(const state *s, const state_lease *l)
+{
+	return l->pid == (int64_t)getpid() && l->host && strcmp(l->host, s->host) == 0;
+}
+
+/* Read the lease row into *l (heap copies). *found says whether there is
+ * one. Within the caller's transaction. */
+static int lease_read(state *s, const char *name, state_lease *l, bool *found)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	*found = false;
+	if ((rc = db_stmt(s, "SELECT " LEASE_COLUMNS " FROM leases WHERE name = ?1", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		l->holder = db_col_str(st, 0);
+		l->pid = sqlite3_column_int64(st, 1);
+		l->host = db_col_str(st, 2);
+		l->acquired_at = sqlite3_column_int64(st, 3);
+		l->expires_at = sqlite3_column_int64(st, 4);
+		*found = true;
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading a lease");
+	}
+	db_reset(st);
+	return rc;
+}
+
+/* Run one cached write with the lease name as ?1 and up to two integers. */
+static int lease_write(state *s, const char *sql, const char *name, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_stmt(s, sql, &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, name);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, a);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int64(st, 3, b);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a lease");
+	db_reset(st);
+	return rc;
+}
+
+static int check_args(const char *name, int64_t ttl)
+{
+	if (!name || !*name)
+		return err_set(ERR_INVALID, "state: lease name is missing");
+	if (ttl <= 0)
+		return err_set(ERR_INVALID, "state: lease '%s': ttl must be positive, not %lld", name, (long long)ttl);
+	return 0;
+}
+
+int state_lease_acquire(state *s, const char *name, int64_t ttl, state_lease *held)
+{
+	state_lease cur;
+	const char *why = NULL;
+	char *holder = NULL;
+	bool found;
+	sqlite3_stmt *st;
+	int64_t now;
+	int rc;
+
+	memset(&cur, 0, sizeof(cur));
+	if (held)
+		memset(held, 0, sizeof(*held));
+	if ((rc = check_args(name, ttl)) != 0)
+		return rc;
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	now = db_now();
+	if ((rc = lease_read(s, name, &cur, &found)) != 0)
+		goto done;
+	if (found && is_mine(s, &cur)) {
+		/* taking a lease we hold extends it */
+		rc = lease_write(s, "UPDATE leases SET expires_at = ?2, renewed_at = ?3 WHERE name = ?1", name,
+				 now + ttl, now);
+		goto done;
+	}
+	if (found) {
+		if (cur.expires_at <= now)
+			why = "expired";
+		else if (cur.host && strcmp(cur.host, s->host) == 0 && !pid_alive(cur.pid))
+			why = "holder process is gone";
+		if (!why) {
+			rc = err_set(ERR_LOCKED, "lease '%s' is held by %s until %lld (%lld seconds from now)", name,
+				     cur.holder, (long long)cur.expires_at, (long long)(cur.expires_at - now));
+			if (held) {
+				*held = cur;
+				memset(&cur, 0, sizeof(cur));
+			}
+			goto done;
+		}
+	}
+	holder = xasprintf("%lld@%s", (long long)getpid(), s->host);
+	if ((rc = db_stmt(s, "INSERT OR REPLACE INTO leases(name, holder, pid, host, acquired_at, renewed_at, "
+			  "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)", &st)) != 0)
+		goto done;
+	db_bind_text(st, 1, name);
+	db_bind_text(st, 2, holder);
+	sqlite3_bind_int64(st, 3, (int64_t)getpid());
+	db_bind_text(st, 4, s->host);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, now + ttl);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a lease");
+	db_reset(st);
+done:
+	if (rc == 0)
+		rc = db_commit(s);
+	else
+		db_rollback(s);
+	if (rc == 0 && why)
+		log_info("lease taken over", "lease", name, "from", cur.holder, "reason", why);
+	state_lease_release(&cur);
+	free(holder);
+	return rc;
+}
+
+/* Read the lease and check that this process holds it (renew, drop). */
+static int lease_mine(state *s, const char *name, const char *verb)
+{
+	state_lease cur;
+	bool found;
+	int rc;
+
+	if ((rc = lease_read(s, name, &cur, &found)) != 0)
+		return rc;
+	if (!found)
+		rc = err_set(ERR_NOTFOUND, "cannot %s lease '%s': nobody holds it", verb, name);
+	else if (!is_mine(s, &cur))
+		rc = err_set(ERR_LOCKED, "cannot %s lease '%s': it is held by %s", verb, name, cur.holder);
+	state_lease_release(&cur);
+	return rc;
+}
+
+int state_lease_renew(state *s, const char *name, int64_t ttl)
+{
+	int64_t now;
+	int rc;
+
+	if ((rc = check_args(name, ttl)) != 0)
+		return rc;
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	now = db_now();
+	if ((rc = lease_mine(s, name, "renew")) == 0)
+		rc = lease_write(s, "UPDATE leases SET expires_at = ?2, renewed_at = ?3 WHERE name = ?1", name,
+				 now + ttl, now);
+	if (rc == 0)
+		return db_commit(s);
+	db_rollback(s);
+	return rc;
+}
+
+int state_lease_drop(state *s, const char *name)
+{
+	int rc;
+
+	if ((rc = check_args(name, 1)) != 0)
+		return rc;
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = lease_mine(s, name, "drop")) == 0)
+		rc = lease_write(s, "DELETE FROM leases WHERE name = ?1", name, 0, 0);
+	if (rc == 0)
+		return db_commit(s);
+	db_rollback(s);
+	return rc;
+}
+
+/* Insert a run row; finished when outcome is not NULL. */
+static int run_insert(state *s, const char *command, const char *outcome, const char *summary_json,
+		      int64_t *id)
+{
+	sqlite3_stmt *st;
+	int64_t now = db_now();
+	int rc;
+
+	if ((rc = db_stmt(s, "INSERT INTO runs(command, pid, host, started_at, finished_at, outcome, summary_json) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, command);
+	sqlite3_bind_int64(st, 2, (int64_t)getpid());
+	db_bind_text(st, 3, s->host);
+	sqlite3_bind_int64(st, 4, now);
+	if (outcome)
+		sqlite3_bind_int64(st, 5, now);
+	db_bind_text(st, 6, outcome);
+	db_bind_text(st, 7, summary_json);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "recording a run");
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(s->db);
+	db_reset(st);
+	return rc;
+}
+
+int state_lease_break(state *s, const char *name, const char *reason)
+{
+	state_lease cur;
+	buf json = BUF_INIT(0);
+	bool found;
+	int64_t id;
+	int rc;
+
+	memset(&cur, 0, sizeof(cur));
+	if ((rc = check_args(name, 1)) != 0)
+		return rc;
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = lease_read(s, name, &cur, &found)) != 0)
+		goto done;
+	if (!found) {
+		rc = err_set(ERR_NOTFOUND, "cannot break lease '%s': nobody holds it", name);
+		goto done;
+	}
+	/* buf has no maximum here, so the appends cannot fail */
+	if (buf_adds(&json, "{\"lease\":\"") || json_escape(&json, name) || buf_adds(&json, "\",\"holder\":\"") ||
+	    json_escape(&json, cur.holder) ||
+	    buf_printf(&json, "\",\"expires_at\":%lld,\"reason\":", (long long)cur.expires_at) ||
+	    (reason ? buf_addc(&json, '"') || json_escape(&json, reason) || buf_addc(&json, '"')
+		    : buf_adds(&json, "null")) ||
+	    buf_addc(&json, '}')) {
+		rc = err_set(ERR_FAIL, "state: cannot build the unlock record");
+		goto done;
+	}
+	if ((rc = lease_write(s, "DELETE FROM leases WHERE name = ?1", name, 0, 0)) != 0)
+		goto done;
+	rc = run_insert(s, "unlock", "ok", json.data, &id);
+done:
+	if (rc == 0)
+		rc = db_commit(s);
+	else
+		db_rollback(s);
+	state_lease_release(&cur);
+	buf_release(&json);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ runs */
+
+int state_run_begin(state *s, const char *command, int64_t *run_id)
+{
+	*run_id = 0;
+	if (!command || !*command)
+		return err_set(ERR_INVALID, "state: run command is missing");
+	return run_insert(s, command, NULL, NULL, run_id);
+}
+
+int state_run_finish(state *s, int64_t run_id, const char *outcome, const char *summary_json)
+{
+	sqlite3_stmt *st;
+	int64_t exists = 0;
+	int rc;
+
+	if (!outcome || !*outcome)
+		return err_set(ERR_INVALID, "state: run %lld: outcome is missing", (long long)run_id);
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = db_stmt(s, "UPDATE runs SET finished_at = ?2, outcome = ?3, summary_json = ?4 "
+			  "WHERE id = ?1 AND finished_at IS NULL", &st)) != 0)
+		goto done;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, db_now());
+	db_bind_text(st, 3, outcome);
+	db_bind_text(st, 4, summary_json);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "recording a run");
+	db_reset(st);
+	if (rc != 0 || sqlite3_changes(s->db) == 1)
+		goto done;
+	if ((rc = db_stmt(s, "SELECT count(*) FROM runs WHERE id = ?1", &st)) != 0)
+		goto done;
+	sqlite3_bind_int64(st, 1, run_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		exists = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW ? 0 : db_fail(s, rc, "reading a run");
+	db_reset(st);
+	if (rc == 0)
+		rc = exists ? err_set(ERR_CONFLICT, "run %lld is already finished", (long long)run_id)
+			    : err_set(ERR_NOTFOUND, "run %lld does not exist", (long long)run_id);
+done:
+	if (rc == 0)
+		return db_commit(s);
+	db_rollback(s);
+	return rc;
+}

@@ -1,0 +1,456 @@
+/*
+ * projects.c: the project cache, filled by list refreshes, and the fleet
+ * summary that `flotilla status` prints.
+ *
+ * A refresh is a generation: begin takes the next number (meta
+ * "refresh_gen") and its start time; every page upserts its projects in one
+ * transaction, stamping each with that generation and time; finish deletes
+ * the projects of older generations (those the list no longer shows, with
+ * their deep rows by cascade) and records the start time as
+ * "list_refreshed_at", in one transaction. Until finish, nothing is
+ * removed, so an aborted or crashed refresh only ever adds and updates
+ * whole rows. The start time, not the page time, stamps rows because the
+ * list is a snapshot no older than that.
+ *
+ * Pages are the hot path (300k projects = 750 pages): one prepared upsert,
+ * reused for every row of every page, one transaction per page.
+ */
+#include "state/internal.h"
+
+#include <string.h>
+
+struct state_refresh {
+	state *s;                   /* NULL once the handle was closed */
+	struct state_refresh *next; /* in s->refreshes */
+	int64_t gen, started_at;
+	sqlite3_stmt *upsert;
+};
+
+#define PROJECT_COLUMNS                                                                          \
+	"id, name, region_id, org_id, pg_version, history_retention_seconds, created_at, "         \
+	"updated_at, quota_active_time, quota_compute_time, quota_written_data, "                 \
+	"quota_data_transfer, quota_logical_size, min_cu, max_cu, suspend_timeout_seconds, "       \
+	"pg_settings_json, allowed_ips_json, protected_branches_only, logical_replication, "       \
+	"block_public_connections, maintenance_window_json, listed_at, deep_at, deep_updated_at"
+
+/* The bookkeeping columns deep_at and deep_updated_at belong to deep reads
+ * and are kept by the upsert. */
+static const char upsert_sql[] =
+	"INSERT INTO projects(id, name, region_id, org_id, pg_version, history_retention_seconds,"
+	" created_at, updated_at, quota_active_time, quota_compute_time, quota_written_data,"
+	" quota_data_transfer, quota_logical_size, min_cu, max_cu, suspend_timeout_seconds,"
+	" pg_settings_json, allowed_ips_json, protected_branches_only, logical_replication,"
+	" block_public_connections, maintenance_window_json, listed_at, refresh_gen)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+	" ?19, ?20, ?21, ?22, ?23, ?24)"
+	" ON CONFLICT(id) DO UPDATE SET name = excluded.name, region_id = excluded.region_id,"
+	" org_id = excluded.org_id, pg_version = excluded.pg_version,"
+	" history_retention_seconds = excluded.history_retention_seconds,"
+	" created_at = excluded.created_at, updated_at = excluded.updated_at,"
+	" quota_active_time = excluded.quota_active_time,"
+	" quota_compute_time = excluded.quota_compute_time,"
+	" quota_written_data = excluded.quota_written_data,"
+	" quota_data_transfer = excluded.quota_data_transfer,"
+	" quota_logical_size = excluded.quota_logical_size, min_cu = excluded.min_cu,"
+	" max_cu = excluded.max_cu, suspend_timeout_seconds = excluded.suspend_timeout_seconds,"
+	" pg_settings_json = excluded.pg_settings_json, allowed_ips_json = excluded.allowed_ips_json,"
+	" protected_branches_only = excluded.protected_branches_only,"
+	" logical_replication = excluded.logical_replication,"
+	" block_public_connections = excluded.block_public_connections,"
+	" maintenance_window_json = excluded.maintenance_window_json,"
+	" listed_at = excluded.listed_at, refresh_gen = excluded.refresh_gen";
+
+/* ------------------------------------------------------------------ rows */
+
+/* Fill *p from the current row of a SELECT PROJECT_COLUMNS; strings are
+ * heap copies when copy, else borrowed from the statement. */
+static void read_project(sqlite3_stmt *st, state_project *p, bool copy)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = db_col_text(st, 0, copy);
+	p->name = db_col_text(st, 1, copy);
+	p->region_id = db_col_text(st, 2, copy);
+	p->org_id = db_col_text(st, 3, copy);
+	p->pg_version = sqlite3_column_int(st, 4);
+	p->history_retention_seconds = sqlite3_column_int64(st, 5);
+	p->created_at = db_col_text(st, 6, copy);
+	p->updated_at = db_col_text(st, 7, copy);
+	p->quota_active_time = sqlite3_column_int64(st, 8);
+	p->quota_compute_time = sqlite3_column_int64(st, 9);
+	p->quota_written_data = sqlite3_column_int64(st, 10);
+	p->quota_data_transfer = sqlite3_column_int64(st, 11);
+	p->quota_logical_size = sqlite3_column_int64(st, 12);
+	p->min_cu = sqlite3_column_double(st, 13);
+	p->max_cu = sqlite3_column_double(st, 14);
+	p->suspend_timeout_seconds = sqlite3_column_int64(st, 15);
+	p->pg_settings_json = db_col_text(st, 16, copy);
+	p->allowed_ips_json = db_col_text(st, 17, copy);
+	p->protected_branches_only = sqlite3_column_int(st, 18) != 0;
+	p->logical_replication = sqlite3_column_int(st, 19) != 0;
+	p->block_public_connections = sqlite3_column_int(st, 20) != 0;
+	p->maintenance_window_json = db_col_text(st, 21, copy);
+	p->listed_at = sqlite3_column_int64(st, 22);
+	p->deep_at = sqlite3_column_int64(st, 23);
+	p->deep_updated_at = db_col_text(st, 24, copy);
+}
+
+void state_project_release(state_project *p)
+{
+	if (!p)
+		return;
+	free(p->id);
+	free(p->name);
+	free(p->region_id);
+	free(p->org_id);
+	free(p->created_at);
+	free(p->updated_at);
+	free(p->pg_settings_json);
+	free(p->allowed_ips_json);
+	free(p->maintenance_window_json);
+	free(p->deep_updated_at);
+	memset(p, 0, sizeof(*p));
+}
+
+int state_project_get(state *s, const char *id, state_project *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!id)
+		return err_set(ERR_INVALID, "state: project id is missing");
+	if ((rc = db_stmt(s, "SELECT " PROJECT_COLUMNS " FROM projects WHERE id = ?1", &st)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		read_project(st, out, true);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", id);
+	} else {
+		rc = db_fail(s, rc, "reading a project");
+	}
+	db_reset(st);
+	return rc;
+}
+
+int state_projects_foreach(state *s, state_project_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	state_project p;
+	int rc;
+
+	/* a statement of its own: fn may call back into state/ */
+	if ((rc = db_begin(s, false)) != 0)
+		return rc;
+	if ((rc = db_prepare(s, "SELECT " PROJECT_COLUMNS " FROM projects ORDER BY id", &st)) != 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_project(st, &p, false);
+		if ((rc = fn(arg, &p)) != 0)
+			goto done;
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading projects");
+done:
+	sqlite3_finalize(st);
+	if (rc == 0)
+		rc = db_commit(s);
+	else
+		db_rollback(s);
+	return rc;
+}
+
+int64_t state_project_count(state *s)
+{
+	int64_t n;
+
+	return db_query_i64(s, "SELECT count(*) FROM projects", &n) == 0 ? n : -1;
+}
+
+/* --------------------------------------------------------------- refresh */
+
+static void refresh_free(state_refresh *r)
+{
+	state_refresh **pp;
+
+	if (!r)
+		return;
+	if (r->s) {
+		for (pp = &r->s->refreshes; *pp; pp = &(*pp)->next) {
+			if (*pp == r) {
+				*pp = r->next;
+				break;
+			}
+		}
+		sqlite3_finalize(r->upsert);
+	}
+	free(r);
+}
+
+void db_detach_refreshes(state *s)
+{
+	state_refresh *r, *next;
+
+	for (r = s->refreshes; r; r = next) {
+		next = r->next;
+		sqlite3_finalize(r->upsert);
+		r->upsert = NULL;
+		r->s = NULL;
+		r->next = NULL;
+	}
+	s->refreshes = NULL;
+}
+
+int state_refresh_begin(state *s, state_refresh **out)
+{
+	state_refresh *r = NULL;
+	char *gen = NULL;
+	char num[24];
+	int64_t g = 0;
+	int rc;
+
+	*out = NULL;
+	r = xcalloc(1, sizeof(*r));
+	rc = sqlite3_prepare_v3(s->db, upsert_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->upsert, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(s, rc, "preparing the project upsert");
+		goto done;
+	}
+	if ((rc = db_begin(s, true)) != 0)
+		goto done;
+	if ((rc = db_meta_get(s, "refresh_gen", &gen)) == 0 && gen && str_to_i64(gen, &g) != 0)
+		rc = err_set(ERR_INVALID, "state file '%s': meta refresh_gen is not a number: '%s'", s->path,
+			     gen);
+	if (rc == 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)(g + 1));
+		rc = db_meta_set(s, "refresh_gen", num);
+	}
+	if (rc != 0) {
+		db_rollback(s);
+		goto done;
+	}
+	if ((rc = db_commit(s)) != 0)
+		goto done;
+	r->s = s;
+	r->gen = g + 1;
+	r->started_at = db_now();
+	r->next = s->refreshes;
+	s->refreshes = r;
+	*out = r;
+	r = NULL;
+done:
+	if (r)
+		sqlite3_finalize(r->upsert);
+	free(r);
+	free(gen);
+	return rc;
+}
+
+static int bind_project(sqlite3_stmt *st, const state_project *p, const state_refresh *r)
+{
+	int rc = 0;
+
+	rc |= db_bind_text(st, 1, p->id);
+	rc |= db_bind_text(st, 2, p->name);
+	rc |= db_bind_text(st, 3, p->region_id);
+	rc |= db_bind_text(st, 4, p->org_id);
+	rc |= sqlite3_bind_int(st, 5, p->pg_version);
+	rc |= sqlite3_bind_int64(st, 6, p->history_retention_seconds);
+	rc |= db_bind_text(st, 7, p->created_at);
+	rc |= db_bind_text(st, 8, p->updated_at);
+	rc |= sqlite3_bind_int64(st, 9, p->quota_active_time);
+	rc |= sqlite3_bind_int64(st, 10, p->quota_compute_time);
+	rc |= sqlite3_bind_int64(st, 11, p->quota_written_data);
+	rc |= sqlite3_bind_int64(st, 12, p->quota_data_transfer);
+	rc |= sqlite3_bind_int64(st, 13, p->quota_logical_size);
+	rc |= sqlite3_bind_double(st, 14, p->min_cu);
+	rc |= sqlite3_bind_double(st, 15, p->max_cu);
+	rc |= sqlite3_bind_int64(st, 16, p->suspend_timeout_seconds);
+	rc |= db_bind_text(st, 17, p->pg_settings_json);
+	rc |= db_bind_text(st, 18, p->allowed_ips_json);
+	rc |= sqlite3_bind_int(st, 19, p->protected_branches_only);
+	rc |= sqlite3_bind_int(st, 20, p->logical_replication);
+	rc |= sqlite3_bind_int(st, 21, p->block_public_connections);
+	rc |= db_bind_text(st, 22, p->maintenance_window_json);
+	rc |= sqlite3_bind_int64(st, 23, r->started_at);
+	rc |= sqlite3_bind_int64(st, 24, r->gen);
+	return rc;
+}
+
+int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
+{
+	state *s = r->s;
+	size_t i;
+	int rc;
+
+	if (!s)
+		return err_set(ERR_INVALID, "state: refresh page after the state file was closed");
+	/* check the whole page first: a bad row must not leave half a page */
+	for (i = 0; i < n; i++) {
+		const state_project *p = &items[i];
+		if (!p->id || !*p->id || !p->name || !p->region_id)
+			return err_set(ERR_INVALID, "state: project %zu of the page ('%s') lacks %s", i,
+				       p->id ? p->id : "", !p->id || !*p->id ? "an id" : !p->name ? "a name" : "a region");
+	}
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		sqlite3_stmt *st = r->upsert;
+		if (bind_project(st, &items[i], r) != SQLITE_OK) {
+			rc = db_fail(s, sqlite3_errcode(s->db), "binding a project");
+			break;
+		}
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			char what[160];
+			snprintf(what, sizeof(what), "writing project '%.100s'", items[i].id);
+			rc = db_fail(s, rc, what);
+			break;
+		}
+		rc = 0;
+	}
+	sqlite3_clear_bindings(r->upsert);
+	if (rc != 0) {
+		db_rollback(s);
+		return rc;
+	}
+	return db_commit(s);
+}
+
+int state_refresh_finish(state_refresh *r, size_t *removed)
+{
+	state *s = r->s;
+	sqlite3_stmt *st = NULL;
+	char when[24];
+	int64_t gone = 0;
+	int rc;
+
+	if (removed)
+		*removed = 0;
+	if (!s) {
+		rc = err_set(ERR_INVALID, "state: refresh finished after the state file was closed");
+		goto done;
+	}
+	if ((rc = db_begin(s, true)) != 0)
+		goto done;
+	if ((rc = db_stmt(s, "DELETE FROM projects WHERE refresh_gen < ?1", &st)) == 0) {
+		sqlite3_bind_int64(st, 1, r->gen);
+		rc = sqlite3_step(st);
+		/* sqlite3_changes counts the projects only, not cascaded rows */
+		gone = sqlite3_changes64(s->db);
+		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "removing projects gone from the list");
+		db_reset(st);
+	}
+	if (rc == 0) {
+		snprintf(when, sizeof(when), "%lld", (long long)r->started_at);
+		rc = db_meta_set(s, "list_refreshed_at", when);
+	}
+	if (rc != 0) {
+		db_rollback(s);
+		goto done;
+	}
+	if ((rc = db_commit(s)) != 0)
+		goto done;
+	if (removed)
+		*removed = (size_t)gone;
+done:
+	refresh_free(r);
+	return rc;
+}
+
+void state_refresh_abort(state_refresh *r)
+{
+	/* every committed page stays; nothing is removed */
+	refresh_free(r);
+}
+
+/* ------------------------------------------------------------- summary */
+
+static int summary_regions(state *s, state_summary *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = db_stmt(s, "SELECT region_id, count(*) FROM projects GROUP BY region_id ORDER BY region_id",
+			  &st)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->by_region = xgrow(out->by_region, &cap, out->nby_region + 1, sizeof(*out->by_region));
+		out->by_region[out->nby_region].key = db_col_str(st, 0);
+		out->by_region[out->nby_region].n = sqlite3_column_int64(st, 1);
+		out->nby_region++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "counting projects by region");
+	db_reset(st);
+	return rc;
+}
+
+static int summary_endpoints(state *s, state_summary *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_stmt(s, "SELECT count(*), total(current_state = 'active'), total(current_state = 'idle') "
+			  "FROM endpoints", &st)) != 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int64_t all = sqlite3_column_int64(st, 0);
+		out->endpoints_active = sqlite3_column_int64(st, 1);
+		out->endpoints_idle = sqlite3_column_int64(st, 2);
+		out->endpoints_other = all - out->endpoints_active - out->endpoints_idle;
+		rc = 0;
+	} else {
+		rc = db_fail(s, rc, "counting endpoints");
+	}
+	db_reset(st);
+	return rc;
+}
+
+int state_summary_get(state *s, state_summary *out)
+{
+	char *when = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = db_begin(s, false)) != 0)
+		return rc;
+	if ((rc = db_query_i64(s, "SELECT count(*) FROM projects", &out->projects)) != 0 ||
+	    (rc = db_query_i64(s, "SELECT count(*) FROM tenants", &out->tenants_mapped)) != 0 ||
+	    (rc = db_query_i64(s, "SELECT count(*) FROM projects p WHERE NOT EXISTS "
+			       "(SELECT 1 FROM tenants t WHERE t.project_id = p.id)",
+			       &out->projects_unmapped)) != 0 ||
+	    (rc = db_query_i64(s, "SELECT count(*) FROM tenants t WHERE NOT EXISTS "
+			       "(SELECT 1 FROM projects p WHERE p.id = t.project_id)",
+			       &out->tenants_without_project)) != 0 ||
+	    (rc = summary_endpoints(s, out)) != 0 || (rc = summary_regions(s, out)) != 0 ||
+	    (rc = db_meta_get(s, "list_refreshed_at", &when)) != 0)
+		goto done;
+	if (when && str_to_i64(when, &out->list_refreshed_at) != 0)
+		rc = err_set(ERR_INVALID, "state file '%s': meta list_refreshed_at is not a number: '%s'",
+			     s->path, when);
+done:
+	free(when);
+	if (rc == 0)
+		rc = db_commit(s);
+	else
+		db_rollback(s);
+	if (rc != 0)
+		state_summary_release(out);
+	return rc;
+}
+
+void state_summary_release(state_summary *sum)
+{
+	size_t i;
+
+	if (!sum)
+		return;
+	for (i = 0; i < sum->nby_region; i++)
+		free(sum->by_region[i].key);
+	free(sum->by_region);
+	memset(sum, 0, sizeof(*sum));
+}

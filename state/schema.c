@@ -1,0 +1,275 @@
+/*
+ * schema.c: the schema of the state file and its migrations.
+ *
+ * The schema version is PRAGMA user_version; PRAGMA application_id marks
+ * the file as flotilla's. Migrations only go forward: step N takes a file
+ * from version N-1 to N, and opening a file runs every step it lacks, all
+ * in one write transaction with the new user_version, so a file is either
+ * wholly at its old version or wholly at the new one. A change to the
+ * schema is a new step appended here (and STATE_SCHEMA_VERSION bumped);
+ * a released step is never edited. docs/state.md describes every column.
+ *
+ * What the schema never holds: role passwords, connection URIs, the API
+ * key. There is no column for any of them (tests/unit/test-state.c checks
+ * that no column is named like one).
+ */
+#include "state/internal.h"
+
+#include <string.h>
+
+typedef struct migration {
+	int version;
+	const char *what;
+	const char *sql;
+} migration;
+
+/* Version 1: everything. Deep rows belong to their project and go with it
+ * (ON DELETE CASCADE); their primary keys start with project_id, so that
+ * the cascade and "this project's rows" are index range scans. Tenants
+ * have no foreign key to projects: the map outlives a project that left
+ * the cache, and the summary counts those tenants. */
+static const char schema_v1[] =
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE projects ("
+	"  id TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL,"
+	"  region_id TEXT NOT NULL,"
+	"  org_id TEXT,"
+	"  pg_version INTEGER NOT NULL,"
+	"  history_retention_seconds INTEGER NOT NULL,"
+	"  created_at TEXT,"
+	"  updated_at TEXT,"
+	"  quota_active_time INTEGER NOT NULL,"
+	"  quota_compute_time INTEGER NOT NULL,"
+	"  quota_written_data INTEGER NOT NULL,"
+	"  quota_data_transfer INTEGER NOT NULL,"
+	"  quota_logical_size INTEGER NOT NULL,"
+	"  min_cu REAL NOT NULL,"
+	"  max_cu REAL NOT NULL,"
+	"  suspend_timeout_seconds INTEGER NOT NULL,"
+	"  pg_settings_json TEXT,"
+	"  allowed_ips_json TEXT,"
+	"  protected_branches_only INTEGER NOT NULL,"
+	"  logical_replication INTEGER NOT NULL,"
+	"  block_public_connections INTEGER NOT NULL,"
+	"  maintenance_window_json TEXT,"
+	"  listed_at INTEGER NOT NULL,"
+	"  refresh_gen INTEGER NOT NULL,"
+	"  deep_at INTEGER NOT NULL DEFAULT 0,"
+	"  deep_updated_at TEXT"
+	") STRICT;"
+	"CREATE INDEX projects_region ON projects(region_id);"
+
+	"CREATE TABLE branches ("
+	"  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	"  id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  parent_id TEXT,"
+	"  is_default INTEGER NOT NULL,"
+	"  protected INTEGER NOT NULL,"
+	"  annotations_json TEXT,"
+	"  created_at TEXT,"
+	"  updated_at TEXT,"
+	"  PRIMARY KEY (project_id, id)"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE endpoints ("
+	"  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	"  id TEXT NOT NULL,"
+	"  branch_id TEXT NOT NULL,"
+	"  read_write INTEGER NOT NULL,"
+	"  min_cu REAL NOT NULL,"
+	"  max_cu REAL NOT NULL,"
+	"  suspend_timeout_seconds INTEGER NOT NULL,"
+	"  disabled INTEGER NOT NULL,"
+	"  current_state TEXT,"
+	"  last_active TEXT,"
+	"  PRIMARY KEY (project_id, id)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX endpoints_state ON endpoints(current_state);"
+
+	"CREATE TABLE databases ("
+	"  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	"  branch_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  owner TEXT NOT NULL,"
+	"  PRIMARY KEY (project_id, branch_id, name)"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE roles ("
+	"  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	"  branch_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  PRIMARY KEY (project_id, branch_id, name)"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE tenants ("
+	"  tenant TEXT PRIMARY KEY,"
+	"  project_id TEXT NOT NULL UNIQUE,"
+	"  fleet TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  mapped_at INTEGER NOT NULL"
+	") STRICT;"
+
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  command TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  finished_at INTEGER,"
+	"  outcome TEXT,"
+	"  summary_json TEXT"
+	") STRICT;"
+
+	"CREATE TABLE journal ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run_id INTEGER REFERENCES runs(id),"
+	"  tenant TEXT,"
+	"  project_id TEXT,"
+	"  action TEXT NOT NULL,"
+	"  intent_json TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  resource_id TEXT,"
+	"  operation_ids_json TEXT,"
+	"  request_id TEXT,"
+	"  error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX journal_state ON journal(state, id);"
+	"CREATE INDEX journal_project ON journal(project_id, id);"
+	"CREATE INDEX journal_tenant ON journal(tenant, id);"
+	"CREATE INDEX journal_run ON journal(run_id);"
+
+	"CREATE TABLE leases ("
+	"  name TEXT PRIMARY KEY,"
+	"  holder TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  acquired_at INTEGER NOT NULL,"
+	"  renewed_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;";
+
+/* Step N brings version N-1 to N. Append only. */
+static const migration migrations[] = {
+	{ 1, "the first schema", schema_v1 },
+};
+
+_Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+/* One integer pragma (application_id, user_version). */
+static int pragma_int(state *s, const char *sql, int *out, int *sqlite_rc)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = 0;
+	*sqlite_rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (*sqlite_rc == SQLITE_OK)
+		*sqlite_rc = sqlite3_step(st);
+	if (*sqlite_rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		*sqlite_rc = SQLITE_OK;
+	}
+	rc = *sqlite_rc == SQLITE_OK ? 0 : db_fail(s, *sqlite_rc, "reading the file header");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int db_identify(state *s, int *version)
+{
+	int app = 0, ver = 0, objects = 0, src = SQLITE_OK, rc;
+
+	*version = 0;
+	/* one snapshot: read apart, the three could straddle another
+	 * process's first migration and look like a foreign file */
+	if ((rc = db_begin(s, false)) != 0)
+		return rc;
+	if ((rc = pragma_int(s, "PRAGMA application_id", &app, &src)) == 0 &&
+	    (rc = pragma_int(s, "PRAGMA user_version", &ver, &src)) == 0)
+		rc = pragma_int(s, "SELECT count(*) FROM sqlite_master", &objects, &src);
+	if (rc == 0)
+		rc = db_commit(s);
+	else
+		db_rollback(s);
+	if (rc != 0) {
+		if ((src & 0xff) == SQLITE_NOTADB)
+			return err_set(ERR_INVALID, "'%s' is not a flotilla state file: not an SQLite database",
+				       s->path);
+		return rc;
+	}
+	if (app == 0 && ver == 0 && objects == 0)
+		return 0; /* empty: a new state file */
+	if (app == 0)
+		return err_set(ERR_INVALID, "'%s' is not a flotilla state file: an SQLite database of "
+			       "another program (no flotilla application id)", s->path);
+	if ((unsigned)app != STATE_APPLICATION_ID)
+		return err_set(ERR_INVALID, "'%s' is not a flotilla state file: an SQLite database of "
+			       "another program (application id 0x%08x, flotilla's is 0x%08x)", s->path,
+			       (unsigned)app, (unsigned)STATE_APPLICATION_ID);
+	if (ver > STATE_SCHEMA_VERSION)
+		return err_set(ERR_INVALID, "state file '%s' was written by a newer flotilla (schema %d, "
+			       "this one reads up to %d)", s->path, ver, STATE_SCHEMA_VERSION);
+	if (ver < 1)
+		return err_set(ERR_INVALID, "state file '%s' is damaged: flotilla's application id with "
+			       "schema version %d", s->path, ver);
+	*version = ver;
+	return 0;
+}
+
+int db_migrate(state *s, int seen)
+{
+	char sql[96];
+	int rc, from = 0;
+	size_t i;
+
+	/* the common case takes no write lock: `flotilla status` must not wait
+	 * for a refresh that is writing */
+	if (seen == STATE_SCHEMA_VERSION) {
+		s->version = seen;
+		return 0;
+	}
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = db_identify(s, &from)) != 0)
+		goto done;
+	for (i = 0; i < ARRAY_LEN(migrations); i++) {
+		const migration *m = &migrations[i];
+		if (m->version <= from)
+			continue;
+		rc = sqlite3_exec(s->db, m->sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			char what[128];
+			snprintf(what, sizeof(what), "migrating to schema %d (%s)", m->version, m->what);
+			rc = db_fail(s, rc, what);
+			goto done;
+		}
+	}
+	if (from < STATE_SCHEMA_VERSION) {
+		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+			 STATE_APPLICATION_ID, STATE_SCHEMA_VERSION);
+		rc = db_exec(s, sql);
+	}
+done:
+	if (rc != 0) {
+		db_rollback(s);
+		return rc;
+	}
+	if ((rc = db_commit(s)) != 0)
+		return rc;
+	if (from > 0 && from < STATE_SCHEMA_VERSION) {
+		char a[16], b[16];
+		snprintf(a, sizeof(a), "%d", from);
+		snprintf(b, sizeof(b), "%d", STATE_SCHEMA_VERSION);
+		log_info("state file migrated", "path", s->path, "from", a, "to", b);
+	}
+	s->version = STATE_SCHEMA_VERSION;
+	return 0;
+}

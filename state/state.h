@@ -1,0 +1,206 @@
+/*
+ * state.h: the one header of state/, flotilla's state file (SQLite).
+ *
+ * It holds the cache of the live fleet (projects from list refreshes;
+ * branches, endpoints, databases and roles from deep reads; never a
+ * password), the tenant <-> project map, a refresh watermark per project,
+ * the journal of writes, leases, and run history. The file is created
+ * 0600, in WAL mode, and its schema is versioned with PRAGMA user_version
+ * and migrated forward on open (docs/state.md).
+ *
+ * Writes are transactions: a list refresh commits page by page, so a crash
+ * leaves every row whole and the previous complete refresh's watermark in
+ * place; readers (another process running `flotilla status`) see a
+ * consistent snapshot. state/ never calls the API and knows nothing of
+ * neon/: the reconciler converts between the two.
+ */
+#ifndef FLOTILLA_STATE_H
+#define FLOTILLA_STATE_H
+
+#include "util/util.h"
+
+#define STATE_SCHEMA_VERSION 1
+#define STATE_DEFAULT_PATH ".flotilla/state.db"
+
+typedef struct state state;
+
+/*
+ * Open (and create, with its directory, when absent) the state file, and
+ * migrate it to STATE_SCHEMA_VERSION. ERR_IO when it cannot be opened or
+ * created; ERR_INVALID when it is not a flotilla state file or was written
+ * by a newer flotilla (a schema version above ours).
+ */
+int state_open(state **out, const char *path) WUR;
+void state_close(state *s);
+int state_schema_version(state *s);
+
+/* Small settings: "fleet", "list_refreshed_at", "last_applied_commit", … */
+int state_meta_set(state *s, const char *key, const char *value) WUR;
+/* *out is a heap copy or NULL when absent. */
+int state_meta_get(state *s, const char *key, char **out) WUR;
+
+/* -------------------------------------------------------------- projects */
+
+/*
+ * A project as the list endpoint shows it (the fields flotilla plans
+ * against). JSON-valued settings are kept as compact JSON text. Strings are
+ * borrowed when writing; state_project_get returns heap copies that
+ * state_project_release frees.
+ */
+typedef struct state_project {
+	char *id, *name, *region_id, *org_id;
+	int pg_version;
+	int64_t history_retention_seconds;
+	char *created_at, *updated_at;       /* as Neon sent them (RFC 3339) */
+	int64_t quota_active_time, quota_compute_time;
+	int64_t quota_written_data, quota_data_transfer, quota_logical_size; /* 0: unlimited */
+	double min_cu, max_cu;               /* default_endpoint_settings; 0 when unset */
+	int64_t suspend_timeout_seconds;
+	char *pg_settings_json;              /* object, or NULL */
+	char *allowed_ips_json;              /* array, or NULL */
+	bool protected_branches_only, logical_replication, block_public_connections;
+	char *maintenance_window_json;       /* object, or NULL */
+	/* bookkeeping, filled by reads only */
+	int64_t listed_at;                   /* unix seconds of the list page that last had it */
+	int64_t deep_at;                     /* last deep read, 0: never */
+	char *deep_updated_at;               /* updated_at seen at that deep read */
+} state_project;
+
+void state_project_release(state_project *p);
+
+/* ERR_NOTFOUND when the project is not in the cache. */
+int state_project_get(state *s, const char *id, state_project *out) WUR;
+
+/*
+ * A list refresh: begin, one page at a time (each its own transaction,
+ * stamped with the refresh's start time), then finish. finish(complete)
+ * removes the projects this refresh never saw (deleted in Neon) with their
+ * deep rows, and sets meta "list_refreshed_at"; abort (or a crash) leaves
+ * both alone, so an interrupted refresh never removes anything.
+ */
+typedef struct state_refresh state_refresh;
+int state_refresh_begin(state *s, state_refresh **out) WUR;
+int state_refresh_page(state_refresh *r, const state_project *items, size_t n) WUR;
+/* On success: the number of projects removed as gone. */
+int state_refresh_finish(state_refresh *r, size_t *removed) WUR;
+void state_refresh_abort(state_refresh *r);
+
+/* Visit every cached project in id order (in one read transaction). A
+ * nonzero return from fn stops the walk and is returned. */
+typedef int (*state_project_fn)(void *arg, const state_project *p);
+int state_projects_foreach(state *s, state_project_fn fn, void *arg) WUR;
+int64_t state_project_count(state *s);
+
+/* ------------------------------------------------------------ deep state */
+
+typedef struct state_branch {
+	char *id, *name, *parent_id;
+	bool is_default, protected_;
+	char *annotations_json;              /* object, or NULL */
+	char *created_at, *updated_at;
+} state_branch;
+
+typedef struct state_endpoint {
+	char *id, *branch_id;
+	bool read_write;
+	double min_cu, max_cu;
+	int64_t suspend_timeout_seconds;
+	bool disabled;
+	char *current_state;                 /* init | active | idle */
+	char *last_active;
+} state_endpoint;
+
+typedef struct state_database {
+	char *branch_id, *name, *owner;
+} state_database;
+
+typedef struct state_role {
+	char *branch_id, *name;              /* never a password: the schema has no column for one */
+} state_role;
+
+typedef struct state_deep {
+	state_branch *branches;
+	size_t nbranches;
+	state_endpoint *endpoints;
+	size_t nendpoints;
+	state_database *databases;
+	size_t ndatabases;
+	state_role *roles;
+	size_t nroles;
+} state_deep;
+
+/* Replace a project's deep rows in one transaction, and record the deep
+ * read (deep_at = now, deep_updated_at = updated_at). ERR_NOTFOUND when the
+ * project is not cached. */
+int state_deep_put(state *s, const char *project_id, const char *updated_at, const state_deep *d) WUR;
+/* Heap copies; state_deep_release frees them. */
+int state_deep_get(state *s, const char *project_id, state_deep *out) WUR;
+void state_deep_release(state_deep *d);
+
+/* --------------------------------------------------------------- tenants */
+
+typedef struct state_tenant {
+	char *tenant, *project_id, *fleet;
+	char *source;                        /* "create" | "rebuild" | "adopt" */
+	int64_t mapped_at;
+} state_tenant;
+
+void state_tenant_release(state_tenant *t);
+/* Map a tenant to a project (insert or replace). ERR_CONFLICT when the
+ * project is already mapped to another tenant. */
+int state_tenant_put(state *s, const char *tenant, const char *project_id, const char *fleet,
+		     const char *source) WUR;
+int state_tenant_get(state *s, const char *tenant, state_tenant *out) WUR;       /* ERR_NOTFOUND */
+int state_tenant_by_project(state *s, const char *project_id, state_tenant *out) WUR;
+int state_tenant_delete(state *s, const char *tenant) WUR;
+typedef int (*state_tenant_fn)(void *arg, const state_tenant *t);
+int state_tenants_foreach(state *s, state_tenant_fn fn, void *arg) WUR;
+int64_t state_tenant_count(state *s);
+
+/* ------------------------------------------------------------- summaries */
+
+typedef struct state_count {
+	char *key;
+	int64_t n;
+} state_count;
+
+typedef struct state_summary {
+	int64_t projects, tenants_mapped, projects_unmapped, tenants_without_project;
+	int64_t endpoints_active, endpoints_idle, endpoints_other;
+	int64_t list_refreshed_at;           /* 0: never */
+	state_count *by_region;              /* projects per region, region order */
+	size_t nby_region;
+} state_summary;
+
+/* All in one read transaction, so the figures agree with each other. */
+int state_summary_get(state *s, state_summary *out) WUR;
+void state_summary_release(state_summary *sum);
+
+/* ------------------------------------------------------- leases and runs */
+
+typedef struct state_lease {
+	char *holder;                        /* "pid@host" */
+	int64_t pid;
+	char *host;
+	int64_t acquired_at, expires_at;
+} state_lease;
+
+void state_lease_release(state_lease *l);
+
+/*
+ * Take the named lease for ttl seconds. ERR_LOCKED when another live holder
+ * has it, with that holder in *held (release it). An expired lease, or one
+ * whose holder process is gone (same host, pid not running), is taken over.
+ */
+int state_lease_acquire(state *s, const char *name, int64_t ttl, state_lease *held) WUR;
+int state_lease_renew(state *s, const char *name, int64_t ttl) WUR;
+int state_lease_drop(state *s, const char *name) WUR;
+/* Remove a lease whoever holds it; recorded in the run history. */
+int state_lease_break(state *s, const char *name, const char *reason) WUR;
+
+/* A run of a command: begin returns its id; finish records the outcome
+ * ("ok", "failed", "partial", …) and a JSON summary. */
+int state_run_begin(state *s, const char *command, int64_t *run_id) WUR;
+int state_run_finish(state *s, int64_t run_id, const char *outcome, const char *summary_json) WUR;
+
+#endif

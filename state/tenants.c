@@ -1,0 +1,191 @@
+/*
+ * tenants.c: the tenant <-> project map.
+ *
+ * One row a tenant; a project belongs to at most one tenant (project_id is
+ * UNIQUE), so that two tenants can never converge one project. The map is
+ * the one thing in the state file that cannot be read back from the live
+ * fleet by a list refresh (`flotilla refresh --rebuild` recovers it from
+ * names and annotations), which is why a project leaving the cache does
+ * not remove its tenant row: the summary counts such tenants instead.
+ */
+#include "state/internal.h"
+
+#include <string.h>
+
+#define TENANT_COLUMNS "tenant, project_id, fleet, source, mapped_at"
+
+static bool known_source(const char *source)
+{
+	return strcmp(source, "create") == 0 || strcmp(source, "rebuild") == 0 || strcmp(source, "adopt") == 0;
+}
+
+/* Fill *t from a SELECT TENANT_COLUMNS row: heap copies when copy, else
+ * borrowed from the statement. */
+static void read_tenant(sqlite3_stmt *st, state_tenant *t, bool copy)
+{
+	memset(t, 0, sizeof(*t));
+	t->tenant = db_col_text(st, 0, copy);
+	t->project_id = db_col_text(st, 1, copy);
+	t->fleet = db_col_text(st, 2, copy);
+	t->source = db_col_text(st, 3, copy);
+	t->mapped_at = sqlite3_column_int64(st, 4);
+}
+
+void state_tenant_release(state_tenant *t)
+{
+	if (!t)
+		return;
+	free(t->tenant);
+	free(t->project_id);
+	free(t->fleet);
+	free(t->source);
+	memset(t, 0, sizeof(*t));
+}
+
+int state_tenant_put(state *s, const char *tenant, const char *project_id, const char *fleet,
+		     const char *source)
+{
+	sqlite3_stmt *st;
+	char *owner = NULL;
+	int rc;
+
+	if (!tenant || !*tenant || !project_id || !*project_id || !fleet || !source)
+		return err_set(ERR_INVALID, "state: a tenant mapping needs a tenant, a project id, a fleet and a "
+			       "source");
+	if (!known_source(source))
+		return err_set(ERR_INVALID, "state: tenant '%s': unknown mapping source '%s' (create, rebuild or "
+			       "adopt)", tenant, source);
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = db_stmt(s, "SELECT tenant FROM tenants WHERE project_id = ?1", &st)) != 0)
+		goto done;
+	db_bind_text(st, 1, project_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		owner = db_col_str(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the tenant map");
+	db_reset(st);
+	if (rc != 0)
+		goto done;
+	if (owner && strcmp(owner, tenant) != 0) {
+		rc = err_set(ERR_CONFLICT, "project '%s' is already mapped to tenant '%s', not '%s'", project_id,
+			     owner, tenant);
+		goto done;
+	}
+	/* mapped_at is when the tenant got this project: a put that repeats
+	 * the mapping keeps it */
+	if ((rc = db_stmt(s, "INSERT INTO tenants(" TENANT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5) "
+			  "ON CONFLICT(tenant) DO UPDATE SET project_id = excluded.project_id, "
+			  "fleet = excluded.fleet, source = excluded.source, "
+			  "mapped_at = CASE WHEN project_id = excluded.project_id THEN mapped_at "
+			  "ELSE excluded.mapped_at END", &st)) != 0)
+		goto done;
+	db_bind_text(st, 1, tenant);
+	db_bind_text(st, 2, project_id);
+	db_bind_text(st, 3, fleet);
+	db_bind_text(st, 4, source);
+	sqlite3_bind_int64(st, 5, db_now());
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the tenant map");
+	db_reset(st);
+done:
+	free(owner);
+	if (rc == 0)
+		return db_commit(s);
+	db_rollback(s);
+	return rc;
+}
+
+/* The one tenant that `sql` selects with `key` as its parameter. */
+static int tenant_lookup(state *s, const char *sql, const char *key, const char *what, state_tenant *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!key)
+		return err_set(ERR_INVALID, "state: %s is missing", what);
+	if ((rc = db_stmt(s, sql, &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		read_tenant(st, out, true);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = err_set(ERR_NOTFOUND, "no tenant is mapped to %s '%s'", what, key);
+	} else {
+		rc = db_fail(s, rc, "reading the tenant map");
+	}
+	db_reset(st);
+	return rc;
+}
+
+int state_tenant_get(state *s, const char *tenant, state_tenant *out)
+{
+	int rc = tenant_lookup(s, "SELECT " TENANT_COLUMNS " FROM tenants WHERE tenant = ?1", tenant, "tenant", out);
+
+	if (rc == ERR_NOTFOUND)
+		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
+	return rc;
+}
+
+int state_tenant_by_project(state *s, const char *project_id, state_tenant *out)
+{
+	return tenant_lookup(s, "SELECT " TENANT_COLUMNS " FROM tenants WHERE project_id = ?1", project_id,
+			     "project", out);
+}
+
+int state_tenant_delete(state *s, const char *tenant)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!tenant)
+		return err_set(ERR_INVALID, "state: tenant is missing");
+	if ((rc = db_stmt(s, "DELETE FROM tenants WHERE tenant = ?1", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, tenant);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		rc = db_fail(s, rc, "writing the tenant map");
+	else if (sqlite3_changes(s->db) == 0)
+		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
+	else
+		rc = 0;
+	db_reset(st);
+	return rc;
+}
+
+int state_tenants_foreach(state *s, state_tenant_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	state_tenant t;
+	int rc;
+
+	/* a statement of its own: fn may call back into state/ */
+	if ((rc = db_begin(s, false)) != 0)
+		return rc;
+	if ((rc = db_prepare(s, "SELECT " TENANT_COLUMNS " FROM tenants ORDER BY tenant", &st)) != 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_tenant(st, &t, false);
+		if ((rc = fn(arg, &t)) != 0)
+			goto done;
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the tenant map");
+done:
+	sqlite3_finalize(st);
+	if (rc == 0)
+		rc = db_commit(s);
+	else
+		db_rollback(s);
+	return rc;
+}
+
+int64_t state_tenant_count(state *s)
+{
+	int64_t n;
+
+	return db_query_i64(s, "SELECT count(*) FROM tenants", &n) == 0 ? n : -1;
+}

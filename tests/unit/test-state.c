@@ -1,0 +1,1556 @@
+/*
+ * test-state.c: unit tests for state/, on real SQLite files in fresh
+ * temporary directories.
+ *
+ * Besides each function's results, these pin down what the rest of
+ * flotilla relies on: the file is 0600 and marked as flotilla's; foreign
+ * and newer files are refused untouched; no column could hold a secret;
+ * an interrupted refresh (aborted, _exit()ed or killed with SIGKILL in the
+ * middle of its writes) removes nothing and leaves whole pages; a second
+ * process reading while another writes sees whole pages only; a lease
+ * held by a live process blocks, one whose process is gone is taken over.
+ * The raw SQLite connection here only inspects and prepares files: every
+ * behaviour under test goes through state.h.
+ *
+ * Forked children never call cmocka asserts (a failure would unwind into
+ * the child's copy of the test runner); they report through their exit
+ * status, and _exit() so that no atexit handler runs twice.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "state/state.h"
+#include "util/util.h"
+
+#define APP_ID 0x464c5431
+#define PAGE 50
+/* state.h's row structs hold `char *` both ways; these literals are only
+ * read (bound to statements), never written */
+#define S(lit) ((char *)(lit))
+
+/* ----------------------------------------------------------- fixture */
+
+typedef struct fixture {
+	char *dir;
+	char *path;  /* dir/sub/state.db: open must create "sub" */
+	arena *a;    /* strings of generated projects */
+	state *s;
+} fixture;
+
+static void rm_rf(const char *path)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	if ((d = opendir(path)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char *child = xasprintf("%s/%s", path, e->d_name);
+			rm_rf(child);
+			free(child);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
+static int fx_setup(void **st)
+{
+	fixture *fx = xcalloc(1, sizeof(*fx));
+	const char *tmp = getenv("TMPDIR");
+
+	fx->dir = xasprintf("%s/flotilla-state-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	fx->path = xasprintf("%s/sub/state.db", fx->dir);
+	fx->a = arena_new();
+	*st = fx;
+	return 0;
+}
+
+static int fx_teardown(void **st)
+{
+	fixture *fx = *st;
+
+	state_close(fx->s);
+	rm_rf(fx->dir);
+	arena_free(fx->a);
+	free(fx->path);
+	free(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static state *open_ok(fixture *fx)
+{
+	state *s = NULL;
+	int rc = state_open(&s, fx->path);
+
+	if (rc != 0)
+		fail_msg("state_open: %s", err_msg());
+	assert_non_null(s);
+	return s;
+}
+
+/* ------------------------------------------------------ raw inspection */
+
+static sqlite3 *raw_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static int64_t raw_i64(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("prepare '%s': %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The first column of the first row as a heap string ("(null)" for NULL). */
+static char *raw_text(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	char *v;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("prepare '%s': %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = xstrdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "(null)");
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("exec '%s': %s", sql, msg);
+}
+
+static int64_t file_i64(const char *path, const char *sql)
+{
+	sqlite3 *db = raw_open(path);
+	int64_t v = raw_i64(db, sql);
+
+	sqlite3_close(db);
+	return v;
+}
+
+static void file_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = raw_open(path);
+
+	raw_exec(db, sql);
+	sqlite3_close(db);
+}
+
+static void assert_integrity(const char *path)
+{
+	sqlite3 *db = raw_open(path);
+	char *ok = raw_text(db, "PRAGMA integrity_check");
+
+	assert_string_equal(ok, "ok");
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	free(ok);
+	sqlite3_close(db);
+}
+
+static unsigned file_mode(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (unsigned)(st.st_mode & 07777);
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+}
+
+static void assert_msg_contains(const char *needle)
+{
+	if (!strstr(err_msg(), needle))
+		fail_msg("error message '%s' lacks '%s'", err_msg(), needle);
+}
+
+/* --------------------------------------------------------- generators */
+
+static const char *const regions[] = { "aws-eu-central-1", "aws-us-east-2", "aws-us-west-2" };
+
+/* n minimal projects "<prefix>-<from..from+n-1>", regions in rotation. */
+static state_project *make_page(fixture *fx, const char *prefix, int from, int n)
+{
+	state_project *p = arena_alloc(fx->a, (size_t)n * sizeof(*p));
+
+	for (int i = 0; i < n; i++) {
+		p[i].id = arena_printf(fx->a, "%s-%06d", prefix, from + i);
+		p[i].name = arena_printf(fx->a, "tenant-%s-%06d", prefix, from + i);
+		p[i].region_id = arena_strdup(fx->a, regions[(from + i) % 3]);
+		p[i].pg_version = 17;
+		p[i].updated_at = arena_strdup(fx->a, "2026-11-01T00:00:00Z");
+	}
+	return p;
+}
+
+/* A project with every field set to a distinct value. */
+static state_project full_project(fixture *fx, const char *id)
+{
+	state_project p;
+
+	memset(&p, 0, sizeof(p));
+	p.id = arena_strdup(fx->a, id);
+	p.name = arena_printf(fx->a, "acme-%s", id);
+	p.region_id = arena_strdup(fx->a, "aws-eu-central-1");
+	p.org_id = arena_strdup(fx->a, "org-quiet-42");
+	p.pg_version = 16;
+	p.history_retention_seconds = 604800;
+	p.created_at = arena_strdup(fx->a, "2026-01-02T03:04:05Z");
+	p.updated_at = arena_strdup(fx->a, "2026-11-20T10:00:00Z");
+	p.quota_active_time = 360000;
+	p.quota_compute_time = 180000;
+	p.quota_written_data = 10737418240LL;
+	p.quota_data_transfer = 5368709120LL;
+	p.quota_logical_size = 1073741824LL;
+	p.min_cu = 0.25;
+	p.max_cu = 2.75;
+	p.suspend_timeout_seconds = -1;
+	p.pg_settings_json = arena_strdup(fx->a, "{\"work_mem\":\"8MB\"}");
+	p.allowed_ips_json = arena_strdup(fx->a, "[\"10.0.0.0/8\",\"192.0.2.1\"]");
+	p.protected_branches_only = true;
+	p.logical_replication = true;
+	p.block_public_connections = true;
+	p.maintenance_window_json = arena_strdup(fx->a, "{\"weekdays\":[6,7],\"start_time\":\"01:00\"}");
+	return p;
+}
+
+/* A whole refresh of the given pages (each `per` long). */
+static size_t refresh_all(state *s, const state_project *items, size_t n, size_t per)
+{
+	state_refresh *r = NULL;
+	size_t removed = 99999;
+
+	assert_int_equal(state_refresh_begin(s, &r), 0);
+	for (size_t i = 0; i < n; i += per) {
+		if (state_refresh_page(r, items + i, n - i < per ? n - i : per) != 0)
+			fail_msg("page: %s", err_msg());
+	}
+	if (state_refresh_finish(r, &removed) != 0)
+		fail_msg("finish: %s", err_msg());
+	return removed;
+}
+
+static void assert_project_equal(const state_project *got, const state_project *want)
+{
+	assert_string_equal(got->id, want->id);
+	assert_string_equal(got->name, want->name);
+	assert_string_equal(got->region_id, want->region_id);
+	if (want->org_id)
+		assert_string_equal(got->org_id, want->org_id);
+	else
+		assert_null(got->org_id);
+	assert_int_equal(got->pg_version, want->pg_version);
+	assert_int_equal(got->history_retention_seconds, want->history_retention_seconds);
+	assert_string_equal(got->updated_at, want->updated_at);
+	assert_int_equal(got->quota_active_time, want->quota_active_time);
+	assert_int_equal(got->quota_compute_time, want->quota_compute_time);
+	assert_int_equal(got->quota_written_data, want->quota_written_data);
+	assert_int_equal(got->quota_data_transfer, want->quota_data_transfer);
+	assert_int_equal(got->quota_logical_size, want->quota_logical_size);
+	assert_true(got->min_cu == want->min_cu);
+	assert_true(got->max_cu == want->max_cu);
+	assert_int_equal(got->suspend_timeout_seconds, want->suspend_timeout_seconds);
+	assert_int_equal(got->protected_branches_only, want->protected_branches_only);
+	assert_int_equal(got->logical_replication, want->logical_replication);
+	assert_int_equal(got->block_public_connections, want->block_public_connections);
+}
+
+/* ------------------------------------------------------------- opening */
+
+static void test_open_creates_0600(void **st)
+{
+	fixture *fx = *st;
+	char *dir = xasprintf("%s/sub", fx->dir);
+	char *wal = xasprintf("%s-wal", fx->path);
+	mode_t old = umask(0);
+	sqlite3 *db;
+	char *mode;
+
+	/* umask 0 would give SQLite's default 0644: the file must still be 0600 */
+	fx->s = open_ok(fx);
+	umask(old);
+	assert_int_equal(file_mode(fx->path), 0600);
+	assert_int_equal(file_mode(dir), 0700);
+	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
+	assert_int_equal(state_schema_version(fx->s), 1);
+	assert_int_equal(state_meta_set(fx->s, "fleet", "prod"), 0);
+	/* the WAL file exists while the handle is open, with the same mode */
+	assert_int_equal(file_mode(wal), 0600);
+
+	db = raw_open(fx->path);
+	assert_int_equal(raw_i64(db, "PRAGMA application_id"), APP_ID);
+	assert_int_equal(raw_i64(db, "PRAGMA user_version"), 1);
+	mode = raw_text(db, "PRAGMA journal_mode");
+	assert_string_equal(mode, "wal");
+	free(mode);
+	sqlite3_close(db);
+	free(dir);
+	free(wal);
+}
+
+static void test_open_fixes_mode(void **st)
+{
+	fixture *fx = *st;
+	char *wal = xasprintf("%s-wal", fx->path);
+	char *logpath = xasprintf("%s/log", fx->dir);
+	FILE *log = fopen(logpath, "w+");
+	buf text = BUF_INIT(0);
+
+	fx->s = open_ok(fx);
+	state_close(fx->s);
+	fx->s = NULL;
+	assert_int_equal(chmod(fx->path, 0644), 0);
+	write_file(wal, "", 0); /* an empty WAL, left readable */
+	assert_int_equal(file_mode(wal), 0644);
+
+	log_setup(LOG_INFO, LOG_HUMAN, log);
+	fx->s = open_ok(fx);
+	log_setup(LOG_INFO, LOG_HUMAN, NULL);
+	fclose(log);
+	assert_int_equal(file_mode(fx->path), 0600);
+	assert_int_equal(file_mode(wal), 0600);
+	assert_int_equal(buf_read_file(&text, logpath), 0);
+	assert_non_null(strstr(text.data, "state file was readable by others"));
+	assert_non_null(strstr(text.data, "mode=0644"));
+	buf_release(&text);
+	free(logpath);
+	free(wal);
+}
+
+static void test_open_reopen_keeps_data(void **st)
+{
+	fixture *fx = *st;
+	char *v = NULL;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_meta_set(fx->s, "last_applied_commit", "abc123"), 0);
+	state_close(fx->s);
+	fx->s = open_ok(fx);
+	assert_int_equal(state_schema_version(fx->s), 1);
+	assert_int_equal(state_meta_get(fx->s, "last_applied_commit", &v), 0);
+	assert_string_equal(v, "abc123");
+	free(v);
+}
+
+/* Schema version 0: a zero-byte file, and an SQLite file without tables
+ * (as `sqlite3 state.db 'PRAGMA page_size=8192; VACUUM'` leaves it). */
+static void test_open_migrates_v0(void **st)
+{
+	fixture *fx = *st;
+	char *dir = xasprintf("%s/sub", fx->dir);
+
+	assert_int_equal(mkdir(dir, 0700), 0);
+	write_file(fx->path, "", 0);
+	fx->s = open_ok(fx);
+	assert_int_equal(state_schema_version(fx->s), 1);
+	assert_int_equal(state_project_count(fx->s), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
+
+	assert_int_equal(unlink(fx->path), 0);
+	file_exec(fx->path, "PRAGMA page_size = 8192; VACUUM");
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 0);
+	fx->s = open_ok(fx);
+	assert_int_equal(state_tenant_count(fx->s), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
+	assert_int_equal(file_i64(fx->path, "PRAGMA application_id"), APP_ID);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 10);
+	free(dir);
+}
+
+/* Several processes opening one new file at once: one migrates, the others
+ * find it migrated under the write lock. */
+static void test_open_concurrent_first_open(void **st)
+{
+	fixture *fx = *st;
+	pid_t kids[4];
+
+	for (size_t i = 0; i < ARRAY_LEN(kids); i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			state *s = NULL;
+			int ok = state_open(&s, fx->path) == 0 && state_schema_version(s) == 1 &&
+				 state_meta_set(s, "fleet", "prod") == 0;
+			if (!ok)
+				fprintf(stderr, "child %zu: %s\n", i, err_msg());
+			state_close(s);
+			_exit(ok ? 0 : 1);
+		}
+	}
+	/* reap them all before asserting: a failure must not remove the
+	 * directory under the others */
+	int status[ARRAY_LEN(kids)];
+	for (size_t i = 0; i < ARRAY_LEN(kids); i++)
+		assert_int_equal(waitpid(kids[i], &status[i], 0), kids[i]);
+	for (size_t i = 0; i < ARRAY_LEN(kids); i++) {
+		assert_true(WIFEXITED(status[i]));
+		assert_int_equal(WEXITSTATUS(status[i]), 0);
+	}
+	assert_integrity(fx->path);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM projects"), 0);
+}
+
+static void test_open_refuses_newer(void **st)
+{
+	fixture *fx = *st;
+	state *s = (state *)fx; /* must be reset to NULL */
+
+	fx->s = open_ok(fx);
+	state_close(fx->s);
+	fx->s = NULL;
+	file_exec(fx->path, "PRAGMA user_version = 2");
+
+	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
+	assert_null(s);
+	assert_msg_contains("written by a newer flotilla (schema 2, this one reads up to 1)");
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 2);
+}
+
+static void test_open_refuses_garbage(void **st)
+{
+	fixture *fx = *st;
+	char *dir = xasprintf("%s/sub", fx->dir);
+	char junk[4096];
+	state *s = NULL;
+
+	assert_int_equal(mkdir(dir, 0700), 0);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)('a' + i % 26);
+	write_file(fx->path, junk, sizeof(junk));
+	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
+	assert_null(s);
+	assert_msg_contains("is not a flotilla state file: not an SQLite database");
+
+	write_file(fx->path, "hello, world\n", 13);
+	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
+	assert_msg_contains("not an SQLite database");
+	free(dir);
+}
+
+static void test_open_refuses_foreign_sqlite(void **st)
+{
+	fixture *fx = *st;
+	char *dir = xasprintf("%s/sub", fx->dir);
+	state *s = NULL;
+	sqlite3 *db;
+	char *mode;
+
+	assert_int_equal(mkdir(dir, 0700), 0);
+	file_exec(fx->path, "CREATE TABLE notes(x TEXT); INSERT INTO notes VALUES ('keep me')");
+	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
+	assert_null(s);
+	assert_msg_contains("an SQLite database of another program (no flotilla application id)");
+
+	file_exec(fx->path, "PRAGMA application_id = 305419896"); /* 0x12345678 */
+	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
+	assert_msg_contains("application id 0x12345678, flotilla's is 0x464c5431");
+
+	/* refused before anything was written: not even WAL mode */
+	db = raw_open(fx->path);
+	mode = raw_text(db, "PRAGMA journal_mode");
+	assert_string_equal(mode, "delete");
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM sqlite_master"), 1);
+	assert_int_equal(raw_i64(db, "PRAGMA user_version"), 0);
+	free(mode);
+	sqlite3_close(db);
+	free(dir);
+}
+
+static void test_open_errors(void **st)
+{
+	fixture *fx = *st;
+	char *file = xasprintf("%s/plain", fx->dir);
+	char *under = xasprintf("%s/plain/state.db", fx->dir);
+	state *s = NULL;
+
+	assert_int_equal(state_open(&s, ""), ERR_INVALID);
+	state_close(NULL);
+	write_file(file, "x", 1);
+	assert_int_equal(state_open(&s, under), ERR_IO);
+	assert_null(s);
+	assert_msg_contains("plain");
+	/* a directory where the file should be */
+	assert_int_equal(state_open(&s, fx->dir), ERR_IO);
+	assert_null(s);
+	free(file);
+	free(under);
+}
+
+/* ------------------------------------------------------------- schema */
+
+static void test_schema_tables_and_no_secrets(void **st)
+{
+	fixture *fx = *st;
+	static const char *const want[] = { "branches", "databases", "endpoints", "journal", "leases",
+					    "meta", "projects", "roles", "runs", "tenants" };
+	static const char *const banned[] = { "password", "secret", "uri", "api_key", "token" };
+	sqlite3_stmt *q = NULL;
+	sqlite3 *db;
+	size_t i = 0;
+	int columns = 0;
+
+	fx->s = open_ok(fx);
+	db = raw_open(fx->path);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT m.name, lower(c.name) FROM sqlite_master m, "
+					    "pragma_table_info(m.name) c WHERE m.type = 'table' ORDER BY m.name",
+					    -1, &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(q, 0);
+		const char *col = (const char *)sqlite3_column_text(q, 1);
+		for (size_t b = 0; b < ARRAY_LEN(banned); b++) {
+			if (strstr(col, banned[b]))
+				fail_msg("column %s.%s could hold a secret", table, col);
+		}
+		columns++;
+	}
+	sqlite3_finalize(q);
+	assert_true(columns > 50);
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+					    -1, &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		assert_true(i < ARRAY_LEN(want));
+		assert_string_equal((const char *)sqlite3_column_text(q, 0), want[i]);
+		i++;
+	}
+	sqlite3_finalize(q);
+	assert_int_equal(i, ARRAY_LEN(want));
+
+	/* roles: names only */
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM pragma_table_info('roles')"), 3);
+	/* the journal's columns, schema only for now */
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM pragma_table_info('journal') WHERE name IN ('id', "
+				 "'run_id', 'tenant', 'project_id', 'action', 'intent_json', 'state', 'resource_id', "
+				 "'operation_ids_json', 'request_id', 'error', 'created_at', 'updated_at')"), 13);
+	/* deep rows cascade from their project */
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+				 "WHERE m.name IN ('branches', 'endpoints', 'databases', 'roles') AND f.\"table\" = "
+				 "'projects' AND f.on_delete = 'CASCADE'"), 4);
+	/* indexes the queries need */
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+				 "('projects_region', 'journal_state', 'journal_project', 'journal_run')"), 4);
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM pragma_index_list('tenants') WHERE \"unique\" = 1 "
+				 "AND origin = 'u'"), 1);
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM pragma_index_list('projects') WHERE \"unique\" = 1"), 1);
+	sqlite3_close(db);
+}
+
+/* --------------------------------------------------------------- meta */
+
+static void test_meta(void **st)
+{
+	fixture *fx = *st;
+	char *v = (char *)fx;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_meta_get(fx->s, "fleet", &v), 0);
+	assert_null(v);
+	assert_int_equal(state_meta_set(fx->s, "fleet", "prod"), 0);
+	assert_int_equal(state_meta_get(fx->s, "fleet", &v), 0);
+	assert_string_equal(v, "prod");
+	free(v);
+	assert_int_equal(state_meta_set(fx->s, "fleet", "prod-eu"), 0);
+	assert_int_equal(state_meta_get(fx->s, "fleet", &v), 0);
+	assert_string_equal(v, "prod-eu");
+	free(v);
+	assert_int_equal(state_meta_set(fx->s, "fleet", NULL), 0); /* NULL deletes */
+	assert_int_equal(state_meta_get(fx->s, "fleet", &v), 0);
+	assert_null(v);
+	assert_int_equal(state_meta_set(fx->s, NULL, "x"), ERR_INVALID);
+	assert_int_equal(state_meta_get(fx->s, NULL, &v), ERR_INVALID);
+}
+
+/* ------------------------------------------------------------ refresh */
+
+static void test_refresh_roundtrip(void **st)
+{
+	fixture *fx = *st;
+	state_project items[2], got;
+	int64_t before = (int64_t)time(NULL), after;
+	char *when = NULL;
+
+	items[0] = full_project(fx, "quiet-sun-1");
+	items[1] = *make_page(fx, "bare", 0, 1); /* NULL org, JSON fields, timestamps */
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, items, 2, 400), 0);
+	after = (int64_t)time(NULL);
+
+	assert_int_equal(state_project_get(fx->s, "quiet-sun-1", &got), 0);
+	assert_project_equal(&got, &items[0]);
+	assert_string_equal(got.created_at, "2026-01-02T03:04:05Z");
+	assert_string_equal(got.pg_settings_json, "{\"work_mem\":\"8MB\"}");
+	assert_string_equal(got.allowed_ips_json, "[\"10.0.0.0/8\",\"192.0.2.1\"]");
+	assert_string_equal(got.maintenance_window_json, "{\"weekdays\":[6,7],\"start_time\":\"01:00\"}");
+	assert_true(got.listed_at >= before && got.listed_at <= after);
+	assert_int_equal(got.deep_at, 0);
+	assert_null(got.deep_updated_at);
+	assert_int_equal(state_meta_get(fx->s, "list_refreshed_at", &when), 0);
+	assert_non_null(when);
+	assert_int_equal(strtoll(when, NULL, 10), got.listed_at);
+	free(when);
+	state_project_release(&got);
+	state_project_release(&got); /* released twice: harmless */
+
+	assert_int_equal(state_project_get(fx->s, "bare-000000", &got), 0);
+	assert_project_equal(&got, &items[1]);
+	assert_null(got.created_at);
+	assert_null(got.pg_settings_json);
+	assert_null(got.allowed_ips_json);
+	assert_null(got.maintenance_window_json);
+	state_project_release(&got);
+
+	assert_int_equal(state_project_get(fx->s, "nope", &got), ERR_NOTFOUND);
+	assert_msg_contains("'nope'");
+	assert_null(got.id);
+	assert_int_equal(state_project_count(fx->s), 2);
+}
+
+static void test_refresh_removes_gone_with_deep_rows(void **st)
+{
+	fixture *fx = *st;
+	state_project *all = make_page(fx, "p", 0, 5);
+	state_branch br = { .id = S("br-1"), .name = S("main"), .is_default = true };
+	state_endpoint ep = { .id = S("ep-1"), .branch_id = S("br-1"), .read_write = true, .current_state = S("idle") };
+	state_database dbs = { .branch_id = S("br-1"), .name = S("app"), .owner = S("app_owner") };
+	state_role role = { .branch_id = S("br-1"), .name = S("app_owner") };
+	state_deep d = { &br, 1, &ep, 1, &dbs, 1, &role, 1 };
+	state_project kept[3];
+	state_deep got;
+	state_summary sum;
+	char *when1 = NULL, *when2 = NULL;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, all, 5, 2), 0);
+	assert_int_equal(state_deep_put(fx->s, "p-000001", "2026-11-01T00:00:00Z", &d), 0);
+	assert_int_equal(state_deep_put(fx->s, "p-000002", "2026-11-01T00:00:00Z", &d), 0);
+	assert_int_equal(state_tenant_put(fx->s, "acme", "p-000001", "prod", "create"), 0);
+	assert_int_equal(state_meta_get(fx->s, "list_refreshed_at", &when1), 0);
+
+	/* the next list lacks p-000001 and p-000003 */
+	kept[0] = all[0];
+	kept[1] = all[2];
+	kept[2] = all[4];
+	assert_int_equal(refresh_all(fx->s, kept, 3, 2), 2);
+	assert_int_equal(state_project_count(fx->s), 3);
+	assert_int_equal(state_deep_get(fx->s, "p-000001", &got), ERR_NOTFOUND);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM branches WHERE project_id = 'p-000001'"), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM endpoints WHERE project_id = 'p-000001'"), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM databases WHERE project_id = 'p-000001'"), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM roles WHERE project_id = 'p-000001'"), 0);
+	/* p-000002's deep rows stay */
+	assert_int_equal(state_deep_get(fx->s, "p-000002", &got), 0);
+	assert_int_equal(got.nbranches, 1);
+	assert_int_equal(got.nroles, 1);
+	state_deep_release(&got);
+	/* the tenant map outlives the project */
+	assert_int_equal(state_summary_get(fx->s, &sum), 0);
+	assert_int_equal(sum.projects, 3);
+	assert_int_equal(sum.tenants_mapped, 1);
+	assert_int_equal(sum.tenants_without_project, 1);
+	assert_int_equal(sum.projects_unmapped, 3);
+	state_summary_release(&sum);
+	assert_int_equal(state_meta_get(fx->s, "list_refreshed_at", &when2), 0);
+	assert_true(strtoll(when2, NULL, 10) >= strtoll(when1, NULL, 10));
+	free(when1);
+	free(when2);
+
+	/* an empty list removes everything (Neon has no projects) */
+	assert_int_equal(refresh_all(fx->s, NULL, 0, 1), 3);
+	assert_int_equal(state_project_count(fx->s), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM branches"), 0);
+	assert_integrity(fx->path);
+}
+
+static void test_refresh_abort_removes_nothing(void **st)
+{
+	fixture *fx = *st;
+	state_project *first = make_page(fx, "p", 0, 4);
+	state_project *next = make_page(fx, "p", 3, 3); /* p-3 again, new p-4 and p-5 */
+	state_refresh *r = NULL;
+	state_project got;
+	char *when1 = NULL, *when2 = NULL;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, first, 4, 4), 0);
+	assert_int_equal(state_meta_get(fx->s, "list_refreshed_at", &when1), 0);
+	assert_int_equal(state_meta_set(fx->s, "list_refreshed_at", "1000"), 0);
+
+	next[0].name = arena_strdup(fx->a, "renamed");
+	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_page(r, next, 3), 0);
+	state_refresh_abort(r);
+	state_refresh_abort(NULL);
+
+	assert_int_equal(state_project_count(fx->s), 6);
+	assert_int_equal(state_project_get(fx->s, "p-000003", &got), 0);
+	assert_string_equal(got.name, "renamed"); /* the committed page stays */
+	state_project_release(&got);
+	assert_int_equal(state_project_get(fx->s, "p-000000", &got), 0);
+	state_project_release(&got);
+	assert_int_equal(state_meta_get(fx->s, "list_refreshed_at", &when2), 0);
+	assert_string_equal(when2, "1000");
+	free(when1);
+	free(when2);
+}
+
+static void test_refresh_bad_page_writes_nothing(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 3);
+	state_refresh *r = NULL;
+	size_t removed = 7;
+
+	fx->s = open_ok(fx);
+	page[2].region_id = NULL;
+	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_page(r, page, 3), ERR_INVALID);
+	assert_msg_contains("project 2 of the page ('p-000002') lacks a region");
+	page[2].region_id = arena_strdup(fx->a, "aws-us-east-2");
+	page[1].id = NULL;
+	assert_int_equal(state_refresh_page(r, page, 3), ERR_INVALID);
+	assert_msg_contains("lacks an id");
+	assert_int_equal(state_project_count(fx->s), 0);
+	assert_int_equal(state_refresh_page(r, page, 1), 0);
+	assert_int_equal(state_refresh_finish(r, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(state_project_count(fx->s), 1);
+}
+
+/* A list page updates the listed fields and keeps the deep-read ones. */
+static void test_refresh_keeps_deep_bookkeeping(void **st)
+{
+	fixture *fx = *st;
+	state_project p = full_project(fx, "quiet-sun-1"), got;
+	state_deep none;
+
+	memset(&none, 0, sizeof(none));
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	assert_int_equal(state_deep_put(fx->s, "quiet-sun-1", "2026-11-20T10:00:00Z", &none), 0);
+	p.max_cu = 4;
+	p.updated_at = arena_strdup(fx->a, "2026-11-21T00:00:00Z");
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	assert_int_equal(state_project_get(fx->s, "quiet-sun-1", &got), 0);
+	assert_true(got.max_cu == 4);
+	assert_string_equal(got.updated_at, "2026-11-21T00:00:00Z");
+	assert_true(got.deep_at > 0);
+	assert_string_equal(got.deep_updated_at, "2026-11-20T10:00:00Z");
+	state_project_release(&got);
+}
+
+static void test_refresh_outlives_close(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 2);
+	state_refresh *r = NULL, *r2 = NULL;
+	size_t removed = 5;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_begin(fx->s, &r2), 0);
+	assert_int_equal(state_refresh_page(r, page, 2), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+	assert_int_equal(state_refresh_page(r, page, 2), ERR_INVALID);
+	assert_int_equal(state_refresh_finish(r2, &removed), ERR_INVALID);
+	assert_int_equal(removed, 0);
+	state_refresh_abort(r);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM projects"), 2);
+}
+
+/* ------------------------------------------------------------ foreach */
+
+typedef struct walk {
+	state *s;
+	char ids[8][32];
+	int n, stop_after;
+	int64_t inner_count;
+} walk;
+
+static int walk_project(void *arg, const state_project *p)
+{
+	walk *w = arg;
+	state_project again;
+
+	str_copy(w->ids[w->n++], p->id, sizeof(w->ids[0]));
+	/* reads through the same handle work inside the walk */
+	if (state_project_get(w->s, p->id, &again) != 0)
+		return -100;
+	state_project_release(&again);
+	w->inner_count = state_project_count(w->s);
+	return w->n == w->stop_after ? 42 : 0;
+}
+
+static void test_projects_foreach(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 5);
+	state_project shuffled[5] = { page[3], page[0], page[4], page[2], page[1] };
+	walk w = { 0 };
+
+	fx->s = open_ok(fx);
+	w.s = fx->s;
+	assert_int_equal(state_projects_foreach(fx->s, walk_project, &w), 0); /* empty */
+	assert_int_equal(w.n, 0);
+	assert_int_equal(refresh_all(fx->s, shuffled, 5, 2), 0);
+	assert_int_equal(state_projects_foreach(fx->s, walk_project, &w), 0);
+	assert_int_equal(w.n, 5);
+	for (int i = 0; i < 5; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "p-%06d", i);
+		assert_string_equal(w.ids[i], want);
+	}
+	assert_int_equal(w.inner_count, 5);
+	memset(&w, 0, sizeof(w));
+	w.s = fx->s;
+	w.stop_after = 2;
+	assert_int_equal(state_projects_foreach(fx->s, walk_project, &w), 42);
+	assert_int_equal(w.n, 2);
+	/* the walk's transaction ended: writes work again */
+	assert_int_equal(state_meta_set(fx->s, "k", "v"), 0);
+}
+
+/* --------------------------------------------------------------- deep */
+
+static void test_deep_put_get(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 1);
+	state_branch br[2] = {
+		{ .id = S("br-main"), .name = S("main"), .is_default = true, .protected_ = true,
+		  .annotations_json = S("{\"flotilla.fleet\":\"prod\"}"), .created_at = S("2026-01-01T00:00:00Z"),
+		  .updated_at = S("2026-01-02T00:00:00Z") },
+		{ .id = S("br-dev"), .name = S("dev"), .parent_id = S("br-main") },
+	};
+	state_endpoint ep[2] = {
+		{ .id = S("ep-b"), .branch_id = S("br-main"), .read_write = true, .min_cu = 0.25, .max_cu = 2,
+		  .suspend_timeout_seconds = 300, .current_state = S("active"), .last_active = S("2026-11-25T00:00:00Z") },
+		{ .id = S("ep-a"), .branch_id = S("br-dev"), .disabled = true, .min_cu = 1, .max_cu = 1,
+		  .suspend_timeout_seconds = -1 },
+	};
+	state_database dbs[2] = { { S("br-main"), S("app"), S("app_owner") }, { S("br-dev"), S("app"), S("app_owner") } };
+	state_role roles[2] = { { S("br-main"), S("app_owner") }, { S("br-main"), S("reader") } };
+	state_deep d = { br, 2, ep, 2, dbs, 2, roles, 2 };
+	state_deep got = { 0 };
+	state_project p;
+	int64_t before = (int64_t)time(NULL);
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u1", &d), ERR_NOTFOUND);
+	assert_msg_contains("'p-000000' is not in the cache");
+	assert_int_equal(refresh_all(fx->s, page, 1, 1), 0);
+	assert_int_equal(state_deep_get(fx->s, "p-000000", &got), 0); /* cached, never read deep */
+	assert_int_equal(got.nbranches + got.nendpoints + got.ndatabases + got.nroles, 0);
+	state_deep_release(&got);
+
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u1", &d), 0);
+	assert_int_equal(state_deep_get(fx->s, "p-000000", &got), 0);
+	assert_int_equal(got.nbranches, 2);
+	assert_string_equal(got.branches[0].id, "br-dev"); /* id order */
+	assert_string_equal(got.branches[0].parent_id, "br-main");
+	assert_false(got.branches[0].is_default);
+	assert_null(got.branches[0].annotations_json);
+	assert_string_equal(got.branches[1].id, "br-main");
+	assert_string_equal(got.branches[1].name, "main");
+	assert_null(got.branches[1].parent_id);
+	assert_true(got.branches[1].is_default);
+	assert_true(got.branches[1].protected_);
+	assert_string_equal(got.branches[1].annotations_json, "{\"flotilla.fleet\":\"prod\"}");
+	assert_string_equal(got.branches[1].created_at, "2026-01-01T00:00:00Z");
+	assert_string_equal(got.branches[1].updated_at, "2026-01-02T00:00:00Z");
+	assert_int_equal(got.nendpoints, 2);
+	assert_string_equal(got.endpoints[0].id, "ep-a");
+	assert_true(got.endpoints[0].disabled);
+	assert_false(got.endpoints[0].read_write);
+	assert_int_equal(got.endpoints[0].suspend_timeout_seconds, -1);
+	assert_null(got.endpoints[0].current_state);
+	assert_string_equal(got.endpoints[1].id, "ep-b");
+	assert_string_equal(got.endpoints[1].branch_id, "br-main");
+	assert_true(got.endpoints[1].read_write);
+	assert_true(got.endpoints[1].min_cu == 0.25 && got.endpoints[1].max_cu == 2);
+	assert_int_equal(got.endpoints[1].suspend_timeout_seconds, 300);
+	assert_string_equal(got.endpoints[1].current_state, "active");
+	assert_string_equal(got.endpoints[1].last_active, "2026-11-25T00:00:00Z");
+	assert_int_equal(got.ndatabases, 2);
+	assert_string_equal(got.databases[0].branch_id, "br-dev");
+	assert_string_equal(got.databases[1].branch_id, "br-main");
+	assert_string_equal(got.databases[1].name, "app");
+	assert_string_equal(got.databases[1].owner, "app_owner");
+	assert_int_equal(got.nroles, 2);
+	assert_string_equal(got.roles[0].name, "app_owner");
+	assert_string_equal(got.roles[1].name, "reader");
+	state_deep_release(&got);
+	assert_int_equal(state_project_get(fx->s, "p-000000", &p), 0);
+	assert_true(p.deep_at >= before);
+	assert_string_equal(p.deep_updated_at, "u1");
+	state_project_release(&p);
+
+	/* a second read replaces the first whole */
+	d.nbranches = 1;
+	d.nendpoints = 1;
+	d.ndatabases = 0;
+	d.nroles = 1;
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u2", &d), 0);
+	assert_int_equal(state_deep_get(fx->s, "p-000000", &got), 0);
+	assert_int_equal(got.nbranches, 1);
+	assert_string_equal(got.branches[0].id, "br-main");
+	assert_int_equal(got.nendpoints, 1);
+	assert_int_equal(got.ndatabases, 0);
+	assert_int_equal(got.nroles, 1);
+	state_deep_release(&got);
+
+	/* bad input changes nothing */
+	br[1].id = S("br-main"); /* a duplicate */
+	d.nbranches = 2;
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u3", &d), ERR_INVALID);
+	assert_msg_contains("repeats a row");
+	br[1].id = NULL;
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u3", &d), ERR_INVALID);
+	assert_msg_contains("branch 1 lacks an id");
+	assert_int_equal(state_project_get(fx->s, "p-000000", &p), 0);
+	assert_string_equal(p.deep_updated_at, "u2");
+	state_project_release(&p);
+	assert_int_equal(state_deep_get(fx->s, "p-000000", &got), 0);
+	assert_int_equal(got.nbranches, 1);
+	assert_int_equal(got.nendpoints, 1);
+	state_deep_release(&got);
+	state_deep_release(NULL);
+	assert_int_equal(state_deep_get(fx->s, "nope", &got), ERR_NOTFOUND);
+	assert_null(got.branches);
+}
+
+/* ------------------------------------------------------------ tenants */
+
+typedef struct tenant_walk {
+	char names[8][32];
+	int n, stop_after;
+} tenant_walk;
+
+static int walk_tenant(void *arg, const state_tenant *t)
+{
+	tenant_walk *w = arg;
+
+	str_copy(w->names[w->n++], t->tenant, sizeof(w->names[0]));
+	return w->n == w->stop_after ? 7 : 0;
+}
+
+static void test_tenants(void **st)
+{
+	fixture *fx = *st;
+	state_tenant t;
+	tenant_walk w = { 0 };
+	int64_t before = (int64_t)time(NULL);
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_tenant_count(fx->s), 0);
+	assert_int_equal(state_tenant_put(fx->s, "acme", "proj-a", "prod", "create"), 0);
+	assert_int_equal(state_tenant_get(fx->s, "acme", &t), 0);
+	assert_string_equal(t.tenant, "acme");
+	assert_string_equal(t.project_id, "proj-a");
+	assert_string_equal(t.fleet, "prod");
+	assert_string_equal(t.source, "create");
+	assert_true(t.mapped_at >= before && t.mapped_at <= (int64_t)time(NULL));
+	state_tenant_release(&t);
+
+	/* the same mapping again keeps mapped_at; the source is updated */
+	file_exec(fx->path, "UPDATE tenants SET mapped_at = 1234");
+	assert_int_equal(state_tenant_put(fx->s, "acme", "proj-a", "prod", "adopt"), 0);
+	assert_int_equal(state_tenant_by_project(fx->s, "proj-a", &t), 0);
+	assert_string_equal(t.tenant, "acme");
+	assert_string_equal(t.source, "adopt");
+	assert_int_equal(t.mapped_at, 1234);
+	state_tenant_release(&t);
+
+	/* one project, one tenant */
+	assert_int_equal(state_tenant_put(fx->s, "globex", "proj-a", "prod", "create"), ERR_CONFLICT);
+	assert_msg_contains("project 'proj-a' is already mapped to tenant 'acme', not 'globex'");
+	assert_int_equal(state_tenant_get(fx->s, "globex", &t), ERR_NOTFOUND);
+	assert_msg_contains("tenant 'globex' is not mapped");
+	assert_null(t.tenant);
+
+	/* remapping acme frees proj-a */
+	assert_int_equal(state_tenant_put(fx->s, "acme", "proj-b", "prod", "rebuild"), 0);
+	assert_int_equal(state_tenant_get(fx->s, "acme", &t), 0);
+	assert_string_equal(t.project_id, "proj-b");
+	assert_true(t.mapped_at >= before);
+	state_tenant_release(&t);
+	assert_int_equal(state_tenant_by_project(fx->s, "proj-a", &t), ERR_NOTFOUND);
+	assert_int_equal(state_tenant_put(fx->s, "globex", "proj-a", "prod", "create"), 0);
+	assert_int_equal(state_tenant_put(fx->s, "initech", "proj-c", "prod", "create"), 0);
+
+	assert_int_equal(state_tenant_put(fx->s, "x", "proj-x", "prod", "guess"), ERR_INVALID);
+	assert_msg_contains("unknown mapping source 'guess'");
+	assert_int_equal(state_tenant_put(fx->s, "x", NULL, "prod", "create"), ERR_INVALID);
+	assert_int_equal(state_tenant_put(fx->s, "", "proj-x", "prod", "create"), ERR_INVALID);
+	assert_int_equal(state_tenant_count(fx->s), 3);
+
+	assert_int_equal(state_tenants_foreach(fx->s, walk_tenant, &w), 0);
+	assert_int_equal(w.n, 3);
+	assert_string_equal(w.names[0], "acme");
+	assert_string_equal(w.names[1], "globex");
+	assert_string_equal(w.names[2], "initech");
+	memset(&w, 0, sizeof(w));
+	w.stop_after = 1;
+	assert_int_equal(state_tenants_foreach(fx->s, walk_tenant, &w), 7);
+	assert_int_equal(w.n, 1);
+
+	assert_int_equal(state_tenant_delete(fx->s, "globex"), 0);
+	assert_int_equal(state_tenant_delete(fx->s, "globex"), ERR_NOTFOUND);
+	assert_int_equal(state_tenant_get(fx->s, "globex", &t), ERR_NOTFOUND);
+	assert_int_equal(state_tenant_count(fx->s), 2);
+	state_tenant_release(NULL);
+}
+
+/* ------------------------------------------------------------ summary */
+
+static void test_summary(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 7); /* regions 0,1,2,0,1,2,0 */
+	state_endpoint ep[4] = {
+		{ .id = S("e1"), .branch_id = S("b"), .current_state = S("active") },
+		{ .id = S("e2"), .branch_id = S("b"), .current_state = S("idle") },
+		{ .id = S("e3"), .branch_id = S("b"), .current_state = S("init") },
+		{ .id = S("e4"), .branch_id = S("b"), .current_state = S("idle") },
+	};
+	state_deep d = { NULL, 0, ep, 4, NULL, 0, NULL, 0 };
+	state_deep d2 = { NULL, 0, ep, 2, NULL, 0, NULL, 0 };
+	state_summary sum;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_summary_get(fx->s, &sum), 0);
+	assert_int_equal(sum.projects, 0);
+	assert_int_equal(sum.list_refreshed_at, 0);
+	assert_int_equal(sum.nby_region, 0);
+	state_summary_release(&sum);
+
+	assert_int_equal(refresh_all(fx->s, page, 7, 3), 0);
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u", &d), 0);
+	assert_int_equal(state_deep_put(fx->s, "p-000001", "u", &d2), 0);
+	assert_int_equal(state_tenant_put(fx->s, "a", "p-000000", "prod", "create"), 0);
+	assert_int_equal(state_tenant_put(fx->s, "b", "p-000001", "prod", "create"), 0);
+	assert_int_equal(state_tenant_put(fx->s, "gone", "p-999999", "prod", "create"), 0);
+	assert_int_equal(state_meta_set(fx->s, "list_refreshed_at", "1764130000"), 0);
+
+	assert_int_equal(state_summary_get(fx->s, &sum), 0);
+	assert_int_equal(sum.projects, 7);
+	assert_int_equal(sum.tenants_mapped, 3);
+	assert_int_equal(sum.projects_unmapped, 5);
+	assert_int_equal(sum.tenants_without_project, 1);
+	assert_int_equal(sum.endpoints_active, 2);
+	assert_int_equal(sum.endpoints_idle, 3);
+	assert_int_equal(sum.endpoints_other, 1);
+	assert_int_equal(sum.list_refreshed_at, 1764130000);
+	assert_int_equal(sum.nby_region, 3);
+	assert_string_equal(sum.by_region[0].key, "aws-eu-central-1");
+	assert_int_equal(sum.by_region[0].n, 3);
+	assert_string_equal(sum.by_region[1].key, "aws-us-east-2");
+	assert_int_equal(sum.by_region[1].n, 2);
+	assert_string_equal(sum.by_region[2].key, "aws-us-west-2");
+	assert_int_equal(sum.by_region[2].n, 2);
+	state_summary_release(&sum);
+	assert_null(sum.by_region);
+	state_summary_release(NULL);
+}
+
+/* -------------------------------------------------------- concurrency */
+
+typedef struct snap {
+	state *reader, *writer;
+	state_project *page;
+	int64_t inside, writer_saw;
+} snap;
+
+/* Inside a walk (a read transaction) on one handle, another handle commits
+ * a page: the walk's handle keeps its snapshot until the walk ends. */
+static int snap_walk(void *arg, const state_project *p)
+{
+	snap *sn = arg;
+	state_refresh *r = NULL;
+
+	(void)p;
+	if (sn->writer_saw)
+		return 0;
+	if (state_refresh_begin(sn->writer, &r) != 0 || state_refresh_page(r, sn->page, PAGE) != 0)
+		return -1;
+	state_refresh_abort(r);
+	sn->writer_saw = state_project_count(sn->writer);
+	sn->inside = state_project_count(sn->reader);
+	return 0;
+}
+
+static void test_reader_sees_snapshot(void **st)
+{
+	fixture *fx = *st;
+	snap sn = { 0 };
+	state_summary sum;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_open(&sn.reader, fx->path), 0);
+	assert_int_equal(refresh_all(fx->s, make_page(fx, "a", 0, 3), 3, 3), 0);
+	sn.writer = fx->s;
+	sn.page = make_page(fx, "b", 0, PAGE);
+	assert_int_equal(state_projects_foreach(sn.reader, snap_walk, &sn), 0);
+	assert_int_equal(sn.writer_saw, 3 + PAGE);
+	assert_int_equal(sn.inside, 3);
+	/* after the walk the reader sees the page */
+	assert_int_equal(state_summary_get(sn.reader, &sum), 0);
+	assert_int_equal(sum.projects, 3 + PAGE);
+	state_summary_release(&sum);
+	state_close(sn.reader);
+}
+
+/* A child writes pages (with a pause between them) while the parent reads
+ * summaries from its own handle: every summary shows whole pages, and its
+ * per-region counts add up to its project count. */
+static void test_summary_consistent_under_writer(void **st)
+{
+	fixture *fx = *st;
+	enum { PAGES = 30 };
+	state_project *pages = make_page(fx, "w", 0, PAGES * PAGE);
+	int64_t last = 0, reads = 0;
+	pid_t kid;
+	int status = -1;
+	bool done = false;
+
+	/* no connection may cross a fork: create the file, close, fork, open */
+	fx->s = open_ok(fx);
+	state_close(fx->s);
+	fx->s = NULL;
+	kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		state *w = NULL;
+		state_refresh *r = NULL;
+		int ok = state_open(&w, fx->path) == 0 && state_refresh_begin(w, &r) == 0;
+		for (int i = 0; ok && i < PAGES; i++) {
+			ok = state_refresh_page(r, pages + i * PAGE, PAGE) == 0;
+			usleep(2000);
+		}
+		ok = ok && state_refresh_finish(r, NULL) == 0;
+		state_close(w);
+		_exit(ok ? 0 : 1);
+	}
+	fx->s = open_ok(fx);
+	while (!done) {
+		state_summary sum;
+		int64_t total = 0;
+		done = waitpid(kid, &status, WNOHANG) == kid;
+		assert_int_equal(state_summary_get(fx->s, &sum), 0);
+		for (size_t i = 0; i < sum.nby_region; i++)
+			total += sum.by_region[i].n;
+		assert_int_equal(total, sum.projects);
+		assert_int_equal(sum.projects % PAGE, 0);
+		assert_true(sum.projects >= last);
+		assert_int_equal(sum.projects_unmapped, sum.projects);
+		last = sum.projects;
+		reads++;
+		state_summary_release(&sum);
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(last, PAGES * PAGE);
+	assert_true(reads > 1);
+}
+
+/* ------------------------------------------------------- crash safety */
+
+/* The previous complete refresh, then a child that begins another, writes
+ * pages and dies without finishing: by _exit, or by SIGKILL in the middle
+ * of writing. Nothing is removed, pages are whole, the watermark stays. */
+static void crash_case(fixture *fx, bool kill9)
+{
+	enum { OLD = 120, PAGES = 400 };
+	state_project *old = make_page(fx, "old", 0, OLD);
+	state_project *fresh = make_page(fx, "new", 0, PAGES * PAGE);
+	int pipefd[2];
+	char *when1 = NULL, *when2 = NULL;
+	char c;
+	pid_t kid;
+	int status = -1;
+	int64_t n;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, old, OLD, PAGE), 0);
+	assert_int_equal(state_meta_get(fx->s, "list_refreshed_at", &when1), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+
+	assert_int_equal(pipe(pipefd), 0);
+	kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		state *w = NULL;
+		state_refresh *r = NULL;
+		close(pipefd[0]);
+		if (state_open(&w, fx->path) != 0 || state_refresh_begin(w, &r) != 0)
+			_exit(1);
+		/* the second half of the old projects: the first half is "gone" */
+		if (state_refresh_page(r, old + OLD / 2, OLD / 2) != 0)
+			_exit(1);
+		for (int i = 0; i < PAGES; i++) {
+			if (state_refresh_page(r, fresh + i * PAGE, PAGE) != 0)
+				_exit(1);
+			if (i == 3 && write(pipefd[1], "x", 1) != 1)
+				_exit(1);
+			if (!kill9 && i == 5)
+				_exit(0); /* no finish, no close */
+		}
+		_exit(0);
+	}
+	close(pipefd[1]);
+	assert_int_equal(read(pipefd[0], &c, 1), 1);
+	if (kill9)
+		kill(kid, SIGKILL);
+	close(pipefd[0]);
+	assert_int_equal(waitpid(kid, &status, 0), kid);
+	if (kill9) {
+		/* the child may have finished all its pages first on a fast machine;
+		 * either way it never finished the refresh */
+		assert_true(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+	} else {
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+
+	assert_integrity(fx->path);
+	fx->s = open_ok(fx);
+	n = state_project_count(fx->s);
+	assert_true(n >= OLD + 4 * PAGE);
+	assert_int_equal((n - OLD) % PAGE, 0);
+	if (!kill9)
+		assert_int_equal(n, OLD + 6 * PAGE);
+	for (int i = 0; i < OLD; i++) {
+		state_project p;
+		assert_int_equal(state_project_get(fx->s, old[i].id, &p), 0);
+		state_project_release(&p);
+	}
+	assert_int_equal(state_meta_get(fx->s, "list_refreshed_at", &when2), 0);
+	assert_string_equal(when1, when2);
+	free(when1);
+	free(when2);
+
+	/* the next complete refresh removes what the list lacks */
+	assert_int_equal(refresh_all(fx->s, old + OLD / 2, OLD / 2, PAGE), (size_t)(n - OLD / 2));
+	assert_int_equal(state_project_count(fx->s), OLD / 2);
+}
+
+static void test_crash_exit_mid_refresh(void **st)
+{
+	crash_case(*st, false);
+}
+
+static void test_crash_kill9_mid_refresh(void **st)
+{
+	crash_case(*st, true);
+}
+
+/* ------------------------------------------------------------- leases */
+
+static void test_lease_basics(void **st)
+{
+	fixture *fx = *st;
+	state_lease held;
+	char host[256] = "";
+	char *holder;
+	int64_t now = (int64_t)time(NULL);
+
+	fx->s = open_ok(fx);
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	assert_int_equal(state_lease_acquire(fx->s, "fleet", 300, &held), 0);
+	assert_null(held.holder);
+	holder = xasprintf("%lld@%s", (long long)getpid(), host);
+	{
+		sqlite3 *db = raw_open(fx->path);
+		char *h = raw_text(db, "SELECT holder FROM leases WHERE name = 'fleet'");
+		assert_string_equal(h, holder);
+		assert_int_equal(raw_i64(db, "SELECT pid FROM leases"), getpid());
+		assert_int_equal(raw_i64(db, "SELECT expires_at - acquired_at FROM leases"), 300);
+		assert_true(raw_i64(db, "SELECT acquired_at FROM leases") >= now);
+		free(h);
+		sqlite3_close(db);
+	}
+	/* taking it again extends it */
+	assert_int_equal(state_lease_acquire(fx->s, "fleet", 600, NULL), 0);
+	assert_true(file_i64(fx->path, "SELECT expires_at FROM leases") >= now + 600);
+	assert_int_equal(state_lease_renew(fx->s, "fleet", 900), 0);
+	assert_true(file_i64(fx->path, "SELECT expires_at FROM leases") >= now + 900);
+	/* another name is another lease */
+	assert_int_equal(state_lease_acquire(fx->s, "daemon", 60, NULL), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM leases"), 2);
+	assert_int_equal(state_lease_drop(fx->s, "fleet"), 0);
+	assert_int_equal(state_lease_drop(fx->s, "fleet"), ERR_NOTFOUND);
+	assert_int_equal(state_lease_renew(fx->s, "fleet", 60), ERR_NOTFOUND);
+	assert_msg_contains("nobody holds it");
+	assert_int_equal(state_lease_acquire(fx->s, "fleet", 0, NULL), ERR_INVALID);
+	assert_int_equal(state_lease_renew(fx->s, "daemon", -5), ERR_INVALID);
+	assert_int_equal(state_lease_acquire(fx->s, "", 10, NULL), ERR_INVALID);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM leases"), 1);
+	state_lease_release(NULL);
+	free(holder);
+}
+
+/* A child process that takes the lease and holds it until told to go.
+ * Called with no handle open: no connection may cross a fork. */
+static pid_t spawn_holder(fixture *fx, int *tell)
+{
+	int up[2], down[2];
+	char c;
+	pid_t kid;
+
+	assert_null(fx->s);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		state *s = NULL;
+		close(up[0]);
+		close(down[1]);
+		if (state_open(&s, fx->path) != 0 || state_lease_acquire(s, "fleet", 300, NULL) != 0)
+			_exit(1);
+		state_close(s);
+		if (write(up[1], "x", 1) != 1)
+			_exit(1);
+		(void)!read(down[0], &c, 1); /* until the parent writes or exits */
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	assert_int_equal(read(up[0], &c, 1), 1);
+	close(up[0]);
+	*tell = down[1];
+	return kid;
+}
+
+static void reap(pid_t kid, int tell)
+{
+	int status = -1;
+
+	assert_int_equal(write(tell, "x", 1), 1);
+	close(tell);
+	assert_int_equal(waitpid(kid, &status, 0), kid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_lease_live_then_dead_holder(void **st)
+{
+	fixture *fx = *st;
+	state_lease held;
+	char host[256] = "";
+	char *want;
+	int tell;
+	pid_t kid;
+
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	kid = spawn_holder(fx, &tell);
+	fx->s = open_ok(fx);
+
+	assert_int_equal(state_lease_acquire(fx->s, "fleet", 300, &held), ERR_LOCKED);
+	want = xasprintf("%lld@%s", (long long)kid, host);
+	assert_string_equal(held.holder, want);
+	assert_msg_contains(want);
+	assert_int_equal(held.pid, kid);
+	assert_string_equal(held.host, host);
+	assert_int_equal(held.expires_at - held.acquired_at, 300);
+	state_lease_release(&held);
+	assert_null(held.holder);
+	assert_int_equal(state_lease_renew(fx->s, "fleet", 300), ERR_LOCKED);
+	assert_int_equal(state_lease_drop(fx->s, "fleet"), ERR_LOCKED);
+	assert_int_equal(file_i64(fx->path, "SELECT pid FROM leases"), kid);
+
+	/* the holder exits without dropping it: taken over at once */
+	reap(kid, tell);
+	assert_int_equal(state_lease_acquire(fx->s, "fleet", 300, &held), 0);
+	assert_null(held.holder);
+	assert_int_equal(file_i64(fx->path, "SELECT pid FROM leases"), getpid());
+	free(want);
+}
+
+static void test_lease_expired_and_remote(void **st)
+{
+	fixture *fx = *st;
+	state_lease held;
+	char *sql;
+
+	fx->s = open_ok(fx);
+	/* another host: its pid means nothing here, so it holds until expiry,
+	 * even with a pid that no process here has */
+	sql = xasprintf("INSERT INTO leases VALUES ('fleet', '999999@elsewhere', 999999, 'elsewhere', %lld, %lld, "
+			"%lld)", (long long)time(NULL), (long long)time(NULL), (long long)time(NULL) + 3600);
+	file_exec(fx->path, sql);
+	assert_int_equal(state_lease_acquire(fx->s, "fleet", 60, &held), ERR_LOCKED);
+	assert_string_equal(held.host, "elsewhere");
+	assert_int_equal(held.pid, 999999);
+	state_lease_release(&held);
+	file_exec(fx->path, "UPDATE leases SET expires_at = 1000");
+	assert_int_equal(state_lease_acquire(fx->s, "fleet", 60, &held), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT pid FROM leases"), getpid());
+	assert_true(file_i64(fx->path, "SELECT expires_at FROM leases") > 1000);
+	free(sql);
+}
+
+static void test_lease_break(void **st)
+{
+	fixture *fx = *st;
+	char host[256] = "";
+	char *want, *summary;
+	int64_t expires;
+	sqlite3 *db;
+	int tell;
+	pid_t kid;
+
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	kid = spawn_holder(fx, &tell);
+	fx->s = open_ok(fx);
+	assert_int_equal(state_lease_break(fx->s, "other", "stuck"), ERR_NOTFOUND);
+	expires = file_i64(fx->path, "SELECT expires_at FROM leases");
+	assert_int_equal(state_lease_break(fx->s, "fleet", "operator said \"stuck\""), 0);
+	assert_int_equal(state_lease_acquire(fx->s, "fleet", 60, NULL), 0);
+
+	db = raw_open(fx->path);
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM runs WHERE command = 'unlock' AND outcome = 'ok' AND "
+				 "finished_at IS NOT NULL"), 1);
+	summary = raw_text(db, "SELECT summary_json FROM runs WHERE command = 'unlock'");
+	want = xasprintf("{\"lease\":\"fleet\",\"holder\":\"%lld@%s\",\"expires_at\":%lld,"
+			 "\"reason\":\"operator said \\\"stuck\\\"\"}", (long long)kid, host, (long long)expires);
+	assert_string_equal(summary, want);
+	free(summary);
+	free(want);
+	sqlite3_close(db);
+	reap(kid, tell);
+	/* the broken holder cannot drop what is now ours */
+	assert_int_equal(file_i64(fx->path, "SELECT pid FROM leases"), getpid());
+	assert_int_equal(state_lease_break(fx->s, "fleet", NULL), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM runs WHERE summary_json LIKE '%\"reason\":null}'"),
+			 1);
+}
+
+/* --------------------------------------------------------------- runs */
+
+static void test_runs(void **st)
+{
+	fixture *fx = *st;
+	int64_t id1 = 0, id2 = 0;
+	sqlite3 *db;
+	char *v;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_run_begin(fx->s, "apply", &id1), 0);
+	assert_true(id1 > 0);
+	assert_int_equal(state_run_begin(fx->s, "refresh", &id2), 0);
+	assert_int_equal(id2, id1 + 1);
+	assert_int_equal(state_run_finish(fx->s, id1, "partial", "{\"failed\":2}"), 0);
+	assert_int_equal(state_run_finish(fx->s, id1, "ok", NULL), ERR_CONFLICT);
+	assert_msg_contains("already finished");
+	assert_int_equal(state_run_finish(fx->s, 9999, "ok", NULL), ERR_NOTFOUND);
+	assert_int_equal(state_run_finish(fx->s, id2, NULL, NULL), ERR_INVALID);
+	assert_int_equal(state_run_finish(fx->s, id2, "failed", NULL), 0);
+	assert_int_equal(state_run_begin(fx->s, "", &id2), ERR_INVALID);
+	assert_int_equal(id2, 0);
+
+	db = raw_open(fx->path);
+	v = raw_text(db, "SELECT command || ' ' || outcome || ' ' || summary_json FROM runs WHERE id = 1");
+	assert_string_equal(v, "apply partial {\"failed\":2}");
+	free(v);
+	v = raw_text(db, "SELECT summary_json FROM runs WHERE id = 2");
+	assert_string_equal(v, "(null)");
+	free(v);
+	assert_int_equal(raw_i64(db, "SELECT pid FROM runs WHERE id = 1"), getpid());
+	assert_int_equal(raw_i64(db, "SELECT count(*) FROM runs WHERE finished_at >= started_at"), 2);
+	sqlite3_close(db);
+}
+
+int main(void)
+{
+#define FX(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
+	const struct CMUnitTest tests[] = {
+		FX(test_open_creates_0600),
+		FX(test_open_fixes_mode),
+		FX(test_open_reopen_keeps_data),
+		FX(test_open_migrates_v0),
+		FX(test_open_concurrent_first_open),
+		FX(test_open_refuses_newer),
+		FX(test_open_refuses_garbage),
+		FX(test_open_refuses_foreign_sqlite),
+		FX(test_open_errors),
+		FX(test_schema_tables_and_no_secrets),
+		FX(test_meta),
+		FX(test_refresh_roundtrip),
+		FX(test_refresh_removes_gone_with_deep_rows),
+		FX(test_refresh_abort_removes_nothing),
+		FX(test_refresh_bad_page_writes_nothing),
+		FX(test_refresh_keeps_deep_bookkeeping),
+		FX(test_refresh_outlives_close),
+		FX(test_projects_foreach),
+		FX(test_deep_put_get),
+		FX(test_tenants),
+		FX(test_summary),
+		FX(test_reader_sees_snapshot),
+		FX(test_summary_consistent_under_writer),
+		FX(test_crash_exit_mid_refresh),
+		FX(test_crash_kill9_mid_refresh),
+		FX(test_lease_basics),
+		FX(test_lease_live_then_dead_holder),
+		FX(test_lease_expired_and_remote),
+		FX(test_lease_break),
+		FX(test_runs),
+	};
+#undef FX
+	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
