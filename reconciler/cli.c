@@ -3,6 +3,8 @@
  * loading a fleet from a manifest directory with its diagnostics.
  */
 #include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
 
 #include "reconciler/reconciler.h"
 
@@ -39,4 +41,49 @@ int cli_load_dir(const char *cmd, const char *dir, spec_fleet **fleet, spec_diag
 	if (rc != 0)
 		return cli_fail(cmd, "cannot read '%s': %s", dir, err_msg());
 	return EXIT_OK;
+}
+
+int cli_client_open(const char *cmd, const cli_api *api, neon_client **out)
+{
+	*out = NULL;
+	char *key = NULL;
+	int rc = neon_key_load(&key, api->key_file);
+	if (rc == ERR_NOTFOUND)
+		return cli_fail(cmd, "no API key: set NEON_API_KEY or pass --api-key-file FILE");
+	if (rc != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	/* the key is in this process's memory from here on: no core dumps */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	neon_options opt = NEON_OPTIONS_INIT;
+	const char *env = getenv("NEON_API_HOST");
+	opt.base_url = api->url ? api->url : env && *env ? env : NEON_DEFAULT_URL;
+	opt.api_key = key;
+	if (api->rate > 0) {
+		opt.rate = api->rate;
+		opt.burst = api->rate * 2 > 1 ? api->rate * 2 : 1;
+	}
+	rc = neon_client_new(out, &opt);
+	neon_key_free(key);
+	if (rc != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	return EXIT_OK;
+}
+
+int cli_state_open(const char *cmd, const char *path, state **out)
+{
+	if (state_open(out, path ? path : STATE_DEFAULT_PATH) != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	return EXIT_OK;
+}
+
+void cli_age(int64_t since, char out[32])
+{
+	if (since <= 0) {
+		str_copy(out, "never", 32);
+		return;
+	}
+	int64_t age = (int64_t)time(NULL) - since;
+	if (age < 0)
+		age = 0;
+	unit_duration_format(age - (age >= 3600 ? age % 60 : 0), out);
 }

@@ -7,7 +7,9 @@
 #ifndef FLOTILLA_RECONCILER_H
 #define FLOTILLA_RECONCILER_H
 
+#include "neon/neon.h"
 #include "spec/spec.h"
+#include "state/state.h"
 #include "util/util.h"
 
 /* Exit codes (DESIGN.md, "CLI"). */
@@ -28,9 +30,45 @@ typedef struct command {
 
 int cmd_validate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_refresh(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 extern const char CMD_VALIDATE_USAGE[];
 extern const char CMD_EXPLAIN_USAGE[];
+extern const char CMD_REFRESH_USAGE[];
+extern const char CMD_STATUS_USAGE[];
+
+/* How a command reaches the API (global options of DESIGN.md "CLI"). */
+typedef struct cli_api {
+	const char *url;       /* --api-url, else env NEON_API_HOST, else NEON_DEFAULT_URL */
+	const char *key_file;  /* --api-key-file, else env NEON_API_KEY */
+	double rate;           /* --rate, requests per second; 0: the client's default */
+} cli_api;
+
+/*
+ * Make the API client. The key is read from the file or the environment
+ * and never printed; the process is then made non-dumpable, so no core
+ * file carries it. EXIT_OK, or EXIT_ERROR after printing why.
+ */
+int cli_client_open(const char *cmd, const cli_api *api, neon_client **out);
+/* Open the state file (--state, default STATE_DEFAULT_PATH). */
+int cli_state_open(const char *cmd, const char *path, state **out);
+/* "3m", "2h5m", "never" for a unix time in the past. */
+void cli_age(int64_t since, char out[32]);
+
+/* ------------------------------------------------------------- progress */
+
+typedef struct progress {
+	const char *label;
+	int64_t total;       /* 0: unknown */
+	int64_t done;
+	bool tty;
+	int64_t start_ms, last_ms;
+} progress;
+
+void progress_start(progress *p, const char *label, int64_t total);
+void progress_update(progress *p, int64_t done);
+void progress_end(progress *p);
 
 /* Print "flotilla CMD: message" on stderr; returns EXIT_ERROR. */
 int cli_fail(const char *cmd, const char *fmt, ...) PRINTF(2, 3);

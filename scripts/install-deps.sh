@@ -9,7 +9,7 @@ PACKAGES=(
   valgrind git ca-certificates
   libyaml-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
   libmicrohttpd-dev libcmocka-dev libssl-dev
-  sqlite3 curl python3 time wrk
+  sqlite3 curl python3 time wrk bc
 )
 
 missing=()

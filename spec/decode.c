@@ -187,6 +187,11 @@ bool valid_name(const char *s)
 	return true;
 }
 
+bool spec_tenant_name_valid(const char *name)
+{
+	return valid_name(name);
+}
+
 /* ^[a-z0-9-]{1,60}$: Neon ids (REFERENCE.md, "IDs"), used for regions, org ids. */
 bool valid_id(const char *s)
 {

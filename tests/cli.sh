@@ -36,4 +36,9 @@ expect 1 "unknown format 'yaml'" validate --format yaml
 expect 1 "'$tmp/nowhere' is not a directory" validate --dir "$tmp/nowhere"
 expect 1 "which tenant?" explain
 expect 1 "unexpected argument 'extra'" explain a extra
+expect 0 "usage: flotilla refresh" refresh --help
+expect 0 "usage: flotilla status" status --help
+expect 1 "no state file at '$tmp/none.db'" status --state "$tmp/none.db"
+expect 1 "rate wants requests per second" refresh --rate 0
+[ -e "$tmp/none.db" ] && { echo "FAIL: status created a state file" >&2; fail=1; }
 exit $fail

@@ -1,0 +1,193 @@
+/*
+ * cmd_status.c: `flotilla status [TENANT]`: what the state file knows, read
+ * offline (no API call): the cache's age and size, projects by region,
+ * computes by state; or, for one tenant, its project, computes, quota and
+ * when it was last refreshed. Reads happen in one transaction each, so a
+ * refresh running alongside never shows half a page.
+ */
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reconciler/reconciler.h"
+
+const char CMD_STATUS_USAGE[] =
+	"usage: flotilla status [TENANT] [--state FILE]\n"
+	"\n"
+	"Show what the state file holds, without calling the API. Without TENANT: the\n"
+	"cache's age, projects by region, mapped tenants, computes by state (from deep\n"
+	"reads). With TENANT: its project, computes and their state, quota, and when\n"
+	"it was last refreshed. Run flotilla refresh first to bring the cache up to date.\n"
+	"\n"
+	"options:\n"
+	"  --state FILE    the state file (default: .flotilla/state.db)\n"
+	"  -h, --help      this help\n"
+	"\n"
+	"exit: 0 shown; 1 no such tenant, or the state file cannot be read.\n";
+
+static void fmt_size(int64_t v, char out[32])
+{
+	if (v == 0)
+		str_copy(out, "unlimited", 32);
+	else
+		unit_size_format(v, out);
+}
+
+static void fmt_time(int64_t v, char out[32])
+{
+	if (v == 0)
+		str_copy(out, "unlimited", 32);
+	else
+		unit_duration_format(v, out);
+}
+
+static void fmt_cu(double cu, char out[16])
+{
+	unit_cu_format((int32_t)(cu * 4 + 0.5), out);
+}
+
+static int show_fleet(state *st)
+{
+	state_summary sum;
+	if (state_summary_get(st, &sum) != 0)
+		return cli_fail("status", "%s", err_msg());
+	char *fleet = NULL;
+	if (state_meta_get(st, "fleet", &fleet) != 0)
+		fleet = NULL;
+	char age[32];
+	cli_age(sum.list_refreshed_at, age);
+	printf("fleet %s\n", fleet ? fleet : "(not refreshed yet)");
+	printf("cache: %lld projects, last complete list %s%s\n", (long long)sum.projects, age,
+	       sum.list_refreshed_at ? " ago" : "");
+	printf("tenants: %lld mapped to a project; %lld projects not mapped to a tenant\n",
+	       (long long)sum.tenants_mapped, (long long)sum.projects_unmapped);
+	if (sum.tenants_without_project)
+		printf("         %lld mapped tenants whose project is no longer in the cache\n",
+		       (long long)sum.tenants_without_project);
+	printf("computes (from deep reads): %lld active, %lld idle", (long long)sum.endpoints_active,
+	       (long long)sum.endpoints_idle);
+	if (sum.endpoints_other)
+		printf(", %lld starting", (long long)sum.endpoints_other);
+	printf("\n");
+	if (sum.nby_region) {
+		printf("projects by region:\n");
+		for (size_t i = 0; i < sum.nby_region; i++)
+			printf("  %-22s %lld\n", sum.by_region[i].key, (long long)sum.by_region[i].n);
+	}
+	free(fleet);
+	state_summary_release(&sum);
+	return EXIT_OK;
+}
+
+static const char *branch_name(const state_deep *d, const char *id)
+{
+	for (size_t i = 0; id && i < d->nbranches; i++)
+		if (strcmp(d->branches[i].id, id) == 0)
+			return d->branches[i].name;
+	return id ? id : "?";
+}
+
+static int show_tenant(state *st, const char *name)
+{
+	state_tenant t;
+	if (state_tenant_get(st, name, &t) != 0)
+		return cli_fail("status", "no tenant named '%s' in the state file (run flotilla refresh, or it has "
+			       "not been created yet)", name);
+	state_project p;
+	int rc = state_project_get(st, t.project_id, &p);
+	char mapped[32];
+	cli_age(t.mapped_at, mapped);
+	printf("tenant %s -> project %s (mapped by %s, %s ago)\n", t.tenant, t.project_id, t.source, mapped);
+	if (rc != 0) {
+		printf("  the project is not in the cache: it was deleted in Neon, or the cache is older than it\n");
+		state_tenant_release(&t);
+		return EXIT_OK;
+	}
+	char a[32], b[32], c[32], d[32], e[32];
+	char mn[16], mx[16];
+	printf("  name %s, region %s, Postgres %d, created %s\n", p.name, p.region_id, p.pg_version, p.created_at);
+	cli_age(p.listed_at, a);
+	printf("  listed %s ago", a);
+	if (p.deep_at) {
+		cli_age(p.deep_at, b);
+		printf("; read deep %s ago", b);
+	} else {
+		printf("; never read deep (flotilla refresh --full)");
+	}
+	printf("\n");
+	fmt_time(p.quota_active_time, a);
+	fmt_time(p.quota_compute_time, b);
+	fmt_size(p.quota_written_data, c);
+	fmt_size(p.quota_data_transfer, d);
+	fmt_size(p.quota_logical_size, e);
+	printf("  quota: active time %s, compute time %s, written data %s, data transfer %s, logical size %s\n", a,
+	       b, c, d, e);
+	unit_duration_format(p.history_retention_seconds, a);
+	printf("  history retention %s\n", a);
+	if (p.min_cu > 0) {
+		fmt_cu(p.min_cu, mn);
+		fmt_cu(p.max_cu, mx);
+		if (p.suspend_timeout_seconds < 0)
+			str_copy(a, "never", sizeof(a));
+		else
+			unit_duration_format(p.suspend_timeout_seconds ? p.suspend_timeout_seconds : 300, a);
+		printf("  default compute: %s-%s CU, suspends after %s idle\n", mn, mx, a);
+	}
+	state_deep deep;
+	if (p.deep_at && state_deep_get(st, p.id, &deep) == 0) {
+		for (size_t i = 0; i < deep.nbranches; i++) {
+			const state_branch *br = &deep.branches[i];
+			printf("  branch %s%s%s%s\n", br->name, br->is_default ? " (default)" : "",
+			       br->parent_id ? " from " : "", br->parent_id ? branch_name(&deep, br->parent_id) : "");
+		}
+		for (size_t i = 0; i < deep.nendpoints; i++) {
+			const state_endpoint *ep = &deep.endpoints[i];
+			fmt_cu(ep->min_cu, mn);
+			fmt_cu(ep->max_cu, mx);
+			printf("  compute %s on %s: %s, %s-%s CU, %s%s%s\n", ep->id, branch_name(&deep, ep->branch_id),
+			       ep->read_write ? "read_write" : "read_only", mn, mx,
+			       ep->current_state ? ep->current_state : "?",
+			       ep->last_active ? ", last active " : "", ep->last_active ? ep->last_active : "");
+		}
+		for (size_t i = 0; i < deep.ndatabases; i++)
+			printf("  database %s owned by %s on %s\n", deep.databases[i].name, deep.databases[i].owner,
+			       branch_name(&deep, deep.databases[i].branch_id));
+		for (size_t i = 0; i < deep.nroles; i++)
+			printf("  role %s on %s\n", deep.roles[i].name, branch_name(&deep, deep.roles[i].branch_id));
+		state_deep_release(&deep);
+	}
+	state_project_release(&p);
+	state_tenant_release(&t);
+	return EXIT_OK;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *state_path = NULL, *tenant = NULL;
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			return cli_fail("status", "unknown option '%s' (see flotilla status --help)", argv[optind - 1]);
+		state_path = optarg;
+	}
+	if (optind < argc)
+		tenant = argv[optind++];
+	if (optind < argc)
+		return cli_fail("status", "unexpected argument '%s'", argv[optind]);
+	/* status only reads: it must not leave a new empty state file behind */
+	const char *path = state_path ? state_path : STATE_DEFAULT_PATH;
+	if (access(path, F_OK) != 0)
+		return cli_fail("status", "no state file at '%s': run flotilla refresh first", path);
+	state *st = NULL;
+	if (cli_state_open("status", path, &st) != EXIT_OK)
+		return EXIT_ERROR;
+	int rc = tenant ? show_tenant(st, tenant) : show_fleet(st);
+	state_close(st);
+	return rc;
+}

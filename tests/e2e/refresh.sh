@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# refresh.sh FLOTILLA FLOTILLA_SIM: end-to-end tests of `flotilla refresh`
+# and `flotilla status` against a real flotilla-sim on loopback (issue 4):
+# exact list call counts, the cache equal to the sim field for field,
+# faults and 429s, bad responses that leave the cache intact, kill -9 in
+# the middle of a refresh, --rebuild of the tenant map, and a key that
+# never shows up in output, logs or the state file.
+#
+# Prints "ok NAME" / "FAIL NAME: why" per case; exits 1 if any failed.
+set -uo pipefail
+flotilla=$(realpath "$1")
+sim=$(realpath "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+KEY="sk-flotilla-e2e-SECRET-7f3a9c41d2"
+failed=0
+sim_pid=
+bad_pid=
+
+cleanup() {
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
+	[ -n "$bad_pid" ] && kill "$bad_pid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+
+# start_sim ARGS...: a fresh sim on a free port; sets $base and $sim_pid
+start_sim() {
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+	rm -f "$tmp/port"
+	"$sim" --listen 127.0.0.1:0 --port-file "$tmp/port" --quiet --api-key "$KEY" "$@" 2>>"$tmp/sim.log" &
+	sim_pid=$!
+	for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+	base="http://127.0.0.1:$(cat "$tmp/port")"
+}
+
+# control POST/GET to the sim's /__sim plane
+simctl() { curl -sf -X "$1" "$base/__sim/$2" ${3:+-d "$3"}; }
+api() { curl -sf -X "$1" -H "Authorization: Bearer $KEY" "$base/api/v2$2" ${3:+-d "$3"}; }
+list_calls() { simctl GET stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"].get("GET /projects", {}); print(sum(r.values()))'; }
+
+# a tiny valid fleet: name prod, prefix t-
+mkdir -p "$tmp/fleet/tenants"
+cat >"$tmp/fleet/flotilla.yaml" <<'EOF'
+apiVersion: flotilla/v1
+kind: Fleet
+metadata: {name: prod}
+spec:
+  namePrefix: "t-"
+EOF
+for t in acme beta gamma; do
+	printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: %s}\n' "$t" >"$tmp/fleet/tenants/$t.yaml"
+done
+
+# refresh ARGS...: run flotilla refresh with the key in the environment,
+# capturing everything it prints
+refresh() {
+	NEON_API_HOST="$base/api/v2" NEON_API_KEY="$KEY" "$flotilla" refresh --dir "$tmp/fleet" \
+		--state "$tmp/state.db" --rate 1000 "$@" >>"$tmp/out.log" 2>&1
+}
+
+# --------------------------------------------------------- call counts
+start_sim --rate-per-minute 0 --op-delay-ms 0
+simctl POST populate '{"count": 10000, "name_prefix": "t-bulk-"}' >/dev/null
+if refresh; then
+	calls=$(list_calls)
+	# ceil(10000/400) = 25, plus at most one for an empty last page
+	if [ "$calls" -ge 25 ] && [ "$calls" -le 26 ]; then ok "list calls for 10,000 projects: $calls"
+	else fail "list calls" "expected 25 or 26, got $calls"; fi
+else
+	fail "refresh of 10,000" "exit $?: $(tail -3 "$tmp/out.log")"
+fi
+
+# the cache equals the sim, field for field
+python3 - "$base" "$KEY" "$tmp/state.db" <<'EOF' >"$tmp/compare.txt" 2>&1
+import json, sqlite3, sys, urllib.request
+base, key, db = sys.argv[1:4]
+sim, cursor = {}, None
+while True:
+    url = base + "/api/v2/projects?limit=400" + ("&cursor=" + cursor if cursor else "")
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + key})
+    page = json.load(urllib.request.urlopen(req))
+    for p in page["projects"]:
+        sim[p["id"]] = p
+    if len(page["projects"]) < 400:
+        break
+    cursor = page["pagination"]["cursor"]
+con = sqlite3.connect(db)
+rows = {r[0]: r for r in con.execute("SELECT id, name, region_id, pg_version, history_retention_seconds, "
+                                    "created_at, updated_at FROM projects")}
+bad = 0
+if set(rows) != set(sim):
+    print("ids differ:", len(rows), "cached,", len(sim), "in the sim"); bad += 1
+for pid, p in sim.items():
+    r = rows.get(pid)
+    if not r:
+        continue
+    want = (pid, p["name"], p["region_id"], p["pg_version"], p["history_retention_seconds"],
+            p["created_at"], p["updated_at"])
+    if tuple(r) != want:
+        print("differs:", r, "!=", want); bad += 1
+        if bad > 5: break
+print("checked", len(sim), "projects,", bad, "differences")
+sys.exit(1 if bad else 0)
+EOF
+if [ $? -eq 0 ]; then ok "cache matches the sim ($(tail -1 "$tmp/compare.txt"))"
+else fail "cache matches the sim" "$(head -5 "$tmp/compare.txt")"; fi
+
+# --------------------------------------------------------------- status
+if NEON_API_KEY= "$flotilla" status --state "$tmp/state.db" >"$tmp/status.txt" 2>&1 &&
+	grep -q "cache: 10000 projects" "$tmp/status.txt" && grep -q "aws-us-east-2 *10000" "$tmp/status.txt"; then
+	ok "status shows the cache"
+else
+	fail "status" "$(cat "$tmp/status.txt")"
+fi
+
+# --------------------------------------------------------------- faults
+simctl POST faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}' >/dev/null
+api POST /projects '{"project": {"name": "t-added-under-faults"}}' >/dev/null 2>&1 || true
+simctl POST faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}' >/dev/null
+if refresh; then
+	n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
+	want=$(simctl GET stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["projects"])')
+	if [ "$n" = "$want" ]; then ok "refresh under 10% 5xx and 5% resets ($n projects)"
+	else fail "refresh under faults" "cache has $n projects, the sim $want"; fi
+else
+	fail "refresh under faults" "exit $?: $(tail -3 "$tmp/out.log")"
+fi
+simctl POST faults '{"error_rate": 0, "reset_rate": 0}' >/dev/null
+
+# --------------------------------------------- 429s from a slow account
+start_sim --rate-per-minute 300 --burst-per-route 1000 --op-delay-ms 0
+simctl POST populate '{"count": 8000, "name_prefix": "t-slow-"}' >/dev/null
+rm -f "$tmp/state.db"*
+# the account's bucket starts full (300): spend 290 of it with the same key,
+# so the refresh's 20 list calls meet 429s and must wait them out
+for _ in $(seq 290); do printf 'url = "%s/api/v2/regions"\noutput = "/dev/null"\n' "$base"; done >"$tmp/drain.cfg"
+curl -s -H "Authorization: Bearer $KEY" -K "$tmp/drain.cfg"
+: >"$tmp/out.log"
+if NEON_API_HOST="$base/api/v2" NEON_API_KEY="$KEY" timeout 120 "$flotilla" refresh --dir "$tmp/fleet" \
+	--state "$tmp/state.db" --rate 20 >>"$tmp/out.log" 2>&1; then
+	limited=$(simctl GET stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["rate_limited"])')
+	n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
+	if [ "$n" = 8000 ] && [ "$limited" -gt 0 ]; then ok "refresh at 20/s against 300/min completes ($limited answered 429)"
+	else fail "refresh against 300/min" "cache has $n projects (expected 8000), $limited answered 429 (expected some)"; fi
+else
+	fail "refresh against 300/min" "exit $?: $(tail -3 "$tmp/out.log")"
+fi
+
+# -------------------------------------------------------- bad responses
+snapshot() { sqlite3 "$tmp/state.db" "SELECT id, name, region_id, pg_version, updated_at FROM projects ORDER BY id" | sha256sum; }
+before=$(snapshot)
+for mode in missing-id wrong-type truncated not-json; do
+	rm -f "$tmp/badport"
+	python3 "$here/badapi.py" "$mode" "$tmp/badport" &
+	bad_pid=$!
+	for _ in $(seq 100); do [ -s "$tmp/badport" ] && break; sleep 0.05; done
+	NEON_API_HOST="http://127.0.0.1:$(cat "$tmp/badport")/api/v2" NEON_API_KEY="$KEY" "$flotilla" refresh \
+		--dir "$tmp/fleet" --state "$tmp/state.db" >"$tmp/bad.txt" 2>&1
+	code=$?
+	kill "$bad_pid" 2>/dev/null; wait "$bad_pid" 2>/dev/null; bad_pid=
+	cat "$tmp/bad.txt" >>"$tmp/out.log"
+	after=$(snapshot)
+	if [ "$code" = 1 ] && [ "$before" = "$after" ] && grep -q "GET /projects" "$tmp/bad.txt"; then
+		ok "bad response ($mode): exit 1, cache intact: $(grep -m1 -o 'GET /projects.*' "$tmp/bad.txt" | head -c 120)"
+	else
+		fail "bad response ($mode)" "exit $code, cache $( [ "$before" = "$after" ] && echo intact || echo CHANGED): $(head -3 "$tmp/bad.txt")"
+	fi
+done
+
+# ------------------------------------------------- kill -9 mid-refresh
+start_sim --rate-per-minute 0 --op-delay-ms 0
+simctl POST populate '{"count": 50000, "name_prefix": "t-crash-"}' >/dev/null
+rm -f "$tmp/state.db"*
+refresh || fail "refresh of 50,000" "exit $?"
+simctl POST populate '{"count": 2000, "name_prefix": "t-later-"}' >/dev/null
+NEON_API_HOST="$base/api/v2" NEON_API_KEY="$KEY" "$flotilla" refresh --dir "$tmp/fleet" \
+	--state "$tmp/state.db" --rate 40 >>"$tmp/out.log" 2>&1 &
+victim=$!
+for _ in $(seq 400); do [ "$(list_calls)" -ge 12 ] && break; sleep 0.05; done
+kill -9 "$victim" 2>/dev/null
+wait "$victim" 2>/dev/null
+integrity=$(sqlite3 "$tmp/state.db" "PRAGMA integrity_check")
+n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
+if [ "$integrity" = ok ] && [ "$n" -ge 50000 ]; then ok "kill -9 mid-refresh: integrity ok, $n projects kept"
+else fail "kill -9 mid-refresh" "integrity '$integrity', $n projects"; fi
+# the killed run's lease is a dead pid's: the next refresh takes it over
+if refresh && [ "$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")" = 52000 ]; then
+	ok "refresh after the kill: 52000 projects"
+else
+	fail "refresh after the kill" "$(tail -3 "$tmp/out.log")"
+fi
+
+# ------------------------------------------------------------- rebuild
+start_sim --rate-per-minute 0 --op-delay-ms 0
+mk() { api POST /projects "{\"project\": {\"name\": \"$1\", \"branch\": {\"annotations\": $2}}}" >/dev/null; }
+mk t-acme '{"flotilla.fleet": "prod", "flotilla.tenant": "acme"}'
+mk t-beta '{"flotilla.fleet": "prod", "flotilla.tenant": "beta"}'
+mk t-gamma '{"flotilla.fleet": "staging", "flotilla.tenant": "gamma"}'   # another fleet, same name
+mk t-delta '{}'                                                          # no annotations
+mk unrelated '{"flotilla.fleet": "prod", "flotilla.tenant": "unrelated"}' # no prefix
+rm -f "$tmp/state.db"*
+refresh
+refresh --rebuild
+map=$(sqlite3 "$tmp/state.db" "SELECT tenant || '=' || (SELECT name FROM projects WHERE id = project_id) FROM tenants ORDER BY tenant" | tr '\n' ' ')
+if [ "$map" = "acme=t-acme beta=t-beta " ]; then ok "rebuild recovers exactly acme and beta; gamma (other fleet) left alone"
+else fail "rebuild" "tenant map: '$map'"; fi
+if refresh --rebuild; then fail "rebuild twice" "a second --rebuild on a mapped state file succeeded"
+else ok "rebuild refuses a state file that already maps tenants"; fi
+if "$flotilla" status acme --state "$tmp/state.db" >"$tmp/status.txt" 2>&1 && grep -q "t-acme" "$tmp/status.txt" &&
+	grep -q "compute ep-" "$tmp/status.txt"; then ok "status of one tenant shows its project and compute"
+else fail "status acme" "$(cat "$tmp/status.txt")"; fi
+
+# ------------------------------------------------------------- secrets
+printf '%s\n' "$KEY" >"$tmp/keyfile"
+chmod 0600 "$tmp/keyfile"
+NEON_API_HOST="$base/api/v2" NEON_API_KEY= "$flotilla" refresh --dir "$tmp/fleet" --state "$tmp/state.db" \
+	--api-key-file "$tmp/keyfile" >>"$tmp/out.log" 2>&1 || fail "refresh with --api-key-file" "exit $?"
+chmod 0644 "$tmp/keyfile"
+if NEON_API_HOST="$base/api/v2" NEON_API_KEY= "$flotilla" refresh --dir "$tmp/fleet" --state "$tmp/state.db" \
+	--api-key-file "$tmp/keyfile" >"$tmp/perm.txt" 2>&1; then
+	fail "world-readable key file" "accepted"
+else
+	ok "a key file readable by others is refused: $(head -1 "$tmp/perm.txt")"
+	cat "$tmp/perm.txt" >>"$tmp/out.log"
+fi
+if grep -rqF "$KEY" "$tmp/out.log" "$tmp"/state.db*; then
+	fail "secrets" "the API key appears in output or the state file"
+else
+	ok "the API key is in no output, log or state file"
+fi
+if [ "$(stat -c %a "$tmp/state.db")" = 600 ]; then ok "state file mode 0600"
+else fail "state file mode" "$(stat -c %a "$tmp/state.db")"; fi
+
+exit $failed
