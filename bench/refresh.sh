@@ -35,7 +35,7 @@ for i in $(seq "$runs"); do
 	before=$(calls_now)
 	start=$(date +%s.%N)
 	NEON_API_HOST="$base/api/v2" NEON_API_KEY=bench-key /usr/bin/time -f %M -o "$tmp/rss" \
-		"$build/reconciler/flotilla" refresh --dir "$tmp/fleet" --state "$tmp/state.db" --rate 100000 \
+		"$build/reconciler/flotilla" refresh --dir "$tmp/fleet" --state "$tmp/state.db" --rate 10000 \
 		>"$tmp/out" 2>&1
 	end=$(date +%s.%N)
 	calls=$(( $(calls_now) - before ))
