@@ -65,7 +65,16 @@ refresh() {
 
 # --------------------------------------------------------- call counts
 start_sim --rate-per-minute 0 --op-delay-ms 0
-simctl POST populate '{"count": 10000, "name_prefix": "t-bulk-"}' >/dev/null
+simctl POST populate '{"count": 9980, "name_prefix": "t-bulk-"}' >/dev/null
+# 20 real creates with quotas, compute settings and retention, so the
+# comparison below covers more than empty defaults
+for i in $(seq 20); do
+	api POST /projects "{\"project\": {\"name\": \"t-real-$i\", \"region_id\": \"aws-eu-central-1\",
+		\"pg_version\": $((14 + i % 5)), \"history_retention_seconds\": $((3600 * i)),
+		\"settings\": {\"quota\": {\"compute_time_seconds\": $((36000 * i)), \"logical_size_bytes\": $((1073741824 * i))}},
+		\"default_endpoint_settings\": {\"autoscaling_limit_min_cu\": 0.25, \"autoscaling_limit_max_cu\": $((1 + i % 4)),
+		\"suspend_timeout_seconds\": $((60 * i))}}}" >/dev/null || fail "create t-real-$i" "curl failed"
+done
 if refresh; then
 	calls=$(list_calls)
 	# ceil(10000/400) = 25, plus at most one for an empty last page
@@ -90,8 +99,10 @@ while True:
         break
     cursor = page["pagination"]["cursor"]
 con = sqlite3.connect(db)
-rows = {r[0]: r for r in con.execute("SELECT id, name, region_id, pg_version, history_retention_seconds, "
-                                    "created_at, updated_at FROM projects")}
+rows = {r[0]: r for r in con.execute(
+    "SELECT id, name, region_id, pg_version, history_retention_seconds, created_at, updated_at, "
+    "quota_active_time, quota_compute_time, quota_written_data, quota_data_transfer, quota_logical_size, "
+    "min_cu, max_cu, suspend_timeout_seconds FROM projects")}
 bad = 0
 if set(rows) != set(sim):
     print("ids differ:", len(rows), "cached,", len(sim), "in the sim"); bad += 1
@@ -99,8 +110,14 @@ for pid, p in sim.items():
     r = rows.get(pid)
     if not r:
         continue
+    q = p.get("settings", {}).get("quota", {})
+    d = p.get("default_endpoint_settings", {})
     want = (pid, p["name"], p["region_id"], p["pg_version"], p["history_retention_seconds"],
-            p["created_at"], p["updated_at"])
+            p["created_at"], p["updated_at"],
+            q.get("active_time_seconds", 0), q.get("compute_time_seconds", 0), q.get("written_data_bytes", 0),
+            q.get("data_transfer_bytes", 0), q.get("logical_size_bytes", 0),
+            float(d.get("autoscaling_limit_min_cu", 0)), float(d.get("autoscaling_limit_max_cu", 0)),
+            d.get("suspend_timeout_seconds", 0))
     if tuple(r) != want:
         print("differs:", r, "!=", want); bad += 1
         if bad > 5: break
@@ -112,7 +129,7 @@ else fail "cache matches the sim" "$(head -5 "$tmp/compare.txt")"; fi
 
 # --------------------------------------------------------------- status
 if NEON_API_KEY= "$flotilla" status --state "$tmp/state.db" >"$tmp/status.txt" 2>&1 &&
-	grep -q "cache: 10000 projects" "$tmp/status.txt" && grep -q "aws-us-east-2 *10000" "$tmp/status.txt"; then
+	grep -q "cache: 10000 projects" "$tmp/status.txt" && grep -q "aws-us-east-2 *9980" "$tmp/status.txt" && grep -q "aws-eu-central-1 *20" "$tmp/status.txt"; then
 	ok "status shows the cache"
 else
 	fail "status" "$(cat "$tmp/status.txt")"
