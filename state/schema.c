@@ -156,9 +156,23 @@ static const char schema_v1[] =
 	"  expires_at INTEGER NOT NULL"
 	") STRICT, WITHOUT ROWID;";
 
+/* Version 2 (issue 5): the parse cache, blob id -> a manifest file's
+ * decoded records (spec/'s private encoding), so that unchanged blobs are
+ * never parsed again; and each tenant's protect flag as of its last
+ * manifest, so a delete is refused for a protected tenant even after its
+ * manifest is gone. */
+static const char schema_v2[] =
+	"CREATE TABLE parse_cache ("
+	"  blob_id TEXT PRIMARY KEY,"
+	"  data BLOB NOT NULL,"
+	"  used_at INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"ALTER TABLE tenants ADD COLUMN protect INTEGER NOT NULL DEFAULT 0;";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1 },
+	{ 2, "parse cache and tenant protect flag", schema_v2 },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

@@ -19,7 +19,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 
 typedef struct state state;
@@ -156,6 +156,19 @@ int state_tenant_delete(state *s, const char *tenant) WUR;
 typedef int (*state_tenant_fn)(void *arg, const state_tenant *t);
 int state_tenants_foreach(state *s, state_tenant_fn fn, void *arg) WUR;
 int64_t state_tenant_count(state *s);
+/* Remember whether the tenant's manifest says protect: true (refreshed by
+ * plan/apply), for when the manifest is gone. ERR_NOTFOUND when unmapped. */
+int state_tenant_set_protect(state *s, const char *tenant, bool protect) WUR;
+int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
+
+/* ----------------------------------------------------------- parse cache */
+
+/* A manifest blob's decoded form, by git blob id (spec/ encodes it).
+ * get: ERR_NOTFOUND when absent; *out is filled (its max applies). */
+int state_parse_cache_get(state *s, const char *blob_id, buf *out) WUR;
+int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_t len) WUR;
+/* Drop entries not used for `older_than` seconds; *removed how many. */
+int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed) WUR;
 
 /* ------------------------------------------------------------- summaries */
 

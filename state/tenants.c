@@ -189,3 +189,106 @@ int64_t state_tenant_count(state *s)
 
 	return db_query_i64(s, "SELECT count(*) FROM tenants", &n) == 0 ? n : -1;
 }
+
+int state_tenant_set_protect(state *s, const char *tenant, bool protect)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_stmt(s, "UPDATE tenants SET protect = ?2 WHERE tenant = ?1", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, tenant);
+	sqlite3_bind_int(st, 2, protect ? 1 : 0);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		rc = db_fail(s, rc, "writing the tenant map");
+	else if (sqlite3_changes(s->db) == 0)
+		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
+	else
+		rc = 0;
+	db_reset(st);
+	return rc;
+}
+
+int state_tenant_get_protect(state *s, const char *tenant, bool *protect)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*protect = false;
+	if ((rc = db_stmt(s, "SELECT protect FROM tenants WHERE tenant = ?1", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, tenant);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*protect = sqlite3_column_int(st, 0) != 0;
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
+	} else {
+		rc = db_fail(s, rc, "reading the tenant map");
+	}
+	db_reset(st);
+	return rc;
+}
+
+/* ----------------------------------------------------------- parse cache */
+
+int state_parse_cache_get(state *s, const char *blob_id, buf *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_stmt(s, "SELECT data FROM parse_cache WHERE blob_id = ?1", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, blob_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *data = sqlite3_column_blob(st, 0);
+		int len = sqlite3_column_bytes(st, 0);
+		rc = len > 0 ? buf_add(out, data, (size_t)len) : 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = ERR_NOTFOUND; /* expected on a miss: no message */
+	} else {
+		rc = db_fail(s, rc, "reading the parse cache");
+	}
+	db_reset(st);
+	return rc;
+}
+
+int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_stmt(s, "INSERT OR REPLACE INTO parse_cache (blob_id, data, used_at) VALUES (?1, ?2, ?3)",
+			  &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, blob_id);
+	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, db_now());
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the parse cache");
+	db_reset(st);
+	return rc;
+}
+
+int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*removed = 0;
+	if ((rc = db_stmt(s, "DELETE FROM parse_cache WHERE used_at < ?1", &st)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now() - older_than);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*removed = sqlite3_changes(s->db);
+		rc = 0;
+	} else {
+		rc = db_fail(s, rc, "pruning the parse cache");
+	}
+	db_reset(st);
+	return rc;
+}

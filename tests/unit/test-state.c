@@ -322,14 +322,14 @@ static void test_open_creates_0600(void **st)
 	assert_int_equal(file_mode(fx->path), 0600);
 	assert_int_equal(file_mode(dir), 0700);
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
-	assert_int_equal(state_schema_version(fx->s), 1);
+	assert_int_equal(state_schema_version(fx->s), 2);
 	assert_int_equal(state_meta_set(fx->s, "fleet", "prod"), 0);
 	/* the WAL file exists while the handle is open, with the same mode */
 	assert_int_equal(file_mode(wal), 0600);
 
 	db = raw_open(fx->path);
 	assert_int_equal(raw_i64(db, "PRAGMA application_id"), APP_ID);
-	assert_int_equal(raw_i64(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_i64(db, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 	mode = raw_text(db, "PRAGMA journal_mode");
 	assert_string_equal(mode, "wal");
 	free(mode);
@@ -376,7 +376,7 @@ static void test_open_reopen_keeps_data(void **st)
 	assert_int_equal(state_meta_set(fx->s, "last_applied_commit", "abc123"), 0);
 	state_close(fx->s);
 	fx->s = open_ok(fx);
-	assert_int_equal(state_schema_version(fx->s), 1);
+	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
 	assert_int_equal(state_meta_get(fx->s, "last_applied_commit", &v), 0);
 	assert_string_equal(v, "abc123");
 	free(v);
@@ -392,11 +392,11 @@ static void test_open_migrates_v0(void **st)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	write_file(fx->path, "", 0);
 	fx->s = open_ok(fx);
-	assert_int_equal(state_schema_version(fx->s), 1);
+	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
 	assert_int_equal(state_project_count(fx->s), 0);
 	state_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 
 	assert_int_equal(unlink(fx->path), 0);
 	file_exec(fx->path, "PRAGMA page_size = 8192; VACUUM");
@@ -405,9 +405,9 @@ static void test_open_migrates_v0(void **st)
 	assert_int_equal(state_tenant_count(fx->s), 0);
 	state_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 	assert_int_equal(file_i64(fx->path, "PRAGMA application_id"), APP_ID);
-	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 10);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 11);
 	free(dir);
 }
 
@@ -423,7 +423,7 @@ static void test_open_concurrent_first_open(void **st)
 		assert_true(kids[i] >= 0);
 		if (kids[i] == 0) {
 			state *s = NULL;
-			int ok = state_open(&s, fx->path) == 0 && state_schema_version(s) == 1 &&
+			int ok = state_open(&s, fx->path) == 0 && state_schema_version(s) == STATE_SCHEMA_VERSION &&
 				 state_meta_set(s, "fleet", "prod") == 0;
 			if (!ok)
 				fprintf(stderr, "child %zu: %s\n", i, err_msg());
@@ -452,12 +452,12 @@ static void test_open_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "PRAGMA user_version = 2");
+	file_exec(fx->path, "PRAGMA user_version = 3");
 
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	assert_msg_contains("written by a newer flotilla (schema 2, this one reads up to 1)");
-	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 2);
+	assert_msg_contains("written by a newer flotilla (schema 3, this one reads up to 2)");
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 3);
 }
 
 static void test_open_refuses_garbage(void **st)
@@ -536,7 +536,7 @@ static void test_schema_tables_and_no_secrets(void **st)
 {
 	fixture *fx = *st;
 	static const char *const want[] = { "branches", "databases", "endpoints", "journal", "leases",
-					    "meta", "projects", "roles", "runs", "tenants" };
+					    "meta", "parse_cache", "projects", "roles", "runs", "tenants" };
 	static const char *const banned[] = { "password", "secret", "uri", "api_key", "token" };
 	sqlite3_stmt *q = NULL;
 	sqlite3 *db;
@@ -1516,10 +1516,89 @@ static void test_runs(void **st)
 	sqlite3_close(db);
 }
 
+
+/* A version 1 file (as the first release wrote it) gains the parse cache
+ * and the protect column on open, and keeps its tenant map. */
+static void test_migrate_v1_to_v2(void **st)
+{
+	fixture *fx = *st;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_tenant_put(fx->s, "acme", "p-1", "prod", "create"), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+	file_exec(fx->path, "DROP TABLE parse_cache; ALTER TABLE tenants DROP COLUMN protect; PRAGMA user_version = 1");
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_schema_version(fx->s), 2);
+	state_tenant t;
+	assert_int_equal(state_tenant_get(fx->s, "acme", &t), 0);
+	assert_string_equal(t.project_id, "p-1");
+	state_tenant_release(&t);
+	bool protect = true;
+	assert_int_equal(state_tenant_get_protect(fx->s, "acme", &protect), 0);
+	assert_false(protect);
+	buf b = BUF_INIT(0);
+	assert_int_equal(state_parse_cache_get(fx->s, "0123abcd", &b), ERR_NOTFOUND);
+	buf_release(&b);
+}
+
+static void test_tenant_protect(void **st)
+{
+	fixture *fx = *st;
+	bool protect = false;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_tenant_set_protect(fx->s, "ghost", true), ERR_NOTFOUND);
+	assert_int_equal(state_tenant_get_protect(fx->s, "ghost", &protect), ERR_NOTFOUND);
+	assert_int_equal(state_tenant_put(fx->s, "acme", "p-1", "prod", "create"), 0);
+	assert_int_equal(state_tenant_set_protect(fx->s, "acme", true), 0);
+	assert_int_equal(state_tenant_get_protect(fx->s, "acme", &protect), 0);
+	assert_true(protect);
+	assert_int_equal(state_tenant_set_protect(fx->s, "acme", false), 0);
+	assert_int_equal(state_tenant_get_protect(fx->s, "acme", &protect), 0);
+	assert_false(protect);
+}
+
+static void test_parse_cache(void **st)
+{
+	fixture *fx = *st;
+	buf b = BUF_INIT(1024);
+	int64_t removed = -1;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_parse_cache_get(fx->s, "b1", &b), ERR_NOTFOUND);
+	assert_int_equal(state_parse_cache_put(fx->s, "b1", "abc\0def", 7), 0);
+	assert_int_equal(state_parse_cache_get(fx->s, "b1", &b), 0);
+	assert_int_equal(b.len, 7);
+	assert_memory_equal(b.data, "abc\0def", 7);
+	/* replace */
+	buf_reset(&b);
+	assert_int_equal(state_parse_cache_put(fx->s, "b1", "xy", 2), 0);
+	assert_int_equal(state_parse_cache_get(fx->s, "b1", &b), 0);
+	assert_int_equal(b.len, 2);
+	/* the buffer's max applies */
+	buf small = BUF_INIT(1);
+	assert_int_equal(state_parse_cache_get(fx->s, "b1", &small), ERR_TOOBIG);
+	buf_release(&small);
+	/* prune keeps what was used recently, drops the rest */
+	assert_int_equal(state_parse_cache_prune(fx->s, 3600, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(state_parse_cache_prune(fx->s, -10, &removed), 0);
+	assert_int_equal(removed, 1);
+	buf_reset(&b);
+	assert_int_equal(state_parse_cache_get(fx->s, "b1", &b), ERR_NOTFOUND);
+	buf_release(&b);
+}
+
 int main(void)
 {
 #define FX(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
+		FX(test_migrate_v1_to_v2),
+		FX(test_tenant_protect),
+		FX(test_parse_cache),
 		FX(test_open_creates_0600),
 		FX(test_open_fixes_mode),
 		FX(test_open_reopen_keeps_data),

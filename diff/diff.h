@@ -1,0 +1,162 @@
+/*
+ * diff.h: the one header of diff/: desired (spec/) x live (state/) -> plan.
+ *
+ * Planning is a pure function of the merged manifests and the cached live
+ * state: diff/ never calls the API. Each action lists the exact calls it
+ * will make (method, path, body), so a plan's call count is its apply's
+ * write count (DESIGN.md "What each change costs"). Paths name resources
+ * that do not exist yet with placeholders the executor fills in:
+ * "{project_id}", "{branch_id:staging}", "{endpoint_id:rw:main}".
+ *
+ * The plan model below is public and plain: renderers (text, JSON,
+ * Markdown), plan files and tests read it directly.
+ */
+#ifndef FLOTILLA_DIFF_H
+#define FLOTILLA_DIFF_H
+
+#include <jansson.h>
+
+#include "spec/spec.h"
+#include "state/state.h"
+#include "util/util.h"
+
+#define PLAN_FORMAT_VERSION 1
+
+typedef enum {
+	PLAN_CREATE,   /* a tenant with no project: POST /projects, then the rest */
+	PLAN_UPDATE,   /* a mapped project that differs from its manifest */
+	PLAN_DELETE,   /* manifest gone, fleet prune: true, within maxDeletesPerRun */
+	PLAN_BLOCKED,  /* a change flotilla will not make (immutable field, guard) */
+	PLAN_ORPHAN,   /* manifest gone, prune off: no call */
+	PLAN_NOOP,     /* equal: not listed in outputs, counted */
+} plan_kind;
+
+const char *plan_kind_name(plan_kind k); /* "create", "update", … */
+
+/* One API call, in the order the executor makes them. */
+typedef struct plan_call {
+	char *method;       /* "POST", "PATCH", "DELETE" */
+	char *path;         /* relative to the API base, placeholders allowed */
+	json_t *body;       /* owned; NULL for none */
+	bool destructive;   /* deletes data: a database, branch, role or project */
+	bool after_create;  /* waits for the project's create operations */
+} plan_call;
+
+/* One field that changes, for people: "quota.computeTime", "50h", "100h". */
+typedef struct plan_change {
+	char *path;         /* manifest path, e.g. "compute.maxCu", "branches[staging]" */
+	char *from;         /* NULL: absent live (added) */
+	char *to;           /* NULL: absent in the manifest (removed) */
+} plan_change;
+
+typedef struct plan_action {
+	char *tenant;
+	plan_kind kind;
+	char *project_id;   /* NULL for a create */
+	char *reason;       /* blocked / orphan / delete: why, one sentence naming the tenant */
+	plan_change *changes;
+	size_t nchanges;
+	plan_call *calls;
+	size_t ncalls;
+	/* SHA-256 hex over the live fields this action relied on ("" for a
+	 * create); apply refuses to act when the live tenant no longer matches */
+	char fingerprint[SHA256_HEX_LEN + 1];
+	bool deep_unknown;  /* the cache has no deep read: endpoints, branches,
+	                       databases and roles were not compared */
+} plan_action;
+
+typedef struct plan {
+	char *commit;       /* the manifests' commit sha, or "" (a directory) */
+	char *fleet;
+	int64_t created_at;
+	int64_t cache_refreshed_at; /* the cache's list_refreshed_at, 0: never */
+	plan_action *actions;       /* tenant name order, NOOPs included */
+	size_t nactions;
+	/* totals */
+	size_t ncreate, nupdate, ndelete, nblocked, norphan, nnoop;
+	size_t ncalls;
+	/* parse statistics of the load that made it (for --verbose and JSON) */
+	int64_t blobs_parsed, blobs_cached;
+} plan;
+
+void plan_free(plan *p);
+
+/* ------------------------------------------------------------ selectors */
+
+/*
+ * --select: comma-separated terms, all of which must hold:
+ *   name=GLOB         the tenant name (spec_glob_match syntax, one segment)
+ *   label.KEY=VALUE   a metadata label
+ *   region=REGION     the desired region
+ *   changed-since=SHA the tenant's manifest changed since SHA (the caller
+ *                     resolves SHA to a set of tenant names: plan_select_changed)
+ * ERR_INVALID with a message naming the bad term.
+ */
+typedef struct plan_selector plan_selector;
+int plan_selector_parse(plan_selector **out, const char *expr) WUR;
+void plan_selector_free(plan_selector *s);
+/* The changed-since term's sha, or NULL when there is none. */
+const char *plan_selector_changed_since(const plan_selector *s);
+/* Give the selector the tenants that changed since that sha (names copied). */
+void plan_select_changed(plan_selector *s, const char *const *tenants, size_t n);
+/* Does the tenant (name, merged spec, labels) pass? Orphans (no manifest)
+ * match name= terms only. */
+bool plan_selector_match(const plan_selector *s, const char *tenant, const spec_values *spec,
+			 const spec_map *labels);
+
+/* -------------------------------------------------------------- building */
+
+typedef struct plan_input {
+	const spec_fleet *fleet;   /* valid: no diagnostics */
+	state *st;                 /* the cache and the tenant map */
+	const char *commit;        /* or NULL */
+	const plan_selector *sel;  /* or NULL: every tenant */
+	int64_t now;               /* unix seconds, for created_at */
+} plan_input;
+
+/*
+ * Compare every tenant of the fleet (and every mapped tenant whose manifest
+ * is gone) with the cache, following DESIGN.md's table of minimal calls:
+ *   - create: one POST /projects carrying name (namePrefix + tenant),
+ *     region_id, pg_version, org_id, history_retention_seconds, the default
+ *     branch (name, role_name, database_name, annotations flotilla.fleet and
+ *     flotilla.tenant), default_endpoint_settings and settings (quota,
+ *     allowed_ips, logical replication, maintenance window, public
+ *     connections); then one call for each further role, database, branch
+ *     and read replica (after_create);
+ *   - update: all changed project fields in one PATCH /projects/{id}; one
+ *     PATCH per endpoint whose compute size or suspend timeout differs; one
+ *     call per branch, database, role or replica added or removed;
+ *   - blocked, never replaced: region, pgVersion, a default branch rename,
+ *     turning logical replication off, a project annotated for another
+ *     fleet; a delete of a protect: true tenant or beyond maxDeletesPerRun;
+ *   - gone manifest: orphan (no call) unless prune, then one DELETE.
+ * ERR_FAIL only for a state file that cannot be read.
+ */
+int plan_build(plan **out, const plan_input *in) WUR;
+
+/* ------------------------------------------------------------- rendering */
+
+/* Grouped text: identical changes collapse to one line with the count and
+ * up to 3 sample tenants; ends with the totals line
+ * "Plan: X to create, Y to update, Z to delete, B blocked, O orphaned;
+ *  N API calls; cache age 3m". */
+int plan_render_text(const plan *p, buf *out) WUR;
+/* Stable, versioned JSON (docs/plan-json.md). */
+int plan_render_json(const plan *p, buf *out) WUR;
+/* For a pull-request comment: at most max_chars (60,000 by default),
+ * truncated with a count of what was left out. */
+int plan_render_markdown(const plan *p, size_t max_chars, buf *out) WUR;
+
+/* -------------------------------------------------------------- plan files */
+
+/*
+ * A plan file is the JSON of plan_render_json with "sha256" over the rest
+ * (canonical: sorted keys, compact). Write creates it 0600 (no secrets go
+ * in it: bodies never hold passwords). Read verifies the format, version
+ * and hash: ERR_INVALID "plan file … has been modified" on a mismatch.
+ */
+int plan_file_write(const plan *p, const char *path) WUR;
+int plan_file_read(plan **out, const char *path) WUR;
+
+#endif
