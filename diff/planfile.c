@@ -1,0 +1,4 @@
+/*
+ * planfile.c: placeholder; its implementation is being written.
+ */
+#include "diff/diff.h"
