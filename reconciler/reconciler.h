@@ -56,6 +56,36 @@ int cli_state_open(const char *cmd, const char *path, state **out);
 /* "3m", "2h5m", "never" for a unix time in the past. */
 void cli_age(int64_t since, char out[32]);
 
+/* ------------------------------------------------------------ git source */
+
+/*
+ * Manifests read from a commit's tree with libgit2 (git.c), without a
+ * checkout: a dirty working tree is ignored.
+ */
+typedef struct git_src git_src;
+
+/* Open the repository at `dir` and resolve `ref` (branch, tag, sha or
+ * "HEAD"; NULL: HEAD). ERR_IO when `dir` is not a repository, ERR_NOTFOUND
+ * for a ref that does not resolve to a commit; the message names it. */
+int git_src_open(git_src **out, const char *dir, const char *ref);
+void git_src_free(git_src *g);
+/* The resolved commit, 40 hex. */
+const char *git_src_commit(const git_src *g);
+/* A spec_source over that commit's tree, with blob ids. A symlink entry is
+ * followed when it resolves to a file inside the tree, else read as an
+ * error ("points outside the repository"). Valid until git_src_free. */
+const spec_source *git_src_spec(git_src *g);
+/* Resolve any commit-ish to 40 hex (for --changed-since). ERR_NOTFOUND. */
+int git_src_resolve(git_src *g, const char *rev, char out[41]);
+/*
+ * The paths that differ between commit `since` and this commit: added
+ * ('A'), modified ('M'), deleted ('D'). Walks both trees and skips every
+ * subtree whose id is unchanged, so it costs what changed, not the size of
+ * the tree. `fn` returning nonzero stops the walk.
+ */
+int git_src_changed(git_src *g, const char *since, int (*fn)(void *arg, const char *path, char status),
+		    void *arg);
+
 /* ------------------------------------------------------------- progress */
 
 typedef struct progress {

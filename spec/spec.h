@@ -54,11 +54,35 @@ int spec_diags_render_json(const spec_diags *d, buf *out) WUR;
  * symlink out of the repository, a file too large) is ERR_INVALID or
  * ERR_TOOBIG with a message, and becomes a diagnostic for that file.
  */
+#define SPEC_BLOB_ID_LEN 40
+
 typedef struct spec_source {
 	void *ctx;
 	int (*list)(void *ctx, void (*emit)(void *arg, const char *path), void *arg);
 	int (*read)(void *ctx, const char *path, buf *out);
+	/* Optional (NULL for a directory): the content id of a file (a git
+	 * blob id, 40 hex), for the parse cache. 0, or ERR_NOTFOUND. */
+	int (*blob_id)(void *ctx, const char *path, char out[SPEC_BLOB_ID_LEN + 1]);
 } spec_source;
+
+/*
+ * The parse cache (state/'s parse_cache table, through the reconciler): a
+ * file's decoded records and diagnostics by blob id, in spec/'s private
+ * encoding. get returns ERR_NOTFOUND on a miss; a cache error is never
+ * fatal (the file is parsed instead).
+ */
+typedef struct spec_cache {
+	void *ctx;
+	int (*get)(void *ctx, const char *blob_id, buf *out);
+	int (*put)(void *ctx, const char *blob_id, const void *data, size_t len);
+} spec_cache;
+
+/* What a load did, for --verbose, plan JSON and tests. */
+typedef struct spec_load_stats {
+	int64_t files;   /* manifest files the globs matched (flotilla.yaml included) */
+	int64_t parsed;  /* files parsed with libyaml */
+	int64_t cached;  /* files decoded from the parse cache */
+} spec_load_stats;
 
 /* A source over a directory on disk. Symlinks are followed only when they
  * resolve inside the directory; directories reached through a symlink are
@@ -214,6 +238,12 @@ typedef struct spec_tenant {
  * with *out set, or ERR_IO when the source itself could not be listed.
  */
 int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags) WUR;
+/* The same, reading unchanged files (same blob id) from `cache` instead of
+ * parsing them, and storing newly parsed ones. cache or src->blob_id NULL:
+ * every file is parsed. The fleet and diagnostics are exactly those of
+ * spec_fleet_load. `stats` may be NULL. */
+int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_cache *cache,
+			   spec_diags *diags, spec_load_stats *stats) WUR;
 void spec_fleet_free(spec_fleet *f);
 
 /* Fleet settings, with their built-in defaults applied. */

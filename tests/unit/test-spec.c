@@ -940,7 +940,7 @@ static void test_load_from_memory_source(void **state)
 		{"tenants/b.yaml", "apiVersion: flotilla/v1\nkind: Tenant\nmetadata:\n  name: alpha\n"},
 	};
 	mem_src m = {files, ARRAY_LEN(files), false};
-	spec_source src = {&m, mem_list, mem_read};
+	spec_source src = {.ctx = &m, .list = mem_list, .read = mem_read};
 	spec_fleet *f = NULL;
 	spec_diags *d = spec_diags_new();
 	assert_int_equal(spec_fleet_load(&f, &src, d), 0);
@@ -971,7 +971,7 @@ static void test_missing_flotilla_yaml(void **state)
 		{"tenants/a.yaml", "apiVersion: flotilla/v1\nkind: Tenant\nmetadata:\n  name: alpha\n"},
 	};
 	mem_src m = {files, ARRAY_LEN(files), false};
-	spec_source src = {&m, mem_list, mem_read};
+	spec_source src = {.ctx = &m, .list = mem_list, .read = mem_read};
 	spec_fleet *f = NULL;
 	spec_diags *d = spec_diags_new();
 	assert_int_equal(spec_fleet_load(&f, &src, d), 0);
