@@ -1,4 +1,659 @@
 /*
- * plan.c: placeholder; its implementation is being written.
+ * plan.c: plan_build, the comparison of the merged manifests with the
+ * cached live fleet, tenant by tenant, in tenant name order.
+ *
+ * Decisions (they go in docs/plan.md):
+ *  - Live is the tenant map, the cached project row and, when the project
+ *    had a deep read (deep_at > 0), its branches, endpoints, databases and
+ *    roles. Without a deep read only project-level fields are compared and
+ *    the action says deep_unknown.
+ *  - A mapped tenant whose project is gone from the cache is BLOCKED, not
+ *    re-created: the map says it existed, so re-creating could make a
+ *    second project for one tenant (DESIGN.md "Identity and ownership").
+ *  - A tenant with anything blocked is BLOCKED as a whole: no call at all,
+ *    but every difference is still listed in its changes, so a reviewer
+ *    sees the full picture. Reasons are joined with "; ".
+ *  - PATCH /projects sends only the changed top-level members, but a
+ *    settings sub-object (quota, allowed_ips, maintenance_window) and
+ *    default_endpoint_settings are sent whole: Neon replaces them, so a
+ *    partial one would reset its other members.
+ *  - A maintenance window absent from the manifest leaves the live one
+ *    alone: Neon has no way to remove one (it always has a window).
+ *  - A live suspend_timeout_seconds of 0 is Neon's default, 300 s.
+ *  - Roles and databases: a branch must have those declared on it; those
+ *    declared on an ancestor are tolerated (a branch inherits its parent's
+ *    at creation, and an inherited copy is neither required nor removed);
+ *    anything else live is removed (destructive). A branch's parent cannot
+ *    change in Neon, so a re-parented branch is not compared.
+ *  - Update calls run in this order: PATCH project; PATCH endpoints; replica
+ *    deletes then creates; new branches (parent first) with their roles and
+ *    databases; role creates; database creates; owner changes; database
+ *    deletes; role deletes (after the databases they may own); protected
+ *    flags; branch deletes (children first).
+ *  - Deletes are counted against maxDeletesPerRun in tenant name order; the
+ *    protect flag of a gone manifest is the one remembered in the state
+ *    file (state_tenant_get_protect); plan_build does not write it, the
+ *    caller refreshes it.
  */
-#include "diff/diff.h"
+#include <inttypes.h>
+#include <string.h>
+
+#include "diff/internal.h"
+
+const char *plan_kind_name(plan_kind k)
+{
+	switch (k) {
+	case PLAN_CREATE: return "create";
+	case PLAN_UPDATE: return "update";
+	case PLAN_DELETE: return "delete";
+	case PLAN_BLOCKED: return "blocked";
+	case PLAN_ORPHAN: return "orphan";
+	case PLAN_NOOP: return "noop";
+	}
+	return "unknown";
+}
+
+void plan_free(plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nactions; i++)
+		act_release(&p->actions[i]);
+	free(p->actions);
+	free(p->commit);
+	free(p->fleet);
+	free(p);
+}
+
+typedef struct builder {
+	const plan_input *in;
+	plan *p;
+	size_t cap;
+	int64_t deletes;
+} builder;
+
+static void push(builder *b, act *x)
+{
+	plan *p = b->p;
+	p->actions = xgrow(p->actions, &b->cap, p->nactions + 1, sizeof(plan_action));
+	p->actions[p->nactions++] = x->a;
+	switch (x->a.kind) {
+	case PLAN_CREATE: p->ncreate++; break;
+	case PLAN_UPDATE: p->nupdate++; break;
+	case PLAN_DELETE: p->ndelete++; break;
+	case PLAN_BLOCKED: p->nblocked++; break;
+	case PLAN_ORPHAN: p->norphan++; break;
+	case PLAN_NOOP: p->nnoop++; break;
+	}
+	p->ncalls += x->a.ncalls;
+}
+
+static void drop_calls(act *x)
+{
+	for (size_t i = 0; i < x->a.ncalls; i++) {
+		free(x->a.calls[i].method);
+		free(x->a.calls[i].path);
+		json_decref(x->a.calls[i].body);
+	}
+	x->a.ncalls = 0;
+}
+
+/* ----------------------------------------------------------- fingerprint */
+
+#define FP(...)                                                                                    \
+	do {                                                                                       \
+		if (buf_printf(&b, __VA_ARGS__) != 0)                                              \
+			abort();                                                                   \
+	} while (0)
+#define NS(s) ((s) ? (s) : "")
+
+/* Every live field the comparison reads, in a fixed order (deep rows come
+ * from state/ sorted by id, or branch and name). updated_at is left out:
+ * a change that touches nothing we compared must not void the plan. */
+static void fingerprint(const state_project *p, const state_deep *d, char out[SHA256_HEX_LEN + 1])
+{
+	buf b = BUF_INIT(0);
+	FP("project %s|%s|%s|%d|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64
+	   "|%.4f|%.4f|%" PRId64 "|%s|%s|%d|%d|%d|%s\n",
+	   NS(p->id), NS(p->name), NS(p->region_id), p->pg_version, p->history_retention_seconds,
+	   p->quota_active_time, p->quota_compute_time, p->quota_written_data, p->quota_data_transfer,
+	   p->quota_logical_size, p->min_cu, p->max_cu, p->suspend_timeout_seconds, NS(p->pg_settings_json),
+	   NS(p->allowed_ips_json), p->protected_branches_only, p->logical_replication,
+	   p->block_public_connections, NS(p->maintenance_window_json));
+	for (size_t i = 0; d && i < d->nbranches; i++)
+		FP("branch %s|%s|%s|%d|%d|%s\n", NS(d->branches[i].id), NS(d->branches[i].name),
+		   NS(d->branches[i].parent_id), d->branches[i].is_default, d->branches[i].protected_,
+		   NS(d->branches[i].annotations_json));
+	for (size_t i = 0; d && i < d->nendpoints; i++)
+		FP("endpoint %s|%s|%d|%.4f|%.4f|%" PRId64 "\n", NS(d->endpoints[i].id), NS(d->endpoints[i].branch_id),
+		   d->endpoints[i].read_write, d->endpoints[i].min_cu, d->endpoints[i].max_cu,
+		   d->endpoints[i].suspend_timeout_seconds);
+	for (size_t i = 0; d && i < d->ndatabases; i++)
+		FP("database %s|%s|%s\n", NS(d->databases[i].branch_id), NS(d->databases[i].name),
+		   NS(d->databases[i].owner));
+	for (size_t i = 0; d && i < d->nroles; i++)
+		FP("role %s|%s\n", NS(d->roles[i].branch_id), NS(d->roles[i].name));
+	sha256_hex(b.data ? b.data : "", b.len, out);
+	buf_release(&b);
+}
+
+/* ------------------------------------------------------------ live values */
+
+
+static json_t *parse_json(const char *s)
+{
+	return s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+/* Branch annotations as the refresh stored them: either the value map
+ * itself or Neon's {object, value} wrapper. */
+static const char *annotation(const json_t *ann, const char *key)
+{
+	const json_t *v = json_object_get(ann, "value");
+	if (json_is_object(v))
+		ann = v;
+	return json_string_value(json_object_get(ann, key));
+}
+
+static bool strlist_equal(const spec_list *l, const json_t *arr)
+{
+	size_t n = l ? l->n : 0;
+	if (json_array_size(arr) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(arr, i));
+		if (!s || strcmp(s, l->items[i].s) != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool map_equal(const spec_map *m, const json_t *obj)
+{
+	size_t n = m ? m->n : 0;
+	if (json_object_size(obj) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_object_get(obj, m->keys[i]));
+		if (!s || strcmp(s, m->vals[i].s) != 0)
+			return false;
+	}
+	return true;
+}
+
+static char *fmt_window(const json_t *wd, const char *start, const char *end)
+{
+	buf b = BUF_INIT(0);
+	int rc = 0;
+	for (size_t i = 0; i < json_array_size(wd); i++)
+		rc |= buf_printf(&b, "%s%" JSON_INTEGER_FORMAT, i ? "," : "", json_integer_value(json_array_get(wd, i)));
+	rc |= buf_printf(&b, " %s-%s", NS(start), NS(end));
+	if (rc)
+		abort();
+	return buf_detach(&b, NULL);
+}
+
+/* ---------------------------------------------------------- project PATCH */
+
+
+static void diff_project(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv,
+			 const state_project *p)
+{
+	const spec_val *v = sv->v;
+	json_t *pr = json_object(), *st = json_object();
+
+	char *want_name = xasprintf("%s%s", spec_fleet_name_prefix(f), tenant);
+	if (!p->name || strcmp(p->name, want_name) != 0) {
+		act_change(x, "name", p->name, want_name);
+		json_object_set_new(pr, "name", json_string(want_name));
+	}
+	free(want_name);
+	if (v[SF_HISTORY_RETENTION].i != p->history_retention_seconds) {
+		change_i(x, "historyRetention", fmt_duration, p->history_retention_seconds, v[SF_HISTORY_RETENTION].i);
+		json_object_set_new(pr, "history_retention_seconds", json_integer(v[SF_HISTORY_RETENTION].i));
+	}
+
+	static const struct {
+		spec_field f;
+		const char *api;
+		bool size;
+	} Q[] = {
+		{SF_QUOTA_ACTIVE_TIME, "active_time_seconds", false},
+		{SF_QUOTA_COMPUTE_TIME, "compute_time_seconds", false},
+		{SF_QUOTA_WRITTEN_DATA, "written_data_bytes", true},
+		{SF_QUOTA_DATA_TRANSFER, "data_transfer_bytes", true},
+		{SF_QUOTA_LOGICAL_SIZE, "logical_size_bytes", true},
+	};
+	const int64_t live_q[] = {p->quota_active_time, p->quota_compute_time, p->quota_written_data,
+				  p->quota_data_transfer, p->quota_logical_size};
+	bool qdiff = false;
+	for (size_t i = 0; i < ARRAY_LEN(Q); i++) {
+		if (v[Q[i].f].i == live_q[i])
+			continue;
+		qdiff = true;
+		change_i(x, spec_field_get(Q[i].f)->path, Q[i].size ? fmt_size : fmt_quota_time, live_q[i], v[Q[i].f].i);
+	}
+	if (qdiff) {
+		json_t *q = json_object();
+		for (size_t i = 0; i < ARRAY_LEN(Q); i++)
+			json_object_set_new(q, Q[i].api, json_integer(v[Q[i].f].i));
+		json_object_set_new(st, "quota", q);
+	}
+
+	/* allowed IPs: compared as ordered lists, the order the manifest gives */
+	json_t *ips = parse_json(p->allowed_ips_json);
+	if (json_is_object(ips)) { /* tolerate the API's {ips: [...]} shape */
+		json_t *inner = json_incref(json_object_get(ips, "ips"));
+		json_decref(ips);
+		ips = inner;
+	}
+	const spec_list *want_ips = v[SF_SETTINGS_ALLOWED_IPS].list;
+	bool ip_diff = !strlist_equal(want_ips, ips);
+	bool pbo_diff = (bool)v[SF_SETTINGS_PROTECTED_BRANCHES_ONLY].i != p->protected_branches_only;
+	if (ip_diff) {
+		char *from = fmt_json_compact(ips ? ips : json_array());
+		char *to = fmt_strlist(want_ips);
+		/* "[\"a\",\"b\"]" reads worse than the manifest's own form */
+		json_t *tmp = ips;
+		buf b = BUF_INIT(0);
+		int rc = buf_addc(&b, '[');
+		for (size_t i = 0; i < json_array_size(tmp); i++)
+			rc |= buf_printf(&b, "%s%s", i ? ", " : "", NS(json_string_value(json_array_get(tmp, i))));
+		rc |= buf_addc(&b, ']');
+		if (rc)
+			abort();
+		free(from);
+		from = buf_detach(&b, NULL);
+		act_change(x, "settings.allowedIps", from, to);
+		free(from);
+		free(to);
+	}
+	if (pbo_diff)
+		change_i(x, "settings.protectedBranchesOnly", fmt_bool, p->protected_branches_only,
+			 v[SF_SETTINGS_PROTECTED_BRANCHES_ONLY].i);
+	if (ip_diff || pbo_diff) {
+		json_t *arr = json_array();
+		for (size_t i = 0; want_ips && i < want_ips->n; i++)
+			json_array_append_new(arr, json_string(want_ips->items[i].s));
+		json_object_set_new(st, "allowed_ips", json_pack("{s:o,s:b}", "ips", arr, "protected_branches_only",
+								  (int)v[SF_SETTINGS_PROTECTED_BRANCHES_ONLY].i));
+	}
+	json_decref(ips);
+
+	if (v[SF_SETTINGS_LOGICAL_REPLICATION].i && !p->logical_replication) {
+		act_change(x, "settings.logicalReplication", "false", "true");
+		json_object_set_new(st, "enable_logical_replication", json_true());
+	} else if (!v[SF_SETTINGS_LOGICAL_REPLICATION].i && p->logical_replication) {
+		act_change(x, "settings.logicalReplication", "true", "false");
+		act_reason(x, "tenant '%s': logical replication cannot be turned off once enabled", tenant);
+		x->a.kind = PLAN_BLOCKED;
+	}
+	if ((bool)v[SF_SETTINGS_BLOCK_PUBLIC_CONNECTIONS].i != p->block_public_connections) {
+		change_i(x, "settings.blockPublicConnections", fmt_bool, p->block_public_connections,
+			 v[SF_SETTINGS_BLOCK_PUBLIC_CONNECTIONS].i);
+		json_object_set_new(st, "block_public_connections",
+				    json_boolean(v[SF_SETTINGS_BLOCK_PUBLIC_CONNECTIONS].i));
+	}
+
+	const spec_list *wd = v[SF_SETTINGS_MW_WEEKDAYS].list;
+	const char *ws = v[SF_SETTINGS_MW_START_TIME].s, *we = v[SF_SETTINGS_MW_END_TIME].s;
+	if (wd && ws && we) {
+		json_t *want = json_array();
+		for (size_t i = 0; i < wd->n; i++)
+			json_array_append_new(want, json_integer(wd->items[i].i));
+		json_t *mw = parse_json(p->maintenance_window_json);
+		json_t *lwd = json_object_get(mw, "weekdays");
+		const char *ls = json_string_value(json_object_get(mw, "start_time"));
+		const char *le = json_string_value(json_object_get(mw, "end_time"));
+		if (!json_equal(want, lwd) || !ls || !le || strcmp(ls, ws) != 0 || strcmp(le, we) != 0) {
+			char *from = mw ? fmt_window(lwd, ls, le) : NULL;
+			char *to = fmt_window(want, ws, we);
+			act_change(x, "settings.maintenanceWindow", from, to);
+			free(from);
+			free(to);
+			json_object_set_new(st, "maintenance_window",
+					    json_pack("{s:O,s:s,s:s}", "weekdays", want, "start_time", ws, "end_time", we));
+		}
+		json_decref(mw);
+		json_decref(want);
+	}
+
+	int64_t lmin = cu_quarters(p->min_cu), lmax = cu_quarters(p->max_cu), lsus = suspend_live(p->suspend_timeout_seconds);
+	json_t *pgs = parse_json(p->pg_settings_json);
+	const spec_map *want_pgs = v[SF_COMPUTE_PG_SETTINGS].map;
+	bool des = false;
+	if (lmin != v[SF_COMPUTE_MIN_CU].i) {
+		des = true;
+		change_i(x, "compute.minCu", fmt_cu, lmin, v[SF_COMPUTE_MIN_CU].i);
+	}
+	if (lmax != v[SF_COMPUTE_MAX_CU].i) {
+		des = true;
+		change_i(x, "compute.maxCu", fmt_cu, lmax, v[SF_COMPUTE_MAX_CU].i);
+	}
+	if (lsus != v[SF_COMPUTE_SUSPEND_TIMEOUT].i) {
+		des = true;
+		change_i(x, "compute.suspendTimeout", fmt_duration, lsus, v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
+	}
+	if (!map_equal(want_pgs, json_is_object(pgs) ? pgs : NULL)) {
+		des = true;
+		buf b = BUF_INIT(0);
+		const char *k;
+		json_t *val;
+		size_t i = 0;
+		int rc = buf_addc(&b, '{');
+		json_object_foreach(pgs, k, val) /* jansson keeps insertion order; state stored it sorted */
+			rc |= buf_printf(&b, "%s%s: %s", i++ ? ", " : "", k, NS(json_string_value(val)));
+		rc |= buf_addc(&b, '}');
+		if (rc)
+			abort();
+		char *from = buf_detach(&b, NULL), *to = fmt_map(want_pgs);
+		act_change(x, "compute.pgSettings", from, to);
+		free(from);
+		free(to);
+	}
+	if (des) {
+		json_t *d = json_pack("{s:o,s:o,s:I}", "autoscaling_limit_min_cu", cu_json(v[SF_COMPUTE_MIN_CU].i),
+				      "autoscaling_limit_max_cu", cu_json(v[SF_COMPUTE_MAX_CU].i),
+				      "suspend_timeout_seconds", (json_int_t)v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
+		/* pg_settings only when there are some, or to clear the live ones */
+		if ((want_pgs && want_pgs->n) || json_object_size(pgs)) {
+			json_t *m = json_object();
+			for (size_t i = 0; want_pgs && i < want_pgs->n; i++)
+				json_object_set_new(m, want_pgs->keys[i], json_string(want_pgs->vals[i].s));
+			json_object_set_new(d, "pg_settings", m);
+		}
+		json_object_set_new(pr, "default_endpoint_settings", d);
+	}
+	json_decref(pgs);
+
+	if (json_object_size(st))
+		json_object_set(pr, "settings", st);
+	json_decref(st);
+	if (json_object_size(pr))
+		act_call(x, "PATCH", json_pack("{s:o}", "project", pr), false, false, "/projects/%s", p->id);
+	else
+		json_decref(pr);
+}
+
+/* ----------------------------------------------------------------- tenant */
+
+static int load_live(builder *b, const char *project_id, state_project *p, state_deep *d, bool *have_deep)
+{
+	int rc = state_project_get(b->in->st, project_id, p);
+	if (rc != 0)
+		return rc;
+	*have_deep = false;
+	if (p->deep_at > 0) {
+		if ((rc = state_deep_get(b->in->st, project_id, d)) != 0) {
+			state_project_release(p);
+			return rc;
+		}
+		*have_deep = true;
+	}
+	return 0;
+}
+
+static const state_branch *live_default(const state_deep *d)
+{
+	for (size_t i = 0; i < d->nbranches; i++)
+		if (d->branches[i].is_default)
+			return &d->branches[i];
+	return NULL;
+}
+
+/* The fleet a project's default branch is annotated for, or NULL (heap). */
+static char *owner_fleet(const state_branch *defb)
+{
+	if (!defb || !defb->annotations_json)
+		return NULL;
+	json_t *ann = parse_json(defb->annotations_json);
+	const char *f = annotation(ann, "flotilla.fleet");
+	char *r = f ? xstrdup(f) : NULL;
+	json_decref(ann);
+	return r;
+}
+
+static int plan_tenant(builder *b, const spec_tenant *t)
+{
+	const plan_input *in = b->in;
+	spec_values sv;
+	spec_tenant_resolve(in->fleet, t, &sv);
+	if (!plan_selector_match(in->sel, t->name, &sv, t->labels))
+		return 0;
+
+	act x;
+	memset(&x, 0, sizeof(x));
+	x.a.tenant = xstrdup(t->name);
+	state_tenant m;
+	int rc = state_tenant_get(in->st, t->name, &m);
+	if (rc == ERR_NOTFOUND) {
+		x.a.kind = PLAN_CREATE;
+		plan_create_calls(&x, in->fleet, t->name, &sv);
+		push(b, &x);
+		return 0;
+	}
+	if (rc != 0)
+		goto fail;
+	x.a.project_id = xstrdup(m.project_id);
+	state_tenant_release(&m);
+
+	state_project p;
+	state_deep d;
+	bool deep = false;
+	memset(&d, 0, sizeof(d));
+	rc = load_live(b, x.a.project_id, &p, &d, &deep);
+	if (rc == ERR_NOTFOUND) {
+		x.a.kind = PLAN_BLOCKED;
+		act_reason(&x, "tenant '%s': mapped project %s is not in the cache; run 'flotilla refresh' "
+			       "(flotilla never re-creates a mapped tenant on its own)", t->name, x.a.project_id);
+		push(b, &x);
+		return 0;
+	}
+	if (rc != 0)
+		goto fail;
+
+	fingerprint(&p, deep ? &d : NULL, x.a.fingerprint);
+	x.a.deep_unknown = !deep;
+	x.a.kind = PLAN_UPDATE;
+	const state_branch *defb = deep ? live_default(&d) : NULL;
+	char *of = owner_fleet(defb);
+	if (of && strcmp(of, spec_fleet_name(in->fleet)) != 0) {
+		/* not ours: compare nothing, so nothing of it leaks into a patch */
+		x.a.kind = PLAN_BLOCKED;
+		act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
+			   t->name, p.id, of);
+		free(of);
+		goto out;
+	}
+	free(of);
+
+	const spec_val *v = sv.v;
+	if (!p.region_id || strcmp(p.region_id, v[SF_REGION].s) != 0) {
+		act_change(&x, "region", p.region_id, v[SF_REGION].s);
+		act_reason(&x, "tenant '%s': region cannot change from '%s' to '%s' (it is immutable; a replacement "
+			       "would destroy the tenant's data)", t->name, NS(p.region_id), v[SF_REGION].s);
+		x.a.kind = PLAN_BLOCKED;
+	}
+	if (p.pg_version != v[SF_PG_VERSION].i) {
+		char a[32], c[32];
+		snprintf(a, sizeof(a), "%d", p.pg_version);
+		snprintf(c, sizeof(c), "%" PRId64, v[SF_PG_VERSION].i);
+		act_change(&x, "pgVersion", a, c);
+		act_reason(&x, "tenant '%s': pgVersion cannot change from '%s' to '%s' (it is immutable; a replacement "
+			       "would destroy the tenant's data)", t->name, a, c);
+		x.a.kind = PLAN_BLOCKED;
+	}
+	const spec_branch *sdb = spec_default_branch(&sv);
+	if (defb && sdb && strcmp(defb->name, sdb->name.s) != 0) {
+		act_change(&x, "branches[default].name", defb->name, sdb->name.s);
+		act_reason(&x, "tenant '%s': the default branch cannot be renamed from '%s' to '%s'", t->name,
+			   defb->name, sdb->name.s);
+		x.a.kind = PLAN_BLOCKED;
+	}
+
+	diff_project(&x, in->fleet, t->name, &sv, &p);
+	if (deep && defb && (!sdb || strcmp(defb->name, sdb->name.s) == 0)) {
+		deepctx c = {&x, &sv, &p, &d, defb};
+		diff_endpoints(&c);
+		diff_branches(&c);
+	}
+	if (x.a.kind == PLAN_BLOCKED)
+		drop_calls(&x);
+	else if (x.a.ncalls == 0)
+		x.a.kind = PLAN_NOOP;
+out:
+	state_project_release(&p);
+	if (deep)
+		state_deep_release(&d);
+	push(b, &x);
+	return 0;
+fail:
+	act_release(&x.a);
+	return rc;
+}
+
+/* A mapped tenant whose manifest is gone. */
+static int plan_gone(builder *b, const char *tenant, const char *project_id)
+{
+	const plan_input *in = b->in;
+	if (!plan_selector_match(in->sel, tenant, NULL, NULL))
+		return 0;
+	act x;
+	memset(&x, 0, sizeof(x));
+	x.a.tenant = xstrdup(tenant);
+	x.a.project_id = xstrdup(project_id);
+	state_project p;
+	state_deep d;
+	bool deep = false;
+	memset(&d, 0, sizeof(d));
+	int rc = load_live(b, project_id, &p, &d, &deep);
+	if (rc == ERR_NOTFOUND) {
+		x.a.kind = PLAN_ORPHAN;
+		act_reason(&x, "tenant '%s': manifest removed and project %s is no longer in the cache", tenant, project_id);
+		push(b, &x);
+		return 0;
+	}
+	if (rc != 0) {
+		act_release(&x.a);
+		return rc;
+	}
+	fingerprint(&p, deep ? &d : NULL, x.a.fingerprint);
+	x.a.deep_unknown = !deep;
+	char *of = owner_fleet(deep ? live_default(&d) : NULL);
+	bool protect = false;
+	if (state_tenant_get_protect(in->st, tenant, &protect) != 0)
+		protect = false;
+	const spec_fleet *f = in->fleet;
+	if (!spec_fleet_prune(f)) {
+		x.a.kind = PLAN_ORPHAN;
+		act_reason(&x, "tenant '%s': manifest removed; project %s is left alone (fleet prune is off)", tenant,
+			   project_id);
+	} else if (of && strcmp(of, spec_fleet_name(f)) != 0) {
+		x.a.kind = PLAN_BLOCKED;
+		act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
+			   tenant, project_id, of);
+	} else if (protect) {
+		x.a.kind = PLAN_BLOCKED;
+		act_reason(&x, "tenant '%s': manifest removed but its last manifest said protect: true; flotilla never "
+			       "deletes a protected tenant's project", tenant);
+	} else if (b->deletes >= spec_fleet_max_deletes(f)) {
+		x.a.kind = PLAN_BLOCKED;
+		act_reason(&x, "tenant '%s': deleting project %s would exceed maxDeletesPerRun (%" PRId64 ")", tenant,
+			   project_id, spec_fleet_max_deletes(f));
+	} else {
+		b->deletes++;
+		x.a.kind = PLAN_DELETE;
+		act_reason(&x, "tenant '%s': manifest removed and fleet prune is on", tenant);
+		act_change(&x, "project", p.name, NULL);
+		act_call(&x, "DELETE", NULL, true, false, "/projects/%s", project_id);
+	}
+	free(of);
+	state_project_release(&p);
+	if (deep)
+		state_deep_release(&d);
+	push(b, &x);
+	return 0;
+}
+
+typedef struct mapped_one {
+	char *tenant, *project;
+} mapped_one;
+
+typedef struct mapped {
+	mapped_one *v;
+	size_t n, cap;
+	const char *fleet;
+} mapped;
+
+static int collect_mapped(void *arg, const state_tenant *t)
+{
+	mapped *m = arg;
+	/* a state file shared by two fleets: only ours can be orphaned here */
+	if (t->fleet && t->fleet[0] && strcmp(t->fleet, m->fleet) != 0)
+		return 0;
+	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(mapped_one));
+	m->v[m->n].tenant = xstrdup(t->tenant);
+	m->v[m->n].project = xstrdup(t->project_id);
+	m->n++;
+	return 0;
+}
+
+static int cmp_mapped(const void *a, const void *b)
+{
+	return strcmp(((const mapped_one *)a)->tenant, ((const mapped_one *)b)->tenant);
+}
+
+int plan_build(plan **out, const plan_input *in)
+{
+	*out = NULL;
+	builder b = {in, xcalloc(1, sizeof(plan)), 0, 0};
+	plan *p = b.p;
+	mapped m = {NULL, 0, 0, spec_fleet_name(in->fleet)};
+	char *ts = NULL;
+	int rc;
+
+	p->commit = xstrdup(in->commit ? in->commit : "");
+	p->fleet = xstrdup(spec_fleet_name(in->fleet));
+	p->created_at = in->now;
+	if ((rc = state_meta_get(in->st, "list_refreshed_at", &ts)) != 0)
+		goto fail;
+	int64_t refreshed = 0;
+	if (ts && str_to_i64(ts, &refreshed) == 0)
+		p->cache_refreshed_at = refreshed;
+
+	if ((rc = state_tenants_foreach(in->st, collect_mapped, &m)) != 0)
+		goto fail;
+	if (m.n)
+		qsort(m.v, m.n, sizeof(mapped_one), cmp_mapped);
+
+	/* merge the fleet's tenants (name order) with the mapped ones */
+	size_t nt = spec_fleet_tenant_count(in->fleet), i = 0, j = 0;
+	while (i < nt || j < m.n) {
+		const spec_tenant *t = i < nt ? spec_fleet_tenant_at(in->fleet, i) : NULL;
+		const char *mn = j < m.n ? m.v[j].tenant : NULL;
+		int c = !t ? 1 : !mn ? -1 : strcmp(t->name, mn);
+		if (c <= 0) {
+			rc = plan_tenant(&b, t);
+			i++;
+			if (c == 0)
+				j++;
+		} else {
+			rc = plan_gone(&b, mn, m.v[j].project);
+			j++;
+		}
+		if (rc != 0)
+			goto fail;
+	}
+	rc = 0;
+	*out = p;
+	p = NULL;
+fail:
+	for (size_t k = 0; k < m.n; k++) {
+		free(m.v[k].tenant);
+		free(m.v[k].project);
+	}
+	free(m.v);
+	free(ts);
+	plan_free(p);
+	return rc;
+}

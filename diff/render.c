@@ -1,4 +1,697 @@
 /*
- * render.c: placeholder; its implementation is being written.
+ * render.c: a plan for people (grouped text, a pull-request comment in
+ * Markdown) and for programs (stable, versioned JSON: docs/plan-json.md).
+ *
+ * A fleet change usually touches thousands of tenants the same way, so the
+ * text groups actions whose change lists are identical into one line with a
+ * count and a few sample tenants; a plan of 41,200 identical updates reads
+ * as two lines. Everything here is a pure function of the plan struct: no
+ * clock, no environment, so golden outputs stay stable (the cache age is
+ * the plan's created_at minus the cache's refresh time, not "now").
+ *
+ * The text and the Markdown share one list of sections, each a list of
+ * lines; Markdown wraps the same lines in <details> blocks and stops adding
+ * them before the comment would exceed its size limit.
  */
 #include "diff/diff.h"
+
+#include <string.h>
+#include <time.h>
+
+/* Sample tenants named on a grouped line. */
+#define SAMPLES 3
+/* Lines of blocked (and deleted) tenants listed one by one before the rest
+ * are summarised: each needs attention, but 10,000 of them would bury the
+ * plan. */
+#define LIST_CAP 50
+/* Room the Markdown keeps for closing tags and the truncation note. */
+#define MD_RESERVE 200
+/* Below this a comment cannot hold the header, the table and the note. */
+#define MD_MIN_CHARS 1024
+
+static const char *const kind_names[] = {
+	[PLAN_CREATE] = "create", [PLAN_UPDATE] = "update", [PLAN_DELETE] = "delete",
+	[PLAN_BLOCKED] = "blocked", [PLAN_ORPHAN] = "orphan", [PLAN_NOOP] = "noop",
+};
+
+static const char *kind_str(plan_kind k)
+{
+	return (unsigned)k < ARRAY_LEN(kind_names) ? kind_names[k] : "unknown";
+}
+
+/* ------------------------------------------------------------ formatting */
+
+/* 41200 -> "41,200" */
+static void fmt_count(uint64_t n, char out[32])
+{
+	char tmp[32];
+	int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)n);
+	size_t o = 0;
+	for (int i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = tmp[i];
+	}
+	out[o] = '\0';
+}
+
+/* The cache's age at planning time, in its largest unit: "3m", "2h", "4d",
+ * "never". Finer detail would only make plans of the same cache differ. */
+static void fmt_age(const plan *p, char out[32])
+{
+	if (p->cache_refreshed_at == 0) {
+		snprintf(out, 32, "never");
+		return;
+	}
+	int64_t s = p->created_at - p->cache_refreshed_at;
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(out, 32, "%llds", (long long)s);
+	else if (s < 3600)
+		snprintf(out, 32, "%lldm", (long long)(s / 60));
+	else if (s < 86400)
+		snprintf(out, 32, "%lldh", (long long)(s / 3600));
+	else
+		snprintf(out, 32, "%lldd", (long long)(s / 86400));
+}
+
+static void fmt_commit(const plan *p, char out[48])
+{
+	if (!p->commit || !p->commit[0])
+		snprintf(out, 48, "working directory");
+	else
+		snprintf(out, 48, "%.7s", p->commit);
+}
+
+static int fmt_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return err_set(ERR_INVALID, "time %lld cannot be formatted", (long long)t);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- lines */
+
+typedef struct lines {
+	char **v;
+	size_t n, cap;
+} lines;
+
+static void lines_add(lines *l, char *s)
+{
+	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = s;
+}
+
+static void lines_release(lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---------------------------------------------------------------- groups */
+
+typedef struct group {
+	char *key;     /* what makes two actions the same */
+	char *label;   /* the shared text: changes, or the create summary */
+	char **notes;  /* indented lines under the group (destructive calls) */
+	size_t nnotes;
+	size_t count;
+	size_t first;  /* index of the first member: the sort tie-break */
+	const char *samples[SAMPLES];
+} group;
+
+typedef struct groups {
+	group *v;
+	size_t n, cap;
+	strmap *index; /* key -> group number + 1 */
+} groups;
+
+static void groups_init(groups *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->index = strmap_new();
+}
+
+static void groups_release(groups *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		free(g->v[i].key);
+		free(g->v[i].label);
+		for (size_t j = 0; j < g->v[i].nnotes; j++)
+			free(g->v[i].notes[j]);
+		free(g->v[i].notes);
+	}
+	free(g->v);
+	strmap_free(g->index);
+}
+
+/* Count the action into the group of `key`; key, label and notes are
+ * taken (freed when the group already exists). */
+static void groups_add(groups *g, const plan_action *a, size_t idx, char *key, char *label,
+		       char **notes, size_t nnotes)
+{
+	size_t n = (size_t)(uintptr_t)strmap_get(g->index, key);
+	group *gr;
+	if (n) {
+		gr = &g->v[n - 1];
+		free(key);
+		free(label);
+		for (size_t j = 0; j < nnotes; j++)
+			free(notes[j]);
+		free(notes);
+	} else {
+		g->v = xgrow(g->v, &g->cap, g->n + 1, sizeof(*g->v));
+		gr = &g->v[g->n++];
+		memset(gr, 0, sizeof(*gr));
+		gr->key = key;
+		gr->label = label;
+		gr->notes = notes;
+		gr->nnotes = nnotes;
+		gr->first = idx;
+		/* the map borrows the key, which lives as long as the group; the
+		 * array may move, so the map holds the number, not a pointer */
+		strmap_put(g->index, gr->key, (void *)(uintptr_t)g->n);
+	}
+	if (gr->count < SAMPLES)
+		gr->samples[gr->count] = a->tenant;
+	gr->count++;
+}
+
+static int group_cmp(const void *x, const void *y)
+{
+	const group *a = x, *b = y;
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return a->first < b->first ? -1 : a->first > b->first;
+}
+
+/* "acme, beta, gamma (and 41,197 more)" */
+static void add_samples(buf *b, const group *gr, int *rc)
+{
+	size_t shown = gr->count < SAMPLES ? gr->count : SAMPLES;
+	for (size_t i = 0; i < shown; i++)
+		*rc |= buf_printf(b, "%s%s", i ? ", " : "", gr->samples[i]);
+	if (gr->count > shown) {
+		char n[32];
+		fmt_count(gr->count - shown, n);
+		*rc |= buf_printf(b, " (and %s more)", n);
+	}
+}
+
+/* ------------------------------------------------------- action summaries */
+
+static const char *or_none(const char *s)
+{
+	return s ? s : "(none)";
+}
+
+/* "quota.computeTime 50h -> 100h; compute.maxCu 1 -> 2" */
+static char *changes_text(const plan_action *a)
+{
+	buf b = BUF_INIT(0);
+	int rc = 0;
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const plan_change *c = &a->changes[i];
+		rc |= buf_printf(&b, "%s%s %s -> %s", i ? "; " : "", c->path, or_none(c->from),
+				 or_none(c->to));
+	}
+	(void)rc; /* no maximum: appends cannot fail */
+	return buf_detach(&b, NULL);
+}
+
+/* What a destructive call removes, without the ids that differ from one
+ * tenant to the next (so that identical removals still group):
+ * ".../databases/app" -> "database 'app'". */
+static char *destructive_desc(const plan_call *c)
+{
+	static const struct {
+		const char *seg, *name;
+		bool named;
+	} kinds[] = {
+		{"databases", "database", true}, {"roles", "role", true},
+		{"branches", "branch", false},   {"endpoints", "endpoint", false},
+		{"projects", "project", false},
+	};
+	const char *path = c->path ? c->path : "";
+	const char *last = strrchr(path, '/');
+	if (last && last != path) {
+		const char *prev = last - 1;
+		while (prev > path && *prev != '/')
+			prev--;
+		if (*prev == '/')
+			prev++;
+		size_t seglen = (size_t)(last - prev);
+		for (size_t i = 0; i < ARRAY_LEN(kinds); i++) {
+			if (strlen(kinds[i].seg) == seglen && !strncmp(prev, kinds[i].seg, seglen))
+				return kinds[i].named ? xasprintf("%s '%s'", kinds[i].name, last + 1)
+						      : xstrdup(kinds[i].name);
+		}
+	}
+	return xasprintf("%s %s", c->method ? c->method : "?", path);
+}
+
+/* The key of an update: its changes, field by field, and what it destroys. */
+static void update_key(const plan_action *a, char **key, char **label, char ***notes, size_t *nnotes)
+{
+	buf k = BUF_INIT(0);
+	int rc = 0;
+	size_t cap = 0;
+	*notes = NULL;
+	*nnotes = 0;
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const plan_change *c = &a->changes[i];
+		/* \x1f separates, \x1e marks an absent value: neither occurs in
+		 * manifest text a person wrote, and "(none)" could */
+		rc |= buf_printf(&k, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f", c->path,
+				 c->from ? "v" : "\x1e", c->from ? c->from : "",
+				 c->to ? "v" : "\x1e", c->to ? c->to : "");
+	}
+	for (size_t i = 0; i < a->ncalls; i++) {
+		if (!a->calls[i].destructive)
+			continue;
+		char *d = destructive_desc(&a->calls[i]);
+		rc |= buf_printf(&k, "\x1d%s", d);
+		*notes = xgrow(*notes, &cap, *nnotes + 1, sizeof(**notes));
+		(*notes)[(*nnotes)++] = xasprintf("    deletes: %s", d);
+		free(d);
+	}
+	(void)rc;
+	*key = buf_detach(&k, NULL);
+	*label = changes_text(a);
+}
+
+/* "aws-us-east-2, pg 17", from the create's POST /projects body. */
+static char *create_summary(const plan_action *a)
+{
+	const json_t *proj = NULL;
+	for (size_t i = 0; i < a->ncalls && !proj; i++) {
+		const plan_call *c = &a->calls[i];
+		if (c->body && c->method && c->path && !strcmp(c->method, "POST") &&
+		    !strcmp(c->path, "/projects")) {
+			proj = json_object_get(c->body, "project");
+			if (!proj)
+				proj = c->body;
+		}
+	}
+	const char *region = json_string_value(json_object_get(proj, "region_id"));
+	const json_t *pg = json_object_get(proj, "pg_version");
+	char pgv[32] = "";
+	if (json_is_integer(pg))
+		snprintf(pgv, sizeof(pgv), "pg %lld", (long long)json_integer_value(pg));
+	else if (json_is_string(pg))
+		snprintf(pgv, sizeof(pgv), "pg %.24s", json_string_value(pg));
+	if (region && pgv[0])
+		return xasprintf("%s, %s", region, pgv);
+	if (region || pgv[0])
+		return xstrdup(region ? region : pgv);
+	return xstrdup("");
+}
+
+/* -------------------------------------------------------------- sections */
+
+enum { SEC_CREATE, SEC_UPDATE, SEC_DELETE, SEC_BLOCKED, SEC_ORPHAN, NSEC };
+
+static const struct {
+	char mark;
+	const char *title;
+	plan_kind kind;
+} sec_info[NSEC] = {
+	{'+', "create", PLAN_CREATE}, {'~', "update", PLAN_UPDATE}, {'-', "delete", PLAN_DELETE},
+	{'!', "blocked", PLAN_BLOCKED}, {'?', "orphaned", PLAN_ORPHAN},
+};
+
+typedef struct sections {
+	lines sec[NSEC];
+	size_t count[NSEC];  /* tenants in each */
+	size_t deep_unknown; /* tenants not compared deep, noops included */
+} sections;
+
+static void sections_release(sections *s)
+{
+	for (int i = 0; i < NSEC; i++)
+		lines_release(&s->sec[i]);
+}
+
+/* Grouped lines for creates, updates and orphans. */
+static void grouped_lines(const plan *p, int sec, lines *out)
+{
+	groups g;
+	groups_init(&g);
+	char mark = sec_info[sec].mark;
+	for (size_t i = 0; i < p->nactions; i++) {
+		const plan_action *a = &p->actions[i];
+		if (a->kind != sec_info[sec].kind)
+			continue;
+		char *key, *label, **notes = NULL;
+		size_t nnotes = 0;
+		if (sec == SEC_UPDATE) {
+			update_key(a, &key, &label, &notes, &nnotes);
+		} else if (sec == SEC_CREATE) {
+			label = create_summary(a);
+			key = xstrdup(label);
+		} else {
+			label = xstrdup("");
+			key = xstrdup("");
+		}
+		groups_add(&g, a, i, key, label, notes, nnotes);
+	}
+	if (g.n > 1)
+		qsort(g.v, g.n, sizeof(*g.v), group_cmp);
+	for (size_t i = 0; i < g.n; i++) {
+		const group *gr = &g.v[i];
+		buf b = BUF_INIT(0);
+		int rc = 0;
+		char n[32];
+		fmt_count(gr->count, n);
+		if (sec == SEC_UPDATE) {
+			if (gr->count == 1) {
+				rc |= buf_printf(&b, "%c %s%s%s", mark, gr->samples[0],
+						 gr->label[0] ? ": " : "", gr->label);
+				lines_add(out, buf_detach(&b, NULL));
+			} else {
+				rc |= buf_printf(&b, "%c %s tenants%s%s", mark, n,
+						 gr->label[0] ? ": " : "", gr->label);
+				lines_add(out, buf_detach(&b, NULL));
+				rc |= buf_adds(&b, "    e.g. ");
+				add_samples(&b, gr, &rc);
+				lines_add(out, buf_detach(&b, NULL));
+			}
+		} else {
+			const char *what = sec == SEC_ORPHAN ? " (manifest gone, prune off)" : "";
+			if (gr->count == 1 && sec == SEC_CREATE)
+				rc |= buf_printf(&b, "%c %s", mark, gr->samples[0]);
+			else if (gr->count == 1)
+				rc |= buf_printf(&b, "%c %s%s", mark, gr->samples[0], what);
+			else
+				rc |= buf_printf(&b, "%c %s tenants", mark, n);
+			if (sec == SEC_CREATE && gr->label[0])
+				rc |= buf_printf(&b, " (%s)", gr->label);
+			if (gr->count > 1) {
+				rc |= buf_printf(&b, "%s: ", what);
+				add_samples(&b, gr, &rc);
+			}
+			lines_add(out, buf_detach(&b, NULL));
+		}
+		for (size_t j = 0; j < gr->nnotes; j++)
+			lines_add(out, xstrdup(gr->notes[j]));
+		(void)rc;
+	}
+	groups_release(&g);
+}
+
+/* One line a tenant, up to LIST_CAP: blocked tenants and deletes. */
+static void listed_lines(const plan *p, int sec, lines *out)
+{
+	size_t shown = 0, total = 0;
+	for (size_t i = 0; i < p->nactions; i++) {
+		const plan_action *a = &p->actions[i];
+		if (a->kind != sec_info[sec].kind)
+			continue;
+		total++;
+		if (shown == LIST_CAP)
+			continue;
+		shown++;
+		if (sec == SEC_BLOCKED)
+			lines_add(out, xasprintf("! %s: %s", a->tenant,
+						 a->reason ? a->reason : "blocked"));
+		else if (a->project_id)
+			lines_add(out, xasprintf("- %s: project %s (destructive)", a->tenant,
+						 a->project_id));
+		else
+			lines_add(out, xasprintf("- %s (destructive)", a->tenant));
+	}
+	if (total > shown) {
+		char n[32];
+		fmt_count(total - shown, n);
+		lines_add(out, xasprintf("… and %s more %s", n,
+					 sec == SEC_BLOCKED ? "blocked" : "to delete"));
+	}
+}
+
+static void sections_build(const plan *p, sections *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < p->nactions; i++) {
+		const plan_action *a = &p->actions[i];
+		if (a->deep_unknown)
+			s->deep_unknown++;
+		for (int k = 0; k < NSEC; k++)
+			if (a->kind == sec_info[k].kind)
+				s->count[k]++;
+	}
+	for (int k = 0; k < NSEC; k++) {
+		if (!s->count[k])
+			continue;
+		if (k == SEC_BLOCKED || k == SEC_DELETE)
+			listed_lines(p, k, &s->sec[k]);
+		else
+			grouped_lines(p, k, &s->sec[k]);
+	}
+}
+
+static bool has_changes(const plan *p)
+{
+	return p->ncreate + p->nupdate + p->ndelete + p->nblocked + p->norphan > 0;
+}
+
+static int deep_note(buf *out, size_t n)
+{
+	char c[32];
+	fmt_count(n, c);
+	return buf_printf(out, "%s %s not compared deep (no deep read in the cache; flotilla "
+			  "refresh --full)\n", c, n == 1 ? "tenant was" : "tenants were");
+}
+
+/* ------------------------------------------------------------------ text */
+
+int plan_render_text(const plan *p, buf *out)
+{
+	char commit[48], age[32];
+	int rc = 0;
+	fmt_commit(p, commit);
+	fmt_age(p, age);
+	rc |= buf_printf(out, "flotilla plan: fleet %s at %s (cache age %s)\n\n",
+			 p->fleet ? p->fleet : "", commit, age);
+	sections s;
+	sections_build(p, &s);
+	if (!has_changes(p)) {
+		rc |= buf_adds(out, "No changes. Your fleet matches the manifests.\n");
+	} else {
+		for (int k = 0; k < NSEC; k++) {
+			if (!s.count[k])
+				continue;
+			char n[32];
+			fmt_count(s.count[k], n);
+			rc |= buf_printf(out, "%c %s (%s)\n", sec_info[k].mark, sec_info[k].title, n);
+			for (size_t i = 0; i < s.sec[k].n; i++)
+				rc |= buf_printf(out, "%s\n", s.sec[k].v[i]);
+			rc |= buf_adds(out, "\n");
+		}
+	}
+	if (s.deep_unknown)
+		rc |= deep_note(out, s.deep_unknown);
+	if (has_changes(p)) {
+		char c[5][32], calls[32];
+		fmt_count(p->ncreate, c[0]);
+		fmt_count(p->nupdate, c[1]);
+		fmt_count(p->ndelete, c[2]);
+		fmt_count(p->nblocked, c[3]);
+		fmt_count(p->norphan, c[4]);
+		fmt_count(p->ncalls, calls);
+		rc |= buf_printf(out,
+				 "Plan: %s to create, %s to update, %s to delete, %s blocked, "
+				 "%s orphaned; %s API call%s; cache age %s\n",
+				 c[0], c[1], c[2], c[3], c[4], calls, p->ncalls == 1 ? "" : "s", age);
+	}
+	sections_release(&s);
+	return rc ? ERR_TOOBIG : 0;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *action_json(const plan_action *a)
+{
+	json_t *o = json_object(), *changes = json_array(), *calls = json_array();
+	/* json_object_set_new steals each value; the order of these calls is
+	 * the key order of the output */
+	json_object_set_new(o, "tenant", json_string(a->tenant));
+	json_object_set_new(o, "kind", json_string(kind_str(a->kind)));
+	json_object_set_new(o, "project_id", str_or_null(a->project_id));
+	json_object_set_new(o, "reason", str_or_null(a->reason));
+	json_object_set_new(o, "deep_unknown", json_boolean(a->deep_unknown));
+	json_object_set_new(o, "fingerprint", json_string(a->fingerprint));
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const plan_change *c = &a->changes[i];
+		json_t *cj = json_object();
+		json_object_set_new(cj, "path", json_string(c->path));
+		json_object_set_new(cj, "from", str_or_null(c->from));
+		json_object_set_new(cj, "to", str_or_null(c->to));
+		json_array_append_new(changes, cj);
+	}
+	json_object_set_new(o, "changes", changes);
+	for (size_t i = 0; i < a->ncalls; i++) {
+		const plan_call *c = &a->calls[i];
+		json_t *cj = json_object();
+		json_object_set_new(cj, "method", json_string(c->method));
+		json_object_set_new(cj, "path", json_string(c->path));
+		/* the body is the plan's: json_deep_copy so the document owns its own */
+		json_object_set_new(cj, "body", c->body ? json_deep_copy(c->body) : json_null());
+		json_object_set_new(cj, "destructive", json_boolean(c->destructive));
+		json_object_set_new(cj, "after_create", json_boolean(c->after_create));
+		json_array_append_new(calls, cj);
+	}
+	json_object_set_new(o, "calls", calls);
+	return o;
+}
+
+static json_t *count_json(size_t n)
+{
+	return json_integer((json_int_t)n);
+}
+
+int plan_render_json(const plan *p, buf *out)
+{
+	char created[32], refreshed[32];
+	int rc = fmt_time(p->created_at, created);
+	if (rc)
+		return rc;
+	if (p->cache_refreshed_at && (rc = fmt_time(p->cache_refreshed_at, refreshed)))
+		return rc;
+
+	json_t *doc = json_object(), *summary = json_object(), *stats = json_object();
+	json_t *actions = json_array();
+	json_object_set_new(doc, "format", json_string("flotilla-plan"));
+	json_object_set_new(doc, "version", json_integer(PLAN_FORMAT_VERSION));
+	json_object_set_new(doc, "commit", json_string(p->commit ? p->commit : ""));
+	json_object_set_new(doc, "fleet", json_string(p->fleet ? p->fleet : ""));
+	json_object_set_new(doc, "created_at", json_string(created));
+	json_object_set_new(doc, "cache_refreshed_at",
+			    p->cache_refreshed_at ? json_string(refreshed) : json_null());
+	json_object_set_new(summary, "create", count_json(p->ncreate));
+	json_object_set_new(summary, "update", count_json(p->nupdate));
+	json_object_set_new(summary, "delete", count_json(p->ndelete));
+	json_object_set_new(summary, "blocked", count_json(p->nblocked));
+	json_object_set_new(summary, "orphaned", count_json(p->norphan));
+	json_object_set_new(summary, "unchanged", count_json(p->nnoop));
+	json_object_set_new(summary, "api_calls", count_json(p->ncalls));
+	json_object_set_new(doc, "summary", summary);
+	json_object_set_new(stats, "blobs_parsed", json_integer(p->blobs_parsed));
+	json_object_set_new(stats, "blobs_cached", json_integer(p->blobs_cached));
+	json_object_set_new(doc, "stats", stats);
+	for (size_t i = 0; i < p->nactions; i++)
+		if (p->actions[i].kind != PLAN_NOOP)
+			json_array_append_new(actions, action_json(&p->actions[i]));
+	json_object_set_new(doc, "actions", actions);
+
+	char *text = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	if (!text)
+		/* only a string that is not UTF-8 makes jansson refuse */
+		return err_set(ERR_INVALID, "plan cannot be written as JSON (a name or value is not UTF-8)");
+	rc = buf_adds(out, text);
+	if (!rc)
+		rc = buf_addc(out, '\n');
+	free(text);
+	return rc;
+}
+
+/* -------------------------------------------------------------- Markdown */
+
+int plan_render_markdown(const plan *p, size_t max_chars, buf *out)
+{
+	if (max_chars < MD_MIN_CHARS)
+		return err_set(ERR_INVALID, "markdown limit %zu is too small (minimum %d)", max_chars,
+			       MD_MIN_CHARS);
+	char commit[48], age[32], c[7][32];
+	buf b = BUF_INIT(0);
+	int rc = 0;
+	fmt_commit(p, commit);
+	fmt_age(p, age);
+	fmt_count(p->ncreate, c[0]);
+	fmt_count(p->nupdate, c[1]);
+	fmt_count(p->ndelete, c[2]);
+	fmt_count(p->nblocked, c[3]);
+	fmt_count(p->norphan, c[4]);
+	fmt_count(p->nnoop, c[5]);
+	fmt_count(p->ncalls, c[6]);
+	/* names are short (tenant and fleet names are DNS labels); the cut
+	 * keeps the header well inside MD_MIN_CHARS whatever they hold */
+	rc |= buf_printf(&b, "### flotilla plan\n\nFleet `%.100s` at `%s`, cache age %s\n\n", p->fleet ? p->fleet : "",
+			 commit, age);
+	rc |= buf_adds(&b, "| create | update | delete | blocked | orphaned | unchanged | API calls |\n"
+			   "|---:|---:|---:|---:|---:|---:|---:|\n");
+	rc |= buf_printf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n\n", c[0], c[1], c[2], c[3],
+			 c[4], c[5], c[6]);
+	sections s;
+	sections_build(p, &s);
+	if (!has_changes(p))
+		rc |= buf_adds(&b, "No changes. Your fleet matches the manifests.\n\n");
+	if (s.deep_unknown) {
+		rc |= deep_note(&b, s.deep_unknown);
+		rc |= buf_adds(&b, "\n");
+	}
+
+	static const char close_block[] = "```\n\n</details>\n\n";
+	size_t limit = max_chars - MD_RESERVE;
+	size_t left = 0; /* lines not shown */
+	bool stopped = false;
+	for (int k = 0; k < NSEC; k++) {
+		if (!s.count[k])
+			continue;
+		if (stopped) {
+			left += s.sec[k].n;
+			continue;
+		}
+		char n[32], open[128];
+		fmt_count(s.count[k], n);
+		int olen = snprintf(open, sizeof(open),
+				    "<details><summary>%c %s (%s)</summary>\n\n```text\n",
+				    sec_info[k].mark, sec_info[k].title, n);
+		/* a section opens only when its first line fits too */
+		size_t first = s.sec[k].n ? strlen(s.sec[k].v[0]) + 1 : 0;
+		if (b.len + (size_t)olen + first + strlen(close_block) > limit) {
+			stopped = true;
+			left += s.sec[k].n;
+			continue;
+		}
+		rc |= buf_adds(&b, open);
+		size_t i = 0;
+		for (; i < s.sec[k].n; i++) {
+			size_t need = strlen(s.sec[k].v[i]) + 1;
+			if (b.len + need + strlen(close_block) > limit)
+				break;
+			rc |= buf_printf(&b, "%s\n", s.sec[k].v[i]);
+		}
+		rc |= buf_adds(&b, close_block);
+		if (i < s.sec[k].n) {
+			stopped = true;
+			left += s.sec[k].n - i;
+		}
+	}
+	if (left) {
+		char n[32];
+		fmt_count(left, n);
+		rc |= buf_printf(&b, "_… %s more line%s not shown (plan too large for a comment); "
+				 "see the full plan in the CI log._\n", n, left == 1 ? "" : "s");
+	}
+	sections_release(&s);
+	if (!rc && b.len > max_chars)
+		rc = err_set(ERR_TOOBIG, "markdown plan of %zu characters exceeds %zu", b.len, max_chars);
+	else if (rc)
+		rc = ERR_TOOBIG;
+	if (!rc)
+		rc = buf_add(out, b.data, b.len);
+	buf_release(&b);
+	return rc;
+}

@@ -87,3 +87,18 @@ void cli_age(int64_t since, char out[32])
 		age = 0;
 	unit_duration_format(age - (age >= 3600 ? age % 60 : 0), out);
 }
+
+int cli_load_repo(const char *cmd, const char *repo, const char *ref, spec_fleet **fleet, spec_diags *diags,
+		  char sha[41])
+{
+	*fleet = NULL;
+	git_src *g = NULL;
+	if (git_src_open(&g, repo, ref) != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	str_copy(sha, git_src_commit(g), 41);
+	int rc = spec_fleet_load(fleet, git_src_spec(g), diags);
+	git_src_free(g);
+	if (rc != 0)
+		return cli_fail(cmd, "cannot read '%s' at commit %.7s: %s", repo, sha, err_msg());
+	return EXIT_OK;
+}

@@ -1,7 +1,7 @@
 /*
  * cmd_explain.c: `flotilla explain TENANT`: the tenant's merged spec with
  * the origin of every value (a tenant file line, a profile line, the fleet
- * defaults, or a built-in default).
+ * defaults, or a built-in default), from a directory or a git commit.
  */
 #include <getopt.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include "spec/spec.h"
 
 const char CMD_EXPLAIN_USAGE[] =
-	"usage: flotilla explain TENANT [--dir DIR]\n"
+	"usage: flotilla explain TENANT [--dir DIR | --repo DIR [--ref REF]]\n"
 	"\n"
 	"Print TENANT's effective spec after merging built-in defaults < fleet\n"
 	"defaults < profile < tenant, one value a line with where it came from:\n"
@@ -20,38 +20,57 @@ const char CMD_EXPLAIN_USAGE[] =
 	"  built-in default                 flotilla's (Neon's) default\n"
 	"\n"
 	"options:\n"
-	"  --dir DIR     the manifest directory (default: .)\n"
+	"  --dir DIR     the manifest directory, as it is on disk (default: .)\n"
+	"  --repo DIR    read the manifests from a commit of the git repository DIR\n"
+	"                instead; uncommitted changes are ignored\n"
+	"  --ref REF     with --repo: the branch, tag or commit (default: HEAD)\n"
 	"  -h, --help    this help\n"
 	"\n"
 	"exit: 0 when shown; 1 when the tenant is unknown or the fleet has problems\n"
 	"(they are printed on stderr; the merged spec is still shown when it can be).\n";
 
+/* Load the fleet of commit `ref` (NULL: HEAD) of repository `repo`; its
+ * 40-hex id goes to sha. EXIT_OK, or EXIT_ERROR after printing why. */
+
 int cmd_explain(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"dir", required_argument, NULL, 'd'},
+		{"repo", required_argument, NULL, 'r'},
+		{"ref", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = ".", *tenant = NULL;
+	const char *dir = NULL, *repo = NULL, *ref = NULL, *tenant = NULL;
 	int c;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd')
+		if (c == 'd')
+			dir = optarg;
+		else if (c == 'r')
+			repo = optarg;
+		else if (c == 'R')
+			ref = optarg;
+		else
 			return cli_fail("explain", "unknown option '%s' (see flotilla explain --help)", argv[optind - 1]);
-		dir = optarg;
 	}
 	if (optind < argc)
 		tenant = argv[optind++];
 	if (!tenant)
-		return cli_fail("explain", "which tenant? usage: flotilla explain TENANT [--dir DIR]");
+		return cli_fail("explain", "which tenant? usage: flotilla explain TENANT [--dir DIR | --repo DIR]");
 	if (optind < argc)
 		return cli_fail("explain", "unexpected argument '%s'", argv[optind]);
+	if (repo && dir)
+		return cli_fail("explain", "--repo and --dir cannot be used together");
+	if (ref && !repo)
+		return cli_fail("explain", "--ref needs --repo");
 
 	spec_fleet *fleet = NULL;
 	spec_diags *diags = spec_diags_new();
 	buf out = BUF_INIT(0);
-	int rc = cli_load_dir("explain", dir, &fleet, diags);
+	char sha[41] = "";
+	int rc = repo ? cli_load_repo("explain", repo, ref, &fleet, diags, sha)
+		      : cli_load_dir("explain", dir ? dir : ".", &fleet, diags);
 	if (rc != EXIT_OK)
 		goto done;
 	rc = EXIT_ERROR;
@@ -65,8 +84,12 @@ int cmd_explain(int argc, char **argv)
 	}
 	const spec_tenant *t = spec_fleet_tenant_find(fleet, tenant);
 	if (!t) {
-		rc = cli_fail("explain", "no tenant named '%s' in %s (%zu tenants)", tenant, dir,
-			      spec_fleet_tenant_count(fleet));
+		if (repo)
+			rc = cli_fail("explain", "no tenant named '%s' in %s at commit %.7s (%zu tenants)", tenant,
+				      repo, sha, spec_fleet_tenant_count(fleet));
+		else
+			rc = cli_fail("explain", "no tenant named '%s' in %s (%zu tenants)", tenant,
+				      dir ? dir : ".", spec_fleet_tenant_count(fleet));
 		goto done;
 	}
 	if (spec_explain_render(fleet, t, &out) != 0)

@@ -51,9 +51,7 @@ typedef struct refresh {
 	const char *fleet;
 	const char *prefix;
 	bool rebuild;
-	progress prog;
-	int64_t deep_done, deep_failed;
-	char first_error[600];
+	refresh_stats stats;
 	/* --rebuild: tenant -> project id, or AMBIGUOUS when two claim it */
 	strmap *claims;
 	char **claim_keys;
@@ -62,180 +60,6 @@ typedef struct refresh {
 } refresh;
 
 static char AMBIGUOUS[] = "(ambiguous)";
-
-/* --------------------------------------------------------- conversions */
-
-static char *dump(const json_t *j)
-{
-	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-}
-
-/* A page of neon projects as state rows; JSON texts are heap copies that
- * free_rows releases, other strings are borrowed from the page. */
-static state_project *to_rows(const neon_project_page *page)
-{
-	state_project *rows = xcalloc(page->n ? page->n : 1, sizeof(*rows));
-	for (size_t i = 0; i < page->n; i++) {
-		const neon_project *p = &page->items[i];
-		state_project *r = &rows[i];
-		r->id = p->id;
-		r->name = p->name;
-		r->region_id = p->region_id;
-		r->org_id = p->org_id;
-		r->pg_version = p->pg_version;
-		r->history_retention_seconds = p->history_retention_seconds;
-		r->created_at = p->created_at;
-		r->updated_at = p->updated_at;
-		r->quota_active_time = p->quota.active_time_seconds;
-		r->quota_compute_time = p->quota.compute_time_seconds;
-		r->quota_written_data = p->quota.written_data_bytes;
-		r->quota_data_transfer = p->quota.data_transfer_bytes;
-		r->quota_logical_size = p->quota.logical_size_bytes;
-		r->min_cu = p->min_cu;
-		r->max_cu = p->max_cu;
-		r->suspend_timeout_seconds = p->suspend_timeout_seconds;
-		r->pg_settings_json = dump(p->pg_settings);
-		r->allowed_ips_json = dump(p->allowed_ips);
-		r->protected_branches_only = p->protected_branches_only;
-		r->logical_replication = p->logical_replication;
-		r->block_public_connections = p->block_public_connections;
-		r->maintenance_window_json = dump(p->maintenance_window);
-	}
-	return rows;
-}
-
-static void free_rows(state_project *rows, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(rows[i].pg_settings_json);
-		free(rows[i].allowed_ips_json);
-		free(rows[i].maintenance_window_json);
-	}
-	free(rows);
-}
-
-static void to_deep(const neon_project_deep *nd, state_deep *sd, char ***owned, size_t *nowned)
-{
-	memset(sd, 0, sizeof(*sd));
-	sd->branches = xcalloc(nd->nbranches ? nd->nbranches : 1, sizeof(*sd->branches));
-	sd->endpoints = xcalloc(nd->nendpoints ? nd->nendpoints : 1, sizeof(*sd->endpoints));
-	sd->databases = xcalloc(nd->ndatabases ? nd->ndatabases : 1, sizeof(*sd->databases));
-	sd->roles = xcalloc(nd->nroles ? nd->nroles : 1, sizeof(*sd->roles));
-	*owned = xcalloc(nd->nbranches ? nd->nbranches : 1, sizeof(char *));
-	*nowned = 0;
-	for (size_t i = 0; i < nd->nbranches; i++) {
-		const neon_branch *b = &nd->branches[i];
-		state_branch *s = &sd->branches[sd->nbranches++];
-		s->id = b->id;
-		s->name = b->name;
-		s->parent_id = b->parent_id;
-		s->is_default = b->is_default;
-		s->protected_ = b->protected_;
-		s->annotations_json = dump(b->annotations);
-		(*owned)[(*nowned)++] = s->annotations_json;
-		s->created_at = b->created_at;
-		s->updated_at = b->updated_at;
-	}
-	for (size_t i = 0; i < nd->nendpoints; i++) {
-		const neon_endpoint *e = &nd->endpoints[i];
-		state_endpoint *s = &sd->endpoints[sd->nendpoints++];
-		s->id = e->id;
-		s->branch_id = e->branch_id;
-		s->read_write = e->read_write;
-		s->min_cu = e->min_cu;
-		s->max_cu = e->max_cu;
-		s->suspend_timeout_seconds = e->suspend_timeout_seconds;
-		s->disabled = e->disabled;
-		s->current_state = e->current_state;
-		s->last_active = e->last_active;
-	}
-	for (size_t i = 0; i < nd->ndatabases; i++) {
-		sd->databases[i].branch_id = nd->databases[i].branch_id;
-		sd->databases[i].name = nd->databases[i].name;
-		sd->databases[i].owner = nd->databases[i].owner_name;
-	}
-	sd->ndatabases = nd->ndatabases;
-	for (size_t i = 0; i < nd->nroles; i++) {
-		sd->roles[i].branch_id = nd->roles[i].branch_id;
-		sd->roles[i].name = nd->roles[i].name;
-	}
-	sd->nroles = nd->nroles;
-}
-
-static void free_deep_rows(state_deep *sd, char **owned, size_t nowned)
-{
-	for (size_t i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(owned);
-	free(sd->branches);
-	free(sd->endpoints);
-	free(sd->databases);
-	free(sd->roles);
-}
-
-/* ------------------------------------------------------------ list pass */
-
-static void note_error(refresh *r, const char *fmt, const char *a, const char *b)
-{
-	if (!r->first_error[0])
-		snprintf(r->first_error, sizeof(r->first_error), fmt, a, b);
-}
-
-/* Page the whole account into the cache. Returns 0, or -1 after a message. */
-static int list_pass(refresh *r, int64_t *projects, int64_t *calls, size_t *removed)
-{
-	state_refresh *sr = NULL;
-	if (state_refresh_begin(r->st, &sr) != 0)
-		return cli_fail("refresh", "%s", err_msg()), -1;
-	progress_start(&r->prog, "refresh: projects listed", state_project_count(r->st));
-	char *cursor = NULL;
-	int rc = 0;
-	for (;;) {
-		neon_project_page page;
-		neon_result res;
-		memset(&page, 0, sizeof(page));
-		memset(&res, 0, sizeof(res));
-		int prc = neon_projects_page(r->c, cursor, 400, NULL, false, &page, &res);
-		(*calls)++;
-		if (prc != 0) {
-			cli_fail("refresh", "listing projects failed after %d attempt%s: %s (status %d, request %s)",
-				 res.attempts, res.attempts == 1 ? "" : "s", res.message[0] ? res.message : err_msg(),
-				 res.status, res.request_id[0] ? res.request_id : "-");
-			neon_result_release(&res);
-			rc = -1;
-			break;
-		}
-		state_project *rows = to_rows(&page);
-		int wrc = state_refresh_page(sr, rows, page.n);
-		free_rows(rows, page.n);
-		neon_result_release(&res);
-		if (wrc != 0) {
-			cli_fail("refresh", "writing the cache failed: %s", err_msg());
-			neon_project_page_release(&page);
-			rc = -1;
-			break;
-		}
-		*projects += (int64_t)page.n;
-		progress_update(&r->prog, *projects);
-		free(cursor);
-		cursor = page.next ? xstrdup(page.next) : NULL;
-		neon_project_page_release(&page);
-		if (!cursor)
-			break;
-		/* keep the lease alive through a long refresh */
-		if (state_lease_renew(r->st, "fleet", 300) != 0)
-			log_warn("refresh: cannot renew the lease", "error", err_msg());
-	}
-	free(cursor);
-	progress_end(&r->prog);
-	if (rc != 0) {
-		state_refresh_abort(sr);
-		return -1;
-	}
-	if (state_refresh_finish(sr, removed) != 0)
-		return cli_fail("refresh", "finishing the refresh failed: %s", err_msg()), -1;
-	return 0;
-}
 
 /* ------------------------------------------------------------ deep pass */
 
@@ -280,34 +104,11 @@ static void judge(refresh *r, const char *project_id, const neon_project_deep *d
 	claim(r, tenant, project_id);
 }
 
-static void on_deep(void *arg, const char *project_id, int rc, neon_project_deep *deep, const char *error)
+static void on_deep(void *arg, const char *project_id, const neon_project_deep *deep)
 {
 	refresh *r = arg;
-	if (rc != 0) {
-		r->deep_failed++;
-		note_error(r, "reading project '%s' failed: %s", project_id, error ? error : "unknown error");
-		return;
-	}
-	state_deep sd;
-	char **owned;
-	size_t nowned;
-	to_deep(deep, &sd, &owned, &nowned);
-	state_project row;
-	const char *updated = NULL;
-	if (state_project_get(r->st, project_id, &row) == 0)
-		updated = row.updated_at;
-	if (state_deep_put(r->st, project_id, updated ? updated : "", &sd) != 0) {
-		r->deep_failed++;
-		note_error(r, "caching project '%s' failed: %s", project_id, err_msg());
-	} else {
-		r->deep_done++;
-		if (r->rebuild)
-			judge(r, project_id, deep);
-	}
-	if (updated)
-		state_project_release(&row);
-	free_deep_rows(&sd, owned, nowned);
-	progress_update(&r->prog, r->deep_done + r->deep_failed);
+	if (r->rebuild)
+		judge(r, project_id, deep);
 }
 
 typedef struct id_list {
@@ -436,10 +237,10 @@ int cmd_refresh(int argc, char **argv)
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int64_t projects = 0, calls = 0;
-	size_t removed = 0;
-	if (list_pass(&r, &projects, &calls, &removed) != 0)
+	if (refresh_list(r.st, r.c, "refresh", &r.stats) != 0)
 		goto done;
+	int64_t projects = r.stats.projects, calls = r.stats.list_calls;
+	size_t removed = r.stats.gone;
 
 	/* deep reads: --rebuild candidates by name, --full every managed project */
 	if (rebuild) {
@@ -451,16 +252,8 @@ int cmd_refresh(int argc, char **argv)
 		if (state_tenants_foreach(r.st, collect_managed, &targets) != 0)
 			goto done;
 	}
-	if (targets.n) {
-		progress_start(&r.prog, "refresh: projects read deep", (int64_t)targets.n);
-		for (size_t i = 0; i < targets.n; i++)
-			neon_project_deep_submit(r.c, targets.ids[i], on_deep, &r);
-		if (neon_run(r.c) != 0) {
-			cli_fail("refresh", "%s", err_msg());
-			goto done;
-		}
-		progress_end(&r.prog);
-	}
+	if (refresh_deep(r.st, r.c, "refresh", targets.ids, targets.n, on_deep, &r, &r.stats) != 0)
+		goto done;
 	int64_t mapped = 0;
 	for (size_t i = 0; rebuild && i < r.nclaim_keys; i++) {
 		char *pid = strmap_get(r.claims, r.claim_keys[i]);
@@ -477,21 +270,21 @@ int cmd_refresh(int argc, char **argv)
 	printf("refreshed %lld projects in %.1fs: %lld list call%s, %zu gone from Neon", (long long)projects, secs,
 	       (long long)calls, calls == 1 ? "" : "s", removed);
 	if (targets.n)
-		printf("; %lld read deep", (long long)r.deep_done);
+		printf("; %lld read deep", (long long)r.stats.deep_done);
 	printf("\n");
 	if (rebuild)
 		printf("rebuild: %lld tenants mapped; %lld projects of other fleets left alone; %lld projects "
 		       "without flotilla annotations left alone\n", (long long)mapped, (long long)r.other_fleet,
 		       (long long)r.unannotated);
-	if (r.deep_failed) {
-		cli_fail("refresh", "%lld deep read%s failed; first: %s", (long long)r.deep_failed,
-			 r.deep_failed == 1 ? "" : "s", r.first_error);
+	if (r.stats.deep_failed) {
+		cli_fail("refresh", "%lld deep read%s failed; first: %s", (long long)r.stats.deep_failed,
+			 r.stats.deep_failed == 1 ? "" : "s", r.stats.first_error);
 		goto done;
 	}
 	char summary[256];
 	snprintf(summary, sizeof(summary),
 		 "{\"projects\":%lld,\"list_calls\":%lld,\"gone\":%zu,\"deep\":%lld,\"mapped\":%lld}",
-		 (long long)projects, (long long)calls, removed, (long long)r.deep_done, (long long)mapped);
+		 (long long)projects, (long long)calls, removed, (long long)r.stats.deep_done, (long long)mapped);
 	if (state_run_finish(r.st, run_id, "ok", summary) != 0)
 		log_warn("refresh: cannot record the run", "error", err_msg());
 	run_id = 0;

@@ -1,6 +1,7 @@
 /*
  * cmd_validate.c: `flotilla validate`: load and check every manifest of a
- * directory offline (no state, no API) and print all diagnostics at once.
+ * directory, or of a commit of a git repository, offline (no state, no
+ * API) and print all diagnostics at once.
  */
 #include <getopt.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 #include "spec/spec.h"
 
 const char CMD_VALIDATE_USAGE[] =
-	"usage: flotilla validate [--dir DIR] [--format text|json]\n"
+	"usage: flotilla validate [--dir DIR | --repo DIR [--ref REF]] [--format text|json]\n"
 	"\n"
 	"Check the manifests of a directory: flotilla.yaml at its root, and every\n"
 	"file its 'manifests' globs match. Every problem is printed, sorted, as\n"
@@ -17,20 +18,28 @@ const char CMD_VALIDATE_USAGE[] =
 	"No state file is read and no API call is made.\n"
 	"\n"
 	"options:\n"
-	"  --dir DIR          the manifest directory (default: .)\n"
+	"  --dir DIR          the manifest directory, as it is on disk (default: .)\n"
+	"  --repo DIR         read the manifests from a commit of the git repository\n"
+	"                     DIR instead; uncommitted changes are ignored\n"
+	"  --ref REF          with --repo: the branch, tag or commit (default: HEAD)\n"
 	"  --format FORMAT    text (default) or json (docs/cli.md describes the shape)\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"exit: 0 when the fleet is valid, 1 when it is not or cannot be read.\n";
 
+/* Load the fleet of commit `ref` (NULL: HEAD) of repository `repo`; its
+ * 40-hex id goes to sha. EXIT_OK, or EXIT_ERROR after printing why. */
+
 int cmd_validate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"dir", required_argument, NULL, 'd'},
+		{"repo", required_argument, NULL, 'r'},
+		{"ref", required_argument, NULL, 'R'},
 		{"format", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = ".", *format = "text";
+	const char *dir = NULL, *repo = NULL, *ref = NULL, *format = "text";
 	int c;
 	optind = 0;
 	opterr = 0;
@@ -38,6 +47,12 @@ int cmd_validate(int argc, char **argv)
 		switch (c) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 'r':
+			repo = optarg;
+			break;
+		case 'R':
+			ref = optarg;
 			break;
 		case 'f':
 			format = optarg;
@@ -48,6 +63,10 @@ int cmd_validate(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_fail("validate", "unexpected argument '%s' (see flotilla validate --help)", argv[optind]);
+	if (repo && dir)
+		return cli_fail("validate", "--repo and --dir cannot be used together");
+	if (ref && !repo)
+		return cli_fail("validate", "--ref needs --repo");
 	bool json = strcmp(format, "json") == 0;
 	if (!json && strcmp(format, "text") != 0)
 		return cli_fail("validate", "unknown format '%s': use text or json", format);
@@ -55,7 +74,9 @@ int cmd_validate(int argc, char **argv)
 	spec_fleet *fleet = NULL;
 	spec_diags *diags = spec_diags_new();
 	buf out = BUF_INIT(0);
-	int rc = cli_load_dir("validate", dir, &fleet, diags);
+	char sha[41] = "";
+	int rc = repo ? cli_load_repo("validate", repo, ref, &fleet, diags, sha)
+		      : cli_load_dir("validate", dir ? dir : ".", &fleet, diags);
 	if (rc != EXIT_OK)
 		goto done;
 	rc = EXIT_ERROR;
@@ -72,6 +93,8 @@ int cmd_validate(int argc, char **argv)
 		else
 			fprintf(stderr, "fleet '%s' is valid: %zu tenant%s\n", spec_fleet_name(fleet), t,
 				t == 1 ? "" : "s");
+		if (repo)
+			fprintf(stderr, "at commit %.7s\n", sha);
 	}
 	rc = n ? EXIT_ERROR : EXIT_OK;
 done:

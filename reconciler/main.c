@@ -14,6 +14,7 @@ static const command COMMANDS[] = {
 	{"validate", cmd_validate, "check the manifests of a directory offline", CMD_VALIDATE_USAGE},
 	{"explain", cmd_explain, "show a tenant's merged spec and where each value came from", CMD_EXPLAIN_USAGE},
 	{"refresh", cmd_refresh, "read the live fleet into the state file, list first", CMD_REFRESH_USAGE},
+	{"plan", cmd_plan, "show what apply would change, with the exact API calls", CMD_PLAN_USAGE},
 	{"status", cmd_status, "show what the state file knows about the fleet or a tenant", CMD_STATUS_USAGE},
 };
 

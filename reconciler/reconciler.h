@@ -32,11 +32,13 @@ int cmd_validate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 extern const char CMD_VALIDATE_USAGE[];
 extern const char CMD_EXPLAIN_USAGE[];
 extern const char CMD_REFRESH_USAGE[];
 extern const char CMD_STATUS_USAGE[];
+extern const char CMD_PLAN_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */
 typedef struct cli_api {
@@ -55,6 +57,25 @@ int cli_client_open(const char *cmd, const cli_api *api, neon_client **out);
 int cli_state_open(const char *cmd, const char *path, state **out);
 /* "3m", "2h5m", "never" for a unix time in the past. */
 void cli_age(int64_t since, char out[32]);
+
+/* ------------------------------------------------------- refresh passes */
+
+typedef struct refresh_stats {
+	int64_t projects, list_calls;
+	size_t gone;                 /* dropped: Neon no longer lists them */
+	int64_t deep_done, deep_failed;
+	char first_error[600];
+} refresh_stats;
+
+/* The list pass (refresh.c): every project into the cache. 0, or -1 after
+ * printing why as `cmd`. */
+int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out);
+/* The deep pass of the given projects; fn (may be NULL) sees each result
+ * that was cached. 0, or -1 when the client itself failed; per-project
+ * failures are counted in out. */
+typedef void (*refresh_deep_fn)(void *arg, const char *project_id, const neon_project_deep *d);
+int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, size_t n, refresh_deep_fn fn,
+		 void *arg, refresh_stats *out);
 
 /* ------------------------------------------------------------ git source */
 
@@ -108,5 +129,9 @@ bool cli_wants_help(int argc, char **argv);
  * to `diags`. EXIT_OK with *fleet set, or EXIT_ERROR after printing why the
  * directory could not be read. */
 int cli_load_dir(const char *cmd, const char *dir, spec_fleet **fleet, spec_diags *diags);
+/* The same from a commit of a git repository (`ref` NULL: HEAD), without a
+ * checkout; the commit's sha goes into `sha`. */
+int cli_load_repo(const char *cmd, const char *repo, const char *ref, spec_fleet **fleet, spec_diags *diags,
+		  char sha[41]);
 
 #endif

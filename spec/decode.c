@@ -6,7 +6,9 @@
  * and every problem becomes a diagnostic at the node's line and column;
  * decoding goes on after a problem so that one run shows them all. This
  * file holds the shared decoding helpers and the document level (header,
- * metadata, the Fleet spec, registering profiles and tenants); values.c
+ * metadata, the Fleet spec) and registering a file's profiles and tenants
+ * into the fleet, a separate step so that the parse cache can replay a
+ * file's decoded records (cache.c) without its YAML; values.c
  * decodes the tenant spec itself. Rules that need more than one value
  * wait for the merged tenant in validate.c. Strings are copied into the
  * fleet's arena: the node tree is freed after each file.
@@ -389,18 +391,28 @@ static const ynode *decode_metadata(dec *d, const ynode *n, int kind, spec_map *
  * keeps its origin, to name the first definition. False (with a
  * diagnostic naming both places) when the name is taken; the first stays.
  */
-static bool register_name(dec *d, strmap *index, const char *what, const char *key, void *rec,
-			  size_t o_off, const ynode *name)
+static bool register_name(spec_fleet *f, const char *fname, spec_diags *diags, strmap *index,
+			  const char *what, const char *key, void *rec, size_t o_off, const file_rec *r)
 {
 	const char *found = strmap_get(index, key);
 	if (found) {
 		const spec_origin *prev = (const spec_origin *)(const void *)(found + o_off);
-		diag_at(d, name, "metadata.name", "%s '%s' is defined twice: first at %s:%" PRIu32 ":%u", what,
-			key, spec_fleet_file(d->f, prev->file), prev->line, (unsigned)prev->col);
+		spec_diags_add(diags, fname, r->line, r->col, "metadata.name",
+			       "%s '%s' is defined twice: first at %s:%" PRIu32 ":%u", what, key,
+			       spec_fleet_file(f, prev->file), prev->line, (unsigned)prev->col);
 		return false;
 	}
 	strmap_put(index, key, rec);
 	return true;
+}
+
+/* Keep a decoded profile or tenant for register_file. */
+static void add_rec(dec *d, bool tenant, void *p, const ynode *name)
+{
+	file_recs *r = d->recs;
+	if (r->n == r->cap)
+		r->items = xgrow(r->items, &r->cap, r->n + 1, sizeof(*r->items));
+	r->items[r->n++] = (file_rec){.tenant = tenant, .p = p, .line = name->line, .col = name->col};
 }
 
 static void decode_doc(dec *d, const ydoc *doc)
@@ -497,11 +509,7 @@ static void decode_doc(dec *d, const ydoc *doc)
 		d->layer = SPEC_LAYER_PROFILE;
 		if (spec)
 			decode_values(d, spec, "", "spec", &p->spec, false);
-		if (!register_name(d, f->profile_index, "profile", p->name, p, offsetof(spec_profile, o), name))
-			return;
-		if (f->nprofiles == f->capprofiles)
-			f->profiles = xgrow(f->profiles, &f->capprofiles, f->nprofiles + 1, sizeof(*f->profiles));
-		f->profiles[f->nprofiles++] = p;
+		add_rec(d, false, p, name);
 		return;
 	}
 	spec_tenant *t = arena_alloc(f->a, sizeof(*t));
@@ -511,18 +519,46 @@ static void decode_doc(dec *d, const ydoc *doc)
 	d->layer = SPEC_LAYER_TENANT;
 	if (spec)
 		decode_values(d, spec, "", "spec", &t->spec, true);
-	if (!register_name(d, f->tenant_index, "tenant", t->name, t, offsetof(spec_tenant, o), name))
-		return;
-	if (f->ntenants == f->captenants)
-		f->tenants = xgrow(f->tenants, &f->captenants, f->ntenants + 1, sizeof(*f->tenants));
-	f->tenants[f->ntenants++] = t;
+	add_rec(d, true, t, name);
 }
 
-void decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs, spec_diags *diags)
+void decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs, file_recs *recs)
 {
-	dec d = {.f = f, .file = file, .fname = spec_fleet_file(f, file), .diags = diags};
+	dec d = {.f = f, .file = file, .fname = spec_fleet_file(f, file), .diags = recs->diags, .recs = recs};
 	for (size_t i = 0; i < ndocs; i++) {
 		d.layer = SPEC_LAYER_TENANT;
 		decode_doc(&d, &docs[i]);
 	}
+}
+
+void register_file(spec_fleet *f, uint32_t file, const file_recs *recs, spec_diags *diags)
+{
+	const char *fname = spec_fleet_file(f, file);
+	diags_move(diags, recs->diags);
+	for (size_t i = 0; i < recs->n; i++) {
+		const file_rec *r = &recs->items[i];
+		if (r->tenant) {
+			spec_tenant *t = r->p;
+			if (!register_name(f, fname, diags, f->tenant_index, "tenant", t->name, t,
+					   offsetof(spec_tenant, o), r))
+				continue;
+			if (f->ntenants == f->captenants)
+				f->tenants = xgrow(f->tenants, &f->captenants, f->ntenants + 1, sizeof(*f->tenants));
+			f->tenants[f->ntenants++] = t;
+		} else {
+			spec_profile *p = r->p;
+			if (!register_name(f, fname, diags, f->profile_index, "profile", p->name, p,
+					   offsetof(spec_profile, o), r))
+				continue;
+			if (f->nprofiles == f->capprofiles)
+				f->profiles = xgrow(f->profiles, &f->capprofiles, f->nprofiles + 1, sizeof(*f->profiles));
+			f->profiles[f->nprofiles++] = p;
+		}
+	}
+}
+
+void file_recs_reset(file_recs *r)
+{
+	r->n = 0;
+	diags_clear(r->diags);
 }

@@ -153,3 +153,24 @@ int spec_diags_render_json(const spec_diags *d, buf *out)
 		rc = buf_adds(out, "]}\n");
 	return rc;
 }
+
+void diags_move(spec_diags *dst, spec_diags *src)
+{
+	if (src->n == 0)
+		return;
+	if (dst->n + src->n > dst->cap)
+		dst->items = xgrow(dst->items, &dst->cap, dst->n + src->n, sizeof(*dst->items));
+	memcpy(dst->items + dst->n, src->items, src->n * sizeof(*src->items));
+	dst->n += src->n;
+	src->n = 0;
+}
+
+void diags_clear(spec_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->items[i].file);
+		free(d->items[i].path);
+		free(d->items[i].msg);
+	}
+	d->n = 0;
+}

@@ -3,7 +3,10 @@
  *
  * Order: flotilla.yaml first (it names the globs), then every listed file
  * that a glob matches, in path order so that diagnostics and "defined
- * twice" messages do not depend on directory order. Each file's YAML tree
+ * twice" messages do not depend on directory order. A file is decoded on
+ * its own into records (decode.c) and then registered into the fleet, so
+ * that with a parse cache an unchanged file (same blob id) is replayed
+ * from its cache entry (cache.c) instead of parsed. Each file's YAML tree
  * lives in a scratch arena that is reset after the file is decoded, so
  * memory grows with the decoded fleet, not with the bytes read.
  */
@@ -62,21 +65,58 @@ static int path_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Read and decode one file; problems of the file become diagnostics. */
-static void load_file(spec_fleet *f, const spec_source *src, const char *path, arena *scratch,
-		      buf *data, spec_diags *diags)
+/* What spec_fleet_load_cached carries from file to file. */
+typedef struct loader {
+	spec_fleet *f;
+	const spec_source *src;
+	const spec_cache *cache; /* NULL: parse every file */
+	spec_diags *diags;
+	arena *scratch;  /* one file's YAML tree */
+	buf data;        /* one file's bytes */
+	buf entry;       /* one cache entry */
+	file_recs recs;  /* one file's records */
+	spec_load_stats stats;
+} loader;
+
+/* Decode one file from the cache, or read, parse and decode it (and cache
+ * it); then register it. Problems of the file become diagnostics. */
+static void load_file(loader *l, const char *path, bool root)
 {
+	spec_fleet *f = l->f;
 	uint32_t idx = fleet_file_add(f, path);
-	buf_reset(data);
-	if (src->read(src->ctx, path, data) != 0) {
-		spec_diags_add(diags, path, 1, 1, "(file)", "%s", err_msg());
+	char id[SPEC_BLOB_ID_LEN + 1];
+	bool have_id = l->cache && l->src->blob_id && l->src->blob_id(l->src->ctx, path, id) == 0;
+	l->stats.files++;
+	if (have_id) {
+		buf_reset(&l->entry);
+		/* any failure (miss, cache error, corrupt or old entry) means: parse */
+		if (l->cache->get(l->cache->ctx, id, &l->entry) == 0 &&
+		    cache_decode(f, idx, root, l->entry.data, l->entry.len, &l->recs) == 0) {
+			l->stats.cached++;
+			goto done;
+		}
+		file_recs_reset(&l->recs);
+	}
+	buf_reset(&l->data);
+	if (l->src->read(l->src->ctx, path, &l->data) != 0) {
+		spec_diags_add(l->diags, path, 1, 1, "(file)", "%s", err_msg());
 		return;
 	}
 	ydoc *docs = NULL;
-	size_t n = yaml_load(scratch, path, data->data ? data->data : "", data->len, &docs, diags);
-	decode_file(f, idx, docs, n, diags);
+	size_t n = yaml_load(l->scratch, path, l->data.data ? l->data.data : "", l->data.len, &docs,
+			     l->recs.diags);
+	decode_file(f, idx, docs, n, &l->recs);
 	free(docs);
-	arena_reset(scratch);
+	arena_reset(l->scratch);
+	l->stats.parsed++;
+	if (have_id) {
+		buf_reset(&l->entry);
+		if (cache_encode(f, idx, root, &l->recs, &l->entry) == 0)
+			(void)l->cache->put(l->cache->ctx, id, l->entry.data, l->entry.len);
+	}
+done:
+	register_file(f, idx, &l->recs, l->diags);
+	file_recs_reset(&l->recs);
 }
 
 static int tenant_cmp(const void *a, const void *b)
@@ -86,6 +126,12 @@ static int tenant_cmp(const void *a, const void *b)
 }
 
 int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
+{
+	return spec_fleet_load_cached(out, src, NULL, diags, NULL);
+}
+
+int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_cache *cache,
+			   spec_diags *diags, spec_load_stats *stats)
 {
 	*out = NULL;
 	spec_fleet *f = xcalloc(1, sizeof(*f));
@@ -99,8 +145,11 @@ int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
 	f->max_autoscaling_cu = 64; /* 16 CU */
 	builtin_defaults(f->a, &f->builtin);
 
-	arena *scratch = arena_new();
-	buf data = BUF_INIT(SPEC_MAX_FILE_BYTES);
+	/* An entry is spec/'s own output, but bound it anyway: a damaged
+	 * cache must not make the loader allocate without limit. */
+	loader l = {.f = f, .src = src, .cache = cache, .diags = diags, .scratch = arena_new(),
+		    .data = BUF_INIT(SPEC_MAX_FILE_BYTES), .entry = BUF_INIT(16 * SPEC_MAX_FILE_BYTES),
+		    .recs = {.diags = spec_diags_new()}};
 	path_list pl = {0};
 	int rc = src->list(src->ctx, collect, &pl);
 	if (rc != 0)
@@ -116,7 +165,7 @@ int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
 		spec_diags_add(diags, "flotilla.yaml", 1, 1, "(file)",
 			       "no flotilla.yaml at the repository root: a fleet starts with one Fleet document");
 	else
-		load_file(f, src, "flotilla.yaml", scratch, &data, diags);
+		load_file(&l, "flotilla.yaml", true);
 	if (have_file && !f->have_fleet && spec_diags_count(diags) == 0)
 		spec_diags_add(diags, "flotilla.yaml", 1, 1, "(file)", "flotilla.yaml holds no Fleet document");
 
@@ -135,7 +184,7 @@ int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
 		for (size_t g = 0; !hit && g < f->manifests->n; g++)
 			hit = spec_glob_match(f->manifests->items[g].s, p);
 		if (hit)
-			load_file(f, src, p, scratch, &data, diags);
+			load_file(&l, p, false);
 	}
 
 	if (f->ntenants > 1)
@@ -143,14 +192,19 @@ int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
 	for (size_t i = 0; i < f->ntenants; i++)
 		validate_tenant(f, f->tenants[i], diags);
 	spec_diags_sort(diags);
+	if (stats)
+		*stats = l.stats;
 	*out = f;
 	f = NULL;
 done:
 	for (size_t i = 0; i < pl.n; i++)
 		free(pl.paths[i]);
 	free(pl.paths);
-	buf_release(&data);
-	arena_free(scratch);
+	buf_release(&l.data);
+	buf_release(&l.entry);
+	free(l.recs.items);
+	spec_diags_free(l.recs.diags);
+	arena_free(l.scratch);
 	spec_fleet_free(f);
 	return rc;
 }

@@ -87,7 +87,33 @@ uint32_t fleet_file_add(spec_fleet *f, const char *path);
 void diags_vadd(spec_diags *d, const char *file, unsigned line, unsigned col, const char *path,
 		const char *fmt, va_list ap) PRINTF(6, 0);
 
+/* Move every entry of `src` to the end of `dst`; `src` is left empty. */
+void diags_move(spec_diags *dst, spec_diags *src);
+/* Drop every entry. */
+void diags_clear(spec_diags *d);
+
 /* ------------------------------------------------------------ decoding */
+
+/*
+ * What one file defines, before it joins the fleet: its profiles and
+ * tenants in document order, and the diagnostics of reading, parsing and
+ * decoding it (all under the file's own path). This is what the parse
+ * cache keeps per blob (cache.c). The Fleet document is the exception: it
+ * can only come from flotilla.yaml, which is decoded first into a fresh
+ * fleet, so its settings go straight into the fleet and the cache keeps
+ * them from there.
+ */
+typedef struct file_rec {
+	bool tenant;
+	void *p;            /* spec_tenant * or spec_profile *, in the fleet's arena */
+	uint32_t line, col; /* the metadata.name node, for "defined twice" */
+} file_rec;
+
+typedef struct file_recs {
+	file_rec *items;
+	size_t n, cap;
+	spec_diags *diags;
+} file_recs;
 
 /* The state of decoding one file (decode.c, values.c). */
 typedef struct dec {
@@ -96,6 +122,7 @@ typedef struct dec {
 	const char *fname;
 	spec_layer layer;
 	spec_diags *diags;
+	file_recs *recs;
 } dec;
 
 #define PATH_MAX_LEN 256
@@ -126,9 +153,26 @@ void decode_values(dec *d, const ynode *n, const char *prefix, const char *ypath
 /* A map of strings: compute.pgSettings, or metadata.labels when `labels`. */
 spec_map *decode_map(dec *d, const ynode *n, const char *path, bool labels);
 
-/* Decode the documents of one file into the fleet (decode.c). */
-void decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs,
-		 spec_diags *diags);
+/* Decode the documents of file index `file` into `recs` (decode.c): the
+ * fleet is only written for the Fleet document of flotilla.yaml. */
+void decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs, file_recs *recs);
+/* Add a decoded file to the fleet: its diagnostics go to `diags`, its
+ * profiles and tenants are indexed by name, a name already taken (by this
+ * file or an earlier one) is reported and the later record dropped. */
+void register_file(spec_fleet *f, uint32_t file, const file_recs *recs, spec_diags *diags);
+void file_recs_reset(file_recs *r);
+
+/* The parse cache encoding of a decoded file (cache.c). `root`: the file
+ * is flotilla.yaml, whose entry also holds the fleet settings. Encoding
+ * fails (ERR_INVALID) for a file the format cannot replay exactly; then
+ * it is simply not cached. Decoding appends to an empty `recs` (and for
+ * root sets the fleet settings); a corrupt, foreign-version or
+ * other-role entry is ERR_INVALID with the fleet left as it was and
+ * `recs` to be reset by the caller. */
+int cache_encode(const spec_fleet *f, uint32_t file, bool root, const file_recs *recs,
+		 buf *out) WUR;
+int cache_decode(spec_fleet *f, uint32_t file, bool root, const void *data, size_t len,
+		 file_recs *recs) WUR;
 
 /* Built-in defaults of a tenant spec (fields.c). */
 void builtin_defaults(arena *a, spec_values *out);

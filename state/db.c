@@ -502,3 +502,18 @@ int state_schema_version(state *s)
 {
 	return s->version;
 }
+
+int state_batch_begin(state *s)
+{
+	return db_begin(s, true);
+}
+
+int state_batch_commit(state *s)
+{
+	return db_commit(s);
+}
+
+void state_batch_rollback(state *s)
+{
+	db_rollback(s);
+}

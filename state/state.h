@@ -34,6 +34,13 @@ int state_open(state **out, const char *path) WUR;
 void state_close(state *s);
 int state_schema_version(state *s);
 
+/* Group many small writes and reads (a whole load's parse cache entries)
+ * in one write transaction: begin, then commit (or rollback). Calls made
+ * in between that open their own transactions nest inside it. */
+int state_batch_begin(state *s) WUR;
+int state_batch_commit(state *s) WUR;
+void state_batch_rollback(state *s);
+
 /* Small settings: "fleet", "list_refreshed_at", "last_applied_commit", … */
 int state_meta_set(state *s, const char *key, const char *value) WUR;
 /* *out is a heap copy or NULL when absent. */

@@ -40,5 +40,27 @@ expect 0 "usage: flotilla refresh" refresh --help
 expect 0 "usage: flotilla status" status --help
 expect 1 "no state file at '$tmp/none.db'" status --state "$tmp/none.db"
 expect 1 "rate wants requests per second" refresh --rate 0
+expect 1 "--repo and --dir cannot be used together" validate --repo "$tmp" --dir "$tmp"
+expect 1 "--ref needs --repo" validate --ref main
+expect 1 "--repo and --dir cannot be used together" explain acme --repo "$tmp" --dir "$tmp"
+expect 1 "'$tmp' is not a git repository" validate --repo "$tmp"
+
+# --repo reads a commit, not the working tree (with git, in a clean config)
+if command -v git >/dev/null 2>&1; then
+	repo=$tmp/repo
+	g() { HOME=$tmp GIT_CONFIG_NOSYSTEM=1 git -C "$repo" -c user.name=t -c user.email=t@example.com "$@" >/dev/null 2>&1; }
+	mkdir -p "$repo"
+	g init -q -b main
+	printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata:\n  name: cli\n' >"$repo/flotilla.yaml"
+	g add -A
+	g commit -q -m one
+	sha=$(HOME=$tmp git -C "$repo" rev-parse --short=7 HEAD)
+	echo 'not: [valid' >"$repo/flotilla.yaml"   # uncommitted: ignored
+	expect 0 "at commit $sha" validate --repo "$repo"
+	expect 0 "fleet 'cli' is valid" validate --repo "$repo" --ref main
+	expect 1 "ref 'nosuch' not found in '$repo'" validate --repo "$repo" --ref nosuch
+	expect 1 "problem" validate --dir "$repo"
+	expect 1 "no tenant named 'acme' in $repo at commit $sha" explain acme --repo "$repo"
+fi
 [ -e "$tmp/none.db" ] && { echo "FAIL: status created a state file" >&2; fail=1; }
 exit $fail

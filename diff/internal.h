@@ -1,0 +1,72 @@
+/*
+ * internal.h: what plan.c and calls.c share inside diff/ (never included
+ * from another folder).
+ */
+#ifndef FLOTILLA_DIFF_INTERNAL_H
+#define FLOTILLA_DIFF_INTERNAL_H
+
+#include "diff/diff.h"
+
+/* An action under construction, with the capacities of its arrays. */
+typedef struct act {
+	plan_action a;
+	size_t ccap, kcap;
+} act;
+
+/* Append one call; body is stolen (NULL: none); path is printf-formatted. */
+void act_call(act *x, const char *method, json_t *body, bool destructive, bool after_create,
+	      const char *fmt, ...) PRINTF(6, 7);
+/* Append one change; from/to copied, NULL allowed. */
+void act_change(act *x, const char *path, const char *from, const char *to);
+/* Append to the reason, joining several with "; ". */
+void act_reason(act *x, const char *fmt, ...) PRINTF(2, 3);
+void act_release(plan_action *a);
+
+/* Human values, in the manifest's units. */
+void fmt_cu(int64_t quarters, char out[32]);
+void fmt_duration(int64_t s, char out[32]);
+void fmt_quota_time(int64_t s, char out[32]);
+void fmt_size(int64_t bytes, char out[32]);
+/* Heap strings: "[a, b]", "{k: v}", "2,3,4 03:00-04:00" */
+char *fmt_json_compact(const json_t *j);
+char *fmt_strlist(const spec_list *l);
+char *fmt_map(const spec_map *m);
+
+void fmt_bool(int64_t b, char out[32]);
+/* One change of a scalar, both sides formatted by f. */
+void change_i(act *x, const char *path, void (*f)(int64_t, char *), int64_t from, int64_t to);
+/* A live CU number as quarters; a live suspend timeout (0: Neon's 300). */
+int64_t cu_quarters(double cu);
+int64_t suspend_live(int64_t s);
+
+/* CU quarters as the API's number (0.25 steps). */
+json_t *cu_json(int64_t quarters);
+
+/* The default branch of a spec (borrowed). */
+const spec_branch *spec_default_branch(const spec_values *sv);
+const spec_branch *spec_branch_find(const spec_values *sv, const char *name);
+/* The parent branch's name: the declared parent, or the default branch. */
+const char *spec_branch_parent(const spec_values *sv, const spec_branch *b);
+/* Is a role (is_role) or database `name` declared on a strict ancestor of b? */
+bool spec_inherited(const spec_values *sv, const spec_branch *b, const char *name, bool is_role);
+/* Non-default branches, parent first (children after their parents), in
+ * manifest order otherwise. Returns a heap array of n pointers. */
+const spec_branch **spec_branches_parent_first(const spec_values *sv, size_t *n);
+
+/* The create action's calls (calls.c). */
+void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv);
+/* The read_only endpoint body for the default branch `branch_ref`. */
+json_t *replica_body(const spec_values *sv, const char *branch_ref);
+
+/* The deep comparison of one tenant (calls.c). */
+typedef struct deepctx {
+	act *x;
+	const spec_values *sv;
+	const state_project *p;
+	const state_deep *d;
+	const state_branch *defb; /* the live default branch */
+} deepctx;
+void diff_endpoints(deepctx *c);
+void diff_branches(deepctx *c);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * refresh.c: the two passes that bring the state file's cache up to date,
+ * shared by `flotilla refresh` and `flotilla plan --refresh`:
+ *   - the list pass pages GET /projects 400 at a time into the cache, one
+ *     transaction a page, and drops projects Neon no longer lists only once
+ *     the list completed;
+ *   - the deep pass reads chosen projects' branches, endpoints, databases
+ *     and roles, many at once through the client's multi loop.
+ * Errors are printed here (cli_fail), as the commands would.
+ */
+#include <string.h>
+
+#include "reconciler/reconciler.h"
+
+/* --------------------------------------------------------- conversions */
+
+static char *dump(const json_t *j)
+{
+	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+}
+
+/* A page of neon projects as state rows; JSON texts are heap copies that
+ * free_rows releases, other strings are borrowed from the page. */
+static state_project *to_rows(const neon_project_page *page)
+{
+	state_project *rows = xcalloc(page->n ? page->n : 1, sizeof(*rows));
+	for (size_t i = 0; i < page->n; i++) {
+		const neon_project *p = &page->items[i];
+		state_project *r = &rows[i];
+		r->id = p->id;
+		r->name = p->name;
+		r->region_id = p->region_id;
+		r->org_id = p->org_id;
+		r->pg_version = p->pg_version;
+		r->history_retention_seconds = p->history_retention_seconds;
+		r->created_at = p->created_at;
+		r->updated_at = p->updated_at;
+		r->quota_active_time = p->quota.active_time_seconds;
+		r->quota_compute_time = p->quota.compute_time_seconds;
+		r->quota_written_data = p->quota.written_data_bytes;
+		r->quota_data_transfer = p->quota.data_transfer_bytes;
+		r->quota_logical_size = p->quota.logical_size_bytes;
+		r->min_cu = p->min_cu;
+		r->max_cu = p->max_cu;
+		r->suspend_timeout_seconds = p->suspend_timeout_seconds;
+		r->pg_settings_json = dump(p->pg_settings);
+		r->allowed_ips_json = dump(p->allowed_ips);
+		r->protected_branches_only = p->protected_branches_only;
+		r->logical_replication = p->logical_replication;
+		r->block_public_connections = p->block_public_connections;
+		r->maintenance_window_json = dump(p->maintenance_window);
+	}
+	return rows;
+}
+
+static void free_rows(state_project *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].pg_settings_json);
+		free(rows[i].allowed_ips_json);
+		free(rows[i].maintenance_window_json);
+	}
+	free(rows);
+}
+
+static void to_deep(const neon_project_deep *nd, state_deep *sd, char ***owned, size_t *nowned)
+{
+	memset(sd, 0, sizeof(*sd));
+	sd->branches = xcalloc(nd->nbranches ? nd->nbranches : 1, sizeof(*sd->branches));
+	sd->endpoints = xcalloc(nd->nendpoints ? nd->nendpoints : 1, sizeof(*sd->endpoints));
+	sd->databases = xcalloc(nd->ndatabases ? nd->ndatabases : 1, sizeof(*sd->databases));
+	sd->roles = xcalloc(nd->nroles ? nd->nroles : 1, sizeof(*sd->roles));
+	*owned = xcalloc(nd->nbranches ? nd->nbranches : 1, sizeof(char *));
+	*nowned = 0;
+	for (size_t i = 0; i < nd->nbranches; i++) {
+		const neon_branch *b = &nd->branches[i];
+		state_branch *s = &sd->branches[sd->nbranches++];
+		s->id = b->id;
+		s->name = b->name;
+		s->parent_id = b->parent_id;
+		s->is_default = b->is_default;
+		s->protected_ = b->protected_;
+		s->annotations_json = dump(b->annotations);
+		(*owned)[(*nowned)++] = s->annotations_json;
+		s->created_at = b->created_at;
+		s->updated_at = b->updated_at;
+	}
+	for (size_t i = 0; i < nd->nendpoints; i++) {
+		const neon_endpoint *e = &nd->endpoints[i];
+		state_endpoint *s = &sd->endpoints[sd->nendpoints++];
+		s->id = e->id;
+		s->branch_id = e->branch_id;
+		s->read_write = e->read_write;
+		s->min_cu = e->min_cu;
+		s->max_cu = e->max_cu;
+		s->suspend_timeout_seconds = e->suspend_timeout_seconds;
+		s->disabled = e->disabled;
+		s->current_state = e->current_state;
+		s->last_active = e->last_active;
+	}
+	for (size_t i = 0; i < nd->ndatabases; i++) {
+		sd->databases[i].branch_id = nd->databases[i].branch_id;
+		sd->databases[i].name = nd->databases[i].name;
+		sd->databases[i].owner = nd->databases[i].owner_name;
+	}
+	sd->ndatabases = nd->ndatabases;
+	for (size_t i = 0; i < nd->nroles; i++) {
+		sd->roles[i].branch_id = nd->roles[i].branch_id;
+		sd->roles[i].name = nd->roles[i].name;
+	}
+	sd->nroles = nd->nroles;
+}
+
+static void free_deep_rows(state_deep *sd, char **owned, size_t nowned)
+{
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	free(owned);
+	free(sd->branches);
+	free(sd->endpoints);
+	free(sd->databases);
+	free(sd->roles);
+}
+
+/* ------------------------------------------------------------ list pass */
+
+int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
+{
+	state_refresh *sr = NULL;
+	progress prog;
+	if (state_refresh_begin(st, &sr) != 0)
+		return cli_fail(cmd, "%s", err_msg()), -1;
+	progress_start(&prog, "refresh: projects listed", state_project_count(st));
+	char *cursor = NULL;
+	int rc = 0;
+	for (;;) {
+		neon_project_page page;
+		neon_result res;
+		memset(&page, 0, sizeof(page));
+		memset(&res, 0, sizeof(res));
+		int prc = neon_projects_page(c, cursor, 400, NULL, false, &page, &res);
+		out->list_calls++;
+		if (prc != 0) {
+			cli_fail(cmd, "listing projects failed after %d attempt%s: %s (status %d, request %s)",
+				 res.attempts, res.attempts == 1 ? "" : "s", res.message[0] ? res.message : err_msg(),
+				 res.status, res.request_id[0] ? res.request_id : "-");
+			neon_result_release(&res);
+			rc = -1;
+			break;
+		}
+		state_project *rows = to_rows(&page);
+		int wrc = state_refresh_page(sr, rows, page.n);
+		free_rows(rows, page.n);
+		neon_result_release(&res);
+		if (wrc != 0) {
+			cli_fail(cmd, "writing the cache failed: %s", err_msg());
+			neon_project_page_release(&page);
+			rc = -1;
+			break;
+		}
+		out->projects += (int64_t)page.n;
+		progress_update(&prog, out->projects);
+		free(cursor);
+		cursor = page.next ? xstrdup(page.next) : NULL;
+		neon_project_page_release(&page);
+		if (!cursor)
+			break;
+		/* keep the lease alive through a long refresh */
+		if (state_lease_renew(st, "fleet", 300) != 0)
+			log_warn("refresh: cannot renew the lease", "error", err_msg());
+	}
+	free(cursor);
+	progress_end(&prog);
+	if (rc != 0) {
+		state_refresh_abort(sr);
+		return -1;
+	}
+	if (state_refresh_finish(sr, &out->gone) != 0)
+		return cli_fail(cmd, "finishing the refresh failed: %s", err_msg()), -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ deep pass */
+
+typedef struct deep_ctx {
+	state *st;
+	refresh_stats *out;
+	refresh_deep_fn fn;
+	void *arg;
+	progress prog;
+} deep_ctx;
+
+static void on_deep(void *arg, const char *project_id, int rc, neon_project_deep *deep, const char *error)
+{
+	deep_ctx *d = arg;
+	if (rc != 0) {
+		d->out->deep_failed++;
+		if (!d->out->first_error[0])
+			snprintf(d->out->first_error, sizeof(d->out->first_error), "reading project '%s' failed: %s",
+				 project_id, error ? error : "unknown error");
+		return;
+	}
+	state_deep sd;
+	char **owned;
+	size_t nowned;
+	to_deep(deep, &sd, &owned, &nowned);
+	state_project row;
+	bool have_row = state_project_get(d->st, project_id, &row) == 0;
+	if (state_deep_put(d->st, project_id, have_row ? row.updated_at : "", &sd) != 0) {
+		d->out->deep_failed++;
+		if (!d->out->first_error[0])
+			snprintf(d->out->first_error, sizeof(d->out->first_error), "caching project '%s' failed: %s",
+				 project_id, err_msg());
+	} else {
+		d->out->deep_done++;
+		if (d->fn)
+			d->fn(d->arg, project_id, deep);
+	}
+	if (have_row)
+		state_project_release(&row);
+	free_deep_rows(&sd, owned, nowned);
+	progress_update(&d->prog, d->out->deep_done + d->out->deep_failed);
+}
+
+int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, size_t n, refresh_deep_fn fn,
+		 void *arg, refresh_stats *out)
+{
+	if (!n)
+		return 0;
+	deep_ctx d = {.st = st, .out = out, .fn = fn, .arg = arg};
+	progress_start(&d.prog, "refresh: projects read deep", (int64_t)n);
+	for (size_t i = 0; i < n; i++)
+		neon_project_deep_submit(c, ids[i], on_deep, &d);
+	int rc = neon_run(c);
+	progress_end(&d.prog);
+	if (rc != 0)
+		return cli_fail(cmd, "%s", err_msg()), -1;
+	return 0;
+}
