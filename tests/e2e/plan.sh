@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# plan.sh FLOTILLA FLOTILLA_SIM SRCROOT: end-to-end tests of `flotilla plan`
+# against a real flotilla-sim on loopback and real git repositories:
+#   - a new fleet plans one create per tenant, with the ownership
+#     annotations inline, and plan never writes to the API;
+#   - the calls a plan lists are the ones that converge: running a plan's
+#     own POST /projects calls, mapping the projects (refresh --rebuild) and
+#     planning again shows those tenants unchanged;
+#   - an out-of-band change (a quota PATCHed in the sim) plans exactly one
+#     PATCH /projects/{id} carrying it;
+#   - the parse cache: changing one manifest of 10,000 parses exactly one;
+#   - --detailed-exitcode, --out and a tampered plan file.
+set -uo pipefail
+flotilla=$(realpath "$1")
+sim=$(realpath "$2")
+src=$(realpath "$3")
+tmp=$(mktemp -d)
+failed=0
+sim_pid=
+cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
+	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+
+"$sim" --listen 127.0.0.1:0 --port-file "$tmp/port" --quiet --op-delay-ms 0 --rate-per-minute 0 2>"$tmp/sim.log" &
+sim_pid=$!
+for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+base="http://127.0.0.1:$(cat "$tmp/port")"
+export NEON_API_HOST="$base/api/v2" NEON_API_KEY=sim-key
+simstat() { curl -sf "$base/__sim/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+cp -R "$src/examples/fleet" "$tmp/repo"
+git -C "$tmp/repo" init -q && git -C "$tmp/repo" add -A && git -C "$tmp/repo" commit -qm fleet
+sha=$(git -C "$tmp/repo" rev-parse HEAD)
+plan() { "$flotilla" plan --repo "$tmp/repo" --state "$tmp/state.db" "$@"; }
+
+# ------------------------------------------------------------ new fleet
+if plan --format json >"$tmp/p1.json" 2>"$tmp/p1.err"; then
+	python3 - "$tmp/p1.json" "$sha" <<'EOF' >"$tmp/check.txt" 2>&1
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert p["format"] == "flotilla-plan" and p["version"] == 1, "format"
+assert p["commit"] == sys.argv[2], "commit %s" % p["commit"]
+assert p["summary"]["create"] == 15, p["summary"]
+n = 0
+for a in p["actions"]:
+    assert a["kind"] == "create", a["kind"]
+    first = a["calls"][0]
+    assert first["method"] == "POST" and first["path"] == "/projects", first
+    proj = first["body"]["project"]
+    ann = proj["branch"]["annotations"]
+    assert ann == {"flotilla.fleet": "acme-saas", "flotilla.tenant": a["tenant"]}, ann
+    assert proj["name"] == "t-" + a["tenant"], proj["name"]
+    assert all(c["after_create"] for c in a["calls"][1:]), a["tenant"]
+    n += len(a["calls"])
+assert n == p["summary"]["api_calls"], (n, p["summary"])
+print("15 creates,", n, "calls")
+EOF
+	if [ $? -eq 0 ]; then ok "new fleet: $(cat "$tmp/check.txt"), annotations inline"
+	else fail "new fleet plan" "$(cat "$tmp/check.txt")"; fi
+else
+	fail "new fleet plan" "exit $?: $(cat "$tmp/p1.err")"
+fi
+if [ "$(simstat '["writes_total"]')" = 0 ]; then ok "plan made no write to the API"
+else fail "plan made writes" "writes_total $(simstat '["writes_total"]')"; fi
+
+plan --detailed-exitcode >/dev/null 2>&1
+code=$?
+if [ "$code" = 2 ]; then ok "--detailed-exitcode is 2 with changes"; else fail "--detailed-exitcode" "exit $code"; fi
+
+# ---------------------- a plan's own creates converge (no second-plan diff)
+# run the POST /projects of every tenant whose plan is that one call
+python3 - "$tmp/p1.json" "$base" <<'EOF' >"$tmp/created.txt"
+import json, sys, urllib.request
+p = json.load(open(sys.argv[1]))
+for a in p["actions"]:
+    if len(a["calls"]) != 1:
+        continue
+    c = a["calls"][0]
+    req = urllib.request.Request(sys.argv[2] + "/api/v2" + c["path"], method=c["method"],
+                                 data=json.dumps(c["body"]).encode(),
+                                 headers={"Authorization": "Bearer sim-key", "Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+    print(a["tenant"])
+EOF
+made=$(wc -l <"$tmp/created.txt")
+"$flotilla" refresh --rebuild --dir "$tmp/repo" --state "$tmp/state.db" >"$tmp/rebuild.txt" 2>&1 ||
+	fail "refresh --rebuild" "$(cat "$tmp/rebuild.txt")"
+plan --format json --refresh=full >"$tmp/p2.json" 2>"$tmp/p2.err" || fail "second plan" "$(cat "$tmp/p2.err")"
+python3 - "$tmp/p2.json" "$tmp/created.txt" <<'EOF' >"$tmp/check2.txt" 2>&1
+import json, sys
+p = json.load(open(sys.argv[1]))
+made = set(open(sys.argv[2]).read().split())
+left = {a["tenant"]: a for a in p["actions"]}
+bad = [(t, left[t]["kind"], left[t]["changes"]) for t in made if t in left]
+print(len(made), "tenants created from the plan's own calls;", len(bad), "still differ")
+for b in bad[:5]:
+    print("  ", b)
+sys.exit(1 if bad or not made else 0)
+EOF
+if [ $? -eq 0 ]; then ok "a plan's own creates converge: $(head -1 "$tmp/check2.txt")"
+else fail "creates converge" "$(cat "$tmp/check2.txt")"; fi
+
+# ------------------------------------------------ an out-of-band change
+victim=$(head -1 "$tmp/created.txt")
+pid=$(sqlite3 "$tmp/state.db" "SELECT project_id FROM tenants WHERE tenant = '$victim'")
+curl -sf -X PATCH -H "Authorization: Bearer sim-key" "$base/api/v2/projects/$pid" \
+	-d '{"project": {"settings": {"quota": {"compute_time_seconds": 1}}}}' >/dev/null
+sleep 0.05
+plan --format json --refresh=full >"$tmp/p3.json" 2>"$tmp/p3.err" || fail "plan after drift" "$(cat "$tmp/p3.err")"
+python3 - "$tmp/p3.json" "$victim" "$pid" <<'EOF' >"$tmp/check3.txt" 2>&1
+import json, sys
+p = json.load(open(sys.argv[1]))
+acts = [a for a in p["actions"] if a["tenant"] == sys.argv[2]]
+assert len(acts) == 1, "no action for the drifted tenant"
+a = acts[0]
+assert a["kind"] == "update", a["kind"]
+assert len(a["calls"]) == 1, a["calls"]
+c = a["calls"][0]
+assert c["method"] == "PATCH" and c["path"] == "/projects/" + sys.argv[3], c
+assert "quota" in c["body"]["project"]["settings"], c["body"]
+print("1 update, 1 call:", c["method"], c["path"], json.dumps(c["body"]["project"]["settings"]["quota"]))
+EOF
+if [ $? -eq 0 ]; then ok "out-of-band quota change: $(cat "$tmp/check3.txt")"
+else fail "out-of-band change" "$(cat "$tmp/check3.txt")"; fi
+
+# ------------------------------------------------------------ plan files
+plan --refresh=none --out "$tmp/p.plan" >/dev/null 2>&1 || fail "plan --out" "exit $?"
+if [ "$(stat -c %a "$tmp/p.plan")" = 600 ] && grep -q '"sha256"' "$tmp/p.plan"; then ok "plan file written 0600 with a checksum"
+else fail "plan file" "$(stat -c %a "$tmp/p.plan")"; fi
+if grep -q "sim-key" "$tmp/p.plan" "$tmp"/state.db*; then fail "secrets" "the API key is in the plan file or state"
+else ok "no API key in the plan file or the state file"; fi
+
+# ---------------------------------------------- parse cache at 10,000
+python3 "$src/bench/gen-fleet" 10000 "$tmp/big" >/dev/null
+git -C "$tmp/big" init -q && git -C "$tmp/big" add -A && git -C "$tmp/big" commit -qm big
+"$flotilla" plan --repo "$tmp/big" --state "$tmp/big.db" --refresh=none --verbose >/dev/null 2>"$tmp/v1.txt"
+f=$(find "$tmp/big/tenants" -name '*.yaml' | sort | head -1)
+sed -i 's/^\(  *pgVersion: \)1[0-9]/\117/' "$f"
+echo "# touched" >>"$f"
+git -C "$tmp/big" commit -qam "one tenant file"
+"$flotilla" plan --repo "$tmp/big" --state "$tmp/big.db" --refresh=none --verbose >/dev/null 2>"$tmp/v2.txt"
+line=$(grep "manifest files" "$tmp/v2.txt")
+if echo "$line" | grep -q ", 1 parsed,"; then ok "parse cache: one changed manifest of 10,000 -> $line"
+else fail "parse cache" "first: $(grep 'manifest files' "$tmp/v1.txt"); second: $line"; fi
+
+exit $failed
