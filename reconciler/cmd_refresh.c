@@ -297,14 +297,17 @@ done:
 	for (size_t i = 0; i < targets.n; i++)
 		free(targets.ids[i]);
 	free(targets.ids);
-	for (size_t i = 0; i < r.nclaim_keys; i++) {
+	/* values first, then the map, then the keys it borrows: a lookup
+	 * probes past other keys, so none may be freed while the map is used */
+	for (size_t i = 0; r.claims && i < r.nclaim_keys; i++) {
 		char *pid = strmap_get(r.claims, r.claim_keys[i]);
 		if (pid != AMBIGUOUS)
 			free(pid);
-		free(r.claim_keys[i]);
 	}
-	free(r.claim_keys);
 	strmap_free(r.claims);
+	for (size_t i = 0; i < r.nclaim_keys; i++)
+		free(r.claim_keys[i]);
+	free(r.claim_keys);
 	neon_client_free(r.c);
 	state_close(r.st);
 	spec_fleet_free(fleet);

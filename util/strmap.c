@@ -72,9 +72,12 @@ void *strmap_put(strmap *m, const char *key, void *val)
 	}
 	size_t i = slot(m->keys, m->cap, key);
 	void *old = m->keys[i] ? m->vals[i] : NULL;
-	if (!m->keys[i])
+	if (!m->keys[i]) {
 		m->n++;
-	m->keys[i] = key;
+		m->keys[i] = key;
+	}
+	/* a replaced entry keeps the key it was stored with: the caller's may
+	 * be a temporary that dies after this call */
 	m->vals[i] = val;
 	return old;
 }

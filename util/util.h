@@ -194,7 +194,9 @@ void sha256_hex(const void *data, size_t n, char hex[SHA256_HEX_LEN + 1]);
 typedef struct strmap strmap;
 strmap *strmap_new(void);
 void strmap_free(strmap *m);
-/* Insert or replace; returns the previous value for key, or NULL. */
+/* Insert or replace; returns the previous value for key, or NULL. On a
+ * replace the entry keeps its original key pointer, so `key` need only
+ * outlive the call then. */
 void *strmap_put(strmap *m, const char *key, void *val);
 void *strmap_get(const strmap *m, const char *key);
 /* Remove; returns the removed value, or NULL when absent. */
