@@ -34,7 +34,9 @@ step flotilla validate --dir examples/fleet
 
 tenant=${DEMO_TENANT:-woodgrove-bank}
 step flotilla explain "$tenant" --dir examples/fleet
-"$flotilla" explain "$tenant" --dir examples/fleet | head -20
+# to a file first: `| head` would end flotilla with SIGPIPE, and pipefail the demo
+"$flotilla" explain "$tenant" --dir examples/fleet >"$work/explain.txt"
+head -20 "$work/explain.txt"
 echo "  … (flotilla explain shows every value; cut here)"
 
 step "git init fleet && git commit (the example fleet, in $work/fleet)"
@@ -56,7 +58,8 @@ step flotilla plan --repo fleet --out fleet.plan
 "$flotilla" plan --repo fleet --out fleet.plan
 
 step flotilla plan --repo fleet --refresh=none --verbose --format json "| head"
-"$flotilla" plan --repo fleet --refresh=none --verbose --format json | head -12
+"$flotilla" plan --repo fleet --refresh=none --verbose --format json >"$work/plan.json"
+head -12 "$work/plan.json"
 echo "  …"
 
 cd "$root"
