@@ -38,6 +38,11 @@ expect 1 "which tenant?" explain
 expect 1 "unexpected argument 'extra'" explain a extra
 expect 0 "usage: flotilla refresh" refresh --help
 expect 0 "usage: flotilla status" status --help
+expect 0 "usage: flotilla plan" plan --help
+expect 1 "--refresh must be auto, full or none, not 'sometimes'" plan --refresh sometimes
+expect 1 "unknown format 'yaml': use text, json or markdown" plan --format yaml
+expect 1 "is not a git repository" plan --repo "$tmp" --refresh none
+expect 1 "rate wants requests per second" plan --rate -1
 expect 1 "no state file at '$tmp/none.db'" status --state "$tmp/none.db"
 expect 1 "rate wants requests per second" refresh --rate 0
 expect 1 "--repo and --dir cannot be used together" validate --repo "$tmp" --dir "$tmp"
