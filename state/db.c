@@ -517,3 +517,26 @@ void state_batch_rollback(state *s)
 {
 	db_rollback(s);
 }
+
+int db_foreach(state *s, const char *sql, const char *what, int (*row)(sqlite3_stmt *st, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = db_begin(s, false)) != 0)
+		return rc;
+	if ((rc = db_prepare(s, sql, &st)) != 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = row(st, arg)) != 0)
+			goto done;
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, what);
+done:
+	sqlite3_finalize(st);
+	if (rc == 0)
+		rc = db_commit(s);
+	else
+		db_rollback(s);
+	return rc;
+}

@@ -81,6 +81,15 @@ char *db_col_str(sqlite3_stmt *st, int i); /* heap copy, or NULL */
  * next step or reset (for rows handed to a foreach callback). */
 char *db_col_text(sqlite3_stmt *st, int i, bool copy);
 
+/*
+ * Walk the rows of `sql` (no parameters) in one read transaction, on a
+ * statement of its own so that `row` may call back into state/. `row`
+ * returning nonzero stops the walk and is returned; `what` names the read
+ * in error messages.
+ */
+int db_foreach(state *s, const char *sql, const char *what, int (*row)(sqlite3_stmt *st, void *arg),
+	       void *arg) WUR;
+
 /* Read one integer-valued query ("SELECT count(*) …") without parameters. */
 int db_query_i64(state *s, const char *sql, int64_t *out) WUR;
 

@@ -135,30 +135,24 @@ int state_project_get(state *s, const char *id, state_project *out)
 	return rc;
 }
 
+typedef struct project_walk {
+	state_project_fn fn;
+	void *arg;
+} project_walk;
+
+static int project_row(sqlite3_stmt *st, void *arg)
+{
+	project_walk *w = arg;
+	state_project p;
+	read_project(st, &p, false);
+	return w->fn(w->arg, &p);
+}
+
 int state_projects_foreach(state *s, state_project_fn fn, void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	state_project p;
-	int rc;
-
-	/* a statement of its own: fn may call back into state/ */
-	if ((rc = db_begin(s, false)) != 0)
-		return rc;
-	if ((rc = db_prepare(s, "SELECT " PROJECT_COLUMNS " FROM projects ORDER BY id", &st)) != 0)
-		goto done;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_project(st, &p, false);
-		if ((rc = fn(arg, &p)) != 0)
-			goto done;
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading projects");
-done:
-	sqlite3_finalize(st);
-	if (rc == 0)
-		rc = db_commit(s);
-	else
-		db_rollback(s);
-	return rc;
+	project_walk w = {fn, arg};
+	return db_foreach(s, "SELECT " PROJECT_COLUMNS " FROM projects ORDER BY id", "reading projects", project_row,
+			  &w);
 }
 
 int64_t state_project_count(state *s)

@@ -157,30 +157,24 @@ int state_tenant_delete(state *s, const char *tenant)
 	return rc;
 }
 
+typedef struct tenant_walk {
+	state_tenant_fn fn;
+	void *arg;
+} tenant_walk;
+
+static int tenant_row(sqlite3_stmt *st, void *arg)
+{
+	tenant_walk *w = arg;
+	state_tenant t;
+	read_tenant(st, &t, false);
+	return w->fn(w->arg, &t);
+}
+
 int state_tenants_foreach(state *s, state_tenant_fn fn, void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	state_tenant t;
-	int rc;
-
-	/* a statement of its own: fn may call back into state/ */
-	if ((rc = db_begin(s, false)) != 0)
-		return rc;
-	if ((rc = db_prepare(s, "SELECT " TENANT_COLUMNS " FROM tenants ORDER BY tenant", &st)) != 0)
-		goto done;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_tenant(st, &t, false);
-		if ((rc = fn(arg, &t)) != 0)
-			goto done;
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the tenant map");
-done:
-	sqlite3_finalize(st);
-	if (rc == 0)
-		rc = db_commit(s);
-	else
-		db_rollback(s);
-	return rc;
+	tenant_walk w = {fn, arg};
+	return db_foreach(s, "SELECT " TENANT_COLUMNS " FROM tenants ORDER BY tenant", "reading the tenant map",
+			  tenant_row, &w);
 }
 
 int64_t state_tenant_count(state *s)
