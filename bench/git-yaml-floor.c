@@ -21,11 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
+#include "bench/floor.h"
 
-typedef struct totals {
-	unsigned long files, bytes, events, errors;
-} totals;
+typedef floor_totals totals;
 
 static const char *git_msg(void)
 {
@@ -33,29 +31,6 @@ static const char *git_msg(void)
 	return e && e->message ? e->message : "unknown error";
 }
 
-static void parse_blob(const unsigned char *data, size_t len, totals *t)
-{
-	yaml_parser_t parser;
-	if (!yaml_parser_initialize(&parser))
-		abort();
-	yaml_parser_set_input_string(&parser, data, len);
-	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
-	for (;;) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&parser, &ev)) {
-			t->errors++;
-			break;
-		}
-		int done = ev.type == YAML_STREAM_END_EVENT;
-		yaml_event_delete(&ev);
-		t->events++;
-		if (done)
-			break;
-	}
-	yaml_parser_delete(&parser);
-	t->files++;
-	t->bytes += len;
-}
 
 static int walk(git_repository *repo, const git_tree *tree, unsigned depth, totals *t)
 {
@@ -87,7 +62,7 @@ static int walk(git_repository *repo, const git_tree *tree, unsigned depth, tota
 				fprintf(stderr, "git-yaml-floor: cannot read blob '%s': %s\n", name, git_msg());
 				return -1;
 			}
-			parse_blob(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), t);
+			floor_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), t);
 			git_blob_free(blob);
 		}
 	}

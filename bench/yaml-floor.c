@@ -20,11 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <yaml.h>
+#include "bench/floor.h"
 
-typedef struct totals {
-	unsigned long files, bytes, events, errors;
-} totals;
+typedef floor_totals totals;
 
 static unsigned char *readbuf;
 static size_t readcap;
@@ -45,26 +43,7 @@ static int parse_file(const char *path, size_t size, totals *t)
 	size_t len = fread(readbuf, 1, size, fp);
 	fclose(fp);
 
-	yaml_parser_t parser;
-	if (!yaml_parser_initialize(&parser))
-		abort();
-	yaml_parser_set_input_string(&parser, readbuf, len);
-	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
-	for (;;) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&parser, &ev)) {
-			t->errors++;
-			break;
-		}
-		int done = ev.type == YAML_STREAM_END_EVENT;
-		yaml_event_delete(&ev);
-		t->events++;
-		if (done)
-			break;
-	}
-	yaml_parser_delete(&parser);
-	t->files++;
-	t->bytes += len;
+	floor_parse(readbuf, len, t);
 	return 0;
 }
 
