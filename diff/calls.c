@@ -22,6 +22,11 @@
 void act_call(act *x, const char *method, json_t *body, bool destructive, bool after_create,
 	      const char *fmt, ...)
 {
+	if (x->count_only) {
+		json_decref(body);
+		x->a.ncalls++;
+		return;
+	}
 	va_list ap;
 	buf b = BUF_INIT(0);
 	va_start(ap, fmt);
@@ -73,12 +78,43 @@ void act_release(plan_action *a)
 		free(a->changes[i].to);
 	}
 	free(a->changes);
-	for (size_t i = 0; i < a->ncalls; i++) {
+	for (size_t i = 0; a->calls && i < a->ncalls; i++) {
 		free(a->calls[i].method);
 		free(a->calls[i].path);
 		json_decref(a->calls[i].body);
 	}
 	free(a->calls);
+	free(a->summary);
+}
+
+void plan_action_calls(const plan *p, const plan_action *a, plan_calls *out)
+{
+	if (!a->deferred) {
+		*out = (plan_calls){a->calls, a->calls ? a->ncalls : 0, false};
+		return;
+	}
+	spec_values sv;
+	spec_tenant_resolve(p->source, a->origin, &sv);
+	act x;
+	memset(&x, 0, sizeof(x));
+	plan_create_calls(&x, p->source, a->tenant, &sv);
+	/* the count plan_build made without building (count_only) */
+	if (x.a.ncalls != a->ncalls)
+		abort();
+	*out = (plan_calls){x.a.calls, x.a.ncalls, true};
+}
+
+void plan_calls_release(plan_calls *c)
+{
+	if (c->owned) {
+		for (size_t i = 0; i < c->n; i++) {
+			free(c->v[i].method);
+			free(c->v[i].path);
+			json_decref(c->v[i].body);
+		}
+		free(c->v);
+	}
+	memset(c, 0, sizeof(*c));
 }
 
 /* ----------------------------------------------------------- human values */
@@ -359,12 +395,12 @@ void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const sp
 		inline_role = &d->roles[0];
 		role_name = inline_role->name.s;
 	}
-	act_call(x, "POST", create_body(f, tenant, sv, d, role_name, db_name), false, false, "/projects");
+	act_call(x, "POST", BODY(x, create_body(f, tenant, sv, d, role_name, db_name)), false, false, "/projects");
 
 	const char *dn = d->name.s;
 	/* project.branch has no "protected": the flag takes its own call */
 	if (d->protect.i)
-		act_call(x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 1), false, true,
+		act_call(x, "PATCH", BODY(x, json_pack("{s:{s:b}}", "branch", "protected", 1)), false, true,
 			 "/projects/{project_id}/branches/{branch_id:%s}", dn);
 	if (!inline_db)
 		act_call(x, "DELETE", NULL, false, true, "/projects/{project_id}/branches/{branch_id:%s}/databases/neondb",
@@ -376,29 +412,30 @@ void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const sp
 	 * inline (ProjectCreateRequest has no such field): documented limit */
 	for (size_t i = 0; i < d->nroles; i++)
 		if (&d->roles[i] != inline_role)
-			act_call(x, "POST", role_body(&d->roles[i]), false, true,
+			act_call(x, "POST", BODY(x, role_body(&d->roles[i])), false, true,
 				 "/projects/{project_id}/branches/{branch_id:%s}/roles", dn);
 	for (size_t i = 0; i < d->ndatabases; i++)
 		if (&d->databases[i] != inline_db)
-			act_call(x, "POST", db_body(&d->databases[i]), false, true,
+			act_call(x, "POST", BODY(x, db_body(&d->databases[i])), false, true,
 				 "/projects/{project_id}/branches/{branch_id:%s}/databases", dn);
 
 	size_t nb = 0;
 	const spec_branch **order = spec_branches_parent_first(sv, &nb);
 	for (size_t k = 0; k < nb; k++) {
 		const spec_branch *b = order[k];
-		json_t *body = json_pack("{s:{s:s,s:s++,s:b}}", "branch", "name", b->name.s, "parent_id", "{branch_id:",
-					 spec_branch_parent(sv, b), "}", "protected", (int)b->protect.i);
+		json_t *body = BODY(x, json_pack("{s:{s:s,s:s++,s:b}}", "branch", "name", b->name.s, "parent_id",
+						 "{branch_id:", spec_branch_parent(sv, b), "}", "protected",
+						 (int)b->protect.i));
 		act_call(x, "POST", body, false, true, "/projects/{project_id}/branches");
 		/* a branch starts with copies of its parent's roles and databases:
 		 * only what it does not inherit takes a call */
 		for (size_t i = 0; i < b->nroles; i++)
 			if (!spec_inherited(sv, b, b->roles[i].name.s, true))
-				act_call(x, "POST", role_body(&b->roles[i]), false, true,
+				act_call(x, "POST", BODY(x, role_body(&b->roles[i])), false, true,
 					 "/projects/{project_id}/branches/{branch_id:%s}/roles", b->name.s);
 		for (size_t i = 0; i < b->ndatabases; i++)
 			if (!spec_inherited(sv, b, b->databases[i].name.s, false))
-				act_call(x, "POST", db_body(&b->databases[i]), false, true,
+				act_call(x, "POST", BODY(x, db_body(&b->databases[i])), false, true,
 					 "/projects/{project_id}/branches/{branch_id:%s}/databases", b->name.s);
 	}
 	free(order);
@@ -406,7 +443,7 @@ void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const sp
 	char ref[300];
 	snprintf(ref, sizeof(ref), "{branch_id:%s}", dn);
 	for (int64_t i = 0; i < sv->v[SF_READ_REPLICAS].i; i++)
-		act_call(x, "POST", replica_body(sv, ref), false, true, "/projects/{project_id}/endpoints");
+		act_call(x, "POST", BODY(x, replica_body(sv, ref)), false, true, "/projects/{project_id}/endpoints");
 }
 
 /* -------------------------------------------------------------- deep diff */

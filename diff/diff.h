@@ -56,8 +56,14 @@ typedef struct plan_action {
 	char *reason;       /* blocked / orphan / delete: why, one sentence naming the tenant */
 	plan_change *changes;
 	size_t nchanges;
+	/* A create from plan_build is deferred: its calls are built on demand
+	 * (plan_action_calls), because 100,000 creates built ahead as JSON trees
+	 * take 660 MB. calls is then NULL and ncalls is still the exact count. */
 	plan_call *calls;
 	size_t ncalls;
+	bool deferred;
+	const spec_tenant *origin; /* a deferred create's tenant, borrowed from the fleet */
+	char *summary;      /* a create's "aws-us-east-2, pg 17"; NULL: read it from the body */
 	/* SHA-256 hex over the live fields this action relied on ("" for a
 	 * create); apply refuses to act when the live tenant no longer matches */
 	char fingerprint[SHA256_HEX_LEN + 1];
@@ -75,11 +81,24 @@ typedef struct plan {
 	/* totals */
 	size_t ncreate, nupdate, ndelete, nblocked, norphan, nnoop;
 	size_t ncalls;
+	size_t ndeep_unknown; /* tenants not compared deep, unchanged ones included */
 	/* parse statistics of the load that made it (for --verbose and JSON) */
 	int64_t blobs_parsed, blobs_cached;
+	const spec_fleet *source; /* plan_build's fleet (borrowed), for deferred creates */
 } plan;
 
 void plan_free(plan *p);
+
+/* The calls of an action: its own, or, for a deferred create, built now
+ * from the plan's fleet (which must still be alive); release with
+ * plan_calls_release either way. */
+typedef struct plan_calls {
+	plan_call *v;
+	size_t n;
+	bool owned;
+} plan_calls;
+void plan_action_calls(const plan *p, const plan_action *a, plan_calls *out);
+void plan_calls_release(plan_calls *c);
 
 /* ------------------------------------------------------------ selectors */
 
@@ -131,6 +150,8 @@ typedef struct plan_input {
  *     turning logical replication off, a project annotated for another
  *     fleet; a delete of a protect: true tenant or beyond maxDeletesPerRun;
  *   - gone manifest: orphan (no call) unless prune, then one DELETE.
+ * Creates are deferred (plan_action_calls): the plan borrows in->fleet
+ * until plan_free.
  * ERR_FAIL only for a state file that cannot be read.
  */
 int plan_build(plan **out, const plan_input *in) WUR;

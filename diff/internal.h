@@ -11,7 +11,11 @@
 typedef struct act {
 	plan_action a;
 	size_t ccap, kcap;
+	bool count_only; /* act_call only counts; bodies are not built (BODY) */
 } act;
+
+/* A call body, not built when the action only counts its calls. */
+#define BODY(x, expr) ((x)->count_only ? NULL : (expr))
 
 /* Append one call; body is stolen (NULL: none); path is printf-formatted. */
 void act_call(act *x, const char *method, json_t *body, bool destructive, bool after_create,

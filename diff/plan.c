@@ -86,6 +86,8 @@ static void push(builder *b, act *x)
 	case PLAN_NOOP: p->nnoop++; break;
 	}
 	p->ncalls += x->a.ncalls;
+	if (x->a.deep_unknown)
+		p->ndeep_unknown++;
 }
 
 static void drop_calls(act *x)
@@ -413,7 +415,8 @@ static char *owner_fleet(const state_branch *defb)
 	return r;
 }
 
-static int plan_tenant(builder *b, const spec_tenant *t)
+/* t's tenant, mapped to project_id (NULL: not mapped). */
+static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 {
 	const plan_input *in = b->in;
 	spec_values sv;
@@ -424,18 +427,18 @@ static int plan_tenant(builder *b, const spec_tenant *t)
 	act x;
 	memset(&x, 0, sizeof(x));
 	x.a.tenant = xstrdup(t->name);
-	state_tenant m;
-	int rc = state_tenant_get(in->st, t->name, &m);
-	if (rc == ERR_NOTFOUND) {
+	int rc;
+	if (!project_id) {
 		x.a.kind = PLAN_CREATE;
+		x.count_only = true;
 		plan_create_calls(&x, in->fleet, t->name, &sv);
+		x.a.deferred = true;
+		x.a.origin = t;
+		x.a.summary = xasprintf("%s, pg %" PRId64, sv.v[SF_REGION].s, sv.v[SF_PG_VERSION].i);
 		push(b, &x);
 		return 0;
 	}
-	if (rc != 0)
-		goto fail;
-	x.a.project_id = xstrdup(m.project_id);
-	state_tenant_release(&m);
+	x.a.project_id = xstrdup(project_id);
 
 	state_project p;
 	state_deep d;
@@ -577,6 +580,7 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 
 typedef struct mapped_one {
 	char *tenant, *project;
+	bool ours; /* mapped for this fleet: only those can be orphaned here */
 } mapped_one;
 
 typedef struct mapped {
@@ -588,12 +592,12 @@ typedef struct mapped {
 static int collect_mapped(void *arg, const state_tenant *t)
 {
 	mapped *m = arg;
-	/* a state file shared by two fleets: only ours can be orphaned here */
-	if (t->fleet && t->fleet[0] && strcmp(t->fleet, m->fleet) != 0)
-		return 0;
 	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(mapped_one));
 	m->v[m->n].tenant = xstrdup(t->tenant);
 	m->v[m->n].project = xstrdup(t->project_id);
+	/* a state file shared by two fleets: a tenant of the other one still
+	 * counts as mapped (never created twice), but is never orphaned here */
+	m->v[m->n].ours = !t->fleet || !t->fleet[0] || strcmp(t->fleet, m->fleet) == 0;
 	m->n++;
 	return 0;
 }
@@ -614,6 +618,7 @@ int plan_build(plan **out, const plan_input *in)
 
 	p->commit = xstrdup(in->commit ? in->commit : "");
 	p->fleet = xstrdup(spec_fleet_name(in->fleet));
+	p->source = in->fleet;
 	p->created_at = in->now;
 	if ((rc = state_meta_get(in->st, "list_refreshed_at", &ts)) != 0)
 		goto fail;
@@ -633,12 +638,12 @@ int plan_build(plan **out, const plan_input *in)
 		const char *mn = j < m.n ? m.v[j].tenant : NULL;
 		int c = !t ? 1 : !mn ? -1 : strcmp(t->name, mn);
 		if (c <= 0) {
-			rc = plan_tenant(&b, t);
+			rc = plan_tenant(&b, t, c == 0 ? m.v[j].project : NULL);
 			i++;
 			if (c == 0)
 				j++;
 		} else {
-			rc = plan_gone(&b, mn, m.v[j].project);
+			rc = m.v[j].ours ? plan_gone(&b, mn, m.v[j].project) : 0;
 			j++;
 		}
 		if (rc != 0)

@@ -324,9 +324,9 @@ static int read_action(reader *r, size_t idx, const json_t *aj, plan_action *a)
 static int read_doc(reader *r, const json_t *doc, plan *p)
 {
 	int rc;
-	int64_t n[7];
-	static const char *const counts[] = {"create",   "update",    "delete",   "blocked",
-					     "orphaned", "unchanged", "api_calls"};
+	int64_t n[8];
+	static const char *const counts[] = {"create",    "update",    "delete",           "blocked",
+					     "orphaned",  "unchanged", "api_calls", "not_compared_deep"};
 	if ((rc = get_str(r, doc, "commit", false, &p->commit)) ||
 	    (rc = get_str(r, doc, "fleet", false, &p->fleet)) ||
 	    (rc = get_time(r, doc, "created_at", false, &p->created_at)) ||
@@ -352,6 +352,7 @@ static int read_doc(reader *r, const json_t *doc, plan *p)
 	p->norphan = (size_t)n[4];
 	p->nnoop = (size_t)n[5];
 	p->ncalls = (size_t)n[6];
+	p->ndeep_unknown = (size_t)n[7];
 	snprintf(r->where, sizeof(r->where), "stats");
 	if ((rc = get_count(r, stats, "blobs_parsed", &p->blobs_parsed)) ||
 	    (rc = get_count(r, stats, "blobs_cached", &p->blobs_cached)))

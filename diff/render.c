@@ -272,7 +272,7 @@ static void update_key(const plan_action *a, char **key, char **label, char ***n
 				 c->from ? "v" : "\x1e", c->from ? c->from : "",
 				 c->to ? "v" : "\x1e", c->to ? c->to : "");
 	}
-	for (size_t i = 0; i < a->ncalls; i++) {
+	for (size_t i = 0; a->calls && i < a->ncalls; i++) { /* an update: never deferred */
 		if (!a->calls[i].destructive)
 			continue;
 		char *d = destructive_desc(&a->calls[i]);
@@ -289,8 +289,10 @@ static void update_key(const plan_action *a, char **key, char **label, char ***n
 /* "aws-us-east-2, pg 17", from the create's POST /projects body. */
 static char *create_summary(const plan_action *a)
 {
+	if (a->summary)
+		return xstrdup(a->summary);
 	const json_t *proj = NULL;
-	for (size_t i = 0; i < a->ncalls && !proj; i++) {
+	for (size_t i = 0; a->calls && i < a->ncalls && !proj; i++) {
 		const plan_call *c = &a->calls[i];
 		if (c->body && c->method && c->path && !strcmp(c->method, "POST") &&
 		    !strcmp(c->path, "/projects")) {
@@ -437,10 +439,9 @@ static void listed_lines(const plan *p, int sec, lines *out)
 static void sections_build(const plan *p, sections *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->deep_unknown = p->ndeep_unknown;
 	for (size_t i = 0; i < p->nactions; i++) {
 		const plan_action *a = &p->actions[i];
-		if (a->deep_unknown)
-			s->deep_unknown++;
 		for (int k = 0; k < NSEC; k++)
 			if (a->kind == sec_info[k].kind)
 				s->count[k]++;
@@ -520,7 +521,7 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *action_json(const plan_action *a)
+static json_t *action_json(const plan *p, const plan_action *a)
 {
 	json_t *o = json_object(), *changes = json_array(), *calls = json_array();
 	/* json_object_set_new steals each value; the order of these calls is
@@ -540,17 +541,21 @@ static json_t *action_json(const plan_action *a)
 		json_array_append_new(changes, cj);
 	}
 	json_object_set_new(o, "changes", changes);
-	for (size_t i = 0; i < a->ncalls; i++) {
-		const plan_call *c = &a->calls[i];
+	plan_calls pc;
+	plan_action_calls(p, a, &pc);
+	for (size_t i = 0; i < pc.n; i++) {
+		const plan_call *c = &pc.v[i];
 		json_t *cj = json_object();
 		json_object_set_new(cj, "method", json_string(c->method));
 		json_object_set_new(cj, "path", json_string(c->path));
-		/* the body is the plan's: json_deep_copy so the document owns its own */
-		json_object_set_new(cj, "body", c->body ? json_deep_copy(c->body) : json_null());
+		/* a built body is handed over; the plan's own is copied */
+		json_t *body = c->body ? (pc.owned ? json_incref(c->body) : json_deep_copy(c->body)) : json_null();
+		json_object_set_new(cj, "body", body);
 		json_object_set_new(cj, "destructive", json_boolean(c->destructive));
 		json_object_set_new(cj, "after_create", json_boolean(c->after_create));
 		json_array_append_new(calls, cj);
 	}
+	plan_calls_release(&pc);
 	json_object_set_new(o, "calls", calls);
 	return o;
 }
@@ -585,13 +590,14 @@ int plan_render_json(const plan *p, buf *out)
 	json_object_set_new(summary, "orphaned", count_json(p->norphan));
 	json_object_set_new(summary, "unchanged", count_json(p->nnoop));
 	json_object_set_new(summary, "api_calls", count_json(p->ncalls));
+	json_object_set_new(summary, "not_compared_deep", count_json(p->ndeep_unknown));
 	json_object_set_new(doc, "summary", summary);
 	json_object_set_new(stats, "blobs_parsed", json_integer(p->blobs_parsed));
 	json_object_set_new(stats, "blobs_cached", json_integer(p->blobs_cached));
 	json_object_set_new(doc, "stats", stats);
 	for (size_t i = 0; i < p->nactions; i++)
 		if (p->actions[i].kind != PLAN_NOOP)
-			json_array_append_new(actions, action_json(&p->actions[i]));
+			json_array_append_new(actions, action_json(p, &p->actions[i]));
 	json_object_set_new(doc, "actions", actions);
 
 	char *text = json_dumps(doc, JSON_INDENT(2));

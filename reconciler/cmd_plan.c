@@ -50,17 +50,6 @@ const char CMD_PLAN_USAGE[] =
 	"\n"
 	"exit: 0 (without --detailed-exitcode, whatever the plan holds); 1 an error.\n";
 
-/* The parse cache, through the state file. */
-static int cache_get(void *ctx, const char *blob_id, buf *out)
-{
-	return state_parse_cache_get(ctx, blob_id, out);
-}
-
-static int cache_put(void *ctx, const char *blob_id, const void *data, size_t len)
-{
-	return state_parse_cache_put(ctx, blob_id, data, len);
-}
-
 typedef struct id_set {
 	char **ids;
 	size_t n, cap;
@@ -179,6 +168,7 @@ int cmd_plan(int argc, char **argv)
 	spec_diags *diags = spec_diags_new();
 	plan_selector *sel = NULL;
 	plan *p = NULL;
+	cli_pcache *pcache = NULL;
 	buf out = BUF_INIT(0);
 	id_set deep = {0};
 	changed_ctx changed = {0};
@@ -195,14 +185,16 @@ int cmd_plan(int argc, char **argv)
 	}
 	if (cli_state_open("plan", state_path, &st) != EXIT_OK)
 		goto done;
-	spec_cache cache = {.ctx = st, .get = cache_get, .put = cache_put};
+	pcache = cli_pcache_new(st);
 	spec_load_stats stats = {0};
 	/* one transaction for the ~62,000 parse cache reads and writes of a
 	 * 100k fleet, instead of one each */
 	bool batch = state_batch_begin(st) == 0;
-	int lrc0 = spec_fleet_load_cached(&fleet, git_src_spec(g), &cache, diags, &stats);
+	int lrc0 = spec_fleet_load_cached(&fleet, git_src_spec(g), cli_pcache_spec(pcache), diags, &stats);
 	if (batch && state_batch_commit(st) != 0)
 		log_warn("plan: cannot save the parse cache", "error", err_msg());
+	cli_pcache_free(pcache);
+	pcache = NULL;
 	if (lrc0 != 0) {
 		cli_fail("plan", "%s", err_msg());
 		goto done;
@@ -280,7 +272,12 @@ int cmd_plan(int argc, char **argv)
 
 	plan_input in = {.fleet = fleet, .st = st, .commit = git_src_commit(g), .sel = sel,
 			 .now = (int64_t)time(NULL)};
-	if (plan_build(&p, &in) != 0) {
+	/* one consistent view of the cache for the whole comparison */
+	bool snap = state_read_begin(st) == 0;
+	int brc = plan_build(&p, &in);
+	if (snap)
+		state_read_end(st);
+	if (brc != 0) {
 		cli_fail("plan", "%s", err_msg());
 		goto done;
 	}
@@ -327,6 +324,7 @@ done:
 	plan_selector_free(sel);
 	neon_client_free(client);
 	spec_fleet_free(fleet);
+	cli_pcache_free(pcache);
 	spec_diags_free(diags);
 	state_close(st);
 	git_src_free(g);

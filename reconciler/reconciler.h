@@ -55,6 +55,13 @@ typedef struct cli_api {
 int cli_client_open(const char *cmd, const cli_api *api, neon_client **out);
 /* Open the state file (--state, default STATE_DEFAULT_PATH). */
 int cli_state_open(const char *cmd, const char *path, state **out);
+/* The parse cache of a state file for spec_fleet_load_cached (pcache.c):
+ * read in one scan on first use, then looked up in memory. */
+typedef struct cli_pcache cli_pcache;
+cli_pcache *cli_pcache_new(state *st);
+const spec_cache *cli_pcache_spec(cli_pcache *c);
+void cli_pcache_free(cli_pcache *c);
+
 /* "3m", "2h5m", "never" for a unix time in the past. */
 void cli_age(int64_t since, char out[32]);
 

@@ -518,6 +518,16 @@ void state_batch_rollback(state *s)
 	db_rollback(s);
 }
 
+int state_read_begin(state *s)
+{
+	return db_begin(s, false);
+}
+
+void state_read_end(state *s)
+{
+	db_rollback(s); /* nothing was written: ending it is all there is */
+}
+
 int db_foreach(state *s, const char *sql, const char *what, int (*row)(sqlite3_stmt *st, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL;

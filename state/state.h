@@ -40,6 +40,11 @@ int state_schema_version(state *s);
 int state_batch_begin(state *s) WUR;
 int state_batch_commit(state *s) WUR;
 void state_batch_rollback(state *s);
+/* One read transaction for many reads: a consistent view of the file, and
+ * no lock taken and dropped per query (plan_build's 100,000 lookups). End
+ * with state_read_end. */
+int state_read_begin(state *s) WUR;
+void state_read_end(state *s);
 
 /* Small settings: "fleet", "list_refreshed_at", "last_applied_commit", … */
 int state_meta_set(state *s, const char *key, const char *value) WUR;
@@ -174,6 +179,11 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
  * get: ERR_NOTFOUND when absent; *out is filled (its max applies). */
 int state_parse_cache_get(state *s, const char *blob_id, buf *out) WUR;
 int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_t len) WUR;
+/* Every entry, in one read transaction: one scan is much cheaper than
+ * 60,000 lookups (a warm load of a 100k fleet). fn returning nonzero stops
+ * the walk with that code; data is valid during the call only. */
+typedef int (*state_parse_cache_fn)(void *arg, const char *blob_id, const void *data, size_t len);
+int state_parse_cache_foreach(state *s, state_parse_cache_fn fn, void *arg) WUR;
 /* Drop entries not used for `older_than` seconds; *removed how many. */
 int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed) WUR;
 

@@ -250,6 +250,26 @@ int state_parse_cache_get(state *s, const char *blob_id, buf *out)
 	return rc;
 }
 
+typedef struct pc_walk {
+	state_parse_cache_fn fn;
+	void *arg;
+} pc_walk;
+
+static int pc_row(sqlite3_stmt *st, void *arg)
+{
+	pc_walk *w = arg;
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	const void *data = sqlite3_column_blob(st, 1);
+	int len = sqlite3_column_bytes(st, 1);
+	return w->fn(w->arg, id ? id : "", data, len > 0 ? (size_t)len : 0);
+}
+
+int state_parse_cache_foreach(state *s, state_parse_cache_fn fn, void *arg)
+{
+	pc_walk w = {fn, arg};
+	return db_foreach(s, "SELECT blob_id, data FROM parse_cache", "reading the parse cache", pc_row, &w);
+}
+
 int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_t len)
 {
 	sqlite3_stmt *st;

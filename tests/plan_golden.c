@@ -301,15 +301,45 @@ static int dump(const plan *p, buf *o)
 			rc |= buf_printf(o, "  change %s: %s -> %s\n", a->changes[j].path,
 					 a->changes[j].from ? a->changes[j].from : "(absent)",
 					 a->changes[j].to ? a->changes[j].to : "(absent)");
-		for (size_t j = 0; j < a->ncalls; j++) {
-			const plan_call *c = &a->calls[j];
+		plan_calls pc; /* a deferred create's calls are built here */
+		plan_action_calls(p, a, &pc);
+		for (size_t j = 0; j < pc.n; j++) {
+			const plan_call *c = &pc.v[j];
 			char *body = c->body ? json_dumps(c->body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 			rc |= buf_printf(o, "  call %s %s%s%s%s%s\n", c->method, c->path, c->destructive ? " [destructive]" : "",
 					 c->after_create ? " [after_create]" : "", body ? " " : "", body ? body : "");
 			free(body);
 		}
+		plan_calls_release(&pc);
 	}
 	return rc;
+}
+
+/* Through a plan file and back: creates come back with their calls built
+ * (not deferred) and no summary, and must render exactly as the plan did. */
+static int roundtrip(const char *tmpdir, const plan *p, const buf *text, const buf *json)
+{
+	char *path = xasprintf("%s/plan.json", tmpdir);
+	plan *q = NULL;
+	buf t = BUF_INIT(0), j = BUF_INIT(0);
+	int res = 0;
+	if (plan_file_write(p, path) != 0 || plan_file_read(&q, path) != 0 || plan_render_text(q, &t) != 0 ||
+	    plan_render_json(q, &j) != 0) {
+		fprintf(stderr, "plan-golden: plan file round trip: %s\n", err_msg());
+		res = 1;
+	} else if (t.len != text->len || memcmp(t.data, text->data, t.len) != 0) {
+		fprintf(stderr, "plan-golden: the text of the plan read back from its file differs\n");
+		res = 1;
+	} else if (j.len != json->len || memcmp(j.data, json->data, j.len) != 0) {
+		fprintf(stderr, "plan-golden: the JSON of the plan read back from its file differs\n");
+		res = 1;
+	}
+	plan_free(q);
+	buf_release(&t);
+	buf_release(&j);
+	unlink(path);
+	free(path);
+	return res;
 }
 
 /* 0 equal (or updated), 1 different. */
@@ -416,6 +446,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	res = check(dir, "expected.dump", &d) | check(dir, "expected.txt", &t) | check(dir, "expected.json", &j);
+	res |= roundtrip(tmpl, p, &t, &j);
 done:
 	plan_free(p);
 	plan_selector_free(sel);
