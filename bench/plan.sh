@@ -7,8 +7,9 @@
 #   (b) a warm no-op plan: same commit again, parse cache full, which must
 #       make no API call (/__sim/stats requests_total unchanged);
 #   (c) an incremental plan after a commit that changes 10 tenant files
-#       (their quota.logicalSize), with --verbose, which must parse exactly
-#       those 10 files;
+#       (their quota.logicalSize): --changed-since HEAD~1 (what
+#       --changed-since last-applied gives after an apply of HEAD~1), with
+#       --verbose, which must parse exactly those 10 files;
 #   (d) the floor, bench/git-yaml-floor REPO;
 # and, not a target, (b) with --select matching no tenant: the load from
 # the parse cache without building the N create actions.
@@ -142,7 +143,7 @@ files=$(awk '{ print $2 }' <<<"$floor_out")
 mb=$(awk '{ printf "%.1f", $4 / 1048576 }' <<<"$floor_out")
 
 # ---------------------------------------------------------------- timed runs
-: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/d"; : >"$tmp/e"; : >"$tmp/bcalls"; : >"$tmp/cparsed"
+: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/d"; : >"$tmp/e"; : >"$tmp/bcalls"; : >"$tmp/cparsed"; : >"$tmp/cload"
 for i in $(seq "$runs"); do
 	sqlite3 "$state" "DELETE FROM parse_cache"
 	measure "$tmp/err" "${plan[@]}" --refresh=none >>"$tmp/a"
@@ -155,13 +156,14 @@ for i in $(seq "$runs"); do
 		sed -i "s/^    logicalSize: .*/    logicalSize: $((100 + i))GiB/" "$repo/$f"
 	done
 	git -C "$repo" commit -q -a -m "quota of 10 tenants, run $i"
-	measure "$tmp/err" "${plan[@]}" --refresh=none --verbose >>"$tmp/c"
+	measure "$tmp/err" "${plan[@]}" --refresh=none --changed-since HEAD~1 --verbose >>"$tmp/c"
 	line=$(grep -E '^plan: [0-9]+ manifest files, [0-9]+ parsed, [0-9]+ from the parse cache' "$tmp/err" || true)
 	if [ -z "$line" ]; then
 		echo "plan.sh: no 'plan: F manifest files, P parsed, C from the parse cache' line from --verbose" >&2
 		exit 1
 	fi
 	echo "$line" >>"$tmp/cparsed"
+	grep -E '^plan: .*\((partial|full) load\)' "$tmp/err" | sed 's/.*(\(.*\) load)/\1/' >>"$tmp/cload"
 
 	measure "$tmp/err" "$floor" "$repo" >>"$tmp/d"
 
@@ -192,7 +194,7 @@ awk -v t="$dt" -v r="$dr" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(d) git-yaml
 awk -v t="$et" -v r="$er" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(not a target) (b) selecting no tenant", t, r / 1024 }'
 awk -v a="$at" -v d="$dt" 'BEGIN { printf "  ratio (a)/(d) %.2fx\n", a / d }'
 echo "  (b) API calls (largest of the runs): $bcalls"
-echo "  (c) --verbose: $ffiles manifest files, parsed $parsed (each run), $fromcache from the parse cache"
+echo "  (c) --verbose: $ffiles manifest files, parsed $parsed (each run), $fromcache from the parse cache; load: $(sort -u "$tmp/cload" | tr '\n' ' ')"
 awk -v at="$at" -v bt="$bt" -v ct="$ct" -v dt="$dt" -v bcalls="$bcalls" -v parsed="$parsed" \
 	-v ar="$ar" -v br="$br" -v cr="$cr" 'BEGIN {
 	rss = ar; if (br > rss) rss = br; if (cr > rss) rss = cr

@@ -131,6 +131,11 @@ typedef struct plan_input {
 	const char *commit;        /* or NULL */
 	const plan_selector *sel;  /* or NULL: every tenant */
 	int64_t now;               /* unix seconds, for created_at */
+	/* Or NULL: consider only these tenants (sorted, unique), with or
+	 * without a manifest in `fleet`: an incremental plan of the tenants
+	 * changed since a commit, whose fleet holds only the changed files. */
+	const char *const *only;
+	size_t nonly;
 } plan_input;
 
 /*

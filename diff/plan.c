@@ -607,6 +607,33 @@ static int cmp_mapped(const void *a, const void *b)
 	return strcmp(((const mapped_one *)a)->tenant, ((const mapped_one *)b)->tenant);
 }
 
+/* Only in->only: each tenant looked up, not the whole map scanned. */
+static int plan_only(builder *b)
+{
+	const plan_input *in = b->in;
+	const char *fleet = spec_fleet_name(in->fleet);
+	int rc = 0;
+	for (size_t i = 0; i < in->nonly && rc == 0; i++) {
+		const char *name = in->only[i];
+		const spec_tenant *t = spec_fleet_tenant_find(in->fleet, name);
+		state_tenant m;
+		memset(&m, 0, sizeof(m));
+		rc = state_tenant_get(in->st, name, &m);
+		if (rc == ERR_NOTFOUND) {
+			rc = t ? plan_tenant(b, t, NULL) : 0;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		if (t)
+			rc = plan_tenant(b, t, m.project_id);
+		else if (!m.fleet || !m.fleet[0] || strcmp(m.fleet, fleet) == 0)
+			rc = plan_gone(b, name, m.project_id);
+		state_tenant_release(&m);
+	}
+	return rc;
+}
+
 int plan_build(plan **out, const plan_input *in)
 {
 	*out = NULL;
@@ -626,6 +653,11 @@ int plan_build(plan **out, const plan_input *in)
 	if (ts && str_to_i64(ts, &refreshed) == 0)
 		p->cache_refreshed_at = refreshed;
 
+	if (in->only) {
+		if ((rc = plan_only(&b)) != 0)
+			goto fail;
+		goto done;
+	}
 	if ((rc = state_tenants_foreach(in->st, collect_mapped, &m)) != 0)
 		goto fail;
 	if (m.n)
@@ -649,6 +681,7 @@ int plan_build(plan **out, const plan_input *in)
 		if (rc != 0)
 			goto fail;
 	}
+done:
 	rc = 0;
 	*out = p;
 	p = NULL;

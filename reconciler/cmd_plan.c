@@ -22,6 +22,7 @@ const char CMD_PLAN_USAGE[] =
 	"                     [--select EXPR] [--out PLANFILE] [--format text|json|markdown]\n"
 	"                     [--detailed-exitcode] [--state FILE] [--api-url URL]\n"
 	"                     [--api-key-file FILE] [--rate R] [--verbose]\n"
+	"                     [--changed-since SHA|last-applied]\n"
 	"\n"
 	"Compare the manifests at a commit with the live fleet (the state file's cache)\n"
 	"and print what apply would do: creates, updates, deletes, blocked changes and\n"
@@ -39,6 +40,11 @@ const char CMD_PLAN_USAGE[] =
 	"  --select EXPR         only some tenants: name=GLOB, label.KEY=VALUE,\n"
 	"                        region=REGION, changed-since=SHA, joined by commas\n"
 	"                        (all must hold)\n"
+	"  --changed-since SHA   only the tenants changed since SHA (their files, their\n"
+	"                        profiles; all when flotilla.yaml changed), loading only\n"
+	"                        the changed files when the state file's manifest index\n"
+	"                        is of SHA; last-applied: the commit the last apply\n"
+	"                        converged\n"
 	"  --out PLANFILE        also save the plan, checksummed, for flotilla apply\n"
 	"  --format FORMAT       text (default), json (docs/plan-json.md) or markdown\n"
 	"                        (a pull-request comment, at most 60,000 characters)\n"
@@ -91,20 +97,6 @@ static int pick_deep(void *arg, const state_tenant *t)
 	return 0;
 }
 
-typedef struct changed_ctx {
-	strmap *paths; /* changed path -> (void *)1; keys owned by `keys` */
-	id_set keys;
-} changed_ctx;
-
-static int on_changed(void *arg, const char *path, char status)
-{
-	(void)status;
-	changed_ctx *c = arg;
-	id_push(&c->keys, path);
-	strmap_put(c->paths, c->keys.ids[c->keys.n - 1], (void *)1);
-	return 0;
-}
-
 int cmd_plan(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -112,6 +104,7 @@ int cmd_plan(int argc, char **argv)
 		{"ref", required_argument, NULL, 'r'},
 		{"refresh", required_argument, NULL, 'f'},
 		{"select", required_argument, NULL, 'S'},
+		{"changed-since", required_argument, NULL, 'C'},
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'F'},
 		{"detailed-exitcode", no_argument, NULL, 'x'},
@@ -123,7 +116,7 @@ int cmd_plan(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *repo = ".", *ref = NULL, *mode = "auto", *select = NULL, *out_path = NULL;
-	const char *format = "text", *state_path = NULL;
+	const char *format = "text", *state_path = NULL, *since = NULL;
 	bool detailed = false, verbose = false;
 	cli_api api = {0};
 	int c;
@@ -135,6 +128,7 @@ int cmd_plan(int argc, char **argv)
 		case 'r': ref = optarg; break;
 		case 'f': mode = optarg; break;
 		case 'S': select = optarg; break;
+		case 'C': since = optarg; break;
 		case 'o': out_path = optarg; break;
 		case 'F': format = optarg; break;
 		case 'x': detailed = true; break;
@@ -164,14 +158,14 @@ int cmd_plan(int argc, char **argv)
 	git_src *g = NULL;
 	state *st = NULL;
 	neon_client *client = NULL;
-	spec_fleet *fleet = NULL;
+	fleet_load fl;
+	memset(&fl, 0, sizeof(fl));
+	char *last_applied = NULL;
 	spec_diags *diags = spec_diags_new();
 	plan_selector *sel = NULL;
 	plan *p = NULL;
-	cli_pcache *pcache = NULL;
 	buf out = BUF_INIT(0);
 	id_set deep = {0};
-	changed_ctx changed = {0};
 	bool leased = false;
 	int rc = EXIT_ERROR;
 
@@ -179,26 +173,37 @@ int cmd_plan(int argc, char **argv)
 		cli_fail("plan", "%s", err_msg());
 		goto done;
 	}
+	if (sel && plan_selector_changed_since(sel)) {
+		if (since) {
+			cli_fail("plan", "--changed-since and --select changed-since= both given; keep one");
+			goto done;
+		}
+		since = plan_selector_changed_since(sel);
+	}
 	if (git_src_open(&g, repo, ref) != 0) {
 		cli_fail("plan", "%s", err_msg());
 		goto done;
 	}
 	if (cli_state_open("plan", state_path, &st) != EXIT_OK)
 		goto done;
-	pcache = cli_pcache_new(st);
-	spec_load_stats stats = {0};
-	/* one transaction for the ~62,000 parse cache reads and writes of a
-	 * 100k fleet, instead of one each */
-	bool batch = state_batch_begin(st) == 0;
-	int lrc0 = spec_fleet_load_cached(&fleet, git_src_spec(g), cli_pcache_spec(pcache), diags, &stats);
-	if (batch && state_batch_commit(st) != 0)
-		log_warn("plan: cannot save the parse cache", "error", err_msg());
-	cli_pcache_free(pcache);
-	pcache = NULL;
-	if (lrc0 != 0) {
+	if (since && strcmp(since, "last-applied") == 0) {
+		if (state_meta_get(st, "last_applied_commit", &last_applied) != 0) {
+			cli_fail("plan", "%s", err_msg());
+			goto done;
+		}
+		if (!last_applied) {
+			cli_fail("plan", "--changed-since last-applied: nothing has been applied from this state file yet; "
+					 "plan without it");
+			goto done;
+		}
+		since = last_applied;
+	}
+	if (fleet_load_commit(&fl, g, st, since, diags) != 0) {
 		cli_fail("plan", "%s", err_msg());
 		goto done;
 	}
+	const spec_fleet *fleet = fl.fleet;
+	spec_load_stats stats = fl.stats;
 	if (spec_diags_count(diags)) {
 		buf d = BUF_INIT(0);
 		if (spec_diags_render_text(diags, &d) == 0)
@@ -208,21 +213,12 @@ int cmd_plan(int argc, char **argv)
 			 git_src_commit(g), spec_diags_count(diags), spec_diags_count(diags) == 1 ? "" : "s");
 		goto done;
 	}
-	if (sel && plan_selector_changed_since(sel)) {
-		changed.paths = strmap_new();
-		if (git_src_changed(g, plan_selector_changed_since(sel), on_changed, &changed) != 0) {
-			cli_fail("plan", "%s", err_msg());
-			goto done;
-		}
-		id_set names = {0};
-		for (size_t i = 0; i < spec_fleet_tenant_count(fleet); i++) {
-			const spec_tenant *t = spec_fleet_tenant_at(fleet, i);
-			if (strmap_get(changed.paths, spec_fleet_file(fleet, t->o.file)))
-				id_push(&names, t->name);
-		}
-		plan_select_changed(sel, (const char *const *)names.ids, names.n);
-		id_clear(&names);
-	}
+	if (sel && plan_selector_changed_since(sel))
+		plan_select_changed(sel, (const char *const *)fl.only, fl.nonly);
+	if (since && verbose)
+		fprintf(stderr, "plan: %zu path%s changed since %.12s; %zu tenant%s considered (%s load)\n",
+			fl.changed_files, fl.changed_files == 1 ? "" : "s", since, fl.nonly, fl.nonly == 1 ? "" : "s",
+			fl.partial ? "partial" : "full");
 
 	/* the live side */
 	if (strcmp(mode, "none") != 0) {
@@ -271,7 +267,7 @@ int cmd_plan(int argc, char **argv)
 	}
 
 	plan_input in = {.fleet = fleet, .st = st, .commit = git_src_commit(g), .sel = sel,
-			 .now = (int64_t)time(NULL)};
+			 .now = (int64_t)time(NULL), .only = (const char *const *)fl.only, .nonly = fl.nonly};
 	/* one consistent view of the cache for the whole comparison */
 	bool snap = state_read_begin(st) == 0;
 	int brc = plan_build(&p, &in);
@@ -317,14 +313,12 @@ done:
 	if (leased && state_lease_drop(st, "fleet") != 0)
 		log_warn("plan: cannot release the lease", "error", err_msg());
 	id_clear(&deep);
-	id_clear(&changed.keys);
-	strmap_free(changed.paths);
 	buf_release(&out);
 	plan_free(p);
 	plan_selector_free(sel);
 	neon_client_free(client);
-	spec_fleet_free(fleet);
-	cli_pcache_free(pcache);
+	fleet_load_release(&fl);
+	free(last_applied);
 	spec_diags_free(diags);
 	state_close(st);
 	git_src_free(g);

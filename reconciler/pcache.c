@@ -1,12 +1,14 @@
 /*
  * pcache.c: the parse cache (state/'s parse_cache table) as spec/ sees it.
  *
- * The first lookup reads the whole table in one scan into memory, and
+ * For a whole fleet (bulk), the first lookup reads the whole table in one
+ * scan into memory, and
  * every lookup after it is a hash lookup: a warm load of a 100k fleet asks
  * for about 62,000 blobs, and one SQLite point query each cost a quarter of
  * that load. New entries go straight to the table (the caller batches them
  * in one transaction) and into the map, so a blob is never decoded from a
- * stale copy. A scan that fails leaves the map empty: every file is then
+ * stale copy. A load of a few files (an incremental plan) looks each blob
+ * up instead. A scan that fails leaves the map empty: every file is then
  * parsed, which is slower but correct (a cache error is never fatal).
  */
 #include <string.h>
@@ -23,6 +25,7 @@ struct cli_pcache {
 	arena *a;
 	strmap *map; /* blob id -> entry, both in `a` */
 	bool loaded;
+	bool bulk; /* read the table in one scan, or one lookup a blob */
 	spec_cache cache;
 };
 
@@ -46,6 +49,8 @@ static int on_entry(void *arg, const char *blob_id, const void *data, size_t len
 static int get(void *ctx, const char *blob_id, buf *out)
 {
 	cli_pcache *c = ctx;
+	if (!c->bulk)
+		return state_parse_cache_get(c->st, blob_id, out);
 	if (!c->loaded) {
 		c->loaded = true;
 		if (state_parse_cache_foreach(c->st, on_entry, c) != 0)
@@ -66,10 +71,11 @@ static int put(void *ctx, const char *blob_id, const void *data, size_t len)
 	return rc;
 }
 
-cli_pcache *cli_pcache_new(state *st)
+cli_pcache *cli_pcache_new(state *st, bool bulk)
 {
 	cli_pcache *c = xcalloc(1, sizeof(*c));
 	c->st = st;
+	c->bulk = bulk;
 	c->a = arena_new();
 	c->map = strmap_new();
 	c->cache = (spec_cache){.ctx = c, .get = get, .put = put};

@@ -56,9 +56,10 @@ int cli_client_open(const char *cmd, const cli_api *api, neon_client **out);
 /* Open the state file (--state, default STATE_DEFAULT_PATH). */
 int cli_state_open(const char *cmd, const char *path, state **out);
 /* The parse cache of a state file for spec_fleet_load_cached (pcache.c):
- * read in one scan on first use, then looked up in memory. */
+ * bulk (a whole fleet): read in one scan on first use, then looked up in
+ * memory; else one query a blob. */
 typedef struct cli_pcache cli_pcache;
-cli_pcache *cli_pcache_new(state *st);
+cli_pcache *cli_pcache_new(state *st, bool bulk);
 const spec_cache *cli_pcache_spec(cli_pcache *c);
 void cli_pcache_free(cli_pcache *c);
 
@@ -113,6 +114,27 @@ int git_src_resolve(git_src *g, const char *rev, char out[41]);
  */
 int git_src_changed(git_src *g, const char *since, int (*fn)(void *arg, const char *path, char status),
 		    void *arg);
+
+/* ------------------------------------------------------- loading a fleet */
+
+typedef struct fleet_load {
+	spec_fleet *fleet;
+	spec_load_stats stats;
+	bool partial;          /* only flotilla.yaml, profiles and changed files */
+	char **only;           /* with a base: the tenants to consider, sorted */
+	size_t nonly;
+	size_t changed_files;  /* with a base: paths changed since it */
+} fleet_load;
+
+/*
+ * Load the fleet at g's commit through the state file's parse cache
+ * (incremental.c). since (a commit-ish, or NULL): consider only the
+ * tenants changed since it, loading only the changed files when the
+ * manifest index allows. Problems go to diags (then nothing else is set
+ * but fleet). Returns 0, or an error code with err_msg.
+ */
+int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, spec_diags *diags);
+void fleet_load_release(fleet_load *l);
 
 /* ------------------------------------------------------------- progress */
 

@@ -296,3 +296,21 @@ void spec_tenant_resolve(const spec_fleet *f, const spec_tenant *t, spec_values 
 		overlay(f->a, out, p);
 	overlay(f->a, out, &t->spec);
 }
+
+size_t spec_fleet_profile_count(const spec_fleet *f) { return f->nprofiles; }
+
+const char *spec_fleet_profile_name(const spec_fleet *f, size_t i)
+{
+	return i < f->nprofiles ? f->profiles[i]->name : NULL;
+}
+
+const char *spec_fleet_profile_path(const spec_fleet *f, const char *name)
+{
+	const spec_profile *p = name ? strmap_get(f->profile_index, name) : NULL;
+	return p ? spec_fleet_file(f, p->o.file) : NULL;
+}
+
+const char *spec_tenant_profile(const spec_fleet *f, const spec_tenant *t)
+{
+	return t->spec.v[SF_PROFILE].o.set ? t->spec.v[SF_PROFILE].s : f->defaults.v[SF_PROFILE].s;
+}

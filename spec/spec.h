@@ -262,6 +262,14 @@ size_t spec_fleet_tenant_count(const spec_fleet *f);
 const spec_tenant *spec_fleet_tenant_at(const spec_fleet *f, size_t i);
 const spec_tenant *spec_fleet_tenant_find(const spec_fleet *f, const char *name);
 
+/* Profiles in definition order, and the file that defines one (NULL when
+ * there is no such profile). */
+size_t spec_fleet_profile_count(const spec_fleet *f);
+const char *spec_fleet_profile_name(const spec_fleet *f, size_t i);
+const char *spec_fleet_profile_path(const spec_fleet *f, const char *name);
+/* The profile a tenant uses (its own, else the fleet default; may be NULL). */
+const char *spec_tenant_profile(const spec_fleet *f, const spec_tenant *t);
+
 /*
  * The tenant's effective spec: built-in defaults < fleet defaults <
  * profile < tenant; maps merge key by key, lists replace. Every value in

@@ -169,10 +169,25 @@ static const char schema_v2[] =
 	") STRICT, WITHOUT ROWID;"
 	"ALTER TABLE tenants ADD COLUMN protect INTEGER NOT NULL DEFAULT 0;";
 
+/* Version 3 (issue 5): the manifest index of one commit (meta
+ * manifest_index_commit): which file defines each tenant, and which files
+ * hold the Fleet or a Profile, so that a plan of the tenants changed since
+ * that commit loads only the changed files (reconciler/incremental.c). */
+static const char schema_v3[] =
+	"CREATE TABLE manifest_index ("
+	"  tenant TEXT PRIMARY KEY,"
+	"  path TEXT NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX manifest_index_path ON manifest_index (path);"
+	"CREATE TABLE manifest_extra ("
+	"  path TEXT PRIMARY KEY"
+	") STRICT, WITHOUT ROWID;";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1 },
 	{ 2, "parse cache and tenant protect flag", schema_v2 },
+	{ 3, "manifest index", schema_v3 },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

@@ -19,7 +19,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 
 typedef struct state state;
@@ -186,6 +186,36 @@ typedef int (*state_parse_cache_fn)(void *arg, const char *blob_id, const void *
 int state_parse_cache_foreach(state *s, state_parse_cache_fn fn, void *arg) WUR;
 /* Drop entries not used for `older_than` seconds; *removed how many. */
 int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed) WUR;
+
+/* -------------------------------------------------------- manifest index */
+
+/*
+ * The manifest index of one commit (index.c): the file that defines each
+ * tenant, and the files that hold the Fleet or a Profile. It lets a plan of
+ * the tenants changed since that commit load only the changed files, and
+ * still catch a tenant defined twice and notice removed tenants.
+ */
+typedef struct state_index_row {
+	const char *tenant;
+	const char *path;
+} state_index_row;
+
+/* The commit the index describes (heap), or NULL when there is none. */
+int state_index_commit(state *s, char **out) WUR;
+/* Replace the whole index with `commit`'s, in one transaction. */
+int state_index_replace(state *s, const char *commit, const state_index_row *rows, size_t n,
+			const char *const *extra, size_t nextra) WUR;
+/* Move the index to `commit` by dropping the rows of `paths` (the changed
+ * files) and adding `rows` (what those files define now). */
+int state_index_update(state *s, const char *commit, const char *const *paths, size_t npaths,
+		       const state_index_row *rows, size_t n) WUR;
+/* The file that defines `tenant` (heap). ERR_NOTFOUND. */
+int state_index_path(state *s, const char *tenant, char **path) WUR;
+/* The tenants `path` defines, and every Fleet/Profile file. fn returning
+ * nonzero stops with that code. */
+typedef int (*state_index_fn)(void *arg, const char *value);
+int state_index_tenants_at(state *s, const char *path, state_index_fn fn, void *arg) WUR;
+int state_index_extra_foreach(state *s, state_index_fn fn, void *arg) WUR;
 
 /* ------------------------------------------------------------- summaries */
 

@@ -436,7 +436,7 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
-	plan_input in = {fleet, st, NULL, sel, NOW};
+	plan_input in = {.fleet = fleet, .st = st, .sel = sel, .now = NOW};
 	if (plan_build(&p, &in) != 0) {
 		res = die("plan_build");
 		goto done;

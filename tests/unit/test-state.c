@@ -322,7 +322,7 @@ static void test_open_creates_0600(void **st)
 	assert_int_equal(file_mode(fx->path), 0600);
 	assert_int_equal(file_mode(dir), 0700);
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
-	assert_int_equal(state_schema_version(fx->s), 2);
+	assert_int_equal(state_schema_version(fx->s), 3);
 	assert_int_equal(state_meta_set(fx->s, "fleet", "prod"), 0);
 	/* the WAL file exists while the handle is open, with the same mode */
 	assert_int_equal(file_mode(wal), 0600);
@@ -407,7 +407,7 @@ static void test_open_migrates_v0(void **st)
 	fx->s = NULL;
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 	assert_int_equal(file_i64(fx->path, "PRAGMA application_id"), APP_ID);
-	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 11);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 13);
 	free(dir);
 }
 
@@ -452,12 +452,12 @@ static void test_open_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "PRAGMA user_version = 3");
+	file_exec(fx->path, "PRAGMA user_version = 4");
 
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	assert_msg_contains("written by a newer flotilla (schema 3, this one reads up to 2)");
-	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 3);
+	assert_msg_contains("written by a newer flotilla (schema 4, this one reads up to 3)");
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 4);
 }
 
 static void test_open_refuses_garbage(void **st)
@@ -536,7 +536,7 @@ static void test_schema_tables_and_no_secrets(void **st)
 {
 	fixture *fx = *st;
 	static const char *const want[] = { "branches", "databases", "endpoints", "journal", "leases",
-					    "meta", "parse_cache", "projects", "roles", "runs", "tenants" };
+					    "manifest_extra", "manifest_index", "meta", "parse_cache", "projects", "roles", "runs", "tenants" };
 	static const char *const banned[] = { "password", "secret", "uri", "api_key", "token" };
 	sqlite3_stmt *q = NULL;
 	sqlite3 *db;
@@ -1519,6 +1519,7 @@ static void test_runs(void **st)
 
 /* A version 1 file (as the first release wrote it) gains the parse cache
  * and the protect column on open, and keeps its tenant map. */
+/* A version 1 file goes through both steps: 2 and 3. */
 static void test_migrate_v1_to_v2(void **st)
 {
 	fixture *fx = *st;
@@ -1527,11 +1528,15 @@ static void test_migrate_v1_to_v2(void **st)
 	assert_int_equal(state_tenant_put(fx->s, "acme", "p-1", "prod", "create"), 0);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "DROP TABLE parse_cache; ALTER TABLE tenants DROP COLUMN protect; PRAGMA user_version = 1");
+	file_exec(fx->path, "DROP TABLE manifest_index; DROP TABLE manifest_extra; DROP TABLE parse_cache; "
+			    "ALTER TABLE tenants DROP COLUMN protect; PRAGMA user_version = 1");
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
 
 	fx->s = open_ok(fx);
-	assert_int_equal(state_schema_version(fx->s), 2);
+	assert_int_equal(state_schema_version(fx->s), 3);
+	char *commit = (char *)"x";
+	assert_int_equal(state_index_commit(fx->s, &commit), 0);
+	assert_null(commit);
 	state_tenant t;
 	assert_int_equal(state_tenant_get(fx->s, "acme", &t), 0);
 	assert_string_equal(t.project_id, "p-1");
@@ -1542,6 +1547,86 @@ static void test_migrate_v1_to_v2(void **st)
 	buf b = BUF_INIT(0);
 	assert_int_equal(state_parse_cache_get(fx->s, "0123abcd", &b), ERR_NOTFOUND);
 	buf_release(&b);
+}
+
+typedef struct collected {
+	char v[8][64];
+	size_t n;
+} collected;
+
+static int collect_value(void *arg, const char *value)
+{
+	collected *c = arg;
+	if (c->n == 8)
+		return 7; /* a nonzero code stops the walk and comes back */
+	snprintf(c->v[c->n++], 64, "%s", value);
+	return 0;
+}
+
+static void test_manifest_index(void **st)
+{
+	fixture *fx = *st;
+	char *v = NULL;
+
+	fx->s = open_ok(fx);
+	const state_index_row rows[] = {
+		{"acme", "tenants/a.yaml"}, {"apex", "tenants/a.yaml"}, {"bolt", "tenants/b.yaml"},
+	};
+	const char *extra[] = {"profiles/pro.yaml", "flotilla.yaml"};
+	assert_int_equal(state_index_replace(fx->s, "c1", rows, 3, extra, 2), 0);
+	assert_int_equal(state_index_commit(fx->s, &v), 0);
+	assert_string_equal(v, "c1");
+	free(v);
+	assert_int_equal(state_index_path(fx->s, "bolt", &v), 0);
+	assert_string_equal(v, "tenants/b.yaml");
+	free(v);
+	assert_int_equal(state_index_path(fx->s, "nope", &v), ERR_NOTFOUND);
+	assert_null(v);
+
+	collected c = {0};
+	assert_int_equal(state_index_tenants_at(fx->s, "tenants/a.yaml", collect_value, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.v[0], "acme");
+	assert_string_equal(c.v[1], "apex");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(state_index_extra_foreach(fx->s, collect_value, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.v[0], "flotilla.yaml");
+	assert_string_equal(c.v[1], "profiles/pro.yaml");
+
+	/* a.yaml changed (apex moved to c.yaml, acme stays), b.yaml deleted */
+	const char *changed[] = {"tenants/a.yaml", "tenants/b.yaml", "tenants/c.yaml"};
+	const state_index_row now[] = {{"acme", "tenants/a.yaml"}, {"apex", "tenants/c.yaml"}};
+	assert_int_equal(state_index_update(fx->s, "c2", changed, 3, now, 2), 0);
+	assert_int_equal(state_index_commit(fx->s, &v), 0);
+	assert_string_equal(v, "c2");
+	free(v);
+	assert_int_equal(state_index_path(fx->s, "bolt", &v), ERR_NOTFOUND);
+	assert_int_equal(state_index_path(fx->s, "apex", &v), 0);
+	assert_string_equal(v, "tenants/c.yaml");
+	free(v);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(state_index_tenants_at(fx->s, "tenants/a.yaml", collect_value, &c), 0);
+	assert_int_equal(c.n, 1);
+	/* the extra files are the whole index's: an update leaves them */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(state_index_extra_foreach(fx->s, collect_value, &c), 0);
+	assert_int_equal(c.n, 2);
+
+	/* the callback's code stops the walk */
+	state_index_row many[9];
+	char names[9][8];
+	for (int i = 0; i < 9; i++) {
+		snprintf(names[i], sizeof(names[i]), "t%d", i);
+		many[i] = (state_index_row){names[i], "tenants/m.yaml"};
+	}
+	assert_int_equal(state_index_replace(fx->s, "c3", many, 9, NULL, 0), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(state_index_tenants_at(fx->s, "tenants/m.yaml", collect_value, &c), 7);
+	assert_int_equal(c.n, 8);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(state_index_extra_foreach(fx->s, collect_value, &c), 0);
+	assert_int_equal(c.n, 0);
 }
 
 static void test_tenant_protect(void **st)
@@ -1598,6 +1683,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FX(test_migrate_v1_to_v2),
 		FX(test_tenant_protect),
+		FX(test_manifest_index),
 		FX(test_parse_cache),
 		FX(test_open_creates_0600),
 		FX(test_open_fixes_mode),

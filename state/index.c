@@ -1,0 +1,154 @@
+/*
+ * index.c: the manifest index of one commit (schema version 3): tenant ->
+ * the file that defines it, and the files that hold the Fleet or a
+ * Profile. meta manifest_index_commit names the commit. Every change is one
+ * transaction, the commit with the rows, so a reader never sees rows of
+ * one commit under the name of another.
+ */
+#include "state/internal.h"
+
+#include <string.h>
+
+#define META_KEY "manifest_index_commit"
+
+int state_index_commit(state *s, char **out)
+{
+	return db_meta_get(s, META_KEY, out);
+}
+
+static int insert_rows(state *s, const state_index_row *rows, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = db_stmt(s, "INSERT OR REPLACE INTO manifest_index (tenant, path) VALUES (?1, ?2)", &st)) != 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		db_bind_text(st, 1, rows[i].tenant);
+		db_bind_text(st, 2, rows[i].path);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the manifest index");
+		db_reset(st);
+	}
+	return rc;
+}
+
+/* One statement with one text parameter, run for each value. */
+static int exec_each(state *s, const char *sql, const char *const *v, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = db_stmt(s, sql, &st)) != 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		db_bind_text(st, 1, v[i]);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the manifest index");
+		db_reset(st);
+	}
+	return rc;
+}
+
+static int finish(state *s, int rc)
+{
+	if (rc == 0)
+		return db_commit(s);
+	db_rollback(s);
+	return rc;
+}
+
+int state_index_replace(state *s, const char *commit, const state_index_row *rows, size_t n,
+			const char *const *extra, size_t nextra)
+{
+	int rc;
+
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = db_exec(s, "DELETE FROM manifest_index; DELETE FROM manifest_extra")) == 0 &&
+	    (rc = insert_rows(s, rows, n)) == 0 &&
+	    (rc = exec_each(s, "INSERT OR IGNORE INTO manifest_extra (path) VALUES (?1)", extra, nextra)) == 0)
+		rc = db_meta_set(s, META_KEY, commit);
+	return finish(s, rc);
+}
+
+int state_index_update(state *s, const char *commit, const char *const *paths, size_t npaths,
+		       const state_index_row *rows, size_t n)
+{
+	int rc;
+
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = exec_each(s, "DELETE FROM manifest_index WHERE path = ?1", paths, npaths)) == 0 &&
+	    (rc = insert_rows(s, rows, n)) == 0)
+		rc = db_meta_set(s, META_KEY, commit);
+	return finish(s, rc);
+}
+
+int state_index_path(state *s, const char *tenant, char **path)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*path = NULL;
+	if ((rc = db_stmt(s, "SELECT path FROM manifest_index WHERE tenant = ?1", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, tenant);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*path = db_col_str(st, 0);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? ERR_NOTFOUND : db_fail(s, rc, "reading the manifest index");
+	}
+	db_reset(st);
+	return rc;
+}
+
+typedef struct walk {
+	state_index_fn fn;
+	void *arg;
+} walk;
+
+static int one_value(walk *w, sqlite3_stmt *st)
+{
+	const char *v = (const char *)sqlite3_column_text(st, 0);
+	return w->fn(w->arg, v ? v : "");
+}
+
+static int value_row(sqlite3_stmt *st, void *arg)
+{
+	return one_value(arg, st);
+}
+
+int state_index_tenants_at(state *s, const char *path, state_index_fn fn, void *arg)
+{
+	sqlite3_stmt *st;
+	walk w = {fn, arg};
+	int rc;
+
+	if ((rc = db_stmt(s, "SELECT tenant FROM manifest_index WHERE path = ?1 ORDER BY tenant", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, path);
+	int frc = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((frc = one_value(&w, st)) != 0)
+			break;
+	if (frc)
+		rc = frc;
+	else
+		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the manifest index");
+	db_reset(st);
+	return rc;
+}
+
+int state_index_extra_foreach(state *s, state_index_fn fn, void *arg)
+{
+	walk w = {fn, arg};
+	return db_foreach(s, "SELECT path FROM manifest_extra ORDER BY path", "reading the manifest index",
+			  value_row, &w);
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# incremental.sh FLOTILLA SRCROOT: `flotilla plan --changed-since` on real
+# git repositories and a real state file (no API call: --refresh=none):
+#   - a plan writes the manifest index of its commit;
+#   - since a commit the index describes, only the changed files are loaded
+#     (a partial load), and the tenants considered are those of the changed
+#     files plus those the changed files defined before (a removed, mapped
+#     tenant is noticed);
+#   - the same plan through a full load (index of another commit) lists
+#     exactly the same actions;
+#   - a changed file defining a tenant that an unchanged file defines is
+#     refused as by a full load ("defined twice"), and the index stays;
+#   - a profile change considers the profile's tenants, a flotilla.yaml
+#     change every tenant;
+#   - --changed-since last-applied, and the selector term changed-since=.
+set -uo pipefail
+flotilla=$(realpath "$1")
+src=$(realpath "$2")
+tmp=$(mktemp -d)
+failed=0
+trap 'rm -rf "$tmp"' EXIT
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
+	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+unset NEON_API_KEY NEON_API_HOST
+
+repo=$tmp/repo
+state=$tmp/state.db
+cp -R "$src/examples/fleet" "$repo"
+git -C "$repo" init -q && git -C "$repo" add -A && git -C "$repo" commit -qm fleet
+c1=$(git -C "$repo" rev-parse HEAD)
+plan() { "$flotilla" plan --repo "$repo" --state "$state" --refresh=none "$@"; }
+# actions FILE: "kind tenant" lines of a JSON plan, sorted
+actions() { python3 -c 'import json,sys; [print(a["kind"], a["tenant"]) for a in json.load(open(sys.argv[1]))["actions"]]' "$1" | sort; }
+index_commit() { sqlite3 "$state" "SELECT value FROM meta WHERE key = 'manifest_index_commit'"; }
+
+# ------------------------------------------------------------ the index
+if plan >/dev/null 2>"$tmp/err" && [ "$(index_commit)" = "$c1" ] &&
+	[ "$(sqlite3 "$state" 'SELECT count(*) FROM manifest_index')" = 15 ] &&
+	[ "$(sqlite3 "$state" "SELECT path FROM manifest_index WHERE tenant = 'fabrikam'")" = tenants/us/pro/fabrikam.yaml ] &&
+	[ "$(sqlite3 "$state" 'SELECT group_concat(path) FROM (SELECT path FROM manifest_extra ORDER BY path)')" = \
+		flotilla.yaml,profiles/enterprise.yaml,profiles/free.yaml,profiles/pro.yaml ]; then
+	ok "a full plan writes the manifest index of its commit"
+else
+	fail "index" "$(index_commit); $(cat "$tmp/err")"
+fi
+
+# ------------------------------------------- modify, add, remove (mapped)
+sqlite3 "$state" "INSERT INTO tenants (tenant, project_id, fleet, source, mapped_at, protect) VALUES
+	('blue-yonder', 'proj-by-1', 'acme-saas', 'create', 0, 0),
+	('contoso', 'proj-co-1', 'acme-saas', 'create', 0, 0)"
+sed -i 's/computeTime: 1000h/computeTime: 1200h/' "$repo/tenants/us/pro/fabrikam.yaml"
+cat >"$repo/tenants/us/newco.yaml" <<'EOF'
+apiVersion: flotilla/v1
+kind: Tenant
+metadata:
+  name: newco
+spec: {}
+EOF
+git -C "$repo" rm -q tenants/ap/pro/blue-yonder.yaml
+git -C "$repo" add -A && git -C "$repo" commit -qm "edit fabrikam, add newco, remove blue-yonder"
+c2=$(git -C "$repo" rev-parse HEAD)
+want=$'create fabrikam\ncreate newco\norphan blue-yonder'
+if plan --changed-since "$c1" --verbose --format json >"$tmp/p2.json" 2>"$tmp/err" &&
+	grep -q "3 paths changed since ${c1:0:12}; 3 tenants considered (partial load)" "$tmp/err" &&
+	grep -q "^plan: 6 manifest files, 2 parsed, 4 from the parse cache" "$tmp/err" &&
+	[ "$(actions "$tmp/p2.json")" = "$want" ] && [ "$(index_commit)" = "$c2" ] &&
+	[ "$(sqlite3 "$state" "SELECT count(*) FROM manifest_index WHERE tenant = 'blue-yonder'")" = 0 ] &&
+	[ "$(sqlite3 "$state" "SELECT path FROM manifest_index WHERE tenant = 'newco'")" = tenants/us/newco.yaml ]; then
+	ok "since an indexed commit: a partial load of 6 files, the 3 tenants changed (the removed one orphaned)"
+else
+	fail "partial" "$(cat "$tmp/err"; actions "$tmp/p2.json" 2>&1; index_commit)"
+fi
+
+# the same plan through a full load: index moved to c1 by a plan of c1,
+# then the index is not of the base... so use a base the index is not at
+plan --ref "$c1" >/dev/null 2>&1 # index back at c1
+sqlite3 "$state" "UPDATE meta SET value = 'elsewhere' WHERE key = 'manifest_index_commit'"
+if plan --changed-since "$c1" --verbose --format json >"$tmp/p2full.json" 2>"$tmp/err" &&
+	grep -q "3 tenants considered (full load)" "$tmp/err" &&
+	[ "$(actions "$tmp/p2full.json")" = "$want" ] && [ "$(index_commit)" = "$c2" ]; then
+	ok "the same changes through a full load plan the same actions"
+else
+	fail "full" "$(cat "$tmp/err"; actions "$tmp/p2full.json" 2>&1)"
+fi
+
+# ------------------------------------------------ defined twice: refused
+cat >"$repo/tenants/eu/dup.yaml" <<'EOF'
+apiVersion: flotilla/v1
+kind: Tenant
+metadata:
+  name: proseware
+spec: {}
+EOF
+git -C "$repo" add -A && git -C "$repo" commit -qm "proseware again"
+if plan --changed-since "$c2" >"$tmp/out" 2>"$tmp/err"; then
+	fail "twice" "planned: $(cat "$tmp/out")"
+elif grep -q "defined twice" "$tmp/err" && grep -q "tenants/eu/dup.yaml" "$tmp/err" && [ "$(index_commit)" = "$c2" ]; then
+	ok "a tenant defined again in an unchanged file is refused as by a full load; the index stays"
+else
+	fail "twice" "$(cat "$tmp/err"; index_commit)"
+fi
+git -C "$repo" reset -q --hard "$c2"
+
+# ----------------------------------------------------- a profile changed
+sed -i 's/^\(  *\)maxCu: \(.*\)$/\1maxCu: \2 # touched/' "$repo/profiles/pro.yaml"
+git -C "$repo" commit -qam "touch the pro profile"
+want=$(python3 - "$repo" <<'EOF'
+import os, re, sys
+names = []
+for d, _, fs in os.walk(os.path.join(sys.argv[1], "tenants")):
+    for f in fs:
+        for doc in open(os.path.join(d, f)).read().split("\n---"):
+            m = re.search(r"^  name: (\S+)", doc, re.M)
+            if m and re.search(r"^  profile: pro\b", doc, re.M):
+                names.append("create " + m.group(1))
+print("\n".join(sorted(names)))
+EOF
+)
+if plan --changed-since "$c2" --verbose --format json >"$tmp/p3.json" 2>"$tmp/err" &&
+	grep -q "(full load)" "$tmp/err" && [ -n "$want" ] && [ "$(actions "$tmp/p3.json")" = "$want" ]; then
+	ok "a profile change considers the profile's $(echo "$want" | wc -l) tenants"
+else
+	fail "profile" "want [$want] got [$(actions "$tmp/p3.json" 2>&1)] $(cat "$tmp/err")"
+fi
+c3=$(git -C "$repo" rev-parse HEAD)
+
+# ------------------------------------------------- flotilla.yaml changed
+sed -i 's/^  maxDeletesPerRun: .*/  maxDeletesPerRun: 7/' "$repo/flotilla.yaml"
+git -C "$repo" commit -qam "fleet setting"
+n=$(plan --changed-since "$c3" --format json 2>"$tmp/err" | python3 -c 'import json,sys; p=json.load(sys.stdin); print(len(p["actions"]))')
+if [ "$n" = 16 ]; then # 15 - blue-yonder + newco = 15 creates, and blue-yonder orphaned
+	ok "a flotilla.yaml change considers every tenant"
+else
+	fail "fleet file" "$n actions; $(cat "$tmp/err")"
+fi
+c4=$(git -C "$repo" rev-parse HEAD)
+
+# ------------------------------------------------ last-applied, selector
+if plan --changed-since last-applied >"$tmp/out" 2>"$tmp/err"; then
+	fail "last-applied" "planned without an applied commit"
+elif grep -q "nothing has been applied from this state file yet" "$tmp/err"; then
+	ok "--changed-since last-applied without an apply says so"
+else
+	fail "last-applied" "$(cat "$tmp/err")"
+fi
+sqlite3 "$state" "INSERT INTO meta (key, value) VALUES ('last_applied_commit', '$c4')"
+sed -i 's/computeTime: 1200h/computeTime: 1300h/' "$repo/tenants/us/pro/fabrikam.yaml"
+git -C "$repo" commit -qam "fabrikam again"
+if plan --changed-since last-applied --verbose --format json >"$tmp/p4.json" 2>"$tmp/err" &&
+	grep -q "1 path changed since ${c4:0:12}; 1 tenant considered (partial load)" "$tmp/err" &&
+	[ "$(actions "$tmp/p4.json")" = "create fabrikam" ]; then
+	ok "--changed-since last-applied plans since the commit apply recorded"
+else
+	fail "last-applied" "$(cat "$tmp/err"; actions "$tmp/p4.json" 2>&1)"
+fi
+if plan --select "changed-since=$c4,name=fab*" --format json >"$tmp/p5.json" 2>"$tmp/err" &&
+	[ "$(actions "$tmp/p5.json")" = "create fabrikam" ] &&
+	plan --select "changed-since=$c4,name=other*" --format json >"$tmp/p6.json" 2>"$tmp/err" &&
+	[ -z "$(actions "$tmp/p6.json")" ]; then
+	ok "the selector term changed-since= combines with name="
+else
+	fail "selector" "$(cat "$tmp/err")"
+fi
+if plan --select "changed-since=$c4" --changed-since "$c4" >"$tmp/out" 2>"$tmp/err"; then
+	fail "both" "accepted"
+elif grep -q "both given" "$tmp/err"; then
+	ok "--changed-since and the selector term together are refused"
+else
+	fail "both" "$(cat "$tmp/err")"
+fi
+exit $failed
