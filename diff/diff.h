@@ -161,6 +161,13 @@ typedef struct plan_input {
  */
 int plan_build(plan **out, const plan_input *in) WUR;
 
+/* The fingerprint of a live tenant: SHA-256 hex over every live field the
+ * comparison reads (d NULL: no deep read). Apply recomputes it from a fresh
+ * read and refuses to act on a tenant whose fingerprint moved since its
+ * plan. updated_at is left out: a change that touches nothing compared
+ * must not void the plan. */
+void plan_fingerprint(const state_project *p, const state_deep *d, char out[SHA256_HEX_LEN + 1]);
+
 /* ------------------------------------------------------------- rendering */
 
 /* Grouped text: identical changes collapse to one line with the count and

@@ -112,7 +112,7 @@ static void drop_calls(act *x)
 /* Every live field the comparison reads, in a fixed order (deep rows come
  * from state/ sorted by id, or branch and name). updated_at is left out:
  * a change that touches nothing we compared must not void the plan. */
-static void fingerprint(const state_project *p, const state_deep *d, char out[SHA256_HEX_LEN + 1])
+void plan_fingerprint(const state_project *p, const state_deep *d, char out[SHA256_HEX_LEN + 1])
 {
 	buf b = BUF_INIT(0);
 	FP("project %s|%s|%s|%d|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64
@@ -455,7 +455,7 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 	if (rc != 0)
 		goto fail;
 
-	fingerprint(&p, deep ? &d : NULL, x.a.fingerprint);
+	plan_fingerprint(&p, deep ? &d : NULL, x.a.fingerprint);
 	x.a.deep_unknown = !deep;
 	x.a.kind = PLAN_UPDATE;
 	const state_branch *defb = deep ? live_default(&d) : NULL;
@@ -540,7 +540,7 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 		act_release(&x.a);
 		return rc;
 	}
-	fingerprint(&p, deep ? &d : NULL, x.a.fingerprint);
+	plan_fingerprint(&p, deep ? &d : NULL, x.a.fingerprint);
 	x.a.deep_unknown = !deep;
 	char *of = owner_fleet(deep ? live_default(&d) : NULL);
 	bool protect = false;

@@ -796,9 +796,52 @@ static void test_planfile_bad_field(void **ctx)
 	plan_free(p);
 }
 
+/* The fingerprint covers the compared fields, not the bookkeeping. */
+static void test_fingerprint(void **st)
+{
+	(void)st;
+	state_project p;
+	memset(&p, 0, sizeof(p));
+	p.id = (char *)"proj-1";
+	p.name = (char *)"t-acme";
+	p.region_id = (char *)"aws-us-east-2";
+	p.pg_version = 17;
+	p.quota_compute_time = 180000;
+	p.updated_at = (char *)"2026-11-18T11:00:00Z";
+	char a[SHA256_HEX_LEN + 1], b[SHA256_HEX_LEN + 1];
+	plan_fingerprint(&p, NULL, a);
+	assert_int_equal(strlen(a), SHA256_HEX_LEN);
+	/* updated_at and the read bookkeeping do not void a plan */
+	p.updated_at = (char *)"2026-11-19T00:00:00Z";
+	p.listed_at = 99;
+	p.deep_at = 98;
+	plan_fingerprint(&p, NULL, b);
+	assert_string_equal(a, b);
+	/* a compared field does */
+	p.quota_compute_time = 360000;
+	plan_fingerprint(&p, NULL, b);
+	assert_string_not_equal(a, b);
+	p.quota_compute_time = 180000;
+	/* and a deep read, even an empty one, is part of what was relied on */
+	state_deep d;
+	memset(&d, 0, sizeof(d));
+	plan_fingerprint(&p, &d, b);
+	assert_string_equal(a, b); /* no rows: nothing more was read */
+	state_branch br;
+	memset(&br, 0, sizeof(br));
+	br.id = (char *)"br-1";
+	br.name = (char *)"main";
+	br.is_default = true;
+	d.branches = &br;
+	d.nbranches = 1;
+	plan_fingerprint(&p, &d, b);
+	assert_string_not_equal(a, b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_text_every_section),
 		cmocka_unit_test(test_text_grouping_samples),
 		cmocka_unit_test(test_text_singletons),
