@@ -9,6 +9,13 @@
  * from its cache entry (cache.c) instead of parsed. Each file's YAML tree
  * lives in a scratch arena that is reset after the file is decoded, so
  * memory grows with the decoded fleet, not with the bytes read.
+ *
+ * After flotilla.yaml, files go through a pipeline (pipeline.c): this
+ * thread reads ahead (blob ids, cache entries and bytes: the source and
+ * the cache are used from this thread only) while a second thread parses
+ * the YAML, and every file is then decoded, cached and registered here in
+ * path order, so that the fleet, the diagnostics and the stats are those
+ * of a load one file after the other.
  */
 #include <string.h>
 
@@ -71,52 +78,161 @@ typedef struct loader {
 	const spec_source *src;
 	const spec_cache *cache; /* NULL: parse every file */
 	spec_diags *diags;
-	arena *scratch;  /* one file's YAML tree */
-	buf data;        /* one file's bytes */
+	parse_pipe *pipe;
+	arena *scratch;  /* one file's YAML tree, when parsed on this thread */
+	buf data;        /* one file's bytes, likewise */
 	buf entry;       /* one cache entry */
 	file_recs recs;  /* one file's records */
 	spec_load_stats stats;
 } loader;
 
-/* Decode one file from the cache, or read, parse and decode it (and cache
- * it); then register it. Problems of the file become diagnostics. */
-static void load_file(loader *l, const char *path, bool root)
+/* Replay a cache entry into l->recs; false (and recs empty) when it
+ * cannot be replayed: a corrupt or old entry means parse. */
+static bool replay(loader *l, uint32_t idx, bool root, const buf *entry)
 {
-	spec_fleet *f = l->f;
-	uint32_t idx = fleet_file_add(f, path);
-	char id[SPEC_BLOB_ID_LEN + 1];
-	bool have_id = l->cache && l->src->blob_id && l->src->blob_id(l->src->ctx, path, id) == 0;
-	l->stats.files++;
-	if (have_id) {
-		buf_reset(&l->entry);
-		/* any failure (miss, cache error, corrupt or old entry) means: parse */
-		if (l->cache->get(l->cache->ctx, id, &l->entry) == 0 &&
-		    cache_decode(f, idx, root, l->entry.data, l->entry.len, &l->recs) == 0) {
-			l->stats.cached++;
-			goto done;
-		}
-		file_recs_reset(&l->recs);
+	if (cache_decode(l->f, idx, root, entry->data, entry->len, &l->recs) == 0) {
+		l->stats.cached++;
+		return true;
 	}
+	file_recs_reset(&l->recs);
+	return false;
+}
+
+/* Decode parsed documents into l->recs, and cache them under `id` (NULL:
+ * do not cache). */
+static void decode_and_cache(loader *l, uint32_t idx, bool root, const char *id, const ydoc *docs,
+			     size_t n)
+{
+	decode_file(l->f, idx, docs, n, &l->recs);
+	l->stats.parsed++;
+	if (!id)
+		return;
+	buf_reset(&l->entry);
+	if (cache_encode(l->f, idx, root, &l->recs, &l->entry) != 0)
+		return;
+	(void)l->cache->put(l->cache->ctx, id, l->entry.data, l->entry.len);
+	/* A file queued behind this one with the same content read the
+	 * cache before this put; in its turn it must look again, as it would
+	 * have had the files been loaded one after the other. (Slot 0 is
+	 * this file, when it came through the pipe.) */
+	parse_slot *s;
+	for (size_t i = 1; l->pipe && (s = parse_pipe_queued(l->pipe, i)) != NULL; i++)
+		if (s->have_id && strcmp(s->id, id) == 0)
+			s->stale = true;
+}
+
+/* Read and parse a file on this thread, and decode it; false when it
+ * cannot be read (a diagnostic says so). */
+static bool parse_here(loader *l, uint32_t idx, bool root, const char *path, const char *id)
+{
 	buf_reset(&l->data);
 	if (l->src->read(l->src->ctx, path, &l->data) != 0) {
 		spec_diags_add(l->diags, path, 1, 1, "(file)", "%s", err_msg());
-		return;
+		return false;
 	}
 	ydoc *docs = NULL;
 	size_t n = yaml_load(l->scratch, path, l->data.data ? l->data.data : "", l->data.len, &docs,
 			     l->recs.diags);
-	decode_file(f, idx, docs, n, &l->recs);
+	decode_and_cache(l, idx, root, id, docs, n);
 	free(docs);
 	arena_reset(l->scratch);
-	l->stats.parsed++;
+	return true;
+}
+
+static bool blob_id(const loader *l, const char *path, char id[SPEC_BLOB_ID_LEN + 1])
+{
+	return l->cache && l->src->blob_id && l->src->blob_id(l->src->ctx, path, id) == 0;
+}
+
+/* Decode one file from the cache, or read, parse and decode it (and cache
+ * it), all on this thread; then register it. Problems of the file become
+ * diagnostics. */
+static void load_file(loader *l, const char *path, bool root)
+{
+	uint32_t idx = fleet_file_add(l->f, path);
+	char id[SPEC_BLOB_ID_LEN + 1];
+	bool have_id = blob_id(l, path, id);
+	l->stats.files++;
 	if (have_id) {
 		buf_reset(&l->entry);
-		if (cache_encode(f, idx, root, &l->recs, &l->entry) == 0)
-			(void)l->cache->put(l->cache->ctx, id, l->entry.data, l->entry.len);
+		/* any failure (miss, cache error, corrupt or old entry) means: parse */
+		if (l->cache->get(l->cache->ctx, id, &l->entry) == 0 && replay(l, idx, root, &l->entry))
+			goto done;
 	}
+	if (!parse_here(l, idx, root, path, have_id ? id : NULL))
+		return;
 done:
-	register_file(f, idx, &l->recs, l->diags);
+	register_file(l->f, idx, &l->recs, l->diags);
 	file_recs_reset(&l->recs);
+}
+
+/* The first half of load_file, ahead of the file's turn: fill a slot with
+ * the file's cache entry, or with its bytes for the worker to parse. */
+static void load_ahead(loader *l, parse_slot *s, const char *path)
+{
+	s->path = path;
+	s->have_id = blob_id(l, path, s->id);
+	if (s->have_id) {
+		if (l->cache->get(l->cache->ctx, s->id, &s->entry) == 0) {
+			s->kind = SLOT_HIT;
+			return;
+		}
+	}
+	if (l->src->read(l->src->ctx, path, &s->data) != 0) {
+		s->kind = SLOT_UNREADABLE;
+		s->err = xstrdup(err_msg());
+		return;
+	}
+	s->kind = SLOT_PARSE;
+}
+
+/* The second half, in the file's turn: exactly what load_file would have
+ * done with what load_ahead found. */
+static void load_behind(loader *l, parse_slot *s)
+{
+	if (s->stale) {
+		load_file(l, s->path, false);
+		return;
+	}
+	uint32_t idx = fleet_file_add(l->f, s->path);
+	const char *id = s->have_id ? s->id : NULL;
+	l->stats.files++;
+	switch (s->kind) {
+	case SLOT_HIT:
+		if (!replay(l, idx, false, &s->entry) && !parse_here(l, idx, false, s->path, id))
+			return;
+		break;
+	case SLOT_UNREADABLE:
+		spec_diags_add(l->diags, s->path, 1, 1, "(file)", "%s", s->err);
+		return;
+	default:
+		/* recs.diags is empty here, as when yaml_load writes it directly */
+		diags_move(l->recs.diags, s->diags);
+		decode_and_cache(l, idx, false, id, s->docs, s->ndocs);
+		break;
+	}
+	register_file(l->f, idx, &l->recs, l->diags);
+	file_recs_reset(&l->recs);
+}
+
+/* Load the listed files in path order, reading ahead of the parser thread
+ * and taking each file back in its turn. */
+static void load_files(loader *l, const char *const *paths, size_t n)
+{
+	size_t i = 0;
+	for (;;) {
+		parse_slot *s = i < n ? parse_pipe_reserve(l->pipe) : NULL;
+		if (s) {
+			load_ahead(l, s, paths[i++]);
+			parse_pipe_submit(l->pipe);
+			continue;
+		}
+		s = parse_pipe_head(l->pipe);
+		if (!s)
+			break;
+		load_behind(l, s);
+		parse_pipe_release(l->pipe);
+	}
 }
 
 static int tenant_cmp(const void *a, const void *b)
@@ -151,6 +267,8 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 		    .data = BUF_INIT(SPEC_MAX_FILE_BYTES), .entry = BUF_INIT(16 * SPEC_MAX_FILE_BYTES),
 		    .recs = {.diags = spec_diags_new()}};
 	path_list pl = {0};
+	const char **todo = NULL;
+	size_t ntodo = 0;
 	int rc = src->list(src->ctx, collect, &pl);
 	if (rc != 0)
 		goto done;
@@ -176,6 +294,7 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 	if (!f->name)
 		f->name = "";
 
+	todo = xcalloc(pl.n ? pl.n : 1, sizeof(*todo));
 	for (size_t i = 0; i < pl.n; i++) {
 		const char *p = pl.paths[i];
 		if (strcmp(p, "flotilla.yaml") == 0)
@@ -184,8 +303,10 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 		for (size_t g = 0; !hit && g < f->manifests->n; g++)
 			hit = spec_glob_match(f->manifests->items[g].s, p);
 		if (hit)
-			load_file(&l, p, false);
+			todo[ntodo++] = p;
 	}
+	l.pipe = parse_pipe_new();
+	load_files(&l, todo, ntodo);
 
 	if (f->ntenants > 1)
 		qsort(f->tenants, f->ntenants, sizeof(*f->tenants), tenant_cmp);
@@ -200,6 +321,8 @@ done:
 	for (size_t i = 0; i < pl.n; i++)
 		free(pl.paths[i]);
 	free(pl.paths);
+	free(todo);
+	parse_pipe_free(l.pipe);
 	buf_release(&l.data);
 	buf_release(&l.entry);
 	free(l.recs.items);

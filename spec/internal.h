@@ -174,6 +174,59 @@ int cache_encode(const spec_fleet *f, uint32_t file, bool root, const file_recs 
 int cache_decode(spec_fleet *f, uint32_t file, bool root, const void *data, size_t len,
 		 file_recs *recs) WUR;
 
+/* ------------------------------------------------------ parse pipeline */
+
+/*
+ * The fleet loader parses YAML on a second thread (pipeline.c): the main
+ * thread reads files ahead into a ring of slots, a worker runs yaml_load
+ * on them in order, and the main thread takes them back in the same
+ * order to decode and register them. Only `docs`, `ndocs`, `scratch` and
+ * `diags` are the worker's, and only while the slot is queued; every other
+ * field is the main thread's.
+ */
+typedef enum {
+	SLOT_PARSE,      /* `data` holds the file: the worker parses it */
+	SLOT_HIT,        /* `entry` holds the file's parse cache entry */
+	SLOT_UNREADABLE, /* the read failed with `err` */
+} slot_kind;
+
+typedef struct parse_slot {
+	slot_kind kind;
+	const char *path;
+	bool have_id;
+	char id[SPEC_BLOB_ID_LEN + 1];
+	buf data;  /* the file's bytes */
+	buf entry; /* its cache entry */
+	char *err;
+	/* set when a file taken earlier put this slot's blob id into the
+	 * cache after the slot was read: what was read may be stale */
+	bool stale;
+	/* the worker's output; the arena and list exist once a file of
+	 * the slot was parsed */
+	arena *scratch;
+	ydoc *docs;
+	size_t ndocs;
+	spec_diags *diags;
+} parse_slot;
+
+typedef struct parse_pipe parse_pipe;
+
+parse_pipe *parse_pipe_new(void);
+/* Stop the worker and free every slot. NULL is fine. */
+void parse_pipe_free(parse_pipe *q);
+/* A free slot to fill, or NULL while the ring is full. */
+parse_slot *parse_pipe_reserve(parse_pipe *q);
+/* Queue the slot parse_pipe_reserve returned. */
+void parse_pipe_submit(parse_pipe *q);
+/* The oldest queued slot, once the worker is done with it; NULL when
+ * nothing is queued. parse_pipe_release hands it back. */
+parse_slot *parse_pipe_head(parse_pipe *q);
+void parse_pipe_release(parse_pipe *q);
+/* Queued slot i (0 is the head), which the worker may still be parsing:
+ * the caller may read the main thread's fields and set `stale`. NULL past
+ * the last one. */
+parse_slot *parse_pipe_queued(parse_pipe *q, size_t i);
+
 /* Built-in defaults of a tenant spec (fields.c). */
 void builtin_defaults(arena *a, spec_values *out);
 /* Format one scalar value for explain and messages. */

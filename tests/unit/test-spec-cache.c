@@ -8,6 +8,8 @@
  * every tenant's explain output (every value with its origin), and the
  * diagnostics text. The golden manifest sets of tests/data/spec run
  * through the cached path too, cold and warm, against the plain load.
+ * The loader parses on a second thread through a ring of 64 files; a fleet
+ * of a few hundred files runs the ring round many times.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +26,7 @@
 
 /* ------------------------------------------------- an in-memory source */
 
-#define MAX_FILES 16
+#define MAX_FILES 320
 
 typedef struct mem_src {
 	size_t n;
@@ -454,6 +456,85 @@ static void test_no_ids_no_cache(void **state)
 	mem_free(&m);
 }
 
+/* A fleet larger than the parse pipeline's ring: diagnostics of the
+ * parser thread (a syntax error) and of decoding, a name defined twice,
+ * and files with the same content as a file 1, 63, 64, 65 and 150
+ * places before them, which must hit that file's entry within the load
+ * exactly as if the files were loaded one after the other. */
+#define RING_FILES 300
+
+static void put_ring(mem_src *m, bool changed)
+{
+	mem_put(m, "flotilla.yaml", "apiVersion: flotilla/v1\nkind: Fleet\nmetadata:\n  name: ring\n");
+	static const int copies[][2] = {{100, 101}, {110, 173}, {120, 184}, {130, 195}, {140, 290}};
+	char path[64], data[256];
+	for (int i = 0; i < RING_FILES; i++) {
+		int from = i;
+		for (size_t c = 0; c < ARRAY_LEN(copies); c++)
+			if (copies[c][1] == i)
+				from = copies[c][0];
+		if (from % 37 == 0)
+			snprintf(data, sizeof(data), "apiVersion: flotilla/v1\nkind: [Tenant\n# t%03d\n", from);
+		else
+			snprintf(data, sizeof(data),
+				 "apiVersion: flotilla/v1\nkind: Tenant\nmetadata:\n  name: t%03d\nspec:\n"
+				 "  pgVersion: %d\n", from,
+				 changed && i % 3 == 0 ? 15 : from % 10 == 5 ? 99 : 16);
+		snprintf(path, sizeof(path), "tenants/t%03d.yaml", i);
+		mem_put(m, path, data);
+	}
+}
+
+static void test_more_files_than_the_ring(void **state)
+{
+	(void)state;
+	mem_src m = {0};
+	put_ring(&m, false);
+	mem_cache c;
+	mc_init(&c);
+	spec_load_stats st;
+	char *want = load(&m.src, NULL, NULL);
+	assert_non_null(strstr(want, "tenants/t101.yaml:4:9: metadata.name: tenant 't100' is defined twice: "
+				     "first at tenants/t100.yaml:4:9"));
+	assert_non_null(strstr(want, "tenants/t290.yaml:4:9: metadata.name: tenant 't140' is defined twice: "
+				     "first at tenants/t140.yaml:4:9"));
+	assert_non_null(strstr(want, "tenants/t296.yaml:4:1: (file): YAML syntax error"));
+	assert_non_null(strstr(want, "tenants/t295.yaml:6:14"));
+	char *got = load(&m.src, &c, &st);
+	assert_string_equal(got, want);
+	assert_int_equal(st.files, RING_FILES + 1);
+	assert_int_equal(st.cached, 5); /* each copy from its original's entry */
+	assert_int_equal(st.parsed, RING_FILES + 1 - 5);
+	free(got);
+	got = load(&m.src, &c, &st);
+	assert_string_equal(got, want);
+	assert_int_equal(st.cached, RING_FILES + 1);
+	free(got);
+
+	/* an empty entry in the middle of a warm load: parsed again */
+	entry *e = strmap_get(c.map, m.ids[mem_find(&m, "tenants/t200.yaml")]);
+	assert_non_null(e);
+	e->len = 0;
+	got = load(&m.src, &c, &st);
+	assert_string_equal(got, want);
+	assert_int_equal(st.parsed, 1);
+	free(got);
+	free(want);
+
+	/* every third file changed: the parser thread starts amid hits */
+	put_ring(&m, true);
+	want = load(&m.src, NULL, NULL);
+	got = load(&m.src, &c, &st);
+	assert_string_equal(got, want);
+	/* (but t000, t111 and t222, syntax errors, stay as they were) */
+	assert_int_equal(st.parsed, RING_FILES / 3 - 3);
+	assert_int_equal(st.cached, RING_FILES + 1 - (RING_FILES / 3 - 3));
+	free(got);
+	free(want);
+	mc_release(&c);
+	mem_free(&m);
+}
+
 /* ------------------------------------------- golden cases, cached path */
 
 /* A directory source with git-like ids (the content hash); files that
@@ -551,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_entries),
 		cmocka_unit_test(test_same_blob_two_paths),
 		cmocka_unit_test(test_no_ids_no_cache),
+		cmocka_unit_test(test_more_files_than_the_ring),
 		cmocka_unit_test(test_golden_cases_cached),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
