@@ -123,6 +123,8 @@ static int load(fleet_load *l, const spec_source *src, state *st, spec_diags *di
 	 * fleet, instead of one each */
 	bool batch = state_batch_begin(st) == 0;
 	int rc = spec_fleet_load_cached(&l->fleet, src, cli_pcache_spec(pc), diags, &l->stats);
+	if (cli_pcache_flush(pc) != 0)
+		log_warn("cannot save the parse cache", "error", err_msg());
 	if (batch && state_batch_commit(st) != 0)
 		log_warn("cannot save the parse cache", "error", err_msg());
 	cli_pcache_free(pc);

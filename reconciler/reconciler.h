@@ -60,6 +60,10 @@ int cli_state_open(const char *cmd, const char *path, state **out);
  * memory; else one query a blob. */
 typedef struct cli_pcache cli_pcache;
 cli_pcache *cli_pcache_new(state *st, bool bulk);
+/* Wait until every new entry is in the table (bulk mode writes them from a
+ * thread); the first failure's code, with err_msg. Run it before committing
+ * the transaction the entries go in. Free flushes too. */
+int cli_pcache_flush(cli_pcache *c);
 const spec_cache *cli_pcache_spec(cli_pcache *c);
 void cli_pcache_free(cli_pcache *c);
 

@@ -53,6 +53,10 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 run_suite "werror" build-ci -Dwerror=true
 run_suite "asan+ubsan" build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
 	--buildtype=debug
+# the manifest loader parses on a second thread, the parse cache writes from
+# a third, and flotilla-sim serves from many: ThreadSanitizer over it all
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	run_suite "tsan" build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ] && [ -x scripts/fuzz.sh ]; then

@@ -206,6 +206,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &block, &waitmask);
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
+	/* counted before the server starts: from then on the store is the
+	 * connection threads' (under its mutex) */
+	size_t loaded = store.live + store.deleted;
 	if (sim_server_start(&srv, &store) != 0) {
 		fail("%s", err_msg());
 		goto done;
@@ -222,7 +225,7 @@ int main(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "flotilla-sim listening on http://%s:%d/api/v2 (%zu projects loaded)\n", cfg.listen_host,
-		port, store.live + store.deleted);
+		port, loaded);
 
 	/* wait with the signals unblocked only inside sigsuspend: a SIGTERM
 	 * that arrives between the check and the wait is not lost */

@@ -170,4 +170,17 @@ elif grep -q "both given" "$tmp/err"; then
 else
 	fail "both" "$(cat "$tmp/err")"
 fi
+# ------------------------------- a parse cache that cannot be written
+# every insert fails (a trigger): the plan is the same, with a warning, and
+# the next plan parses again (nothing half-written is ever read back)
+sqlite3 "$state" "DELETE FROM parse_cache; CREATE TRIGGER no_cache BEFORE INSERT ON parse_cache
+	BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+if plan --format json --verbose >"$tmp/p7.json" 2>"$tmp/err" && grep -q "cannot save the parse cache" "$tmp/err" &&
+	grep -q "disk says no" "$tmp/err" && [ "$(sqlite3 "$state" 'SELECT count(*) FROM parse_cache')" = 0 ] &&
+	[ "$(actions "$tmp/p7.json" | wc -l)" = 16 ] &&
+	plan --verbose >/dev/null 2>"$tmp/err2" && grep -q "^plan: 13 manifest files, 13 parsed, 0 from the parse cache" "$tmp/err2"; then
+	ok "a parse cache that cannot be written: the plan still succeeds, with a warning"
+else
+	fail "cache write" "$(cat "$tmp/err" "$tmp/err2")"
+fi
 exit $failed
