@@ -19,9 +19,7 @@
  * diagnostics are the real ones. So a partial load never accepts what a
  * full load would refuse.
  *
- * After a valid load the index is moved to the commit: updated with the
- * changed files after a partial load, rewritten after a full one (only
- * when it described another commit).
+ * After a valid load the index is moved to the commit (index_save).
  */
 #include <string.h>
 
@@ -176,7 +174,14 @@ static state_index_row *index_rows(const spec_fleet *f, const strset *only, size
 	return rows;
 }
 
-static void index_save(const fleet_load *l, state *st, const char *commit, const char *have,
+/*
+ * Move the index to the loaded commit. After a partial load: the changed
+ * files' rows. After a full load of another commit than the index's: the
+ * files changed between the two (an unchanged file defines the same
+ * tenants), so a plan of each new commit costs what changed, not 100,000
+ * rows; the whole index only when that commit cannot be compared.
+ */
+static void index_save(const fleet_load *l, git_src *g, state *st, const char *commit, const char *have,
 		       const strset *changed)
 {
 	const spec_fleet *f = l->fleet;
@@ -184,21 +189,30 @@ static void index_save(const fleet_load *l, state *st, const char *commit, const
 	int rc;
 	if (l->partial) {
 		state_index_row *rows = index_rows(f, changed, &n);
-		rc = state_index_update(st, commit, changed->v, changed->n, rows, n);
+		rc = state_index_update(st, commit, changed->v, changed->n, rows, n, NULL, 0);
+		free(rows);
+		goto out;
+	}
+	if (have && strcmp(have, commit) == 0)
+		return;
+	strset extra, moved;
+	set_init(&extra);
+	set_init(&moved);
+	set_add(&extra, FLEET_FILE);
+	for (size_t i = 0; i < spec_fleet_profile_count(f); i++)
+		set_add(&extra, spec_fleet_profile_path(f, spec_fleet_profile_name(f, i)));
+	if (have && git_src_changed(g, have, on_changed, &moved) == 0) {
+		state_index_row *rows = index_rows(f, &moved, &n);
+		rc = state_index_update(st, commit, moved.v, moved.n, rows, n, extra.v, extra.n);
 		free(rows);
 	} else {
-		if (have && strcmp(have, commit) == 0)
-			return;
-		strset extra;
-		set_init(&extra);
-		set_add(&extra, FLEET_FILE);
-		for (size_t i = 0; i < spec_fleet_profile_count(f); i++)
-			set_add(&extra, spec_fleet_profile_path(f, spec_fleet_profile_name(f, i)));
 		state_index_row *rows = index_rows(f, NULL, &n);
 		rc = state_index_replace(st, commit, rows, n, extra.v, extra.n);
 		free(rows);
-		set_free(&extra);
 	}
+	set_free(&extra);
+	set_free(&moved);
+out:
 	if (rc != 0)
 		log_warn("cannot save the manifest index", "error", err_msg());
 }
@@ -312,7 +326,7 @@ int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, s
 		l->nonly = cons.n;
 		l->changed_files = changed.n;
 	}
-	index_save(l, st, commit, have, &changed);
+	index_save(l, g, st, commit, have, &changed);
 done:
 	free(have);
 	set_free(&changed);

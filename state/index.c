@@ -62,6 +62,14 @@ static int finish(state *s, int rc)
 	return rc;
 }
 
+static int replace_extra(state *s, const char *const *extra, size_t nextra)
+{
+	int rc = db_exec(s, "DELETE FROM manifest_extra");
+	if (rc == 0)
+		rc = exec_each(s, "INSERT OR IGNORE INTO manifest_extra (path) VALUES (?1)", extra, nextra);
+	return rc;
+}
+
 int state_index_replace(state *s, const char *commit, const state_index_row *rows, size_t n,
 			const char *const *extra, size_t nextra)
 {
@@ -69,22 +77,21 @@ int state_index_replace(state *s, const char *commit, const state_index_row *row
 
 	if ((rc = db_begin(s, true)) != 0)
 		return rc;
-	if ((rc = db_exec(s, "DELETE FROM manifest_index; DELETE FROM manifest_extra")) == 0 &&
-	    (rc = insert_rows(s, rows, n)) == 0 &&
-	    (rc = exec_each(s, "INSERT OR IGNORE INTO manifest_extra (path) VALUES (?1)", extra, nextra)) == 0)
+	if ((rc = db_exec(s, "DELETE FROM manifest_index")) == 0 && (rc = insert_rows(s, rows, n)) == 0 &&
+	    (rc = replace_extra(s, extra, nextra)) == 0)
 		rc = db_meta_set(s, META_KEY, commit);
 	return finish(s, rc);
 }
 
 int state_index_update(state *s, const char *commit, const char *const *paths, size_t npaths,
-		       const state_index_row *rows, size_t n)
+		       const state_index_row *rows, size_t n, const char *const *extra, size_t nextra)
 {
 	int rc;
 
 	if ((rc = db_begin(s, true)) != 0)
 		return rc;
 	if ((rc = exec_each(s, "DELETE FROM manifest_index WHERE path = ?1", paths, npaths)) == 0 &&
-	    (rc = insert_rows(s, rows, n)) == 0)
+	    (rc = insert_rows(s, rows, n)) == 0 && (!extra || (rc = replace_extra(s, extra, nextra)) == 0))
 		rc = db_meta_set(s, META_KEY, commit);
 	return finish(s, rc);
 }

@@ -206,9 +206,10 @@ int state_index_commit(state *s, char **out) WUR;
 int state_index_replace(state *s, const char *commit, const state_index_row *rows, size_t n,
 			const char *const *extra, size_t nextra) WUR;
 /* Move the index to `commit` by dropping the rows of `paths` (the changed
- * files) and adding `rows` (what those files define now). */
+ * files) and adding `rows` (what those files define now); extra, when not
+ * NULL, replaces the Fleet/Profile files. */
 int state_index_update(state *s, const char *commit, const char *const *paths, size_t npaths,
-		       const state_index_row *rows, size_t n) WUR;
+		       const state_index_row *rows, size_t n, const char *const *extra, size_t nextra) WUR;
 /* The file that defines `tenant` (heap). ERR_NOTFOUND. */
 int state_index_path(state *s, const char *tenant, char **path) WUR;
 /* The tenants `path` defines, and every Fleet/Profile file. fn returning

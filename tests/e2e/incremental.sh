@@ -34,6 +34,7 @@ plan() { "$flotilla" plan --repo "$repo" --state "$state" --refresh=none "$@"; }
 # actions FILE: "kind tenant" lines of a JSON plan, sorted
 actions() { python3 -c 'import json,sys; [print(a["kind"], a["tenant"]) for a in json.load(open(sys.argv[1]))["actions"]]' "$1" | sort; }
 index_commit() { sqlite3 "$state" "SELECT value FROM meta WHERE key = 'manifest_index_commit'"; }
+index_dump() { sqlite3 "$state" "SELECT tenant, path FROM manifest_index ORDER BY tenant; SELECT path FROM manifest_extra ORDER BY path"; }
 
 # ------------------------------------------------------------ the index
 if plan >/dev/null 2>"$tmp/err" && [ "$(index_commit)" = "$c1" ] &&
@@ -45,6 +46,7 @@ if plan >/dev/null 2>"$tmp/err" && [ "$(index_commit)" = "$c1" ] &&
 else
 	fail "index" "$(index_commit); $(cat "$tmp/err")"
 fi
+index_dump >"$tmp/index-c1"
 
 # ------------------------------------------- modify, add, remove (mapped)
 sqlite3 "$state" "INSERT INTO tenants (tenant, project_id, fleet, source, mapped_at, protect) VALUES
@@ -73,9 +75,15 @@ else
 	fail "partial" "$(cat "$tmp/err"; actions "$tmp/p2.json" 2>&1; index_commit)"
 fi
 
-# the same plan through a full load: index moved to c1 by a plan of c1,
-# then the index is not of the base... so use a base the index is not at
-plan --ref "$c1" >/dev/null 2>&1 # index back at c1
+# a full plan of c1 moves the index back by the files changed between c2
+# and c1: the same index as written whole at c1
+plan --ref "$c1" >/dev/null 2>&1
+if [ "$(index_commit)" = "$c1" ] && [ "$(index_dump)" = "$(cat "$tmp/index-c1")" ]; then
+	ok "a full plan of another commit moves the index by the changed files alone, to the same index"
+else
+	fail "index moved" "$(index_commit); $(diff <(index_dump) "$tmp/index-c1")"
+fi
+# the same plan through a full load: an index of no known commit
 sqlite3 "$state" "UPDATE meta SET value = 'elsewhere' WHERE key = 'manifest_index_commit'"
 if plan --changed-since "$c1" --verbose --format json >"$tmp/p2full.json" 2>"$tmp/err" &&
 	grep -q "3 tenants considered (full load)" "$tmp/err" &&

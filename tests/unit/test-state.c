@@ -1597,7 +1597,7 @@ static void test_manifest_index(void **st)
 	/* a.yaml changed (apex moved to c.yaml, acme stays), b.yaml deleted */
 	const char *changed[] = {"tenants/a.yaml", "tenants/b.yaml", "tenants/c.yaml"};
 	const state_index_row now[] = {{"acme", "tenants/a.yaml"}, {"apex", "tenants/c.yaml"}};
-	assert_int_equal(state_index_update(fx->s, "c2", changed, 3, now, 2), 0);
+	assert_int_equal(state_index_update(fx->s, "c2", changed, 3, now, 2, NULL, 0), 0);
 	assert_int_equal(state_index_commit(fx->s, &v), 0);
 	assert_string_equal(v, "c2");
 	free(v);
@@ -1608,10 +1608,19 @@ static void test_manifest_index(void **st)
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(state_index_tenants_at(fx->s, "tenants/a.yaml", collect_value, &c), 0);
 	assert_int_equal(c.n, 1);
-	/* the extra files are the whole index's: an update leaves them */
+	/* the extra files are the whole index's: an update leaves them, unless
+	 * it gives new ones */
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(state_index_extra_foreach(fx->s, collect_value, &c), 0);
 	assert_int_equal(c.n, 2);
+	const char *extra2[] = {"flotilla.yaml"};
+	assert_int_equal(state_index_update(fx->s, "c2b", NULL, 0, NULL, 0, extra2, 1), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(state_index_extra_foreach(fx->s, collect_value, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.v[0], "flotilla.yaml");
+	assert_int_equal(state_index_path(fx->s, "apex", &v), 0); /* rows untouched */
+	free(v);
 
 	/* the callback's code stops the walk */
 	state_index_row many[9];
