@@ -34,7 +34,8 @@ const char CMD_PLAN_USAGE[] =
 	"                        tree is ignored, and the plan names the commit\n"
 	"  --refresh MODE        auto (default): list the fleet again when the cache is\n"
 	"                        older than the fleet's refreshInterval, and read deep the\n"
-	"                        managed projects never read deep or changed since;\n"
+	"                        managed projects never read deep or changed since (with\n"
+	"                        --changed-since: the changed tenants' projects);\n"
 	"                        full: list and read every managed project deep;\n"
 	"                        none: no API call, plan from the cache as it is\n"
 	"  --select EXPR         only some tenants: name=GLOB, label.KEY=VALUE,\n"
@@ -250,7 +251,27 @@ int cmd_plan(int argc, char **argv)
 		if (list && refresh_list(st, client, "plan", &rs) != 0)
 			goto done;
 		deep_pick pick = {.st = st, .out = &deep, .all = strcmp(mode, "full") == 0};
-		if (state_tenants_foreach(st, pick_deep, &pick) != 0) {
+		int prc = 0;
+		if (fl.only) {
+			/* an incremental plan compares only the tenants whose desired
+			 * spec changed: read each of those deep, and nothing else */
+			pick.all = true;
+			for (size_t i = 0; i < fl.nonly && prc == 0; i++) {
+				state_tenant t;
+				prc = state_tenant_get(st, fl.only[i], &t);
+				if (prc == ERR_NOTFOUND) {
+					prc = 0;
+					continue;
+				}
+				if (prc == 0) {
+					prc = pick_deep(&pick, &t);
+					state_tenant_release(&t);
+				}
+			}
+		} else {
+			prc = state_tenants_foreach(st, pick_deep, &pick);
+		}
+		if (prc != 0) {
 			cli_fail("plan", "%s", err_msg());
 			goto done;
 		}

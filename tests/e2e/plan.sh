@@ -126,6 +126,32 @@ EOF
 if [ $? -eq 0 ]; then ok "out-of-band quota change: $(cat "$tmp/check3.txt")"
 else fail "out-of-band change" "$(cat "$tmp/check3.txt")"; fi
 
+# ------------- an incremental plan reads deep exactly the changed tenants
+# touch the file of a created (mapped) tenant: every tenant of that file is
+# considered, and only the mapped ones among them are read deep (one of
+# them may be the quota drifted above: an update)
+first=$(head -1 "$tmp/created.txt")
+f=$(grep -rl --include='*.yaml' "^  name: $first\$" "$tmp/repo/tenants" | head -1)
+in_file=$(grep -c '^kind: Tenant' "$f")
+mapped=0
+while read -r t; do grep -q "^  name: $t\$" "$f" && mapped=$((mapped + 1)); done <"$tmp/created.txt"
+sha0=$(git -C "$tmp/repo" rev-parse HEAD)
+plan --refresh=none >/dev/null 2>&1 # the manifest index of sha0
+echo "# touched" >>"$f"
+git -C "$tmp/repo" commit -qam "touch ${f##*/}"
+before=$(simstat '["requests_total"]')
+s=s; [ "$in_file" = 1 ] && s=
+if plan --refresh=auto --changed-since "$sha0" --verbose --format json >"$tmp/p4.json" 2>"$tmp/p4.err" &&
+	grep -q "refresh made 0 list calls and $mapped deep read" "$tmp/p4.err" &&
+	grep -q "$in_file tenant$s considered (partial load)" "$tmp/p4.err" &&
+	[ "$(($(simstat '["requests_total"]') - before))" -gt 0 ] &&
+	python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; assert s["unchanged"] + s["update"] == int(sys.argv[2]) and s["not_compared_deep"] == 0, s' \
+		"$tmp/p4.json" "$mapped"; then
+	ok "--changed-since with --refresh=auto: ${f##*/} ($in_file tenants) considered, its $mapped mapped ones read deep and compared"
+else
+	fail "incremental deep" "in_file=$in_file mapped=$mapped $(cat "$tmp/p4.err")"
+fi
+
 # ------------------------------------------------------------ plan files
 plan --refresh=none --out "$tmp/p.plan" >/dev/null 2>&1 || fail "plan --out" "exit $?"
 if [ "$(stat -c %a "$tmp/p.plan")" = 600 ] && grep -q '"sha256"' "$tmp/p.plan"; then ok "plan file written 0600 with a checksum"
