@@ -334,3 +334,58 @@ done:
 	db_rollback(s);
 	return rc;
 }
+
+void state_run_release(state_run *r)
+{
+	if (!r)
+		return;
+	free(r->command);
+	free(r->host);
+	free(r->outcome);
+	free(r->summary_json);
+	memset(r, 0, sizeof(*r));
+}
+
+typedef struct run_walk {
+	state_run_fn fn;
+	void *arg;
+	size_t left;       /* rows still wanted */
+	bool full;         /* the walk stopped because n rows were handed out */
+} run_walk;
+
+static int run_row(sqlite3_stmt *st, void *arg)
+{
+	run_walk *w = arg;
+	state_run r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.id = sqlite3_column_int64(st, 0);
+	r.command = db_col_text(st, 1, false);
+	r.pid = sqlite3_column_int64(st, 2);
+	r.host = db_col_text(st, 3, false);
+	r.started_at = sqlite3_column_int64(st, 4);
+	r.finished_at = sqlite3_column_int64(st, 5);
+	r.outcome = db_col_text(st, 6, false);
+	r.summary_json = db_col_text(st, 7, false);
+	if ((rc = w->fn(w->arg, &r)) != 0)
+		return rc;
+	if (--w->left > 0)
+		return 0;
+	w->full = true;
+	return 1;
+}
+
+int state_runs_recent(state *s, size_t n, state_run_fn fn, void *arg)
+{
+	run_walk w = {fn, arg, n, false};
+	int rc;
+
+	if (n == 0)
+		return 0;
+	/* newest first is the rowid read backwards: stopping after n rows
+	 * reads n rows, no LIMIT needed */
+	rc = db_foreach(s, "SELECT id, command, pid, host, started_at, finished_at, outcome, summary_json "
+			"FROM runs ORDER BY id DESC", "reading the run history", run_row, &w);
+	return w.full && rc == 1 ? 0 : rc;
+}

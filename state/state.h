@@ -237,6 +237,65 @@ typedef struct state_summary {
 int state_summary_get(state *s, state_summary *out) WUR;
 void state_summary_release(state_summary *sum);
 
+/* --------------------------------------------------------------- journal */
+
+/* The write-ahead journal of API writes (DESIGN.md "Journal and locks"):
+ * intent before a write, ids after its response, outcome after its
+ * operations. Rows never hold secrets: intent_json is a call's method,
+ * path and body, and bodies never carry passwords. */
+typedef struct state_journal_entry {
+	int64_t id, run_id;                  /* run_id 0: written outside a run */
+	char *tenant, *project_id, *action, *intent_json, *state;
+	char *resource_id, *operation_ids_json, *request_id, *error;
+	int64_t created_at, updated_at;      /* unix seconds */
+} state_journal_entry;
+void state_journal_entry_release(state_journal_entry *e);
+
+/* States: "intent" (written before the request), "sent" (the response
+ * arrived: ids known, operations may still run), "done", "failed",
+ * "unknown" (the write may or may not have run), "resolved" (a later run
+ * found out what became of an unfinished row; error holds how). intent,
+ * sent and unknown are unfinished; done, failed and resolved are final. */
+#define STATE_JOURNAL_INTENT "intent"
+#define STATE_JOURNAL_SENT "sent"
+#define STATE_JOURNAL_DONE "done"
+#define STATE_JOURNAL_FAILED "failed"
+#define STATE_JOURNAL_UNKNOWN "unknown"
+#define STATE_JOURNAL_RESOLVED "resolved"
+
+/* Before a write. action: "create", "update", "delete", or a call label
+ * like "POST /projects". project_id may be NULL (a create). *id is the new
+ * row. run_id 0 records no run; another id must name a run (ERR_CONFLICT
+ * otherwise). ERR_INVALID without an action or intent_json. */
+int state_journal_intent(state *s, int64_t run_id, const char *tenant, const char *project_id,
+			 const char *action, const char *intent_json, int64_t *id) WUR;
+/* After the response: project_id (set it when a create learned it; NULL
+ * keeps the row's), resource_id (the id the call made, or NULL),
+ * operation ids as a JSON array text (or NULL), request id (or NULL).
+ * Only from intent (or sent again). ERR_NOTFOUND when the row does not
+ * exist, ERR_CONFLICT when it is already unknown or finished. */
+int state_journal_sent(state *s, int64_t id, const char *project_id, const char *resource_id,
+		       const char *operation_ids_json, const char *request_id) WUR;
+/* The end of a row: state done, failed, unknown or resolved (ERR_INVALID
+ * for any other); error (NULL when none). Only an unfinished row (intent,
+ * sent, unknown) changes: ERR_NOTFOUND when the row does not exist,
+ * ERR_CONFLICT when it is already done, failed or resolved. */
+int state_journal_finish(state *s, int64_t id, const char *st, const char *error) WUR;
+/* Rows left unfinished (intent, sent, unknown), oldest first. They are
+ * read in one read transaction, then handed out after it ended, so fn may
+ * write (finish the row it is handed); the entry is valid during the call.
+ * fn returning nonzero stops the walk with that code. */
+typedef int (*state_journal_fn)(void *arg, const state_journal_entry *e);
+int state_journal_unfinished(state *s, state_journal_fn fn, void *arg) WUR;
+/* Rows of one run, oldest first (for summaries and tests). */
+int state_journal_run(state *s, int64_t run_id, state_journal_fn fn, void *arg) WUR;
+/* How many rows are unfinished (the daemon's "journal backlog" metric). */
+int state_journal_backlog(state *s, int64_t *n) WUR;
+/* Delete finished rows (done, failed, resolved) that finished more than
+ * `older_than` seconds ago (by updated_at); *removed how many. Unfinished
+ * rows are kept, however old. */
+int state_journal_prune(state *s, int64_t older_than, int64_t *removed) WUR;
+
 /* ------------------------------------------------------- leases and runs */
 
 typedef struct state_lease {
@@ -263,5 +322,19 @@ int state_lease_break(state *s, const char *name, const char *reason) WUR;
  * ("ok", "failed", "partial", …) and a JSON summary. */
 int state_run_begin(state *s, const char *command, int64_t *run_id) WUR;
 int state_run_finish(state *s, int64_t run_id, const char *outcome, const char *summary_json) WUR;
+
+/* A run as recorded: outcome, summary_json and finished_at (0) are unset
+ * while it runs or after a crash. */
+typedef struct state_run {
+	int64_t id;
+	char *command, *host, *outcome, *summary_json;
+	int64_t pid, started_at, finished_at;
+} state_run;
+void state_run_release(state_run *r);
+/* The last n runs, newest first (status, the unlock audit), in one read
+ * transaction, so fn should only read; strings are borrowed for the call.
+ * fn returning nonzero stops the walk with that code. */
+typedef int (*state_run_fn)(void *arg, const state_run *r);
+int state_runs_recent(state *s, size_t n, state_run_fn fn, void *arg) WUR;
 
 #endif
