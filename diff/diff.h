@@ -136,6 +136,7 @@ typedef struct plan_input {
 	 * changed since a commit, whose fleet holds only the changed files. */
 	const char *const *only;
 	size_t nonly;
+	int64_t max_deletes;       /* above 0: overrides the fleet's maxDeletesPerRun */
 } plan_input;
 
 /*

@@ -515,6 +515,12 @@ fail:
 	return rc;
 }
 
+/* The delete budget: --max-deletes when given (above 0), else the fleet's. */
+static int64_t max_deletes(const plan_input *in)
+{
+	return in->max_deletes > 0 ? in->max_deletes : spec_fleet_max_deletes(in->fleet);
+}
+
 /* A mapped tenant whose manifest is gone. */
 static int plan_gone(builder *b, const char *tenant, const char *project_id)
 {
@@ -559,10 +565,10 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 		x.a.kind = PLAN_BLOCKED;
 		act_reason(&x, "tenant '%s': manifest removed but its last manifest said protect: true; flotilla never "
 			       "deletes a protected tenant's project", tenant);
-	} else if (b->deletes >= spec_fleet_max_deletes(f)) {
+	} else if (b->deletes >= max_deletes(in)) {
 		x.a.kind = PLAN_BLOCKED;
-		act_reason(&x, "tenant '%s': deleting project %s would exceed maxDeletesPerRun (%" PRId64 ")", tenant,
-			   project_id, spec_fleet_max_deletes(f));
+		act_reason(&x, "tenant '%s': deleting project %s would exceed %s (%" PRId64 ")", tenant, project_id,
+			   in->max_deletes > 0 ? "--max-deletes" : "maxDeletesPerRun", max_deletes(in));
 	} else {
 		b->deletes++;
 		x.a.kind = PLAN_DELETE;

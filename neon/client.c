@@ -365,6 +365,11 @@ void neon__after(neon_client *c, int64_t delay_ms, neon_task_fn fn, void *arg)
 	*pp = r;
 }
 
+void neon_after(neon_client *c, int64_t delay_ms, neon_timer_fn fn, void *arg)
+{
+	neon__after(c, delay_ms, fn, arg);
+}
+
 static void nothing(void *arg)
 {
 	(void)arg;

@@ -105,6 +105,11 @@ void neon_submit(neon_client *c, const char *method, const char *path, json_t *b
  * results), or ERR_FAIL when libcurl itself failed. */
 int neon_run(neon_client *c) WUR;
 
+/* Run fn from neon_run once delay_ms have passed (an operation poll's
+ * back-off); neon_run keeps running while a timer is pending. */
+typedef void (*neon_timer_fn)(void *arg);
+void neon_after(neon_client *c, int64_t delay_ms, neon_timer_fn fn, void *arg);
+
 /* One request, synchronously: submit + run. *out must be released. */
 int neon_call(neon_client *c, const char *method, const char *path, json_t *body, bool write,
 	      neon_result *out) WUR;

@@ -19,6 +19,33 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 	return EXIT_ERROR;
 }
 
+int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint)
+{
+	int64_t until = (int64_t)time(NULL) + (wait_s > 0 ? wait_s : 0);
+	for (;;) {
+		state_lease held;
+		memset(&held, 0, sizeof(held));
+		int rc = state_lease_acquire(st, "fleet", CLI_LEASE_TTL, &held);
+		if (rc == 0)
+			return EXIT_OK;
+		if (rc != ERR_LOCKED)
+			return cli_fail(cmd, "%s", err_msg());
+		if ((int64_t)time(NULL) < until) {
+			state_lease_release(&held);
+			struct timespec ts = {0, 250 * 1000000L};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		char since[32];
+		cli_age(held.acquired_at, since);
+		cli_fail(cmd, "the state file is in use by pid %lld on %s (for %s); wait%s%s, or, if that process is "
+			      "gone for good, flotilla unlock --force",
+			 (long long)held.pid, held.host ? held.host : "?", since, hint ? ", " : "", hint ? hint : "");
+		state_lease_release(&held);
+		return EXIT_ERROR;
+	}
+}
+
 bool cli_wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {

@@ -15,6 +15,7 @@ static const command COMMANDS[] = {
 	{"explain", cmd_explain, "show a tenant's merged spec and where each value came from", CMD_EXPLAIN_USAGE},
 	{"refresh", cmd_refresh, "read the live fleet into the state file, list first", CMD_REFRESH_USAGE},
 	{"plan", cmd_plan, "show what apply would change, with the exact API calls", CMD_PLAN_USAGE},
+	{"apply", cmd_apply, "make the live fleet what the manifests say (a plan, then its calls)", CMD_APPLY_USAGE},
 	{"status", cmd_status, "show what the state file knows about the fleet or a tenant", CMD_STATUS_USAGE},
 };
 

@@ -7,6 +7,7 @@
 #ifndef FLOTILLA_RECONCILER_H
 #define FLOTILLA_RECONCILER_H
 
+#include "diff/diff.h"
 #include "neon/neon.h"
 #include "spec/spec.h"
 #include "state/state.h"
@@ -33,12 +34,14 @@ int cmd_explain(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 
 extern const char CMD_VALIDATE_USAGE[];
 extern const char CMD_EXPLAIN_USAGE[];
 extern const char CMD_REFRESH_USAGE[];
 extern const char CMD_STATUS_USAGE[];
 extern const char CMD_PLAN_USAGE[];
+extern const char CMD_APPLY_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */
 typedef struct cli_api {
@@ -88,6 +91,77 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 typedef void (*refresh_deep_fn)(void *arg, const char *project_id, const neon_project_deep *d);
 int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, size_t n, refresh_deep_fn fn,
 		 void *arg, refresh_stats *out);
+
+/* Cache what a write's response says, without a read (refresh.c): a new
+ * project and its default branch, endpoints, databases and roles from a
+ * POST /projects response (request: its body, for the annotations); a
+ * project's own fields from a PATCH response's "project". */
+int cache_store_created(state *st, const json_t *response, const json_t *request);
+int cache_store_project(state *st, const json_t *project);
+/* Read one project and its deep state back into the cache; done runs from
+ * neon_run with 0, or an error code and message. */
+void refresh_one_submit(state *st, neon_client *c, const char *project_id,
+			void (*done)(void *arg, int rc, const char *error), void *arg);
+
+/* ------------------------------------------------------------- executor */
+
+typedef enum { EXEC_PENDING, EXEC_OK, EXEC_FAILED, EXEC_SKIPPED } exec_status;
+
+typedef struct exec_outcome {
+	char *tenant;
+	plan_kind kind;
+	exec_status status;
+	char *error;           /* failed or skipped: why (never a secret) */
+	char request_id[64];   /* the failed request's X-Request-Id */
+	int64_t latency_ms;    /* a create: first request sent -> operations finished */
+} exec_outcome;
+
+typedef struct exec_summary {
+	exec_outcome *v;       /* the tenants acted on (create, update, delete), plan order */
+	size_t n;
+	size_t ok, failed, skipped, blocked;
+	int64_t writes, polls, lookups, readbacks, resent, adopted;
+	int64_t secrets_saved, secrets_dropped;
+	bool stopped;          /* a failure without --continue-on-error: the rest not started */
+} exec_summary;
+
+typedef struct exec_opts {
+	int parallel;              /* tenants at once */
+	int64_t op_timeout_ms;     /* one call's operations */
+	bool continue_on_error;
+	const char *secrets_dir;   /* NULL: new secrets are dropped (counted) */
+	int64_t run_id;
+	const char *fleet;
+	bool json_events;          /* JSON-lines events on stdout */
+	/* true: do not act on this tenant (its live fingerprint moved) */
+	bool (*skip)(void *arg, const plan_action *a);
+	void *skip_arg;
+} exec_opts;
+
+/*
+ * Make the plan's calls (executor.c): creates, updates and deletes, one job
+ * per tenant, `parallel` at once, each waiting for its operations between
+ * calls; journaled; the tenant map and the cache kept up to date. Returns 0
+ * (per-tenant failures are in out), or ERR_FAIL when the client failed.
+ */
+int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exec_summary *out);
+void exec_summary_release(exec_summary *s);
+
+/* Settle what earlier runs left unfinished in the journal (resume.c): a
+ * create with an unknown outcome is looked up by name and adopted, or
+ * found not to have run; the projects touched are read back. ERR_CONFLICT
+ * when a name matches several projects (nothing is created then). */
+typedef struct resume_stats {
+	int64_t resolved, mapped, adopted, absent;
+} resume_stats;
+int resume_run(state *st, neon_client *c, const char *fleet, resume_stats *out);
+
+/* Write a tenant's new secrets to DIR/<tenant>.json, mode 0600, whole or
+ * not at all (secrets.c; docs/operations.md gives the format). */
+int secrets_write(const char *dir, const char *tenant, const json_t *secrets);
+/* Before a run: the directory exists (or is made 0700) and is not open to
+ * others. */
+int secrets_check_dir(const char *dir);
 
 /* ------------------------------------------------------------ git source */
 
@@ -139,6 +213,42 @@ typedef struct fleet_load {
  */
 int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, spec_diags *diags);
 void fleet_load_release(fleet_load *l);
+
+/* ---------------------------------------------------------- making a plan */
+
+typedef struct plan_req {
+	const char *repo, *ref;   /* the commit */
+	const char *mode;         /* --refresh: auto, full or none */
+	const char *select;       /* or NULL */
+	const char *since;        /* --changed-since (a commit-ish or last-applied), or NULL */
+	bool verbose;
+	int64_t max_deletes;      /* above 0: --max-deletes */
+	/* or NULL: runs once the fleet is loaded, before the refresh (apply
+	 * settles an earlier run there); nonzero stops (already printed) */
+	int (*before_refresh)(void *arg, const spec_fleet *f);
+	void *hook_arg;
+} plan_req;
+
+typedef struct planning {
+	git_src *g;
+	fleet_load fl;
+	plan_selector *sel;
+	spec_diags *diags;
+	char *last_applied;
+	plan *p;
+} planning;
+
+/* Load, refresh (client NULL: no API call) and compare (planning.c).
+ * EXIT_OK with out->p, or EXIT_ERROR after printing why as `cmd`. Release
+ * out either way. */
+int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *client, planning *out);
+void planning_release(planning *pl);
+
+/* Take the state file's "fleet" lease, waiting up to wait_s seconds for a
+ * live holder; on failure print who holds it (pid, host, since) and
+ * `hint`. EXIT_OK or EXIT_ERROR. */
+#define CLI_LEASE_TTL 120
+int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint);
 
 /* ------------------------------------------------------------- progress */
 

@@ -19,14 +19,12 @@ static char *dump(const json_t *j)
 	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 }
 
-/* A page of neon projects as state rows; JSON texts are heap copies that
- * free_rows releases, other strings are borrowed from the page. */
-static state_project *to_rows(const neon_project_page *page)
+/* A neon project as a state row; JSON texts are heap copies (free_row),
+ * other strings are borrowed. */
+static void to_row(const neon_project *p, state_project *r)
 {
-	state_project *rows = xcalloc(page->n ? page->n : 1, sizeof(*rows));
-	for (size_t i = 0; i < page->n; i++) {
-		const neon_project *p = &page->items[i];
-		state_project *r = &rows[i];
+	memset(r, 0, sizeof(*r));
+	{
 		r->id = p->id;
 		r->name = p->name;
 		r->region_id = p->region_id;
@@ -50,16 +48,28 @@ static state_project *to_rows(const neon_project_page *page)
 		r->block_public_connections = p->block_public_connections;
 		r->maintenance_window_json = dump(p->maintenance_window);
 	}
+}
+
+static void free_row(state_project *r)
+{
+	free(r->pg_settings_json);
+	free(r->allowed_ips_json);
+	free(r->maintenance_window_json);
+}
+
+/* A page of neon projects as state rows (free_rows). */
+static state_project *to_rows(const neon_project_page *page)
+{
+	state_project *rows = xcalloc(page->n ? page->n : 1, sizeof(*rows));
+	for (size_t i = 0; i < page->n; i++)
+		to_row(&page->items[i], &rows[i]);
 	return rows;
 }
 
 static void free_rows(state_project *rows, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(rows[i].pg_settings_json);
-		free(rows[i].allowed_ips_json);
-		free(rows[i].maintenance_window_json);
-	}
+	for (size_t i = 0; i < n; i++)
+		free_row(&rows[i]);
 	free(rows);
 }
 
@@ -236,4 +246,141 @@ int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, s
 	if (rc != 0)
 		return cli_fail(cmd, "%s", err_msg()), -1;
 	return 0;
+}
+
+/* ----------------------------------------------- one project, after apply */
+
+int cache_store_project(state *st, const json_t *project)
+{
+	neon_project np;
+	memset(&np, 0, sizeof(np));
+	int rc = neon_project_parse(project, "the response's project", &np);
+	if (rc == 0) {
+		state_project row;
+		to_row(&np, &row);
+		rc = state_project_put(st, &row);
+		free_row(&row);
+	}
+	neon_project_release(&np);
+	return rc;
+}
+
+/* The deep state a create's response describes: its branch (annotated as
+ * the request asked), endpoints, databases and roles. */
+static int created_deep(const json_t *resp, const json_t *request, neon_project_deep *d)
+{
+	memset(d, 0, sizeof(*d));
+	const json_t *eps = json_object_get(resp, "endpoints");
+	const json_t *dbs = json_object_get(resp, "databases");
+	const json_t *roles = json_object_get(resp, "roles");
+	d->branches = xcalloc(1, sizeof(*d->branches));
+	d->endpoints = xcalloc(json_array_size(eps) + 1, sizeof(*d->endpoints));
+	d->databases = xcalloc(json_array_size(dbs) + 1, sizeof(*d->databases));
+	d->roles = xcalloc(json_array_size(roles) + 1, sizeof(*d->roles));
+	int rc = neon_branch_parse(json_object_get(resp, "branch"), "the create's branch", &d->branches[0]);
+	if (rc != 0)
+		return rc;
+	d->nbranches = 1;
+	const json_t *ann = json_object_get(json_object_get(json_object_get(request, "project"), "branch"),
+					    "annotations");
+	if (!d->branches[0].annotations && json_is_object(ann))
+		d->branches[0].annotations = json_deep_copy(ann);
+	size_t i;
+	json_t *m;
+	json_array_foreach(eps, i, m) {
+		if ((rc = neon_endpoint_parse(m, "the create's endpoints", &d->endpoints[d->nendpoints])) != 0)
+			return rc;
+		d->nendpoints++;
+	}
+	json_array_foreach(dbs, i, m) {
+		if ((rc = neon_database_parse(m, "the create's databases", &d->databases[d->ndatabases])) != 0)
+			return rc;
+		d->ndatabases++;
+	}
+	json_array_foreach(roles, i, m) {
+		if ((rc = neon_role_parse(m, "the create's roles", &d->roles[d->nroles])) != 0)
+			return rc;
+		d->nroles++;
+	}
+	return 0;
+}
+
+int cache_store_created(state *st, const json_t *response, const json_t *request)
+{
+	const json_t *project = json_object_get(response, "project");
+	int rc = cache_store_project(st, project);
+	if (rc != 0)
+		return rc;
+	neon_project_deep d;
+	rc = created_deep(response, request, &d);
+	if (rc == 0) {
+		state_deep sd;
+		char **owned;
+		size_t nowned;
+		to_deep(&d, &sd, &owned, &nowned);
+		rc = state_deep_put(st, json_string_value(json_object_get(project, "id")),
+				    json_string_value(json_object_get(project, "updated_at")), &sd);
+		free_deep_rows(&sd, owned, nowned);
+	}
+	neon_project_deep_release(&d);
+	return rc;
+}
+
+typedef struct one_ctx {
+	state *st;
+	neon_client *c;
+	char *id;
+	void (*done)(void *arg, int rc, const char *error);
+	void *arg;
+} one_ctx;
+
+static void one_end(one_ctx *o, int rc, const char *error)
+{
+	o->done(o->arg, rc, error);
+	free(o->id);
+	free(o);
+}
+
+static void on_one_deep(void *arg, const char *project_id, int rc, neon_project_deep *deep, const char *error)
+{
+	one_ctx *o = arg;
+	if (rc != 0) {
+		one_end(o, rc, error);
+		return;
+	}
+	state_project row;
+	bool have = state_project_get(o->st, project_id, &row) == 0;
+	state_deep sd;
+	char **owned;
+	size_t nowned;
+	to_deep(deep, &sd, &owned, &nowned);
+	rc = state_deep_put(o->st, project_id, have ? row.updated_at : "", &sd);
+	free_deep_rows(&sd, owned, nowned);
+	if (have)
+		state_project_release(&row);
+	one_end(o, rc, rc ? err_msg() : NULL);
+}
+
+static void on_one_project(void *arg, neon_result *res)
+{
+	one_ctx *o = arg;
+	if (res->outcome != NEON_OK) {
+		one_end(o, ERR_FAIL, res->message);
+		return;
+	}
+	if (cache_store_project(o->st, json_object_get(res->body, "project")) != 0) {
+		one_end(o, ERR_FAIL, err_msg());
+		return;
+	}
+	neon_project_deep_submit(o->c, o->id, on_one_deep, o);
+}
+
+void refresh_one_submit(state *st, neon_client *c, const char *project_id,
+			void (*done)(void *arg, int rc, const char *error), void *arg)
+{
+	one_ctx *o = xcalloc(1, sizeof(*o));
+	*o = (one_ctx){st, c, xstrdup(project_id), done, arg};
+	char *path = xasprintf("/projects/%s", project_id);
+	neon_submit(c, "GET", path, NULL, false, on_one_project, o);
+	free(path);
 }

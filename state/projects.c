@@ -313,6 +313,40 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 	return db_commit(s);
 }
 
+int state_project_put(state *s, const state_project *p)
+{
+	sqlite3_stmt *st;
+	char *gen = NULL;
+	int64_t g = 0;
+	int rc;
+
+	if (!p->id || !*p->id || !p->name || !p->region_id)
+		return err_set(ERR_INVALID, "state: project '%s' lacks %s", p->id ? p->id : "",
+			       !p->id || !*p->id ? "an id" : !p->name ? "a name" : "a region");
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	/* the generation of the last list refresh: the row counts as seen by
+	 * it, so finishing that refresh never drops it */
+	if ((rc = db_meta_get(s, "refresh_gen", &gen)) == 0 && gen && str_to_i64(gen, &g) != 0)
+		g = 0;
+	free(gen);
+	if (rc == 0 && (rc = db_stmt(s, upsert_sql, &st)) == 0) {
+		state_refresh r = {.s = s, .gen = g, .started_at = db_now()};
+		if (bind_project(st, p, &r) != SQLITE_OK) {
+			rc = db_fail(s, sqlite3_errcode(s->db), "binding a project");
+		} else {
+			rc = sqlite3_step(st);
+			rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a project");
+		}
+		db_reset(st);
+	}
+	if (rc != 0) {
+		db_rollback(s);
+		return rc;
+	}
+	return db_commit(s);
+}
+
 int state_refresh_finish(state_refresh *r, size_t *removed)
 {
 	state *s = r->s;

@@ -97,6 +97,10 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n) W
 int state_refresh_finish(state_refresh *r, size_t *removed) WUR;
 void state_refresh_abort(state_refresh *r);
 
+/* One project into the cache outside a list refresh (after apply wrote
+ * it): its own fields; its deep rows and deep read stamps are kept. */
+int state_project_put(state *s, const state_project *p) WUR;
+
 /* Visit every cached project in id order (in one read transaction). A
  * nonzero return from fn stops the walk and is returned. */
 typedef int (*state_project_fn)(void *arg, const state_project *p);
@@ -172,6 +176,8 @@ int64_t state_tenant_count(state *s);
  * plan/apply), for when the manifest is gone. ERR_NOTFOUND when unmapped. */
 int state_tenant_set_protect(state *s, const char *tenant, bool protect) WUR;
 int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
+/* Every mapped tenant whose remembered protect flag is on, by name. */
+int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg) WUR;
 
 /* ----------------------------------------------------------- parse cache */
 

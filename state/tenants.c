@@ -226,6 +226,25 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect)
 	return rc;
 }
 
+typedef struct name_walk {
+	int (*fn)(void *arg, const char *tenant);
+	void *arg;
+} name_walk;
+
+static int name_row(sqlite3_stmt *st, void *arg)
+{
+	name_walk *w = arg;
+	const char *t = (const char *)sqlite3_column_text(st, 0);
+	return w->fn(w->arg, t ? t : "");
+}
+
+int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg)
+{
+	name_walk w = {fn, arg};
+	return db_foreach(s, "SELECT tenant FROM tenants WHERE protect = 1 ORDER BY tenant", "reading the tenant map",
+			  name_row, &w);
+}
+
 /* ----------------------------------------------------------- parse cache */
 
 int state_parse_cache_get(state *s, const char *blob_id, buf *out)

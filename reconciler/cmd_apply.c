@@ -1,0 +1,547 @@
+/*
+ * cmd_apply.c: `flotilla apply`: make the live fleet what the manifests
+ * say, with the calls a plan lists and no other writes.
+ *
+ * With a plan file, exactly that plan: each tenant it would change is read
+ * again first, and one whose live fingerprint moved since the plan is
+ * skipped and reported (exit 3). Without one, apply plans (as flotilla
+ * plan does, same options) and asks before it acts, unless
+ * --auto-approve. Either way it first holds the state file's lease, then
+ * settles what an earlier run left unfinished (resume.c), then runs the
+ * executor (executor.c).
+ *
+ * Exit: 0 converged (or nothing to do); 1 an error before anything ran; 3
+ * some tenants failed or were skipped, the rest converged; 4 the plan had
+ * blocked changes and nothing else failed.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reconciler/reconciler.h"
+
+const char CMD_APPLY_USAGE[] =
+	"usage: flotilla apply [PLANFILE] [--auto-approve] [--parallel N] [--rate R]\n"
+	"                      [--max-deletes N] [--continue-on-error] [--secrets-dir DIR]\n"
+	"                      [--lock-timeout DURATION] [--op-timeout DURATION]\n"
+	"                      [--format text|json] [--state FILE] [--api-url URL]\n"
+	"                      [--api-key-file FILE]\n"
+	"                      [--repo DIR] [--ref REF] [--refresh MODE] [--select EXPR]\n"
+	"                      [--changed-since SHA|last-applied] [--verbose]\n"
+	"\n"
+	"Make the live fleet what the manifests say. With PLANFILE (from flotilla plan\n"
+	"--out), exactly that plan: a tenant whose live state changed since the plan is\n"
+	"skipped and reported. Without it, plan first (the plan options are those of\n"
+	"flotilla plan) and ask before acting.\n"
+	"\n"
+	"options:\n"
+	"  --auto-approve        act without asking (needed when stdin is not a terminal)\n"
+	"  --parallel N          tenants changed at once (default 8); writes to one project\n"
+	"                        never overlap, and each waits for its operations\n"
+	"  --rate R              requests per second for the whole run (default 10)\n"
+	"  --max-deletes N       at most N project deletes (default: the fleet's\n"
+	"                        maxDeletesPerRun); more are blocked\n"
+	"  --continue-on-error   go on past a failed tenant (default: stop starting new\n"
+	"                        ones; those in flight finish)\n"
+	"  --secrets-dir DIR     write new role passwords and connection URIs there, one\n"
+	"                        0600 file per tenant (docs/operations.md); without it\n"
+	"                        they are dropped, and counted\n"
+	"  --lock-timeout DUR    wait this long for another run's lease (default 0: fail\n"
+	"                        at once, naming the holder)\n"
+	"  --op-timeout DUR      how long one call's operations may run (default 10m)\n"
+	"  --format FORMAT       text (default), or json: JSON-lines events on stdout\n"
+	"  --state FILE          the state file (default: .flotilla/state.db)\n"
+	"  --api-url URL, --api-key-file FILE   as for flotilla refresh\n"
+	"  --repo, --ref, --refresh, --select, --changed-since, --verbose   as for\n"
+	"                        flotilla plan (without PLANFILE)\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"exit: 0 converged or nothing to do; 1 error; 3 some tenants failed or were\n"
+	"skipped (the rest converged); 4 blocked changes and nothing else failed.\n";
+
+typedef struct apply_opts {
+	const char *planfile;
+	bool auto_approve, json, continue_on_error;
+	int parallel;
+	int64_t max_deletes, lock_timeout_s, op_timeout_s;
+	const char *secrets_dir, *state_path;
+	cli_api api;
+	plan_req rq;
+} apply_opts;
+
+static int parse(int argc, char **argv, apply_opts *o)
+{
+	static const struct option opts[] = {
+		{"auto-approve", no_argument, NULL, 'y'},
+		{"parallel", required_argument, NULL, 'P'},
+		{"rate", required_argument, NULL, 'a'},
+		{"max-deletes", required_argument, NULL, 'D'},
+		{"continue-on-error", no_argument, NULL, 'c'},
+		{"secrets-dir", required_argument, NULL, 'Z'},
+		{"lock-timeout", required_argument, NULL, 'L'},
+		{"op-timeout", required_argument, NULL, 'O'},
+		{"format", required_argument, NULL, 'F'},
+		{"state", required_argument, NULL, 's'},
+		{"api-url", required_argument, NULL, 'u'},
+		{"api-key-file", required_argument, NULL, 'k'},
+		{"repo", required_argument, NULL, 'R'},
+		{"ref", required_argument, NULL, 'r'},
+		{"refresh", required_argument, NULL, 'f'},
+		{"select", required_argument, NULL, 'S'},
+		{"changed-since", required_argument, NULL, 'C'},
+		{"verbose", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	o->parallel = 8;
+	o->op_timeout_s = 600;
+	o->rq = (plan_req){.repo = ".", .mode = "auto", .max_deletes = -1};
+	const char *format = "text";
+	bool plan_opts = false;
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end = NULL;
+		switch (c) {
+		case 'y': o->auto_approve = true; break;
+		case 'c': o->continue_on_error = true; break;
+		case 'Z': o->secrets_dir = optarg; break;
+		case 'F': format = optarg; break;
+		case 's': o->state_path = optarg; break;
+		case 'u': o->api.url = optarg; break;
+		case 'k': o->api.key_file = optarg; break;
+		case 'R': o->rq.repo = optarg; plan_opts = true; break;
+		case 'r': o->rq.ref = optarg; plan_opts = true; break;
+		case 'f': o->rq.mode = optarg; plan_opts = true; break;
+		case 'S': o->rq.select = optarg; plan_opts = true; break;
+		case 'C': o->rq.since = optarg; plan_opts = true; break;
+		case 'v': o->rq.verbose = true; break;
+		case 'P':
+			o->parallel = (int)strtol(optarg, &end, 10);
+			if (*end || o->parallel < 1 || o->parallel > 256)
+				return cli_fail("apply", "--parallel wants a number of tenants from 1 to 256, not '%s'", optarg);
+			break;
+		case 'D':
+			o->max_deletes = strtoll(optarg, &end, 10);
+			if (*end || o->max_deletes < 0)
+				return cli_fail("apply", "--max-deletes wants a count of 0 or more, not '%s'", optarg);
+			/* 0 blocks every delete: the plan takes "above 0" as given */
+			o->rq.max_deletes = o->max_deletes;
+			break;
+		case 'a':
+			o->api.rate = strtod(optarg, &end);
+			if (*end || o->api.rate <= 0 || o->api.rate > 10000)
+				return cli_fail("apply", "--rate wants requests per second above 0, like 10, not '%s'",
+						optarg);
+			break;
+		case 'L':
+		case 'O': {
+			int64_t s;
+			if (unit_duration_parse(optarg, false, &s) != 0)
+				return cli_fail("apply", "--%s wants a duration like 30s or 5m, not '%s'",
+						c == 'L' ? "lock-timeout" : "op-timeout", optarg);
+			if (c == 'L')
+				o->lock_timeout_s = s;
+			else
+				o->op_timeout_s = s;
+			break;
+		}
+		default:
+			return cli_fail("apply", "unknown option '%s' (see flotilla apply --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->planfile = argv[optind++];
+	if (optind < argc)
+		return cli_fail("apply", "unexpected argument '%s' (see flotilla apply --help)", argv[optind]);
+	if (o->planfile && plan_opts)
+		return cli_fail("apply", "a plan file is applied as it is: --repo, --ref, --refresh, --select and "
+					 "--changed-since belong to planning");
+	if (strcmp(o->rq.mode, "auto") != 0 && strcmp(o->rq.mode, "full") != 0 && strcmp(o->rq.mode, "none") != 0)
+		return cli_fail("apply", "--refresh must be auto, full or none, not '%s'", o->rq.mode);
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+		return cli_fail("apply", "unknown format '%s': use text or json", format);
+	o->json = strcmp(format, "json") == 0;
+	return EXIT_OK;
+}
+
+/* ------------------------------------------------------- stale plan file */
+
+typedef struct stale_ctx {
+	state *st;
+	strmap *stale; /* tenant -> reason (both owned by the plan/heap) */
+	int reads_failed;
+} stale_ctx;
+
+static void on_reread(void *arg, int rc, const char *error)
+{
+	stale_ctx *s = arg;
+	if (rc != 0) {
+		s->reads_failed++;
+		log_warn("apply: reading a tenant again failed", "error", error ? error : "");
+	}
+}
+
+/* Read each tenant the plan would change again, and compare fingerprints. */
+static int check_stale(state *st, neon_client *c, const plan *p, strmap *stale)
+{
+	stale_ctx s = {st, stale, 0};
+	for (size_t i = 0; i < p->nactions; i++) {
+		const plan_action *a = &p->actions[i];
+		if ((a->kind == PLAN_UPDATE || a->kind == PLAN_DELETE) && a->project_id)
+			refresh_one_submit(st, c, a->project_id, on_reread, &s);
+	}
+	if (neon_run(c) != 0)
+		return -1;
+	for (size_t i = 0; i < p->nactions; i++) {
+		const plan_action *a = &p->actions[i];
+		if (a->kind == PLAN_CREATE) {
+			state_tenant t;
+			if (state_tenant_get(st, a->tenant, &t) == 0) {
+				strmap_put(stale, a->tenant, (void *)"it has a project now");
+				state_tenant_release(&t);
+			}
+			continue;
+		}
+		if (a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE)
+			continue;
+		state_project pr;
+		if (!a->project_id || state_project_get(st, a->project_id, &pr) != 0) {
+			strmap_put(stale, a->tenant, (void *)"its project is gone");
+			continue;
+		}
+		state_deep d;
+		memset(&d, 0, sizeof(d));
+		bool deep = !a->deep_unknown && state_deep_get(st, a->project_id, &d) == 0;
+		char fp[SHA256_HEX_LEN + 1];
+		plan_fingerprint(&pr, deep ? &d : NULL, fp);
+		if (strcmp(fp, a->fingerprint) != 0)
+			strmap_put(stale, a->tenant, (void *)"its live state changed since the plan");
+		state_project_release(&pr);
+		if (deep)
+			state_deep_release(&d);
+	}
+	return 0;
+}
+
+static bool skip_stale(void *arg, const plan_action *a)
+{
+	return strmap_get(arg, a->tenant) != NULL;
+}
+
+/* ---------------------------------------------------------- protect flags */
+
+typedef struct names {
+	char **v;
+	size_t n;
+} names;
+
+static int add_name(void *arg, const char *tenant)
+{
+	names *ns = arg;
+	ns->v = xrealloc(ns->v, (ns->n + 1) * sizeof(char *));
+	ns->v[ns->n++] = xstrdup(tenant);
+	return 0;
+}
+
+/*
+ * Remember each mapped tenant's protect flag as its manifest says now, so
+ * that a delete stays refused after the manifest is removed. Only the
+ * tenants the fleet loaded are touched: a tenant whose manifest is gone
+ * keeps its last flag.
+ */
+static void protect_refresh(state *st, const spec_fleet *f)
+{
+	names on = {0};
+	bool batch = state_batch_begin(st) == 0;
+	int rc = state_tenants_protected(st, add_name, &on);
+	for (size_t i = 0; rc == 0 && i < on.n; i++) {
+		const spec_tenant *t = spec_fleet_tenant_find(f, on.v[i]);
+		spec_values sv;
+		if (!t)
+			continue;
+		spec_tenant_resolve(f, t, &sv);
+		if (!sv.v[SF_PROTECT].i)
+			rc = state_tenant_set_protect(st, on.v[i], false);
+	}
+	for (size_t i = 0; rc == 0 && i < spec_fleet_tenant_count(f); i++) {
+		const spec_tenant *t = spec_fleet_tenant_at(f, i);
+		spec_values sv;
+		spec_tenant_resolve(f, t, &sv);
+		if (sv.v[SF_PROTECT].i && (rc = state_tenant_set_protect(st, t->name, true)) == ERR_NOTFOUND)
+			rc = 0; /* not mapped: nothing to remember yet */
+	}
+	if (rc != 0)
+		log_warn("apply: cannot record the tenants' protect flags", "error", err_msg());
+	if (batch && (rc != 0 ? (state_batch_rollback(st), 0) : state_batch_commit(st) != 0))
+		log_warn("apply: cannot record the tenants' protect flags", "error", err_msg());
+	for (size_t i = 0; i < on.n; i++)
+		free(on.v[i]);
+	free(on.v);
+}
+
+/* ---------------------------------------------------------------- output */
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void latencies(const exec_summary *s, int64_t *p50, int64_t *p99, int64_t *max, size_t *n)
+{
+	int64_t *v = xcalloc(s->n + 1, sizeof(*v));
+	*n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].kind == PLAN_CREATE && s->v[i].status == EXEC_OK)
+			v[(*n)++] = s->v[i].latency_ms;
+	qsort(v, *n, sizeof(*v), cmp_i64);
+	*p50 = *n ? v[(*n - 1) / 2] : 0;
+	*p99 = *n ? v[(*n * 99 + 99) / 100 - 1] : 0;
+	*max = *n ? v[*n - 1] : 0;
+	free(v);
+}
+
+/* Tenants that converged, by kind. */
+static void converged(const exec_summary *s, size_t *created, size_t *updated, size_t *deleted)
+{
+	*created = *updated = *deleted = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i].status != EXEC_OK)
+			continue;
+		*created += s->v[i].kind == PLAN_CREATE;
+		*updated += s->v[i].kind == PLAN_UPDATE;
+		*deleted += s->v[i].kind == PLAN_DELETE;
+	}
+}
+
+static char *summary_json(const exec_summary *s, const plan *p)
+{
+	size_t created, updated, deleted, n;
+	converged(s, &created, &updated, &deleted);
+	int64_t p50, p99, max;
+	latencies(s, &p50, &p99, &max, &n);
+	json_t *failed = json_array();
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].status == EXEC_FAILED || s->v[i].status == EXEC_SKIPPED)
+			json_array_append_new(failed, json_pack("{s:s,s:s,s:s?,s:s?}", "tenant", s->v[i].tenant, "status",
+								s->v[i].status == EXEC_FAILED ? "failed" : "skipped",
+								"error", s->v[i].error, "request_id",
+								s->v[i].request_id[0] ? s->v[i].request_id : NULL));
+	json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:o}",
+			      "event", "summary", "commit", p->commit ? p->commit : "", "created", (json_int_t)created,
+			      "updated", (json_int_t)updated, "deleted", (json_int_t)deleted, "failed",
+			      (json_int_t)s->failed, "skipped", (json_int_t)s->skipped, "blocked", (json_int_t)s->blocked,
+			      "write_calls", (json_int_t)s->writes, "planned_calls", (json_int_t)p->ncalls, "polls",
+			      (json_int_t)s->polls, "adopted", (json_int_t)s->adopted, "secrets_saved",
+			      (json_int_t)s->secrets_saved, "secrets_dropped", (json_int_t)s->secrets_dropped,
+			      "provisioning_ms", "count", (json_int_t)n, "p50", (json_int_t)p50, "p99", (json_int_t)p99,
+			      "max", (json_int_t)max, "problems", failed);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return text;
+}
+
+static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_ms)
+{
+	size_t created, updated, deleted, n;
+	converged(s, &created, &updated, &deleted);
+	for (size_t i = 0; i < s->n; i++) {
+		const exec_outcome *o = &s->v[i];
+		if (o->status == EXEC_FAILED)
+			printf("! %s failed: %s%s%s%s\n", o->tenant, o->error ? o->error : "", o->request_id[0] ? " (request " : "",
+			       o->request_id, o->request_id[0] ? ")" : "");
+		else if (o->status == EXEC_SKIPPED)
+			printf("~ %s skipped: %s\n", o->tenant, o->error ? o->error : "");
+	}
+	printf("Apply: %zu created, %zu updated, %zu deleted, %zu failed, %zu skipped, %zu blocked; "
+	       "%lld write calls (plan listed %zu), %lld polls; %.1f s\n",
+	       created, updated, deleted, s->failed, s->skipped, s->blocked, (long long)s->writes, p->ncalls,
+	       (long long)s->polls, (double)elapsed_ms / 1000.0);
+	int64_t p50, p99, max;
+	latencies(s, &p50, &p99, &max, &n);
+	if (n)
+		printf("Provisioning (request sent -> operations finished), %zu tenants: p50 %lld ms, p99 %lld ms, "
+		       "max %lld ms\n", n, (long long)p50, (long long)p99, (long long)max);
+	if (s->secrets_dropped)
+		printf("Note: %lld new role password%s or connection URI%s not saved (no --secrets-dir); reset them "
+		       "in Neon when you need them\n", (long long)s->secrets_dropped, s->secrets_dropped == 1 ? " was" : "s were",
+		       s->secrets_dropped == 1 ? "" : "s");
+	if (s->stopped)
+		printf("Stopped after the first failure; --continue-on-error goes on past one\n");
+}
+
+/* ---------------------------------------------------------------- confirm */
+
+static bool confirm(void)
+{
+	fprintf(stderr, "\nApply these changes? Only 'yes' goes ahead: ");
+	fflush(stderr);
+	char line[32];
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = 0;
+	return strcmp(line, "yes") == 0;
+}
+
+typedef struct resume_ctx {
+	state *st;
+	neon_client *c;
+} resume_ctx;
+
+static int settle_earlier(resume_ctx *r, const char *fleet)
+{
+	resume_stats rs;
+	if (resume_run(r->st, r->c, fleet, &rs) != 0)
+		return cli_fail("apply", "settling what an earlier run left unfinished: %s", err_msg());
+	if (rs.resolved)
+		fprintf(stderr, "apply: settled %lld unfinished journal row%s of an earlier run (%lld adopted, %lld "
+				"mapped, %lld not run)\n",
+			(long long)rs.resolved, rs.resolved == 1 ? "" : "s", (long long)rs.adopted, (long long)rs.mapped,
+			(long long)rs.absent);
+	return EXIT_OK;
+}
+
+static int settle_hook(void *arg, const spec_fleet *f)
+{
+	return settle_earlier(arg, spec_fleet_name(f));
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	apply_opts o;
+	if (parse(argc, argv, &o) != EXIT_OK)
+		return EXIT_ERROR;
+	if (!o.planfile && !o.auto_approve && !isatty(STDIN_FILENO))
+		return cli_fail("apply", "stdin is not a terminal, so apply cannot ask; pass --auto-approve, or apply a "
+					 "plan file");
+	if (o.secrets_dir && secrets_check_dir(o.secrets_dir) != 0)
+		return cli_fail("apply", "%s", err_msg());
+
+	state *st = NULL;
+	neon_client *client = NULL;
+	planning pl;
+	memset(&pl, 0, sizeof(pl));
+	plan *filed = NULL;
+	strmap *stale = strmap_new();
+	exec_summary sum;
+	memset(&sum, 0, sizeof(sum));
+	int64_t run_id = 0;
+	bool leased = false;
+	int rc = EXIT_ERROR;
+	const char *outcome = "failed";
+	char *summary = NULL;
+	int64_t t0 = mono_ms();
+
+	if (cli_state_open("apply", o.state_path, &st) != EXIT_OK)
+		goto done;
+	if (cli_lease_take("apply", st, o.lock_timeout_s, "or wait with --lock-timeout") != EXIT_OK)
+		goto done;
+	leased = true;
+	if (cli_client_open("apply", &o.api, &client) != EXIT_OK)
+		goto done;
+	if (state_run_begin(st, "apply", &run_id) != 0) {
+		cli_fail("apply", "%s", err_msg());
+		goto done;
+	}
+
+	/* the plan: from the file, or made now */
+	const plan *p;
+	const char *fleet;
+	if (o.planfile) {
+		if (plan_file_read(&filed, o.planfile) != 0) {
+			cli_fail("apply", "%s", err_msg());
+			goto done;
+		}
+		p = filed;
+		fleet = filed->fleet;
+		resume_ctx rc0 = {st, client};
+		if (settle_earlier(&rc0, fleet) != 0)
+			goto done;
+		if (check_stale(st, client, p, stale) != 0) {
+			cli_fail("apply", "%s", err_msg());
+			goto done;
+		}
+	} else {
+		/* settled between loading the fleet and planning, so the plan sees
+		 * what an earlier run did */
+		resume_ctx rc0 = {st, client};
+		o.rq.before_refresh = settle_hook;
+		o.rq.hook_arg = &rc0;
+		if (planning_run("apply", &o.rq, st, strcmp(o.rq.mode, "none") ? client : NULL, &pl) != EXIT_OK)
+			goto done;
+		p = pl.p;
+		fleet = spec_fleet_name(pl.fl.fleet);
+		if (!o.json) {
+			buf text = BUF_INIT(0);
+			if (plan_render_text(p, &text) == 0)
+				fwrite(text.data ? text.data : "", 1, text.len, stdout);
+			buf_release(&text);
+			fflush(stdout);
+		}
+		if (p->ncreate + p->nupdate + p->ndelete == 0) {
+			if (!o.json)
+				printf("No changes to apply.\n");
+			outcome = p->nblocked ? "blocked" : "ok";
+			rc = p->nblocked ? EXIT_BLOCKED : EXIT_OK;
+			if (!p->nblocked && !pl.sel && state_meta_set(st, "last_applied_commit", git_src_commit(pl.g)) != 0)
+				log_warn("apply: cannot record the applied commit", "error", err_msg());
+			goto done;
+		}
+		if (!o.auto_approve && !confirm()) {
+			fprintf(stderr, "apply: not confirmed; nothing was changed\n");
+			outcome = "cancelled";
+			goto done;
+		}
+	}
+
+	exec_opts eo = {.parallel = o.parallel, .op_timeout_ms = o.op_timeout_s * 1000,
+			.continue_on_error = o.continue_on_error, .secrets_dir = o.secrets_dir, .run_id = run_id,
+			.fleet = fleet, .json_events = o.json, .skip = skip_stale, .skip_arg = stale};
+	if (exec_apply(client, st, p, &eo, &sum) != 0) {
+		cli_fail("apply", "%s", err_msg());
+		goto done;
+	}
+	if (!o.planfile)
+		protect_refresh(st, pl.fl.fleet);
+	summary = summary_json(&sum, p);
+	if (o.json)
+		printf("%s\n", summary);
+	else
+		print_summary(&sum, p, mono_ms() - t0);
+	if (sum.failed || sum.skipped || sum.stopped) {
+		rc = EXIT_PARTIAL;
+		outcome = "partial";
+	} else {
+		rc = sum.blocked ? EXIT_BLOCKED : EXIT_OK;
+		outcome = sum.blocked ? "blocked" : "ok";
+		/* the whole plan converged: the next --changed-since last-applied
+		 * starts here (a selected plan covered only part of the fleet) */
+		if (p->commit && p->commit[0] && !pl.sel &&
+		    state_meta_set(st, "last_applied_commit", p->commit) != 0)
+			log_warn("apply: cannot record the applied commit", "error", err_msg());
+	}
+done:
+	if (run_id && state_run_finish(st, run_id, outcome, summary ? summary : "{}") != 0)
+		log_warn("apply: cannot record the run", "error", err_msg());
+	if (leased && state_lease_drop(st, "fleet") != 0)
+		log_warn("apply: cannot release the lease", "error", err_msg());
+	free(summary);
+	exec_summary_release(&sum);
+	strmap_free(stale);
+	plan_free(filed);
+	planning_release(&pl);
+	neon_client_free(client);
+	state_close(st);
+	return rc;
+}

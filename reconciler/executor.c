@@ -1,0 +1,788 @@
+/*
+ * executor.c: carry out a plan's calls against the API.
+ *
+ * One job per tenant, at most `parallel` at once, all driven by the
+ * client's event loop (neon_run): the process-wide rate budget is the
+ * client's. A job makes its calls one after the other and waits for each
+ * call's operations before the next, so there are never two writes in
+ * flight to one project and flotilla never causes a 423 itself.
+ *
+ * Every write is journaled (state/journal): the intent before the request,
+ * the ids after the response, the outcome after the operations. A create
+ * maps its tenant the moment the response names the project, so a crash
+ * after that point leaves a mapped tenant, and a crash before it leaves an
+ * intent row that the next run resolves by name (resume.c).
+ *
+ * Unknown outcomes (the write may or may not have run: a reset or a 500
+ * after the request arrived) are resolved, never blindly repeated:
+ *   - POST /projects: look the name up; one project with our annotation is
+ *     adopted, none means it did not run and the POST is sent again;
+ *   - PATCH: sending the same values again is harmless: sent again once;
+ *   - DELETE: sent again once; a 404 then means it had run;
+ *   - other POSTs (a branch, role, database or replica): the tenant fails
+ *     with "outcome unknown"; the next plan shows what is left.
+ *
+ * Placeholders of the plan ("{project_id}", "{branch_id:NAME}") are filled
+ * from the responses: the project and its default branch from the create,
+ * each new branch from its own POST.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "reconciler/reconciler.h"
+
+#define POLL_FIRST_MS 100
+#define POLL_MAX_MS 5000
+#define MAX_RESENDS 2
+
+typedef struct job job;
+
+typedef struct executor {
+	neon_client *c;
+	state *st;
+	const plan *p;
+	const exec_opts *o;
+	exec_summary *sum;
+	size_t next;        /* the next action to start */
+	size_t active;
+	bool stop;          /* a failure without --continue-on-error */
+	progress prog;
+	int64_t done;
+} executor;
+
+struct job {
+	executor *x;
+	const plan_action *a;
+	exec_outcome *out;
+	plan_calls calls;
+	size_t step;
+	int resends;         /* of the current call after an unknown outcome */
+	char *project_id;
+	char **bnames, **bids; /* branch name -> id, learned from responses */
+	size_t nbranches;
+	int64_t journal_id;
+	json_t *created;     /* the POST /projects response, for the cache */
+	bool only_patch;     /* every call was PATCH /projects/{id} */
+	json_t *patched;     /* the last PATCH /projects/{id} response */
+	char **ops;          /* the current call's operations still to finish */
+	size_t nops;
+	int64_t poll_delay, poll_deadline;
+	int64_t started_ms;
+	json_t *secrets;     /* this run's new passwords and URIs, or NULL */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void start_next(executor *x);
+static void do_step(job *j);
+
+/* ------------------------------------------------------------- outcomes */
+
+static void emit(const executor *x, const char *event, const job *j, const char *detail)
+{
+	if (!x->o->json_events)
+		return;
+	buf b = BUF_INIT(0);
+	int rc = buf_adds(&b, "{\"event\":");
+	rc |= json_escape(&b, event);
+	rc |= buf_adds(&b, ",\"tenant\":");
+	rc |= json_escape(&b, j->a->tenant);
+	rc |= buf_adds(&b, ",\"kind\":");
+	rc |= json_escape(&b, plan_kind_name(j->a->kind));
+	if (j->project_id) {
+		rc |= buf_adds(&b, ",\"project_id\":");
+		rc |= json_escape(&b, j->project_id);
+	}
+	if (detail) {
+		rc |= buf_adds(&b, ",\"detail\":");
+		rc |= json_escape(&b, detail);
+	}
+	rc |= buf_adds(&b, "}\n");
+	if (rc == 0)
+		fwrite(b.data, 1, b.len, stdout);
+	buf_release(&b);
+}
+
+static void job_free(job *j)
+{
+	plan_calls_release(&j->calls);
+	free(j->project_id);
+	for (size_t i = 0; i < j->nbranches; i++) {
+		free(j->bnames[i]);
+		free(j->bids[i]);
+	}
+	free(j->bnames);
+	free(j->bids);
+	json_decref(j->created);
+	json_decref(j->patched);
+	json_decref(j->secrets);
+	for (size_t i = 0; i < j->nops; i++)
+		free(j->ops[i]);
+	free(j->ops);
+	free(j);
+}
+
+static void job_end(job *j, exec_status status, const char *error, const char *request_id)
+{
+	executor *x = j->x;
+	j->out->status = status;
+	if (error && !j->out->error)
+		j->out->error = xstrdup(error);
+	if (request_id && request_id[0])
+		str_copy(j->out->request_id, request_id, sizeof(j->out->request_id));
+	if (status == EXEC_OK) {
+		x->sum->ok++;
+		if (j->a->kind == PLAN_CREATE)
+			j->out->latency_ms = now_ms() - j->started_ms;
+		emit(x, "done", j, NULL);
+	} else {
+		x->sum->failed++;
+		emit(x, "failed", j, j->out->error);
+		log_warn("apply: tenant failed", "tenant", j->a->tenant, "error", j->out->error ? j->out->error : "",
+			 "request_id", j->out->request_id);
+		if (!x->o->continue_on_error)
+			x->stop = true;
+	}
+	x->active--;
+	x->done++;
+	progress_update(&x->prog, x->done);
+	job_free(j);
+	start_next(x);
+}
+
+static void fail_journal(job *j, const char *state_, const char *error)
+{
+	if (j->journal_id && state_journal_finish(j->x->st, j->journal_id, state_, error) != 0)
+		log_warn("apply: cannot write the journal", "error", err_msg());
+	j->journal_id = 0;
+}
+
+/* ---------------------------------------------------------- placeholders */
+
+/* "{project_id}" and "{branch_id:NAME}" in s, filled; NULL (with *why) when
+ * one is not known yet. */
+static char *fill(job *j, const char *s, const char **why)
+{
+	buf b = BUF_INIT(0);
+	int rc = 0;
+	while (*s) {
+		const char *open = strchr(s, '{');
+		if (!open) {
+			rc |= buf_adds(&b, s);
+			break;
+		}
+		const char *close = strchr(open, '}');
+		if (!close) {
+			rc |= buf_adds(&b, s);
+			break;
+		}
+		rc |= buf_add(&b, s, (size_t)(open - s));
+		size_t n = (size_t)(close - open - 1);
+		const char *val = NULL;
+		char key[300];
+		snprintf(key, sizeof(key), "%.*s", (int)n, open + 1);
+		if (strcmp(key, "project_id") == 0) {
+			val = j->project_id;
+		} else if (strncmp(key, "branch_id:", 10) == 0) {
+			for (size_t i = 0; i < j->nbranches && !val; i++)
+				if (strcmp(j->bnames[i], key + 10) == 0)
+					val = j->bids[i];
+		} else {
+			rc |= buf_add(&b, open, (size_t)(close - open + 1)); /* not ours */
+			s = close + 1;
+			continue;
+		}
+		if (!val) {
+			*why = "a placeholder names something not created yet";
+			buf_release(&b);
+			return NULL;
+		}
+		rc |= buf_adds(&b, val);
+		s = close + 1;
+	}
+	(void)rc;
+	return buf_detach(&b, NULL);
+}
+
+/* A copy of body with every string value filled. */
+static json_t *fill_json(job *j, const json_t *v, const char **why)
+{
+	if (json_is_string(v)) {
+		char *s = fill(j, json_string_value(v), why);
+		if (!s)
+			return NULL;
+		json_t *r = json_string(s);
+		free(s);
+		return r;
+	}
+	if (json_is_object(v)) {
+		json_t *o = json_object();
+		const char *k;
+		json_t *m;
+		json_object_foreach((json_t *)v, k, m) {
+			json_t *f = fill_json(j, m, why);
+			if (!f) {
+				json_decref(o);
+				return NULL;
+			}
+			json_object_set_new(o, k, f);
+		}
+		return o;
+	}
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *m;
+		json_array_foreach(v, i, m) {
+			json_t *f = fill_json(j, m, why);
+			if (!f) {
+				json_decref(a);
+				return NULL;
+			}
+			json_array_append_new(a, f);
+		}
+		return a;
+	}
+	return json_deep_copy(v);
+}
+
+static void learn_branch(job *j, const json_t *br)
+{
+	const char *id = json_string_value(json_object_get(br, "id"));
+	const char *name = json_string_value(json_object_get(br, "name"));
+	if (!id || !name)
+		return;
+	for (size_t i = 0; i < j->nbranches; i++) {
+		if (strcmp(j->bnames[i], name) == 0) {
+			free(j->bids[i]);
+			j->bids[i] = xstrdup(id);
+			return;
+		}
+	}
+	j->bnames = xrealloc(j->bnames, (j->nbranches + 1) * sizeof(char *));
+	j->bids = xrealloc(j->bids, (j->nbranches + 1) * sizeof(char *));
+	j->bnames[j->nbranches] = xstrdup(name);
+	j->bids[j->nbranches++] = xstrdup(id);
+}
+
+/* A query value, percent-encoded but for RFC 3986's unreserved bytes. */
+static char *query_escape(const char *s)
+{
+	buf b = BUF_INIT(0);
+	int rc = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~", *p))
+			rc |= buf_add(&b, p, 1);
+		else
+			rc |= buf_printf(&b, "%%%02X", *p);
+	}
+	(void)rc;
+	return b.data ? buf_detach(&b, NULL) : xstrdup("");
+}
+
+/* --------------------------------------------------------------- secrets */
+
+static void keep_secrets(job *j, const json_t *body)
+{
+	const json_t *uris = json_object_get(body, "connection_uris");
+	const json_t *roles = json_object_get(body, "roles");
+	const json_t *role = json_object_get(body, "role");
+	bool any = json_array_size(uris) > 0 || json_is_array(roles) || json_is_object(role);
+	if (!any)
+		return;
+	if (!j->secrets)
+		j->secrets = json_pack("{s:s,s:[],s:[]}", "tenant", j->a->tenant, "roles", "connection_uris");
+	if (j->project_id)
+		json_object_set_new(j->secrets, "project_id", json_string(j->project_id));
+	json_t *rs = json_object_get(j->secrets, "roles");
+	json_t *us = json_object_get(j->secrets, "connection_uris");
+	size_t i;
+	json_t *m;
+	json_array_foreach(uris, i, m) {
+		const char *u = json_string_value(json_object_get(m, "connection_uri"));
+		if (u)
+			json_array_append_new(us, json_string(u));
+	}
+	json_t *one = json_is_object(role) ? json_pack("[O]", role) : NULL;
+	const json_t *list = one ? one : roles;
+	json_array_foreach(list, i, m) {
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *pw = json_string_value(json_object_get(m, "password"));
+		const char *br = json_string_value(json_object_get(m, "branch_id"));
+		if (name && pw)
+			json_array_append_new(rs, json_pack("{s:s,s:s,s:s?}", "name", name, "password", pw, "branch_id", br));
+	}
+	json_decref(one);
+	if (j->x->o->secrets_dir) {
+		if (secrets_write(j->x->o->secrets_dir, j->a->tenant, j->secrets) != 0)
+			log_warn("apply: cannot save a tenant's new secrets", "tenant", j->a->tenant, "error", err_msg());
+		else
+			j->x->sum->secrets_saved++;
+	} else {
+		j->x->sum->secrets_dropped++;
+	}
+}
+
+/* ----------------------------------------------------------- operations */
+
+static void poll_fire(void *arg);
+
+/* The current call is done (its operations too): journal it, go on. */
+static void next_call(job *j)
+{
+	if (j->journal_id && state_journal_finish(j->x->st, j->journal_id, STATE_JOURNAL_DONE, NULL) != 0)
+		log_warn("apply: cannot write the journal", "error", err_msg());
+	j->journal_id = 0;
+	j->step++;
+	j->resends = 0;
+	do_step(j);
+}
+
+static void on_ops(void *arg, neon_result *res)
+{
+	job *j = arg;
+	executor *x = j->x;
+	x->sum->polls++;
+	if (res->outcome != NEON_OK) {
+		/* the client retried what it could: a poll that failed for good
+		 * fails the tenant (the write itself is journaled as sent) */
+		char *e = xasprintf("polling operations: %s", res->message);
+		fail_journal(j, STATE_JOURNAL_UNKNOWN, e);
+		job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	const json_t *ops = json_object_get(res->body, "operations");
+	size_t keep = 0;
+	for (size_t k = 0; k < j->nops; k++) {
+		const char *status = NULL, *error = NULL;
+		size_t i;
+		json_t *op;
+		json_array_foreach(ops, i, op) {
+			if (strcmp(json_string_value(json_object_get(op, "id")) ?: "", j->ops[k]) == 0) {
+				status = json_string_value(json_object_get(op, "status"));
+				error = json_string_value(json_object_get(op, "error"));
+				break;
+			}
+		}
+		if (status && neon_op_succeeded(status)) {
+			free(j->ops[k]);
+			continue;
+		}
+		if (status && !neon_op_in_progress(status)) {
+			char *e = xasprintf("operation %s ended %s%s%s", j->ops[k], status, error ? ": " : "",
+					    error ? error : "");
+			fail_journal(j, STATE_JOURNAL_FAILED, e);
+			job_end(j, EXEC_FAILED, e, res->request_id);
+			free(e);
+			return;
+		}
+		j->ops[keep++] = j->ops[k]; /* in progress, or not on this page yet */
+	}
+	j->nops = keep;
+	if (j->nops == 0) {
+		next_call(j);
+		return;
+	}
+	if (now_ms() > j->poll_deadline) {
+		char *e = xasprintf("operation %s still running after %" PRId64 " s", j->ops[0], x->o->op_timeout_ms / 1000);
+		fail_journal(j, STATE_JOURNAL_UNKNOWN, e);
+		job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	j->poll_delay = j->poll_delay * 2 > POLL_MAX_MS ? POLL_MAX_MS : j->poll_delay * 2;
+	neon_after(x->c, j->poll_delay, poll_fire, j);
+}
+
+static void poll_fire(void *arg)
+{
+	job *j = arg;
+	char *path = xasprintf("/projects/%s/operations?limit=50", j->project_id);
+	neon_submit(j->x->c, "GET", path, NULL, false, on_ops, j);
+	free(path);
+}
+
+/* Wait for the operations a response named, or go on at once. */
+static void after_response(job *j, const json_t *body)
+{
+	const json_t *ops = json_object_get(body, "operations");
+	size_t i;
+	json_t *op;
+	json_array_foreach(ops, i, op) {
+		const char *id = json_string_value(json_object_get(op, "id"));
+		const char *status = json_string_value(json_object_get(op, "status"));
+		if (!id || (status && neon_op_succeeded(status)))
+			continue;
+		j->ops = xrealloc(j->ops, (j->nops + 1) * sizeof(*j->ops));
+		j->ops[j->nops++] = xstrdup(id);
+	}
+	if (j->nops == 0 || !j->project_id) {
+		next_call(j);
+		return;
+	}
+	j->poll_delay = POLL_FIRST_MS;
+	j->poll_deadline = now_ms() + j->x->o->op_timeout_ms;
+	neon_after(j->x->c, j->poll_delay, poll_fire, j);
+}
+
+static char *op_ids_json(const json_t *body)
+{
+	json_t *a = json_array();
+	size_t i;
+	json_t *op;
+	json_array_foreach(json_object_get(body, "operations"), i, op) {
+		const char *id = json_string_value(json_object_get(op, "id"));
+		if (id)
+			json_array_append_new(a, json_string(id));
+	}
+	char *s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+/* -------------------------------------------------------------- responses */
+
+static bool is_create_call(const plan_call *c)
+{
+	return strcmp(c->method, "POST") == 0 && strcmp(c->path, "/projects") == 0;
+}
+
+static void on_write(void *arg, neon_result *res);
+static void on_lookup(void *arg, neon_result *res);
+static void on_adopted_branches(void *arg, neon_result *res);
+
+static void created(job *j, const json_t *body, const char *request_id)
+{
+	executor *x = j->x;
+	const json_t *proj = json_object_get(body, "project");
+	const char *pid = json_string_value(json_object_get(proj, "id"));
+	free(j->project_id);
+	j->project_id = xstrdup(pid);
+	learn_branch(j, json_object_get(body, "branch"));
+	json_decref(j->created);
+	j->created = json_incref((json_t *)body);
+	char *ops = op_ids_json(body);
+	if (state_journal_sent(x->st, j->journal_id, pid, pid, ops, request_id) != 0)
+		log_warn("apply: cannot write the journal", "error", err_msg());
+	free(ops);
+	/* mapped at once: from here on a crash leaves a mapped tenant */
+	if (state_tenant_put(x->st, j->a->tenant, pid, x->o->fleet, "create") != 0)
+		log_warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
+	emit(x, "created", j, NULL);
+	keep_secrets(j, body);
+}
+
+static void on_write(void *arg, neon_result *res)
+{
+	job *j = arg;
+	executor *x = j->x;
+	const plan_call *c = &j->calls.v[j->step];
+	x->sum->writes++;
+	if (res->outcome == NEON_OK && res->body) {
+		if (is_create_call(c)) {
+			if (!json_string_value(json_object_get(json_object_get(res->body, "project"), "id"))) {
+				fail_journal(j, STATE_JOURNAL_UNKNOWN, "the create's response names no project");
+				goto lookup;
+			}
+			created(j, res->body, res->request_id);
+		} else {
+			if (strcmp(c->method, "POST") == 0)
+				learn_branch(j, json_object_get(res->body, "branch"));
+			if (strcmp(c->method, "PATCH") == 0 && strncmp(c->path, "/projects/", 10) == 0 &&
+			    !strchr(c->path + 10, '/')) {
+				json_decref(j->patched);
+				j->patched = json_incref(res->body);
+			}
+			char *ops = op_ids_json(res->body);
+			if (state_journal_sent(x->st, j->journal_id, NULL, NULL, ops, res->request_id) != 0)
+				log_warn("apply: cannot write the journal", "error", err_msg());
+			free(ops);
+			keep_secrets(j, res->body);
+		}
+		after_response(j, res->body);
+		return;
+	}
+	if (res->outcome == NEON_HTTP_ERROR && res->status == 404 && strcmp(c->method, "DELETE") == 0 &&
+	    j->resends > 0) {
+		/* a DELETE sent again after an unknown outcome: it had run */
+		fail_journal(j, STATE_JOURNAL_DONE, NULL);
+		j->step++;
+		j->resends = 0;
+		do_step(j);
+		return;
+	}
+	if (res->outcome == NEON_HTTP_ERROR || res->outcome == NEON_TRANSPORT || res->outcome == NEON_TOO_BIG) {
+		char *e = xasprintf("%s %s: %s", c->method, c->path, res->message);
+		fail_journal(j, STATE_JOURNAL_FAILED, e);
+		job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	/* unknown outcome, or a 2xx we cannot read: it may have run */
+	fail_journal(j, STATE_JOURNAL_UNKNOWN, res->message);
+	if (is_create_call(c))
+		goto lookup;
+	if ((strcmp(c->method, "PATCH") == 0 || strcmp(c->method, "DELETE") == 0) && j->resends < MAX_RESENDS) {
+		j->resends++;
+		x->sum->resent++;
+		do_step(j);
+		return;
+	}
+	{
+		char *e = xasprintf("%s %s: outcome unknown (%s); the next plan shows what is left", c->method, c->path,
+				    res->message);
+		job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+	}
+	return;
+lookup:;
+	/* did the create run? find the project by its name */
+	const json_t *proj = json_object_get(c->body, "project");
+	const char *name = json_string_value(json_object_get(proj, "name"));
+	char *enc = query_escape(name ? name : "");
+	char *path = xasprintf("/projects?limit=400&search=%s", enc);
+	x->sum->lookups++;
+	neon_submit(x->c, "GET", path, NULL, false, on_lookup, j);
+	free(path);
+	free(enc);
+}
+
+static void on_lookup(void *arg, neon_result *res)
+{
+	job *j = arg;
+	executor *x = j->x;
+	const plan_call *c = &j->calls.v[j->step];
+	const char *name = json_string_value(json_object_get(json_object_get(c->body, "project"), "name"));
+	if (res->outcome != NEON_OK) {
+		char *e = xasprintf("create of '%s' had an unknown outcome, and looking it up failed: %s", name,
+				    res->message);
+		job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	const char *found = NULL;
+	size_t hits = 0, i;
+	json_t *p;
+	json_array_foreach(json_object_get(res->body, "projects"), i, p) {
+		const char *n = json_string_value(json_object_get(p, "name"));
+		if (n && name && strcmp(n, name) == 0) {
+			hits++;
+			found = json_string_value(json_object_get(p, "id"));
+		}
+	}
+	if (hits > 1) {
+		char *e = xasprintf("%zu projects are named '%s'; adopt one with flotilla adopt", hits, name);
+		job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	if (hits == 0) {
+		if (j->resends >= MAX_RESENDS) {
+			job_end(j, EXEC_FAILED, "the create's outcome stayed unknown; the next apply tries again",
+				res->request_id);
+			return;
+		}
+		/* it did not run: send it again */
+		j->resends++;
+		x->sum->resent++;
+		do_step(j);
+		return;
+	}
+	/* it ran: adopt it (the name is ours: namePrefix + tenant) */
+	x->sum->adopted++;
+	free(j->project_id);
+	j->project_id = xstrdup(found);
+	if (state_tenant_put(x->st, j->a->tenant, found, x->o->fleet, "create") != 0)
+		log_warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
+	emit(x, "adopted", j, found);
+	/* the response is lost: the default branch id comes from a read, and
+	 * the cache is filled by one at the end */
+	x->sum->lookups++;
+	char *path = xasprintf("/projects/%s/branches", found);
+	neon_submit(x->c, "GET", path, NULL, false, on_adopted_branches, j);
+	free(path);
+}
+
+static void on_adopted_branches(void *arg, neon_result *res)
+{
+	job *j = arg;
+	if (res->outcome != NEON_OK) {
+		char *e = xasprintf("adopted project %s, but reading its branches failed: %s", j->project_id,
+				    res->message);
+		job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(res->body, "branches"), i, b)
+		learn_branch(j, b);
+	json_decref(j->created); /* not this project's response */
+	j->created = NULL;
+	j->step++;
+	j->resends = 0;
+	do_step(j);
+}
+
+/* ------------------------------------------------------------ the calls */
+
+static void on_readback(void *arg, int rc, const char *error)
+{
+	job *j = arg;
+	if (rc != 0)
+		log_warn("apply: the tenant converged, but reading it back into the cache failed; run flotilla refresh",
+			 "tenant", j->a->tenant, "error", error ? error : "");
+	job_end(j, EXEC_OK, NULL, NULL);
+}
+
+static bool patches_project_only(const plan_calls *pc)
+{
+	for (size_t i = 0; i < pc->n; i++) {
+		const plan_call *c = &pc->v[i];
+		if (strcmp(c->method, "PATCH") != 0 || strncmp(c->path, "/projects/", 10) != 0 ||
+		    strchr(c->path + 10, '/'))
+			return false;
+	}
+	return pc->n > 0;
+}
+
+/* Every call made: record the outcome in the map and the cache. */
+static void finish(job *j)
+{
+	executor *x = j->x;
+	if (j->a->kind == PLAN_DELETE) {
+		if (state_tenant_delete(x->st, j->a->tenant) != 0 && err_code() != ERR_NOTFOUND)
+			log_warn("apply: cannot unmap the tenant", "tenant", j->a->tenant, "error", err_msg());
+		job_end(j, EXEC_OK, NULL, NULL);
+		return;
+	}
+	/* from the responses when they hold everything, else read back */
+	if (j->created && j->calls.n == 1) {
+		if (cache_store_created(x->st, j->created, j->calls.v[0].body) != 0)
+			log_warn("apply: cannot cache the new project; run flotilla refresh", "tenant", j->a->tenant,
+				 "error", err_msg());
+		job_end(j, EXEC_OK, NULL, NULL);
+		return;
+	}
+	if (j->patched && patches_project_only(&j->calls)) {
+		if (cache_store_project(x->st, json_object_get(j->patched, "project")) != 0)
+			log_warn("apply: cannot cache the project; run flotilla refresh", "tenant", j->a->tenant, "error",
+				 err_msg());
+		job_end(j, EXEC_OK, NULL, NULL);
+		return;
+	}
+	x->sum->readbacks++;
+	refresh_one_submit(x->st, x->c, j->project_id, on_readback, j);
+}
+
+static void do_step(job *j)
+{
+	executor *x = j->x;
+	if (j->step == j->calls.n) {
+		finish(j);
+		return;
+	}
+	const plan_call *c = &j->calls.v[j->step];
+	const char *why = NULL;
+	char *path = fill(j, c->path, &why);
+	json_t *body = c->body && path ? fill_json(j, c->body, &why) : NULL;
+	if (!path || (c->body && !body)) {
+		char *e = xasprintf("%s %s: %s", c->method, c->path, why ? why : "cannot fill the call");
+		free(path);
+		json_decref(body);
+		job_end(j, EXEC_FAILED, e, NULL);
+		free(e);
+		return;
+	}
+	json_t *intent = json_pack("{s:s,s:s,s:O?}", "method", c->method, "path", path, "body", body);
+	char *text = json_dumps(intent, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(intent);
+	char *label = xasprintf("%s %s", c->method, c->path);
+	if (state_journal_intent(x->st, x->o->run_id, j->a->tenant, j->project_id, label, text ? text : "{}",
+				 &j->journal_id) != 0) {
+		/* no intent, no write: the journal is what makes a crash safe */
+		char *e = xasprintf("cannot write the journal before %s: %s", label, err_msg());
+		free(label);
+		free(text);
+		free(path);
+		json_decref(body);
+		job_end(j, EXEC_FAILED, e, NULL);
+		free(e);
+		return;
+	}
+	free(label);
+	free(text);
+	neon_submit(x->c, c->method, path, body, true, on_write, j);
+	free(path);
+}
+
+static void start_next(executor *x)
+{
+	while (!x->stop && x->active < (size_t)x->o->parallel && x->next < x->p->nactions) {
+		const plan_action *a = &x->p->actions[x->next++];
+		if (a->kind != PLAN_CREATE && a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE)
+			continue;
+		exec_outcome *out = &x->sum->v[x->sum->n++];
+		out->tenant = xstrdup(a->tenant);
+		out->kind = a->kind;
+		if (x->o->skip && x->o->skip(x->o->skip_arg, a)) {
+			out->status = EXEC_SKIPPED;
+			out->error = xstrdup("the live tenant changed since the plan (its fingerprint moved)");
+			x->sum->skipped++;
+			x->done++;
+			continue;
+		}
+		job *j = xcalloc(1, sizeof(*j));
+		j->x = x;
+		j->a = a;
+		j->out = out;
+		j->started_ms = now_ms();
+		if (a->project_id)
+			j->project_id = xstrdup(a->project_id);
+		plan_action_calls(x->p, a, &j->calls);
+		x->active++;
+		emit(x, "start", j, NULL);
+		do_step(j);
+	}
+}
+
+int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exec_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t acted = 0;
+	for (size_t i = 0; i < p->nactions; i++) {
+		plan_kind k = p->actions[i].kind;
+		if (k == PLAN_CREATE || k == PLAN_UPDATE || k == PLAN_DELETE)
+			acted++;
+		else if (k == PLAN_BLOCKED)
+			out->blocked++;
+	}
+	out->v = xcalloc(acted + 1, sizeof(*out->v));
+	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out};
+	progress_start(&x.prog, "apply: tenants", (int64_t)acted);
+	start_next(&x);
+	int rc = neon_run(c);
+	progress_end(&x.prog);
+	out->stopped = x.stop && x.next < p->nactions;
+	if (rc != 0)
+		return rc;
+	return 0;
+}
+
+void exec_summary_release(exec_summary *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->v[i].tenant);
+		free(s->v[i].error);
+	}
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}

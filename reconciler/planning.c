@@ -1,0 +1,179 @@
+/*
+ * planning.c: make a plan from a commit and the state file, for plan and
+ * apply: load the fleet (the parse cache, an incremental load with a base
+ * commit), bring the cache up to date as --refresh says, and compare.
+ * The caller opens the state file, holds the lease when it refreshes, and
+ * makes the client; errors are printed here as the caller's command.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "reconciler/reconciler.h"
+
+typedef struct id_set {
+	char **ids;
+	size_t n, cap;
+} id_set;
+
+static void id_push(id_set *s, const char *id)
+{
+	if (s->n == s->cap)
+		s->ids = xgrow(s->ids, &s->cap, s->n + 1, sizeof(char *));
+	s->ids[s->n++] = xstrdup(id);
+}
+
+static void id_clear(id_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->ids[i]);
+	free(s->ids);
+	memset(s, 0, sizeof(*s));
+}
+
+typedef struct deep_pick {
+	state *st;
+	id_set *out;
+	bool all;
+} deep_pick;
+
+/* auto: a managed project never read deep, or changed since its deep read */
+static int pick_deep(void *arg, const state_tenant *t)
+{
+	deep_pick *d = arg;
+	state_project p;
+	if (state_project_get(d->st, t->project_id, &p) != 0)
+		return 0; /* not in the cache: gone from Neon, or the cache is older */
+	bool stale = d->all || p.deep_at == 0 || !p.deep_updated_at ||
+		     strcmp(p.deep_updated_at, p.updated_at ? p.updated_at : "") != 0;
+	if (stale)
+		id_push(d->out, p.id);
+	state_project_release(&p);
+	return 0;
+}
+
+/* The live side: a list refresh when the cache is older than the
+ * fleet's refreshInterval (or always, with full), then the deep reads. */
+static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_client *client, const fleet_load *fl)
+{
+	char *ts = NULL;
+	int64_t refreshed = 0;
+	if (state_meta_get(st, "list_refreshed_at", &ts) == 0 && ts && str_to_i64(ts, &refreshed) != 0)
+		refreshed = 0;
+	free(ts);
+	bool full = strcmp(rq->mode, "full") == 0;
+	int64_t age = (int64_t)time(NULL) - refreshed;
+	bool list = full || refreshed == 0 || age >= spec_fleet_refresh_interval(fl->fleet);
+	refresh_stats rs;
+	memset(&rs, 0, sizeof(rs));
+	if (list && refresh_list(st, client, cmd, &rs) != 0)
+		return EXIT_ERROR;
+	id_set deep = {0};
+	deep_pick pick = {.st = st, .out = &deep, .all = full};
+	int prc = 0;
+	if (fl->only) {
+		/* an incremental plan compares only the tenants whose desired
+		 * spec changed: read each of those deep, and nothing else */
+		pick.all = true;
+		for (size_t i = 0; i < fl->nonly && prc == 0; i++) {
+			state_tenant t;
+			prc = state_tenant_get(st, fl->only[i], &t);
+			if (prc == ERR_NOTFOUND) {
+				prc = 0;
+				continue;
+			}
+			if (prc == 0) {
+				prc = pick_deep(&pick, &t);
+				state_tenant_release(&t);
+			}
+		}
+	} else {
+		prc = state_tenants_foreach(st, pick_deep, &pick);
+	}
+	int rc = 0;
+	if (prc != 0)
+		rc = cli_fail(cmd, "%s", err_msg());
+	else if (refresh_deep(st, client, cmd, deep.ids, deep.n, NULL, NULL, &rs) != 0)
+		rc = EXIT_ERROR;
+	else if (rs.deep_failed)
+		rc = cli_fail(cmd, "%lld deep read%s failed; first: %s", (long long)rs.deep_failed,
+			      rs.deep_failed == 1 ? "" : "s", rs.first_error);
+	else if (rq->verbose)
+		fprintf(stderr, "%s: refresh made %lld list call%s and %zu deep read%s\n", cmd, (long long)rs.list_calls,
+			rs.list_calls == 1 ? "" : "s", deep.n, deep.n == 1 ? "" : "s");
+	id_clear(&deep);
+	return rc;
+}
+
+int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *client, planning *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->diags = spec_diags_new();
+	const char *since = rq->since;
+	if (rq->select && plan_selector_parse(&out->sel, rq->select) != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	if (out->sel && plan_selector_changed_since(out->sel)) {
+		if (since)
+			return cli_fail(cmd, "--changed-since and --select changed-since= both given; keep one");
+		since = plan_selector_changed_since(out->sel);
+	}
+	if (git_src_open(&out->g, rq->repo, rq->ref) != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	if (since && strcmp(since, "last-applied") == 0) {
+		if (state_meta_get(st, "last_applied_commit", &out->last_applied) != 0)
+			return cli_fail(cmd, "%s", err_msg());
+		if (!out->last_applied)
+			return cli_fail(cmd, "--changed-since last-applied: nothing has been applied from this state file "
+					     "yet; %s without it", cmd);
+		since = out->last_applied;
+	}
+	if (fleet_load_commit(&out->fl, out->g, st, since, out->diags) != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	const fleet_load *fl = &out->fl;
+	if (spec_diags_count(out->diags)) {
+		buf d = BUF_INIT(0);
+		if (spec_diags_render_text(out->diags, &d) == 0)
+			fwrite(d.data, 1, d.len, stderr);
+		buf_release(&d);
+		size_t n = spec_diags_count(out->diags);
+		return cli_fail(cmd, "the manifests at %.7s have %zu problem%s (above); nothing was planned",
+				git_src_commit(out->g), n, n == 1 ? "" : "s");
+	}
+	if (out->sel && plan_selector_changed_since(out->sel))
+		plan_select_changed(out->sel, (const char *const *)fl->only, fl->nonly);
+	if (since && rq->verbose)
+		fprintf(stderr, "%s: %zu path%s changed since %.12s; %zu tenant%s considered (%s load)\n", cmd,
+			fl->changed_files, fl->changed_files == 1 ? "" : "s", since, fl->nonly, fl->nonly == 1 ? "" : "s",
+			fl->partial ? "partial" : "full");
+	if (rq->before_refresh && rq->before_refresh(rq->hook_arg, fl->fleet) != 0)
+		return EXIT_ERROR;
+	if (client && refresh_live(cmd, rq, st, client, fl) != 0)
+		return EXIT_ERROR;
+
+	plan_input in = {.fleet = fl->fleet, .st = st, .commit = git_src_commit(out->g), .sel = out->sel,
+			 .now = (int64_t)time(NULL), .only = (const char *const *)fl->only, .nonly = fl->nonly,
+			 .max_deletes = rq->max_deletes};
+	/* one consistent view of the cache for the whole comparison */
+	bool snap = state_read_begin(st) == 0;
+	int brc = plan_build(&out->p, &in);
+	if (snap)
+		state_read_end(st);
+	if (brc != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	out->p->blobs_parsed = fl->stats.parsed;
+	out->p->blobs_cached = fl->stats.cached;
+	if (rq->verbose)
+		fprintf(stderr, "%s: %lld manifest files, %lld parsed, %lld from the parse cache\n", cmd,
+			(long long)fl->stats.files, (long long)fl->stats.parsed, (long long)fl->stats.cached);
+	return EXIT_OK;
+}
+
+void planning_release(planning *pl)
+{
+	plan_free(pl->p);
+	plan_selector_free(pl->sel);
+	fleet_load_release(&pl->fl);
+	free(pl->last_applied);
+	spec_diags_free(pl->diags);
+	git_src_free(pl->g);
+	memset(pl, 0, sizeof(*pl));
+}
