@@ -507,7 +507,8 @@ int cmd_apply(int argc, char **argv)
 
 	exec_opts eo = {.parallel = o.parallel, .op_timeout_ms = o.op_timeout_s * 1000,
 			.continue_on_error = o.continue_on_error, .secrets_dir = o.secrets_dir, .run_id = run_id,
-			.fleet = fleet, .json_events = o.json, .skip = skip_stale, .skip_arg = stale};
+			.fleet = fleet, .json_events = o.json, .lease = "fleet", .skip = skip_stale,
+			.skip_arg = stale};
 	if (exec_apply(client, st, p, &eo, &sum) != 0) {
 		cli_fail("apply", "%s", err_msg());
 		goto done;

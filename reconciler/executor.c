@@ -49,6 +49,7 @@ typedef struct executor {
 	bool stop;          /* a failure without --continue-on-error */
 	progress prog;
 	int64_t done;
+	int64_t renewed_ms;  /* the lease's last renewal */
 } executor;
 
 struct job {
@@ -81,6 +82,20 @@ static int64_t now_ms(void)
 
 static void start_next(executor *x);
 static void do_step(job *j);
+
+/* Renew the run's lease every CLI_LEASE_TTL / 4, from whatever event comes
+ * (a timer would keep the loop alive after the last job). A run that
+ * cannot renew stops starting tenants: another run may take the lease. */
+static void heartbeat(executor *x)
+{
+	if (!x->o->lease || now_ms() - x->renewed_ms < CLI_LEASE_TTL * 1000 / 4)
+		return;
+	x->renewed_ms = now_ms();
+	if (state_lease_renew(x->st, x->o->lease, CLI_LEASE_TTL) != 0) {
+		log_error("apply: lost the state file's lease; starting no more tenants", "error", err_msg());
+		x->stop = true;
+	}
+}
 
 /* ------------------------------------------------------------- outcomes */
 
@@ -350,6 +365,7 @@ static void on_ops(void *arg, neon_result *res)
 	job *j = arg;
 	executor *x = j->x;
 	x->sum->polls++;
+	heartbeat(x);
 	if (res->outcome != NEON_OK) {
 		/* the client retried what it could: a poll that failed for good
 		 * fails the tenant (the write itself is journaled as sent) */
@@ -726,6 +742,7 @@ static void do_step(job *j)
 
 static void start_next(executor *x)
 {
+	heartbeat(x);
 	while (!x->stop && x->active < (size_t)x->o->parallel && x->next < x->p->nactions) {
 		const plan_action *a = &x->p->actions[x->next++];
 		if (a->kind != PLAN_CREATE && a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE)
@@ -766,7 +783,7 @@ int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exe
 			out->blocked++;
 	}
 	out->v = xcalloc(acted + 1, sizeof(*out->v));
-	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out};
+	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out, .renewed_ms = now_ms()};
 	progress_start(&x.prog, "apply: tenants", (int64_t)acted);
 	start_next(&x);
 	int rc = neon_run(c);

@@ -35,6 +35,7 @@ int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_unlock(int argc, char **argv);
 
 extern const char CMD_VALIDATE_USAGE[];
 extern const char CMD_EXPLAIN_USAGE[];
@@ -42,6 +43,7 @@ extern const char CMD_REFRESH_USAGE[];
 extern const char CMD_STATUS_USAGE[];
 extern const char CMD_PLAN_USAGE[];
 extern const char CMD_APPLY_USAGE[];
+extern const char CMD_UNLOCK_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */
 typedef struct cli_api {
@@ -133,6 +135,7 @@ typedef struct exec_opts {
 	int64_t run_id;
 	const char *fleet;
 	bool json_events;          /* JSON-lines events on stdout */
+	const char *lease;         /* a lease the run holds: renewed as it goes, or NULL */
 	/* true: do not act on this tenant (its live fingerprint moved) */
 	bool (*skip)(void *arg, const plan_action *a);
 	void *skip_arg;
@@ -247,7 +250,10 @@ void planning_release(planning *pl);
 /* Take the state file's "fleet" lease, waiting up to wait_s seconds for a
  * live holder; on failure print who holds it (pid, host, since) and
  * `hint`. EXIT_OK or EXIT_ERROR. */
-#define CLI_LEASE_TTL 120
+/* Long enough for a plan's refresh of 300,000 projects before apply
+ * starts renewing it (every TTL/4); a holder that died on this host is
+ * taken over at once, one on another host after the TTL or unlock. */
+#define CLI_LEASE_TTL 600
 int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint);
 
 /* ------------------------------------------------------------- progress */

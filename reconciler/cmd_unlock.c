@@ -1,0 +1,82 @@
+/*
+ * cmd_unlock.c: `flotilla unlock --force`: remove the state file's lease
+ * whoever holds it, for when its holder is gone for good on another
+ * machine (on the same machine a dead holder's lease is taken over by the
+ * next run anyway). The removal is recorded in the run history, with the
+ * holder it removed and the reason given.
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "reconciler/reconciler.h"
+
+const char CMD_UNLOCK_USAGE[] =
+	"usage: flotilla unlock --force [--reason TEXT] [--state FILE]\n"
+	"\n"
+	"Remove the state file's lease, whoever holds it, and record that in the run\n"
+	"history (flotilla status shows it). Only for a holder that is gone for good:\n"
+	"a live apply that loses its lease goes on writing, and a second one may then\n"
+	"run beside it. On the holder's own machine a dead process's lease is taken\n"
+	"over by the next run without this.\n"
+	"\n"
+	"options:\n"
+	"  --force          required: you checked the holder is gone\n"
+	"  --reason TEXT    why, for the record\n"
+	"  --state FILE     the state file (default: .flotilla/state.db)\n"
+	"  -h, --help       this help\n"
+	"\n"
+	"exit: 0 removed; 1 an error, or nobody held the lease.\n";
+
+int cmd_unlock(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"force", no_argument, NULL, 'f'},
+		{"reason", required_argument, NULL, 'r'},
+		{"state", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *reason = NULL, *state_path = NULL;
+	bool force = false;
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': force = true; break;
+		case 'r': reason = optarg; break;
+		case 's': state_path = optarg; break;
+		default:
+			return cli_fail("unlock", "unknown option '%s' (see flotilla unlock --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_fail("unlock", "unexpected argument '%s' (see flotilla unlock --help)", argv[optind]);
+	if (!force)
+		return cli_fail("unlock", "removing another run's lease needs --force (see flotilla unlock --help)");
+	state *st = NULL;
+	if (cli_state_open("unlock", state_path, &st) != EXIT_OK)
+		return EXIT_ERROR;
+	state_lease held;
+	memset(&held, 0, sizeof(held));
+	/* who held it, for the message: an acquire that fails names the holder */
+	int probe = state_lease_acquire(st, "fleet", 1, &held);
+	if (probe == 0) {
+		/* nobody held it (or a dead holder's lease was just taken over) */
+		if (state_lease_drop(st, "fleet") != 0)
+			log_warn("unlock: cannot drop the probe lease", "error", err_msg());
+		state_close(st);
+		return cli_fail("unlock", "nobody holds the lease (an expired or dead holder's lease is taken over by "
+					  "the next run); nothing to do");
+	}
+	int rc = state_lease_break(st, "fleet", reason);
+	if (rc != 0) {
+		state_lease_release(&held);
+		state_close(st);
+		return cli_fail("unlock", "%s", err_msg());
+	}
+	printf("unlocked: removed the lease of pid %lld on %s; recorded in the run history\n", (long long)held.pid,
+	       held.host ? held.host : "?");
+	state_lease_release(&held);
+	state_close(st);
+	return EXIT_OK;
+}
