@@ -50,6 +50,7 @@ typedef struct executor {
 	progress prog;
 	int64_t done;
 	int64_t renewed_ms;  /* the lease's last renewal */
+	int64_t requests0;   /* the client's request count when the run began */
 } executor;
 
 struct job {
@@ -82,6 +83,22 @@ static int64_t now_ms(void)
 
 static void start_next(executor *x);
 static void do_step(job *j);
+
+/* The time left as the rate budget sees it: the plan's calls not made yet,
+ * times the requests each has cost so far (the write, its polls, lookups),
+ * at the client's current rate. */
+static void eta(executor *x)
+{
+	neon_stats ns;
+	neon_client_stats(x->c, &ns);
+	int64_t left = (int64_t)x->p->ncalls - x->sum->writes;
+	if (left <= 0 || ns.rate_now <= 0 || x->sum->writes == 0) {
+		x->prog.eta_s = 0;
+		return;
+	}
+	double per_write = (double)(ns.requests - x->requests0) / (double)x->sum->writes;
+	x->prog.eta_s = (double)left * per_write / ns.rate_now;
+}
 
 /* Renew the run's lease every CLI_LEASE_TTL / 4, from whatever event comes
  * (a timer would keep the loop alive after the last job). A run that
@@ -166,6 +183,7 @@ static void job_end(job *j, exec_status status, const char *error, const char *r
 	}
 	x->active--;
 	x->done++;
+	eta(x);
 	progress_update(&x->prog, x->done);
 	job_free(j);
 	start_next(x);
@@ -785,6 +803,9 @@ int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exe
 	out->v = xcalloc(acted + 1, sizeof(*out->v));
 	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out, .renewed_ms = now_ms()};
 	progress_start(&x.prog, "apply: tenants", (int64_t)acted);
+	neon_stats ns;
+	neon_client_stats(c, &ns);
+	x.requests0 = ns.requests;
 	start_next(&x);
 	int rc = neon_run(c);
 	progress_end(&x.prog);

@@ -34,7 +34,9 @@ static void render(progress *p, bool final)
 	double secs = (double)(now - p->start_ms) / 1000.0;
 	double rate = secs > 0 ? (double)p->done / secs : 0;
 	char eta[32] = "";
-	if (!final && p->total > p->done && rate > 0)
+	if (!final && p->total > p->done && p->eta_s > 0)
+		snprintf(eta, sizeof(eta), ", ETA %.0fs", p->eta_s);
+	else if (!final && p->total > p->done && rate > 0)
 		snprintf(eta, sizeof(eta), ", ETA %.0fs", (double)(p->total - p->done) / rate);
 	char total[32] = "";
 	if (p->total > 0)

@@ -264,6 +264,7 @@ typedef struct progress {
 	int64_t done;
 	bool tty;
 	int64_t start_ms, last_ms;
+	double eta_s;        /* above 0: the caller's estimate (apply's, from the rate budget) */
 } progress;
 
 void progress_start(progress *p, const char *label, int64_t total);
