@@ -112,6 +112,10 @@ void cli_age(int64_t since, char out[32])
 	int64_t age = (int64_t)time(NULL) - since;
 	if (age < 0)
 		age = 0;
+	if (age == 0) {
+		str_copy(out, "0s", 32); /* the unit formatter writes a bare 0 */
+		return;
+	}
 	unit_duration_format(age - (age >= 3600 ? age % 60 : 0), out);
 }
 

@@ -482,6 +482,8 @@ int cmd_apply(int argc, char **argv)
 			goto done;
 		p = pl.p;
 		fleet = spec_fleet_name(pl.fl.fleet);
+		if (state_meta_set(st, "fleet", fleet) != 0)
+			log_warn("apply: cannot record the fleet's name", "error", err_msg());
 		if (!o.json) {
 			buf text = BUF_INIT(0);
 			if (plan_render_text(p, &text) == 0)

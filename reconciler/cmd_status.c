@@ -46,6 +46,38 @@ static void fmt_cu(double cu, char out[16])
 	unit_cu_format((int32_t)(cu * 4 + 0.5), out);
 }
 
+/* The last runs of apply, refresh and unlock, newest first. */
+typedef struct runs_ctx {
+	int shown;
+} runs_ctx;
+
+static int show_run(void *arg, const state_run *r)
+{
+	runs_ctx *c = arg;
+	if (c->shown++ == 0)
+		printf("recent runs:\n");
+	char ago[32];
+	cli_age(r->started_at, ago);
+	json_t *sum = r->summary_json ? json_loads(r->summary_json, 0, NULL) : NULL;
+	printf("  %-8s %s ago, %s", r->command ? r->command : "?", ago,
+	       r->outcome ? r->outcome : r->finished_at ? "?" : "running, or did not finish");
+	if (sum && r->command && strcmp(r->command, "apply") == 0 && json_object_get(sum, "created"))
+		printf(": %lld created, %lld updated, %lld deleted, %lld failed, %lld skipped; %lld write calls",
+		       (long long)json_integer_value(json_object_get(sum, "created")),
+		       (long long)json_integer_value(json_object_get(sum, "updated")),
+		       (long long)json_integer_value(json_object_get(sum, "deleted")),
+		       (long long)json_integer_value(json_object_get(sum, "failed")),
+		       (long long)json_integer_value(json_object_get(sum, "skipped")),
+		       (long long)json_integer_value(json_object_get(sum, "write_calls")));
+	else if (sum && r->command && strcmp(r->command, "unlock") == 0 && json_object_get(sum, "holder"))
+		printf(": removed %s's lease%s%s", json_string_value(json_object_get(sum, "holder")),
+		       json_string_value(json_object_get(sum, "reason")) ? ": " : "",
+		       json_string_value(json_object_get(sum, "reason")) ? json_string_value(json_object_get(sum, "reason")) : "");
+	printf("\n");
+	json_decref(sum);
+	return 0;
+}
+
 static int show_fleet(state *st)
 {
 	state_summary sum;
@@ -74,6 +106,13 @@ static int show_fleet(state *st)
 		for (size_t i = 0; i < sum.nby_region; i++)
 			printf("  %-22s %lld\n", sum.by_region[i].key, (long long)sum.by_region[i].n);
 	}
+	char *applied = NULL;
+	if (state_meta_get(st, "last_applied_commit", &applied) == 0 && applied)
+		printf("last applied commit: %s\n", applied);
+	free(applied);
+	runs_ctx rc = {0};
+	if (state_runs_recent(st, 5, show_run, &rc) != 0)
+		log_warn("status: cannot read the run history", "error", err_msg());
 	free(fleet);
 	state_summary_release(&sum);
 	return EXIT_OK;
