@@ -84,6 +84,10 @@ typedef struct plan {
 	size_t ndeep_unknown; /* tenants not compared deep, unchanged ones included */
 	/* parse statistics of the load that made it (for --verbose and JSON) */
 	int64_t blobs_parsed, blobs_cached;
+	/* the scope: a subset chosen with name=, label. or region= terms; and
+	 * the base of an incremental plan (40 hex, or "": the whole fleet) */
+	bool selected;
+	char *changed_since;
 	const spec_fleet *source; /* plan_build's fleet (borrowed), for deferred creates */
 } plan;
 
@@ -116,6 +120,8 @@ int plan_selector_parse(plan_selector **out, const char *expr) WUR;
 void plan_selector_free(plan_selector *s);
 /* The changed-since term's sha, or NULL when there is none. */
 const char *plan_selector_changed_since(const plan_selector *s);
+/* Has it a term other than changed-since (a subset a person chose)? */
+bool plan_selector_narrows(const plan_selector *s);
 /* Give the selector the tenants that changed since that sha (names copied). */
 void plan_select_changed(plan_selector *s, const char *const *tenants, size_t n);
 /* Does the tenant (name, merged spec, labels) pass? Orphans (no manifest)
@@ -137,6 +143,7 @@ typedef struct plan_input {
 	const char *const *only;
 	size_t nonly;
 	int64_t max_deletes;       /* above 0: overrides the fleet's maxDeletesPerRun */
+	const char *changed_since; /* the base commit (40 hex) of `only`, or NULL */
 } plan_input;
 
 /*

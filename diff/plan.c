@@ -62,6 +62,7 @@ void plan_free(plan *p)
 	free(p->actions);
 	free(p->commit);
 	free(p->fleet);
+	free(p->changed_since);
 	free(p);
 }
 
@@ -652,6 +653,8 @@ int plan_build(plan **out, const plan_input *in)
 	p->commit = xstrdup(in->commit ? in->commit : "");
 	p->fleet = xstrdup(spec_fleet_name(in->fleet));
 	p->source = in->fleet;
+	p->selected = plan_selector_narrows(in->sel);
+	p->changed_since = xstrdup(in->changed_since ? in->changed_since : "");
 	p->created_at = in->now;
 	if ((rc = state_meta_get(in->st, "list_refreshed_at", &ts)) != 0)
 		goto fail;

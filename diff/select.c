@@ -194,3 +194,11 @@ bool plan_selector_match(const plan_selector *s, const char *tenant, const spec_
 	}
 	return true;
 }
+
+bool plan_selector_narrows(const plan_selector *s)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		if (s->terms[i].kind != TERM_CHANGED)
+			return true;
+	return false;
+}

@@ -201,7 +201,7 @@ static int check_stale(state *st, neon_client *c, const plan *p, strmap *stale)
 		if (a->kind == PLAN_CREATE) {
 			state_tenant t;
 			if (state_tenant_get(st, a->tenant, &t) == 0) {
-				strmap_put(stale, a->tenant, (void *)"it has a project now");
+				strmap_put(stale, a->tenant, (void *)"it has a project now (made since the plan)");
 				state_tenant_release(&t);
 			}
 			continue;
@@ -219,7 +219,8 @@ static int check_stale(state *st, neon_client *c, const plan *p, strmap *stale)
 		char fp[SHA256_HEX_LEN + 1];
 		plan_fingerprint(&pr, deep ? &d : NULL, fp);
 		if (strcmp(fp, a->fingerprint) != 0)
-			strmap_put(stale, a->tenant, (void *)"its live state changed since the plan");
+			strmap_put(stale, a->tenant,
+				   (void *)"its live state changed since the plan (its fingerprint moved); plan again");
 		state_project_release(&pr);
 		if (deep)
 			state_deep_release(&d);
@@ -227,9 +228,9 @@ static int check_stale(state *st, neon_client *c, const plan *p, strmap *stale)
 	return 0;
 }
 
-static bool skip_stale(void *arg, const plan_action *a)
+static const char *skip_stale(void *arg, const plan_action *a)
 {
-	return strmap_get(arg, a->tenant) != NULL;
+	return strmap_get(arg, a->tenant);
 }
 
 /* ---------------------------------------------------------- protect flags */
@@ -367,11 +368,35 @@ static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_
 		printf("Provisioning (request sent -> operations finished), %zu tenants: p50 %lld ms, p99 %lld ms, "
 		       "max %lld ms\n", n, (long long)p50, (long long)p99, (long long)max);
 	if (s->secrets_dropped)
-		printf("Note: %lld new role password%s or connection URI%s not saved (no --secrets-dir); reset them "
-		       "in Neon when you need them\n", (long long)s->secrets_dropped, s->secrets_dropped == 1 ? " was" : "s were",
-		       s->secrets_dropped == 1 ? "" : "s");
+		printf("Note: %lld new secret%s (role passwords, connection URIs) %s not saved: no --secrets-dir; "
+		       "reset a role's password in Neon when you need it\n",
+		       (long long)s->secrets_dropped, s->secrets_dropped == 1 ? "" : "s",
+		       s->secrets_dropped == 1 ? "was" : "were");
 	if (s->stopped)
 		printf("Stopped after the first failure; --continue-on-error goes on past one\n");
+}
+
+/*
+ * The whole plan converged: the next --changed-since last-applied starts
+ * at its commit, when the plan covered everything not applied yet: the
+ * whole fleet, or every change since the last applied commit. A subset a
+ * person selected, or changes since another base, leaves it.
+ */
+static void record_applied(state *st, const plan *p)
+{
+	if (!p->commit || !p->commit[0] || p->selected)
+		return;
+	char *last = NULL;
+	if (p->changed_since && p->changed_since[0]) {
+		if (state_meta_get(st, "last_applied_commit", &last) != 0 || !last ||
+		    strcmp(last, p->changed_since) != 0) {
+			free(last);
+			return;
+		}
+	}
+	free(last);
+	if (state_meta_set(st, "last_applied_commit", p->commit) != 0)
+		log_warn("apply: cannot record the applied commit", "error", err_msg());
 }
 
 /* ---------------------------------------------------------------- confirm */
@@ -445,7 +470,7 @@ int cmd_apply(int argc, char **argv)
 
 	if (cli_state_open("apply", o.state_path, &st) != EXIT_OK)
 		goto done;
-	if (cli_lease_take("apply", st, o.lock_timeout_s, "or wait with --lock-timeout") != EXIT_OK)
+	if (cli_lease_take("apply", st, o.lock_timeout_s, "--lock-timeout waits for it") != EXIT_OK)
 		goto done;
 	leased = true;
 	if (cli_client_open("apply", &o.api, &client) != EXIT_OK)
@@ -496,8 +521,8 @@ int cmd_apply(int argc, char **argv)
 				printf("No changes to apply.\n");
 			outcome = p->nblocked ? "blocked" : "ok";
 			rc = p->nblocked ? EXIT_BLOCKED : EXIT_OK;
-			if (!p->nblocked && !pl.sel && state_meta_set(st, "last_applied_commit", git_src_commit(pl.g)) != 0)
-				log_warn("apply: cannot record the applied commit", "error", err_msg());
+			if (!p->nblocked)
+				record_applied(st, p);
 			goto done;
 		}
 		if (!o.auto_approve && !confirm()) {
@@ -528,11 +553,7 @@ int cmd_apply(int argc, char **argv)
 	} else {
 		rc = sum.blocked ? EXIT_BLOCKED : EXIT_OK;
 		outcome = sum.blocked ? "blocked" : "ok";
-		/* the whole plan converged: the next --changed-since last-applied
-		 * starts here (a selected plan covered only part of the fleet) */
-		if (p->commit && p->commit[0] && !pl.sel &&
-		    state_meta_set(st, "last_applied_commit", p->commit) != 0)
-			log_warn("apply: cannot record the applied commit", "error", err_msg());
+		record_applied(st, p);
 	}
 done:
 	if (run_id && state_run_finish(st, run_id, outcome, summary ? summary : "{}") != 0)

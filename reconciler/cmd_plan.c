@@ -126,7 +126,7 @@ int cmd_plan(int argc, char **argv)
 	if (cli_state_open("plan", state_path, &st) != EXIT_OK)
 		goto done;
 	if (strcmp(mode, "none") != 0) {
-		if (cli_lease_take("plan", st, 0, "or plan with --refresh=none") != EXIT_OK)
+		if (cli_lease_take("plan", st, 0, "plan with --refresh=none to plan without it") != EXIT_OK)
 			goto done;
 		leased = true;
 		if (cli_client_open("plan", &api, &client) != EXIT_OK)

@@ -72,6 +72,7 @@ struct job {
 	int64_t poll_delay, poll_deadline;
 	int64_t started_ms;
 	json_t *secrets;     /* this run's new passwords and URIs, or NULL */
+	int64_t nsecrets;    /* how many of them were counted already */
 };
 
 static int64_t now_ms(void)
@@ -120,25 +121,13 @@ static void emit(const executor *x, const char *event, const job *j, const char 
 {
 	if (!x->o->json_events)
 		return;
-	buf b = BUF_INIT(0);
-	int rc = buf_adds(&b, "{\"event\":");
-	rc |= json_escape(&b, event);
-	rc |= buf_adds(&b, ",\"tenant\":");
-	rc |= json_escape(&b, j->a->tenant);
-	rc |= buf_adds(&b, ",\"kind\":");
-	rc |= json_escape(&b, plan_kind_name(j->a->kind));
-	if (j->project_id) {
-		rc |= buf_adds(&b, ",\"project_id\":");
-		rc |= json_escape(&b, j->project_id);
-	}
-	if (detail) {
-		rc |= buf_adds(&b, ",\"detail\":");
-		rc |= json_escape(&b, detail);
-	}
-	rc |= buf_adds(&b, "}\n");
-	if (rc == 0)
-		fwrite(b.data, 1, b.len, stdout);
-	buf_release(&b);
+	json_t *e = json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "event", event, "tenant", j->a->tenant, "kind",
+			      plan_kind_name(j->a->kind), "project_id", j->project_id, "detail", detail);
+	char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(e);
 }
 
 static void job_free(job *j)
@@ -353,13 +342,15 @@ static void keep_secrets(job *j, const json_t *body)
 			json_array_append_new(rs, json_pack("{s:s,s:s,s:s?}", "name", name, "password", pw, "branch_id", br));
 	}
 	json_decref(one);
+	int64_t n = (int64_t)(json_array_size(rs) + json_array_size(us)) - j->nsecrets;
+	j->nsecrets += n;
 	if (j->x->o->secrets_dir) {
 		if (secrets_write(j->x->o->secrets_dir, j->a->tenant, j->secrets) != 0)
 			log_warn("apply: cannot save a tenant's new secrets", "tenant", j->a->tenant, "error", err_msg());
 		else
-			j->x->sum->secrets_saved++;
+			j->x->sum->secrets_saved += n;
 	} else {
-		j->x->sum->secrets_dropped++;
+		j->x->sum->secrets_dropped += n;
 	}
 }
 
@@ -613,7 +604,8 @@ static void on_lookup(void *arg, neon_result *res)
 		}
 	}
 	if (hits > 1) {
-		char *e = xasprintf("%zu projects are named '%s'; adopt one with flotilla adopt", hits, name);
+		char *e = xasprintf("%zu projects are named '%s' after a create with an unknown outcome; delete the extra "
+				    "ones in Neon, then apply again", hits, name);
 		job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
@@ -768,9 +760,10 @@ static void start_next(executor *x)
 		exec_outcome *out = &x->sum->v[x->sum->n++];
 		out->tenant = xstrdup(a->tenant);
 		out->kind = a->kind;
-		if (x->o->skip && x->o->skip(x->o->skip_arg, a)) {
+		const char *why = x->o->skip ? x->o->skip(x->o->skip_arg, a) : NULL;
+		if (why) {
 			out->status = EXEC_SKIPPED;
-			out->error = xstrdup("the live tenant changed since the plan (its fingerprint moved)");
+			out->error = xstrdup(why);
 			x->sum->skipped++;
 			x->done++;
 			continue;

@@ -267,19 +267,18 @@ int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, s
 	set_init(&changed);
 	set_init(&extra);
 	set_init(&cons);
-	char base[41] = "";
 	int rc;
 
 	if ((rc = state_index_commit(st, &have)) != 0)
 		goto done;
 	if (since) {
-		if ((rc = git_src_resolve(g, since, base)) != 0 ||
-		    (rc = git_src_changed(g, base, on_changed, &changed)) != 0)
+		if ((rc = git_src_resolve(g, since, l->base)) != 0 ||
+		    (rc = git_src_changed(g, l->base, on_changed, &changed)) != 0)
 			goto done;
 		if ((rc = state_index_extra_foreach(st, add_cb, &extra)) != 0)
 			goto done;
 	}
-	bool index_at_base = since && have && strcmp(have, base) == 0;
+	bool index_at_base = since && have && strcmp(have, l->base) == 0;
 	bool try_partial = index_at_base && !set_has(&changed, FLEET_FILE);
 	for (size_t i = 0; try_partial && i < changed.n; i++)
 		if (set_has(&extra, changed.v[i]))

@@ -136,8 +136,8 @@ typedef struct exec_opts {
 	const char *fleet;
 	bool json_events;          /* JSON-lines events on stdout */
 	const char *lease;         /* a lease the run holds: renewed as it goes, or NULL */
-	/* true: do not act on this tenant (its live fingerprint moved) */
-	bool (*skip)(void *arg, const plan_action *a);
+	/* non-NULL: do not act on this tenant, for this reason (a stale plan) */
+	const char *(*skip)(void *arg, const plan_action *a);
 	void *skip_arg;
 } exec_opts;
 
@@ -205,6 +205,7 @@ typedef struct fleet_load {
 	char **only;           /* with a base: the tenants to consider, sorted */
 	size_t nonly;
 	size_t changed_files;  /* with a base: paths changed since it */
+	char base[41];         /* the base commit, or "" */
 } fleet_load;
 
 /*

@@ -4,7 +4,9 @@
  *
  * One file per tenant, DIR/<tenant>.json, mode 0600, replaced whole (a
  * temporary file, fsync, rename), so a reader never sees half of one and
- * a crash leaves the old file or the new one. The directory is created
+ * a crash leaves the old file or the new one. What the file already holds
+ * is kept: a role of the same name and branch gets its new password, other
+ * roles and URIs stay, and the new ones are added. The directory is created
  * 0700 when missing; an existing one must not be readable by others.
  * Format (docs/operations.md, "Secrets"):
  *   {"tenant": "acme", "project_id": "…",
@@ -40,6 +42,42 @@ int secrets_check_dir(const char *dir)
 	return check_dir(dir);
 }
 
+static bool same_role(const json_t *a, const json_t *b)
+{
+	const char *an = json_string_value(json_object_get(a, "name"));
+	const char *bn = json_string_value(json_object_get(b, "name"));
+	const char *ab = json_string_value(json_object_get(a, "branch_id"));
+	const char *bb = json_string_value(json_object_get(b, "branch_id"));
+	return an && bn && strcmp(an, bn) == 0 && (ab == bb || (ab && bb && strcmp(ab, bb) == 0));
+}
+
+/* `old` (what the file held) with `now` merged in; a new reference. */
+static json_t *merge(const json_t *old, const json_t *now)
+{
+	json_t *m = json_deep_copy(now);
+	if (!json_is_object(old))
+		return m;
+	json_t *roles = json_object_get(m, "roles");
+	json_t *uris = json_object_get(m, "connection_uris");
+	size_t i, k;
+	json_t *r, *n;
+	json_array_foreach(json_object_get(old, "roles"), i, r) {
+		bool replaced = false;
+		json_array_foreach(roles, k, n) replaced = replaced || same_role(r, n);
+		if (!replaced && json_is_array(roles))
+			json_array_append(roles, r);
+	}
+	json_array_foreach(json_object_get(old, "connection_uris"), i, r) {
+		bool have = false;
+		json_array_foreach(uris, k, n) have = have || json_equal(r, n);
+		if (!have && json_is_array(uris))
+			json_array_append(uris, r);
+	}
+	if (!json_object_get(m, "project_id") && json_object_get(old, "project_id"))
+		json_object_set(m, "project_id", json_object_get(old, "project_id"));
+	return m;
+}
+
 int secrets_write(const char *dir, const char *tenant, const json_t *secrets)
 {
 	if (!spec_tenant_name_valid(tenant))
@@ -47,8 +85,12 @@ int secrets_write(const char *dir, const char *tenant, const json_t *secrets)
 	int rc = check_dir(dir);
 	if (rc != 0)
 		return rc;
-	char *text = json_dumps(secrets, JSON_INDENT(2) | JSON_SORT_KEYS);
 	char *path = xasprintf("%s/%s.json", dir, tenant);
+	json_t *old = json_load_file(path, 0, NULL); /* none yet, or unreadable: start afresh */
+	json_t *all = merge(old, secrets);
+	char *text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(old);
+	json_decref(all);
 	char *tmp = xasprintf("%s/.%s.json.tmp", dir, tenant);
 	unlink(tmp);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -363,6 +363,8 @@ static void test_json_shape(void **ctx)
 			   "  \"version\": 1,\n"
 			   "  \"commit\": \"0123456789abcdef0123456789abcdef01234567\",\n"
 			   "  \"fleet\": \"prod\",\n"
+			   "  \"selected\": false,\n"
+			   "  \"changed_since\": null,\n"
 			   "  \"created_at\": \"2026-11-18T11:06:40Z\",\n"
 			   "  \"cache_refreshed_at\": \"2026-11-18T11:03:20Z\",\n"
 			   "  \"summary\": {\n"
