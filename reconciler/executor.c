@@ -14,68 +14,19 @@
  * intent row that the next run resolves by name (resume.c).
  *
  * Unknown outcomes (the write may or may not have run: a reset or a 500
- * after the request arrived) are resolved, never blindly repeated:
- *   - POST /projects: look the name up; one project with our annotation is
- *     adopted, none means it did not run and the POST is sent again;
- *   - PATCH: sending the same values again is harmless: sent again once;
- *   - DELETE: sent again once; a 404 then means it had run;
- *   - other POSTs (a branch, role, database or replica): the tenant fails
- *     with "outcome unknown"; the next plan shows what is left.
+ * after the request arrived) are settled, never blindly repeated: PATCH
+ * and DELETE are sent again (the same values; a 404 then means the DELETE
+ * had run); POSTs are read back first (unknown.c).
  *
- * Placeholders of the plan ("{project_id}", "{branch_id:NAME}") are filled
- * from the responses: the project and its default branch from the create,
- * each new branch from its own POST.
+ * Placeholders of the plan are filled from the responses (placeholders.c).
  */
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
-#include "reconciler/reconciler.h"
+#include "reconciler/internal.h"
 
-#define POLL_FIRST_MS 100
-#define POLL_MAX_MS 5000
-#define MAX_RESENDS 2
-
-typedef struct job job;
-
-typedef struct executor {
-	neon_client *c;
-	state *st;
-	const plan *p;
-	const exec_opts *o;
-	exec_summary *sum;
-	size_t next;        /* the next action to start */
-	size_t active;
-	bool stop;          /* a failure without --continue-on-error */
-	progress prog;
-	int64_t done;
-	int64_t renewed_ms;  /* the lease's last renewal */
-	int64_t requests0;   /* the client's request count when the run began */
-} executor;
-
-struct job {
-	executor *x;
-	const plan_action *a;
-	exec_outcome *out;
-	plan_calls calls;
-	size_t step;
-	int resends;         /* of the current call after an unknown outcome */
-	char *project_id;
-	char **bnames, **bids; /* branch name -> id, learned from responses */
-	size_t nbranches;
-	int64_t journal_id;
-	json_t *created;     /* the POST /projects response, for the cache */
-	bool only_patch;     /* every call was PATCH /projects/{id} */
-	json_t *patched;     /* the last PATCH /projects/{id} response */
-	char **ops;          /* the current call's operations still to finish */
-	size_t nops;
-	int64_t poll_delay, poll_deadline;
-	int64_t started_ms;
-	json_t *secrets;     /* this run's new passwords and URIs, or NULL */
-	int64_t nsecrets;    /* how many of them were counted already */
-};
-
-static int64_t now_ms(void)
+int64_t exec_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,7 +34,6 @@ static int64_t now_ms(void)
 }
 
 static void start_next(executor *x);
-static void do_step(job *j);
 
 /* The time left as the rate budget sees it: the plan's calls not made yet,
  * times the requests each has cost so far (the write, its polls, lookups),
@@ -106,9 +56,9 @@ static void eta(executor *x)
  * cannot renew stops starting tenants: another run may take the lease. */
 static void heartbeat(executor *x)
 {
-	if (!x->o->lease || now_ms() - x->renewed_ms < CLI_LEASE_TTL * 1000 / 4)
+	if (!x->o->lease || exec_now_ms() - x->renewed_ms < CLI_LEASE_TTL * 1000 / 4)
 		return;
-	x->renewed_ms = now_ms();
+	x->renewed_ms = exec_now_ms();
 	if (state_lease_renew(x->st, x->o->lease, CLI_LEASE_TTL) != 0) {
 		log_error("apply: lost the state file's lease; starting no more tenants", "error", err_msg());
 		x->stop = true;
@@ -117,7 +67,7 @@ static void heartbeat(executor *x)
 
 /* ------------------------------------------------------------- outcomes */
 
-static void emit(const executor *x, const char *event, const job *j, const char *detail)
+void exec_emit(const executor *x, const char *event, const job *j, const char *detail)
 {
 	if (!x->o->json_events)
 		return;
@@ -149,7 +99,7 @@ static void job_free(job *j)
 	free(j);
 }
 
-static void job_end(job *j, exec_status status, const char *error, const char *request_id)
+void exec_job_end(job *j, exec_status status, const char *error, const char *request_id)
 {
 	executor *x = j->x;
 	j->out->status = status;
@@ -160,11 +110,11 @@ static void job_end(job *j, exec_status status, const char *error, const char *r
 	if (status == EXEC_OK) {
 		x->sum->ok++;
 		if (j->a->kind == PLAN_CREATE)
-			j->out->latency_ms = now_ms() - j->started_ms;
-		emit(x, "done", j, NULL);
+			j->out->latency_ms = exec_now_ms() - j->started_ms;
+		exec_emit(x, "done", j, NULL);
 	} else {
 		x->sum->failed++;
-		emit(x, "failed", j, j->out->error);
+		exec_emit(x, "failed", j, j->out->error);
 		log_warn("apply: tenant failed", "tenant", j->a->tenant, "error", j->out->error ? j->out->error : "",
 			 "request_id", j->out->request_id);
 		if (!x->o->continue_on_error)
@@ -183,130 +133,6 @@ static void fail_journal(job *j, const char *state_, const char *error)
 	if (j->journal_id && state_journal_finish(j->x->st, j->journal_id, state_, error) != 0)
 		log_warn("apply: cannot write the journal", "error", err_msg());
 	j->journal_id = 0;
-}
-
-/* ---------------------------------------------------------- placeholders */
-
-/* "{project_id}" and "{branch_id:NAME}" in s, filled; NULL (with *why) when
- * one is not known yet. */
-static char *fill(job *j, const char *s, const char **why)
-{
-	buf b = BUF_INIT(0);
-	int rc = 0;
-	while (*s) {
-		const char *open = strchr(s, '{');
-		if (!open) {
-			rc |= buf_adds(&b, s);
-			break;
-		}
-		const char *close = strchr(open, '}');
-		if (!close) {
-			rc |= buf_adds(&b, s);
-			break;
-		}
-		rc |= buf_add(&b, s, (size_t)(open - s));
-		size_t n = (size_t)(close - open - 1);
-		const char *val = NULL;
-		char key[300];
-		snprintf(key, sizeof(key), "%.*s", (int)n, open + 1);
-		if (strcmp(key, "project_id") == 0) {
-			val = j->project_id;
-		} else if (strncmp(key, "branch_id:", 10) == 0) {
-			for (size_t i = 0; i < j->nbranches && !val; i++)
-				if (strcmp(j->bnames[i], key + 10) == 0)
-					val = j->bids[i];
-		} else {
-			rc |= buf_add(&b, open, (size_t)(close - open + 1)); /* not ours */
-			s = close + 1;
-			continue;
-		}
-		if (!val) {
-			*why = "a placeholder names something not created yet";
-			buf_release(&b);
-			return NULL;
-		}
-		rc |= buf_adds(&b, val);
-		s = close + 1;
-	}
-	(void)rc;
-	return buf_detach(&b, NULL);
-}
-
-/* A copy of body with every string value filled. */
-static json_t *fill_json(job *j, const json_t *v, const char **why)
-{
-	if (json_is_string(v)) {
-		char *s = fill(j, json_string_value(v), why);
-		if (!s)
-			return NULL;
-		json_t *r = json_string(s);
-		free(s);
-		return r;
-	}
-	if (json_is_object(v)) {
-		json_t *o = json_object();
-		const char *k;
-		json_t *m;
-		json_object_foreach((json_t *)v, k, m) {
-			json_t *f = fill_json(j, m, why);
-			if (!f) {
-				json_decref(o);
-				return NULL;
-			}
-			json_object_set_new(o, k, f);
-		}
-		return o;
-	}
-	if (json_is_array(v)) {
-		json_t *a = json_array();
-		size_t i;
-		json_t *m;
-		json_array_foreach(v, i, m) {
-			json_t *f = fill_json(j, m, why);
-			if (!f) {
-				json_decref(a);
-				return NULL;
-			}
-			json_array_append_new(a, f);
-		}
-		return a;
-	}
-	return json_deep_copy(v);
-}
-
-static void learn_branch(job *j, const json_t *br)
-{
-	const char *id = json_string_value(json_object_get(br, "id"));
-	const char *name = json_string_value(json_object_get(br, "name"));
-	if (!id || !name)
-		return;
-	for (size_t i = 0; i < j->nbranches; i++) {
-		if (strcmp(j->bnames[i], name) == 0) {
-			free(j->bids[i]);
-			j->bids[i] = xstrdup(id);
-			return;
-		}
-	}
-	j->bnames = xrealloc(j->bnames, (j->nbranches + 1) * sizeof(char *));
-	j->bids = xrealloc(j->bids, (j->nbranches + 1) * sizeof(char *));
-	j->bnames[j->nbranches] = xstrdup(name);
-	j->bids[j->nbranches++] = xstrdup(id);
-}
-
-/* A query value, percent-encoded but for RFC 3986's unreserved bytes. */
-static char *query_escape(const char *s)
-{
-	buf b = BUF_INIT(0);
-	int rc = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-._~", *p))
-			rc |= buf_add(&b, p, 1);
-		else
-			rc |= buf_printf(&b, "%%%02X", *p);
-	}
-	(void)rc;
-	return b.data ? buf_detach(&b, NULL) : xstrdup("");
 }
 
 /* --------------------------------------------------------------- secrets */
@@ -366,7 +192,7 @@ static void next_call(job *j)
 	j->journal_id = 0;
 	j->step++;
 	j->resends = 0;
-	do_step(j);
+	exec_do_step(j);
 }
 
 static void on_ops(void *arg, neon_result *res)
@@ -380,7 +206,7 @@ static void on_ops(void *arg, neon_result *res)
 		 * fails the tenant (the write itself is journaled as sent) */
 		char *e = xasprintf("polling operations: %s", res->message);
 		fail_journal(j, STATE_JOURNAL_UNKNOWN, e);
-		job_end(j, EXEC_FAILED, e, res->request_id);
+		exec_job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
@@ -405,7 +231,7 @@ static void on_ops(void *arg, neon_result *res)
 			char *e = xasprintf("operation %s ended %s%s%s", j->ops[k], status, error ? ": " : "",
 					    error ? error : "");
 			fail_journal(j, STATE_JOURNAL_FAILED, e);
-			job_end(j, EXEC_FAILED, e, res->request_id);
+			exec_job_end(j, EXEC_FAILED, e, res->request_id);
 			free(e);
 			return;
 		}
@@ -416,10 +242,10 @@ static void on_ops(void *arg, neon_result *res)
 		next_call(j);
 		return;
 	}
-	if (now_ms() > j->poll_deadline) {
+	if (exec_now_ms() > j->poll_deadline) {
 		char *e = xasprintf("operation %s still running after %" PRId64 " s", j->ops[0], x->o->op_timeout_ms / 1000);
 		fail_journal(j, STATE_JOURNAL_UNKNOWN, e);
-		job_end(j, EXEC_FAILED, e, res->request_id);
+		exec_job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
@@ -454,7 +280,7 @@ static void after_response(job *j, const json_t *body)
 		return;
 	}
 	j->poll_delay = POLL_FIRST_MS;
-	j->poll_deadline = now_ms() + j->x->o->op_timeout_ms;
+	j->poll_deadline = exec_now_ms() + j->x->o->op_timeout_ms;
 	neon_after(j->x->c, j->poll_delay, poll_fire, j);
 }
 
@@ -481,8 +307,6 @@ static bool is_create_call(const plan_call *c)
 }
 
 static void on_write(void *arg, neon_result *res);
-static void on_lookup(void *arg, neon_result *res);
-static void on_adopted_branches(void *arg, neon_result *res);
 
 static void created(job *j, const json_t *body, const char *request_id)
 {
@@ -491,7 +315,7 @@ static void created(job *j, const json_t *body, const char *request_id)
 	const char *pid = json_string_value(json_object_get(proj, "id"));
 	free(j->project_id);
 	j->project_id = xstrdup(pid);
-	learn_branch(j, json_object_get(body, "branch"));
+	exec_learn_branch(j, json_object_get(body, "branch"));
 	json_decref(j->created);
 	j->created = json_incref((json_t *)body);
 	char *ops = op_ids_json(body);
@@ -501,7 +325,7 @@ static void created(job *j, const json_t *body, const char *request_id)
 	/* mapped at once: from here on a crash leaves a mapped tenant */
 	if (state_tenant_put(x->st, j->a->tenant, pid, x->o->fleet, "create") != 0)
 		log_warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
-	emit(x, "created", j, NULL);
+	exec_emit(x, "created", j, NULL);
 	keep_secrets(j, body);
 }
 
@@ -520,7 +344,7 @@ static void on_write(void *arg, neon_result *res)
 			created(j, res->body, res->request_id);
 		} else {
 			if (strcmp(c->method, "POST") == 0)
-				learn_branch(j, json_object_get(res->body, "branch"));
+				exec_learn_branch(j, json_object_get(res->body, "branch"));
 			if (strcmp(c->method, "PATCH") == 0 && strncmp(c->path, "/projects/", 10) == 0 &&
 			    !strchr(c->path + 10, '/')) {
 				json_decref(j->patched);
@@ -541,13 +365,13 @@ static void on_write(void *arg, neon_result *res)
 		fail_journal(j, STATE_JOURNAL_DONE, NULL);
 		j->step++;
 		j->resends = 0;
-		do_step(j);
+		exec_do_step(j);
 		return;
 	}
 	if (res->outcome == NEON_HTTP_ERROR || res->outcome == NEON_TRANSPORT || res->outcome == NEON_TOO_BIG) {
 		char *e = xasprintf("%s %s: %s", c->method, c->path, res->message);
 		fail_journal(j, STATE_JOURNAL_FAILED, e);
-		job_end(j, EXEC_FAILED, e, res->request_id);
+		exec_job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
@@ -558,104 +382,20 @@ static void on_write(void *arg, neon_result *res)
 	if ((strcmp(c->method, "PATCH") == 0 || strcmp(c->method, "DELETE") == 0) && j->resends < MAX_RESENDS) {
 		j->resends++;
 		x->sum->resent++;
-		do_step(j);
+		exec_do_step(j);
 		return;
 	}
+	if (strcmp(c->method, "POST") == 0 && j->resends < MAX_RESENDS && exec_probe(j))
+		return;
 	{
 		char *e = xasprintf("%s %s: outcome unknown (%s); the next plan shows what is left", c->method, c->path,
 				    res->message);
-		job_end(j, EXEC_FAILED, e, res->request_id);
+		exec_job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 	}
 	return;
-lookup:;
-	/* did the create run? find the project by its name */
-	const json_t *proj = json_object_get(c->body, "project");
-	const char *name = json_string_value(json_object_get(proj, "name"));
-	char *enc = query_escape(name ? name : "");
-	char *path = xasprintf("/projects?limit=400&search=%s", enc);
-	x->sum->lookups++;
-	neon_submit(x->c, "GET", path, NULL, false, on_lookup, j);
-	free(path);
-	free(enc);
-}
-
-static void on_lookup(void *arg, neon_result *res)
-{
-	job *j = arg;
-	executor *x = j->x;
-	const plan_call *c = &j->calls.v[j->step];
-	const char *name = json_string_value(json_object_get(json_object_get(c->body, "project"), "name"));
-	if (res->outcome != NEON_OK) {
-		char *e = xasprintf("create of '%s' had an unknown outcome, and looking it up failed: %s", name,
-				    res->message);
-		job_end(j, EXEC_FAILED, e, res->request_id);
-		free(e);
-		return;
-	}
-	const char *found = NULL;
-	size_t hits = 0, i;
-	json_t *p;
-	json_array_foreach(json_object_get(res->body, "projects"), i, p) {
-		const char *n = json_string_value(json_object_get(p, "name"));
-		if (n && name && strcmp(n, name) == 0) {
-			hits++;
-			found = json_string_value(json_object_get(p, "id"));
-		}
-	}
-	if (hits > 1) {
-		char *e = xasprintf("%zu projects are named '%s' after a create with an unknown outcome; delete the extra "
-				    "ones in Neon, then apply again", hits, name);
-		job_end(j, EXEC_FAILED, e, res->request_id);
-		free(e);
-		return;
-	}
-	if (hits == 0) {
-		if (j->resends >= MAX_RESENDS) {
-			job_end(j, EXEC_FAILED, "the create's outcome stayed unknown; the next apply tries again",
-				res->request_id);
-			return;
-		}
-		/* it did not run: send it again */
-		j->resends++;
-		x->sum->resent++;
-		do_step(j);
-		return;
-	}
-	/* it ran: adopt it (the name is ours: namePrefix + tenant) */
-	x->sum->adopted++;
-	free(j->project_id);
-	j->project_id = xstrdup(found);
-	if (state_tenant_put(x->st, j->a->tenant, found, x->o->fleet, "create") != 0)
-		log_warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
-	emit(x, "adopted", j, found);
-	/* the response is lost: the default branch id comes from a read, and
-	 * the cache is filled by one at the end */
-	x->sum->lookups++;
-	char *path = xasprintf("/projects/%s/branches", found);
-	neon_submit(x->c, "GET", path, NULL, false, on_adopted_branches, j);
-	free(path);
-}
-
-static void on_adopted_branches(void *arg, neon_result *res)
-{
-	job *j = arg;
-	if (res->outcome != NEON_OK) {
-		char *e = xasprintf("adopted project %s, but reading its branches failed: %s", j->project_id,
-				    res->message);
-		job_end(j, EXEC_FAILED, e, res->request_id);
-		free(e);
-		return;
-	}
-	size_t i;
-	json_t *b;
-	json_array_foreach(json_object_get(res->body, "branches"), i, b)
-		learn_branch(j, b);
-	json_decref(j->created); /* not this project's response */
-	j->created = NULL;
-	j->step++;
-	j->resends = 0;
-	do_step(j);
+lookup:
+	exec_lookup_create(j);
 }
 
 /* ------------------------------------------------------------ the calls */
@@ -666,7 +406,7 @@ static void on_readback(void *arg, int rc, const char *error)
 	if (rc != 0)
 		log_warn("apply: the tenant converged, but reading it back into the cache failed; run flotilla refresh",
 			 "tenant", j->a->tenant, "error", error ? error : "");
-	job_end(j, EXEC_OK, NULL, NULL);
+	exec_job_end(j, EXEC_OK, NULL, NULL);
 }
 
 static bool patches_project_only(const plan_calls *pc)
@@ -687,7 +427,7 @@ static void finish(job *j)
 	if (j->a->kind == PLAN_DELETE) {
 		if (state_tenant_delete(x->st, j->a->tenant) != 0 && err_code() != ERR_NOTFOUND)
 			log_warn("apply: cannot unmap the tenant", "tenant", j->a->tenant, "error", err_msg());
-		job_end(j, EXEC_OK, NULL, NULL);
+		exec_job_end(j, EXEC_OK, NULL, NULL);
 		return;
 	}
 	/* from the responses when they hold everything, else read back */
@@ -695,21 +435,21 @@ static void finish(job *j)
 		if (cache_store_created(x->st, j->created, j->calls.v[0].body) != 0)
 			log_warn("apply: cannot cache the new project; run flotilla refresh", "tenant", j->a->tenant,
 				 "error", err_msg());
-		job_end(j, EXEC_OK, NULL, NULL);
+		exec_job_end(j, EXEC_OK, NULL, NULL);
 		return;
 	}
 	if (j->patched && patches_project_only(&j->calls)) {
 		if (cache_store_project(x->st, json_object_get(j->patched, "project")) != 0)
 			log_warn("apply: cannot cache the project; run flotilla refresh", "tenant", j->a->tenant, "error",
 				 err_msg());
-		job_end(j, EXEC_OK, NULL, NULL);
+		exec_job_end(j, EXEC_OK, NULL, NULL);
 		return;
 	}
 	x->sum->readbacks++;
 	refresh_one_submit(x->st, x->c, j->project_id, on_readback, j);
 }
 
-static void do_step(job *j)
+void exec_do_step(job *j)
 {
 	executor *x = j->x;
 	if (j->step == j->calls.n) {
@@ -718,13 +458,13 @@ static void do_step(job *j)
 	}
 	const plan_call *c = &j->calls.v[j->step];
 	const char *why = NULL;
-	char *path = fill(j, c->path, &why);
-	json_t *body = c->body && path ? fill_json(j, c->body, &why) : NULL;
+	char *path = exec_fill(j, c->path, &why);
+	json_t *body = c->body && path ? exec_fill_json(j, c->body, &why) : NULL;
 	if (!path || (c->body && !body)) {
 		char *e = xasprintf("%s %s: %s", c->method, c->path, why ? why : "cannot fill the call");
 		free(path);
 		json_decref(body);
-		job_end(j, EXEC_FAILED, e, NULL);
+		exec_job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
 	}
@@ -740,7 +480,7 @@ static void do_step(job *j)
 		free(text);
 		free(path);
 		json_decref(body);
-		job_end(j, EXEC_FAILED, e, NULL);
+		exec_job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
 	}
@@ -772,13 +512,13 @@ static void start_next(executor *x)
 		j->x = x;
 		j->a = a;
 		j->out = out;
-		j->started_ms = now_ms();
+		j->started_ms = exec_now_ms();
 		if (a->project_id)
 			j->project_id = xstrdup(a->project_id);
 		plan_action_calls(x->p, a, &j->calls);
 		x->active++;
-		emit(x, "start", j, NULL);
-		do_step(j);
+		exec_emit(x, "start", j, NULL);
+		exec_do_step(j);
 	}
 }
 
@@ -794,7 +534,7 @@ int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exe
 			out->blocked++;
 	}
 	out->v = xcalloc(acted + 1, sizeof(*out->v));
-	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out, .renewed_ms = now_ms()};
+	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out, .renewed_ms = exec_now_ms()};
 	progress_start(&x.prog, "apply: tenants", (int64_t)acted);
 	neon_stats ns;
 	neon_client_stats(c, &ns);

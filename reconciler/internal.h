@@ -1,0 +1,80 @@
+/*
+ * internal.h: what the executor's files share inside reconciler/ (never
+ * included from another folder): the run, its jobs, and the helpers the
+ * unknown-outcome and placeholder code use.
+ *   executor.c      the loop: jobs, calls, operations, the cache after
+ *   placeholders.c  "{project_id}", "{branch_id:NAME}" filled from responses
+ *   unknown.c       what became of a write whose outcome is unknown
+ */
+#ifndef FLOTILLA_RECONCILER_INTERNAL_H
+#define FLOTILLA_RECONCILER_INTERNAL_H
+
+#include "reconciler/reconciler.h"
+
+#define POLL_FIRST_MS 100
+#define POLL_MAX_MS 5000
+#define MAX_RESENDS 2
+
+typedef struct job job;
+
+typedef struct executor {
+	neon_client *c;
+	state *st;
+	const plan *p;
+	const exec_opts *o;
+	exec_summary *sum;
+	size_t next;        /* the next action to start */
+	size_t active;
+	bool stop;          /* a failure without --continue-on-error */
+	progress prog;
+	int64_t done;
+	int64_t renewed_ms;  /* the lease's last renewal */
+	int64_t requests0;   /* the client's request count when the run began */
+} executor;
+
+struct job {
+	executor *x;
+	const plan_action *a;
+	exec_outcome *out;
+	plan_calls calls;
+	size_t step;
+	int resends;         /* of the current call after an unknown outcome */
+	char *project_id;
+	char **bnames, **bids; /* branch name -> id, learned from responses */
+	size_t nbranches;
+	int64_t journal_id;
+	json_t *created;     /* the POST /projects response, for the cache */
+	bool only_patch;     /* every call was PATCH /projects/{id} */
+	json_t *patched;     /* the last PATCH /projects/{id} response */
+	char **ops;          /* the current call's operations still to finish */
+	size_t nops;
+	int64_t poll_delay, poll_deadline;
+	int64_t started_ms;
+	json_t *secrets;     /* this run's new passwords and URIs, or NULL */
+	int64_t nsecrets;    /* how many of them were counted already */
+};
+
+int64_t exec_now_ms(void);
+/* A JSON-lines event (--format json). */
+void exec_emit(const executor *x, const char *event, const job *j, const char *detail);
+/* The job is over: its outcome, the next job started; j is freed. */
+void exec_job_end(job *j, exec_status status, const char *error, const char *request_id);
+/* Make the job's current call (or finish the job after its last). */
+void exec_do_step(job *j);
+
+/* Placeholders filled from what the job learned; NULL with *why when one
+ * names something not created yet. */
+char *exec_fill(job *j, const char *s, const char **why);
+json_t *exec_fill_json(job *j, const json_t *v, const char **why);
+/* Remember a branch's id by name (from a response). */
+void exec_learn_branch(job *j, const json_t *br);
+/* A query value, percent-encoded (heap). */
+char *exec_query_escape(const char *s);
+
+/* Unknown outcomes (unknown.c): a create looked up by name (adopted, or
+ * sent again); a named role, database or branch read back (false: a call
+ * that cannot be settled so). */
+void exec_lookup_create(job *j);
+bool exec_probe(job *j);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * unknown.c: what became of a write whose outcome is unknown (a reset, a
+ * 500 after the request arrived, a 2xx that could not be read). Never
+ * blindly repeated:
+ *   - POST /projects: look the name up; one project by that name is
+ *     adopted (mapped, its branches read), none means it did not run and
+ *     the POST is sent again, two or more stop the tenant;
+ *   - POST of a role, database or branch: read it by name; there means it
+ *     ran (a new role's password is then lost), absent means send again;
+ *   - PATCH and DELETE are sent again by the executor itself; a read
+ *     replica (no name to find it by) fails the tenant, and the next plan
+ *     counts the replicas again.
+ */
+#include <string.h>
+
+#include "reconciler/internal.h"
+
+static void on_adopted_branches(void *arg, neon_result *res);
+static void on_probe(void *arg, neon_result *res);
+
+static void on_lookup(void *arg, neon_result *res)
+{
+	job *j = arg;
+	executor *x = j->x;
+	const plan_call *c = &j->calls.v[j->step];
+	const char *name = json_string_value(json_object_get(json_object_get(c->body, "project"), "name"));
+	if (res->outcome != NEON_OK) {
+		char *e = xasprintf("create of '%s' had an unknown outcome, and looking it up failed: %s", name,
+				    res->message);
+		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	const char *found = NULL;
+	size_t hits = 0, i;
+	json_t *p;
+	json_array_foreach(json_object_get(res->body, "projects"), i, p) {
+		const char *n = json_string_value(json_object_get(p, "name"));
+		if (n && name && strcmp(n, name) == 0) {
+			hits++;
+			found = json_string_value(json_object_get(p, "id"));
+		}
+	}
+	if (hits > 1) {
+		char *e = xasprintf("%zu projects are named '%s' after a create with an unknown outcome; delete the extra "
+				    "ones in Neon, then apply again", hits, name);
+		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	if (hits == 0) {
+		if (j->resends >= MAX_RESENDS) {
+			exec_job_end(j, EXEC_FAILED, "the create's outcome stayed unknown; the next apply tries again",
+				res->request_id);
+			return;
+		}
+		/* it did not run: send it again */
+		j->resends++;
+		x->sum->resent++;
+		exec_do_step(j);
+		return;
+	}
+	/* it ran: adopt it (the name is ours: namePrefix + tenant) */
+	x->sum->adopted++;
+	free(j->project_id);
+	j->project_id = xstrdup(found);
+	if (state_tenant_put(x->st, j->a->tenant, found, x->o->fleet, "create") != 0)
+		log_warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
+	exec_emit(x, "adopted", j, found);
+	/* the response is lost: the default branch id comes from a read, and
+	 * the cache is filled by one at the end */
+	x->sum->lookups++;
+	char *path = xasprintf("/projects/%s/branches", found);
+	neon_submit(x->c, "GET", path, NULL, false, on_adopted_branches, j);
+	free(path);
+}
+
+/*
+ * A POST of a named resource with an unknown outcome: read it. A role or
+ * database of that name, or a branch of that name, means the POST ran (a
+ * new role's password is then lost: reset it in Neon); none means it did
+ * not, and it is sent again. False: not a call this can settle (a read
+ * replica has no name).
+ */
+bool exec_probe(job *j)
+{
+	const plan_call *c = &j->calls.v[j->step];
+	const char *tail = strrchr(c->path, '/');
+	const char *name = NULL;
+	if (!tail)
+		return false;
+	if (strcmp(tail, "/roles") == 0)
+		name = json_string_value(json_object_get(json_object_get(c->body, "role"), "name"));
+	else if (strcmp(tail, "/databases") == 0)
+		name = json_string_value(json_object_get(json_object_get(c->body, "database"), "name"));
+	else if (strcmp(tail, "/branches") != 0)
+		return false;
+	const char *why = NULL;
+	char *path = exec_fill(j, c->path, &why);
+	if (!path)
+		return false;
+	char *get;
+	if (name) {
+		char *enc = exec_query_escape(name);
+		get = xasprintf("%s/%s", path, enc);
+		free(enc);
+	} else {
+		get = xstrdup(path);
+	}
+	free(path);
+	j->x->sum->lookups++;
+	neon_submit(j->x->c, "GET", get, NULL, false, on_probe, j);
+	free(get);
+	return true;
+}
+
+static void on_probe(void *arg, neon_result *res)
+{
+	job *j = arg;
+	const plan_call *c = &j->calls.v[j->step];
+	bool branch = strcmp(strrchr(c->path, '/'), "/branches") == 0;
+	bool ran = false;
+	if (res->outcome == NEON_OK && branch) {
+		const char *want = json_string_value(json_object_get(json_object_get(c->body, "branch"), "name"));
+		size_t i;
+		json_t *b;
+		json_array_foreach(json_object_get(res->body, "branches"), i, b) {
+			const char *n = json_string_value(json_object_get(b, "name"));
+			if (want && n && strcmp(n, want) == 0) {
+				exec_learn_branch(j, b);
+				ran = true;
+			}
+		}
+	} else if (res->outcome == NEON_OK) {
+		ran = true;
+	} else if (!(res->outcome == NEON_HTTP_ERROR && res->status == 404)) {
+		char *e = xasprintf("%s %s: outcome unknown, and reading it back failed: %s", c->method, c->path,
+				    res->message);
+		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	if (ran) {
+		exec_emit(j->x, "settled", j, "a call with an unknown outcome had run");
+		j->step++;
+		j->resends = 0;
+		exec_do_step(j);
+		return;
+	}
+	j->resends++;
+	j->x->sum->resent++;
+	exec_do_step(j);
+}
+
+static void on_adopted_branches(void *arg, neon_result *res)
+{
+	job *j = arg;
+	if (res->outcome != NEON_OK) {
+		char *e = xasprintf("adopted project %s, but reading its branches failed: %s", j->project_id,
+				    res->message);
+		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		free(e);
+		return;
+	}
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(res->body, "branches"), i, b)
+		exec_learn_branch(j, b);
+	json_decref(j->created); /* not this project's response */
+	j->created = NULL;
+	j->step++;
+	j->resends = 0;
+	exec_do_step(j);
+}
+
+
+void exec_lookup_create(job *j)
+{
+	executor *x = j->x;
+	const plan_call *c = &j->calls.v[j->step];
+	/* did the create run? find the project by its name */
+	const json_t *proj = json_object_get(c->body, "project");
+	const char *name = json_string_value(json_object_get(proj, "name"));
+	char *enc = exec_query_escape(name ? name : "");
+	char *path = xasprintf("/projects?limit=400&search=%s", enc);
+	x->sum->lookups++;
+	neon_submit(x->c, "GET", path, NULL, false, on_lookup, j);
+	free(path);
+	free(enc);
+}
