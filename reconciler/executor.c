@@ -318,13 +318,22 @@ static void created(job *j, const json_t *body, const char *request_id)
 	exec_learn_branch(j, json_object_get(body, "branch"));
 	json_decref(j->created);
 	j->created = json_incref((json_t *)body);
+	/* the journal's ids, the tenant's map and the cached project, in one
+	 * transaction: from here on a crash leaves a mapped tenant whose
+	 * project the next plan sees (a kill between them once left a mapped
+	 * tenant with no cached project, blocked until a refresh) */
+	bool batch = state_batch_begin(x->st) == 0;
 	char *ops = op_ids_json(body);
 	if (state_journal_sent(x->st, j->journal_id, pid, pid, ops, request_id) != 0)
 		log_warn("apply: cannot write the journal", "error", err_msg());
 	free(ops);
-	/* mapped at once: from here on a crash leaves a mapped tenant */
 	if (state_tenant_put(x->st, j->a->tenant, pid, x->o->fleet, "create") != 0)
 		log_warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
+	if (cache_store_created(x->st, body, j->calls.v[j->step].body) != 0)
+		log_warn("apply: cannot cache the new project; run flotilla refresh", "tenant", j->a->tenant, "error",
+			 err_msg());
+	if (batch && state_batch_commit(x->st) != 0)
+		log_warn("apply: cannot record the new project", "tenant", j->a->tenant, "error", err_msg());
 	exec_emit(x, "created", j, NULL);
 	keep_secrets(j, body);
 }
@@ -369,7 +378,8 @@ static void on_write(void *arg, neon_result *res)
 		return;
 	}
 	if (res->outcome == NEON_HTTP_ERROR || res->outcome == NEON_TRANSPORT || res->outcome == NEON_TOO_BIG) {
-		char *e = xasprintf("%s %s: %s", c->method, c->path, res->message);
+		/* the client's message names the request already */
+		char *e = xstrdup(res->message);
 		fail_journal(j, STATE_JOURNAL_FAILED, e);
 		exec_job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
@@ -388,8 +398,7 @@ static void on_write(void *arg, neon_result *res)
 	if (strcmp(c->method, "POST") == 0 && j->resends < MAX_RESENDS && exec_probe(j))
 		return;
 	{
-		char *e = xasprintf("%s %s: outcome unknown (%s); the next plan shows what is left", c->method, c->path,
-				    res->message);
+		char *e = xasprintf("outcome unknown: %s; the next plan shows what is left", res->message);
 		exec_job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 	}
@@ -432,10 +441,7 @@ static void finish(job *j)
 	}
 	/* from the responses when they hold everything, else read back */
 	if (j->created && j->calls.n == 1) {
-		if (cache_store_created(x->st, j->created, j->calls.v[0].body) != 0)
-			log_warn("apply: cannot cache the new project; run flotilla refresh", "tenant", j->a->tenant,
-				 "error", err_msg());
-		exec_job_end(j, EXEC_OK, NULL, NULL);
+		exec_job_end(j, EXEC_OK, NULL, NULL); /* cached when it was created */
 		return;
 	}
 	if (j->patched && patches_project_only(&j->calls)) {

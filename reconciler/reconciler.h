@@ -156,6 +156,7 @@ void exec_summary_release(exec_summary *s);
  * when a name matches several projects (nothing is created then). */
 typedef struct resume_stats {
 	int64_t resolved, mapped, adopted, absent;
+	int64_t uncached; /* mapped tenants whose project was read into the cache */
 } resume_stats;
 int resume_run(state *st, neon_client *c, const char *fleet, resume_stats *out);
 

@@ -11,7 +11,8 @@
  *     stops, naming them; a person decides (never a third).
  *   - Any other write: the plan that follows reads the project again, so
  *     what ran is seen and what did not is planned again.
- * Each touched project is read back into the cache, so the plan sees it.
+ * Each touched project is read back into the cache, so the plan sees it,
+ * and so is any mapped tenant's project the cache lacks.
  * Every row ends "resolved", with how in its error column.
  */
 #include <string.h>
@@ -176,11 +177,24 @@ static void on_reread(void *arg, int rc, const char *error)
 		log_warn("apply: reading back a project a previous run touched failed", "error", error ? error : "");
 }
 
+static int add_uncached(void *arg, const char *tenant, const char *project_id)
+{
+	resume *r = arg;
+	(void)tenant;
+	reread_add(r, project_id);
+	r->stats->uncached++;
+	return 0;
+}
+
 int resume_run(state *st, neon_client *c, const char *fleet, resume_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	resume r = {.st = st, .c = c, .fleet = fleet, .stats = out};
 	int rc = state_journal_unfinished(st, settle, &r);
+	/* a mapped tenant whose project the cache lacks (a crash between the
+	 * two, or an older flotilla) would be blocked: read it now */
+	if (rc == 0)
+		rc = state_tenants_uncached(st, add_uncached, &r);
 	if (rc == 0 && r.nreread) {
 		for (size_t i = 0; i < r.nreread; i++)
 			refresh_one_submit(st, c, r.reread[i], on_reread, &r);

@@ -176,6 +176,9 @@ int64_t state_tenant_count(state *s);
  * plan/apply), for when the manifest is gone. ERR_NOTFOUND when unmapped. */
 int state_tenant_set_protect(state *s, const char *tenant, bool protect) WUR;
 int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
+/* Every mapped tenant whose project is not in the cache: tenant, project id. */
+int state_tenants_uncached(state *s, int (*fn)(void *arg, const char *tenant, const char *project_id),
+			   void *arg) WUR;
 /* Every mapped tenant whose remembered protect flag is on, by name. */
 int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg) WUR;
 

@@ -238,6 +238,28 @@ static int name_row(sqlite3_stmt *st, void *arg)
 	return w->fn(w->arg, t ? t : "");
 }
 
+typedef struct pair_walk {
+	int (*fn)(void *arg, const char *tenant, const char *project_id);
+	void *arg;
+} pair_walk;
+
+static int pair_row(sqlite3_stmt *st, void *arg)
+{
+	pair_walk *w = arg;
+	const char *t = (const char *)sqlite3_column_text(st, 0);
+	const char *p = (const char *)sqlite3_column_text(st, 1);
+	return w->fn(w->arg, t ? t : "", p ? p : "");
+}
+
+int state_tenants_uncached(state *s, int (*fn)(void *arg, const char *tenant, const char *project_id), void *arg)
+{
+	pair_walk w = {fn, arg};
+	return db_foreach(s,
+			  "SELECT t.tenant, t.project_id FROM tenants t WHERE NOT EXISTS "
+			  "(SELECT 1 FROM projects p WHERE p.id = t.project_id) ORDER BY t.tenant",
+			  "reading the tenant map", pair_row, &w);
+}
+
 int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg)
 {
 	name_walk w = {fn, arg};
