@@ -18,6 +18,8 @@
 #      request id, the rest converged;
 #   8. secrets: new passwords only in 0600 files of --secrets-dir, never in
 #      output, state, plan files or this test's own output.
+#   9. --format json: every line one JSON event, then the summary; a later
+#      run's new role is added to the tenant's secrets file.
 # APPLY_E2E_ONLY=1,5 runs only some of them (while working on one).
 set -uo pipefail
 flotilla=$(realpath "$1")
@@ -271,6 +273,52 @@ EOF
 		ok "--secrets-dir: $nf files, all 0600, $np passwords"
 	else
 		fail "secrets files" "exit $code, $nf files, modes [$modes], $np passwords: $(cat "$tmp/s.err" "$tmp/pw.err")"
+	fi
+fi
+
+# -------------- 9. JSON-lines events; a secrets file keeps what it held
+if want 9; then
+	start_sim events --op-delay-ms 0
+	mkrepo "$tmp/jrepo" "$src/examples/fleet"
+	mkdir -m 700 "$tmp/jsecrets"
+	"$flotilla" apply --repo "$tmp/jrepo" --state "$tmp/j.db" --auto-approve --rate 1000 --format json \
+		--secrets-dir "$tmp/jsecrets" >"$tmp/j.out" 2>"$tmp/j.err"
+	code=$?
+	if [ "$code" = 0 ] && python3 - "$tmp/j.out" >"$tmp/j.check" 2>&1 <<'EOF'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+events = [json.loads(l) for l in lines]  # every line is one JSON object
+kinds = {}
+for e in events[:-1]:
+    kinds.setdefault(e["event"], set()).add(e["tenant"])
+s = events[-1]
+assert s["event"] == "summary", s
+assert s["created"] == 15 and s["failed"] == 0 and s["write_calls"] == s["planned_calls"], s
+assert len(kinds.get("start", ())) == 15 and len(kinds.get("done", ())) == 15, {k: len(v) for k, v in kinds.items()}
+assert kinds["created"] == kinds["done"], "created vs done"
+print(len(events), "events")
+EOF
+	then
+		ok "--format json: every line is a JSON event, $(cat "$tmp/j.check"), ending with the summary"
+	else
+		fail "json events" "exit $code: $(cat "$tmp/j.check" "$tmp/j.err" | tail -5)"
+	fi
+	# a second role for fabrikam: its file keeps the first run's secrets
+	before=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["roles"]))' "$tmp/jsecrets/fabrikam.json")
+	edit "$tmp/jrepo/tenants/us/pro/fabrikam.yaml" "        - name: fabrikam
+      databases:" "        - name: fabrikam
+        - name: reporting
+      databases:"
+	git -C "$tmp/jrepo" commit -qam "a role for fabrikam"
+	"$flotilla" apply --repo "$tmp/jrepo" --state "$tmp/j.db" --auto-approve --rate 1000 \
+		--secrets-dir "$tmp/jsecrets" >"$tmp/j2.out" 2>"$tmp/j2.err"
+	code=$?
+	names=$(python3 -c 'import json,sys; print(" ".join(sorted(r["name"] for r in json.load(open(sys.argv[1]))["roles"])))' \
+		"$tmp/jsecrets/fabrikam.json")
+	if [ "$code" = 0 ] && [ "$before" -ge 1 ] && [[ " $names " == *" fabrikam "* ]] && [[ " $names " == *" reporting "* ]]; then
+		ok "a later run's new role is added to the tenant's secrets file ($names), the first run's kept"
+	else
+		fail "secrets merge" "exit $code, before $before roles, now [$names]: $(tail -3 "$tmp/j2.err")"
 	fi
 fi
 
