@@ -86,8 +86,13 @@ int cli_client_open(const char *cmd, const cli_api *api, neon_client **out)
 	opt.base_url = api->url ? api->url : env && *env ? env : NEON_DEFAULT_URL;
 	opt.api_key = key;
 	if (api->rate > 0) {
+		/* bursts of twice the rate, but never above 20 (the default's):
+		 * a 1-second window then holds at most rate + 20 requests, where
+		 * a burst of 2 x 50 had made 429s against a 50/s route limit */
 		opt.rate = api->rate;
-		opt.burst = api->rate * 2 > 1 ? api->rate * 2 : 1;
+		opt.burst = api->rate * 2 < 20 ? api->rate * 2 : 20;
+		if (opt.burst < 1)
+			opt.burst = 1;
 	}
 	rc = neon_client_new(out, &opt);
 	neon_key_free(key);

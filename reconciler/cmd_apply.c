@@ -517,7 +517,11 @@ int cmd_apply(int argc, char **argv)
 			fflush(stdout);
 		}
 		if (p->ncreate + p->nupdate + p->ndelete == 0) {
-			if (!o.json)
+			sum.blocked = p->nblocked;
+			summary = summary_json(&sum, p);
+			if (o.json)
+				printf("%s\n", summary); /* a run always ends with its summary */
+			else
 				printf("No changes to apply.\n");
 			outcome = p->nblocked ? "blocked" : "ok";
 			rc = p->nblocked ? EXIT_BLOCKED : EXIT_OK;

@@ -445,7 +445,7 @@ static void finish(job *j)
 		return;
 	}
 	if (j->patched && patches_project_only(&j->calls)) {
-		if (cache_store_project(x->st, json_object_get(j->patched, "project")) != 0)
+		if (cache_store_project(x->st, json_object_get(j->patched, "project"), true) != 0)
 			log_warn("apply: cannot cache the project; run flotilla refresh", "tenant", j->a->tenant, "error",
 				 err_msg());
 		exec_job_end(j, EXEC_OK, NULL, NULL);

@@ -97,9 +97,10 @@ int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, s
 /* Cache what a write's response says, without a read (refresh.c): a new
  * project and its default branch, endpoints, databases and roles from a
  * POST /projects response (request: its body, for the annotations); a
- * project's own fields from a PATCH response's "project". */
+ * project's own fields from a PATCH response's "project" (deep_current:
+ * the PATCH left the deep state alone, state_project_put). */
 int cache_store_created(state *st, const json_t *response, const json_t *request);
-int cache_store_project(state *st, const json_t *project);
+int cache_store_project(state *st, const json_t *project, bool deep_current);
 /* Read one project and its deep state back into the cache; done runs from
  * neon_run with 0, or an error code and message. */
 void refresh_one_submit(state *st, neon_client *c, const char *project_id,

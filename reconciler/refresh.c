@@ -250,7 +250,7 @@ int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, s
 
 /* ----------------------------------------------- one project, after apply */
 
-int cache_store_project(state *st, const json_t *project)
+int cache_store_project(state *st, const json_t *project, bool deep_current)
 {
 	neon_project np;
 	memset(&np, 0, sizeof(np));
@@ -258,7 +258,7 @@ int cache_store_project(state *st, const json_t *project)
 	if (rc == 0) {
 		state_project row;
 		to_row(&np, &row);
-		rc = state_project_put(st, &row);
+		rc = state_project_put(st, &row, deep_current);
 		free_row(&row);
 	}
 	neon_project_release(&np);
@@ -308,7 +308,7 @@ static int created_deep(const json_t *resp, const json_t *request, neon_project_
 int cache_store_created(state *st, const json_t *response, const json_t *request)
 {
 	const json_t *project = json_object_get(response, "project");
-	int rc = cache_store_project(st, project);
+	int rc = cache_store_project(st, project, false);
 	if (rc != 0)
 		return rc;
 	neon_project_deep d;
@@ -368,7 +368,7 @@ static void on_one_project(void *arg, neon_result *res)
 		one_end(o, ERR_FAIL, res->message);
 		return;
 	}
-	if (cache_store_project(o->st, json_object_get(res->body, "project")) != 0) {
+	if (cache_store_project(o->st, json_object_get(res->body, "project"), false) != 0) {
 		one_end(o, ERR_FAIL, err_msg());
 		return;
 	}

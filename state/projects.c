@@ -313,7 +313,7 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 	return db_commit(s);
 }
 
-int state_project_put(state *s, const state_project *p)
+int state_project_put(state *s, const state_project *p, bool deep_current)
 {
 	sqlite3_stmt *st;
 	char *gen = NULL;
@@ -338,6 +338,13 @@ int state_project_put(state *s, const state_project *p)
 			rc = sqlite3_step(st);
 			rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a project");
 		}
+		db_reset(st);
+	}
+	if (rc == 0 && deep_current && (rc = db_stmt(s, "UPDATE projects SET deep_updated_at = updated_at "
+						       "WHERE id = ?1 AND deep_at > 0", &st)) == 0) {
+		db_bind_text(st, 1, p->id);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a project");
 		db_reset(st);
 	}
 	if (rc != 0) {

@@ -98,8 +98,11 @@ int state_refresh_finish(state_refresh *r, size_t *removed) WUR;
 void state_refresh_abort(state_refresh *r);
 
 /* One project into the cache outside a list refresh (after apply wrote
- * it): its own fields; its deep rows and deep read stamps are kept. */
-int state_project_put(state *s, const state_project *p) WUR;
+ * it): its own fields; its deep rows and deep read stamps are kept, but
+ * with deep_current the deep read counts as made at this updated_at (a
+ * PATCH of the project's own fields left branches and endpoints as they
+ * were), so the next refresh does not read it deep again. */
+int state_project_put(state *s, const state_project *p, bool deep_current) WUR;
 
 /* Visit every cached project in id order (in one read transaction). A
  * nonzero return from fn stops the walk and is returned. */

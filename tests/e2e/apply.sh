@@ -209,6 +209,19 @@ $(cat "$tmp/k$i.out" "$tmp/k$i.err")
 $(sed 's/^/  next: /' "$tmp/conv.txt")"
 		fi
 	done
+	# after a PATCH of the project's own fields, its deep read is still
+	# current: the next --refresh=auto plan reads nothing deep again
+	edit "$repo/tenants/us/pro/fabrikam.yaml" "computeTime: 1100h " "computeTime: 1200h "
+	git -C "$repo" commit -qam "quota again"
+	apply >"$tmp/q.out" 2>&1
+	code=$?
+	plan --verbose >"$tmp/q.plan" 2>"$tmp/q.err"
+	if [ "$code" = 0 ] && grep -q "refresh made 0 list calls and 0 deep reads" "$tmp/q.err" &&
+		grep -q "No changes" "$tmp/q.plan"; then
+		ok "after a project PATCH the next auto plan reads nothing deep again, and sees no changes"
+	else
+		fail "deep current after PATCH" "apply exit $code; $(grep -h "refresh made\|^Plan" "$tmp/q.err" "$tmp/q.plan")"
+	fi
 fi
 
 # ------------------------------------------------ 5. a stale plan file
