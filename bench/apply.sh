@@ -32,8 +32,8 @@
 #     template (POST /projects, GET .../operations), so no second may put
 #     more than R on a route even while the minute bucket is full. It cannot
 #     cap the sum over routes, which is what the samples are for.
-# flotilla itself runs with --rate 50 (its budget: 50 per second, a burst
-# of 2 x rate, halved on a 429).
+# flotilla itself runs with --rate 50 (its budget: 50 per second, bursts
+# of 2 x rate but at most 20, halved on a 429).
 # --op-delay-ms 100: every operation finishes 100 ms after it starts.
 #
 # PARALLEL (default "8 32"): the --parallel values; each gets a fresh sim,
