@@ -40,9 +40,18 @@ typedef struct neon_options {
 	int max_attempts;      /* per request, first try included; default 6 */
 	int64_t max_backoff_ms;/* longest wait between attempts; default 10000 */
 	uint64_t seed;         /* jitter; 0 picks one */
+	/* Called after every attempt (NULL: none), from neon_run: the route as
+	 * a template, ids replaced ("GET /projects/{id}/branches"), and the
+	 * HTTP status (0: no answer). For the daemon's request metrics. */
+	void (*on_attempt)(void *arg, const char *route, int status);
+	void *on_attempt_arg;
 } neon_options;
 
-#define NEON_OPTIONS_INIT {NULL, NULL, 10.0, 20.0, 8, 30000, 32u * 1024 * 1024, 6, 10000, 0}
+#define NEON_OPTIONS_INIT {NULL, NULL, 10.0, 20.0, 8, 30000, 32u * 1024 * 1024, 6, 10000, 0, NULL, NULL}
+
+/* "GET /projects/p-1/branches/br-2" -> "GET /projects/{id}/branches/{id}":
+ * every segment after a collection name is an id (or a name). Heap. */
+char *neon_route_template(const char *route);
 
 typedef struct neon_client neon_client;
 

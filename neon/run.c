@@ -381,6 +381,11 @@ static void finish_attempt(neon_client *c, neon_req *r, CURLcode code, int64_t n
 	if (!r->too_big && r->in.len > 0)
 		r->res.body = json_loadb(r->in.data, r->in.len, 0, &jerr);
 	log_attempt(r, cc, now - r->attempt_start, connects);
+	if (c->opt.on_attempt) {
+		char *tmpl = neon_route_template(r->route);
+		c->opt.on_attempt(c->opt.on_attempt_arg, tmpl, (int)status);
+		free(tmpl);
+	}
 
 	if (v == NEON_V_RETRY) {
 		int64_t wait = neon__backoff_ms(r->res.attempts, c->opt.max_backoff_ms, &c->jitter_rng);
@@ -584,4 +589,34 @@ int neon_run(neon_client *c)
 	}
 	c->running = false;
 	return rc;
+}
+
+char *neon_route_template(const char *route)
+{
+	static const char *const collections[] = {"projects", "branches", "endpoints", "databases",
+						  "roles",    "operations", "consumption_history"};
+	buf b = BUF_INIT(0);
+	int rc = 0;
+	bool id_next = false;
+	const char *p = route;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (id_next && n > 0) {
+			rc |= buf_adds(&b, "{id}");
+			id_next = false;
+		} else {
+			rc |= buf_add(&b, p, n);
+			id_next = false;
+			for (size_t i = 0; i < ARRAY_LEN(collections); i++)
+				if (strlen(collections[i]) == n && strncmp(p, collections[i], n) == 0)
+					id_next = true;
+		}
+		p += n;
+		if (*p == '/') {
+			rc |= buf_addc(&b, '/');
+			p++;
+		}
+	}
+	(void)rc;
+	return b.data ? buf_detach(&b, NULL) : xstrdup("");
 }

@@ -937,9 +937,29 @@ static void test_bad_ids(void **state)
 	neon_client_free(c);
 }
 
+static void test_route_template(void **st)
+{
+	(void)st;
+	static const char *const cases[][2] = {
+		{"GET /projects", "GET /projects"},
+		{"GET /projects/p-1", "GET /projects/{id}"},
+		{"POST /projects/p-1/branches/br-2/roles", "POST /projects/{id}/branches/{id}/roles"},
+		{"DELETE /projects/p-1/branches/br-2/databases/app", "DELETE /projects/{id}/branches/{id}/databases/{id}"},
+		{"GET /projects/p-1/operations", "GET /projects/{id}/operations"},
+		{"GET /regions", "GET /regions"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char *t = neon_route_template(cases[i][0]);
+		assert_string_equal(t, cases[i][1]);
+		free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_template),
 		cmocka_unit_test(test_budget_bucket),
 		cmocka_unit_test(test_budget_aimd),
 		cmocka_unit_test(test_budget_ramp_tokens),
