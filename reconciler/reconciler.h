@@ -198,6 +198,36 @@ int git_src_resolve(git_src *g, const char *rev, char out[41]);
 int git_src_changed(git_src *g, const char *since, int (*fn)(void *arg, const char *path, char status),
 		    void *arg);
 
+/* ------------------------------------------------------------ git remote */
+
+/*
+ * A remote manifest repository, mirrored into a local bare cache (remote.c):
+ * the daemon fetches it on every loop and plans from the fetched commit.
+ * url: a local path, file://…, or https://… (a token from the environment
+ * variable FLOTILLA_GIT_TOKEN, sent as HTTP basic auth user "x-access-token",
+ * never logged; ssh is refused with a clear message). cache_dir is created
+ * (0700) and holds a bare repository whose "origin" is url; a cache whose
+ * origin is another url is refused (ERR_INVALID naming both), never silently reused.
+ */
+/* Named apart from libgit2's function git_remote_stats(), which a file that
+ * includes git2.h and this header would otherwise see redeclared. */
+typedef struct git_remote_sync_stats {
+	int64_t fetches;        /* this call: 1 */
+	int64_t received_bytes;
+	int64_t received_objects;
+	int64_t ms;
+} git_remote_sync_stats;
+/* Fetch `ref` (a branch name like "main", or "HEAD": the remote's default branch)
+ * into the cache and resolve it: *sha (40 hex + NUL) is the commit to plan.
+ * ERR_IO (unreachable: message names the url, without any token), ERR_NOTFOUND
+ * (no such ref on the remote), ERR_INVALID (bad url, ssh, cache of another url).
+ * The cache follows the remote: branches are force-updated and pruned, tags are
+ * not fetched, and a failed fetch leaves the cache as it was. sha is "" on
+ * failure; stats (may be NULL) is filled on success and failure alike.
+ * After success, git_src_open(&g, cache_dir, sha) reads that commit. */
+int git_remote_sync(const char *url, const char *cache_dir, const char *ref, char sha[41],
+		    git_remote_sync_stats *stats) WUR;
+
 /* ------------------------------------------------------- loading a fleet */
 
 typedef struct fleet_load {
