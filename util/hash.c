@@ -8,9 +8,12 @@
  */
 #include "util/util.h"
 
+#include <limits.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct sha256_ctx {
 	EVP_MD_CTX *md;
@@ -67,4 +70,19 @@ void sha256_hex(const void *data, size_t n, char hex[SHA256_HEX_LEN + 1])
 
 	sha256_update(c, data, n);
 	sha256_final_hex(c, hex);
+}
+
+/* OpenSSL's one-shot HMAC: the key is the caller's (a webhook secret), so
+ * nothing here copies it beyond what OpenSSL does internally. */
+void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n, unsigned char out[SHA256_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (keylen > INT_MAX)
+		crypto_fail("HMAC (key longer than INT_MAX)");
+	if (!HMAC(EVP_sha256(), key ? key : "", (int)keylen, data ? data : (const void *)"", n, md, &len) ||
+	    len != SHA256_LEN)
+		crypto_fail("HMAC");
+	memcpy(out, md, SHA256_LEN);
 }

@@ -9,7 +9,8 @@
  *   a message in a per-thread last error.
  * - logging: human or JSON lines on stderr, with levels.
  * - units: durations, byte sizes and compute units, parsed and printed.
- * - sha256: a stable content hash (OpenSSL underneath, never hand-rolled).
+ * - sha256: a stable content hash, and HMAC-SHA256 for webhook signatures
+ *   (OpenSSL underneath, never hand-rolled).
  */
 #ifndef FLOTILLA_UTIL_H
 #define FLOTILLA_UTIL_H
@@ -186,6 +187,9 @@ void sha256_update(sha256_ctx *c, const void *data, size_t n);
 /* Writes 65 bytes (hex + NUL) and frees the context. */
 void sha256_final_hex(sha256_ctx *c, char hex[SHA256_HEX_LEN + 1]);
 void sha256_hex(const void *data, size_t n, char hex[SHA256_HEX_LEN + 1]);
+/* HMAC-SHA256 (RFC 2104) of data under key, the 32 raw bytes into out
+ * (webhook signatures). Compare MACs in constant time, never with memcmp. */
+void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n, unsigned char out[SHA256_LEN]);
 
 /* ---------------------------------------------------------------- strmap */
 

@@ -1132,6 +1132,21 @@ static void test_sha256_vectors(void **state)
 	assert_int_equal(strlen(hex), SHA256_HEX_LEN);
 }
 
+/* RFC 4231, test case 2: a key shorter than the block, ASCII data. */
+static void test_hmac_sha256_rfc4231(void **state)
+{
+	static const char want[] = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+	unsigned char mac[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+	size_t i;
+
+	(void)state;
+	hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+	for (i = 0; i < SHA256_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	assert_string_equal(hex, want);
+}
+
 static void test_sha256_streaming(void **state)
 {
 	char hex[SHA256_HEX_LEN + 1];
@@ -1439,6 +1454,7 @@ int main(void)
 		cmocka_unit_test(test_cu_format),
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_sha256_streaming),
+		cmocka_unit_test(test_hmac_sha256_rfc4231),
 		cmocka_unit_test(test_str_copy),
 		cmocka_unit_test(test_str_prefix_suffix),
 		cmocka_unit_test(test_str_edit_distance),
