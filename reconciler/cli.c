@@ -46,6 +46,22 @@ int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint)
 	}
 }
 
+int cli_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cli_write_port_file(const char *path, int port)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	int rc = 0;
+	if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+		rc = err_set(ERR_IO, "cannot write the port file '%s'", path);
+	free(tmp);
+	return rc;
+}
+
 bool cli_wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -85,6 +101,8 @@ int cli_client_open(const char *cmd, const cli_api *api, neon_client **out)
 	const char *env = getenv("NEON_API_HOST");
 	opt.base_url = api->url ? api->url : env && *env ? env : NEON_DEFAULT_URL;
 	opt.api_key = key;
+	opt.on_attempt = api->on_attempt;
+	opt.on_attempt_arg = api->on_attempt_arg;
 	if (api->rate > 0) {
 		/* bursts of twice the rate, but never above 20 (the default's):
 		 * a 1-second window then holds at most rate + 20 requests, where

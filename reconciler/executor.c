@@ -34,6 +34,7 @@ int64_t exec_now_ms(void)
 }
 
 static void start_next(executor *x);
+static bool stopping(executor *x);
 
 /* The time left as the rate budget sees it: the plan's calls not made yet,
  * times the requests each has cost so far (the write, its polls, lookups),
@@ -240,6 +241,11 @@ static void on_ops(void *arg, neon_result *res)
 	j->nops = keep;
 	if (j->nops == 0) {
 		next_call(j);
+		return;
+	}
+	if (stopping(x) && exec_now_ms() - x->stop_ms > x->o->stop_grace_ms) {
+		/* the journal row stays "sent": the next start settles it */
+		exec_job_end(j, EXEC_FAILED, "stopped while its operations ran; the next run goes on", NULL);
 		return;
 	}
 	if (exec_now_ms() > j->poll_deadline) {
@@ -496,9 +502,21 @@ void exec_do_step(job *j)
 	free(path);
 }
 
+/* A signal asked the run to stop: start nothing more. */
+static bool stopping(executor *x)
+{
+	if (!x->o->stop || !*x->o->stop)
+		return false;
+	if (!x->stop_ms)
+		x->stop_ms = exec_now_ms();
+	return true;
+}
+
 static void start_next(executor *x)
 {
 	heartbeat(x);
+	if (stopping(x))
+		x->stop = true;
 	while (!x->stop && x->active < (size_t)x->o->parallel && x->next < x->p->nactions) {
 		const plan_action *a = &x->p->actions[x->next++];
 		if (a->kind != PLAN_CREATE && a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE)

@@ -30,6 +30,7 @@ typedef struct executor {
 	int64_t done;
 	int64_t renewed_ms;  /* the lease's last renewal */
 	int64_t requests0;   /* the client's request count when the run began */
+	int64_t stop_ms;     /* when a stop was first seen, or 0 */
 } executor;
 
 struct job {

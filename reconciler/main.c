@@ -16,6 +16,7 @@ static const command COMMANDS[] = {
 	{"refresh", cmd_refresh, "read the live fleet into the state file, list first", CMD_REFRESH_USAGE},
 	{"plan", cmd_plan, "show what apply would change, with the exact API calls", CMD_PLAN_USAGE},
 	{"apply", cmd_apply, "make the live fleet what the manifests say (a plan, then its calls)", CMD_APPLY_USAGE},
+	{"daemon", cmd_daemon, "keep the fleet equal to git: fetch, plan, apply, heal drift; metrics", CMD_DAEMON_USAGE},
 	{"unlock", cmd_unlock, "remove the state file's lease when its holder is gone for good", CMD_UNLOCK_USAGE},
 	{"status", cmd_status, "show what the state file knows about the fleet or a tenant", CMD_STATUS_USAGE},
 };

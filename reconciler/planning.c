@@ -150,7 +150,9 @@ int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *cl
 		return EXIT_ERROR;
 
 	plan_input in = {.fleet = fl->fleet, .st = st, .commit = git_src_commit(out->g), .sel = out->sel,
-			 .now = (int64_t)time(NULL), .only = (const char *const *)fl->only, .nonly = fl->nonly,
+			 .now = (int64_t)time(NULL),
+			 .only = rq->only ? rq->only : (const char *const *)fl->only,
+			 .nonly = rq->only ? rq->nonly : fl->nonly,
 			 .max_deletes = rq->max_deletes, .changed_since = fl->base[0] ? fl->base : NULL};
 	/* one consistent view of the cache for the whole comparison */
 	bool snap = state_read_begin(st) == 0;

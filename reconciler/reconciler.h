@@ -7,6 +7,8 @@
 #ifndef FLOTILLA_RECONCILER_H
 #define FLOTILLA_RECONCILER_H
 
+#include <signal.h>
+
 #include "diff/diff.h"
 #include "neon/neon.h"
 #include "spec/spec.h"
@@ -36,6 +38,7 @@ int cmd_status(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
 
 extern const char CMD_VALIDATE_USAGE[];
 extern const char CMD_EXPLAIN_USAGE[];
@@ -44,12 +47,16 @@ extern const char CMD_STATUS_USAGE[];
 extern const char CMD_PLAN_USAGE[];
 extern const char CMD_APPLY_USAGE[];
 extern const char CMD_UNLOCK_USAGE[];
+extern const char CMD_DAEMON_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */
 typedef struct cli_api {
 	const char *url;       /* --api-url, else env NEON_API_HOST, else NEON_DEFAULT_URL */
 	const char *key_file;  /* --api-key-file, else env NEON_API_KEY */
 	double rate;           /* --rate, requests per second; 0: the client's default */
+	/* the daemon's request metrics (neon_options.on_attempt), or NULL */
+	void (*on_attempt)(void *arg, const char *route, int status);
+	void *on_attempt_arg;
 } cli_api;
 
 /*
@@ -71,6 +78,12 @@ cli_pcache *cli_pcache_new(state *st, bool bulk);
 int cli_pcache_flush(cli_pcache *c);
 const spec_cache *cli_pcache_spec(cli_pcache *c);
 void cli_pcache_free(cli_pcache *c);
+
+/* strcmp for qsort over an array of strings. */
+int cli_str_cmp(const void *a, const void *b);
+/* Write a TCP port to FILE whole (a temporary file, then rename), for a
+ * test or a supervisor to find a port 0 server. */
+int cli_write_port_file(const char *path, int port) WUR;
 
 /* "3m", "2h5m", "never" for a unix time in the past. */
 void cli_age(int64_t since, char out[32]);
@@ -137,6 +150,11 @@ typedef struct exec_opts {
 	const char *fleet;
 	bool json_events;          /* JSON-lines events on stdout */
 	const char *lease;         /* a lease the run holds: renewed as it goes, or NULL */
+	/* or NULL: once *stop is set (a signal), no tenant starts, and a job
+	 * still waiting for operations stop_grace_ms later ends as failed
+	 * (its journal row stays unfinished; the next run settles it) */
+	volatile sig_atomic_t *stop;
+	int64_t stop_grace_ms;
 	/* non-NULL: do not act on this tenant, for this reason (a stale plan) */
 	const char *(*skip)(void *arg, const plan_action *a);
 	void *skip_arg;
@@ -263,6 +281,10 @@ typedef struct plan_req {
 	 * settles an earlier run there); nonzero stops (already printed) */
 	int (*before_refresh)(void *arg, const spec_fleet *f);
 	void *hook_arg;
+	/* or NULL: consider only these tenants (sorted; the daemon's drift
+	 * slice), whatever --changed-since would pick */
+	const char *const *only;
+	size_t nonly;
 } plan_req;
 
 typedef struct planning {
@@ -316,6 +338,7 @@ int cli_load_dir(const char *cmd, const char *dir, spec_fleet **fleet, spec_diag
  * checkout; the commit's sha goes into `sha`. */
 int cli_load_repo(const char *cmd, const char *repo, const char *ref, spec_fleet **fleet, spec_diags *diags,
 		  char sha[41]);
+
 
 /* ------------------------------------------------ daemon: metrics and HTTP */
 

@@ -1,0 +1,664 @@
+/*
+ * cmd_daemon.c: `flotilla daemon`: keep the fleet equal to git, for as
+ * long as it runs (docs/daemon.md).
+ *
+ * One loop on the main thread; the HTTP server (httpd.c) answers from its
+ * own threads and only reads metrics or wakes the loop. Each turn:
+ *   1. fetch the remote into the cache (remote.c);
+ *   2. a commit not applied yet: plan it (--changed-since the last applied
+ *      commit when there is one) and apply it, going on past failures;
+ *   3. a slice of the drift sweep: within --drift-budget of the rate, the
+ *      list refresh once a sweep and deep reads round-robin; the tenants
+ *      read are compared, and drifted ones healed (fleet drift: heal) or
+ *      counted (report);
+ *   4. wait for the interval, a webhook, or a signal.
+ * The daemon holds the state file's lease all along (renewed each turn),
+ * so an apply beside it fails fast naming it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reconciler/reconciler.h"
+
+const char CMD_DAEMON_USAGE[] =
+	"usage: flotilla daemon --repo URL|DIR [--ref REF] [--interval 60s]\n"
+	"                       [--listen 127.0.0.1:9464] [--cache-dir DIR]\n"
+	"                       [--webhook-secret-file FILE] [--drift-budget 20%]\n"
+	"                       [--rate R] [--parallel N] [--secrets-dir DIR]\n"
+	"                       [--lock-timeout DUR] [--state FILE] [--api-url URL]\n"
+	"                       [--api-key-file FILE] [--log-format json|text]\n"
+	"\n"
+	"Keep the fleet equal to git: fetch the repository every interval (or at once on\n"
+	"a signed webhook), plan and apply each new commit, and sweep the fleet for\n"
+	"changes made outside git within a share of the API budget, healing them or\n"
+	"only reporting them (the fleet's drift policy). Serves /metrics, /healthz,\n"
+	"/readyz and /hooks/git on --listen. docs/daemon.md has the details.\n"
+	"\n"
+	"options:\n"
+	"  --repo URL|DIR          the manifest repository: a path, file://, or https://\n"
+	"                          (token from FLOTILLA_GIT_TOKEN)\n"
+	"  --ref REF               the branch to follow (default: the remote's HEAD)\n"
+	"  --interval DUR          between fetches (default 60s)\n"
+	"  --listen HOST:PORT      the HTTP address (default 127.0.0.1:9464; port 0 picks one)\n"
+	"  --port-file FILE        write the HTTP port there once listening\n"
+	"  --cache-dir DIR         the fetched repository (default: git/ beside the state file)\n"
+	"  --webhook-secret-file F the webhook's HMAC secret; without it /hooks/git is off\n"
+	"  --drift-budget PCT      the share of --rate the drift sweep may use (default 20%)\n"
+	"  --rate R, --parallel N, --secrets-dir DIR, --lock-timeout DUR   as for apply\n"
+	"  --state FILE, --api-url URL, --api-key-file FILE                as for apply\n"
+	"  --log-format FORMAT     json (default) or text\n"
+	"  -h, --help              this help\n"
+	"\n"
+	"signals: SIGTERM/SIGINT finish in-flight writes (at most 30 s), release the lease\n"
+	"and exit 0; SIGHUP re-reads the webhook secret file.\n";
+
+#define STOP_GRACE_MS 30000
+
+static volatile sig_atomic_t g_stop, g_reload;
+static int g_wake[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		g_reload = 1;
+	else
+		g_stop = 1;
+	int saved = errno;
+	if (g_wake[1] >= 0 && write(g_wake[1], "s", 1) < 0) {
+		/* the pipe is full: the loop wakes anyway */
+	}
+	errno = saved;
+}
+
+typedef struct daemon_ctx {
+	/* options */
+	const char *url, *ref, *cache_dir, *secret_file, *secrets_dir, *state_path, *port_file;
+	const char *listen;
+	int64_t interval_s, lock_timeout_s;
+	double budget; /* 0..1 */
+	int parallel;
+	cli_api api;
+	/* running */
+	state *st;
+	neon_client *client;
+	metrics *m;
+	httpd *h;
+	char sha[41];          /* the last fetched commit */
+	bool fetch_ok, state_ok;
+	int64_t last_loop_end; /* unix seconds */
+	int64_t sweep_allowance; /* requests the sweep may still spend */
+	int64_t sweep_stamp_ms;
+	int64_t deep_cursor;   /* index into the mapped tenants */
+	int64_t list_due;      /* unix seconds: the next sweep's list refresh */
+	char fetch_error[300];
+} daemon_ctx;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------- metrics */
+
+static void declare_metrics(metrics *m)
+{
+	static const char *const fams[][3] = {
+		{"flotilla_tenants", "gauge", "Tenants by state after the last loop."},
+		{"flotilla_drifted_tenants", "gauge", "Tenants the drift sweep found changed outside git."},
+		{"flotilla_drift_healed_total", "counter", "Drifted tenants made equal to git again."},
+		{"flotilla_last_applied_commit_info", "info", "The commit the fleet was last converged to."},
+		{"flotilla_git_fetches_total", "counter", "Fetches of the manifest repository."},
+		{"flotilla_reconcile_duration_seconds", "gauge", "How long the last loop took."},
+		{"flotilla_reconciles_total", "counter", "Loops, by outcome."},
+		{"flotilla_last_reconcile_timestamp_seconds", "gauge", "When the last loop ended (unix seconds)."},
+		{"flotilla_api_requests_total", "counter", "Neon API requests, by route template and HTTP status."},
+		{"flotilla_api_429_total", "counter", "429 Too Many Requests answers."},
+		{"flotilla_rate_budget_rate", "gauge", "Requests per second the budget allows now."},
+		{"flotilla_rate_budget_tokens", "gauge", "Tokens in the rate budget's bucket."},
+		{"flotilla_rate_budget_waits_total", "counter", "Requests that waited for a token."},
+		{"flotilla_rate_budget_wait_seconds_total", "counter", "Time requests waited for a token."},
+		{"flotilla_operations_in_flight", "gauge", "Tenants with writes or operations in progress."},
+		{"flotilla_journal_backlog", "gauge", "Unfinished journal rows."},
+		{"flotilla_drift_sweep_seconds", "gauge", "The time one full drift sweep of the fleet takes."},
+		{"flotilla_drift_reads_total", "counter", "Projects read by the drift sweep."},
+		{"flotilla_apply_failures_total", "counter", "Tenants that failed in the daemon's applies."},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(fams); i++)
+		metrics_declare(m, fams[i][0], fams[i][1], fams[i][2]);
+}
+
+static void on_attempt(void *arg, const char *route, int status)
+{
+	daemon_ctx *d = arg;
+	char *r = metrics_label_escape(route);
+	char labels[512];
+	snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%d\"", r, status);
+	free(r);
+	metrics_add(d->m, "flotilla_api_requests_total", labels, 1);
+	if (status == 429)
+		metrics_add(d->m, "flotilla_api_429_total", NULL, 1);
+}
+
+static void budget_metrics(daemon_ctx *d)
+{
+	neon_stats ns;
+	neon_client_stats(d->client, &ns);
+	metrics_set(d->m, "flotilla_rate_budget_rate", NULL, ns.rate_now);
+	metrics_set(d->m, "flotilla_rate_budget_tokens", NULL, ns.tokens);
+	metrics_set(d->m, "flotilla_rate_budget_waits_total", NULL, (double)ns.budget_waits);
+	metrics_set(d->m, "flotilla_rate_budget_wait_seconds_total", NULL, (double)ns.budget_wait_ms / 1000.0);
+	int64_t backlog = 0;
+	if (state_journal_backlog(d->st, &backlog) == 0)
+		metrics_set(d->m, "flotilla_journal_backlog", NULL, (double)backlog);
+}
+
+/* -------------------------------------------------------------- HTTP side */
+
+static bool ready(void *arg, buf *why)
+{
+	daemon_ctx *d = arg;
+	bool ok = true;
+	int rc = 0;
+	if (!d->fetch_ok) {
+		rc |= buf_printf(why, "git: %s\n", d->fetch_error[0] ? d->fetch_error : "not fetched yet");
+		ok = false;
+	}
+	if (!d->state_ok) {
+		rc |= buf_adds(why, "state: the state file is not writable\n");
+		ok = false;
+	}
+	int64_t now = (int64_t)time(NULL);
+	if (d->last_loop_end == 0 || now - d->last_loop_end > 3 * d->interval_s + 30) {
+		rc |= buf_printf(why, "loop: no loop finished in the last 3 intervals\n");
+		ok = false;
+	}
+	(void)rc;
+	return ok;
+}
+
+static void on_hook(void *arg, const char *event, const char *body, size_t len)
+{
+	(void)arg;
+	(void)body;
+	(void)len;
+	log_info("daemon: webhook received; fetching now", "event", event ? event : "");
+	if (g_wake[1] >= 0 && write(g_wake[1], "h", 1) < 0) {
+		/* the pipe is full: a wake-up is pending anyway */
+	}
+}
+
+/* -------------------------------------------------------------- the loop */
+
+typedef struct tenant_counts {
+	size_t converged, failed, blocked, orphaned;
+} tenant_counts;
+
+static void count_plan(const plan *p, const exec_summary *s, tenant_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->converged = p->nnoop + s->ok;
+	c->failed = s->failed + s->skipped;
+	c->blocked = p->nblocked;
+	c->orphaned = p->norphan;
+}
+
+static void tenants_metrics(daemon_ctx *d, const tenant_counts *c)
+{
+	metrics_set(d->m, "flotilla_tenants", "state=\"converged\"", (double)c->converged);
+	metrics_set(d->m, "flotilla_tenants", "state=\"failed\"", (double)c->failed);
+	metrics_set(d->m, "flotilla_tenants", "state=\"blocked\"", (double)c->blocked);
+	metrics_set(d->m, "flotilla_tenants", "state=\"orphaned\"", (double)c->orphaned);
+}
+
+static const char *stop_reason(void *arg, const plan_action *a)
+{
+	(void)arg;
+	(void)a;
+	return g_stop ? "the daemon is stopping; the next start goes on" : NULL;
+}
+
+/* Plan `rq` and apply it, going on past failures. 0 ok, 1 partial, -1 error. */
+static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool apply_it, exec_summary *sum,
+			  planning *pl)
+{
+	if (planning_run("daemon", rq, d->st, strcmp(rq->mode, "none") != 0 ? d->client : NULL, pl) != EXIT_OK)
+		return -1;
+	const plan *p = pl->p;
+	memset(sum, 0, sizeof(*sum));
+	if (!apply_it || p->ncreate + p->nupdate + p->ndelete == 0)
+		return 0;
+	char counts[96];
+	snprintf(counts, sizeof(counts), "%zu create, %zu update, %zu delete", p->ncreate, p->nupdate, p->ndelete);
+	log_info("daemon: applying", "what", what, "commit", p->commit, "changes", counts);
+	exec_opts eo = {.parallel = d->parallel, .op_timeout_ms = 600000, .continue_on_error = true,
+			.secrets_dir = d->secrets_dir, .fleet = spec_fleet_name(pl->fl.fleet), .lease = "fleet",
+			.skip = stop_reason, .stop = &g_stop, .stop_grace_ms = STOP_GRACE_MS};
+	metrics_set(d->m, "flotilla_operations_in_flight", NULL, (double)(d->parallel));
+	int rc = exec_apply(d->client, d->st, p, &eo, sum);
+	metrics_set(d->m, "flotilla_operations_in_flight", NULL, 0);
+	if (rc != 0) {
+		log_error("daemon: apply failed", "error", err_msg());
+		return -1;
+	}
+	metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)sum->failed);
+	return sum->failed || sum->skipped ? 1 : 0;
+}
+
+/* Step 2: a commit not applied yet. */
+static int reconcile(daemon_ctx *d)
+{
+	char *last = NULL;
+	if (state_meta_get(d->st, "last_applied_commit", &last) != 0)
+		return -1;
+	bool fresh = !last || strcmp(last, d->sha) != 0;
+	int rc = 0;
+	if (fresh) {
+		plan_req rq = {.repo = d->cache_dir, .ref = d->sha, .mode = "auto", .since = last ? "last-applied" : NULL,
+			       .max_deletes = -1};
+		planning pl;
+		exec_summary sum;
+		memset(&pl, 0, sizeof(pl));
+		memset(&sum, 0, sizeof(sum));
+		rc = plan_and_apply(d, &rq, "new commit", true, &sum, &pl);
+		if (rc >= 0 && pl.p) {
+			tenant_counts c;
+			count_plan(pl.p, &sum, &c);
+			if (!last || pl.p->changed_since[0] == 0)
+				tenants_metrics(d, &c); /* a whole-fleet plan: the counts are the fleet's */
+			if (rc == 0 && !pl.p->selected && state_meta_set(d->st, "last_applied_commit", d->sha) != 0)
+				log_warn("daemon: cannot record the applied commit", "error", err_msg());
+			if (rc == 0) {
+				metrics_clear(d->m, "flotilla_last_applied_commit_info");
+				char labels[80];
+				snprintf(labels, sizeof(labels), "commit=\"%s\"", d->sha);
+				metrics_set(d->m, "flotilla_last_applied_commit_info", labels, 1);
+			}
+			char failed[24];
+			snprintf(failed, sizeof(failed), "%zu", sum.failed);
+			log_info("daemon: commit applied", "commit", d->sha, "converged", rc == 0 ? "yes" : "no", "failed",
+				 failed);
+		}
+		exec_summary_release(&sum);
+		planning_release(&pl);
+	}
+	free(last);
+	return rc;
+}
+
+typedef struct names {
+	char **v;
+	size_t n, cap;
+} names;
+
+static int collect_mapped(void *arg, const state_tenant *t)
+{
+	names *ns = arg;
+	if (ns->n == ns->cap)
+		ns->v = xgrow(ns->v, &ns->cap, ns->n + 1, sizeof(char *));
+	ns->v[ns->n++] = xstrdup(t->tenant);
+	return 0;
+}
+
+static void names_free(names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+/* Step 3: a slice of the drift sweep, within the budget. */
+static int sweep(daemon_ctx *d)
+{
+	int64_t now = mono_ms();
+	double rate = d->api.rate > 0 ? d->api.rate : 10.0;
+	d->sweep_allowance += (int64_t)((double)(now - d->sweep_stamp_ms) / 1000.0 * rate * d->budget);
+	d->sweep_stamp_ms = now;
+	int64_t cap = (int64_t)(rate * d->budget * (double)d->interval_s * 2) + 10;
+	if (d->sweep_allowance > cap)
+		d->sweep_allowance = cap; /* an idle daemon does not save up for a storm */
+
+	names mapped = {0};
+	if (state_tenants_foreach(d->st, collect_mapped, &mapped) != 0)
+		return -1;
+	/* the sweep's period, for operators: the list plus ~5 reads a project */
+	double per_sweep = (double)mapped.n / 400.0 + 1 + 5.0 * (double)mapped.n;
+	metrics_set(d->m, "flotilla_drift_sweep_seconds", NULL, per_sweep / (rate * d->budget));
+	int rc = 0;
+	refresh_stats rs;
+	memset(&rs, 0, sizeof(rs));
+	int64_t wall = (int64_t)time(NULL);
+	int64_t list_cost = (int64_t)mapped.n / 400 + 1;
+	if (wall >= d->list_due && d->sweep_allowance >= list_cost) {
+		if (refresh_list(d->st, d->client, "daemon", &rs) != 0) {
+			rc = -1;
+			goto done;
+		}
+		d->sweep_allowance -= rs.list_calls;
+		d->list_due = wall + (int64_t)(per_sweep / (rate * d->budget));
+	}
+	size_t k = d->sweep_allowance > 0 ? (size_t)(d->sweep_allowance / 5) : 0;
+	if (k > mapped.n)
+		k = mapped.n;
+	if (k == 0 || mapped.n == 0)
+		goto done;
+	/* the next k mapped tenants, round-robin */
+	char **slice = xcalloc(k, sizeof(char *));
+	char **ids = xcalloc(k, sizeof(char *));
+	size_t nids = 0;
+	for (size_t i = 0; i < k; i++) {
+		slice[i] = mapped.v[(size_t)(d->deep_cursor + (int64_t)i) % mapped.n];
+		state_tenant t;
+		if (state_tenant_get(d->st, slice[i], &t) == 0) {
+			ids[nids++] = xstrdup(t.project_id);
+			state_tenant_release(&t);
+		}
+	}
+	d->deep_cursor = (d->deep_cursor + (int64_t)k) % (int64_t)mapped.n;
+	if (refresh_deep(d->st, d->client, "daemon", ids, nids, NULL, NULL, &rs) != 0)
+		rc = -1;
+	d->sweep_allowance -= (int64_t)nids * 5;
+	metrics_add(d->m, "flotilla_drift_reads_total", NULL, (double)nids);
+	for (size_t i = 0; i < nids; i++)
+		free(ids[i]);
+	free(ids);
+	if (rc == 0) {
+		/* compare the slice at the last applied commit */
+		char *last = NULL;
+		if (state_meta_get(d->st, "last_applied_commit", &last) == 0 && last) {
+			qsort(slice, k, sizeof(char *), cli_str_cmp);
+			plan_req rq = {.repo = d->cache_dir, .ref = last, .mode = "none", .max_deletes = -1,
+				       .only = (const char *const *)slice, .nonly = k};
+			planning pl;
+			exec_summary sum;
+			memset(&pl, 0, sizeof(pl));
+			bool heal = true;
+			if (planning_run("daemon", &rq, d->st, NULL, &pl) == EXIT_OK) {
+				heal = strcmp(spec_fleet_drift(pl.fl.fleet), "heal") == 0;
+				const plan *p = pl.p;
+				size_t drifted = p->nupdate + p->ncreate;
+				metrics_set(d->m, "flotilla_drifted_tenants", NULL, (double)drifted);
+				if (drifted) {
+					char n[24];
+					snprintf(n, sizeof(n), "%zu", drifted);
+					log_warn("daemon: drift found", "tenants", n, "policy", heal ? "heal" : "report");
+					if (heal) {
+						exec_opts eo = {.parallel = d->parallel, .op_timeout_ms = 600000,
+								.continue_on_error = true, .secrets_dir = d->secrets_dir,
+								.fleet = spec_fleet_name(pl.fl.fleet), .lease = "fleet",
+								.skip = stop_reason, .stop = &g_stop,
+								.stop_grace_ms = STOP_GRACE_MS};
+						memset(&sum, 0, sizeof(sum));
+						if (exec_apply(d->client, d->st, p, &eo, &sum) == 0) {
+							metrics_add(d->m, "flotilla_drift_healed_total", NULL, (double)sum.ok);
+							metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)sum.failed);
+							metrics_set(d->m, "flotilla_drifted_tenants", NULL,
+								    (double)(drifted - sum.ok));
+						}
+						exec_summary_release(&sum);
+					}
+				}
+			}
+			planning_release(&pl);
+		}
+		free(last);
+	}
+	free(slice);
+done:
+	names_free(&mapped);
+	return rc;
+}
+
+static void reload(daemon_ctx *d)
+{
+	g_reload = 0;
+	if (!d->secret_file)
+		return;
+	char *secret = NULL;
+	if (httpd_secret_load(d->secret_file, &secret) != 0) {
+		log_error("daemon: SIGHUP: cannot read the webhook secret; keeping the old one", "error", err_msg());
+		return;
+	}
+	httpd_set_secret(d->h, secret);
+	memset(secret, 0, strlen(secret));
+	free(secret);
+	log_info("daemon: SIGHUP: webhook secret re-read");
+}
+
+/* Wait up to ms for a wake-up (webhook, signal). */
+static void wait_for(int64_t ms)
+{
+	struct pollfd pfd = {.fd = g_wake[0], .events = POLLIN};
+	if (poll(&pfd, 1, ms > INT32_MAX ? INT32_MAX : (int)ms) > 0) {
+		char drain[64];
+		while (read(g_wake[0], drain, sizeof(drain)) > 0)
+			;
+	}
+}
+
+static void loop(daemon_ctx *d)
+{
+	int64_t backoff = 1;
+	while (!g_stop) {
+		int64_t t0 = mono_ms();
+		if (g_reload)
+			reload(d);
+		git_remote_sync_stats gs;
+		memset(&gs, 0, sizeof(gs));
+		int frc = git_remote_sync(d->url, d->cache_dir, d->ref, d->sha, &gs);
+		d->fetch_ok = frc == 0;
+		metrics_add(d->m, "flotilla_git_fetches_total", frc == 0 ? "outcome=\"ok\"" : "outcome=\"error\"", 1);
+		const char *outcome = "ok";
+		if (frc != 0) {
+			str_copy(d->fetch_error, err_msg(), sizeof(d->fetch_error));
+			char retry[24];
+			snprintf(retry, sizeof(retry), "%llds", (long long)backoff);
+			log_error("daemon: fetch failed; retrying", "url", d->url, "error", d->fetch_error, "retry_in", retry);
+			outcome = "error";
+		} else {
+			d->fetch_error[0] = 0;
+			backoff = 1;
+			int r = reconcile(d);
+			if (r < 0)
+				outcome = "error";
+			else if (r > 0)
+				outcome = "partial";
+			if (!g_stop && sweep(d) != 0)
+				outcome = "error";
+		}
+		/* the lease, and whether the state file takes writes */
+		d->state_ok = state_lease_renew(d->st, "fleet", CLI_LEASE_TTL) == 0;
+		if (!d->state_ok)
+			log_error("daemon: cannot renew the state file's lease", "error", err_msg());
+		budget_metrics(d);
+		int64_t took = mono_ms() - t0;
+		char label[32];
+		snprintf(label, sizeof(label), "outcome=\"%s\"", outcome);
+		metrics_add(d->m, "flotilla_reconciles_total", label, 1);
+		metrics_set(d->m, "flotilla_reconcile_duration_seconds", NULL, (double)took / 1000.0);
+		d->last_loop_end = (int64_t)time(NULL);
+		metrics_set(d->m, "flotilla_last_reconcile_timestamp_seconds", NULL, (double)d->last_loop_end);
+		if (g_stop)
+			break;
+		int64_t wait = frc == 0 ? d->interval_s * 1000 : backoff * 1000;
+		if (frc != 0 && backoff < d->interval_s)
+			backoff *= 2;
+		wait_for(wait);
+	}
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"repo", required_argument, NULL, 'R'},
+		{"ref", required_argument, NULL, 'r'},
+		{"interval", required_argument, NULL, 'i'},
+		{"listen", required_argument, NULL, 'l'},
+		{"port-file", required_argument, NULL, 'p'},
+		{"cache-dir", required_argument, NULL, 'c'},
+		{"webhook-secret-file", required_argument, NULL, 'w'},
+		{"drift-budget", required_argument, NULL, 'b'},
+		{"rate", required_argument, NULL, 'a'},
+		{"parallel", required_argument, NULL, 'P'},
+		{"secrets-dir", required_argument, NULL, 'Z'},
+		{"lock-timeout", required_argument, NULL, 'L'},
+		{"state", required_argument, NULL, 's'},
+		{"api-url", required_argument, NULL, 'u'},
+		{"api-key-file", required_argument, NULL, 'k'},
+		{"log-format", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	daemon_ctx d;
+	memset(&d, 0, sizeof(d));
+	d.ref = "HEAD";
+	d.interval_s = 60;
+	d.listen = "127.0.0.1:9464";
+	d.budget = 0.2;
+	d.parallel = 8;
+	const char *log_fmt = "json";
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end = NULL;
+		switch (c) {
+		case 'R': d.url = optarg; break;
+		case 'r': d.ref = optarg; break;
+		case 'l': d.listen = optarg; break;
+		case 'p': d.port_file = optarg; break;
+		case 'c': d.cache_dir = optarg; break;
+		case 'w': d.secret_file = optarg; break;
+		case 'Z': d.secrets_dir = optarg; break;
+		case 's': d.state_path = optarg; break;
+		case 'u': d.api.url = optarg; break;
+		case 'k': d.api.key_file = optarg; break;
+		case 'f': log_fmt = optarg; break;
+		case 'i':
+		case 'L': {
+			int64_t s;
+			if (unit_duration_parse(optarg, false, &s) != 0 || (c == 'i' && s < 1))
+				return cli_fail("daemon", "--%s wants a duration like 60s or 5m, not '%s'",
+						c == 'i' ? "interval" : "lock-timeout", optarg);
+			if (c == 'i')
+				d.interval_s = s;
+			else
+				d.lock_timeout_s = s;
+			break;
+		}
+		case 'b':
+			d.budget = strtod(optarg, &end) / 100.0;
+			if ((*end && strcmp(end, "%") != 0) || d.budget <= 0 || d.budget > 1)
+				return cli_fail("daemon", "--drift-budget wants a share of the rate from 1%% to 100%%, like 20%%, "
+							  "not '%s'", optarg);
+			break;
+		case 'a':
+			d.api.rate = strtod(optarg, &end);
+			if (*end || d.api.rate <= 0 || d.api.rate > 10000)
+				return cli_fail("daemon", "--rate wants requests per second above 0, like 10, not '%s'", optarg);
+			break;
+		case 'P':
+			d.parallel = (int)strtol(optarg, &end, 10);
+			if (*end || d.parallel < 1 || d.parallel > 256)
+				return cli_fail("daemon", "--parallel wants a number of tenants from 1 to 256, not '%s'", optarg);
+			break;
+		default:
+			return cli_fail("daemon", "unknown option '%s' (see flotilla daemon --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_fail("daemon", "unexpected argument '%s' (see flotilla daemon --help)", argv[optind]);
+	if (!d.url)
+		return cli_fail("daemon", "--repo is required: the manifest repository to follow");
+	if (strcmp(log_fmt, "json") != 0 && strcmp(log_fmt, "text") != 0)
+		return cli_fail("daemon", "--log-format must be json or text, not '%s'", log_fmt);
+	log_setup(LOG_INFO, strcmp(log_fmt, "json") == 0 ? LOG_JSON : LOG_HUMAN, stderr);
+	if (d.secrets_dir && secrets_check_dir(d.secrets_dir) != 0)
+		return cli_fail("daemon", "%s", err_msg());
+
+	char *secret = NULL, *cache = NULL;
+	bool leased = false;
+	int rc = EXIT_ERROR;
+	if (d.secret_file && httpd_secret_load(d.secret_file, &secret) != 0) {
+		cli_fail("daemon", "%s", err_msg());
+		goto done;
+	}
+	if (cli_state_open("daemon", d.state_path, &d.st) != EXIT_OK)
+		goto done;
+	if (!d.cache_dir) {
+		/* git/ beside the state file */
+		const char *sp = d.state_path ? d.state_path : STATE_DEFAULT_PATH;
+		const char *slash = strrchr(sp, '/');
+		cache = slash ? xasprintf("%.*s/git", (int)(slash - sp), sp) : xstrdup("git");
+		d.cache_dir = cache;
+	}
+	if (cli_lease_take("daemon", d.st, d.lock_timeout_s, "--lock-timeout waits for it") != EXIT_OK)
+		goto done;
+	leased = true;
+	d.state_ok = true;
+	d.m = metrics_new();
+	declare_metrics(d.m);
+	cli_api api = d.api;
+	api.on_attempt = on_attempt;
+	api.on_attempt_arg = &d;
+	if (cli_client_open("daemon", &api, &d.client) != EXIT_OK)
+		goto done;
+	if (pipe(g_wake) != 0) {
+		cli_fail("daemon", "pipe: %s", strerror(errno));
+		goto done;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	httpd_opts ho = {.listen = d.listen, .m = d.m, .ready = ready, .hook = on_hook, .arg = &d,
+			 .webhook_secret = secret};
+	int port = 0;
+	if (httpd_start(&d.h, &ho, &port) != 0) {
+		cli_fail("daemon", "%s", err_msg());
+		goto done;
+	}
+	if (d.port_file && cli_write_port_file(d.port_file, port) != 0) {
+		cli_fail("daemon", "%s", err_msg());
+		goto done;
+	}
+	d.sweep_stamp_ms = mono_ms();
+	char iv[24], pt[16], bud[16];
+	snprintf(iv, sizeof(iv), "%llds", (long long)d.interval_s);
+	snprintf(pt, sizeof(pt), "%d", port);
+	snprintf(bud, sizeof(bud), "%.0f%%", d.budget * 100);
+	log_info("daemon: started", "repo", d.url, "ref", d.ref, "interval", iv, "port", pt, "drift_budget", bud);
+	loop(&d);
+	log_info("daemon: stopping");
+	rc = EXIT_OK;
+done:
+	if (d.h)
+		httpd_stop(d.h);
+	if (leased && state_lease_drop(d.st, "fleet") != 0)
+		log_warn("daemon: cannot release the lease", "error", err_msg());
+	if (secret) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
+	}
+	free(cache);
+	metrics_free(d.m);
+	neon_client_free(d.client);
+	state_close(d.st);
+	for (int i = 0; i < 2; i++)
+		if (g_wake[i] >= 0) {
+			close(g_wake[i]);
+			g_wake[i] = -1;
+		}
+	return rc;
+}
