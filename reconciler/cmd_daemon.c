@@ -13,7 +13,8 @@
  *      counted (report);
  *   4. wait for the interval, a webhook, or a signal.
  * The daemon holds the state file's lease all along (renewed each turn),
- * so an apply beside it fails fast naming it.
+ * so an apply beside it fails fast naming it. SIGHUP re-reads the webhook
+ * secret and the API key (a new client, between loops).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -55,7 +56,7 @@ const char CMD_DAEMON_USAGE[] =
 	"  -h, --help              this help\n"
 	"\n"
 	"signals: SIGTERM/SIGINT finish in-flight writes (at most 30 s), release the lease\n"
-	"and exit 0; SIGHUP re-reads the webhook secret file.\n";
+	"and exit 0; SIGHUP re-reads the webhook secret file and the API key.\n";
 
 #define STOP_GRACE_MS 30000
 
@@ -419,6 +420,18 @@ done:
 static void reload(daemon_ctx *d)
 {
 	g_reload = 0;
+	/* the API key: a new client between loops (nothing is in flight) */
+	cli_api api = d->api;
+	api.on_attempt = on_attempt;
+	api.on_attempt_arg = d;
+	neon_client *fresh = NULL;
+	if (cli_client_open("daemon", &api, &fresh) == EXIT_OK) {
+		neon_client_free(d->client);
+		d->client = fresh;
+		log_info("daemon: SIGHUP: API key re-read");
+	} else {
+		log_error("daemon: SIGHUP: cannot read the API key; keeping the old one");
+	}
 	if (!d->secret_file)
 		return;
 	char *secret = NULL;
