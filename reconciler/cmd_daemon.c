@@ -97,6 +97,7 @@ typedef struct daemon_ctx {
 	int64_t deep_cursor;   /* index into the mapped tenants */
 	int64_t list_due;      /* unix seconds: the next sweep's list refresh */
 	char fetch_error[300];
+	bool settled;          /* the first plan (and its journal settling) ran */
 } daemon_ctx;
 
 static int64_t mono_ms(void)
@@ -252,17 +253,39 @@ static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool ap
 	return sum->failed || sum->skipped ? 1 : 0;
 }
 
+/* Before planning: what an earlier run left unfinished (a crash, a kill)
+ * is settled, as apply does (resume.c). */
+static int settle_hook(void *arg, const spec_fleet *f)
+{
+	daemon_ctx *d = arg;
+	resume_stats rs;
+	if (resume_run(d->st, d->client, spec_fleet_name(f), &rs) != 0) {
+		log_error("daemon: cannot settle what an earlier run left unfinished", "error", err_msg());
+		return -1;
+	}
+	if (rs.resolved || rs.uncached) {
+		char n[64];
+		snprintf(n, sizeof(n), "%lld resolved, %lld adopted, %lld read back", (long long)rs.resolved,
+			 (long long)rs.adopted, (long long)rs.uncached);
+		log_info("daemon: settled an earlier run's journal", "rows", n);
+	}
+	return 0;
+}
+
 /* Step 2: a commit not applied yet. */
 static int reconcile(daemon_ctx *d)
 {
 	char *last = NULL;
 	if (state_meta_get(d->st, "last_applied_commit", &last) != 0)
 		return -1;
-	bool fresh = !last || strcmp(last, d->sha) != 0;
+	/* the first loop plans even a commit applied before: it settles what
+	 * the previous process left unfinished (the settle hook) */
+	bool fresh = !last || strcmp(last, d->sha) != 0 || !d->settled;
+	d->settled = true;
 	int rc = 0;
 	if (fresh) {
 		plan_req rq = {.repo = d->cache_dir, .ref = d->sha, .mode = "auto", .since = last ? "last-applied" : NULL,
-			       .max_deletes = -1};
+			       .max_deletes = -1, .before_refresh = settle_hook, .hook_arg = d};
 		planning pl;
 		exec_summary sum;
 		memset(&pl, 0, sizeof(pl));
