@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -90,6 +91,8 @@ typedef struct daemon_ctx {
 	metrics *m;
 	httpd *h;
 	char sha[41];          /* the last fetched commit */
+	/* what /readyz reports: written by the loop, read by HTTP threads */
+	pthread_mutex_t health_mu;
 	bool fetch_ok, state_ok;
 	int64_t last_loop_end; /* unix seconds */
 	int64_t sweep_allowance; /* requests the sweep may still spend */
@@ -168,16 +171,22 @@ static bool ready(void *arg, buf *why)
 	daemon_ctx *d = arg;
 	bool ok = true;
 	int rc = 0;
-	if (!d->fetch_ok) {
-		rc |= buf_printf(why, "git: %s\n", d->fetch_error[0] ? d->fetch_error : "not fetched yet");
+	pthread_mutex_lock(&d->health_mu);
+	bool fetch_ok = d->fetch_ok, state_ok = d->state_ok;
+	int64_t last = d->last_loop_end;
+	char error[sizeof(d->fetch_error)];
+	str_copy(error, d->fetch_error, sizeof(error));
+	pthread_mutex_unlock(&d->health_mu);
+	if (!fetch_ok) {
+		rc |= buf_printf(why, "git: %s\n", error[0] ? error : "not fetched yet");
 		ok = false;
 	}
-	if (!d->state_ok) {
+	if (!state_ok) {
 		rc |= buf_adds(why, "state: the state file is not writable\n");
 		ok = false;
 	}
 	int64_t now = (int64_t)time(NULL);
-	if (d->last_loop_end == 0 || now - d->last_loop_end > 3 * d->interval_s + 30) {
+	if (last == 0 || now - last > 3 * d->interval_s + 30) {
 		rc |= buf_printf(why, "loop: no loop finished in the last 3 intervals\n");
 		ok = false;
 	}
@@ -489,17 +498,21 @@ static void loop(daemon_ctx *d)
 		git_remote_sync_stats gs;
 		memset(&gs, 0, sizeof(gs));
 		int frc = git_remote_sync(d->url, d->cache_dir, d->ref, d->sha, &gs);
+		pthread_mutex_lock(&d->health_mu);
 		d->fetch_ok = frc == 0;
+		if (frc != 0)
+			str_copy(d->fetch_error, err_msg(), sizeof(d->fetch_error));
+		else
+			d->fetch_error[0] = 0;
+		pthread_mutex_unlock(&d->health_mu);
 		metrics_add(d->m, "flotilla_git_fetches_total", frc == 0 ? "outcome=\"ok\"" : "outcome=\"error\"", 1);
 		const char *outcome = "ok";
 		if (frc != 0) {
-			str_copy(d->fetch_error, err_msg(), sizeof(d->fetch_error));
 			char retry[24];
 			snprintf(retry, sizeof(retry), "%llds", (long long)backoff);
-			log_error("daemon: fetch failed; retrying", "url", d->url, "error", d->fetch_error, "retry_in", retry);
+			log_error("daemon: fetch failed; retrying", "url", d->url, "error", err_msg(), "retry_in", retry);
 			outcome = "error";
 		} else {
-			d->fetch_error[0] = 0;
 			backoff = 1;
 			int r = reconcile(d);
 			if (r < 0)
@@ -510,8 +523,8 @@ static void loop(daemon_ctx *d)
 				outcome = "error";
 		}
 		/* the lease, and whether the state file takes writes */
-		d->state_ok = state_lease_renew(d->st, "fleet", CLI_LEASE_TTL) == 0;
-		if (!d->state_ok)
+		bool state_ok = state_lease_renew(d->st, "fleet", CLI_LEASE_TTL) == 0;
+		if (!state_ok)
 			log_error("daemon: cannot renew the state file's lease", "error", err_msg());
 		budget_metrics(d);
 		int64_t took = mono_ms() - t0;
@@ -519,8 +532,12 @@ static void loop(daemon_ctx *d)
 		snprintf(label, sizeof(label), "outcome=\"%s\"", outcome);
 		metrics_add(d->m, "flotilla_reconciles_total", label, 1);
 		metrics_set(d->m, "flotilla_reconcile_duration_seconds", NULL, (double)took / 1000.0);
-		d->last_loop_end = (int64_t)time(NULL);
-		metrics_set(d->m, "flotilla_last_reconcile_timestamp_seconds", NULL, (double)d->last_loop_end);
+		int64_t end = (int64_t)time(NULL);
+		pthread_mutex_lock(&d->health_mu);
+		d->state_ok = state_ok;
+		d->last_loop_end = end;
+		pthread_mutex_unlock(&d->health_mu);
+		metrics_set(d->m, "flotilla_last_reconcile_timestamp_seconds", NULL, (double)end);
 		if (g_stop)
 			break;
 		int64_t wait = frc == 0 ? d->interval_s * 1000 : backoff * 1000;
@@ -618,6 +635,7 @@ int cmd_daemon(int argc, char **argv)
 	if (d.secrets_dir && secrets_check_dir(d.secrets_dir) != 0)
 		return cli_fail("daemon", "%s", err_msg());
 
+	pthread_mutex_init(&d.health_mu, NULL);
 	char *secret = NULL, *cache = NULL;
 	bool leased = false;
 	int rc = EXIT_ERROR;
@@ -689,6 +707,7 @@ done:
 	}
 	free(cache);
 	metrics_free(d.m);
+	pthread_mutex_destroy(&d.health_mu);
 	neon_client_free(d.client);
 	state_close(d.st);
 	for (int i = 0; i < 2; i++)
