@@ -17,6 +17,7 @@
  * secret and the API key (a new client, between loops).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -135,8 +136,16 @@ static void declare_metrics(metrics *m)
 		{"flotilla_drift_reads_total", "counter", "Projects read by the drift sweep."},
 		{"flotilla_apply_failures_total", "counter", "Tenants that failed in the daemon's applies."},
 	};
-	for (size_t i = 0; i < ARRAY_LEN(fams); i++)
+	for (size_t i = 0; i < ARRAY_LEN(fams); i++) {
 		metrics_declare(m, fams[i][0], fams[i][1], fams[i][2]);
+		/* a series without labels exists from the start, at 0: a rate()
+		 * over it needs the zero, and a missing series reads as broken */
+		if (strcmp(fams[i][0], "flotilla_tenants") != 0 && strcmp(fams[i][0], "flotilla_api_requests_total") != 0 &&
+		    strcmp(fams[i][0], "flotilla_git_fetches_total") != 0 &&
+		    strcmp(fams[i][0], "flotilla_reconciles_total") != 0 &&
+		    strcmp(fams[i][0], "flotilla_last_applied_commit_info") != 0)
+			metrics_set(m, fams[i][0], NULL, 0);
+	}
 }
 
 static void on_attempt(void *arg, const char *route, int status)
@@ -259,7 +268,9 @@ static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool ap
 		return -1;
 	}
 	metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)sum->failed);
-	return sum->failed || sum->skipped ? 1 : 0;
+	/* stopped by a signal: the tenants not started are not applied, so the
+	 * commit must not count as applied */
+	return sum->failed || sum->skipped || sum->stopped ? 1 : 0;
 }
 
 /* Before planning: what an earlier run left unfinished (a crash, a kill)
@@ -663,7 +674,10 @@ int cmd_daemon(int argc, char **argv)
 	api.on_attempt_arg = &d;
 	if (cli_client_open("daemon", &api, &d.client) != EXIT_OK)
 		goto done;
-	if (pipe(g_wake) != 0) {
+	/* non-blocking both ways: the loop drains it without blocking, and a
+	 * signal handler's write never blocks on a full pipe */
+	if (pipe(g_wake) != 0 || fcntl(g_wake[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(g_wake[1], F_SETFL, O_NONBLOCK) != 0) {
 		cli_fail("daemon", "pipe: %s", strerror(errno));
 		goto done;
 	}
