@@ -102,6 +102,7 @@ typedef struct daemon_ctx {
 	int64_t list_due;      /* unix seconds: the next sweep's list refresh */
 	char fetch_error[300];
 	bool settled;          /* the first plan (and its journal settling) ran */
+	int64_t logged_tenants; /* the fleet size the sweep time was last logged for */
 } daemon_ctx;
 
 static int64_t mono_ms(void)
@@ -374,7 +375,16 @@ static int sweep(daemon_ctx *d)
 		return -1;
 	/* the sweep's period, for operators: the list plus ~5 reads a project */
 	double per_sweep = (double)mapped.n / 400.0 + 1 + 5.0 * (double)mapped.n;
-	metrics_set(d->m, "flotilla_drift_sweep_seconds", NULL, per_sweep / (rate * d->budget));
+	double sweep_s = per_sweep / (rate * d->budget);
+	metrics_set(d->m, "flotilla_drift_sweep_seconds", NULL, sweep_s);
+	if (d->logged_tenants != (int64_t)mapped.n) {
+		/* at start, and when the fleet's size changes */
+		char n[24], t[32];
+		snprintf(n, sizeof(n), "%zu", mapped.n);
+		unit_duration_format((int64_t)sweep_s + 1, t);
+		log_info("daemon: the drift sweep re-reads the whole fleet in about this long", "projects", n, "sweep", t);
+		d->logged_tenants = (int64_t)mapped.n;
+	}
 	int rc = 0;
 	refresh_stats rs;
 	memset(&rs, 0, sizeof(rs));
@@ -581,6 +591,7 @@ int cmd_daemon(int argc, char **argv)
 	};
 	daemon_ctx d;
 	memset(&d, 0, sizeof(d));
+	d.logged_tenants = -1;
 	d.ref = "HEAD";
 	d.interval_s = 60;
 	d.listen = "127.0.0.1:9464";
