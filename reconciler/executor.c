@@ -383,6 +383,15 @@ static void on_write(void *arg, neon_result *res)
 		exec_do_step(j);
 		return;
 	}
+	if (res->outcome == NEON_HTTP_ERROR && res->status == 409 && strcmp(c->method, "POST") == 0 &&
+	    j->resends < MAX_RESENDS) {
+		/* "already exists": an earlier write of it ran after all (a killed
+		 * run's request that the server finished later). A role, database
+		 * or branch of that name is read back and taken as made. */
+		fail_journal(j, STATE_JOURNAL_FAILED, res->message);
+		if (exec_probe(j))
+			return;
+	}
 	if (res->outcome == NEON_HTTP_ERROR || res->outcome == NEON_TRANSPORT || res->outcome == NEON_TOO_BIG) {
 		/* the client's message names the request already */
 		char *e = xstrdup(res->message);

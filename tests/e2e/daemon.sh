@@ -422,11 +422,11 @@ live_state() {
 make_drift() {
 	local p e b
 	p=$(pid_of "$1" "$2")
-	api PATCH "/projects/$p" '{"project": {"settings": {"quota": {"compute_time_seconds": 7}}}}' >/dev/null &&
-		sleep 0.1 &&
+	# each write retried while the project is locked (423: its operations,
+	# or the daemon's, still run; a loaded CI machine makes that likelier)
+	until_ok 5 eval "api PATCH '/projects/$p' '{\"project\": {\"settings\": {\"quota\": {\"compute_time_seconds\": 7}}}}' >/dev/null" &&
 		e=$(api GET "/projects/$p/endpoints" | json 'sorted(e["id"] for e in d["endpoints"])[0]') &&
-		api PATCH "/projects/$p/endpoints/$e" '{"endpoint": {"suspend_timeout_seconds": 4321}}' >/dev/null &&
-		sleep 0.1 &&
+		until_ok 5 eval "api PATCH '/projects/$p/endpoints/$e' '{\"endpoint\": {\"suspend_timeout_seconds\": 4321}}' >/dev/null" &&
 		b=$(api GET "/projects/$p/branches" | json '[b["id"] for b in d["branches"] if b.get("default")][0]') &&
 		until_ok 5 eval "api DELETE '/projects/$p/branches/$b/databases/inventory' >/dev/null"
 }
