@@ -61,6 +61,8 @@ const char CMD_DAEMON_USAGE[] =
 	"and exit 0; SIGHUP re-reads the webhook secret file and the API key.\n";
 
 #define STOP_GRACE_MS 30000
+/* the drift sweep reads this many projects, then paces itself */
+#define SWEEP_CHUNK 10
 
 static volatile sig_atomic_t g_stop, g_reload;
 static int g_wake[2] = {-1, -1};
@@ -103,6 +105,7 @@ typedef struct daemon_ctx {
 	char fetch_error[300];
 	bool settled;          /* the first plan (and its journal settling) ran */
 	int64_t logged_tenants; /* the fleet size the sweep time was last logged for */
+	double reads_per_project; /* measured requests a deep read costs, 0: none yet */
 } daemon_ctx;
 
 static int64_t mono_ms(void)
@@ -337,6 +340,20 @@ static int reconcile(daemon_ctx *d)
 	return rc;
 }
 
+/* Is a wake-up (webhook, signal) waiting? It is left for the loop's wait. */
+static bool wake_pending(void)
+{
+	struct pollfd pfd = {.fd = g_wake[0], .events = POLLIN};
+	return poll(&pfd, 1, 0) > 0;
+}
+
+/* Sleep up to ms; true when a wake-up came first (left pending). */
+static bool wait_for_wake(int64_t ms)
+{
+	struct pollfd pfd = {.fd = g_wake[0], .events = POLLIN};
+	return poll(&pfd, 1, ms > INT32_MAX ? INT32_MAX : (int)ms) > 0;
+}
+
 typedef struct names {
 	char **v;
 	size_t n, cap;
@@ -366,15 +383,22 @@ static int sweep(daemon_ctx *d)
 	double rate = d->api.rate > 0 ? d->api.rate : 10.0;
 	d->sweep_allowance += (int64_t)((double)(now - d->sweep_stamp_ms) / 1000.0 * rate * d->budget);
 	d->sweep_stamp_ms = now;
-	int64_t cap = (int64_t)(rate * d->budget * (double)d->interval_s * 2) + 10;
-	if (d->sweep_allowance > cap)
-		d->sweep_allowance = cap; /* an idle daemon does not save up for a storm */
-
 	names mapped = {0};
 	if (state_tenants_foreach(d->st, collect_mapped, &mapped) != 0)
 		return -1;
-	/* the sweep's period, for operators: the list plus ~5 reads a project */
-	double per_sweep = (double)mapped.n / 400.0 + 1 + 5.0 * (double)mapped.n;
+	/* an idle daemon does not save up for a storm; but it must save up
+	 * enough for one list refresh (at 100,000 projects, 251 calls is more
+	 * than two intervals' share at the defaults) */
+	int64_t list_cost = (int64_t)mapped.n / 400 + 1;
+	int64_t cap = (int64_t)(rate * d->budget * (double)d->interval_s * 2) + 10;
+	if (cap < list_cost + 10)
+		cap = list_cost + 10;
+	if (d->sweep_allowance > cap)
+		d->sweep_allowance = cap;
+	/* the sweep's period, for operators: the list plus the reads a
+	 * project costs (measured as the sweep goes; 2 + 2 a branch) */
+	double per_project = d->reads_per_project > 0 ? d->reads_per_project : 4.5;
+	double per_sweep = (double)mapped.n / 400.0 + 1 + per_project * (double)mapped.n;
 	double sweep_s = per_sweep / (rate * d->budget);
 	metrics_set(d->m, "flotilla_drift_sweep_seconds", NULL, sweep_s);
 	if (d->logged_tenants != (int64_t)mapped.n) {
@@ -389,7 +413,6 @@ static int sweep(daemon_ctx *d)
 	refresh_stats rs;
 	memset(&rs, 0, sizeof(rs));
 	int64_t wall = (int64_t)time(NULL);
-	int64_t list_cost = (int64_t)mapped.n / 400 + 1;
 	if (wall >= d->list_due && d->sweep_allowance >= list_cost) {
 		if (refresh_list(d->st, d->client, "daemon", &rs) != 0) {
 			rc = -1;
@@ -398,7 +421,7 @@ static int sweep(daemon_ctx *d)
 		d->sweep_allowance -= rs.list_calls;
 		d->list_due = wall + (int64_t)(per_sweep / (rate * d->budget));
 	}
-	size_t k = d->sweep_allowance > 0 ? (size_t)(d->sweep_allowance / 5) : 0;
+	size_t k = d->sweep_allowance > 0 ? (size_t)((double)d->sweep_allowance / per_project) : 0;
 	if (k > mapped.n)
 		k = mapped.n;
 	if (k == 0 || mapped.n == 0)
@@ -415,11 +438,33 @@ static int sweep(daemon_ctx *d)
 			state_tenant_release(&t);
 		}
 	}
-	d->deep_cursor = (d->deep_cursor + (int64_t)k) % (int64_t)mapped.n;
-	if (refresh_deep(d->st, d->client, "daemon", ids, nids, NULL, NULL, &rs) != 0)
-		rc = -1;
-	d->sweep_allowance -= (int64_t)nids * 5;
-	metrics_add(d->m, "flotilla_drift_reads_total", NULL, (double)nids);
+	/* read in chunks, paced to the budget's rate rather than in one burst,
+	 * and stop early for a webhook or a signal: a commit waiting behind
+	 * the sweep is worse than a sweep a little behind */
+	size_t done_n = 0;
+	for (size_t at = 0; at < nids && rc == 0; at += SWEEP_CHUNK) {
+		size_t n = nids - at < SWEEP_CHUNK ? nids - at : SWEEP_CHUNK;
+		neon_stats before, after;
+		neon_client_stats(d->client, &before);
+		int64_t t0 = mono_ms();
+		if (refresh_deep(d->st, d->client, "daemon", ids + at, n, NULL, NULL, &rs) != 0)
+			rc = -1;
+		neon_client_stats(d->client, &after);
+		int64_t spent = after.requests - before.requests;
+		d->sweep_allowance -= spent;
+		done_n += n;
+		double cost = (double)spent / (double)n;
+		d->reads_per_project = d->reads_per_project > 0 ? 0.8 * d->reads_per_project + 0.2 * cost : cost;
+		if (g_stop || wake_pending())
+			break;
+		/* at the budget's pace: spent requests take spent / (rate x budget) s */
+		int64_t due = t0 + (int64_t)((double)spent * 1000.0 / (rate * d->budget));
+		if (at + n < nids && due > mono_ms() && wait_for_wake(due - mono_ms()))
+			break;
+	}
+	metrics_add(d->m, "flotilla_drift_reads_total", NULL, (double)done_n);
+	d->deep_cursor = (d->deep_cursor + (int64_t)done_n) % (int64_t)mapped.n;
+	k = done_n < k ? done_n : k;
 	for (size_t i = 0; i < nids; i++)
 		free(ids[i]);
 	free(ids);
