@@ -100,7 +100,7 @@ typedef struct daemon_ctx {
 	int64_t last_loop_end; /* unix seconds */
 	int64_t sweep_allowance; /* requests the sweep may still spend */
 	int64_t sweep_stamp_ms;
-	int64_t deep_cursor;   /* index into the mapped tenants */
+	char cursor[80];       /* the drift sweep's last tenant read ("": from the start) */
 	int64_t list_due;      /* unix seconds: the next sweep's list refresh */
 	char fetch_error[300];
 	bool settled;          /* the first plan (and its journal settling) ran */
@@ -354,26 +354,36 @@ static bool wait_for_wake(int64_t ms)
 	return poll(&pfd, 1, ms > INT32_MAX ? INT32_MAX : (int)ms) > 0;
 }
 
-typedef struct names {
-	char **v;
+/* A page of the tenant map: names and project ids. */
+typedef struct page {
+	char **names, **ids;
 	size_t n, cap;
-} names;
+} page;
 
-static int collect_mapped(void *arg, const state_tenant *t)
+#define PAGE_STOP 1 /* page_add's "enough": not an error */
+
+static int page_add(void *arg, const state_tenant *t)
 {
-	names *ns = arg;
-	if (ns->n == ns->cap)
-		ns->v = xgrow(ns->v, &ns->cap, ns->n + 1, sizeof(char *));
-	ns->v[ns->n++] = xstrdup(t->tenant);
+	page *pg = arg;
+	for (size_t i = 0; i < pg->n; i++)
+		if (strcmp(pg->names[i], t->tenant) == 0)
+			return PAGE_STOP; /* round again reached the first page */
+	if (pg->n == pg->cap)
+		return PAGE_STOP;
+	pg->names[pg->n] = xstrdup(t->tenant);
+	pg->ids[pg->n++] = xstrdup(t->project_id);
 	return 0;
 }
 
-static void names_free(names *ns)
+static void page_free(page *pg)
 {
-	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	memset(ns, 0, sizeof(*ns));
+	for (size_t i = 0; i < pg->n; i++) {
+		free(pg->names[i]);
+		free(pg->ids[i]);
+	}
+	free(pg->names);
+	free(pg->ids);
+	memset(pg, 0, sizeof(*pg));
 }
 
 /* Step 3: a slice of the drift sweep, within the budget. */
@@ -383,13 +393,13 @@ static int sweep(daemon_ctx *d)
 	double rate = d->api.rate > 0 ? d->api.rate : 10.0;
 	d->sweep_allowance += (int64_t)((double)(now - d->sweep_stamp_ms) / 1000.0 * rate * d->budget);
 	d->sweep_stamp_ms = now;
-	names mapped = {0};
-	if (state_tenants_foreach(d->st, collect_mapped, &mapped) != 0)
+	int64_t nmapped = state_tenant_count(d->st);
+	if (nmapped < 0)
 		return -1;
 	/* an idle daemon does not save up for a storm; but it must save up
 	 * enough for one list refresh (at 100,000 projects, 251 calls is more
 	 * than two intervals' share at the defaults) */
-	int64_t list_cost = (int64_t)mapped.n / 400 + 1;
+	int64_t list_cost = nmapped / 400 + 1;
 	int64_t cap = (int64_t)(rate * d->budget * (double)d->interval_s * 2) + 10;
 	if (cap < list_cost + 10)
 		cap = list_cost + 10;
@@ -398,16 +408,16 @@ static int sweep(daemon_ctx *d)
 	/* the sweep's period, for operators: the list plus the reads a
 	 * project costs (measured as the sweep goes; 2 + 2 a branch) */
 	double per_project = d->reads_per_project > 0 ? d->reads_per_project : 4.5;
-	double per_sweep = (double)mapped.n / 400.0 + 1 + per_project * (double)mapped.n;
+	double per_sweep = (double)nmapped / 400.0 + 1 + per_project * (double)nmapped;
 	double sweep_s = per_sweep / (rate * d->budget);
 	metrics_set(d->m, "flotilla_drift_sweep_seconds", NULL, sweep_s);
-	if (d->logged_tenants != (int64_t)mapped.n) {
+	if (d->logged_tenants != nmapped) {
 		/* at start, and when the fleet's size changes */
 		char n[24], t[32];
-		snprintf(n, sizeof(n), "%zu", mapped.n);
+		snprintf(n, sizeof(n), "%lld", (long long)nmapped);
 		unit_duration_format((int64_t)sweep_s + 1, t);
 		log_info("daemon: the drift sweep re-reads the whole fleet in about this long", "projects", n, "sweep", t);
-		d->logged_tenants = (int64_t)mapped.n;
+		d->logged_tenants = nmapped;
 	}
 	int rc = 0;
 	refresh_stats rs;
@@ -422,22 +432,27 @@ static int sweep(daemon_ctx *d)
 		d->list_due = wall + (int64_t)(per_sweep / (rate * d->budget));
 	}
 	size_t k = d->sweep_allowance > 0 ? (size_t)((double)d->sweep_allowance / per_project) : 0;
-	if (k > mapped.n)
-		k = mapped.n;
-	if (k == 0 || mapped.n == 0)
+	if (k > (size_t)nmapped)
+		k = (size_t)nmapped;
+	if (k == 0)
 		goto done;
-	/* the next k mapped tenants, round-robin */
-	char **slice = xcalloc(k, sizeof(char *));
-	char **ids = xcalloc(k, sizeof(char *));
-	size_t nids = 0;
-	for (size_t i = 0; i < k; i++) {
-		slice[i] = mapped.v[(size_t)(d->deep_cursor + (int64_t)i) % mapped.n];
-		state_tenant t;
-		if (state_tenant_get(d->st, slice[i], &t) == 0) {
-			ids[nids++] = xstrdup(t.project_id);
-			state_tenant_release(&t);
-		}
+	/* the next k mapped tenants after the cursor, round-robin: a page of
+	 * the map, not the whole map each loop */
+	page pg = {.cap = k};
+	pg.names = xcalloc(k, sizeof(char *));
+	pg.ids = xcalloc(k, sizeof(char *));
+	rc = state_tenants_page(d->st, d->cursor, k, page_add, &pg);
+	if (rc == 0 && pg.n < k)
+		rc = state_tenants_page(d->st, "", k - pg.n, page_add, &pg); /* round again */
+	if (rc == PAGE_STOP)
+		rc = 0;
+	if (rc != 0) {
+		page_free(&pg);
+		goto done;
 	}
+	char **slice = pg.names, **ids = pg.ids;
+	size_t nids = pg.n;
+	k = pg.n;
 	/* read in chunks, paced to the budget's rate rather than in one burst,
 	 * and stop early for a webhook or a signal: a commit waiting behind
 	 * the sweep is worse than a sweep a little behind */
@@ -463,11 +478,9 @@ static int sweep(daemon_ctx *d)
 			break;
 	}
 	metrics_add(d->m, "flotilla_drift_reads_total", NULL, (double)done_n);
-	d->deep_cursor = (d->deep_cursor + (int64_t)done_n) % (int64_t)mapped.n;
+	if (done_n)
+		str_copy(d->cursor, slice[done_n - 1], sizeof(d->cursor));
 	k = done_n < k ? done_n : k;
-	for (size_t i = 0; i < nids; i++)
-		free(ids[i]);
-	free(ids);
 	if (rc == 0) {
 		/* compare the slice at the last applied commit */
 		char *last = NULL;
@@ -509,9 +522,8 @@ static int sweep(daemon_ctx *d)
 		}
 		free(last);
 	}
-	free(slice);
+	page_free(&pg);
 done:
-	names_free(&mapped);
 	return rc;
 }
 

@@ -174,6 +174,10 @@ int state_tenant_by_project(state *s, const char *project_id, state_tenant *out)
 int state_tenant_delete(state *s, const char *tenant) WUR;
 typedef int (*state_tenant_fn)(void *arg, const state_tenant *t);
 int state_tenants_foreach(state *s, state_tenant_fn fn, void *arg) WUR;
+/* Up to `limit` tenants whose names sort after `after` ("" from the
+ * start), in name order: the daemon's drift sweep goes round the map a
+ * page at a time instead of reading all of it each loop. */
+int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_fn fn, void *arg) WUR;
 int64_t state_tenant_count(state *s);
 /* Remember whether the tenant's manifest says protect: true (refreshed by
  * plan/apply), for when the manifest is gone. ERR_NOTFOUND when unmapped. */

@@ -226,6 +226,30 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect)
 	return rc;
 }
 
+int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_fn fn, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, frc = 0;
+
+	if ((rc = db_stmt(s, "SELECT " TENANT_COLUMNS " FROM tenants WHERE tenant > ?1 ORDER BY tenant LIMIT ?2",
+			  &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, after ? after : "");
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state_tenant t;
+		read_tenant(st, &t, false);
+		if ((frc = fn(arg, &t)) != 0)
+			break;
+	}
+	if (frc)
+		rc = frc;
+	else
+		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the tenant map");
+	db_reset(st);
+	return rc;
+}
+
 typedef struct name_walk {
 	int (*fn)(void *arg, const char *tenant);
 	void *arg;

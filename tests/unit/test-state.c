@@ -1638,6 +1638,38 @@ static void test_manifest_index(void **st)
 	assert_int_equal(c.n, 0);
 }
 
+static int page_name(void *arg, const state_tenant *t)
+{
+	collected *c = arg;
+	snprintf(c->v[c->n++], 64, "%s", t->tenant);
+	return 0;
+}
+
+static void test_tenants_page(void **st)
+{
+	fixture *fx = *st;
+	fx->s = open_ok(fx);
+	const char *names[] = {"echo", "alpha", "delta", "bravo", "charlie"};
+	for (int i = 0; i < 5; i++) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "p-%d", i);
+		assert_int_equal(state_tenant_put(fx->s, names[i], pid, "prod", "create"), 0);
+	}
+	collected c = {0};
+	assert_int_equal(state_tenants_page(fx->s, "", 2, page_name, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.v[0], "alpha");
+	assert_string_equal(c.v[1], "bravo");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(state_tenants_page(fx->s, "bravo", 8, page_name, &c), 0);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.v[0], "charlie");
+	assert_string_equal(c.v[2], "echo");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(state_tenants_page(fx->s, "echo", 8, page_name, &c), 0);
+	assert_int_equal(c.n, 0);
+}
+
 static void test_tenant_protect(void **st)
 {
 	fixture *fx = *st;
@@ -2070,6 +2102,7 @@ int main(void)
 		FX(test_migrate_v1_to_v2),
 		FX(test_tenant_protect),
 		FX(test_manifest_index),
+		FX(test_tenants_page),
 		FX(test_parse_cache),
 		FX(test_open_creates_0600),
 		FX(test_open_fixes_mode),
