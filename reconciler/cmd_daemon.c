@@ -101,6 +101,7 @@ typedef struct daemon_ctx {
 	int64_t sweep_allowance; /* requests the sweep may still spend */
 	int64_t sweep_stamp_ms;
 	char cursor[80];       /* the drift sweep's last tenant read ("": from the start) */
+	int64_t next_fetch_ms; /* monotonic: when the next loop fetches */
 	int64_t list_due;      /* unix seconds: the next sweep's list refresh */
 	char fetch_error[300];
 	bool settled;          /* the first plan (and its journal settling) ran */
@@ -473,7 +474,12 @@ static int sweep(daemon_ctx *d)
 		if (g_stop || wake_pending())
 			break;
 		/* at the budget's pace: spent requests take spent / (rate x budget) s */
+		/* the pace never delays the next fetch: past it, the rest waits */
+		if (mono_ms() >= d->next_fetch_ms)
+			break;
 		int64_t due = t0 + (int64_t)((double)spent * 1000.0 / (rate * d->budget));
+		if (due > d->next_fetch_ms)
+			due = d->next_fetch_ms;
 		if (at + n < nids && due > mono_ms() && wait_for_wake(due - mono_ms()))
 			break;
 	}
@@ -571,6 +577,7 @@ static void loop(daemon_ctx *d)
 	int64_t backoff = 1;
 	while (!g_stop) {
 		int64_t t0 = mono_ms();
+		d->next_fetch_ms = t0 + d->interval_s * 1000;
 		if (g_reload)
 			reload(d);
 		git_remote_sync_stats gs;
@@ -618,7 +625,11 @@ static void loop(daemon_ctx *d)
 		metrics_set(d->m, "flotilla_last_reconcile_timestamp_seconds", NULL, (double)end);
 		if (g_stop)
 			break;
-		int64_t wait = frc == 0 ? d->interval_s * 1000 : backoff * 1000;
+		/* the next fetch one interval after this one began (the sweep's
+		 * pacing fills the time between), or after the back-off */
+		int64_t wait = frc == 0 ? d->next_fetch_ms - mono_ms() : backoff * 1000;
+		if (wait < 0)
+			wait = 0;
 		if (frc != 0 && backoff < d->interval_s)
 			backoff *= 2;
 		wait_for(wait);
