@@ -242,6 +242,11 @@ static void tenants_metrics(daemon_ctx *d, const tenant_counts *c)
 	metrics_set(d->m, "flotilla_tenants", "state=\"orphaned\"", (double)c->orphaned);
 }
 
+static void active_metric(void *arg, size_t active)
+{
+	metrics_set(arg, "flotilla_operations_in_flight", NULL, (double)active);
+}
+
 static const char *stop_reason(void *arg, const plan_action *a)
 {
 	(void)arg;
@@ -264,10 +269,9 @@ static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool ap
 	log_info("daemon: applying", "what", what, "commit", p->commit, "changes", counts);
 	exec_opts eo = {.parallel = d->parallel, .op_timeout_ms = 600000, .continue_on_error = true,
 			.secrets_dir = d->secrets_dir, .fleet = spec_fleet_name(pl->fl.fleet), .lease = "fleet",
-			.skip = stop_reason, .stop = &g_stop, .stop_grace_ms = STOP_GRACE_MS};
-	metrics_set(d->m, "flotilla_operations_in_flight", NULL, (double)(d->parallel));
+			.skip = stop_reason, .stop = &g_stop, .stop_grace_ms = STOP_GRACE_MS,
+			.on_active = active_metric, .active_arg = d->m};
 	int rc = exec_apply(d->client, d->st, p, &eo, sum);
-	metrics_set(d->m, "flotilla_operations_in_flight", NULL, 0);
 	if (rc != 0) {
 		log_error("daemon: apply failed", "error", err_msg());
 		return -1;
@@ -512,7 +516,8 @@ static int sweep(daemon_ctx *d)
 								.continue_on_error = true, .secrets_dir = d->secrets_dir,
 								.fleet = spec_fleet_name(pl.fl.fleet), .lease = "fleet",
 								.skip = stop_reason, .stop = &g_stop,
-								.stop_grace_ms = STOP_GRACE_MS};
+								.stop_grace_ms = STOP_GRACE_MS,
+								.on_active = active_metric, .active_arg = d->m};
 						memset(&sum, 0, sizeof(sum));
 						if (exec_apply(d->client, d->st, p, &eo, &sum) == 0) {
 							metrics_add(d->m, "flotilla_drift_healed_total", NULL, (double)sum.ok);

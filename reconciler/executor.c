@@ -123,6 +123,8 @@ void exec_job_end(job *j, exec_status status, const char *error, const char *req
 	}
 	x->active--;
 	x->done++;
+	if (x->o->on_active)
+		x->o->on_active(x->o->active_arg, x->active);
 	eta(x);
 	progress_update(&x->prog, x->done);
 	job_free(j);
@@ -550,6 +552,8 @@ static void start_next(executor *x)
 			j->project_id = xstrdup(a->project_id);
 		plan_action_calls(x->p, a, &j->calls);
 		x->active++;
+		if (x->o->on_active)
+			x->o->on_active(x->o->active_arg, x->active);
 		exec_emit(x, "start", j, NULL);
 		exec_do_step(j);
 	}

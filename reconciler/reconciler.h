@@ -155,6 +155,10 @@ typedef struct exec_opts {
 	 * (its journal row stays unfinished; the next run settles it) */
 	volatile sig_atomic_t *stop;
 	int64_t stop_grace_ms;
+	/* or NULL: told how many tenants have work in flight, as it changes
+	 * (the daemon's flotilla_operations_in_flight) */
+	void (*on_active)(void *arg, size_t active);
+	void *active_arg;
 	/* non-NULL: do not act on this tenant, for this reason (a stale plan) */
 	const char *(*skip)(void *arg, const plan_action *a);
 	void *skip_arg;
