@@ -92,7 +92,7 @@ static size_t first_line_trimmed(char *s, size_t len)
 	return end - start;
 }
 
-static int load_file(char **out, const char *file)
+int neon_secret_file_load(char **out, const char *file, const char *what)
 {
 	struct stat st;
 	char *key = NULL;
@@ -102,20 +102,19 @@ static int load_file(char **out, const char *file)
 
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return err_set(ERR_IO, "API key file '%s': %s", file, strerror(errno));
+		return err_set(ERR_IO, "%s '%s': %s", what, file, strerror(errno));
 	if (fstat(fd, &st) != 0) {
-		rc = err_set(ERR_IO, "API key file '%s': %s", file, strerror(errno));
+		rc = err_set(ERR_IO, "%s '%s': %s", what, file, strerror(errno));
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = err_set(ERR_INVALID, "API key file '%s': not a regular file", file);
+		rc = err_set(ERR_INVALID, "%s '%s': not a regular file", what, file);
 		goto done;
 	}
 	if (st.st_mode & (S_IRGRP | S_IROTH)) {
 		rc = err_set(ERR_INVALID,
-			     "API key file '%s': readable by %s (mode %04o); make it private: chmod 600 '%s'",
-			     file, (st.st_mode & S_IROTH) ? "others" : "its group",
-			     (unsigned)(st.st_mode & 07777), file);
+			     "%s '%s': readable by %s (mode %04o); make it private: chmod 600 '%s'", what, file,
+			     (st.st_mode & S_IROTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777), file);
 		goto done;
 	}
 	key = neon__secret_alloc(KEY_FILE_MAX + 1);
@@ -124,7 +123,7 @@ static int load_file(char **out, const char *file)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = err_set(ERR_IO, "API key file '%s': %s", file, strerror(errno));
+			rc = err_set(ERR_IO, "%s '%s': %s", what, file, strerror(errno));
 			goto done;
 		}
 		if (n == 0)
@@ -133,13 +132,13 @@ static int load_file(char **out, const char *file)
 	}
 	if (len == KEY_FILE_MAX && !memchr(key, '\n', len) && !memchr(key, '\r', len)) {
 		/* cutting it would send a different key, and fail later and obscurely */
-		rc = err_set(ERR_INVALID, "API key file '%s': first line longer than %d bytes", file,
+		rc = err_set(ERR_INVALID, "%s '%s': first line longer than %d bytes", what, file,
 			     KEY_FILE_MAX);
 		goto done;
 	}
 	len = first_line_trimmed(key, len);
 	if (len == 0) {
-		rc = err_set(ERR_INVALID, "API key file '%s': empty", file);
+		rc = err_set(ERR_INVALID, "%s '%s': empty", what, file);
 		goto done;
 	}
 	*out = key;
@@ -159,7 +158,7 @@ int neon_key_load(char **out, const char *file)
 
 	*out = NULL;
 	if (file && *file)
-		return load_file(out, file);
+		return neon_secret_file_load(out, file, "API key file");
 	env = getenv("NEON_API_KEY");
 	if (!env)
 		return err_set(ERR_NOTFOUND, "no API key: NEON_API_KEY is not set and no key file was given");

@@ -72,6 +72,10 @@ void neon_client_free(neon_client *c);
  * set; ERR_INVALID for an empty key or a world-readable file.
  */
 int neon_key_load(char **out, const char *file) WUR;
+/* The same rules for any secret file (the daemon's webhook secret): the
+ * first line, trimmed; refused when others can read it; `what` names it in
+ * messages ("webhook secret file"). Free with neon_key_free. */
+int neon_secret_file_load(char **out, const char *file, const char *what) WUR;
 void neon_key_free(char *key);
 
 /* ------------------------------------------------------------- requests */

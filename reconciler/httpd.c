@@ -33,8 +33,6 @@
 /* The reasons /readyz shows, and a metrics page. */
 #define HTTPD_MAX_WHY 4096
 #define HTTPD_MAX_PAGE (16 * 1024 * 1024)
-/* A longer secret file is not a webhook secret; reading stops there. */
-#define SECRET_FILE_MAX 4096
 
 struct httpd {
 	struct MHD_Daemon *d;
@@ -140,23 +138,6 @@ static int signature_ok(httpd *h, const char *header, const char *body, size_t l
 	return rc;
 }
 
-/* The first line of the buffer, spaces and tabs trimmed, moved to its
- * start; the rest is wiped. Returns its length. */
-static size_t first_line_trimmed(char *s, size_t len)
-{
-	size_t start = 0, end;
-
-	for (end = 0; end < len && s[end] != '\n' && s[end] != '\r'; end++)
-		;
-	while (start < end && (s[start] == ' ' || s[start] == '\t'))
-		start++;
-	while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
-		end--;
-	memmove(s, s + start, end - start);
-	explicit_bzero(s + (end - start), len - (end - start));
-	return end - start;
-}
-
 /*
  * The same rules as the API key file (neon/key.c): the mode is checked on
  * the open descriptor, so the file checked is the file read, and a file
@@ -165,63 +146,15 @@ static size_t first_line_trimmed(char *s, size_t len)
  */
 int httpd_secret_load(const char *path, char **out)
 {
-	struct stat st;
-	char *s = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc;
-
+	/* the API key's loader and rules (neon/key.c), then a heap copy:
+	 * httpd keeps and replaces its secret as plain memory, wiped on free */
+	char *kept = NULL;
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return err_set(ERR_IO, "webhook secret file '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		rc = err_set(ERR_IO, "webhook secret file '%s': %s", path, strerror(errno));
-		goto done;
+	int rc = neon_secret_file_load(&kept, path, "webhook secret file");
+	if (rc == 0) {
+		*out = xstrdup(kept);
+		neon_key_free(kept);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = err_set(ERR_INVALID, "webhook secret file '%s': not a regular file", path);
-		goto done;
-	}
-	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		rc = err_set(ERR_INVALID,
-			     "webhook secret file '%s': readable by %s (mode %04o); make it private: chmod 600 '%s'",
-			     path, (st.st_mode & S_IROTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777),
-			     path);
-		goto done;
-	}
-	s = xcalloc(1, SECRET_FILE_MAX + 1);
-	while (len < SECRET_FILE_MAX) {
-		n = read(fd, s + len, SECRET_FILE_MAX - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(ERR_IO, "webhook secret file '%s': %s", path, strerror(errno));
-			goto done;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len == SECRET_FILE_MAX && !memchr(s, '\n', len) && !memchr(s, '\r', len)) {
-		/* cutting it would verify against another secret than GitHub's */
-		rc = err_set(ERR_INVALID, "webhook secret file '%s': first line longer than %d bytes", path,
-			     SECRET_FILE_MAX);
-		goto done;
-	}
-	if (first_line_trimmed(s, len) == 0) {
-		rc = err_set(ERR_INVALID, "webhook secret file '%s': empty", path);
-		goto done;
-	}
-	*out = s;
-	s = NULL;
-	rc = 0;
-done:
-	if (s) {
-		explicit_bzero(s, SECRET_FILE_MAX + 1);
-		free(s);
-	}
-	close(fd);
 	return rc;
 }
 
