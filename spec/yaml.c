@@ -231,7 +231,8 @@ static bool on_event(builder *b, yaml_event_t *ev, ydoc **docs, size_t *ndocs, s
 		size_t base = b->open_base[b->depth];
 		size_t count = b->nstack - base;
 		n->kids = arena_alloc(b->a, (count ? count : 1) * sizeof(*n->kids));
-		memcpy(n->kids, b->stack + base, count * sizeof(*n->kids));
+		if (count) /* an empty one may come before anything was pushed: stack NULL */
+			memcpy(n->kids, b->stack + base, count * sizeof(*n->kids));
 		n->n = n->kind == YN_MAP ? count / 2 : count;
 		b->nstack = base;
 		uint64_t weight = b->open_weight[b->depth];
