@@ -5,7 +5,7 @@
  * connections (HTTP/2 where libcurl has it); jansson maps the JSON. Every
  * request of a process draws from one rate budget (a token bucket that
  * halves its rate after a 429 and creeps back, AIMD). The client retries
- * what is safe to retry (REFERENCE.md, DESIGN.md "API budget"):
+ * what is safe to retry (docs/neon-api.md, "Errors"):
  *   - reads: transport errors, 5xx, 423, 429;
  *   - writes: only when nothing reached the server (no connection) or the
  *     API says nothing ran (423, 429, 503);
@@ -145,7 +145,8 @@ void neon_client_stats(const neon_client *c, neon_stats *out);
 /* ---------------------------------------------------------- typed model */
 
 /*
- * The subset of the API that flotilla reads, typed (REFERENCE.md). Strings
+ * The subset of the API that flotilla reads, typed (the OpenAPI schemas of
+ * vendor/neon-api; docs/neon-api.md). Strings
  * are heap copies owned by the struct; *_release frees them. Parsers take
  * the JSON object and a `where` for messages ("GET /projects: projects[3]")
  * and return ERR_INVALID with a message naming the field when a required
@@ -232,7 +233,7 @@ void neon_role_release(neon_role *r);
 void neon_operation_release(neon_operation *o);
 void neon_region_release(neon_region *r);
 
-/* Operation status classes (REFERENCE.md "Operations"). */
+/* Operation status classes (docs/neon-api.md, "Operations"). */
 bool neon_op_in_progress(const char *status); /* scheduling, running, cancelling */
 bool neon_op_succeeded(const char *status);   /* finished, skipped */
 

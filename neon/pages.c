@@ -2,7 +2,7 @@
  * pages.c: the paged and fanned-out reads flotilla's refresh is built on.
  *
  * neon_projects_page reads one page of GET /projects and decides whether
- * another follows with the stop rules of REFERENCE.md "Pagination": the
+ * another follows with the stop rules of docs/neon-api.md "Pagination": the
  * cursor may still be set on the last page, so a page that is empty,
  * shorter than the limit, or without a cursor is the last (neonctl stops on
  * a short page, @neon/sdk on a missing cursor; either alone costs a call

@@ -1,6 +1,6 @@
 /*
  * retry.c: what one finished attempt means, and whether it may be sent
- * again (neon.h, REFERENCE.md "Errors", DESIGN.md "API budget").
+ * again (neon.h; docs/neon-api.md "Errors").
  *
  * Reads are idempotent: any transient failure is retried (transport
  * errors, 5xx, 423 Locked, 429). A write is retried only when the server

@@ -6,7 +6,7 @@
  * the annotations given), one role, one database and one read_write
  * endpoint, and returns them with the create_timeline and start_compute
  * operations. Updates take only what ProjectUpdateRequest lists; region,
- * pg_version, org_id and store_passwords cannot change (REFERENCE.md) and
+ * pg_version, org_id and store_passwords cannot change (docs/neon-api.md) and
  * are ignored when sent, as Neon's decoder ignores unknown members.
  */
 #include <inttypes.h>
@@ -126,7 +126,7 @@ static const char *const QUOTA_KEYS[] = {"active_time_seconds", "compute_time_se
 /*
  * Check a ProjectSettingsData and fold it into `into` (member by member,
  * as PATCH does). Quota values are int64 >= 0; logical replication, once
- * on, stays on (REFERENCE.md).
+ * on, stays on (docs/neon-api.md).
  */
 static bool apply_settings(sim_req *r, json_t *into, const json_t *in)
 {

@@ -316,7 +316,7 @@ bool sim_locked(sim_req *r, sim_project *p);
  *
  * sim_check_compute reads autoscaling_limit_min_cu, autoscaling_limit_max_cu
  * and suspend_timeout_seconds from `obj` where present, over the current
- * values in *min_cu, *max_cu and *suspend, and checks the result (REFERENCE.md,
+ * values in *min_cu, *max_cu and *suspend, and checks the result (docs/neon-api.md,
  * Endpoints): min >= 0.25, max >= min, max - min <= 8, autoscaling up to
  * 16 CU, fixed size up to 56, suspend -1, 0 or 60..604800.
  */

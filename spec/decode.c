@@ -194,7 +194,7 @@ bool spec_tenant_name_valid(const char *name)
 	return valid_name(name);
 }
 
-/* ^[a-z0-9-]{1,60}$: Neon ids (REFERENCE.md, "IDs"), used for regions, org ids. */
+/* ^[a-z0-9-]{1,60}$: Neon ids (docs/neon-api.md, "Ids"), used for regions, org ids. */
 bool valid_id(const char *s)
 {
 	size_t n = strlen(s);
@@ -337,7 +337,7 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 					: "expected compute units like 2 or 16");
 				break;
 			}
-			/* autoscaling goes up to 16 CU (REFERENCE.md, Endpoints) */
+			/* autoscaling goes up to 16 CU (docs/neon-api.md, Endpoints) */
 			if (q > 64) {
 				diag_at(d, v, where, "autoscaling ceiling must be at most 16 CU");
 				break;

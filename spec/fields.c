@@ -2,7 +2,7 @@
  * fields.c: the table of tenant-spec fields. Decoding, merging, explain and
  * the plan all walk this one table, so a field added here is known to all
  * of them at once. Built-in defaults are Neon's own where Neon has one
- * (REFERENCE.md: pg_version 17, history_retention_seconds 86400, suspend
+ * (docs/neon-api.md: pg_version 17, history_retention_seconds 86400, suspend
  * 300 s, quotas unlimited, default branch main with neondb/neondb_owner).
  */
 #include <inttypes.h>

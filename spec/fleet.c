@@ -21,7 +21,7 @@
 
 #include "spec/internal.h"
 
-/* REFERENCE.md, "Regions": the documented list, used when a fleet names none. */
+/* docs/neon-api.md, "Regions": the documented list, used when a fleet names none. */
 static const char *const DEFAULT_REGIONS[] = {
 	"aws-us-east-1", "aws-us-east-2", "aws-us-west-2", "aws-eu-central-1",
 	"aws-eu-west-2", "aws-ap-southeast-1", "aws-ap-southeast-2", "aws-sa-east-1",

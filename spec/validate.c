@@ -226,7 +226,7 @@ void validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diag
 		    region->o.layer == SPEC_LAYER_BUILTIN ? "it is the built-in default region; " : "", list);
 	}
 
-	/* CU rules (REFERENCE.md, Endpoints): max >= min, max - min <= 8,
+	/* CU rules (docs/neon-api.md, Endpoints): max >= min, max - min <= 8,
 	 * autoscaling up to the account's ceiling, fixed size up to 56 */
 	const spec_val *mn = &m.v[SF_COMPUTE_MIN_CU], *mx = &m.v[SF_COMPUTE_MAX_CU];
 	bool below = mx->i < mn->i, wide = mx->i - mn->i > 32;

@@ -44,13 +44,13 @@ static bool valid_time_of_day(const char *s)
 
 /* ------------------------------------------------------- scalar fields */
 
-/* Field-specific range rules for one written value (REFERENCE.md). */
+/* Field-specific range rules for one written value (docs/neon-api.md). */
 static bool check_range(dec *d, spec_field f, const ynode *n, const char *path, int64_t v)
 {
 	char a[32];
 	switch (f) {
 	case SF_HISTORY_RETENTION:
-		/* history_retention_seconds 0..2592000 (REFERENCE.md, Projects) */
+		/* history_retention_seconds 0..2592000 (docs/neon-api.md, Projects) */
 		if (v > 2592000) {
 			unit_duration_format(v, a);
 			diag_at(d, n, path, "history retention %s is out of range: must be 0..30d", a);

@@ -2,7 +2,7 @@
  * oapi.h: an OpenAPI 3.0 response-schema checker for tests, on jansson.
  *
  * Tests that talk to flotilla-sim hold every response body against the
- * Neon API document (/work/shared/neon-api/openapi-v2.json) so the
+ * Neon API document (vendor/neon-api/openapi-v2.json) so the
  * simulator cannot drift from the real API's shapes unnoticed.
  *
  * The checker knows: $ref (local "#/..." pointers, cycle-safe), allOf (all
@@ -31,7 +31,7 @@ typedef struct oapi oapi;
 
 /* Where the document is: $FLOTILLA_OPENAPI when set and not empty, else
  * OAPI_DEFAULT_PATH (relative to the source root). Borrowed string. */
-#define OAPI_DEFAULT_PATH "../shared/neon-api/openapi-v2.json"
+#define OAPI_DEFAULT_PATH "vendor/neon-api/openapi-v2.json"
 const char *oapi_default_path(void);
 
 /*

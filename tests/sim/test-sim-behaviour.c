@@ -1555,7 +1555,7 @@ static void assert_matches(const char *s, const char *re)
 	regfree(&rx);
 }
 
-/* Ids and hosts look like Neon's; the regions are REFERENCE.md's 11. */
+/* Ids and hosts look like Neon's; the regions are the 11 of docs/neon-api.md. */
 static void test_ids_hosts_and_regions(void **state)
 {
 	static const char *const regions[] = { "aws-us-east-1", "aws-us-east-2", "aws-us-west-2",

@@ -45,14 +45,19 @@ static char *temp_file_mode(const char *text, mode_t mode)
 	return path;
 }
 
-/* The OpenAPI document ($FLOTILLA_OPENAPI, set by meson), or NULL. */
+/* The OpenAPI document ($FLOTILLA_OPENAPI, set by meson). A test that
+ * needs it fails when it cannot be read: the document is vendored, so a
+ * missing one is a broken checkout, never a reason to skip. */
 static json_t *openapi(void)
 {
 	static json_t *doc;
 	const char *path = getenv("FLOTILLA_OPENAPI");
+	json_error_t e;
 
-	if (!doc && path && *path)
-		doc = json_load_file(path, 0, NULL);
+	if (!path || !*path)
+		fail_msg("FLOTILLA_OPENAPI is not set: run this test through meson");
+	if (!doc && !(doc = json_load_file(path, 0, &e)))
+		fail_msg("cannot load the OpenAPI document '%s': %s", path, e.text);
 	return doc;
 }
 
@@ -309,8 +314,6 @@ static void test_model_openapi_examples(void **state)
 	size_t i;
 
 	(void)state;
-	if (!openapi())
-		skip();
 	ex = example("/projects");
 	assert_non_null(ex);
 	json_array_foreach(json_object_get(ex, "projects"), i, item) {
