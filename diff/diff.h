@@ -144,6 +144,10 @@ typedef struct plan_input {
 	size_t nonly;
 	int64_t max_deletes;       /* above 0: overrides the fleet's maxDeletesPerRun */
 	const char *changed_since; /* the base commit (40 hex) of `only`, or NULL */
+	/* Projects the last list refresh could not see (state_list_incomplete):
+	 * above 0, every create is blocked, since the tenant's project may be
+	 * one of them, and a create could make a second. */
+	int64_t live_incomplete;
 } plan_input;
 
 /*

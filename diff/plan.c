@@ -429,6 +429,16 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 	memset(&x, 0, sizeof(x));
 	x.a.tenant = xstrdup(t->name);
 	int rc;
+	if (!project_id && in->live_incomplete > 0) {
+		x.a.kind = PLAN_BLOCKED;
+		act_change(&x, "project", NULL, sv.v[SF_REGION].s);
+		act_reason(&x, "tenant '%s': not created: the last list of the live fleet was incomplete (%" PRId64
+			       " project%s that Neon named unavailable could not be read), and the tenant's project may "
+			       "be one of them; run 'flotilla refresh' until it completes, then plan again",
+			   t->name, in->live_incomplete, in->live_incomplete == 1 ? "" : "s");
+		push(b, &x);
+		return 0;
+	}
 	if (!project_id) {
 		x.a.kind = PLAN_CREATE;
 		x.count_only = true;

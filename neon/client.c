@@ -180,6 +180,8 @@ static int check_options(neon_options *o)
 		o->max_body = def.max_body;
 	if (o->max_attempts == 0)
 		o->max_attempts = def.max_attempts;
+	if (o->lock_wait_ms == 0)
+		o->lock_wait_ms = def.lock_wait_ms;
 	if (!(o->rate > 0 && o->rate <= 1e6))
 		return err_set(ERR_INVALID, "rate %g: must be above 0 requests per second", o->rate);
 	if (!(o->burst > 0 && o->burst <= 1e6))
@@ -190,6 +192,8 @@ static int check_options(neon_options *o)
 		return err_set(ERR_INVALID, "timeout_ms %lld: must be positive", (long long)o->timeout_ms);
 	if (o->max_attempts < 1 || o->max_attempts > 100)
 		return err_set(ERR_INVALID, "max_attempts %d: must be 1..100", o->max_attempts);
+	if (o->lock_wait_ms < 0)
+		return err_set(ERR_INVALID, "lock_wait_ms %lld: must not be negative", (long long)o->lock_wait_ms);
 	if (o->max_backoff_ms < 0)
 		return err_set(ERR_INVALID, "max_backoff_ms %lld: must not be negative",
 			       (long long)o->max_backoff_ms);
@@ -278,8 +282,20 @@ void neon_client_free(neon_client *c)
 		curl_multi_cleanup(c->multi);
 	neon__secret_free(c->auth);
 	free(c->base_url);
+	free(c->org_id);
 	free(c);
 	curl_global_cleanup();
+}
+
+void neon_client_set_org(neon_client *c, const char *org_id)
+{
+	free(c->org_id);
+	c->org_id = org_id && *org_id ? xstrdup(org_id) : NULL;
+}
+
+const char *neon_client_org(const neon_client *c)
+{
+	return c->org_id;
 }
 
 /* ------------------------------------------------------------ requests */

@@ -128,6 +128,7 @@ struct neon_req {
 	int64_t waiting_since;  /* when it first found no token, -1 not waiting */
 	int64_t first_send;
 	int64_t attempt_start;
+	int locked;             /* 423 answers so far (their backoff grows apart) */
 	/* the attempt on the wire */
 	CURL *easy;
 	struct curl_slist *headers, *headers_tail;
@@ -155,6 +156,7 @@ struct neon_client {
 	CURL **pool;            /* easy handles kept for reuse */
 	int npool;
 	neon_stats stats;
+	char *org_id;           /* org_id of every project list; NULL: none */
 };
 
 /* Queue fn(arg) to run from neon_run once delay_ms have passed. It takes
@@ -185,5 +187,19 @@ int neon__annotation_value(const json_t *entry, const char *where, json_t **out)
 int neon__outcome_rc(const neon_result *r);
 /* The message of a GeneralError body, or NULL. */
 const char *neon__api_message(const json_t *body);
+
+/*
+ * A GET /projects response body as a page (pages.c): the projects parsed,
+ * the unavailable ids checked, and whether another page follows: listed
+ * plus unavailable fill `limit` and the cursor is set and differs from
+ * `cursor` (the one this page was asked with, NULL for the first). A full
+ * page whose cursor did not advance would loop: ERR_INVALID. `route` names
+ * the request in messages. 0, or ERR_INVALID with err_msg naming the member.
+ */
+int neon__project_page_parse(const json_t *body, const char *route, const char *cursor, int limit,
+			     neon_project_page *out) WUR;
+/* "/projects?limit=N[&cursor=…][&search=…][&recoverable=true][&org_id=…]" into b. */
+int neon__projects_path(const neon_client *c, buf *b, const char *cursor, int limit, const char *search,
+			bool recoverable) WUR;
 
 #endif

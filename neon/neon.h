@@ -45,9 +45,14 @@ typedef struct neon_options {
 	 * HTTP status (0: no answer). For the daemon's request metrics. */
 	void (*on_attempt)(void *arg, const char *route, int status);
 	void *on_attempt_arg;
+	/* How long a request may keep meeting 423 Locked before it fails (a
+	 * project busy with operations, often Neon's own: a compute starting
+	 * because an application connected). 423s are retried with jittered
+	 * backoff until then, whatever max_attempts says; default 600000. */
+	int64_t lock_wait_ms;
 } neon_options;
 
-#define NEON_OPTIONS_INIT {NULL, NULL, 10.0, 20.0, 8, 30000, 32u * 1024 * 1024, 6, 10000, 0, NULL, NULL}
+#define NEON_OPTIONS_INIT {NULL, NULL, 10.0, 20.0, 8, 30000, 32u * 1024 * 1024, 6, 10000, 0, NULL, NULL, 600000}
 
 /* "GET /projects/p-1/branches/br-2" -> "GET /projects/{id}/branches/{id}":
  * every segment after a collection name is an id (or a name). Heap. */
@@ -63,6 +68,16 @@ typedef struct neon_client neon_client;
  */
 int neon_client_new(neon_client **out, const neon_options *opt) WUR;
 void neon_client_free(neon_client *c);
+
+/*
+ * The organization (a fleet's spec.orgId) that every project list and
+ * search names as org_id, or NULL for none. A personal API key of an
+ * account with organizations must name one: without it Neon answers 400
+ * "org_id is required", and the client's message then says how to set and
+ * find it (docs/neon-api.md, "Keys and organizations"). Copied.
+ */
+void neon_client_set_org(neon_client *c, const char *org_id);
+const char *neon_client_org(const neon_client *c);
 
 /*
  * Read the API key: from the file when `file` is set (first line, spaces
@@ -134,6 +149,7 @@ typedef struct neon_stats {
 	int64_t retries;
 	int64_t status_429;
 	int64_t transport_errors;
+	int64_t status_423;     /* 423 Locked answers, each retried while lock_wait_ms lasts */
 	int64_t budget_waits;   /* attempts that waited for a token */
 	int64_t budget_wait_ms;
 	double rate_now;        /* current (AIMD-lowered) rate */
@@ -233,27 +249,61 @@ void neon_role_release(neon_role *r);
 void neon_operation_release(neon_operation *o);
 void neon_region_release(neon_region *r);
 
-/* Operation status classes (docs/neon-api.md, "Operations"). */
-bool neon_op_in_progress(const char *status); /* scheduling, running, cancelling */
+/* Operation status classes (docs/neon-api.md, "Operations"). A `failed`
+ * operation is not over: the control plane retries it (failures_count,
+ * retry_at), so it counts as in progress; only error and cancelled are
+ * final failures. */
+bool neon_op_in_progress(const char *status); /* scheduling, running, cancelling, failed */
 bool neon_op_succeeded(const char *status);   /* finished, skipped */
 
 /* ------------------------------------------------------ paged reads */
 
 /*
- * One page of GET /projects (limit 1..400). `cursor` NULL for the first
- * page. On success *next is the cursor for the following page, or NULL when
- * this page is the last (shorter than limit, empty, or without a cursor).
- * The projects array is heap memory: neon_project_page_release.
+ * One page of GET /projects (limit 1..400), with the client's org_id.
+ * `cursor` NULL for the first page. A page can be cut short: projects
+ * whose details Neon could not fetch in time are left out of `projects`
+ * and named in `unavailable_project_ids`; they exist, and they count
+ * towards the page. On success *next is the cursor for the following page,
+ * or NULL when this page is the last (listed + unavailable fewer than
+ * limit, none at all, or no cursor). The arrays are heap memory:
+ * neon_project_page_release.
  */
 typedef struct neon_project_page {
 	neon_project *items;
 	size_t n;
+	char **unavailable;     /* ids of projects Neon named but could not describe */
+	size_t nunavailable;
 	char *next;
 } neon_project_page;
 
 int neon_projects_page(neon_client *c, const char *cursor, int limit, const char *search, bool recoverable,
 		       neon_project_page *out, neon_result *res) WUR;
 void neon_project_page_release(neon_project_page *p);
+
+/*
+ * Every project named exactly `name`, from a search paged to its end (a
+ * first page alone proves nothing: names are not unique, and pages can be
+ * cut short). Projects a page named unavailable are read one by one by id;
+ * those that could not be read either are counted in `unresolved`, and
+ * then "no match" proves nothing: the caller must not create.
+ */
+typedef struct neon_find_result {
+	char **ids;             /* the matching projects' ids, heap */
+	size_t n;
+	size_t unresolved;      /* unavailable projects that could not be read */
+	int64_t calls;          /* requests made (pages and reads by id) */
+	int rc;                 /* 0, or the error of a page that failed */
+	char error[512];        /* rc != 0: why (the client's message) */
+	char request_id[64];    /* rc != 0: the failed request's id */
+} neon_find_result;
+typedef void (*neon_find_fn)(void *arg, neon_find_result *res);
+/* Queue the search; `done` runs from neon_run and owns `res` for the call
+ * only (neon_find_result_release frees it afterwards). */
+void neon_projects_find_submit(neon_client *c, const char *name, neon_find_fn done, void *arg);
+/* The same, synchronously (not from inside a neon_run callback). Returns
+ * out->rc; release *out either way. */
+int neon_projects_find(neon_client *c, const char *name, neon_find_result *out) WUR;
+void neon_find_result_release(neon_find_result *r);
 
 /*
  * Everything deep about one project: branches (with the annotations map

@@ -10,6 +10,8 @@
  * Polls back off from 100 ms to 5 s (terraform polls every 100 ms,
  * Neon's docs suggest 5 s; most operations take a second or two), and the
  * waits between them run inside neon_run, so other queued requests go on.
+ * An operation that is `failed` is waited for too: Neon retries it, and
+ * only `error` or `cancelled` (or the timeout) ends the wait as a failure.
  */
 #include <string.h>
 
@@ -21,8 +23,9 @@
 
 bool neon_op_in_progress(const char *status)
 {
+	/* failed is not final: the control plane retries it */
 	return status && (strcmp(status, "scheduling") == 0 || strcmp(status, "running") == 0 ||
-			  strcmp(status, "cancelling") == 0);
+			  strcmp(status, "cancelling") == 0 || strcmp(status, "failed") == 0);
 }
 
 bool neon_op_succeeded(const char *status)
@@ -175,10 +178,11 @@ int neon_ops_wait(neon_client *c, const char *project_id, const char *const *op_
 		now = neon__now_ms();
 		if (now >= deadline) {
 			rc = err_set(ERR_LOCKED,
-				     "timed out after %lld ms: operation '%s' (%s) of project '%s' is still '%s' "
+				     "timed out after %lld ms: operation '%s' (%s) of project '%s' is still '%s'%s%s "
 				     "(%zu of %zu unfinished)",
 				     (long long)(now - start), first_busy->id, first_busy->action, project_id,
-				     first_busy->status, busy, n);
+				     first_busy->status, first_busy->error && *first_busy->error ? ": " : "",
+				     first_busy->error ? first_busy->error : "", busy, n);
 			goto done;
 		}
 		if ((rc = neon__sleep(c, delay < deadline - now ? delay : deadline - now)) != 0)

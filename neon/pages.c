@@ -63,16 +63,82 @@ static int bad_response(neon_result *r)
 
 /* ------------------------------------------------------------ projects */
 
+int neon__projects_path(const neon_client *c, buf *b, const char *cursor, int limit, const char *search,
+			bool recoverable)
+{
+	return buf_printf(b, "/projects?limit=%d", limit) ||
+	       (cursor && (buf_adds(b, "&cursor=") || neon__query_escape(b, cursor))) ||
+	       (search && (buf_adds(b, "&search=") || neon__query_escape(b, search))) ||
+	       (recoverable && buf_adds(b, "&recoverable=true")) ||
+	       (c->org_id && (buf_adds(b, "&org_id=") || neon__query_escape(b, c->org_id)))
+		       ? ERR_FAIL
+		       : 0;
+}
+
+int neon__project_page_parse(const json_t *body, const char *route, const char *cursor, int limit,
+			     neon_project_page *out)
+{
+	const json_t *list, *gone, *pg, *next, *item;
+	neon_project_page page;
+	char where[96];
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&page, 0, sizeof(page));
+	list = json_object_get(body, "projects");
+	if (!json_is_array(list))
+		return err_set(ERR_INVALID, "%s: projects: expected an array", route);
+	gone = json_object_get(body, "unavailable_project_ids");
+	if (gone && !json_is_array(gone) && !json_is_null(gone))
+		return err_set(ERR_INVALID, "%s: unavailable_project_ids: expected an array", route);
+	pg = json_object_get(body, "pagination");
+	if (pg && !json_is_object(pg) && !json_is_null(pg))
+		return err_set(ERR_INVALID, "%s: pagination: expected an object", route);
+	next = json_object_get(pg, "cursor");
+	if (next && !json_is_string(next) && !json_is_null(next))
+		return err_set(ERR_INVALID, "%s: pagination.cursor: expected a string", route);
+
+	page.items = xcalloc(json_array_size(list) + 1, sizeof(*page.items));
+	json_array_foreach(list, i, item) {
+		snprintf(where, sizeof(where), "%s: projects[%zu]", route, i);
+		if ((rc = neon_project_parse(item, where, &page.items[i])) != 0)
+			goto fail;
+		page.n++;
+	}
+	/* the ids go into paths later (a read by id): each must be an id */
+	page.unavailable = xcalloc(json_array_size(gone) + 1, sizeof(char *));
+	json_array_foreach(gone, i, item) {
+		const char *id = json_string_value(item);
+		if (!neon__id_valid(id)) {
+			rc = err_set(ERR_INVALID, "%s: unavailable_project_ids[%zu]: not a valid project id", route, i);
+			goto fail;
+		}
+		page.unavailable[page.nunavailable++] = xstrdup(id);
+	}
+	/* the page is full when listed and unavailable projects fill it: a
+	 * client that counted the listed ones alone would stop at the first
+	 * page Neon cut short */
+	if (page.n + page.nunavailable >= (size_t)limit && json_string_length(next) > 0) {
+		if (cursor && strcmp(cursor, json_string_value(next)) == 0) {
+			rc = err_set(ERR_INVALID, "%s: pagination.cursor did not advance", route);
+			goto fail;
+		}
+		page.next = xstrdup(json_string_value(next));
+	}
+	*out = page;
+	return 0;
+fail:
+	neon_project_page_release(&page);
+	return rc;
+}
+
 int neon_projects_page(neon_client *c, const char *cursor, int limit, const char *search, bool recoverable,
 		       neon_project_page *out, neon_result *res)
 {
 	neon_result local;
 	neon_result *r = res ? res : &local;
 	buf path = BUF_INIT(0);
-	const json_t *list, *pg, *next, *item;
-	neon_project *items = NULL;
-	size_t n = 0, i;
-	char where[64];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -83,10 +149,7 @@ int neon_projects_page(neon_client *c, const char *cursor, int limit, const char
 		str_copy(r->message, err_msg(), sizeof(r->message));
 		goto done;
 	}
-	if (buf_printf(&path, "/projects?limit=%d", limit) ||
-	    (cursor && (buf_adds(&path, "&cursor=") || neon__query_escape(&path, cursor))) ||
-	    (search && (buf_adds(&path, "&search=") || neon__query_escape(&path, search))) ||
-	    (recoverable && buf_adds(&path, "&recoverable=true"))) {
+	if (neon__projects_path(c, &path, cursor, limit, search, recoverable) != 0) {
 		rc = err_set(ERR_FAIL, "GET /projects: cannot build the path");
 		goto done;
 	}
@@ -96,52 +159,9 @@ int neon_projects_page(neon_client *c, const char *cursor, int limit, const char
 		rc = err_set(neon__outcome_rc(r), "%s", r->message);
 		goto done;
 	}
-	list = json_object_get(r->body, "projects");
-	if (!json_is_array(list)) {
-		err_set(ERR_INVALID, "GET /projects: projects: expected an array");
+	if ((rc = neon__project_page_parse(r->body, "GET /projects", cursor, limit, out)) != 0)
 		rc = bad_response(r);
-		goto done;
-	}
-	n = json_array_size(list);
-	items = xcalloc(n ? n : 1, sizeof(*items));
-	json_array_foreach(list, i, item) {
-		snprintf(where, sizeof(where), "GET /projects: projects[%zu]", i);
-		if (neon_project_parse(item, where, &items[i]) != 0) {
-			n = i;
-			rc = bad_response(r);
-			goto done;
-		}
-	}
-	pg = json_object_get(r->body, "pagination");
-	next = json_object_get(pg, "cursor");
-	if (pg && !json_is_object(pg) && !json_is_null(pg)) {
-		err_set(ERR_INVALID, "GET /projects: pagination: expected an object");
-		rc = bad_response(r);
-		goto done;
-	}
-	if (next && !json_is_string(next) && !json_is_null(next)) {
-		err_set(ERR_INVALID, "GET /projects: pagination.cursor: expected a string");
-		rc = bad_response(r);
-		goto done;
-	}
-	if (n > 0 && n == (size_t)limit && json_string_length(next) > 0) {
-		if (cursor && strcmp(cursor, json_string_value(next)) == 0) {
-			err_set(ERR_INVALID, "GET /projects: pagination.cursor did not advance");
-			rc = bad_response(r);
-			goto done;
-		}
-		out->next = xstrdup(json_string_value(next));
-	}
-	out->items = items;
-	out->n = n;
-	items = NULL;
-	rc = 0;
 done:
-	if (items) {
-		for (i = 0; i < n; i++)
-			neon_project_release(&items[i]);
-		free(items);
-	}
 	buf_release(&path);
 	if (!res)
 		neon_result_release(&local);
@@ -154,9 +174,12 @@ void neon_project_page_release(neon_project_page *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < p->n; i++)
+	for (i = 0; p->items && i < p->n; i++)
 		neon_project_release(&p->items[i]);
+	for (i = 0; p->unavailable && i < p->nunavailable; i++)
+		free(p->unavailable[i]);
 	free(p->items);
+	free(p->unavailable);
 	free(p->next);
 	memset(p, 0, sizeof(*p));
 }

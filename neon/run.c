@@ -25,6 +25,16 @@
 #define CONNECT_TIMEOUT_MAX_MS 10000
 /* the longest sleep in curl_multi_poll before looking around again */
 #define POLL_MAX_MS 1000
+/* a 423's wait: at least this, plus full jitter growing to the max */
+#define LOCK_BACKOFF_MIN_MS 250
+#define LOCK_BACKOFF_MAX_MS 5000
+/* what a 400 "org_id is required" means and what to do about it */
+#define NEON_ORG_HINT                                                                              \
+	"the API key is a personal key of an account that belongs to organizations, so every "     \
+	"project list and create must name one: set spec.orgId in flotilla.yaml to the "           \
+	"organization's id (org-...); `neon orgs list` lists them, as do "                         \
+	"GET /users/me/organizations and the console's organization settings"
+
 
 void neon__req_free(neon_req *r)
 {
@@ -387,13 +397,28 @@ static void finish_attempt(neon_client *c, neon_req *r, CURLcode code, int64_t n
 		free(tmpl);
 	}
 
-	if (v == NEON_V_RETRY) {
-		int64_t wait = neon__backoff_ms(r->res.attempts, c->opt.max_backoff_ms, &c->jitter_rng);
+	if (v == NEON_V_RETRY && cc == 0 && status == 423) {
+		/* a project busy with operations, Neon's own as often as ours:
+		 * nothing ran, so wait it out for as long as lock_wait_ms allows
+		 * (neonctl and terraform retry 423 for seconds to minutes) */
+		int64_t wait = LOCK_BACKOFF_MIN_MS + neon__backoff_ms(++r->locked, LOCK_BACKOFF_MAX_MS, &c->jitter_rng);
+
+		c->stats.status_423++;
+		if (now + wait - r->first_send <= c->opt.lock_wait_ms) {
+			buf_reset(&r->in);
+			r->not_before = now + wait;
+			timer_insert(c, r);
+			return;
+		}
+		v = NEON_V_HTTP;
+	} else if (v == NEON_V_RETRY) {
+		int64_t wait = neon__backoff_ms(r->res.attempts - r->locked, c->opt.max_backoff_ms, &c->jitter_rng);
 		bool too_long = retry_after > NEON_RETRY_AFTER_MAX_MS / 1000;
 
 		if (retry_after > 0 && !too_long && retry_after * 1000 > wait)
 			wait = (int64_t)retry_after * 1000;
-		if (r->res.attempts < c->opt.max_attempts && !too_long) {
+		/* 423s waited out before do not use up the other attempts */
+		if (r->res.attempts - r->locked < c->opt.max_attempts && !too_long) {
 			buf_reset(&r->in);
 			r->too_big = false;
 			r->not_before = now + wait;
@@ -424,6 +449,14 @@ static void finish_attempt(neon_client *c, neon_req *r, CURLcode code, int64_t n
 			snprintf(r->res.message, sizeof(r->res.message),
 				 "%s: %ld: %s; Retry-After %lld s is too long to wait%s", r->route, status,
 				 m ? m : "rate limited", (long long)retry_after, note);
+		else if (status == 423)
+			snprintf(r->res.message, sizeof(r->res.message),
+				 "%s: 423: %s; the project stayed locked for %lld s (%d attempts)", r->route,
+				 m ? m : "locked", (long long)((now - r->first_send) / 1000), r->res.attempts);
+		else if (status == 400 && m && strstr(m, "org_id is required"))
+			snprintf(r->res.message, sizeof(r->res.message), "%s: 400: %s%s; %s", r->route, m, note,
+				 c->org_id ? "Neon refused the organization this request named"
+					   : NEON_ORG_HINT);
 		else
 			snprintf(r->res.message, sizeof(r->res.message), "%s: %ld: %s%s", r->route, status,
 				 m ? m : "no message", note);

@@ -103,6 +103,8 @@ int cli_client_open(const char *cmd, const cli_api *api, neon_client **out)
 	opt.api_key = key;
 	opt.on_attempt = api->on_attempt;
 	opt.on_attempt_arg = api->on_attempt_arg;
+	if (api->lock_wait_ms > 0)
+		opt.lock_wait_ms = api->lock_wait_ms;
 	if (api->rate > 0) {
 		/* bursts of twice the rate, but never above 20 (the default's):
 		 * a 1-second window then holds at most rate + 20 requests, where

@@ -50,7 +50,10 @@ const char CMD_APPLY_USAGE[] =
 	"                        they are dropped, and counted\n"
 	"  --lock-timeout DUR    wait this long for another run's lease (default 0: fail\n"
 	"                        at once, naming the holder)\n"
-	"  --op-timeout DUR      how long one call's operations may run (default 10m)\n"
+	"  --op-timeout DUR      how long one call's operations may run, counting the\n"
+	"                        retries Neon makes of a failed one, and how long a\n"
+	"                        project locked by operations (423) is waited out\n"
+	"                        (default 10m)\n"
 	"  --format FORMAT       text (default), or json: JSON-lines events on stdout\n"
 	"  --state FILE          the state file (default: .flotilla/state.db)\n"
 	"  --api-url URL, --api-key-file FILE   as for flotilla refresh\n"
@@ -473,6 +476,9 @@ int cmd_apply(int argc, char **argv)
 	if (cli_lease_take("apply", st, o.lock_timeout_s, "--lock-timeout waits for it") != EXIT_OK)
 		goto done;
 	leased = true;
+	/* a project locked by Neon's own operations (a compute starting for an
+	 * application) is waited out as long as our own operations are */
+	o.api.lock_wait_ms = o.op_timeout_s * 1000;
 	if (cli_client_open("apply", &o.api, &client) != EXIT_OK)
 		goto done;
 	if (state_run_begin(st, "apply", &run_id) != 0) {

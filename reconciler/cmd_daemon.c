@@ -547,6 +547,7 @@ static void reload(daemon_ctx *d)
 	api.on_attempt_arg = d;
 	neon_client *fresh = NULL;
 	if (cli_client_open("daemon", &api, &fresh) == EXIT_OK) {
+		neon_client_set_org(fresh, neon_client_org(d->client)); /* the fleet's, until the next plan */
 		neon_client_free(d->client);
 		d->client = fresh;
 		log_info("daemon: SIGHUP: API key re-read");

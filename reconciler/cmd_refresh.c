@@ -42,8 +42,13 @@ const char CMD_REFRESH_USAGE[] =
 	"  --rate R             requests per second (default 10)\n"
 	"  -h, --help           this help\n"
 	"\n"
-	"exit: 0 done; 1 an error (the cache keeps every page that completed, and\n"
-	"nothing is dropped from it).\n";
+	"A page of the list can be cut short: Neon names the projects whose details\n"
+	"did not arrive in time as unavailable. Those are read one by one; when some\n"
+	"still cannot be read, the refresh is incomplete: nothing leaves the cache,\n"
+	"plans create nothing, and the exit code is 1.\n"
+	"\n"
+	"exit: 0 done; 1 an error or an incomplete list (the cache keeps every page\n"
+	"that completed, and nothing is dropped from it).\n";
 
 typedef struct refresh {
 	state *st;
@@ -234,6 +239,7 @@ int cmd_refresh(int argc, char **argv)
 	}
 	if (cli_client_open("refresh", &api, &r.c) != EXIT_OK)
 		goto done;
+	neon_client_set_org(r.c, spec_fleet_org_id(fleet));
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -269,6 +275,9 @@ int cmd_refresh(int argc, char **argv)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("refreshed %lld projects in %.1fs: %lld list call%s, %zu gone from Neon", (long long)projects, secs,
 	       (long long)calls, calls == 1 ? "" : "s", removed);
+	if (r.stats.unavailable)
+		printf("; %lld named unavailable by the list, %lld of them read one by one",
+		       (long long)r.stats.unavailable, (long long)r.stats.unavailable_read);
 	if (targets.n)
 		printf("; %lld read deep", (long long)r.stats.deep_done);
 	printf("\n");
@@ -276,6 +285,13 @@ int cmd_refresh(int argc, char **argv)
 		printf("rebuild: %lld tenants mapped; %lld projects of other fleets left alone; %lld projects "
 		       "without flotilla annotations left alone\n", (long long)mapped, (long long)r.other_fleet,
 		       (long long)r.unannotated);
+	if (r.stats.incomplete) {
+		cli_fail("refresh", "the list is incomplete: %lld project%s that Neon named unavailable could not be "
+			 "read (first: %s); nothing was removed from the cache, and plans create nothing until a "
+			 "refresh completes: run flotilla refresh again", (long long)r.stats.incomplete,
+			 r.stats.incomplete == 1 ? "" : "s", r.stats.first_error);
+		goto done;
+	}
 	if (r.stats.deep_failed) {
 		cli_fail("refresh", "%lld deep read%s failed; first: %s", (long long)r.stats.deep_failed,
 			 r.stats.deep_failed == 1 ? "" : "s", r.stats.first_error);

@@ -215,6 +215,7 @@ static void on_ops(void *arg, neon_result *res)
 	}
 	const json_t *ops = json_object_get(res->body, "operations");
 	size_t keep = 0;
+	const char *wait_status = NULL, *wait_error = NULL; /* the first one still awaited */
 	for (size_t k = 0; k < j->nops; k++) {
 		const char *status = NULL, *error = NULL;
 		size_t i;
@@ -231,12 +232,18 @@ static void on_ops(void *arg, neon_result *res)
 			continue;
 		}
 		if (status && !neon_op_in_progress(status)) {
+			/* error or cancelled: final (a failed one is retried by
+			 * Neon and waited for like a running one) */
 			char *e = xasprintf("operation %s ended %s%s%s", j->ops[k], status, error ? ": " : "",
 					    error ? error : "");
 			fail_journal(j, STATE_JOURNAL_FAILED, e);
 			exec_job_end(j, EXEC_FAILED, e, res->request_id);
 			free(e);
 			return;
+		}
+		if (!keep) {
+			wait_status = status;
+			wait_error = error;
 		}
 		j->ops[keep++] = j->ops[k]; /* in progress, or not on this page yet */
 	}
@@ -251,7 +258,9 @@ static void on_ops(void *arg, neon_result *res)
 		return;
 	}
 	if (exec_now_ms() > j->poll_deadline) {
-		char *e = xasprintf("operation %s still running after %" PRId64 " s", j->ops[0], x->o->op_timeout_ms / 1000);
+		char *e = xasprintf("operation %s still %s after %" PRId64 " s (--op-timeout)%s%s", j->ops[0],
+				    wait_status ? wait_status : "unfinished", x->o->op_timeout_ms / 1000,
+				    wait_error ? ": " : "", wait_error ? wait_error : "");
 		fail_journal(j, STATE_JOURNAL_UNKNOWN, e);
 		exec_job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);

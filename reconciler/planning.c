@@ -36,15 +36,18 @@ typedef struct deep_pick {
 	bool all;
 } deep_pick;
 
-/* auto: a managed project never read deep, or changed since its deep read */
+/* auto: a managed project never read deep, or whose managed fields moved
+ * since its deep read (a change made outside flotilla). Not updated_at:
+ * Neon moves it whenever a compute starts or suspends, and a busy fleet
+ * would be read deep all over on every plan (docs/state.md). */
 static int pick_deep(void *arg, const state_tenant *t)
 {
 	deep_pick *d = arg;
 	state_project p;
 	if (state_project_get(d->st, t->project_id, &p) != 0)
 		return 0; /* not in the cache: gone from Neon, or the cache is older */
-	bool stale = d->all || p.deep_at == 0 || !p.deep_updated_at ||
-		     strcmp(p.deep_updated_at, p.updated_at ? p.updated_at : "") != 0;
+	bool stale = d->all || p.deep_at == 0 || !p.deep_fingerprint || !p.fingerprint ||
+		     strcmp(p.deep_fingerprint, p.fingerprint) != 0;
 	if (stale)
 		id_push(d->out, p.id);
 	state_project_release(&p);
@@ -67,6 +70,11 @@ static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_cli
 	memset(&rs, 0, sizeof(rs));
 	if (list && refresh_list(st, client, cmd, &rs) != 0)
 		return EXIT_ERROR;
+	if (rs.incomplete)
+		fprintf(stderr, "%s: the list of the live fleet is incomplete: %lld project%s that Neon named unavailable "
+			"could not be read (first: %s); nothing was removed from the cache, and no tenant will be "
+			"created until a refresh completes\n", cmd, (long long)rs.incomplete,
+			rs.incomplete == 1 ? "" : "s", rs.first_error);
 	id_set deep = {0};
 	deep_pick pick = {.st = st, .out = &deep, .all = full};
 	int prc = 0;
@@ -144,6 +152,10 @@ int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *cl
 		fprintf(stderr, "%s: %zu path%s changed since %.12s; %zu tenant%s considered (%s load)\n", cmd,
 			fl->changed_files, fl->changed_files == 1 ? "" : "s", since, fl->nonly, fl->nonly == 1 ? "" : "s",
 			fl->partial ? "partial" : "full");
+	/* every list and search names the fleet's organization (a personal
+	 * key must), from the settling of an earlier run on */
+	if (client)
+		neon_client_set_org(client, spec_fleet_org_id(fl->fleet));
 	if (rq->before_refresh && rq->before_refresh(rq->hook_arg, fl->fleet) != 0)
 		return EXIT_ERROR;
 	if (client && refresh_live(cmd, rq, st, client, fl) != 0)
@@ -153,7 +165,8 @@ int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *cl
 			 .now = (int64_t)time(NULL),
 			 .only = rq->only ? rq->only : (const char *const *)fl->only,
 			 .nonly = rq->only ? rq->nonly : fl->nonly,
-			 .max_deletes = rq->max_deletes, .changed_since = fl->base[0] ? fl->base : NULL};
+			 .max_deletes = rq->max_deletes, .changed_since = fl->base[0] ? fl->base : NULL,
+			 .live_incomplete = state_list_incomplete(st)};
 	/* one consistent view of the cache for the whole comparison */
 	bool snap = state_read_begin(st) == 0;
 	int brc = plan_build(&out->p, &in);

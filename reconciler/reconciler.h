@@ -54,6 +54,7 @@ typedef struct cli_api {
 	const char *url;       /* --api-url, else env NEON_API_HOST, else NEON_DEFAULT_URL */
 	const char *key_file;  /* --api-key-file, else env NEON_API_KEY */
 	double rate;           /* --rate, requests per second; 0: the client's default */
+	int64_t lock_wait_ms;  /* how long a 423 is waited out (apply: --op-timeout); 0: default */
 	/* the daemon's request metrics (neon_options.on_attempt), or NULL */
 	void (*on_attempt)(void *arg, const char *route, int status);
 	void *on_attempt_arg;
@@ -93,12 +94,19 @@ void cli_age(int64_t since, char out[32]);
 typedef struct refresh_stats {
 	int64_t projects, list_calls;
 	size_t gone;                 /* dropped: Neon no longer lists them */
+	int64_t unavailable;         /* named by a page as unavailable (details timed out) */
+	int64_t unavailable_read;    /* of those, read one by one by id */
+	int64_t incomplete;          /* of those, still unread: the list is incomplete */
 	int64_t deep_done, deep_failed;
 	char first_error[600];
 } refresh_stats;
 
-/* The list pass (refresh.c): every project into the cache. 0, or -1 after
- * printing why as `cmd`. */
+/* The list pass (refresh.c): every project into the cache, the projects a
+ * page named unavailable read one by one. 0, or -1 after printing why as
+ * `cmd`. A list that stays incomplete (out->incomplete > 0) returns 0 but
+ * removes nothing from the cache and leaves the state file marked
+ * incomplete (state_refresh_incomplete): the caller says so, and plans
+ * create nothing until a list completes. */
 int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out);
 /* The deep pass of the given projects; fn (may be NULL) sees each result
  * that was cached. 0, or -1 when the client itself failed; per-project

@@ -2,8 +2,9 @@
  * refresh.c: the two passes that bring the state file's cache up to date,
  * shared by `flotilla refresh` and `flotilla plan --refresh`:
  *   - the list pass pages GET /projects 400 at a time into the cache, one
- *     transaction a page, and drops projects Neon no longer lists only once
- *     the list completed;
+ *     transaction a page, reads one by one the projects a page named
+ *     unavailable, and drops projects Neon no longer lists only once the
+ *     list completed: a list that stayed incomplete removes nothing;
  *   - the deep pass reads chosen projects' branches, endpoints, databases
  *     and roles, many at once through the client's multi loop.
  * Errors are printed here (cli_fail), as the commands would.
@@ -134,6 +135,58 @@ static void free_deep_rows(state_deep *sd, char **owned, size_t nowned)
 
 /* ------------------------------------------------------------ list pass */
 
+/* The projects pages named unavailable, read one by one by id into the
+ * refresh (they exist: a page only could not describe them in time). */
+typedef struct unavailable_read {
+	state_refresh *sr;
+	refresh_stats *out;
+	int64_t missing;
+} unavailable_read;
+
+static void on_unavailable(void *arg, neon_result *res)
+{
+	unavailable_read *u = arg;
+	neon_project np;
+	memset(&np, 0, sizeof(np));
+	if (res->outcome == NEON_HTTP_ERROR && res->status == 404) {
+		/* deleted since the page named it: gone, as a finished list says */
+		u->out->unavailable_read++;
+		return;
+	}
+	int rc = res->outcome == NEON_OK ? neon_project_parse(json_object_get(res->body, "project"),
+							       "GET /projects/{id}: project", &np)
+					 : ERR_FAIL;
+	if (rc == 0) {
+		state_project row;
+		to_row(&np, &row);
+		rc = state_refresh_page(u->sr, &row, 1);
+		free_row(&row);
+	}
+	if (rc == 0) {
+		u->out->unavailable_read++;
+	} else {
+		u->missing++;
+		if (!u->out->first_error[0])
+			snprintf(u->out->first_error, sizeof(u->out->first_error), "%s",
+				 res->outcome != NEON_OK ? res->message : err_msg());
+	}
+	neon_project_release(&np);
+}
+
+static int read_unavailable(neon_client *c, state_refresh *sr, char **ids, size_t n, refresh_stats *out,
+			    int64_t *missing)
+{
+	unavailable_read u = {sr, out, 0};
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("/projects/%s", ids[i]);
+		neon_submit(c, "GET", path, NULL, false, on_unavailable, &u);
+		free(path);
+	}
+	int rc = neon_run(c);
+	*missing = u.missing;
+	return rc;
+}
+
 int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 {
 	state_refresh *sr = NULL;
@@ -142,6 +195,9 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 		return cli_fail(cmd, "%s", err_msg()), -1;
 	progress_start(&prog, "refresh: projects listed", state_project_count(st));
 	char *cursor = NULL;
+	strmap *seen = strmap_new(); /* unavailable ids, each read once */
+	char **unavailable = NULL;
+	size_t nunavailable = 0, capunavailable = 0;
 	int rc = 0;
 	for (;;) {
 		neon_project_page page;
@@ -168,6 +224,16 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 			rc = -1;
 			break;
 		}
+		for (size_t i = 0; i < page.nunavailable; i++) {
+			if (strmap_get(seen, page.unavailable[i]))
+				continue;
+			if (nunavailable == capunavailable)
+				unavailable = xgrow(unavailable, &capunavailable, nunavailable + 1, sizeof(char *));
+			unavailable[nunavailable] = page.unavailable[i];
+			page.unavailable[i] = NULL;
+			strmap_put(seen, unavailable[nunavailable], unavailable);
+			nunavailable++;
+		}
 		out->projects += (int64_t)page.n;
 		progress_update(&prog, out->projects);
 		free(cursor);
@@ -181,9 +247,30 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 	}
 	free(cursor);
 	progress_end(&prog);
+	int64_t missing = 0;
+	if (rc == 0 && nunavailable) {
+		out->unavailable += (int64_t)nunavailable;
+		if (read_unavailable(c, sr, unavailable, nunavailable, out, &missing) != 0) {
+			cli_fail(cmd, "%s", err_msg());
+			rc = -1;
+		}
+		out->projects += out->unavailable_read;
+	}
+	strmap_free(seen);
+	for (size_t i = 0; i < nunavailable; i++)
+		free(unavailable[i]);
+	free(unavailable);
 	if (rc != 0) {
 		state_refresh_abort(sr);
 		return -1;
+	}
+	if (missing) {
+		/* nothing leaves the cache on the strength of a list that could
+		 * not see everything, and plans create nothing until one does */
+		out->incomplete = missing;
+		if (state_refresh_incomplete(sr, missing) != 0)
+			return cli_fail(cmd, "%s", err_msg()), -1;
+		return 0;
 	}
 	if (state_refresh_finish(sr, &out->gone) != 0)
 		return cli_fail(cmd, "finishing the refresh failed: %s", err_msg()), -1;

@@ -86,43 +86,36 @@ static int settle_create(resume *r, const state_journal_entry *e)
 	char *name = intent_name(e);
 	if (!name)
 		return resolve(r, e, "an intent without a project name: nothing to look up");
-	neon_project_page page;
-	neon_result res;
-	memset(&page, 0, sizeof(page));
-	int rc = neon_projects_page(r->c, NULL, 400, name, false, &page, &res);
+	neon_find_result found;
+	int rc = neon_projects_find(r->c, name, &found);
 	if (rc != 0) {
-		rc = err_set(ERR_FAIL, "looking up '%s' (a create a previous run left unfinished): %s", name,
-			     res.message[0] ? res.message : err_msg());
-		goto done;
-	}
-	const char *found = NULL;
-	size_t hits = 0;
-	for (size_t i = 0; i < page.n; i++) {
-		if (page.items[i].name && strcmp(page.items[i].name, name) == 0) {
-			hits++;
-			found = page.items[i].id;
-		}
-	}
-	if (hits > 1) {
+		rc = err_set(ERR_FAIL, "looking up '%s' (a create a previous run left unfinished): %s", name, found.error);
+	} else if (found.n > 1) {
 		rc = err_set(ERR_CONFLICT,
 			     "%zu projects are named '%s' (tenant '%s', whose create a previous run left unfinished); "
 			     "delete the extra ones or adopt one, then apply again",
-			     hits, name, e->tenant ? e->tenant : "?");
-	} else if (hits == 1) {
-		if ((rc = map(r, e->tenant, found)) == 0) {
-			reread_add(r, found);
+			     found.n, name, e->tenant ? e->tenant : "?");
+	} else if (found.n == 1) {
+		if ((rc = map(r, e->tenant, found.ids[0])) == 0) {
+			reread_add(r, found.ids[0]);
 			r->stats->adopted++;
-			char *how = xasprintf("the create had run: project %s adopted", found);
+			char *how = xasprintf("the create had run: project %s adopted", found.ids[0]);
 			rc = resolve(r, e, how);
 			free(how);
 		}
+	} else if (found.unresolved > 0) {
+		/* the row stays unfinished and apply stops before it plans, so
+		 * nothing creates the tenant; the next run looks again */
+		rc = err_set(ERR_CONFLICT,
+			     "cannot settle the create of '%s' (tenant '%s') that a previous run left unfinished: %zu "
+			     "project%s of the search could not be read (Neon listed them as unavailable); run again "
+			     "when Neon answers for them", name, e->tenant ? e->tenant : "?", found.unresolved,
+			     found.unresolved == 1 ? "" : "s");
 	} else {
 		r->stats->absent++;
 		rc = resolve(r, e, "the create had not run: no project by that name");
 	}
-done:
-	neon_project_page_release(&page);
-	neon_result_release(&res);
+	neon_find_result_release(&found);
 	free(name);
 	return rc;
 }

@@ -2,9 +2,11 @@
  * unknown.c: what became of a write whose outcome is unknown (a reset, a
  * 500 after the request arrived, a 2xx that could not be read). Never
  * blindly repeated:
- *   - POST /projects: look the name up; one project by that name is
- *     adopted (mapped, its branches read), none means it did not run and
- *     the POST is sent again, two or more stop the tenant;
+ *   - POST /projects: look the name up, every page of the search, and
+ *     read any project a page named unavailable; one project by that name
+ *     is adopted (mapped, its branches read), none means it did not run
+ *     and the POST is sent again, two or more, or an unavailable project
+ *     that could not be read, stop the tenant;
  *   - POST of a role, database or branch: read it by name; there means it
  *     ran (a new role's password is then lost), absent means send again;
  *   - PATCH and DELETE are sent again by the executor itself; a read
@@ -18,40 +20,41 @@
 static void on_adopted_branches(void *arg, neon_result *res);
 static void on_probe(void *arg, neon_result *res);
 
-static void on_lookup(void *arg, neon_result *res)
+static void on_lookup(void *arg, neon_find_result *res)
 {
 	job *j = arg;
 	executor *x = j->x;
 	const plan_call *c = &j->calls.v[j->step];
 	const char *name = json_string_value(json_object_get(json_object_get(c->body, "project"), "name"));
-	if (res->outcome != NEON_OK) {
+	x->sum->lookups += res->calls;
+	if (res->rc != 0) {
 		char *e = xasprintf("create of '%s' had an unknown outcome, and looking it up failed: %s", name,
-				    res->message);
+				    res->error);
 		exec_job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
-	const char *found = NULL;
-	size_t hits = 0, i;
-	json_t *p;
-	json_array_foreach(json_object_get(res->body, "projects"), i, p) {
-		const char *n = json_string_value(json_object_get(p, "name"));
-		if (n && name && strcmp(n, name) == 0) {
-			hits++;
-			found = json_string_value(json_object_get(p, "id"));
-		}
-	}
-	if (hits > 1) {
+	if (res->n > 1) {
 		char *e = xasprintf("%zu projects are named '%s' after a create with an unknown outcome; delete the extra "
-				    "ones in Neon, then apply again", hits, name);
-		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+				    "ones in Neon, then apply again", res->n, name);
+		exec_job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
 	}
-	if (hits == 0) {
+	if (res->n == 0 && res->unresolved > 0) {
+		/* a project Neon named but could not describe may be this one:
+		 * sending the create again could make a second project */
+		char *e = xasprintf("create of '%s' had an unknown outcome, and %zu project%s of the search could not be "
+				    "read (Neon listed them as unavailable); not sent again, the next apply looks again",
+				    name, res->unresolved, res->unresolved == 1 ? "" : "s");
+		exec_job_end(j, EXEC_FAILED, e, NULL);
+		free(e);
+		return;
+	}
+	if (res->n == 0) {
 		if (j->resends >= MAX_RESENDS) {
 			exec_job_end(j, EXEC_FAILED, "the create's outcome stayed unknown; the next apply tries again",
-				res->request_id);
+				     NULL);
 			return;
 		}
 		/* it did not run: send it again */
@@ -60,6 +63,7 @@ static void on_lookup(void *arg, neon_result *res)
 		exec_do_step(j);
 		return;
 	}
+	const char *found = res->ids[0];
 	/* it ran: adopt it (the name is ours: namePrefix + tenant) */
 	x->sum->adopted++;
 	free(j->project_id);
@@ -176,15 +180,9 @@ static void on_adopted_branches(void *arg, neon_result *res)
 
 void exec_lookup_create(job *j)
 {
-	executor *x = j->x;
 	const plan_call *c = &j->calls.v[j->step];
-	/* did the create run? find the project by its name */
-	const json_t *proj = json_object_get(c->body, "project");
-	const char *name = json_string_value(json_object_get(proj, "name"));
-	char *enc = exec_query_escape(name ? name : "");
-	char *path = xasprintf("/projects?limit=400&search=%s", enc);
-	x->sum->lookups++;
-	neon_submit(x->c, "GET", path, NULL, false, on_lookup, j);
-	free(path);
-	free(enc);
+	/* did the create run? every project of its name, the search paged to
+	 * its end */
+	const char *name = json_string_value(json_object_get(json_object_get(c->body, "project"), "name"));
+	neon_projects_find_submit(j->x->c, name, on_lookup, j);
 }

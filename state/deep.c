@@ -3,8 +3,9 @@
  * last deep read saw them.
  *
  * A deep read replaces all four sets at once, in one transaction with the
- * project's deep_at and deep_updated_at, so that a reader never sees the
- * branches of one read with the endpoints of another. Rows hang off their
+ * project's deep_at, deep_updated_at and deep_fingerprint, so that a
+ * reader never sees the branches of one read with the endpoints of
+ * another. Rows hang off their
  * project (ON DELETE CASCADE): a project that a refresh finds gone takes
  * them along. Roles are names only; a role password has no column.
  */
@@ -160,7 +161,8 @@ int state_deep_put(state *s, const char *project_id, const char *updated_at, con
 		return rc;
 	if ((rc = db_begin(s, true)) != 0)
 		return rc;
-	if ((rc = db_stmt(s, "UPDATE projects SET deep_at = ?2, deep_updated_at = ?3 WHERE id = ?1", &st)) != 0)
+	if ((rc = db_stmt(s, "UPDATE projects SET deep_at = ?2, deep_updated_at = ?3, "
+			  "deep_fingerprint = fingerprint WHERE id = ?1", &st)) != 0)
 		goto done;
 	db_bind_text(st, 1, project_id);
 	sqlite3_bind_int64(st, 2, db_now());

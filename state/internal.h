@@ -101,6 +101,19 @@ void db_detach_refreshes(state *s);
 
 /* meta, within the caller's transaction: get (heap copy or NULL) and set */
 int db_meta_get(state *s, const char *key, char **out) WUR;
+/* The columns of a project row, in the order db_read_project reads them. */
+#define STATE_PROJECT_COLUMNS                                                                          \
+	"id, name, region_id, org_id, pg_version, history_retention_seconds, created_at, "         \
+	"updated_at, quota_active_time, quota_compute_time, quota_written_data, "                 \
+	"quota_data_transfer, quota_logical_size, min_cu, max_cu, suspend_timeout_seconds, "       \
+	"pg_settings_json, allowed_ips_json, protected_branches_only, logical_replication, "       \
+	"block_public_connections, maintenance_window_json, listed_at, deep_at, deep_updated_at, "  \
+	"fingerprint, deep_fingerprint"
+
+/* Fill *p from the current row of a SELECT STATE_PROJECT_COLUMNS; strings
+ * are heap copies when copy, else borrowed from the statement. */
+void db_read_project(sqlite3_stmt *st, state_project *p, bool copy);
+
 int db_meta_set(state *s, const char *key, const char *value) WUR;
 
 #endif

@@ -26,23 +26,16 @@ struct state_refresh {
 	sqlite3_stmt *upsert;
 };
 
-#define PROJECT_COLUMNS                                                                          \
-	"id, name, region_id, org_id, pg_version, history_retention_seconds, created_at, "         \
-	"updated_at, quota_active_time, quota_compute_time, quota_written_data, "                 \
-	"quota_data_transfer, quota_logical_size, min_cu, max_cu, suspend_timeout_seconds, "       \
-	"pg_settings_json, allowed_ips_json, protected_branches_only, logical_replication, "       \
-	"block_public_connections, maintenance_window_json, listed_at, deep_at, deep_updated_at"
-
-/* The bookkeeping columns deep_at and deep_updated_at belong to deep reads
- * and are kept by the upsert. */
+/* The bookkeeping columns deep_at, deep_updated_at and deep_fingerprint
+ * belong to deep reads and are kept by the upsert. */
 static const char upsert_sql[] =
 	"INSERT INTO projects(id, name, region_id, org_id, pg_version, history_retention_seconds,"
 	" created_at, updated_at, quota_active_time, quota_compute_time, quota_written_data,"
 	" quota_data_transfer, quota_logical_size, min_cu, max_cu, suspend_timeout_seconds,"
 	" pg_settings_json, allowed_ips_json, protected_branches_only, logical_replication,"
-	" block_public_connections, maintenance_window_json, listed_at, refresh_gen)"
+	" block_public_connections, maintenance_window_json, listed_at, refresh_gen, fingerprint)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-	" ?19, ?20, ?21, ?22, ?23, ?24)"
+	" ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
 	" ON CONFLICT(id) DO UPDATE SET name = excluded.name, region_id = excluded.region_id,"
 	" org_id = excluded.org_id, pg_version = excluded.pg_version,"
 	" history_retention_seconds = excluded.history_retention_seconds,"
@@ -58,13 +51,12 @@ static const char upsert_sql[] =
 	" logical_replication = excluded.logical_replication,"
 	" block_public_connections = excluded.block_public_connections,"
 	" maintenance_window_json = excluded.maintenance_window_json,"
-	" listed_at = excluded.listed_at, refresh_gen = excluded.refresh_gen";
+	" listed_at = excluded.listed_at, refresh_gen = excluded.refresh_gen,"
+	" fingerprint = excluded.fingerprint";
 
 /* ------------------------------------------------------------------ rows */
 
-/* Fill *p from the current row of a SELECT PROJECT_COLUMNS; strings are
- * heap copies when copy, else borrowed from the statement. */
-static void read_project(sqlite3_stmt *st, state_project *p, bool copy)
+void db_read_project(sqlite3_stmt *st, state_project *p, bool copy)
 {
 	memset(p, 0, sizeof(*p));
 	p->id = db_col_text(st, 0, copy);
@@ -92,6 +84,31 @@ static void read_project(sqlite3_stmt *st, state_project *p, bool copy)
 	p->listed_at = sqlite3_column_int64(st, 22);
 	p->deep_at = sqlite3_column_int64(st, 23);
 	p->deep_updated_at = db_col_text(st, 24, copy);
+	p->fingerprint = db_col_text(st, 25, copy);
+	p->deep_fingerprint = db_col_text(st, 26, copy);
+}
+
+void state_project_fingerprint(const state_project *p, char out[STATE_FINGERPRINT_LEN + 1])
+{
+	char hex[SHA256_HEX_LEN + 1];
+	buf b = BUF_INIT(0);
+	/* every field in a fixed order with a separator no value can end in
+	 * ambiguously; JSON texts are the canonical ones the refresh stores */
+	if (buf_printf(&b, "%s\x1f%s\x1f%d\x1f%lld\x1f%lld\x1f%lld\x1f%lld\x1f%lld\x1f%lld\x1f%.4f\x1f%.4f\x1f%lld"
+		       "\x1f%s\x1f%s\x1f%d\x1f%d\x1f%d\x1f%s",
+		       p->name ? p->name : "", p->region_id ? p->region_id : "", p->pg_version,
+		       (long long)p->history_retention_seconds, (long long)p->quota_active_time,
+		       (long long)p->quota_compute_time, (long long)p->quota_written_data,
+		       (long long)p->quota_data_transfer, (long long)p->quota_logical_size, p->min_cu, p->max_cu,
+		       (long long)p->suspend_timeout_seconds, p->pg_settings_json ? p->pg_settings_json : "",
+		       p->allowed_ips_json ? p->allowed_ips_json : "", p->protected_branches_only,
+		       p->logical_replication, p->block_public_connections,
+		       p->maintenance_window_json ? p->maintenance_window_json : "") != 0)
+		abort();
+	sha256_hex(b.data, b.len, hex);
+	buf_release(&b);
+	memcpy(out, hex, STATE_FINGERPRINT_LEN);
+	out[STATE_FINGERPRINT_LEN] = 0;
 }
 
 void state_project_release(state_project *p)
@@ -108,6 +125,8 @@ void state_project_release(state_project *p)
 	free(p->allowed_ips_json);
 	free(p->maintenance_window_json);
 	free(p->deep_updated_at);
+	free(p->fingerprint);
+	free(p->deep_fingerprint);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -119,12 +138,12 @@ int state_project_get(state *s, const char *id, state_project *out)
 	memset(out, 0, sizeof(*out));
 	if (!id)
 		return err_set(ERR_INVALID, "state: project id is missing");
-	if ((rc = db_stmt(s, "SELECT " PROJECT_COLUMNS " FROM projects WHERE id = ?1", &st)) != 0)
+	if ((rc = db_stmt(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects WHERE id = ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		read_project(st, out, true);
+		db_read_project(st, out, true);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", id);
@@ -144,14 +163,14 @@ static int project_row(sqlite3_stmt *st, void *arg)
 {
 	project_walk *w = arg;
 	state_project p;
-	read_project(st, &p, false);
+	db_read_project(st, &p, false);
 	return w->fn(w->arg, &p);
 }
 
 int state_projects_foreach(state *s, state_project_fn fn, void *arg)
 {
 	project_walk w = {fn, arg};
-	return db_foreach(s, "SELECT " PROJECT_COLUMNS " FROM projects ORDER BY id", "reading projects", project_row,
+	return db_foreach(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects ORDER BY id", "reading projects", project_row,
 			  &w);
 }
 
@@ -269,6 +288,9 @@ static int bind_project(sqlite3_stmt *st, const state_project *p, const state_re
 	rc |= db_bind_text(st, 22, p->maintenance_window_json);
 	rc |= sqlite3_bind_int64(st, 23, r->started_at);
 	rc |= sqlite3_bind_int64(st, 24, r->gen);
+	char fp[STATE_FINGERPRINT_LEN + 1];
+	state_project_fingerprint(p, fp);
+	rc |= sqlite3_bind_text(st, 25, fp, -1, SQLITE_TRANSIENT);
 	return rc;
 }
 
@@ -340,8 +362,9 @@ int state_project_put(state *s, const state_project *p, bool deep_current)
 		}
 		db_reset(st);
 	}
-	if (rc == 0 && deep_current && (rc = db_stmt(s, "UPDATE projects SET deep_updated_at = updated_at "
-						       "WHERE id = ?1 AND deep_at > 0", &st)) == 0) {
+	if (rc == 0 && deep_current && (rc = db_stmt(s, "UPDATE projects SET deep_updated_at = updated_at, "
+						       "deep_fingerprint = fingerprint WHERE id = ?1 AND deep_at > 0",
+						       &st)) == 0) {
 		db_bind_text(st, 1, p->id);
 		rc = sqlite3_step(st);
 		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a project");
@@ -382,6 +405,8 @@ int state_refresh_finish(state_refresh *r, size_t *removed)
 		snprintf(when, sizeof(when), "%lld", (long long)r->started_at);
 		rc = db_meta_set(s, "list_refreshed_at", when);
 	}
+	if (rc == 0)
+		rc = db_meta_set(s, "list_incomplete", NULL);
 	if (rc != 0) {
 		db_rollback(s);
 		goto done;
@@ -399,6 +424,32 @@ void state_refresh_abort(state_refresh *r)
 {
 	/* every committed page stays; nothing is removed */
 	refresh_free(r);
+}
+
+int state_refresh_incomplete(state_refresh *r, int64_t missing)
+{
+	char n[24];
+	int rc;
+
+	if (!r->s) {
+		refresh_free(r);
+		return err_set(ERR_INVALID, "state: refresh ended after the state file was closed");
+	}
+	snprintf(n, sizeof(n), "%lld", (long long)(missing > 0 ? missing : 1));
+	rc = db_meta_set(r->s, "list_incomplete", n);
+	refresh_free(r);
+	return rc;
+}
+
+int64_t state_list_incomplete(state *s)
+{
+	char *v = NULL;
+	int64_t n = 0;
+
+	if (db_meta_get(s, "list_incomplete", &v) != 0 || !v || str_to_i64(v, &n) != 0 || n < 0)
+		n = 0;
+	free(v);
+	return n;
 }
 
 /* ------------------------------------------------------------- summary */

@@ -21,6 +21,9 @@ typedef struct migration {
 	int version;
 	const char *what;
 	const char *sql;
+	/* or NULL: a step SQL alone cannot express, run after `sql` in the
+	 * same transaction */
+	int (*after)(state *s);
 } migration;
 
 /* Version 1: everything. Deep rows belong to their project and go with it
@@ -183,11 +186,58 @@ static const char schema_v3[] =
 	"  path TEXT PRIMARY KEY"
 	") STRICT, WITHOUT ROWID;";
 
+/* Version 4 (issue 11): deep reads are due when the managed fields moved,
+ * not when updated_at did (Neon moves it on compute activity): each row
+ * keeps the fingerprint of those fields (state_project_fingerprint) and
+ * the one its last deep read saw. */
+static const char schema_v4[] =
+	"ALTER TABLE projects ADD COLUMN fingerprint TEXT;"
+	"ALTER TABLE projects ADD COLUMN deep_fingerprint TEXT;";
+
+/* Fill the new columns of a file from schema 3: a deep read that was
+ * current by the old rule (same updated_at) is current by the new one, so
+ * a migrated fleet is not read deep all over again. */
+static int fingerprint_rows(state *s)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT " STATE_PROJECT_COLUMNS " FROM projects", -1, &sel, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "UPDATE projects SET fingerprint = ?2, deep_fingerprint = CASE WHEN "
+					"deep_at > 0 AND deep_updated_at IS updated_at THEN ?2 END WHERE id = ?1",
+					-1, &upd, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(s, rc, "preparing the fingerprints");
+		goto done;
+	}
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		state_project p;
+		char fp[STATE_FINGERPRINT_LEN + 1];
+		db_read_project(sel, &p, false);
+		state_project_fingerprint(&p, fp);
+		sqlite3_bind_text(upd, 1, p.id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(upd, 2, fp, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(upd);
+		sqlite3_reset(upd);
+		if (rc != SQLITE_DONE) {
+			rc = db_fail(s, rc, "writing a fingerprint");
+			goto done;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading projects");
+done:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
-	{ 1, "the first schema", schema_v1 },
-	{ 2, "parse cache and tenant protect flag", schema_v2 },
-	{ 3, "manifest index", schema_v3 },
+	{ 1, "the first schema", schema_v1, NULL },
+	{ 2, "parse cache and tenant protect flag", schema_v2, NULL },
+	{ 3, "manifest index", schema_v3, NULL },
+	{ 4, "managed-field fingerprints", schema_v4, fingerprint_rows },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,
@@ -280,6 +330,8 @@ int db_migrate(state *s, int seen)
 			rc = db_fail(s, rc, what);
 			goto done;
 		}
+		if (m->after && (rc = m->after(s)) != 0)
+			goto done;
 	}
 	if (from < STATE_SCHEMA_VERSION) {
 		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",

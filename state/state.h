@@ -19,7 +19,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 
 typedef struct state state;
@@ -76,7 +76,21 @@ typedef struct state_project {
 	int64_t listed_at;                   /* unix seconds of the list page that last had it */
 	int64_t deep_at;                     /* last deep read, 0: never */
 	char *deep_updated_at;               /* updated_at seen at that deep read */
+	/* the managed fields' fingerprint (state_project_fingerprint) as now,
+	 * and as it was at the last deep read (NULL: none since schema 4) */
+	char *fingerprint, *deep_fingerprint;
 } state_project;
+
+/*
+ * A fingerprint of the fields of a project that flotilla manages and the
+ * list shows: name, region, pg version, history retention, quota, default
+ * endpoint settings and settings; not updated_at, which Neon moves when a
+ * compute starts or suspends. A deep read is due when it moved since the
+ * last one (a change made outside flotilla), never for activity alone
+ * (docs/state.md). 16 hex characters.
+ */
+#define STATE_FINGERPRINT_LEN 16
+void state_project_fingerprint(const state_project *p, char out[STATE_FINGERPRINT_LEN + 1]);
 
 void state_project_release(state_project *p);
 
@@ -93,9 +107,17 @@ int state_project_get(state *s, const char *id, state_project *out) WUR;
 typedef struct state_refresh state_refresh;
 int state_refresh_begin(state *s, state_refresh **out) WUR;
 int state_refresh_page(state_refresh *r, const state_project *items, size_t n) WUR;
-/* On success: the number of projects removed as gone. */
+/* On success: the number of projects removed as gone. A complete list
+ * also clears the incomplete mark below. */
 int state_refresh_finish(state_refresh *r, size_t *removed) WUR;
 void state_refresh_abort(state_refresh *r);
+/* End a list that could not see every project (Neon named some
+ * unavailable and reading them one by one failed): like abort, nothing is
+ * removed and list_refreshed_at stays, and meta "list_incomplete" holds how
+ * many projects were missed until a list completes (state_list_incomplete). */
+int state_refresh_incomplete(state_refresh *r, int64_t missing) WUR;
+/* Projects the last list could not see (0: it was complete). */
+int64_t state_list_incomplete(state *s);
 
 /* One project into the cache outside a list refresh (after apply wrote
  * it): its own fields; its deep rows and deep read stamps are kept, but
@@ -149,8 +171,8 @@ typedef struct state_deep {
 } state_deep;
 
 /* Replace a project's deep rows in one transaction, and record the deep
- * read (deep_at = now, deep_updated_at = updated_at). ERR_NOTFOUND when the
- * project is not cached. */
+ * read (deep_at = now, deep_updated_at = updated_at, deep_fingerprint = the
+ * project's fingerprint now). ERR_NOTFOUND when the project is not cached. */
 int state_deep_put(state *s, const char *project_id, const char *updated_at, const state_deep *d) WUR;
 /* Heap copies; state_deep_release frees them. */
 int state_deep_get(state *s, const char *project_id, state_deep *out) WUR;

@@ -287,8 +287,12 @@ static void test_op_status_classes(void **state)
 	assert_true(neon_op_in_progress("scheduling"));
 	assert_true(neon_op_in_progress("running"));
 	assert_true(neon_op_in_progress("cancelling"));
+	/* Neon retries a failed operation: not over yet */
+	assert_true(neon_op_in_progress("failed"));
 	assert_false(neon_op_in_progress("finished"));
-	assert_false(neon_op_in_progress("failed"));
+	assert_false(neon_op_in_progress("error"));
+	assert_false(neon_op_in_progress("cancelled"));
+	assert_false(neon_op_in_progress("skipped"));
 	assert_false(neon_op_in_progress(NULL));
 	assert_true(neon_op_succeeded("finished"));
 	assert_true(neon_op_succeeded("skipped"));
@@ -394,6 +398,64 @@ static const char full_project[] =
 	"   \"allowed_ips\": {\"ips\": [\"10.0.0.0/8\", \"192.168.1.1\"], \"protected_branches_only\": true},"
 	"   \"enable_logical_replication\": true, \"block_public_connections\": false,"
 	"   \"maintenance_window\": {\"weekdays\": [1, 7], \"start_time\": \"01:00\", \"end_time\": \"02:00\"}}}";
+
+/* A page Neon cut short: listed + unavailable fill the limit, so another
+ * page follows; the unavailable ids are kept and checked. Shapes from
+ * ProjectsResponse and the document's own list example. */
+static void test_project_page_parse(void **state)
+{
+	json_t *ex, *body;
+	neon_project_page pg;
+
+	(void)state;
+	ex = example("/projects");
+	assert_non_null(ex);
+	assert_int_equal(json_array_size(json_object_get(ex, "projects")), 2);
+
+	/* 2 listed + 1 unavailable = a full page of 3, with a new cursor */
+	body = json_deep_copy(ex);
+	json_object_set_new(body, "unavailable_project_ids", json_pack("[s]", "late-leaf-12345678"));
+	json_object_set_new(body, "pagination", json_pack("{s:s}", "cursor", "c2"));
+	assert_int_equal(neon__project_page_parse(body, "GET /projects", "c1", 3, &pg), 0);
+	assert_int_equal(pg.n, 2);
+	assert_int_equal(pg.nunavailable, 1);
+	assert_string_equal(pg.unavailable[0], "late-leaf-12345678");
+	assert_non_null(pg.next);
+	assert_string_equal(pg.next, "c2");
+	neon_project_page_release(&pg);
+
+	/* counting listed projects alone, this page would look like the last */
+	assert_int_equal(neon__project_page_parse(body, "GET /projects", "c1", 4, &pg), 0);
+	assert_null(pg.next); /* 3 of 4: the last page */
+	neon_project_page_release(&pg);
+
+	/* a page of nothing but unavailable ids still continues */
+	json_object_set_new(body, "projects", json_array());
+	json_object_set_new(body, "unavailable_project_ids", json_pack("[s,s]", "a-1", "b-2"));
+	assert_int_equal(neon__project_page_parse(body, "GET /projects", NULL, 2, &pg), 0);
+	assert_int_equal(pg.n, 0);
+	assert_int_equal(pg.nunavailable, 2);
+	assert_string_equal(pg.next, "c2");
+	neon_project_page_release(&pg);
+
+	/* a full page whose cursor did not move would loop */
+	assert_int_equal(neon__project_page_parse(body, "GET /projects", "c2", 2, &pg), ERR_INVALID);
+	assert_non_null(strstr(err_msg(), "did not advance"));
+	assert_null(pg.items);
+
+	/* ids go into paths later: anything else is a bad response */
+	json_object_set_new(body, "unavailable_project_ids", json_pack("[s]", "../admin"));
+	assert_int_equal(neon__project_page_parse(body, "GET /projects", NULL, 2, &pg), ERR_INVALID);
+	assert_non_null(strstr(err_msg(), "unavailable_project_ids[0]"));
+	json_object_set_new(body, "unavailable_project_ids", json_pack("{}"));
+	assert_int_equal(neon__project_page_parse(body, "GET /projects", NULL, 2, &pg), ERR_INVALID);
+	json_object_set_new(body, "unavailable_project_ids", json_null());
+	assert_int_equal(neon__project_page_parse(body, "GET /projects", NULL, 2, &pg), 0);
+	assert_int_equal(pg.nunavailable, 0);
+	assert_null(pg.next); /* empty */
+	neon_project_page_release(&pg);
+	json_decref(body);
+}
 
 static void test_model_project_full(void **state)
 {
@@ -970,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_classify_table),
 		cmocka_unit_test(test_op_status_classes),
 		cmocka_unit_test(test_model_openapi_examples),
+		cmocka_unit_test(test_project_page_parse),
 		cmocka_unit_test(test_model_project_full),
 		cmocka_unit_test(test_model_project_errors),
 		cmocka_unit_test(test_model_other_errors),

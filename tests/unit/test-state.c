@@ -322,7 +322,7 @@ static void test_open_creates_0600(void **st)
 	assert_int_equal(file_mode(fx->path), 0600);
 	assert_int_equal(file_mode(dir), 0700);
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
-	assert_int_equal(state_schema_version(fx->s), 3);
+	assert_int_equal(state_schema_version(fx->s), 4);
 	assert_int_equal(state_meta_set(fx->s, "fleet", "prod"), 0);
 	/* the WAL file exists while the handle is open, with the same mode */
 	assert_int_equal(file_mode(wal), 0600);
@@ -452,12 +452,12 @@ static void test_open_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "PRAGMA user_version = 4");
+	file_exec(fx->path, "PRAGMA user_version = 5");
 
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	assert_msg_contains("written by a newer flotilla (schema 4, this one reads up to 3)");
-	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 4);
+	assert_msg_contains("written by a newer flotilla (schema 5, this one reads up to 4)");
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 5);
 }
 
 static void test_open_refuses_garbage(void **st)
@@ -789,6 +789,147 @@ static void test_refresh_keeps_deep_bookkeeping(void **st)
 	assert_string_equal(got.updated_at, "2026-11-21T00:00:00Z");
 	assert_true(got.deep_at > 0);
 	assert_string_equal(got.deep_updated_at, "2026-11-20T10:00:00Z");
+	state_project_release(&got);
+}
+
+/* Deep reads are due when the managed fields move, not when updated_at
+ * does: Neon moves updated_at whenever a compute starts or suspends. */
+static void test_fingerprint_rules(void **st)
+{
+	fixture *fx = *st;
+	state_project p = full_project(fx, "busy-sun-1"), got;
+	state_deep none;
+	char fp0[STATE_FINGERPRINT_LEN + 1], fp1[STATE_FINGERPRINT_LEN + 1];
+
+	memset(&none, 0, sizeof(none));
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	assert_int_equal(state_project_get(fx->s, "busy-sun-1", &got), 0);
+	state_project_fingerprint(&p, fp0);
+	assert_int_equal(strlen(fp0), STATE_FINGERPRINT_LEN);
+	assert_string_equal(got.fingerprint, fp0);
+	assert_null(got.deep_fingerprint); /* never read deep */
+	state_project_release(&got);
+
+	assert_int_equal(state_deep_put(fx->s, "busy-sun-1", p.updated_at, &none), 0);
+	assert_int_equal(state_project_get(fx->s, "busy-sun-1", &got), 0);
+	assert_string_equal(got.deep_fingerprint, fp0);
+	state_project_release(&got);
+
+	/* activity: updated_at, created_at and org_id are not managed fields */
+	p.updated_at = arena_strdup(fx->a, "2026-11-21T08:00:00Z");
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	assert_int_equal(state_project_get(fx->s, "busy-sun-1", &got), 0);
+	assert_string_equal(got.fingerprint, fp0);
+	assert_string_equal(got.deep_fingerprint, fp0);
+	state_project_release(&got);
+
+	/* every managed field moves it, each on its own */
+	state_project q = p;
+	const char *moved[] = {"name", "region", "pg", "retention", "quota", "min", "max", "suspend", "pgset", "ips",
+			       "pbo", "lr", "bpc", "mw"};
+	for (size_t i = 0; i < ARRAY_LEN(moved); i++) {
+		q = p;
+		switch (i) {
+		case 0: q.name = arena_strdup(fx->a, "other"); break;
+		case 1: q.region_id = arena_strdup(fx->a, "aws-us-east-1"); break;
+		case 2: q.pg_version = 17; break;
+		case 3: q.history_retention_seconds = 1; break;
+		case 4: q.quota_logical_size = 2; break;
+		case 5: q.min_cu = 0.5; break;
+		case 6: q.max_cu = 3; break;
+		case 7: q.suspend_timeout_seconds = 300; break;
+		case 8: q.pg_settings_json = arena_strdup(fx->a, "{}"); break;
+		case 9: q.allowed_ips_json = NULL; break;
+		case 10: q.protected_branches_only = false; break;
+		case 11: q.logical_replication = false; break;
+		case 12: q.block_public_connections = false; break;
+		case 13: q.maintenance_window_json = NULL; break;
+		}
+		state_project_fingerprint(&q, fp1);
+		if (strcmp(fp0, fp1) == 0)
+			fail_msg("changing %s left the fingerprint as it was", moved[i]);
+	}
+
+	/* a quota raised in the console: the row's moves, the deep read's not */
+	p.quota_compute_time = 1;
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	assert_int_equal(state_project_get(fx->s, "busy-sun-1", &got), 0);
+	state_project_fingerprint(&p, fp1);
+	assert_string_equal(got.fingerprint, fp1);
+	assert_string_equal(got.deep_fingerprint, fp0);
+	state_project_release(&got);
+
+	/* apply's PATCH of the project's own fields: deep still current */
+	assert_int_equal(state_project_put(fx->s, &p, true), 0);
+	assert_int_equal(state_project_get(fx->s, "busy-sun-1", &got), 0);
+	assert_string_equal(got.deep_fingerprint, fp1);
+	state_project_release(&got);
+}
+
+/* A list that Neon cut short and that could not be completed removes
+ * nothing, and says so until a complete one. */
+static void test_refresh_incomplete(void **st)
+{
+	fixture *fx = *st;
+	state_project *all = make_page(fx, "p", 0, 4);
+	state_refresh *r = NULL;
+	size_t removed = 9;
+	char *when = NULL;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_list_incomplete(fx->s), 0);
+	assert_int_equal(refresh_all(fx->s, all, 4, 4), 0);
+	assert_int_equal(state_meta_set(fx->s, "list_refreshed_at", "1000"), 0);
+
+	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_page(r, all, 2), 0); /* two listed, two unavailable */
+	assert_int_equal(state_refresh_incomplete(r, 2), 0);
+	assert_int_equal(state_project_count(fx->s), 4);
+	assert_int_equal(state_list_incomplete(fx->s), 2);
+	assert_int_equal(state_meta_get(fx->s, "list_refreshed_at", &when), 0);
+	assert_string_equal(when, "1000");
+	free(when);
+
+	/* a complete list ends it, and then removes what is gone */
+	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_page(r, all, 3), 0);
+	assert_int_equal(state_refresh_finish(r, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(state_list_incomplete(fx->s), 0);
+}
+
+/* Schema 3 to 4: fingerprints filled in; a deep read that was current by
+ * updated_at stays current, so a migrated fleet is not read deep again. */
+static void test_migrate_v3_to_v4(void **st)
+{
+	fixture *fx = *st;
+	state_project a = full_project(fx, "old-a"), b = full_project(fx, "old-b"), got;
+	state_project both[2] = {a, b};
+	state_deep none;
+	char fp[STATE_FINGERPRINT_LEN + 1];
+
+	memset(&none, 0, sizeof(none));
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, both, 2, 2), 0);
+	assert_int_equal(state_deep_put(fx->s, "old-a", a.updated_at, &none), 0);
+	assert_int_equal(state_deep_put(fx->s, "old-b", "an older updated_at", &none), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; PRAGMA user_version = 3");
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_schema_version(fx->s), 4);
+	state_project_fingerprint(&a, fp);
+	assert_int_equal(state_project_get(fx->s, "old-a", &got), 0);
+	assert_string_equal(got.fingerprint, fp);
+	assert_string_equal(got.deep_fingerprint, fp);
+	state_project_release(&got);
+	state_project_fingerprint(&b, fp);
+	assert_int_equal(state_project_get(fx->s, "old-b", &got), 0);
+	assert_string_equal(got.fingerprint, fp);
+	assert_null(got.deep_fingerprint); /* its deep read was stale already */
 	state_project_release(&got);
 }
 
@@ -1529,11 +1670,12 @@ static void test_migrate_v1_to_v2(void **st)
 	state_close(fx->s);
 	fx->s = NULL;
 	file_exec(fx->path, "DROP TABLE manifest_index; DROP TABLE manifest_extra; DROP TABLE parse_cache; "
-			    "ALTER TABLE tenants DROP COLUMN protect; PRAGMA user_version = 1");
+			    "ALTER TABLE tenants DROP COLUMN protect; ALTER TABLE projects DROP COLUMN fingerprint; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; PRAGMA user_version = 1");
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
 
 	fx->s = open_ok(fx);
-	assert_int_equal(state_schema_version(fx->s), 3);
+	assert_int_equal(state_schema_version(fx->s), 4);
 	char *commit = (char *)"x";
 	assert_int_equal(state_index_commit(fx->s, &commit), 0);
 	assert_null(commit);
@@ -2121,6 +2263,9 @@ int main(void)
 		FX(test_refresh_bad_page_writes_nothing),
 		FX(test_refresh_keeps_deep_bookkeeping),
 		FX(test_refresh_outlives_close),
+		FX(test_fingerprint_rules),
+		FX(test_refresh_incomplete),
+		FX(test_migrate_v3_to_v4),
 		FX(test_projects_foreach),
 		FX(test_deep_put_get),
 		FX(test_tenants),
