@@ -519,6 +519,12 @@ void diff_endpoints(deepctx *c)
 		snprintf(b, sizeof(b), "%zu", want);
 		act_change(c->x, "readReplicas", a, b);
 	}
+	if (nro > want && c->defb->protected_) {
+		act_reason(c->x, "tenant '%s': readReplicas cannot go from %zu to %zu: branch '%s' is protected, and Neon "
+				 "refuses to delete the computes of a protected branch; set protected: false on it and "
+				 "apply first, then lower readReplicas", c->x->a.tenant, nro, want, c->defb->name);
+		c->x->a.kind = PLAN_BLOCKED;
+	}
 	/* a replica holds no data of its own: removing one is not destructive */
 	for (size_t i = want; i < nro; i++)
 		act_call(c->x, "DELETE", NULL, false, false, "/projects/%s/endpoints/%s", c->p->id, ro[i]->id);
@@ -729,6 +735,11 @@ void diff_branches(deepctx *c)
 		snprintf(path, sizeof(path), "branches[%s]", gone[i]->name);
 		act_change(x, path, "present", NULL);
 		act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s", pid, gone[i]->id);
+		if (gone[i]->protected_) {
+			act_reason(x, "tenant '%s': branch '%s' is protected in Neon, which refuses to delete it; "
+				      "unprotect it there first, or list it in the manifest", x->a.tenant, gone[i]->name);
+			x->a.kind = PLAN_BLOCKED;
+		}
 	}
 	free(gone);
 }

@@ -71,7 +71,20 @@ typedef struct builder {
 	plan *p;
 	size_t cap;
 	int64_t deletes;
+	spec_limits limits;       /* the fleet's Neon plan limits */
+	bool have_limits;
+	int64_t live_projects;    /* in the cache: what counts against the projects limit */
+	int64_t creates;          /* creates planned so far */
 } builder;
+
+/* A limit of the fleet's Neon plan that a tenant breaks: one reason each. */
+static void on_limit(void *arg, const spec_origin *o, const char *path, const char *msg)
+{
+	act *x = arg;
+	(void)o;
+	(void)path;
+	act_reason(x, "tenant '%s': %s", x->a.tenant, msg);
+}
 
 static void push(builder *b, act *x)
 {
@@ -404,6 +417,15 @@ static const state_branch *live_default(const state_deep *d)
 	return NULL;
 }
 
+/* A live branch that is protected, or NULL. */
+static const state_branch *protected_branch(const state_deep *d)
+{
+	for (size_t i = 0; i < d->nbranches; i++)
+		if (d->branches[i].protected_)
+			return &d->branches[i];
+	return NULL;
+}
+
 /* The fleet a project's default branch is annotated for, or NULL (heap). */
 static char *owner_fleet(const state_branch *defb)
 {
@@ -429,9 +451,34 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 	memset(&x, 0, sizeof(x));
 	x.a.tenant = xstrdup(t->name);
 	int rc;
-	if (!project_id && in->live_incomplete > 0) {
+	/* what the fleet's Neon plan would refuse: blocked before any call */
+	size_t over = b->have_limits ? spec_limits_check(in->fleet, t, &sv, on_limit, &x) : 0;
+	if (!project_id && !over && b->have_limits && b->limits.projects > 0 &&
+	    b->live_projects + b->creates >= b->limits.projects) {
+		char whose[64];
+		if (b->limits.projects_raised || !b->limits.plan)
+			str_copy(whose, "spec.limits", sizeof(whose));
+		else
+			snprintf(whose, sizeof(whose), "the %s plan", b->limits.plan);
+		act_reason(&x, "tenant '%s': not created: %s allows %" PRId64 " projects, and %" PRId64 " exist or are "
+			       "planned before this one, so Neon would refuse it; if Neon raised this account's limit, "
+			       "set spec.limits.projects in flotilla.yaml", t->name, whose, b->limits.projects,
+			   b->live_projects + b->creates);
+		over = 1;
+	}
+	if (!project_id && over) {
+		char *name = xasprintf("%s%s", spec_fleet_name_prefix(in->fleet), t->name);
 		x.a.kind = PLAN_BLOCKED;
-		act_change(&x, "project", NULL, sv.v[SF_REGION].s);
+		act_change(&x, "project", NULL, name);
+		free(name);
+		push(b, &x);
+		return 0;
+	}
+	if (!project_id && in->live_incomplete > 0) {
+		char *name = xasprintf("%s%s", spec_fleet_name_prefix(in->fleet), t->name);
+		x.a.kind = PLAN_BLOCKED;
+		act_change(&x, "project", NULL, name);
+		free(name);
 		act_reason(&x, "tenant '%s': not created: the last list of the live fleet was incomplete (%" PRId64
 			       " project%s that Neon named unavailable could not be read), and the tenant's project may "
 			       "be one of them; run 'flotilla refresh' until it completes, then plan again",
@@ -440,6 +487,7 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		return 0;
 	}
 	if (!project_id) {
+		b->creates++;
 		x.a.kind = PLAN_CREATE;
 		x.count_only = true;
 		plan_create_calls(&x, in->fleet, t->name, &sv);
@@ -511,6 +559,8 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		diff_endpoints(&c);
 		diff_branches(&c);
 	}
+	if (over)
+		x.a.kind = PLAN_BLOCKED; /* every change still listed, none made */
 	if (x.a.kind == PLAN_BLOCKED)
 		drop_calls(&x);
 	else if (x.a.ncalls == 0)
@@ -576,6 +626,11 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 		x.a.kind = PLAN_BLOCKED;
 		act_reason(&x, "tenant '%s': manifest removed but its last manifest said protect: true; flotilla never "
 			       "deletes a protected tenant's project", tenant);
+	} else if (deep && protected_branch(&d)) {
+		x.a.kind = PLAN_BLOCKED;
+		act_reason(&x, "tenant '%s': project %s has protected branch '%s', and Neon refuses to delete a project "
+			       "with protected branches; unprotect it in Neon first, or keep the tenant", tenant, project_id,
+			   protected_branch(&d)->name);
 	} else if (b->deletes >= max_deletes(in)) {
 		x.a.kind = PLAN_BLOCKED;
 		act_reason(&x, "tenant '%s': deleting project %s would exceed %s (%" PRId64 ")", tenant, project_id,
@@ -654,7 +709,7 @@ static int plan_only(builder *b)
 int plan_build(plan **out, const plan_input *in)
 {
 	*out = NULL;
-	builder b = {in, xcalloc(1, sizeof(plan)), 0, 0};
+	builder b = {.in = in, .p = xcalloc(1, sizeof(plan))};
 	plan *p = b.p;
 	mapped m = {NULL, 0, 0, spec_fleet_name(in->fleet)};
 	char *ts = NULL;
@@ -666,6 +721,11 @@ int plan_build(plan **out, const plan_input *in)
 	p->selected = plan_selector_narrows(in->sel);
 	p->changed_since = xstrdup(in->changed_since ? in->changed_since : "");
 	p->created_at = in->now;
+	b.have_limits = spec_fleet_limits(in->fleet, &b.limits);
+	if (b.have_limits && b.limits.projects > 0 && (b.live_projects = state_project_count(in->st)) < 0) {
+		rc = ERR_FAIL;
+		goto fail;
+	}
 	if ((rc = state_meta_get(in->st, "list_refreshed_at", &ts)) != 0)
 		goto fail;
 	int64_t refreshed = 0;

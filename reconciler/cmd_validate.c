@@ -15,7 +15,9 @@ const char CMD_VALIDATE_USAGE[] =
 	"Check the manifests of a directory: flotilla.yaml at its root, and every\n"
 	"file its 'manifests' globs match. Every problem is printed, sorted, as\n"
 	"  file:line:col: path: message\n"
-	"No state file is read and no API call is made.\n"
+	"No state file is read and no API call is made. When the fleet names its Neon\n"
+	"plan (spec.neonPlan) or limits (spec.limits), the plan's limits are checked\n"
+	"too: a tenant that breaks one is reported here, and blocked by plan.\n"
 	"\n"
 	"options:\n"
 	"  --dir DIR          the manifest directory, as it is on disk (default: .)\n"
@@ -80,6 +82,9 @@ int cmd_validate(int argc, char **argv)
 	if (rc != EXIT_OK)
 		goto done;
 	rc = EXIT_ERROR;
+	/* the limits of the fleet's Neon plan, offline: plan blocks a tenant
+	 * that breaks one, validate reports it */
+	spec_fleet_check_limits(fleet, diags);
 	size_t n = spec_diags_count(diags);
 	if ((json ? spec_diags_render_json(diags, &out) : spec_diags_render_text(diags, &out)) != 0)
 		goto done;

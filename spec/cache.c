@@ -24,7 +24,7 @@
 #include "spec/internal.h"
 
 #define MAGIC "FLSC"
-#define VERSION 1
+#define VERSION 2 /* 2: the Fleet's neonPlan and limits */
 #define HEADER_LEN 6
 #define CHECKSUM_LEN 8
 
@@ -211,6 +211,13 @@ static void put_fleet(wr *w, const spec_fleet *f)
 	put_i(w, f->refresh_interval);
 	put_i(w, f->max_autoscaling_cu);
 	put_origin(w, &f->max_autoscaling_cu_o);
+	put_str(w, f->neon_plan);
+	put_origin(w, &f->neon_plan_o);
+	put_i(w, f->lim_projects);
+	put_i(w, f->lim_branches);
+	put_i(w, f->lim_retention);
+	put_i(w, f->lim_protected);
+	put_origin(w, &f->lim_o);
 	put_values(w, &f->defaults);
 }
 
@@ -476,6 +483,13 @@ static void get_fleet(rd *r, spec_fleet *f)
 	f->refresh_interval = get_i(r);
 	f->max_autoscaling_cu = (int32_t)get_i(r);
 	get_origin(r, &f->max_autoscaling_cu_o);
+	f->neon_plan = get_str(r);
+	get_origin(r, &f->neon_plan_o);
+	f->lim_projects = get_i(r);
+	f->lim_branches = get_i(r);
+	f->lim_retention = get_i(r);
+	f->lim_protected = get_i(r);
+	get_origin(r, &f->lim_o);
 	get_values(r, &f->defaults);
 	/* what the loader relies on being set, as a fresh fleet has them */
 	if (!f->name_prefix || !f->drift)

@@ -220,7 +220,7 @@ static const char *const DOC_KEYS[] = {"apiVersion", "kind", "metadata", "spec"}
 static const char *const KINDS[] = {"Fleet", "Profile", "Tenant"};
 static const char *const FLEET_KEYS[] = {"orgId", "namePrefix", "manifests", "allowedRegions", "prune",
 					 "maxDeletesPerRun", "drift", "refreshInterval", "maxAutoscalingCu",
-					 "defaults"};
+					 "defaults", "neonPlan", "limits"};
 
 enum { KIND_FLEET, KIND_PROFILE, KIND_TENANT };
 
@@ -353,6 +353,12 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 			d->layer = saved;
 			break;
 		}
+		case 10:
+			decode_neon_plan(d, v, where);
+			break;
+		case 11:
+			decode_limits(d, v, where);
+			break;
 		}
 	}
 }

@@ -259,6 +259,7 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 	f->drift = "heal";
 	f->refresh_interval = 600;
 	f->max_autoscaling_cu = 64; /* 16 CU */
+	f->lim_projects = f->lim_branches = f->lim_retention = f->lim_protected = -1;
 	builtin_defaults(f->a, &f->builtin);
 
 	/* An entry is spec/'s own output, but bound it anyway: a damaged

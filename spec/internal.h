@@ -69,6 +69,11 @@ struct spec_fleet {
 	int64_t refresh_interval;
 	int32_t max_autoscaling_cu; /* quarters */
 	spec_origin max_autoscaling_cu_o;
+	/* spec.neonPlan and spec.limits (limits.c); -1: not set */
+	const char *neon_plan;
+	spec_origin neon_plan_o;
+	int64_t lim_projects, lim_branches, lim_retention, lim_protected;
+	spec_origin lim_o;          /* the spec.limits map */
 	spec_values defaults;
 	spec_values builtin; /* built once; spec_tenant_resolve starts from a copy */
 
@@ -226,6 +231,10 @@ void parse_pipe_release(parse_pipe *q);
  * the caller may read the main thread's fields and set `stale`. NULL past
  * the last one. */
 parse_slot *parse_pipe_queued(parse_pipe *q, size_t i);
+
+/* spec.neonPlan and spec.limits of the Fleet document (limits.c). */
+void decode_neon_plan(dec *d, const ynode *v, const char *where);
+void decode_limits(dec *d, const ynode *v, const char *where);
 
 /* Built-in defaults of a tenant spec (fields.c). */
 void builtin_defaults(arena *a, spec_values *out);

@@ -254,6 +254,45 @@ bool spec_fleet_prune(const spec_fleet *f);
 int64_t spec_fleet_max_deletes(const spec_fleet *f);
 const char *spec_fleet_drift(const spec_fleet *f); /* "heal" | "report" */
 int64_t spec_fleet_refresh_interval(const spec_fleet *f);
+/*
+ * Neon's plan limits that a fleet can run into (docs/neon-api.md, "Plans
+ * and their limits"): the Fleet's spec.neonPlan gives the published ones,
+ * spec.limits what an account was granted beyond them. Unlike the API's
+ * own rules (validation), a limit is a fact about an account that can
+ * change; `validate` reports a manifest that breaks one, and `plan` blocks
+ * that tenant, so the rest of the fleet still converges.
+ */
+typedef struct spec_limits {
+	const char *plan;           /* "free", "launch", "scale", "business", or NULL (spec.limits only) */
+	int64_t projects;           /* per account; 0: not known */
+	bool projects_raised;       /* projects comes from spec.limits, not the plan */
+	int64_t branches;           /* per project; 0: not known */
+	int64_t history_retention;  /* seconds; -1: not known */
+	int32_t autoscaling_cu;     /* quarters of a CU; 0: not checked here (an explicit maxAutoscalingCu is a validation rule) */
+	int32_t fixed_cu;           /* quarters; 0: not known */
+	int64_t protected_branches; /* per project; -1: not known */
+} spec_limits;
+
+/* The fleet's limits; false (and *out zeroed) when it names neither a plan
+ * nor spec.limits. */
+bool spec_fleet_limits(const spec_fleet *f, spec_limits *out);
+/* The names of the plans spec.neonPlan knows, NULL-terminated. */
+extern const char *const SPEC_NEON_PLANS[];
+
+/*
+ * Each limit that a tenant's merged spec `sv` breaks: fn(arg, origin of the
+ * value, its manifest path, message). The message names the value, the
+ * limit and who sets it, and the fix, but not the tenant: a value from a
+ * profile or the defaults is one problem for every tenant that inherits
+ * it (validate reports it once, where it is written). Returns how many.
+ */
+typedef void (*spec_limit_fn)(void *arg, const spec_origin *o, const char *path, const char *msg);
+size_t spec_limits_check(const spec_fleet *f, const spec_tenant *t, const spec_values *sv, spec_limit_fn fn,
+			 void *arg);
+/* Every tenant's limits, and the fleet's tenant count against the
+ * projects limit, as diagnostics (`flotilla validate`). Returns how many. */
+size_t spec_fleet_check_limits(const spec_fleet *f, spec_diags *diags);
+
 /* The repository-relative path of file index i of spec_origin.file. */
 const char *spec_fleet_file(const spec_fleet *f, uint32_t i);
 

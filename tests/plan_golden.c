@@ -17,7 +17,8 @@
  * GOLDEN_UPDATE=1 rewrites the expected files from the actual output.
  *
  * live.json, everything optional except a project's id:
- *   {"list_refreshed_at": N,
+ *   {"list_refreshed_at": N, "list_incomplete": N (the projects the last
+ *    list could not see),
  *    "projects": [{"id", "tenant" (maps it), "name" (default namePrefix +
  *       tenant), "region_id", "pg_version", "history_retention_seconds",
  *       "quota": {active_time_seconds, …}, "min_cu", "max_cu",
@@ -436,7 +437,8 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
-	plan_input in = {.fleet = fleet, .st = st, .sel = sel, .now = NOW};
+	plan_input in = {.fleet = fleet, .st = st, .sel = sel, .now = NOW,
+			 .live_incomplete = ji(live, "list_incomplete", 0)};
 	if (plan_build(&p, &in) != 0) {
 		res = die("plan_build");
 		goto done;
