@@ -433,6 +433,13 @@ static int sweep(daemon_ctx *d)
 			rc = -1;
 			goto done;
 		}
+		if (rs.incomplete) {
+			char n[24];
+			snprintf(n, sizeof(n), "%lld", (long long)rs.incomplete);
+			log_warn("daemon: the list of the live fleet is incomplete; nothing was removed from the cache, "
+				 "and no tenant is created until a list completes", "unreadable", n, "first_error",
+				 rs.first_error);
+		}
 		d->sweep_allowance -= rs.list_calls;
 		d->list_due = wall + (int64_t)(per_sweep / (rate * d->budget));
 	}
