@@ -1,8 +1,10 @@
 /*
  * control.c: /__sim/, the simulator's own control plane for tests and
- * benchmarks (sim/CONTRACT.md): health, counters, faults, reset, and a
- * client "connection" that wakes a compute. Not part of the Neon API, so
- * it needs no key and is never rate limited or faulted.
+ * benchmarks (sim/CONTRACT.md): health, counters, faults (the HTTP layer's
+ * and Neon's own: unavailable projects, failing operations, tenant
+ * activity), reset, populate, and client "connections" that wake computes
+ * (one by id, or N random ones as activity would). Not part of the Neon
+ * API, so it needs no key and is never rate limited or faulted.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -44,7 +46,14 @@ static int stats(sim_req *r)
 	json_t *ops = json_object();
 	json_object_set_new(ops, "total", json_integer(s->stats.ops_total));
 	json_object_set_new(ops, "unfinished", json_integer(unfinished));
+	json_object_set_new(ops, "retried", json_integer(s->stats.ops_retried));
+	json_object_set_new(ops, "errored", json_integer(s->stats.ops_errored));
 	json_object_set_new(o, "operations", ops);
+	json_object_set_new(o, "unavailable_listed", json_integer(s->stats.unavailable_listed));
+	json_t *act = json_object();
+	json_object_set_new(act, "wakes", json_integer(s->stats.activity_wakes));
+	json_object_set_new(act, "suspends", json_integer(s->stats.activity_suspends));
+	json_object_set_new(o, "activity", act);
 	json_object_set_new(o, "cold_starts", json_integer(s->stats.cold_starts));
 	json_object_set_new(o, "rate_limited", json_integer(s->stats.rate_limited));
 	return sim_reply(r, 200, o);
@@ -59,6 +68,10 @@ static json_t *faults_json(const sim_faults *f)
 	json_object_set_new(o, "reset_after_rate", json_real(f->reset_after_rate));
 	json_object_set_new(o, "lock_rate", json_real(f->lock_rate));
 	json_object_set_new(o, "malformed_rate", json_real(f->malformed_rate));
+	json_object_set_new(o, "unavailable_rate", json_real(f->unavailable_rate));
+	json_object_set_new(o, "op_retry_rate", json_real(f->op_retry_rate));
+	json_object_set_new(o, "op_fail_rate", json_real(f->op_fail_rate));
+	json_object_set_new(o, "activity_per_minute", json_real(f->activity_per_minute));
 	json_object_set_new(o, "latency_ms", json_integer(f->latency_ms));
 	json_object_set_new(o, "seed", json_integer((json_int_t)f->seed));
 	return o;
@@ -82,6 +95,9 @@ static int faults(sim_req *r)
 		{"reset_after_rate", offsetof(sim_faults, reset_after_rate)},
 		{"lock_rate", offsetof(sim_faults, lock_rate)},
 		{"malformed_rate", offsetof(sim_faults, malformed_rate)},
+		{"unavailable_rate", offsetof(sim_faults, unavailable_rate)},
+		{"op_retry_rate", offsetof(sim_faults, op_retry_rate)},
+		{"op_fail_rate", offsetof(sim_faults, op_fail_rate)},
 	};
 	const char *key;
 	json_t *v;
@@ -94,6 +110,13 @@ static int faults(sim_req *r)
 			if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
 				return sim_error(r, 400, "", "%s must be a number from 0 to 1", key);
 			*(double *)(void *)((char *)&f + RATES[i].off) = json_number_value(v);
+		}
+		if (strcmp(key, "activity_per_minute") == 0) {
+			known = true;
+			if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > SIM_ACTIVITY_MAX)
+				return sim_error(r, 400, "", "activity_per_minute must be a number from 0 to %d",
+						 SIM_ACTIVITY_MAX);
+			f.activity_per_minute = json_number_value(v);
 		}
 		if (strcmp(key, "latency_ms") == 0) {
 			known = true;
@@ -111,8 +134,20 @@ static int faults(sim_req *r)
 		if (!known)
 			return sim_error(r, 400, "", "unknown fault '%s'", key);
 	}
+	if (f.op_retry_rate + f.op_fail_rate > 1)
+		return sim_error(r, 400, "", "op_retry_rate and op_fail_rate must add up to at most 1");
 	s->faults = f;
+	sim_activity_kick(s);
 	return sim_reply(r, 200, faults_json(&f));
+}
+
+void sim_faults_from_config(sim_faults *f, const sim_config *cfg)
+{
+	memset(f, 0, sizeof(*f));
+	f->unavailable_rate = cfg->unavailable_rate;
+	f->op_retry_rate = cfg->op_retry_rate;
+	f->op_fail_rate = cfg->op_fail_rate;
+	f->activity_per_minute = cfg->activity_per_minute;
 }
 
 static int connect_ep(sim_req *r, const char *endpoint_id)
@@ -134,11 +169,26 @@ static int connect_ep(sim_req *r, const char *endpoint_id)
 	return sim_reply(r, 200, o);
 }
 
+/* POST /__sim/wake {"count": N}: N distinct live projects woken at once,
+ * as activity wakes them, for benchmarks that need an exact share of the
+ * fleet busy. */
+static int wake(sim_req *r)
+{
+	json_t *n = r->body ? json_object_get(r->body, "count") : NULL;
+	if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 1000000)
+		return sim_error(r, 400, "", "count must be an integer from 1 to 1000000");
+	size_t woken = sim_activity_wake(r->s, (size_t)json_integer_value(n));
+	json_t *o = json_object();
+	json_object_set_new(o, "woken", json_integer((json_int_t)woken));
+	return sim_reply(r, 200, o);
+}
+
 /*
- * POST /__sim/populate {"count": N, "name_prefix": "bench-", "region_id": …}:
- * make N projects at once, each as a create makes it (default branch,
- * role, database, an idle read_write endpoint) but without operations,
- * so benchmarks can stand up 300,000 projects in seconds.
+ * POST /__sim/populate {"count": N, "name_prefix": "bench-", "region_id": …,
+ * "org_id": …}: make N projects at once, each as a create makes it
+ * (default branch, role, database, an idle read_write endpoint) but
+ * without operations, so benchmarks can stand up 300,000 projects in
+ * seconds.
  */
 static int populate(sim_req *r)
 {
@@ -146,10 +196,16 @@ static int populate(sim_req *r)
 	json_t *n = r->body ? json_object_get(r->body, "count") : NULL;
 	const char *prefix = r->body ? json_string_value(json_object_get(r->body, "name_prefix")) : NULL;
 	const char *region = r->body ? json_string_value(json_object_get(r->body, "region_id")) : NULL;
+	json_t *orgv = r->body ? json_object_get(r->body, "org_id") : NULL;
+	const char *org = json_string_value(orgv);
 	if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 1000000)
 		return sim_error(r, 400, "", "count must be an integer from 1 to 1000000");
 	if (region && !sim_region_exists(region))
 		return sim_error(r, 400, "", "region '%s' is not available", region);
+	if (orgv && !json_is_null(orgv) && !(org && sim_org_id_valid(org)))
+		return sim_error(r, 400, "", "org_id must be an id such as org-flotilla-sim-00000001");
+	if (org && !sim_check_org(r, org))
+		return 0;
 	json_int_t count = json_integer_value(n);
 	size_t base = s->live + s->deleted;
 	for (json_int_t i = 0; i < count; i++) {
@@ -157,6 +213,7 @@ static int populate(sim_req *r)
 		snprintf(name, sizeof(name), "%s%zu", prefix ? prefix : "sim-", base + (size_t)i);
 		sim_project *p = sim_project_new(s, name);
 		p->region_id = xstrdup(region ? region : "aws-us-east-2");
+		p->org_id = org ? xstrdup(org) : NULL;
 		sim_branch *b = sim_branch_add(s, p, "main");
 		b->is_default = true;
 		sim_role_add(s, p, b, "neondb_owner", false);
@@ -190,6 +247,8 @@ bool sim_control(sim_req *r)
 		sim_reply(r, 200, o);
 	} else if (post && strcmp(path, "populate") == 0) {
 		populate(r);
+	} else if (post && strcmp(path, "wake") == 0) {
+		wake(r);
 	} else if (post && str_has_prefix(path, "connect/") && path[8]) {
 		connect_ep(r, path + 8);
 	} else {

@@ -1,11 +1,13 @@
 /*
  * main.c: flotilla-sim's command line: parse the flags of sim/CONTRACT.md,
- * load --data, listen, and run until SIGTERM or SIGINT.
+ * load --data, start tenant activity when --activity asks for it, listen,
+ * and run until SIGTERM or SIGINT.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,7 +32,8 @@ static const char USAGE[] =
 	"  --op-delay-ms N          operations finish N ms after they start (default 100)\n"
 	"  --rate-per-minute N      requests per minute per key (default 700; 0: no limits)\n"
 	"  --burst-per-route N      requests per second per key and route (default 40)\n"
-	"  --max-projects N         the plan's project limit (default 0: unlimited)\n"
+	"  --max-projects N         the account's project limit (default 0: unlimited, or the\n"
+	"                           plan's with --plan); given, it wins over the plan's\n"
 	"  --time-scale X           run the sim clock X times faster, for suspend timeouts\n"
 	"                           and consumption (default 1)\n"
 	"  --recover-window DUR     deleted projects stay recoverable this long (default 7d)\n"
@@ -39,6 +42,27 @@ static const char USAGE[] =
 	"                           (default: in memory only)\n"
 	"  --quiet                  do not log each request\n"
 	"  -h, --help               this help\n"
+	"\n"
+	"Neon's harsher behaviours, all off by default (docs/sim.md):\n"
+	"  --plan NAME              enforce a plan's limits: free, launch, scale or business\n"
+	"                           (projects, branches and protected branches per project,\n"
+	"                           history retention, compute size; default: none)\n"
+	"  --require-org-id         the key is a personal key on an account with\n"
+	"                           organizations: GET /projects and POST /projects must\n"
+	"                           name one of them in org_id (400 org_id is required)\n"
+	"  --org-id ID              an organization of the key; repeat for several\n"
+	"                           (default: org-flotilla-sim-00000001)\n"
+	"  --unavailable-rate F     share (0..1) of the projects of each GET /projects page\n"
+	"                           named in unavailable_project_ids instead of listed, and\n"
+	"                           of GET /projects/{id} answered 503 (default 0)\n"
+	"  --op-retry-rate F        share of new operations that fail once and are retried\n"
+	"                           (default 0)\n"
+	"  --op-fail-rate F         share of new operations that end in error (default 0)\n"
+	"  --activity N             tenants wake N random projects per minute of the sim\n"
+	"                           clock: start_compute, later suspend_compute, each\n"
+	"                           moving updated_at and locking the project (default 0)\n"
+	"  --activity-op-ms M       activity's operations run M ms (default 1500)\n"
+	"  The rates and --activity can be changed at run time: POST /__sim/faults.\n"
 	"\n"
 	"Stop it with SIGTERM or SIGINT.\n";
 
@@ -50,12 +74,17 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int fail(const char *fmt, const char *arg)
+/* Print "flotilla-sim: " and the message on stderr; -1. */
+static int fail(const char *fmt, ...) PRINTF(1, 2);
+static int fail(const char *fmt, ...)
 {
+	va_list ap;
 	fprintf(stderr, "flotilla-sim: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
-	return 1;
+	return -1;
 }
 
 static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -63,7 +92,36 @@ static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
 	return str_to_i64(s, out) == 0 && *out >= lo && *out <= hi;
 }
 
-int main(int argc, char **argv)
+static bool parse_number(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtod(s, &end);
+	return !errno && end != s && !*end && *out >= lo && *out <= hi;
+}
+
+#define HOST_MAX 64 /* the host of --listen, NUL included */
+
+/* Long options without a letter of their own. */
+enum {
+	OPT_PLAN = 256,
+	OPT_REQUIRE_ORG,
+	OPT_ORG,
+	OPT_UNAVAILABLE,
+	OPT_RETRY,
+	OPT_FAIL,
+	OPT_ACTIVITY,
+	OPT_ACTIVITY_MS,
+};
+
+/*
+ * Parse the flags into *cfg (which holds the defaults). keys and orgs, of
+ * argc + 1 slots each and the caller's, take the --api-key and --org-id
+ * values (or the defaults), and host the host of --listen. 0 to run, 1
+ * after --help, -1 after an error message.
+ */
+static int parse_flags(int argc, char **argv, sim_config *cfg, const char **keys, const char **orgs,
+		       char host[HOST_MAX])
 {
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
@@ -78,9 +136,137 @@ int main(int argc, char **argv)
 		{"seed", required_argument, NULL, 's'},
 		{"data", required_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"plan", required_argument, NULL, OPT_PLAN},
+		{"require-org-id", no_argument, NULL, OPT_REQUIRE_ORG},
+		{"org-id", required_argument, NULL, OPT_ORG},
+		{"unavailable-rate", required_argument, NULL, OPT_UNAVAILABLE},
+		{"op-retry-rate", required_argument, NULL, OPT_RETRY},
+		{"op-fail-rate", required_argument, NULL, OPT_FAIL},
+		{"activity", required_argument, NULL, OPT_ACTIVITY},
+		{"activity-op-ms", required_argument, NULL, OPT_ACTIVITY_MS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	size_t nkeys = 0, norgs = 0;
+	int64_t v;
+	int c;
+	opterr = 0;
+	int opt_index = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, &opt_index)) != -1) {
+		switch (c) {
+		case 'l': {
+			const char *colon = strrchr(optarg, ':');
+			if (!colon || colon == optarg || (size_t)(colon - optarg) >= HOST_MAX ||
+			    !parse_int(colon + 1, 0, 65535, &v))
+				return fail("--listen wants HOST:PORT, like 127.0.0.1:4242, not '%s'", optarg);
+			memcpy(host, optarg, (size_t)(colon - optarg));
+			host[colon - optarg] = 0;
+			cfg->listen_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+			cfg->listen_port = (int)v;
+			break;
+		}
+		case 'P':
+			cfg->port_file = optarg;
+			break;
+		case 'k':
+			if (!*optarg)
+				return fail("--api-key must not be empty");
+			keys[nkeys++] = optarg;
+			break;
+		case 'o':
+			if (!parse_int(optarg, 0, 3600000, &cfg->op_delay_ms))
+				return fail("--op-delay-ms wants milliseconds from 0 to 3600000, not '%s'", optarg);
+			break;
+		case 'r':
+			if (!parse_int(optarg, 0, 100000000, &cfg->rate_per_minute))
+				return fail("--rate-per-minute wants a number >= 0, not '%s'", optarg);
+			break;
+		case 'b':
+			if (!parse_int(optarg, 0, 100000000, &cfg->burst_per_route))
+				return fail("--burst-per-route wants a number >= 0, not '%s'", optarg);
+			break;
+		case 'm':
+			if (!parse_int(optarg, 0, 100000000, &cfg->max_projects))
+				return fail("--max-projects wants a number >= 0, not '%s'", optarg);
+			cfg->max_projects_set = true;
+			break;
+		case OPT_PLAN:
+			if (!(cfg->plan = sim_plan_find(optarg)))
+				return fail("--plan wants %s, not '%s'", SIM_PLAN_NAMES, optarg);
+			break;
+		case OPT_REQUIRE_ORG:
+			cfg->require_org_id = true;
+			break;
+		case OPT_ORG:
+			if (!sim_org_id_valid(optarg))
+				return fail("--org-id wants an id of 1 to 60 characters a-z, 0-9 and '-', not '%s'",
+					    optarg);
+			orgs[norgs++] = optarg;
+			break;
+		case OPT_UNAVAILABLE:
+		case OPT_RETRY:
+		case OPT_FAIL: {
+			double *rate = c == OPT_UNAVAILABLE ? &cfg->unavailable_rate
+				       : c == OPT_RETRY ? &cfg->op_retry_rate : &cfg->op_fail_rate;
+			if (!parse_number(optarg, 0, 1, rate))
+				return fail("--%s wants a number from 0 to 1, not '%s'", opts[opt_index].name, optarg);
+			break;
+		}
+		case OPT_ACTIVITY:
+			if (!parse_number(optarg, 0, SIM_ACTIVITY_MAX, &cfg->activity_per_minute))
+				return fail("--activity wants projects per minute from 0 to 1000000, not '%s'", optarg);
+			break;
+		case OPT_ACTIVITY_MS:
+			if (!parse_int(optarg, 0, 3600000, &cfg->activity_op_ms))
+				return fail("--activity-op-ms wants milliseconds from 0 to 3600000, not '%s'", optarg);
+			break;
+		case 't': {
+			char *end;
+			errno = 0;
+			cfg->time_scale = strtod(optarg, &end);
+			if (errno || *end || cfg->time_scale <= 0 || cfg->time_scale > 1e6)
+				return fail("--time-scale wants a number above 0, like 60, not '%s'", optarg);
+			break;
+		}
+		case 'w':
+			if (unit_duration_parse(optarg, false, &cfg->recover_window_s) != 0)
+				return fail("--recover-window: %s", err_msg());
+			break;
+		case 's':
+			if (!parse_int(optarg, 0, INT64_MAX, &v))
+				return fail("--seed wants a number >= 0, not '%s'", optarg);
+			cfg->seed = (uint64_t)v;
+			break;
+		case 'd':
+			cfg->data_file = optarg;
+			break;
+		case 'q':
+			cfg->quiet = true;
+			break;
+		case 'h':
+			fputs(USAGE, stdout);
+			return 1;
+		default:
+			return fail("unknown option '%s' (see flotilla-sim --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail("unexpected argument '%s' (see flotilla-sim --help)", argv[optind]);
+	if (cfg->op_retry_rate + cfg->op_fail_rate > 1)
+		return fail("--op-retry-rate and --op-fail-rate must add up to at most 1");
+	if (!nkeys)
+		keys[nkeys++] = "sim-key";
+	if (!norgs)
+		orgs[norgs++] = "org-flotilla-sim-00000001";
+	cfg->api_keys = keys;
+	cfg->napi_keys = nkeys;
+	cfg->org_ids = orgs;
+	cfg->norg_ids = norgs;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
 	sim_config cfg = {
 		.listen_host = "127.0.0.1",
 		.listen_port = 4242,
@@ -90,90 +276,17 @@ int main(int argc, char **argv)
 		.time_scale = 1.0,
 		.seed = 1,
 		.recover_window_s = 7 * 86400,
+		.activity_op_ms = 1500,
 	};
 	const char **keys = xcalloc((size_t)argc + 1, sizeof(char *));
-	size_t nkeys = 0;
-	char host[64];
-	int64_t v;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': {
-			const char *colon = strrchr(optarg, ':');
-			if (!colon || colon == optarg || (size_t)(colon - optarg) >= sizeof(host) ||
-			    !parse_int(colon + 1, 0, 65535, &v))
-				return fail("--listen wants HOST:PORT, like 127.0.0.1:4242, not '%s'", optarg);
-			memcpy(host, optarg, (size_t)(colon - optarg));
-			host[colon - optarg] = 0;
-			cfg.listen_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
-			cfg.listen_port = (int)v;
-			break;
-		}
-		case 'P':
-			cfg.port_file = optarg;
-			break;
-		case 'k':
-			if (!*optarg)
-				return fail("--api-key must not be empty%s", "");
-			keys[nkeys++] = optarg;
-			break;
-		case 'o':
-			if (!parse_int(optarg, 0, 3600000, &cfg.op_delay_ms))
-				return fail("--op-delay-ms wants milliseconds from 0 to 3600000, not '%s'", optarg);
-			break;
-		case 'r':
-			if (!parse_int(optarg, 0, 100000000, &cfg.rate_per_minute))
-				return fail("--rate-per-minute wants a number >= 0, not '%s'", optarg);
-			break;
-		case 'b':
-			if (!parse_int(optarg, 0, 100000000, &cfg.burst_per_route))
-				return fail("--burst-per-route wants a number >= 0, not '%s'", optarg);
-			break;
-		case 'm':
-			if (!parse_int(optarg, 0, 100000000, &cfg.max_projects))
-				return fail("--max-projects wants a number >= 0, not '%s'", optarg);
-			break;
-		case 't': {
-			char *end;
-			errno = 0;
-			cfg.time_scale = strtod(optarg, &end);
-			if (errno || *end || cfg.time_scale <= 0 || cfg.time_scale > 1e6)
-				return fail("--time-scale wants a number above 0, like 60, not '%s'", optarg);
-			break;
-		}
-		case 'w':
-			if (unit_duration_parse(optarg, false, &cfg.recover_window_s) != 0)
-				return fail("--recover-window: %s", err_msg());
-			break;
-		case 's':
-			if (!parse_int(optarg, 0, INT64_MAX, &v))
-				return fail("--seed wants a number >= 0, not '%s'", optarg);
-			cfg.seed = (uint64_t)v;
-			break;
-		case 'd':
-			cfg.data_file = optarg;
-			break;
-		case 'q':
-			cfg.quiet = true;
-			break;
-		case 'h':
-			fputs(USAGE, stdout);
-			free(keys);
-			return 0;
-		default:
-			free(keys);
-			return fail("unknown option '%s' (see flotilla-sim --help)", argv[optind - 1]);
-		}
-	}
-	if (optind < argc) {
+	const char **orgs = xcalloc((size_t)argc + 1, sizeof(char *));
+	char host[HOST_MAX];
+	int parsed = parse_flags(argc, argv, &cfg, keys, orgs, host);
+	if (parsed != 0) {
 		free(keys);
-		return fail("unexpected argument '%s' (see flotilla-sim --help)", argv[optind]);
+		free(orgs);
+		return parsed < 0 ? 1 : 0;
 	}
-	if (!nkeys)
-		keys[nkeys++] = "sim-key";
-	cfg.api_keys = keys;
-	cfg.napi_keys = nkeys;
 
 	/* A thread per connection would otherwise give each thread its own
 	 * malloc arena, and the big list replies fragment them all: at 300k
@@ -185,7 +298,9 @@ int main(int argc, char **argv)
 	int rc = 1;
 	if (sim_store_init(&store, &cfg) != 0) {
 		free(keys);
-		return fail("%s", err_msg());
+		free(orgs);
+		fail("%s", err_msg());
+		return 1;
 	}
 	if (cfg.data_file && sim_persist_open(&store, cfg.data_file) != 0) {
 		fail("%s", err_msg());
@@ -209,6 +324,11 @@ int main(int argc, char **argv)
 	/* counted before the server starts: from then on the store is the
 	 * connection threads' (under its mutex) */
 	size_t loaded = store.live + store.deleted;
+	/* started after the signals are blocked, so the ticker inherits the
+	 * mask and SIGTERM reaches sigsuspend below */
+	pthread_mutex_lock(&store.mu);
+	sim_activity_kick(&store);
+	pthread_mutex_unlock(&store.mu);
 	if (sim_server_start(&srv, &store) != 0) {
 		fail("%s", err_msg());
 		goto done;
@@ -233,9 +353,12 @@ int main(int argc, char **argv)
 		sigsuspend(&waitmask);
 	rc = 0;
 done:
+	/* the server first: no request can start the ticker after it stops */
 	sim_server_stop(srv);
+	sim_activity_stop(&store);
 	sim_persist_close(&store);
 	sim_store_release(&store);
 	free(keys);
+	free(orgs);
 	return rc;
 }

@@ -5,7 +5,8 @@
  *
  * This is the sim's own persistence (DESIGN.md allows it sqlite3 beside
  * state/); its format is private and may change between versions.
- * Operations read back are finished: the real clock they ran on is gone.
+ * Operations read back have ended (finished, or error for one that failed
+ * for good): the real clock they ran on is gone.
  */
 #include <sqlite3.h>
 #include <string.h>
@@ -147,6 +148,8 @@ static json_t *dump(const sim_project *p)
 		json_object_set_new(oo, "endpoint_id", json_string(op->endpoint_id));
 		json_object_set_new(oo, "created_at", json_integer(op->created_at));
 		json_object_set_new(oo, "duration_ms", json_integer(op->done_ms - op->start_ms));
+		json_object_set_new(oo, "delay_ms", json_integer(op->delay_ms));
+		json_object_set_new(oo, "fate", json_integer(op->fate));
 		json_array_append_new(ops, oo);
 	}
 	json_object_set_new(o, "ops", ops);
@@ -267,9 +270,15 @@ static sim_project *undump(const json_t *o)
 		str_copy(op->branch_id, bid ? bid : "", sizeof(op->branch_id));
 		str_copy(op->endpoint_id, eid ? eid : "", sizeof(op->endpoint_id));
 		op->created_at = get_int(v, "created_at");
-		/* finished: the real clock it ran on is gone */
-		op->start_ms = 0;
-		op->done_ms = get_int(v, "duration_ms");
+		/* ended: the real clock it ran on is gone, so it starts long before
+		 * any reading of the monotonic clock; files from before delay_ms
+		 * and fate hold operations that finished in one attempt */
+		int64_t total = get_int(v, "duration_ms");
+		json_int_t fate = get_int(v, "fate");
+		op->fate = fate == SIM_OP_RETRIED || fate == SIM_OP_ERROR ? (uint8_t)fate : SIM_OP_OK;
+		op->delay_ms = json_object_get(v, "delay_ms") ? get_int(v, "delay_ms") : total;
+		op->start_ms = INT64_MIN / 4;
+		op->done_ms = op->start_ms + total;
 	}
 	json_array_foreach(json_object_get(o, "usage"), i, v) {
 		if (p->nusage == p->capusage)

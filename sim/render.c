@@ -112,8 +112,9 @@ json_t *sim_render_project(sim_store *s, sim_project *p, bool list_item)
 	json_t *owner = json_object();
 	put(owner, "email", json_string("sim@example.com"));
 	put(owner, "name", json_string("flotilla-sim"));
-	put(owner, "branches_limit", json_integer(5000));
-	put(owner, "subscription_type", json_string("scale"));
+	const sim_plan *plan = s->cfg->plan;
+	put(owner, "branches_limit", json_integer(plan ? plan->branches : 5000));
+	put(owner, "subscription_type", json_string(plan ? plan->subscription : "scale"));
 	put(o, "owner", owner);
 	return o;
 }
@@ -242,8 +243,8 @@ json_t *sim_render_role(const sim_role *r, const char *branch_id, bool with_pass
 json_t *sim_render_op(const sim_op *op, const char *project_id, int64_t now_ms)
 {
 	json_t *o = json_object();
-	const char *status = sim_op_status(op, now_ms);
-	bool done = strcmp(status, "finished") == 0;
+	sim_op_view v;
+	sim_op_view_at(op, now_ms, &v);
 	put(o, "id", json_string(op->id));
 	put(o, "project_id", json_string(project_id));
 	if (op->branch_id[0])
@@ -251,12 +252,17 @@ json_t *sim_render_op(const sim_op *op, const char *project_id, int64_t now_ms)
 	if (op->endpoint_id[0])
 		put(o, "endpoint_id", json_string(op->endpoint_id));
 	put(o, "action", json_string(op->action));
-	put(o, "status", json_string(status));
-	put(o, "failures_count", json_integer(0));
+	put(o, "status", json_string(v.status));
+	put(o, "failures_count", json_integer(v.failures));
+	/* once an attempt failed its error stays, as the last error seen */
+	if (v.failures)
+		put(o, "error", json_string(sim_op_error(op)));
+	if (v.retry_ms)
+		put(o, "retry_at", ts(op->created_at + (v.retry_ms - op->start_ms) / 1000));
 	put(o, "created_at", ts(op->created_at));
-	int64_t elapsed = (done ? op->done_ms : now_ms) - op->start_ms;
-	put(o, "updated_at", ts(op->created_at + elapsed / 1000));
-	put(o, "total_duration_ms", json_integer(done ? op->done_ms - op->start_ms : elapsed));
+	/* when the status last changed, on the operation's own clock */
+	put(o, "updated_at", ts(op->created_at + (v.changed_ms - op->start_ms) / 1000));
+	put(o, "total_duration_ms", json_integer((v.final ? op->done_ms : now_ms) - op->start_ms));
 	return o;
 }
 

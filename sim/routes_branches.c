@@ -22,6 +22,10 @@
  * - archived and expires_at are checked and otherwise ignored: the sim has
  *   no archive and deletes nothing on its own.
  * - PATCH sends no operations (Neon's documented reply has none).
+ * - With --plan, the branch limit counts every branch of the project (the
+ *   copy restore makes under preserve_under_name too) and the protected
+ *   limit every protected one; both are checked after the request's own
+ *   rules.
  * - DELETE: the default branch, a protected branch and a branch with
  *   children are refused with 400; otherwise its computes go with it
  *   (suspend_compute each, then delete_timeline). hard_delete is ignored.
@@ -280,6 +284,12 @@ static int create(sim_req *r)
 		free(specs);
 		return 0;
 	}
+	/* the plan's limits (none without --plan) come after the request's
+	 * own rules: a request that could never succeed says so first */
+	if (!sim_check_branches_limit(r, p) || (protected_ && !sim_check_protected_limit(r, p))) {
+		free(specs);
+		return 0;
+	}
 
 	/* checked: make it. Adding a branch moves the array, so hold indexes */
 	size_t parent_index = (size_t)(parent - p->branches);
@@ -502,6 +512,8 @@ static int update(sim_req *r)
 	sim_branch *other = name ? sim_branch_find_name(p, name) : NULL;
 	if (other && other != b)
 		return sim_error(r, 409, "", "branch already exists: '%s'", name);
+	if (protected_ && !b->protected_ && !sim_check_protected_limit(r, p))
+		return 0;
 	if (name)
 		set_str(&b->name, name);
 	b->protected_ = protected_;
@@ -585,6 +597,9 @@ static int restore(sim_req *r)
 				 self ? "a branch is restored from its own history" : "the branch has children");
 	if (keep && sim_branch_find_name(p, keep))
 		return sim_error(r, 409, "", "branch already exists: '%s'", keep);
+	/* the preserved copy is one more branch of the project */
+	if (keep && !sim_check_branches_limit(r, p))
+		return 0;
 
 	size_t bi = (size_t)(b - p->branches), si = (size_t)(src - p->branches), nops = 0;
 	const char *new_parent = NULL;

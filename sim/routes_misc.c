@@ -1,7 +1,7 @@
 /*
  * routes_misc.c: the reads around the fleet: a project's operations, its
- * connection URI, consumption history, regions, the current user and the
- * (always empty) shared projects.
+ * connection URI, consumption history, regions and the (always empty)
+ * shared projects (the current user: account.c).
  *
  * Choices where Neon's behaviour is not documented:
  * - Operations: newest first, `limit` defaults to 10; the cursor is the id
@@ -20,8 +20,8 @@
  *   older than Neon keeps (168 hours hourly, 60 days daily, a year monthly,
  *   nothing before 2024-03-01) is 406. Every project is listed (deleted but
  *   recoverable ones too: their usage was billed), each with one period per
- *   calendar month ("scale" plan) that has timeframes with usage; written
- *   data and storage are always 0. Project pages are in creation order,
+ *   calendar month (on the --plan plan, else "scale") that has timeframes
+ *   with usage; written data and storage are always 0. Project pages are in creation order,
  *   the cursor is the last project's sequence number.
  */
 #include <inttypes.h>
@@ -100,7 +100,7 @@ static int op_get(sim_req *r)
 	return sim_error(r, 404, "", "operation not found");
 }
 
-/* ------------------------------------------- regions, user, shared list */
+/* ------------------------------------------------- regions, shared list */
 
 static int regions(sim_req *r)
 {
@@ -118,33 +118,6 @@ static int regions(sim_req *r)
 	json_t *out = json_object();
 	json_object_set_new(out, "regions", arr);
 	return sim_reply(r, 200, out);
-}
-
-/* The one user behind every key; the same owner that projects show. */
-static int users_me(sim_req *r)
-{
-	const sim_config *cfg = r->s->cfg;
-	json_t *o = json_object(), *acct = json_object(), *accts = json_array();
-	json_object_set_new(acct, "provider", json_string("github"));
-	json_object_set_new(acct, "email", json_string("sim@example.com"));
-	json_object_set_new(acct, "name", json_string("flotilla-sim"));
-	json_object_set_new(acct, "login", json_string("flotilla-sim"));
-	json_object_set_new(acct, "image", json_string(""));
-	json_array_append_new(accts, acct);
-	json_object_set_new(o, "id", json_string("sim-user"));
-	json_object_set_new(o, "email", json_string("sim@example.com"));
-	json_object_set_new(o, "login", json_string("flotilla-sim"));
-	json_object_set_new(o, "name", json_string("flotilla-sim"));
-	json_object_set_new(o, "last_name", json_string(""));
-	json_object_set_new(o, "image", json_string(""));
-	json_object_set_new(o, "auth_accounts", accts);
-	/* no plan limits unless --max-projects sets one */
-	json_object_set_new(o, "projects_limit", json_integer(cfg->max_projects > 0 ? cfg->max_projects : 1000000));
-	json_object_set_new(o, "branches_limit", json_integer(5000));
-	json_object_set_new(o, "max_autoscaling_limit", json_real(16));
-	json_object_set_new(o, "active_seconds_limit", json_integer(0));
-	json_object_set_new(o, "plan", json_string("scale"));
-	return sim_reply(r, 200, o);
 }
 
 static int shared(sim_req *r)
@@ -324,7 +297,8 @@ static json_t *period_id(const char *project_id, int64_t start)
 }
 
 /* One project's periods: its usage in [from, to) by timeframe. */
-static json_t *periods_of(sim_project *p, int g, int64_t from, int64_t to, int64_t now, const bool extra[3])
+static json_t *periods_of(sim_project *p, int g, int64_t from, int64_t to, int64_t now, const bool extra[3],
+			  const char *plan)
 {
 	frame *fr = xcalloc(p->nusage + 1, sizeof(*fr));
 	size_t n = 0;
@@ -350,7 +324,7 @@ static json_t *periods_of(sim_project *p, int g, int64_t from, int64_t to, int64
 			pstart = month;
 			json_t *po = json_object();
 			json_object_set_new(po, "period_id", period_id(p->id, month));
-			json_object_set_new(po, "period_plan", json_string("scale"));
+			json_object_set_new(po, "period_plan", json_string(plan));
 			json_object_set_new(po, "period_start", ts(month));
 			if (frame_next(MONTHLY, month) <= now) /* past periods only */
 				json_object_set_new(po, "period_end", ts(frame_next(MONTHLY, month)));
@@ -429,7 +403,7 @@ static int consumption(sim_req *r)
 		sim_project_accrue(s, p, now);
 		json_t *o = json_object();
 		json_object_set_new(o, "project_id", json_string(p->id));
-		json_object_set_new(o, "periods", periods_of(p, g, from, to, now, extra));
+		json_object_set_new(o, "periods", periods_of(p, g, from, to, now, extra, sim_plan_name(s->cfg)));
 		json_array_append_new(arr, o);
 		last = p->seq;
 		shown++;
@@ -454,7 +428,6 @@ const sim_route SIM_ROUTES_MISC[] = {
 	{"GET", "/projects/{project_id}/connection_uri", connection_uri, false},
 	{"GET", "/projects/shared", shared, false},
 	{"GET", "/regions", regions, false},
-	{"GET", "/users/me", users_me, false},
 	{"GET", "/consumption_history/projects", consumption, false},
 	{NULL, NULL, NULL, false},
 };

@@ -8,6 +8,12 @@
  * operations. Updates take only what ProjectUpdateRequest lists; region,
  * pg_version, org_id and store_passwords cannot change (docs/neon-api.md) and
  * are ignored when sent, as Neon's decoder ignores unknown members.
+ *
+ * Neon's harsher behaviours (docs/sim.md) live here too, each off unless
+ * asked for: org_id required (--require-org-id), list pages that name some
+ * projects as unavailable and reads by id that fail the same way
+ * (unavailable_rate), and the plan's limits (--plan). One of Neon's rules
+ * always holds: a project with a protected branch cannot be deleted.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -67,6 +73,14 @@ bool sim_check_compute(sim_req *r, const json_t *obj, double *min_cu, double *ma
 	}
 	if (mx > 56) {
 		sim_error(r, 400, "", "a fixed compute size must be at most 56, got %g", mx);
+		return false;
+	}
+	/* --plan: the plan's own ceilings, below Neon's absolute ones */
+	const sim_plan *plan = r->s->cfg->plan;
+	double plan_max = !plan ? 56 : mx > mn ? plan->autoscaling_max : plan->fixed_max;
+	if (plan && mx > plan_max) {
+		sim_error(r, 400, "", "autoscaling_limit_max_cu must be at most %g on the %s plan, got %g", plan_max,
+			  plan->name, mx);
 		return false;
 	}
 	json_t *st = json_object_get(obj, "suspend_timeout_seconds");
@@ -208,6 +222,8 @@ static bool check_retention(sim_req *r, const json_t *obj, int64_t *out)
 		sim_error(r, 400, "", "history_retention_seconds must be an integer from 0 to 2592000");
 		return false;
 	}
+	if (!sim_check_retention_plan(r, json_integer_value(v)))
+		return false;
 	*out = json_integer_value(v);
 	return true;
 }
@@ -220,9 +236,10 @@ static int create(sim_req *r)
 	json_t *in = r->body ? json_object_get(r->body, "project") : NULL;
 	if (!in || !json_is_object(in))
 		return sim_error(r, 400, "", "request body must be {\"project\": {...}}");
-	if (s->cfg->max_projects > 0 && (int64_t)s->live >= s->cfg->max_projects)
-		return sim_error(r, 422, "PROJECTS_LIMIT_EXCEEDED", "user projects limit of %" PRId64
-				 " exceeded, got %zu", s->cfg->max_projects, s->live);
+	/* the organization first: without it Neon cannot tell whose limit */
+	json_t *orgv = json_object_get(in, "org_id");
+	if (!sim_check_org(r, json_is_string(orgv) ? json_string_value(orgv) : NULL) || !sim_check_projects_limit(r))
+		return 0;
 	const char *name, *region, *org;
 	if (!sim_check_string(r, in, "name", 256, &name) || !sim_check_string(r, in, "region_id", 64, &region) ||
 	    !sim_check_string(r, in, "org_id", 60, &org))
@@ -238,7 +255,7 @@ static int create(sim_req *r)
 			return sim_error(r, 400, "", "pg_version must be 14, 15, 16, 17 or 18");
 		pg = (int)json_integer_value(pgv);
 	}
-	int64_t retention = 86400;
+	int64_t retention = sim_default_retention(s->cfg);
 	if (!check_retention(r, in, &retention))
 		return 0;
 	json_t *branch_in = json_object_get(in, "branch");
@@ -352,8 +369,15 @@ static int list(sim_req *r)
 	bool recoverable = rec && strcmp(rec, "true") == 0;
 	if (rec && !recoverable && strcmp(rec, "false") != 0)
 		return sim_error(r, 400, "", "recoverable must be true or false");
+	if (!sim_check_org(r, org))
+		return 0;
 
-	json_t *arr = json_array();
+	/* A page covers `limit` projects; each is, at unavailable_rate, named
+	 * in unavailable_project_ids instead of listed, as Neon does when a
+	 * project's details miss the request's time limit. The cursor is the
+	 * last one covered either way, so the next page goes on after it. */
+	double unavailable = s->faults.unavailable_rate;
+	json_t *arr = json_array(), *missing = json_array();
 	uint64_t last = (uint64_t)cursor;
 	int64_t n = 0;
 	for (size_t i = seek(s, (uint64_t)cursor); i < s->nprojects && n < limit; i++) {
@@ -364,13 +388,18 @@ static int list(sim_req *r)
 			continue;
 		if (org && *org && !(p->org_id && strcmp(p->org_id, org) == 0))
 			continue;
-		json_array_append_new(arr, sim_render_project(s, p, true));
+		if (unavailable > 0 && sim_rand01(&s->fault_rng) < unavailable) {
+			json_array_append_new(missing, json_string(p->id));
+			s->stats.unavailable_listed++;
+		} else {
+			json_array_append_new(arr, sim_render_project(s, p, true));
+		}
 		last = p->seq;
 		n++;
 	}
 	json_t *out = json_object();
 	json_object_set_new(out, "projects", arr);
-	json_object_set_new(out, "unavailable_project_ids", json_array());
+	json_object_set_new(out, "unavailable_project_ids", missing);
 	json_t *pg = json_object();
 	char c[24];
 	snprintf(c, sizeof(c), "%" PRIu64, last);
@@ -385,9 +414,14 @@ static int list(sim_req *r)
 
 static int get(sim_req *r)
 {
+	sim_store *s = r->s;
 	sim_project *p = sim_need_project(r, 0);
 	if (!p)
 		return 0;
+	/* the same time limit that leaves projects out of list pages; a fresh
+	 * roll each time, so reading again usually works */
+	if (s->faults.unavailable_rate > 0 && sim_rand01(&s->fault_rng) < s->faults.unavailable_rate)
+		return sim_error(r, 503, "", "project details are temporarily unavailable");
 	json_t *out = json_object();
 	json_object_set_new(out, "project", sim_render_project(r->s, p, false));
 	return sim_reply(r, 200, out);
@@ -457,6 +491,9 @@ static int delete(sim_req *r)
 		return 0;
 	if (sim_locked(r, p))
 		return 0;
+	for (size_t i = 0; i < p->nbranches; i++)
+		if (p->branches[i].protected_)
+			return sim_error(r, 400, "", "project '%s' has protected branches and cannot be deleted", p->id);
 	sim_project_delete(r->s, p);
 	r->touched = p;
 	json_t *out = json_object();
@@ -472,9 +509,8 @@ static int recover(sim_req *r)
 		return sim_error(r, 404, "", "project not found");
 	if (!p->deleted_at)
 		return sim_error(r, 400, "", "project is not deleted");
-	if (s->cfg->max_projects > 0 && (int64_t)s->live >= s->cfg->max_projects)
-		return sim_error(r, 422, "PROJECTS_LIMIT_EXCEEDED", "user projects limit of %" PRId64
-				 " exceeded, got %zu", s->cfg->max_projects, s->live);
+	if (!sim_check_projects_limit(r))
+		return 0;
 	sim_project_recover(s, p);
 	r->touched = p;
 	json_t *out = json_object();

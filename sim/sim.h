@@ -7,9 +7,11 @@
  * (libmicrohttpd, a thread per connection) take it for the time of the
  * handler only, so injected latency never blocks other clients. Time is
  * lazy: an operation's status and a compute's idleness are computed from
- * timestamps when read, so the sim needs no timer threads. sim/ shares
- * only util/ with the rest of flotilla; it never reuses neon/'s JSON
- * mapping, so a mistake in one is not repeated in the other.
+ * timestamps when read, so the sim needs no timer threads. The one
+ * exception is tenant activity (activity.c): computes woken on their own
+ * need a thread to wake them, and it runs only when activity is asked for.
+ * sim/ shares only util/ with the rest of flotilla; it never reuses neon/'s
+ * JSON mapping, so a mistake in one is not repeated in the other.
  */
 #ifndef FLOTILLA_SIM_H
 #define FLOTILLA_SIM_H
@@ -31,6 +33,14 @@ typedef struct sim_config {
 	int64_t rate_per_minute;  /* per key; 0: no limits */
 	int64_t burst_per_route;  /* per key and route, per second */
 	int64_t max_projects;     /* 0: unlimited */
+	bool max_projects_set;    /* --max-projects given: it wins over the plan's figure */
+	const struct sim_plan *plan; /* --plan; NULL: no plan limits */
+	bool require_org_id;      /* a personal key on an account with organizations */
+	const char **org_ids;     /* the organizations of the key, at least one */
+	size_t norg_ids;
+	/* the start values of the faults of the same names (sim_faults) */
+	double unavailable_rate, op_retry_rate, op_fail_rate, activity_per_minute;
+	int64_t activity_op_ms;   /* real milliseconds of activity's operations */
 	double time_scale;        /* sim clock speed */
 	uint64_t seed;
 	const char *data_file;    /* NULL: in memory */
@@ -42,14 +52,19 @@ typedef struct sim_config {
 
 #define SIM_OPS_KEPT 64 /* finished operations kept per project, newest first */
 
+/* How an operation ends (operations.c): decided when it is made. */
+enum { SIM_OP_OK, SIM_OP_RETRIED, SIM_OP_ERROR };
+
 typedef struct sim_op {
 	char id[37];           /* UUID */
+	uint8_t fate;          /* SIM_OP_OK, SIM_OP_RETRIED, SIM_OP_ERROR */
 	const char *action;    /* static string: create_timeline, start_compute, … */
 	char branch_id[64];
 	char endpoint_id[64];
 	int64_t created_at;    /* sim clock, seconds */
 	int64_t start_ms;      /* real clock, ms */
-	int64_t done_ms;       /* real clock, ms: finished from then on */
+	int64_t delay_ms;      /* one attempt's duration */
+	int64_t done_ms;       /* real clock, ms: finished (or error) from then on */
 } sim_op;
 
 typedef struct sim_role {
@@ -144,11 +159,17 @@ typedef struct sim_stats {
 	int64_t cold_starts;
 	int64_t rate_limited;
 	int64_t ops_total;
+	int64_t ops_retried, ops_errored; /* of ops_total: their fate when made */
+	int64_t unavailable_listed;       /* projects left out of list pages */
+	int64_t activity_wakes, activity_suspends;
 } sim_stats;
 
 typedef struct sim_faults {
 	double error_rate, error_after_rate, reset_rate, reset_after_rate;
 	double lock_rate, malformed_rate;
+	/* Neon's own behaviours (docs/sim.md, "Neon's harsher behaviours") */
+	double unavailable_rate, op_retry_rate, op_fail_rate;
+	double activity_per_minute;
 	int64_t latency_ms;
 	uint64_t seed;
 } sim_faults;
@@ -177,11 +198,13 @@ struct sim_store {
 	int64_t wall_start;    /* unix seconds at start */
 	int64_t mono_start_ms;
 	struct sim_persist *persist;
+	struct sim_activity *activity; /* NULL until activity first happens */
 };
 
 int sim_store_init(sim_store *s, const sim_config *cfg) WUR;
 void sim_store_release(sim_store *s);
-/* Drop every project and all stats and faults (POST /__sim/reset). */
+/* Drop every project and all stats; faults go back to the flags' values
+ * (POST /__sim/reset). */
 void sim_store_reset(sim_store *s);
 
 /* Clocks: the sim's (scaled, unix seconds) and the real monotonic one. */
@@ -224,15 +247,35 @@ sim_database *sim_db_find(sim_branch *b, const char *name);
 sim_database *sim_db_add(sim_store *s, sim_project *p, sim_branch *b, const char *name, const char *owner);
 void sim_db_remove(sim_branch *b, sim_database *d);
 
-/* Operations. */
+/*
+ * Operations (operations.c). sim_op_add makes one of --op-delay-ms,
+ * sim_op_add_ms one of `delay_ms`; either may fail once or for good, at
+ * the faults' op_retry_rate and op_fail_rate. The pointer lasts until the
+ * next operation of p is added.
+ */
 sim_op *sim_op_add(sim_store *s, sim_project *p, const char *action, const char *branch_id,
 		   const char *endpoint_id);
-const char *sim_op_status(const sim_op *op, int64_t now_ms);
-/* True while any operation of p is scheduling or running. */
+sim_op *sim_op_add_ms(sim_store *s, sim_project *p, const char *action, const char *branch_id,
+		      const char *endpoint_id, int64_t delay_ms);
+/* An operation as seen at real time now_ms. */
+typedef struct sim_op_view {
+	const char *status;  /* an OperationStatus */
+	int failures;        /* failures_count */
+	bool final;          /* finished or error: total_duration_ms is fixed */
+	int64_t changed_ms;  /* real ms when status last changed */
+	int64_t retry_ms;    /* real ms of the retry; 0: never failed */
+} sim_op_view;
+void sim_op_view_at(const sim_op *op, int64_t now_ms, sim_op_view *out);
+/* The error text of a failed operation (a static string). */
+const char *sim_op_error(const sim_op *op);
+/* True while any operation of p is not yet finished or error. */
 bool sim_project_busy(const sim_project *p, int64_t now_ms);
 
 /* Scale to zero and consumption. */
 bool sim_endpoint_active(const sim_store *s, const sim_endpoint *e, int64_t now);
+/* When an active compute goes idle on its own: sim seconds, INT64_MAX for
+ * never, 0 when it is not running. */
+int64_t sim_endpoint_idle_at(const sim_endpoint *e);
 /* Bring consumption up to `now` for every endpoint of p. */
 void sim_project_accrue(sim_store *s, sim_project *p, int64_t now);
 /* A client connection to the compute: wakes it, counting a cold start. */
@@ -258,6 +301,35 @@ double sim_rand01(uint64_t *state);
 /* Hosts: ep-x.us-east-2.aws.neon.tech, and the proxy host of a region. */
 void sim_region_proxy_host(const char *region_id, char *out, size_t size);
 void sim_endpoint_host(const sim_endpoint *e, const char *region_id, bool pooler, char *out, size_t size);
+
+/* --------------------------------------------------- account and plans */
+
+/* A plan's limits (docs/neon-api.md, "Plans and their limits"). */
+typedef struct sim_plan {
+	const char *name;            /* free, launch, scale, business */
+	const char *subscription;    /* its BillingSubscriptionType */
+	int64_t projects;            /* per account */
+	int64_t branches;            /* per project */
+	int64_t retention_max;       /* history_retention_seconds */
+	double autoscaling_max;      /* CU, when min < max */
+	double fixed_max;            /* CU, when min == max */
+	int64_t protected_max;       /* protected branches per project */
+} sim_plan;
+
+/* The plan named `name`, or NULL. */
+const sim_plan *sim_plan_find(const char *name);
+/* The plan names, "free, launch, scale or business", for messages. */
+extern const char SIM_PLAN_NAMES[];
+/* The account's project limit: --max-projects when given, else the plan's;
+ * 0 for none. */
+int64_t sim_projects_limit(const sim_config *cfg);
+/* history_retention_seconds of a project made without one. */
+int64_t sim_default_retention(const sim_config *cfg);
+/* The plan's name, or "scale" (what the sim reports without --plan). */
+const char *sim_plan_name(const sim_config *cfg);
+
+/* An organization id: ^[a-z0-9-]{1,60}$. */
+bool sim_org_id_valid(const char *id);
 
 /* ---------------------------------------------------------------- regions */
 
@@ -350,6 +422,21 @@ typedef struct sim_endpoint_spec {
 bool sim_check_endpoint_spec(sim_req *r, sim_project *p, const json_t *in, sim_endpoint_spec *out);
 sim_endpoint *sim_endpoint_make(sim_store *s, sim_project *p, const char *branch_id, const sim_endpoint_spec *spec);
 
+/*
+ * The account's checks (account.c), each sending its error and returning
+ * false on failure: the project limit before one more live project
+ * (422 PROJECTS_LIMIT_EXCEEDED); the branch limit before one more branch of
+ * p (422 BRANCHES_LIMIT_EXCEEDED); the protected-branch limit before one
+ * more protected branch of p (422 BRANCHES_PROTECTED_LIMIT_EXCEEDED);
+ * a history retention (400); and an org_id given with a request (400
+ * "org_id is required" when --require-org-id wants one, 404 for an
+ * organization not the key's). None checks anything the flags do not ask for.
+ */
+bool sim_check_projects_limit(sim_req *r);
+bool sim_check_branches_limit(sim_req *r, const sim_project *p);
+bool sim_check_protected_limit(sim_req *r, const sim_project *p);
+bool sim_check_retention_plan(sim_req *r, int64_t retention);
+bool sim_check_org(sim_req *r, const char *org_id);
 typedef int (*sim_handler)(sim_req *r);
 
 typedef struct sim_route {
@@ -365,6 +452,7 @@ extern const sim_route SIM_ROUTES_BRANCHES[];
 extern const sim_route SIM_ROUTES_ENDPOINTS[];
 extern const sim_route SIM_ROUTES_ROLES_DBS[];
 extern const sim_route SIM_ROUTES_MISC[];
+extern const sim_route SIM_ROUTES_ACCOUNT[];
 
 typedef struct sim_server sim_server;
 int sim_server_start(sim_server **out, sim_store *s) WUR;
@@ -373,6 +461,29 @@ void sim_server_stop(sim_server *srv);
 
 /* Control plane (/__sim/…): returns true when it handled the request. */
 bool sim_control(sim_req *r);
+/* The faults as the flags set them: at start and on POST /__sim/reset. */
+void sim_faults_from_config(sim_faults *f, const sim_config *cfg);
+
+/* ------------------------------------------------------ tenant activity */
+
+/*
+ * activity.c: computes woken as a tenant's application would wake them,
+ * by a ticker thread at the faults' activity_per_minute (sim/CONTRACT.md).
+ * All but sim_activity_stop are called with s->mu held.
+ *
+ * sim_activity_kick starts the ticker when the rate asks for one and tells
+ * a running one that the rate changed. sim_activity_wake wakes up to
+ * `count` distinct live projects now (POST /__sim/wake) and returns how
+ * many it woke; it starts the ticker too, which adds their suspend_compute
+ * when they go idle. sim_activity_reset forgets the computes it watches
+ * (the projects are gone). sim_activity_stop (s->mu not held) stops and
+ * joins the ticker at shutdown; nothing when none runs.
+ */
+#define SIM_ACTIVITY_MAX 1000000 /* projects per minute, the most activity_per_minute takes */
+void sim_activity_kick(sim_store *s);
+size_t sim_activity_wake(sim_store *s, size_t count);
+void sim_activity_reset(sim_store *s);
+void sim_activity_stop(sim_store *s);
 
 /* ------------------------------------------------------------ persistence */
 

@@ -1,8 +1,8 @@
 /*
  * store.c: the simulator's in-memory fleet: projects and what they hold,
- * ids that look like Neon's, operations whose status follows the real
- * clock, and computes that go idle after their suspend timeout on the
- * (scaled) sim clock, accruing consumption while active.
+ * ids that look like Neon's, and computes that go idle after their suspend
+ * timeout on the (scaled) sim clock, accruing consumption while active
+ * (operations, whose status follows the real clock: operations.c).
  *
  * Callers hold s->mu. Projects live in an array in creation order (the
  * list order; a project's seq is its cursor), indexed by id.
@@ -243,6 +243,7 @@ int sim_store_init(sim_store *s, const sim_config *cfg)
 	s->rng = cfg->seed;
 	s->fault_rng = cfg->seed ^ 0x5eed;
 	s->stats.requests = json_object();
+	sim_faults_from_config(&s->faults, cfg);
 	s->next_seq = 1;
 	s->wall_start = (int64_t)time(NULL);
 	s->mono_start_ms = sim_real_ms();
@@ -353,7 +354,8 @@ void sim_store_reset(sim_store *s)
 	json_decref(s->stats.requests);
 	memset(&s->stats, 0, sizeof(s->stats));
 	s->stats.requests = json_object();
-	memset(&s->faults, 0, sizeof(s->faults));
+	sim_faults_from_config(&s->faults, s->cfg);
+	sim_activity_reset(s);
 	s->rng = s->cfg->seed;
 	s->fault_rng = s->cfg->seed ^ 0x5eed;
 	s->next_seq = 1;
@@ -420,7 +422,7 @@ sim_project *sim_project_new(sim_store *s, const char *name)
 	p->id = xstrdup(id);
 	p->name = xstrdup(name && *name ? name : id);
 	p->pg_version = 17;
-	p->history_retention = 86400;
+	p->history_retention = sim_default_retention(s->cfg);
 	p->store_passwords = true;
 	p->settings = json_object();
 	p->default_endpoint_settings = json_object();
@@ -672,50 +674,6 @@ void sim_db_remove(sim_branch *b, sim_database *d)
 	b->ndbs--;
 }
 
-/* ------------------------------------------------------------ operations */
-
-sim_op *sim_op_add(sim_store *s, sim_project *p, const char *action, const char *branch_id,
-		   const char *endpoint_id)
-{
-	/* keep the newest SIM_OPS_KEPT, but never drop an unfinished one */
-	int64_t now_ms = sim_real_ms();
-	if (p->nops >= SIM_OPS_KEPT && p->ops[p->nops - 1].done_ms <= now_ms)
-		p->nops--;
-	if (p->nops == p->capops)
-		p->ops = sim_grow(p->ops, &p->capops, p->nops + 1, sizeof(*p->ops));
-	memmove(&p->ops[1], &p->ops[0], p->nops * sizeof(*p->ops));
-	p->nops++;
-	sim_op *op = &p->ops[0];
-	memset(op, 0, sizeof(*op));
-	sim_gen_uuid(s, op->id);
-	op->action = action;
-	if (branch_id)
-		str_copy(op->branch_id, branch_id, sizeof(op->branch_id));
-	if (endpoint_id)
-		str_copy(op->endpoint_id, endpoint_id, sizeof(op->endpoint_id));
-	op->created_at = sim_now(s);
-	op->start_ms = now_ms;
-	op->done_ms = now_ms + s->cfg->op_delay_ms;
-	s->stats.ops_total++;
-	return op;
-}
-
-const char *sim_op_status(const sim_op *op, int64_t now_ms)
-{
-	if (now_ms >= op->done_ms)
-		return "finished";
-	/* the first third of the delay is spent waiting for a slot */
-	if (now_ms < op->start_ms + (op->done_ms - op->start_ms) / 3)
-		return "scheduling";
-	return "running";
-}
-
-bool sim_project_busy(const sim_project *p, int64_t now_ms)
-{
-	/* ops are newest first, and all take the same delay */
-	return p->nops && p->ops[0].done_ms > now_ms;
-}
-
 /* --------------------------------------------------- scale to zero, usage */
 
 static int64_t timeout_of(const sim_endpoint *e)
@@ -723,8 +681,7 @@ static int64_t timeout_of(const sim_endpoint *e)
 	return e->suspend_timeout == 0 ? 300 : e->suspend_timeout;
 }
 
-/* When an active compute goes idle on its own (INT64_MAX: never). */
-static int64_t idle_at(const sim_endpoint *e)
+int64_t sim_endpoint_idle_at(const sim_endpoint *e)
 {
 	if (e->suspended || e->disabled || !e->last_active)
 		return 0;
@@ -735,7 +692,7 @@ static int64_t idle_at(const sim_endpoint *e)
 bool sim_endpoint_active(const sim_store *s, const sim_endpoint *e, int64_t now)
 {
 	(void)s;
-	int64_t until = idle_at(e);
+	int64_t until = sim_endpoint_idle_at(e);
 	return until && now < until;
 }
 
@@ -762,7 +719,7 @@ static void usage_add(sim_project *p, int64_t hour, int64_t active, int64_t comp
  */
 static void accrue(sim_project *p, sim_endpoint *e, int64_t now)
 {
-	int64_t until = idle_at(e);
+	int64_t until = sim_endpoint_idle_at(e);
 	int64_t from = e->accrued_to > e->started_at ? e->accrued_to : e->started_at;
 	int64_t to = until && until < now ? until : now;
 	if (!until || to <= from) {

@@ -182,6 +182,30 @@ static void remove_tmpdir(const char *dir)
 	rmdir(dir);
 }
 
+int sim_dir_new(char **out)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/flotilla-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+
+	*out = NULL;
+	if (!mkdtemp(dir)) {
+		int rc = err_set(ERR_IO, "'%s': cannot make a directory: %s", dir, strerror(errno));
+
+		free(dir);
+		return rc;
+	}
+	*out = dir;
+	return 0;
+}
+
+void sim_dir_remove(char *dir)
+{
+	if (!dir)
+		return;
+	remove_tmpdir(dir);
+	free(dir);
+}
+
 static bool curl_ready(void)
 {
 	static bool done, ok;
@@ -679,15 +703,17 @@ done:
 
 /* ---------------------------------------------------------------- helpers */
 
-static bool op_unfinished(const json_t *op)
+/* Whether op has yet to end; with `failed_too`, a failed operation (which
+ * Neon retries) has not ended either. */
+static bool op_unfinished(const json_t *op, bool failed_too)
 {
 	const char *st = json_string_value(json_object_get(op, "status"));
 
 	return st && (strcmp(st, "scheduling") == 0 || strcmp(st, "running") == 0 ||
-		      strcmp(st, "cancelling") == 0);
+		      strcmp(st, "cancelling") == 0 || (failed_too && strcmp(st, "failed") == 0));
 }
 
-int sim_wait_ops(sim_proc *s, const char *project_id, int timeout_ms)
+static int wait_ops(sim_proc *s, const char *project_id, int timeout_ms, bool failed_too)
 {
 	int64_t deadline = sim_now_ms() + (timeout_ms > 0 ? timeout_ms : 0), left, wait;
 	long saved_timeout = s->timeout_ms;
@@ -717,7 +743,7 @@ int sim_wait_ops(sim_proc *s, const char *project_id, int timeout_ms)
 		} else if (r.status == 200 && json_is_object(r.json)) {
 			unfinished = 0;
 			json_array_foreach(json_object_get(r.json, "operations"), i, op)
-				unfinished += op_unfinished(op);
+				unfinished += op_unfinished(op, failed_too);
 			if (!json_is_array(json_object_get(r.json, "operations"))) {
 				snprintf(last, sizeof(last), "200 without an operations array");
 			} else if (unfinished == 0) {
@@ -758,6 +784,16 @@ done:
 	curl_free(escaped);
 	free(path);
 	return rc;
+}
+
+int sim_wait_ops(sim_proc *s, const char *project_id, int timeout_ms)
+{
+	return wait_ops(s, project_id, timeout_ms, false);
+}
+
+int sim_wait_ops_ended(sim_proc *s, const char *project_id, int timeout_ms)
+{
+	return wait_ops(s, project_id, timeout_ms, true);
 }
 
 json_t *sim_json_get(json_t *root, const char *path)

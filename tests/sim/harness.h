@@ -69,6 +69,16 @@ int sim_kill(sim_proc *s, int *status) WUR;
  * free everything. NULL is fine. */
 void sim_free(sim_proc *s);
 
+/*
+ * A private directory for files a test keeps across sim restarts (a --data
+ * file outlives each sim_proc's own sim_tmpdir): made under $TMPDIR, else
+ * /tmp. *out is NULL on entry, set only on success; ERR_IO when it cannot
+ * be made. sim_dir_remove removes the files in it and it, and frees the
+ * string; NULL is fine.
+ */
+int sim_dir_new(char **out) WUR;
+void sim_dir_remove(char *dir);
+
 /* "http://127.0.0.1:PORT" (no trailing slash) and the same + "/api/v2".
  * Borrowed, valid until sim_free. */
 const char *sim_base_url(const sim_proc *s);
@@ -144,6 +154,10 @@ int sim_request(sim_proc *s, const char *method, const char *path,
  * message gives the unfinished count or the last error).
  */
 int sim_wait_ops(sim_proc *s, const char *project_id, int timeout_ms) WUR;
+/* sim_wait_ops, where `failed` counts as unfinished too: Neon retries a
+ * failed operation, so only finished, error, cancelled and skipped have
+ * ended (for sims with op_retry_rate or op_fail_rate). */
+int sim_wait_ops_ended(sim_proc *s, const char *project_id, int timeout_ms) WUR;
 
 /* GET /__sim/stats: *out (NULL on entry) gets the object, a new reference
  * the caller json_decrefs. ERR_FAIL when the answer is not 200 with a JSON
