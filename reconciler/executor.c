@@ -518,6 +518,12 @@ void exec_do_step(job *j)
 	}
 	free(label);
 	free(text);
+	/* a write below the project (branches, endpoints, roles, databases)
+	 * leaves the cached deep state behind until the read-back at the end:
+	 * if this run dies first, the next plan must read it again */
+	if (j->project_id && strncmp(path, "/projects/", 10) == 0 && strchr(path + 10, '/') &&
+	    state_deep_stale(x->st, j->project_id) != 0)
+		log_warn("apply: cannot mark the cache stale", "tenant", j->a->tenant, "error", err_msg());
 	neon_submit(x->c, c->method, path, body, true, on_write, j);
 	free(path);
 }

@@ -186,6 +186,20 @@ done:
 	return rc;
 }
 
+int state_deep_stale(state *s, const char *project_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_stmt(s, "UPDATE projects SET deep_fingerprint = NULL WHERE id = ?1", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, project_id);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "marking a deep read stale");
+	db_reset(st);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ read */
 
 static int get_branches(state *s, const char *pid, state_deep *out)

@@ -174,6 +174,13 @@ typedef struct state_deep {
  * read (deep_at = now, deep_updated_at = updated_at, deep_fingerprint = the
  * project's fingerprint now). ERR_NOTFOUND when the project is not cached. */
 int state_deep_put(state *s, const char *project_id, const char *updated_at, const state_deep *d) WUR;
+/* The cached deep state of a project is about to go stale (a write to its
+ * branches, endpoints, roles or databases): forget its deep fingerprint, so
+ * that the next plan reads it deep again unless a read-back after the
+ * write records a fresh one. A process that dies between the write and the
+ * read-back then leaves a project that is read again, never one whose
+ * stale children the plan trusts. 0 also when the project is not cached. */
+int state_deep_stale(state *s, const char *project_id) WUR;
 /* Heap copies; state_deep_release frees them. */
 int state_deep_get(state *s, const char *project_id, state_deep *out) WUR;
 void state_deep_release(state_deep *d);

@@ -865,6 +865,18 @@ static void test_fingerprint_rules(void **st)
 	assert_int_equal(state_project_get(fx->s, "busy-sun-1", &got), 0);
 	assert_string_equal(got.deep_fingerprint, fp1);
 	state_project_release(&got);
+
+	/* a write to its children: due for a deep read until one is recorded */
+	assert_int_equal(state_deep_stale(fx->s, "busy-sun-1"), 0);
+	assert_int_equal(state_deep_stale(fx->s, "not-cached"), 0);
+	assert_int_equal(state_project_get(fx->s, "busy-sun-1", &got), 0);
+	assert_null(got.deep_fingerprint);
+	assert_true(got.deep_at > 0); /* the rows stay, for the plan to show */
+	state_project_release(&got);
+	assert_int_equal(state_deep_put(fx->s, "busy-sun-1", p.updated_at, &none), 0);
+	assert_int_equal(state_project_get(fx->s, "busy-sun-1", &got), 0);
+	assert_string_equal(got.deep_fingerprint, fp1);
+	state_project_release(&got);
 }
 
 /* A list that Neon cut short and that could not be completed removes
