@@ -22,7 +22,7 @@
 # repository (GIT_CONFIG_NOSYSTEM=1, a temp HOME, a fixed identity) and
 # packed with `git gc`, as a clone would be. flotilla-sim runs with rate
 # limits off, --op-delay-ms 0, --api-key bench-key and is populated with N
-# projects under the fleet's namePrefix (POST /__sim/populate), and one
+# projects under the fleet's namePrefix and orgId (POST /__sim/populate), and one
 # `flotilla plan --refresh=full --rate 10000` fills the state file's cache
 # (list refresh of N projects) and the parse cache. The sim's project names
 # do not match the fleet's tenants, so every plan is N creates.
@@ -124,7 +124,10 @@ fi
 sim_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 base=http://127.0.0.1:$(cat "$tmp/port")
-curl -sf -X POST "$base/__sim/populate" -d "{\"count\": $n, \"name_prefix\": \"$prefix\"}" >/dev/null
+# in the fleet's organization: the plan's lists name it (org_id)
+org=$(sed -n 's/^  orgId: *//p' "$repo/flotilla.yaml" | tr -d '"')
+curl -sf -X POST "$base/__sim/populate" \
+	-d "{\"count\": $n, \"name_prefix\": \"$prefix\"${org:+, \"org_id\": \"$org\"}}" >/dev/null
 export NEON_API_HOST=$base/api/v2 NEON_API_KEY=bench-key
 api_calls() { curl -sf "$base/__sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_total"])'; }
 

@@ -52,46 +52,7 @@ t_start=$(date +%s)
 # swap the binaries under it
 cp "$flotilla" "$tmp/flotilla" && cp "$sim" "$tmp/flotilla-sim" && flotilla=$tmp/flotilla sim=$tmp/flotilla-sim
 
-# start_sim NAME ARGS...: a fresh sim (the previous one stopped), limits off
-# unless ARGS say otherwise; sets base and NEON_API_HOST
-start_sim() {
-	local name=$1
-	shift
-	stop_sim
-	"$sim" --listen 127.0.0.1:0 --port-file "$tmp/$name.port" --quiet --api-key "$key" \
-		--rate-per-minute 0 "$@" 2>"$tmp/$name.simlog" &
-	sim_pid=$!
-	for _ in $(seq 200); do [ -s "$tmp/$name.port" ] && break; sleep 0.05; done
-	base="http://127.0.0.1:$(cat "$tmp/$name.port")"
-	export NEON_API_HOST="$base/api/v2"
-}
-stop_sim() {
-	[ -n "$sim_pid" ] || return 0
-	kill "$sim_pid" 2>/dev/null
-	wait "$sim_pid" 2>/dev/null
-	sim_pid=
-}
-simstat() { curl -sf "$base/__sim/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-faults() { curl -sf -X POST "$base/__sim/faults" -d "$1" >/dev/null; }
-# no_dups: the sim never held two projects of one name
-no_dups() { [ "$(simstat '["max_projects_per_name"]')" = 1 ] && [ "$(simstat '["duplicate_names"]')" = '{}' ]; }
-# mkrepo DIR FROM: FROM's files committed to a new git repository DIR
-mkrepo() {
-	cp -R "$2" "$1"
-	git -C "$1" init -q && git -C "$1" add -A && git -C "$1" commit -qm fleet
-}
-# field FILE NAME: a number of the "Apply: ..." summary line of FILE
-# (created updated deleted failed skipped blocked writes listed polls)
-field() {
-	python3 - "$1" "$2" <<'EOF'
-import re, sys
-line = [l for l in open(sys.argv[1]) if l.startswith("Apply: ")]
-m = re.match(r"Apply: (\d+) created, (\d+) updated, (\d+) deleted, (\d+) failed, (\d+) skipped, "
-             r"(\d+) blocked; (\d+) write calls \(plan listed (\d+)\), (\d+) polls", line[-1] if line else "")
-names = "created updated deleted failed skipped blocked writes listed polls".split()
-print(m.group(names.index(sys.argv[2]) + 1) if m else "none")
-EOF
-}
+. "$(dirname "$0")/lib.sh"
 # summary FILE KEY: a member of a JSON plan's summary
 summary() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"][sys.argv[2]])' "$1" "$2"; }
 # converged REPO STATE: a full refresh plans no changes
@@ -100,16 +61,6 @@ converged() {
 	local code=$?
 	cat "$tmp/conv.txt" >>"$tmp/conv.all" # searched for sanitizer reports at the end
 	return $code
-}
-# edit FILE OLD NEW: replace OLD (present exactly once) by NEW
-edit() {
-	python3 - "$@" <<'EOF'
-import sys
-path, old, new = sys.argv[1:4]
-text = open(path).read()
-assert text.count(old) == 1, "%s: %d matches of %r" % (path, text.count(old), old)
-open(path, "w").write(text.replace(old, new))
-EOF
 }
 ms_sleep() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
@@ -503,10 +454,6 @@ fi
 
 # ------------------- sanitizer reports (an ASan/UBSan build), anywhere
 stop_sim # a leak report of the sim comes at its exit
-if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer" \
-	"$tmp"/*.out "$tmp"/*.err "$tmp"/*.all "$tmp"/*.simlog >"$tmp/san.txt" 2>/dev/null; then
-	fail "sanitizer reports" "$(for f in $(cat "$tmp/san.txt"); do echo "== ${f##*/}"; grep -E -A12 "Sanitizer|runtime error" "$f" | head -40; done)"
-fi
-
+sanitizer_reports "$tmp"/*.out "$tmp"/*.err "$tmp"/*.all "$tmp"/*.simlog
 echo "# apply.sh took $(($(date +%s) - t_start)) s"
 exit $failed

@@ -45,25 +45,8 @@ export NEON_API_KEY=$key
 t_start=$(date +%s)
 cp "$flotilla" "$tmp/flotilla" && cp "$sim" "$tmp/flotilla-sim" && flotilla=$tmp/flotilla sim=$tmp/flotilla-sim
 
-start_sim() {
-	local name=$1
-	shift
-	stop_sim
-	"$sim" --listen 127.0.0.1:0 --port-file "$tmp/$name.port" --quiet --api-key "$key" --api-key "$mykey" \
-		--rate-per-minute 0 "$@" 2>"$tmp/$name.simlog" &
-	sim_pid=$!
-	for _ in $(seq 200); do [ -s "$tmp/$name.port" ] && break; sleep 0.05; done
-	base="http://127.0.0.1:$(cat "$tmp/$name.port")"
-	export NEON_API_HOST="$base/api/v2"
-}
-stop_sim() {
-	[ -n "$sim_pid" ] || return 0
-	kill "$sim_pid" 2>/dev/null
-	wait "$sim_pid" 2>/dev/null
-	sim_pid=
-}
-simstat() { curl -sf "$base/__sim/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-no_dups() { [ "$(simstat '["max_projects_per_name"]')" = 1 ] && [ "$(simstat '["duplicate_names"]')" = '{}' ]; }
+sim_keys=("$key" "$mykey")
+. "$(dirname "$0")/lib.sh"
 # api METHOD PATH [BODY]: the test's own call to the sim's API, counted in
 # $tmp/mycalls (test 4 subtracts them); prints the body
 api() {
