@@ -204,6 +204,23 @@ static void on_ops(void *arg, neon_result *res)
 	executor *x = j->x;
 	x->sum->polls++;
 	heartbeat(x);
+	if (res->outcome == NEON_HTTP_ERROR && res->status == 404 && j->poll_by_id >= 0 &&
+	    (size_t)j->poll_by_id < j->nops) {
+		/* read by id and gone: Neon keeps a project's operations for
+		 * months and never drops an unfinished one, so it ended long
+		 * enough ago to be pruned; the read-back at the end shows what
+		 * it did */
+		free(j->ops[j->poll_by_id]);
+		memmove(&j->ops[j->poll_by_id], &j->ops[j->poll_by_id + 1],
+			(j->nops - (size_t)j->poll_by_id - 1) * sizeof(*j->ops));
+		j->nops--;
+		j->poll_by_id = -1;
+		if (j->nops == 0)
+			next_call(j);
+		else
+			neon_after(x->c, j->poll_delay, poll_fire, j);
+		return;
+	}
 	if (res->outcome != NEON_OK) {
 		/* the client retried what it could: a poll that failed for good
 		 * fails the tenant (the write itself is journaled as sent) */
@@ -213,7 +230,13 @@ static void on_ops(void *arg, neon_result *res)
 		free(e);
 		return;
 	}
+	/* a poll is the project's list, or one operation read by id */
+	json_t *one = NULL;
 	const json_t *ops = json_object_get(res->body, "operations");
+	if (!ops && json_is_object(json_object_get(res->body, "operation")))
+		ops = one = json_pack("[O]", json_object_get(res->body, "operation"));
+	bool full_page = !one && json_array_size(ops) >= POLL_PAGE;
+	j->poll_by_id = -1;
 	size_t keep = 0;
 	const char *wait_status = NULL, *wait_error = NULL; /* the first one still awaited */
 	for (size_t k = 0; k < j->nops; k++) {
@@ -231,6 +254,8 @@ static void on_ops(void *arg, neon_result *res)
 			free(j->ops[k]);
 			continue;
 		}
+		if (!status && full_page && j->poll_by_id < 0)
+			j->poll_by_id = (long)keep; /* its index once the list is compacted */
 		if (status && !neon_op_in_progress(status)) {
 			/* error or cancelled: final (a failed one is retried by
 			 * Neon and waited for like a running one) */
@@ -239,6 +264,7 @@ static void on_ops(void *arg, neon_result *res)
 			fail_journal(j, STATE_JOURNAL_FAILED, e);
 			exec_job_end(j, EXEC_FAILED, e, res->request_id);
 			free(e);
+			json_decref(one);
 			return;
 		}
 		if (!keep) {
@@ -248,6 +274,7 @@ static void on_ops(void *arg, neon_result *res)
 		j->ops[keep++] = j->ops[k]; /* in progress, or not on this page yet */
 	}
 	j->nops = keep;
+	json_decref(one); /* the array only: its operation is still res->body's */
 	if (j->nops == 0) {
 		next_call(j);
 		return;
@@ -273,7 +300,9 @@ static void on_ops(void *arg, neon_result *res)
 static void poll_fire(void *arg)
 {
 	job *j = arg;
-	char *path = xasprintf("/projects/%s/operations?limit=50", j->project_id);
+	char *path = j->poll_by_id >= 0 && (size_t)j->poll_by_id < j->nops
+			     ? xasprintf("/projects/%s/operations/%s", j->project_id, j->ops[j->poll_by_id])
+			     : xasprintf("/projects/%s/operations?limit=%d", j->project_id, POLL_PAGE);
 	neon_submit(j->x->c, "GET", path, NULL, false, on_ops, j);
 	free(path);
 }
@@ -297,6 +326,7 @@ static void after_response(job *j, const json_t *body)
 		return;
 	}
 	j->poll_delay = POLL_FIRST_MS;
+	j->poll_by_id = -1;
 	j->poll_deadline = exec_now_ms() + j->x->o->op_timeout_ms;
 	neon_after(j->x->c, j->poll_delay, poll_fire, j);
 }

@@ -13,6 +13,8 @@
 
 #define POLL_FIRST_MS 100
 #define POLL_MAX_MS 5000
+/* operations per poll of a project's list (newest first) */
+#define POLL_PAGE 50
 #define MAX_RESENDS 2
 
 typedef struct job job;
@@ -50,6 +52,10 @@ struct job {
 	char **ops;          /* the current call's operations still to finish */
 	size_t nops;
 	int64_t poll_delay, poll_deadline;
+	/* an awaited operation was not on a full page of the list (a busy
+	 * project's newer operations pushed it off): the next poll reads it by
+	 * id; -1 when the list will do */
+	long poll_by_id;
 	int64_t started_ms;
 	json_t *secrets;     /* this run's new passwords and URIs, or NULL */
 	int64_t nsecrets;    /* how many of them were counted already */

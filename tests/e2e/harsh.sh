@@ -19,7 +19,9 @@
 #   5. plan limits: past the sim's project limit, creates are refused by
 #      the sim and reported per tenant; retention above the fleet's plan is
 #      blocked by the plan (and reported by validate) before any call; a
-#      project with a protected branch is not pruned.
+#      project with a protected branch is not pruned;
+#   6. a project so busy that the operation a write waits for falls off
+#      the first page of its operations: it is read by id.
 # Every group also checks that no two projects ever share a name.
 # HARSH_E2E_ONLY=1,3 runs only some of them.
 set -uo pipefail
@@ -292,6 +294,30 @@ if want 5; then
 		fail "protected prune" "apply $a then $b: $(tail -n 5 "$tmp/l4.out" "$tmp/l5.out")"
 	fi
 	no_dups || fail "limits" "duplicate project names"
+fi
+
+# --------------------------- 6. an operation pushed off the first page
+if want 6; then
+	# computes that wake and suspend all the time: the project's newer
+	# operations push the one a write waits for off a page of 50
+	start_sim opspage --op-delay-ms 2500 --time-scale 2000 --activity 1 --activity-op-ms 1
+	d=$tmp/opspage-src
+	fleet "$d"
+	tenant "$d" chatty "compute: {minCu: 0.25, maxCu: 1, suspendTimeout: 60s}"
+	mkrepo "$tmp/opspage" "$d"
+	F apply --repo "$tmp/opspage" --state "$tmp/opspage.db" --auto-approve >"$tmp/q1.out" 2>&1
+	a=$?
+	edit "$tmp/opspage/tenants/chatty.yaml" "maxCu: 1," "maxCu: 2,"
+	commit "$tmp/opspage" "chatty grows"
+	by_id=$(route "GET /projects/{project_id}/operations/{operation_id}")
+	F apply --repo "$tmp/opspage" --state "$tmp/opspage.db" --auto-approve >"$tmp/q2.out" 2>&1
+	b=$?
+	by_id=$(( $(route "GET /projects/{project_id}/operations/{operation_id}") - by_id ))
+	if [ "$a" = 0 ] && [ "$b" = 0 ] && [ "$(field "$tmp/q2.out" updated)" = 1 ] && [ "$by_id" -gt 0 ]; then
+		ok "a write whose operation was pushed off the list's first page: read by id ($by_id), converged"
+	else
+		fail "operations off the page" "apply $a then $b, reads by id $by_id: $(tail -n 4 "$tmp/q1.out" "$tmp/q2.out")"
+	fi
 fi
 
 stop_sim # a leak report of the sim comes at its exit
