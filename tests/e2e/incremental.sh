@@ -24,11 +24,12 @@ fail() { echo "FAIL $1: $2"; failed=1; }
 export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
 	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
 unset NEON_API_KEY NEON_API_HOST
+# no sim here (no `sim` or `key`): only lib.sh's mkrepo and edit are used
+. "$(dirname "$0")/lib.sh"
 
 repo=$tmp/repo
 state=$tmp/state.db
-cp -R "$src/examples/fleet" "$repo"
-git -C "$repo" init -q && git -C "$repo" add -A && git -C "$repo" commit -qm fleet
+mkrepo "$repo" "$src/examples/fleet"
 c1=$(git -C "$repo" rev-parse HEAD)
 plan() { "$flotilla" plan --repo "$repo" --state "$state" --refresh=none "$@"; }
 # actions FILE: "kind tenant" lines of a JSON plan, sorted
@@ -52,7 +53,7 @@ index_dump >"$tmp/index-c1"
 sqlite3 "$state" "INSERT INTO tenants (tenant, project_id, fleet, source, mapped_at, protect) VALUES
 	('blue-yonder', 'proj-by-1', 'acme-saas', 'create', 0, 0),
 	('contoso', 'proj-co-1', 'acme-saas', 'create', 0, 0)"
-sed -i 's/computeTime: 1000h/computeTime: 1200h/' "$repo/tenants/us/pro/fabrikam.yaml"
+edit "$repo/tenants/us/pro/fabrikam.yaml" "computeTime: 1000h" "computeTime: 1200h"
 cat >"$repo/tenants/us/newco.yaml" <<'EOF'
 apiVersion: flotilla/v1
 kind: Tenant
@@ -154,7 +155,7 @@ else
 	fail "last-applied" "$(cat "$tmp/err")"
 fi
 sqlite3 "$state" "INSERT INTO meta (key, value) VALUES ('last_applied_commit', '$c4')"
-sed -i 's/computeTime: 1200h/computeTime: 1300h/' "$repo/tenants/us/pro/fabrikam.yaml"
+edit "$repo/tenants/us/pro/fabrikam.yaml" "computeTime: 1200h" "computeTime: 1300h"
 git -C "$repo" commit -qam "fabrikam again"
 if plan --changed-since last-applied --verbose --format json >"$tmp/p4.json" 2>"$tmp/err" &&
 	grep -q "1 path changed since ${c4:0:12}; 1 tenant considered (partial load)" "$tmp/err" &&

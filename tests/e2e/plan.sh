@@ -23,16 +23,13 @@ ok() { echo "ok $1"; }
 fail() { echo "FAIL $1: $2"; failed=1; }
 export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
 	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+key=sim-key
+export NEON_API_KEY=$key
 
-"$sim" --listen 127.0.0.1:0 --port-file "$tmp/port" --quiet --op-delay-ms 0 --rate-per-minute 0 2>"$tmp/sim.log" &
-sim_pid=$!
-for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-base="http://127.0.0.1:$(cat "$tmp/port")"
-export NEON_API_HOST="$base/api/v2" NEON_API_KEY=sim-key
-simstat() { curl -sf "$base/__sim/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+. "$(dirname "$0")/lib.sh"
+start_sim plan --op-delay-ms 0
 
-cp -R "$src/examples/fleet" "$tmp/repo"
-git -C "$tmp/repo" init -q && git -C "$tmp/repo" add -A && git -C "$tmp/repo" commit -qm fleet
+mkrepo "$tmp/repo" "$src/examples/fleet"
 sha=$(git -C "$tmp/repo" rev-parse HEAD)
 plan() { "$flotilla" plan --repo "$tmp/repo" --state "$tmp/state.db" "$@"; }
 

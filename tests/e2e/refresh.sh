@@ -12,7 +12,7 @@ flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
-KEY="sk-flotilla-e2e-SECRET-7f3a9c41d2"
+key="sk-flotilla-e2e-SECRET-7f3a9c41d2"
 failed=0
 sim_pid=
 bad_pid=
@@ -28,19 +28,11 @@ trap cleanup EXIT
 ok() { echo "ok $1"; }
 fail() { echo "FAIL $1: $2"; failed=1; }
 
-# start_sim ARGS...: a fresh sim on a free port; sets $base and $sim_pid
-start_sim() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
-	rm -f "$tmp/port"
-	"$sim" --listen 127.0.0.1:0 --port-file "$tmp/port" --quiet --api-key "$KEY" "$@" 2>>"$tmp/sim.log" &
-	sim_pid=$!
-	for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-	base="http://127.0.0.1:$(cat "$tmp/port")"
-}
+. "$here/lib.sh"
 
 # control POST/GET to the sim's /__sim plane
 simctl() { curl -sf -X "$1" "$base/__sim/$2" ${3:+-d "$3"}; }
-api() { curl -sf -X "$1" -H "Authorization: Bearer $KEY" "$base/api/v2$2" ${3:+-d "$3"}; }
+api() { curl -sf -X "$1" -H "Authorization: Bearer $key" "$base/api/v2$2" ${3:+-d "$3"}; }
 list_calls() { simctl GET stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"].get("GET /projects", {}); print(sum(r.values()))'; }
 
 # a tiny valid fleet: name prod, prefix t-
@@ -59,12 +51,12 @@ done
 # refresh ARGS...: run flotilla refresh with the key in the environment,
 # capturing everything it prints
 refresh() {
-	NEON_API_HOST="$base/api/v2" NEON_API_KEY="$KEY" "$flotilla" refresh --dir "$tmp/fleet" \
+	NEON_API_HOST="$base/api/v2" NEON_API_KEY="$key" "$flotilla" refresh --dir "$tmp/fleet" \
 		--state "$tmp/state.db" --rate 1000 "$@" >>"$tmp/out.log" 2>&1
 }
 
 # --------------------------------------------------------- call counts
-start_sim --rate-per-minute 0 --op-delay-ms 0
+start_sim counts --op-delay-ms 0
 simctl POST populate '{"count": 9980, "name_prefix": "t-bulk-"}' >/dev/null
 # 20 real creates with quotas, compute settings and retention, so the
 # comparison below covers more than empty defaults
@@ -85,7 +77,7 @@ else
 fi
 
 # the cache equals the sim, field for field
-python3 - "$base" "$KEY" "$tmp/state.db" <<'EOF' >"$tmp/compare.txt" 2>&1
+python3 - "$base" "$key" "$tmp/state.db" <<'EOF' >"$tmp/compare.txt" 2>&1
 import json, sqlite3, sys, urllib.request
 base, key, db = sys.argv[1:4]
 sim, cursor = {}, None
@@ -141,7 +133,7 @@ api POST /projects '{"project": {"name": "t-added-under-faults"}}' >/dev/null 2>
 simctl POST faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}' >/dev/null
 if refresh; then
 	n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
-	want=$(simctl GET stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["projects"])')
+	want=$(simstat '["projects"]')
 	if [ "$n" = "$want" ]; then ok "refresh under 10% 5xx and 5% resets ($n projects)"
 	else fail "refresh under faults" "cache has $n projects, the sim $want"; fi
 else
@@ -150,17 +142,17 @@ fi
 simctl POST faults '{"error_rate": 0, "reset_rate": 0}' >/dev/null
 
 # --------------------------------------------- 429s from a slow account
-start_sim --rate-per-minute 300 --burst-per-route 1000 --op-delay-ms 0
+start_sim slow --rate-per-minute 300 --burst-per-route 1000 --op-delay-ms 0
 simctl POST populate '{"count": 8000, "name_prefix": "t-slow-"}' >/dev/null
 rm -f "$tmp/state.db"*
 # the account's bucket starts full (300): spend 290 of it with the same key,
 # so the refresh's 20 list calls meet 429s and must wait them out
 for _ in $(seq 290); do printf 'url = "%s/api/v2/regions"\noutput = "/dev/null"\n' "$base"; done >"$tmp/drain.cfg"
-curl -s -H "Authorization: Bearer $KEY" -K "$tmp/drain.cfg"
+curl -s -H "Authorization: Bearer $key" -K "$tmp/drain.cfg"
 : >"$tmp/out.log"
-if NEON_API_HOST="$base/api/v2" NEON_API_KEY="$KEY" timeout 120 "$flotilla" refresh --dir "$tmp/fleet" \
+if NEON_API_HOST="$base/api/v2" NEON_API_KEY="$key" timeout 120 "$flotilla" refresh --dir "$tmp/fleet" \
 	--state "$tmp/state.db" --rate 20 >>"$tmp/out.log" 2>&1; then
-	limited=$(simctl GET stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["rate_limited"])')
+	limited=$(simstat '["rate_limited"]')
 	n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
 	if [ "$n" = 8000 ] && [ "$limited" -gt 0 ]; then ok "refresh at 20/s against 300/min completes ($limited answered 429)"
 	else fail "refresh against 300/min" "cache has $n projects (expected 8000), $limited answered 429 (expected some)"; fi
@@ -176,7 +168,7 @@ for mode in missing-id wrong-type truncated not-json; do
 	python3 "$here/badapi.py" "$mode" "$tmp/badport" &
 	bad_pid=$!
 	for _ in $(seq 100); do [ -s "$tmp/badport" ] && break; sleep 0.05; done
-	NEON_API_HOST="http://127.0.0.1:$(cat "$tmp/badport")/api/v2" NEON_API_KEY="$KEY" "$flotilla" refresh \
+	NEON_API_HOST="http://127.0.0.1:$(cat "$tmp/badport")/api/v2" NEON_API_KEY="$key" "$flotilla" refresh \
 		--dir "$tmp/fleet" --state "$tmp/state.db" >"$tmp/bad.txt" 2>&1
 	code=$?
 	kill "$bad_pid" 2>/dev/null; wait "$bad_pid" 2>/dev/null; bad_pid=
@@ -190,12 +182,12 @@ for mode in missing-id wrong-type truncated not-json; do
 done
 
 # ------------------------------------------------- kill -9 mid-refresh
-start_sim --rate-per-minute 0 --op-delay-ms 0
+start_sim crash --op-delay-ms 0
 simctl POST populate '{"count": 50000, "name_prefix": "t-crash-"}' >/dev/null
 rm -f "$tmp/state.db"*
 refresh || fail "refresh of 50,000" "exit $?"
 simctl POST populate '{"count": 2000, "name_prefix": "t-later-"}' >/dev/null
-NEON_API_HOST="$base/api/v2" NEON_API_KEY="$KEY" "$flotilla" refresh --dir "$tmp/fleet" \
+NEON_API_HOST="$base/api/v2" NEON_API_KEY="$key" "$flotilla" refresh --dir "$tmp/fleet" \
 	--state "$tmp/state.db" --rate 40 >>"$tmp/out.log" 2>&1 &
 victim=$!
 for _ in $(seq 400); do [ "$(list_calls)" -ge 12 ] && break; sleep 0.05; done
@@ -213,7 +205,7 @@ else
 fi
 
 # ------------------------------------------------------------- rebuild
-start_sim --rate-per-minute 0 --op-delay-ms 0
+start_sim rebuild --op-delay-ms 0
 mk() { api POST /projects "{\"project\": {\"name\": \"$1\", \"branch\": {\"annotations\": $2}}}" >/dev/null; }
 mk t-acme '{"flotilla.fleet": "prod", "flotilla.tenant": "acme"}'
 mk t-beta '{"flotilla.fleet": "prod", "flotilla.tenant": "beta"}'
@@ -233,7 +225,7 @@ if "$flotilla" status acme --state "$tmp/state.db" >"$tmp/status.txt" 2>&1 && gr
 else fail "status acme" "$(cat "$tmp/status.txt")"; fi
 
 # ------------------------------------------------------------- secrets
-printf '%s\n' "$KEY" >"$tmp/keyfile"
+printf '%s\n' "$key" >"$tmp/keyfile"
 chmod 0600 "$tmp/keyfile"
 NEON_API_HOST="$base/api/v2" NEON_API_KEY= "$flotilla" refresh --dir "$tmp/fleet" --state "$tmp/state.db" \
 	--api-key-file "$tmp/keyfile" >>"$tmp/out.log" 2>&1 || fail "refresh with --api-key-file" "exit $?"
@@ -245,7 +237,7 @@ else
 	ok "a key file readable by others is refused: $(head -1 "$tmp/perm.txt")"
 	cat "$tmp/perm.txt" >>"$tmp/out.log"
 fi
-if grep -rqF "$KEY" "$tmp/out.log" "$tmp"/state.db*; then
+if grep -rqF "$key" "$tmp/out.log" "$tmp"/state.db*; then
 	fail "secrets" "the API key appears in output or the state file"
 else
 	ok "the API key is in no output, log or state file"
