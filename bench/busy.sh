@@ -130,12 +130,15 @@ plan() {
 	list=$(route "GET /projects")
 	deep=$(route "GET /projects/{project_id}/branches")
 	local summary
-	summary=$(grep '^Plan:' "$tmp/$1.out" | tail -n 1 || echo "(no summary: $(tail -n 1 "$tmp/$1.err"))")
+	summary=$(grep -E '^(Plan:|No changes)' "$tmp/$1.out" | tail -n 1 || echo "(no summary: $(tail -n 1 "$tmp/$1.err"))")
 	printf '%s|%s|%s|%s|%s|%s\n' "$calls" "$list" "$deep" "$((calls - list))" "$wall" "$summary"
 }
 
+# each plan lists: the fleet's refreshInterval (1s) has passed
+sleep 1.5
 at_rest=$(plan rest)
 woke=$(curl -sf -X POST "$base/__sim/wake" -d "{\"count\": $((n * pct / 100))}" | jq .woken)
+sleep 1.5
 busy=$(plan busy)
 
 row() {
@@ -143,7 +146,7 @@ row() {
 	printf "  %-34s %8s %8s %12s %10s %8s\n" "$1" "$calls" "$list" "$deep" "$other" "$wall"
 	printf "  %-34s %s\n" "" "$summary"
 }
-echo "flotilla plan --refresh auto on a busy fleet: $n converged tenants, flotilla $("$flotilla" --version 2>/dev/null | head -n 1 || echo '?')"
+echo "flotilla plan --refresh auto on a busy fleet: $n converged tenants, $("$flotilla" --version 2>/dev/null | head -n 1) ($flotilla)"
 echo "setup: apply of $n tenants in ${apply_s}s; then $woke projects woken (POST /__sim/wake, ${pct}%)"
 printf "  %-34s %8s %8s %12s %10s %8s\n" plan calls "list" "deep reads" "other" "wall s"
 row "at rest, after the apply" "$at_rest"
