@@ -78,20 +78,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fleet N: path of the cached fleet of N tenants (as bench/plan.sh).
-fleet() {
-	local n=$1 dir=bench/out/fleet-$1 stamp
-	stamp=$(sha256sum bench/gen-fleet | cut -d' ' -f1)
-	if [ ! -f "$dir/.gen-stamp" ] || [ "$(cat "$dir/.gen-stamp")" != "$stamp" ]; then
-		echo "daemon.sh: generating $dir" >&2
-		rm -rf "$dir" "$dir.tmp"
-		mkdir -p bench/out
-		bench/gen-fleet "$n" "$dir.tmp"
-		echo "$stamp" >"$dir.tmp/.gen-stamp"
-		mv "$dir.tmp" "$dir"
-	fi
-	echo "$dir"
-}
+. bench/lib.sh
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }

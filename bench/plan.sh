@@ -55,21 +55,7 @@ tmp=$(mktemp -d)
 sim_pid=
 trap '[ -n "$sim_pid" ] && kill $sim_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
-# fleet N: path of the cached fleet of N tenants, generated when missing
-# or made by an older gen-fleet (the same cache as validate.sh).
-fleet() {
-	local n=$1 dir=bench/out/fleet-$1 stamp
-	stamp=$(sha256sum bench/gen-fleet | cut -d' ' -f1)
-	if [ ! -f "$dir/.gen-stamp" ] || [ "$(cat "$dir/.gen-stamp")" != "$stamp" ]; then
-		echo "plan.sh: generating $dir" >&2
-		rm -rf "$dir" "$dir.tmp"
-		mkdir -p bench/out
-		bench/gen-fleet "$n" "$dir.tmp"
-		echo "$stamp" >"$dir.tmp/.gen-stamp"
-		mv "$dir.tmp" "$dir"
-	fi
-	echo "$dir"
-}
+. bench/lib.sh
 
 # measure ERRFILE CMD...: print "SECONDS PEAK_KB" for one run; stdout
 # discarded, stderr kept in ERRFILE.

@@ -67,21 +67,7 @@ EOF
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# fleet N: path of the cached fleet of N tenants, generated when missing
-# or made by an older gen-fleet.
-fleet() {
-	local n=$1 dir=bench/out/fleet-$1 stamp
-	stamp=$(sha256sum bench/gen-fleet | cut -d' ' -f1)
-	if [ ! -f "$dir/.gen-stamp" ] || [ "$(cat "$dir/.gen-stamp")" != "$stamp" ]; then
-		echo "validate.sh: generating $dir" >&2
-		rm -rf "$dir" "$dir.tmp"
-		mkdir -p bench/out
-		bench/gen-fleet "$n" "$dir.tmp"
-		echo "$stamp" >"$dir.tmp/.gen-stamp"
-		mv "$dir.tmp" "$dir"
-	fi
-	echo "$dir"
-}
+. bench/lib.sh
 
 rows=()
 verdict=""
