@@ -76,6 +76,7 @@ typedef struct plan {
 	char *fleet;
 	int64_t created_at;
 	int64_t cache_refreshed_at; /* the cache's list_refreshed_at, 0: never */
+	int64_t state_generation;   /* the state file's generation it was made at (state_generation) */
 	plan_action *actions;       /* tenant name order, NOOPs included */
 	size_t nactions;
 	/* totals */

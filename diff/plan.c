@@ -721,6 +721,8 @@ int plan_build(plan **out, const plan_input *in)
 	p->selected = plan_selector_narrows(in->sel);
 	p->changed_since = xstrdup(in->changed_since ? in->changed_since : "");
 	p->created_at = in->now;
+	if ((rc = state_generation(in->st, &p->state_generation)) != 0)
+		goto fail;
 	b.have_limits = spec_fleet_limits(in->fleet, &b.limits);
 	if (b.have_limits && b.limits.projects > 0 && (b.live_projects = state_project_count(in->st)) < 0) {
 		rc = ERR_FAIL;

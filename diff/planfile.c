@@ -335,6 +335,10 @@ static int read_doc(reader *r, const json_t *doc, plan *p)
 	    (rc = get_time(r, doc, "created_at", false, &p->created_at)) ||
 	    (rc = get_time(r, doc, "cache_refreshed_at", true, &p->cache_refreshed_at)))
 		return rc;
+	if (!json_object_get(doc, "state_generation"))
+		return bad(r, "state_generation", "is missing: the file was made by an older flotilla; plan again");
+	if ((rc = get_count(r, doc, "state_generation", &p->state_generation)))
+		return rc;
 	const json_t *summary = json_object_get(doc, "summary");
 	const json_t *stats = json_object_get(doc, "stats");
 	const json_t *actions = json_object_get(doc, "actions");

@@ -586,6 +586,7 @@ int plan_render_json(const plan *p, buf *out)
 	json_object_set_new(doc, "created_at", json_string(created));
 	json_object_set_new(doc, "cache_refreshed_at",
 			    p->cache_refreshed_at ? json_string(refreshed) : json_null());
+	json_object_set_new(doc, "state_generation", json_integer(p->state_generation));
 	json_object_set_new(summary, "create", count_json(p->ncreate));
 	json_object_set_new(summary, "update", count_json(p->nupdate));
 	json_object_set_new(summary, "delete", count_json(p->ndelete));

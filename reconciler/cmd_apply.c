@@ -496,6 +496,19 @@ int cmd_apply(int argc, char **argv)
 		}
 		p = filed;
 		fleet = filed->fleet;
+		/* a plan is applied once, and never after another apply (or an
+		 * adopt) changed what it was made against */
+		int64_t gen = 0;
+		if (state_generation(st, &gen) != 0) {
+			cli_fail("apply", "%s", err_msg());
+			goto done;
+		}
+		if (gen != filed->state_generation) {
+			cli_fail("apply", "'%s' was made at state generation %lld, and the state file is at %lld: "
+				 "it was applied already, or another apply ran since; nothing was done. Plan again",
+				 o.planfile, (long long)filed->state_generation, (long long)gen);
+			goto done;
+		}
 		resume_ctx rc0 = {st, client};
 		if (settle_earlier(&rc0, fleet) != 0)
 			goto done;

@@ -415,9 +415,9 @@ static void on_write(void *arg, neon_result *res)
 		after_response(j, res->body);
 		return;
 	}
-	if (res->outcome == NEON_HTTP_ERROR && res->status == 404 && strcmp(c->method, "DELETE") == 0 &&
-	    j->resends > 0) {
-		/* a DELETE sent again after an unknown outcome: it had run */
+	if (res->outcome == NEON_HTTP_ERROR && res->status == 404 && strcmp(c->method, "DELETE") == 0) {
+		/* gone already: what a DELETE was for (sent again after an
+		 * unknown outcome, it had run; or something else removed it) */
 		fail_journal(j, STATE_JOURNAL_DONE, NULL);
 		j->step++;
 		j->resends = 0;
@@ -615,6 +615,10 @@ int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exe
 		else if (k == PLAN_BLOCKED)
 			out->blocked++;
 	}
+	/* a new generation before the first write: a plan file made before
+	 * this run can no longer be applied (cmd_apply) */
+	if (acted && state_generation_bump(st, NULL) != 0)
+		return err_set(ERR_FAIL, "cannot start the apply: %s", err_msg());
 	out->v = xcalloc(acted + 1, sizeof(*out->v));
 	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out, .renewed_ms = exec_now_ms()};
 	progress_start(&x.prog, "apply: tenants", (int64_t)acted);

@@ -246,6 +246,40 @@ int db_meta_get(state *s, const char *key, char **out)
 	return rc;
 }
 
+int state_generation(state *s, int64_t *out)
+{
+	char *v = NULL;
+	int rc = db_meta_get(s, "generation", &v);
+	*out = 0;
+	if (rc == 0 && v && (str_to_i64(v, out) != 0 || *out < 0))
+		rc = err_set(ERR_INVALID, "state file '%s': meta generation is not a number: '%s'", s->path, v);
+	free(v);
+	return rc;
+}
+
+int state_generation_bump(state *s, int64_t *out)
+{
+	int64_t g = 0;
+	char num[24];
+	int rc;
+
+	/* read and write in one write transaction: two processes never take
+	 * the same generation */
+	if ((rc = db_begin(s, true)) != 0)
+		return rc;
+	if ((rc = state_generation(s, &g)) == 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)(g + 1));
+		rc = db_meta_set(s, "generation", num);
+	}
+	if (rc != 0) {
+		db_rollback(s);
+		return rc;
+	}
+	if ((rc = db_commit(s)) == 0 && out)
+		*out = g + 1;
+	return rc;
+}
+
 int db_meta_set(state *s, const char *key, const char *value)
 {
 	sqlite3_stmt *st;

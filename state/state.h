@@ -46,6 +46,14 @@ void state_batch_rollback(state *s);
 int state_read_begin(state *s) WUR;
 void state_read_end(state *s);
 
+/* The state file's generation (meta "generation", 0 before any): every
+ * apply that acts takes the next one before its first write, so a plan
+ * file made at one generation is refused at another (a plan is applied
+ * once, and never after another apply changed the fleet behind it). bump
+ * returns the new value in *out (may be NULL). */
+int state_generation(state *s, int64_t *out) WUR;
+int state_generation_bump(state *s, int64_t *out) WUR;
+
 /* Small settings: "fleet", "list_refreshed_at", "last_applied_commit", … */
 int state_meta_set(state *s, const char *key, const char *value) WUR;
 /* *out is a heap copy or NULL when absent. */

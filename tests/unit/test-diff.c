@@ -39,6 +39,7 @@ static plan *mkplan(void)
 	p->cache_refreshed_at = CREATED - 200; /* 3m20s: "3m" */
 	p->blobs_parsed = 7;
 	p->blobs_cached = 5;
+	p->state_generation = 7;
 	return p;
 }
 
@@ -367,6 +368,7 @@ static void test_json_shape(void **ctx)
 			   "  \"changed_since\": null,\n"
 			   "  \"created_at\": \"2026-11-18T11:06:40Z\",\n"
 			   "  \"cache_refreshed_at\": \"2026-11-18T11:03:20Z\",\n"
+			   "  \"state_generation\": 7,\n"
 			   "  \"summary\": {\n"
 			   "    \"create\": 3,\n"
 			   "    \"update\": 6,\n"
@@ -597,6 +599,7 @@ static void test_planfile_round_trip(void **ctx)
 	assert_int_equal(q->ncalls, 14);
 	assert_int_equal(q->created_at, CREATED);
 	assert_int_equal(q->cache_refreshed_at, CREATED - 200);
+	assert_int_equal(q->state_generation, 7);
 	assert_int_equal(q->blobs_parsed, 7);
 	const plan_action *c = &q->actions[4];
 	assert_string_equal(c->tenant, "cleo");
@@ -791,6 +794,19 @@ static void test_planfile_bad_field(void **ctx)
 	assert_int_equal(plan_file_read(&q, path), 0);
 	assert_string_equal(q->actions[2].tenant, "beta");
 	plan_free(q);
+
+	/* a file without its state generation (an older flotilla's) is
+	 * refused: it could not be checked against the state file */
+	json_object_del(doc, "state_generation");
+	json_object_del(doc, "sha256");
+	canon = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	sha256_hex(canon, strlen(canon), hex);
+	free(canon);
+	json_object_set_new(doc, "sha256", json_string(hex));
+	s = json_dumps(doc, JSON_COMPACT);
+	spit(path, s);
+	free(s);
+	expect_refused(path, "state_generation is missing: the file was made by an older flotilla; plan again");
 
 	json_decref(doc);
 	free(orig);
