@@ -297,10 +297,20 @@ static json_t *map_json(const spec_map *m)
 	return o;
 }
 
-json_t *replica_body(const spec_values *sv, const char *branch_ref)
+void replica_name(size_t index, char out[32])
 {
-	return json_pack("{s:{s:s,s:s,s:o,s:o,s:I}}", "endpoint", "branch_id", branch_ref, "type", "read_only",
-			 "autoscaling_limit_min_cu", cu_json(sv->v[SF_COMPUTE_MIN_CU].i),
+	snprintf(out, 32, "replica-%zu", index);
+}
+
+/* A replica is named: a create whose outcome was lost is found again by
+ * its name (executor's probe), where an unnamed one could only be made
+ * twice. */
+json_t *replica_body(const spec_values *sv, const char *branch_ref, size_t index)
+{
+	char name[32];
+	replica_name(index, name);
+	return json_pack("{s:{s:s,s:s,s:s,s:o,s:o,s:I}}", "endpoint", "branch_id", branch_ref, "type", "read_only",
+			 "name", name, "autoscaling_limit_min_cu", cu_json(sv->v[SF_COMPUTE_MIN_CU].i),
 			 "autoscaling_limit_max_cu", cu_json(sv->v[SF_COMPUTE_MAX_CU].i),
 			 "suspend_timeout_seconds", (json_int_t)sv->v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
 }
@@ -443,7 +453,8 @@ void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const sp
 	char ref[300];
 	snprintf(ref, sizeof(ref), "{branch_id:%s}", dn);
 	for (int64_t i = 0; i < sv->v[SF_READ_REPLICAS].i; i++)
-		act_call(x, "POST", BODY(x, replica_body(sv, ref)), false, true, "/projects/{project_id}/endpoints");
+		act_call(x, "POST", BODY(x, replica_body(sv, ref, (size_t)i + 1)), false, true,
+			 "/projects/{project_id}/endpoints");
 }
 
 /* -------------------------------------------------------------- deep diff */
@@ -467,11 +478,14 @@ static const state_branch *live_branch_id(const state_deep *d, const char *id)
 	return NULL;
 }
 
-static void endpoint_compare(deepctx *c, const state_endpoint *e, const char *label)
+/* Compare one endpoint's compute with the spec; rename (non-NULL) gives
+ * it that name in the same PATCH. */
+static void endpoint_compare(deepctx *c, const state_endpoint *e, const char *label, const char *rename)
 {
 	const spec_val *v = c->sv->v;
 	int64_t lmin = cu_quarters(e->min_cu), lmax = cu_quarters(e->max_cu), lsus = suspend_live(e->suspend_timeout_seconds);
-	if (lmin == v[SF_COMPUTE_MIN_CU].i && lmax == v[SF_COMPUTE_MAX_CU].i && lsus == v[SF_COMPUTE_SUSPEND_TIMEOUT].i)
+	bool sized = lmin == v[SF_COMPUTE_MIN_CU].i && lmax == v[SF_COMPUTE_MAX_CU].i && lsus == v[SF_COMPUTE_SUSPEND_TIMEOUT].i;
+	if (sized && !rename)
 		return;
 	char path[96];
 	if (lmin != v[SF_COMPUTE_MIN_CU].i) {
@@ -486,32 +500,68 @@ static void endpoint_compare(deepctx *c, const state_endpoint *e, const char *la
 		snprintf(path, sizeof(path), "endpoints[%s].suspendTimeout", label);
 		change_i(c->x, path, fmt_duration, lsus, v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
 	}
-	json_t *body = json_pack("{s:{s:o,s:o,s:I}}", "endpoint", "autoscaling_limit_min_cu",
-				 cu_json(v[SF_COMPUTE_MIN_CU].i), "autoscaling_limit_max_cu",
-				 cu_json(v[SF_COMPUTE_MAX_CU].i), "suspend_timeout_seconds",
-				 (json_int_t)v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
-	act_call(c->x, "PATCH", body, false, false, "/projects/%s/endpoints/%s", c->p->id, e->id);
+	json_t *ep = json_object();
+	if (!sized) {
+		json_object_set_new(ep, "autoscaling_limit_min_cu", cu_json(v[SF_COMPUTE_MIN_CU].i));
+		json_object_set_new(ep, "autoscaling_limit_max_cu", cu_json(v[SF_COMPUTE_MAX_CU].i));
+		json_object_set_new(ep, "suspend_timeout_seconds", json_integer(v[SF_COMPUTE_SUSPEND_TIMEOUT].i));
+	}
+	if (rename) {
+		snprintf(path, sizeof(path), "endpoints[%s].name", label);
+		act_change(c->x, path, e->name, rename);
+		json_object_set_new(ep, "name", json_string(rename));
+	}
+	act_call(c->x, "PATCH", json_pack("{s:o}", "endpoint", ep), false, false, "/projects/%s/endpoints/%s", c->p->id,
+		 e->id);
 }
 
+/* The index N of a live replica named "replica-N", or 0. */
+static size_t replica_index(const state_endpoint *e)
+{
+	const char *n = e->name;
+	if (!n || strncmp(n, "replica-", 8) != 0 || n[8] < '1' || n[8] > '9')
+		return 0;
+	size_t i = 0;
+	for (n += 8; *n; n++) {
+		if (*n < '0' || *n > '9' || i > 100000)
+			return 0;
+		i = i * 10 + (size_t)(*n - '0');
+	}
+	return i;
+}
+
+/*
+ * The read_write compute of the default branch, and its read replicas.
+ * Replicas are flotilla's by name: replica-1 .. replica-N are the N the
+ * manifest asks for. An unnamed replica (made before flotilla named them)
+ * takes the lowest missing name by PATCH instead of a new one being made;
+ * names still missing are created; flotilla's replicas left over are
+ * deleted. A read_only compute someone gave another name is not
+ * flotilla's: it is neither counted nor touched.
+ */
 void diff_endpoints(deepctx *c)
 {
 	const state_deep *d = c->d;
-	const state_endpoint **ro = xcalloc(d->nendpoints + 1, sizeof(*ro));
-	size_t nro = 0;
+	size_t want = (size_t)c->sv->v[SF_READ_REPLICAS].i;
+	const state_endpoint **slot = xcalloc(want + 1, sizeof(*slot)); /* slot[i]: replica-(i+1) */
+	const state_endpoint **spare = xcalloc(d->nendpoints + 1, sizeof(*spare));
+	size_t nspare = 0, nro = 0;
 	for (size_t i = 0; i < d->nendpoints; i++) {
 		const state_endpoint *e = &d->endpoints[i];
 		if (!e->branch_id || strcmp(e->branch_id, c->defb->id) != 0)
 			continue; /* endpoints of other branches are not flotilla's to size */
-		if (e->read_write)
-			endpoint_compare(c, e, "read_write");
+		if (e->read_write) {
+			endpoint_compare(c, e, "read_write", NULL);
+			continue;
+		}
+		size_t k = replica_index(e);
+		if (e->name && !k)
+			continue; /* named by someone else: not flotilla's, left alone */
+		nro++;
+		if (k >= 1 && k <= want && !slot[k - 1])
+			slot[k - 1] = e;
 		else
-			ro[nro++] = e;
-	}
-	size_t want = (size_t)c->sv->v[SF_READ_REPLICAS].i;
-	for (size_t i = 0; i < nro && i < want; i++) {
-		char label[32];
-		snprintf(label, sizeof(label), "read_only %zu", i + 1);
-		endpoint_compare(c, ro[i], label);
+			spare[nspare++] = e;
 	}
 	if (nro != want) {
 		char a[32], b[32];
@@ -519,19 +569,45 @@ void diff_endpoints(deepctx *c)
 		snprintf(b, sizeof(b), "%zu", want);
 		act_change(c->x, "readReplicas", a, b);
 	}
-	if (nro > want && c->defb->protected_) {
+	/* spares are used up in a fixed order (they come sorted by id):
+	 * unnamed ones first, they take the free names */
+	size_t u = 0;
+	for (size_t i = 0; i < nspare; i++)
+		if (!spare[i]->name) {
+			const state_endpoint *t = spare[i];
+			memmove(&spare[u + 1], &spare[u], (i - u) * sizeof(*spare));
+			spare[u++] = t;
+		}
+	size_t used = 0;
+	for (size_t i = 0; i < want; i++) {
+		char name[32];
+		replica_name(i + 1, name);
+		if (slot[i])
+			endpoint_compare(c, slot[i], name, NULL);
+		else if (used < nspare)
+			endpoint_compare(c, spare[used++], name, name);
+	}
+	if (used < nspare && c->defb->protected_) {
 		act_reason(c->x, "tenant '%s': readReplicas cannot go from %zu to %zu: branch '%s' is protected, and Neon "
 				 "refuses to delete the computes of a protected branch; set protected: false on it and "
 				 "apply first, then lower readReplicas", c->x->a.tenant, nro, want, c->defb->name);
 		c->x->a.kind = PLAN_BLOCKED;
 	}
 	/* a replica holds no data of its own: removing one is not destructive */
-	for (size_t i = want; i < nro; i++)
-		act_call(c->x, "DELETE", NULL, false, false, "/projects/%s/endpoints/%s", c->p->id, ro[i]->id);
-	for (size_t i = nro; i < want; i++)
-		act_call(c->x, "POST", replica_body(c->sv, c->defb->id), false, false, "/projects/%s/endpoints",
+	for (size_t i = used; i < nspare; i++)
+		act_call(c->x, "DELETE", NULL, false, false, "/projects/%s/endpoints/%s", c->p->id, spare[i]->id);
+	/* the names neither a live replica had nor a spare took */
+	size_t taken = 0;
+	for (size_t i = 0; i < want; i++) {
+		if (slot[i])
+			continue;
+		if (taken++ < used)
+			continue; /* a spare was renamed to it above */
+		act_call(c->x, "POST", replica_body(c->sv, c->defb->id, i + 1), false, false, "/projects/%s/endpoints",
 			 c->p->id);
-	free(ro);
+	}
+	free(slot);
+	free(spare);
 }
 
 static bool live_has(const state_deep *d, const char *branch_id, const char *name, bool is_role,

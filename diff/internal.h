@@ -60,7 +60,10 @@ const spec_branch **spec_branches_parent_first(const spec_values *sv, size_t *n)
 /* The create action's calls (calls.c). */
 void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv);
 /* The read_only endpoint body for the default branch `branch_ref`. */
-json_t *replica_body(const spec_values *sv, const char *branch_ref);
+/* A read replica's create body; `index` (1..) names it "replica-N". */
+json_t *replica_body(const spec_values *sv, const char *branch_ref, size_t index);
+/* The name flotilla gives its Nth read replica (1..), in out[32]. */
+void replica_name(size_t index, char out[32]);
 
 /* The deep comparison of one tenant (calls.c). */
 typedef struct deepctx {

@@ -339,6 +339,7 @@ int neon_endpoint_parse(const json_t *j, const char *where, neon_endpoint *out)
 	    (rc = get_bool(j, where, "disabled", true, &e.disabled)) ||
 	    (rc = get_str(j, where, "current_state", true, &e.current_state)) ||
 	    (rc = get_str(j, where, "last_active", false, &e.last_active)) ||
+	    (rc = get_str(j, where, "name", false, &e.name)) ||
 	    (rc = get_str(j, where, "created_at", true, &e.created_at)) ||
 	    (rc = get_str(j, where, "updated_at", true, &e.updated_at)))
 		goto fail;
@@ -367,6 +368,7 @@ void neon_endpoint_release(neon_endpoint *e)
 	free(e->host);
 	free(e->current_state);
 	free(e->last_active);
+	free(e->name);
 	free(e->created_at);
 	free(e->updated_at);
 	memset(e, 0, sizeof(*e));

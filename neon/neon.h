@@ -211,6 +211,7 @@ typedef struct neon_endpoint {
 	bool disabled;
 	char *current_state;             /* init | active | idle */
 	char *last_active;               /* may be NULL */
+	char *name;                      /* Endpoint.name, or NULL: flotilla names its replicas */
 	char *created_at, *updated_at;
 } neon_endpoint;
 

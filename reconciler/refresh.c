@@ -108,6 +108,7 @@ static void to_deep(const neon_project_deep *nd, state_deep *sd, char ***owned, 
 		s->disabled = e->disabled;
 		s->current_state = e->current_state;
 		s->last_active = e->last_active;
+		s->name = e->name;
 	}
 	for (size_t i = 0; i < nd->ndatabases; i++) {
 		sd->databases[i].branch_id = nd->databases[i].branch_id;

@@ -7,11 +7,11 @@
  *     is adopted (mapped, its branches read), none means it did not run
  *     and the POST is sent again, two or more, or an unavailable project
  *     that could not be read, stop the tenant;
- *   - POST of a role, database or branch: read it by name; there means it
- *     ran (a new role's password is then lost), absent means send again;
- *   - PATCH and DELETE are sent again by the executor itself; a read
- *     replica (no name to find it by) fails the tenant, and the next plan
- *     counts the replicas again.
+ *   - POST of a role, database, branch or read replica: read it by name
+ *     (a replica is named replica-N, and found in the project's endpoint
+ *     list); there means it ran (a new role's password is then lost),
+ *     absent means send again;
+ *   - PATCH and DELETE are sent again by the executor itself.
  */
 #include <string.h>
 
@@ -81,10 +81,10 @@ static void on_lookup(void *arg, neon_find_result *res)
 
 /*
  * A POST of a named resource with an unknown outcome: read it. A role or
- * database of that name, or a branch of that name, means the POST ran (a
- * new role's password is then lost: reset it in Neon); none means it did
- * not, and it is sent again. False: not a call this can settle (a read
- * replica has no name).
+ * database of that name, a branch or a read replica of that name, means
+ * the POST ran (a new role's password is then lost: reset it in Neon);
+ * none means it did not, and it is sent again. False: not a call this can
+ * settle (an endpoint without a name).
  */
 bool exec_probe(job *j)
 {
@@ -97,7 +97,12 @@ bool exec_probe(job *j)
 		name = json_string_value(json_object_get(json_object_get(c->body, "role"), "name"));
 	else if (strcmp(tail, "/databases") == 0)
 		name = json_string_value(json_object_get(json_object_get(c->body, "database"), "name"));
-	else if (strcmp(tail, "/branches") != 0)
+	else if (strcmp(tail, "/endpoints") == 0) {
+		/* a replica carries its name: the project's endpoints are listed
+		 * (not read by name, which the API has no route for) */
+		if (!json_string_value(json_object_get(json_object_get(c->body, "endpoint"), "name")))
+			return false;
+	} else if (strcmp(tail, "/branches") != 0)
 		return false;
 	const char *why = NULL;
 	char *path = exec_fill(j, c->path, &why);
@@ -123,6 +128,7 @@ static void on_probe(void *arg, neon_result *res)
 	job *j = arg;
 	const plan_call *c = &j->calls.v[j->step];
 	bool branch = strcmp(strrchr(c->path, '/'), "/branches") == 0;
+	bool endpoint = strcmp(strrchr(c->path, '/'), "/endpoints") == 0;
 	bool ran = false;
 	if (res->outcome == NEON_OK && branch) {
 		const char *want = json_string_value(json_object_get(json_object_get(c->body, "branch"), "name"));
@@ -134,6 +140,15 @@ static void on_probe(void *arg, neon_result *res)
 				exec_learn_branch(j, b);
 				ran = true;
 			}
+		}
+	} else if (res->outcome == NEON_OK && endpoint) {
+		const char *want = json_string_value(json_object_get(json_object_get(c->body, "endpoint"), "name"));
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(res->body, "endpoints"), i, e) {
+			const char *n = json_string_value(json_object_get(e, "name"));
+			if (want && n && strcmp(n, want) == 0)
+				ran = true;
 		}
 	} else if (res->outcome == NEON_OK) {
 		ran = true;

@@ -83,8 +83,8 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 			return rc;
 	}
 	if ((rc = db_stmt(s, "INSERT INTO endpoints(project_id, id, branch_id, read_write, min_cu, max_cu, "
-			  "suspend_timeout_seconds, disabled, current_state, last_active) "
-			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", &st)) != 0)
+			  "suspend_timeout_seconds, disabled, current_state, last_active, name) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st)) != 0)
 		return rc;
 	for (i = 0; i < d->nendpoints; i++) {
 		const state_endpoint *e = &d->endpoints[i];
@@ -98,6 +98,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		sqlite3_bind_int(st, 8, e->disabled);
 		db_bind_text(st, 9, e->current_state);
 		db_bind_text(st, 10, e->last_active);
+		db_bind_text(st, 11, e->name);
 		if ((rc = step_insert(s, st, "writing an endpoint")) != 0)
 			return rc;
 	}
@@ -237,7 +238,7 @@ static int get_endpoints(state *s, const char *pid, state_deep *out)
 	int rc;
 
 	if ((rc = db_stmt(s, "SELECT id, branch_id, read_write, min_cu, max_cu, suspend_timeout_seconds, "
-			  "disabled, current_state, last_active FROM endpoints WHERE project_id = ?1 ORDER BY id",
+			  "disabled, current_state, last_active, name FROM endpoints WHERE project_id = ?1 ORDER BY id",
 			  &st)) != 0)
 		return rc;
 	db_bind_text(st, 1, pid);
@@ -254,6 +255,7 @@ static int get_endpoints(state *s, const char *pid, state_deep *out)
 		e->disabled = sqlite3_column_int(st, 6) != 0;
 		e->current_state = db_col_str(st, 7);
 		e->last_active = db_col_str(st, 8);
+		e->name = db_col_str(st, 9);
 	}
 	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading endpoints");
 	db_reset(st);
@@ -363,6 +365,7 @@ void state_deep_release(state_deep *d)
 		free(d->endpoints[i].branch_id);
 		free(d->endpoints[i].current_state);
 		free(d->endpoints[i].last_active);
+		free(d->endpoints[i].name);
 	}
 	for (i = 0; i < d->ndatabases; i++) {
 		free(d->databases[i].branch_id);

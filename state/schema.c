@@ -232,12 +232,18 @@ done:
 	return rc;
 }
 
+/* Version 5 (issue 12): endpoint names. flotilla names the read replicas
+ * it makes, so a create whose outcome was lost can be found again. */
+static const char schema_v5[] =
+	"ALTER TABLE endpoints ADD COLUMN name TEXT;";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
 	{ 2, "parse cache and tenant protect flag", schema_v2, NULL },
 	{ 3, "manifest index", schema_v3, NULL },
 	{ 4, "managed-field fingerprints", schema_v4, fingerprint_rows },
+	{ 5, "endpoint names", schema_v5, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

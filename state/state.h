@@ -19,7 +19,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 
 typedef struct state state;
@@ -157,6 +157,7 @@ typedef struct state_endpoint {
 	bool disabled;
 	char *current_state;                 /* init | active | idle */
 	char *last_active;
+	char *name;                          /* Endpoint.name, or NULL */
 } state_endpoint;
 
 typedef struct state_database {

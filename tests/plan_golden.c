@@ -33,7 +33,8 @@
  * annotated for the case's fleet, one read_write endpoint sized like the
  * project's defaults, role neondb_owner and database neondb. In a deep
  * object, branches/endpoints/databases/roles name branches by name
- * ("branch", "parent"); ids are made up from the project id.
+ * ("branch", "parent"); ids are made up from the project id; an endpoint
+ * may have an "id" and a "name".
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -168,6 +169,7 @@ static int put_deep(state *st, const json_t *pj, const state_project *p, const c
 		ep[i].max_cu = jd(e, "max_cu", p->max_cu);
 		ep[i].suspend_timeout_seconds = ji(e, "suspend_timeout_seconds", p->suspend_timeout_seconds);
 		ep[i].current_state = S("idle");
+		ep[i].name = (char *)js(e, "name", NULL);
 		d.nendpoints++;
 	}
 	d.endpoints = ep;

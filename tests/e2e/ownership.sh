@@ -3,7 +3,9 @@
 # does not (issue 12), end to end against a real flotilla-sim on loopback
 # and real git repositories:
 #   1. a saved plan is applied once: applied again, or after another apply,
-#      it is refused and makes no write; a DELETE answered 404 is done.
+#      it is refused and makes no write; a DELETE answered 404 is done;
+#   2. read replicas are named (replica-N): one whose create answered a
+#      500 after it ran is found by its name, never made twice.
 # OWNERSHIP_E2E_ONLY=1 runs only some groups.
 set -uo pipefail
 flotilla=$(realpath "$1")
@@ -77,6 +79,38 @@ if want 1; then
 		fail "delete 404" "exit $c, still mapped $left: $(tail -n 4 "$tmp/a5.out")"
 	fi
 	no_dups || fail "plans" "duplicate project names"
+fi
+
+# ------------------------------- 2. read replicas are named and found
+if want 2; then
+	start_sim replicas --op-delay-ms 20
+	d=$tmp/rep-src
+	mkdir -p "$d/tenants"
+	printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: own}\nspec:\n  namePrefix: "o-"\n  allowedRegions: [aws-us-east-2]\n' >"$d/flotilla.yaml"
+	for i in $(seq -w 1 30); do
+		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: r%s}\nspec: {readReplicas: 2}\n' "$i" >"$d/tenants/r$i.yaml"
+	done
+	mkrepo "$tmp/rep" "$d"
+	# 30% of the writes run and then answer 500: their outcome is unknown
+	faults '{"error_after_rate": 0.3, "seed": 11}'
+	rounds=0 code=1
+	while [ "$rounds" -lt 4 ] && [ "$code" != 0 ]; do
+		rounds=$((rounds + 1))
+		F apply --repo "$tmp/rep" --state "$tmp/rep.db" --auto-approve --continue-on-error >"$tmp/r$rounds.out" 2>&1
+		code=$?
+	done
+	faults '{"error_after_rate": 0}'
+	counts=$(for p in $(sqlite3 "$tmp/rep.db" "SELECT project_id FROM tenants"); do
+		curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects/$p/endpoints" |
+			python3 -c 'import json,sys; e=json.load(sys.stdin)["endpoints"]; ro=[x.get("name") for x in e if x["type"]=="read_only"]; print(len(ro), len(set(ro)), sorted(ro)==["replica-1","replica-2"])'
+	done | sort | uniq -c | tr -s ' ')
+	# every unknown outcome is settled within the run (a replica by its
+	# name), so one round converges
+	if [ "$code" = 0 ] && [ "$rounds" = 1 ] && [ "$counts" = " 30 2 2 True" ] && no_dups; then
+		ok "30 tenants of 2 replicas under 30% unknown outcomes: converged in one run, every project has replica-1 and replica-2 once"
+	else
+		fail "named replicas" "exit $code after $rounds rounds; replicas per project (count unique named): $counts: $(tail -n 4 "$tmp/r$rounds.out")"
+	fi
 fi
 
 stop_sim # a leak report of the sim comes at its exit

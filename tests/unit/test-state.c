@@ -322,7 +322,7 @@ static void test_open_creates_0600(void **st)
 	assert_int_equal(file_mode(fx->path), 0600);
 	assert_int_equal(file_mode(dir), 0700);
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
-	assert_int_equal(state_schema_version(fx->s), 4);
+	assert_int_equal(state_schema_version(fx->s), 5);
 	assert_int_equal(state_meta_set(fx->s, "fleet", "prod"), 0);
 	/* the WAL file exists while the handle is open, with the same mode */
 	assert_int_equal(file_mode(wal), 0600);
@@ -452,12 +452,12 @@ static void test_open_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "PRAGMA user_version = 5");
+	file_exec(fx->path, "PRAGMA user_version = 6");
 
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	assert_msg_contains("written by a newer flotilla (schema 5, this one reads up to 4)");
-	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 5);
+	assert_msg_contains("written by a newer flotilla (schema 6, this one reads up to 5)");
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 6);
 }
 
 static void test_open_refuses_garbage(void **st)
@@ -928,11 +928,11 @@ static void test_migrate_v3_to_v4(void **st)
 	assert_int_equal(state_deep_put(fx->s, "old-b", "an older updated_at", &none), 0);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; "
+	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
 			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; PRAGMA user_version = 3");
 
 	fx->s = open_ok(fx);
-	assert_int_equal(state_schema_version(fx->s), 4);
+	assert_int_equal(state_schema_version(fx->s), 5);
 	state_project_fingerprint(&a, fp);
 	assert_int_equal(state_project_get(fx->s, "old-a", &got), 0);
 	assert_string_equal(got.fingerprint, fp);
@@ -1032,7 +1032,7 @@ static void test_deep_put_get(void **st)
 	state_endpoint ep[2] = {
 		{ .id = S("ep-b"), .branch_id = S("br-main"), .read_write = true, .min_cu = 0.25, .max_cu = 2,
 		  .suspend_timeout_seconds = 300, .current_state = S("active"), .last_active = S("2026-11-25T00:00:00Z") },
-		{ .id = S("ep-a"), .branch_id = S("br-dev"), .disabled = true, .min_cu = 1, .max_cu = 1,
+		{ .id = S("ep-a"), .branch_id = S("br-dev"), .disabled = true, .min_cu = 1, .max_cu = 1, .name = S("replica-1"),
 		  .suspend_timeout_seconds = -1 },
 	};
 	state_database dbs[2] = { { S("br-main"), S("app"), S("app_owner") }, { S("br-dev"), S("app"), S("app_owner") } };
@@ -1071,6 +1071,8 @@ static void test_deep_put_get(void **st)
 	assert_false(got.endpoints[0].read_write);
 	assert_int_equal(got.endpoints[0].suspend_timeout_seconds, -1);
 	assert_null(got.endpoints[0].current_state);
+	assert_string_equal(got.endpoints[0].name, "replica-1");
+	assert_null(got.endpoints[1].name);
 	assert_string_equal(got.endpoints[1].id, "ep-b");
 	assert_string_equal(got.endpoints[1].branch_id, "br-main");
 	assert_true(got.endpoints[1].read_write);
@@ -1683,11 +1685,12 @@ static void test_migrate_v1_to_v2(void **st)
 	fx->s = NULL;
 	file_exec(fx->path, "DROP TABLE manifest_index; DROP TABLE manifest_extra; DROP TABLE parse_cache; "
 			    "ALTER TABLE tenants DROP COLUMN protect; ALTER TABLE projects DROP COLUMN fingerprint; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; PRAGMA user_version = 1");
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
+			    "PRAGMA user_version = 1");
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
 
 	fx->s = open_ok(fx);
-	assert_int_equal(state_schema_version(fx->s), 4);
+	assert_int_equal(state_schema_version(fx->s), 5);
 	char *commit = (char *)"x";
 	assert_int_equal(state_index_commit(fx->s, &commit), 0);
 	assert_null(commit);
