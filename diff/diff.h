@@ -29,6 +29,8 @@ typedef enum {
 	PLAN_BLOCKED,  /* a change flotilla will not make (immutable field, guard) */
 	PLAN_ORPHAN,   /* manifest gone, prune off: no call */
 	PLAN_NOOP,     /* equal: not listed in outputs, counted */
+	PLAN_ADOPT,    /* no project mapped, but one annotated for the tenant exists:
+	                  mapped (no POST), then the calls that converge it */
 } plan_kind;
 
 const char *plan_kind_name(plan_kind k); /* "create", "update", … */
@@ -80,7 +82,7 @@ typedef struct plan {
 	plan_action *actions;       /* tenant name order, NOOPs included */
 	size_t nactions;
 	/* totals */
-	size_t ncreate, nupdate, ndelete, nblocked, norphan, nnoop;
+	size_t ncreate, nupdate, ndelete, nblocked, norphan, nnoop, nadopt;
 	size_t ncalls;
 	size_t ndeep_unknown; /* tenants not compared deep, unchanged ones included */
 	/* parse statistics of the load that made it (for --verbose and JSON) */

@@ -66,6 +66,21 @@ json_t *replica_body(const spec_values *sv, const char *branch_ref, size_t index
 void replica_name(size_t index, char out[32]);
 
 /* The deep comparison of one tenant (calls.c). */
+/* Whose is it: the identity check before a create (identity.c). */
+typedef struct identity identity;
+typedef enum { ID_NONE, ID_ADOPT, ID_BLOCKED } id_verdict;
+/* Index the cache's unmapped projects by name and by this fleet's tenant
+ * annotations. */
+int identity_build(identity **out, state *st, const char *fleet) WUR;
+void identity_free(identity *ix);
+/* Unmapped projects whose branches (so whose annotations) were never read. */
+size_t identity_unknown(const identity *ix);
+/* ID_NONE: no project claims the tenant; ID_ADOPT: one annotated for it,
+ * *adopt_id (borrowed from ix); ID_BLOCKED: *why (heap) says which and
+ * what to do. */
+id_verdict identity_check(const identity *ix, const char *tenant, const char *name, const char **adopt_id,
+			  char **why);
+
 typedef struct deepctx {
 	act *x;
 	const spec_values *sv;

@@ -49,6 +49,7 @@ const char *plan_kind_name(plan_kind k)
 	case PLAN_BLOCKED: return "blocked";
 	case PLAN_ORPHAN: return "orphan";
 	case PLAN_NOOP: return "noop";
+	case PLAN_ADOPT: return "adopt";
 	}
 	return "unknown";
 }
@@ -75,6 +76,7 @@ typedef struct builder {
 	bool have_limits;
 	int64_t live_projects;    /* in the cache: what counts against the projects limit */
 	int64_t creates;          /* creates planned so far */
+	identity *ix;             /* the unmapped projects, built at the first unmapped tenant */
 } builder;
 
 /* A limit of the fleet's Neon plan that a tenant breaks: one reason each. */
@@ -98,6 +100,7 @@ static void push(builder *b, act *x)
 	case PLAN_BLOCKED: p->nblocked++; break;
 	case PLAN_ORPHAN: p->norphan++; break;
 	case PLAN_NOOP: p->nnoop++; break;
+	case PLAN_ADOPT: p->nadopt++; break;
 	}
 	p->ncalls += x->a.ncalls;
 	if (x->a.deep_unknown)
@@ -438,6 +441,92 @@ static char *owner_fleet(const state_branch *defb)
 	return r;
 }
 
+/* Push x as a blocked create of t (its project name as the change). */
+static void push_blocked_create(builder *b, const spec_tenant *t, act *x)
+{
+	char *name = xasprintf("%s%s", spec_fleet_name_prefix(b->in->fleet), t->name);
+	x->a.kind = PLAN_BLOCKED;
+	act_change(x, "project", NULL, name);
+	free(name);
+	push(b, x);
+}
+
+/*
+ * A tenant no project is mapped to. Before it is created, no project may
+ * carry its name or its annotations (identity.c): one annotated for it is
+ * adopted (*adopt_id set: the caller compares it like a mapped one),
+ * anything else that claims it blocks the create. Otherwise the create is
+ * pushed, or blocked by a plan limit or an incomplete list. `over`: limits
+ * the tenant breaks (their reasons are in x already).
+ */
+static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv, act *x, size_t over,
+			 const char **adopt_id)
+{
+	const plan_input *in = b->in;
+	*adopt_id = NULL;
+	if (in->live_incomplete > 0) {
+		act_reason(x, "tenant '%s': not created: the last list of the live fleet was incomplete (%" PRId64
+			      " project%s that Neon named unavailable could not be read), and the tenant's project may "
+			      "be one of them; run 'flotilla refresh' until it completes, then plan again",
+			   t->name, in->live_incomplete, in->live_incomplete == 1 ? "" : "s");
+		push_blocked_create(b, t, x);
+		return 0;
+	}
+	if (!b->ix) {
+		int rc = identity_build(&b->ix, in->st, spec_fleet_name(in->fleet));
+		if (rc != 0) {
+			act_release(&x->a);
+			return rc;
+		}
+	}
+	char *name = xasprintf("%s%s", spec_fleet_name_prefix(in->fleet), t->name);
+	char *why = NULL;
+	id_verdict v = identity_check(b->ix, t->name, name, adopt_id, &why);
+	free(name);
+	if (v == ID_ADOPT)
+		return 0;
+	if (v == ID_BLOCKED) {
+		act_reason(x, "%s", why);
+		free(why);
+		push_blocked_create(b, t, x);
+		return 0;
+	}
+	if (identity_unknown(b->ix) > 0) {
+		size_t n = identity_unknown(b->ix);
+		act_reason(x, "tenant '%s': not created: %zu project%s no tenant is mapped to %s never had %s branches "
+			      "read, so whether one carries this tenant's annotations is not known; run 'flotilla "
+			      "refresh --full', then plan again", t->name, n, n == 1 ? "" : "s", n == 1 ? "has" : "have",
+			   n == 1 ? "its" : "their");
+		push_blocked_create(b, t, x);
+		return 0;
+	}
+	if (!over && b->have_limits && b->limits.projects > 0 && b->live_projects + b->creates >= b->limits.projects) {
+		char whose[64];
+		if (b->limits.projects_raised || !b->limits.plan)
+			str_copy(whose, "spec.limits", sizeof(whose));
+		else
+			snprintf(whose, sizeof(whose), "the %s plan", b->limits.plan);
+		act_reason(x, "tenant '%s': not created: %s allows %" PRId64 " projects, and %" PRId64 " exist or are "
+			      "planned before this one, so Neon would refuse it; if Neon raised this account's limit, "
+			      "set spec.limits.projects in flotilla.yaml", t->name, whose, b->limits.projects,
+			   b->live_projects + b->creates);
+		over = 1;
+	}
+	if (over) {
+		push_blocked_create(b, t, x);
+		return 0;
+	}
+	b->creates++;
+	x->a.kind = PLAN_CREATE;
+	x->count_only = true;
+	plan_create_calls(x, in->fleet, t->name, sv);
+	x->a.deferred = true;
+	x->a.origin = t;
+	x->a.summary = xasprintf("%s, pg %" PRId64, sv->v[SF_REGION].s, sv->v[SF_PG_VERSION].i);
+	push(b, x);
+	return 0;
+}
+
 /* t's tenant, mapped to project_id (NULL: not mapped). */
 static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 {
@@ -453,49 +542,12 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 	int rc;
 	/* what the fleet's Neon plan would refuse: blocked before any call */
 	size_t over = b->have_limits ? spec_limits_check(in->fleet, t, &sv, on_limit, &x) : 0;
-	if (!project_id && !over && b->have_limits && b->limits.projects > 0 &&
-	    b->live_projects + b->creates >= b->limits.projects) {
-		char whose[64];
-		if (b->limits.projects_raised || !b->limits.plan)
-			str_copy(whose, "spec.limits", sizeof(whose));
-		else
-			snprintf(whose, sizeof(whose), "the %s plan", b->limits.plan);
-		act_reason(&x, "tenant '%s': not created: %s allows %" PRId64 " projects, and %" PRId64 " exist or are "
-			       "planned before this one, so Neon would refuse it; if Neon raised this account's limit, "
-			       "set spec.limits.projects in flotilla.yaml", t->name, whose, b->limits.projects,
-			   b->live_projects + b->creates);
-		over = 1;
-	}
-	if (!project_id && over) {
-		char *name = xasprintf("%s%s", spec_fleet_name_prefix(in->fleet), t->name);
-		x.a.kind = PLAN_BLOCKED;
-		act_change(&x, "project", NULL, name);
-		free(name);
-		push(b, &x);
-		return 0;
-	}
-	if (!project_id && in->live_incomplete > 0) {
-		char *name = xasprintf("%s%s", spec_fleet_name_prefix(in->fleet), t->name);
-		x.a.kind = PLAN_BLOCKED;
-		act_change(&x, "project", NULL, name);
-		free(name);
-		act_reason(&x, "tenant '%s': not created: the last list of the live fleet was incomplete (%" PRId64
-			       " project%s that Neon named unavailable could not be read), and the tenant's project may "
-			       "be one of them; run 'flotilla refresh' until it completes, then plan again",
-			   t->name, in->live_incomplete, in->live_incomplete == 1 ? "" : "s");
-		push(b, &x);
-		return 0;
-	}
+	bool adopt = false;
 	if (!project_id) {
-		b->creates++;
-		x.a.kind = PLAN_CREATE;
-		x.count_only = true;
-		plan_create_calls(&x, in->fleet, t->name, &sv);
-		x.a.deferred = true;
-		x.a.origin = t;
-		x.a.summary = xasprintf("%s, pg %" PRId64, sv.v[SF_REGION].s, sv.v[SF_PG_VERSION].i);
-		push(b, &x);
-		return 0;
+		rc = plan_unmapped(b, t, &sv, &x, over, &project_id);
+		if (rc != 0 || !project_id)
+			return rc; /* created, blocked or failed: pushed already */
+		adopt = true;
 	}
 	x.a.project_id = xstrdup(project_id);
 
@@ -563,6 +615,8 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		x.a.kind = PLAN_BLOCKED; /* every change still listed, none made */
 	if (x.a.kind == PLAN_BLOCKED)
 		drop_calls(&x);
+	else if (adopt)
+		x.a.kind = PLAN_ADOPT; /* mapped, then its calls (if any) */
 	else if (x.a.ncalls == 0)
 		x.a.kind = PLAN_NOOP;
 out:
@@ -773,6 +827,7 @@ fail:
 	}
 	free(m.v);
 	free(ts);
+	identity_free(b.ix);
 	plan_free(p);
 	return rc;
 }

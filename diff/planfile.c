@@ -29,7 +29,7 @@
 
 static const char *const kind_names[] = {
 	[PLAN_CREATE] = "create", [PLAN_UPDATE] = "update", [PLAN_DELETE] = "delete",
-	[PLAN_BLOCKED] = "blocked", [PLAN_ORPHAN] = "orphan", [PLAN_NOOP] = "noop",
+	[PLAN_BLOCKED] = "blocked", [PLAN_ORPHAN] = "orphan", [PLAN_NOOP] = "noop", [PLAN_ADOPT] = "adopt",
 };
 
 /* The canonical hash of doc without its "sha256" member. */
@@ -281,7 +281,7 @@ static int read_action(reader *r, size_t idx, const json_t *aj, plan_action *a)
 	free(kind);
 	/* noops are never written, so one in a file is not flotilla's doing */
 	if (k == ARRAY_LEN(kind_names) || k == PLAN_NOOP)
-		return bad(r, "kind", "must be create, update, delete, blocked or orphan");
+		return bad(r, "kind", "must be create, adopt, update, delete, blocked or orphan");
 	a->kind = (plan_kind)k;
 	char *fp = NULL;
 	if ((rc = get_str(r, aj, "project_id", true, &a->project_id)) ||
@@ -325,9 +325,9 @@ static int read_action(reader *r, size_t idx, const json_t *aj, plan_action *a)
 static int read_doc(reader *r, const json_t *doc, plan *p)
 {
 	int rc;
-	int64_t n[8];
-	static const char *const counts[] = {"create",    "update",    "delete",           "blocked",
-					     "orphaned",  "unchanged", "api_calls", "not_compared_deep"};
+	int64_t n[9];
+	static const char *const counts[] = {"create",    "update",    "delete",            "blocked",
+					     "orphaned",  "unchanged", "api_calls", "not_compared_deep", "adopt"};
 	if ((rc = get_str(r, doc, "commit", false, &p->commit)) ||
 	    (rc = get_str(r, doc, "fleet", false, &p->fleet)) ||
 	    (rc = get_bool(r, doc, "selected", &p->selected)) ||
@@ -360,6 +360,7 @@ static int read_doc(reader *r, const json_t *doc, plan *p)
 	p->nnoop = (size_t)n[5];
 	p->ncalls = (size_t)n[6];
 	p->ndeep_unknown = (size_t)n[7];
+	p->nadopt = (size_t)n[8];
 	snprintf(r->where, sizeof(r->where), "stats");
 	if ((rc = get_count(r, stats, "blobs_parsed", &p->blobs_parsed)) ||
 	    (rc = get_count(r, stats, "blobs_cached", &p->blobs_cached)))

@@ -31,7 +31,7 @@
 
 static const char *const kind_names[] = {
 	[PLAN_CREATE] = "create", [PLAN_UPDATE] = "update", [PLAN_DELETE] = "delete",
-	[PLAN_BLOCKED] = "blocked", [PLAN_ORPHAN] = "orphan", [PLAN_NOOP] = "noop",
+	[PLAN_BLOCKED] = "blocked", [PLAN_ORPHAN] = "orphan", [PLAN_NOOP] = "noop", [PLAN_ADOPT] = "adopt",
 };
 
 static const char *kind_str(plan_kind k)
@@ -317,14 +317,15 @@ static char *create_summary(const plan_action *a)
 
 /* -------------------------------------------------------------- sections */
 
-enum { SEC_CREATE, SEC_UPDATE, SEC_DELETE, SEC_BLOCKED, SEC_ORPHAN, NSEC };
+enum { SEC_CREATE, SEC_ADOPT, SEC_UPDATE, SEC_DELETE, SEC_BLOCKED, SEC_ORPHAN, NSEC };
 
 static const struct {
 	char mark;
 	const char *title;
 	plan_kind kind;
 } sec_info[NSEC] = {
-	{'+', "create", PLAN_CREATE}, {'~', "update", PLAN_UPDATE}, {'-', "delete", PLAN_DELETE},
+	{'+', "create", PLAN_CREATE}, {'=', "adopt", PLAN_ADOPT}, {'~', "update", PLAN_UPDATE},
+	{'-', "delete", PLAN_DELETE},
 	{'!', "blocked", PLAN_BLOCKED}, {'?', "orphaned", PLAN_ORPHAN},
 };
 
@@ -352,7 +353,7 @@ static void grouped_lines(const plan *p, int sec, lines *out)
 			continue;
 		char *key, *label, **notes = NULL;
 		size_t nnotes = 0;
-		if (sec == SEC_UPDATE) {
+		if (sec == SEC_UPDATE || sec == SEC_ADOPT) {
 			update_key(a, &key, &label, &notes, &nnotes);
 		} else if (sec == SEC_CREATE) {
 			label = create_summary(a);
@@ -371,7 +372,7 @@ static void grouped_lines(const plan *p, int sec, lines *out)
 		int rc = 0;
 		char n[32];
 		fmt_count(gr->count, n);
-		if (sec == SEC_UPDATE) {
+		if (sec == SEC_UPDATE || sec == SEC_ADOPT) {
 			if (gr->count == 1) {
 				rc |= buf_printf(&b, "%c %s%s%s", mark, gr->samples[0],
 						 gr->label[0] ? ": " : "", gr->label);
@@ -458,7 +459,7 @@ static void sections_build(const plan *p, sections *s)
 
 static bool has_changes(const plan *p)
 {
-	return p->ncreate + p->nupdate + p->ndelete + p->nblocked + p->norphan > 0;
+	return p->ncreate + p->nadopt + p->nupdate + p->ndelete + p->nblocked + p->norphan > 0;
 }
 
 static int deep_note(buf *out, size_t n)
@@ -505,10 +506,16 @@ int plan_render_text(const plan *p, buf *out)
 		fmt_count(p->nblocked, c[3]);
 		fmt_count(p->norphan, c[4]);
 		fmt_count(p->ncalls, calls);
+		char adopt[64] = "";
+		if (p->nadopt) {
+			char a[32];
+			fmt_count(p->nadopt, a);
+			snprintf(adopt, sizeof(adopt), ", %s to adopt", a);
+		}
 		rc |= buf_printf(out,
-				 "Plan: %s to create, %s to update, %s to delete, %s blocked, "
+				 "Plan: %s to create%s, %s to update, %s to delete, %s blocked, "
 				 "%s orphaned; %s API call%s; cache age %s\n",
-				 c[0], c[1], c[2], c[3], c[4], calls, p->ncalls == 1 ? "" : "s", age);
+				 c[0], adopt, c[1], c[2], c[3], c[4], calls, p->ncalls == 1 ? "" : "s", age);
 	}
 	sections_release(&s);
 	return rc ? ERR_TOOBIG : 0;
@@ -588,6 +595,7 @@ int plan_render_json(const plan *p, buf *out)
 			    p->cache_refreshed_at ? json_string(refreshed) : json_null());
 	json_object_set_new(doc, "state_generation", json_integer(p->state_generation));
 	json_object_set_new(summary, "create", count_json(p->ncreate));
+	json_object_set_new(summary, "adopt", count_json(p->nadopt));
 	json_object_set_new(summary, "update", count_json(p->nupdate));
 	json_object_set_new(summary, "delete", count_json(p->ndelete));
 	json_object_set_new(summary, "blocked", count_json(p->nblocked));
@@ -623,7 +631,7 @@ int plan_render_markdown(const plan *p, size_t max_chars, buf *out)
 	if (max_chars < MD_MIN_CHARS)
 		return err_set(ERR_INVALID, "markdown limit %zu is too small (minimum %d)", max_chars,
 			       MD_MIN_CHARS);
-	char commit[48], age[32], c[7][32];
+	char commit[48], age[32], c[8][32];
 	buf b = BUF_INIT(0);
 	int rc = 0;
 	fmt_commit(p, commit);
@@ -635,13 +643,14 @@ int plan_render_markdown(const plan *p, size_t max_chars, buf *out)
 	fmt_count(p->norphan, c[4]);
 	fmt_count(p->nnoop, c[5]);
 	fmt_count(p->ncalls, c[6]);
+	fmt_count(p->nadopt, c[7]);
 	/* names are short (tenant and fleet names are DNS labels); the cut
 	 * keeps the header well inside MD_MIN_CHARS whatever they hold */
 	rc |= buf_printf(&b, "### flotilla plan\n\nFleet `%.100s` at `%s`, cache age %s\n\n", p->fleet ? p->fleet : "",
 			 commit, age);
-	rc |= buf_adds(&b, "| create | update | delete | blocked | orphaned | unchanged | API calls |\n"
-			   "|---:|---:|---:|---:|---:|---:|---:|\n");
-	rc |= buf_printf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n\n", c[0], c[1], c[2], c[3],
+	rc |= buf_adds(&b, "| create | adopt | update | delete | blocked | orphaned | unchanged | API calls |\n"
+			   "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	rc |= buf_printf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n\n", c[0], c[7], c[1], c[2], c[3],
 			 c[4], c[5], c[6]);
 	sections s;
 	sections_build(p, &s);

@@ -194,7 +194,7 @@ static int check_stale(state *st, neon_client *c, const plan *p, strmap *stale)
 	stale_ctx s = {st, stale, 0};
 	for (size_t i = 0; i < p->nactions; i++) {
 		const plan_action *a = &p->actions[i];
-		if ((a->kind == PLAN_UPDATE || a->kind == PLAN_DELETE) && a->project_id)
+		if ((a->kind == PLAN_UPDATE || a->kind == PLAN_DELETE || a->kind == PLAN_ADOPT) && a->project_id)
 			refresh_one_submit(st, c, a->project_id, on_reread, &s);
 	}
 	if (neon_run(c) != 0)
@@ -209,8 +209,16 @@ static int check_stale(state *st, neon_client *c, const plan *p, strmap *stale)
 			}
 			continue;
 		}
-		if (a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE)
+		if (a->kind == PLAN_ADOPT) {
+			state_tenant t;
+			if (state_tenant_get(st, a->tenant, &t) == 0) {
+				if (strcmp(t.project_id, a->project_id) != 0)
+					strmap_put(stale, a->tenant, (void *)"it was mapped to another project since the plan");
+				state_tenant_release(&t);
+			}
+		} else if (a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE) {
 			continue;
+		}
 		state_project pr;
 		if (!a->project_id || state_project_get(st, a->project_id, &pr) != 0) {
 			strmap_put(stale, a->tenant, (void *)"its project is gone");
@@ -317,7 +325,7 @@ static void converged(const exec_summary *s, size_t *created, size_t *updated, s
 		if (s->v[i].status != EXEC_OK)
 			continue;
 		*created += s->v[i].kind == PLAN_CREATE;
-		*updated += s->v[i].kind == PLAN_UPDATE;
+		*updated += s->v[i].kind == PLAN_UPDATE || s->v[i].kind == PLAN_ADOPT;
 		*deleted += s->v[i].kind == PLAN_DELETE;
 	}
 }
@@ -365,6 +373,9 @@ static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_
 	       "%lld write calls (plan listed %zu), %lld polls; %.1f s\n",
 	       created, updated, deleted, s->failed, s->skipped, s->blocked, (long long)s->writes, p->ncalls,
 	       (long long)s->polls, (double)elapsed_ms / 1000.0);
+	if (s->adopted)
+		printf("Adopted: %lld tenant%s whose project existed already (mapped to it, not created again)\n",
+		       (long long)s->adopted, s->adopted == 1 ? "" : "s");
 	int64_t p50, p99, max;
 	latencies(s, &p50, &p99, &max, &n);
 	if (n)

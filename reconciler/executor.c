@@ -496,6 +496,10 @@ static void finish(job *j)
 		return;
 	}
 	/* from the responses when they hold everything, else read back */
+	if (j->calls.n == 0) {
+		exec_job_end(j, EXEC_OK, NULL, NULL); /* adopted as it was: nothing changed */
+		return;
+	}
 	if (j->created && j->calls.n == 1) {
 		exec_job_end(j, EXEC_OK, NULL, NULL); /* cached when it was created */
 		return;
@@ -558,6 +562,29 @@ void exec_do_step(job *j)
 	free(path);
 }
 
+/* A tenant whose project exists, annotated for it, and no project mapped:
+ * map it (the plan proved it from the live list), then make its calls. A
+ * tenant mapped meanwhile to another project is not taken over. */
+static int adopt(job *j)
+{
+	executor *x = j->x;
+	state_tenant t;
+	int rc = state_tenant_get(x->st, j->a->tenant, &t);
+	if (rc == 0) {
+		bool same = strcmp(t.project_id, j->a->project_id) == 0;
+		state_tenant_release(&t);
+		if (!same)
+			return err_set(ERR_CONFLICT, "the tenant was mapped to another project since the plan; plan again");
+	} else if (rc != ERR_NOTFOUND) {
+		return rc;
+	}
+	if ((rc = state_tenant_put(x->st, j->a->tenant, j->a->project_id, x->o->fleet, "adopt")) != 0)
+		return rc;
+	x->sum->adopted++;
+	exec_emit(x, "adopted", j, j->a->project_id);
+	return 0;
+}
+
 /* A signal asked the run to stop: start nothing more. */
 static bool stopping(executor *x)
 {
@@ -575,7 +602,7 @@ static void start_next(executor *x)
 		x->stop = true;
 	while (!x->stop && x->active < (size_t)x->o->parallel && x->next < x->p->nactions) {
 		const plan_action *a = &x->p->actions[x->next++];
-		if (a->kind != PLAN_CREATE && a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE)
+		if (a->kind != PLAN_CREATE && a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE && a->kind != PLAN_ADOPT)
 			continue;
 		exec_outcome *out = &x->sum->v[x->sum->n++];
 		out->tenant = xstrdup(a->tenant);
@@ -596,6 +623,14 @@ static void start_next(executor *x)
 		if (a->project_id)
 			j->project_id = xstrdup(a->project_id);
 		plan_action_calls(x->p, a, &j->calls);
+		if (a->kind == PLAN_ADOPT && adopt(j) != 0) {
+			out->status = EXEC_FAILED;
+			out->error = xasprintf("cannot map the tenant to project %s: %s", a->project_id, err_msg());
+			x->sum->failed++;
+			x->done++;
+			job_free(j);
+			continue;
+		}
 		x->active++;
 		if (x->o->on_active)
 			x->o->on_active(x->o->active_arg, x->active);
@@ -610,7 +645,7 @@ int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exe
 	size_t acted = 0;
 	for (size_t i = 0; i < p->nactions; i++) {
 		plan_kind k = p->actions[i].kind;
-		if (k == PLAN_CREATE || k == PLAN_UPDATE || k == PLAN_DELETE)
+		if (k == PLAN_CREATE || k == PLAN_UPDATE || k == PLAN_DELETE || k == PLAN_ADOPT)
 			acted++;
 		else if (k == PLAN_BLOCKED)
 			out->blocked++;

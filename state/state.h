@@ -224,6 +224,21 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
 /* Every mapped tenant whose project is not in the cache: tenant, project id. */
 int state_tenants_uncached(state *s, int (*fn)(void *arg, const char *tenant, const char *project_id),
 			   void *arg) WUR;
+/*
+ * The cached projects no tenant is mapped to, for the identity check that
+ * comes before every create (diff/): one row for each of their branches
+ * that carries annotations, and one row (annotations_json NULL) for a
+ * project with none. deep_known: the project's branches were read (else
+ * its annotations are unknown). Strings are borrowed for the call; in
+ * project id order, in one read transaction.
+ */
+typedef struct state_unmapped {
+	const char *project_id, *name;
+	bool deep_known;
+	const char *annotations_json;
+} state_unmapped;
+int state_unmapped_foreach(state *s, int (*fn)(void *arg, const state_unmapped *u), void *arg) WUR;
+
 /* Every mapped tenant whose remembered protect flag is on, by name. */
 int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg) WUR;
 

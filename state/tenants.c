@@ -284,6 +284,37 @@ int state_tenants_uncached(state *s, int (*fn)(void *arg, const char *tenant, co
 			  "reading the tenant map", pair_row, &w);
 }
 
+typedef struct unmapped_walk {
+	int (*fn)(void *arg, const state_unmapped *u);
+	void *arg;
+} unmapped_walk;
+
+static int unmapped_row(sqlite3_stmt *st, void *arg)
+{
+	unmapped_walk *w = arg;
+	state_unmapped u = {
+		.project_id = (const char *)sqlite3_column_text(st, 0),
+		.name = (const char *)sqlite3_column_text(st, 1),
+		.deep_known = sqlite3_column_int64(st, 2) > 0,
+		.annotations_json = (const char *)sqlite3_column_text(st, 3),
+	};
+	if (!u.project_id)
+		u.project_id = "";
+	if (!u.name)
+		u.name = "";
+	return w->fn(w->arg, &u);
+}
+
+int state_unmapped_foreach(state *s, int (*fn)(void *arg, const state_unmapped *u), void *arg)
+{
+	unmapped_walk w = {fn, arg};
+	return db_foreach(s,
+			  "SELECT p.id, p.name, p.deep_at, b.annotations_json FROM projects p LEFT JOIN branches b "
+			  "ON b.project_id = p.id AND b.annotations_json IS NOT NULL AND b.annotations_json != '{}' "
+			  "WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.project_id = p.id) ORDER BY p.id",
+			  "reading the projects no tenant is mapped to", unmapped_row, &w);
+}
+
 int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg)
 {
 	name_walk w = {fn, arg};

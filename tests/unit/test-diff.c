@@ -85,7 +85,7 @@ static void add_call(plan_action *a, const char *method, const char *path, json_
 /* Set the totals from the actions, as plan_build does. */
 static void recount(plan *p)
 {
-	p->ncreate = p->nupdate = p->ndelete = p->nblocked = p->norphan = p->nnoop = 0;
+	p->ncreate = p->nupdate = p->ndelete = p->nblocked = p->norphan = p->nnoop = p->nadopt = 0;
 	p->ncalls = p->ndeep_unknown = 0;
 	for (size_t i = 0; i < p->nactions; i++) {
 		p->ndeep_unknown += p->actions[i].deep_unknown;
@@ -96,6 +96,7 @@ static void recount(plan *p)
 		case PLAN_BLOCKED: p->nblocked++; break;
 		case PLAN_ORPHAN: p->norphan++; break;
 		case PLAN_NOOP: p->nnoop++; break;
+		case PLAN_ADOPT: p->nadopt++; break;
 		}
 		p->ncalls += p->actions[i].ncalls;
 	}
@@ -371,6 +372,7 @@ static void test_json_shape(void **ctx)
 			   "  \"state_generation\": 7,\n"
 			   "  \"summary\": {\n"
 			   "    \"create\": 3,\n"
+			   "    \"adopt\": 0,\n"
 			   "    \"update\": 6,\n"
 			   "    \"delete\": 1,\n"
 			   "    \"blocked\": 1,\n"
@@ -480,9 +482,9 @@ static void test_markdown_small_plan(void **ctx)
 	buf b = BUF_INIT(0);
 	assert_int_equal(plan_render_markdown(p, 60000, &b), 0);
 	assert_true(str_has_prefix(b.data, "### flotilla plan\n\n"));
-	assert_non_null(strstr(b.data, "| create | update | delete | blocked | orphaned | unchanged | "
-				       "API calls |\n|---:|---:|---:|---:|---:|---:|---:|\n"
-				       "| 3 | 6 | 1 | 1 | 2 | 1 | 14 |\n"));
+	assert_non_null(strstr(b.data, "| create | adopt | update | delete | blocked | orphaned | unchanged | "
+				       "API calls |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+				       "| 3 | 0 | 6 | 1 | 1 | 2 | 1 | 14 |\n"));
 	assert_non_null(strstr(b.data, "<details><summary>~ update (6)</summary>\n\n```text\n"
 				       "~ 4 tenants: quota.computeTime 50h -> 100h\n"
 				       "    e.g. beta, gamma, kilo (and 1 more)\n"));
@@ -777,7 +779,7 @@ static void test_planfile_bad_field(void **ctx)
 	char *s = json_dumps(doc, JSON_INDENT(2));
 	spit(path, s);
 	free(s);
-	expect_refused(path, "actions[2].kind must be create, update, delete, blocked or orphan");
+	expect_refused(path, "actions[2].kind must be create, adopt, update, delete, blocked or orphan");
 
 	/* and the same document with the kind back is read: the checksum is
 	 * the canonical form, not the bytes */
