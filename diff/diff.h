@@ -76,6 +76,7 @@ typedef struct plan_action {
 typedef struct plan {
 	char *commit;       /* the manifests' commit sha, or "" (a directory) */
 	char *fleet;
+	char *org_id;       /* the fleet's spec.orgId, NULL: none (lists name it) */
 	int64_t created_at;
 	int64_t cache_refreshed_at; /* the cache's list_refreshed_at, 0: never */
 	int64_t state_generation;   /* the state file's generation it was made at (state_generation) */

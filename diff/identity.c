@@ -193,8 +193,8 @@ id_verdict identity_check(const identity *ix, const char *tenant, const char *na
 		rc |= buf_printf(&b, "tenant '%s': not created: project ", tenant);
 		describe(&b, c);
 		if (!c->deep_known)
-			rc |= buf_printf(&b, " may be this tenant's, and whose it is is not known: run 'flotilla refresh "
-					      "--full', then plan again");
+			rc |= buf_printf(&b, " may be this tenant's, and whose it is is not known: a plan or apply that "
+					      "talks to Neon reads its branches first (not --refresh none)");
 		else if (c->fleet && strcmp(c->fleet, ix->fleet) != 0)
 			rc |= buf_printf(&b, " carries the tenant's name but belongs to another fleet; flotilla never "
 					      "touches another fleet's project: rename it, or change this fleet's namePrefix");

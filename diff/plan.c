@@ -63,6 +63,7 @@ void plan_free(plan *p)
 	free(p->actions);
 	free(p->commit);
 	free(p->fleet);
+	free(p->org_id);
 	free(p->changed_since);
 	free(p);
 }
@@ -493,10 +494,10 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 	}
 	if (identity_unknown(b->ix) > 0) {
 		size_t n = identity_unknown(b->ix);
-		act_reason(x, "tenant '%s': not created: %zu project%s no tenant is mapped to %s never had %s branches "
-			      "read, so whether one carries this tenant's annotations is not known; run 'flotilla "
-			      "refresh --full', then plan again", t->name, n, n == 1 ? "" : "s", n == 1 ? "has" : "have",
-			   n == 1 ? "its" : "their");
+		act_reason(x, "tenant '%s': not created: %zu project%s no tenant is mapped to %s not had %s branches "
+			      "read, so whether one carries this tenant's annotations is not known; a plan or apply "
+			      "that talks to Neon reads them first (not --refresh none), and one that could not says why",
+			   t->name, n, n == 1 ? "" : "s", n == 1 ? "has" : "have", n == 1 ? "its" : "their");
 		push_blocked_create(b, t, x);
 		return 0;
 	}
@@ -771,6 +772,7 @@ int plan_build(plan **out, const plan_input *in)
 
 	p->commit = xstrdup(in->commit ? in->commit : "");
 	p->fleet = xstrdup(spec_fleet_name(in->fleet));
+	p->org_id = spec_fleet_org_id(in->fleet) ? xstrdup(spec_fleet_org_id(in->fleet)) : NULL;
 	p->source = in->fleet;
 	p->selected = plan_selector_narrows(in->sel);
 	p->changed_since = xstrdup(in->changed_since ? in->changed_since : "");

@@ -164,6 +164,7 @@ static void read_plan_free(plan *p)
 	free(p->actions);
 	free(p->commit);
 	free(p->fleet);
+	free(p->org_id);
 	free(p->changed_since);
 	free(p);
 }
@@ -330,6 +331,7 @@ static int read_doc(reader *r, const json_t *doc, plan *p)
 					     "orphaned",  "unchanged", "api_calls", "not_compared_deep", "adopt"};
 	if ((rc = get_str(r, doc, "commit", false, &p->commit)) ||
 	    (rc = get_str(r, doc, "fleet", false, &p->fleet)) ||
+	    (rc = get_str(r, doc, "org_id", true, &p->org_id)) ||
 	    (rc = get_bool(r, doc, "selected", &p->selected)) ||
 	    (rc = get_str(r, doc, "changed_since", true, &p->changed_since)) ||
 	    (rc = get_time(r, doc, "created_at", false, &p->created_at)) ||

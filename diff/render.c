@@ -587,6 +587,7 @@ int plan_render_json(const plan *p, buf *out)
 	json_object_set_new(doc, "version", json_integer(PLAN_FORMAT_VERSION));
 	json_object_set_new(doc, "commit", json_string(p->commit ? p->commit : ""));
 	json_object_set_new(doc, "fleet", json_string(p->fleet ? p->fleet : ""));
+	json_object_set_new(doc, "org_id", p->org_id ? json_string(p->org_id) : json_null());
 	json_object_set_new(doc, "selected", json_boolean(p->selected));
 	json_object_set_new(doc, "changed_since",
 			    p->changed_since && p->changed_since[0] ? json_string(p->changed_since) : json_null());

@@ -239,6 +239,52 @@ static int check_stale(state *st, neon_client *c, const plan *p, strmap *stale)
 	return 0;
 }
 
+/* A create in a plan file: a project of its name made since (by another
+ * runner, or by this one before a state file was restored) makes it stale;
+ * a search that could not see everything does too. */
+typedef struct name_check {
+	strmap *stale;
+	const char *tenant;
+	int rc;
+} name_check;
+
+static void on_name_found(void *arg, neon_find_result *res)
+{
+	name_check *n = arg;
+	if (res->rc != 0 || res->unresolved)
+		strmap_put(n->stale, n->tenant, (void *)"whether a project of its name exists could not be proved (a "
+							"search failed or was cut short); plan again");
+	else if (res->n)
+		strmap_put(n->stale, n->tenant, (void *)"a project of its name exists now (made since the plan); plan "
+							"again: the plan adopts it or says whose it is");
+}
+
+static int check_creates(neon_client *c, const plan *p, strmap *stale)
+{
+	name_check *nc = xcalloc(p->ncreate + 1, sizeof(*nc));
+	size_t k = 0;
+	for (size_t i = 0; i < p->nactions && k < p->ncreate; i++) {
+		const plan_action *a = &p->actions[i];
+		if (a->kind != PLAN_CREATE || strmap_get(stale, a->tenant))
+			continue;
+		plan_calls calls;
+		plan_action_calls(p, a, &calls);
+		const char *name = calls.n ? json_string_value(json_object_get(json_object_get(calls.v[0].body,
+											       "project"), "name"))
+					   : NULL;
+		if (name) {
+			nc[k] = (name_check){stale, a->tenant, 0};
+			neon_projects_find_submit(c, name, on_name_found, &nc[k++]);
+		} else {
+			strmap_put(stale, a->tenant, (void *)"the plan file's create names no project; plan again");
+		}
+		plan_calls_release(&calls);
+	}
+	int rc = neon_run(c);
+	free(nc);
+	return rc;
+}
+
 static const char *skip_stale(void *arg, const plan_action *a)
 {
 	return strmap_get(arg, a->tenant);
@@ -520,10 +566,11 @@ int cmd_apply(int argc, char **argv)
 				 o.planfile, (long long)filed->state_generation, (long long)gen);
 			goto done;
 		}
+		neon_client_set_org(client, filed->org_id); /* searches must name it */
 		resume_ctx rc0 = {st, client};
 		if (settle_earlier(&rc0, fleet) != 0)
 			goto done;
-		if (check_stale(st, client, p, stale) != 0) {
+		if (check_stale(st, client, p, stale) != 0 || check_creates(client, p, stale) != 0) {
 			cli_fail("apply", "%s", err_msg());
 			goto done;
 		}
@@ -533,7 +580,7 @@ int cmd_apply(int argc, char **argv)
 		resume_ctx rc0 = {st, client};
 		o.rq.before_refresh = settle_hook;
 		o.rq.hook_arg = &rc0;
-		if (planning_run("apply", &o.rq, st, strcmp(o.rq.mode, "none") ? client : NULL, &pl) != EXIT_OK)
+		if (planning_run("apply", &o.rq, st, client, &pl) != EXIT_OK)
 			goto done;
 		p = pl.p;
 		fleet = spec_fleet_name(pl.fl.fleet);
@@ -546,7 +593,7 @@ int cmd_apply(int argc, char **argv)
 			buf_release(&text);
 			fflush(stdout);
 		}
-		if (p->ncreate + p->nupdate + p->ndelete == 0) {
+		if (p->ncreate + p->nupdate + p->ndelete + p->nadopt == 0) {
 			sum.blocked = p->nblocked;
 			summary = summary_json(&sum, p);
 			if (o.json)

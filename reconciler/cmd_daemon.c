@@ -258,14 +258,15 @@ static const char *stop_reason(void *arg, const plan_action *a)
 static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool apply_it, exec_summary *sum,
 			  planning *pl)
 {
-	if (planning_run("daemon", rq, d->st, strcmp(rq->mode, "none") != 0 ? d->client : NULL, pl) != EXIT_OK)
+	if (planning_run("daemon", rq, d->st, d->client, pl) != EXIT_OK)
 		return -1;
 	const plan *p = pl->p;
 	memset(sum, 0, sizeof(*sum));
-	if (!apply_it || p->ncreate + p->nupdate + p->ndelete == 0)
+	if (!apply_it || p->ncreate + p->nupdate + p->ndelete + p->nadopt == 0)
 		return 0;
-	char counts[96];
-	snprintf(counts, sizeof(counts), "%zu create, %zu update, %zu delete", p->ncreate, p->nupdate, p->ndelete);
+	char counts[128];
+	snprintf(counts, sizeof(counts), "%zu create, %zu adopt, %zu update, %zu delete", p->ncreate, p->nadopt,
+		 p->nupdate, p->ndelete);
 	log_info("daemon: applying", "what", what, "commit", p->commit, "changes", counts);
 	exec_opts eo = {.parallel = d->parallel, .op_timeout_ms = 600000, .continue_on_error = true,
 			.secrets_dir = d->secrets_dir, .fleet = spec_fleet_name(pl->fl.fleet), .lease = "fleet",

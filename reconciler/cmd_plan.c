@@ -161,7 +161,7 @@ int cmd_plan(int argc, char **argv)
 	if (detailed) {
 		if (p->nblocked)
 			rc = EXIT_BLOCKED;
-		else if (p->ncreate || p->nupdate || p->ndelete)
+		else if (p->ncreate || p->nupdate || p->ndelete || p->nadopt)
 			rc = EXIT_CHANGES;
 	}
 done:

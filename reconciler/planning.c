@@ -56,7 +56,8 @@ static int pick_deep(void *arg, const state_tenant *t)
 
 /* The live side: a list refresh when the cache is older than the
  * fleet's refreshInterval (or always, with full), then the deep reads. */
-static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_client *client, const fleet_load *fl)
+static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_client *client, const fleet_load *fl,
+			bool *listed)
 {
 	char *ts = NULL;
 	int64_t refreshed = 0;
@@ -70,6 +71,7 @@ static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_cli
 	memset(&rs, 0, sizeof(rs));
 	if (list && refresh_list(st, client, cmd, &rs) != 0)
 		return EXIT_ERROR;
+	*listed = list;
 	if (rs.incomplete)
 		fprintf(stderr, "%s: the list of the live fleet is incomplete: %lld project%s that Neon named unavailable "
 			"could not be read (first: %s); nothing was removed from the cache, and no tenant will be "
@@ -110,6 +112,26 @@ static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_cli
 			rs.list_calls == 1 ? "" : "s", deep.n, deep.n == 1 ? "" : "s");
 	id_clear(&deep);
 	return rc;
+}
+
+/* Compare the loaded fleet with the cache: out->p. */
+static int build(const char *cmd, const plan_req *rq, state *st, planning *out)
+{
+	const fleet_load *fl = &out->fl;
+	plan_input in = {.fleet = fl->fleet, .st = st, .commit = git_src_commit(out->g), .sel = out->sel,
+			 .now = (int64_t)time(NULL),
+			 .only = rq->only ? rq->only : (const char *const *)fl->only,
+			 .nonly = rq->only ? rq->nonly : fl->nonly,
+			 .max_deletes = rq->max_deletes, .changed_since = fl->base[0] ? fl->base : NULL,
+			 .live_incomplete = state_list_incomplete(st)};
+	/* one consistent view of the cache for the whole comparison */
+	bool snap = state_read_begin(st) == 0;
+	int brc = plan_build(&out->p, &in);
+	if (snap)
+		state_read_end(st);
+	if (brc != 0)
+		return cli_fail(cmd, "%s", err_msg());
+	return EXIT_OK;
 }
 
 int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *client, planning *out)
@@ -158,22 +180,23 @@ int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *cl
 		neon_client_set_org(client, spec_fleet_org_id(fl->fleet));
 	if (rq->before_refresh && rq->before_refresh(rq->hook_arg, fl->fleet) != 0)
 		return EXIT_ERROR;
-	if (client && refresh_live(cmd, rq, st, client, fl) != 0)
+	/* --refresh none reads nothing to compare, but creates are still
+	 * checked against Neon when there is a client (apply) */
+	bool listed = false;
+	if (client && strcmp(rq->mode, "none") != 0 && refresh_live(cmd, rq, st, client, fl, &listed) != 0)
 		return EXIT_ERROR;
-
-	plan_input in = {.fleet = fl->fleet, .st = st, .commit = git_src_commit(out->g), .sel = out->sel,
-			 .now = (int64_t)time(NULL),
-			 .only = rq->only ? rq->only : (const char *const *)fl->only,
-			 .nonly = rq->only ? rq->nonly : fl->nonly,
-			 .max_deletes = rq->max_deletes, .changed_since = fl->base[0] ? fl->base : NULL,
-			 .live_incomplete = state_list_incomplete(st)};
-	/* one consistent view of the cache for the whole comparison */
-	bool snap = state_read_begin(st) == 0;
-	int brc = plan_build(&out->p, &in);
-	if (snap)
-		state_read_end(st);
-	if (brc != 0)
-		return cli_fail(cmd, "%s", err_msg());
+	if (build(cmd, rq, st, out) != EXIT_OK)
+		return EXIT_ERROR;
+	bool replan = false;
+	if (client && verify_creates(cmd, st, client, out->p, spec_fleet_name_prefix(fl->fleet), listed, rq->verbose,
+				     &replan) != 0)
+		return EXIT_ERROR;
+	if (replan) {
+		plan_free(out->p);
+		out->p = NULL;
+		if (build(cmd, rq, st, out) != EXIT_OK)
+			return EXIT_ERROR;
+	}
 	out->p->blobs_parsed = fl->stats.parsed;
 	out->p->blobs_cached = fl->stats.cached;
 	if (rq->verbose)

@@ -115,6 +115,15 @@ typedef void (*refresh_deep_fn)(void *arg, const char *project_id, const neon_pr
 int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, size_t n, refresh_deep_fn fn,
 		 void *arg, refresh_stats *out);
 
+/* Identity before every create, against Neon (verify.c): the names p
+ * creates are searched (or the fleet listed again, or nothing when this
+ * run listed it: `listed`), the projects found are read into the cache,
+ * and the unmapped projects whose branches were never read are read
+ * deep. *replan: the cache learned something, build the plan again.
+ * 0, or -1 after printing why as `cmd` (nothing may be created then). */
+int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, const char *prefix, bool listed,
+		   bool verbose, bool *replan);
+
 /* Cache what a write's response says, without a read (refresh.c): a new
  * project and its default branch, endpoints, databases and roles from a
  * POST /projects response (request: its body, for the annotations); a

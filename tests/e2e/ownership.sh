@@ -5,7 +5,13 @@
 #   1. a saved plan is applied once: applied again, or after another apply,
 #      it is refused and makes no write; a DELETE answered 404 is done;
 #   2. read replicas are named (replica-N): one whose create answered a
-#      500 after it ran is found by its name, never made twice.
+#      500 after it ran is found by its name, never made twice;
+#   3. identity before every create: the adoption matrix on a new state
+#      file (annotated: adopted; name only, another fleet's, two
+#      claimants: blocked, exit 4); a plan file whose create was made
+#      since is skipped as stale;
+#   4. a stale state file: apply 100, copy the state file, apply 100 more,
+#      restore the copy: the plan creates nothing, the apply adopts 100.
 # OWNERSHIP_E2E_ONLY=1 runs only some groups.
 set -uo pipefail
 flotilla=$(realpath "$1")
@@ -110,6 +116,109 @@ if want 2; then
 		ok "30 tenants of 2 replicas under 30% unknown outcomes: converged in one run, every project has replica-1 and replica-2 once"
 	else
 		fail "named replicas" "exit $code after $rounds rounds; replicas per project (count unique named): $counts: $(tail -n 4 "$tmp/r$rounds.out")"
+	fi
+fi
+
+# mkproject NAME [FLEET TENANT]: a project made behind flotilla's back,
+# annotated as flotilla annotates its own when FLEET is given; prints its id
+mkproject() {
+	local ann='{}'
+	[ $# -ge 3 ] && ann="{\"flotilla.fleet\": \"$2\", \"flotilla.tenant\": \"$3\"}"
+	curl -sf -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+		"$NEON_API_HOST/projects" -d "{\"project\": {\"name\": \"$1\", \"region_id\": \"aws-us-east-2\", \"pg_version\": 17, \"branch\": {\"annotations\": $ann}}}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["project"]["id"])'
+}
+# own_fleet DIR N...: a fleet "own" (prefix o-) of the tenants named
+own_fleet() {
+	local d=$1 t
+	shift
+	mkdir -p "$d/tenants"
+	printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: own}\nspec:\n  namePrefix: "o-"\n  allowedRegions: [aws-us-east-2]\n' >"$d/flotilla.yaml"
+	for t in "$@"; do
+		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: %s}\nspec: {}\n' "$t" >"$d/tenants/$t.yaml"
+	done
+}
+creates() { simstat '["requests"].get("POST /projects", {}).get("201", 0)'; }
+named() { curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects?limit=400&search=$1" |
+	python3 -c "import json,sys; print(sum(p['name'] == '$1' for p in json.load(sys.stdin)['projects']))"; }
+
+# ------------------------------------------ 3. identity before creates
+if want 3; then
+	start_sim matrix --op-delay-ms 0
+	p1=$(mkproject o-a1 own a1)
+	p2=$(mkproject o-a2)
+	p3=$(mkproject o-a3 other a3)
+	p4a=$(mkproject o-a4)
+	p4b=$(mkproject o-a4 own a4)
+	own_fleet "$tmp/matrix-src" a1 a2 a3 a4 a5
+	mkrepo "$tmp/matrix" "$tmp/matrix-src"
+	st=$tmp/matrix.db
+	F plan --repo "$tmp/matrix" --state "$st" --detailed-exitcode >"$tmp/m-plan.out" 2>&1
+	pc=$?
+	if [ "$pc" = 4 ] && grep -q "^= a1" "$tmp/m-plan.out" && grep -q "^+ a5" "$tmp/m-plan.out" &&
+		grep -q "flotilla adopt a2 $p2" "$tmp/m-plan.out" && grep -q "$p3 (named 'o-a3', annotated for fleet 'other'" "$tmp/m-plan.out" &&
+		grep -q "2 projects claim it" "$tmp/m-plan.out" && grep -q "$p4a" "$tmp/m-plan.out" && grep -q "$p4b" "$tmp/m-plan.out" &&
+		grep -q "1 to create, 1 to adopt" "$tmp/m-plan.out"; then
+		ok "a new state file: annotated adopted, name only / another fleet's / two claimants blocked and named, exit 4"
+	else
+		fail "matrix plan" "exit $pc: $(cat "$tmp/m-plan.out")"
+	fi
+	before=$(creates)
+	F apply --repo "$tmp/matrix" --state "$st" --auto-approve >"$tmp/m-apply.out" 2>&1
+	ac=$?
+	mapped=$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'a1'")
+	if [ "$ac" = 4 ] && [ "$(($(creates) - before))" = 1 ] && [ "$mapped" = "$p1" ] &&
+		grep -q "Adopted: 1 tenant" "$tmp/m-apply.out" && [ "$(named o-a2)" = 1 ] && [ "$(named o-a3)" = 1 ] &&
+		[ "$(named o-a4)" = 2 ] && [ "$(named o-a1)" = 1 ] && [ "$(named o-a5)" = 1 ]; then
+		ok "apply: a1 mapped to its project with no POST, only a5 created, the blocked left as they were, exit 4"
+	else
+		fail "matrix apply" "exit $ac, $(($(creates) - before)) creates, a1 -> '$mapped' (want $p1): $(tail -n 8 "$tmp/m-apply.out")"
+	fi
+	# a plan file's create whose project was made since is skipped, not sent
+	printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: a6}\nspec: {}\n' >"$tmp/matrix/tenants/a6.yaml"
+	commit "$tmp/matrix" "a6 joins"
+	F plan --repo "$tmp/matrix" --state "$st" --select name=a6 --out "$tmp/m6.plan" >"$tmp/m6.out" 2>&1
+	mkproject o-a6 >/dev/null
+	before=$(creates)
+	F apply "$tmp/m6.plan" --state "$st" >"$tmp/m6-apply.out" 2>&1
+	if [ "$(($(creates) - before))" = 0 ] && [ "$(named o-a6)" = 1 ] &&
+		grep -q "a project of its name exists now" "$tmp/m6-apply.out"; then
+		ok "a plan file's create is searched first: a project of its name made since skips it as stale"
+	else
+		fail "plan file create" "$(($(creates) - before)) creates: $(tail -n 6 "$tmp/m6-apply.out")"
+	fi
+	no_dups && fail "matrix" "the sim should hold the two o-a4 made by hand" || true
+fi
+
+# --------------------------------------------------- 4. stale state
+if want 4; then
+	start_sim stale --op-delay-ms 0
+	own_fleet "$tmp/stale-src" $(seq -f 's%03g' 1 100)
+	mkrepo "$tmp/stale" "$tmp/stale-src"
+	st=$tmp/stale.db
+	F apply --repo "$tmp/stale" --state "$st" --rate 1000 --auto-approve >"$tmp/s1.out" 2>&1
+	cp "$st" "$tmp/stale-copy.db"
+	for i in $(seq -f 's%03g' 101 200); do
+		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: %s}\nspec: {}\n' "$i" >"$tmp/stale/tenants/$i.yaml"
+	done
+	commit "$tmp/stale" "100 more"
+	F apply --repo "$tmp/stale" --state "$st" --rate 1000 --auto-approve >"$tmp/s2.out" 2>&1
+	cp "$tmp/stale-copy.db" "$st"
+	before=$(creates)
+	# one tenant alone: its name is searched (the copy's list is young)
+	F plan --repo "$tmp/stale" --state "$st" --rate 1000 --select name=s150 --verbose >"$tmp/s-one.out" 2>&1
+	F plan --repo "$tmp/stale" --state "$st" --rate 1000 --format json >"$tmp/s-plan.json" 2>"$tmp/s-plan.err"
+	summary=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["create"], s["adopt"])' "$tmp/s-plan.json" 2>&1)
+	F apply --repo "$tmp/stale" --state "$st" --rate 1000 --auto-approve >"$tmp/s3.out" 2>&1
+	ac=$?
+	if [ "$(field "$tmp/s1.out" created)" = 100 ] && [ "$(field "$tmp/s2.out" created)" = 100 ] &&
+		grep -q "each name searched, 1 project found by name (1 new to the cache)" "$tmp/s-one.out" &&
+		grep -q "^= s150" "$tmp/s-one.out" && [ "$summary" = "0 100" ] && [ "$ac" = 0 ] &&
+		[ "$(($(creates) - before))" = 0 ] && grep -q "Adopted: 100 tenants" "$tmp/s3.out" &&
+		[ "$(sqlite3 "$st" "SELECT count(*) FROM tenants")" = 200 ] && no_dups; then
+		ok "a state file restored from an older copy: the plan adopts the 100 made since (create 0), the apply creates nothing"
+	else
+		fail "stale state" "plan create/adopt '$summary', apply exit $ac, $(($(creates) - before)) creates: $(cat "$tmp/s-one.out"; tail -n 5 "$tmp/s3.out")"
 	fi
 fi
 

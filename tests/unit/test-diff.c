@@ -365,6 +365,7 @@ static void test_json_shape(void **ctx)
 			   "  \"version\": 1,\n"
 			   "  \"commit\": \"0123456789abcdef0123456789abcdef01234567\",\n"
 			   "  \"fleet\": \"prod\",\n"
+			   "  \"org_id\": null,\n"
 			   "  \"selected\": false,\n"
 			   "  \"changed_since\": null,\n"
 			   "  \"created_at\": \"2026-11-18T11:06:40Z\",\n"

@@ -1,0 +1,195 @@
+/*
+ * verify.c: identity before every create, against Neon, not the cache.
+ *
+ * plan_build proves a create safe from the cache (diff/identity.c): no
+ * project there carries the tenant's name or annotations. The cache can be
+ * behind: a state file restored from an old copy, or one whose list is
+ * younger than refreshInterval but older than another runner's creates.
+ * So a plan with creates is checked against live before anyone acts on it:
+ *   - when this run listed the fleet, the list is the proof;
+ *   - otherwise each name to create is searched, paged to its end
+ *     (neon_projects_find), or, when there are more names than list pages,
+ *     the fleet is listed again, which is cheaper;
+ *   - a project found that the cache did not hold is read by id into it.
+ * Then every project no tenant is mapped to whose branches were never read
+ * is read deep (its annotations say whose it is), and the plan is built
+ * again if anything new was learned. A project that stays unread keeps
+ * every create blocked (identity.c): nothing is created on a guess.
+ */
+#include <string.h>
+
+#include "reconciler/reconciler.h"
+
+#define LIST_PAGE 400 /* refresh_list's page: what one list call covers */
+
+typedef struct verify_ctx {
+	state *st;
+	neon_client *c;
+	char **fetch;           /* found ids the cache did not hold */
+	size_t nfetch, capfetch;
+	bool relist;            /* a search could not see everything */
+	int found;              /* projects found by name */
+	int64_t calls;
+	int rc;
+	char error[600];
+	int stored;             /* projects read by id into the cache */
+} verify_ctx;
+
+static void on_found(void *arg, neon_find_result *res)
+{
+	verify_ctx *v = arg;
+	v->calls += res->calls;
+	if (res->rc != 0) {
+		if (!v->rc) {
+			v->rc = res->rc;
+			snprintf(v->error, sizeof(v->error), "%s%s%s%s", res->error, res->request_id[0] ? " (request " : "",
+				 res->request_id, res->request_id[0] ? ")" : "");
+		}
+		return;
+	}
+	if (res->unresolved)
+		v->relist = true;
+	for (size_t i = 0; i < res->n; i++) {
+		v->found++;
+		state_project p;
+		int rc = state_project_get(v->st, res->ids[i], &p);
+		if (rc == 0) {
+			state_project_release(&p);
+			continue;
+		}
+		if (v->nfetch == v->capfetch)
+			v->fetch = xgrow(v->fetch, &v->capfetch, v->nfetch + 1, sizeof(char *));
+		v->fetch[v->nfetch++] = xstrdup(res->ids[i]);
+	}
+}
+
+static void on_fetched(void *arg, neon_result *res)
+{
+	verify_ctx *v = arg;
+	v->calls++;
+	int rc = res->outcome == NEON_OK ? cache_store_project(v->st, json_object_get(res->body, "project"), false)
+					 : ERR_FAIL;
+	if (rc == 0) {
+		v->stored++;
+	} else if (!(res->outcome == NEON_HTTP_ERROR && res->status == 404) && !v->rc) {
+		/* 404: deleted since the search saw it, so not a claimant */
+		v->rc = ERR_FAIL;
+		snprintf(v->error, sizeof(v->error), "reading a project the search found failed: %s",
+			 res->outcome != NEON_OK ? res->message : err_msg());
+	}
+}
+
+typedef struct unread {
+	char **ids;
+	size_t n, cap;
+} unread;
+
+static int on_unmapped(void *arg, const state_unmapped *u)
+{
+	unread *r = arg;
+	if (u->deep_known || (r->n && strcmp(r->ids[r->n - 1], u->project_id) == 0))
+		return 0; /* rows come in id order, one per annotated branch */
+	if (r->n == r->cap)
+		r->ids = xgrow(r->ids, &r->cap, r->n + 1, sizeof(char *));
+	r->ids[r->n++] = xstrdup(u->project_id);
+	return 0;
+}
+
+static void unread_clear(unread *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->ids[i]);
+	free(r->ids);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Search the names of p's creates; the found projects the cache lacks are
+ * read into it. */
+static int search_names(const char *cmd, state *st, neon_client *c, const plan *p, const char *prefix,
+			verify_ctx *v)
+{
+	v->st = st;
+	v->c = c;
+	for (size_t i = 0; i < p->nactions; i++) {
+		if (p->actions[i].kind != PLAN_CREATE)
+			continue;
+		char *name = xasprintf("%s%s", prefix, p->actions[i].tenant);
+		neon_projects_find_submit(c, name, on_found, v);
+		free(name);
+	}
+	if (neon_run(c) != 0)
+		return cli_fail(cmd, "%s", err_msg()), -1;
+	if (v->rc)
+		return cli_fail(cmd, "checking that no project already carries the name of a tenant to create failed: "
+				     "%s; nothing was created", v->error), -1;
+	for (size_t i = 0; i < v->nfetch; i++) {
+		char *path = xasprintf("/projects/%s", v->fetch[i]);
+		neon_submit(c, "GET", path, NULL, false, on_fetched, v);
+		free(path);
+	}
+	if (neon_run(c) != 0)
+		return cli_fail(cmd, "%s", err_msg()), -1;
+	if (v->rc)
+		return cli_fail(cmd, "%s; nothing was created", v->error), -1;
+	return 0;
+}
+
+int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, const char *prefix, bool listed,
+		   bool verbose, bool *replan)
+{
+	*replan = false;
+	unread r = {0};
+	if (state_unmapped_foreach(st, on_unmapped, &r) != 0)
+		return cli_fail(cmd, "%s", err_msg()), -1;
+	if (!p->ncreate && (!r.n || !p->nblocked)) {
+		unread_clear(&r);
+		return 0; /* nothing to create, and nothing waits on an unread project */
+	}
+	verify_ctx v;
+	memset(&v, 0, sizeof(v));
+	int rc = 0;
+	bool relist = false;
+	if (!listed && p->ncreate) {
+		size_t pages = (size_t)(state_project_count(st) / LIST_PAGE) + 1;
+		if (p->ncreate > pages) {
+			relist = true;
+		} else {
+			rc = search_names(cmd, st, c, p, prefix, &v);
+			relist = rc == 0 && v.relist;
+		}
+	}
+	refresh_stats rs;
+	memset(&rs, 0, sizeof(rs));
+	if (rc == 0 && relist) {
+		if (refresh_list(st, c, cmd, &rs) != 0)
+			rc = -1;
+		else
+			*replan = true;
+	}
+	if (rc == 0 && (relist || v.stored)) {
+		unread_clear(&r);
+		if (state_unmapped_foreach(st, on_unmapped, &r) != 0) {
+			cli_fail(cmd, "%s", err_msg());
+			rc = -1;
+		}
+	}
+	size_t nread = r.n;
+	if (rc == 0 && r.n && refresh_deep(st, c, cmd, r.ids, r.n, NULL, NULL, &rs) != 0)
+		rc = -1;
+	if (rc == 0 && rs.deep_failed)
+		fprintf(stderr, "%s: %lld project%s no tenant is mapped to could not be read (first: %s); no tenant is "
+			"created until whose %s is known\n", cmd, (long long)rs.deep_failed,
+			rs.deep_failed == 1 ? "" : "s", rs.first_error, rs.deep_failed == 1 ? "it" : "they");
+	if (rc == 0 && (v.stored || rs.deep_done))
+		*replan = true;
+	if (rc == 0 && verbose)
+		fprintf(stderr, "%s: creates checked against Neon: %s, %d project%s found by name (%d new to the cache), "
+			"%zu unmapped project%s read deep\n", cmd,
+			relist ? "the fleet listed again" : listed ? "this run's list" : "each name searched", v.found,
+			v.found == 1 ? "" : "s", v.stored, nread, nread == 1 ? "" : "s");
+	for (size_t i = 0; i < v.nfetch; i++)
+		free(v.fetch[i]);
+	free(v.fetch);
+	unread_clear(&r);
+	return rc;
+}
