@@ -71,7 +71,20 @@ typedef struct plan_action {
 	char fingerprint[SHA256_HEX_LEN + 1];
 	bool deep_unknown;  /* the cache has no deep read: endpoints, branches,
 	                       databases and roles were not compared */
+	bool reread;        /* blocked by live state a person changes in Neon (a
+	                       branch protected or made by hand): the next plan
+	                       must read the project deep again (planning.c) */
+	/* while plan_build compares it: live branches the manifest does not
+	 * list that flotilla did not make, so leaves alone (moved to the plan's
+	 * unmanaged list when the action is added) */
+	char **unmanaged;
+	size_t nunmanaged;
 } plan_action;
+
+/* A branch left alone as not flotilla's. */
+typedef struct plan_unmanaged {
+	char *tenant, *project_id, *branch;
+} plan_unmanaged;
 
 typedef struct plan {
 	char *commit;       /* the manifests' commit sha, or "" (a directory) */
@@ -86,6 +99,8 @@ typedef struct plan {
 	size_t ncreate, nupdate, ndelete, nblocked, norphan, nnoop, nadopt;
 	size_t ncalls;
 	size_t ndeep_unknown; /* tenants not compared deep, unchanged ones included */
+	plan_unmanaged *unmanaged; /* branches left alone as not flotilla's, tenant order */
+	size_t nunmanaged;
 	/* parse statistics of the load that made it (for --verbose and JSON) */
 	int64_t blobs_parsed, blobs_cached;
 	/* the scope: a subset chosen with name=, label. or region= terms; and
@@ -96,6 +111,8 @@ typedef struct plan {
 } plan;
 
 void plan_free(plan *p);
+/* Free p's unmanaged list (plan_free does). */
+void plan_unmanaged_release(plan *p);
 
 /* The calls of an action: its own, or, for a deferred create, built now
  * from the plan's fleet (which must still be alive); release with
@@ -153,6 +170,26 @@ typedef struct plan_input {
 	 * one of them, and a create could make a second. */
 	int64_t live_incomplete;
 } plan_input;
+
+/*
+ * The plan of `flotilla adopt` (adopt.c): for one tenant (and maybe the
+ * project it takes), or every unmapped tenant `sel` picks, an ADOPT action
+ * that maps the project, with one POST of the owner branch that marks it
+ * when it carries no marks yet; BLOCKED ones say why not. The cache must
+ * hold the projects that claim the tenants, read deep. ERR_NOTFOUND: the
+ * tenant is not in the fleet.
+ */
+#define OWNER_BRANCH "flotilla-owner" /* the branch that marks an adopted project */
+typedef struct adopt_input {
+	const spec_fleet *fleet;
+	state *st;
+	const char *commit;
+	int64_t now;
+	const char *tenant;        /* one tenant, or NULL: --all-matching */
+	const char *project_id;    /* with tenant: the project it takes, or NULL */
+	const plan_selector *sel;  /* without tenant: which tenants (NULL: all) */
+} adopt_input;
+int plan_adopt(plan **out, const adopt_input *in) WUR;
 
 /*
  * Compare every tenant of the fleet (and every mapped tenant whose manifest

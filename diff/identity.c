@@ -24,14 +24,8 @@
 
 #include "diff/internal.h"
 
-typedef struct candidate {
-	char *id, *name;
-	char *fleet, *tenant; /* its ownership annotations, or NULL */
-	bool deep_known;
-} candidate;
-
 struct identity {
-	candidate *v;
+	id_candidate *v;
 	size_t n, cap;
 	strmap *by_name;     /* name -> index list (heap size_t array, first element its length) */
 	strmap *by_tenant;   /* this fleet's tenant -> index list */
@@ -41,14 +35,54 @@ struct identity {
 	char *fleet;
 };
 
-/* Branch annotations as the cache keeps them: the value map itself or
- * Neon's {object, value} wrapper. */
-static const char *annotation_of(const json_t *ann, const char *key)
+const char *live_annotation(const json_t *ann, const char *key)
 {
 	const json_t *v = json_object_get(ann, "value");
 	if (json_is_object(v))
 		ann = v;
 	return json_string_value(json_object_get(ann, key));
+}
+
+void branch_mark_read(const state_branch *b, branch_mark *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *ann = b ? live_json(b->annotations_json) : NULL;
+	const char *f = live_annotation(ann, "flotilla.fleet"), *t = live_annotation(ann, "flotilla.tenant");
+	if (f && t) {
+		out->fleet = xstrdup(f);
+		out->tenant = xstrdup(t);
+		out->owner = live_annotation(ann, "flotilla.owner") != NULL;
+	}
+	json_decref(ann);
+}
+
+void branch_mark_release(branch_mark *m)
+{
+	free(m->fleet);
+	free(m->tenant);
+	memset(m, 0, sizeof(*m));
+}
+
+char *project_owner(const state_deep *d)
+{
+	char *fleet = NULL;
+	for (size_t i = 0; i < d->nbranches && !fleet; i++) {
+		if (!d->branches[i].is_default && strcmp(d->branches[i].name, OWNER_BRANCH) != 0)
+			continue;
+		branch_mark m;
+		branch_mark_read(&d->branches[i], &m);
+		if (m.fleet && (d->branches[i].is_default || m.owner)) {
+			fleet = m.fleet;
+			m.fleet = NULL;
+		}
+		branch_mark_release(&m);
+	}
+	return fleet;
+}
+
+json_t *branch_annotations(const char *fleet, const char *tenant)
+{
+	return json_pack("{s:s,s:s}", "flotilla.fleet", fleet, "flotilla.tenant", tenant);
 }
 
 static void list_add(identity *ix, strmap *m, const char *key, size_t index)
@@ -74,7 +108,7 @@ static void list_add(identity *ix, strmap *m, const char *key, size_t index)
 static int on_unmapped(void *arg, const state_unmapped *u)
 {
 	identity *ix = arg;
-	candidate *c = ix->n ? &ix->v[ix->n - 1] : NULL;
+	id_candidate *c = ix->n ? &ix->v[ix->n - 1] : NULL;
 	if (!c || strcmp(c->id, u->project_id) != 0) {
 		/* a new project (rows come in id order, one per annotated branch) */
 		if (ix->n == ix->cap)
@@ -90,7 +124,7 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 	}
 	if (u->annotations_json && !c->fleet) {
 		json_t *ann = json_loads(u->annotations_json, JSON_DECODE_ANY, NULL);
-		const char *f = annotation_of(ann, "flotilla.fleet"), *t = annotation_of(ann, "flotilla.tenant");
+		const char *f = live_annotation(ann, "flotilla.fleet"), *t = live_annotation(ann, "flotilla.tenant");
 		if (f && t) {
 			c->fleet = xstrdup(f);
 			c->tenant = xstrdup(t);
@@ -149,9 +183,41 @@ size_t identity_unknown(const identity *ix)
 	return ix->unknown;
 }
 
-/* One candidate described for a message: "hidden-river-1 (named t-acme,
- * annotated for fleet 'other', tenant 'acme')". */
-static void describe(buf *b, const candidate *c)
+size_t identity_candidates(const identity *ix, const char *tenant, const char *name, const id_candidate **out,
+			   size_t max)
+{
+	size_t nc = 0;
+	const size_t *byname = strmap_get(ix->by_name, name), *bytenant = strmap_get(ix->by_tenant, tenant);
+	for (size_t i = 1; byname && i <= byname[0]; i++, nc++)
+		if (nc < max)
+			out[nc] = &ix->v[byname[i]];
+	for (size_t i = 1; bytenant && i <= bytenant[0]; i++) {
+		bool seen = false;
+		for (size_t k = 1; byname && k <= byname[0]; k++)
+			seen |= byname[k] == bytenant[i];
+		if (seen)
+			continue;
+		if (nc < max)
+			out[nc] = &ix->v[bytenant[i]];
+		nc++;
+	}
+	return nc;
+}
+
+const id_candidate *identity_get(const identity *ix, const char *project_id)
+{
+	for (size_t i = 0; i < ix->n; i++)
+		if (strcmp(ix->v[i].id, project_id) == 0)
+			return &ix->v[i];
+	return NULL;
+}
+
+bool id_candidate_marked_for(const id_candidate *c, const char *fleet, const char *tenant)
+{
+	return c->fleet && strcmp(c->fleet, fleet) == 0 && strcmp(c->tenant, tenant) == 0;
+}
+
+void identity_describe(buf *b, const id_candidate *c)
 {
 	int rc = buf_printf(b, "%s (named '%s', ", c->id, c->name);
 	if (!c->deep_known)
@@ -169,29 +235,20 @@ id_verdict identity_check(const identity *ix, const char *tenant, const char *na
 {
 	*adopt_id = NULL;
 	*why = NULL;
-	size_t cand[64], nc = 0;
-	const size_t *byname = strmap_get(ix->by_name, name), *bytenant = strmap_get(ix->by_tenant, tenant);
-	for (size_t i = 1; byname && i <= byname[0] && nc < ARRAY_LEN(cand); i++)
-		cand[nc++] = byname[i];
-	for (size_t i = 1; bytenant && i <= bytenant[0] && nc < ARRAY_LEN(cand); i++) {
-		bool seen = false;
-		for (size_t k = 0; k < nc; k++)
-			seen |= cand[k] == bytenant[i];
-		if (!seen)
-			cand[nc++] = bytenant[i];
-	}
+	const id_candidate *cand[64];
+	size_t nc = identity_candidates(ix, tenant, name, cand, ARRAY_LEN(cand));
 	if (nc == 0)
 		return ID_NONE;
 	buf b = BUF_INIT(0);
 	int rc = 0;
 	if (nc == 1) {
-		const candidate *c = &ix->v[cand[0]];
-		if (c->fleet && strcmp(c->fleet, ix->fleet) == 0 && strcmp(c->tenant, tenant) == 0) {
+		const id_candidate *c = cand[0];
+		if (id_candidate_marked_for(c, ix->fleet, tenant)) {
 			*adopt_id = c->id;
 			return ID_ADOPT;
 		}
 		rc |= buf_printf(&b, "tenant '%s': not created: project ", tenant);
-		describe(&b, c);
+		identity_describe(&b, c);
 		if (!c->deep_known)
 			rc |= buf_printf(&b, " may be this tenant's, and whose it is is not known: a plan or apply that "
 					      "talks to Neon reads its branches first (not --refresh none)");
@@ -205,10 +262,10 @@ id_verdict identity_check(const identity *ix, const char *tenant, const char *na
 	} else {
 		rc |= buf_printf(&b, "tenant '%s': not created: %zu projects claim it (by name or annotations): ", tenant,
 				 nc);
-		for (size_t i = 0; i < nc; i++) {
+		for (size_t i = 0; i < nc && i < ARRAY_LEN(cand); i++) {
 			if (i)
 				rc |= buf_adds(&b, ", ");
-			describe(&b, &ix->v[cand[i]]);
+			identity_describe(&b, cand[i]);
 		}
 		rc |= buf_printf(&b, "; keep one: delete or rename the others in Neon, then 'flotilla adopt %s "
 				      "PROJECT_ID'", tenant);

@@ -57,6 +57,11 @@ bool spec_inherited(const spec_values *sv, const spec_branch *b, const char *nam
  * manifest order otherwise. Returns a heap array of n pointers. */
 const spec_branch **spec_branches_parent_first(const spec_values *sv, size_t *n);
 
+/* A JSON column of the cache, parsed (NULL for NULL or bad JSON). */
+json_t *live_json(const char *s);
+/* The project-level comparison (project.c): at most one PATCH /projects. */
+void diff_project(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv, const state_project *p);
+
 /* The create action's calls (calls.c). */
 void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv);
 /* The read_only endpoint body for the default branch `branch_ref`. */
@@ -65,9 +70,38 @@ json_t *replica_body(const spec_values *sv, const char *branch_ref, size_t index
 /* The name flotilla gives its Nth read replica (1..), in out[32]. */
 void replica_name(size_t index, char out[32]);
 
+/*
+ * Ownership marks (identity.c). Neon projects have no labels, and branch
+ * annotations are set only when a branch is made, so flotilla marks what
+ * it makes with annotations flotilla.fleet and flotilla.tenant: on the
+ * default branch of a project it creates, on each branch it creates, and
+ * on the owner branch `flotilla adopt` adds to a project it did not make
+ * (named OWNER_BRANCH, also annotated flotilla.owner).
+ */
+/* An annotation of a branch's cached annotations (the value map or Neon's
+ * {object, value} wrapper), borrowed from ann, or NULL. */
+const char *live_annotation(const json_t *ann, const char *key);
+typedef struct branch_mark {
+	char *fleet, *tenant; /* heap, both NULL when the branch carries no flotilla mark */
+	bool owner;           /* the owner branch of an adopted project */
+} branch_mark;
+void branch_mark_read(const state_branch *b, branch_mark *out);
+void branch_mark_release(branch_mark *m);
+/* The fleet a project belongs to by its marks (its default branch, or its
+ * owner branch), or NULL: none (heap). */
+char *project_owner(const state_deep *d);
+/* The annotation_value flotilla gives a branch it creates (new reference). */
+json_t *branch_annotations(const char *fleet, const char *tenant);
+
 /* The deep comparison of one tenant (calls.c). */
 /* Whose is it: the identity check before a create (identity.c). */
 typedef struct identity identity;
+/* A project no tenant is mapped to, as the index knows it. */
+typedef struct id_candidate {
+	char *id, *name;
+	char *fleet, *tenant; /* its ownership annotations, or NULL */
+	bool deep_known;
+} id_candidate;
 typedef enum { ID_NONE, ID_ADOPT, ID_BLOCKED } id_verdict;
 /* Index the cache's unmapped projects by name and by this fleet's tenant
  * annotations. */
@@ -80,6 +114,15 @@ size_t identity_unknown(const identity *ix);
  * what to do. */
 id_verdict identity_check(const identity *ix, const char *tenant, const char *name, const char **adopt_id,
 			  char **why);
+/* The projects that claim a tenant: named `name`, or annotated for this
+ * fleet and tenant. Up to max in out (borrowed); returns how many. */
+size_t identity_candidates(const identity *ix, const char *tenant, const char *name, const id_candidate **out,
+			   size_t max);
+/* An unmapped project by id, or NULL. */
+const id_candidate *identity_get(const identity *ix, const char *project_id);
+bool id_candidate_marked_for(const id_candidate *c, const char *fleet, const char *tenant);
+/* "ID (named 'N', no flotilla annotations)" and the like, for messages. */
+void identity_describe(buf *b, const id_candidate *c);
 
 typedef struct deepctx {
 	act *x;
@@ -87,6 +130,8 @@ typedef struct deepctx {
 	const state_project *p;
 	const state_deep *d;
 	const state_branch *defb; /* the live default branch */
+	const spec_fleet *fleet;
+	bool defb_unprotected;    /* diff_endpoints unprotected defb (to delete its replicas) */
 } deepctx;
 void diff_endpoints(deepctx *c);
 void diff_branches(deepctx *c);

@@ -162,6 +162,7 @@ static void read_plan_free(plan *p)
 		free(a->calls);
 	}
 	free(p->actions);
+	plan_unmanaged_release(p);
 	free(p->commit);
 	free(p->fleet);
 	free(p->org_id);
@@ -371,6 +372,20 @@ static int read_doc(reader *r, const json_t *doc, plan *p)
 	for (size_t i = 0; i < json_array_size(actions); i++) {
 		p->nactions++;
 		if ((rc = read_action(r, i, json_array_get(actions, i), &p->actions[i])))
+			return rc;
+	}
+	const json_t *um = json_object_get(doc, "unmanaged_branches");
+	r->where[0] = '\0';
+	if (!json_is_array(um))
+		return bad(r, "unmanaged_branches", "must be an array");
+	p->unmanaged = xcalloc(json_array_size(um) + 1, sizeof(*p->unmanaged));
+	for (size_t i = 0; i < json_array_size(um); i++) {
+		const json_t *u = json_array_get(um, i);
+		plan_unmanaged *pu = &p->unmanaged[p->nunmanaged++];
+		snprintf(r->where, sizeof(r->where), "unmanaged_branches[%zu]", i);
+		if ((rc = get_str(r, u, "tenant", false, &pu->tenant)) ||
+		    (rc = get_str(r, u, "project_id", true, &pu->project_id)) ||
+		    (rc = get_str(r, u, "branch", false, &pu->branch)))
 			return rc;
 	}
 	return 0;

@@ -423,7 +423,18 @@ static void listed_lines(const plan *p, int sec, lines *out)
 		if (sec == SEC_BLOCKED)
 			lines_add(out, xasprintf("! %s: %s", a->tenant,
 						 a->reason ? a->reason : "blocked"));
-		else if (a->project_id)
+		else if (a->project_id && a->ncalls > 1) {
+			/* the calls before the DELETE: its protected branches unprotected */
+			buf b = BUF_INIT(0);
+			int rc = buf_printf(&b, "- %s: project %s (destructive), first", a->tenant, a->project_id);
+			size_t said = 0;
+			for (size_t k = 0; k < a->nchanges; k++)
+				if (strcmp(a->changes[k].path, "project") != 0)
+					rc |= buf_printf(&b, "%s %s %s -> %s", said++ ? ";" : "", a->changes[k].path,
+							 or_none(a->changes[k].from), or_none(a->changes[k].to));
+			(void)rc; /* no maximum: appends cannot fail */
+			lines_add(out, buf_detach(&b, NULL));
+		} else if (a->project_id)
 			lines_add(out, xasprintf("- %s: project %s (destructive)", a->tenant,
 						 a->project_id));
 		else
@@ -470,6 +481,24 @@ static int deep_note(buf *out, size_t n)
 			  "refresh --full)\n", c, n == 1 ? "tenant was" : "tenants were");
 }
 
+/* Branches left alone as not flotilla's: the count and a few of them. */
+static int unmanaged_note(buf *out, const plan *p)
+{
+	if (!p->nunmanaged)
+		return 0;
+	char c[32];
+	fmt_count(p->nunmanaged, c);
+	int rc = buf_printf(out, "%s branch%s not in the manifests %s left alone: flotilla did not make %s (see "
+			    "pruneBranches): ", c, p->nunmanaged == 1 ? "" : "es", p->nunmanaged == 1 ? "is" : "are",
+			    p->nunmanaged == 1 ? "it" : "them");
+	size_t shown = 0;
+	for (; shown < p->nunmanaged && shown < 5; shown++)
+		rc |= buf_printf(out, "%s%s/%s", shown ? ", " : "", p->unmanaged[shown].tenant, p->unmanaged[shown].branch);
+	if (p->nunmanaged > shown)
+		rc |= buf_printf(out, " (and %zu more)", p->nunmanaged - shown);
+	return rc | buf_adds(out, "\n");
+}
+
 /* ------------------------------------------------------------------ text */
 
 int plan_render_text(const plan *p, buf *out)
@@ -498,6 +527,7 @@ int plan_render_text(const plan *p, buf *out)
 	}
 	if (s.deep_unknown)
 		rc |= deep_note(out, s.deep_unknown);
+	rc |= unmanaged_note(out, p);
 	if (has_changes(p)) {
 		char c[5][32], calls[32];
 		fmt_count(p->ncreate, c[0]);
@@ -604,6 +634,7 @@ int plan_render_json(const plan *p, buf *out)
 	json_object_set_new(summary, "unchanged", count_json(p->nnoop));
 	json_object_set_new(summary, "api_calls", count_json(p->ncalls));
 	json_object_set_new(summary, "not_compared_deep", count_json(p->ndeep_unknown));
+	json_object_set_new(summary, "unmanaged_branches", count_json(p->nunmanaged));
 	json_object_set_new(doc, "summary", summary);
 	json_object_set_new(stats, "blobs_parsed", json_integer(p->blobs_parsed));
 	json_object_set_new(stats, "blobs_cached", json_integer(p->blobs_cached));
@@ -612,6 +643,12 @@ int plan_render_json(const plan *p, buf *out)
 		if (p->actions[i].kind != PLAN_NOOP)
 			json_array_append_new(actions, action_json(p, &p->actions[i]));
 	json_object_set_new(doc, "actions", actions);
+	json_t *unmanaged = json_array();
+	for (size_t i = 0; i < p->nunmanaged; i++)
+		json_array_append_new(unmanaged, json_pack("{s:s,s:o,s:s}", "tenant", p->unmanaged[i].tenant, "project_id",
+							   str_or_null(p->unmanaged[i].project_id), "branch",
+							   p->unmanaged[i].branch));
+	json_object_set_new(doc, "unmanaged_branches", unmanaged);
 
 	char *text = json_dumps(doc, JSON_INDENT(2));
 	json_decref(doc);
@@ -659,6 +696,10 @@ int plan_render_markdown(const plan *p, size_t max_chars, buf *out)
 		rc |= buf_adds(&b, "No changes. Your fleet matches the manifests.\n\n");
 	if (s.deep_unknown) {
 		rc |= deep_note(&b, s.deep_unknown);
+		rc |= buf_adds(&b, "\n");
+	}
+	if (p->nunmanaged) {
+		rc |= unmanaged_note(&b, p);
 		rc |= buf_adds(&b, "\n");
 	}
 

@@ -101,6 +101,8 @@ static int show_fleet(state *st)
 	if (sum.endpoints_other)
 		printf(", %lld starting", (long long)sum.endpoints_other);
 	printf("\n");
+	printf("branches flotilla did not make (from deep reads): %lld; left alone unless listed, or pruneBranches\n",
+	       (long long)sum.branches_unmarked);
 	if (sum.nby_region) {
 		printf("projects by region:\n");
 		for (size_t i = 0; i < sum.nby_region; i++)
@@ -176,8 +178,10 @@ static int show_tenant(state *st, const char *name)
 	if (p.deep_at && state_deep_get(st, p.id, &deep) == 0) {
 		for (size_t i = 0; i < deep.nbranches; i++) {
 			const state_branch *br = &deep.branches[i];
-			printf("  branch %s%s%s%s\n", br->name, br->is_default ? " (default)" : "",
-			       br->parent_id ? " from " : "", br->parent_id ? branch_name(&deep, br->parent_id) : "");
+			bool marked = br->annotations_json && strstr(br->annotations_json, "\"flotilla.fleet\"");
+			printf("  branch %s%s%s%s%s\n", br->name, br->is_default ? " (default)" : "",
+			       br->parent_id ? " from " : "", br->parent_id ? branch_name(&deep, br->parent_id) : "",
+			       br->is_default || marked ? "" : " (not made by flotilla)");
 		}
 		for (size_t i = 0; i < deep.nendpoints; i++) {
 			const state_endpoint *ep = &deep.endpoints[i];

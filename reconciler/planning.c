@@ -197,6 +197,15 @@ int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *cl
 		if (build(cmd, rq, st, out) != EXIT_OK)
 			return EXIT_ERROR;
 	}
+	/* what blocks these is live state a person changes in Neon, which
+	 * moves no field the cache's fingerprint covers: read them again
+	 * next time, so the fix is seen */
+	for (size_t i = 0; client && i < out->p->nactions; i++) {
+		const plan_action *a = &out->p->actions[i];
+		if (a->kind == PLAN_BLOCKED && a->reread && a->project_id && state_deep_stale(st, a->project_id) != 0)
+			log_warn("cannot mark a blocked tenant's project for a new read", "tenant", a->tenant, "error",
+				 err_msg());
+	}
 	out->p->blobs_parsed = fl->stats.parsed;
 	out->p->blobs_cached = fl->stats.cached;
 	if (rq->verbose)

@@ -24,7 +24,7 @@
 #include "spec/internal.h"
 
 #define MAGIC "FLSC"
-#define VERSION 2 /* 2: the Fleet's neonPlan and limits */
+#define VERSION 3 /* 2: the Fleet's neonPlan and limits; 3: pruneBranches */
 #define HEADER_LEN 6
 #define CHECKSUM_LEN 8
 
@@ -206,6 +206,7 @@ static void put_fleet(wr *w, const spec_fleet *f)
 	put_list(w, false, f->allowed_regions);
 	put_origin(w, &f->allowed_regions_o);
 	put_u(w, f->prune);
+	put_u(w, f->prune_branches);
 	put_i(w, f->max_deletes);
 	put_str(w, f->drift);
 	put_i(w, f->refresh_interval);
@@ -478,6 +479,7 @@ static void get_fleet(rd *r, spec_fleet *f)
 	f->allowed_regions = get_list(r, false);
 	get_origin(r, &f->allowed_regions_o);
 	f->prune = get_max(r, 1);
+	f->prune_branches = get_max(r, 1);
 	f->max_deletes = get_i(r);
 	f->drift = get_str(r);
 	f->refresh_interval = get_i(r);

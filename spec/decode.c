@@ -220,7 +220,7 @@ static const char *const DOC_KEYS[] = {"apiVersion", "kind", "metadata", "spec"}
 static const char *const KINDS[] = {"Fleet", "Profile", "Tenant"};
 static const char *const FLEET_KEYS[] = {"orgId", "namePrefix", "manifests", "allowedRegions", "prune",
 					 "maxDeletesPerRun", "drift", "refreshInterval", "maxAutoscalingCu",
-					 "defaults", "neonPlan", "limits"};
+					 "defaults", "neonPlan", "limits", "pruneBranches"};
 
 enum { KIND_FLEET, KIND_PROFILE, KIND_TENANT };
 
@@ -305,6 +305,10 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 		case 4:
 			if (get_bool(d, v, where, &x))
 				f->prune = x;
+			break;
+		case 12:
+			if (get_bool(d, v, where, &x))
+				f->prune_branches = x;
 			break;
 		case 5:
 			if (get_int(d, v, where, 0, 1000000, &x))

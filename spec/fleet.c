@@ -352,6 +352,7 @@ const char *spec_fleet_name(const spec_fleet *f) { return f->name; }
 const char *spec_fleet_org_id(const spec_fleet *f) { return f->org_id; }
 const char *spec_fleet_name_prefix(const spec_fleet *f) { return f->name_prefix; }
 bool spec_fleet_prune(const spec_fleet *f) { return f->prune; }
+bool spec_fleet_prune_branches(const spec_fleet *f) { return f->prune_branches; }
 int64_t spec_fleet_max_deletes(const spec_fleet *f) { return f->max_deletes; }
 const char *spec_fleet_drift(const spec_fleet *f) { return f->drift; }
 int64_t spec_fleet_refresh_interval(const spec_fleet *f) { return f->refresh_interval; }

@@ -64,6 +64,7 @@ struct spec_fleet {
 	spec_list *allowed_regions;
 	spec_origin allowed_regions_o;
 	bool prune;
+	bool prune_branches;
 	int64_t max_deletes;
 	const char *drift;
 	int64_t refresh_interval;

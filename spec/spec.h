@@ -251,6 +251,8 @@ const char *spec_fleet_name(const spec_fleet *f);
 const char *spec_fleet_org_id(const spec_fleet *f); /* NULL when unset */
 const char *spec_fleet_name_prefix(const spec_fleet *f);
 bool spec_fleet_prune(const spec_fleet *f);
+/* pruneBranches: delete unlisted branches flotilla did not make too */
+bool spec_fleet_prune_branches(const spec_fleet *f);
 int64_t spec_fleet_max_deletes(const spec_fleet *f);
 const char *spec_fleet_drift(const spec_fleet *f); /* "heal" | "report" */
 int64_t spec_fleet_refresh_interval(const spec_fleet *f);

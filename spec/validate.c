@@ -71,6 +71,13 @@ void validate_branches(spec_fleet *f, spec_branches *br, const char *path, spec_
 		add(f, diags, &at, path, "a tenant needs at least one branch, the default one");
 		return;
 	}
+	/* flotilla-owner is the owner branch `flotilla adopt` adds */
+	for (size_t i = 0; i < br->n; i++)
+		if (strcmp(br->items[i].name.s, "flotilla-owner") == 0) {
+			snprintf(p, sizeof(p), "%s[%zu].name", path, i);
+			add(f, diags, &br->items[i].name.o, p, "branch name 'flotilla-owner' is flotilla's own: the branch "
+			    "that marks an adopted project (docs/operations.md); choose another name");
+		}
 	/* unique names */
 	for (size_t i = 0; i < br->n; i++)
 		for (size_t j = 0; j < i; j++)

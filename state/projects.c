@@ -512,6 +512,10 @@ int state_summary_get(state *s, state_summary *out)
 	    (rc = db_query_i64(s, "SELECT count(*) FROM tenants t WHERE NOT EXISTS "
 			       "(SELECT 1 FROM projects p WHERE p.id = t.project_id)",
 			       &out->tenants_without_project)) != 0 ||
+	    (rc = db_query_i64(s, "SELECT count(*) FROM branches b JOIN tenants t ON t.project_id = b.project_id "
+			       "WHERE b.is_default = 0 AND (b.annotations_json IS NULL OR "
+			       "instr(b.annotations_json, '\"flotilla.fleet\"') = 0)",
+			       &out->branches_unmarked)) != 0 ||
 	    (rc = summary_endpoints(s, out)) != 0 || (rc = summary_regions(s, out)) != 0 ||
 	    (rc = db_meta_get(s, "list_refreshed_at", &when)) != 0)
 		goto done;

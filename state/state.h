@@ -297,6 +297,9 @@ typedef struct state_count {
 typedef struct state_summary {
 	int64_t projects, tenants_mapped, projects_unmapped, tenants_without_project;
 	int64_t endpoints_active, endpoints_idle, endpoints_other;
+	/* non-default branches of mapped projects without flotilla's mark
+	 * (flotilla.fleet): made outside flotilla, from deep reads */
+	int64_t branches_unmarked;
 	int64_t list_refreshed_at;           /* 0: never */
 	state_count *by_region;              /* projects per region, region order */
 	size_t nby_region;

@@ -34,7 +34,9 @@
  * project's defaults, role neondb_owner and database neondb. In a deep
  * object, branches/endpoints/databases/roles name branches by name
  * ("branch", "parent"); ids are made up from the project id; an endpoint
- * may have an "id" and a "name".
+ * may have an "id" and a "name". A branch has the default branch's
+ * annotations (flotilla's mark) with "managed": true, or its own with
+ * "annotations".
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -141,7 +143,7 @@ static int put_deep(state *st, const json_t *pj, const state_project *p, const c
 			br[i].parent_id = keep(&k, xasprintf("br-%s-%s", pid, js(b, "parent", "main")));
 		if (json_object_get(b, "annotations"))
 			br[i].annotations_json = keep(&k, jtext(b, "annotations"));
-		else if (br[i].is_default)
+		else if (br[i].is_default || jb(b, "managed"))
 			br[i].annotations_json = defann;
 		d.nbranches++;
 	}

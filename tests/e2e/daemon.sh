@@ -441,10 +441,20 @@ if want 3; then
 	# heal: slack of two intervals plus the loop itself over the sweep time
 	limit=$(python3 -c 'import math,sys; print(math.ceil(float(sys.argv[1])) + 10)' "$sweep" 2>/dev/null || echo 10)
 	t0=$(date +%s%N)
+	# a branch a developer made by hand is not drift: heal leaves it
+	cp_id=$(pid_of contoso "$st")
+	until_ok 5 eval "api POST '/projects/$cp_id/branches' '{\"branch\": {\"name\": \"preview-42\"}}' >/dev/null" ||
+		fail "drift setup" "could not make a branch by hand"
+	has_preview() { api GET "/projects/$cp_id/branches" | json 'sum(b["name"] == "preview-42" for b in d["branches"])'; }
 	if make_drift contoso "$st"; then
 		if until_ok "$limit" healed_state "$st" "$want_live" &&
 			until_ok 5 eval '[ "$(metric flotilla_drift_healed_total)" != "$h0" ]'; then
 			ok "drift heal: a quota, a suspend timeout and a dropped database undone $((($(date +%s%N) - t0) / 1000000))ms after the first change (limit ${limit}s); drift_healed_total $h0 -> $(metric flotilla_drift_healed_total)"
+			if [ "$(has_preview)" = 1 ]; then
+				ok "heal left alone the branch preview-42 made outside flotilla"
+			else
+				fail "unmanaged branch" "heal deleted preview-42: $(grep -i preview "$tmp/three.dlog" | tail -3)"
+			fi
 		else
 			fail "drift heal" "live '$(live_state contoso "$st" | tr '\n' ' ')', want '$want_live'; drift_healed_total $(metric flotilla_drift_healed_total) (was $h0); $(grep -i drift "$tmp/three.dlog" | tail -3)"
 		fi

@@ -275,7 +275,8 @@ if want 5; then
 		fail "plan limits" "validate $v, plan $p: $(cat "$tmp/l2.out"; tail -n 8 "$tmp/l3.out")"
 	fi
 
-	# a protected branch keeps its project from being pruned
+	# a protected branch is unprotected first, then its project pruned
+	# (Neon refuses to delete a project with a protected branch)
 	start_sim limits3 --op-delay-ms 0 --plan scale
 	edit "$tmp/lim2/flotilla.yaml" "neonPlan: free" "neonPlan: scale"
 	rm "$tmp/lim2/tenants/keeps.yaml"
@@ -287,9 +288,9 @@ if want 5; then
 	w0=$(stat '["writes_total"]')
 	F apply --repo "$tmp/lim2" --state "$tmp/lim3.db" --auto-approve --refresh full >"$tmp/l5.out" 2>&1
 	b=$?
-	if [ "$a" = 0 ] && [ "$b" = 4 ] && grep -q "has protected branch 'main'" "$tmp/l5.out" &&
-		[ "$(stat '["writes_total"]')" = "$w0" ] && [ "$(stat '["projects"]')" = 2 ]; then
-		ok "a project with a protected branch is not pruned: blocked with the reason, no DELETE"
+	if [ "$a" = 0 ] && [ "$b" = 0 ] && grep -q "branches\[main\].protected true -> false" "$tmp/l5.out" &&
+		[ "$(($(stat '["writes_total"]') - w0))" = 2 ] && [ "$(stat '["projects"]')" = 1 ]; then
+		ok "a pruned project with a protected branch: the branch unprotected (PATCH), then the project deleted"
 	else
 		fail "protected prune" "apply $a then $b: $(tail -n 5 "$tmp/l4.out" "$tmp/l5.out")"
 	fi
