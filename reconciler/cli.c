@@ -2,8 +2,11 @@
  * cli.c: what the commands share: error output, --help detection, and
  * loading a fleet from a manifest directory with its diagnostics.
  */
+#include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "reconciler/reconciler.h"
@@ -121,10 +124,65 @@ int cli_client_open(const char *cmd, const cli_api *api, neon_client **out)
 	return EXIT_OK;
 }
 
+bool cli_confirm(const char *question)
+{
+	fprintf(stderr, "\n%s Only 'yes' goes ahead: ", question);
+	fflush(stderr);
+	char line[32];
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = 0;
+	return strcmp(line, "yes") == 0;
+}
+
+/* A state file's directory named .flotilla gets a .gitignore of its own,
+ * so the default location is never committed with the manifests. */
+static void ignore_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	str_copy(dir, path, sizeof(dir));
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return; /* in the working directory itself */
+	*slash = '\0';
+	const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	if (strcmp(name, ".flotilla") != 0)
+		return;
+	char gi[PATH_MAX + 16];
+	snprintf(gi, sizeof(gi), "%s/.gitignore", dir);
+	if (access(gi, F_OK) == 0)
+		return;
+	FILE *f = fopen(gi, "w");
+	if (!f || fputs("# flotilla's state: never commit it (docs/operations.md, \"The state file\")\n*\n", f) < 0)
+		log_warn("cannot write .gitignore beside the state file", "path", gi, "error", strerror(errno));
+	if (f)
+		fclose(f);
+}
+
+/* The state file must not travel with the manifests: a checkout or a
+ * reset would bring back an old copy of it. */
+static void check_location(const char *cmd, const char *path)
+{
+	char repo[PATH_MAX];
+	bool tracked, ignored;
+	if (git_path_where(path, repo, &tracked, &ignored) != 0)
+		return;
+	if (tracked)
+		fprintf(stderr, "%s: warning: the state file '%s' is tracked by git in '%s': a checkout or reset brings "
+			"back an old copy of it; untrack it (git rm --cached) and keep it outside the repository "
+			"(docs/operations.md, \"The state file\")\n", cmd, path, repo);
+	else if (!ignored)
+		fprintf(stderr, "%s: warning: the state file '%s' is inside the git repository '%s' and not ignored, "
+			"so it can be committed with the manifests; keep it outside, or ignore it\n", cmd, path, repo);
+}
+
 int cli_state_open(const char *cmd, const char *path, state **out)
 {
-	if (state_open(out, path ? path : STATE_DEFAULT_PATH) != 0)
+	const char *p = path ? path : STATE_DEFAULT_PATH;
+	if (state_open(out, p) != 0)
 		return cli_fail(cmd, "%s", err_msg());
+	ignore_dir(p);
+	check_location(cmd, p);
 	return EXIT_OK;
 }
 

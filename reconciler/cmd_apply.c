@@ -459,19 +459,6 @@ static void record_applied(state *st, const plan *p)
 		log_warn("apply: cannot record the applied commit", "error", err_msg());
 }
 
-/* ---------------------------------------------------------------- confirm */
-
-static bool confirm(void)
-{
-	fprintf(stderr, "\nApply these changes? Only 'yes' goes ahead: ");
-	fflush(stderr);
-	char line[32];
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	line[strcspn(line, "\r\n")] = 0;
-	return strcmp(line, "yes") == 0;
-}
-
 typedef struct resume_ctx {
 	state *st;
 	neon_client *c;
@@ -606,7 +593,7 @@ int cmd_apply(int argc, char **argv)
 				record_applied(st, p);
 			goto done;
 		}
-		if (!o.auto_approve && !confirm()) {
+		if (!o.auto_approve && !cli_confirm("Apply these changes?")) {
 			fprintf(stderr, "apply: not confirmed; nothing was changed\n");
 			outcome = "cancelled";
 			goto done;

@@ -62,7 +62,15 @@ typedef struct refresh {
 	char **claim_keys;
 	size_t nclaim_keys, capclaim_keys;
 	int64_t other_fleet, unannotated;
+	char **left;        /* --rebuild: one line per project left alone, and why */
+	size_t nleft;
 } refresh;
+
+static void left_alone(refresh *r, char *line)
+{
+	r->left = xrealloc(r->left, (r->nleft + 1) * sizeof(char *));
+	r->left[r->nleft++] = line;
+}
 
 static char AMBIGUOUS[] = "(ambiguous)";
 
@@ -73,9 +81,11 @@ static void claim(refresh *r, const char *tenant, const char *project_id)
 	const char *prev = strmap_get(r->claims, tenant);
 	if (prev) {
 		if (prev != AMBIGUOUS) {
-			log_warn("rebuild: two projects claim one tenant; neither is mapped", "tenant", tenant,
-				 "project", prev, "project", project_id);
+			left_alone(r, xasprintf("%s: claims tenant '%s' as %s does; neither is mapped (keep one: "
+						"flotilla adopt %s PROJECT_ID)", project_id, tenant, prev, tenant));
 			free((char *)prev);
+		} else {
+			left_alone(r, xasprintf("%s: claims tenant '%s' as others do; none is mapped", project_id, tenant));
 		}
 		strmap_put(r->claims, tenant, AMBIGUOUS);
 		return;
@@ -87,26 +97,36 @@ static void claim(refresh *r, const char *tenant, const char *project_id)
 	strmap_put(r->claims, key, xstrdup(project_id));
 }
 
-/* The rebuild rule for one project's default branch annotations. */
+/* The rebuild rule for one project: the marks on its default branch, or
+ * on the owner branch `flotilla adopt` added. */
 static void judge(refresh *r, const char *project_id, const neon_project_deep *d)
 {
-	const neon_branch *def = NULL;
-	for (size_t i = 0; i < d->nbranches && !def; i++)
-		if (d->branches[i].is_default)
-			def = &d->branches[i];
-	const char *fleet = def ? json_string_value(json_object_get(def->annotations, "flotilla.fleet")) : NULL;
-	const char *tenant = def ? json_string_value(json_object_get(def->annotations, "flotilla.tenant")) : NULL;
+	const neon_branch *marked = NULL;
+	for (size_t i = 0; i < d->nbranches && !marked; i++) {
+		const neon_branch *b = &d->branches[i];
+		bool owner = b->name && strcmp(b->name, OWNER_BRANCH) == 0 && json_object_get(b->annotations, "flotilla.owner");
+		if ((b->is_default || owner) && json_string_value(json_object_get(b->annotations, "flotilla.fleet")))
+			marked = b;
+	}
+	const char *fleet = marked ? json_string_value(json_object_get(marked->annotations, "flotilla.fleet")) : NULL;
+	const char *tenant = marked ? json_string_value(json_object_get(marked->annotations, "flotilla.tenant")) : NULL;
+	state_project p;
+	char *name = state_project_get(r->st, project_id, &p) == 0 ? xstrdup(p.name) : xstrdup("?");
+	if (strcmp(name, "?") != 0)
+		state_project_release(&p);
 	if (!fleet || !tenant) {
 		r->unannotated++;
-		return;
-	}
-	if (strcmp(fleet, r->fleet) != 0) {
+		const char *t = name + (strncmp(name, r->prefix, strlen(r->prefix)) == 0 ? strlen(r->prefix) : 0);
+		left_alone(r, xasprintf("%s (named '%s'): no flotilla marks; if it is tenant '%s''s, flotilla adopt %s %s",
+					project_id, name, t, t, project_id));
+	} else if (strcmp(fleet, r->fleet) != 0) {
 		r->other_fleet++;
-		log_info("rebuild: project belongs to another fleet; left alone", "project", project_id, "fleet",
-			 fleet);
-		return;
+		left_alone(r, xasprintf("%s (named '%s'): fleet '%s''s project; flotilla never touches it", project_id,
+					name, fleet));
+	} else {
+		claim(r, tenant, project_id);
 	}
-	claim(r, tenant, project_id);
+	free(name);
 }
 
 static void on_deep(void *arg, const char *project_id, const neon_project_deep *deep)
@@ -281,10 +301,18 @@ int cmd_refresh(int argc, char **argv)
 	if (targets.n)
 		printf("; %lld read deep", (long long)r.stats.deep_done);
 	printf("\n");
-	if (rebuild)
+	if (rebuild) {
 		printf("rebuild: %lld tenants mapped; %lld projects of other fleets left alone; %lld projects "
-		       "without flotilla annotations left alone\n", (long long)mapped, (long long)r.other_fleet,
+		       "without flotilla marks left alone\n", (long long)mapped, (long long)r.other_fleet,
 		       (long long)r.unannotated);
+		for (size_t i = 0; i < r.nleft; i++)
+			printf("  left alone: %s\n", r.left[i]);
+		int64_t others = (int64_t)state_project_count(r.st) - (int64_t)targets.n;
+		if (others > 0)
+			printf("  %lld other project%s %s not looked at: %s name%s not namePrefix ('%s') + a tenant name\n",
+			       (long long)others, others == 1 ? "" : "s", others == 1 ? "was" : "were",
+			       others == 1 ? "its" : "their", others == 1 ? " is" : "s are", r.prefix);
+	}
 	if (r.stats.incomplete) {
 		cli_fail("refresh", "the list is incomplete: %lld project%s that Neon named unavailable could not be "
 			 "read (first: %s); nothing was removed from the cache, and plans create nothing until a "
@@ -321,6 +349,9 @@ done:
 			free(pid);
 	}
 	strmap_free(r.claims);
+	for (size_t i = 0; i < r.nleft; i++)
+		free(r.left[i]);
+	free(r.left);
 	for (size_t i = 0; i < r.nclaim_keys; i++)
 		free(r.claim_keys[i]);
 	free(r.claim_keys);

@@ -93,6 +93,7 @@ static void job_free(job *j)
 	free(j->bids);
 	json_decref(j->created);
 	json_decref(j->patched);
+	json_decref(j->marked);
 	json_decref(j->secrets);
 	for (size_t i = 0; i < j->nops; i++)
 		free(j->ops[i]);
@@ -354,6 +355,7 @@ static bool is_create_call(const plan_call *c)
 }
 
 static void on_write(void *arg, neon_result *res);
+static bool marks_first(const plan_calls *pc);
 
 static void created(job *j, const json_t *body, const char *request_id)
 {
@@ -401,6 +403,10 @@ static void on_write(void *arg, neon_result *res)
 		} else {
 			if (strcmp(c->method, "POST") == 0)
 				exec_learn_branch(j, json_object_get(res->body, "branch"));
+			if (j->a->kind == PLAN_ADOPT && j->step == 0 && marks_first(&j->calls)) {
+				json_decref(j->marked);
+				j->marked = json_incref(res->body);
+			}
 			if (strcmp(c->method, "PATCH") == 0 && strncmp(c->path, "/projects/", 10) == 0 &&
 			    !strchr(c->path + 10, '/')) {
 				json_decref(j->patched);
@@ -485,6 +491,8 @@ static bool patches_project_only(const plan_calls *pc)
 	return pc->n > 0;
 }
 
+static int adopt(job *j);
+
 /* Every call made: record the outcome in the map and the cache. */
 static void finish(job *j)
 {
@@ -495,10 +503,27 @@ static void finish(job *j)
 		exec_job_end(j, EXEC_OK, NULL, NULL);
 		return;
 	}
+	/* an adopt that marked its project maps it now, the mark written */
+	if (j->a->kind == PLAN_ADOPT && !j->mapped && adopt(j) != 0) {
+		char *e = xasprintf("marked project %s, but cannot map the tenant to it: %s", j->a->project_id, err_msg());
+		exec_job_end(j, EXEC_FAILED, e, NULL);
+		free(e);
+		return;
+	}
 	/* from the responses when they hold everything, else read back */
 	if (j->calls.n == 0) {
 		exec_job_end(j, EXEC_OK, NULL, NULL); /* adopted as it was: nothing changed */
 		return;
+	}
+	if (j->marked && j->calls.n == 1) {
+		/* the owner branch is all that changed: no read-back */
+		const json_t *ann = json_object_get(j->calls.v[0].body, "annotation_value");
+		if (cache_add_branch(x->st, j->project_id, json_object_get(j->marked, "branch"), ann) == 0) {
+			exec_job_end(j, EXEC_OK, NULL, NULL);
+			return;
+		}
+		log_warn("apply: cannot cache the owner branch; reading the project back", "tenant", j->a->tenant,
+			 "error", err_msg());
 	}
 	if (j->created && j->calls.n == 1) {
 		exec_job_end(j, EXEC_OK, NULL, NULL); /* cached when it was created */
@@ -513,6 +538,16 @@ static void finish(job *j)
 	}
 	x->sum->readbacks++;
 	refresh_one_submit(x->st, x->c, j->project_id, on_readback, j);
+}
+
+/* Does an adopt's first call write the owner branch? Then the tenant is
+ * mapped once it is written, not before: a failed mark maps nothing. */
+static bool marks_first(const plan_calls *pc)
+{
+	if (!pc->n || strcmp(pc->v[0].method, "POST") != 0)
+		return false;
+	const char *name = json_string_value(json_object_get(json_object_get(pc->v[0].body, "branch"), "name"));
+	return name && strcmp(name, OWNER_BRANCH) == 0;
 }
 
 void exec_do_step(job *j)
@@ -580,6 +615,7 @@ static int adopt(job *j)
 	}
 	if ((rc = state_tenant_put(x->st, j->a->tenant, j->a->project_id, x->o->fleet, "adopt")) != 0)
 		return rc;
+	j->mapped = true;
 	x->sum->adopted++;
 	exec_emit(x, "adopted", j, j->a->project_id);
 	return 0;
@@ -623,7 +659,7 @@ static void start_next(executor *x)
 		if (a->project_id)
 			j->project_id = xstrdup(a->project_id);
 		plan_action_calls(x->p, a, &j->calls);
-		if (a->kind == PLAN_ADOPT && adopt(j) != 0) {
+		if (a->kind == PLAN_ADOPT && !marks_first(&j->calls) && adopt(j) != 0) {
 			out->status = EXEC_FAILED;
 			out->error = xasprintf("cannot map the tenant to project %s: %s", a->project_id, err_msg());
 			x->sum->failed++;

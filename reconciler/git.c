@@ -484,3 +484,46 @@ done:
 	git_commit_free(old);
 	return rc;
 }
+
+/* ------------------------------------------------------ a path's git status */
+
+int git_path_where(const char *path, char repo[PATH_MAX], bool *tracked, bool *ignored)
+{
+	init_once();
+	repo[0] = '\0';
+	*tracked = *ignored = false;
+	char abs[PATH_MAX];
+	if (!realpath(path, abs))
+		return ERR_NOTFOUND;
+	char dir[PATH_MAX];
+	str_copy(dir, abs, sizeof(dir));
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	git_buf found = {0};
+	if (git_repository_discover(&found, dir, 0, NULL) != 0)
+		return ERR_NOTFOUND;
+	git_repository *r = NULL;
+	int rc = git_repository_open(&r, found.ptr) == 0 ? 0 : ERR_NOTFOUND;
+	git_buf_dispose(&found);
+	const char *wd = rc == 0 ? git_repository_workdir(r) : NULL;
+	size_t wl = wd ? strlen(wd) : 0;
+	if (!wd || strncmp(abs, wd, wl) != 0) {
+		git_repository_free(r);
+		return ERR_NOTFOUND; /* a bare repository, or not below its work tree */
+	}
+	str_copy(repo, wd, PATH_MAX);
+	if (wl > 1 && repo[wl - 1] == '/')
+		repo[wl - 1] = '\0';
+	const char *rel = abs + wl;
+	git_index *ix = NULL;
+	if (git_repository_index(&ix, r) == 0) {
+		*tracked = git_index_get_bypath(ix, rel, 0) != NULL;
+		git_index_free(ix);
+	}
+	int ign = 0;
+	if (git_ignore_path_is_ignored(&ign, r, rel) == 0)
+		*ignored = ign != 0;
+	git_repository_free(r);
+	return 0;
+}

@@ -47,6 +47,8 @@ struct job {
 	size_t nbranches;
 	int64_t journal_id;
 	json_t *created;     /* the POST /projects response, for the cache */
+	bool mapped;         /* an adopt: the tenant is mapped */
+	json_t *marked;      /* an adopt: the owner branch's POST response */
 	bool only_patch;     /* every call was PATCH /projects/{id} */
 	json_t *patched;     /* the last PATCH /projects/{id} response */
 	char **ops;          /* the current call's operations still to finish */

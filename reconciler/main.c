@@ -15,6 +15,7 @@ static const command COMMANDS[] = {
 	{"explain", cmd_explain, "show a tenant's merged spec and where each value came from", CMD_EXPLAIN_USAGE},
 	{"refresh", cmd_refresh, "read the live fleet into the state file, list first", CMD_REFRESH_USAGE},
 	{"plan", cmd_plan, "show what apply would change, with the exact API calls", CMD_PLAN_USAGE},
+	{"adopt", cmd_adopt, "take over projects that exist already (by name or flotilla's marks)", CMD_ADOPT_USAGE},
 	{"apply", cmd_apply, "make the live fleet what the manifests say (a plan, then its calls)", CMD_APPLY_USAGE},
 	{"daemon", cmd_daemon, "keep the fleet equal to git: fetch, plan, apply, heal drift; metrics", CMD_DAEMON_USAGE},
 	{"unlock", cmd_unlock, "remove the state file's lease when its holder is gone for good", CMD_UNLOCK_USAGE},

@@ -134,7 +134,7 @@ static int build(const char *cmd, const plan_req *rq, state *st, planning *out)
 	return EXIT_OK;
 }
 
-int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *client, planning *out)
+int planning_load(const char *cmd, const plan_req *rq, state *st, planning *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->diags = spec_diags_new();
@@ -174,6 +174,14 @@ int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *cl
 		fprintf(stderr, "%s: %zu path%s changed since %.12s; %zu tenant%s considered (%s load)\n", cmd,
 			fl->changed_files, fl->changed_files == 1 ? "" : "s", since, fl->nonly, fl->nonly == 1 ? "" : "s",
 			fl->partial ? "partial" : "full");
+	return EXIT_OK;
+}
+
+int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *client, planning *out)
+{
+	if (planning_load(cmd, rq, st, out) != EXIT_OK)
+		return EXIT_ERROR;
+	const fleet_load *fl = &out->fl;
 	/* every list and search names the fleet's organization (a personal
 	 * key must), from the settling of an earlier run on */
 	if (client)

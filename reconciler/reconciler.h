@@ -7,6 +7,7 @@
 #ifndef FLOTILLA_RECONCILER_H
 #define FLOTILLA_RECONCILER_H
 
+#include <limits.h>
 #include <signal.h>
 
 #include "diff/diff.h"
@@ -37,6 +38,7 @@ int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_adopt(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 
@@ -46,6 +48,7 @@ extern const char CMD_REFRESH_USAGE[];
 extern const char CMD_STATUS_USAGE[];
 extern const char CMD_PLAN_USAGE[];
 extern const char CMD_APPLY_USAGE[];
+extern const char CMD_ADOPT_USAGE[];
 extern const char CMD_UNLOCK_USAGE[];
 extern const char CMD_DAEMON_USAGE[];
 
@@ -123,6 +126,18 @@ int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, s
  * 0, or -1 after printing why as `cmd` (nothing may be created then). */
 int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, const char *prefix, bool listed,
 		   bool verbose, bool *replan);
+/* The pieces (verify.c, also adopt's): every project of these exact
+ * names (searched, paged to the end) and extra_id (or NULL) read into the
+ * cache when it lacks them; then every unmapped project never read deep,
+ * read deep (counted in rs). 0, or -1 after printing why. */
+typedef struct verify_found {
+	int found, stored;   /* projects found by name; read into the cache */
+	bool cut_short;      /* a search could not see everything: list instead */
+	int64_t calls;
+} verify_found;
+int verify_fetch(const char *cmd, state *st, neon_client *c, char *const *names, size_t nnames,
+		 const char *extra_id, verify_found *out);
+int verify_read_unmapped(const char *cmd, state *st, neon_client *c, refresh_stats *rs, size_t *nread);
 
 /* Cache what a write's response says, without a read (refresh.c): a new
  * project and its default branch, endpoints, databases and roles from a
@@ -131,6 +146,9 @@ int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, co
  * the PATCH left the deep state alone, state_project_put). */
 int cache_store_created(state *st, const json_t *response, const json_t *request);
 int cache_store_project(state *st, const json_t *project, bool deep_current);
+/* One branch a write made, added to a project's cached deep state (its
+ * annotations: the response's, else the request's). */
+int cache_add_branch(state *st, const char *project_id, const json_t *branch, const json_t *annotations);
 /* Read one project and its deep state back into the cache; done runs from
  * neon_run with 0, or an error code and message. */
 void refresh_one_submit(state *st, neon_client *c, const char *project_id,
@@ -237,6 +255,11 @@ int git_src_resolve(git_src *g, const char *rev, char out[41]);
 int git_src_changed(git_src *g, const char *since, int (*fn)(void *arg, const char *path, char status),
 		    void *arg);
 
+/* Is `path` (an existing file) inside a git work tree? 0 and its top
+ * directory in repo, whether the index tracks it and whether the
+ * repository ignores it; ERR_NOTFOUND when it is in none. */
+int git_path_where(const char *path, char repo[PATH_MAX], bool *tracked, bool *ignored);
+
 /* ------------------------------------------------------------ git remote */
 
 /*
@@ -321,6 +344,9 @@ typedef struct planning {
  * EXIT_OK with out->p, or EXIT_ERROR after printing why as `cmd`. Release
  * out either way. */
 int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *client, planning *out);
+/* Only the load (the first half of planning_run): out->g, out->fl,
+ * out->sel; no plan. Same contract. */
+int planning_load(const char *cmd, const plan_req *rq, state *st, planning *out);
 void planning_release(planning *pl);
 
 /* Take the state file's "fleet" lease, waiting up to wait_s seconds for a
@@ -349,6 +375,8 @@ void progress_end(progress *p);
 
 /* Print "flotilla CMD: message" on stderr; returns EXIT_ERROR. */
 int cli_fail(const char *cmd, const char *fmt, ...) PRINTF(2, 3);
+/* Ask `question` on stderr; true only for a line "yes" on stdin. */
+bool cli_confirm(const char *question);
 /* True when argv holds -h or --help (before any "--"). */
 bool cli_wants_help(int argc, char **argv);
 /* Load the fleet in manifest directory `dir`; problems of the manifests go

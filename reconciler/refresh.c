@@ -338,6 +338,45 @@ int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, s
 
 /* ----------------------------------------------- one project, after apply */
 
+int cache_add_branch(state *st, const char *project_id, const json_t *branch, const json_t *annotations)
+{
+	state_deep d;
+	int rc = state_deep_get(st, project_id, &d);
+	if (rc != 0)
+		return rc;
+	neon_branch nb;
+	memset(&nb, 0, sizeof(nb));
+	char *ann = NULL;
+	state_branch *v = NULL;
+	if ((rc = neon_branch_parse(branch, "the branch create's branch", &nb)) == 0) {
+		v = xcalloc(d.nbranches + 1, sizeof(*v));
+		memcpy(v, d.branches, d.nbranches * sizeof(*v));
+		state_branch *s = &v[d.nbranches];
+		s->id = nb.id;
+		s->name = nb.name;
+		s->parent_id = nb.parent_id;
+		s->is_default = nb.is_default;
+		s->protected_ = nb.protected_;
+		ann = dump(nb.annotations ? nb.annotations : annotations);
+		s->annotations_json = ann;
+		s->created_at = nb.created_at;
+		s->updated_at = nb.updated_at;
+		state_deep with = d;
+		with.branches = v;
+		with.nbranches = d.nbranches + 1;
+		state_project row;
+		bool have_row = state_project_get(st, project_id, &row) == 0;
+		rc = state_deep_put(st, project_id, have_row ? row.updated_at : "", &with);
+		if (have_row)
+			state_project_release(&row);
+	}
+	free(v);
+	free(ann);
+	neon_branch_release(&nb);
+	state_deep_release(&d);
+	return rc;
+}
+
 int cache_store_project(state *st, const json_t *project, bool deep_current)
 {
 	neon_project np;

@@ -103,35 +103,66 @@ static void unread_clear(unread *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Search the names of p's creates; the found projects the cache lacks are
- * read into it. */
-static int search_names(const char *cmd, state *st, neon_client *c, const plan *p, const char *prefix,
-			verify_ctx *v)
+int verify_fetch(const char *cmd, state *st, neon_client *c, char *const *names, size_t nnames,
+		 const char *extra_id, verify_found *out)
 {
-	v->st = st;
-	v->c = c;
-	for (size_t i = 0; i < p->nactions; i++) {
-		if (p->actions[i].kind != PLAN_CREATE)
-			continue;
-		char *name = xasprintf("%s%s", prefix, p->actions[i].tenant);
-		neon_projects_find_submit(c, name, on_found, v);
-		free(name);
-	}
+	verify_ctx v;
+	memset(&v, 0, sizeof(v));
+	memset(out, 0, sizeof(*out));
+	v.st = st;
+	v.c = c;
+	for (size_t i = 0; i < nnames; i++)
+		neon_projects_find_submit(c, names[i], on_found, &v);
+	int rc = 0;
 	if (neon_run(c) != 0)
-		return cli_fail(cmd, "%s", err_msg()), -1;
-	if (v->rc)
-		return cli_fail(cmd, "checking that no project already carries the name of a tenant to create failed: "
-				     "%s; nothing was created", v->error), -1;
-	for (size_t i = 0; i < v->nfetch; i++) {
-		char *path = xasprintf("/projects/%s", v->fetch[i]);
-		neon_submit(c, "GET", path, NULL, false, on_fetched, v);
+		rc = cli_fail(cmd, "%s", err_msg());
+	else if (v.rc)
+		rc = cli_fail(cmd, "checking that no project already carries the name of a tenant failed: %s", v.error);
+	if (rc == 0 && extra_id) {
+		state_project p;
+		bool known = state_project_get(st, extra_id, &p) == 0;
+		if (known)
+			state_project_release(&p);
+		bool listed = false;
+		for (size_t i = 0; i < v.nfetch; i++)
+			listed |= strcmp(v.fetch[i], extra_id) == 0;
+		if (!known && !listed) {
+			if (v.nfetch == v.capfetch)
+				v.fetch = xgrow(v.fetch, &v.capfetch, v.nfetch + 1, sizeof(char *));
+			v.fetch[v.nfetch++] = xstrdup(extra_id);
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < v.nfetch; i++) {
+		char *path = xasprintf("/projects/%s", v.fetch[i]);
+		neon_submit(c, "GET", path, NULL, false, on_fetched, &v);
 		free(path);
 	}
-	if (neon_run(c) != 0)
-		return cli_fail(cmd, "%s", err_msg()), -1;
-	if (v->rc)
-		return cli_fail(cmd, "%s; nothing was created", v->error), -1;
-	return 0;
+	if (rc == 0 && v.nfetch && neon_run(c) != 0)
+		rc = cli_fail(cmd, "%s", err_msg());
+	else if (rc == 0 && v.rc)
+		rc = cli_fail(cmd, "%s", v.error);
+	out->found = v.found;
+	out->stored = v.stored;
+	out->cut_short = v.relist;
+	out->calls = v.calls;
+	for (size_t i = 0; i < v.nfetch; i++)
+		free(v.fetch[i]);
+	free(v.fetch);
+	return rc ? -1 : 0;
+}
+
+int verify_read_unmapped(const char *cmd, state *st, neon_client *c, refresh_stats *rs, size_t *nread)
+{
+	unread r = {0};
+	*nread = 0;
+	if (state_unmapped_foreach(st, on_unmapped, &r) != 0) {
+		cli_fail(cmd, "%s", err_msg());
+		return -1;
+	}
+	int rc = r.n ? refresh_deep(st, c, cmd, r.ids, r.n, NULL, NULL, rs) : 0;
+	*nread = r.n;
+	unread_clear(&r);
+	return rc;
 }
 
 int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, const char *prefix, bool listed,
@@ -141,55 +172,54 @@ int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, co
 	unread r = {0};
 	if (state_unmapped_foreach(st, on_unmapped, &r) != 0)
 		return cli_fail(cmd, "%s", err_msg()), -1;
-	if (!p->ncreate && (!r.n || !p->nblocked)) {
-		unread_clear(&r);
+	size_t nunread = r.n;
+	unread_clear(&r);
+	if (!p->ncreate && (!nunread || !p->nblocked))
 		return 0; /* nothing to create, and nothing waits on an unread project */
-	}
-	verify_ctx v;
+	verify_found v;
 	memset(&v, 0, sizeof(v));
-	int rc = 0;
 	bool relist = false;
 	if (!listed && p->ncreate) {
 		size_t pages = (size_t)(state_project_count(st) / LIST_PAGE) + 1;
 		if (p->ncreate > pages) {
 			relist = true;
 		} else {
-			rc = search_names(cmd, st, c, p, prefix, &v);
-			relist = rc == 0 && v.relist;
+			char **names = xcalloc(p->ncreate + 1, sizeof(char *));
+			size_t n = 0;
+			for (size_t i = 0; i < p->nactions && n < p->ncreate; i++)
+				if (p->actions[i].kind == PLAN_CREATE)
+					names[n++] = xasprintf("%s%s", prefix, p->actions[i].tenant);
+			int frc = verify_fetch(cmd, st, c, names, n, NULL, &v);
+			for (size_t i = 0; i < n; i++)
+				free(names[i]);
+			free(names);
+			if (frc != 0) {
+				fprintf(stderr, "%s: nothing was created\n", cmd);
+				return -1;
+			}
+			relist = v.cut_short;
 		}
 	}
 	refresh_stats rs;
 	memset(&rs, 0, sizeof(rs));
-	if (rc == 0 && relist) {
+	if (relist) {
 		if (refresh_list(st, c, cmd, &rs) != 0)
-			rc = -1;
-		else
-			*replan = true;
+			return -1;
+		*replan = true;
 	}
-	if (rc == 0 && (relist || v.stored)) {
-		unread_clear(&r);
-		if (state_unmapped_foreach(st, on_unmapped, &r) != 0) {
-			cli_fail(cmd, "%s", err_msg());
-			rc = -1;
-		}
-	}
-	size_t nread = r.n;
-	if (rc == 0 && r.n && refresh_deep(st, c, cmd, r.ids, r.n, NULL, NULL, &rs) != 0)
-		rc = -1;
-	if (rc == 0 && rs.deep_failed)
+	size_t nread = 0;
+	if (verify_read_unmapped(cmd, st, c, &rs, &nread) != 0)
+		return -1;
+	if (rs.deep_failed)
 		fprintf(stderr, "%s: %lld project%s no tenant is mapped to could not be read (first: %s); no tenant is "
 			"created until whose %s is known\n", cmd, (long long)rs.deep_failed,
 			rs.deep_failed == 1 ? "" : "s", rs.first_error, rs.deep_failed == 1 ? "it" : "they");
-	if (rc == 0 && (v.stored || rs.deep_done))
+	if (v.stored || rs.deep_done)
 		*replan = true;
-	if (rc == 0 && verbose)
+	if (verbose)
 		fprintf(stderr, "%s: creates checked against Neon: %s, %d project%s found by name (%d new to the cache), "
 			"%zu unmapped project%s read deep\n", cmd,
 			relist ? "the fleet listed again" : listed ? "this run's list" : "each name searched", v.found,
 			v.found == 1 ? "" : "s", v.stored, nread, nread == 1 ? "" : "s");
-	for (size_t i = 0; i < v.nfetch; i++)
-		free(v.fetch[i]);
-	free(v.fetch);
-	unread_clear(&r);
-	return rc;
+	return 0;
 }

@@ -49,6 +49,13 @@ expect 1 "--repo and --dir cannot be used together" validate --repo "$tmp" --dir
 expect 1 "--ref needs --repo" validate --ref main
 expect 1 "--repo and --dir cannot be used together" explain acme --repo "$tmp" --dir "$tmp"
 expect 1 "'$tmp' is not a git repository" validate --repo "$tmp"
+expect 0 "usage: flotilla adopt" adopt --help
+expect 1 "which tenant?" adopt
+expect 1 "give a TENANT or --all-matching, not both" adopt acme --all-matching
+expect 1 "--select goes with --all-matching" adopt acme --select name=a
+expect 1 "--match is --select name=PATTERN" adopt --match 'a*' --select name=b
+expect 1 "unexpected argument 'extra'" adopt acme p-1 extra
+expect 1 "cannot ask; pass --auto-approve" adopt --match 'a*' </dev/null
 
 # --repo reads a commit, not the working tree (with git, in a clean config)
 if command -v git >/dev/null 2>&1; then

@@ -11,7 +11,16 @@
 #      claimants: blocked, exit 4); a plan file whose create was made
 #      since is skipped as stale;
 #   4. a stale state file: apply 100, copy the state file, apply 100 more,
-#      restore the copy: the plan creates nothing, the apply adopts 100.
+#      restore the copy: the plan creates nothing, the apply adopts 100;
+#   5. flotilla adopt: by name, by id (renamed by the next apply), refused
+#      for another fleet's; the marks survive a lost state file; and
+#      --all-matching takes over 1,000 projects a script made;
+#   6. managed branches: flotilla deletes only the branches it made that
+#      the manifest dropped (a protected one unprotected first); a branch
+#      made by hand survives plan and apply, unless pruneBranches: true;
+#      replicas of a branch whose protection the manifest removed go;
+#   7. where the state file lives: the default .flotilla/ ignores itself;
+#      one inside the manifest repository, or tracked by git, is warned of.
 # OWNERSHIP_E2E_ONLY=1 runs only some groups.
 set -uo pipefail
 flotilla=$(realpath "$1")
@@ -219,6 +228,240 @@ if want 4; then
 		ok "a state file restored from an older copy: the plan adopts the 100 made since (create 0), the apply creates nothing"
 	else
 		fail "stale state" "plan create/adopt '$summary', apply exit $ac, $(($(creates) - before)) creates: $(cat "$tmp/s-one.out"; tail -n 5 "$tmp/s3.out")"
+	fi
+fi
+
+# branches_of PROJECT: "name:fleet:tenant:owner" per branch, sorted
+branches_of() {
+	curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects/$1/branches" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ann = d.get("annotations", {})
+out = []
+for b in d["branches"]:
+    v = ann.get(b["id"], {}).get("value", {})
+    out.append("%s:%s:%s:%s" % (b["name"], v.get("flotilla.fleet", ""), v.get("flotilla.tenant", ""), v.get("flotilla.owner", "")))
+print(" ".join(sorted(out)))'
+}
+
+# ------------------------------------------------------- 5. flotilla adopt
+if want 5; then
+	start_sim adopt --op-delay-ms 0
+	b1=$(mkproject o-b1)
+	b2=$(mkproject legacy-db)
+	b3=$(mkproject o-b3 other b3)
+	own_fleet "$tmp/adopt-src" b1 b2 b3 b4
+	mkrepo "$tmp/adopt" "$tmp/adopt-src"
+	st=$tmp/adopt.db
+	A() { F adopt --repo "$tmp/adopt" --state "$st" --auto-approve --rate 1000 "$@"; }
+	A b1 >"$tmp/ad1.out" 2>&1
+	c1=$?
+	A b2 "$b2" >"$tmp/ad2.out" 2>&1
+	c2=$?
+	A b3 >"$tmp/ad3.out" 2>&1
+	c3=$?
+	A b4 >"$tmp/ad4.out" 2>&1
+	c4=$?
+	if [ "$c1" = 0 ] && [ "$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'b1'")" = "$b1" ] &&
+		[ "$(branches_of "$b1")" = "flotilla-owner:own:b1:adopt main:::" ] && grep -q "^= b1: " "$tmp/ad1.out" &&
+		grep -q "The plan that follows" "$tmp/ad1.out"; then
+		ok "adopt b1: the project named o-b1 is marked (branch flotilla-owner) and mapped, exit 0"
+	else
+		fail "adopt by name" "exit $c1, branches '$(branches_of "$b1")': $(cat "$tmp/ad1.out")"
+	fi
+	if [ "$c2" = 0 ] && grep -q "name legacy-db -> o-b2" "$tmp/ad2.out" && [ "$c3" = 4 ] &&
+		grep -q "belongs to fleet 'other'" "$tmp/ad3.out" && [ "$(branches_of "$b3")" = "main:other:b3:" ] &&
+		[ "$c4" = 4 ] && grep -q "no project carries its name (o-b4)" "$tmp/ad4.out"; then
+		ok "adopt by id (the next plan renames it), another fleet's refused and untouched, nothing to adopt: exit 4"
+	else
+		fail "adopt matrix" "exits $c2 $c3 $c4: $(cat "$tmp/ad2.out" "$tmp/ad3.out" "$tmp/ad4.out")"
+	fi
+	before=$(creates)
+	# b3 is another fleet's: its tenant stays blocked, the rest converges
+	F apply --repo "$tmp/adopt" --state "$st" --auto-approve --rate 1000 >"$tmp/ad-apply.out" 2>&1
+	ac=$?
+	# the marks outlive the state file
+	F plan --repo "$tmp/adopt" --state "$tmp/adopt-new.db" --rate 1000 --format json >"$tmp/ad-new.out" 2>"$tmp/ad-new.err"
+	kinds=$(python3 -c 'import json,sys; print(" ".join("%s:%s" % (a["tenant"], a["kind"]) for a in json.load(open(sys.argv[1]))["actions"]))' "$tmp/ad-new.out" 2>&1)
+	if [ "$ac" = 4 ] && [ "$(($(creates) - before))" = 1 ] && [ "$(named o-b2)" = 1 ] && [ "$(named legacy-db)" = 0 ] &&
+		[ "$kinds" = "b1:adopt b2:adopt b3:blocked b4:adopt" ]; then
+		ok "apply after adopt: b4 alone created, legacy-db renamed o-b2; a new state file adopts b1 and b2 by their marks"
+	else
+		fail "after adopt" "apply exit $ac, $(($(creates) - before)) creates, new state plan '$kinds': $(tail -n 5 "$tmp/ad-apply.out")"
+	fi
+
+	# a mark Neon refuses (the free plan's 10 branches are taken): the
+	# tenant is not mapped, and stays blocked
+	start_sim adopt-limit --op-delay-ms 0 --plan free
+	f1=$(mkproject o-b1)
+	for i in $(seq 1 9); do
+		curl -sf -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+			"$NEON_API_HOST/projects/$f1/branches" -d "{\"branch\": {\"name\": \"dev-$i\"}}" >/dev/null
+	done
+	st=$tmp/adopt-limit.db
+	A b1 >"$tmp/ad-limit.out" 2>&1
+	lc=$?
+	F plan --repo "$tmp/adopt" --state "$st" --rate 1000 --select name=b1 --detailed-exitcode >"$tmp/ad-limit-plan.out" 2>&1
+	lp=$?
+	if [ "$lc" = 3 ] && grep -q "^! b1 failed: .*branches limit of 10 exceeded" "$tmp/ad-limit.out" &&
+		[ "$(sqlite3 "$st" "SELECT count(*) FROM tenants")" = 0 ] && [ "$lp" = 4 ] &&
+		grep -q "flotilla adopt b1 $f1" "$tmp/ad-limit-plan.out"; then
+		ok "a mark Neon refuses (branch limit): exit 3, the tenant is not mapped, and the plan still blocks its create"
+	else
+		fail "adopt refused" "adopt exit $lc, plan exit $lp: $(cat "$tmp/ad-limit.out" "$tmp/ad-limit-plan.out")"
+	fi
+
+	# a fleet that exists before flotilla: 1,000 projects a script made
+	start_sim adopt-all --op-delay-ms 0
+	python3 - "$NEON_API_HOST" "$key" <<'PY'
+import json, sys, urllib.request
+host, key = sys.argv[1:3]
+for i in range(1, 1001):
+    body = json.dumps({"project": {"name": "o-m%04d" % i, "region_id": "aws-us-east-2", "pg_version": 17}}).encode()
+    req = urllib.request.Request(host + "/projects", data=body, method="POST",
+                                 headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+PY
+	own_fleet "$tmp/all-src" $(seq -f 'm%04g' 1 1000)
+	mkrepo "$tmp/all" "$tmp/all-src"
+	st=$tmp/all.db
+	before=$(creates)
+	w0=$(writes)
+	r0=$(simstat '["requests_total"]')
+	t0=$(date +%s%N)
+	F adopt --all-matching --repo "$tmp/all" --state "$st" --auto-approve --rate 1000 --parallel 16 >"$tmp/all.out" 2>&1
+	ac=$?
+	adopt_ms=$((($(date +%s%N) - t0) / 1000000))
+	adopt_req=$(($(simstat '["requests_total"]') - r0))
+	w1=$(writes)
+	F apply --repo "$tmp/all" --state "$st" --auto-approve --rate 1000 >"$tmp/all-apply.out" 2>&1
+	pc=$?
+	marked=$(sqlite3 "$st" "SELECT count(*) FROM branches WHERE name = 'flotilla-owner' AND annotations_json LIKE '%\"flotilla.owner\"%'")
+	if [ "$ac" = 0 ] && grep -q "Adopted: 1000 tenants mapped to their projects, 1000 marks written, 0 failed" "$tmp/all.out" &&
+		[ "$((w1 - w0))" = 1000 ] && [ "$marked" = 1000 ] && [ "$pc" = 0 ] && [ "$(($(creates) - before))" = 0 ] &&
+		[ "$(sqlite3 "$st" "SELECT count(*) FROM tenants WHERE source = 'adopt'")" = 1000 ] && no_dups; then
+		ok "adopt --all-matching of 1,000 projects made by a script: 1,000 marks (one write each), then apply creates nothing"
+	else
+		fail "adopt all" "adopt exit $ac ($((w1 - w0)) writes, $marked marked), apply exit $pc, $(($(creates) - before)) creates: $(grep -v '^=' "$tmp/all.out" | tail -n 12; tail -n 4 "$tmp/all-apply.out")"
+	fi
+	echo "# adopt --all-matching of 1,000: $(grep -m1 '^Adopted' "$tmp/all.out") in $adopt_ms ms, $adopt_req requests"
+	# DESIGN's form, --match PATTERN: three more, the mapped m1000 not looked at
+	for i in 1001 1002 1003; do
+		mkproject "o-m$i" >/dev/null
+		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: m%s}\nspec: {}\n' "$i" >"$tmp/all/tenants/m$i.yaml"
+	done
+	commit "$tmp/all" "three more"
+	F adopt --match 'm100*' --repo "$tmp/all" --state "$st" --auto-approve --rate 1000 >"$tmp/match.out" 2>&1
+	mc=$?
+	if [ "$mc" = 0 ] && grep -q "Adopted: 3 tenants mapped to their projects, 3 marks written, 0 failed" "$tmp/match.out" &&
+		grep -q "Adopt: 3 to adopt (3 calls), 0 refused" "$tmp/match.out"; then
+		ok "adopt --match 'm100*': the three new ones adopted, m1000 (mapped) left as it is"
+	else
+		fail "adopt --match" "exit $mc: $(grep -v '^=' "$tmp/match.out" | head -20)"
+	fi
+fi
+
+# ------------------------------------------------------ 6. managed branches
+if want 6; then
+	start_sim branches --op-delay-ms 5
+	d=$tmp/br-src
+	mkdir -p "$d/tenants"
+	printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: own}\nspec:\n  namePrefix: "o-"\n  allowedRegions: [aws-us-east-2]\n' >"$d/flotilla.yaml"
+	cat >"$d/tenants/u1.yaml" <<'YAML'
+apiVersion: flotilla/v1
+kind: Tenant
+metadata: {name: u1}
+spec:
+  branches:
+    - name: main
+    - name: staging
+      protected: true
+    - name: dev
+      parent: staging
+YAML
+	cat >"$d/tenants/u2.yaml" <<'YAML'
+apiVersion: flotilla/v1
+kind: Tenant
+metadata: {name: u2}
+spec:
+  readReplicas: 2
+  branches:
+    - name: main
+      protected: true
+YAML
+	mkrepo "$tmp/br" "$d"
+	st=$tmp/br.db
+	AP() { F apply --repo "$tmp/br" --state "$st" --auto-approve --rate 1000 "$@"; }
+	AP >"$tmp/b1.out" 2>&1 || fail "branches setup" "$(tail -n 5 "$tmp/b1.out")"
+	u1=$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'u1'")
+	main=$(curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects/$u1/branches" | python3 -c 'import json,sys; print([b["id"] for b in json.load(sys.stdin)["branches"] if b["default"]][0])')
+	for b in preview-7 hotfix; do
+		curl -sf -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+			"$NEON_API_HOST/projects/$u1/branches" -d "{\"branch\": {\"name\": \"$b\", \"parent_id\": \"$main\"}}" >/dev/null
+	done
+	hot=$(curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects/$u1/branches" | python3 -c 'import json,sys; print([b["id"] for b in json.load(sys.stdin)["branches"] if b["name"] == "hotfix"][0])')
+	curl -sf -X PATCH -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+		"$NEON_API_HOST/projects/$u1/branches/$hot" -d '{"branch": {"protected": true}}' >/dev/null
+	if [ "$(branches_of "$u1")" = "dev:own:u1: hotfix::: main:own:u1: preview-7::: staging:own:u1:" ]; then
+		ok "the branches flotilla makes carry its marks; those made by hand do not"
+	else
+		fail "branch marks" "$(branches_of "$u1")"
+	fi
+	# the manifest drops staging (protected) and dev; u2's main loses its
+	# protection and one replica
+	printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: u1}\nspec: {}\n' >"$tmp/br/tenants/u1.yaml"
+	printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: u2}\nspec:\n  readReplicas: 1\n  branches:\n    - name: main\n      protected: false\n' >"$tmp/br/tenants/u2.yaml"
+	commit "$tmp/br" "u1 drops staging and dev; u2 one replica, unprotected"
+	# hand-made branches move nothing the cache fingerprints: --refresh full sees them
+	F plan --repo "$tmp/br" --state "$st" --rate 1000 --refresh full >"$tmp/b-plan.out" 2>&1
+	AP >"$tmp/b2.out" 2>&1
+	c2=$?
+	u2=$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'u2'")
+	ro=$(curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects/$u2/endpoints" | python3 -c 'import json,sys; print(sorted(e.get("name") for e in json.load(sys.stdin)["endpoints"] if e["type"] == "read_only"))')
+	if [ "$c2" = 0 ] && [ "$(branches_of "$u1")" = "hotfix::: main:own:u1: preview-7:::" ] && [ "$ro" = "['replica-1']" ] &&
+		grep -q "branches\[staging\].protected true -> false" "$tmp/b-plan.out" &&
+		grep -q "2 branches not in the manifests are left alone: flotilla did not make them (see pruneBranches): u1/hotfix, u1/preview-7" "$tmp/b-plan.out"; then
+		ok "dropped branches flotilla made are deleted (staging unprotected first), hotfix and preview-7 survive; u2 unprotected, then its replica-2 removed"
+	else
+		fail "managed branches" "apply exit $c2, u1 '$(branches_of "$u1")', u2 replicas $ro: $(cat "$tmp/b-plan.out"; tail -n 4 "$tmp/b2.out")"
+	fi
+	# pruneBranches: true reaches them, but not hotfix's protection
+	edit "$tmp/br/flotilla.yaml" 'namePrefix: "o-"' 'namePrefix: "o-"
+  pruneBranches: true'
+	commit "$tmp/br" "pruneBranches"
+	AP >"$tmp/b3.out" 2>&1
+	c3=$?
+	curl -sf -X PATCH -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+		"$NEON_API_HOST/projects/$u1/branches/$hot" -d '{"branch": {"protected": false}}' >/dev/null
+	AP >"$tmp/b4.out" 2>&1
+	c4=$?
+	if [ "$c3" = 4 ] && grep -q "branch 'hotfix' is protected and flotilla did not make it" "$tmp/b3.out" &&
+		[ "$c4" = 0 ] && [ "$(branches_of "$u1")" = "main:own:u1:" ]; then
+		ok "pruneBranches: true: blocked while hotfix is protected by hand (exit 4), then both hand-made branches deleted"
+	else
+		fail "pruneBranches" "exits $c3 $c4, u1 '$(branches_of "$u1")': $(tail -n 6 "$tmp/b3.out" "$tmp/b4.out")"
+	fi
+fi
+
+# ------------------------------------------------- 7. the state file's place
+if want 7; then
+	start_sim place --op-delay-ms 0
+	own_fleet "$tmp/place-src" p1
+	mkrepo "$tmp/place" "$tmp/place-src"
+	(cd "$tmp/place" && "$flotilla" plan --rate 1000 >"$tmp/pl1.out" 2>&1)
+	c1=$?
+	clean=$(git -C "$tmp/place" status --porcelain)
+	inside=$tmp/place/state.db
+	F plan --repo "$tmp/place" --state "$inside" --rate 1000 >"$tmp/pl2.out" 2>&1
+	git -C "$tmp/place" add state.db && git -C "$tmp/place" commit -qm "the state file, by mistake"
+	F plan --repo "$tmp/place" --state "$inside" --rate 1000 >"$tmp/pl3.out" 2>&1
+	if [ "$c1" = 0 ] && [ -f "$tmp/place/.flotilla/state.db" ] && [ "$clean" = "" ] &&
+		! grep -q "warning" "$tmp/pl1.out" &&
+		grep -q "warning: the state file '$inside' is inside the git repository '$tmp/place' and not ignored" "$tmp/pl2.out" &&
+		grep -q "warning: the state file '$inside' is tracked by git in '$tmp/place'" "$tmp/pl3.out"; then
+		ok "the default .flotilla/ is ignored by its own .gitignore; a state file inside the repository or tracked by git is warned of"
+	else
+		fail "state place" "git status '$clean': $(cat "$tmp/pl1.out" "$tmp/pl2.out" "$tmp/pl3.out")"
 	fi
 fi
 

@@ -217,10 +217,21 @@ mk t-delta '{}'                                                          # no an
 mk unrelated '{"flotilla.fleet": "prod", "flotilla.tenant": "unrelated"}' # no prefix
 rm -f "$tmp/state.db"*
 refresh
+: >"$tmp/out.log"
 refresh --rebuild
 map=$(sqlite3 "$tmp/state.db" "SELECT tenant || '=' || (SELECT name FROM projects WHERE id = project_id) FROM tenants ORDER BY tenant" | tr '\n' ' ')
 if [ "$map" = "acme=t-acme beta=t-beta " ]; then ok "rebuild recovers exactly acme and beta; gamma (other fleet) left alone"
 else fail "rebuild" "tenant map: '$map'"; fi
+# every project it left alone is named, with why
+gid=$(sqlite3 "$tmp/state.db" "SELECT id FROM projects WHERE name = 't-gamma'")
+did=$(sqlite3 "$tmp/state.db" "SELECT id FROM projects WHERE name = 't-delta'")
+if grep -q "left alone: $gid (named 't-gamma'): fleet 'staging''s project" "$tmp/out.log" &&
+	grep -q "left alone: $did (named 't-delta'): no flotilla marks; if it is tenant 'delta''s, flotilla adopt delta $did" "$tmp/out.log" &&
+	grep -q "1 other project was not looked at" "$tmp/out.log"; then
+	ok "rebuild names each project it left alone and why (another fleet's, no marks: with the adopt command)"
+else
+	fail "rebuild names" "$(cat "$tmp/out.log")"
+fi
 if refresh --rebuild; then fail "rebuild twice" "a second --rebuild on a mapped state file succeeded"
 else ok "rebuild refuses a state file that already maps tenants"; fi
 if "$flotilla" status acme --state "$tmp/state.db" >"$tmp/status.txt" 2>&1 && grep -q "t-acme" "$tmp/status.txt" &&
