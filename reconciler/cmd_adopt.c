@@ -213,7 +213,7 @@ int cmd_adopt(int argc, char **argv)
 	if (cli_client_open("adopt", &o.api, &client) != EXIT_OK)
 		goto done;
 	neon_client_set_org(client, spec_fleet_org_id(f));
-	if (state_run_begin(st, "adopt", &run_id) != 0) {
+	if (state_meta_set(st, "fleet", spec_fleet_name(f)) != 0 || state_run_begin(st, "adopt", &run_id) != 0) {
 		cli_fail("adopt", "%s", err_msg());
 		goto done;
 	}

@@ -253,6 +253,14 @@ int cmd_refresh(int argc, char **argv)
 			 "tenants; move it aside first", (long long)state_tenant_count(r.st));
 		goto done;
 	}
+	char *owner = NULL;
+	if (state_meta_get(r.st, "fleet", &owner) == 0 && owner && strcmp(owner, r.fleet) != 0) {
+		cli_fail("refresh", "the state file belongs to fleet '%s', and the manifests in '%s' are fleet '%s'; a "
+			 "state file serves one fleet: give this one its own (--state)", owner, dir, r.fleet);
+		free(owner);
+		goto done;
+	}
+	free(owner);
 	if (state_meta_set(r.st, "fleet", r.fleet) != 0 || state_run_begin(r.st, "refresh", &run_id) != 0) {
 		cli_fail("refresh", "%s", err_msg());
 		goto done;

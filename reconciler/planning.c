@@ -168,6 +168,17 @@ int planning_load(const char *cmd, const plan_req *rq, state *st, planning *out)
 		return cli_fail(cmd, "the manifests at %.7s have %zu problem%s (above); nothing was planned",
 				git_src_commit(out->g), n, n == 1 ? "" : "s");
 	}
+	/* a state file serves one fleet: its map, marks and journal are that
+	 * fleet's, and another fleet's projects would all look foreign */
+	char *owner = NULL;
+	if (state_meta_get(st, "fleet", &owner) == 0 && owner && strcmp(owner, spec_fleet_name(fl->fleet)) != 0) {
+		cli_fail(cmd, "the state file belongs to fleet '%s', and the manifests at %.7s are fleet '%s'; a state "
+			 "file serves one fleet: give this one its own (--state)", owner, git_src_commit(out->g),
+			 spec_fleet_name(fl->fleet));
+		free(owner);
+		return EXIT_ERROR;
+	}
+	free(owner);
 	if (out->sel && plan_selector_changed_since(out->sel))
 		plan_select_changed(out->sel, (const char *const *)fl->only, fl->nonly);
 	if (since && rq->verbose)

@@ -8,8 +8,10 @@
 #      plan, costs exactly the plan's calls and converges;
 #   3. faults (503s, resets, 423s) on 1,000 tenants: converged within three
 #      rounds, never a duplicate project;
-#   4. crashes: apply killed (-9) twenty times at random points, then run to
-#      completion: converged, no duplicate, no unfinished journal row;
+#   4. crashes: apply killed (-9) fifty times at random points on a fleet
+#      with read replicas and protected branches, then run to completion:
+#      converged, no duplicate project or replica, no failed tenant, no
+#      unfinished journal row;
 #   5. a stale plan file: a tenant changed out of band since the plan is
 #      skipped (exit 3), the others applied;
 #   6. concurrency: a second apply on the same state file fails at once
@@ -395,15 +397,58 @@ if want 3; then
 fi
 
 # ---------------------------------------------- 4. crashes (kill -9)
+# crash_fleet DIR N: N tenants; a third with two read replicas on a
+# protected main, a third with one replica and a protected release branch
+crash_fleet() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(d + "/tenants")
+open(d + "/flotilla.yaml", "w").write(
+    "apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: crash}\nspec:\n"
+    "  namePrefix: \"k-\"\n  allowedRegions: [aws-us-east-2, aws-eu-central-1]\n")
+for i in range(n):
+    t = "k%04d" % i
+    region = "aws-eu-central-1" if i % 4 == 0 else "aws-us-east-2"
+    if i % 3 == 0:
+        spec = ("  region: %s\n  readReplicas: 2\n  branches:\n    - name: main\n      protected: true\n"
+                "      roles: [{name: app}]\n      databases: [{name: app, owner: app}]\n" % region)
+    elif i % 3 == 1:
+        spec = ("  region: %s\n  readReplicas: 1\n  branches:\n    - name: main\n"
+                "      roles: [{name: app}]\n      databases: [{name: app, owner: app}]\n"
+                "    - name: release\n      parent: main\n      protected: true\n" % region)
+    else:
+        spec = "  region: %s\n" % region
+    open("%s/tenants/%s.yaml" % (d, t), "w").write(
+        "apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: %s}\nspec:\n%s" % (t, spec))
+PY
+}
+# replicas_ok STATE: every mapped project has exactly the replicas its
+# manifest asks for (i % 3 == 0: 2, 1: 1, 2: 0), each name once
+replicas_ok() {
+	sqlite3 "$1" "SELECT tenant, project_id FROM tenants ORDER BY tenant" | python3 -c '
+import json, sys, urllib.request
+host, key = sys.argv[1:3]
+bad = []
+for line in sys.stdin:
+    tenant, pid = line.strip().split("|")
+    want = {0: 2, 1: 1, 2: 0}[int(tenant[1:]) % 3]
+    req = urllib.request.Request("%s/projects/%s/endpoints" % (host, pid), headers={"Authorization": "Bearer " + key})
+    names = [e.get("name") for e in json.load(urllib.request.urlopen(req))["endpoints"] if e["type"] == "read_only"]
+    if sorted(names) != ["replica-%d" % k for k in range(1, want + 1)]:
+        bad.append("%s: %s" % (tenant, names))
+print("; ".join(bad[:5]) or "ok")
+sys.exit(1 if bad else 0)' "$NEON_API_HOST" "$key"
+}
 if want 4; then
 	start_sim crash --op-delay-ms 20
-	python3 "$src/bench/gen-fleet" 500 "$tmp/krepo-src" >/dev/null
+	crash_fleet "$tmp/krepo-src" 600
 	mkrepo "$tmp/krepo" "$tmp/krepo-src"
 	kapply() { "$flotilla" apply --repo "$tmp/krepo" --state "$tmp/k.db" --auto-approve --rate 1000 --parallel 4 "$@"; }
 	kapply_bg() { "$flotilla" apply --repo "$tmp/krepo" --state "$tmp/k.db" --auto-approve --rate 1000 --parallel 4 "$@" & }
 	s0=$(date +%s)
 	dup_at= finished=0
-	for i in $(seq 20); do
+	for i in $(seq 50); do
 		kapply_bg >"$tmp/kill$i.out" 2>&1
 		p=$!
 		bg_pids=$p
@@ -420,11 +465,15 @@ if want 4; then
 	done
 	code=$?
 	unfinished=$(sqlite3 "$tmp/k.db" "SELECT count(*) FROM journal WHERE state IN ('intent','sent','unknown')" 2>&1)
+	kfailed=$(field "$tmp/kfinal$runs.out" failed)
+	grep -q "^No changes to apply" "$tmp/kfinal$runs.out" && kfailed=0
 	took=$(($(date +%s) - s0))
-	if [ -z "$dup_at" ] && [ "$code" = 0 ] && converged "$tmp/krepo" "$tmp/k.db" && no_dups && [ "$unfinished" = 0 ]; then
-		ok "20 kill -9 ($finished finished before the kill), then $runs run(s): converged, no duplicate, no unfinished journal row (${took} s)"
+	reps=$(replicas_ok "$tmp/k.db")
+	if [ -z "$dup_at" ] && [ "$code" = 0 ] && [ "$kfailed" = 0 ] && converged "$tmp/krepo" "$tmp/k.db" && no_dups &&
+		[ "$unfinished" = 0 ] && [ "$reps" = ok ]; then
+		ok "50 kill -9 on 600 tenants with replicas and protected branches ($finished finished before the kill), then $runs run(s): converged, no duplicate project or replica, 0 failed, no unfinished journal row (${took} s)"
 	else
-		fail "crashes" "duplicate after kill ${dup_at:-none}, final exit $code after $runs runs, unfinished journal rows $unfinished, max_projects_per_name $(simstat '["max_projects_per_name"]'): $(tail -5 "$tmp/kfinal$runs.out"; tail -3 "$tmp/conv.txt")
+		fail "crashes" "duplicate after kill ${dup_at:-none}, final exit $code after $runs runs ($kfailed failed), replicas: $reps, unfinished journal rows $unfinished, max_projects_per_name $(simstat '["max_projects_per_name"]'): $(grep '^!' "$tmp/kfinal$runs.out" | head -5; tail -5 "$tmp/kfinal$runs.out"; tail -3 "$tmp/conv.txt")
 mapped tenants whose project is not cached, and their journal rows:
 $(sqlite3 "$tmp/k.db" "SELECT t.tenant, t.project_id, j.id, j.run_id, j.action, j.state FROM tenants t
 	LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN journal j ON j.tenant = t.tenant WHERE p.id IS NULL" 2>&1)"

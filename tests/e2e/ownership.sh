@@ -20,7 +20,8 @@
 #      made by hand survives plan and apply, unless pruneBranches: true;
 #      replicas of a branch whose protection the manifest removed go;
 #   7. where the state file lives: the default .flotilla/ ignores itself;
-#      one inside the manifest repository, or tracked by git, is warned of.
+#      one inside the manifest repository, or tracked by git, is warned of;
+#      a state file serves the one fleet it records.
 # OWNERSHIP_E2E_ONLY=1 runs only some groups.
 set -uo pipefail
 flotilla=$(realpath "$1")
@@ -462,6 +463,21 @@ if want 7; then
 		ok "the default .flotilla/ is ignored by its own .gitignore; a state file inside the repository or tracked by git is warned of"
 	else
 		fail "state place" "git status '$clean': $(cat "$tmp/pl1.out" "$tmp/pl2.out" "$tmp/pl3.out")"
+	fi
+	# the matrix state file is fleet own's; a fleet "other" may not use it
+	F apply --repo "$tmp/place" --state "$tmp/place.db" --auto-approve --rate 1000 >"$tmp/pl4.out" 2>&1
+	edit "$tmp/place/flotilla.yaml" "metadata: {name: own}" "metadata: {name: other}"
+	git -C "$tmp/place" commit -qam "another fleet"
+	w=$(writes)
+	F plan --repo "$tmp/place" --state "$tmp/place.db" --rate 1000 >"$tmp/pl5.out" 2>&1
+	c5=$?
+	F apply --repo "$tmp/place" --state "$tmp/place.db" --auto-approve --rate 1000 >"$tmp/pl6.out" 2>&1
+	c6=$?
+	if [ "$c5" = 1 ] && [ "$c6" = 1 ] && [ "$(writes)" = "$w" ] &&
+		grep -q "the state file belongs to fleet 'own', and the manifests at .* are fleet 'other'" "$tmp/pl5.out"; then
+		ok "a state file serves the fleet it records: another fleet's plan and apply refuse it (exit 1, no write)"
+	else
+		fail "state fleet" "plan $c5, apply $c6: $(cat "$tmp/pl5.out" "$tmp/pl6.out")"
 	fi
 fi
 
