@@ -11,7 +11,7 @@
  * diffs against the state file, so the ratio of the two says what its
  * own work costs.
  *
- * Like reconciler/git.c it skips dot-entries; unlike it, it keeps
+ * Like source/git.c it skips dot-entries; unlike it, it keeps
  * nothing and does not follow symlinks. Benchmark code: libyaml is used
  * directly here although STYLE.md keeps it to spec/ in the product.
  *

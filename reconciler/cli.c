@@ -165,7 +165,7 @@ static void check_location(const char *cmd, const char *path)
 {
 	char repo[PATH_MAX];
 	bool tracked, ignored;
-	if (git_path_where(path, repo, &tracked, &ignored) != 0)
+	if (source_path_where(path, repo, &tracked, &ignored) != 0)
 		return;
 	if (tracked)
 		fprintf(stderr, "%s: warning: the state file '%s' is tracked by git in '%s': a checkout or reset brings "
@@ -206,12 +206,12 @@ int cli_load_repo(const char *cmd, const char *repo, const char *ref, spec_fleet
 		  char sha[41])
 {
 	*fleet = NULL;
-	git_src *g = NULL;
-	if (git_src_open(&g, repo, ref) != 0)
+	source_repo *g = NULL;
+	if (source_open(&g, repo, ref) != 0)
 		return cli_fail(cmd, "%s", err_msg());
-	str_copy(sha, git_src_commit(g), 41);
-	int rc = spec_fleet_load(fleet, git_src_spec(g), diags);
-	git_src_free(g);
+	str_copy(sha, source_commit(g), 41);
+	int rc = spec_fleet_load(fleet, source_spec(g), diags);
+	source_free(g);
 	if (rc != 0)
 		return cli_fail(cmd, "cannot read '%s' at commit %.7s: %s", repo, sha, err_msg());
 	return EXIT_OK;

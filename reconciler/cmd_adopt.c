@@ -225,7 +225,7 @@ int cmd_adopt(int argc, char **argv)
 	}
 	if (read_claimants(&o, st, client, f) != EXIT_OK)
 		goto done;
-	adopt_input in = {.fleet = f, .st = st, .commit = git_src_commit(pl.g), .now = (int64_t)time(NULL),
+	adopt_input in = {.fleet = f, .st = st, .commit = source_commit(pl.g), .now = (int64_t)time(NULL),
 			  .tenant = o.tenant, .project_id = o.project_id, .sel = pl.sel};
 	if (plan_adopt(&p, &in) != 0) {
 		cli_fail("adopt", "%s", err_msg());

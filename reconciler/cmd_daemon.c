@@ -594,9 +594,9 @@ static void loop(daemon_ctx *d)
 		d->next_fetch_ms = t0 + d->interval_s * 1000;
 		if (g_reload)
 			reload(d);
-		git_remote_sync_stats gs;
+		source_sync_stats gs;
 		memset(&gs, 0, sizeof(gs));
-		int frc = git_remote_sync(d->url, d->cache_dir, d->ref, d->sha, &gs);
+		int frc = source_remote_sync(d->url, d->cache_dir, d->ref, d->sha, &gs);
 		pthread_mutex_lock(&d->health_mu);
 		d->fetch_ok = frc == 0;
 		if (frc != 0)

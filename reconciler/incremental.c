@@ -181,7 +181,7 @@ static state_index_row *index_rows(const spec_fleet *f, const strset *only, size
  * tenants), so a plan of each new commit costs what changed, not 100,000
  * rows; the whole index only when that commit cannot be compared.
  */
-static void index_save(const fleet_load *l, git_src *g, state *st, const char *commit, const char *have,
+static void index_save(const fleet_load *l, source_repo *g, state *st, const char *commit, const char *have,
 		       const strset *changed)
 {
 	const spec_fleet *f = l->fleet;
@@ -201,7 +201,7 @@ static void index_save(const fleet_load *l, git_src *g, state *st, const char *c
 	set_add(&extra, FLEET_FILE);
 	for (size_t i = 0; i < spec_fleet_profile_count(f); i++)
 		set_add(&extra, spec_fleet_profile_path(f, spec_fleet_profile_name(f, i)));
-	if (have && git_src_changed(g, have, on_changed, &moved) == 0) {
+	if (have && source_changed(g, have, on_changed, &moved) == 0) {
 		state_index_row *rows = index_rows(f, &moved, &n);
 		rc = state_index_update(st, commit, moved.v, moved.n, rows, n, extra.v, extra.n);
 		free(rows);
@@ -258,10 +258,10 @@ static int considered(fleet_load *l, state *st, const strset *changed, bool inde
 	return state_tenants_foreach(st, add_gone, &c);
 }
 
-int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, spec_diags *diags)
+int fleet_load_commit(fleet_load *l, source_repo *g, state *st, const char *since, spec_diags *diags)
 {
 	memset(l, 0, sizeof(*l));
-	const char *commit = git_src_commit(g);
+	const char *commit = source_commit(g);
 	char *have = NULL;
 	strset changed, extra, cons;
 	set_init(&changed);
@@ -272,8 +272,8 @@ int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, s
 	if ((rc = state_index_commit(st, &have)) != 0)
 		goto done;
 	if (since) {
-		if ((rc = git_src_resolve(g, since, l->base)) != 0 ||
-		    (rc = git_src_changed(g, l->base, on_changed, &changed)) != 0)
+		if ((rc = source_resolve(g, since, l->base)) != 0 ||
+		    (rc = source_changed(g, l->base, on_changed, &changed)) != 0)
 			goto done;
 		if ((rc = state_index_extra_foreach(st, add_cb, &extra)) != 0)
 			goto done;
@@ -292,7 +292,7 @@ int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, s
 			set_add(&files, extra.v[i]);
 		for (size_t i = 0; i < changed.n; i++)
 			set_add(&files, changed.v[i]);
-		part_src p = {.inner = git_src_spec(g), .files = &files};
+		part_src p = {.inner = source_spec(g), .files = &files};
 		p.src = (spec_source){.ctx = &p, .list = part_list, .read = part_read, .blob_id = part_blob_id};
 		rc = load(l, &p.src, st, diags, false);
 		set_free(&files);
@@ -310,7 +310,7 @@ int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, s
 			l->fleet = NULL;
 		}
 	}
-	if (!l->fleet && (rc = load(l, git_src_spec(g), st, diags, true)) != 0)
+	if (!l->fleet && (rc = load(l, source_spec(g), st, diags, true)) != 0)
 		goto done;
 	if (spec_diags_count(diags))
 		goto done;

@@ -118,7 +118,7 @@ static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_cli
 static int build(const char *cmd, const plan_req *rq, state *st, planning *out)
 {
 	const fleet_load *fl = &out->fl;
-	plan_input in = {.fleet = fl->fleet, .st = st, .commit = git_src_commit(out->g), .sel = out->sel,
+	plan_input in = {.fleet = fl->fleet, .st = st, .commit = source_commit(out->g), .sel = out->sel,
 			 .now = (int64_t)time(NULL),
 			 .only = rq->only ? rq->only : (const char *const *)fl->only,
 			 .nonly = rq->only ? rq->nonly : fl->nonly,
@@ -146,7 +146,7 @@ int planning_load(const char *cmd, const plan_req *rq, state *st, planning *out)
 			return cli_fail(cmd, "--changed-since and --select changed-since= both given; keep one");
 		since = plan_selector_changed_since(out->sel);
 	}
-	if (git_src_open(&out->g, rq->repo, rq->ref) != 0)
+	if (source_open(&out->g, rq->repo, rq->ref) != 0)
 		return cli_fail(cmd, "%s", err_msg());
 	if (since && strcmp(since, "last-applied") == 0) {
 		if (state_meta_get(st, "last_applied_commit", &out->last_applied) != 0)
@@ -166,14 +166,14 @@ int planning_load(const char *cmd, const plan_req *rq, state *st, planning *out)
 		buf_release(&d);
 		size_t n = spec_diags_count(out->diags);
 		return cli_fail(cmd, "the manifests at %.7s have %zu problem%s (above); nothing was planned",
-				git_src_commit(out->g), n, n == 1 ? "" : "s");
+				source_commit(out->g), n, n == 1 ? "" : "s");
 	}
 	/* a state file serves one fleet: its map, marks and journal are that
 	 * fleet's, and another fleet's projects would all look foreign */
 	char *owner = NULL;
 	if (state_meta_get(st, "fleet", &owner) == 0 && owner && strcmp(owner, spec_fleet_name(fl->fleet)) != 0) {
 		cli_fail(cmd, "the state file belongs to fleet '%s', and the manifests at %.7s are fleet '%s'; a state "
-			 "file serves one fleet: give this one its own (--state)", owner, git_src_commit(out->g),
+			 "file serves one fleet: give this one its own (--state)", owner, source_commit(out->g),
 			 spec_fleet_name(fl->fleet));
 		free(owner);
 		return EXIT_ERROR;
@@ -240,6 +240,6 @@ void planning_release(planning *pl)
 	fleet_load_release(&pl->fl);
 	free(pl->last_applied);
 	spec_diags_free(pl->diags);
-	git_src_free(pl->g);
+	source_free(pl->g);
 	memset(pl, 0, sizeof(*pl));
 }

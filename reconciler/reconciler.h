@@ -13,6 +13,7 @@
 #include "diff/diff.h"
 #include "neon/neon.h"
 #include "spec/spec.h"
+#include "source/source.h"
 #include "state/state.h"
 #include "util/util.h"
 
@@ -225,71 +226,6 @@ int secrets_write(const char *dir, const char *tenant, const json_t *secrets);
  * others. */
 int secrets_check_dir(const char *dir);
 
-/* ------------------------------------------------------------ git source */
-
-/*
- * Manifests read from a commit's tree with libgit2 (git.c), without a
- * checkout: a dirty working tree is ignored.
- */
-typedef struct git_src git_src;
-
-/* Open the repository at `dir` and resolve `ref` (branch, tag, sha or
- * "HEAD"; NULL: HEAD). ERR_IO when `dir` is not a repository, ERR_NOTFOUND
- * for a ref that does not resolve to a commit; the message names it. */
-int git_src_open(git_src **out, const char *dir, const char *ref);
-void git_src_free(git_src *g);
-/* The resolved commit, 40 hex. */
-const char *git_src_commit(const git_src *g);
-/* A spec_source over that commit's tree, with blob ids. A symlink entry is
- * followed when it resolves to a file inside the tree, else read as an
- * error ("points outside the repository"). Valid until git_src_free. */
-const spec_source *git_src_spec(git_src *g);
-/* Resolve any commit-ish to 40 hex (for --changed-since). ERR_NOTFOUND. */
-int git_src_resolve(git_src *g, const char *rev, char out[41]);
-/*
- * The paths that differ between commit `since` and this commit: added
- * ('A'), modified ('M'), deleted ('D'). Walks both trees and skips every
- * subtree whose id is unchanged, so it costs what changed, not the size of
- * the tree. `fn` returning nonzero stops the walk.
- */
-int git_src_changed(git_src *g, const char *since, int (*fn)(void *arg, const char *path, char status),
-		    void *arg);
-
-/* Is `path` (an existing file) inside a git work tree? 0 and its top
- * directory in repo, whether the index tracks it and whether the
- * repository ignores it; ERR_NOTFOUND when it is in none. */
-int git_path_where(const char *path, char repo[PATH_MAX], bool *tracked, bool *ignored);
-
-/* ------------------------------------------------------------ git remote */
-
-/*
- * A remote manifest repository, mirrored into a local bare cache (remote.c):
- * the daemon fetches it on every loop and plans from the fetched commit.
- * url: a local path, file://…, or https://… (a token from the environment
- * variable FLOTILLA_GIT_TOKEN, sent as HTTP basic auth user "x-access-token",
- * never logged; ssh is refused with a clear message). cache_dir is created
- * (0700) and holds a bare repository whose "origin" is url; a cache whose
- * origin is another url is refused (ERR_INVALID naming both), never silently reused.
- */
-/* Named apart from libgit2's function git_remote_stats(), which a file that
- * includes git2.h and this header would otherwise see redeclared. */
-typedef struct git_remote_sync_stats {
-	int64_t fetches;        /* this call: 1 */
-	int64_t received_bytes;
-	int64_t received_objects;
-	int64_t ms;
-} git_remote_sync_stats;
-/* Fetch `ref` (a branch name like "main", or "HEAD": the remote's default branch)
- * into the cache and resolve it: *sha (40 hex + NUL) is the commit to plan.
- * ERR_IO (unreachable: message names the url, without any token), ERR_NOTFOUND
- * (no such ref on the remote), ERR_INVALID (bad url, ssh, cache of another url).
- * The cache follows the remote: branches are force-updated and pruned, tags are
- * not fetched, and a failed fetch leaves the cache as it was. sha is "" on
- * failure; stats (may be NULL) is filled on success and failure alike.
- * After success, git_src_open(&g, cache_dir, sha) reads that commit. */
-int git_remote_sync(const char *url, const char *cache_dir, const char *ref, char sha[41],
-		    git_remote_sync_stats *stats) WUR;
-
 /* ------------------------------------------------------- loading a fleet */
 
 typedef struct fleet_load {
@@ -309,7 +245,7 @@ typedef struct fleet_load {
  * manifest index allows. Problems go to diags (then nothing else is set
  * but fleet). Returns 0, or an error code with err_msg.
  */
-int fleet_load_commit(fleet_load *l, git_src *g, state *st, const char *since, spec_diags *diags);
+int fleet_load_commit(fleet_load *l, source_repo *g, state *st, const char *since, spec_diags *diags);
 void fleet_load_release(fleet_load *l);
 
 /* ---------------------------------------------------------- making a plan */
@@ -332,7 +268,7 @@ typedef struct plan_req {
 } plan_req;
 
 typedef struct planning {
-	git_src *g;
+	source_repo *g;
 	fleet_load fl;
 	plan_selector *sel;
 	spec_diags *diags;

@@ -1,5 +1,5 @@
 /*
- * test-git.c: unit tests of the git source (reconciler/git.c) on real
+ * test-git.c: unit tests of the git source (source/git.c) on real
  * repositories, made in temp directories by running git(1) with a
  * controlled environment (no system or user config, a fixed identity).
  * Each check pins what was committed against what the source returns:
@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "reconciler/reconciler.h"
+#include "source/source.h"
 #include "spec/spec.h"
 
 /* ----------------------------------------------------------- fixtures */
@@ -160,9 +160,9 @@ static int teardown(void **st)
 }
 
 /* Read path at g with a maximum; the bytes, or NULL with the code in *rc. */
-static char *rd(git_src *g, const char *path, size_t max, int *rc)
+static char *rd(source_repo *g, const char *path, size_t max, int *rc)
 {
-	const spec_source *s = git_src_spec(g);
+	const spec_source *s = source_spec(g);
 	buf b = BUF_INIT(max);
 	*rc = s->read(s->ctx, path, &b);
 	if (*rc != 0) {
@@ -172,7 +172,7 @@ static char *rd(git_src *g, const char *path, size_t max, int *rc)
 	return buf_detach(&b, NULL);
 }
 
-static void assert_reads(git_src *g, const char *path, const char *want)
+static void assert_reads(source_repo *g, const char *path, const char *want)
 {
 	int rc;
 	char *got = rd(g, path, SPEC_MAX_FILE_BYTES, &rc);
@@ -182,7 +182,7 @@ static void assert_reads(git_src *g, const char *path, const char *want)
 	free(got);
 }
 
-static void assert_refused(git_src *g, const char *path, int code, const char *msg)
+static void assert_refused(source_repo *g, const char *path, int code, const char *msg)
 {
 	int rc;
 	char *got = rd(g, path, SPEC_MAX_FILE_BYTES, &rc);
@@ -226,10 +226,10 @@ static char *joined(names *l)
 	return s;
 }
 
-static char *list(git_src *g)
+static char *list(source_repo *g)
 {
 	names l = {0};
-	const spec_source *s = git_src_spec(g);
+	const spec_source *s = source_spec(g);
 	assert_int_equal(s->list(s->ctx, collect, &l), 0);
 	return joined(&l);
 }
@@ -242,20 +242,20 @@ static int on_change(void *arg, const char *path, char status)
 	return 0;
 }
 
-static char *changed(git_src *g, const char *since)
+static char *changed(source_repo *g, const char *since)
 {
 	names l = {0};
-	int rc = git_src_changed(g, since, on_change, &l);
+	int rc = source_changed(g, since, on_change, &l);
 	if (rc != 0)
-		fail_msg("git_src_changed: %d %s", rc, err_msg());
+		fail_msg("source_changed: %d %s", rc, err_msg());
 	return joined(&l);
 }
 
-static git_src *open_ok(const char *dir, const char *ref)
+static source_repo *open_ok(const char *dir, const char *ref)
 {
-	git_src *g = NULL;
-	if (git_src_open(&g, dir, ref) != 0)
-		fail_msg("git_src_open '%s' '%s': %s", dir, ref ? ref : "(null)", err_msg());
+	source_repo *g = NULL;
+	if (source_open(&g, dir, ref) != 0)
+		fail_msg("source_open '%s' '%s': %s", dir, ref ? ref : "(null)", err_msg());
 	return g;
 }
 
@@ -273,8 +273,8 @@ static void test_read_at_commits(void **st)
 	put(dir, "empty.yaml", "");
 	char *head = commit(dir, "two");
 
-	git_src *g = open_ok(dir, NULL);
-	assert_string_equal(git_src_commit(g), head);
+	source_repo *g = open_ok(dir, NULL);
+	assert_string_equal(source_commit(g), head);
 	assert_reads(g, "flotilla.yaml", "v2\n");
 	assert_reads(g, "tenants/eu/b.yaml", "b2\n");
 	assert_reads(g, "empty.yaml", "");
@@ -282,15 +282,15 @@ static void test_read_at_commits(void **st)
 	assert_string_equal(l, "empty.yaml flotilla.yaml tenants/eu/a.yaml tenants/eu/b.yaml");
 	free(l);
 	assert_refused(g, "nope.yaml", ERR_NOTFOUND, "'nope.yaml' is not in commit ");
-	git_src_free(g);
+	source_free(g);
 
 	g = open_ok(dir, old);
-	assert_string_equal(git_src_commit(g), old);
+	assert_string_equal(source_commit(g), old);
 	assert_reads(g, "flotilla.yaml", "v1\n");
 	l = list(g);
 	assert_string_equal(l, "flotilla.yaml tenants/eu/a.yaml");
 	free(l);
-	git_src_free(g);
+	source_free(g);
 
 	rm_rf(dir);
 	free(dir);
@@ -307,12 +307,12 @@ static void test_dirty_tree_ignored(void **st)
 	put(dir, "a.yaml", "edited\n");
 	put(dir, "untracked.yaml", "x\n");
 	GIT(dir, "add", "untracked.yaml"); /* staged is not committed either */
-	git_src *g = open_ok(dir, NULL);
+	source_repo *g = open_ok(dir, NULL);
 	assert_reads(g, "a.yaml", "committed\n");
 	char *l = list(g);
 	assert_string_equal(l, "a.yaml");
 	free(l);
-	git_src_free(g);
+	source_free(g);
 	rm_rf(dir);
 	free(dir);
 }
@@ -332,31 +332,31 @@ static void test_refs(void **st)
 		{"old", c1}, {"v1", c1}, {"refs/tags/v1", c1}, {"HEAD", c2}, {"main", c2}, {"HEAD~1", c1},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(refs); i++) {
-		git_src *g = open_ok(dir, refs[i][0]);
-		assert_string_equal(git_src_commit(g), refs[i][1]);
-		git_src_free(g);
+		source_repo *g = open_ok(dir, refs[i][0]);
+		assert_string_equal(source_commit(g), refs[i][1]);
+		source_free(g);
 	}
 	char shortsha[8];
 	str_copy(shortsha, c1, sizeof(shortsha));
-	git_src *g = open_ok(dir, shortsha);
-	assert_string_equal(git_src_commit(g), c1);
+	source_repo *g = open_ok(dir, shortsha);
+	assert_string_equal(source_commit(g), c1);
 	assert_reads(g, "a.yaml", "1\n");
 
 	char out[41];
-	assert_int_equal(git_src_resolve(g, "v1", out), 0);
+	assert_int_equal(source_resolve(g, "v1", out), 0);
 	assert_string_equal(out, c1);
-	assert_int_equal(git_src_resolve(g, "main", out), 0);
+	assert_int_equal(source_resolve(g, "main", out), 0);
 	assert_string_equal(out, c2);
-	assert_int_equal(git_src_resolve(g, "nosuch", out), ERR_NOTFOUND);
+	assert_int_equal(source_resolve(g, "nosuch", out), ERR_NOTFOUND);
 	char *want = xasprintf("ref 'nosuch' not found in '%s'", dir);
 	assert_string_equal(err_msg(), want);
 	free(want);
 	/* a blob is not a commit */
-	assert_int_equal(git_src_resolve(g, "HEAD:a.yaml", out), ERR_NOTFOUND);
-	git_src_free(g);
+	assert_int_equal(source_resolve(g, "HEAD:a.yaml", out), ERR_NOTFOUND);
+	source_free(g);
 
-	g = (git_src *)1;
-	assert_int_equal(git_src_open(&g, dir, "nosuch"), ERR_NOTFOUND);
+	g = (source_repo *)1;
+	assert_int_equal(source_open(&g, dir, "nosuch"), ERR_NOTFOUND);
 	assert_null(g);
 	want = xasprintf("ref 'nosuch' not found in '%s'", dir);
 	assert_string_equal(err_msg(), want);
@@ -365,17 +365,17 @@ static void test_refs(void **st)
 	/* Not a repository, and no search upward from a subdirectory. */
 	put(dir, "sub/x.yaml", "x\n");
 	char *sub = xasprintf("%s/sub", dir);
-	assert_int_equal(git_src_open(&g, sub, NULL), ERR_IO);
+	assert_int_equal(source_open(&g, sub, NULL), ERR_IO);
 	want = xasprintf("'%s' is not a git repository", sub);
 	assert_string_equal(err_msg(), want);
 	free(want);
 	free(sub);
-	assert_int_equal(git_src_open(&g, "/nonexistent/flotilla", NULL), ERR_IO);
+	assert_int_equal(source_open(&g, "/nonexistent/flotilla", NULL), ERR_IO);
 	assert_string_equal(err_msg(), "'/nonexistent/flotilla' is not a git repository");
 
 	/* A repository with no commit yet has no HEAD to read. */
 	char *empty = repo_new();
-	assert_int_equal(git_src_open(&g, empty, NULL), ERR_NOTFOUND);
+	assert_int_equal(source_open(&g, empty, NULL), ERR_NOTFOUND);
 	rm_rf(empty);
 	free(empty);
 
@@ -394,8 +394,8 @@ static void test_blob_ids(void **st)
 	put(dir, "empty.yaml", "");
 	link_at(dir, "alias.yaml", "tenants/x/a.yaml");
 	free(commit(dir, "one"));
-	git_src *g = open_ok(dir, NULL);
-	const spec_source *s = git_src_spec(g);
+	source_repo *g = open_ok(dir, NULL);
+	const spec_source *s = source_spec(g);
 	assert_non_null(s->blob_id);
 	const char *files[][2] = {
 		{"flotilla.yaml", "flotilla.yaml"},
@@ -413,7 +413,7 @@ static void test_blob_ids(void **st)
 	char id[SPEC_BLOB_ID_LEN + 1];
 	assert_int_equal(s->blob_id(s->ctx, "missing.yaml", id), ERR_NOTFOUND);
 	assert_int_equal(s->blob_id(s->ctx, "tenants", id), ERR_NOTFOUND);
-	git_src_free(g);
+	source_free(g);
 	rm_rf(dir);
 	free(dir);
 }
@@ -438,7 +438,7 @@ static void test_symlinks(void **st)
 	link_at(dir, "root.yaml", "..");
 	free(commit(dir, "links"));
 
-	git_src *g = open_ok(dir, NULL);
+	source_repo *g = open_ok(dir, NULL);
 	assert_reads(g, "tenants/eu/up.yaml", "base\n");
 	assert_reads(g, "tenants/eu/same.yaml", "real\n");
 	assert_reads(g, "tenants/eu/dotty.yaml", "base\n");
@@ -454,7 +454,7 @@ static void test_symlinks(void **st)
 	assert_non_null(strstr(l, "tenants/eu/escape.yaml"));
 	assert_non_null(strstr(l, "root.yaml"));
 	free(l);
-	git_src_free(g);
+	source_free(g);
 	rm_rf(dir);
 	free(dir);
 }
@@ -476,7 +476,7 @@ static void test_limits_and_skips(void **st)
 	free(head);
 	GIT(dir, "commit", "-q", "-m", "submodule");
 
-	git_src *g = open_ok(dir, NULL);
+	source_repo *g = open_ok(dir, NULL);
 	char *l = list(g);
 	assert_string_equal(l, "a.yaml big.yaml");
 	free(l);
@@ -489,7 +489,7 @@ static void test_limits_and_skips(void **st)
 	assert_non_null(got);
 	free(got);
 	assert_refused(g, "vendor/sub", ERR_NOTFOUND, "'vendor/sub' is not a file in commit ");
-	git_src_free(g);
+	source_free(g);
 	rm_rf(dir);
 	free(dir);
 }
@@ -530,7 +530,7 @@ static void test_changed(void **st)
 	put(dir, ".github/ci.yaml", "ci2\n");       /* dot-named: never listed */
 	char *c2 = commit(dir, "two");
 
-	git_src *g = open_ok(dir, NULL);
+	source_repo *g = open_ok(dir, NULL);
 	char *got = changed(g, c1);
 	assert_string_equal(got, "A:tenants/eu/new/d.yaml A:tenants/us/c2.yaml A:tenants/x "
 				 "A:tenants/y.yaml/z.yaml D:tenants/eu/b.yaml D:tenants/us/c.yaml "
@@ -540,7 +540,7 @@ static void test_changed(void **st)
 	got = changed(g, c2);
 	assert_string_equal(got, "");
 	free(got);
-	git_src_free(g);
+	source_free(g);
 
 	/* Backwards: everything swaps A and D. */
 	g = open_ok(dir, c1);
@@ -551,9 +551,9 @@ static void test_changed(void **st)
 				 "M:tenants/eu/a.yaml M:tenants/kind.yaml");
 	free(got);
 	names l = {0};
-	assert_int_equal(git_src_changed(g, "nosuch", on_change, &l), ERR_NOTFOUND);
+	assert_int_equal(source_changed(g, "nosuch", on_change, &l), ERR_NOTFOUND);
 	assert_int_equal(l.n, 0);
-	git_src_free(g);
+	source_free(g);
 
 	/*
 	 * The unchanged shards/ subtree is skipped by id, never read: delete
@@ -567,12 +567,12 @@ static void test_changed(void **st)
 	got = changed(g, c1);
 	assert_non_null(strstr(got, "M:tenants/eu/a.yaml"));
 	free(got);
-	const spec_source *s = git_src_spec(g);
+	const spec_source *s = source_spec(g);
 	assert_int_equal(s->list(s->ctx, collect, &l), ERR_IO);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.v[i]);
 	free(l.v);
-	git_src_free(g);
+	source_free(g);
 	free(obj);
 	free(tree);
 
@@ -598,11 +598,11 @@ static void test_changed_stops(void **st)
 	put(dir, "a.yaml", "a\n");
 	put(dir, "b/c.yaml", "c\n");
 	free(commit(dir, "two"));
-	git_src *g = open_ok(dir, NULL);
+	source_repo *g = open_ok(dir, NULL);
 	int calls = 0;
-	assert_int_equal(git_src_changed(g, c1, stop_after_one, &calls), 0);
+	assert_int_equal(source_changed(g, c1, stop_after_one, &calls), 0);
 	assert_int_equal(calls, 1);
-	git_src_free(g);
+	source_free(g);
 	rm_rf(dir);
 	free(dir);
 	free(c1);
@@ -635,9 +635,9 @@ static void same_fleet(const char *example)
 	size_t nd = 0, ng = 0;
 	char *want = load(ds, &nd);
 	spec_source_dir_free(ds);
-	git_src *g = open_ok(dir, NULL);
-	char *got = load(git_src_spec(g), &ng);
-	git_src_free(g);
+	source_repo *g = open_ok(dir, NULL);
+	char *got = load(source_spec(g), &ng);
+	source_free(g);
 	assert_int_equal(ng, nd);
 	assert_string_equal(got, want);
 	free(got);

@@ -1,10 +1,10 @@
 /*
- * test-remote.c: unit tests of the git remote (reconciler/remote.c) against
+ * test-remote.c: unit tests of the git remote (source/remote.c) against
  * real repositories made in temp directories with git(1), reached by plain
  * path and by file:// url; the only network use is a connection refused on
- * loopback. Each check pins the commit that git_remote_sync names against
+ * loopback. Each check pins the commit that source_remote_sync names against
  * what git says the remote holds, and reads it back from the bare cache
- * through git_src_open, as the daemon will.
+ * through source_open, as the daemon will.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "reconciler/reconciler.h"
+#include "source/source.h"
 #include "spec/spec.h"
 
 /* ----------------------------------------------------------- fixtures */
@@ -134,8 +134,8 @@ static char *change(const char *dir, const char *text)
 /* Sync and expect success; the commit. */
 static void sync_ok(const char *url, const char *cache, const char *ref, char sha[41])
 {
-	git_remote_sync_stats st = {0};
-	int rc = git_remote_sync(url, cache, ref, sha, &st);
+	source_sync_stats st = {0};
+	int rc = source_remote_sync(url, cache, ref, sha, &st);
 	if (rc != 0)
 		fail_msg("sync '%s' %s: %d %s", url, ref ? ref : "(null)", rc, err_msg());
 	assert_int_equal(strlen(sha), 40);
@@ -146,16 +146,16 @@ static void sync_ok(const char *url, const char *cache, const char *ref, char sh
 /* flotilla.yaml at commit sha, read from the bare cache through git.c. */
 static char *read_cached(const char *cache, const char *sha)
 {
-	git_src *g = NULL;
-	int rc = git_src_open(&g, cache, sha);
+	source_repo *g = NULL;
+	int rc = source_open(&g, cache, sha);
 	if (rc != 0)
-		fail_msg("git_src_open '%s' %s: %s", cache, sha, err_msg());
-	assert_string_equal(git_src_commit(g), sha);
-	const spec_source *s = git_src_spec(g);
+		fail_msg("source_open '%s' %s: %s", cache, sha, err_msg());
+	assert_string_equal(source_commit(g), sha);
+	const spec_source *s = source_spec(g);
 	buf b = BUF_INIT(1 << 20);
 	assert_int_equal(s->read(s->ctx, "flotilla.yaml", &b), 0);
 	char *text = buf_detach(&b, NULL);
-	git_src_free(g);
+	source_free(g);
 	return text;
 }
 
@@ -203,19 +203,19 @@ static void test_clone_then_follow(void **st)
 	char *cache = at("cache/nested/repo");
 	char *want = GITS(remote, "rev-parse", "HEAD");
 	char sha[41];
-	git_remote_sync_stats stats = {0};
-	assert_int_equal(git_remote_sync(remote, cache, "main", sha, &stats), 0);
+	source_sync_stats stats = {0};
+	assert_int_equal(source_remote_sync(remote, cache, "main", sha, &stats), 0);
 	assert_string_equal(sha, want);
 	assert_int_equal(stats.fetches, 1);
 	assert_true(stats.received_objects >= 3); /* commit, tree, blob */
 	assert_cached(cache, sha, "v: 1\n");
 
-	git_src *g = NULL;
-	assert_int_equal(git_src_open(&g, cache, sha), 0);
+	source_repo *g = NULL;
+	assert_int_equal(source_open(&g, cache, sha), 0);
 	size_t n = 0;
-	assert_int_equal(git_src_spec(g)->list(git_src_spec(g)->ctx, list_one, &n), 0);
+	assert_int_equal(source_spec(g)->list(source_spec(g)->ctx, list_one, &n), 0);
 	assert_int_equal(n, 1);
-	git_src_free(g);
+	source_free(g);
 
 	struct stat sb;
 	assert_int_equal(stat(cache, &sb), 0);
@@ -270,23 +270,23 @@ static void test_head_and_branches(void **st)
 	sync_ok(url, cache, "HEAD", sha);
 	assert_string_equal(sha, staging);
 
-	assert_int_equal(git_remote_sync(url, cache, "nope", sha, NULL), ERR_NOTFOUND);
+	assert_int_equal(source_remote_sync(url, cache, "nope", sha, NULL), ERR_NOTFOUND);
 	assert_string_equal(sha, "");
 	assert_non_null(strstr(err_msg(), "'nope'"));
 	assert_non_null(strstr(err_msg(), url));
 
-	assert_int_equal(git_remote_sync(url, cache, "bad..name", sha, NULL), ERR_INVALID);
+	assert_int_equal(source_remote_sync(url, cache, "bad..name", sha, NULL), ERR_INVALID);
 
 	/* A deleted branch is pruned: gone from the remote, gone here. */
 	GIT(remote, "checkout", "-q", "trunk");
 	GIT(remote, "branch", "-q", "-D", "staging");
-	assert_int_equal(git_remote_sync(url, cache, "staging", sha, NULL), ERR_NOTFOUND);
+	assert_int_equal(source_remote_sync(url, cache, "staging", sha, NULL), ERR_NOTFOUND);
 	sync_ok(url, cache, "trunk", sha);
-	git_src *g = NULL;
-	assert_int_equal(git_src_open(&g, cache, "refs/remotes/origin/staging"), ERR_NOTFOUND);
-	assert_int_equal(git_src_open(&g, cache, "refs/remotes/origin/trunk"), 0);
-	assert_string_equal(git_src_commit(g), trunk);
-	git_src_free(g);
+	source_repo *g = NULL;
+	assert_int_equal(source_open(&g, cache, "refs/remotes/origin/staging"), ERR_NOTFOUND);
+	assert_int_equal(source_open(&g, cache, "refs/remotes/origin/trunk"), 0);
+	assert_string_equal(source_commit(g), trunk);
+	source_free(g);
 
 	free(staging);
 	free(trunk);
@@ -360,8 +360,8 @@ static void test_unreachable_then_back(void **st)
 		sync_ok(url, c, "main", old);
 
 		assert_int_equal(rename(remote, away), 0);
-		git_remote_sync_stats stats = {0};
-		assert_int_equal(git_remote_sync(url, c, "main", sha, &stats), ERR_IO);
+		source_sync_stats stats = {0};
+		assert_int_equal(source_remote_sync(url, c, "main", sha, &stats), ERR_IO);
 		assert_string_equal(sha, "");
 		assert_int_equal(stats.fetches, 1);
 		if (!strstr(err_msg(), url))
@@ -391,23 +391,23 @@ static void test_cache_of_another_url(void **st)
 	char *cache = at("cache");
 	char sha[41];
 	sync_ok(a, cache, "main", sha);
-	assert_int_equal(git_remote_sync(b, cache, "main", sha, NULL), ERR_INVALID);
+	assert_int_equal(source_remote_sync(b, cache, "main", sha, NULL), ERR_INVALID);
 	assert_string_equal(sha, "");
 	assert_non_null(strstr(err_msg(), a));
 	assert_non_null(strstr(err_msg(), b));
 	/* file:// of the same directory is another url too: refused, not guessed. */
 	char *url = xasprintf("file://%s", a);
-	assert_int_equal(git_remote_sync(url, cache, "main", sha, NULL), ERR_INVALID);
+	assert_int_equal(source_remote_sync(url, cache, "main", sha, NULL), ERR_INVALID);
 	sync_ok(a, cache, "main", sha); /* the cache is untouched */
 
 	char *other = at("not-a-cache");
 	assert_int_equal(mkdir(other, 0700), 0);
 	write_file(other, "notes.txt", "mine\n");
-	assert_int_equal(git_remote_sync(a, other, "main", sha, NULL), ERR_INVALID);
+	assert_int_equal(source_remote_sync(a, other, "main", sha, NULL), ERR_INVALID);
 	assert_non_null(strstr(err_msg(), other));
 
 	/* A repository with a working tree (the remote itself) is no cache. */
-	assert_int_equal(git_remote_sync(a, b, "main", sha, NULL), ERR_INVALID);
+	assert_int_equal(source_remote_sync(a, b, "main", sha, NULL), ERR_INVALID);
 
 	free(other);
 	free(url);
@@ -429,7 +429,7 @@ static void test_refused_urls(void **st)
 	char *cache = at("cache");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char sha[41] = "x";
-		int rc = git_remote_sync(bad[i], cache, "main", sha, NULL);
+		int rc = source_remote_sync(bad[i], cache, "main", sha, NULL);
 		if (rc != ERR_INVALID)
 			fail_msg("'%s': %d %s", bad[i], rc, err_msg());
 		assert_string_equal(sha, "");
@@ -438,7 +438,7 @@ static void test_refused_urls(void **st)
 	}
 	assert_int_equal(access(cache, F_OK), -1);
 	char sha[41];
-	assert_int_equal(git_remote_sync(scratch, "", "main", sha, NULL), ERR_INVALID);
+	assert_int_equal(source_remote_sync(scratch, "", "main", sha, NULL), ERR_INVALID);
 	free(cache);
 }
 
@@ -451,21 +451,21 @@ static void test_token_never_shown(void **st)
 	assert_int_equal(setenv("FLOTILLA_GIT_TOKEN", TOKEN, 1), 0);
 	char *cache = at("cache");
 	char sha[41];
-	git_remote_sync_stats stats = {0};
-	assert_int_equal(git_remote_sync("https://127.0.0.1:1/x.git", cache, "HEAD", sha, &stats), ERR_IO);
+	source_sync_stats stats = {0};
+	assert_int_equal(source_remote_sync("https://127.0.0.1:1/x.git", cache, "HEAD", sha, &stats), ERR_IO);
 	assert_non_null(strstr(err_msg(), "https://127.0.0.1:1/x.git"));
 	assert_null(strstr(err_msg(), TOKEN));
 	assert_int_equal(stats.fetches, 1);
 
 	char *cache2 = at("cache2");
-	assert_int_equal(git_remote_sync("https://bot:pa55w0rd@127.0.0.1:1/x.git", cache2, "main", sha, NULL),
+	assert_int_equal(source_remote_sync("https://bot:pa55w0rd@127.0.0.1:1/x.git", cache2, "main", sha, NULL),
 			 ERR_IO);
 	assert_null(strstr(err_msg(), "pa55w0rd"));
 	assert_null(strstr(err_msg(), TOKEN));
 	assert_non_null(strstr(err_msg(), "https://***@127.0.0.1:1/x.git"));
 
 	/* A cache of another url: that message hides the password too. */
-	assert_int_equal(git_remote_sync("https://127.0.0.1:1/y.git", cache2, "main", sha, NULL), ERR_INVALID);
+	assert_int_equal(source_remote_sync("https://127.0.0.1:1/y.git", cache2, "main", sha, NULL), ERR_INVALID);
 	assert_null(strstr(err_msg(), "pa55w0rd"));
 	assert_non_null(strstr(err_msg(), "https://127.0.0.1:1/y.git"));
 	assert_int_equal(unsetenv("FLOTILLA_GIT_TOKEN"), 0);

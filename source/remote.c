@@ -20,7 +20,7 @@
 
 #include <git2.h>
 
-#include "reconciler/reconciler.h"
+#include "source/source.h"
 
 #define TOKEN_ENV "FLOTILLA_GIT_TOKEN"
 #define TOKEN_USER "x-access-token"
@@ -328,13 +328,13 @@ static int pick_branch(sync_ctx *c, git_remote *remote, const char *branch, char
 	return 0;
 }
 
-int git_remote_sync(const char *url, const char *cache_dir, const char *ref, char sha[41],
-		    git_remote_sync_stats *stats)
+int source_remote_sync(const char *url, const char *cache_dir, const char *ref, char sha[41],
+		    source_sync_stats *stats)
 {
 	sha[0] = '\0';
 	int64_t t0 = now_ms();
 	if (stats)
-		*stats = (git_remote_sync_stats){.fetches = 1};
+		*stats = (source_sync_stats){.fetches = 1};
 	init_once();
 	sync_ctx c = {.url = url, .shown = url_shown(url ? url : ""), .token = getenv(TOKEN_ENV)};
 	git_repository *repo = NULL;

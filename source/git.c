@@ -12,12 +12,12 @@
 
 #include <git2.h>
 
-#include "reconciler/reconciler.h"
+#include "source/source.h"
 
 #define MAX_DEPTH 64     /* as spec/source_dir.c */
 #define MAX_LINK_HOPS 16 /* a chain of symlinks longer than this is refused */
 
-struct git_src {
+struct source_repo {
 	git_repository *repo;
 	git_odb *odb;
 	git_tree *tree; /* the commit's root tree */
@@ -35,7 +35,7 @@ static const char *git_msg(void)
 static void init_once(void)
 {
 	/* git_libgit2_init counts its calls; one for the process is enough,
-	 * and never shutting down keeps every git_src independent. */
+	 * and never shutting down keeps every source_repo independent. */
 	static int done;
 	if (!done) {
 		git_libgit2_init();
@@ -53,7 +53,7 @@ static bool is_blob(git_filemode_t m) { return m == GIT_FILEMODE_BLOB || m == GI
 
 /* ------------------------------------------------------------ listing */
 
-static int walk(git_src *g, const git_tree *t, buf *path, unsigned depth,
+static int walk(source_repo *g, const git_tree *t, buf *path, unsigned depth,
 		void (*emit)(void *, const char *), void *arg)
 {
 	if (depth > MAX_DEPTH)
@@ -88,7 +88,7 @@ static int walk(git_src *g, const git_tree *t, buf *path, unsigned depth,
 
 static int src_list(void *ctx, void (*emit)(void *, const char *), void *arg)
 {
-	git_src *g = ctx;
+	source_repo *g = ctx;
 	buf path = BUF_INIT(0);
 	int rc = walk(g, g->tree, &path, 0, emit, arg);
 	buf_release(&path);
@@ -105,7 +105,7 @@ static const char OUTSIDE[] = "symlink points outside the repository; refused";
  * that leaves the root, is absent, or is not a file is refused the way
  * spec/source_dir.c refuses it. *out is a blob entry of the tree.
  */
-static int follow(git_src *g, const char *path, git_tree_entry *e, git_tree_entry **out)
+static int follow(source_repo *g, const char *path, git_tree_entry *e, git_tree_entry **out)
 {
 	*out = NULL;
 	char *cur = xstrdup(path);
@@ -194,7 +194,7 @@ done:
 
 /* The blob entry that `path` reads: itself, or a symlink's target. The
  * caller frees *out. ERR_NOTFOUND when path is not a file of the tree. */
-static int lookup(git_src *g, const char *path, git_tree_entry **out)
+static int lookup(source_repo *g, const char *path, git_tree_entry **out)
 {
 	*out = NULL;
 	git_tree_entry *e = NULL;
@@ -216,7 +216,7 @@ static int lookup(git_src *g, const char *path, git_tree_entry **out)
 
 static int src_read(void *ctx, const char *path, buf *out)
 {
-	git_src *g = ctx;
+	source_repo *g = ctx;
 	git_tree_entry *e = NULL;
 	git_blob *blob = NULL;
 	int rc = lookup(g, path, &e);
@@ -248,7 +248,7 @@ done:
 
 static int src_blob_id(void *ctx, const char *path, char out[SPEC_BLOB_ID_LEN + 1])
 {
-	git_src *g = ctx;
+	source_repo *g = ctx;
 	git_tree_entry *e = NULL;
 	out[0] = '\0';
 	int rc = lookup(g, path, &e);
@@ -264,7 +264,7 @@ static int src_blob_id(void *ctx, const char *path, char out[SPEC_BLOB_ID_LEN + 
 /* ------------------------------------------------------------ opening */
 
 /* Resolve rev to a commit; ERR_NOTFOUND names it. */
-static int resolve(git_src *g, const char *rev, git_commit **out)
+static int resolve(source_repo *g, const char *rev, git_commit **out)
 {
 	*out = NULL;
 	git_object *obj = NULL, *peeled = NULL;
@@ -278,11 +278,11 @@ static int resolve(git_src *g, const char *rev, git_commit **out)
 	return 0;
 }
 
-int git_src_open(git_src **out, const char *dir, const char *ref)
+int source_open(source_repo **out, const char *dir, const char *ref)
 {
 	*out = NULL;
 	init_once();
-	git_src *g = xcalloc(1, sizeof(*g));
+	source_repo *g = xcalloc(1, sizeof(*g));
 	git_commit *commit = NULL;
 	int rc = 0;
 	g->dir = xstrdup(dir);
@@ -310,11 +310,11 @@ int git_src_open(git_src **out, const char *dir, const char *ref)
 	g = NULL;
 done:
 	git_commit_free(commit);
-	git_src_free(g);
+	source_free(g);
 	return rc;
 }
 
-void git_src_free(git_src *g)
+void source_free(source_repo *g)
 {
 	if (!g)
 		return;
@@ -325,11 +325,11 @@ void git_src_free(git_src *g)
 	free(g);
 }
 
-const char *git_src_commit(const git_src *g) { return g->sha; }
+const char *source_commit(const source_repo *g) { return g->sha; }
 
-const spec_source *git_src_spec(git_src *g) { return &g->src; }
+const spec_source *source_spec(source_repo *g) { return &g->src; }
 
-int git_src_resolve(git_src *g, const char *rev, char out[41])
+int source_resolve(source_repo *g, const char *rev, char out[41])
 {
 	out[0] = '\0';
 	git_commit *c = NULL;
@@ -344,7 +344,7 @@ int git_src_resolve(git_src *g, const char *rev, char out[41])
 /* ------------------------------------------------------------ changes */
 
 typedef struct changes {
-	git_src *g;
+	source_repo *g;
 	int (*fn)(void *, const char *, char);
 	void *arg;
 	buf path;
@@ -462,7 +462,7 @@ static int cmp_trees(changes *c, const git_tree *a, const git_tree *b, unsigned 
 	return rc;
 }
 
-int git_src_changed(git_src *g, const char *since, int (*fn)(void *arg, const char *path, char status),
+int source_changed(source_repo *g, const char *since, int (*fn)(void *arg, const char *path, char status),
 		    void *arg)
 {
 	git_commit *old = NULL;
@@ -487,7 +487,7 @@ done:
 
 /* ------------------------------------------------------ a path's git status */
 
-int git_path_where(const char *path, char repo[PATH_MAX], bool *tracked, bool *ignored)
+int source_path_where(const char *path, char repo[PATH_MAX], bool *tracked, bool *ignored)
 {
 	init_once();
 	repo[0] = '\0';
