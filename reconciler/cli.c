@@ -22,13 +22,24 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 	return EXIT_ERROR;
 }
 
+int cli_planning_fail(const char *cmd, const planning *pl)
+{
+	if (pl->diags && spec_diags_count(pl->diags)) {
+		buf d = BUF_INIT(0);
+		if (spec_diags_render_text(pl->diags, &d) == 0)
+			fwrite(d.data, 1, d.len, stderr);
+		buf_release(&d);
+	}
+	return cli_fail(cmd, "%s", err_msg());
+}
+
 int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint)
 {
 	int64_t until = (int64_t)time(NULL) + (wait_s > 0 ? wait_s : 0);
 	for (;;) {
 		state_lease held;
 		memset(&held, 0, sizeof(held));
-		int rc = state_lease_acquire(st, "fleet", CLI_LEASE_TTL, &held);
+		int rc = state_lease_acquire(st, "fleet", ENGINE_LEASE_TTL, &held);
 		if (rc == 0)
 			return EXIT_OK;
 		if (rc != ERR_LOCKED)

@@ -142,8 +142,8 @@ static int read_claimants(const adopt_opts *o, state *st, neon_client *c, const 
 	refresh_stats rs;
 	memset(&rs, 0, sizeof(rs));
 	if (o->all) {
-		if (refresh_list(st, c, "adopt", &rs) != 0)
-			return EXIT_ERROR;
+		if (refresh_list(st, c, &rs) != 0)
+			return cli_fail("adopt", "%s", err_msg());
 		if (rs.incomplete)
 			return cli_fail("adopt", "the list of the live fleet is incomplete (%lld project%s Neon named "
 					"unavailable could not be read; first: %s); run flotilla adopt again",
@@ -151,17 +151,17 @@ static int read_claimants(const adopt_opts *o, state *st, neon_client *c, const 
 	} else {
 		char *name = xasprintf("%s%s", spec_fleet_name_prefix(f), o->tenant);
 		verify_found v;
-		int rc = verify_fetch("adopt", st, c, &name, 1, o->project_id, &v);
+		int rc = verify_fetch(st, c, &name, 1, o->project_id, &v);
 		free(name);
 		if (rc != 0)
-			return EXIT_ERROR;
+			return cli_fail("adopt", "%s", err_msg());
 		if (v.cut_short)
 			return cli_fail("adopt", "a search for the tenant's name was cut short by Neon (projects it named "
 					"unavailable could not be read); run flotilla adopt again");
 	}
 	size_t nread = 0;
-	if (verify_read_unmapped("adopt", st, c, &rs, &nread) != 0)
-		return EXIT_ERROR;
+	if (verify_read_unmapped(st, c, &rs, &nread) != 0)
+		return cli_fail("adopt", "%s", err_msg());
 	if (rs.deep_failed)
 		fprintf(stderr, "adopt: %lld project%s could not be read (first: %s); a tenant %s may claim is not "
 			"adopted\n", (long long)rs.deep_failed, rs.deep_failed == 1 ? "" : "s", rs.first_error,
@@ -207,8 +207,10 @@ int cmd_adopt(int argc, char **argv)
 	if (cli_lease_take("adopt", st, 0, "wait for it, then adopt again") != EXIT_OK)
 		goto done;
 	leased = true;
-	if (planning_load("adopt", &o.rq, st, &pl) != EXIT_OK)
+	if (planning_load(&o.rq, st, &pl) != 0) {
+		cli_planning_fail("adopt", &pl);
 		goto done;
+	}
 	const spec_fleet *f = pl.fl.fleet;
 	if (cli_client_open("adopt", &o.api, &client) != EXIT_OK)
 		goto done;
@@ -256,8 +258,10 @@ int cmd_adopt(int argc, char **argv)
 	/* what apply would do next: the cache as the marks left it, its
 	 * creates checked against Neon as apply checks them */
 	planning_release(&pl);
-	if (planning_run("adopt", &o.rq, st, client, &pl) != EXIT_OK)
+	if (planning_run(&o.rq, st, client, &pl) != 0) {
+		cli_planning_fail("adopt", &pl);
 		goto done;
+	}
 	buf text = BUF_INIT(0);
 	if (plan_render_text(pl.p, &text) == 0) {
 		printf("\nThe plan that follows (flotilla apply makes it):\n");

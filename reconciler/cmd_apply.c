@@ -467,14 +467,15 @@ typedef struct resume_ctx {
 static int settle_earlier(resume_ctx *r, const char *fleet)
 {
 	resume_stats rs;
-	if (resume_run(r->st, r->c, fleet, &rs) != 0)
-		return cli_fail("apply", "settling what an earlier run left unfinished: %s", err_msg());
+	int rc = resume_run(r->st, r->c, fleet, &rs);
+	if (rc != 0)
+		return err_set(rc, "settling what an earlier run left unfinished: %s", err_msg());
 	if (rs.resolved)
 		fprintf(stderr, "apply: settled %lld unfinished journal row%s of an earlier run (%lld adopted, %lld "
 				"mapped, %lld not run)\n",
 			(long long)rs.resolved, rs.resolved == 1 ? "" : "s", (long long)rs.adopted, (long long)rs.mapped,
 			(long long)rs.absent);
-	return EXIT_OK;
+	return 0;
 }
 
 static int settle_hook(void *arg, const spec_fleet *f)
@@ -555,8 +556,10 @@ int cmd_apply(int argc, char **argv)
 		}
 		neon_client_set_org(client, filed->org_id); /* searches must name it */
 		resume_ctx rc0 = {st, client};
-		if (settle_earlier(&rc0, fleet) != 0)
+		if (settle_earlier(&rc0, fleet) != 0) {
+			cli_fail("apply", "%s", err_msg());
 			goto done;
+		}
 		if (check_stale(st, client, p, stale) != 0 || check_creates(client, p, stale) != 0) {
 			cli_fail("apply", "%s", err_msg());
 			goto done;
@@ -567,8 +570,10 @@ int cmd_apply(int argc, char **argv)
 		resume_ctx rc0 = {st, client};
 		o.rq.before_refresh = settle_hook;
 		o.rq.hook_arg = &rc0;
-		if (planning_run("apply", &o.rq, st, client, &pl) != EXIT_OK)
+		if (planning_run(&o.rq, st, client, &pl) != 0) {
+			cli_planning_fail("apply", &pl);
 			goto done;
+		}
 		p = pl.p;
 		fleet = spec_fleet_name(pl.fl.fleet);
 		if (state_meta_set(st, "fleet", fleet) != 0)

@@ -258,8 +258,10 @@ static const char *stop_reason(void *arg, const plan_action *a)
 static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool apply_it, exec_summary *sum,
 			  planning *pl)
 {
-	if (planning_run("daemon", rq, d->st, d->client, pl) != EXIT_OK)
+	if (planning_run(rq, d->st, d->client, pl) != 0) {
+		cli_planning_fail("daemon", pl);
 		return -1;
+	}
 	const plan *p = pl->p;
 	memset(sum, 0, sizeof(*sum));
 	if (!apply_it || p->ncreate + p->nupdate + p->ndelete + p->nadopt == 0)
@@ -289,10 +291,9 @@ static int settle_hook(void *arg, const spec_fleet *f)
 {
 	daemon_ctx *d = arg;
 	resume_stats rs;
-	if (resume_run(d->st, d->client, spec_fleet_name(f), &rs) != 0) {
-		log_error("daemon: cannot settle what an earlier run left unfinished", "error", err_msg());
-		return -1;
-	}
+	int rc = resume_run(d->st, d->client, spec_fleet_name(f), &rs);
+	if (rc != 0)
+		return err_set(rc, "cannot settle what an earlier run left unfinished: %s", err_msg());
 	if (rs.resolved || rs.uncached) {
 		char n[64];
 		snprintf(n, sizeof(n), "%lld resolved, %lld adopted, %lld read back", (long long)rs.resolved,
@@ -430,7 +431,8 @@ static int sweep(daemon_ctx *d)
 	memset(&rs, 0, sizeof(rs));
 	int64_t wall = (int64_t)time(NULL);
 	if (wall >= d->list_due && d->sweep_allowance >= list_cost) {
-		if (refresh_list(d->st, d->client, "daemon", &rs) != 0) {
+		if (refresh_list(d->st, d->client, &rs) != 0) {
+			cli_fail("daemon", "%s", err_msg());
 			rc = -1;
 			goto done;
 		}
@@ -475,8 +477,10 @@ static int sweep(daemon_ctx *d)
 		neon_stats before, after;
 		neon_client_stats(d->client, &before);
 		int64_t t0 = mono_ms();
-		if (refresh_deep(d->st, d->client, "daemon", ids + at, n, NULL, NULL, &rs) != 0)
+		if (refresh_deep(d->st, d->client, ids + at, n, NULL, NULL, &rs) != 0) {
+			cli_fail("daemon", "%s", err_msg());
 			rc = -1;
+		}
 		neon_client_stats(d->client, &after);
 		int64_t spent = after.requests - before.requests;
 		d->sweep_allowance -= spent;
@@ -510,7 +514,7 @@ static int sweep(daemon_ctx *d)
 			exec_summary sum;
 			memset(&pl, 0, sizeof(pl));
 			bool heal = true;
-			if (planning_run("daemon", &rq, d->st, NULL, &pl) == EXIT_OK) {
+			if (planning_run(&rq, d->st, NULL, &pl) == 0) {
 				heal = strcmp(spec_fleet_drift(pl.fl.fleet), "heal") == 0;
 				const plan *p = pl.p;
 				size_t drifted = p->nupdate + p->ncreate;
@@ -536,6 +540,8 @@ static int sweep(daemon_ctx *d)
 						exec_summary_release(&sum);
 					}
 				}
+			} else {
+				cli_planning_fail("daemon", &pl);
 			}
 			planning_release(&pl);
 		}
@@ -622,7 +628,7 @@ static void loop(daemon_ctx *d)
 				outcome = "error";
 		}
 		/* the lease, and whether the state file takes writes */
-		bool state_ok = state_lease_renew(d->st, "fleet", CLI_LEASE_TTL) == 0;
+		bool state_ok = state_lease_renew(d->st, "fleet", ENGINE_LEASE_TTL) == 0;
 		if (!state_ok)
 			log_error("daemon: cannot renew the state file's lease", "error", err_msg());
 		budget_metrics(d);

@@ -134,8 +134,10 @@ int cmd_plan(int argc, char **argv)
 	}
 	plan_req rq = {.repo = repo, .ref = ref, .mode = mode, .select = select, .since = since,
 		       .verbose = verbose, .max_deletes = -1};
-	if (planning_run("plan", &rq, st, client, &pl) != EXIT_OK)
+	if (planning_run(&rq, st, client, &pl) != 0) {
+		cli_planning_fail("plan", &pl);
 		goto done;
+	}
 	plan *p = pl.p;
 	int r2;
 	if (strcmp(format, "json") == 0)

@@ -271,23 +271,31 @@ int cmd_refresh(int argc, char **argv)
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (refresh_list(r.st, r.c, "refresh", &r.stats) != 0)
+	if (refresh_list(r.st, r.c, &r.stats) != 0) {
+		cli_fail("refresh", "%s", err_msg());
 		goto done;
+	}
 	int64_t projects = r.stats.projects, calls = r.stats.list_calls;
 	size_t removed = r.stats.gone;
 
 	/* deep reads: --rebuild candidates by name, --full every managed project */
 	if (rebuild) {
 		targets.prefix = r.prefix;
-		if (state_projects_foreach(r.st, collect_named, &targets) != 0)
+		if (state_projects_foreach(r.st, collect_named, &targets) != 0) {
+			cli_fail("refresh", "%s", err_msg());
 			goto done;
+		}
 		r.claims = strmap_new();
 	} else if (full) {
-		if (state_tenants_foreach(r.st, collect_managed, &targets) != 0)
+		if (state_tenants_foreach(r.st, collect_managed, &targets) != 0) {
+			cli_fail("refresh", "%s", err_msg());
 			goto done;
+		}
 	}
-	if (refresh_deep(r.st, r.c, "refresh", targets.ids, targets.n, on_deep, &r, &r.stats) != 0)
+	if (refresh_deep(r.st, r.c, targets.ids, targets.n, on_deep, &r, &r.stats) != 0) {
+		cli_fail("refresh", "%s", err_msg());
 		goto done;
+	}
 	int64_t mapped = 0;
 	for (size_t i = 0; rebuild && i < r.nclaim_keys; i++) {
 		char *pid = strmap_get(r.claims, r.claim_keys[i]);

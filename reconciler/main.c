@@ -61,6 +61,7 @@ int main(int argc, char **argv)
 			fputs(COMMANDS[i].usage, stdout);
 			return EXIT_OK;
 		}
+		cli_report_install(COMMANDS[i].name);
 		return COMMANDS[i].run(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "flotilla: unknown command '%s'\n\n", name);

@@ -1,7 +1,10 @@
 /*
- * progress.c: progress of long work (a refresh of 300,000 projects). On a
- * terminal, one line redrawn in place: done/total, rate and ETA. Otherwise
- * (CI, the daemon), a log line every few seconds, so logs stay readable.
+ * progress.c: what a command shows of the engine's work. Progress of long
+ * work (a refresh of 300,000 projects): on a terminal, one line redrawn in
+ * place: done/total, rate and ETA; otherwise (CI, the daemon), a log line
+ * every few seconds, so logs stay readable. And the engine's reporter:
+ * notes as "CMD: …" on stderr, log events to the log, apply's JSON events
+ * on stdout.
  */
 #include <string.h>
 #include <time.h>
@@ -66,4 +69,52 @@ void progress_end(progress *p)
 {
 	if (p->tty || p->done > 0)
 		render(p, true);
+}
+
+/* ------------------------------------------------------- the reporter */
+
+static struct {
+	const char *cmd;
+	progress cur;
+} rep;
+
+static void on_event(void *arg, const engine_event *e)
+{
+	(void)arg;
+	switch (e->kind) {
+	case ENGINE_NOTE:
+		fprintf(stderr, "%s: %s\n", rep.cmd, e->msg);
+		break;
+	case ENGINE_LOG:
+		log_eventv(e->level, e->msg, e->fields);
+		break;
+	case ENGINE_JSON:
+		printf("%s\n", e->msg);
+		break;
+	}
+}
+
+static void on_progress(void *arg, const engine_progress *p)
+{
+	(void)arg;
+	switch (p->phase) {
+	case ENGINE_PROGRESS_START:
+		progress_start(&rep.cur, p->label, p->total);
+		break;
+	case ENGINE_PROGRESS_UPDATE:
+		rep.cur.eta_s = p->eta_s;
+		progress_update(&rep.cur, p->done);
+		break;
+	case ENGINE_PROGRESS_END:
+		rep.cur.done = p->done;
+		progress_end(&rep.cur);
+		break;
+	}
+}
+
+void cli_report_install(const char *cmd)
+{
+	rep.cmd = cmd;
+	engine_reporter r = {.event = on_event, .progress = on_progress};
+	engine_set_reporter(&r);
 }

@@ -1,8 +1,9 @@
 /*
  * reconciler.h: the one header of reconciler/, the top of flotilla: the
- * command table and the commands (one file each, `cmd_*.c`). Commands
- * parse their own options, print, and choose the exit code; the library
- * folders below never print.
+ * command table and the commands (one file each, `cmd_*.c`), the daemon's
+ * loop, its HTTP server and metrics. Commands parse their options, print,
+ * and choose the exit code; the folders below (engine/ and down) never
+ * print.
  */
 #ifndef FLOTILLA_RECONCILER_H
 #define FLOTILLA_RECONCILER_H
@@ -10,12 +11,7 @@
 #include <limits.h>
 #include <signal.h>
 
-#include "diff/diff.h"
-#include "neon/neon.h"
-#include "spec/spec.h"
-#include "source/source.h"
-#include "state/state.h"
-#include "util/util.h"
+#include "engine/engine.h"
 
 /* Exit codes (DESIGN.md, "CLI"). */
 enum {
@@ -72,18 +68,6 @@ typedef struct cli_api {
 int cli_client_open(const char *cmd, const cli_api *api, neon_client **out);
 /* Open the state file (--state, default STATE_DEFAULT_PATH). */
 int cli_state_open(const char *cmd, const char *path, state **out);
-/* The parse cache of a state file for spec_fleet_load_cached (pcache.c):
- * bulk (a whole fleet): read in one scan on first use, then looked up in
- * memory; else one query a blob. */
-typedef struct cli_pcache cli_pcache;
-cli_pcache *cli_pcache_new(state *st, bool bulk);
-/* Wait until every new entry is in the table (bulk mode writes them from a
- * thread); the first failure's code, with err_msg. Run it before committing
- * the transaction the entries go in. Free flushes too. */
-int cli_pcache_flush(cli_pcache *c);
-const spec_cache *cli_pcache_spec(cli_pcache *c);
-void cli_pcache_free(cli_pcache *c);
-
 /* strcmp for qsort over an array of strings. */
 int cli_str_cmp(const void *a, const void *b);
 /* Write a TCP port to FILE whole (a temporary file, then rename), for a
@@ -93,205 +77,9 @@ int cli_write_port_file(const char *path, int port) WUR;
 /* "3m", "2h5m", "never" for a unix time in the past. */
 void cli_age(int64_t since, char out[32]);
 
-/* ------------------------------------------------------- refresh passes */
-
-typedef struct refresh_stats {
-	int64_t projects, list_calls;
-	size_t gone;                 /* dropped: Neon no longer lists them */
-	int64_t unavailable;         /* named by a page as unavailable (details timed out) */
-	int64_t unavailable_read;    /* of those, read one by one by id */
-	int64_t incomplete;          /* of those, still unread: the list is incomplete */
-	int64_t deep_done, deep_failed;
-	char first_error[600];
-} refresh_stats;
-
-/* The list pass (refresh.c): every project into the cache, the projects a
- * page named unavailable read one by one. 0, or -1 after printing why as
- * `cmd`. A list that stays incomplete (out->incomplete > 0) returns 0 but
- * removes nothing from the cache and leaves the state file marked
- * incomplete (state_refresh_incomplete): the caller says so, and plans
- * create nothing until a list completes. */
-int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out);
-/* The deep pass of the given projects; fn (may be NULL) sees each result
- * that was cached. 0, or -1 when the client itself failed; per-project
- * failures are counted in out. */
-typedef void (*refresh_deep_fn)(void *arg, const char *project_id, const neon_project_deep *d);
-int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, size_t n, refresh_deep_fn fn,
-		 void *arg, refresh_stats *out);
-
-/* Identity before every create, against Neon (verify.c): the names p
- * creates are searched (or the fleet listed again, or nothing when this
- * run listed it: `listed`), the projects found are read into the cache,
- * and the unmapped projects whose branches were never read are read
- * deep. *replan: the cache learned something, build the plan again.
- * 0, or -1 after printing why as `cmd` (nothing may be created then). */
-int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, const char *prefix, bool listed,
-		   bool verbose, bool *replan);
-/* The pieces (verify.c, also adopt's): every project of these exact
- * names (searched, paged to the end) and extra_id (or NULL) read into the
- * cache when it lacks them; then every unmapped project never read deep,
- * read deep (counted in rs). 0, or -1 after printing why. */
-typedef struct verify_found {
-	int found, stored;   /* projects found by name; read into the cache */
-	bool cut_short;      /* a search could not see everything: list instead */
-	int64_t calls;
-} verify_found;
-int verify_fetch(const char *cmd, state *st, neon_client *c, char *const *names, size_t nnames,
-		 const char *extra_id, verify_found *out);
-int verify_read_unmapped(const char *cmd, state *st, neon_client *c, refresh_stats *rs, size_t *nread);
-
-/* Cache what a write's response says, without a read (refresh.c): a new
- * project and its default branch, endpoints, databases and roles from a
- * POST /projects response (request: its body, for the annotations); a
- * project's own fields from a PATCH response's "project" (deep_current:
- * the PATCH left the deep state alone, state_project_put). */
-int cache_store_created(state *st, const json_t *response, const json_t *request);
-int cache_store_project(state *st, const json_t *project, bool deep_current);
-/* One branch a write made, added to a project's cached deep state (its
- * annotations: the response's, else the request's). */
-int cache_add_branch(state *st, const char *project_id, const json_t *branch, const json_t *annotations);
-/* Read one project and its deep state back into the cache; done runs from
- * neon_run with 0, or an error code and message. */
-void refresh_one_submit(state *st, neon_client *c, const char *project_id,
-			void (*done)(void *arg, int rc, const char *error), void *arg);
-
-/* ------------------------------------------------------------- executor */
-
-typedef enum { EXEC_PENDING, EXEC_OK, EXEC_FAILED, EXEC_SKIPPED } exec_status;
-
-typedef struct exec_outcome {
-	char *tenant;
-	plan_kind kind;
-	exec_status status;
-	char *error;           /* failed or skipped: why (never a secret) */
-	char request_id[64];   /* the failed request's X-Request-Id */
-	int64_t latency_ms;    /* a create: first request sent -> operations finished */
-} exec_outcome;
-
-typedef struct exec_summary {
-	exec_outcome *v;       /* the tenants acted on (create, update, delete), plan order */
-	size_t n;
-	size_t ok, failed, skipped, blocked;
-	int64_t writes, polls, lookups, readbacks, resent, adopted;
-	int64_t secrets_saved, secrets_dropped;
-	bool stopped;          /* a failure without --continue-on-error: the rest not started */
-} exec_summary;
-
-typedef struct exec_opts {
-	int parallel;              /* tenants at once */
-	int64_t op_timeout_ms;     /* one call's operations */
-	bool continue_on_error;
-	const char *secrets_dir;   /* NULL: new secrets are dropped (counted) */
-	int64_t run_id;
-	const char *fleet;
-	bool json_events;          /* JSON-lines events on stdout */
-	const char *lease;         /* a lease the run holds: renewed as it goes, or NULL */
-	/* or NULL: once *stop is set (a signal), no tenant starts, and a job
-	 * still waiting for operations stop_grace_ms later ends as failed
-	 * (its journal row stays unfinished; the next run settles it) */
-	volatile sig_atomic_t *stop;
-	int64_t stop_grace_ms;
-	/* or NULL: told how many tenants have work in flight, as it changes
-	 * (the daemon's flotilla_operations_in_flight) */
-	void (*on_active)(void *arg, size_t active);
-	void *active_arg;
-	/* non-NULL: do not act on this tenant, for this reason (a stale plan) */
-	const char *(*skip)(void *arg, const plan_action *a);
-	void *skip_arg;
-} exec_opts;
-
-/*
- * Make the plan's calls (executor.c): creates, updates and deletes, one job
- * per tenant, `parallel` at once, each waiting for its operations between
- * calls; journaled; the tenant map and the cache kept up to date. Returns 0
- * (per-tenant failures are in out), or ERR_FAIL when the client failed.
- */
-int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exec_summary *out);
-void exec_summary_release(exec_summary *s);
-
-/* Settle what earlier runs left unfinished in the journal (resume.c): a
- * create with an unknown outcome is looked up by name and adopted, or
- * found not to have run; the projects touched are read back. ERR_CONFLICT
- * when a name matches several projects (nothing is created then). */
-typedef struct resume_stats {
-	int64_t resolved, mapped, adopted, absent;
-	int64_t uncached; /* mapped tenants whose project was read into the cache */
-} resume_stats;
-int resume_run(state *st, neon_client *c, const char *fleet, resume_stats *out);
-
-/* Write a tenant's new secrets to DIR/<tenant>.json, mode 0600, whole or
- * not at all (secrets.c; docs/operations.md gives the format). */
-int secrets_write(const char *dir, const char *tenant, const json_t *secrets);
-/* Before a run: the directory exists (or is made 0700) and is not open to
- * others. */
-int secrets_check_dir(const char *dir);
-
-/* ------------------------------------------------------- loading a fleet */
-
-typedef struct fleet_load {
-	spec_fleet *fleet;
-	spec_load_stats stats;
-	bool partial;          /* only flotilla.yaml, profiles and changed files */
-	char **only;           /* with a base: the tenants to consider, sorted */
-	size_t nonly;
-	size_t changed_files;  /* with a base: paths changed since it */
-	char base[41];         /* the base commit, or "" */
-} fleet_load;
-
-/*
- * Load the fleet at g's commit through the state file's parse cache
- * (incremental.c). since (a commit-ish, or NULL): consider only the
- * tenants changed since it, loading only the changed files when the
- * manifest index allows. Problems go to diags (then nothing else is set
- * but fleet). Returns 0, or an error code with err_msg.
- */
-int fleet_load_commit(fleet_load *l, source_repo *g, state *st, const char *since, spec_diags *diags);
-void fleet_load_release(fleet_load *l);
-
-/* ---------------------------------------------------------- making a plan */
-
-typedef struct plan_req {
-	const char *repo, *ref;   /* the commit */
-	const char *mode;         /* --refresh: auto, full or none */
-	const char *select;       /* or NULL */
-	const char *since;        /* --changed-since (a commit-ish or last-applied), or NULL */
-	bool verbose;
-	int64_t max_deletes;      /* above 0: --max-deletes */
-	/* or NULL: runs once the fleet is loaded, before the refresh (apply
-	 * settles an earlier run there); nonzero stops (already printed) */
-	int (*before_refresh)(void *arg, const spec_fleet *f);
-	void *hook_arg;
-	/* or NULL: consider only these tenants (sorted; the daemon's drift
-	 * slice), whatever --changed-since would pick */
-	const char *const *only;
-	size_t nonly;
-} plan_req;
-
-typedef struct planning {
-	source_repo *g;
-	fleet_load fl;
-	plan_selector *sel;
-	spec_diags *diags;
-	char *last_applied;
-	plan *p;
-} planning;
-
-/* Load, refresh (client NULL: no API call) and compare (planning.c).
- * EXIT_OK with out->p, or EXIT_ERROR after printing why as `cmd`. Release
- * out either way. */
-int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *client, planning *out);
-/* Only the load (the first half of planning_run): out->g, out->fl,
- * out->sel; no plan. Same contract. */
-int planning_load(const char *cmd, const plan_req *rq, state *st, planning *out);
-void planning_release(planning *pl);
-
 /* Take the state file's "fleet" lease, waiting up to wait_s seconds for a
  * live holder; on failure print who holds it (pid, host, since) and
- * `hint`. EXIT_OK or EXIT_ERROR. */
-/* Long enough for a plan's refresh of 300,000 projects before apply
- * starts renewing it (every TTL/4); a holder that died on this host is
- * taken over at once, one on another host after the TTL or unlock. */
-#define CLI_LEASE_TTL 600
+ * `hint`, for ENGINE_LEASE_TTL. EXIT_OK or EXIT_ERROR. */
 int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint);
 
 /* ------------------------------------------------------------- progress */
@@ -309,8 +97,16 @@ void progress_start(progress *p, const char *label, int64_t total);
 void progress_update(progress *p, int64_t done);
 void progress_end(progress *p);
 
+/* Show the engine's reports as command `cmd` (main.c, before a command
+ * runs): notes "CMD: …" on stderr, log events, JSON events on stdout,
+ * progress as above. */
+void cli_report_install(const char *cmd);
+
 /* Print "flotilla CMD: message" on stderr; returns EXIT_ERROR. */
 int cli_fail(const char *cmd, const char *fmt, ...) PRINTF(2, 3);
+/* Say why planning failed as `cmd`: the manifests' problems first, when
+ * there are, then err_msg. EXIT_ERROR. */
+int cli_planning_fail(const char *cmd, const planning *pl);
 /* Ask `question` on stderr; true only for a line "yes" on stdin. */
 bool cli_confirm(const char *question);
 /* True when argv holds -h or --help (before any "--"). */

@@ -175,7 +175,7 @@ static const char schema_v2[] =
 /* Version 3 (issue 5): the manifest index of one commit (meta
  * manifest_index_commit): which file defines each tenant, and which files
  * hold the Fleet or a Profile, so that a plan of the tenants changed since
- * that commit loads only the changed files (reconciler/incremental.c). */
+ * that commit loads only the changed files (engine/incremental.c). */
 static const char schema_v3[] =
 	"CREATE TABLE manifest_index ("
 	"  tenant TEXT PRIMARY KEY,"

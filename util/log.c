@@ -169,7 +169,7 @@ static int human_value(buf *b, const char *v)
 	return buf_addc(b, '"');
 }
 
-static int format_line(buf *b, log_format fmt, log_level lvl, const char *msg, va_list ap)
+static int format_line(buf *b, log_format fmt, log_level lvl, const char *msg, const char *const *kv)
 {
 	char ts[32];
 	struct tm tm;
@@ -196,8 +196,8 @@ static int format_line(buf *b, log_format fmt, log_level lvl, const char *msg, v
 	 * terminator the log_* macros add after an odd number of fields, and
 	 * reading on would run past the arguments. The dangling key is still
 	 * shown, with no value, so the mistake is visible in the log. */
-	while ((key = va_arg(ap, const char *)) != NULL) {
-		val = va_arg(ap, const char *);
+	for (; kv && (key = *kv++) != NULL;) {
+		val = *kv++;
 		if (fmt == LOG_JSON) {
 			if ((rc = buf_adds(b, ",\"")) < 0 || (rc = json_escape(b, key)) < 0 ||
 			    (rc = buf_adds(b, "\":")) < 0)
@@ -223,20 +223,13 @@ static int format_line(buf *b, log_format fmt, log_level lvl, const char *msg, v
 	return buf_addc(b, '\n');
 }
 
-void log_event(log_level lvl, const char *msg, ...)
+void log_eventv(log_level lvl, const char *msg, const char *const *fields)
 {
 	buf line = BUF_INIT(0);
-	va_list ap;
 	FILE *out;
-	int rc;
 
 	pthread_mutex_lock(&log_lock);
-	if (lvl < log_min)
-		goto done;
-	va_start(ap, msg);
-	rc = format_line(&line, log_fmt, lvl, msg, ap);
-	va_end(ap);
-	if (rc < 0)
+	if (lvl < log_min || format_line(&line, log_fmt, lvl, msg, fields) < 0)
 		goto done;
 	out = log_out ? log_out : stderr;
 	/* Logging has nowhere to report its own failure; a full disk must not
@@ -247,4 +240,25 @@ void log_event(log_level lvl, const char *msg, ...)
 done:
 	pthread_mutex_unlock(&log_lock);
 	buf_release(&line);
+}
+
+void log_fields_collect(const char *kv[LOG_FIELDS_LEN], va_list ap)
+{
+	/* a NULL key or value ends them (the terminator the log_* macros
+	 * add, even after an odd count) */
+	size_t n = 0;
+	while (n < LOG_MAX_FIELDS * 2 && (kv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	kv[n] = NULL;
+	kv[n + 1] = NULL;
+}
+
+void log_event(log_level lvl, const char *msg, ...)
+{
+	const char *kv[LOG_FIELDS_LEN];
+	va_list ap;
+	va_start(ap, msg);
+	log_fields_collect(kv, ap);
+	va_end(ap);
+	log_eventv(lvl, msg, kv);
 }

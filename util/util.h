@@ -131,6 +131,15 @@ int log_level_parse(const char *s, log_level *out) WUR;
  * line with ts, level, msg and the fields, strings escaped.
  */
 void log_event(log_level lvl, const char *msg, ...) __attribute__((sentinel));
+/* The same with the fields as an array (key, value, …, NULL), for a
+ * caller that forwards fields it was given (the engine's reporter). */
+void log_eventv(log_level lvl, const char *msg, const char *const *fields);
+/* Fields past this many pairs are dropped. */
+#define LOG_MAX_FIELDS 32
+#define LOG_FIELDS_LEN (LOG_MAX_FIELDS * 2 + 2)
+/* Copy a variadic field list (key, value, …, NULL) into kv, ended by two
+ * NULLs, for a function that takes fields like log_event and forwards them. */
+void log_fields_collect(const char *kv[LOG_FIELDS_LEN], va_list ap);
 #define log_debug(...) log_event(LOG_DEBUG, __VA_ARGS__, (const char *)NULL)
 #define log_info(...) log_event(LOG_INFO, __VA_ARGS__, (const char *)NULL)
 #define log_warn(...) log_event(LOG_WARN, __VA_ARGS__, (const char *)NULL)

@@ -3,12 +3,13 @@
  * apply: load the fleet (the parse cache, an incremental load with a base
  * commit), bring the cache up to date as --refresh says, and compare.
  * The caller opens the state file, holds the lease when it refreshes, and
- * makes the client; errors are printed here as the caller's command.
+ * makes the client; errors come back with err_msg, and what the verbose
+ * mode tells goes out as notes.
  */
 #include <string.h>
 #include <time.h>
 
-#include "reconciler/reconciler.h"
+#include "engine/internal.h"
 
 typedef struct id_set {
 	char **ids;
@@ -56,7 +57,7 @@ static int pick_deep(void *arg, const state_tenant *t)
 
 /* The live side: a list refresh when the cache is older than the
  * fleet's refreshInterval (or always, with full), then the deep reads. */
-static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_client *client, const fleet_load *fl,
+static int refresh_live(const plan_req *rq, state *st, neon_client *client, const fleet_load *fl,
 			bool *listed)
 {
 	char *ts = NULL;
@@ -69,13 +70,14 @@ static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_cli
 	bool list = full || refreshed == 0 || age >= spec_fleet_refresh_interval(fl->fleet);
 	refresh_stats rs;
 	memset(&rs, 0, sizeof(rs));
-	if (list && refresh_list(st, client, cmd, &rs) != 0)
-		return EXIT_ERROR;
+	int rc = list ? refresh_list(st, client, &rs) : 0;
+	if (rc != 0)
+		return rc;
 	*listed = list;
 	if (rs.incomplete)
-		fprintf(stderr, "%s: the list of the live fleet is incomplete: %lld project%s that Neon named unavailable "
-			"could not be read (first: %s); nothing was removed from the cache, and no tenant will be "
-			"created until a refresh completes\n", cmd, (long long)rs.incomplete,
+		engine__note("the list of the live fleet is incomplete: %lld project%s that Neon named unavailable "
+			     "could not be read (first: %s); nothing was removed from the cache, and no tenant will be "
+			     "created until a refresh completes", (long long)rs.incomplete,
 			rs.incomplete == 1 ? "" : "s", rs.first_error);
 	id_set deep = {0};
 	deep_pick pick = {.st = st, .out = &deep, .all = full};
@@ -99,23 +101,19 @@ static int refresh_live(const char *cmd, const plan_req *rq, state *st, neon_cli
 	} else {
 		prc = state_tenants_foreach(st, pick_deep, &pick);
 	}
-	int rc = 0;
-	if (prc != 0)
-		rc = cli_fail(cmd, "%s", err_msg());
-	else if (refresh_deep(st, client, cmd, deep.ids, deep.n, NULL, NULL, &rs) != 0)
-		rc = EXIT_ERROR;
-	else if (rs.deep_failed)
-		rc = cli_fail(cmd, "%lld deep read%s failed; first: %s", (long long)rs.deep_failed,
-			      rs.deep_failed == 1 ? "" : "s", rs.first_error);
-	else if (rq->verbose)
-		fprintf(stderr, "%s: refresh made %lld list call%s and %zu deep read%s\n", cmd, (long long)rs.list_calls,
-			rs.list_calls == 1 ? "" : "s", deep.n, deep.n == 1 ? "" : "s");
+	rc = prc ? prc : refresh_deep(st, client, deep.ids, deep.n, NULL, NULL, &rs);
+	if (rc == 0 && rs.deep_failed)
+		rc = err_set(ERR_FAIL, "%lld deep read%s failed; first: %s", (long long)rs.deep_failed,
+			     rs.deep_failed == 1 ? "" : "s", rs.first_error);
+	else if (rc == 0 && rq->verbose)
+		engine__note("refresh made %lld list call%s and %zu deep read%s", (long long)rs.list_calls,
+			     rs.list_calls == 1 ? "" : "s", deep.n, deep.n == 1 ? "" : "s");
 	id_clear(&deep);
 	return rc;
 }
 
 /* Compare the loaded fleet with the cache: out->p. */
-static int build(const char *cmd, const plan_req *rq, state *st, planning *out)
+static int build(const plan_req *rq, state *st, planning *out)
 {
 	const fleet_load *fl = &out->fl;
 	plan_input in = {.fleet = fl->fleet, .st = st, .commit = source_commit(out->g), .sel = out->sel,
@@ -129,92 +127,88 @@ static int build(const char *cmd, const plan_req *rq, state *st, planning *out)
 	int brc = plan_build(&out->p, &in);
 	if (snap)
 		state_read_end(st);
-	if (brc != 0)
-		return cli_fail(cmd, "%s", err_msg());
-	return EXIT_OK;
+	return brc;
 }
 
-int planning_load(const char *cmd, const plan_req *rq, state *st, planning *out)
+int planning_load(const plan_req *rq, state *st, planning *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->diags = spec_diags_new();
 	const char *since = rq->since;
-	if (rq->select && plan_selector_parse(&out->sel, rq->select) != 0)
-		return cli_fail(cmd, "%s", err_msg());
+	int rc;
+	if (rq->select && (rc = plan_selector_parse(&out->sel, rq->select)) != 0)
+		return rc;
 	if (out->sel && plan_selector_changed_since(out->sel)) {
 		if (since)
-			return cli_fail(cmd, "--changed-since and --select changed-since= both given; keep one");
+			return err_set(ERR_INVALID, "--changed-since and --select changed-since= both given; keep one");
 		since = plan_selector_changed_since(out->sel);
 	}
-	if (source_open(&out->g, rq->repo, rq->ref) != 0)
-		return cli_fail(cmd, "%s", err_msg());
+	if ((rc = source_open(&out->g, rq->repo, rq->ref)) != 0)
+		return rc;
 	if (since && strcmp(since, "last-applied") == 0) {
-		if (state_meta_get(st, "last_applied_commit", &out->last_applied) != 0)
-			return cli_fail(cmd, "%s", err_msg());
+		if ((rc = state_meta_get(st, "last_applied_commit", &out->last_applied)) != 0)
+			return rc;
 		if (!out->last_applied)
-			return cli_fail(cmd, "--changed-since last-applied: nothing has been applied from this state file "
-					     "yet; %s without it", cmd);
+			return err_set(ERR_NOTFOUND, "--changed-since last-applied: nothing has been applied from this "
+						     "state file yet; run without it");
 		since = out->last_applied;
 	}
-	if (fleet_load_commit(&out->fl, out->g, st, since, out->diags) != 0)
-		return cli_fail(cmd, "%s", err_msg());
+	if ((rc = fleet_load_commit(&out->fl, out->g, st, since, out->diags)) != 0)
+		return rc;
 	const fleet_load *fl = &out->fl;
 	if (spec_diags_count(out->diags)) {
-		buf d = BUF_INIT(0);
-		if (spec_diags_render_text(out->diags, &d) == 0)
-			fwrite(d.data, 1, d.len, stderr);
-		buf_release(&d);
 		size_t n = spec_diags_count(out->diags);
-		return cli_fail(cmd, "the manifests at %.7s have %zu problem%s (above); nothing was planned",
-				source_commit(out->g), n, n == 1 ? "" : "s");
+		return err_set(ERR_INVALID, "the manifests at %.7s have %zu problem%s (above); nothing was planned",
+			       source_commit(out->g), n, n == 1 ? "" : "s");
 	}
 	/* a state file serves one fleet: its map, marks and journal are that
 	 * fleet's, and another fleet's projects would all look foreign */
 	char *owner = NULL;
 	if (state_meta_get(st, "fleet", &owner) == 0 && owner && strcmp(owner, spec_fleet_name(fl->fleet)) != 0) {
-		cli_fail(cmd, "the state file belongs to fleet '%s', and the manifests at %.7s are fleet '%s'; a state "
-			 "file serves one fleet: give this one its own (--state)", owner, source_commit(out->g),
-			 spec_fleet_name(fl->fleet));
+		rc = err_set(ERR_CONFLICT, "the state file belongs to fleet '%s', and the manifests at %.7s are fleet "
+					   "'%s'; a state file serves one fleet: give this one its own (--state)",
+			     owner, source_commit(out->g), spec_fleet_name(fl->fleet));
 		free(owner);
-		return EXIT_ERROR;
+		return rc;
 	}
 	free(owner);
 	if (out->sel && plan_selector_changed_since(out->sel))
 		plan_select_changed(out->sel, (const char *const *)fl->only, fl->nonly);
 	if (since && rq->verbose)
-		fprintf(stderr, "%s: %zu path%s changed since %.12s; %zu tenant%s considered (%s load)\n", cmd,
-			fl->changed_files, fl->changed_files == 1 ? "" : "s", since, fl->nonly, fl->nonly == 1 ? "" : "s",
-			fl->partial ? "partial" : "full");
-	return EXIT_OK;
+		engine__note("%zu path%s changed since %.12s; %zu tenant%s considered (%s load)", fl->changed_files,
+			     fl->changed_files == 1 ? "" : "s", since, fl->nonly, fl->nonly == 1 ? "" : "s",
+			     fl->partial ? "partial" : "full");
+	return 0;
 }
 
-int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *client, planning *out)
+int planning_run(const plan_req *rq, state *st, neon_client *client, planning *out)
 {
-	if (planning_load(cmd, rq, st, out) != EXIT_OK)
-		return EXIT_ERROR;
+	int rc = planning_load(rq, st, out);
+	if (rc != 0)
+		return rc;
 	const fleet_load *fl = &out->fl;
 	/* every list and search names the fleet's organization (a personal
 	 * key must), from the settling of an earlier run on */
 	if (client)
 		neon_client_set_org(client, spec_fleet_org_id(fl->fleet));
-	if (rq->before_refresh && rq->before_refresh(rq->hook_arg, fl->fleet) != 0)
-		return EXIT_ERROR;
+	if (rq->before_refresh && (rc = rq->before_refresh(rq->hook_arg, fl->fleet)) != 0)
+		return rc;
 	/* --refresh none reads nothing to compare, but creates are still
 	 * checked against Neon when there is a client (apply) */
 	bool listed = false;
-	if (client && strcmp(rq->mode, "none") != 0 && refresh_live(cmd, rq, st, client, fl, &listed) != 0)
-		return EXIT_ERROR;
-	if (build(cmd, rq, st, out) != EXIT_OK)
-		return EXIT_ERROR;
+	if (client && strcmp(rq->mode, "none") != 0 && (rc = refresh_live(rq, st, client, fl, &listed)) != 0)
+		return rc;
+	if ((rc = build(rq, st, out)) != 0)
+		return rc;
 	bool replan = false;
-	if (client && verify_creates(cmd, st, client, out->p, spec_fleet_name_prefix(fl->fleet), listed, rq->verbose,
-				     &replan) != 0)
-		return EXIT_ERROR;
+	if (client && (rc = verify_creates(st, client, out->p, spec_fleet_name_prefix(fl->fleet), listed,
+					   rq->verbose, &replan)) != 0)
+		return rc;
 	if (replan) {
 		plan_free(out->p);
 		out->p = NULL;
-		if (build(cmd, rq, st, out) != EXIT_OK)
-			return EXIT_ERROR;
+		if ((rc = build(rq, st, out)) != 0)
+			return rc;
 	}
 	/* what blocks these is live state a person changes in Neon, which
 	 * moves no field the cache's fingerprint covers: read them again
@@ -222,15 +216,15 @@ int planning_run(const char *cmd, const plan_req *rq, state *st, neon_client *cl
 	for (size_t i = 0; client && i < out->p->nactions; i++) {
 		const plan_action *a = &out->p->actions[i];
 		if (a->kind == PLAN_BLOCKED && a->reread && a->project_id && state_deep_stale(st, a->project_id) != 0)
-			log_warn("cannot mark a blocked tenant's project for a new read", "tenant", a->tenant, "error",
-				 err_msg());
+			engine__warn("cannot mark a blocked tenant's project for a new read", "tenant", a->tenant, "error",
+				     err_msg());
 	}
 	out->p->blobs_parsed = fl->stats.parsed;
 	out->p->blobs_cached = fl->stats.cached;
 	if (rq->verbose)
-		fprintf(stderr, "%s: %lld manifest files, %lld parsed, %lld from the parse cache\n", cmd,
-			(long long)fl->stats.files, (long long)fl->stats.parsed, (long long)fl->stats.cached);
-	return EXIT_OK;
+		engine__note("%lld manifest files, %lld parsed, %lld from the parse cache", (long long)fl->stats.files,
+			     (long long)fl->stats.parsed, (long long)fl->stats.cached);
+	return 0;
 }
 
 void planning_release(planning *pl)

@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "reconciler/internal.h"
+#include "engine/internal.h"
 
 static void on_adopted_branches(void *arg, neon_result *res);
 static void on_probe(void *arg, neon_result *res);
@@ -69,7 +69,7 @@ static void on_lookup(void *arg, neon_find_result *res)
 	free(j->project_id);
 	j->project_id = xstrdup(found);
 	if (state_tenant_put(x->st, j->a->tenant, found, x->o->fleet, "create") != 0)
-		log_warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
+		engine__warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
 	exec_emit(x, "adopted", j, found);
 	/* the response is lost: the default branch id comes from a read, and
 	 * the cache is filled by one at the end */

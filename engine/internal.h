@@ -1,15 +1,41 @@
 /*
- * internal.h: what the executor's files share inside reconciler/ (never
- * included from another folder): the run, its jobs, and the helpers the
- * unknown-outcome and placeholder code use.
+ * internal.h: what engine/'s files share (never included from another
+ * folder): the reporting helpers (report.c), and the executor's run, its
+ * jobs, and the helpers the unknown-outcome and placeholder code use.
+ *   report.c        notes, log events, JSON events and progress out
+ *                   through the installed reporter
  *   executor.c      the loop: jobs, calls, operations, the cache after
  *   placeholders.c  "{project_id}", "{branch_id:NAME}" filled from responses
  *   unknown.c       what became of a write whose outcome is unknown
  */
-#ifndef FLOTILLA_RECONCILER_INTERNAL_H
-#define FLOTILLA_RECONCILER_INTERNAL_H
+#ifndef FLOTILLA_ENGINE_INTERNAL_H
+#define FLOTILLA_ENGINE_INTERNAL_H
 
-#include "reconciler/reconciler.h"
+#include "engine/engine.h"
+
+/* ------------------------------------------------------------ reporting */
+
+/* A sentence for the person running the command (the command prefixes
+ * its name). */
+void engine__note(const char *fmt, ...) PRINTF(1, 2);
+/* A log event; fields are key, value, …, ended by NULL (the macros add it). */
+void engine__log(log_level lvl, const char *msg, ...) __attribute__((sentinel));
+#define engine__warn(...) engine__log(LOG_WARN, __VA_ARGS__, (const char *)NULL)
+#define engine__error(...) engine__log(LOG_ERROR, __VA_ARGS__, (const char *)NULL)
+/* One line of apply's JSON event stream. */
+void engine__json(const char *line);
+
+/* Progress of one long piece of work (the reporter throttles drawing). */
+typedef struct engine__progress {
+	const char *label;
+	int64_t total, done;
+	double eta_s;
+} engine__progress;
+void engine__progress_start(engine__progress *p, const char *label, int64_t total);
+void engine__progress_update(engine__progress *p, int64_t done);
+void engine__progress_end(engine__progress *p);
+
+/* ------------------------------------------------------------- executor */
 
 #define POLL_FIRST_MS 100
 #define POLL_MAX_MS 5000
@@ -28,7 +54,7 @@ typedef struct executor {
 	size_t next;        /* the next action to start */
 	size_t active;
 	bool stop;          /* a failure without --continue-on-error */
-	progress prog;
+	engine__progress prog;
 	int64_t done;
 	int64_t renewed_ms;  /* the lease's last renewal */
 	int64_t requests0;   /* the client's request count when the run began */

@@ -7,11 +7,11 @@
  *     list completed: a list that stayed incomplete removes nothing;
  *   - the deep pass reads chosen projects' branches, endpoints, databases
  *     and roles, many at once through the client's multi loop.
- * Errors are printed here (cli_fail), as the commands would.
+ * Both return an error code with err_msg; the caller says it.
  */
 #include <string.h>
 
-#include "reconciler/reconciler.h"
+#include "engine/internal.h"
 
 /* --------------------------------------------------------- conversions */
 
@@ -188,18 +188,18 @@ static int read_unavailable(neon_client *c, state_refresh *sr, char **ids, size_
 	return rc;
 }
 
-int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
+int refresh_list(state *st, neon_client *c, refresh_stats *out)
 {
 	state_refresh *sr = NULL;
-	progress prog;
-	if (state_refresh_begin(st, &sr) != 0)
-		return cli_fail(cmd, "%s", err_msg()), -1;
-	progress_start(&prog, "refresh: projects listed", state_project_count(st));
+	engine__progress prog;
+	int rc = state_refresh_begin(st, &sr);
+	if (rc != 0)
+		return rc;
+	engine__progress_start(&prog, "refresh: projects listed", state_project_count(st));
 	char *cursor = NULL;
 	strmap *seen = strmap_new(); /* unavailable ids, each read once */
 	char **unavailable = NULL;
 	size_t nunavailable = 0, capunavailable = 0;
-	int rc = 0;
 	for (;;) {
 		neon_project_page page;
 		neon_result res;
@@ -208,11 +208,10 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 		int prc = neon_projects_page(c, cursor, 400, NULL, false, &page, &res);
 		out->list_calls++;
 		if (prc != 0) {
-			cli_fail(cmd, "listing projects failed after %d attempt%s: %s (status %d, request %s)",
-				 res.attempts, res.attempts == 1 ? "" : "s", res.message[0] ? res.message : err_msg(),
-				 res.status, res.request_id[0] ? res.request_id : "-");
+			rc = err_set(prc, "listing projects failed after %d attempt%s: %s (status %d, request %s)",
+				     res.attempts, res.attempts == 1 ? "" : "s", res.message[0] ? res.message : err_msg(),
+				     res.status, res.request_id[0] ? res.request_id : "-");
 			neon_result_release(&res);
-			rc = -1;
 			break;
 		}
 		state_project *rows = to_rows(&page);
@@ -220,9 +219,8 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 		free_rows(rows, page.n);
 		neon_result_release(&res);
 		if (wrc != 0) {
-			cli_fail(cmd, "writing the cache failed: %s", err_msg());
+			rc = err_set(wrc, "writing the cache failed: %s", err_msg());
 			neon_project_page_release(&page);
-			rc = -1;
 			break;
 		}
 		for (size_t i = 0; i < page.nunavailable; i++) {
@@ -236,7 +234,7 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 			nunavailable++;
 		}
 		out->projects += (int64_t)page.n;
-		progress_update(&prog, out->projects);
+		engine__progress_update(&prog, out->projects);
 		free(cursor);
 		cursor = page.next ? xstrdup(page.next) : NULL;
 		neon_project_page_release(&page);
@@ -244,17 +242,14 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 			break;
 		/* keep the lease alive through a long refresh */
 		if (state_lease_renew(st, "fleet", 300) != 0)
-			log_warn("refresh: cannot renew the lease", "error", err_msg());
+			engine__warn("refresh: cannot renew the lease", "error", err_msg());
 	}
 	free(cursor);
-	progress_end(&prog);
+	engine__progress_end(&prog);
 	int64_t missing = 0;
 	if (rc == 0 && nunavailable) {
 		out->unavailable += (int64_t)nunavailable;
-		if (read_unavailable(c, sr, unavailable, nunavailable, out, &missing) != 0) {
-			cli_fail(cmd, "%s", err_msg());
-			rc = -1;
-		}
+		rc = read_unavailable(c, sr, unavailable, nunavailable, out, &missing);
 		out->projects += out->unavailable_read;
 	}
 	strmap_free(seen);
@@ -262,19 +257,21 @@ int refresh_list(state *st, neon_client *c, const char *cmd, refresh_stats *out)
 		free(unavailable[i]);
 	free(unavailable);
 	if (rc != 0) {
+		/* the abort must not hide why */
+		char why[600];
+		str_copy(why, err_msg(), sizeof(why));
 		state_refresh_abort(sr);
-		return -1;
+		return err_set(rc, "%s", why);
 	}
 	if (missing) {
 		/* nothing leaves the cache on the strength of a list that could
 		 * not see everything, and plans create nothing until one does */
 		out->incomplete = missing;
-		if (state_refresh_incomplete(sr, missing) != 0)
-			return cli_fail(cmd, "%s", err_msg()), -1;
-		return 0;
+		return state_refresh_incomplete(sr, missing);
 	}
-	if (state_refresh_finish(sr, &out->gone) != 0)
-		return cli_fail(cmd, "finishing the refresh failed: %s", err_msg()), -1;
+	rc = state_refresh_finish(sr, &out->gone);
+	if (rc != 0)
+		return err_set(rc, "finishing the refresh failed: %s", err_msg());
 	return 0;
 }
 
@@ -285,7 +282,7 @@ typedef struct deep_ctx {
 	refresh_stats *out;
 	refresh_deep_fn fn;
 	void *arg;
-	progress prog;
+	engine__progress prog;
 } deep_ctx;
 
 static void on_deep(void *arg, const char *project_id, int rc, neon_project_deep *deep, const char *error)
@@ -317,23 +314,21 @@ static void on_deep(void *arg, const char *project_id, int rc, neon_project_deep
 	if (have_row)
 		state_project_release(&row);
 	free_deep_rows(&sd, owned, nowned);
-	progress_update(&d->prog, d->out->deep_done + d->out->deep_failed);
+	engine__progress_update(&d->prog, d->out->deep_done + d->out->deep_failed);
 }
 
-int refresh_deep(state *st, neon_client *c, const char *cmd, char *const *ids, size_t n, refresh_deep_fn fn,
+int refresh_deep(state *st, neon_client *c, char *const *ids, size_t n, refresh_deep_fn fn,
 		 void *arg, refresh_stats *out)
 {
 	if (!n)
 		return 0;
 	deep_ctx d = {.st = st, .out = out, .fn = fn, .arg = arg};
-	progress_start(&d.prog, "refresh: projects read deep", (int64_t)n);
+	engine__progress_start(&d.prog, "refresh: projects read deep", (int64_t)n);
 	for (size_t i = 0; i < n; i++)
 		neon_project_deep_submit(c, ids[i], on_deep, &d);
 	int rc = neon_run(c);
-	progress_end(&d.prog);
-	if (rc != 0)
-		return cli_fail(cmd, "%s", err_msg()), -1;
-	return 0;
+	engine__progress_end(&d.prog);
+	return rc;
 }
 
 /* ----------------------------------------------- one project, after apply */

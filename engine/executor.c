@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "reconciler/internal.h"
+#include "engine/internal.h"
 
 int64_t exec_now_ms(void)
 {
@@ -52,16 +52,16 @@ static void eta(executor *x)
 	x->prog.eta_s = (double)left * per_write / ns.rate_now;
 }
 
-/* Renew the run's lease every CLI_LEASE_TTL / 4, from whatever event comes
+/* Renew the run's lease every ENGINE_LEASE_TTL / 4, from whatever event comes
  * (a timer would keep the loop alive after the last job). A run that
  * cannot renew stops starting tenants: another run may take the lease. */
 static void heartbeat(executor *x)
 {
-	if (!x->o->lease || exec_now_ms() - x->renewed_ms < CLI_LEASE_TTL * 1000 / 4)
+	if (!x->o->lease || exec_now_ms() - x->renewed_ms < ENGINE_LEASE_TTL * 1000 / 4)
 		return;
 	x->renewed_ms = exec_now_ms();
-	if (state_lease_renew(x->st, x->o->lease, CLI_LEASE_TTL) != 0) {
-		log_error("apply: lost the state file's lease; starting no more tenants", "error", err_msg());
+	if (state_lease_renew(x->st, x->o->lease, ENGINE_LEASE_TTL) != 0) {
+		engine__error("apply: lost the state file's lease; starting no more tenants", "error", err_msg());
 		x->stop = true;
 	}
 }
@@ -76,7 +76,7 @@ void exec_emit(const executor *x, const char *event, const job *j, const char *d
 			      plan_kind_name(j->a->kind), "project_id", j->project_id, "detail", detail);
 	char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
 	if (text)
-		printf("%s\n", text);
+		engine__json(text);
 	free(text);
 	json_decref(e);
 }
@@ -117,7 +117,7 @@ void exec_job_end(job *j, exec_status status, const char *error, const char *req
 	} else {
 		x->sum->failed++;
 		exec_emit(x, "failed", j, j->out->error);
-		log_warn("apply: tenant failed", "tenant", j->a->tenant, "error", j->out->error ? j->out->error : "",
+		engine__warn("apply: tenant failed", "tenant", j->a->tenant, "error", j->out->error ? j->out->error : "",
 			 "request_id", j->out->request_id);
 		if (!x->o->continue_on_error)
 			x->stop = true;
@@ -127,7 +127,7 @@ void exec_job_end(job *j, exec_status status, const char *error, const char *req
 	if (x->o->on_active)
 		x->o->on_active(x->o->active_arg, x->active);
 	eta(x);
-	progress_update(&x->prog, x->done);
+	engine__progress_update(&x->prog, x->done);
 	job_free(j);
 	start_next(x);
 }
@@ -135,7 +135,7 @@ void exec_job_end(job *j, exec_status status, const char *error, const char *req
 static void fail_journal(job *j, const char *state_, const char *error)
 {
 	if (j->journal_id && state_journal_finish(j->x->st, j->journal_id, state_, error) != 0)
-		log_warn("apply: cannot write the journal", "error", err_msg());
+		engine__warn("apply: cannot write the journal", "error", err_msg());
 	j->journal_id = 0;
 }
 
@@ -176,7 +176,7 @@ static void keep_secrets(job *j, const json_t *body)
 	j->nsecrets += n;
 	if (j->x->o->secrets_dir) {
 		if (secrets_write(j->x->o->secrets_dir, j->a->tenant, j->secrets) != 0)
-			log_warn("apply: cannot save a tenant's new secrets", "tenant", j->a->tenant, "error", err_msg());
+			engine__warn("apply: cannot save a tenant's new secrets", "tenant", j->a->tenant, "error", err_msg());
 		else
 			j->x->sum->secrets_saved += n;
 	} else {
@@ -192,7 +192,7 @@ static void poll_fire(void *arg);
 static void next_call(job *j)
 {
 	if (j->journal_id && state_journal_finish(j->x->st, j->journal_id, STATE_JOURNAL_DONE, NULL) != 0)
-		log_warn("apply: cannot write the journal", "error", err_msg());
+		engine__warn("apply: cannot write the journal", "error", err_msg());
 	j->journal_id = 0;
 	j->step++;
 	j->resends = 0;
@@ -374,15 +374,15 @@ static void created(job *j, const json_t *body, const char *request_id)
 	bool batch = state_batch_begin(x->st) == 0;
 	char *ops = op_ids_json(body);
 	if (state_journal_sent(x->st, j->journal_id, pid, pid, ops, request_id) != 0)
-		log_warn("apply: cannot write the journal", "error", err_msg());
+		engine__warn("apply: cannot write the journal", "error", err_msg());
 	free(ops);
 	if (state_tenant_put(x->st, j->a->tenant, pid, x->o->fleet, "create") != 0)
-		log_warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
+		engine__warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
 	if (cache_store_created(x->st, body, j->calls.v[j->step].body) != 0)
-		log_warn("apply: cannot cache the new project; run flotilla refresh", "tenant", j->a->tenant, "error",
+		engine__warn("apply: cannot cache the new project; run flotilla refresh", "tenant", j->a->tenant, "error",
 			 err_msg());
 	if (batch && state_batch_commit(x->st) != 0)
-		log_warn("apply: cannot record the new project", "tenant", j->a->tenant, "error", err_msg());
+		engine__warn("apply: cannot record the new project", "tenant", j->a->tenant, "error", err_msg());
 	exec_emit(x, "created", j, NULL);
 	keep_secrets(j, body);
 }
@@ -414,7 +414,7 @@ static void on_write(void *arg, neon_result *res)
 			}
 			char *ops = op_ids_json(res->body);
 			if (state_journal_sent(x->st, j->journal_id, NULL, NULL, ops, res->request_id) != 0)
-				log_warn("apply: cannot write the journal", "error", err_msg());
+				engine__warn("apply: cannot write the journal", "error", err_msg());
 			free(ops);
 			keep_secrets(j, res->body);
 		}
@@ -475,7 +475,7 @@ static void on_readback(void *arg, int rc, const char *error)
 {
 	job *j = arg;
 	if (rc != 0)
-		log_warn("apply: the tenant converged, but reading it back into the cache failed; run flotilla refresh",
+		engine__warn("apply: the tenant converged, but reading it back into the cache failed; run flotilla refresh",
 			 "tenant", j->a->tenant, "error", error ? error : "");
 	exec_job_end(j, EXEC_OK, NULL, NULL);
 }
@@ -499,7 +499,7 @@ static void finish(job *j)
 	executor *x = j->x;
 	if (j->a->kind == PLAN_DELETE) {
 		if (state_tenant_delete(x->st, j->a->tenant) != 0 && err_code() != ERR_NOTFOUND)
-			log_warn("apply: cannot unmap the tenant", "tenant", j->a->tenant, "error", err_msg());
+			engine__warn("apply: cannot unmap the tenant", "tenant", j->a->tenant, "error", err_msg());
 		exec_job_end(j, EXEC_OK, NULL, NULL);
 		return;
 	}
@@ -522,7 +522,7 @@ static void finish(job *j)
 			exec_job_end(j, EXEC_OK, NULL, NULL);
 			return;
 		}
-		log_warn("apply: cannot cache the owner branch; reading the project back", "tenant", j->a->tenant,
+		engine__warn("apply: cannot cache the owner branch; reading the project back", "tenant", j->a->tenant,
 			 "error", err_msg());
 	}
 	if (j->created && j->calls.n == 1) {
@@ -531,7 +531,7 @@ static void finish(job *j)
 	}
 	if (j->patched && patches_project_only(&j->calls)) {
 		if (cache_store_project(x->st, json_object_get(j->patched, "project"), true) != 0)
-			log_warn("apply: cannot cache the project; run flotilla refresh", "tenant", j->a->tenant, "error",
+			engine__warn("apply: cannot cache the project; run flotilla refresh", "tenant", j->a->tenant, "error",
 				 err_msg());
 		exec_job_end(j, EXEC_OK, NULL, NULL);
 		return;
@@ -592,7 +592,7 @@ void exec_do_step(job *j)
 	 * if this run dies first, the next plan must read it again */
 	if (j->project_id && strncmp(path, "/projects/", 10) == 0 && strchr(path + 10, '/') &&
 	    state_deep_stale(x->st, j->project_id) != 0)
-		log_warn("apply: cannot mark the cache stale", "tenant", j->a->tenant, "error", err_msg());
+		engine__warn("apply: cannot mark the cache stale", "tenant", j->a->tenant, "error", err_msg());
 	neon_submit(x->c, c->method, path, body, true, on_write, j);
 	free(path);
 }
@@ -692,13 +692,13 @@ int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exe
 		return err_set(ERR_FAIL, "cannot start the apply: %s", err_msg());
 	out->v = xcalloc(acted + 1, sizeof(*out->v));
 	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out, .renewed_ms = exec_now_ms()};
-	progress_start(&x.prog, "apply: tenants", (int64_t)acted);
+	engine__progress_start(&x.prog, "apply: tenants", (int64_t)acted);
 	neon_stats ns;
 	neon_client_stats(c, &ns);
 	x.requests0 = ns.requests;
 	start_next(&x);
 	int rc = neon_run(c);
-	progress_end(&x.prog);
+	engine__progress_end(&x.prog);
 	out->stopped = x.stop && x.next < p->nactions;
 	if (rc != 0)
 		return rc;

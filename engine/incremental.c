@@ -23,7 +23,7 @@
  */
 #include <string.h>
 
-#include "reconciler/reconciler.h"
+#include "engine/internal.h"
 
 #define FLEET_FILE "flotilla.yaml"
 
@@ -116,16 +116,16 @@ static int part_blob_id(void *ctx, const char *path, char out[SPEC_BLOB_ID_LEN +
 
 static int load(fleet_load *l, const spec_source *src, state *st, spec_diags *diags, bool whole)
 {
-	cli_pcache *pc = cli_pcache_new(st, whole);
+	pcache *pc = pcache_new(st, whole);
 	/* one transaction for the ~62,000 parse cache writes of a cold 100k
 	 * fleet, instead of one each */
 	bool batch = state_batch_begin(st) == 0;
-	int rc = spec_fleet_load_cached(&l->fleet, src, cli_pcache_spec(pc), diags, &l->stats);
-	if (cli_pcache_flush(pc) != 0)
-		log_warn("cannot save the parse cache", "error", err_msg());
+	int rc = spec_fleet_load_cached(&l->fleet, src, pcache_spec(pc), diags, &l->stats);
+	if (pcache_flush(pc) != 0)
+		engine__warn("cannot save the parse cache", "error", err_msg());
 	if (batch && state_batch_commit(st) != 0)
-		log_warn("cannot save the parse cache", "error", err_msg());
-	cli_pcache_free(pc);
+		engine__warn("cannot save the parse cache", "error", err_msg());
+	pcache_free(pc);
 	return rc;
 }
 
@@ -214,7 +214,7 @@ static void index_save(const fleet_load *l, source_repo *g, state *st, const cha
 	set_free(&moved);
 out:
 	if (rc != 0)
-		log_warn("cannot save the manifest index", "error", err_msg());
+		engine__warn("cannot save the manifest index", "error", err_msg());
 }
 
 typedef struct gone_ctx {

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "reconciler/internal.h"
+#include "engine/internal.h"
 
 /* "{project_id}" and "{branch_id:NAME}" in s, filled; NULL (with *why) when
  * one is not known yet. */

@@ -8,7 +8,7 @@
  * once, so a blob is never parsed twice, and to the table through a writer
  * thread: in a cold load the inserts were a fifth of the loading thread's
  * time, and the loader touches SQLite for nothing else until
- * cli_pcache_flush, which the caller runs before it commits its batch
+ * pcache_flush, which the caller runs before it commits its batch
  * transaction. A load of a few files (an incremental plan) looks each
  * blob up and writes each entry itself. A scan that fails leaves the map
  * empty: every file is then parsed, which is slower but correct (a cache
@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "reconciler/reconciler.h"
+#include "engine/internal.h"
 
 typedef struct entry {
 	const void *data;
@@ -33,7 +33,7 @@ typedef struct pending {
  * costs more in context switches than the insert. */
 #define WRITER_WAKE 32
 
-struct cli_pcache {
+struct pcache {
 	state *st;
 	arena *a;
 	strmap *map; /* blob id -> entry, both in `a` (the writer reads them) */
@@ -51,7 +51,7 @@ struct cli_pcache {
 	char errmsg[256]; /* ... and message (err_msg is per thread) */
 };
 
-static const entry *remember(cli_pcache *c, const char *blob_id, const void *data, size_t len, const char **key)
+static const entry *remember(pcache *c, const char *blob_id, const void *data, size_t len, const char **key)
 {
 	entry *e = arena_alloc(c->a, sizeof(*e));
 	void *copy = arena_alloc(c->a, len ? len : 1);
@@ -66,7 +66,7 @@ static const entry *remember(cli_pcache *c, const char *blob_id, const void *dat
 
 static void *writer(void *arg)
 {
-	cli_pcache *c = arg;
+	pcache *c = arg;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (c->done == c->n && !c->stop) {
@@ -91,7 +91,7 @@ static void *writer(void *arg)
 }
 
 /* Queue an entry for the writer; false when no writer could be started. */
-static bool enqueue(cli_pcache *c, const char *key, const entry *e)
+static bool enqueue(pcache *c, const char *key, const entry *e)
 {
 	pthread_mutex_lock(&c->mu);
 	if (!c->started) {
@@ -110,7 +110,7 @@ static bool enqueue(cli_pcache *c, const char *key, const entry *e)
 	return true;
 }
 
-int cli_pcache_flush(cli_pcache *c)
+int pcache_flush(pcache *c)
 {
 	if (!c || !c->started)
 		return 0;
@@ -137,18 +137,18 @@ static int on_entry(void *arg, const char *blob_id, const void *data, size_t len
 	return 0;
 }
 
-static void load_all(cli_pcache *c)
+static void load_all(pcache *c)
 {
 	if (c->loaded)
 		return;
 	c->loaded = true;
 	if (state_parse_cache_foreach(c->st, on_entry, c) != 0)
-		log_warn("cannot read the parse cache; parsing every manifest", "error", err_msg());
+		engine__warn("cannot read the parse cache; parsing every manifest", "error", err_msg());
 }
 
 static int get(void *ctx, const char *blob_id, buf *out)
 {
-	cli_pcache *c = ctx;
+	pcache *c = ctx;
 	if (!c->bulk)
 		return state_parse_cache_get(c->st, blob_id, out);
 	load_all(c);
@@ -160,7 +160,7 @@ static int get(void *ctx, const char *blob_id, buf *out)
 
 static int put(void *ctx, const char *blob_id, const void *data, size_t len)
 {
-	cli_pcache *c = ctx;
+	pcache *c = ctx;
 	if (!c->bulk)
 		return state_parse_cache_put(c->st, blob_id, data, len);
 	load_all(c); /* before the writer: the scan and the writer share the connection */
@@ -171,9 +171,9 @@ static int put(void *ctx, const char *blob_id, const void *data, size_t len)
 	return state_parse_cache_put(c->st, blob_id, data, len);
 }
 
-cli_pcache *cli_pcache_new(state *st, bool bulk)
+pcache *pcache_new(state *st, bool bulk)
 {
-	cli_pcache *c = xcalloc(1, sizeof(*c));
+	pcache *c = xcalloc(1, sizeof(*c));
 	c->st = st;
 	c->bulk = bulk;
 	pthread_mutex_init(&c->mu, NULL);
@@ -184,14 +184,14 @@ cli_pcache *cli_pcache_new(state *st, bool bulk)
 	return c;
 }
 
-const spec_cache *cli_pcache_spec(cli_pcache *c) { return &c->cache; }
+const spec_cache *pcache_spec(pcache *c) { return &c->cache; }
 
-void cli_pcache_free(cli_pcache *c)
+void pcache_free(pcache *c)
 {
 	if (!c)
 		return;
-	if (cli_pcache_flush(c) != 0)
-		log_warn("cannot save the parse cache", "error", err_msg());
+	if (pcache_flush(c) != 0)
+		engine__warn("cannot save the parse cache", "error", err_msg());
 	pthread_cond_destroy(&c->work);
 	pthread_mutex_destroy(&c->mu);
 	free(c->q);

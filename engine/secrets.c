@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reconciler/reconciler.h"
+#include "engine/internal.h"
 
 static int check_dir(const char *dir)
 {

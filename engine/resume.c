@@ -17,7 +17,7 @@
  */
 #include <string.h>
 
-#include "reconciler/reconciler.h"
+#include "engine/internal.h"
 
 typedef struct resume {
 	state *st;
@@ -167,7 +167,7 @@ static void on_reread(void *arg, int rc, const char *error)
 {
 	(void)arg;
 	if (rc != 0)
-		log_warn("apply: reading back a project a previous run touched failed", "error", error ? error : "");
+		engine__warn("apply: reading back a project a previous run touched failed", "error", error ? error : "");
 }
 
 static int add_uncached(void *arg, const char *tenant, const char *project_id)

@@ -18,7 +18,7 @@
  */
 #include <string.h>
 
-#include "reconciler/reconciler.h"
+#include "engine/internal.h"
 
 #define LIST_PAGE 400 /* refresh_list's page: what one list call covers */
 
@@ -103,7 +103,7 @@ static void unread_clear(unread *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int verify_fetch(const char *cmd, state *st, neon_client *c, char *const *names, size_t nnames,
+int verify_fetch(state *st, neon_client *c, char *const *names, size_t nnames,
 		 const char *extra_id, verify_found *out)
 {
 	verify_ctx v;
@@ -113,11 +113,9 @@ int verify_fetch(const char *cmd, state *st, neon_client *c, char *const *names,
 	v.c = c;
 	for (size_t i = 0; i < nnames; i++)
 		neon_projects_find_submit(c, names[i], on_found, &v);
-	int rc = 0;
-	if (neon_run(c) != 0)
-		rc = cli_fail(cmd, "%s", err_msg());
-	else if (v.rc)
-		rc = cli_fail(cmd, "checking that no project already carries the name of a tenant failed: %s", v.error);
+	int rc = neon_run(c);
+	if (rc == 0 && v.rc)
+		rc = err_set(v.rc, "checking that no project already carries the name of a tenant failed: %s", v.error);
 	if (rc == 0 && extra_id) {
 		state_project p;
 		bool known = state_project_get(st, extra_id, &p) == 0;
@@ -137,10 +135,10 @@ int verify_fetch(const char *cmd, state *st, neon_client *c, char *const *names,
 		neon_submit(c, "GET", path, NULL, false, on_fetched, &v);
 		free(path);
 	}
-	if (rc == 0 && v.nfetch && neon_run(c) != 0)
-		rc = cli_fail(cmd, "%s", err_msg());
-	else if (rc == 0 && v.rc)
-		rc = cli_fail(cmd, "%s", v.error);
+	if (rc == 0 && v.nfetch)
+		rc = neon_run(c);
+	if (rc == 0 && v.rc)
+		rc = err_set(v.rc, "%s", v.error);
 	out->found = v.found;
 	out->stored = v.stored;
 	out->cut_short = v.relist;
@@ -148,30 +146,30 @@ int verify_fetch(const char *cmd, state *st, neon_client *c, char *const *names,
 	for (size_t i = 0; i < v.nfetch; i++)
 		free(v.fetch[i]);
 	free(v.fetch);
-	return rc ? -1 : 0;
+	return rc;
 }
 
-int verify_read_unmapped(const char *cmd, state *st, neon_client *c, refresh_stats *rs, size_t *nread)
+int verify_read_unmapped(state *st, neon_client *c, refresh_stats *rs, size_t *nread)
 {
 	unread r = {0};
 	*nread = 0;
-	if (state_unmapped_foreach(st, on_unmapped, &r) != 0) {
-		cli_fail(cmd, "%s", err_msg());
-		return -1;
-	}
-	int rc = r.n ? refresh_deep(st, c, cmd, r.ids, r.n, NULL, NULL, rs) : 0;
+	int rc = state_unmapped_foreach(st, on_unmapped, &r);
+	if (rc != 0)
+		return rc;
+	rc = r.n ? refresh_deep(st, c, r.ids, r.n, NULL, NULL, rs) : 0;
 	*nread = r.n;
 	unread_clear(&r);
 	return rc;
 }
 
-int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, const char *prefix, bool listed,
+int verify_creates(state *st, neon_client *c, const plan *p, const char *prefix, bool listed,
 		   bool verbose, bool *replan)
 {
 	*replan = false;
 	unread r = {0};
-	if (state_unmapped_foreach(st, on_unmapped, &r) != 0)
-		return cli_fail(cmd, "%s", err_msg()), -1;
+	int rc = state_unmapped_foreach(st, on_unmapped, &r);
+	if (rc != 0)
+		return rc;
 	size_t nunread = r.n;
 	unread_clear(&r);
 	if (!p->ncreate && (!nunread || !p->nblocked))
@@ -189,36 +187,34 @@ int verify_creates(const char *cmd, state *st, neon_client *c, const plan *p, co
 			for (size_t i = 0; i < p->nactions && n < p->ncreate; i++)
 				if (p->actions[i].kind == PLAN_CREATE)
 					names[n++] = xasprintf("%s%s", prefix, p->actions[i].tenant);
-			int frc = verify_fetch(cmd, st, c, names, n, NULL, &v);
+			int frc = verify_fetch(st, c, names, n, NULL, &v);
 			for (size_t i = 0; i < n; i++)
 				free(names[i]);
 			free(names);
-			if (frc != 0) {
-				fprintf(stderr, "%s: nothing was created\n", cmd);
-				return -1;
-			}
+			if (frc != 0)
+				return err_set(frc, "%s; nothing was created", err_msg());
 			relist = v.cut_short;
 		}
 	}
 	refresh_stats rs;
 	memset(&rs, 0, sizeof(rs));
 	if (relist) {
-		if (refresh_list(st, c, cmd, &rs) != 0)
-			return -1;
+		if ((rc = refresh_list(st, c, &rs)) != 0)
+			return rc;
 		*replan = true;
 	}
 	size_t nread = 0;
-	if (verify_read_unmapped(cmd, st, c, &rs, &nread) != 0)
-		return -1;
+	if ((rc = verify_read_unmapped(st, c, &rs, &nread)) != 0)
+		return rc;
 	if (rs.deep_failed)
-		fprintf(stderr, "%s: %lld project%s no tenant is mapped to could not be read (first: %s); no tenant is "
-			"created until whose %s is known\n", cmd, (long long)rs.deep_failed,
+		engine__note("%lld project%s no tenant is mapped to could not be read (first: %s); no tenant is "
+			     "created until whose %s is known", (long long)rs.deep_failed,
 			rs.deep_failed == 1 ? "" : "s", rs.first_error, rs.deep_failed == 1 ? "it" : "they");
 	if (v.stored || rs.deep_done)
 		*replan = true;
 	if (verbose)
-		fprintf(stderr, "%s: creates checked against Neon: %s, %d project%s found by name (%d new to the cache), "
-			"%zu unmapped project%s read deep\n", cmd,
+		engine__note("creates checked against Neon: %s, %d project%s found by name (%d new to the cache), "
+			     "%zu unmapped project%s read deep",
 			relist ? "the fleet listed again" : listed ? "this run's list" : "each name searched", v.found,
 			v.found == 1 ? "" : "s", v.stored, nread, nread == 1 ? "" : "s");
 	return 0;

@@ -1,0 +1,278 @@
+/*
+ * engine.h: the one header of engine/, the part of flotilla that makes
+ * and carries out plans: loading a fleet through the parse cache and the
+ * manifest index, refreshing the cache from Neon, checking creates
+ * against Neon, the executor with its journal, placeholders and unknown
+ * outcomes, resuming what an earlier run left, and new secrets.
+ *
+ * The engine never prints and never exits. Failures come back as error
+ * codes with err_msg (util.h); what a person should see on the way (notes,
+ * warnings, apply's JSON events, progress of long work) goes to the
+ * reporter a command installs (engine_set_reporter). The commands of
+ * reconciler/ choose the words around it and the exit code.
+ */
+#ifndef FLOTILLA_ENGINE_H
+#define FLOTILLA_ENGINE_H
+
+#include <signal.h>
+
+#include "diff/diff.h"
+#include "neon/neon.h"
+#include "source/source.h"
+#include "spec/spec.h"
+#include "state/state.h"
+#include "util/util.h"
+
+/* ------------------------------------------------------------ reporting */
+
+typedef enum {
+	ENGINE_NOTE, /* a sentence for the person running the command (stderr) */
+	ENGINE_LOG,  /* a log event: level, message and fields */
+	ENGINE_JSON, /* one JSON object of apply's --format json event stream (stdout) */
+} engine_event_kind;
+
+typedef struct engine_event {
+	engine_event_kind kind;
+	log_level level;           /* ENGINE_LOG */
+	const char *msg;
+	const char *const *fields; /* ENGINE_LOG: key, value, …, NULL; else NULL */
+} engine_event;
+
+typedef enum { ENGINE_PROGRESS_START, ENGINE_PROGRESS_UPDATE, ENGINE_PROGRESS_END } engine_progress_phase;
+
+typedef struct engine_progress {
+	engine_progress_phase phase;
+	const char *label;  /* "refresh: projects listed" */
+	int64_t total;      /* 0: unknown */
+	int64_t done;
+	double eta_s;       /* above 0: the engine's estimate (apply's, from the rate budget) */
+} engine_progress;
+
+/*
+ * Where the engine's reports go: one reporter a process (like libgit2's
+ * git_trace_set), installed by the command before it calls the engine.
+ * Both callbacks may be NULL; with no reporter everything is dropped.
+ * They run on the thread that called the engine. The struct is copied.
+ */
+typedef struct engine_reporter {
+	void (*event)(void *arg, const engine_event *e);
+	void (*progress)(void *arg, const engine_progress *p);
+	void *arg;
+} engine_reporter;
+void engine_set_reporter(const engine_reporter *r);
+
+/* How long a run's lease on the state file lasts (apply renews it every
+ * quarter of it). Long enough for a plan's refresh of 300,000 projects
+ * before apply starts renewing it; a holder that died on this host is
+ * taken over at once, one on another host after the TTL or unlock. */
+#define ENGINE_LEASE_TTL 600
+
+/* ---------------------------------------------------------- parse cache */
+
+/* The parse cache of a state file for spec_fleet_load_cached (pcache.c):
+ * bulk (a whole fleet): read in one scan on first use, then looked up in
+ * memory; else one query a blob. */
+typedef struct pcache pcache;
+pcache *pcache_new(state *st, bool bulk);
+/* Wait until every new entry is in the table (bulk mode writes them from a
+ * thread); the first failure's code, with err_msg. Run it before committing
+ * the transaction the entries go in. Free flushes too. */
+int pcache_flush(pcache *c);
+const spec_cache *pcache_spec(pcache *c);
+void pcache_free(pcache *c);
+
+
+/* ------------------------------------------------------- refresh passes */
+
+typedef struct refresh_stats {
+	int64_t projects, list_calls;
+	size_t gone;                 /* dropped: Neon no longer lists them */
+	int64_t unavailable;         /* named by a page as unavailable (details timed out) */
+	int64_t unavailable_read;    /* of those, read one by one by id */
+	int64_t incomplete;          /* of those, still unread: the list is incomplete */
+	int64_t deep_done, deep_failed;
+	char first_error[600];
+} refresh_stats;
+
+/* The list pass (refresh.c): every project into the cache, the projects a
+ * page named unavailable read one by one. 0, or an error code with
+ * err_msg. A list that stays incomplete (out->incomplete > 0) returns 0 but
+ * removes nothing from the cache and leaves the state file marked
+ * incomplete (state_refresh_incomplete): the caller says so, and plans
+ * create nothing until a list completes. */
+int refresh_list(state *st, neon_client *c, refresh_stats *out);
+/* The deep pass of the given projects; fn (may be NULL) sees each result
+ * that was cached. 0, or -1 when the client itself failed; per-project
+ * failures are counted in out. */
+typedef void (*refresh_deep_fn)(void *arg, const char *project_id, const neon_project_deep *d);
+int refresh_deep(state *st, neon_client *c, char *const *ids, size_t n, refresh_deep_fn fn,
+		 void *arg, refresh_stats *out);
+
+/* Identity before every create, against Neon (verify.c): the names p
+ * creates are searched (or the fleet listed again, or nothing when this
+ * run listed it: `listed`), the projects found are read into the cache,
+ * and the unmapped projects whose branches were never read are read
+ * deep. *replan: the cache learned something, build the plan again.
+ * 0, or an error code with err_msg (nothing may be created then). */
+int verify_creates(state *st, neon_client *c, const plan *p, const char *prefix, bool listed,
+		   bool verbose, bool *replan);
+/* The pieces (verify.c, also adopt's): every project of these exact
+ * names (searched, paged to the end) and extra_id (or NULL) read into the
+ * cache when it lacks them; then every unmapped project never read deep,
+ * read deep (counted in rs). 0, or an error code with err_msg. */
+typedef struct verify_found {
+	int found, stored;   /* projects found by name; read into the cache */
+	bool cut_short;      /* a search could not see everything: list instead */
+	int64_t calls;
+} verify_found;
+int verify_fetch(state *st, neon_client *c, char *const *names, size_t nnames,
+		 const char *extra_id, verify_found *out);
+int verify_read_unmapped(state *st, neon_client *c, refresh_stats *rs, size_t *nread);
+
+/* Cache what a write's response says, without a read (refresh.c): a new
+ * project and its default branch, endpoints, databases and roles from a
+ * POST /projects response (request: its body, for the annotations); a
+ * project's own fields from a PATCH response's "project" (deep_current:
+ * the PATCH left the deep state alone, state_project_put). */
+int cache_store_created(state *st, const json_t *response, const json_t *request);
+int cache_store_project(state *st, const json_t *project, bool deep_current);
+/* One branch a write made, added to a project's cached deep state (its
+ * annotations: the response's, else the request's). */
+int cache_add_branch(state *st, const char *project_id, const json_t *branch, const json_t *annotations);
+/* Read one project and its deep state back into the cache; done runs from
+ * neon_run with 0, or an error code and message. */
+void refresh_one_submit(state *st, neon_client *c, const char *project_id,
+			void (*done)(void *arg, int rc, const char *error), void *arg);
+
+/* ------------------------------------------------------------- executor */
+
+typedef enum { EXEC_PENDING, EXEC_OK, EXEC_FAILED, EXEC_SKIPPED } exec_status;
+
+typedef struct exec_outcome {
+	char *tenant;
+	plan_kind kind;
+	exec_status status;
+	char *error;           /* failed or skipped: why (never a secret) */
+	char request_id[64];   /* the failed request's X-Request-Id */
+	int64_t latency_ms;    /* a create: first request sent -> operations finished */
+} exec_outcome;
+
+typedef struct exec_summary {
+	exec_outcome *v;       /* the tenants acted on (create, update, delete), plan order */
+	size_t n;
+	size_t ok, failed, skipped, blocked;
+	int64_t writes, polls, lookups, readbacks, resent, adopted;
+	int64_t secrets_saved, secrets_dropped;
+	bool stopped;          /* a failure without --continue-on-error: the rest not started */
+} exec_summary;
+
+typedef struct exec_opts {
+	int parallel;              /* tenants at once */
+	int64_t op_timeout_ms;     /* one call's operations */
+	bool continue_on_error;
+	const char *secrets_dir;   /* NULL: new secrets are dropped (counted) */
+	int64_t run_id;
+	const char *fleet;
+	bool json_events;          /* JSON-lines events on stdout */
+	const char *lease;         /* a lease the run holds: renewed as it goes, or NULL */
+	/* or NULL: once *stop is set (a signal), no tenant starts, and a job
+	 * still waiting for operations stop_grace_ms later ends as failed
+	 * (its journal row stays unfinished; the next run settles it) */
+	volatile sig_atomic_t *stop;
+	int64_t stop_grace_ms;
+	/* or NULL: told how many tenants have work in flight, as it changes
+	 * (the daemon's flotilla_operations_in_flight) */
+	void (*on_active)(void *arg, size_t active);
+	void *active_arg;
+	/* non-NULL: do not act on this tenant, for this reason (a stale plan) */
+	const char *(*skip)(void *arg, const plan_action *a);
+	void *skip_arg;
+} exec_opts;
+
+/*
+ * Make the plan's calls (executor.c): creates, updates and deletes, one job
+ * per tenant, `parallel` at once, each waiting for its operations between
+ * calls; journaled; the tenant map and the cache kept up to date. Returns 0
+ * (per-tenant failures are in out), or ERR_FAIL when the client failed.
+ */
+int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exec_summary *out);
+void exec_summary_release(exec_summary *s);
+
+/* Settle what earlier runs left unfinished in the journal (resume.c): a
+ * create with an unknown outcome is looked up by name and adopted, or
+ * found not to have run; the projects touched are read back. ERR_CONFLICT
+ * when a name matches several projects (nothing is created then). */
+typedef struct resume_stats {
+	int64_t resolved, mapped, adopted, absent;
+	int64_t uncached; /* mapped tenants whose project was read into the cache */
+} resume_stats;
+int resume_run(state *st, neon_client *c, const char *fleet, resume_stats *out);
+
+/* Write a tenant's new secrets to DIR/<tenant>.json, mode 0600, whole or
+ * not at all (secrets.c; docs/operations.md gives the format). */
+int secrets_write(const char *dir, const char *tenant, const json_t *secrets);
+/* Before a run: the directory exists (or is made 0700) and is not open to
+ * others. */
+int secrets_check_dir(const char *dir);
+
+/* ------------------------------------------------------- loading a fleet */
+
+typedef struct fleet_load {
+	spec_fleet *fleet;
+	spec_load_stats stats;
+	bool partial;          /* only flotilla.yaml, profiles and changed files */
+	char **only;           /* with a base: the tenants to consider, sorted */
+	size_t nonly;
+	size_t changed_files;  /* with a base: paths changed since it */
+	char base[41];         /* the base commit, or "" */
+} fleet_load;
+
+/*
+ * Load the fleet at g's commit through the state file's parse cache
+ * (incremental.c). since (a commit-ish, or NULL): consider only the
+ * tenants changed since it, loading only the changed files when the
+ * manifest index allows. Problems go to diags (then nothing else is set
+ * but fleet). Returns 0, or an error code with err_msg.
+ */
+int fleet_load_commit(fleet_load *l, source_repo *g, state *st, const char *since, spec_diags *diags);
+void fleet_load_release(fleet_load *l);
+
+/* ---------------------------------------------------------- making a plan */
+
+typedef struct plan_req {
+	const char *repo, *ref;   /* the commit */
+	const char *mode;         /* --refresh: auto, full or none */
+	const char *select;       /* or NULL */
+	const char *since;        /* --changed-since (a commit-ish or last-applied), or NULL */
+	bool verbose;
+	int64_t max_deletes;      /* above 0: --max-deletes */
+	/* or NULL: runs once the fleet is loaded, before the refresh (apply
+	 * settles an earlier run there); an error code (with err_msg) stops */
+	int (*before_refresh)(void *arg, const spec_fleet *f);
+	void *hook_arg;
+	/* or NULL: consider only these tenants (sorted; the daemon's drift
+	 * slice), whatever --changed-since would pick */
+	const char *const *only;
+	size_t nonly;
+} plan_req;
+
+typedef struct planning {
+	source_repo *g;
+	fleet_load fl;
+	plan_selector *sel;
+	spec_diags *diags;
+	char *last_applied;
+	plan *p;
+} planning;
+
+/* Load, refresh (client NULL: no API call) and compare (planning.c).
+ * 0 with out->p, or an error code with err_msg; when the manifests have
+ * problems, out->diags holds them (the caller shows them first). Release
+ * out either way. */
+int planning_run(const plan_req *rq, state *st, neon_client *client, planning *out);
+/* Only the load (the first half of planning_run): out->g, out->fl,
+ * out->sel; no plan. Same contract. */
+int planning_load(const plan_req *rq, state *st, planning *out);
+void planning_release(planning *pl);
+
+#endif
