@@ -198,6 +198,35 @@ typedef struct exec_opts {
 int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exec_summary *out);
 void exec_summary_release(exec_summary *s);
 
+/* What converged, by kind, and how long creates took to provision
+ * (request sent -> operations finished) (apply.c). */
+typedef struct exec_counts {
+	size_t created, updated, deleted; /* adopted tenants count as updated */
+	size_t provisioned;               /* creates with a latency */
+	int64_t p50_ms, p99_ms, max_ms;
+} exec_counts;
+void exec_summary_counts(const exec_summary *s, exec_counts *out);
+/* The run's summary as one JSON object ("event": "summary", the counts,
+ * provisioning latency and the problems), a new string to free. */
+char *exec_summary_json(const exec_summary *s, const plan *p);
+
+/* Before a saved plan acts (apply.c): each tenant it would change read
+ * again (a fingerprint that moved makes it stale), each create's name
+ * searched (a project of that name, or a search that could not see
+ * everything, makes it stale). stale: tenant -> reason, static strings.
+ * 0, or the client's error code. */
+int planfile_check(state *st, neon_client *c, const plan *p, strmap *stale);
+/* exec_opts.skip for a map that planfile_check filled. */
+const char *planfile_skip(void *stale, const plan_action *a);
+/* After an apply: remember each mapped tenant's protect flag as its
+ * manifest says now, so a delete stays refused once the manifest is
+ * removed (a tenant whose manifest is gone keeps its last flag); and,
+ * when the plan covered everything not applied yet (the whole fleet, or
+ * every change since the last applied commit), record its commit for
+ * --changed-since last-applied. Failures are reported as warnings. */
+void apply_record_protect(state *st, const spec_fleet *f);
+void apply_record_commit(state *st, const plan *p);
+
 /* Settle what earlier runs left unfinished in the journal (resume.c): a
  * create with an unknown outcome is looked up by name and adopted, or
  * found not to have run; the projects touched are read back. ERR_CONFLICT
@@ -274,5 +303,47 @@ int planning_run(const plan_req *rq, state *st, neon_client *client, planning *o
  * out->sel; no plan. Same contract. */
 int planning_load(const plan_req *rq, state *st, planning *out);
 void planning_release(planning *pl);
+
+/* ----------------------------------------------------------- drift sweep */
+
+/*
+ * The daemon's drift sweep (sweep.c): each step reads the next tenants
+ * (a list refresh when one is due) within a share of the request budget,
+ * paced, then compares them with the last applied commit and heals them
+ * when the fleet says `drift: heal`. The sweep keeps its allowance and
+ * cursor between steps.
+ */
+typedef struct sweep sweep;
+typedef struct sweep_opts {
+	const char *repo;       /* the manifests' repository (the daemon's cache) */
+	double rate;            /* the client's requests a second */
+	double budget;          /* the share of it the sweep may spend, above 0, at most 1 */
+	int64_t interval_s;     /* the daemon's loop interval */
+	int64_t deadline_ms;    /* monotonic: the next fetch; the sweep never delays it */
+	const exec_opts *heal;  /* how drift is healed (fleet is set from the manifests) */
+	/* or NULL: true when the sweep should stop reading now (a webhook, a signal) */
+	bool (*interrupted)(void *arg);
+	/* or NULL: wait ms for the pace; true when woken early (stop reading) */
+	bool (*wait)(void *arg, int64_t ms);
+	void *arg;
+} sweep_opts;
+typedef struct sweep_result {
+	int64_t tenants;        /* mapped tenants */
+	double sweep_s;         /* the whole fleet's sweep period at this budget */
+	bool size_changed;      /* the fleet's size differs from the last step's */
+	bool listed;            /* a list refresh ran */
+	int64_t incomplete;     /* of it: projects that stayed unread (see refresh_list) */
+	char first_error[600];
+	size_t reads;           /* tenants read deep */
+	bool compared;          /* they were compared with the last applied commit */
+	bool heal;              /* the fleet heals drift (else reports it) */
+	size_t drifted;         /* tenants whose live state differs */
+	bool healed_run;        /* the heal ran */
+	size_t healed, heal_failed;
+} sweep_result;
+sweep *sweep_new(void);
+void sweep_free(sweep *s);
+/* One step. 0, or an error code with err_msg (out holds what was done). */
+int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_result *out);
 
 #endif

@@ -61,8 +61,6 @@ const char CMD_DAEMON_USAGE[] =
 	"and exit 0; SIGHUP re-reads the webhook secret file and the API key.\n";
 
 #define STOP_GRACE_MS 30000
-/* the drift sweep reads this many projects, then paces itself */
-#define SWEEP_CHUNK 10
 
 static volatile sig_atomic_t g_stop, g_reload;
 static int g_wake[2] = {-1, -1};
@@ -98,15 +96,10 @@ typedef struct daemon_ctx {
 	pthread_mutex_t health_mu;
 	bool fetch_ok, state_ok;
 	int64_t last_loop_end; /* unix seconds */
-	int64_t sweep_allowance; /* requests the sweep may still spend */
-	int64_t sweep_stamp_ms;
-	char cursor[80];       /* the drift sweep's last tenant read ("": from the start) */
 	int64_t next_fetch_ms; /* monotonic: when the next loop fetches */
-	int64_t list_due;      /* unix seconds: the next sweep's list refresh */
 	char fetch_error[300];
+	sweep *sweep;          /* the drift sweep's allowance and cursor */
 	bool settled;          /* the first plan (and its journal settling) ran */
-	int64_t logged_tenants; /* the fleet size the sweep time was last logged for */
-	double reads_per_project; /* measured requests a deep read costs, 0: none yet */
 } daemon_ctx;
 
 static int64_t mono_ms(void)
@@ -323,6 +316,9 @@ static int reconcile(daemon_ctx *d)
 		memset(&sum, 0, sizeof(sum));
 		rc = plan_and_apply(d, &rq, "new commit", true, &sum, &pl);
 		if (rc >= 0 && pl.p) {
+			/* as apply does: a protected tenant stays protected once its
+			 * manifest is removed */
+			apply_record_protect(d->st, pl.fl.fleet);
 			tenant_counts c;
 			count_plan(pl.p, &sum, &c);
 			if (!last || pl.p->changed_since[0] == 0)
@@ -361,194 +357,59 @@ static bool wait_for_wake(int64_t ms)
 	return poll(&pfd, 1, ms > INT32_MAX ? INT32_MAX : (int)ms) > 0;
 }
 
-/* A page of the tenant map: names and project ids. */
-typedef struct page {
-	char **names, **ids;
-	size_t n, cap;
-} page;
-
-#define PAGE_STOP 1 /* page_add's "enough": not an error */
-
-static int page_add(void *arg, const state_tenant *t)
+static bool interrupted(void *arg)
 {
-	page *pg = arg;
-	for (size_t i = 0; i < pg->n; i++)
-		if (strcmp(pg->names[i], t->tenant) == 0)
-			return PAGE_STOP; /* round again reached the first page */
-	if (pg->n == pg->cap)
-		return PAGE_STOP;
-	pg->names[pg->n] = xstrdup(t->tenant);
-	pg->ids[pg->n++] = xstrdup(t->project_id);
-	return 0;
+	(void)arg;
+	return g_stop || wake_pending();
 }
 
-static void page_free(page *pg)
+static bool pace_wait(void *arg, int64_t ms)
 {
-	for (size_t i = 0; i < pg->n; i++) {
-		free(pg->names[i]);
-		free(pg->ids[i]);
-	}
-	free(pg->names);
-	free(pg->ids);
-	memset(pg, 0, sizeof(*pg));
+	(void)arg;
+	return wait_for_wake(ms);
 }
 
-/* Step 3: a slice of the drift sweep, within the budget. */
-static int sweep(daemon_ctx *d)
+/* Step 3: a slice of the drift sweep, within the budget (engine/sweep.c). */
+static int drift_step(daemon_ctx *d)
 {
-	int64_t now = mono_ms();
-	double rate = d->api.rate > 0 ? d->api.rate : 10.0;
-	d->sweep_allowance += (int64_t)((double)(now - d->sweep_stamp_ms) / 1000.0 * rate * d->budget);
-	d->sweep_stamp_ms = now;
-	int64_t nmapped = state_tenant_count(d->st);
-	if (nmapped < 0)
-		return -1;
-	/* an idle daemon does not save up for a storm; but it must save up
-	 * enough for one list refresh (at 100,000 projects, 251 calls is more
-	 * than two intervals' share at the defaults) */
-	int64_t list_cost = nmapped / 400 + 1;
-	int64_t cap = (int64_t)(rate * d->budget * (double)d->interval_s * 2) + 10;
-	if (cap < list_cost + 10)
-		cap = list_cost + 10;
-	if (d->sweep_allowance > cap)
-		d->sweep_allowance = cap;
-	/* the sweep's period, for operators: the list plus the reads a
-	 * project costs (measured as the sweep goes; 2 + 2 a branch) */
-	double per_project = d->reads_per_project > 0 ? d->reads_per_project : 4.5;
-	double per_sweep = (double)nmapped / 400.0 + 1 + per_project * (double)nmapped;
-	double sweep_s = per_sweep / (rate * d->budget);
-	metrics_set(d->m, "flotilla_drift_sweep_seconds", NULL, sweep_s);
-	if (d->logged_tenants != nmapped) {
+	exec_opts heal = {.parallel = d->parallel, .op_timeout_ms = 600000, .continue_on_error = true,
+			  .secrets_dir = d->secrets_dir, .lease = "fleet", .skip = stop_reason, .stop = &g_stop,
+			  .stop_grace_ms = STOP_GRACE_MS, .on_active = active_metric, .active_arg = d->m};
+	sweep_opts o = {.repo = d->cache_dir, .rate = d->api.rate > 0 ? d->api.rate : 10.0, .budget = d->budget,
+			.interval_s = d->interval_s, .deadline_ms = d->next_fetch_ms, .heal = &heal,
+			.interrupted = interrupted, .wait = pace_wait};
+	sweep_result r;
+	int rc = sweep_step(d->sweep, d->st, d->client, &o, &r);
+	if (r.sweep_s > 0)
+		metrics_set(d->m, "flotilla_drift_sweep_seconds", NULL, r.sweep_s);
+	if (r.size_changed) {
 		/* at start, and when the fleet's size changes */
 		char n[24], t[32];
-		snprintf(n, sizeof(n), "%lld", (long long)nmapped);
-		unit_duration_format((int64_t)sweep_s + 1, t);
+		snprintf(n, sizeof(n), "%lld", (long long)r.tenants);
+		unit_duration_format((int64_t)r.sweep_s + 1, t);
 		log_info("daemon: the drift sweep re-reads the whole fleet in about this long", "projects", n, "sweep", t);
-		d->logged_tenants = nmapped;
 	}
-	int rc = 0;
-	refresh_stats rs;
-	memset(&rs, 0, sizeof(rs));
-	int64_t wall = (int64_t)time(NULL);
-	if (wall >= d->list_due && d->sweep_allowance >= list_cost) {
-		if (refresh_list(d->st, d->client, &rs) != 0) {
-			cli_fail("daemon", "%s", err_msg());
-			rc = -1;
-			goto done;
-		}
-		if (rs.incomplete) {
-			char n[24];
-			snprintf(n, sizeof(n), "%lld", (long long)rs.incomplete);
-			log_warn("daemon: the list of the live fleet is incomplete; nothing was removed from the cache, "
-				 "and no tenant is created until a list completes", "unreadable", n, "first_error",
-				 rs.first_error);
-		}
-		d->sweep_allowance -= rs.list_calls;
-		d->list_due = wall + (int64_t)(per_sweep / (rate * d->budget));
+	if (r.incomplete) {
+		char n[24];
+		snprintf(n, sizeof(n), "%lld", (long long)r.incomplete);
+		log_warn("daemon: the list of the live fleet is incomplete; nothing was removed from the cache, "
+			 "and no tenant is created until a list completes", "unreadable", n, "first_error", r.first_error);
 	}
-	size_t k = d->sweep_allowance > 0 ? (size_t)((double)d->sweep_allowance / per_project) : 0;
-	if (k > (size_t)nmapped)
-		k = (size_t)nmapped;
-	if (k == 0)
-		goto done;
-	/* the next k mapped tenants after the cursor, round-robin: a page of
-	 * the map, not the whole map each loop */
-	page pg = {.cap = k};
-	pg.names = xcalloc(k, sizeof(char *));
-	pg.ids = xcalloc(k, sizeof(char *));
-	rc = state_tenants_page(d->st, d->cursor, k, page_add, &pg);
-	if (rc == 0 && pg.n < k)
-		rc = state_tenants_page(d->st, "", k - pg.n, page_add, &pg); /* round again */
-	if (rc == PAGE_STOP)
-		rc = 0;
-	if (rc != 0) {
-		page_free(&pg);
-		goto done;
+	metrics_add(d->m, "flotilla_drift_reads_total", NULL, (double)r.reads);
+	if (r.compared)
+		metrics_set(d->m, "flotilla_drifted_tenants", NULL, (double)r.drifted);
+	if (r.drifted) {
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", r.drifted);
+		log_warn("daemon: drift found", "tenants", n, "policy", r.heal ? "heal" : "report");
 	}
-	char **slice = pg.names, **ids = pg.ids;
-	size_t nids = pg.n;
-	k = pg.n;
-	/* read in chunks, paced to the budget's rate rather than in one burst,
-	 * and stop early for a webhook or a signal: a commit waiting behind
-	 * the sweep is worse than a sweep a little behind */
-	size_t done_n = 0;
-	for (size_t at = 0; at < nids && rc == 0; at += SWEEP_CHUNK) {
-		size_t n = nids - at < SWEEP_CHUNK ? nids - at : SWEEP_CHUNK;
-		neon_stats before, after;
-		neon_client_stats(d->client, &before);
-		int64_t t0 = mono_ms();
-		if (refresh_deep(d->st, d->client, ids + at, n, NULL, NULL, &rs) != 0) {
-			cli_fail("daemon", "%s", err_msg());
-			rc = -1;
-		}
-		neon_client_stats(d->client, &after);
-		int64_t spent = after.requests - before.requests;
-		d->sweep_allowance -= spent;
-		done_n += n;
-		double cost = (double)spent / (double)n;
-		d->reads_per_project = d->reads_per_project > 0 ? 0.8 * d->reads_per_project + 0.2 * cost : cost;
-		if (g_stop || wake_pending())
-			break;
-		/* at the budget's pace: spent requests take spent / (rate x budget) s */
-		/* the pace never delays the next fetch: past it, the rest waits */
-		if (mono_ms() >= d->next_fetch_ms)
-			break;
-		int64_t due = t0 + (int64_t)((double)spent * 1000.0 / (rate * d->budget));
-		if (due > d->next_fetch_ms)
-			due = d->next_fetch_ms;
-		if (at + n < nids && due > mono_ms() && wait_for_wake(due - mono_ms()))
-			break;
+	if (r.healed_run) {
+		metrics_add(d->m, "flotilla_drift_healed_total", NULL, (double)r.healed);
+		metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)r.heal_failed);
+		metrics_set(d->m, "flotilla_drifted_tenants", NULL, (double)(r.drifted - r.healed));
 	}
-	metrics_add(d->m, "flotilla_drift_reads_total", NULL, (double)done_n);
-	if (done_n)
-		str_copy(d->cursor, slice[done_n - 1], sizeof(d->cursor));
-	k = done_n < k ? done_n : k;
-	if (rc == 0) {
-		/* compare the slice at the last applied commit */
-		char *last = NULL;
-		if (state_meta_get(d->st, "last_applied_commit", &last) == 0 && last) {
-			qsort(slice, k, sizeof(char *), cli_str_cmp);
-			plan_req rq = {.repo = d->cache_dir, .ref = last, .mode = "none", .max_deletes = -1,
-				       .only = (const char *const *)slice, .nonly = k};
-			planning pl;
-			exec_summary sum;
-			memset(&pl, 0, sizeof(pl));
-			bool heal = true;
-			if (planning_run(&rq, d->st, NULL, &pl) == 0) {
-				heal = strcmp(spec_fleet_drift(pl.fl.fleet), "heal") == 0;
-				const plan *p = pl.p;
-				size_t drifted = p->nupdate + p->ncreate;
-				metrics_set(d->m, "flotilla_drifted_tenants", NULL, (double)drifted);
-				if (drifted) {
-					char n[24];
-					snprintf(n, sizeof(n), "%zu", drifted);
-					log_warn("daemon: drift found", "tenants", n, "policy", heal ? "heal" : "report");
-					if (heal) {
-						exec_opts eo = {.parallel = d->parallel, .op_timeout_ms = 600000,
-								.continue_on_error = true, .secrets_dir = d->secrets_dir,
-								.fleet = spec_fleet_name(pl.fl.fleet), .lease = "fleet",
-								.skip = stop_reason, .stop = &g_stop,
-								.stop_grace_ms = STOP_GRACE_MS,
-								.on_active = active_metric, .active_arg = d->m};
-						memset(&sum, 0, sizeof(sum));
-						if (exec_apply(d->client, d->st, p, &eo, &sum) == 0) {
-							metrics_add(d->m, "flotilla_drift_healed_total", NULL, (double)sum.ok);
-							metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)sum.failed);
-							metrics_set(d->m, "flotilla_drifted_tenants", NULL,
-								    (double)(drifted - sum.ok));
-						}
-						exec_summary_release(&sum);
-					}
-				}
-			} else {
-				cli_planning_fail("daemon", &pl);
-			}
-			planning_release(&pl);
-		}
-		free(last);
-	}
-	page_free(&pg);
-done:
+	if (rc != 0)
+		cli_fail("daemon", "%s", err_msg());
 	return rc;
 }
 
@@ -624,7 +485,7 @@ static void loop(daemon_ctx *d)
 				outcome = "error";
 			else if (r > 0)
 				outcome = "partial";
-			if (!g_stop && sweep(d) != 0)
+			if (!g_stop && drift_step(d) != 0)
 				outcome = "error";
 		}
 		/* the lease, and whether the state file takes writes */
@@ -679,7 +540,6 @@ int cmd_daemon(int argc, char **argv)
 	};
 	daemon_ctx d;
 	memset(&d, 0, sizeof(d));
-	d.logged_tenants = -1;
 	d.ref = "HEAD";
 	d.interval_s = 60;
 	d.listen = "127.0.0.1:9464";
@@ -800,7 +660,7 @@ int cmd_daemon(int argc, char **argv)
 		cli_fail("daemon", "%s", err_msg());
 		goto done;
 	}
-	d.sweep_stamp_ms = mono_ms();
+	d.sweep = sweep_new();
 	char iv[24], pt[16], bud[16];
 	snprintf(iv, sizeof(iv), "%llds", (long long)d.interval_s);
 	snprintf(pt, sizeof(pt), "%d", port);
@@ -819,6 +679,7 @@ done:
 		free(secret);
 	}
 	free(cache);
+	sweep_free(d.sweep);
 	metrics_free(d.m);
 	pthread_mutex_destroy(&d.health_mu);
 	neon_client_free(d.client);

@@ -1,0 +1,214 @@
+/*
+ * sweep.c: the daemon's drift sweep, one slice a loop. Changes made
+ * outside flotilla (in the console, by a script) move no commit, so the
+ * daemon reads the fleet again, a few tenants at a time, within a share
+ * of the request budget: a list refresh when one is due, then deep reads
+ * of the next tenants after a cursor (round-robin over the tenant map),
+ * paced to the budget's rate; then those tenants are compared with the
+ * last applied commit, and healed when the fleet says `drift: heal`.
+ *
+ * The budget is an allowance that grows with time (rate x share) and is
+ * capped, so an idle daemon does not save up for a storm, yet always
+ * enough for one list refresh. The cost of a deep read is measured as the
+ * sweep goes and feeds the estimate of the whole sweep's period.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "engine/internal.h"
+
+/* tenants read deep between two looks at the pace and the clock */
+#define SWEEP_CHUNK 10
+#define PAGE_STOP 1 /* page_add's "enough": not an error */
+
+struct sweep {
+	int64_t allowance;        /* requests the sweep may still spend */
+	int64_t stamp_ms;         /* when the allowance last grew */
+	char cursor[80];          /* the last tenant read ("": from the start) */
+	int64_t list_due;         /* unix seconds: the next list refresh */
+	int64_t reported_tenants; /* the fleet size the period was last reported for */
+	double reads_per_project; /* measured requests a deep read costs, 0: none yet */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+sweep *sweep_new(void)
+{
+	sweep *s = xcalloc(1, sizeof(*s));
+	s->stamp_ms = now_ms();
+	s->reported_tenants = -1;
+	return s;
+}
+
+void sweep_free(sweep *s)
+{
+	free(s);
+}
+
+/* A page of the tenant map: names and project ids. */
+typedef struct page {
+	char **names, **ids;
+	size_t n, cap;
+} page;
+
+static int page_add(void *arg, const state_tenant *t)
+{
+	page *pg = arg;
+	for (size_t i = 0; i < pg->n; i++)
+		if (strcmp(pg->names[i], t->tenant) == 0)
+			return PAGE_STOP; /* round again reached the first page */
+	if (pg->n == pg->cap)
+		return PAGE_STOP;
+	pg->names[pg->n] = xstrdup(t->tenant);
+	pg->ids[pg->n++] = xstrdup(t->project_id);
+	return 0;
+}
+
+static void page_free(page *pg)
+{
+	for (size_t i = 0; i < pg->n; i++) {
+		free(pg->names[i]);
+		free(pg->ids[i]);
+	}
+	free(pg->names);
+	free(pg->ids);
+	memset(pg, 0, sizeof(*pg));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Compare the tenants read with the last applied commit; heal them when
+ * the fleet says so. */
+static int compare(state *st, neon_client *c, const sweep_opts *o, char **slice, size_t k, sweep_result *out)
+{
+	char *last = NULL;
+	int rc = state_meta_get(st, "last_applied_commit", &last);
+	if (rc != 0 || !last)
+		return rc;
+	qsort(slice, k, sizeof(char *), cmp_str);
+	plan_req rq = {.repo = o->repo, .ref = last, .mode = "none", .max_deletes = -1,
+		       .only = (const char *const *)slice, .nonly = k};
+	planning pl;
+	rc = planning_run(&rq, st, NULL, &pl);
+	if (rc == 0) {
+		out->compared = true;
+		out->heal = strcmp(spec_fleet_drift(pl.fl.fleet), "heal") == 0;
+		out->drifted = pl.p->nupdate + pl.p->ncreate;
+		if (out->drifted && out->heal) {
+			exec_opts eo = *o->heal;
+			eo.fleet = spec_fleet_name(pl.fl.fleet);
+			exec_summary sum;
+			memset(&sum, 0, sizeof(sum));
+			if (exec_apply(c, st, pl.p, &eo, &sum) == 0) {
+				out->healed_run = true;
+				out->healed = sum.ok;
+				out->heal_failed = sum.failed;
+			}
+			exec_summary_release(&sum);
+		}
+	}
+	planning_release(&pl);
+	free(last);
+	return rc;
+}
+
+int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	int64_t now = now_ms();
+	double pace = o->rate * o->budget; /* requests a second the sweep may spend */
+	s->allowance += (int64_t)((double)(now - s->stamp_ms) / 1000.0 * pace);
+	s->stamp_ms = now;
+	int64_t nmapped = state_tenant_count(st);
+	if (nmapped < 0)
+		return err_set(ERR_IO, "counting the tenant map: %s", err_msg());
+	out->tenants = nmapped;
+	/* an idle daemon does not save up for a storm; but it must save up
+	 * enough for one list refresh (at 100,000 projects, 251 calls is more
+	 * than two intervals' share at the defaults) */
+	int64_t list_cost = nmapped / 400 + 1;
+	int64_t cap = (int64_t)(pace * (double)o->interval_s * 2) + 10;
+	if (cap < list_cost + 10)
+		cap = list_cost + 10;
+	if (s->allowance > cap)
+		s->allowance = cap;
+	/* the sweep's period, for operators: the list plus the reads a
+	 * project costs (measured as the sweep goes; 2 + 2 a branch) */
+	double per_project = s->reads_per_project > 0 ? s->reads_per_project : 4.5;
+	double per_sweep = (double)nmapped / 400.0 + 1 + per_project * (double)nmapped;
+	out->sweep_s = per_sweep / pace;
+	out->size_changed = s->reported_tenants != nmapped;
+	s->reported_tenants = nmapped;
+
+	refresh_stats rs;
+	memset(&rs, 0, sizeof(rs));
+	int64_t wall = (int64_t)time(NULL);
+	int rc = 0;
+	if (wall >= s->list_due && s->allowance >= list_cost) {
+		if ((rc = refresh_list(st, c, &rs)) != 0)
+			return rc;
+		out->listed = true;
+		out->incomplete = rs.incomplete;
+		str_copy(out->first_error, rs.first_error, sizeof(out->first_error));
+		s->allowance -= rs.list_calls;
+		s->list_due = wall + (int64_t)(per_sweep / pace);
+	}
+	size_t k = s->allowance > 0 ? (size_t)((double)s->allowance / per_project) : 0;
+	if (k > (size_t)nmapped)
+		k = (size_t)nmapped;
+	if (k == 0)
+		return 0;
+	/* the next k mapped tenants after the cursor, round-robin: a page of
+	 * the map, not the whole map each loop */
+	page pg = {.cap = k};
+	pg.names = xcalloc(k, sizeof(char *));
+	pg.ids = xcalloc(k, sizeof(char *));
+	rc = state_tenants_page(st, s->cursor, k, page_add, &pg);
+	if (rc == 0 && pg.n < k)
+		rc = state_tenants_page(st, "", k - pg.n, page_add, &pg); /* round again */
+	if (rc == PAGE_STOP)
+		rc = 0;
+	/* read in chunks, paced to the budget's rate rather than in one burst,
+	 * and stop early for a webhook or a signal: a commit waiting behind
+	 * the sweep is worse than a sweep a little behind */
+	size_t done = 0;
+	for (size_t at = 0; rc == 0 && at < pg.n; at += SWEEP_CHUNK) {
+		size_t n = pg.n - at < SWEEP_CHUNK ? pg.n - at : SWEEP_CHUNK;
+		neon_stats before, after;
+		neon_client_stats(c, &before);
+		int64_t t0 = now_ms();
+		rc = refresh_deep(st, c, pg.ids + at, n, NULL, NULL, &rs);
+		neon_client_stats(c, &after);
+		int64_t spent = after.requests - before.requests;
+		s->allowance -= spent;
+		done += n;
+		double cost = (double)spent / (double)n;
+		s->reads_per_project = s->reads_per_project > 0 ? 0.8 * s->reads_per_project + 0.2 * cost : cost;
+		if (rc != 0 || (o->interrupted && o->interrupted(o->arg)))
+			break;
+		/* at the budget's pace: spent requests take spent / pace s; the
+		 * pace never delays the next fetch: past it, the rest waits */
+		if (now_ms() >= o->deadline_ms)
+			break;
+		int64_t due = t0 + (int64_t)((double)spent * 1000.0 / pace);
+		if (due > o->deadline_ms)
+			due = o->deadline_ms;
+		if (at + n < pg.n && due > now_ms() && o->wait && o->wait(o->arg, due - now_ms()))
+			break;
+	}
+	out->reads = done;
+	if (done)
+		str_copy(s->cursor, pg.names[done - 1], sizeof(s->cursor));
+	if (rc == 0 && done)
+		rc = compare(st, c, o, pg.names, done, out);
+	page_free(&pg);
+	return rc;
+}
