@@ -33,13 +33,23 @@ int cli_planning_fail(const char *cmd, const planning *pl)
 	return cli_fail(cmd, "%s", err_msg());
 }
 
+int cli_lease_acquire(state *st, const char *name, int64_t ttl, state_lease *held)
+{
+	state_lease_takeover took;
+	int rc = state_lease_acquire_ex(st, name, ttl, held, &took);
+	if (rc == 0 && took.reason)
+		log_info("lease taken over", "lease", name, "from", took.from.holder, "reason", took.reason);
+	state_lease_release(&took.from);
+	return rc;
+}
+
 int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint)
 {
 	int64_t until = (int64_t)time(NULL) + (wait_s > 0 ? wait_s : 0);
 	for (;;) {
 		state_lease held;
 		memset(&held, 0, sizeof(held));
-		int rc = state_lease_acquire(st, "fleet", ENGINE_LEASE_TTL, &held);
+		int rc = cli_lease_acquire(st, "fleet", ENGINE_LEASE_TTL, &held);
 		if (rc == 0)
 			return EXIT_OK;
 		if (rc != ERR_LOCKED)
@@ -187,10 +197,42 @@ static void check_location(const char *cmd, const char *path)
 			"so it can be committed with the manifests; keep it outside, or ignore it\n", cmd, path, repo);
 }
 
+/* Tell what opening the state file did to it (state/ reports, never
+ * logs): the messages and fields are the ones state/ used to log. */
+static void log_open_report(const char *path, const state_open_report *r)
+{
+	for (size_t i = 0; i < r->nmode_fixes; i++) {
+		const state_mode_fix *f = &r->mode_fixes[i];
+		char *file = xasprintf("%s%s", path, f->suffix);
+		char mode[8];
+		snprintf(mode, sizeof(mode), "%04o", f->mode);
+		if (f->error)
+			log_warn("state file is readable by others and its mode cannot be changed", "path", file,
+				 "mode", mode, "error", strerror(f->error));
+		else
+			log_warn("state file was readable by others; group and other access removed", "path", file,
+				 "mode", mode);
+		free(file);
+	}
+	if (r->not_wal)
+		log_warn("state file is not in WAL mode; readers will wait for writers", "path", path, "journal_mode",
+			 r->journal_mode);
+	if (r->migrated_from > 0) {
+		char a[16], b[16];
+		snprintf(a, sizeof(a), "%d", r->migrated_from);
+		snprintf(b, sizeof(b), "%d", r->migrated_to);
+		log_info("state file migrated", "path", path, "from", a, "to", b);
+	}
+}
+
 int cli_state_open(const char *cmd, const char *path, state **out)
 {
 	const char *p = path ? path : STATE_DEFAULT_PATH;
-	if (state_open(out, p) != 0)
+	state_open_report report;
+	int rc = state_open_ex(out, p, &report);
+	/* also after a failure: a mode may have been narrowed before it */
+	log_open_report(p, &report);
+	if (rc != 0)
 		return cli_fail(cmd, "%s", err_msg());
 	ignore_dir(p);
 	check_location(cmd, p);

@@ -234,7 +234,7 @@ int cmd_refresh(int argc, char **argv)
 		goto done;
 	state_lease held;
 	memset(&held, 0, sizeof(held));
-	int lrc = state_lease_acquire(r.st, "fleet", 300, &held);
+	int lrc = cli_lease_acquire(r.st, "fleet", 300, &held);
 	if (lrc == ERR_LOCKED) {
 		char since[32];
 		cli_age(held.acquired_at, since);

@@ -59,7 +59,7 @@ int cmd_unlock(int argc, char **argv)
 	state_lease held;
 	memset(&held, 0, sizeof(held));
 	/* who held it, for the message: an acquire that fails names the holder */
-	int probe = state_lease_acquire(st, "fleet", 1, &held);
+	int probe = cli_lease_acquire(st, "fleet", 1, &held);
 	if (probe == 0) {
 		/* nobody held it (or a dead holder's lease was just taken over) */
 		if (state_lease_drop(st, "fleet") != 0)

@@ -66,7 +66,9 @@ typedef struct cli_api {
  * file carries it. EXIT_OK, or EXIT_ERROR after printing why.
  */
 int cli_client_open(const char *cmd, const cli_api *api, neon_client **out);
-/* Open the state file (--state, default STATE_DEFAULT_PATH). */
+/* Open the state file (--state, default STATE_DEFAULT_PATH), and log what
+ * opening did to it (state_open_report): a mode narrowed, no WAL mode, a
+ * migration. */
 int cli_state_open(const char *cmd, const char *path, state **out);
 /* strcmp for qsort over an array of strings. */
 int cli_str_cmp(const void *a, const void *b);
@@ -81,6 +83,10 @@ void cli_age(int64_t since, char out[32]);
  * live holder; on failure print who holds it (pid, host, since) and
  * `hint`, for ENGINE_LEASE_TTL. EXIT_OK or EXIT_ERROR. */
 int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint);
+/* state_lease_acquire, logging a lease taken over from another holder
+ * ("lease taken over", with its previous holder and why): every command
+ * takes its leases through this or cli_lease_take. */
+int cli_lease_acquire(state *st, const char *name, int64_t ttl, state_lease *held) WUR;
 
 /* ------------------------------------------------------------- progress */
 

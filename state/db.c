@@ -9,7 +9,8 @@
  * before anything is changed: not its mode, not its journal mode. Then a
  * state file that others can read has its group and other bits cleared,
  * it is switched to WAL mode, the connection is configured, and the schema
- * migrated.
+ * migrated. What of that the user should hear of goes into the caller's
+ * state_open_report: state/ never logs.
  */
 #include "state/internal.h"
 
@@ -371,34 +372,28 @@ static int create_file(const char *path)
 
 /* A state file (or its -wal/-shm) that others can read is narrowed to its
  * owner's bits: it holds the fleet's layout. Not an error when it cannot
- * be done (someone else's file opened with read access): a warning. */
-static void fix_mode(const char *path)
+ * be done (someone else's file opened with read access): the report says
+ * so, and the caller warns. */
+static void fix_mode(const char *path, const char *suffix, state_open_report *rep)
 {
+	char *file = xasprintf("%s%s", path, suffix);
 	struct stat st;
-	char mode[8];
 
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0)
-		return;
-	snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 0777));
-	if (chmod(path, st.st_mode & 0700) != 0)
-		log_warn("state file is readable by others and its mode cannot be changed", "path", path,
-			 "mode", mode, "error", strerror(errno));
-	else
-		log_warn("state file was readable by others; group and other access removed", "path", path,
-			 "mode", mode);
+	if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 &&
+	    rep->nmode_fixes < ARRAY_LEN(rep->mode_fixes)) {
+		state_mode_fix *f = &rep->mode_fixes[rep->nmode_fixes++];
+		f->suffix = suffix;
+		f->mode = (unsigned)(st.st_mode & 0777);
+		f->error = chmod(file, st.st_mode & 0700) != 0 ? errno : 0;
+	}
+	free(file);
 }
 
-static void fix_modes(const char *path)
+static void fix_modes(const char *path, state_open_report *rep)
 {
-	char *side;
-
-	fix_mode(path);
-	side = xasprintf("%s-wal", path);
-	fix_mode(side);
-	free(side);
-	side = xasprintf("%s-shm", path);
-	fix_mode(side);
-	free(side);
+	fix_mode(path, "", rep);
+	fix_mode(path, "-wal", rep);
+	fix_mode(path, "-shm", rep);
 }
 
 /* ------------------------------------------------------------ open/close */
@@ -426,7 +421,7 @@ static int journal_mode(state *s, const char *sql, char mode[16])
  * through the busy handler, so a few processes opening a new file at
  * once retry here for up to the busy timeout.
  */
-static int use_wal(state *s)
+static int use_wal(state *s, state_open_report *rep)
 {
 	char mode[16];
 	int rc, waited = 0;
@@ -445,10 +440,11 @@ static int use_wal(state *s)
 			return db_fail(s, rc, "switching to WAL mode");
 		/* a file system without shared memory (some network mounts)
 		 * keeps the old mode: still correct, only readers then wait
-		 * for writers */
-		if (strcmp(mode, "wal") != 0)
-			log_warn("state file is not in WAL mode; readers will wait for writers", "path", s->path,
-				 "journal_mode", mode);
+		 * for writers (the caller warns) */
+		if (strcmp(mode, "wal") != 0) {
+			rep->not_wal = true;
+			str_copy(rep->journal_mode, mode, sizeof(rep->journal_mode));
+		}
 		break;
 	}
 	return 0;
@@ -456,11 +452,11 @@ static int use_wal(state *s)
 
 /* Connection settings: WAL, then the per-connection ones, which must be
  * set outside a transaction. */
-static int configure(state *s)
+static int configure(state *s, state_open_report *rep)
 {
 	int rc;
 
-	if ((rc = use_wal(s)) != 0)
+	if ((rc = use_wal(s, rep)) != 0)
 		return rc;
 	/* synchronous NORMAL: in WAL mode a commit is durable against a crash
 	 * of the process, and is only lost (never half written) when the
@@ -470,10 +466,19 @@ static int configure(state *s)
 
 int state_open(state **out, const char *path)
 {
+	return state_open_ex(out, path, NULL);
+}
+
+int state_open_ex(state **out, const char *path, state_open_report *report)
+{
+	state_open_report scratch;
 	state *s = NULL;
-	int rc, version;
+	int rc, version, from = 0;
 
 	*out = NULL;
+	if (!report)
+		report = &scratch;
+	memset(report, 0, sizeof(*report));
 	if (!path || !*path)
 		return err_set(ERR_INVALID, "state file path is empty");
 	s = xcalloc(1, sizeof(*s));
@@ -498,9 +503,13 @@ int state_open(state **out, const char *path)
 	 * which SQLite gives the main file's mode */
 	if ((rc = db_identify(s, &version)) != 0)
 		goto done;
-	fix_modes(path);
-	if ((rc = configure(s)) != 0 || (rc = db_migrate(s, version)) != 0)
+	fix_modes(path, report);
+	if ((rc = configure(s, report)) != 0 || (rc = db_migrate(s, version, &from)) != 0)
 		goto done;
+	if (from > 0 && from < STATE_SCHEMA_VERSION) {
+		report->migrated_from = from;
+		report->migrated_to = STATE_SCHEMA_VERSION;
+	}
 	*out = s;
 	s = NULL;
 done:

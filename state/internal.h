@@ -30,8 +30,10 @@ struct state {
  * db_identify) up to STATE_SCHEMA_VERSION in one write transaction, and
  * set s->version. A current file is left alone without taking the write
  * lock; otherwise the version is read again under the lock, as another
- * process may have migrated meanwhile. */
-int db_migrate(state *s, int seen) WUR;
+ * process may have migrated meanwhile. *was: the version the migration
+ * started from (0: an empty file), STATE_SCHEMA_VERSION when none ran;
+ * set once the migration is committed. */
+int db_migrate(state *s, int seen, int *was) WUR;
 
 /* Check that the open file is empty, or a flotilla state file no newer than
  * ours, without writing. Sets *version. ERR_INVALID otherwise. */

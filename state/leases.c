@@ -8,8 +8,9 @@
  * win. A lease is taken over when it expired, or when its holder is a
  * process on this host that no longer exists (kill(pid, 0) fails with
  * ESRCH): a crashed apply does not block the next one for a whole TTL.
- * A holder on another host is trusted until its lease expires. Breaking a
- * lease (`flotilla unlock --force`) is recorded as a run named "unlock".
+ * A holder on another host is trusted until its lease expires. A takeover
+ * is reported to the caller (state_lease_takeover), who logs it. Breaking
+ * a lease (`flotilla unlock --force`) is recorded as a run named "unlock".
  */
 #include "state/internal.h"
 
@@ -101,6 +102,12 @@ static int check_args(const char *name, int64_t ttl)
 
 int state_lease_acquire(state *s, const char *name, int64_t ttl, state_lease *held)
 {
+	return state_lease_acquire_ex(s, name, ttl, held, NULL);
+}
+
+int state_lease_acquire_ex(state *s, const char *name, int64_t ttl, state_lease *held,
+			   state_lease_takeover *took)
+{
 	state_lease cur;
 	const char *why = NULL;
 	char *holder = NULL;
@@ -112,6 +119,8 @@ int state_lease_acquire(state *s, const char *name, int64_t ttl, state_lease *he
 	memset(&cur, 0, sizeof(cur));
 	if (held)
 		memset(held, 0, sizeof(*held));
+	if (took)
+		memset(took, 0, sizeof(*took));
 	if ((rc = check_args(name, ttl)) != 0)
 		return rc;
 	if ((rc = db_begin(s, true)) != 0)
@@ -127,9 +136,9 @@ int state_lease_acquire(state *s, const char *name, int64_t ttl, state_lease *he
 	}
 	if (found) {
 		if (cur.expires_at <= now)
-			why = "expired";
+			why = STATE_LEASE_EXPIRED;
 		else if (cur.host && strcmp(cur.host, s->host) == 0 && !pid_alive(cur.pid))
-			why = "holder process is gone";
+			why = STATE_LEASE_HOLDER_GONE;
 		if (!why) {
 			rc = err_set(ERR_LOCKED, "lease '%s' is held by %s until %lld (%lld seconds from now)", name,
 				     cur.holder, (long long)cur.expires_at, (long long)(cur.expires_at - now));
@@ -158,8 +167,12 @@ done:
 		rc = db_commit(s);
 	else
 		db_rollback(s);
-	if (rc == 0 && why)
-		log_info("lease taken over", "lease", name, "from", cur.holder, "reason", why);
+	/* the caller tells of the takeover: state/ never logs */
+	if (rc == 0 && why && took) {
+		took->reason = why;
+		took->from = cur;
+		memset(&cur, 0, sizeof(cur));
+	}
 	state_lease_release(&cur);
 	free(holder);
 	return rc;

@@ -309,12 +309,13 @@ int db_identify(state *s, int *version)
 	return 0;
 }
 
-int db_migrate(state *s, int seen)
+int db_migrate(state *s, int seen, int *was)
 {
 	char sql[96];
 	int rc, from = 0;
 	size_t i;
 
+	*was = STATE_SCHEMA_VERSION;
 	/* the common case takes no write lock: `flotilla status` must not wait
 	 * for a refresh that is writing */
 	if (seen == STATE_SCHEMA_VERSION) {
@@ -351,12 +352,7 @@ done:
 	}
 	if ((rc = db_commit(s)) != 0)
 		return rc;
-	if (from > 0 && from < STATE_SCHEMA_VERSION) {
-		char a[16], b[16];
-		snprintf(a, sizeof(a), "%d", from);
-		snprintf(b, sizeof(b), "%d", STATE_SCHEMA_VERSION);
-		log_info("state file migrated", "path", s->path, "from", a, "to", b);
-	}
+	*was = from;
 	s->version = STATE_SCHEMA_VERSION;
 	return 0;
 }

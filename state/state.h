@@ -12,7 +12,10 @@
  * leaves every row whole and the previous complete refresh's watermark in
  * place; readers (another process running `flotilla status`) see a
  * consistent snapshot. state/ never calls the API and knows nothing of
- * neon/: the reconciler converts between the two.
+ * neon/: the reconciler converts between the two. Nor does it log: what
+ * the user should hear of (a mode narrowed, a migration, a lease taken
+ * over) comes back to the caller as data (state_open_report,
+ * state_lease_takeover), and the caller decides.
  */
 #ifndef FLOTILLA_STATE_H
 #define FLOTILLA_STATE_H
@@ -31,6 +34,36 @@ typedef struct state state;
  * by a newer flotilla (a schema version above ours).
  */
 int state_open(state **out, const char *path) WUR;
+
+/* One file of the state (the file, its -wal or its -shm) that group or
+ * others could read when state_open_ex found it. */
+typedef struct state_mode_fix {
+	const char *suffix;                  /* appended to the state file's path: "", "-wal" or "-shm" (static) */
+	unsigned mode;                       /* its permission bits as found (e.g. 0644) */
+	int error;                           /* 0: narrowed to the owner's bits; else the errno of the failed chmod */
+} state_mode_fix;
+
+/*
+ * What opening did to the file besides opening it, for the caller to tell
+ * the user: state/ never logs. Each part is filled as it happens, so after
+ * a failed open the report still says what was done before the failure.
+ */
+typedef struct state_open_report {
+	state_mode_fix mode_fixes[3];        /* files readable by others, in the order above */
+	size_t nmode_fixes;
+	/* the file stayed out of WAL mode (a file system without shared
+	 * memory): still correct, but readers wait for writers */
+	bool not_wal;
+	char journal_mode[16];               /* when not_wal: the mode it kept ("delete", …) */
+	/* an existing file was migrated from schema migrated_from to
+	 * migrated_to (STATE_SCHEMA_VERSION); both 0 when it was current
+	 * already, or empty (a new state file is not a migration) */
+	int migrated_from, migrated_to;
+} state_open_report;
+
+/* state_open, and what it did in *report (may be NULL), which is zeroed
+ * on entry and filled on success and failure alike. */
+int state_open_ex(state **out, const char *path, state_open_report *report) WUR;
 void state_close(state *s);
 int state_schema_version(state *s);
 
@@ -385,6 +418,24 @@ void state_lease_release(state_lease *l);
  * whose holder process is gone (same host, pid not running), is taken over.
  */
 int state_lease_acquire(state *s, const char *name, int64_t ttl, state_lease *held) WUR;
+
+/* Why a lease could be taken from its holder (state_lease_takeover.reason). */
+#define STATE_LEASE_EXPIRED "expired"
+#define STATE_LEASE_HOLDER_GONE "holder process is gone"
+
+/* A lease that state_lease_acquire_ex took from another holder. */
+typedef struct state_lease_takeover {
+	/* NULL: no takeover (the lease was free, or already ours); else
+	 * STATE_LEASE_EXPIRED or STATE_LEASE_HOLDER_GONE (static text) */
+	const char *reason;
+	state_lease from;                    /* the previous holder's row when reason is set (release it) */
+} state_lease_takeover;
+
+/* state_lease_acquire, and on success whether it took the lease over from
+ * another holder, from whom and why, in *took (may be NULL; zeroed on
+ * entry, set only when 0 is returned). */
+int state_lease_acquire_ex(state *s, const char *name, int64_t ttl, state_lease *held,
+			   state_lease_takeover *took) WUR;
 int state_lease_renew(state *s, const char *name, int64_t ttl) WUR;
 int state_lease_drop(state *s, const char *name) WUR;
 /* Remove a lease whoever holds it; recorded in the run history. */

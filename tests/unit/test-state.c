@@ -338,13 +338,18 @@ static void test_open_creates_0600(void **st)
 	free(wal);
 }
 
+/* A state file and a WAL that others can read are narrowed, and the
+ * report says which and from what mode; state/ itself logs nothing (the
+ * caller does, from the report). */
 static void test_open_fixes_mode(void **st)
 {
 	fixture *fx = *st;
 	char *wal = xasprintf("%s-wal", fx->path);
+	char *shm = xasprintf("%s-shm", fx->path);
 	char *logpath = xasprintf("%s/log", fx->dir);
 	FILE *log = fopen(logpath, "w+");
 	buf text = BUF_INIT(0);
+	state_open_report rep;
 
 	fx->s = open_ok(fx);
 	state_close(fx->s);
@@ -353,17 +358,42 @@ static void test_open_fixes_mode(void **st)
 	write_file(wal, "", 0); /* an empty WAL, left readable */
 	assert_int_equal(file_mode(wal), 0644);
 
-	log_setup(LOG_INFO, LOG_HUMAN, log);
-	fx->s = open_ok(fx);
+	log_setup(LOG_DEBUG, LOG_HUMAN, log);
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	log_setup(LOG_INFO, LOG_HUMAN, NULL);
 	fclose(log);
 	assert_int_equal(file_mode(fx->path), 0600);
 	assert_int_equal(file_mode(wal), 0600);
+	assert_int_equal(file_mode(shm), 0600);
+	/* the file, its WAL and the -shm that SQLite made with the file's mode
+	 * while it checked the header, in that order */
+	assert_int_equal(rep.nmode_fixes, 3);
+	assert_string_equal(rep.mode_fixes[0].suffix, "");
+	assert_int_equal(rep.mode_fixes[0].mode, 0644);
+	assert_string_equal(rep.mode_fixes[1].suffix, "-wal");
+	assert_string_equal(rep.mode_fixes[2].suffix, "-shm");
+	for (size_t i = 0; i < rep.nmode_fixes; i++) {
+		assert_int_equal(rep.mode_fixes[i].error, 0);
+		assert_int_not_equal(rep.mode_fixes[i].mode & 077, 0);
+	}
+	assert_false(rep.not_wal);
+	assert_int_equal(rep.migrated_from, 0);
 	assert_int_equal(buf_read_file(&text, logpath), 0);
-	assert_non_null(strstr(text.data, "state file was readable by others"));
-	assert_non_null(strstr(text.data, "mode=0644"));
+	if (text.len)
+		fail_msg("state/ logged: %.*s", (int)text.len, text.data);
 	buf_release(&text);
+
+	/* narrowed once: the next open has nothing to report */
+	state_close(fx->s);
+	fx->s = NULL;
+	memset(&rep, 0xff, sizeof(rep));
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
+	assert_int_equal(rep.nmode_fixes, 0);
+	assert_false(rep.not_wal);
+	assert_int_equal(rep.migrated_from, 0);
+	assert_int_equal(rep.migrated_to, 0);
 	free(logpath);
+	free(shm);
 	free(wal);
 }
 
@@ -1600,6 +1630,75 @@ static void test_lease_expired_and_remote(void **st)
 	free(sql);
 }
 
+/* A lease taken over says from whom and why; one that was free or ours
+ * already, or that a live holder keeps, says nothing. */
+static void test_lease_takeover_report(void **st)
+{
+	fixture *fx = *st;
+	state_lease_takeover took;
+	state_lease held;
+	char host[256] = "";
+	char *want, *sql;
+	int tell;
+	pid_t kid;
+
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	kid = spawn_holder(fx, &tell);
+	want = xasprintf("%lld@%s", (long long)kid, host);
+	fx->s = open_ok(fx);
+
+	/* a live holder: no takeover */
+	memset(&took, 0xff, sizeof(took));
+	assert_int_equal(state_lease_acquire_ex(fx->s, "fleet", 300, &held, &took), ERR_LOCKED);
+	assert_null(took.reason);
+	assert_null(took.from.holder);
+	state_lease_release(&held);
+
+	/* its process gone */
+	reap(kid, tell);
+	assert_int_equal(state_lease_acquire_ex(fx->s, "fleet", 300, &held, &took), 0);
+	assert_null(held.holder);
+	assert_non_null(took.reason);
+	assert_string_equal(took.reason, STATE_LEASE_HOLDER_GONE);
+	assert_string_equal(took.reason, "holder process is gone");
+	assert_string_equal(took.from.holder, want);
+	assert_int_equal(took.from.pid, kid);
+	assert_string_equal(took.from.host, host);
+	assert_int_equal(took.from.expires_at - took.from.acquired_at, 300);
+	state_lease_release(&took.from);
+
+	/* ours already: extended, nobody's taken */
+	memset(&took, 0xff, sizeof(took));
+	assert_int_equal(state_lease_acquire_ex(fx->s, "fleet", 300, NULL, &took), 0);
+	assert_null(took.reason);
+	assert_null(took.from.holder);
+
+	/* expired (another host's, trusted until then) */
+	sql = xasprintf("UPDATE leases SET holder = '4242@elsewhere', pid = 4242, host = 'elsewhere', "
+			"acquired_at = 900, expires_at = 1000");
+	file_exec(fx->path, sql);
+	assert_int_equal(state_lease_acquire_ex(fx->s, "fleet", 60, NULL, &took), 0);
+	assert_string_equal(took.reason, STATE_LEASE_EXPIRED);
+	assert_string_equal(took.from.holder, "4242@elsewhere");
+	assert_int_equal(took.from.pid, 4242);
+	assert_string_equal(took.from.host, "elsewhere");
+	assert_int_equal(took.from.expires_at, 1000);
+	state_lease_release(&took.from);
+	assert_int_equal(file_i64(fx->path, "SELECT pid FROM leases"), getpid());
+
+	/* free: nothing taken over; bad arguments leave it zeroed */
+	memset(&took, 0xff, sizeof(took));
+	assert_int_equal(state_lease_acquire_ex(fx->s, "daemon", 60, NULL, &took), 0);
+	assert_null(took.reason);
+	assert_null(took.from.holder);
+	memset(&took, 0xff, sizeof(took));
+	assert_int_equal(state_lease_acquire_ex(fx->s, "", 60, NULL, &took), ERR_INVALID);
+	assert_null(took.reason);
+	assert_null(took.from.holder);
+	free(sql);
+	free(want);
+}
+
 static void test_lease_break(void **st)
 {
 	fixture *fx = *st;
@@ -1689,7 +1788,10 @@ static void test_migrate_v1_to_v2(void **st)
 			    "PRAGMA user_version = 1");
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
 
-	fx->s = open_ok(fx);
+	state_open_report rep;
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
+	assert_int_equal(rep.migrated_from, 1);
+	assert_int_equal(rep.migrated_to, 5);
 	assert_int_equal(state_schema_version(fx->s), 5);
 	char *commit = (char *)"x";
 	assert_int_equal(state_index_commit(fx->s, &commit), 0);
@@ -1704,6 +1806,62 @@ static void test_migrate_v1_to_v2(void **st)
 	buf b = BUF_INIT(0);
 	assert_int_equal(state_parse_cache_get(fx->s, "0123abcd", &b), ERR_NOTFOUND);
 	buf_release(&b);
+}
+
+/* An older file's migration is reported with its versions; a new file, a
+ * zero-byte one and a current one report none. */
+static void test_open_reports_migration(void **st)
+{
+	fixture *fx = *st;
+	char *dir = xasprintf("%s/sub", fx->dir);
+	state_open_report rep;
+
+	memset(&rep, 0xff, sizeof(rep));
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0); /* new */
+	assert_int_equal(rep.migrated_from, 0);
+	assert_int_equal(rep.migrated_to, 0);
+	assert_int_equal(rep.nmode_fixes, 0);
+	state_close(fx->s);
+	fx->s = NULL;
+
+	/* schema 3, as issue 5's flotilla wrote it */
+	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; PRAGMA user_version = 3");
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
+	assert_int_equal(rep.migrated_from, 3);
+	assert_int_equal(rep.migrated_to, STATE_SCHEMA_VERSION);
+	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
+	state_close(fx->s);
+	fx->s = NULL;
+
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0); /* current now */
+	assert_int_equal(rep.migrated_from, 0);
+	assert_int_equal(rep.migrated_to, 0);
+	state_close(fx->s);
+	fx->s = NULL;
+
+	/* a zero-byte file is a new state file, not a migration */
+	assert_int_equal(unlink(fx->path), 0);
+	write_file(fx->path, "", 0);
+	assert_int_equal(chmod(fx->path, 0600), 0);
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
+	assert_int_equal(rep.migrated_from, 0);
+	assert_int_equal(rep.migrated_to, 0);
+	assert_int_equal(rep.nmode_fixes, 0);
+	state_close(fx->s);
+	fx->s = NULL;
+
+	/* a refused file: the report is still zeroed */
+	file_exec(fx->path, "PRAGMA user_version = 99");
+	memset(&rep, 0xff, sizeof(rep));
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), ERR_INVALID);
+	assert_null(fx->s);
+	assert_int_equal(rep.nmode_fixes, 0);
+	assert_false(rep.not_wal);
+	assert_int_equal(rep.migrated_from, 0);
+	/* and NULL is no report */
+	assert_int_equal(state_open_ex(&fx->s, "", NULL), ERR_INVALID);
+	free(dir);
 }
 
 typedef struct collected {
@@ -2266,6 +2424,7 @@ int main(void)
 		FX(test_open_reopen_keeps_data),
 		FX(test_open_migrates_v0),
 		FX(test_open_concurrent_first_open),
+		FX(test_open_reports_migration),
 		FX(test_open_refuses_newer),
 		FX(test_open_refuses_garbage),
 		FX(test_open_refuses_foreign_sqlite),
@@ -2292,6 +2451,7 @@ int main(void)
 		FX(test_lease_basics),
 		FX(test_lease_live_then_dead_holder),
 		FX(test_lease_expired_and_remote),
+		FX(test_lease_takeover_report),
 		FX(test_lease_break),
 		FX(test_runs),
 		FX(test_journal_life),
