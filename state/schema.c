@@ -10,8 +10,8 @@
  * a released step is never edited. docs/state.md describes every column.
  *
  * What the schema never holds: role passwords, connection URIs, the API
- * key. There is no column for any of them (tests/unit/test-state.c checks
- * that no column is named like one).
+ * key. There is no column for any of them (tests/unit/test-state-open.c
+ * checks that no column is named like one).
  */
 #include "state/internal.h"
 

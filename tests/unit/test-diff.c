@@ -26,6 +26,8 @@
 #include "diff/diff.h"
 #include "util/util.h"
 
+#include "helpers.h"
+
 #define CREATED 1795000000 /* 2026-11-18T11:06:40Z */
 
 /* ------------------------------------------------------------ builders */
@@ -178,13 +180,6 @@ static char *render_json(const plan *p)
 	buf b = BUF_INIT(0);
 	assert_int_equal(plan_render_json(p, &b), 0);
 	return buf_detach(&b, NULL);
-}
-
-static char *tmpdir(void)
-{
-	char *d = xasprintf("/tmp/flotilla-test-diff-XXXXXX");
-	assert_non_null(mkdtemp(d));
-	return d;
 }
 
 /* ------------------------------------------------------------------ text */
@@ -561,7 +556,7 @@ static void test_markdown_large_plan(void **ctx)
 
 static char *write_plan(const plan *p, char **dir)
 {
-	*dir = tmpdir();
+	*dir = ut_tmpdir("test-diff");
 	char *path = xasprintf("%s/plan.json", *dir);
 	assert_int_equal(plan_file_write(p, path), 0);
 	return path;
@@ -633,21 +628,6 @@ static void test_planfile_round_trip(void **ctx)
 	plan_free(p);
 }
 
-static char *slurp(const char *path)
-{
-	buf b = BUF_INIT(0);
-	assert_int_equal(buf_read_file(&b, path), 0);
-	return buf_detach(&b, NULL);
-}
-
-static void spit(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
 static void expect_refused(const char *path, const char *msg_part)
 {
 	plan *q = (plan *)(uintptr_t)1;
@@ -662,7 +642,7 @@ static void test_planfile_tamper(void **ctx)
 	(void)ctx;
 	plan *p = every_kind_plan();
 	char *dir, *path = write_plan(p, &dir);
-	char *orig = slurp(path);
+	char *orig = ut_read_file(path, NULL);
 	char *modified_msg = xasprintf("plan file '%s' has been modified since it was written "
 				       "(checksum mismatch); make a new plan", path);
 
@@ -671,7 +651,7 @@ static void test_planfile_tamper(void **ctx)
 	char *at = strstr(t, "\"br-main\"");
 	assert_non_null(at);
 	at[7] = 'r';
-	spit(path, t);
+	ut_write_text(path, t);
 	plan *q = (plan *)(uintptr_t)1;
 	assert_int_equal(plan_file_read(&q, path), ERR_INVALID);
 	assert_null(q);
@@ -683,7 +663,7 @@ static void test_planfile_tamper(void **ctx)
 	at = strstr(t, "\"api_calls\": 14");
 	assert_non_null(at);
 	at[14] = '5';
-	spit(path, t);
+	ut_write_text(path, t);
 	expect_refused(path, "(checksum mismatch)");
 	free(t);
 
@@ -693,7 +673,7 @@ static void test_planfile_tamper(void **ctx)
 	assert_non_null(at);
 	at += strlen("\"sha256\": \"");
 	*at = *at == '0' ? '1' : '0';
-	spit(path, t);
+	ut_write_text(path, t);
 	q = (plan *)(uintptr_t)1;
 	assert_int_equal(plan_file_read(&q, path), ERR_INVALID);
 	assert_string_equal(err_msg(), modified_msg);
@@ -704,7 +684,7 @@ static void test_planfile_tamper(void **ctx)
 	assert_non_null(doc);
 	json_object_del(doc, "sha256");
 	char *s = json_dumps(doc, JSON_INDENT(2));
-	spit(path, s);
+	ut_write_text(path, s);
 	free(s);
 	expect_refused(path, "has no \"sha256\" checksum");
 
@@ -713,12 +693,12 @@ static void test_planfile_tamper(void **ctx)
 	doc = json_loads(orig, 0, NULL);
 	json_object_set_new(doc, "version", json_integer(2));
 	s = json_dumps(doc, JSON_INDENT(2));
-	spit(path, s);
+	ut_write_text(path, s);
 	free(s);
 	expect_refused(path, "has format version 2; this flotilla reads version 1; make a new plan");
 	json_object_set_new(doc, "version", json_string("1"));
 	s = json_dumps(doc, JSON_INDENT(2));
-	spit(path, s);
+	ut_write_text(path, s);
 	free(s);
 	expect_refused(path, "has format version (not a number)");
 
@@ -726,25 +706,25 @@ static void test_planfile_tamper(void **ctx)
 	json_object_set_new(doc, "version", json_integer(1));
 	json_object_set_new(doc, "format", json_string("terraform-plan"));
 	s = json_dumps(doc, JSON_INDENT(2));
-	spit(path, s);
+	ut_write_text(path, s);
 	free(s);
 	expect_refused(path, "is not a flotilla plan");
 	json_decref(doc);
 
 	/* not JSON, truncated JSON, empty, JSON that is not an object */
-	spit(path, "this is not json\n");
+	ut_write_text(path, "this is not json\n");
 	expect_refused(path, "is not valid JSON: line 1");
 	t = xstrndup(orig, strlen(orig) / 2);
-	spit(path, t);
+	ut_write_text(path, t);
 	free(t);
 	expect_refused(path, "is not valid JSON");
-	spit(path, "");
+	ut_write_text(path, "");
 	expect_refused(path, "is not valid JSON");
-	spit(path, "[1, 2]");
+	ut_write_text(path, "[1, 2]");
 	expect_refused(path, "is not a flotilla plan");
 
 	/* the untouched file still reads */
-	spit(path, orig);
+	ut_write_text(path, orig);
 	q = NULL;
 	assert_int_equal(plan_file_read(&q, path), 0);
 	plan_free(q);
@@ -768,7 +748,7 @@ static void test_planfile_bad_field(void **ctx)
 	(void)ctx;
 	plan *p = every_kind_plan();
 	char *dir, *path = write_plan(p, &dir);
-	char *orig = slurp(path);
+	char *orig = ut_read_file(path, NULL);
 	json_t *doc = json_loads(orig, 0, NULL);
 	json_t *a = json_array_get(json_object_get(doc, "actions"), 2);
 	json_object_set_new(a, "kind", json_string("replace"));
@@ -779,7 +759,7 @@ static void test_planfile_bad_field(void **ctx)
 	free(canon);
 	json_object_set_new(doc, "sha256", json_string(hex));
 	char *s = json_dumps(doc, JSON_INDENT(2));
-	spit(path, s);
+	ut_write_text(path, s);
 	free(s);
 	expect_refused(path, "actions[2].kind must be create, adopt, update, delete, blocked or orphan");
 
@@ -792,7 +772,7 @@ static void test_planfile_bad_field(void **ctx)
 	free(canon);
 	json_object_set_new(doc, "sha256", json_string(hex));
 	s = json_dumps(doc, JSON_COMPACT);
-	spit(path, s);
+	ut_write_text(path, s);
 	free(s);
 	plan *q = NULL;
 	assert_int_equal(plan_file_read(&q, path), 0);
@@ -808,7 +788,7 @@ static void test_planfile_bad_field(void **ctx)
 	free(canon);
 	json_object_set_new(doc, "sha256", json_string(hex));
 	s = json_dumps(doc, JSON_COMPACT);
-	spit(path, s);
+	ut_write_text(path, s);
 	free(s);
 	expect_refused(path, "state_generation is missing: the file was made by an older flotilla; plan again");
 

@@ -24,32 +24,11 @@
 #include "source/source.h"
 #include "spec/spec.h"
 
+#include "helpers.h"
+
 /* ----------------------------------------------------------- fixtures */
 
 static char *tmp_home;
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		assert_non_null(d);
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char *child = xasprintf("%s/%s", path, e->d_name);
-			rm_rf(child);
-			free(child);
-		}
-		closedir(d);
-		assert_int_equal(rmdir(path), 0);
-	} else {
-		assert_int_equal(unlink(path), 0);
-	}
-}
 
 /* Run argv (NULL-terminated) in dir; its stdout, trailing newline cut, is
  * returned (heap). Fails the test unless it exits 0. */
@@ -110,10 +89,7 @@ static void put(const char *dir, const char *path, const char *text)
 			assert_int_equal(errno, EEXIST);
 		*p = '/';
 	}
-	FILE *f = fopen(full, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	ut_write_text(full, text);
 	free(full);
 }
 
@@ -128,9 +104,7 @@ static void link_at(const char *dir, const char *path, const char *target)
  * README so HEAD exists; the caller commits the rest. */
 static char *repo_new(void)
 {
-	char tmpl[] = "/tmp/flotilla-git-XXXXXX";
-	assert_non_null(mkdtemp(tmpl));
-	char *dir = xstrdup(tmpl);
+	char *dir = ut_tmpdir("git");
 	GIT(dir, "init", "-q", "-b", "main");
 	return dir;
 }
@@ -145,16 +119,14 @@ static char *commit(const char *dir, const char *msg)
 static int setup(void **st)
 {
 	(void)st;
-	char tmpl[] = "/tmp/flotilla-home-XXXXXX";
-	assert_non_null(mkdtemp(tmpl));
-	tmp_home = xstrdup(tmpl);
+	tmp_home = ut_tmpdir("home");
 	return 0;
 }
 
 static int teardown(void **st)
 {
 	(void)st;
-	rm_rf(tmp_home);
+	ut_rm_rf(tmp_home);
 	free(tmp_home);
 	return 0;
 }
@@ -292,7 +264,7 @@ static void test_read_at_commits(void **st)
 	free(l);
 	source_free(g);
 
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 	free(old);
 	free(head);
@@ -313,7 +285,7 @@ static void test_dirty_tree_ignored(void **st)
 	assert_string_equal(l, "a.yaml");
 	free(l);
 	source_free(g);
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 }
 
@@ -376,10 +348,10 @@ static void test_refs(void **st)
 	/* A repository with no commit yet has no HEAD to read. */
 	char *empty = repo_new();
 	assert_int_equal(source_open(&g, empty, NULL), ERR_NOTFOUND);
-	rm_rf(empty);
+	ut_rm_rf(empty);
 	free(empty);
 
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 	free(c1);
 	free(c2);
@@ -414,7 +386,7 @@ static void test_blob_ids(void **st)
 	assert_int_equal(s->blob_id(s->ctx, "missing.yaml", id), ERR_NOTFOUND);
 	assert_int_equal(s->blob_id(s->ctx, "tenants", id), ERR_NOTFOUND);
 	source_free(g);
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 }
 
@@ -455,7 +427,7 @@ static void test_symlinks(void **st)
 	assert_non_null(strstr(l, "root.yaml"));
 	free(l);
 	source_free(g);
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 }
 
@@ -490,7 +462,7 @@ static void test_limits_and_skips(void **st)
 	free(got);
 	assert_refused(g, "vendor/sub", ERR_NOTFOUND, "'vendor/sub' is not a file in commit ");
 	source_free(g);
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 }
 
@@ -576,7 +548,7 @@ static void test_changed(void **st)
 	free(obj);
 	free(tree);
 
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 	free(c1);
 	free(c2);
@@ -603,7 +575,7 @@ static void test_changed_stops(void **st)
 	assert_int_equal(source_changed(g, c1, stop_after_one, &calls), 0);
 	assert_int_equal(calls, 1);
 	source_free(g);
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 	free(c1);
 }
@@ -642,7 +614,7 @@ static void same_fleet(const char *example)
 	assert_string_equal(got, want);
 	free(got);
 	free(want);
-	rm_rf(dir);
+	ut_rm_rf(dir);
 	free(dir);
 }
 

@@ -12,7 +12,6 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,31 +22,11 @@
 #include "source/source.h"
 #include "spec/spec.h"
 
+#include "helpers.h"
+
 /* ----------------------------------------------------------- fixtures */
 
 static char *scratch; /* every repository and cache of a test lives here */
-
-static void remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		assert_int_equal(unlink(path), 0);
-		return;
-	}
-	DIR *d = opendir(path);
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-			char *child = xasprintf("%s/%s", path, e->d_name);
-			remove_tree(child);
-			free(child);
-		}
-	}
-	closedir(d);
-	assert_int_equal(rmdir(path), 0);
-}
 
 /* git with argv in dir, isolated from any user or system configuration;
  * its stdout without the trailing newline (heap). Fails unless it exits 0. */
@@ -99,10 +78,7 @@ static char *git_out(const char *dir, const char *const *args)
 static void write_file(const char *dir, const char *name, const char *text)
 {
 	char *full = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(full, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
+	ut_write_text(full, text);
 	free(full);
 }
 
@@ -176,9 +152,7 @@ static void list_one(void *arg, const char *path)
 static int setup(void **st)
 {
 	(void)st;
-	char tmpl[] = "/tmp/flotilla-remote-XXXXXX";
-	assert_non_null(mkdtemp(tmpl));
-	scratch = xstrdup(tmpl);
+	scratch = ut_tmpdir("remote");
 	unsetenv("FLOTILLA_GIT_TOKEN");
 	return 0;
 }
@@ -186,7 +160,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
 	(void)st;
-	remove_tree(scratch);
+	ut_rm_rf(scratch);
 	free(scratch);
 	scratch = NULL;
 	return 0;

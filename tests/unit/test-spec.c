@@ -14,7 +14,6 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,8 @@
 #include <unistd.h>
 
 #include "spec/spec.h"
+
+#include "helpers.h"
 
 /* ----------------------------------------------------------- fixtures */
 
@@ -39,36 +40,10 @@ static const char FLEET_MIN[] = "apiVersion: flotilla/v1\n"
 				"metadata:\n"
 				"  name: test\n";
 
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		assert_non_null(d);
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char *child = xasprintf("%s/%s", path, e->d_name);
-			rm_rf(child);
-			free(child);
-		}
-		closedir(d);
-		assert_int_equal(rmdir(path), 0);
-	} else {
-		assert_int_equal(unlink(path), 0);
-	}
-}
-
 static int fx_setup(void **state)
 {
 	fixture *fx = xcalloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	fx->dir = xasprintf("%s/flotilla-spec-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(fx->dir))
-		return -1;
+	fx->dir = ut_tmpdir("spec");
 	fx->diags = spec_diags_new();
 	*state = fx;
 	return 0;
@@ -80,7 +55,7 @@ static int fx_teardown(void **state)
 	spec_fleet_free(fx->fleet);
 	spec_source_dir_free(fx->src);
 	spec_diags_free(fx->diags);
-	rm_rf(fx->dir);
+	ut_rm_rf(fx->dir);
 	free(fx->dir);
 	free(fx);
 	return 0;
@@ -98,10 +73,7 @@ static void put(fixture *fx, const char *rel, const char *content)
 			assert_int_equal(errno, EEXIST);
 		*p = '/';
 	}
-	FILE *f = fopen(full, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(content, 1, strlen(content), f), strlen(content));
-	assert_int_equal(fclose(f), 0);
+	ut_write_text(full, content);
 	free(full);
 }
 

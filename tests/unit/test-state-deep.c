@@ -1,0 +1,135 @@
+/*
+ * test-state-deep.c: unit tests for a project's deep rows (state/deep.c):
+ * branches, endpoints, databases and roles, replaced whole by each deep
+ * read, read back in id order, and left as they were by bad input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "state-fixture.h"
+
+/* ----------------------------------------------------------------- deep */
+
+static void test_deep_put_get(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 1);
+	state_branch br[2] = {
+		{ .id = S("br-main"), .name = S("main"), .is_default = true, .protected_ = true,
+		  .annotations_json = S("{\"flotilla.fleet\":\"prod\"}"), .created_at = S("2026-01-01T00:00:00Z"),
+		  .updated_at = S("2026-01-02T00:00:00Z") },
+		{ .id = S("br-dev"), .name = S("dev"), .parent_id = S("br-main") },
+	};
+	state_endpoint ep[2] = {
+		{ .id = S("ep-b"), .branch_id = S("br-main"), .read_write = true, .min_cu = 0.25, .max_cu = 2,
+		  .suspend_timeout_seconds = 300, .current_state = S("active"), .last_active = S("2026-11-25T00:00:00Z") },
+		{ .id = S("ep-a"), .branch_id = S("br-dev"), .disabled = true, .min_cu = 1, .max_cu = 1, .name = S("replica-1"),
+		  .suspend_timeout_seconds = -1 },
+	};
+	state_database dbs[2] = { { S("br-main"), S("app"), S("app_owner") }, { S("br-dev"), S("app"), S("app_owner") } };
+	state_role roles[2] = { { S("br-main"), S("app_owner") }, { S("br-main"), S("reader") } };
+	state_deep d = { br, 2, ep, 2, dbs, 2, roles, 2 };
+	state_deep got = { 0 };
+	state_project p;
+	int64_t before = (int64_t)time(NULL);
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u1", &d), ERR_NOTFOUND);
+	ut_assert_err_contains("'p-000000' is not in the cache");
+	assert_int_equal(refresh_all(fx->s, page, 1, 1), 0);
+	assert_int_equal(state_deep_get(fx->s, "p-000000", &got), 0); /* cached, never read deep */
+	assert_int_equal(got.nbranches + got.nendpoints + got.ndatabases + got.nroles, 0);
+	state_deep_release(&got);
+
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u1", &d), 0);
+	assert_int_equal(state_deep_get(fx->s, "p-000000", &got), 0);
+	assert_int_equal(got.nbranches, 2);
+	assert_string_equal(got.branches[0].id, "br-dev"); /* id order */
+	assert_string_equal(got.branches[0].parent_id, "br-main");
+	assert_false(got.branches[0].is_default);
+	assert_null(got.branches[0].annotations_json);
+	assert_string_equal(got.branches[1].id, "br-main");
+	assert_string_equal(got.branches[1].name, "main");
+	assert_null(got.branches[1].parent_id);
+	assert_true(got.branches[1].is_default);
+	assert_true(got.branches[1].protected_);
+	assert_string_equal(got.branches[1].annotations_json, "{\"flotilla.fleet\":\"prod\"}");
+	assert_string_equal(got.branches[1].created_at, "2026-01-01T00:00:00Z");
+	assert_string_equal(got.branches[1].updated_at, "2026-01-02T00:00:00Z");
+	assert_int_equal(got.nendpoints, 2);
+	assert_string_equal(got.endpoints[0].id, "ep-a");
+	assert_true(got.endpoints[0].disabled);
+	assert_false(got.endpoints[0].read_write);
+	assert_int_equal(got.endpoints[0].suspend_timeout_seconds, -1);
+	assert_null(got.endpoints[0].current_state);
+	assert_string_equal(got.endpoints[0].name, "replica-1");
+	assert_null(got.endpoints[1].name);
+	assert_string_equal(got.endpoints[1].id, "ep-b");
+	assert_string_equal(got.endpoints[1].branch_id, "br-main");
+	assert_true(got.endpoints[1].read_write);
+	assert_true(got.endpoints[1].min_cu == 0.25 && got.endpoints[1].max_cu == 2);
+	assert_int_equal(got.endpoints[1].suspend_timeout_seconds, 300);
+	assert_string_equal(got.endpoints[1].current_state, "active");
+	assert_string_equal(got.endpoints[1].last_active, "2026-11-25T00:00:00Z");
+	assert_int_equal(got.ndatabases, 2);
+	assert_string_equal(got.databases[0].branch_id, "br-dev");
+	assert_string_equal(got.databases[1].branch_id, "br-main");
+	assert_string_equal(got.databases[1].name, "app");
+	assert_string_equal(got.databases[1].owner, "app_owner");
+	assert_int_equal(got.nroles, 2);
+	assert_string_equal(got.roles[0].name, "app_owner");
+	assert_string_equal(got.roles[1].name, "reader");
+	state_deep_release(&got);
+	assert_int_equal(state_project_get(fx->s, "p-000000", &p), 0);
+	assert_true(p.deep_at >= before);
+	assert_string_equal(p.deep_updated_at, "u1");
+	state_project_release(&p);
+
+	/* a second read replaces the first whole */
+	d.nbranches = 1;
+	d.nendpoints = 1;
+	d.ndatabases = 0;
+	d.nroles = 1;
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u2", &d), 0);
+	assert_int_equal(state_deep_get(fx->s, "p-000000", &got), 0);
+	assert_int_equal(got.nbranches, 1);
+	assert_string_equal(got.branches[0].id, "br-main");
+	assert_int_equal(got.nendpoints, 1);
+	assert_int_equal(got.ndatabases, 0);
+	assert_int_equal(got.nroles, 1);
+	state_deep_release(&got);
+
+	/* bad input changes nothing */
+	br[1].id = S("br-main"); /* a duplicate */
+	d.nbranches = 2;
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u3", &d), ERR_INVALID);
+	ut_assert_err_contains("repeats a row");
+	br[1].id = NULL;
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u3", &d), ERR_INVALID);
+	ut_assert_err_contains("branch 1 lacks an id");
+	assert_int_equal(state_project_get(fx->s, "p-000000", &p), 0);
+	assert_string_equal(p.deep_updated_at, "u2");
+	state_project_release(&p);
+	assert_int_equal(state_deep_get(fx->s, "p-000000", &got), 0);
+	assert_int_equal(got.nbranches, 1);
+	assert_int_equal(got.nendpoints, 1);
+	state_deep_release(&got);
+	state_deep_release(NULL);
+	assert_int_equal(state_deep_get(fx->s, "nope", &got), ERR_NOTFOUND);
+	assert_null(got.branches);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		FX(test_deep_put_get),
+	};
+	return cmocka_run_group_tests_name("state-deep", tests, NULL, NULL);
+}
