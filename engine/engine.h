@@ -108,6 +108,27 @@ typedef void (*refresh_deep_fn)(void *arg, const char *project_id, const neon_pr
 int refresh_deep(state *st, neon_client *c, char *const *ids, size_t n, refresh_deep_fn fn,
 		 void *arg, refresh_stats *out);
 
+/* Read deep every mapped tenant's project (refresh --full, rebuild.c);
+ * *n: how many. 0, or an error code with err_msg (per-project failures
+ * are counted in rs). */
+int refresh_managed(state *st, neon_client *c, refresh_stats *rs, size_t *n);
+/* Recover the tenant map of an empty state file from Neon (rebuild.c):
+ * every cached project named prefix + a valid tenant name is read deep;
+ * one marked for `fleet` (its default branch's annotations, or its
+ * flotilla-owner branch's) is mapped to its tenant unless another claims
+ * the same tenant. Every project left alone gets a line in out->left with
+ * the reason (no marks, another fleet's, two claimants) and the adopt
+ * command where one applies. 0, or an error code with err_msg. */
+typedef struct rebuild_result {
+	size_t candidates;              /* projects read deep */
+	int64_t mapped, other_fleet, unannotated;
+	char **left;                    /* one line per project left alone, and why */
+	size_t nleft;
+} rebuild_result;
+int rebuild_map(state *st, neon_client *c, const char *fleet, const char *prefix, refresh_stats *rs,
+		rebuild_result *out);
+void rebuild_result_release(rebuild_result *r);
+
 /* Identity before every create, against Neon (verify.c): the names p
  * creates are searched (or the fleet listed again, or nothing when this
  * run listed it: `listed`), the projects found are read into the cache,

@@ -50,121 +50,6 @@ const char CMD_REFRESH_USAGE[] =
 	"exit: 0 done; 1 an error or an incomplete list (the cache keeps every page\n"
 	"that completed, and nothing is dropped from it).\n";
 
-typedef struct refresh {
-	state *st;
-	neon_client *c;
-	const char *fleet;
-	const char *prefix;
-	bool rebuild;
-	refresh_stats stats;
-	/* --rebuild: tenant -> project id, or AMBIGUOUS when two claim it */
-	strmap *claims;
-	char **claim_keys;
-	size_t nclaim_keys, capclaim_keys;
-	int64_t other_fleet, unannotated;
-	char **left;        /* --rebuild: one line per project left alone, and why */
-	size_t nleft;
-} refresh;
-
-static void left_alone(refresh *r, char *line)
-{
-	r->left = xrealloc(r->left, (r->nleft + 1) * sizeof(char *));
-	r->left[r->nleft++] = line;
-}
-
-static char AMBIGUOUS[] = "(ambiguous)";
-
-/* ------------------------------------------------------------ deep pass */
-
-static void claim(refresh *r, const char *tenant, const char *project_id)
-{
-	const char *prev = strmap_get(r->claims, tenant);
-	if (prev) {
-		if (prev != AMBIGUOUS) {
-			left_alone(r, xasprintf("%s: claims tenant '%s' as %s does; neither is mapped (keep one: "
-						"flotilla adopt %s PROJECT_ID)", project_id, tenant, prev, tenant));
-			free((char *)prev);
-		} else {
-			left_alone(r, xasprintf("%s: claims tenant '%s' as others do; none is mapped", project_id, tenant));
-		}
-		strmap_put(r->claims, tenant, AMBIGUOUS);
-		return;
-	}
-	char *key = xstrdup(tenant);
-	if (r->nclaim_keys == r->capclaim_keys)
-		r->claim_keys = xgrow(r->claim_keys, &r->capclaim_keys, r->nclaim_keys + 1, sizeof(char *));
-	r->claim_keys[r->nclaim_keys++] = key;
-	strmap_put(r->claims, key, xstrdup(project_id));
-}
-
-/* The rebuild rule for one project: the marks on its default branch, or
- * on the owner branch `flotilla adopt` added. */
-static void judge(refresh *r, const char *project_id, const neon_project_deep *d)
-{
-	const neon_branch *marked = NULL;
-	for (size_t i = 0; i < d->nbranches && !marked; i++) {
-		const neon_branch *b = &d->branches[i];
-		bool owner = b->name && strcmp(b->name, OWNER_BRANCH) == 0 && json_object_get(b->annotations, "flotilla.owner");
-		if ((b->is_default || owner) && json_string_value(json_object_get(b->annotations, "flotilla.fleet")))
-			marked = b;
-	}
-	const char *fleet = marked ? json_string_value(json_object_get(marked->annotations, "flotilla.fleet")) : NULL;
-	const char *tenant = marked ? json_string_value(json_object_get(marked->annotations, "flotilla.tenant")) : NULL;
-	state_project p;
-	char *name = state_project_get(r->st, project_id, &p) == 0 ? xstrdup(p.name) : xstrdup("?");
-	if (strcmp(name, "?") != 0)
-		state_project_release(&p);
-	if (!fleet || !tenant) {
-		r->unannotated++;
-		const char *t = name + (strncmp(name, r->prefix, strlen(r->prefix)) == 0 ? strlen(r->prefix) : 0);
-		left_alone(r, xasprintf("%s (named '%s'): no flotilla marks; if it is tenant '%s''s, flotilla adopt %s %s",
-					project_id, name, t, t, project_id));
-	} else if (strcmp(fleet, r->fleet) != 0) {
-		r->other_fleet++;
-		left_alone(r, xasprintf("%s (named '%s'): fleet '%s''s project; flotilla never touches it", project_id,
-					name, fleet));
-	} else {
-		claim(r, tenant, project_id);
-	}
-	free(name);
-}
-
-static void on_deep(void *arg, const char *project_id, const neon_project_deep *deep)
-{
-	refresh *r = arg;
-	if (r->rebuild)
-		judge(r, project_id, deep);
-}
-
-typedef struct id_list {
-	char **ids;
-	size_t n, cap;
-	const char *prefix;
-} id_list;
-
-static void id_add(id_list *l, const char *id)
-{
-	if (l->n == l->cap)
-		l->ids = xgrow(l->ids, &l->cap, l->n + 1, sizeof(char *));
-	l->ids[l->n++] = xstrdup(id);
-}
-
-static int collect_managed(void *arg, const state_tenant *t)
-{
-	id_add(arg, t->project_id);
-	return 0;
-}
-
-/* --rebuild candidates: a name that is the prefix and a valid tenant name. */
-static int collect_named(void *arg, const state_project *p)
-{
-	id_list *l = arg;
-	size_t plen = strlen(l->prefix);
-	if (strncmp(p->name, l->prefix, plen) == 0 && spec_tenant_name_valid(p->name + plen))
-		id_add(l, p->id);
-	return 0;
-}
-
 /* ----------------------------------------------------------------- main */
 
 int cmd_refresh(int argc, char **argv)
@@ -208,12 +93,15 @@ int cmd_refresh(int argc, char **argv)
 	if (optind < argc)
 		return cli_fail("refresh", "unexpected argument '%s'", argv[optind]);
 
-	refresh r;
-	memset(&r, 0, sizeof(r));
-	r.rebuild = rebuild;
+	state *st = NULL;
+	neon_client *client = NULL;
+	refresh_stats rs;
+	memset(&rs, 0, sizeof(rs));
+	rebuild_result rb;
+	memset(&rb, 0, sizeof(rb));
 	spec_fleet *fleet = NULL;
 	spec_diags *diags = spec_diags_new();
-	id_list targets = {0};
+	size_t ndeep = 0;
 	int64_t run_id = 0;
 	bool leased = false;
 	int rc = cli_load_dir("refresh", dir, &fleet, diags);
@@ -228,13 +116,12 @@ int cmd_refresh(int argc, char **argv)
 		cli_fail("refresh", "the manifests in '%s' have problems (above); fix them first", dir);
 		goto done;
 	}
-	r.fleet = spec_fleet_name(fleet);
-	r.prefix = spec_fleet_name_prefix(fleet);
-	if (cli_state_open("refresh", state_path, &r.st) != EXIT_OK)
+	const char *fleet_name = spec_fleet_name(fleet), *prefix = spec_fleet_name_prefix(fleet);
+	if (cli_state_open("refresh", state_path, &st) != EXIT_OK)
 		goto done;
 	state_lease held;
 	memset(&held, 0, sizeof(held));
-	int lrc = cli_lease_acquire(r.st, "fleet", 300, &held);
+	int lrc = cli_lease_acquire(st, "fleet", 300, &held);
 	if (lrc == ERR_LOCKED) {
 		char since[32];
 		cli_age(held.acquired_at, since);
@@ -248,131 +135,98 @@ int cmd_refresh(int argc, char **argv)
 		goto done;
 	}
 	leased = true;
-	if (rebuild && state_tenant_count(r.st) > 0) {
+	if (rebuild && state_tenant_count(st) > 0) {
 		cli_fail("refresh", "--rebuild recovers the tenant map of an empty state file, and this one maps %lld "
-			 "tenants; move it aside first", (long long)state_tenant_count(r.st));
+			 "tenants; move it aside first", (long long)state_tenant_count(st));
 		goto done;
 	}
 	char *owner = NULL;
-	if (state_meta_get(r.st, "fleet", &owner) == 0 && owner && strcmp(owner, r.fleet) != 0) {
+	if (state_meta_get(st, "fleet", &owner) == 0 && owner && strcmp(owner, fleet_name) != 0) {
 		cli_fail("refresh", "the state file belongs to fleet '%s', and the manifests in '%s' are fleet '%s'; a "
-			 "state file serves one fleet: give this one its own (--state)", owner, dir, r.fleet);
+			 "state file serves one fleet: give this one its own (--state)", owner, dir, fleet_name);
 		free(owner);
 		goto done;
 	}
 	free(owner);
-	if (state_meta_set(r.st, "fleet", r.fleet) != 0 || state_run_begin(r.st, "refresh", &run_id) != 0) {
+	if (state_meta_set(st, "fleet", fleet_name) != 0 || state_run_begin(st, "refresh", &run_id) != 0) {
 		cli_fail("refresh", "%s", err_msg());
 		goto done;
 	}
-	if (cli_client_open("refresh", &api, &r.c) != EXIT_OK)
+	if (cli_client_open("refresh", &api, &client) != EXIT_OK)
 		goto done;
-	neon_client_set_org(r.c, spec_fleet_org_id(fleet));
+	neon_client_set_org(client, spec_fleet_org_id(fleet));
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (refresh_list(r.st, r.c, &r.stats) != 0) {
+	if (refresh_list(st, client, &rs) != 0) {
 		cli_fail("refresh", "%s", err_msg());
 		goto done;
 	}
-	int64_t projects = r.stats.projects, calls = r.stats.list_calls;
-	size_t removed = r.stats.gone;
-
+	int64_t projects = rs.projects, calls = rs.list_calls;
+	size_t removed = rs.gone;
 	/* deep reads: --rebuild candidates by name, --full every managed project */
+	int drc = 0;
 	if (rebuild) {
-		targets.prefix = r.prefix;
-		if (state_projects_foreach(r.st, collect_named, &targets) != 0) {
-			cli_fail("refresh", "%s", err_msg());
-			goto done;
-		}
-		r.claims = strmap_new();
+		drc = rebuild_map(st, client, fleet_name, prefix, &rs, &rb);
+		ndeep = rb.candidates;
 	} else if (full) {
-		if (state_tenants_foreach(r.st, collect_managed, &targets) != 0) {
-			cli_fail("refresh", "%s", err_msg());
-			goto done;
-		}
+		drc = refresh_managed(st, client, &rs, &ndeep);
 	}
-	if (refresh_deep(r.st, r.c, targets.ids, targets.n, on_deep, &r, &r.stats) != 0) {
+	if (drc != 0) {
 		cli_fail("refresh", "%s", err_msg());
 		goto done;
 	}
-	int64_t mapped = 0;
-	for (size_t i = 0; rebuild && i < r.nclaim_keys; i++) {
-		char *pid = strmap_get(r.claims, r.claim_keys[i]);
-		if (pid == AMBIGUOUS)
-			continue;
-		if (state_tenant_put(r.st, r.claim_keys[i], pid, r.fleet, "rebuild") != 0) {
-			cli_fail("refresh", "%s", err_msg());
-			goto done;
-		}
-		mapped++;
-	}
+	int64_t mapped = rb.mapped;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("refreshed %lld projects in %.1fs: %lld list call%s, %zu gone from Neon", (long long)projects, secs,
 	       (long long)calls, calls == 1 ? "" : "s", removed);
-	if (r.stats.unavailable)
+	if (rs.unavailable)
 		printf("; %lld named unavailable by the list, %lld of them read one by one",
-		       (long long)r.stats.unavailable, (long long)r.stats.unavailable_read);
-	if (targets.n)
-		printf("; %lld read deep", (long long)r.stats.deep_done);
+		       (long long)rs.unavailable, (long long)rs.unavailable_read);
+	if (ndeep)
+		printf("; %lld read deep", (long long)rs.deep_done);
 	printf("\n");
 	if (rebuild) {
 		printf("rebuild: %lld tenants mapped; %lld projects of other fleets left alone; %lld projects "
-		       "without flotilla marks left alone\n", (long long)mapped, (long long)r.other_fleet,
-		       (long long)r.unannotated);
-		for (size_t i = 0; i < r.nleft; i++)
-			printf("  left alone: %s\n", r.left[i]);
-		int64_t others = (int64_t)state_project_count(r.st) - (int64_t)targets.n;
+		       "without flotilla marks left alone\n", (long long)mapped, (long long)rb.other_fleet,
+		       (long long)rb.unannotated);
+		for (size_t i = 0; i < rb.nleft; i++)
+			printf("  left alone: %s\n", rb.left[i]);
+		int64_t others = (int64_t)state_project_count(st) - (int64_t)rb.candidates;
 		if (others > 0)
 			printf("  %lld other project%s %s not looked at: %s name%s not namePrefix ('%s') + a tenant name\n",
 			       (long long)others, others == 1 ? "" : "s", others == 1 ? "was" : "were",
-			       others == 1 ? "its" : "their", others == 1 ? " is" : "s are", r.prefix);
+			       others == 1 ? "its" : "their", others == 1 ? " is" : "s are", prefix);
 	}
-	if (r.stats.incomplete) {
+	if (rs.incomplete) {
 		cli_fail("refresh", "the list is incomplete: %lld project%s that Neon named unavailable could not be "
 			 "read (first: %s); nothing was removed from the cache, and plans create nothing until a "
-			 "refresh completes: run flotilla refresh again", (long long)r.stats.incomplete,
-			 r.stats.incomplete == 1 ? "" : "s", r.stats.first_error);
+			 "refresh completes: run flotilla refresh again", (long long)rs.incomplete,
+			 rs.incomplete == 1 ? "" : "s", rs.first_error);
 		goto done;
 	}
-	if (r.stats.deep_failed) {
-		cli_fail("refresh", "%lld deep read%s failed; first: %s", (long long)r.stats.deep_failed,
-			 r.stats.deep_failed == 1 ? "" : "s", r.stats.first_error);
+	if (rs.deep_failed) {
+		cli_fail("refresh", "%lld deep read%s failed; first: %s", (long long)rs.deep_failed,
+			 rs.deep_failed == 1 ? "" : "s", rs.first_error);
 		goto done;
 	}
 	char summary[256];
 	snprintf(summary, sizeof(summary),
 		 "{\"projects\":%lld,\"list_calls\":%lld,\"gone\":%zu,\"deep\":%lld,\"mapped\":%lld}",
-		 (long long)projects, (long long)calls, removed, (long long)r.stats.deep_done, (long long)mapped);
-	if (state_run_finish(r.st, run_id, "ok", summary) != 0)
+		 (long long)projects, (long long)calls, removed, (long long)rs.deep_done, (long long)mapped);
+	if (state_run_finish(st, run_id, "ok", summary) != 0)
 		log_warn("refresh: cannot record the run", "error", err_msg());
 	run_id = 0;
 	rc = EXIT_OK;
 done:
-	if (run_id && state_run_finish(r.st, run_id, "failed", NULL) != 0)
+	if (run_id && state_run_finish(st, run_id, "failed", NULL) != 0)
 		log_warn("refresh: cannot record the run", "error", err_msg());
-	if (leased && state_lease_drop(r.st, "fleet") != 0)
+	if (leased && state_lease_drop(st, "fleet") != 0)
 		log_warn("refresh: cannot release the lease", "error", err_msg());
-	for (size_t i = 0; i < targets.n; i++)
-		free(targets.ids[i]);
-	free(targets.ids);
-	/* values first, then the map, then the keys it borrows: a lookup
-	 * probes past other keys, so none may be freed while the map is used */
-	for (size_t i = 0; r.claims && i < r.nclaim_keys; i++) {
-		char *pid = strmap_get(r.claims, r.claim_keys[i]);
-		if (pid != AMBIGUOUS)
-			free(pid);
-	}
-	strmap_free(r.claims);
-	for (size_t i = 0; i < r.nleft; i++)
-		free(r.left[i]);
-	free(r.left);
-	for (size_t i = 0; i < r.nclaim_keys; i++)
-		free(r.claim_keys[i]);
-	free(r.claim_keys);
-	neon_client_free(r.c);
-	state_close(r.st);
+	rebuild_result_release(&rb);
+	neon_client_free(client);
+	state_close(st);
 	spec_fleet_free(fleet);
 	spec_diags_free(diags);
 	return rc;
