@@ -53,86 +53,58 @@ const char CMD_ADOPT_USAGE[] =
 	"printed) and nothing else failed.\n";
 
 typedef struct adopt_opts {
-	const char *tenant, *project_id, *select, *state_path, *match;
+	cli_opts o;
+	const char *tenant, *project_id, *match;
 	char *select_buf;
-	bool all, auto_approve;
-	int parallel;
-	plan_req rq;
-	cli_api api;
+	bool all;
 } adopt_opts;
 
-static int parse(int argc, char **argv, adopt_opts *o)
+static int adopt_opt(void *arg, int c, const char *value)
+{
+	adopt_opts *a = arg;
+	if (c != 'A' && c != 'M')
+		return 0;
+	/* --match: DESIGN.md's form, --all-matching over the names that match */
+	a->all = true;
+	if (c == 'M')
+		a->match = value;
+	return 1;
+}
+
+static int parse(int argc, char **argv, adopt_opts *a)
 {
 	static const struct option opts[] = {
+		CLI_OPTS_API, CLI_OPTS_COMMIT,
 		{"all-matching", no_argument, NULL, 'A'},
 		{"match", required_argument, NULL, 'M'},
-		{"select", required_argument, NULL, 'S'},
-		{"auto-approve", no_argument, NULL, 'y'},
-		{"repo", required_argument, NULL, 'R'},
-		{"ref", required_argument, NULL, 'f'},
-		{"state", required_argument, NULL, 's'},
-		{"parallel", required_argument, NULL, 'p'},
-		{"rate", required_argument, NULL, 'r'},
-		{"api-url", required_argument, NULL, 'u'},
-		{"api-key-file", required_argument, NULL, 'k'},
+		{"select", required_argument, NULL, OPT_SELECT},
+		{"auto-approve", no_argument, NULL, OPT_AUTO_APPROVE},
+		{"parallel", required_argument, NULL, OPT_PARALLEL},
 		{NULL, 0, NULL, 0},
 	};
-	memset(o, 0, sizeof(*o));
-	o->parallel = 8;
-	o->rq = (plan_req){.repo = ".", .ref = "HEAD", .mode = "none", .max_deletes = -1};
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end;
-		switch (c) {
-		case 'A': o->all = true; break;
-		case 'M':
-			/* DESIGN.md's form: --all-matching over the names that match */
-			o->all = true;
-			o->match = optarg;
-			break;
-		case 'S': o->select = optarg; break;
-		case 'y': o->auto_approve = true; break;
-		case 'R': o->rq.repo = optarg; break;
-		case 'f': o->rq.ref = optarg; break;
-		case 's': o->state_path = optarg; break;
-		case 'p': {
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > 64)
-				return cli_fail("adopt", "--parallel wants a number from 1 to 64, not '%s'", optarg);
-			o->parallel = (int)n;
-			break;
-		}
-		case 'r':
-			o->api.rate = strtod(optarg, &end);
-			if (*end || o->api.rate <= 0 || o->api.rate > 10000)
-				return cli_fail("adopt", "--rate wants requests per second above 0, like 10, not '%s'",
-						optarg);
-			break;
-		case 'u': o->api.url = optarg; break;
-		case 'k': o->api.key_file = optarg; break;
-		default:
-			return cli_fail("adopt", "unknown option '%s' (see flotilla adopt --help)", argv[optind - 1]);
-		}
-	}
+	memset(a, 0, sizeof(*a));
+	cli_opts *o = &a->o;
+	cli_opts_init(o);
+	o->rq.ref = "HEAD";
+	o->rq.mode = "none";
+	if (cli_opts_parse("adopt", argc, argv, opts, o, adopt_opt, a) != EXIT_OK)
+		return EXIT_ERROR;
 	if (optind < argc)
-		o->tenant = argv[optind++];
+		a->tenant = argv[optind++];
 	if (optind < argc)
-		o->project_id = argv[optind++];
-	if (optind < argc)
-		return cli_fail("adopt", "unexpected argument '%s' (see flotilla adopt --help)", argv[optind]);
-	if (o->all && o->tenant)
+		a->project_id = argv[optind++];
+	if (cli_opts_extra("adopt", argc, argv) != EXIT_OK)
+		return EXIT_ERROR;
+	if (a->all && a->tenant)
 		return cli_fail("adopt", "give a TENANT or --all-matching, not both");
-	if (!o->all && !o->tenant)
+	if (!a->all && !a->tenant)
 		return cli_fail("adopt", "which tenant? flotilla adopt TENANT [PROJECT_ID], or --all-matching");
-	if (o->select && !o->all)
+	if (o->rq.select && !a->all)
 		return cli_fail("adopt", "--select goes with --all-matching");
-	if (o->match && o->select)
+	if (a->match && o->rq.select)
 		return cli_fail("adopt", "--match is --select name=PATTERN; give one of them");
-	if (o->match)
-		o->select = o->select_buf = xasprintf("name=%s", o->match);
-	o->rq.select = o->select;
+	if (a->match)
+		o->rq.select = a->select_buf = xasprintf("name=%s", a->match);
 	return EXIT_OK;
 }
 
@@ -186,7 +158,7 @@ int cmd_adopt(int argc, char **argv)
 	adopt_opts o;
 	if (parse(argc, argv, &o) != EXIT_OK)
 		return EXIT_ERROR;
-	if (!o.auto_approve && !isatty(STDIN_FILENO)) {
+	if (!o.o.auto_approve && !isatty(STDIN_FILENO)) {
 		free(o.select_buf);
 		return cli_fail("adopt", "stdin is not a terminal, so adopt cannot ask; pass --auto-approve");
 	}
@@ -202,17 +174,17 @@ int cmd_adopt(int argc, char **argv)
 	int rc = EXIT_ERROR;
 	const char *outcome = "failed";
 
-	if (cli_state_open("adopt", o.state_path, &st) != EXIT_OK)
+	if (cli_state_open("adopt", o.o.state_path, &st) != EXIT_OK)
 		goto done;
 	if (cli_lease_take("adopt", st, 0, "wait for it, then adopt again") != EXIT_OK)
 		goto done;
 	leased = true;
-	if (planning_load(&o.rq, st, &pl) != 0) {
+	if (planning_load(&o.o.rq, st, &pl) != 0) {
 		cli_planning_fail("adopt", &pl);
 		goto done;
 	}
 	const spec_fleet *f = pl.fl.fleet;
-	if (cli_client_open("adopt", &o.api, &client) != EXIT_OK)
+	if (cli_client_open("adopt", &o.o.api, &client) != EXIT_OK)
 		goto done;
 	neon_client_set_org(client, spec_fleet_org_id(f));
 	if (state_meta_set(st, "fleet", spec_fleet_name(f)) != 0 || state_run_begin(st, "adopt", &run_id) != 0) {
@@ -234,13 +206,13 @@ int cmd_adopt(int argc, char **argv)
 		goto done;
 	}
 	show(p);
-	if (p->nadopt && !o.auto_approve && !cli_confirm("Adopt these projects?")) {
+	if (p->nadopt && !o.o.auto_approve && !cli_confirm("Adopt these projects?")) {
 		fprintf(stderr, "adopt: not confirmed; nothing was changed\n");
 		outcome = "cancelled";
 		goto done;
 	}
 	if (p->nadopt) {
-		exec_opts eo = {.parallel = o.parallel, .op_timeout_ms = 600000, .continue_on_error = true,
+		exec_opts eo = {.parallel = o.o.parallel, .op_timeout_ms = 600000, .continue_on_error = true,
 				.run_id = run_id, .fleet = spec_fleet_name(f), .lease = "fleet"};
 		if (exec_apply(client, st, p, &eo, &sum) != 0) {
 			cli_fail("adopt", "%s", err_msg());
@@ -258,7 +230,7 @@ int cmd_adopt(int argc, char **argv)
 	/* what apply would do next: the cache as the marks left it, its
 	 * creates checked against Neon as apply checks them */
 	planning_release(&pl);
-	if (planning_run(&o.rq, st, client, &pl) != 0) {
+	if (planning_run(&o.o.rq, st, client, &pl) != 0) {
 		cli_planning_fail("adopt", &pl);
 		goto done;
 	}

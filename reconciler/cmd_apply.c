@@ -65,113 +65,64 @@ const char CMD_APPLY_USAGE[] =
 	"skipped (the rest converged); 4 blocked changes and nothing else failed.\n";
 
 typedef struct apply_opts {
+	cli_opts o;
 	const char *planfile;
-	bool auto_approve, json, continue_on_error;
-	int parallel;
-	int64_t max_deletes, lock_timeout_s, op_timeout_s;
-	const char *secrets_dir, *state_path;
-	cli_api api;
-	plan_req rq;
+	bool json, continue_on_error;
+	int64_t op_timeout_s;
 } apply_opts;
 
-static int parse(int argc, char **argv, apply_opts *o)
+static int apply_opt(void *arg, int c, const char *value)
 {
-	static const struct option opts[] = {
-		{"auto-approve", no_argument, NULL, 'y'},
-		{"parallel", required_argument, NULL, 'P'},
-		{"rate", required_argument, NULL, 'a'},
-		{"max-deletes", required_argument, NULL, 'D'},
-		{"continue-on-error", no_argument, NULL, 'c'},
-		{"secrets-dir", required_argument, NULL, 'Z'},
-		{"lock-timeout", required_argument, NULL, 'L'},
-		{"op-timeout", required_argument, NULL, 'O'},
-		{"format", required_argument, NULL, 'F'},
-		{"state", required_argument, NULL, 's'},
-		{"api-url", required_argument, NULL, 'u'},
-		{"api-key-file", required_argument, NULL, 'k'},
-		{"repo", required_argument, NULL, 'R'},
-		{"ref", required_argument, NULL, 'r'},
-		{"refresh", required_argument, NULL, 'f'},
-		{"select", required_argument, NULL, 'S'},
-		{"changed-since", required_argument, NULL, 'C'},
-		{"verbose", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0},
-	};
-	memset(o, 0, sizeof(*o));
-	o->parallel = 8;
-	o->op_timeout_s = 600;
-	o->rq = (plan_req){.repo = ".", .mode = "auto", .max_deletes = -1};
-	const char *format = "text";
-	bool plan_opts = false;
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end = NULL;
-		switch (c) {
-		case 'y': o->auto_approve = true; break;
-		case 'c': o->continue_on_error = true; break;
-		case 'Z': o->secrets_dir = optarg; break;
-		case 'F': format = optarg; break;
-		case 's': o->state_path = optarg; break;
-		case 'u': o->api.url = optarg; break;
-		case 'k': o->api.key_file = optarg; break;
-		case 'R': o->rq.repo = optarg; plan_opts = true; break;
-		case 'r': o->rq.ref = optarg; plan_opts = true; break;
-		case 'f': o->rq.mode = optarg; plan_opts = true; break;
-		case 'S': o->rq.select = optarg; plan_opts = true; break;
-		case 'C': o->rq.since = optarg; plan_opts = true; break;
-		case 'v': o->rq.verbose = true; break;
-		case 'P':
-			o->parallel = (int)strtol(optarg, &end, 10);
-			if (*end || o->parallel < 1 || o->parallel > 256)
-				return cli_fail("apply", "--parallel wants a number of tenants from 1 to 256, not '%s'", optarg);
-			break;
-		case 'D':
-			o->max_deletes = strtoll(optarg, &end, 10);
-			if (*end || o->max_deletes < 0)
-				return cli_fail("apply", "--max-deletes wants a count of 0 or more, not '%s'", optarg);
-			/* 0 blocks every delete: the plan takes "above 0" as given */
-			o->rq.max_deletes = o->max_deletes;
-			break;
-		case 'a':
-			o->api.rate = strtod(optarg, &end);
-			if (*end || o->api.rate <= 0 || o->api.rate > 10000)
-				return cli_fail("apply", "--rate wants requests per second above 0, like 10, not '%s'",
-						optarg);
-			break;
-		case 'L':
-		case 'O': {
-			int64_t s;
-			if (unit_duration_parse(optarg, false, &s) != 0)
-				return cli_fail("apply", "--%s wants a duration like 30s or 5m, not '%s'",
-						c == 'L' ? "lock-timeout" : "op-timeout", optarg);
-			if (c == 'L')
-				o->lock_timeout_s = s;
-			else
-				o->op_timeout_s = s;
-			break;
-		}
-		default:
-			return cli_fail("apply", "unknown option '%s' (see flotilla apply --help)", argv[optind - 1]);
-		}
+	apply_opts *a = arg;
+	char *end = NULL;
+	switch (c) {
+	case 'c':
+		a->continue_on_error = true;
+		return 1;
+	case 'D':
+		/* 0 blocks every delete: the plan takes "above 0" as given */
+		a->o.rq.max_deletes = strtoll(value, &end, 10);
+		if (*end || a->o.rq.max_deletes < 0)
+			return cli_fail("apply", "--max-deletes wants a count of 0 or more, not '%s'", value), -1;
+		return 1;
+	case 'O':
+		if (unit_duration_parse(value, false, &a->op_timeout_s) != 0)
+			return cli_fail("apply", "--op-timeout wants a duration like 30s or 5m, not '%s'", value), -1;
+		return 1;
+	default:
+		return 0;
 	}
-	if (optind < argc)
-		o->planfile = argv[optind++];
-	if (optind < argc)
-		return cli_fail("apply", "unexpected argument '%s' (see flotilla apply --help)", argv[optind]);
-	if (o->planfile && plan_opts)
-		return cli_fail("apply", "a plan file is applied as it is: --repo, --ref, --refresh, --select and "
-					 "--changed-since belong to planning");
-	if (strcmp(o->rq.mode, "auto") != 0 && strcmp(o->rq.mode, "full") != 0 && strcmp(o->rq.mode, "none") != 0)
-		return cli_fail("apply", "--refresh must be auto, full or none, not '%s'", o->rq.mode);
-	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
-		return cli_fail("apply", "unknown format '%s': use text or json", format);
-	o->json = strcmp(format, "json") == 0;
-	return EXIT_OK;
 }
 
-/* ---------------------------------------------------------------- output */
+static int parse(int argc, char **argv, apply_opts *a)
+{
+	static const struct option opts[] = {
+		CLI_OPTS_API, CLI_OPTS_COMMIT, CLI_OPTS_PLAN, CLI_OPTS_WRITE,
+		{"auto-approve", no_argument, NULL, OPT_AUTO_APPROVE},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"max-deletes", required_argument, NULL, 'D'},
+		{"continue-on-error", no_argument, NULL, 'c'},
+		{"op-timeout", required_argument, NULL, 'O'},
+		{NULL, 0, NULL, 0},
+	};
+	memset(a, 0, sizeof(*a));
+	cli_opts *o = &a->o;
+	cli_opts_init(o);
+	a->op_timeout_s = 600;
+	if (cli_opts_parse("apply", argc, argv, opts, o, apply_opt, a) != EXIT_OK)
+		return EXIT_ERROR;
+	if (optind < argc)
+		a->planfile = argv[optind++];
+	if (cli_opts_extra("apply", argc, argv) != EXIT_OK)
+		return EXIT_ERROR;
+	if (a->planfile && o->planning)
+		return cli_fail("apply", "a plan file is applied as it is: --repo, --ref, --refresh, --select and "
+					 "--changed-since belong to planning");
+	if (strcmp(o->format, "text") != 0 && strcmp(o->format, "json") != 0)
+		return cli_fail("apply", "unknown format '%s': use text or json", o->format);
+	a->json = strcmp(o->format, "json") == 0;
+	return EXIT_OK;
+}
 
 static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_ms)
 {
@@ -240,10 +191,10 @@ int cmd_apply(int argc, char **argv)
 	apply_opts o;
 	if (parse(argc, argv, &o) != EXIT_OK)
 		return EXIT_ERROR;
-	if (!o.planfile && !o.auto_approve && !isatty(STDIN_FILENO))
+	if (!o.planfile && !o.o.auto_approve && !isatty(STDIN_FILENO))
 		return cli_fail("apply", "stdin is not a terminal, so apply cannot ask; pass --auto-approve, or apply a "
 					 "plan file");
-	if (o.secrets_dir && secrets_check_dir(o.secrets_dir) != 0)
+	if (o.o.secrets_dir && secrets_check_dir(o.o.secrets_dir) != 0)
 		return cli_fail("apply", "%s", err_msg());
 
 	state *st = NULL;
@@ -261,15 +212,15 @@ int cmd_apply(int argc, char **argv)
 	char *summary = NULL;
 	int64_t t0 = mono_ms();
 
-	if (cli_state_open("apply", o.state_path, &st) != EXIT_OK)
+	if (cli_state_open("apply", o.o.state_path, &st) != EXIT_OK)
 		goto done;
-	if (cli_lease_take("apply", st, o.lock_timeout_s, "--lock-timeout waits for it") != EXIT_OK)
+	if (cli_lease_take("apply", st, o.o.lock_timeout_s, "--lock-timeout waits for it") != EXIT_OK)
 		goto done;
 	leased = true;
 	/* a project locked by Neon's own operations (a compute starting for an
 	 * application) is waited out as long as our own operations are */
-	o.api.lock_wait_ms = o.op_timeout_s * 1000;
-	if (cli_client_open("apply", &o.api, &client) != EXIT_OK)
+	o.o.api.lock_wait_ms = o.op_timeout_s * 1000;
+	if (cli_client_open("apply", &o.o.api, &client) != EXIT_OK)
 		goto done;
 	if (state_run_begin(st, "apply", &run_id) != 0) {
 		cli_fail("apply", "%s", err_msg());
@@ -313,9 +264,9 @@ int cmd_apply(int argc, char **argv)
 		/* settled between loading the fleet and planning, so the plan sees
 		 * what an earlier run did */
 		resume_ctx rc0 = {st, client};
-		o.rq.before_refresh = settle_hook;
-		o.rq.hook_arg = &rc0;
-		if (planning_run(&o.rq, st, client, &pl) != 0) {
+		o.o.rq.before_refresh = settle_hook;
+		o.o.rq.hook_arg = &rc0;
+		if (planning_run(&o.o.rq, st, client, &pl) != 0) {
 			cli_planning_fail("apply", &pl);
 			goto done;
 		}
@@ -343,15 +294,15 @@ int cmd_apply(int argc, char **argv)
 				apply_record_commit(st, p);
 			goto done;
 		}
-		if (!o.auto_approve && !cli_confirm("Apply these changes?")) {
+		if (!o.o.auto_approve && !cli_confirm("Apply these changes?")) {
 			fprintf(stderr, "apply: not confirmed; nothing was changed\n");
 			outcome = "cancelled";
 			goto done;
 		}
 	}
 
-	exec_opts eo = {.parallel = o.parallel, .op_timeout_ms = o.op_timeout_s * 1000,
-			.continue_on_error = o.continue_on_error, .secrets_dir = o.secrets_dir, .run_id = run_id,
+	exec_opts eo = {.parallel = o.o.parallel, .op_timeout_ms = o.op_timeout_s * 1000,
+			.continue_on_error = o.continue_on_error, .secrets_dir = o.o.secrets_dir, .run_id = run_id,
 			.fleet = fleet, .json_events = o.json, .lease = "fleet", .skip = planfile_skip,
 			.skip_arg = stale};
 	if (exec_apply(client, st, p, &eo, &sum) != 0) {

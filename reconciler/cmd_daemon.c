@@ -81,7 +81,7 @@ static void on_signal(int sig)
 typedef struct daemon_ctx {
 	/* options */
 	const char *url, *ref, *cache_dir, *secret_file, *secrets_dir, *state_path, *port_file;
-	const char *listen;
+	const char *listen, *log_fmt;
 	int64_t interval_s, lock_timeout_s;
 	double budget; /* 0..1 */
 	int parallel;
@@ -517,91 +517,71 @@ static void loop(daemon_ctx *d)
 	}
 }
 
+static int daemon_opt(void *arg, int c, const char *value)
+{
+	daemon_ctx *d = arg;
+	char *end = NULL;
+	switch (c) {
+	case 'R': d->url = value; return 1;
+	case 'l': d->listen = value; return 1;
+	case 'p': d->port_file = value; return 1;
+	case 'c': d->cache_dir = value; return 1;
+	case 'w': d->secret_file = value; return 1;
+	case 'f': d->log_fmt = value; return 1;
+	case 'i':
+		if (unit_duration_parse(value, false, &d->interval_s) != 0 || d->interval_s < 1)
+			return cli_fail("daemon", "--interval wants a duration like 60s or 5m, not '%s'", value), -1;
+		return 1;
+	case 'b':
+		d->budget = strtod(value, &end) / 100.0;
+		if ((*end && strcmp(end, "%") != 0) || d->budget <= 0 || d->budget > 1)
+			return cli_fail("daemon", "--drift-budget wants a share of the rate from 1%% to 100%%, like 20%%, "
+						  "not '%s'", value), -1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int cmd_daemon(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		CLI_OPTS_API, CLI_OPTS_WRITE,
 		{"repo", required_argument, NULL, 'R'},
-		{"ref", required_argument, NULL, 'r'},
+		{"ref", required_argument, NULL, OPT_REF},
 		{"interval", required_argument, NULL, 'i'},
 		{"listen", required_argument, NULL, 'l'},
 		{"port-file", required_argument, NULL, 'p'},
 		{"cache-dir", required_argument, NULL, 'c'},
 		{"webhook-secret-file", required_argument, NULL, 'w'},
 		{"drift-budget", required_argument, NULL, 'b'},
-		{"rate", required_argument, NULL, 'a'},
-		{"parallel", required_argument, NULL, 'P'},
-		{"secrets-dir", required_argument, NULL, 'Z'},
-		{"lock-timeout", required_argument, NULL, 'L'},
-		{"state", required_argument, NULL, 's'},
-		{"api-url", required_argument, NULL, 'u'},
-		{"api-key-file", required_argument, NULL, 'k'},
 		{"log-format", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
 	daemon_ctx d;
 	memset(&d, 0, sizeof(d));
-	d.ref = "HEAD";
+	cli_opts o;
+	cli_opts_init(&o);
+	o.rq.ref = "HEAD";
 	d.interval_s = 60;
 	d.listen = "127.0.0.1:9464";
 	d.budget = 0.2;
-	d.parallel = 8;
-	const char *log_fmt = "json";
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end = NULL;
-		switch (c) {
-		case 'R': d.url = optarg; break;
-		case 'r': d.ref = optarg; break;
-		case 'l': d.listen = optarg; break;
-		case 'p': d.port_file = optarg; break;
-		case 'c': d.cache_dir = optarg; break;
-		case 'w': d.secret_file = optarg; break;
-		case 'Z': d.secrets_dir = optarg; break;
-		case 's': d.state_path = optarg; break;
-		case 'u': d.api.url = optarg; break;
-		case 'k': d.api.key_file = optarg; break;
-		case 'f': log_fmt = optarg; break;
-		case 'i':
-		case 'L': {
-			int64_t s;
-			if (unit_duration_parse(optarg, false, &s) != 0 || (c == 'i' && s < 1))
-				return cli_fail("daemon", "--%s wants a duration like 60s or 5m, not '%s'",
-						c == 'i' ? "interval" : "lock-timeout", optarg);
-			if (c == 'i')
-				d.interval_s = s;
-			else
-				d.lock_timeout_s = s;
-			break;
-		}
-		case 'b':
-			d.budget = strtod(optarg, &end) / 100.0;
-			if ((*end && strcmp(end, "%") != 0) || d.budget <= 0 || d.budget > 1)
-				return cli_fail("daemon", "--drift-budget wants a share of the rate from 1%% to 100%%, like 20%%, "
-							  "not '%s'", optarg);
-			break;
-		case 'a':
-			d.api.rate = strtod(optarg, &end);
-			if (*end || d.api.rate <= 0 || d.api.rate > 10000)
-				return cli_fail("daemon", "--rate wants requests per second above 0, like 10, not '%s'", optarg);
-			break;
-		case 'P':
-			d.parallel = (int)strtol(optarg, &end, 10);
-			if (*end || d.parallel < 1 || d.parallel > 256)
-				return cli_fail("daemon", "--parallel wants a number of tenants from 1 to 256, not '%s'", optarg);
-			break;
-		default:
-			return cli_fail("daemon", "unknown option '%s' (see flotilla daemon --help)", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_fail("daemon", "unexpected argument '%s' (see flotilla daemon --help)", argv[optind]);
+	d.log_fmt = "json";
+	if (cli_opts_parse("daemon", argc, argv, opts, &o, daemon_opt, &d) != EXIT_OK)
+		return EXIT_ERROR;
+	d.ref = o.rq.ref;
+	d.parallel = o.parallel;
+	d.secrets_dir = o.secrets_dir;
+	d.state_path = o.state_path;
+	d.lock_timeout_s = o.lock_timeout_s;
+	d.api = o.api;
+	if (cli_opts_extra("daemon", argc, argv) != EXIT_OK)
+		return EXIT_ERROR;
 	if (!d.url)
 		return cli_fail("daemon", "--repo is required: the manifest repository to follow");
-	if (strcmp(log_fmt, "json") != 0 && strcmp(log_fmt, "text") != 0)
-		return cli_fail("daemon", "--log-format must be json or text, not '%s'", log_fmt);
-	log_setup(LOG_INFO, strcmp(log_fmt, "json") == 0 ? LOG_JSON : LOG_HUMAN, stderr);
+	if (strcmp(d.log_fmt, "json") != 0 && strcmp(d.log_fmt, "text") != 0)
+		return cli_fail("daemon", "--log-format must be json or text, not '%s'", d.log_fmt);
+	log_setup(LOG_INFO, strcmp(d.log_fmt, "json") == 0 ? LOG_JSON : LOG_HUMAN, stderr);
 	if (d.secrets_dir && secrets_check_dir(d.secrets_dir) != 0)
 		return cli_fail("daemon", "%s", err_msg());
 

@@ -57,61 +57,39 @@ const char CMD_PLAN_USAGE[] =
 	"\n"
 	"exit: 0 (without --detailed-exitcode, whatever the plan holds); 1 an error.\n";
 
+typedef struct plan_opts {
+	const char *out_path;
+	bool detailed;
+} plan_opts;
+
+static int plan_opt(void *arg, int c, const char *value)
+{
+	plan_opts *po = arg;
+	if (c == 'o')
+		po->out_path = value;
+	else if (c == 'x')
+		po->detailed = true;
+	return c == 'o' || c == 'x';
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"repo", required_argument, NULL, 'R'},
-		{"ref", required_argument, NULL, 'r'},
-		{"refresh", required_argument, NULL, 'f'},
-		{"select", required_argument, NULL, 'S'},
-		{"changed-since", required_argument, NULL, 'C'},
+		CLI_OPTS_API, CLI_OPTS_COMMIT, CLI_OPTS_PLAN,
 		{"out", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'F'},
+		{"format", required_argument, NULL, OPT_FORMAT},
 		{"detailed-exitcode", no_argument, NULL, 'x'},
-		{"state", required_argument, NULL, 's'},
-		{"api-url", required_argument, NULL, 'u'},
-		{"api-key-file", required_argument, NULL, 'k'},
-		{"rate", required_argument, NULL, 'a'},
-		{"verbose", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *repo = ".", *ref = NULL, *mode = "auto", *select = NULL, *out_path = NULL;
-	const char *format = "text", *state_path = NULL, *since = NULL;
-	bool detailed = false, verbose = false;
-	cli_api api = {0};
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'R': repo = optarg; break;
-		case 'r': ref = optarg; break;
-		case 'f': mode = optarg; break;
-		case 'S': select = optarg; break;
-		case 'C': since = optarg; break;
-		case 'o': out_path = optarg; break;
-		case 'F': format = optarg; break;
-		case 'x': detailed = true; break;
-		case 's': state_path = optarg; break;
-		case 'u': api.url = optarg; break;
-		case 'k': api.key_file = optarg; break;
-		case 'v': verbose = true; break;
-		case 'a': {
-			char *end;
-			api.rate = strtod(optarg, &end);
-			if (*end || api.rate <= 0 || api.rate > 10000)
-				return cli_fail("plan", "--rate wants requests per second above 0, like 10, not '%s'",
-						optarg);
-			break;
-		}
-		default:
-			return cli_fail("plan", "unknown option '%s' (see flotilla plan --help)", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_fail("plan", "unexpected argument '%s' (see flotilla plan --help)", argv[optind]);
-	if (strcmp(mode, "auto") != 0 && strcmp(mode, "full") != 0 && strcmp(mode, "none") != 0)
-		return cli_fail("plan", "--refresh must be auto, full or none, not '%s'", mode);
+	plan_opts po = {.out_path = NULL};
+	cli_opts o;
+	cli_opts_init(&o);
+	if (cli_opts_parse("plan", argc, argv, opts, &o, plan_opt, &po) != EXIT_OK ||
+	    cli_opts_extra("plan", argc, argv) != EXIT_OK)
+		return EXIT_ERROR;
+	const char *out_path = po.out_path;
+	bool detailed = po.detailed;
+	const char *format = o.format, *mode = o.rq.mode;
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && strcmp(format, "markdown") != 0)
 		return cli_fail("plan", "unknown format '%s': use text, json or markdown", format);
 
@@ -123,18 +101,16 @@ int cmd_plan(int argc, char **argv)
 	bool leased = false;
 	int rc = EXIT_ERROR;
 
-	if (cli_state_open("plan", state_path, &st) != EXIT_OK)
+	if (cli_state_open("plan", o.state_path, &st) != EXIT_OK)
 		goto done;
 	if (strcmp(mode, "none") != 0) {
 		if (cli_lease_take("plan", st, 0, "plan with --refresh=none to plan without it") != EXIT_OK)
 			goto done;
 		leased = true;
-		if (cli_client_open("plan", &api, &client) != EXIT_OK)
+		if (cli_client_open("plan", &o.api, &client) != EXIT_OK)
 			goto done;
 	}
-	plan_req rq = {.repo = repo, .ref = ref, .mode = mode, .select = select, .since = since,
-		       .verbose = verbose, .max_deletes = -1};
-	if (planning_run(&rq, st, client, &pl) != 0) {
+	if (planning_run(&o.rq, st, client, &pl) != 0) {
 		cli_planning_fail("plan", &pl);
 		goto done;
 	}

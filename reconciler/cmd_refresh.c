@@ -18,7 +18,7 @@
 #include "reconciler/reconciler.h"
 
 const char CMD_REFRESH_USAGE[] =
-	"usage: flotilla refresh [--full] [--rebuild] [--dir DIR] [--state FILE]\n"
+	"usage: flotilla refresh [--full] [--rebuild] [--repo DIR] [--state FILE]\n"
 	"                        [--api-url URL] [--api-key-file FILE] [--rate R]\n"
 	"\n"
 	"Read the live fleet into the state file, list first: GET /projects 400 at a\n"
@@ -33,8 +33,8 @@ const char CMD_REFRESH_USAGE[] =
 	"                       flotilla.fleet / flotilla.tenant annotations of each\n"
 	"                       default branch; a project annotated for another fleet\n"
 	"                       is never claimed\n"
-	"  --dir DIR            the manifest directory, for the fleet's name and prefix\n"
-	"                       (default: .)\n"
+	"  --repo DIR           the manifest directory, for the fleet's name and prefix\n"
+	"                       (default: .; --dir DIR is the same)\n"
 	"  --state FILE         the state file (default: .flotilla/state.db)\n"
 	"  --api-url URL        the API (default: $NEON_API_HOST, else\n"
 	"                       https://console.neon.tech/api/v2)\n"
@@ -52,46 +52,33 @@ const char CMD_REFRESH_USAGE[] =
 
 /* ----------------------------------------------------------------- main */
 
+static int refresh_opt(void *arg, int c, const char *value)
+{
+	(void)value;
+	bool *flags = arg;
+	if (c == 'F' || c == 'R')
+		flags[c == 'R'] = true;
+	return c == 'F' || c == 'R';
+}
+
 int cmd_refresh(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		CLI_OPTS_API,
+		{"repo", required_argument, NULL, OPT_REPO},
+		{"dir", required_argument, NULL, OPT_REPO},
 		{"full", no_argument, NULL, 'F'},
 		{"rebuild", no_argument, NULL, 'R'},
-		{"dir", required_argument, NULL, 'd'},
-		{"state", required_argument, NULL, 's'},
-		{"api-url", required_argument, NULL, 'u'},
-		{"api-key-file", required_argument, NULL, 'k'},
-		{"rate", required_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = ".", *state_path = NULL;
-	cli_api api = {0};
-	bool full = false, rebuild = false;
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'F': full = true; break;
-		case 'R': rebuild = true; break;
-		case 'd': dir = optarg; break;
-		case 's': state_path = optarg; break;
-		case 'u': api.url = optarg; break;
-		case 'k': api.key_file = optarg; break;
-		case 'r': {
-			char *end;
-			api.rate = strtod(optarg, &end);
-			if (*end || api.rate <= 0 || api.rate > 10000)
-				return cli_fail("refresh", "--rate wants requests per second above 0, like 10, not '%s'",
-						optarg);
-			break;
-		}
-		default:
-			return cli_fail("refresh", "unknown option '%s' (see flotilla refresh --help)", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_fail("refresh", "unexpected argument '%s'", argv[optind]);
+	bool flags[2] = {false, false}; /* --full, --rebuild */
+	cli_opts o;
+	cli_opts_init(&o);
+	if (cli_opts_parse("refresh", argc, argv, opts, &o, refresh_opt, flags) != EXIT_OK ||
+	    cli_opts_extra("refresh", argc, argv) != EXIT_OK)
+		return EXIT_ERROR;
+	bool full = flags[0], rebuild = flags[1];
+	const char *dir = o.rq.repo;
 
 	state *st = NULL;
 	neon_client *client = NULL;
@@ -117,7 +104,7 @@ int cmd_refresh(int argc, char **argv)
 		goto done;
 	}
 	const char *fleet_name = spec_fleet_name(fleet), *prefix = spec_fleet_name_prefix(fleet);
-	if (cli_state_open("refresh", state_path, &st) != EXIT_OK)
+	if (cli_state_open("refresh", o.state_path, &st) != EXIT_OK)
 		goto done;
 	state_lease held;
 	memset(&held, 0, sizeof(held));
@@ -152,7 +139,7 @@ int cmd_refresh(int argc, char **argv)
 		cli_fail("refresh", "%s", err_msg());
 		goto done;
 	}
-	if (cli_client_open("refresh", &api, &client) != EXIT_OK)
+	if (cli_client_open("refresh", &o.api, &client) != EXIT_OK)
 		goto done;
 	neon_client_set_org(client, spec_fleet_org_id(fleet));
 

@@ -207,24 +207,20 @@ static int show_tenant(state *st, const char *name)
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"state", required_argument, NULL, 's'},
+		{"state", required_argument, NULL, OPT_STATE},
 		{NULL, 0, NULL, 0},
 	};
-	const char *state_path = NULL, *tenant = NULL;
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 's')
-			return cli_fail("status", "unknown option '%s' (see flotilla status --help)", argv[optind - 1]);
-		state_path = optarg;
-	}
+	cli_opts o;
+	cli_opts_init(&o);
+	const char *tenant = NULL;
+	if (cli_opts_parse("status", argc, argv, opts, &o, NULL, NULL) != EXIT_OK)
+		return EXIT_ERROR;
 	if (optind < argc)
 		tenant = argv[optind++];
-	if (optind < argc)
-		return cli_fail("status", "unexpected argument '%s'", argv[optind]);
+	if (cli_opts_extra("status", argc, argv) != EXIT_OK)
+		return EXIT_ERROR;
 	/* status only reads: it must not leave a new empty state file behind */
-	const char *path = state_path ? state_path : STATE_DEFAULT_PATH;
+	const char *path = o.state_path ? o.state_path : STATE_DEFAULT_PATH;
 	if (access(path, F_OK) != 0)
 		return cli_fail("status", "no state file at '%s': run flotilla refresh first", path);
 	state *st = NULL;

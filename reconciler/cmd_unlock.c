@@ -27,34 +27,41 @@ const char CMD_UNLOCK_USAGE[] =
 	"\n"
 	"exit: 0 removed; 1 an error, or nobody held the lease.\n";
 
+typedef struct unlock_opts {
+	const char *reason;
+	bool force;
+} unlock_opts;
+
+static int unlock_opt(void *arg, int c, const char *value)
+{
+	unlock_opts *u = arg;
+	if (c == 'f')
+		u->force = true;
+	else if (c == 'r')
+		u->reason = value;
+	return c == 'f' || c == 'r';
+}
+
 int cmd_unlock(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"force", no_argument, NULL, 'f'},
 		{"reason", required_argument, NULL, 'r'},
-		{"state", required_argument, NULL, 's'},
+		{"state", required_argument, NULL, OPT_STATE},
 		{NULL, 0, NULL, 0},
 	};
-	const char *reason = NULL, *state_path = NULL;
-	bool force = false;
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f': force = true; break;
-		case 'r': reason = optarg; break;
-		case 's': state_path = optarg; break;
-		default:
-			return cli_fail("unlock", "unknown option '%s' (see flotilla unlock --help)", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_fail("unlock", "unexpected argument '%s' (see flotilla unlock --help)", argv[optind]);
+	unlock_opts u = {NULL, false};
+	cli_opts o;
+	cli_opts_init(&o);
+	if (cli_opts_parse("unlock", argc, argv, opts, &o, unlock_opt, &u) != EXIT_OK ||
+	    cli_opts_extra("unlock", argc, argv) != EXIT_OK)
+		return EXIT_ERROR;
+	const char *reason = u.reason;
+	bool force = u.force;
 	if (!force)
 		return cli_fail("unlock", "removing another run's lease needs --force (see flotilla unlock --help)");
 	state *st = NULL;
-	if (cli_state_open("unlock", state_path, &st) != EXIT_OK)
+	if (cli_state_open("unlock", o.state_path, &st) != EXIT_OK)
 		return EXIT_ERROR;
 	state_lease held;
 	memset(&held, 0, sizeof(held));

@@ -60,6 +60,63 @@ typedef struct cli_api {
 	void *on_attempt_arg;
 } cli_api;
 
+/* ------------------------------------------------------ shared options */
+
+/*
+ * The options several commands share (options.c): one name, one meaning
+ * and one message everywhere. A command puts the groups it takes in its
+ * getopt_long table and passes every value its own switch does not know
+ * to cli_opts_take.
+ */
+enum {
+	OPT_STATE = 0x100, OPT_API_URL, OPT_API_KEY_FILE, OPT_RATE, OPT_FORMAT, OPT_REPO, OPT_REF, OPT_REFRESH,
+	OPT_SELECT, OPT_SINCE, OPT_VERBOSE, OPT_PARALLEL, OPT_SECRETS_DIR, OPT_LOCK_TIMEOUT, OPT_AUTO_APPROVE,
+};
+/* --state, --api-url, --api-key-file, --rate */
+#define CLI_OPTS_API                                                                                             \
+	{"state", required_argument, NULL, OPT_STATE}, {"api-url", required_argument, NULL, OPT_API_URL},       \
+	{"api-key-file", required_argument, NULL, OPT_API_KEY_FILE}, {"rate", required_argument, NULL, OPT_RATE}
+/* --repo (the manifest repository; --dir is the same), --ref */
+#define CLI_OPTS_COMMIT                                                                                          \
+	{"repo", required_argument, NULL, OPT_REPO}, {"dir", required_argument, NULL, OPT_REPO},                 \
+	{"ref", required_argument, NULL, OPT_REF}
+/* --refresh, --select, --changed-since, --verbose: how a plan is made */
+#define CLI_OPTS_PLAN                                                                                            \
+	{"refresh", required_argument, NULL, OPT_REFRESH}, {"select", required_argument, NULL, OPT_SELECT},     \
+	{"changed-since", required_argument, NULL, OPT_SINCE}, {"verbose", no_argument, NULL, OPT_VERBOSE}
+/* --parallel, --secrets-dir, --lock-timeout: how changes are made */
+#define CLI_OPTS_WRITE                                                                                           \
+	{"parallel", required_argument, NULL, OPT_PARALLEL}, {"secrets-dir", required_argument, NULL, OPT_SECRETS_DIR}, \
+	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT}
+
+typedef struct cli_opts {
+	const char *state_path;    /* --state; NULL: STATE_DEFAULT_PATH */
+	cli_api api;               /* --api-url, --api-key-file, --rate */
+	const char *format;        /* --format, as given (the command checks it); default "text" */
+	plan_req rq;               /* --repo/--dir, --ref and CLI_OPTS_PLAN; repo ".", mode "auto" */
+	bool planning;             /* --repo, --ref, --refresh, --select or --changed-since given */
+	int parallel;              /* default 8 */
+	const char *secrets_dir;
+	int64_t lock_timeout_s;
+	bool auto_approve;
+} cli_opts;
+void cli_opts_init(cli_opts *o);
+/* Take getopt_long's value c with its argument: 1 taken, 0 not a shared
+ * option, -1 after printing why the value is wrong. */
+int cli_opts_take(const char *cmd, cli_opts *o, int c, const char *arg);
+/* A command's own options: 1 taken, 0 not its option either, -1 after
+ * printing why the value is wrong. */
+typedef int (*cli_own_opt)(void *arg, int c, const char *value);
+/* Parse argv's options with getopt_long over opts (ended by a zero row):
+ * shared ones into o, the others through own (may be NULL). Operands are
+ * left from argv[optind]. EXIT_OK, or EXIT_ERROR after printing why
+ * ("unknown option", a bad value). */
+struct option;
+int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *opts, cli_opts *o, cli_own_opt own,
+		   void *arg);
+/* EXIT_OK when no operand is left, else "unexpected argument". */
+int cli_opts_extra(const char *cmd, int argc, char **argv);
+
 /*
  * Make the API client. The key is read from the file or the environment
  * and never printed; the process is then made non-dumpable, so no core

@@ -1,0 +1,92 @@
+/*
+ * options.c: the options several commands share, parsed in one place so
+ * that one option has one name, one meaning and one error message on
+ * every command: where the state file is, how the API is reached, which
+ * commit is planned and how, how many tenants go at once, and whether to
+ * ask. A command lists the groups it takes (CLI_OPTS_* in its getopt_long
+ * table) and hands every value its own switch does not know to
+ * cli_opts_take.
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "reconciler/reconciler.h"
+
+void cli_opts_init(cli_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->format = "text";
+	o->parallel = 8;
+	o->rq = (plan_req){.repo = ".", .mode = "auto", .max_deletes = -1};
+}
+
+static int plan_opt(cli_opts *o, const char **field, const char *arg)
+{
+	*field = arg;
+	o->planning = true;
+	return 1;
+}
+
+int cli_opts_take(const char *cmd, cli_opts *o, int c, const char *arg)
+{
+	char *end = NULL;
+	switch (c) {
+	case OPT_STATE: o->state_path = arg; return 1;
+	case OPT_API_URL: o->api.url = arg; return 1;
+	case OPT_API_KEY_FILE: o->api.key_file = arg; return 1;
+	case OPT_FORMAT: o->format = arg; return 1;
+	case OPT_SECRETS_DIR: o->secrets_dir = arg; return 1;
+	case OPT_AUTO_APPROVE: o->auto_approve = true; return 1;
+	case OPT_VERBOSE: o->rq.verbose = true; return 1;
+	case OPT_REPO: return plan_opt(o, &o->rq.repo, arg);
+	case OPT_REF: return plan_opt(o, &o->rq.ref, arg);
+	case OPT_SELECT: return plan_opt(o, &o->rq.select, arg);
+	case OPT_SINCE: return plan_opt(o, &o->rq.since, arg);
+	case OPT_REFRESH:
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "full") != 0 && strcmp(arg, "none") != 0)
+			return cli_fail(cmd, "--refresh must be auto, full or none, not '%s'", arg), -1;
+		return plan_opt(o, &o->rq.mode, arg);
+	case OPT_RATE:
+		o->api.rate = strtod(arg, &end);
+		if (*end || o->api.rate <= 0 || o->api.rate > 10000)
+			return cli_fail(cmd, "--rate wants requests per second above 0, like 10, not '%s'", arg), -1;
+		return 1;
+	case OPT_PARALLEL:
+		o->parallel = (int)strtol(arg, &end, 10);
+		if (*end || o->parallel < 1 || o->parallel > 256)
+			return cli_fail(cmd, "--parallel wants a number of tenants from 1 to 256, not '%s'", arg), -1;
+		return 1;
+	case OPT_LOCK_TIMEOUT:
+		if (unit_duration_parse(arg, false, &o->lock_timeout_s) != 0)
+			return cli_fail(cmd, "--lock-timeout wants a duration like 30s or 5m, not '%s'", arg), -1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *opts, cli_opts *o, cli_own_opt own,
+		   void *arg)
+{
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int r = cli_opts_take(cmd, o, c, optarg);
+		if (r == 0 && own)
+			r = own(arg, c, optarg);
+		if (r < 0)
+			return EXIT_ERROR;
+		/* getopt_long leaves the offending word just before optind */
+		if (r == 0)
+			return cli_fail(cmd, "unknown option '%s' (see flotilla %s --help)", argv[optind - 1], cmd);
+	}
+	return EXIT_OK;
+}
+
+int cli_opts_extra(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc)
+		return cli_fail(cmd, "unexpected argument '%s' (see flotilla %s --help)", argv[optind], cmd);
+	return EXIT_OK;
+}
