@@ -1,6 +1,6 @@
 /*
- * test-httpd.c: unit tests for the daemon's HTTP side (reconciler/metrics.c
- * and reconciler/httpd.c). The server runs for real on 127.0.0.1 with a
+ * test-httpd.c: unit tests for the daemon's HTTP side (serve/metrics.c
+ * and serve/httpd.c). The server runs for real on 127.0.0.1 with a
  * port the kernel picks, and libcurl talks to it as Prometheus or GitHub
  * would. Every /metrics page goes through a strict parser of the text
  * exposition format (0.0.4), so a page Prometheus would refuse fails here.
@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reconciler/reconciler.h"
+#include "serve/serve.h"
 
 /* ------------------------------------------------- exposition parser */
 

@@ -22,7 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reconciler/reconciler.h"
+#include "neon/neon.h" /* neon_secret_file_load: the webhook secret is read like the API key */
+#include "serve/serve.h"
 
 /* The largest webhook body read (GitHub caps its payloads at 25 MB, but a
  * push event that only triggers a fetch is far below this). */

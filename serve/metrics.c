@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "reconciler/reconciler.h"
+#include "serve/serve.h"
 
 /* Series per family; updates that would add more are dropped. */
 #define METRICS_MAX_SERIES 10000
