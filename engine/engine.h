@@ -324,6 +324,10 @@ int planning_run(const plan_req *rq, state *st, neon_client *client, planning *o
  * out->sel; no plan. Same contract. */
 int planning_load(const plan_req *rq, state *st, planning *out);
 void planning_release(planning *pl);
+/* ERR_CONFLICT when the state file records another fleet than `fleet`
+ * (the manifests `where`: "at 1a2b3c4", "in 'dir'"): a state file serves
+ * one fleet. */
+int planning_fleet_check(state *st, const char *fleet, const char *where);
 
 /* ----------------------------------------------------------- drift sweep */
 

@@ -130,6 +130,20 @@ static int build(const plan_req *rq, state *st, planning *out)
 	return brc;
 }
 
+int planning_fleet_check(state *st, const char *fleet, const char *where)
+{
+	/* a state file serves one fleet: its map, marks and journal are that
+	 * fleet's, and another fleet's projects would all look foreign */
+	char *owner = NULL;
+	int rc = 0;
+	if (state_meta_get(st, "fleet", &owner) == 0 && owner && strcmp(owner, fleet) != 0)
+		rc = err_set(ERR_CONFLICT, "the state file belongs to fleet '%s', and the manifests %s are fleet '%s'; "
+					   "a state file serves one fleet: give this one its own (--state)",
+			     owner, where, fleet);
+	free(owner);
+	return rc;
+}
+
 int planning_load(const plan_req *rq, state *st, planning *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -161,17 +175,10 @@ int planning_load(const plan_req *rq, state *st, planning *out)
 		return err_set(ERR_INVALID, "the manifests at %.7s have %zu problem%s (above); nothing was planned",
 			       source_commit(out->g), n, n == 1 ? "" : "s");
 	}
-	/* a state file serves one fleet: its map, marks and journal are that
-	 * fleet's, and another fleet's projects would all look foreign */
-	char *owner = NULL;
-	if (state_meta_get(st, "fleet", &owner) == 0 && owner && strcmp(owner, spec_fleet_name(fl->fleet)) != 0) {
-		rc = err_set(ERR_CONFLICT, "the state file belongs to fleet '%s', and the manifests at %.7s are fleet "
-					   "'%s'; a state file serves one fleet: give this one its own (--state)",
-			     owner, source_commit(out->g), spec_fleet_name(fl->fleet));
-		free(owner);
+	char where[64];
+	snprintf(where, sizeof(where), "at %.7s", source_commit(out->g));
+	if ((rc = planning_fleet_check(st, spec_fleet_name(fl->fleet), where)) != 0)
 		return rc;
-	}
-	free(owner);
 	if (out->sel && plan_selector_changed_since(out->sel))
 		plan_select_changed(out->sel, (const char *const *)fl->only, fl->nonly);
 	if (since && rq->verbose)

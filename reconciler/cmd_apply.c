@@ -186,6 +186,52 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The plan made now, an earlier run's leftovers settled between loading
+ * the fleet and planning (so the plan sees what it did); shown unless the
+ * output is JSON. EXIT_OK, or EXIT_ERROR after printing why. */
+static int plan_now(apply_opts *o, state *st, neon_client *client, planning *pl)
+{
+	resume_ctx rc0 = {st, client};
+	o->o.rq.before_refresh = settle_hook;
+	o->o.rq.hook_arg = &rc0;
+	if (planning_run(&o->o.rq, st, client, pl) != 0)
+		return cli_planning_fail("apply", pl);
+	if (state_meta_set(st, "fleet", spec_fleet_name(pl->fl.fleet)) != 0)
+		log_warn("apply: cannot record the fleet's name", "error", err_msg());
+	if (!o->json) {
+		buf text = BUF_INIT(0);
+		if (plan_render_text(pl->p, &text) == 0)
+			fwrite(text.data ? text.data : "", 1, text.len, stdout);
+		buf_release(&text);
+		fflush(stdout);
+	}
+	return EXIT_OK;
+}
+
+/*
+ * A saved plan, checked before it acts: made at this state generation (a
+ * plan is applied once, and never after another apply or an adopt changed
+ * what it was made against), an earlier run's leftovers settled, each
+ * tenant it changes read again and each create's name searched (stale:
+ * tenant -> why it is skipped). EXIT_OK, or EXIT_ERROR after printing why.
+ */
+static int read_planfile(const char *path, state *st, neon_client *client, strmap *stale, plan **out)
+{
+	int64_t gen = 0;
+	if (plan_file_read(out, path) != 0 || state_generation(st, &gen) != 0)
+		return cli_fail("apply", "%s", err_msg());
+	const plan *p = *out;
+	if (gen != p->state_generation)
+		return cli_fail("apply", "'%s' was made at state generation %lld, and the state file is at %lld: it was "
+					 "applied already, or another apply ran since; nothing was done. Plan again",
+				path, (long long)p->state_generation, (long long)gen);
+	neon_client_set_org(client, p->org_id); /* searches must name it */
+	resume_ctx rc0 = {st, client};
+	if (settle_earlier(&rc0, p->fleet) != 0 || planfile_check(st, client, p, stale) != 0)
+		return cli_fail("apply", "%s", err_msg());
+	return EXIT_OK;
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	apply_opts o;
@@ -231,56 +277,15 @@ int cmd_apply(int argc, char **argv)
 	const plan *p;
 	const char *fleet;
 	if (o.planfile) {
-		if (plan_file_read(&filed, o.planfile) != 0) {
-			cli_fail("apply", "%s", err_msg());
+		if (read_planfile(o.planfile, st, client, stale, &filed) != EXIT_OK)
 			goto done;
-		}
 		p = filed;
 		fleet = filed->fleet;
-		/* a plan is applied once, and never after another apply (or an
-		 * adopt) changed what it was made against */
-		int64_t gen = 0;
-		if (state_generation(st, &gen) != 0) {
-			cli_fail("apply", "%s", err_msg());
-			goto done;
-		}
-		if (gen != filed->state_generation) {
-			cli_fail("apply", "'%s' was made at state generation %lld, and the state file is at %lld: "
-				 "it was applied already, or another apply ran since; nothing was done. Plan again",
-				 o.planfile, (long long)filed->state_generation, (long long)gen);
-			goto done;
-		}
-		neon_client_set_org(client, filed->org_id); /* searches must name it */
-		resume_ctx rc0 = {st, client};
-		if (settle_earlier(&rc0, fleet) != 0) {
-			cli_fail("apply", "%s", err_msg());
-			goto done;
-		}
-		if (planfile_check(st, client, p, stale) != 0) {
-			cli_fail("apply", "%s", err_msg());
-			goto done;
-		}
 	} else {
-		/* settled between loading the fleet and planning, so the plan sees
-		 * what an earlier run did */
-		resume_ctx rc0 = {st, client};
-		o.o.rq.before_refresh = settle_hook;
-		o.o.rq.hook_arg = &rc0;
-		if (planning_run(&o.o.rq, st, client, &pl) != 0) {
-			cli_planning_fail("apply", &pl);
+		if (plan_now(&o, st, client, &pl) != EXIT_OK)
 			goto done;
-		}
 		p = pl.p;
 		fleet = spec_fleet_name(pl.fl.fleet);
-		if (state_meta_set(st, "fleet", fleet) != 0)
-			log_warn("apply: cannot record the fleet's name", "error", err_msg());
-		if (!o.json) {
-			buf text = BUF_INIT(0);
-			if (plan_render_text(p, &text) == 0)
-				fwrite(text.data ? text.data : "", 1, text.len, stdout);
-			buf_release(&text);
-			fflush(stdout);
-		}
 		if (p->ncreate + p->nupdate + p->ndelete + p->nadopt == 0) {
 			sum.blocked = p->nblocked;
 			summary = exec_summary_json(&sum, p);

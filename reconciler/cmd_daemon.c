@@ -517,6 +517,26 @@ static void loop(daemon_ctx *d)
 	}
 }
 
+/* The signals, and the pipe their handler wakes the loop through. 0, or
+ * -1 with errno. */
+static int signals_setup(void)
+{
+	/* non-blocking both ways: the loop drains it without blocking, and a
+	 * signal handler's write never blocks on a full pipe */
+	if (pipe(g_wake) != 0 || fcntl(g_wake[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(g_wake[1], F_SETFL, O_NONBLOCK) != 0)
+		return -1;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
 static int daemon_opt(void *arg, int c, const char *value)
 {
 	daemon_ctx *d = arg;
@@ -613,21 +633,10 @@ int cmd_daemon(int argc, char **argv)
 	api.on_attempt_arg = &d;
 	if (cli_client_open("daemon", &api, &d.client) != EXIT_OK)
 		goto done;
-	/* non-blocking both ways: the loop drains it without blocking, and a
-	 * signal handler's write never blocks on a full pipe */
-	if (pipe(g_wake) != 0 || fcntl(g_wake[0], F_SETFL, O_NONBLOCK) != 0 ||
-	    fcntl(g_wake[1], F_SETFL, O_NONBLOCK) != 0) {
+	if (signals_setup() != 0) {
 		cli_fail("daemon", "pipe: %s", strerror(errno));
 		goto done;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	httpd_opts ho = {.listen = d.listen, .m = d.m, .ready = ready, .hook = on_hook, .arg = &d,
 			 .webhook_secret = secret};

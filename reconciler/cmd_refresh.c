@@ -61,6 +61,51 @@ static int refresh_opt(void *arg, int c, const char *value)
 	return c == 'F' || c == 'R';
 }
 
+/* The fleet in dir, for its name, prefix and organization; NULL after
+ * printing why (the manifests' problems first). */
+static spec_fleet *load(const char *dir)
+{
+	spec_fleet *fleet = NULL;
+	spec_diags *diags = spec_diags_new();
+	if (cli_load_dir("refresh", dir, &fleet, diags) == EXIT_OK && spec_diags_count(diags)) {
+		buf d = BUF_INIT(0);
+		if (spec_diags_render_text(diags, &d) == 0)
+			fwrite(d.data, 1, d.len, stderr);
+		buf_release(&d);
+		cli_fail("refresh", "the manifests in '%s' have problems (above); fix them first", dir);
+		spec_fleet_free(fleet);
+		fleet = NULL;
+	}
+	spec_diags_free(diags);
+	return fleet;
+}
+
+/* What the refresh did; with rb, what --rebuild mapped and left alone. */
+static void show(const refresh_stats *rs, const rebuild_result *rb, size_t ndeep, double secs, int64_t cached,
+		 const char *prefix)
+{
+	printf("refreshed %lld projects in %.1fs: %lld list call%s, %zu gone from Neon", (long long)rs->projects, secs,
+	       (long long)rs->list_calls, rs->list_calls == 1 ? "" : "s", rs->gone);
+	if (rs->unavailable)
+		printf("; %lld named unavailable by the list, %lld of them read one by one",
+		       (long long)rs->unavailable, (long long)rs->unavailable_read);
+	if (ndeep)
+		printf("; %lld read deep", (long long)rs->deep_done);
+	printf("\n");
+	if (!rb)
+		return;
+	printf("rebuild: %lld tenants mapped; %lld projects of other fleets left alone; %lld projects "
+	       "without flotilla marks left alone\n", (long long)rb->mapped, (long long)rb->other_fleet,
+	       (long long)rb->unannotated);
+	for (size_t i = 0; i < rb->nleft; i++)
+		printf("  left alone: %s\n", rb->left[i]);
+	int64_t others = cached - (int64_t)rb->candidates;
+	if (others > 0)
+		printf("  %lld other project%s %s not looked at: %s name%s not namePrefix ('%s') + a tenant name\n",
+		       (long long)others, others == 1 ? "" : "s", others == 1 ? "was" : "were",
+		       others == 1 ? "its" : "their", others == 1 ? " is" : "s are", prefix);
+}
+
 int cmd_refresh(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -87,54 +132,29 @@ int cmd_refresh(int argc, char **argv)
 	rebuild_result rb;
 	memset(&rb, 0, sizeof(rb));
 	spec_fleet *fleet = NULL;
-	spec_diags *diags = spec_diags_new();
 	size_t ndeep = 0;
 	int64_t run_id = 0;
 	bool leased = false;
-	int rc = cli_load_dir("refresh", dir, &fleet, diags);
-	if (rc != EXIT_OK)
+	int rc = EXIT_ERROR;
+	if (!(fleet = load(dir)))
 		goto done;
-	rc = EXIT_ERROR;
-	if (spec_diags_count(diags)) {
-		buf d = BUF_INIT(0);
-		if (spec_diags_render_text(diags, &d) == 0)
-			fwrite(d.data, 1, d.len, stderr);
-		buf_release(&d);
-		cli_fail("refresh", "the manifests in '%s' have problems (above); fix them first", dir);
-		goto done;
-	}
 	const char *fleet_name = spec_fleet_name(fleet), *prefix = spec_fleet_name_prefix(fleet);
 	if (cli_state_open("refresh", o.state_path, &st) != EXIT_OK)
 		goto done;
-	state_lease held;
-	memset(&held, 0, sizeof(held));
-	int lrc = cli_lease_acquire(st, "fleet", 300, &held);
-	if (lrc == ERR_LOCKED) {
-		char since[32];
-		cli_age(held.acquired_at, since);
-		cli_fail("refresh", "the state file is in use by pid %lld on %s (for %s); wait, or break a dead "
-			 "holder's lease with flotilla unlock --force", (long long)held.pid, held.host, since);
-		state_lease_release(&held);
+	if (cli_lease_take("refresh", st, 0, "wait for it") != EXIT_OK)
 		goto done;
-	}
-	if (lrc != 0) {
-		cli_fail("refresh", "%s", err_msg());
-		goto done;
-	}
 	leased = true;
 	if (rebuild && state_tenant_count(st) > 0) {
 		cli_fail("refresh", "--rebuild recovers the tenant map of an empty state file, and this one maps %lld "
 			 "tenants; move it aside first", (long long)state_tenant_count(st));
 		goto done;
 	}
-	char *owner = NULL;
-	if (state_meta_get(st, "fleet", &owner) == 0 && owner && strcmp(owner, fleet_name) != 0) {
-		cli_fail("refresh", "the state file belongs to fleet '%s', and the manifests in '%s' are fleet '%s'; a "
-			 "state file serves one fleet: give this one its own (--state)", owner, dir, fleet_name);
-		free(owner);
+	char where[PATH_MAX + 8];
+	snprintf(where, sizeof(where), "in '%s'", dir);
+	if (planning_fleet_check(st, fleet_name, where) != 0) {
+		cli_fail("refresh", "%s", err_msg());
 		goto done;
 	}
-	free(owner);
 	if (state_meta_set(st, "fleet", fleet_name) != 0 || state_run_begin(st, "refresh", &run_id) != 0) {
 		cli_fail("refresh", "%s", err_msg());
 		goto done;
@@ -149,7 +169,7 @@ int cmd_refresh(int argc, char **argv)
 		cli_fail("refresh", "%s", err_msg());
 		goto done;
 	}
-	int64_t projects = rs.projects, calls = rs.list_calls;
+	int64_t projects = rs.projects, calls = rs.list_calls; /* the list's, before deep reads */
 	size_t removed = rs.gone;
 	/* deep reads: --rebuild candidates by name, --full every managed project */
 	int drc = 0;
@@ -166,26 +186,7 @@ int cmd_refresh(int argc, char **argv)
 	int64_t mapped = rb.mapped;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("refreshed %lld projects in %.1fs: %lld list call%s, %zu gone from Neon", (long long)projects, secs,
-	       (long long)calls, calls == 1 ? "" : "s", removed);
-	if (rs.unavailable)
-		printf("; %lld named unavailable by the list, %lld of them read one by one",
-		       (long long)rs.unavailable, (long long)rs.unavailable_read);
-	if (ndeep)
-		printf("; %lld read deep", (long long)rs.deep_done);
-	printf("\n");
-	if (rebuild) {
-		printf("rebuild: %lld tenants mapped; %lld projects of other fleets left alone; %lld projects "
-		       "without flotilla marks left alone\n", (long long)mapped, (long long)rb.other_fleet,
-		       (long long)rb.unannotated);
-		for (size_t i = 0; i < rb.nleft; i++)
-			printf("  left alone: %s\n", rb.left[i]);
-		int64_t others = (int64_t)state_project_count(st) - (int64_t)rb.candidates;
-		if (others > 0)
-			printf("  %lld other project%s %s not looked at: %s name%s not namePrefix ('%s') + a tenant name\n",
-			       (long long)others, others == 1 ? "" : "s", others == 1 ? "was" : "were",
-			       others == 1 ? "its" : "their", others == 1 ? " is" : "s are", prefix);
-	}
+	show(&rs, rebuild ? &rb : NULL, ndeep, secs, state_project_count(st), prefix);
 	if (rs.incomplete) {
 		cli_fail("refresh", "the list is incomplete: %lld project%s that Neon named unavailable could not be "
 			 "read (first: %s); nothing was removed from the cache, and plans create nothing until a "
@@ -215,6 +216,5 @@ done:
 	neon_client_free(client);
 	state_close(st);
 	spec_fleet_free(fleet);
-	spec_diags_free(diags);
 	return rc;
 }
