@@ -147,16 +147,6 @@ void fmt_quota_time(int64_t s, char out[32])
 
 void fmt_size(int64_t bytes, char out[32]) { unit_size_format(bytes, out); }
 
-char *fmt_json_compact(const json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	if (!s)
-		abort();
-	char *r = xstrdup(s);
-	free(s);
-	return r;
-}
-
 char *fmt_strlist(const spec_list *l)
 {
 	buf b = BUF_INIT(0);

@@ -150,6 +150,68 @@ void plan_select_changed(plan_selector *s, const char *const *tenants, size_t n)
 bool plan_selector_match(const plan_selector *s, const char *tenant, const spec_values *spec,
 			 const spec_map *labels);
 
+/* -------------------------------------------------------- project fields */
+
+/*
+ * The field table (fields.c): one row for each manifest field that is one
+ * plain value of Neon's project object (a number, a bool, a string). The
+ * spec's field table already gives its manifest path, its type and, in
+ * its `api` column, the member's path in Neon's project
+ * ("project.settings.quota.active_time_seconds"); a row adds where the
+ * state file's project row keeps it. This one table drives the copy of
+ * Neon's JSON into the cache (diff_fields_from_json, engine/refresh.c),
+ * the plan's comparison, its change lines and the names in its PATCH
+ * bodies (project.c). Structured fields (allowed IPs, the maintenance
+ * window, pg settings, branches) have code of their own.
+ */
+typedef enum {
+	DIFF_FIELD_I64,  /* int64_t */
+	DIFF_FIELD_INT,  /* int */
+	DIFF_FIELD_BOOL, /* bool */
+	DIFF_FIELD_CU,   /* double, compute units (the manifest counts quarters) */
+	DIFF_FIELD_STR,  /* char * */
+} diff_field_type;
+
+typedef enum {
+	DIFF_FIELD_PATCH,     /* a change is sent in the project's PATCH */
+	DIFF_FIELD_IMMUTABLE, /* a change blocks the tenant (Neon cannot make it) */
+	DIFF_FIELD_ONE_WAY,   /* can be turned on, never off: turning it off blocks */
+} diff_field_rule;
+
+typedef struct diff_field {
+	spec_field field;     /* its manifest path, type and API path (spec_field_get) */
+	size_t offset;        /* offsetof(state_project, member) */
+	diff_field_type type; /* the member's C type */
+	diff_field_rule rule;
+	int64_t live_zero;    /* a live 0 is Neon's default, this value (0: none) */
+	const char *why;      /* DIFF_FIELD_ONE_WAY: the reason a change blocks */
+} diff_field;
+
+/* The rows, in the order of the plan's change lines; *n is set. */
+const diff_field *diff_fields(size_t *n);
+/* The row of spec field f, or NULL when it has none. */
+const diff_field *diff_field_find(spec_field f);
+/* The row's member inside Neon's project object: its API path without
+ * "project." ("settings.quota.active_time_seconds"). Borrowed. */
+const char *diff_field_member(const diff_field *df);
+/* Does Neon replace the object that holds the member at `api` (a dotted
+ * path like the spec's api column) whole on PATCH? Then a PATCH that
+ * changes one member sends all of them: a partial one would reset the
+ * others (quota, allowed_ips, maintenance_window,
+ * default_endpoint_settings). */
+bool diff_api_whole(const char *api);
+
+/*
+ * Set every row's member of `out` from Neon's project object `project` (a
+ * Project or a ProjectListItem), found by the row's API path; an absent or
+ * null member, or object on the way, sets zero (NULL). Strings are
+ * borrowed from `project`; the other members of out are left alone.
+ * ERR_INVALID when a member has the wrong type, with a message that names
+ * it by its path after `where`: "project p-1.settings.quota.
+ * active_time_seconds: expected an integer".
+ */
+int diff_fields_from_json(state_project *out, const json_t *project, const char *where) WUR;
+
 /* -------------------------------------------------------------- building */
 
 typedef struct plan_input {

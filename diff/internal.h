@@ -1,6 +1,6 @@
 /*
- * internal.h: what plan.c and calls.c share inside diff/ (never included
- * from another folder).
+ * internal.h: what plan.c, calls.c, project.c and fields.c share inside
+ * diff/ (never included from another folder but its unit tests).
  */
 #ifndef FLOTILLA_DIFF_INTERNAL_H
 #define FLOTILLA_DIFF_INTERNAL_H
@@ -31,8 +31,7 @@ void fmt_cu(int64_t quarters, char out[32]);
 void fmt_duration(int64_t s, char out[32]);
 void fmt_quota_time(int64_t s, char out[32]);
 void fmt_size(int64_t bytes, char out[32]);
-/* Heap strings: "[a, b]", "{k: v}", "2,3,4 03:00-04:00" */
-char *fmt_json_compact(const json_t *j);
+/* Heap strings: "[a, b]", "{k: v}" */
 char *fmt_strlist(const spec_list *l);
 char *fmt_map(const spec_map *m);
 
@@ -59,8 +58,25 @@ const spec_branch **spec_branches_parent_first(const spec_values *sv, size_t *n)
 
 /* A JSON column of the cache, parsed (NULL for NULL or bad JSON). */
 json_t *live_json(const char *s);
+/* A field table row's values (fields.c). live: the state row's value as
+ * the manifest counts it (CU in quarters, a live 0 as Neon's default;
+ * DIFF_FIELD_STR rows have field_live_str instead); differs: does the manifest's
+ * value differ from it; format: a value for people, in the manifest's
+ * units; json: the manifest's value as the API takes it (new reference). */
+int64_t field_live(const diff_field *df, const state_project *p);
+const char *field_live_str(const diff_field *df, const state_project *p);
+bool field_differs(const diff_field *df, const spec_values *sv, const state_project *p);
+void field_format(const diff_field *df, int64_t v, char out[32]);
+json_t *field_json(const diff_field *df, const spec_val *v);
+/* Set the member of `root` at a dotted API path ("project.settings.quota.
+ * active_time_seconds"), making the objects on the way (fields.c); v is
+ * stolen. */
+void api_set(json_t *root, const char *path, json_t *v);
 /* The project-level comparison (project.c): at most one PATCH /projects. */
 void diff_project(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv, const state_project *p);
+/* The field table's immutable fields (region, pgVersion): each change is
+ * listed and blocks the tenant (project.c). */
+void diff_immutable(act *x, const char *tenant, const spec_values *sv, const state_project *p);
 
 /* The create action's calls (calls.c). */
 void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv);

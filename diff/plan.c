@@ -351,22 +351,7 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 	}
 	free(of);
 
-	const spec_val *v = sv.v;
-	if (!p.region_id || strcmp(p.region_id, v[SF_REGION].s) != 0) {
-		act_change(&x, "region", p.region_id, v[SF_REGION].s);
-		act_reason(&x, "tenant '%s': region cannot change from '%s' to '%s' (it is immutable; a replacement "
-			       "would destroy the tenant's data)", t->name, NS(p.region_id), v[SF_REGION].s);
-		x.a.kind = PLAN_BLOCKED;
-	}
-	if (p.pg_version != v[SF_PG_VERSION].i) {
-		char a[32], c[32];
-		snprintf(a, sizeof(a), "%d", p.pg_version);
-		snprintf(c, sizeof(c), "%" PRId64, v[SF_PG_VERSION].i);
-		act_change(&x, "pgVersion", a, c);
-		act_reason(&x, "tenant '%s': pgVersion cannot change from '%s' to '%s' (it is immutable; a replacement "
-			       "would destroy the tenant's data)", t->name, a, c);
-		x.a.kind = PLAN_BLOCKED;
-	}
+	diff_immutable(&x, t->name, &sv, &p); /* region, pgVersion */
 	const spec_branch *sdb = spec_default_branch(&sv);
 	if (defb && sdb && strcmp(defb->name, sdb->name.s) != 0) {
 		act_change(&x, "branches[default].name", defb->name, sdb->name.s);

@@ -1,8 +1,12 @@
 /*
  * project.c: the project-level comparison of one tenant (one PATCH
- * /projects/{id} at most): name, history retention, default endpoint
- * settings and the settings object (quota, allowed IPs, logical
- * replication, maintenance window, public connections, pg settings).
+ * /projects/{id} at most). The plain fields are the field table's rows
+ * (fields.c): each is compared, listed under its manifest path, and sent
+ * under its API path, its siblings with it when Neon replaces their object
+ * whole. The name and the structured settings (allowed IPs, the
+ * maintenance window, pg settings) have their own code here. Everything is
+ * compared before anything is written, so that one changed member of an
+ * object sent whole knows to send the others.
  * The rules are plan.c's (its header comment); this is the project's share.
  */
 #include <inttypes.h>
@@ -59,181 +63,244 @@ static char *fmt_window(const json_t *wd, const char *start, const char *end)
 
 /* ---------------------------------------------------------- project PATCH */
 
-void diff_project(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv, const state_project *p)
+typedef struct pdiff {
+	act *x;
+	const char *tenant;
+	const spec_values *sv;
+	const state_project *p;
+	json_t *ips, *window, *pgs;  /* the live structured settings, parsed */
+	json_t *want_weekdays;       /* the manifest's window, when it has one */
+	bool changed[SF__COUNT];     /* what differs, known before anything is written */
+	json_t *body;                /* {"project": {…}} */
+	size_t next;                 /* the next row of the field table to walk */
+} pdiff;
+
+static const char *api_of(spec_field f)
 {
-	const spec_val *v = sv->v;
-	json_t *pr = json_object(), *st = json_object();
+	return spec_field_get(f)->api;
+}
 
-	char *want_name = xasprintf("%s%s", spec_fleet_name_prefix(f), tenant);
-	if (!p->name || strcmp(p->name, want_name) != 0) {
-		act_change(x, "name", p->name, want_name);
-		json_object_set_new(pr, "name", json_string(want_name));
+/* Is f's member sent: changed, or in an object Neon replaces whole of
+ * which another member changed? */
+static bool sends(const pdiff *d, spec_field f)
+{
+	const char *api = api_of(f);
+	if (d->changed[f])
+		return true;
+	if (!diff_api_whole(api))
+		return false;
+	size_t n = (size_t)(strrchr(api, '.') - api);
+	for (int g = 0; g < SF__COUNT; g++) {
+		const char *other = api_of((spec_field)g);
+		if (d->changed[g] && other && strlen(other) > n && memcmp(other, api, n) == 0 && other[n] == '.' &&
+		    !strchr(other + n + 1, '.'))
+			return true;
 	}
-	free(want_name);
-	if (v[SF_HISTORY_RETENTION].i != p->history_retention_seconds) {
-		change_i(x, "historyRetention", fmt_duration, p->history_retention_seconds, v[SF_HISTORY_RETENTION].i);
-		json_object_set_new(pr, "history_retention_seconds", json_integer(v[SF_HISTORY_RETENTION].i));
-	}
+	return false;
+}
 
-	static const struct {
-		spec_field f;
-		const char *api;
-		bool size;
-	} Q[] = {
-		{SF_QUOTA_ACTIVE_TIME, "active_time_seconds", false},
-		{SF_QUOTA_COMPUTE_TIME, "compute_time_seconds", false},
-		{SF_QUOTA_WRITTEN_DATA, "written_data_bytes", true},
-		{SF_QUOTA_DATA_TRANSFER, "data_transfer_bytes", true},
-		{SF_QUOTA_LOGICAL_SIZE, "logical_size_bytes", true},
-	};
-	const int64_t live_q[] = {p->quota_active_time, p->quota_compute_time, p->quota_written_data,
-				  p->quota_data_transfer, p->quota_logical_size};
-	bool qdiff = false;
-	for (size_t i = 0; i < ARRAY_LEN(Q); i++) {
-		if (v[Q[i].f].i == live_q[i])
+void diff_immutable(act *x, const char *tenant, const spec_values *sv, const state_project *p)
+{
+	size_t n;
+	const diff_field *t = diff_fields(&n);
+	for (size_t i = 0; i < n; i++) {
+		const diff_field *df = &t[i];
+		if (df->rule != DIFF_FIELD_IMMUTABLE || !field_differs(df, sv, p))
 			continue;
-		qdiff = true;
-		change_i(x, spec_field_get(Q[i].f)->path, Q[i].size ? fmt_size : fmt_quota_time, live_q[i], v[Q[i].f].i);
+		char a[32], b[32];
+		const char *from = a, *to = b;
+		if (df->type == DIFF_FIELD_STR) {
+			from = field_live_str(df, p);
+			to = sv->v[df->field].s;
+		} else {
+			snprintf(a, sizeof(a), "%" PRId64, field_live(df, p));
+			snprintf(b, sizeof(b), "%" PRId64, sv->v[df->field].i);
+		}
+		const char *path = spec_field_get(df->field)->path;
+		act_change(x, path, from, to);
+		act_reason(x, "tenant '%s': %s cannot change from '%s' to '%s' (it is immutable; a replacement "
+			      "would destroy the tenant's data)", tenant, path, NS(from), NS(to));
+		x->a.kind = PLAN_BLOCKED;
 	}
-	if (qdiff) {
-		json_t *q = json_object();
-		for (size_t i = 0; i < ARRAY_LEN(Q); i++)
-			json_object_set_new(q, Q[i].api, json_integer(v[Q[i].f].i));
-		json_object_set_new(st, "quota", q);
-	}
+}
 
-	/* allowed IPs: compared as ordered lists, the order the manifest gives */
-	json_t *ips = live_json(p->allowed_ips_json);
-	if (json_is_object(ips)) { /* tolerate the API's {ips: [...]} shape */
-		json_t *inner = json_incref(json_object_get(ips, "ips"));
-		json_decref(ips);
-		ips = inner;
+/* Compare the field table's rows, from d->next up to the row of `stop`
+ * (SF__COUNT: to the end): a change line for each that differs, and the
+ * member in the body for each that is sent. Immutable rows are
+ * diff_immutable's. */
+static void rows_until(pdiff *d, spec_field stop)
+{
+	size_t n;
+	const diff_field *t = diff_fields(&n);
+	for (; d->next < n && t[d->next].field != stop; d->next++) {
+		const diff_field *df = &t[d->next];
+		const spec_val *want = &d->sv->v[df->field];
+		if (df->rule == DIFF_FIELD_IMMUTABLE)
+			continue;
+		if (d->changed[df->field]) {
+			char a[32], b[32];
+			field_format(df, field_live(df, d->p), a);
+			field_format(df, want->i, b);
+			act_change(d->x, spec_field_get(df->field)->path, a, b);
+		}
+		if (df->rule == DIFF_FIELD_ONE_WAY && !want->i) {
+			/* turning it off blocks; it is only ever sent to turn it on */
+			if (d->changed[df->field]) {
+				act_reason(d->x, "tenant '%s': %s", d->tenant, df->why);
+				d->x->a.kind = PLAN_BLOCKED;
+			}
+			continue;
+		}
+		if (sends(d, df->field))
+			api_set(d->body, api_of(df->field), field_json(df, want));
 	}
-	const spec_list *want_ips = v[SF_SETTINGS_ALLOWED_IPS].list;
-	bool ip_diff = !strlist_equal(want_ips, ips);
-	bool pbo_diff = (bool)v[SF_SETTINGS_PROTECTED_BRANCHES_ONLY].i != p->protected_branches_only;
-	if (ip_diff) {
-		char *from = fmt_json_compact(ips ? ips : json_array());
-		char *to = fmt_strlist(want_ips);
+}
+
+/* allowed IPs: compared as ordered lists, the order the manifest gives */
+static void allowed_ips(pdiff *d)
+{
+	const spec_list *want = d->sv->v[SF_SETTINGS_ALLOWED_IPS].list;
+	if (d->changed[SF_SETTINGS_ALLOWED_IPS]) {
 		/* "[\"a\",\"b\"]" reads worse than the manifest's own form */
-		json_t *tmp = ips;
 		buf b = BUF_INIT(0);
 		int rc = buf_addc(&b, '[');
-		for (size_t i = 0; i < json_array_size(tmp); i++)
-			rc |= buf_printf(&b, "%s%s", i ? ", " : "", NS(json_string_value(json_array_get(tmp, i))));
+		for (size_t i = 0; i < json_array_size(d->ips); i++)
+			rc |= buf_printf(&b, "%s%s", i ? ", " : "", NS(json_string_value(json_array_get(d->ips, i))));
 		rc |= buf_addc(&b, ']');
 		if (rc)
 			abort();
-		free(from);
-		from = buf_detach(&b, NULL);
-		act_change(x, "settings.allowedIps", from, to);
+		char *from = buf_detach(&b, NULL), *to = fmt_strlist(want);
+		act_change(d->x, spec_field_get(SF_SETTINGS_ALLOWED_IPS)->path, from, to);
 		free(from);
 		free(to);
 	}
-	if (pbo_diff)
-		change_i(x, "settings.protectedBranchesOnly", fmt_bool, p->protected_branches_only,
-			 v[SF_SETTINGS_PROTECTED_BRANCHES_ONLY].i);
-	if (ip_diff || pbo_diff) {
+	if (sends(d, SF_SETTINGS_ALLOWED_IPS)) {
 		json_t *arr = json_array();
-		for (size_t i = 0; want_ips && i < want_ips->n; i++)
-			json_array_append_new(arr, json_string(want_ips->items[i].s));
-		json_object_set_new(st, "allowed_ips", json_pack("{s:o,s:b}", "ips", arr, "protected_branches_only",
-								  (int)v[SF_SETTINGS_PROTECTED_BRANCHES_ONLY].i));
+		for (size_t i = 0; want && i < want->n; i++)
+			json_array_append_new(arr, json_string(want->items[i].s));
+		api_set(d->body, api_of(SF_SETTINGS_ALLOWED_IPS), arr);
 	}
-	json_decref(ips);
+}
 
-	if (v[SF_SETTINGS_LOGICAL_REPLICATION].i && !p->logical_replication) {
-		act_change(x, "settings.logicalReplication", "false", "true");
-		json_object_set_new(st, "enable_logical_replication", json_true());
-	} else if (!v[SF_SETTINGS_LOGICAL_REPLICATION].i && p->logical_replication) {
-		act_change(x, "settings.logicalReplication", "true", "false");
-		act_reason(x, "tenant '%s': logical replication cannot be turned off once enabled", tenant);
-		x->a.kind = PLAN_BLOCKED;
-	}
-	if ((bool)v[SF_SETTINGS_BLOCK_PUBLIC_CONNECTIONS].i != p->block_public_connections) {
-		change_i(x, "settings.blockPublicConnections", fmt_bool, p->block_public_connections,
-			 v[SF_SETTINGS_BLOCK_PUBLIC_CONNECTIONS].i);
-		json_object_set_new(st, "block_public_connections",
-				    json_boolean(v[SF_SETTINGS_BLOCK_PUBLIC_CONNECTIONS].i));
-	}
+/* The maintenance window, when the manifest has one: Neon has no way to
+ * remove a window, so an absent one leaves the live one alone. */
+static void maintenance_window(pdiff *d)
+{
+	if (!d->changed[SF_SETTINGS_MW_WEEKDAYS])
+		return;
+	const char *ws = d->sv->v[SF_SETTINGS_MW_START_TIME].s, *we = d->sv->v[SF_SETTINGS_MW_END_TIME].s;
+	json_t *lwd = json_object_get(d->window, "weekdays");
+	const char *ls = json_string_value(json_object_get(d->window, "start_time"));
+	const char *le = json_string_value(json_object_get(d->window, "end_time"));
+	char *from = d->window ? fmt_window(lwd, ls, le) : NULL;
+	char *to = fmt_window(d->want_weekdays, ws, we);
+	act_change(d->x, "settings.maintenanceWindow", from, to);
+	free(from);
+	free(to);
+	api_set(d->body, api_of(SF_SETTINGS_MW_WEEKDAYS), json_incref(d->want_weekdays));
+	api_set(d->body, api_of(SF_SETTINGS_MW_START_TIME), json_string(ws));
+	api_set(d->body, api_of(SF_SETTINGS_MW_END_TIME), json_string(we));
+}
 
-	const spec_list *wd = v[SF_SETTINGS_MW_WEEKDAYS].list;
-	const char *ws = v[SF_SETTINGS_MW_START_TIME].s, *we = v[SF_SETTINGS_MW_END_TIME].s;
-	if (wd && ws && we) {
-		json_t *want = json_array();
-		for (size_t i = 0; i < wd->n; i++)
-			json_array_append_new(want, json_integer(wd->items[i].i));
-		json_t *mw = live_json(p->maintenance_window_json);
-		json_t *lwd = json_object_get(mw, "weekdays");
-		const char *ls = json_string_value(json_object_get(mw, "start_time"));
-		const char *le = json_string_value(json_object_get(mw, "end_time"));
-		if (!json_equal(want, lwd) || !ls || !le || strcmp(ls, ws) != 0 || strcmp(le, we) != 0) {
-			char *from = mw ? fmt_window(lwd, ls, le) : NULL;
-			char *to = fmt_window(want, ws, we);
-			act_change(x, "settings.maintenanceWindow", from, to);
-			free(from);
-			free(to);
-			json_object_set_new(st, "maintenance_window",
-					    json_pack("{s:O,s:s,s:s}", "weekdays", want, "start_time", ws, "end_time", we));
-		}
-		json_decref(mw);
-		json_decref(want);
-	}
-
-	int64_t lmin = cu_quarters(p->min_cu), lmax = cu_quarters(p->max_cu), lsus = suspend_live(p->suspend_timeout_seconds);
-	json_t *pgs = live_json(p->pg_settings_json);
-	const spec_map *want_pgs = v[SF_COMPUTE_PG_SETTINGS].map;
-	bool des = false;
-	if (lmin != v[SF_COMPUTE_MIN_CU].i) {
-		des = true;
-		change_i(x, "compute.minCu", fmt_cu, lmin, v[SF_COMPUTE_MIN_CU].i);
-	}
-	if (lmax != v[SF_COMPUTE_MAX_CU].i) {
-		des = true;
-		change_i(x, "compute.maxCu", fmt_cu, lmax, v[SF_COMPUTE_MAX_CU].i);
-	}
-	if (lsus != v[SF_COMPUTE_SUSPEND_TIMEOUT].i) {
-		des = true;
-		change_i(x, "compute.suspendTimeout", fmt_duration, lsus, v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
-	}
-	if (!map_equal(want_pgs, json_is_object(pgs) ? pgs : NULL)) {
-		des = true;
+static void pg_settings(pdiff *d)
+{
+	const spec_map *want = d->sv->v[SF_COMPUTE_PG_SETTINGS].map;
+	if (d->changed[SF_COMPUTE_PG_SETTINGS]) {
 		buf b = BUF_INIT(0);
 		const char *k;
 		json_t *val;
 		size_t i = 0;
 		int rc = buf_addc(&b, '{');
-		json_object_foreach(pgs, k, val) /* jansson keeps insertion order; state stored it sorted */
+		json_object_foreach(d->pgs, k, val) /* jansson keeps insertion order; state stored it sorted */
 			rc |= buf_printf(&b, "%s%s: %s", i++ ? ", " : "", k, NS(json_string_value(val)));
 		rc |= buf_addc(&b, '}');
 		if (rc)
 			abort();
-		char *from = buf_detach(&b, NULL), *to = fmt_map(want_pgs);
-		act_change(x, "compute.pgSettings", from, to);
+		char *from = buf_detach(&b, NULL), *to = fmt_map(want);
+		act_change(d->x, spec_field_get(SF_COMPUTE_PG_SETTINGS)->path, from, to);
 		free(from);
 		free(to);
 	}
-	if (des) {
-		json_t *d = json_pack("{s:o,s:o,s:I}", "autoscaling_limit_min_cu", cu_json(v[SF_COMPUTE_MIN_CU].i),
-				      "autoscaling_limit_max_cu", cu_json(v[SF_COMPUTE_MAX_CU].i),
-				      "suspend_timeout_seconds", (json_int_t)v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
-		/* pg_settings only when there are some, or to clear the live ones */
-		if ((want_pgs && want_pgs->n) || json_object_size(pgs)) {
-			json_t *m = json_object();
-			for (size_t i = 0; want_pgs && i < want_pgs->n; i++)
-				json_object_set_new(m, want_pgs->keys[i], json_string(want_pgs->vals[i].s));
-			json_object_set_new(d, "pg_settings", m);
-		}
-		json_object_set_new(pr, "default_endpoint_settings", d);
+	/* pg_settings only when there are some, or to clear the live ones */
+	if (sends(d, SF_COMPUTE_PG_SETTINGS) && ((want && want->n) || json_object_size(d->pgs))) {
+		json_t *m = json_object();
+		for (size_t i = 0; want && i < want->n; i++)
+			json_object_set_new(m, want->keys[i], json_string(want->vals[i].s));
+		api_set(d->body, api_of(SF_COMPUTE_PG_SETTINGS), m);
 	}
-	json_decref(pgs);
-
-	if (json_object_size(st))
-		json_object_set(pr, "settings", st);
-	json_decref(st);
-	if (json_object_size(pr))
-		act_call(x, "PATCH", json_pack("{s:o}", "project", pr), false, false, "/projects/%s", p->id);
-	else
-		json_decref(pr);
 }
 
+/* What differs, before anything is listed or sent. */
+static void compare(pdiff *d)
+{
+	const spec_val *v = d->sv->v;
+	size_t n;
+	const diff_field *t = diff_fields(&n);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].rule != DIFF_FIELD_IMMUTABLE)
+			d->changed[t[i].field] = field_differs(&t[i], d->sv, d->p);
+
+	d->ips = live_json(d->p->allowed_ips_json);
+	if (json_is_object(d->ips)) { /* tolerate the API's {ips: [...]} shape */
+		json_t *inner = json_incref(json_object_get(d->ips, "ips"));
+		json_decref(d->ips);
+		d->ips = inner;
+	}
+	d->changed[SF_SETTINGS_ALLOWED_IPS] = !strlist_equal(v[SF_SETTINGS_ALLOWED_IPS].list, d->ips);
+
+	const spec_list *wd = v[SF_SETTINGS_MW_WEEKDAYS].list;
+	const char *ws = v[SF_SETTINGS_MW_START_TIME].s, *we = v[SF_SETTINGS_MW_END_TIME].s;
+	d->window = live_json(d->p->maintenance_window_json);
+	if (wd && ws && we) {
+		d->want_weekdays = json_array();
+		for (size_t i = 0; i < wd->n; i++)
+			json_array_append_new(d->want_weekdays, json_integer(wd->items[i].i));
+		const char *ls = json_string_value(json_object_get(d->window, "start_time"));
+		const char *le = json_string_value(json_object_get(d->window, "end_time"));
+		bool differs = !json_equal(d->want_weekdays, json_object_get(d->window, "weekdays")) || !ls || !le ||
+			       strcmp(ls, ws) != 0 || strcmp(le, we) != 0;
+		d->changed[SF_SETTINGS_MW_WEEKDAYS] = d->changed[SF_SETTINGS_MW_START_TIME] =
+			d->changed[SF_SETTINGS_MW_END_TIME] = differs;
+	}
+
+	d->pgs = live_json(d->p->pg_settings_json);
+	d->changed[SF_COMPUTE_PG_SETTINGS] = !map_equal(v[SF_COMPUTE_PG_SETTINGS].map,
+							json_is_object(d->pgs) ? d->pgs : NULL);
+}
+
+void diff_project(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv, const state_project *p)
+{
+	pdiff d = {.x = x, .tenant = tenant, .sv = sv, .p = p, .body = json_object()};
+
+	char *want_name = xasprintf("%s%s", spec_fleet_name_prefix(f), tenant);
+	if (!p->name || strcmp(p->name, want_name) != 0) {
+		act_change(x, "name", p->name, want_name);
+		api_set(d.body, "project.name", json_string(want_name));
+	}
+	free(want_name);
+
+	compare(&d);
+	/* the change lines in the order plans have always listed them */
+	rows_until(&d, SF_SETTINGS_PROTECTED_BRANCHES_ONLY); /* history, quota */
+	allowed_ips(&d);
+	rows_until(&d, SF_COMPUTE_MIN_CU);                   /* the rest of settings */
+	maintenance_window(&d);
+	rows_until(&d, SF__COUNT);                           /* default endpoint settings */
+	pg_settings(&d);
+
+	json_t *pr = json_object_get(d.body, "project");
+	json_t *st = json_incref(json_object_get(pr, "settings"));
+	if (st) {
+		/* settings after default_endpoint_settings, as plans have always
+		 * shown them (the order shows in plan JSON) */
+		json_object_del(pr, "settings");
+		json_object_set_new(pr, "settings", st);
+	}
+	if (json_object_size(pr))
+		act_call(x, "PATCH", json_incref(d.body), false, false, "/projects/%s", p->id);
+	json_decref(d.body);
+	json_decref(d.ips);
+	json_decref(d.window);
+	json_decref(d.want_weekdays);
+	json_decref(d.pgs);
+}

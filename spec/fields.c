@@ -1,9 +1,13 @@
 /*
  * fields.c: the table of tenant-spec fields. Decoding, merging, explain and
  * the plan all walk this one table, so a field added here is known to all
- * of them at once. Built-in defaults are Neon's own where Neon has one
- * (docs/neon-api.md: pg_version 17, history_retention_seconds 86400, suspend
- * 300 s, quotas unlimited, default branch main with neondb/neondb_owner).
+ * of them at once. The `api` column is the member's path in Neon's JSON:
+ * for a plain project field, diff/fields.c adds where the state file keeps
+ * it, and the cache's copy, the plan's comparison and its PATCH names
+ * follow from the two (diff/fields.c says how to add one). Built-in
+ * defaults are Neon's own where Neon has one (docs/neon-api.md: pg_version
+ * 17, history_retention_seconds 86400, suspend 300 s, quotas unlimited,
+ * default branch main with neondb/neondb_owner).
  */
 #include <inttypes.h>
 #include <string.h>

@@ -210,7 +210,11 @@ typedef enum {
 typedef struct spec_field_info {
 	const char *path; /* "compute.minCu", relative to spec */
 	spec_type type;
-	const char *api;  /* the Neon API field it maps to, or NULL */
+	/* The Neon API field it maps to, or NULL: a dotted path into the
+	 * object named first ("project.settings.quota.active_time_seconds"),
+	 * which diff/'s field table reads Neon's JSON and writes PATCH bodies
+	 * by; or prose, for a field that maps to more than one member. */
+	const char *api;
 } spec_field_info;
 
 const spec_field_info *spec_field_get(spec_field f);
