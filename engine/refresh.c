@@ -20,35 +20,24 @@ static char *dump(const json_t *j)
 	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 }
 
-/* A neon project as a state row; JSON texts are heap copies (free_row),
- * other strings are borrowed. */
-static void to_row(const neon_project *p, state_project *r)
+/* A neon project as a state row: the field table's members from the
+ * project's JSON by their API paths (diff_fields_from_json), the rest
+ * here. JSON texts are heap copies (free_row, also after a failure),
+ * other strings are borrowed. ERR_INVALID: a member of the wrong type. */
+static int to_row(const neon_project *p, state_project *r)
 {
 	memset(r, 0, sizeof(*r));
-	{
-		r->id = p->id;
-		r->name = p->name;
-		r->region_id = p->region_id;
-		r->org_id = p->org_id;
-		r->pg_version = p->pg_version;
-		r->history_retention_seconds = p->history_retention_seconds;
-		r->created_at = p->created_at;
-		r->updated_at = p->updated_at;
-		r->quota_active_time = p->quota.active_time_seconds;
-		r->quota_compute_time = p->quota.compute_time_seconds;
-		r->quota_written_data = p->quota.written_data_bytes;
-		r->quota_data_transfer = p->quota.data_transfer_bytes;
-		r->quota_logical_size = p->quota.logical_size_bytes;
-		r->min_cu = p->min_cu;
-		r->max_cu = p->max_cu;
-		r->suspend_timeout_seconds = p->suspend_timeout_seconds;
-		r->pg_settings_json = dump(p->pg_settings);
-		r->allowed_ips_json = dump(p->allowed_ips);
-		r->protected_branches_only = p->protected_branches_only;
-		r->logical_replication = p->logical_replication;
-		r->block_public_connections = p->block_public_connections;
-		r->maintenance_window_json = dump(p->maintenance_window);
-	}
+	r->id = p->id;
+	r->name = p->name;
+	r->org_id = p->org_id;
+	r->created_at = p->created_at;
+	r->updated_at = p->updated_at;
+	r->pg_settings_json = dump(p->pg_settings);
+	r->allowed_ips_json = dump(p->allowed_ips);
+	r->maintenance_window_json = dump(p->maintenance_window);
+	char where[160];
+	snprintf(where, sizeof(where), "project %s", p->id);
+	return diff_fields_from_json(r, p->json, where);
 }
 
 static void free_row(state_project *r)
@@ -58,20 +47,27 @@ static void free_row(state_project *r)
 	free(r->maintenance_window_json);
 }
 
-/* A page of neon projects as state rows (free_rows). */
-static state_project *to_rows(const neon_project_page *page)
-{
-	state_project *rows = xcalloc(page->n ? page->n : 1, sizeof(*rows));
-	for (size_t i = 0; i < page->n; i++)
-		to_row(&page->items[i], &rows[i]);
-	return rows;
-}
-
 static void free_rows(state_project *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free_row(&rows[i]);
 	free(rows);
+}
+
+/* A page of neon projects as state rows (free_rows). */
+static int to_rows(state_project **out, const neon_project_page *page)
+{
+	*out = NULL;
+	state_project *rows = xcalloc(page->n ? page->n : 1, sizeof(*rows));
+	for (size_t i = 0; i < page->n; i++) {
+		int rc = to_row(&page->items[i], &rows[i]);
+		if (rc != 0) {
+			free_rows(rows, page->n);
+			return rc;
+		}
+	}
+	*out = rows;
+	return 0;
 }
 
 static void to_deep(const neon_project_deep *nd, state_deep *sd, char ***owned, size_t *nowned)
@@ -159,8 +155,9 @@ static void on_unavailable(void *arg, neon_result *res)
 					 : ERR_FAIL;
 	if (rc == 0) {
 		state_project row;
-		to_row(&np, &row);
-		rc = state_refresh_page(u->sr, &row, 1);
+		rc = to_row(&np, &row);
+		if (rc == 0)
+			rc = state_refresh_page(u->sr, &row, 1);
 		free_row(&row);
 	}
 	if (rc == 0) {
@@ -214,10 +211,16 @@ int refresh_list(state *st, neon_client *c, refresh_stats *out)
 			neon_result_release(&res);
 			break;
 		}
-		state_project *rows = to_rows(&page);
-		int wrc = state_refresh_page(sr, rows, page.n);
-		free_rows(rows, page.n);
+		state_project *rows;
+		int wrc = to_rows(&rows, &page);
 		neon_result_release(&res);
+		if (wrc != 0) {
+			rc = err_set(wrc, "listing projects failed: %s", err_msg());
+			neon_project_page_release(&page);
+			break;
+		}
+		wrc = state_refresh_page(sr, rows, page.n);
+		free_rows(rows, page.n);
 		if (wrc != 0) {
 			rc = err_set(wrc, "writing the cache failed: %s", err_msg());
 			neon_project_page_release(&page);
@@ -379,8 +382,9 @@ int cache_store_project(state *st, const json_t *project, bool deep_current)
 	int rc = neon_project_parse(project, "the response's project", &np);
 	if (rc == 0) {
 		state_project row;
-		to_row(&np, &row);
-		rc = state_project_put(st, &row, deep_current);
+		rc = to_row(&np, &row);
+		if (rc == 0)
+			rc = state_project_put(st, &row, deep_current);
 		free_row(&row);
 	}
 	neon_project_release(&np);

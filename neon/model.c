@@ -10,9 +10,9 @@
  * an integer". Members we do not map are ignored, as the API adds fields.
  *
  * Strings are copied; objects and arrays kept whole (pg_settings,
- * allowed_ips, maintenance_window, annotations) are taken with json_incref,
- * which keeps them alive after the response body is freed. A role's
- * password is never read.
+ * allowed_ips, maintenance_window, annotations, and a project itself) are
+ * taken with json_incref, which keeps them alive after the response body
+ * is freed. A role's password is never read.
  */
 #include <string.h>
 
@@ -251,6 +251,7 @@ int neon_project_parse(const json_t *j, const char *where, neon_project *out)
 		if ((rc = parse_settings(obj, sub, &p)))
 			goto fail;
 	}
+	p.json = json_incref((json_t *)j);
 	*out = p;
 	return 0;
 fail:
@@ -272,6 +273,7 @@ void neon_project_release(neon_project *p)
 	json_decref(p->pg_settings);
 	json_decref(p->allowed_ips);
 	json_decref(p->maintenance_window);
+	json_decref(p->json);
 	memset(p, 0, sizeof(*p));
 }
 

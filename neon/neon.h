@@ -193,6 +193,9 @@ typedef struct neon_project {
 	json_t *maintenance_window;      /* object or NULL; owned */
 	/* deleted projects, with ?recoverable=true */
 	char *deleted_at;
+	/* the project object as sent; owned. The cache copies the plain
+	 * fields it keeps from it by their API paths (engine/refresh.c). */
+	json_t *json;
 } neon_project;
 
 typedef struct neon_branch {

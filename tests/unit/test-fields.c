@@ -10,11 +10,12 @@
  *     and ProjectListItem (what refreshes read) and, unless it is
  *     immutable, of ProjectUpdateRequest (what a PATCH sends), with the
  *     row's type;
- *   - a project as Neon sends it, copied into a state row
- *     (diff_fields_from_json), kept by the state file, and compared with
- *     a manifest that differs in every field, makes one PATCH whose
- *     members are exactly the rows' API names (and nothing when it does
- *     not differ); both fingerprints see every row;
+ *   - a project as Neon sends it, parsed by neon/ and copied into a
+ *     state row (diff_fields_from_json, as engine/refresh.c does), kept
+ *     by the state file, and compared with a manifest that differs in
+ *     every field, makes one PATCH whose members are exactly the rows' API
+ *     names (and nothing when it does not differ); both fingerprints see
+ *     every row;
  *   - immutable and one-way rows block, and a member of the wrong type
  *     is refused with its path.
  */
@@ -34,6 +35,7 @@
 #include <jansson.h>
 
 #include "diff/internal.h"
+#include "neon/neon.h"
 #include "spec/spec.h"
 #include "state/state.h"
 #include "tests/sim/oapi.h"
@@ -210,16 +212,19 @@ static json_t *live_for(const fixture *fx, const diff_field *df, size_t i)
 	return json_integer(3600 * (json_int_t)(i + 1));
 }
 
-/* The state row of Neon's project `j` as the refresh makes it: the table's
- * members, and the rest by hand (engine/refresh.c). Borrows from j. */
-static void row_of(const json_t *j, state_project *p)
+/* The state row of Neon's project `j` as the refresh makes it
+ * (engine/refresh.c): neon/ parses it, then the table's members come from
+ * the project's JSON and the rest by hand. Borrows from np (release it). */
+static void row_of(const json_t *j, neon_project *np, state_project *p)
 {
+	assert_int_equal(neon_project_parse(j, "GET /projects/{id}: project", np), 0);
+	assert_ptr_equal(np->json, j);
 	memset(p, 0, sizeof(*p));
-	p->id = (char *)(uintptr_t)json_string_value(json_object_get(j, "id"));
-	p->name = (char *)(uintptr_t)json_string_value(json_object_get(j, "name"));
-	p->created_at = (char *)(uintptr_t)json_string_value(json_object_get(j, "created_at"));
-	p->updated_at = (char *)(uintptr_t)json_string_value(json_object_get(j, "updated_at"));
-	assert_int_equal(diff_fields_from_json(p, j, "project"), 0);
+	p->id = np->id;
+	p->name = np->name;
+	p->created_at = np->created_at;
+	p->updated_at = np->updated_at;
+	assert_int_equal(diff_fields_from_json(p, np->json, "project"), 0);
 }
 
 /* Set every row of p to the manifest's value. */
@@ -435,7 +440,7 @@ static void test_rows_are_api_members(void **ctx)
 
 /* Neon's project with a live value at every row's path, checked against
  * the document's Project schema (new reference). */
-static json_t *neon_project(const fixture *fx)
+static json_t *neon_json(const fixture *fx)
 {
 	json_t *j = json_loads(project_json, 0, NULL);
 	assert_non_null(j);
@@ -454,13 +459,14 @@ static json_t *neon_project(const fixture *fx)
 static void test_neon_json_to_patch(void **ctx)
 {
 	fixture *fx = *ctx;
-	json_t *j = neon_project(fx);
+	json_t *j = neon_json(fx);
 	size_t n;
 	const diff_field *t = diff_fields(&n);
 
 	/* into a state row: each member holds what Neon sent */
+	neon_project np;
 	state_project p;
-	row_of(j, &p);
+	row_of(j, &np, &p);
 	for (size_t i = 0; i < n; i++) {
 		state_project want;
 		memset(&want, 0, sizeof(want));
@@ -574,6 +580,7 @@ static void test_neon_json_to_patch(void **ctx)
 	act_release(&x.a);
 
 	state_project_release(&got);
+	neon_project_release(&np);
 	json_decref(j);
 }
 
@@ -585,8 +592,9 @@ static void test_immutable_rows_block(void **ctx)
 	json_t *j = json_loads(project_json, 0, NULL);
 	json_object_set_new(j, "region_id", json_string("aws-eu-central-1"));
 	json_object_set_new(j, "pg_version", json_integer(16));
+	neon_project np;
 	state_project p;
-	row_of(j, &p);
+	row_of(j, &np, &p);
 	act x;
 	memset(&x, 0, sizeof(x));
 	diff_immutable(&x, "acme", &fx->sv, &p);
@@ -603,6 +611,7 @@ static void test_immutable_rows_block(void **ctx)
 			    "immutable; a replacement would destroy the tenant's data); tenant 'acme': pgVersion cannot "
 			    "change from '16' to '17' (it is immutable; a replacement would destroy the tenant's data)");
 	act_release(&x.a);
+	neon_project_release(&np);
 	json_decref(j);
 }
 
@@ -616,8 +625,9 @@ static void test_one_way_rows_block(void **ctx)
 			continue;
 		none++;
 		json_t *j = json_loads(project_json, 0, NULL);
+		neon_project np;
 		state_project p;
-		row_of(j, &p);
+		row_of(j, &np, &p);
 		spec_values sv = fx->sv;
 		like_spec(&sv, &p);
 		*(bool *)member(&p, &t[i]) = true; /* on in Neon, off in the manifest */
@@ -635,6 +645,7 @@ static void test_one_way_rows_block(void **ctx)
 		free(why);
 		assert_int_equal(x.a.ncalls, 0);
 		act_release(&x.a);
+		neon_project_release(&np);
 		json_decref(j);
 	}
 	assert_true(none > 0); /* logical replication */
