@@ -65,7 +65,7 @@ static const diff_field FIELDS[] = {
 	{ROW(SF_COMPUTE_SUSPEND_TIMEOUT, suspend_timeout_seconds, DIFF_FIELD_I64), .live_zero = 300},
 };
 
-/* The objects Neon replaces whole on PATCH (docs/neon-api.md): a partial
+/* The objects Neon replaces whole on PATCH (plan.c's rules): a partial
  * one would reset the members it leaves out, so one changed member sends
  * all of them, the structured ones included. */
 static const char *const WHOLE[] = {
