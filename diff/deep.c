@@ -290,81 +290,67 @@ static size_t live_depth(const state_deep *d, const state_branch *b)
 	return depth;
 }
 
-void diff_branches(deepctx *c)
+/* One branch the manifest adds: its POST (under the parent's id when the
+ * parent is live, else under the name an earlier POST of this plan makes),
+ * then the roles and databases it does not inherit from that parent. */
+static void branch_create(deepctx *c, const spec_branch *b)
 {
 	const spec_values *sv = c->sv;
-	const state_deep *d = c->d;
 	act *x = c->x;
 	const char *pid = c->p->id;
 	char path[320], ref[320];
 
-	size_t nb = 0;
-	const spec_branch **order = spec_branches_parent_first(sv, &nb);
-	/* new branches, parent first, each followed by what it does not inherit */
-	for (size_t k = 0; k < nb; k++) {
-		const spec_branch *b = order[k];
-		if (live_branch_named(d, b->name.s))
-			continue;
-		const char *pn = spec_branch_parent(sv, b);
-		const state_branch *lp = live_branch_named(d, pn);
-		if (lp)
-			str_copy(ref, lp->id, sizeof(ref));
-		else
-			snprintf(ref, sizeof(ref), "{branch_id:%s}", pn);
-		char to[300];
-		snprintf(to, sizeof(to), "parent %s%s", pn, b->protect.i ? ", protected" : "");
-		snprintf(path, sizeof(path), "branches[%s]", b->name.s);
-		act_change(x, path, NULL, to);
-		act_call(x, "POST", json_pack("{s:{s:s,s:s,s:b},s:o}", "branch", "name", b->name.s, "parent_id", ref,
-					      "protected", (int)b->protect.i, "annotation_value",
-					      branch_annotations(spec_fleet_name(c->fleet), x->a.tenant)),
-			 false, false, "/projects/%s/branches", pid);
-		for (size_t i = 0; i < b->nroles; i++)
-			if (!spec_inherited(sv, b, b->roles[i].name.s, true)) {
-				snprintf(path, sizeof(path), "branches[%s].roles[%s]", b->name.s, b->roles[i].name.s);
-				act_change(x, path, NULL, b->roles[i].no_login.i ? "noLogin" : "login");
-				act_call(x, "POST",
-					 json_pack("{s:{s:s,s:b}}", "role", "name", b->roles[i].name.s, "no_login",
-						   (int)b->roles[i].no_login.i),
-					 false, false, "/projects/%s/branches/{branch_id:%s}/roles", pid, b->name.s);
-			}
-		for (size_t i = 0; i < b->ndatabases; i++)
-			if (!spec_inherited(sv, b, b->databases[i].name.s, false)) {
-				snprintf(path, sizeof(path), "branches[%s].databases[%s]", b->name.s,
-					 b->databases[i].name.s);
-				snprintf(to, sizeof(to), "owner %s", b->databases[i].owner.s);
-				act_change(x, path, NULL, to);
-				act_call(x, "POST",
-					 json_pack("{s:{s:s,s:s}}", "database", "name", b->databases[i].name.s,
-						   "owner_name", b->databases[i].owner.s),
-					 false, false, "/projects/%s/branches/{branch_id:%s}/databases", pid, b->name.s);
-			}
-	}
-
-	/* existing branches: the default one, then the rest parent first */
-	for (int phase = PH_ROLE_ADD; phase <= PH_PROTECT; phase++) {
-		const spec_branch *db = spec_default_branch(sv);
-		if (db)
-			branch_phase(c, db, c->defb, phase);
-		for (size_t k = 0; k < nb; k++) {
-			const state_branch *lb = live_branch_named(d, order[k]->name.s);
-			if (lb && !lb->is_default)
-				branch_phase(c, order[k], lb, phase);
+	const char *pn = spec_branch_parent(sv, b);
+	const state_branch *lp = live_branch_named(c->d, pn);
+	if (lp)
+		str_copy(ref, lp->id, sizeof(ref));
+	else
+		snprintf(ref, sizeof(ref), "{branch_id:%s}", pn);
+	char to[300];
+	snprintf(to, sizeof(to), "parent %s%s", pn, b->protect.i ? ", protected" : "");
+	snprintf(path, sizeof(path), "branches[%s]", b->name.s);
+	act_change(x, path, NULL, to);
+	act_call(x, "POST", json_pack("{s:{s:s,s:s,s:b},s:o}", "branch", "name", b->name.s, "parent_id", ref,
+				      "protected", (int)b->protect.i, "annotation_value",
+				      branch_annotations(spec_fleet_name(c->fleet), x->a.tenant)),
+		 false, false, "/projects/%s/branches", pid);
+	for (size_t i = 0; i < b->nroles; i++)
+		if (!spec_inherited(sv, b, b->roles[i].name.s, true)) {
+			snprintf(path, sizeof(path), "branches[%s].roles[%s]", b->name.s, b->roles[i].name.s);
+			act_change(x, path, NULL, b->roles[i].no_login.i ? "noLogin" : "login");
+			act_call(x, "POST",
+				 json_pack("{s:{s:s,s:b}}", "role", "name", b->roles[i].name.s, "no_login",
+					   (int)b->roles[i].no_login.i),
+				 false, false, "/projects/%s/branches/{branch_id:%s}/roles", pid, b->name.s);
 		}
-	}
-	free(order);
+	for (size_t i = 0; i < b->ndatabases; i++)
+		if (!spec_inherited(sv, b, b->databases[i].name.s, false)) {
+			snprintf(path, sizeof(path), "branches[%s].databases[%s]", b->name.s, b->databases[i].name.s);
+			snprintf(to, sizeof(to), "owner %s", b->databases[i].owner.s);
+			act_change(x, path, NULL, to);
+			act_call(x, "POST",
+				 json_pack("{s:{s:s,s:s}}", "database", "name", b->databases[i].name.s, "owner_name",
+					   b->databases[i].owner.s),
+				 false, false, "/projects/%s/branches/{branch_id:%s}/databases", pid, b->name.s);
+		}
+}
 
-	/* removed branches: only flotilla's (pruneBranches: every one not
-	 * another fleet's), children before parents (deepest first, then by
-	 * name); the owner branch of an adopted project is never one */
+/*
+ * The live branches the manifest no longer lists that may go, into gone[]
+ * (managed[i]: flotilla made gone[i]); returns how many. The rest are
+ * reported as unmanaged: another fleet's, or not flotilla's without
+ * pruneBranches. The owner branch of an adopted project is neither.
+ */
+static size_t branches_gone_collect(deepctx *c, const state_branch **gone, bool *managed)
+{
+	const state_deep *d = c->d;
+	act *x = c->x;
 	const char *fleet = spec_fleet_name(c->fleet);
 	bool prune_all = spec_fleet_prune_branches(c->fleet);
-	const state_branch **gone = xcalloc(d->nbranches + 1, sizeof(*gone));
-	bool *managed = xcalloc(d->nbranches + 1, sizeof(*managed));
 	size_t ng = 0;
 	for (size_t i = 0; i < d->nbranches; i++) {
 		const state_branch *lb = &d->branches[i];
-		if (lb->is_default || spec_branch_find(sv, lb->name))
+		if (lb->is_default || spec_branch_find(c->sv, lb->name))
 			continue;
 		branch_mark m;
 		branch_mark_read(lb, &m);
@@ -382,6 +368,13 @@ void diff_branches(deepctx *c)
 		managed[ng] = ours;
 		gone[ng++] = lb;
 	}
+	return ng;
+}
+
+/* Children before parents: deepest first, then by name; managed[] moves
+ * along with gone[]. */
+static void branches_gone_sort(const state_deep *d, const state_branch **gone, bool *managed, size_t ng)
+{
 	for (size_t i = 1; i < ng; i++) /* insertion sort: a handful at most */
 		for (size_t j = i; j > 0; j--) {
 			size_t da = live_depth(d, gone[j - 1]), db = live_depth(d, gone[j]);
@@ -394,49 +387,99 @@ void diff_branches(deepctx *c)
 			managed[j] = managed[j - 1];
 			managed[j - 1] = tm;
 		}
-	for (size_t i = 0; i < ng; i++) {
-		const state_branch *g = gone[i];
-		/* Neon refuses to delete a branch with children: one that stays
-		 * (not flotilla's, or listed) holds its parent */
-		const state_branch *child = NULL;
-		for (size_t k = 0; k < d->nbranches && !child; k++) {
-			if (!d->branches[k].parent_id || strcmp(d->branches[k].parent_id, g->id) != 0)
-				continue;
-			bool going = false;
-			for (size_t q = 0; q < ng; q++)
-				going |= gone[q] == &d->branches[k];
-			if (!going)
-				child = &d->branches[k];
-		}
-		if (child) {
-			act_reason(x, "tenant '%s': branch '%s' is no longer listed, but branch '%s' was made from it and "
-				      "stays, and Neon refuses to delete a branch with children; delete '%s' in Neon, or list "
-				      "'%s' again", x->a.tenant, g->name, child->name, child->name, g->name);
-			x->a.kind = PLAN_BLOCKED;
-			x->a.reread = true;
+}
+
+/* A live child of g that is not among the ng going, or NULL. */
+static const state_branch *live_child_staying(const state_deep *d, const state_branch *g,
+					      const state_branch **gone, size_t ng)
+{
+	for (size_t k = 0; k < d->nbranches; k++) {
+		if (!d->branches[k].parent_id || strcmp(d->branches[k].parent_id, g->id) != 0)
 			continue;
-		}
-		if (g->protected_ && !managed[i]) {
-			/* pruneBranches reaches a branch flotilla did not make: its
-			 * protection did not come from the manifest either */
-			act_reason(x, "tenant '%s': branch '%s' is protected and flotilla did not make it, so pruneBranches "
-				      "does not take its protection away; unprotect it in Neon to let it go, or list it in "
-				      "the manifest", x->a.tenant, g->name);
-			x->a.kind = PLAN_BLOCKED;
-			x->a.reread = true;
-			continue;
-		}
-		if (g->protected_) {
-			/* the manifest that protected it no longer lists it */
-			snprintf(path, sizeof(path), "branches[%s].protected", g->name);
-			act_change(x, path, "true", "false");
-			act_call(x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 0), false, false,
-				 "/projects/%s/branches/%s", pid, g->id);
-		}
-		snprintf(path, sizeof(path), "branches[%s]", g->name);
-		act_change(x, path, "present", NULL);
-		act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s", pid, g->id);
+		bool going = false;
+		for (size_t q = 0; q < ng; q++)
+			going |= gone[q] == &d->branches[k];
+		if (!going)
+			return &d->branches[k];
 	}
+	return NULL;
+}
+
+/* Delete gone[i], unprotecting it first if the manifest had protected it,
+ * or block the plan when Neon would refuse or the protection is not ours
+ * to take away. */
+static void branch_delete(deepctx *c, const state_branch **gone, const bool *managed, size_t ng, size_t i)
+{
+	act *x = c->x;
+	const char *pid = c->p->id;
+	const state_branch *g = gone[i];
+	char path[320];
+	/* Neon refuses to delete a branch with children: one that stays
+	 * (not flotilla's, or listed) holds its parent */
+	const state_branch *child = live_child_staying(c->d, g, gone, ng);
+	if (child) {
+		act_reason(x, "tenant '%s': branch '%s' is no longer listed, but branch '%s' was made from it and "
+			      "stays, and Neon refuses to delete a branch with children; delete '%s' in Neon, or list "
+			      "'%s' again", x->a.tenant, g->name, child->name, child->name, g->name);
+		x->a.kind = PLAN_BLOCKED;
+		x->a.reread = true;
+		return;
+	}
+	if (g->protected_ && !managed[i]) {
+		/* pruneBranches reaches a branch flotilla did not make: its
+		 * protection did not come from the manifest either */
+		act_reason(x, "tenant '%s': branch '%s' is protected and flotilla did not make it, so pruneBranches "
+			      "does not take its protection away; unprotect it in Neon to let it go, or list it in "
+			      "the manifest", x->a.tenant, g->name);
+		x->a.kind = PLAN_BLOCKED;
+		x->a.reread = true;
+		return;
+	}
+	if (g->protected_) {
+		/* the manifest that protected it no longer lists it */
+		snprintf(path, sizeof(path), "branches[%s].protected", g->name);
+		act_change(x, path, "true", "false");
+		act_call(x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 0), false, false,
+			 "/projects/%s/branches/%s", pid, g->id);
+	}
+	snprintf(path, sizeof(path), "branches[%s]", g->name);
+	act_change(x, path, "present", NULL);
+	act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s", pid, g->id);
+}
+
+void diff_branches(deepctx *c)
+{
+	const spec_values *sv = c->sv;
+	const state_deep *d = c->d;
+
+	size_t nb = 0;
+	const spec_branch **order = spec_branches_parent_first(sv, &nb);
+	/* new branches, parent first, each followed by what it does not inherit */
+	for (size_t k = 0; k < nb; k++)
+		if (!live_branch_named(d, order[k]->name.s))
+			branch_create(c, order[k]);
+
+	/* existing branches: the default one, then the rest parent first */
+	for (int phase = PH_ROLE_ADD; phase <= PH_PROTECT; phase++) {
+		const spec_branch *db = spec_default_branch(sv);
+		if (db)
+			branch_phase(c, db, c->defb, phase);
+		for (size_t k = 0; k < nb; k++) {
+			const state_branch *lb = live_branch_named(d, order[k]->name.s);
+			if (lb && !lb->is_default)
+				branch_phase(c, order[k], lb, phase);
+		}
+	}
+	free(order);
+
+	/* removed branches: only flotilla's (pruneBranches: every one not
+	 * another fleet's), children before parents */
+	const state_branch **gone = xcalloc(d->nbranches + 1, sizeof(*gone));
+	bool *managed = xcalloc(d->nbranches + 1, sizeof(*managed));
+	size_t ng = branches_gone_collect(c, gone, managed);
+	branches_gone_sort(d, gone, managed, ng);
+	for (size_t i = 0; i < ng; i++)
+		branch_delete(c, gone, managed, ng, i);
 	free(managed);
 	free(gone);
 }
