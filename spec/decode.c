@@ -224,6 +224,101 @@ static const char *const FLEET_KEYS[] = {"orgId", "namePrefix", "manifests", "al
 
 enum { KIND_FLEET, KIND_PROFILE, KIND_TENANT };
 
+/* spec.manifests (globs, relative and without "..") or spec.allowedRegions
+ * (region ids): a non-empty list without repeats. */
+static void decode_fleet_list(dec *d, const ynode *v, const char *where, bool globs)
+{
+	spec_fleet *f = d->f;
+	if (!want_seq(d, v, where))
+		return;
+	if (v->n == 0) {
+		diag_at(d, v, where, globs ? "at least one glob is needed" : "at least one region is needed");
+		return;
+	}
+	spec_list *l = arena_alloc(f->a, sizeof(*l));
+	l->items = arena_alloc(f->a, v->n * sizeof(spec_val));
+	for (size_t j = 0; j < v->n; j++) {
+		const ynode *it = v->kids[j];
+		char ip[PATH_MAX_LEN];
+		snprintf(ip, sizeof(ip), "%s[%zu]", where, j);
+		if (!want_string(d, it, ip))
+			continue;
+		if (globs && (it->str[0] == '/' || strstr(it->str, "..") != NULL)) {
+			diag_at(d, it, ip, "glob '%s' must be relative to the repository root, without '..'", it->str);
+			continue;
+		}
+		if (!globs && !valid_id(it->str)) {
+			diag_at(d, it, ip, "'%s' is not a region id, like aws-us-east-2", it->str);
+			continue;
+		}
+		bool dup = false;
+		for (size_t m = 0; m < l->n; m++)
+			if (strcmp(l->items[m].s, it->str) == 0)
+				dup = true;
+		if (dup) {
+			diag_at(d, it, ip, "'%s' is listed twice", it->str);
+			continue;
+		}
+		l->items[l->n].s = copy_str(d, it);
+		l->items[l->n].o = origin_of(d, it);
+		l->n++;
+	}
+	if (globs) {
+		f->manifests = l;
+	} else {
+		f->allowed_regions = l;
+		f->allowed_regions_o = origin_of(d, v);
+	}
+}
+
+/* spec.namePrefix: project name = prefix + tenant, ≤ 256 bytes (ProjectCreateRequest) */
+static void decode_name_prefix(dec *d, const ynode *v, const char *where)
+{
+	if (v->kind != YN_SCALAR) {
+		diag_at(d, v, where, "expected a string, got %s", ynode_describe(v));
+		return;
+	}
+	if (v->len > 256 - 63 || has_control(v->str)) {
+		diag_at(d, v, where, "name prefix must be at most 193 bytes without control characters, so that prefix + tenant name fits Neon's 256-byte project name");
+		return;
+	}
+	d->f->name_prefix = copy_str(d, v);
+}
+
+/* spec.refreshInterval: a duration of 1s..7d. */
+static void decode_refresh_interval(dec *d, const ynode *v, const char *where)
+{
+	int64_t x;
+	if (v->kind != YN_SCALAR || unit_duration_parse(v->str, false, &x) != 0) {
+		diag_at(d, v, where, "%s", v->kind == YN_SCALAR ? err_msg() : "expected a duration like 10m");
+		return;
+	}
+	if (x < 1 || x > 7 * 86400) {
+		diag_at(d, v, where, "refresh interval must be 1s..7d");
+		return;
+	}
+	d->f->refresh_interval = x;
+}
+
+/* spec.maxAutoscalingCu: compute units up to 16. */
+static void decode_max_autoscaling_cu(dec *d, const ynode *v, const char *where)
+{
+	int32_t q;
+	if (v->kind != YN_SCALAR || v->quoted || unit_cu_parse(v->str, &q) != 0) {
+		diag_at(d, v, where, "%s", v->kind == YN_SCALAR && !v->quoted ? err_msg()
+			: "expected compute units like 2 or 16");
+		return;
+	}
+	/* autoscaling goes up to 16 CU (docs/neon-api.md, Endpoints) */
+	if (q > 64) {
+		diag_at(d, v, where, "autoscaling ceiling must be at most 16 CU");
+		return;
+	}
+	d->f->max_autoscaling_cu = q;
+	d->f->max_autoscaling_cu_o = origin_of(d, v);
+}
+
+/* The spec of the Fleet document: each key of FLEET_KEYS, by its index. */
 static void decode_fleet_spec(dec *d, const ynode *n)
 {
 	spec_fleet *f = d->f;
@@ -247,61 +342,13 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 			}
 			f->org_id = copy_str(d, v);
 			break;
-		case 1: /* namePrefix: project name = prefix + tenant, ≤ 256 bytes (ProjectCreateRequest) */
-			if (v->kind != YN_SCALAR) {
-				diag_at(d, v, where, "expected a string, got %s", ynode_describe(v));
-				break;
-			}
-			if (v->len > 256 - 63 || has_control(v->str)) {
-				diag_at(d, v, where, "name prefix must be at most 193 bytes without control characters, so that prefix + tenant name fits Neon's 256-byte project name");
-				break;
-			}
-			f->name_prefix = copy_str(d, v);
+		case 1: /* namePrefix */
+			decode_name_prefix(d, v, where);
 			break;
 		case 2: /* manifests */
-		case 3: { /* allowedRegions */
-			if (!want_seq(d, v, where))
-				break;
-			if (v->n == 0) {
-				diag_at(d, v, where, k == 2 ? "at least one glob is needed" : "at least one region is needed");
-				break;
-			}
-			spec_list *l = arena_alloc(f->a, sizeof(*l));
-			l->items = arena_alloc(f->a, v->n * sizeof(spec_val));
-			for (size_t j = 0; j < v->n; j++) {
-				const ynode *it = v->kids[j];
-				char ip[PATH_MAX_LEN];
-				snprintf(ip, sizeof(ip), "%s[%zu]", where, j);
-				if (!want_string(d, it, ip))
-					continue;
-				if (k == 2 && (it->str[0] == '/' || strstr(it->str, "..") != NULL)) {
-					diag_at(d, it, ip, "glob '%s' must be relative to the repository root, without '..'", it->str);
-					continue;
-				}
-				if (k == 3 && !valid_id(it->str)) {
-					diag_at(d, it, ip, "'%s' is not a region id, like aws-us-east-2", it->str);
-					continue;
-				}
-				bool dup = false;
-				for (size_t m = 0; m < l->n; m++)
-					if (strcmp(l->items[m].s, it->str) == 0)
-						dup = true;
-				if (dup) {
-					diag_at(d, it, ip, "'%s' is listed twice", it->str);
-					continue;
-				}
-				l->items[l->n].s = copy_str(d, it);
-				l->items[l->n].o = origin_of(d, it);
-				l->n++;
-			}
-			if (k == 2) {
-				f->manifests = l;
-			} else {
-				f->allowed_regions = l;
-				f->allowed_regions_o = origin_of(d, v);
-			}
+		case 3: /* allowedRegions */
+			decode_fleet_list(d, v, where, k == 2);
 			break;
-		}
 		case 4:
 			if (get_bool(d, v, where, &x))
 				f->prune = x;
@@ -324,32 +371,11 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 			f->drift = copy_str(d, v);
 			break;
 		case 7:
-			if (v->kind != YN_SCALAR || unit_duration_parse(v->str, false, &x) != 0) {
-				diag_at(d, v, where, "%s", v->kind == YN_SCALAR ? err_msg() : "expected a duration like 10m");
-				break;
-			}
-			if (x < 1 || x > 7 * 86400) {
-				diag_at(d, v, where, "refresh interval must be 1s..7d");
-				break;
-			}
-			f->refresh_interval = x;
+			decode_refresh_interval(d, v, where);
 			break;
-		case 8: {
-			int32_t q;
-			if (v->kind != YN_SCALAR || v->quoted || unit_cu_parse(v->str, &q) != 0) {
-				diag_at(d, v, where, "%s", v->kind == YN_SCALAR && !v->quoted ? err_msg()
-					: "expected compute units like 2 or 16");
-				break;
-			}
-			/* autoscaling goes up to 16 CU (docs/neon-api.md, Endpoints) */
-			if (q > 64) {
-				diag_at(d, v, where, "autoscaling ceiling must be at most 16 CU");
-				break;
-			}
-			f->max_autoscaling_cu = q;
-			f->max_autoscaling_cu_o = origin_of(d, v);
+		case 8:
+			decode_max_autoscaling_cu(d, v, where);
 			break;
-		}
 		case 9: {
 			spec_layer saved = d->layer;
 			d->layer = SPEC_LAYER_DEFAULTS;
