@@ -357,47 +357,62 @@ static void log_attempt(const neon_req *r, int code, int64_t ms, long connects)
 			  r->res.request_id, "attempt", attempt, "ms", took, "new_connections", conns);
 }
 
-/* The attempt of r ended with `code`: retry it or finish it. */
-static void finish_attempt(neon_client *c, neon_req *r, CURLcode code, int64_t now)
-{
-	long status = 0, sent_bytes = 0, connects = 0;
-	curl_off_t retry_after = -1;
-	json_error_t jerr;
-	neon_verdict v;
-	int cc;
-	char note[40];
-	const char *why;
+/* What a finished attempt left behind, for deciding what comes next. */
+typedef struct attempt_info {
+	CURLcode code;
+	int cc; /* code, 0 for CURLE_OK */
+	long status;
+	curl_off_t retry_after; /* seconds, or -1 */
+	json_error_t jerr;      /* why a body did not parse */
+} attempt_info;
 
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+/* Take the attempt of r that ended with code off the wire into *a: its
+ * status, its body parsed, the stats, the log line and on_attempt. Returns
+ * the verdict of neon__classify. */
+static neon_verdict attempt_read(neon_client *c, neon_req *r, CURLcode code, int64_t now, attempt_info *a)
+{
+	long sent_bytes = 0, connects = 0;
+
+	a->code = code;
+	a->status = 0;
+	a->retry_after = -1;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &a->status);
 	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent_bytes);
-	curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after);
+	curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &a->retry_after);
 	curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &connects);
 	if (code == CURLE_FILESIZE_EXCEEDED)
 		r->too_big = true;
 	end_attempt(c, r);
 
-	cc = code == CURLE_OK ? 0 : (int)code;
-	r->res.status = (int)status;
-	v = neon__classify(r->write, cc, sent_bytes > 0, status, r->too_big);
-	if (cc && !r->too_big)
+	a->cc = code == CURLE_OK ? 0 : (int)code;
+	r->res.status = (int)a->status;
+	neon_verdict v = neon__classify(r->write, a->cc, sent_bytes > 0, a->status, r->too_big);
+	if (a->cc && !r->too_big)
 		c->stats.transport_errors++;
-	if (cc == 0 && status == 429) {
+	if (a->cc == 0 && a->status == 429) {
 		c->stats.status_429++;
 		neon__budget_throttled(&c->budget, now);
 	}
 	json_decref(r->res.body);
 	r->res.body = NULL;
-	memset(&jerr, 0, sizeof(jerr));
+	memset(&a->jerr, 0, sizeof(a->jerr));
 	if (!r->too_big && r->in.len > 0)
-		r->res.body = json_loadb(r->in.data, r->in.len, 0, &jerr);
-	log_attempt(r, cc, now - r->attempt_start, connects);
+		r->res.body = json_loadb(r->in.data, r->in.len, 0, &a->jerr);
+	log_attempt(r, a->cc, now - r->attempt_start, connects);
 	if (c->opt.on_attempt) {
 		char *tmpl = neon_route_template(r->route);
-		c->opt.on_attempt(c->opt.on_attempt_arg, tmpl, (int)status);
+		c->opt.on_attempt(c->opt.on_attempt_arg, tmpl, (int)a->status);
 		free(tmpl);
 	}
+	return v;
+}
 
-	if (v == NEON_V_RETRY && cc == 0 && status == 423) {
+/* For a NEON_V_RETRY *v: put r on the timer list for its next attempt and
+ * return true, or, when the waiting or the attempts are used up, turn *v
+ * into the final verdict and return false. */
+static bool attempt_again(neon_client *c, neon_req *r, const attempt_info *a, neon_verdict *v, int64_t now)
+{
+	if (*v == NEON_V_RETRY && a->cc == 0 && a->status == 423) {
 		/* a project busy with operations, Neon's own as often as ours:
 		 * nothing ran, so wait it out for as long as lock_wait_ms allows
 		 * (neonctl and terraform retry 423 for seconds to minutes) */
@@ -408,67 +423,82 @@ static void finish_attempt(neon_client *c, neon_req *r, CURLcode code, int64_t n
 			buf_reset(&r->in);
 			r->not_before = now + wait;
 			timer_insert(c, r);
-			return;
+			return true;
 		}
-		v = NEON_V_HTTP;
-	} else if (v == NEON_V_RETRY) {
+		*v = NEON_V_HTTP;
+	} else if (*v == NEON_V_RETRY) {
 		int64_t wait = neon__backoff_ms(r->res.attempts - r->locked, c->opt.max_backoff_ms, &c->jitter_rng);
-		bool too_long = retry_after > NEON_RETRY_AFTER_MAX_MS / 1000;
+		bool too_long = a->retry_after > NEON_RETRY_AFTER_MAX_MS / 1000;
 
-		if (retry_after > 0 && !too_long && retry_after * 1000 > wait)
-			wait = (int64_t)retry_after * 1000;
+		if (a->retry_after > 0 && !too_long && a->retry_after * 1000 > wait)
+			wait = (int64_t)a->retry_after * 1000;
 		/* 423s waited out before do not use up the other attempts */
 		if (r->res.attempts - r->locked < c->opt.max_attempts && !too_long) {
 			buf_reset(&r->in);
 			r->too_big = false;
 			r->not_before = now + wait;
 			timer_insert(c, r);
-			return;
+			return true;
 		}
-		v = neon__final_verdict(cc);
+		*v = neon__final_verdict(a->cc);
 	}
+	return false;
+}
+
+/* r's message for a final non-2xx answer; note is attempts_note's. */
+static void http_error_message(const neon_client *c, neon_req *r, const attempt_info *a, const char *note, int64_t now)
+{
+	const char *m = neon__api_message(r->res.body);
+	long status = a->status;
+
+	if (a->retry_after > NEON_RETRY_AFTER_MAX_MS / 1000)
+		snprintf(r->res.message, sizeof(r->res.message),
+			 "%s: %ld: %s; Retry-After %lld s is too long to wait%s", r->route, status,
+			 m ? m : "rate limited", (long long)a->retry_after, note);
+	else if (status == 423)
+		snprintf(r->res.message, sizeof(r->res.message),
+			 "%s: 423: %s; the project stayed locked for %lld s (%d attempts)", r->route,
+			 m ? m : "locked", (long long)((now - r->first_send) / 1000), r->res.attempts);
+	else if (status == 400 && m && strstr(m, "org_id is required"))
+		snprintf(r->res.message, sizeof(r->res.message), "%s: 400: %s%s; %s", r->route, m, note,
+			 c->org_id ? "Neon refused the organization this request named" : NEON_ORG_HINT);
+	else
+		snprintf(r->res.message, sizeof(r->res.message), "%s: %ld: %s%s", r->route, status,
+			 m ? m : "no message", note);
+}
+
+/* Finish r with the final verdict v: its outcome and message, then its
+ * callback (complete). */
+static void attempt_final(neon_client *c, neon_req *r, const attempt_info *a, neon_verdict v, int64_t now)
+{
+	long status = a->status;
+	char note[40];
+	const char *why;
 
 	attempts_note(r, note, sizeof(note));
-	why = cc ? (r->errbuf[0] ? r->errbuf : curl_easy_strerror(code)) : NULL;
+	why = a->cc ? (r->errbuf[0] ? r->errbuf : curl_easy_strerror(a->code)) : NULL;
 	switch (v) {
 	case NEON_V_OK:
 		if (r->in.len > 0 && !r->res.body) {
 			snprintf(r->res.message, sizeof(r->res.message),
 				 "%s: %ld response is not valid JSON: %s at byte %zu", r->route, status,
-				 jerr.text, (size_t)jerr.position);
+				 a->jerr.text, (size_t)a->jerr.position);
 			complete(c, r, NEON_BAD_RESPONSE, now);
 			return;
 		}
 		r->res.message[0] = 0;
 		complete(c, r, NEON_OK, now);
 		return;
-	case NEON_V_HTTP: {
-		const char *m = neon__api_message(r->res.body);
-
-		if (retry_after > NEON_RETRY_AFTER_MAX_MS / 1000)
-			snprintf(r->res.message, sizeof(r->res.message),
-				 "%s: %ld: %s; Retry-After %lld s is too long to wait%s", r->route, status,
-				 m ? m : "rate limited", (long long)retry_after, note);
-		else if (status == 423)
-			snprintf(r->res.message, sizeof(r->res.message),
-				 "%s: 423: %s; the project stayed locked for %lld s (%d attempts)", r->route,
-				 m ? m : "locked", (long long)((now - r->first_send) / 1000), r->res.attempts);
-		else if (status == 400 && m && strstr(m, "org_id is required"))
-			snprintf(r->res.message, sizeof(r->res.message), "%s: 400: %s%s; %s", r->route, m, note,
-				 c->org_id ? "Neon refused the organization this request named"
-					   : NEON_ORG_HINT);
-		else
-			snprintf(r->res.message, sizeof(r->res.message), "%s: %ld: %s%s", r->route, status,
-				 m ? m : "no message", note);
+	case NEON_V_HTTP:
+		http_error_message(c, r, a, note, now);
 		complete(c, r, NEON_HTTP_ERROR, now);
 		return;
-	}
 	case NEON_V_TRANSPORT:
 		snprintf(r->res.message, sizeof(r->res.message), "%s: no answer: %s%s", r->route, why, note);
 		complete(c, r, NEON_TRANSPORT, now);
 		return;
 	case NEON_V_UNKNOWN:
-		if (cc)
+		if (a->cc)
 			snprintf(r->res.message, sizeof(r->res.message),
 				 "%s: outcome unknown, the request was sent but %s; read before retrying%s",
 				 r->route, why, note);
@@ -491,6 +521,17 @@ static void finish_attempt(neon_client *c, neon_req *r, CURLcode code, int64_t n
 	}
 	/* not reached: every verdict above completed r */
 	complete(c, r, NEON_TRANSPORT, now);
+}
+
+/* The attempt of r ended with `code`: retry it or finish it. */
+static void finish_attempt(neon_client *c, neon_req *r, CURLcode code, int64_t now)
+{
+	attempt_info a;
+	neon_verdict v = attempt_read(c, r, code, now, &a);
+
+	if (attempt_again(c, r, &a, &v, now))
+		return;
+	attempt_final(c, r, &a, v, now);
 }
 
 /* Fail a request that cannot be sent (bad method or path, or libcurl would
