@@ -318,6 +318,131 @@ static void sleep_ms(int64_t ms)
 		;
 }
 
+/* Send r's reply (cut short when malformed) and release r. */
+static enum MHD_Result reply_and_release(struct MHD_Connection *c, sim_req *r, bool malformed)
+{
+	enum MHD_Result ret = send_reply(c, r, malformed);
+	req_release(r);
+	return ret;
+}
+
+/* Parse the request's body into r->body; false after putting the 413 or
+ * 400 reply into r (too large, not JSON, or not an object). */
+static bool read_body(sim_req *r, const conn_ctx *ctx)
+{
+	if (ctx->too_big) {
+		sim_error(r, 413, "", "request body is larger than %d bytes", SIM_MAX_BODY);
+		return false;
+	}
+	if (!ctx->body.len)
+		return true;
+	json_error_t jerr;
+	r->body = json_loadb(ctx->body.data, ctx->body.len, 0, &jerr);
+	if (r->body && json_is_object(r->body))
+		return true;
+	bool was_json = r->body != NULL;
+	json_decref(r->body);
+	r->body = NULL;
+	if (was_json)
+		jerr.text[0] = 0;
+	if (!jerr.text[0]) /* valid JSON, but not an object */
+		sim_error(r, 400, "", "request body must be a JSON object");
+	else
+		sim_error(r, 400, "", "request body is not valid JSON: %s", jerr.text);
+	return false;
+}
+
+/* One API request's injected faults: the rates as the request came in and
+ * its dice, rolled together in a fixed order, so a seed replays them. */
+typedef struct fault_draw {
+	sim_faults rates;
+	double reset, error, lock, after, reset_after, malformed;
+} fault_draw;
+
+/* Under the mutex: draw the request's faults into *fd, and refuse it (a
+ * 404, 405, 401 or 429 into r) when no route f matched, its key is not
+ * one of ours (key < 0), or it is over the key's rate limits. */
+static void admit(sim_server *srv, sim_req *r, const flat_route *f, bool path_exists, size_t route, int key,
+		  fault_draw *fd)
+{
+	sim_store *s = srv->s;
+	pthread_mutex_lock(&s->mu);
+	fd->rates = s->faults;
+	fd->reset = sim_rand01(&s->fault_rng);
+	fd->error = sim_rand01(&s->fault_rng);
+	fd->lock = sim_rand01(&s->fault_rng);
+	fd->after = sim_rand01(&s->fault_rng);
+	fd->reset_after = sim_rand01(&s->fault_rng);
+	fd->malformed = sim_rand01(&s->fault_rng);
+	int64_t wait = 0;
+	if (!f) {
+		if (path_exists)
+			sim_error(r, 405, "", "method %s is not allowed on %s", r->method, r->path);
+		else
+			sim_error(r, 404, "", "not found: %s", r->path);
+	} else if (key < 0) {
+		sim_error(r, 401, "", "authentication required: send a valid API key as 'Authorization: Bearer <key>'");
+	} else if ((wait = rate_check(srv, (size_t)key, route)) > 0) {
+		s->stats.rate_limited++;
+		sim_error(r, 429, "", "rate limit exceeded: retry after %" PRId64 "s", wait);
+		json_object_set_new(r->reply, "retry_after", json_integer(wait));
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The faults that come before the handler, for an admitted request:
+ * latency, then a reset (true: counted, and the connection is to close
+ * with no response), a 503, or a 423 for a write. */
+static bool fault_before(sim_store *s, sim_req *r, const flat_route *f, const fault_draw *fd, const char *route_key)
+{
+	if (!r->status && fd->rates.latency_ms > 0)
+		sleep_ms(fd->rates.latency_ms);
+	if (!r->status && fd->reset < fd->rates.reset_rate) {
+		pthread_mutex_lock(&s->mu);
+		count(s, route_key, 0);
+		pthread_mutex_unlock(&s->mu);
+		return true;
+	}
+	if (!r->status && fd->error < fd->rates.error_rate)
+		sim_error(r, 503, "", "service temporarily unavailable (injected fault)");
+	if (!r->status && f->r->write && fd->lock < fd->rates.lock_rate)
+		sim_error(r, 423, "",
+			  "project already has running conflicting operations, scheduling of new ones is prohibited");
+	return false;
+}
+
+/* Under the mutex: run f's handler unless r already holds a reply, save
+ * what a write changed, inject the faults that come after the change, and
+ * count the request. Returns true when the connection is to close with no
+ * response; *malformed when the reply is to go out cut short. */
+static bool run_route(sim_store *s, sim_req *r, const flat_route *f, const fault_draw *fd, const char *route_key,
+		      bool *malformed)
+{
+	bool reset_after = false;
+	pthread_mutex_lock(&s->mu);
+	if (!r->status) {
+		sim_store_expire(s);
+		f->r->handler(r);
+		if (!r->status)
+			sim_error(r, 500, "", "handler gave no reply");
+		/* 204 is a DELETE that found nothing: no write ran */
+		if (f->r->write && r->status < 300 && r->status != 204) {
+			s->stats.writes_total++;
+			if (s->persist && r->touched)
+				sim_persist_save(s, r->touched);
+			if (fd->after < fd->rates.error_after_rate)
+				sim_error(r, 500, "", "internal error (injected fault, after the change was made)");
+			else if (fd->reset_after < fd->rates.reset_after_rate)
+				reset_after = true;
+		}
+		if (r->status < 300 && fd->malformed < fd->rates.malformed_rate)
+			*malformed = true;
+	}
+	count(s, route_key, reset_after ? 0 : r->status);
+	pthread_mutex_unlock(&s->mu);
+	return reset_after;
+}
+
 static enum MHD_Result handle(sim_server *srv, struct MHD_Connection *c, const char *url,
 			      const char *method, conn_ctx *ctx)
 {
@@ -332,30 +457,8 @@ static enum MHD_Result handle(sim_server *srv, struct MHD_Connection *c, const c
 	request_id(s, c, r.request_id);
 	pthread_mutex_unlock(&s->mu);
 
-	if (ctx->too_big) {
-		sim_error(&r, 413, "", "request body is larger than %d bytes", SIM_MAX_BODY);
-		enum MHD_Result ret = send_reply(c, &r, false);
-		req_release(&r);
-		return ret;
-	}
-	if (ctx->body.len) {
-		json_error_t jerr;
-		r.body = json_loadb(ctx->body.data, ctx->body.len, 0, &jerr);
-		if (!r.body || !json_is_object(r.body)) {
-			bool was_json = r.body != NULL;
-			json_decref(r.body);
-			r.body = NULL;
-			if (was_json)
-				jerr.text[0] = 0;
-			if (!jerr.text[0]) /* valid JSON, but not an object */
-				sim_error(&r, 400, "", "request body must be a JSON object");
-			else
-				sim_error(&r, 400, "", "request body is not valid JSON: %s", jerr.text);
-			enum MHD_Result ret = send_reply(c, &r, false);
-			req_release(&r);
-			return ret;
-		}
-	}
+	if (!read_body(&r, ctx))
+		return reply_and_release(c, &r, false);
 
 	/* the control plane: no key, no limits, no faults */
 	if (strncmp(url, "/__sim/", 7) == 0) {
@@ -363,9 +466,7 @@ static enum MHD_Result handle(sim_server *srv, struct MHD_Connection *c, const c
 		if (!sim_control(&r))
 			sim_error(&r, 404, "", "no such control route");
 		pthread_mutex_unlock(&s->mu);
-		enum MHD_Result ret = send_reply(c, &r, false);
-		req_release(&r);
-		return ret;
+		return reply_and_release(c, &r, false);
 	}
 
 	const char *path = strncmp(url, API_PREFIX "/", sizeof(API_PREFIX)) == 0 ? url + sizeof(API_PREFIX) - 1 : NULL;
@@ -378,72 +479,15 @@ static enum MHD_Result handle(sim_server *srv, struct MHD_Connection *c, const c
 	else
 		snprintf(route_key, sizeof(route_key), "%s (unmatched)", method);
 
-	bool malformed = false, reset_after = false;
-	int key = auth(srv, c);
-	pthread_mutex_lock(&s->mu);
-	sim_faults faults = s->faults;
-	double roll_reset = sim_rand01(&s->fault_rng), roll_error = sim_rand01(&s->fault_rng),
-	       roll_lock = sim_rand01(&s->fault_rng), roll_after = sim_rand01(&s->fault_rng),
-	       roll_reset_after = sim_rand01(&s->fault_rng), roll_malformed = sim_rand01(&s->fault_rng);
-	int64_t wait = 0;
-	if (!f) {
-		if (path_exists)
-			sim_error(&r, 405, "", "method %s is not allowed on %s", method, url);
-		else
-			sim_error(&r, 404, "", "not found: %s", url);
-	} else if (key < 0) {
-		sim_error(&r, 401, "", "authentication required: send a valid API key as 'Authorization: Bearer <key>'");
-	} else if ((wait = rate_check(srv, (size_t)key, route)) > 0) {
-		s->stats.rate_limited++;
-		sim_error(&r, 429, "", "rate limit exceeded: retry after %" PRId64 "s", wait);
-		json_object_set_new(r.reply, "retry_after", json_integer(wait));
-	}
-	pthread_mutex_unlock(&s->mu);
-
-	if (!r.status && faults.latency_ms > 0)
-		sleep_ms(faults.latency_ms);
-	if (!r.status && roll_reset < faults.reset_rate) {
-		pthread_mutex_lock(&s->mu);
-		count(s, route_key, 0);
-		pthread_mutex_unlock(&s->mu);
+	fault_draw fd;
+	bool malformed = false;
+	admit(srv, &r, f, path_exists, route, auth(srv, c), &fd);
+	if (fault_before(s, &r, f, &fd, route_key) || run_route(s, &r, f, &fd, route_key, &malformed)) {
 		req_release(&r);
 		return MHD_NO; /* the connection closes with no response */
 	}
-	if (!r.status && roll_error < faults.error_rate)
-		sim_error(&r, 503, "", "service temporarily unavailable (injected fault)");
-	if (!r.status && f->r->write && roll_lock < faults.lock_rate)
-		sim_error(&r, 423, "",
-			  "project already has running conflicting operations, scheduling of new ones is prohibited");
-
-	pthread_mutex_lock(&s->mu);
-	if (!r.status) {
-		sim_store_expire(s);
-		f->r->handler(&r);
-		if (!r.status)
-			sim_error(&r, 500, "", "handler gave no reply");
-		/* 204 is a DELETE that found nothing: no write ran */
-		if (f->r->write && r.status < 300 && r.status != 204) {
-			s->stats.writes_total++;
-			if (s->persist && r.touched)
-				sim_persist_save(s, r.touched);
-			if (roll_after < faults.error_after_rate)
-				sim_error(&r, 500, "", "internal error (injected fault, after the change was made)");
-			else if (roll_reset_after < faults.reset_after_rate)
-				reset_after = true;
-		}
-		if (r.status < 300 && roll_malformed < faults.malformed_rate)
-			malformed = true;
-	}
-	count(s, route_key, reset_after ? 0 : r.status);
-	pthread_mutex_unlock(&s->mu);
-	if (reset_after) {
-		req_release(&r);
-		return MHD_NO;
-	}
 	log_request(s, &r);
-	enum MHD_Result ret = send_reply(c, &r, malformed);
-	req_release(&r);
-	return ret;
+	return reply_and_release(c, &r, malformed);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,

@@ -114,6 +114,131 @@ enum {
 	OPT_ACTIVITY_MS,
 };
 
+/* The flags USAGE describes, for getopt_long. */
+static const struct option OPTS[] = {
+	{"listen", required_argument, NULL, 'l'},
+	{"port-file", required_argument, NULL, 'P'},
+	{"api-key", required_argument, NULL, 'k'},
+	{"op-delay-ms", required_argument, NULL, 'o'},
+	{"rate-per-minute", required_argument, NULL, 'r'},
+	{"burst-per-route", required_argument, NULL, 'b'},
+	{"max-projects", required_argument, NULL, 'm'},
+	{"time-scale", required_argument, NULL, 't'},
+	{"recover-window", required_argument, NULL, 'w'},
+	{"seed", required_argument, NULL, 's'},
+	{"data", required_argument, NULL, 'd'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"plan", required_argument, NULL, OPT_PLAN},
+	{"require-org-id", no_argument, NULL, OPT_REQUIRE_ORG},
+	{"org-id", required_argument, NULL, OPT_ORG},
+	{"unavailable-rate", required_argument, NULL, OPT_UNAVAILABLE},
+	{"op-retry-rate", required_argument, NULL, OPT_RETRY},
+	{"op-fail-rate", required_argument, NULL, OPT_FAIL},
+	{"activity", required_argument, NULL, OPT_ACTIVITY},
+	{"activity-op-ms", required_argument, NULL, OPT_ACTIVITY_MS},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* --listen HOST:PORT into host and cfg; "localhost" listens on 127.0.0.1.
+ * 0, or -1 after an error message. */
+static int parse_listen(const char *arg, sim_config *cfg, char host[HOST_MAX])
+{
+	int64_t v;
+	const char *colon = strrchr(arg, ':');
+	if (!colon || colon == arg || (size_t)(colon - arg) >= HOST_MAX || !parse_int(colon + 1, 0, 65535, &v))
+		return fail("--listen wants HOST:PORT, like 127.0.0.1:4242, not '%s'", arg);
+	memcpy(host, arg, (size_t)(colon - arg));
+	host[colon - arg] = 0;
+	cfg->listen_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+	cfg->listen_port = (int)v;
+	return 0;
+}
+
+/* The flags of the sim's pace, size and clock (--op-delay-ms ..
+ * --seed), option c with value arg, into cfg. 0, or -1 after an error
+ * message. */
+static int parse_pace(int c, const char *arg, sim_config *cfg)
+{
+	int64_t v;
+	switch (c) {
+	case 'o':
+		if (!parse_int(arg, 0, 3600000, &cfg->op_delay_ms))
+			return fail("--op-delay-ms wants milliseconds from 0 to 3600000, not '%s'", arg);
+		break;
+	case 'r':
+		if (!parse_int(arg, 0, 100000000, &cfg->rate_per_minute))
+			return fail("--rate-per-minute wants a number >= 0, not '%s'", arg);
+		break;
+	case 'b':
+		if (!parse_int(arg, 0, 100000000, &cfg->burst_per_route))
+			return fail("--burst-per-route wants a number >= 0, not '%s'", arg);
+		break;
+	case 'm':
+		if (!parse_int(arg, 0, 100000000, &cfg->max_projects))
+			return fail("--max-projects wants a number >= 0, not '%s'", arg);
+		cfg->max_projects_set = true;
+		break;
+	case 't': {
+		char *end;
+		errno = 0;
+		cfg->time_scale = strtod(arg, &end);
+		if (errno || *end || cfg->time_scale <= 0 || cfg->time_scale > 1e6)
+			return fail("--time-scale wants a number above 0, like 60, not '%s'", arg);
+		break;
+	}
+	case 'w':
+		if (unit_duration_parse(arg, false, &cfg->recover_window_s) != 0)
+			return fail("--recover-window: %s", err_msg());
+		break;
+	case 's':
+		if (!parse_int(arg, 0, INT64_MAX, &v))
+			return fail("--seed wants a number >= 0, not '%s'", arg);
+		cfg->seed = (uint64_t)v;
+		break;
+	}
+	return 0;
+}
+
+/* Neon's harsher behaviours (--plan .. --activity-op-ms), option c named
+ * name with value arg, into cfg; --org-id values go to orgs[(*norgs)++].
+ * 0, or -1 after an error message. */
+static int parse_harsh(int c, const char *name, const char *arg, sim_config *cfg, const char **orgs, size_t *norgs)
+{
+	switch (c) {
+	case OPT_PLAN:
+		if (!(cfg->plan = sim_plan_find(arg)))
+			return fail("--plan wants %s, not '%s'", SIM_PLAN_NAMES, arg);
+		break;
+	case OPT_REQUIRE_ORG:
+		cfg->require_org_id = true;
+		break;
+	case OPT_ORG:
+		if (!sim_org_id_valid(arg))
+			return fail("--org-id wants an id of 1 to 60 characters a-z, 0-9 and '-', not '%s'", arg);
+		orgs[(*norgs)++] = arg;
+		break;
+	case OPT_UNAVAILABLE:
+	case OPT_RETRY:
+	case OPT_FAIL: {
+		double *rate = c == OPT_UNAVAILABLE ? &cfg->unavailable_rate
+			       : c == OPT_RETRY ? &cfg->op_retry_rate : &cfg->op_fail_rate;
+		if (!parse_number(arg, 0, 1, rate))
+			return fail("--%s wants a number from 0 to 1, not '%s'", name, arg);
+		break;
+	}
+	case OPT_ACTIVITY:
+		if (!parse_number(arg, 0, SIM_ACTIVITY_MAX, &cfg->activity_per_minute))
+			return fail("--activity wants projects per minute from 0 to 1000000, not '%s'", arg);
+		break;
+	case OPT_ACTIVITY_MS:
+		if (!parse_int(arg, 0, 3600000, &cfg->activity_op_ms))
+			return fail("--activity-op-ms wants milliseconds from 0 to 3600000, not '%s'", arg);
+		break;
+	}
+	return 0;
+}
+
 /*
  * Parse the flags into *cfg (which holds the defaults). keys and orgs, of
  * argc + 1 slots each and the caller's, take the --api-key and --org-id
@@ -123,48 +248,16 @@ enum {
 static int parse_flags(int argc, char **argv, sim_config *cfg, const char **keys, const char **orgs,
 		       char host[HOST_MAX])
 {
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"port-file", required_argument, NULL, 'P'},
-		{"api-key", required_argument, NULL, 'k'},
-		{"op-delay-ms", required_argument, NULL, 'o'},
-		{"rate-per-minute", required_argument, NULL, 'r'},
-		{"burst-per-route", required_argument, NULL, 'b'},
-		{"max-projects", required_argument, NULL, 'm'},
-		{"time-scale", required_argument, NULL, 't'},
-		{"recover-window", required_argument, NULL, 'w'},
-		{"seed", required_argument, NULL, 's'},
-		{"data", required_argument, NULL, 'd'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"plan", required_argument, NULL, OPT_PLAN},
-		{"require-org-id", no_argument, NULL, OPT_REQUIRE_ORG},
-		{"org-id", required_argument, NULL, OPT_ORG},
-		{"unavailable-rate", required_argument, NULL, OPT_UNAVAILABLE},
-		{"op-retry-rate", required_argument, NULL, OPT_RETRY},
-		{"op-fail-rate", required_argument, NULL, OPT_FAIL},
-		{"activity", required_argument, NULL, OPT_ACTIVITY},
-		{"activity-op-ms", required_argument, NULL, OPT_ACTIVITY_MS},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	size_t nkeys = 0, norgs = 0;
-	int64_t v;
 	int c;
 	opterr = 0;
 	int opt_index = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, &opt_index)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", OPTS, &opt_index)) != -1) {
+		int rc = 0;
 		switch (c) {
-		case 'l': {
-			const char *colon = strrchr(optarg, ':');
-			if (!colon || colon == optarg || (size_t)(colon - optarg) >= HOST_MAX ||
-			    !parse_int(colon + 1, 0, 65535, &v))
-				return fail("--listen wants HOST:PORT, like 127.0.0.1:4242, not '%s'", optarg);
-			memcpy(host, optarg, (size_t)(colon - optarg));
-			host[colon - optarg] = 0;
-			cfg->listen_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
-			cfg->listen_port = (int)v;
+		case 'l':
+			rc = parse_listen(optarg, cfg, host);
 			break;
-		}
 		case 'P':
 			cfg->port_file = optarg;
 			break;
@@ -174,68 +267,23 @@ static int parse_flags(int argc, char **argv, sim_config *cfg, const char **keys
 			keys[nkeys++] = optarg;
 			break;
 		case 'o':
-			if (!parse_int(optarg, 0, 3600000, &cfg->op_delay_ms))
-				return fail("--op-delay-ms wants milliseconds from 0 to 3600000, not '%s'", optarg);
-			break;
 		case 'r':
-			if (!parse_int(optarg, 0, 100000000, &cfg->rate_per_minute))
-				return fail("--rate-per-minute wants a number >= 0, not '%s'", optarg);
-			break;
 		case 'b':
-			if (!parse_int(optarg, 0, 100000000, &cfg->burst_per_route))
-				return fail("--burst-per-route wants a number >= 0, not '%s'", optarg);
-			break;
 		case 'm':
-			if (!parse_int(optarg, 0, 100000000, &cfg->max_projects))
-				return fail("--max-projects wants a number >= 0, not '%s'", optarg);
-			cfg->max_projects_set = true;
+		case 't':
+		case 'w':
+		case 's':
+			rc = parse_pace(c, optarg, cfg);
 			break;
 		case OPT_PLAN:
-			if (!(cfg->plan = sim_plan_find(optarg)))
-				return fail("--plan wants %s, not '%s'", SIM_PLAN_NAMES, optarg);
-			break;
 		case OPT_REQUIRE_ORG:
-			cfg->require_org_id = true;
-			break;
 		case OPT_ORG:
-			if (!sim_org_id_valid(optarg))
-				return fail("--org-id wants an id of 1 to 60 characters a-z, 0-9 and '-', not '%s'",
-					    optarg);
-			orgs[norgs++] = optarg;
-			break;
 		case OPT_UNAVAILABLE:
 		case OPT_RETRY:
-		case OPT_FAIL: {
-			double *rate = c == OPT_UNAVAILABLE ? &cfg->unavailable_rate
-				       : c == OPT_RETRY ? &cfg->op_retry_rate : &cfg->op_fail_rate;
-			if (!parse_number(optarg, 0, 1, rate))
-				return fail("--%s wants a number from 0 to 1, not '%s'", opts[opt_index].name, optarg);
-			break;
-		}
+		case OPT_FAIL:
 		case OPT_ACTIVITY:
-			if (!parse_number(optarg, 0, SIM_ACTIVITY_MAX, &cfg->activity_per_minute))
-				return fail("--activity wants projects per minute from 0 to 1000000, not '%s'", optarg);
-			break;
 		case OPT_ACTIVITY_MS:
-			if (!parse_int(optarg, 0, 3600000, &cfg->activity_op_ms))
-				return fail("--activity-op-ms wants milliseconds from 0 to 3600000, not '%s'", optarg);
-			break;
-		case 't': {
-			char *end;
-			errno = 0;
-			cfg->time_scale = strtod(optarg, &end);
-			if (errno || *end || cfg->time_scale <= 0 || cfg->time_scale > 1e6)
-				return fail("--time-scale wants a number above 0, like 60, not '%s'", optarg);
-			break;
-		}
-		case 'w':
-			if (unit_duration_parse(optarg, false, &cfg->recover_window_s) != 0)
-				return fail("--recover-window: %s", err_msg());
-			break;
-		case 's':
-			if (!parse_int(optarg, 0, INT64_MAX, &v))
-				return fail("--seed wants a number >= 0, not '%s'", optarg);
-			cfg->seed = (uint64_t)v;
+			rc = parse_harsh(c, OPTS[opt_index].name, optarg, cfg, orgs, &norgs);
 			break;
 		case 'd':
 			cfg->data_file = optarg;
@@ -249,6 +297,8 @@ static int parse_flags(int argc, char **argv, sim_config *cfg, const char **keys
 		default:
 			return fail("unknown option '%s' (see flotilla-sim --help)", argv[optind - 1]);
 		}
+		if (rc != 0)
+			return rc;
 	}
 	if (optind < argc)
 		return fail("unexpected argument '%s' (see flotilla-sim --help)", argv[optind]);

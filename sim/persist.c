@@ -162,6 +162,101 @@ static json_t *dump(const sim_project *p)
 	return o;
 }
 
+/* Append the branch v (dump's form, with its roles and databases) to p. */
+static void undump_branch(sim_project *p, const json_t *v)
+{
+	if (p->nbranches == p->capbranches)
+		p->branches = sim_grow(p->branches, &p->capbranches, p->nbranches + 1, sizeof(*p->branches));
+	sim_branch *b = &p->branches[p->nbranches++];
+	memset(b, 0, sizeof(*b));
+	b->id = get_str(v, "id");
+	b->name = get_str(v, "name");
+	b->parent_id = get_str(v, "parent_id");
+	b->parent_lsn = get_str(v, "parent_lsn");
+	b->parent_timestamp = get_str(v, "parent_timestamp");
+	b->init_source = get_str(v, "init_source");
+	b->is_default = json_is_true(json_object_get(v, "default"));
+	b->protected_ = json_is_true(json_object_get(v, "protected"));
+	b->annotations = get_obj(v, "annotations");
+	b->created_at = get_int(v, "created_at");
+	b->updated_at = get_int(v, "updated_at");
+	size_t k;
+	json_t *w;
+	json_array_foreach(json_object_get(v, "roles"), k, w) {
+		if (b->nroles == b->caproles)
+			b->roles = sim_grow(b->roles, &b->caproles, b->nroles + 1, sizeof(*b->roles));
+		sim_role *r = &b->roles[b->nroles++];
+		memset(r, 0, sizeof(*r));
+		r->name = get_str(w, "name");
+		r->password = get_str(w, "password");
+		r->no_login = json_is_true(json_object_get(w, "no_login"));
+		r->protected_ = json_is_true(json_object_get(w, "protected"));
+		r->created_at = get_int(w, "created_at");
+		r->updated_at = get_int(w, "updated_at");
+	}
+	json_array_foreach(json_object_get(v, "dbs"), k, w) {
+		if (b->ndbs == b->capdbs)
+			b->dbs = sim_grow(b->dbs, &b->capdbs, b->ndbs + 1, sizeof(*b->dbs));
+		sim_database *d = &b->dbs[b->ndbs++];
+		memset(d, 0, sizeof(*d));
+		d->id = get_int(w, "id");
+		d->name = get_str(w, "name");
+		d->owner = get_str(w, "owner");
+		d->created_at = get_int(w, "created_at");
+		d->updated_at = get_int(w, "updated_at");
+	}
+}
+
+/* Append the endpoint v (dump's form) to p. */
+static void undump_endpoint(sim_project *p, const json_t *v)
+{
+	if (p->nendpoints == p->capendpoints)
+		p->endpoints = sim_grow(p->endpoints, &p->capendpoints, p->nendpoints + 1, sizeof(*p->endpoints));
+	sim_endpoint *e = &p->endpoints[p->nendpoints++];
+	memset(e, 0, sizeof(*e));
+	e->id = get_str(v, "id");
+	e->branch_id = get_str(v, "branch_id");
+	e->name = get_str(v, "name");
+	e->read_write = json_is_true(json_object_get(v, "read_write"));
+	e->min_cu = json_number_value(json_object_get(v, "min_cu"));
+	e->max_cu = json_number_value(json_object_get(v, "max_cu"));
+	e->suspend_timeout = get_int(v, "suspend_timeout");
+	e->disabled = json_is_true(json_object_get(v, "disabled"));
+	e->settings = get_obj(v, "settings");
+	e->created_at = get_int(v, "created_at");
+	e->updated_at = get_int(v, "updated_at");
+	e->last_active = get_int(v, "last_active");
+	e->started_at = get_int(v, "started_at");
+	e->suspended = json_is_true(json_object_get(v, "suspended"));
+	e->accrued_to = get_int(v, "accrued_to");
+}
+
+/* Append the operation v (dump's form) to p, ended. */
+static void undump_op(sim_project *p, const json_t *v)
+{
+	if (p->nops == p->capops)
+		p->ops = sim_grow(p->ops, &p->capops, p->nops + 1, sizeof(*p->ops));
+	sim_op *op = &p->ops[p->nops++];
+	memset(op, 0, sizeof(*op));
+	str_copy(op->id, json_string_value(json_object_get(v, "id")) ? json_string_value(json_object_get(v, "id")) : "", sizeof(op->id));
+	op->action = intern_action(json_string_value(json_object_get(v, "action")));
+	const char *bid = json_string_value(json_object_get(v, "branch_id"));
+	const char *eid = json_string_value(json_object_get(v, "endpoint_id"));
+	str_copy(op->branch_id, bid ? bid : "", sizeof(op->branch_id));
+	str_copy(op->endpoint_id, eid ? eid : "", sizeof(op->endpoint_id));
+	op->created_at = get_int(v, "created_at");
+	/* ended: the real clock it ran on is gone, so it starts long before
+	 * any reading of the monotonic clock; files from before delay_ms
+	 * and fate hold operations that finished in one attempt */
+	int64_t total = get_int(v, "duration_ms");
+	json_int_t fate = get_int(v, "fate");
+	op->fate = fate == SIM_OP_RETRIED || fate == SIM_OP_ERROR ? (uint8_t)fate : SIM_OP_OK;
+	op->delay_ms = json_object_get(v, "delay_ms") ? get_int(v, "delay_ms") : total;
+	op->start_ms = INT64_MIN / 4;
+	op->done_ms = op->start_ms + total;
+}
+
+/* The project dump made, or NULL when it lacks an id, name or region. */
 static sim_project *undump(const json_t *o)
 {
 	sim_project *p = xcalloc(1, sizeof(*p));
@@ -195,91 +290,12 @@ static sim_project *undump(const json_t *o)
 	p->db_seq = get_int(o, "db_seq");
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(o, "branches"), i, v) {
-		if (p->nbranches == p->capbranches)
-			p->branches = sim_grow(p->branches, &p->capbranches, p->nbranches + 1, sizeof(*p->branches));
-		sim_branch *b = &p->branches[p->nbranches++];
-		memset(b, 0, sizeof(*b));
-		b->id = get_str(v, "id");
-		b->name = get_str(v, "name");
-		b->parent_id = get_str(v, "parent_id");
-		b->parent_lsn = get_str(v, "parent_lsn");
-		b->parent_timestamp = get_str(v, "parent_timestamp");
-		b->init_source = get_str(v, "init_source");
-		b->is_default = json_is_true(json_object_get(v, "default"));
-		b->protected_ = json_is_true(json_object_get(v, "protected"));
-		b->annotations = get_obj(v, "annotations");
-		b->created_at = get_int(v, "created_at");
-		b->updated_at = get_int(v, "updated_at");
-		size_t k;
-		json_t *w;
-		json_array_foreach(json_object_get(v, "roles"), k, w) {
-			if (b->nroles == b->caproles)
-				b->roles = sim_grow(b->roles, &b->caproles, b->nroles + 1, sizeof(*b->roles));
-			sim_role *r = &b->roles[b->nroles++];
-			memset(r, 0, sizeof(*r));
-			r->name = get_str(w, "name");
-			r->password = get_str(w, "password");
-			r->no_login = json_is_true(json_object_get(w, "no_login"));
-			r->protected_ = json_is_true(json_object_get(w, "protected"));
-			r->created_at = get_int(w, "created_at");
-			r->updated_at = get_int(w, "updated_at");
-		}
-		json_array_foreach(json_object_get(v, "dbs"), k, w) {
-			if (b->ndbs == b->capdbs)
-				b->dbs = sim_grow(b->dbs, &b->capdbs, b->ndbs + 1, sizeof(*b->dbs));
-			sim_database *d = &b->dbs[b->ndbs++];
-			memset(d, 0, sizeof(*d));
-			d->id = get_int(w, "id");
-			d->name = get_str(w, "name");
-			d->owner = get_str(w, "owner");
-			d->created_at = get_int(w, "created_at");
-			d->updated_at = get_int(w, "updated_at");
-		}
-	}
-	json_array_foreach(json_object_get(o, "endpoints"), i, v) {
-		if (p->nendpoints == p->capendpoints)
-			p->endpoints = sim_grow(p->endpoints, &p->capendpoints, p->nendpoints + 1, sizeof(*p->endpoints));
-		sim_endpoint *e = &p->endpoints[p->nendpoints++];
-		memset(e, 0, sizeof(*e));
-		e->id = get_str(v, "id");
-		e->branch_id = get_str(v, "branch_id");
-		e->name = get_str(v, "name");
-		e->read_write = json_is_true(json_object_get(v, "read_write"));
-		e->min_cu = json_number_value(json_object_get(v, "min_cu"));
-		e->max_cu = json_number_value(json_object_get(v, "max_cu"));
-		e->suspend_timeout = get_int(v, "suspend_timeout");
-		e->disabled = json_is_true(json_object_get(v, "disabled"));
-		e->settings = get_obj(v, "settings");
-		e->created_at = get_int(v, "created_at");
-		e->updated_at = get_int(v, "updated_at");
-		e->last_active = get_int(v, "last_active");
-		e->started_at = get_int(v, "started_at");
-		e->suspended = json_is_true(json_object_get(v, "suspended"));
-		e->accrued_to = get_int(v, "accrued_to");
-	}
-	json_array_foreach(json_object_get(o, "ops"), i, v) {
-		if (p->nops == p->capops)
-			p->ops = sim_grow(p->ops, &p->capops, p->nops + 1, sizeof(*p->ops));
-		sim_op *op = &p->ops[p->nops++];
-		memset(op, 0, sizeof(*op));
-		str_copy(op->id, json_string_value(json_object_get(v, "id")) ? json_string_value(json_object_get(v, "id")) : "", sizeof(op->id));
-		op->action = intern_action(json_string_value(json_object_get(v, "action")));
-		const char *bid = json_string_value(json_object_get(v, "branch_id"));
-		const char *eid = json_string_value(json_object_get(v, "endpoint_id"));
-		str_copy(op->branch_id, bid ? bid : "", sizeof(op->branch_id));
-		str_copy(op->endpoint_id, eid ? eid : "", sizeof(op->endpoint_id));
-		op->created_at = get_int(v, "created_at");
-		/* ended: the real clock it ran on is gone, so it starts long before
-		 * any reading of the monotonic clock; files from before delay_ms
-		 * and fate hold operations that finished in one attempt */
-		int64_t total = get_int(v, "duration_ms");
-		json_int_t fate = get_int(v, "fate");
-		op->fate = fate == SIM_OP_RETRIED || fate == SIM_OP_ERROR ? (uint8_t)fate : SIM_OP_OK;
-		op->delay_ms = json_object_get(v, "delay_ms") ? get_int(v, "delay_ms") : total;
-		op->start_ms = INT64_MIN / 4;
-		op->done_ms = op->start_ms + total;
-	}
+	json_array_foreach(json_object_get(o, "branches"), i, v)
+		undump_branch(p, v);
+	json_array_foreach(json_object_get(o, "endpoints"), i, v)
+		undump_endpoint(p, v);
+	json_array_foreach(json_object_get(o, "ops"), i, v)
+		undump_op(p, v);
 	json_array_foreach(json_object_get(o, "usage"), i, v) {
 		if (p->nusage == p->capusage)
 			p->usage = sim_grow(p->usage, &p->capusage, p->nusage + 1, sizeof(*p->usage));
