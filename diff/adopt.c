@@ -46,7 +46,7 @@ static void add(adopt_builder *b, act *x)
 static void blocked(adopt_builder *b, act *x, char *why)
 {
 	x->a.kind = PLAN_BLOCKED;
-	act_reason(x, "%s", why);
+	diff__act_reason(x, "%s", why);
 	free(why);
 	add(b, x);
 }
@@ -67,18 +67,18 @@ static int take(adopt_builder *b, act *x, const id_candidate *c)
 	plan_fingerprint(&p, &d, x->a.fingerprint);
 	x->a.kind = PLAN_ADOPT;
 	x->a.project_id = xstrdup(c->id);
-	if (id_candidate_marked_for(c, b->fleet, x->a.tenant)) {
-		act_reason(x, "tenant '%s': project %s (named '%s') already carries this fleet's marks for it; mapped, no "
+	if (diff__id_candidate_marked_for(c, b->fleet, x->a.tenant)) {
+		diff__act_reason(x, "tenant '%s': project %s (named '%s') already carries this fleet's marks for it; mapped, no "
 			      "call", x->a.tenant, c->id, c->name);
 	} else {
 		char to[400];
 		snprintf(to, sizeof(to), "fleet %s, tenant %s (branch %s)", b->fleet, x->a.tenant, OWNER_BRANCH);
-		act_change(x, "owner", NULL, to);
-		act_reason(x, "tenant '%s': project %s (named '%s') is taken over: a branch %s carries flotilla's marks",
+		diff__act_change(x, "owner", NULL, to);
+		diff__act_reason(x, "tenant '%s': project %s (named '%s') is taken over: a branch %s carries flotilla's marks",
 			   x->a.tenant, c->id, c->name, OWNER_BRANCH);
-		json_t *ann = branch_annotations(b->fleet, x->a.tenant);
+		json_t *ann = diff__branch_annotations(b->fleet, x->a.tenant);
 		json_object_set_new(ann, "flotilla.owner", json_string("adopt"));
-		act_call(x, "POST", json_pack("{s:{s:s},s:o}", "branch", "name", OWNER_BRANCH, "annotation_value", ann),
+		diff__act_call(x, "POST", json_pack("{s:{s:s},s:o}", "branch", "name", OWNER_BRANCH, "annotation_value", ann),
 			 false, false, "/projects/%s/branches", c->id);
 	}
 	state_project_release(&p);
@@ -92,7 +92,7 @@ static char *refusal(const adopt_builder *b, const char *tenant, const id_candid
 {
 	buf m = BUF_INIT(0);
 	int rc = buf_printf(&m, "tenant '%s': project ", tenant);
-	identity_describe(&m, c);
+	diff__identity_describe(&m, c);
 	if (!c->deep_known)
 		rc |= buf_adds(&m, " could not be read, so whose it is is not known; run the command again");
 	else if (c->fleet && strcmp(c->fleet, b->fleet) != 0)
@@ -122,12 +122,12 @@ static int adopt_tenant(adopt_builder *b, const spec_tenant *t)
 		x.a.project_id = xstrdup(mapped.project_id);
 		state_tenant_release(&mapped);
 		if (!in->tenant) {
-			act_release(&x.a); /* --all-matching looks at unmapped tenants only */
+			diff__act_release(&x.a); /* --all-matching looks at unmapped tenants only */
 			return 0;
 		}
 		if (same) {
 			x.a.kind = PLAN_NOOP;
-			act_reason(&x, "tenant '%s' is mapped to project %s already", t->name, x.a.project_id);
+			diff__act_reason(&x, "tenant '%s' is mapped to project %s already", t->name, x.a.project_id);
 			add(b, &x);
 			return 0;
 		}
@@ -137,18 +137,18 @@ static int adopt_tenant(adopt_builder *b, const spec_tenant *t)
 		return 0;
 	}
 	if (rc != ERR_NOTFOUND) {
-		act_release(&x.a);
+		diff__act_release(&x.a);
 		return rc;
 	}
 	char *name = xasprintf("%s%s", spec_fleet_name_prefix(in->fleet), t->name);
 	const id_candidate *cand[64];
-	size_t nc = identity_candidates(b->ix, t->name, name, cand, ARRAY_LEN(cand));
+	size_t nc = diff__identity_candidates(b->ix, t->name, name, cand, ARRAY_LEN(cand));
 	free(name);
 	if (nc > ARRAY_LEN(cand))
 		nc = ARRAY_LEN(cand);
 
 	if (in->project_id) {
-		const id_candidate *c = identity_get(b->ix, in->project_id);
+		const id_candidate *c = diff__identity_get(b->ix, in->project_id);
 		if (!c) {
 			state_tenant other;
 			if (state_tenant_by_project(in->st, in->project_id, &other) == 0) {
@@ -164,11 +164,11 @@ static int adopt_tenant(adopt_builder *b, const spec_tenant *t)
 		}
 		char *why = refusal(b, t->name, c);
 		for (size_t i = 0; !why && i < nc; i++)
-			if (cand[i] != c && id_candidate_marked_for(cand[i], b->fleet, t->name)) {
+			if (cand[i] != c && diff__id_candidate_marked_for(cand[i], b->fleet, t->name)) {
 				buf m = BUF_INIT(0);
 				if (buf_printf(&m, "tenant '%s': project ", t->name))
 					abort();
-				identity_describe(&m, cand[i]);
+				diff__identity_describe(&m, cand[i]);
 				if (buf_printf(&m, " carries this tenant's marks already: two projects would claim it; "
 						   "delete one in Neon, or adopt that one"))
 					abort();
@@ -178,7 +178,7 @@ static int adopt_tenant(adopt_builder *b, const spec_tenant *t)
 	}
 	if (nc == 0) {
 		if (!in->tenant) {
-			act_release(&x.a); /* nothing claims it: apply creates it */
+			diff__act_release(&x.a); /* nothing claims it: apply creates it */
 			return 0;
 		}
 		blocked(b, &x, xasprintf("tenant '%s': no project carries its name (%s%s) or its marks; give the "
@@ -191,7 +191,7 @@ static int adopt_tenant(adopt_builder *b, const spec_tenant *t)
 		int prc = buf_printf(&m, "tenant '%s': %zu projects claim it: ", t->name, nc);
 		for (size_t i = 0; i < nc; i++) {
 			prc |= buf_adds(&m, i ? ", " : "");
-			identity_describe(&m, cand[i]);
+			diff__identity_describe(&m, cand[i]);
 		}
 		prc |= buf_printf(&m, "; adopt one by id (flotilla adopt %s PROJECT_ID) and delete or rename the others "
 				       "in Neon", t->name);
@@ -217,7 +217,7 @@ int plan_adopt(plan **out, const adopt_input *in)
 	p->changed_since = xstrdup("");
 	int rc = state_generation(in->st, &p->state_generation);
 	if (rc == 0)
-		rc = identity_build(&b.ix, in->st, b.fleet);
+		rc = diff__identity_build(&b.ix, in->st, b.fleet);
 	size_t nt = spec_fleet_tenant_count(in->fleet);
 	bool found = !in->tenant;
 	for (size_t i = 0; rc == 0 && i < nt; i++) {
@@ -233,7 +233,7 @@ int plan_adopt(plan **out, const adopt_input *in)
 		found = true;
 		rc = adopt_tenant(&b, t);
 	}
-	identity_free(b.ix);
+	diff__identity_free(b.ix);
 	if (rc == 0 && !found)
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not in the manifests; flotilla adopts a project for a tenant "
 				           "it manages: add the tenant's manifest first", in->tenant);

@@ -18,7 +18,7 @@
 
 /* ---------------------------------------------------------------- actions */
 
-void act_call(act *x, const char *method, json_t *body, bool destructive, bool after_create,
+void diff__act_call(act *x, const char *method, json_t *body, bool destructive, bool after_create,
 	      const char *fmt, ...)
 {
 	if (x->count_only) {
@@ -41,7 +41,7 @@ void act_call(act *x, const char *method, json_t *body, bool destructive, bool a
 	c->after_create = after_create;
 }
 
-void act_change(act *x, const char *path, const char *from, const char *to)
+void diff__act_change(act *x, const char *path, const char *from, const char *to)
 {
 	x->a.changes = xgrow(x->a.changes, &x->kcap, x->a.nchanges + 1, sizeof(plan_change));
 	plan_change *c = &x->a.changes[x->a.nchanges++];
@@ -50,7 +50,7 @@ void act_change(act *x, const char *path, const char *from, const char *to)
 	c->to = to ? xstrdup(to) : NULL;
 }
 
-void act_reason(act *x, const char *fmt, ...)
+void diff__act_reason(act *x, const char *fmt, ...)
 {
 	va_list ap;
 	buf b = BUF_INIT(0);
@@ -66,7 +66,7 @@ void act_reason(act *x, const char *fmt, ...)
 	x->a.reason = buf_detach(&b, NULL);
 }
 
-void act_release(plan_action *a)
+void diff__act_release(plan_action *a)
 {
 	free(a->tenant);
 	free(a->project_id);
@@ -99,7 +99,7 @@ void plan_action_calls(const plan *p, const plan_action *a, plan_calls *out)
 	spec_tenant_resolve(p->source, a->origin, &sv);
 	act x;
 	memset(&x, 0, sizeof(x));
-	plan_create_calls(&x, p->source, a->tenant, &sv);
+	diff__plan_create_calls(&x, p->source, a->tenant, &sv);
 	/* the count plan_build made without building (count_only) */
 	if (x.a.ncalls != a->ncalls)
 		abort();
@@ -121,7 +121,7 @@ void plan_calls_release(plan_calls *c)
 
 /* ----------------------------------------------------------- human values */
 
-void fmt_cu(int64_t quarters, char out[32])
+void diff__fmt_cu(int64_t quarters, char out[32])
 {
 	if (quarters <= 0) {
 		str_copy(out, "(unset)", 32);
@@ -132,10 +132,10 @@ void fmt_cu(int64_t quarters, char out[32])
 	str_copy(out, t, 32);
 }
 
-void fmt_duration(int64_t s, char out[32]) { unit_duration_format(s, out); }
+void diff__fmt_duration(int64_t s, char out[32]) { unit_duration_format(s, out); }
 
 /* Quota times read in hours, as people write them ("50h", not "2d2h"). */
-void fmt_quota_time(int64_t s, char out[32])
+void diff__fmt_quota_time(int64_t s, char out[32])
 {
 	if (s == 0)
 		str_copy(out, "unlimited", 32);
@@ -145,9 +145,9 @@ void fmt_quota_time(int64_t s, char out[32])
 		unit_duration_format(s, out);
 }
 
-void fmt_size(int64_t bytes, char out[32]) { unit_size_format(bytes, out); }
+void diff__fmt_size(int64_t bytes, char out[32]) { unit_size_format(bytes, out); }
 
-char *fmt_strlist(const spec_list *l)
+char *diff__fmt_strlist(const spec_list *l)
 {
 	buf b = BUF_INIT(0);
 	int rc = buf_addc(&b, '[');
@@ -159,7 +159,7 @@ char *fmt_strlist(const spec_list *l)
 	return buf_detach(&b, NULL);
 }
 
-char *fmt_map(const spec_map *m)
+char *diff__fmt_map(const spec_map *m)
 {
 	buf b = BUF_INIT(0);
 	int rc = buf_addc(&b, '{');
@@ -171,17 +171,17 @@ char *fmt_map(const spec_map *m)
 	return buf_detach(&b, NULL);
 }
 
-json_t *cu_json(int64_t quarters) { return json_real((double)quarters / 4.0); }
+json_t *diff__cu_json(int64_t quarters) { return json_real((double)quarters / 4.0); }
 
-void change_i(act *x, const char *path, void (*f)(int64_t, char *), int64_t from, int64_t to)
+void diff__change_i(act *x, const char *path, void (*f)(int64_t, char *), int64_t from, int64_t to)
 {
 	char a[32], b[32];
 	f(from, a);
 	f(to, b);
-	act_change(x, path, a, b);
+	diff__act_change(x, path, a, b);
 }
 
-void fmt_bool(int64_t b, char out[32]) { str_copy(out, b ? "true" : "false", 32); }
+void diff__fmt_bool(int64_t b, char out[32]) { str_copy(out, b ? "true" : "false", 32); }
 
 /* rounded without libm (diff/ does not link it): CU values are quarters */
 int64_t cu_quarters(double cu) { return cu < 0 ? -(int64_t)(-cu * 4.0 + 0.5) : (int64_t)(cu * 4.0 + 0.5); }
@@ -191,7 +191,7 @@ int64_t suspend_live(int64_t s) { return s == 0 ? 300 : s; }
 
 /* ------------------------------------------------------------ branch tree */
 
-const spec_branch *spec_default_branch(const spec_values *sv)
+const spec_branch *diff__spec_default_branch(const spec_values *sv)
 {
 	const spec_branches *br = sv->v[SF_BRANCHES].br;
 	if (!br || br->n == 0)
@@ -199,7 +199,7 @@ const spec_branch *spec_default_branch(const spec_values *sv)
 	return &br->items[br->default_index < br->n ? br->default_index : 0];
 }
 
-const spec_branch *spec_branch_find(const spec_values *sv, const char *name)
+const spec_branch *diff__spec_branch_find(const spec_values *sv, const char *name)
 {
 	const spec_branches *br = sv->v[SF_BRANCHES].br;
 	for (size_t i = 0; br && name && i < br->n; i++)
@@ -208,9 +208,9 @@ const spec_branch *spec_branch_find(const spec_values *sv, const char *name)
 	return NULL;
 }
 
-const char *spec_branch_parent(const spec_values *sv, const spec_branch *b)
+const char *diff__spec_branch_parent(const spec_values *sv, const spec_branch *b)
 {
-	const spec_branch *d = spec_default_branch(sv);
+	const spec_branch *d = diff__spec_default_branch(sv);
 	if (b == d)
 		return NULL;
 	if (b->parent.o.set && b->parent.s)
@@ -218,11 +218,11 @@ const char *spec_branch_parent(const spec_values *sv, const spec_branch *b)
 	return d ? d->name.s : NULL;
 }
 
-bool spec_inherited(const spec_values *sv, const spec_branch *b, const char *name, bool is_role)
+bool diff__spec_inherited(const spec_values *sv, const spec_branch *b, const char *name, bool is_role)
 {
 	/* bounded walk: validation already refused cycles, the bound is belt and braces */
 	size_t guard = sv->v[SF_BRANCHES].br ? sv->v[SF_BRANCHES].br->n : 0;
-	const spec_branch *p = spec_branch_find(sv, spec_branch_parent(sv, b));
+	const spec_branch *p = diff__spec_branch_find(sv, diff__spec_branch_parent(sv, b));
 	while (p && guard--) {
 		if (is_role) {
 			for (size_t i = 0; i < p->nroles; i++)
@@ -233,15 +233,15 @@ bool spec_inherited(const spec_values *sv, const spec_branch *b, const char *nam
 				if (strcmp(p->databases[i].name.s, name) == 0)
 					return true;
 		}
-		p = spec_branch_find(sv, spec_branch_parent(sv, p));
+		p = diff__spec_branch_find(sv, diff__spec_branch_parent(sv, p));
 	}
 	return false;
 }
 
-const spec_branch **spec_branches_parent_first(const spec_values *sv, size_t *n)
+const spec_branch **diff__spec_branches_parent_first(const spec_values *sv, size_t *n)
 {
 	const spec_branches *br = sv->v[SF_BRANCHES].br;
-	const spec_branch *d = spec_default_branch(sv);
+	const spec_branch *d = diff__spec_default_branch(sv);
 	size_t total = br ? br->n : 0, k = 0;
 	const spec_branch **out = xcalloc(total + 1, sizeof(*out));
 	bool *done = xcalloc(total + 1, sizeof(bool));
@@ -253,8 +253,8 @@ const spec_branch **spec_branches_parent_first(const spec_values *sv, size_t *n)
 			const spec_branch *b = &br->items[i];
 			if (done[i] || b == d)
 				continue;
-			const char *pn = spec_branch_parent(sv, b);
-			const spec_branch *p = spec_branch_find(sv, pn);
+			const char *pn = diff__spec_branch_parent(sv, b);
+			const spec_branch *p = diff__spec_branch_find(sv, pn);
 			if (p && p != d && !done[p - br->items])
 				continue;
 			done[i] = true;
@@ -289,7 +289,7 @@ static json_t *map_json(const spec_map *m)
 	return o;
 }
 
-void replica_name(size_t index, char out[32])
+void diff__replica_name(size_t index, char out[32])
 {
 	snprintf(out, 32, "replica-%zu", index);
 }
@@ -297,13 +297,13 @@ void replica_name(size_t index, char out[32])
 /* A replica is named: a create whose outcome was lost is found again by
  * its name (executor's probe), where an unnamed one could only be made
  * twice. */
-json_t *replica_body(const spec_values *sv, const char *branch_ref, size_t index)
+json_t *diff__replica_body(const spec_values *sv, const char *branch_ref, size_t index)
 {
 	char name[32];
-	replica_name(index, name);
+	diff__replica_name(index, name);
 	return json_pack("{s:{s:s,s:s,s:s,s:o,s:o,s:I}}", "endpoint", "branch_id", branch_ref, "type", "read_only",
-			 "name", name, "autoscaling_limit_min_cu", cu_json(sv->v[SF_COMPUTE_MIN_CU].i),
-			 "autoscaling_limit_max_cu", cu_json(sv->v[SF_COMPUTE_MAX_CU].i),
+			 "name", name, "autoscaling_limit_min_cu", diff__cu_json(sv->v[SF_COMPUTE_MIN_CU].i),
+			 "autoscaling_limit_max_cu", diff__cu_json(sv->v[SF_COMPUTE_MAX_CU].i),
 			 "suspend_timeout_seconds", (json_int_t)sv->v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
 }
 
@@ -328,8 +328,8 @@ static json_t *create_body(const spec_fleet *f, const char *tenant, const spec_v
 							   "flotilla.tenant", tenant));
 	json_object_set_new(pr, "branch", br);
 
-	json_t *des = json_pack("{s:o,s:o,s:I}", "autoscaling_limit_min_cu", cu_json(sv->v[SF_COMPUTE_MIN_CU].i),
-				"autoscaling_limit_max_cu", cu_json(sv->v[SF_COMPUTE_MAX_CU].i),
+	json_t *des = json_pack("{s:o,s:o,s:I}", "autoscaling_limit_min_cu", diff__cu_json(sv->v[SF_COMPUTE_MIN_CU].i),
+				"autoscaling_limit_max_cu", diff__cu_json(sv->v[SF_COMPUTE_MAX_CU].i),
 				"suspend_timeout_seconds", (json_int_t)sv->v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
 	const spec_map *pgs = sv->v[SF_COMPUTE_PG_SETTINGS].map;
 	if (pgs && pgs->n)
@@ -380,9 +380,9 @@ static json_t *create_body(const spec_fleet *f, const char *tenant, const spec_v
  * destructive. The deletes come before any branch is created, so no branch
  * inherits them.
  */
-void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv)
+void diff__plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv)
 {
-	const spec_branch *d = spec_default_branch(sv);
+	const spec_branch *d = diff__spec_default_branch(sv);
 	const char *role_name = NULL, *db_name = NULL;
 	const spec_database *inline_db = NULL;
 	const spec_role *inline_role = NULL;
@@ -397,48 +397,48 @@ void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const sp
 		inline_role = &d->roles[0];
 		role_name = inline_role->name.s;
 	}
-	act_call(x, "POST", BODY(x, create_body(f, tenant, sv, d, role_name, db_name)), false, false, "/projects");
+	diff__act_call(x, "POST", BODY(x, create_body(f, tenant, sv, d, role_name, db_name)), false, false, "/projects");
 
 	const char *dn = d->name.s;
 	/* project.branch has no "protected": the flag takes its own call */
 	if (d->protect.i)
-		act_call(x, "PATCH", BODY(x, json_pack("{s:{s:b}}", "branch", "protected", 1)), false, true,
+		diff__act_call(x, "PATCH", BODY(x, json_pack("{s:{s:b}}", "branch", "protected", 1)), false, true,
 			 "/projects/{project_id}/branches/{branch_id:%s}", dn);
 	if (!inline_db)
-		act_call(x, "DELETE", NULL, false, true, "/projects/{project_id}/branches/{branch_id:%s}/databases/neondb",
+		diff__act_call(x, "DELETE", NULL, false, true, "/projects/{project_id}/branches/{branch_id:%s}/databases/neondb",
 			 dn);
 	if (!role_name)
-		act_call(x, "DELETE", NULL, false, true,
+		diff__act_call(x, "DELETE", NULL, false, true,
 			 "/projects/{project_id}/branches/{branch_id:%s}/roles/neondb_owner", dn);
 	/* the inline role is created with login; noLogin on it cannot be sent
 	 * inline (ProjectCreateRequest has no such field): documented limit */
 	for (size_t i = 0; i < d->nroles; i++)
 		if (&d->roles[i] != inline_role)
-			act_call(x, "POST", BODY(x, role_body(&d->roles[i])), false, true,
+			diff__act_call(x, "POST", BODY(x, role_body(&d->roles[i])), false, true,
 				 "/projects/{project_id}/branches/{branch_id:%s}/roles", dn);
 	for (size_t i = 0; i < d->ndatabases; i++)
 		if (&d->databases[i] != inline_db)
-			act_call(x, "POST", BODY(x, db_body(&d->databases[i])), false, true,
+			diff__act_call(x, "POST", BODY(x, db_body(&d->databases[i])), false, true,
 				 "/projects/{project_id}/branches/{branch_id:%s}/databases", dn);
 
 	size_t nb = 0;
-	const spec_branch **order = spec_branches_parent_first(sv, &nb);
+	const spec_branch **order = diff__spec_branches_parent_first(sv, &nb);
 	for (size_t k = 0; k < nb; k++) {
 		const spec_branch *b = order[k];
 		json_t *body = BODY(x, json_pack("{s:{s:s,s:s++,s:b},s:o}", "branch", "name", b->name.s, "parent_id",
-						 "{branch_id:", spec_branch_parent(sv, b), "}", "protected",
+						 "{branch_id:", diff__spec_branch_parent(sv, b), "}", "protected",
 						 (int)b->protect.i, "annotation_value",
-						 branch_annotations(spec_fleet_name(f), tenant)));
-		act_call(x, "POST", body, false, true, "/projects/{project_id}/branches");
+						 diff__branch_annotations(spec_fleet_name(f), tenant)));
+		diff__act_call(x, "POST", body, false, true, "/projects/{project_id}/branches");
 		/* a branch starts with copies of its parent's roles and databases:
 		 * only what it does not inherit takes a call */
 		for (size_t i = 0; i < b->nroles; i++)
-			if (!spec_inherited(sv, b, b->roles[i].name.s, true))
-				act_call(x, "POST", BODY(x, role_body(&b->roles[i])), false, true,
+			if (!diff__spec_inherited(sv, b, b->roles[i].name.s, true))
+				diff__act_call(x, "POST", BODY(x, role_body(&b->roles[i])), false, true,
 					 "/projects/{project_id}/branches/{branch_id:%s}/roles", b->name.s);
 		for (size_t i = 0; i < b->ndatabases; i++)
-			if (!spec_inherited(sv, b, b->databases[i].name.s, false))
-				act_call(x, "POST", BODY(x, db_body(&b->databases[i])), false, true,
+			if (!diff__spec_inherited(sv, b, b->databases[i].name.s, false))
+				diff__act_call(x, "POST", BODY(x, db_body(&b->databases[i])), false, true,
 					 "/projects/{project_id}/branches/{branch_id:%s}/databases", b->name.s);
 	}
 	free(order);
@@ -446,6 +446,6 @@ void plan_create_calls(act *x, const spec_fleet *f, const char *tenant, const sp
 	char ref[300];
 	snprintf(ref, sizeof(ref), "{branch_id:%s}", dn);
 	for (int64_t i = 0; i < sv->v[SF_READ_REPLICAS].i; i++)
-		act_call(x, "POST", BODY(x, replica_body(sv, ref, (size_t)i + 1)), false, true,
+		diff__act_call(x, "POST", BODY(x, diff__replica_body(sv, ref, (size_t)i + 1)), false, true,
 			 "/projects/{project_id}/endpoints");
 }

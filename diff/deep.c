@@ -38,28 +38,28 @@ static void endpoint_compare(deepctx *c, const state_endpoint *e, const char *la
 	char path[96];
 	if (lmin != v[SF_COMPUTE_MIN_CU].i) {
 		snprintf(path, sizeof(path), "endpoints[%s].minCu", label);
-		change_i(c->x, path, fmt_cu, lmin, v[SF_COMPUTE_MIN_CU].i);
+		diff__change_i(c->x, path, diff__fmt_cu, lmin, v[SF_COMPUTE_MIN_CU].i);
 	}
 	if (lmax != v[SF_COMPUTE_MAX_CU].i) {
 		snprintf(path, sizeof(path), "endpoints[%s].maxCu", label);
-		change_i(c->x, path, fmt_cu, lmax, v[SF_COMPUTE_MAX_CU].i);
+		diff__change_i(c->x, path, diff__fmt_cu, lmax, v[SF_COMPUTE_MAX_CU].i);
 	}
 	if (lsus != v[SF_COMPUTE_SUSPEND_TIMEOUT].i) {
 		snprintf(path, sizeof(path), "endpoints[%s].suspendTimeout", label);
-		change_i(c->x, path, fmt_duration, lsus, v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
+		diff__change_i(c->x, path, diff__fmt_duration, lsus, v[SF_COMPUTE_SUSPEND_TIMEOUT].i);
 	}
 	json_t *ep = json_object();
 	if (!sized) {
-		json_object_set_new(ep, "autoscaling_limit_min_cu", cu_json(v[SF_COMPUTE_MIN_CU].i));
-		json_object_set_new(ep, "autoscaling_limit_max_cu", cu_json(v[SF_COMPUTE_MAX_CU].i));
+		json_object_set_new(ep, "autoscaling_limit_min_cu", diff__cu_json(v[SF_COMPUTE_MIN_CU].i));
+		json_object_set_new(ep, "autoscaling_limit_max_cu", diff__cu_json(v[SF_COMPUTE_MAX_CU].i));
 		json_object_set_new(ep, "suspend_timeout_seconds", json_integer(v[SF_COMPUTE_SUSPEND_TIMEOUT].i));
 	}
 	if (rename) {
 		snprintf(path, sizeof(path), "endpoints[%s].name", label);
-		act_change(c->x, path, e->name, rename);
+		diff__act_change(c->x, path, e->name, rename);
 		json_object_set_new(ep, "name", json_string(rename));
 	}
-	act_call(c->x, "PATCH", json_pack("{s:o}", "endpoint", ep), false, false, "/projects/%s/endpoints/%s", c->p->id,
+	diff__act_call(c->x, "PATCH", json_pack("{s:o}", "endpoint", ep), false, false, "/projects/%s/endpoints/%s", c->p->id,
 		 e->id);
 }
 
@@ -87,7 +87,7 @@ static size_t replica_index(const state_endpoint *e)
  * deleted. A read_only compute someone gave another name is not
  * flotilla's: it is neither counted nor touched.
  */
-void diff_endpoints(deepctx *c)
+void diff__endpoints(deepctx *c)
 {
 	const state_deep *d = c->d;
 	size_t want = (size_t)c->sv->v[SF_READ_REPLICAS].i;
@@ -115,7 +115,7 @@ void diff_endpoints(deepctx *c)
 		char a[32], b[32];
 		snprintf(a, sizeof(a), "%zu", nro);
 		snprintf(b, sizeof(b), "%zu", want);
-		act_change(c->x, "readReplicas", a, b);
+		diff__act_change(c->x, "readReplicas", a, b);
 	}
 	/* spares are used up in a fixed order (they come sorted by id):
 	 * unnamed ones first, they take the free names */
@@ -129,7 +129,7 @@ void diff_endpoints(deepctx *c)
 	size_t used = 0;
 	for (size_t i = 0; i < want; i++) {
 		char name[32];
-		replica_name(i + 1, name);
+		diff__replica_name(i + 1, name);
 		if (slot[i])
 			endpoint_compare(c, slot[i], name, NULL);
 		else if (used < nspare)
@@ -137,16 +137,16 @@ void diff_endpoints(deepctx *c)
 	}
 	/* Neon refuses to delete the computes of a protected branch: when the
 	 * manifest took the protection away, it goes first */
-	const spec_branch *sdb = spec_default_branch(c->sv);
+	const spec_branch *sdb = diff__spec_default_branch(c->sv);
 	if (used < nspare && c->defb->protected_ && sdb && !sdb->protect.i) {
 		char path[320];
 		snprintf(path, sizeof(path), "branches[%s].protected", c->defb->name);
-		act_change(c->x, path, "true", "false");
-		act_call(c->x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 0), false, false,
+		diff__act_change(c->x, path, "true", "false");
+		diff__act_call(c->x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 0), false, false,
 			 "/projects/%s/branches/%s", c->p->id, c->defb->id);
 		c->defb_unprotected = true;
 	} else if (used < nspare && c->defb->protected_) {
-		act_reason(c->x, "tenant '%s': readReplicas cannot go from %zu to %zu: branch '%s' is protected, and Neon "
+		diff__act_reason(c->x, "tenant '%s': readReplicas cannot go from %zu to %zu: branch '%s' is protected, and Neon "
 				 "refuses to delete the computes of a protected branch; set protected: false on it in the "
 				 "manifest (the same apply unprotects it, then removes the replicas), or keep readReplicas",
 			   c->x->a.tenant, nro, want, c->defb->name);
@@ -154,7 +154,7 @@ void diff_endpoints(deepctx *c)
 	}
 	/* a replica holds no data of its own: removing one is not destructive */
 	for (size_t i = used; i < nspare; i++)
-		act_call(c->x, "DELETE", NULL, false, false, "/projects/%s/endpoints/%s", c->p->id, spare[i]->id);
+		diff__act_call(c->x, "DELETE", NULL, false, false, "/projects/%s/endpoints/%s", c->p->id, spare[i]->id);
 	/* the names neither a live replica had nor a spare took */
 	size_t taken = 0;
 	for (size_t i = 0; i < want; i++) {
@@ -162,7 +162,7 @@ void diff_endpoints(deepctx *c)
 			continue;
 		if (taken++ < used)
 			continue; /* a spare was renamed to it above */
-		act_call(c->x, "POST", replica_body(c->sv, c->defb->id, i + 1), false, false, "/projects/%s/endpoints",
+		diff__act_call(c->x, "POST", diff__replica_body(c->sv, c->defb->id, i + 1), false, false, "/projects/%s/endpoints",
 			 c->p->id);
 	}
 	free(slot);
@@ -216,8 +216,8 @@ static void branch_phase(deepctx *c, const spec_branch *sb, const state_branch *
 			if (live_has(c->d, lb->id, r->name.s, true, NULL))
 				continue;
 			snprintf(path, sizeof(path), "branches[%s].roles[%s]", bn, r->name.s);
-			act_change(x, path, NULL, r->no_login.i ? "noLogin" : "login");
-			act_call(x, "POST", json_pack("{s:{s:s,s:b}}", "role", "name", r->name.s, "no_login", (int)r->no_login.i),
+			diff__act_change(x, path, NULL, r->no_login.i ? "noLogin" : "login");
+			diff__act_call(x, "POST", json_pack("{s:{s:s,s:b}}", "role", "name", r->name.s, "no_login", (int)r->no_login.i),
 				 false, false, "/projects/%s/branches/%s/roles", pid, lb->id);
 		}
 		break;
@@ -232,14 +232,14 @@ static void branch_phase(deepctx *c, const spec_branch *sb, const state_branch *
 			if (phase == PH_DB_ADD && !has) {
 				char to[300];
 				snprintf(to, sizeof(to), "owner %s", db->owner.s);
-				act_change(x, path, NULL, to);
-				act_call(x, "POST", json_pack("{s:{s:s,s:s}}", "database", "name", db->name.s, "owner_name",
+				diff__act_change(x, path, NULL, to);
+				diff__act_call(x, "POST", json_pack("{s:{s:s,s:s}}", "database", "name", db->name.s, "owner_name",
 							      db->owner.s),
 					 false, false, "/projects/%s/branches/%s/databases", pid, lb->id);
 			} else if (phase == PH_DB_OWNER && has && (!owner || strcmp(owner, db->owner.s) != 0)) {
 				/* in place: PATCH keeps the data, a re-create would not */
-				act_change(x, path, owner, db->owner.s);
-				act_call(x, "PATCH", json_pack("{s:{s:s}}", "database", "owner_name", db->owner.s), false,
+				diff__act_change(x, path, owner, db->owner.s);
+				diff__act_call(x, "PATCH", json_pack("{s:{s:s}}", "database", "owner_name", db->owner.s), false,
 					 false, "/projects/%s/branches/%s/databases/%s", pid, lb->id, db->name.s);
 			}
 		}
@@ -248,11 +248,11 @@ static void branch_phase(deepctx *c, const spec_branch *sb, const state_branch *
 		for (size_t i = 0; i < c->d->ndatabases; i++) {
 			const state_database *ld = &c->d->databases[i];
 			if (strcmp(ld->branch_id, lb->id) != 0 || declared_on(sb, ld->name, false) ||
-			    spec_inherited(c->sv, sb, ld->name, false))
+			    diff__spec_inherited(c->sv, sb, ld->name, false))
 				continue;
 			snprintf(path, sizeof(path), "branches[%s].databases[%s]", bn, ld->name);
-			act_change(x, path, "present", NULL);
-			act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s/databases/%s", pid, lb->id,
+			diff__act_change(x, path, "present", NULL);
+			diff__act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s/databases/%s", pid, lb->id,
 				 ld->name);
 		}
 		break;
@@ -260,11 +260,11 @@ static void branch_phase(deepctx *c, const spec_branch *sb, const state_branch *
 		for (size_t i = 0; i < c->d->nroles; i++) {
 			const state_role *lr = &c->d->roles[i];
 			if (strcmp(lr->branch_id, lb->id) != 0 || declared_on(sb, lr->name, true) ||
-			    spec_inherited(c->sv, sb, lr->name, true))
+			    diff__spec_inherited(c->sv, sb, lr->name, true))
 				continue;
 			snprintf(path, sizeof(path), "branches[%s].roles[%s]", bn, lr->name);
-			act_change(x, path, "present", NULL);
-			act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s/roles/%s", pid, lb->id, lr->name);
+			diff__act_change(x, path, "present", NULL);
+			diff__act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s/roles/%s", pid, lb->id, lr->name);
 		}
 		break;
 	case PH_PROTECT:
@@ -272,8 +272,8 @@ static void branch_phase(deepctx *c, const spec_branch *sb, const state_branch *
 			break; /* diff_endpoints did, before deleting replicas */
 		if ((bool)sb->protect.i != lb->protected_) {
 			snprintf(path, sizeof(path), "branches[%s].protected", bn);
-			act_change(x, path, lb->protected_ ? "true" : "false", sb->protect.i ? "true" : "false");
-			act_call(x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", (int)sb->protect.i), false, false,
+			diff__act_change(x, path, lb->protected_ ? "true" : "false", sb->protect.i ? "true" : "false");
+			diff__act_call(x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", (int)sb->protect.i), false, false,
 				 "/projects/%s/branches/%s", pid, lb->id);
 		}
 		break;
@@ -300,7 +300,7 @@ static void branch_create(deepctx *c, const spec_branch *b)
 	const char *pid = c->p->id;
 	char path[320], ref[320];
 
-	const char *pn = spec_branch_parent(sv, b);
+	const char *pn = diff__spec_branch_parent(sv, b);
 	const state_branch *lp = live_branch_named(c->d, pn);
 	if (lp)
 		str_copy(ref, lp->id, sizeof(ref));
@@ -309,26 +309,26 @@ static void branch_create(deepctx *c, const spec_branch *b)
 	char to[300];
 	snprintf(to, sizeof(to), "parent %s%s", pn, b->protect.i ? ", protected" : "");
 	snprintf(path, sizeof(path), "branches[%s]", b->name.s);
-	act_change(x, path, NULL, to);
-	act_call(x, "POST", json_pack("{s:{s:s,s:s,s:b},s:o}", "branch", "name", b->name.s, "parent_id", ref,
+	diff__act_change(x, path, NULL, to);
+	diff__act_call(x, "POST", json_pack("{s:{s:s,s:s,s:b},s:o}", "branch", "name", b->name.s, "parent_id", ref,
 				      "protected", (int)b->protect.i, "annotation_value",
-				      branch_annotations(spec_fleet_name(c->fleet), x->a.tenant)),
+				      diff__branch_annotations(spec_fleet_name(c->fleet), x->a.tenant)),
 		 false, false, "/projects/%s/branches", pid);
 	for (size_t i = 0; i < b->nroles; i++)
-		if (!spec_inherited(sv, b, b->roles[i].name.s, true)) {
+		if (!diff__spec_inherited(sv, b, b->roles[i].name.s, true)) {
 			snprintf(path, sizeof(path), "branches[%s].roles[%s]", b->name.s, b->roles[i].name.s);
-			act_change(x, path, NULL, b->roles[i].no_login.i ? "noLogin" : "login");
-			act_call(x, "POST",
+			diff__act_change(x, path, NULL, b->roles[i].no_login.i ? "noLogin" : "login");
+			diff__act_call(x, "POST",
 				 json_pack("{s:{s:s,s:b}}", "role", "name", b->roles[i].name.s, "no_login",
 					   (int)b->roles[i].no_login.i),
 				 false, false, "/projects/%s/branches/{branch_id:%s}/roles", pid, b->name.s);
 		}
 	for (size_t i = 0; i < b->ndatabases; i++)
-		if (!spec_inherited(sv, b, b->databases[i].name.s, false)) {
+		if (!diff__spec_inherited(sv, b, b->databases[i].name.s, false)) {
 			snprintf(path, sizeof(path), "branches[%s].databases[%s]", b->name.s, b->databases[i].name.s);
 			snprintf(to, sizeof(to), "owner %s", b->databases[i].owner.s);
-			act_change(x, path, NULL, to);
-			act_call(x, "POST",
+			diff__act_change(x, path, NULL, to);
+			diff__act_call(x, "POST",
 				 json_pack("{s:{s:s,s:s}}", "database", "name", b->databases[i].name.s, "owner_name",
 					   b->databases[i].owner.s),
 				 false, false, "/projects/%s/branches/{branch_id:%s}/databases", pid, b->name.s);
@@ -350,14 +350,14 @@ static size_t branches_gone_collect(deepctx *c, const state_branch **gone, bool 
 	size_t ng = 0;
 	for (size_t i = 0; i < d->nbranches; i++) {
 		const state_branch *lb = &d->branches[i];
-		if (lb->is_default || spec_branch_find(c->sv, lb->name))
+		if (lb->is_default || diff__spec_branch_find(c->sv, lb->name))
 			continue;
 		branch_mark m;
-		branch_mark_read(lb, &m);
+		diff__branch_mark_read(lb, &m);
 		bool owner = m.owner && strcmp(lb->name, OWNER_BRANCH) == 0;
 		bool ours = m.fleet && !m.owner && strcmp(m.fleet, fleet) == 0;
 		bool foreign = m.fleet && strcmp(m.fleet, fleet) != 0;
-		branch_mark_release(&m);
+		diff__branch_mark_release(&m);
 		if (owner)
 			continue;
 		if (!ours && (!prune_all || foreign)) {
@@ -418,7 +418,7 @@ static void branch_delete(deepctx *c, const state_branch **gone, const bool *man
 	 * (not flotilla's, or listed) holds its parent */
 	const state_branch *child = live_child_staying(c->d, g, gone, ng);
 	if (child) {
-		act_reason(x, "tenant '%s': branch '%s' is no longer listed, but branch '%s' was made from it and "
+		diff__act_reason(x, "tenant '%s': branch '%s' is no longer listed, but branch '%s' was made from it and "
 			      "stays, and Neon refuses to delete a branch with children; delete '%s' in Neon, or list "
 			      "'%s' again", x->a.tenant, g->name, child->name, child->name, g->name);
 		x->a.kind = PLAN_BLOCKED;
@@ -428,7 +428,7 @@ static void branch_delete(deepctx *c, const state_branch **gone, const bool *man
 	if (g->protected_ && !managed[i]) {
 		/* pruneBranches reaches a branch flotilla did not make: its
 		 * protection did not come from the manifest either */
-		act_reason(x, "tenant '%s': branch '%s' is protected and flotilla did not make it, so pruneBranches "
+		diff__act_reason(x, "tenant '%s': branch '%s' is protected and flotilla did not make it, so pruneBranches "
 			      "does not take its protection away; unprotect it in Neon to let it go, or list it in "
 			      "the manifest", x->a.tenant, g->name);
 		x->a.kind = PLAN_BLOCKED;
@@ -438,22 +438,22 @@ static void branch_delete(deepctx *c, const state_branch **gone, const bool *man
 	if (g->protected_) {
 		/* the manifest that protected it no longer lists it */
 		snprintf(path, sizeof(path), "branches[%s].protected", g->name);
-		act_change(x, path, "true", "false");
-		act_call(x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 0), false, false,
+		diff__act_change(x, path, "true", "false");
+		diff__act_call(x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 0), false, false,
 			 "/projects/%s/branches/%s", pid, g->id);
 	}
 	snprintf(path, sizeof(path), "branches[%s]", g->name);
-	act_change(x, path, "present", NULL);
-	act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s", pid, g->id);
+	diff__act_change(x, path, "present", NULL);
+	diff__act_call(x, "DELETE", NULL, true, false, "/projects/%s/branches/%s", pid, g->id);
 }
 
-void diff_branches(deepctx *c)
+void diff__branches(deepctx *c)
 {
 	const spec_values *sv = c->sv;
 	const state_deep *d = c->d;
 
 	size_t nb = 0;
-	const spec_branch **order = spec_branches_parent_first(sv, &nb);
+	const spec_branch **order = diff__spec_branches_parent_first(sv, &nb);
 	/* new branches, parent first, each followed by what it does not inherit */
 	for (size_t k = 0; k < nb; k++)
 		if (!live_branch_named(d, order[k]->name.s))
@@ -461,7 +461,7 @@ void diff_branches(deepctx *c)
 
 	/* existing branches: the default one, then the rest parent first */
 	for (int phase = PH_ROLE_ADD; phase <= PH_PROTECT; phase++) {
-		const spec_branch *db = spec_default_branch(sv);
+		const spec_branch *db = diff__spec_default_branch(sv);
 		if (db)
 			branch_phase(c, db, c->defb, phase);
 		for (size_t k = 0; k < nb; k++) {

@@ -109,7 +109,7 @@ bool diff_api_whole(const char *api)
 	return false;
 }
 
-void api_set(json_t *root, const char *path, json_t *v)
+void diff__api_set(json_t *root, const char *path, json_t *v)
 {
 	json_t *o = root;
 	const char *seg = path, *dot;
@@ -214,16 +214,16 @@ int64_t field_live(const diff_field *df, const state_project *p)
 	return v == 0 ? df->live_zero : v;
 }
 
-const char *field_live_str(const diff_field *df, const state_project *p)
+const char *diff__field_live_str(const diff_field *df, const state_project *p)
 {
 	return *(char *const *)((const char *)p + df->offset);
 }
 
-bool field_differs(const diff_field *df, const spec_values *sv, const state_project *p)
+bool diff__field_differs(const diff_field *df, const spec_values *sv, const state_project *p)
 {
 	const spec_val *want = &sv->v[df->field];
 	if (df->type == DIFF_FIELD_STR) {
-		const char *live = field_live_str(df, p);
+		const char *live = diff__field_live_str(df, p);
 		return !live || !want->s ? live != want->s : strcmp(live, want->s) != 0;
 	}
 	if (df->type == DIFF_FIELD_BOOL)
@@ -231,24 +231,24 @@ bool field_differs(const diff_field *df, const spec_values *sv, const state_proj
 	return field_live(df, p) != want->i;
 }
 
-void field_format(const diff_field *df, int64_t v, char out[32])
+void diff__field_format(const diff_field *df, int64_t v, char out[32])
 {
 	switch (spec_field_get(df->field)->type) {
-	case SPEC_T_BOOL: fmt_bool(v, out); break;
+	case SPEC_T_BOOL: diff__fmt_bool(v, out); break;
 	case SPEC_T_DURATION:
-	case SPEC_T_DURATION_NEVER: fmt_duration(v, out); break;
-	case SPEC_T_QUOTA_TIME: fmt_quota_time(v, out); break;
-	case SPEC_T_SIZE: fmt_size(v, out); break;
-	case SPEC_T_CU: fmt_cu(v, out); break;
+	case SPEC_T_DURATION_NEVER: diff__fmt_duration(v, out); break;
+	case SPEC_T_QUOTA_TIME: diff__fmt_quota_time(v, out); break;
+	case SPEC_T_SIZE: diff__fmt_size(v, out); break;
+	case SPEC_T_CU: diff__fmt_cu(v, out); break;
 	default: snprintf(out, 32, "%" PRId64, v); break;
 	}
 }
 
-json_t *field_json(const diff_field *df, const spec_val *v)
+json_t *diff__field_json(const diff_field *df, const spec_val *v)
 {
 	switch (df->type) {
 	case DIFF_FIELD_BOOL: return json_boolean(v->i);
-	case DIFF_FIELD_CU: return cu_json(v->i);
+	case DIFF_FIELD_CU: return diff__cu_json(v->i);
 	case DIFF_FIELD_STR: return json_string(v->s);
 	case DIFF_FIELD_I64:
 	case DIFF_FIELD_INT: break;

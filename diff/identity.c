@@ -35,7 +35,7 @@ struct identity {
 	char *fleet;
 };
 
-const char *live_annotation(const json_t *ann, const char *key)
+const char *diff__live_annotation(const json_t *ann, const char *key)
 {
 	const json_t *v = json_object_get(ann, "value");
 	if (json_is_object(v))
@@ -43,44 +43,44 @@ const char *live_annotation(const json_t *ann, const char *key)
 	return json_string_value(json_object_get(ann, key));
 }
 
-void branch_mark_read(const state_branch *b, branch_mark *out)
+void diff__branch_mark_read(const state_branch *b, branch_mark *out)
 {
 	memset(out, 0, sizeof(*out));
-	json_t *ann = b ? live_json(b->annotations_json) : NULL;
-	const char *f = live_annotation(ann, "flotilla.fleet"), *t = live_annotation(ann, "flotilla.tenant");
+	json_t *ann = b ? diff__live_json(b->annotations_json) : NULL;
+	const char *f = diff__live_annotation(ann, "flotilla.fleet"), *t = diff__live_annotation(ann, "flotilla.tenant");
 	if (f && t) {
 		out->fleet = xstrdup(f);
 		out->tenant = xstrdup(t);
-		out->owner = live_annotation(ann, "flotilla.owner") != NULL;
+		out->owner = diff__live_annotation(ann, "flotilla.owner") != NULL;
 	}
 	json_decref(ann);
 }
 
-void branch_mark_release(branch_mark *m)
+void diff__branch_mark_release(branch_mark *m)
 {
 	free(m->fleet);
 	free(m->tenant);
 	memset(m, 0, sizeof(*m));
 }
 
-char *project_owner(const state_deep *d)
+char *diff__project_owner(const state_deep *d)
 {
 	char *fleet = NULL;
 	for (size_t i = 0; i < d->nbranches && !fleet; i++) {
 		if (!d->branches[i].is_default && strcmp(d->branches[i].name, OWNER_BRANCH) != 0)
 			continue;
 		branch_mark m;
-		branch_mark_read(&d->branches[i], &m);
+		diff__branch_mark_read(&d->branches[i], &m);
 		if (m.fleet && (d->branches[i].is_default || m.owner)) {
 			fleet = m.fleet;
 			m.fleet = NULL;
 		}
-		branch_mark_release(&m);
+		diff__branch_mark_release(&m);
 	}
 	return fleet;
 }
 
-json_t *branch_annotations(const char *fleet, const char *tenant)
+json_t *diff__branch_annotations(const char *fleet, const char *tenant)
 {
 	return json_pack("{s:s,s:s}", "flotilla.fleet", fleet, "flotilla.tenant", tenant);
 }
@@ -124,7 +124,7 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 	}
 	if (u->annotations_json && !c->fleet) {
 		json_t *ann = json_loads(u->annotations_json, JSON_DECODE_ANY, NULL);
-		const char *f = live_annotation(ann, "flotilla.fleet"), *t = live_annotation(ann, "flotilla.tenant");
+		const char *f = diff__live_annotation(ann, "flotilla.fleet"), *t = diff__live_annotation(ann, "flotilla.tenant");
 		if (f && t) {
 			c->fleet = xstrdup(f);
 			c->tenant = xstrdup(t);
@@ -136,7 +136,7 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 	return 0;
 }
 
-int identity_build(identity **out, state *st, const char *fleet)
+int diff__identity_build(identity **out, state *st, const char *fleet)
 {
 	identity *ix = xcalloc(1, sizeof(*ix));
 	ix->by_name = strmap_new();
@@ -144,7 +144,7 @@ int identity_build(identity **out, state *st, const char *fleet)
 	ix->fleet = xstrdup(fleet ? fleet : "");
 	int rc = state_unmapped_foreach(st, on_unmapped, ix);
 	if (rc != 0) {
-		identity_free(ix);
+		diff__identity_free(ix);
 		*out = NULL;
 		return rc;
 	}
@@ -152,7 +152,7 @@ int identity_build(identity **out, state *st, const char *fleet)
 	return 0;
 }
 
-void identity_free(identity *ix)
+void diff__identity_free(identity *ix)
 {
 	if (!ix)
 		return;
@@ -178,12 +178,12 @@ void identity_free(identity *ix)
 	free(ix);
 }
 
-size_t identity_unknown(const identity *ix)
+size_t diff__identity_unknown(const identity *ix)
 {
 	return ix->unknown;
 }
 
-size_t identity_candidates(const identity *ix, const char *tenant, const char *name, const id_candidate **out,
+size_t diff__identity_candidates(const identity *ix, const char *tenant, const char *name, const id_candidate **out,
 			   size_t max)
 {
 	size_t nc = 0;
@@ -204,7 +204,7 @@ size_t identity_candidates(const identity *ix, const char *tenant, const char *n
 	return nc;
 }
 
-const id_candidate *identity_get(const identity *ix, const char *project_id)
+const id_candidate *diff__identity_get(const identity *ix, const char *project_id)
 {
 	for (size_t i = 0; i < ix->n; i++)
 		if (strcmp(ix->v[i].id, project_id) == 0)
@@ -212,12 +212,12 @@ const id_candidate *identity_get(const identity *ix, const char *project_id)
 	return NULL;
 }
 
-bool id_candidate_marked_for(const id_candidate *c, const char *fleet, const char *tenant)
+bool diff__id_candidate_marked_for(const id_candidate *c, const char *fleet, const char *tenant)
 {
 	return c->fleet && strcmp(c->fleet, fleet) == 0 && strcmp(c->tenant, tenant) == 0;
 }
 
-void identity_describe(buf *b, const id_candidate *c)
+void diff__identity_describe(buf *b, const id_candidate *c)
 {
 	int rc = buf_printf(b, "%s (named '%s', ", c->id, c->name);
 	if (!c->deep_known)
@@ -230,25 +230,25 @@ void identity_describe(buf *b, const id_candidate *c)
 		abort();
 }
 
-id_verdict identity_check(const identity *ix, const char *tenant, const char *name, const char **adopt_id,
+id_verdict diff__identity_check(const identity *ix, const char *tenant, const char *name, const char **adopt_id,
 			  char **why)
 {
 	*adopt_id = NULL;
 	*why = NULL;
 	const id_candidate *cand[64];
-	size_t nc = identity_candidates(ix, tenant, name, cand, ARRAY_LEN(cand));
+	size_t nc = diff__identity_candidates(ix, tenant, name, cand, ARRAY_LEN(cand));
 	if (nc == 0)
 		return ID_NONE;
 	buf b = BUF_INIT(0);
 	int rc = 0;
 	if (nc == 1) {
 		const id_candidate *c = cand[0];
-		if (id_candidate_marked_for(c, ix->fleet, tenant)) {
+		if (diff__id_candidate_marked_for(c, ix->fleet, tenant)) {
 			*adopt_id = c->id;
 			return ID_ADOPT;
 		}
 		rc |= buf_printf(&b, "tenant '%s': not created: project ", tenant);
-		identity_describe(&b, c);
+		diff__identity_describe(&b, c);
 		if (!c->deep_known)
 			rc |= buf_printf(&b, " may be this tenant's, and whose it is is not known: a plan or apply that "
 					      "talks to Neon reads its branches first (not --refresh none)");
@@ -265,7 +265,7 @@ id_verdict identity_check(const identity *ix, const char *tenant, const char *na
 		for (size_t i = 0; i < nc && i < ARRAY_LEN(cand); i++) {
 			if (i)
 				rc |= buf_adds(&b, ", ");
-			identity_describe(&b, cand[i]);
+			diff__identity_describe(&b, cand[i]);
 		}
 		rc |= buf_printf(&b, "; keep one: delete or rename the others in Neon, then 'flotilla adopt %s "
 				      "PROJECT_ID'", tenant);

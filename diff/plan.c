@@ -71,7 +71,7 @@ void plan_free(plan *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->nactions; i++)
-		act_release(&p->actions[i]);
+		diff__act_release(&p->actions[i]);
 	free(p->actions);
 	plan_unmanaged_release(p);
 	free(p->commit);
@@ -99,7 +99,7 @@ static void on_limit(void *arg, const spec_origin *o, const char *path, const ch
 	act *x = arg;
 	(void)o;
 	(void)path;
-	act_reason(x, "tenant '%s': %s", x->a.tenant, msg);
+	diff__act_reason(x, "tenant '%s': %s", x->a.tenant, msg);
 }
 
 static int str_ptr_cmp(const void *a, const void *b)
@@ -216,7 +216,7 @@ static void push_blocked_create(builder *b, const spec_tenant *t, act *x)
 {
 	char *name = xasprintf("%s%s", spec_fleet_name_prefix(b->in->fleet), t->name);
 	x->a.kind = PLAN_BLOCKED;
-	act_change(x, "project", NULL, name);
+	diff__act_change(x, "project", NULL, name);
 	free(name);
 	push(b, x);
 }
@@ -235,7 +235,7 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 	const plan_input *in = b->in;
 	*adopt_id = NULL;
 	if (in->live_incomplete > 0) {
-		act_reason(x, "tenant '%s': not created: the last list of the live fleet was incomplete (%" PRId64
+		diff__act_reason(x, "tenant '%s': not created: the last list of the live fleet was incomplete (%" PRId64
 			      " project%s that Neon named unavailable could not be read), and the tenant's project may "
 			      "be one of them; run 'flotilla refresh' until it completes, then plan again",
 			   t->name, in->live_incomplete, in->live_incomplete == 1 ? "" : "s");
@@ -243,27 +243,27 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 		return 0;
 	}
 	if (!b->ix) {
-		int rc = identity_build(&b->ix, in->st, spec_fleet_name(in->fleet));
+		int rc = diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet));
 		if (rc != 0) {
-			act_release(&x->a);
+			diff__act_release(&x->a);
 			return rc;
 		}
 	}
 	char *name = xasprintf("%s%s", spec_fleet_name_prefix(in->fleet), t->name);
 	char *why = NULL;
-	id_verdict v = identity_check(b->ix, t->name, name, adopt_id, &why);
+	id_verdict v = diff__identity_check(b->ix, t->name, name, adopt_id, &why);
 	free(name);
 	if (v == ID_ADOPT)
 		return 0;
 	if (v == ID_BLOCKED) {
-		act_reason(x, "%s", why);
+		diff__act_reason(x, "%s", why);
 		free(why);
 		push_blocked_create(b, t, x);
 		return 0;
 	}
-	if (identity_unknown(b->ix) > 0) {
-		size_t n = identity_unknown(b->ix);
-		act_reason(x, "tenant '%s': not created: %zu project%s no tenant is mapped to %s not had %s branches "
+	if (diff__identity_unknown(b->ix) > 0) {
+		size_t n = diff__identity_unknown(b->ix);
+		diff__act_reason(x, "tenant '%s': not created: %zu project%s no tenant is mapped to %s not had %s branches "
 			      "read, so whether one carries this tenant's annotations is not known; a plan or apply "
 			      "that talks to Neon reads them first (not --refresh none), and one that could not says why",
 			   t->name, n, n == 1 ? "" : "s", n == 1 ? "has" : "have", n == 1 ? "its" : "their");
@@ -276,7 +276,7 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 			str_copy(whose, "spec.limits", sizeof(whose));
 		else
 			snprintf(whose, sizeof(whose), "the %s plan", b->limits.plan);
-		act_reason(x, "tenant '%s': not created: %s allows %" PRId64 " projects, and %" PRId64 " exist or are "
+		diff__act_reason(x, "tenant '%s': not created: %s allows %" PRId64 " projects, and %" PRId64 " exist or are "
 			      "planned before this one, so Neon would refuse it; if Neon raised this account's limit, "
 			      "set spec.limits.projects in flotilla.yaml", t->name, whose, b->limits.projects,
 			   b->live_projects + b->creates);
@@ -289,7 +289,7 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 	b->creates++;
 	x->a.kind = PLAN_CREATE;
 	x->count_only = true;
-	plan_create_calls(x, in->fleet, t->name, sv);
+	diff__plan_create_calls(x, in->fleet, t->name, sv);
 	x->a.deferred = true;
 	x->a.origin = t;
 	x->a.summary = xasprintf("%s, pg %" PRId64, sv->v[SF_REGION].s, sv->v[SF_PG_VERSION].i);
@@ -328,7 +328,7 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 	rc = load_live(b, x.a.project_id, &p, &d, &deep);
 	if (rc == ERR_NOTFOUND) {
 		x.a.kind = PLAN_BLOCKED;
-		act_reason(&x, "tenant '%s': mapped project %s is not in the cache; run 'flotilla refresh' "
+		diff__act_reason(&x, "tenant '%s': mapped project %s is not in the cache; run 'flotilla refresh' "
 			       "(flotilla never re-creates a mapped tenant on its own)", t->name, x.a.project_id);
 		push(b, &x);
 		return 0;
@@ -340,31 +340,31 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 	x.a.deep_unknown = !deep;
 	x.a.kind = PLAN_UPDATE;
 	const state_branch *defb = deep ? live_default(&d) : NULL;
-	char *of = deep ? project_owner(&d) : NULL;
+	char *of = deep ? diff__project_owner(&d) : NULL;
 	if (of && strcmp(of, spec_fleet_name(in->fleet)) != 0) {
 		/* not ours: compare nothing, so nothing of it leaks into a patch */
 		x.a.kind = PLAN_BLOCKED;
-		act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
+		diff__act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
 			   t->name, p.id, of);
 		free(of);
 		goto out;
 	}
 	free(of);
 
-	diff_immutable(&x, t->name, &sv, &p); /* region, pgVersion */
-	const spec_branch *sdb = spec_default_branch(&sv);
+	diff__immutable(&x, t->name, &sv, &p); /* region, pgVersion */
+	const spec_branch *sdb = diff__spec_default_branch(&sv);
 	if (defb && sdb && strcmp(defb->name, sdb->name.s) != 0) {
-		act_change(&x, "branches[default].name", defb->name, sdb->name.s);
-		act_reason(&x, "tenant '%s': the default branch cannot be renamed from '%s' to '%s'", t->name,
+		diff__act_change(&x, "branches[default].name", defb->name, sdb->name.s);
+		diff__act_reason(&x, "tenant '%s': the default branch cannot be renamed from '%s' to '%s'", t->name,
 			   defb->name, sdb->name.s);
 		x.a.kind = PLAN_BLOCKED;
 	}
 
-	diff_project(&x, in->fleet, t->name, &sv, &p);
+	diff__project(&x, in->fleet, t->name, &sv, &p);
 	if (deep && defb && (!sdb || strcmp(defb->name, sdb->name.s) == 0)) {
 		deepctx c = {.x = &x, .sv = &sv, .p = &p, .d = &d, .defb = defb, .fleet = in->fleet};
-		diff_endpoints(&c);
-		diff_branches(&c);
+		diff__endpoints(&c);
+		diff__branches(&c);
 	}
 	if (over)
 		x.a.kind = PLAN_BLOCKED; /* every change still listed, none made */
@@ -381,7 +381,7 @@ out:
 	push(b, &x);
 	return 0;
 fail:
-	act_release(&x.a);
+	diff__act_release(&x.a);
 	return rc;
 }
 
@@ -408,51 +408,51 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 	int rc = load_live(b, project_id, &p, &d, &deep);
 	if (rc == ERR_NOTFOUND) {
 		x.a.kind = PLAN_ORPHAN;
-		act_reason(&x, "tenant '%s': manifest removed and project %s is no longer in the cache", tenant, project_id);
+		diff__act_reason(&x, "tenant '%s': manifest removed and project %s is no longer in the cache", tenant, project_id);
 		push(b, &x);
 		return 0;
 	}
 	if (rc != 0) {
-		act_release(&x.a);
+		diff__act_release(&x.a);
 		return rc;
 	}
 	plan_fingerprint(&p, deep ? &d : NULL, x.a.fingerprint);
 	x.a.deep_unknown = !deep;
-	char *of = deep ? project_owner(&d) : NULL;
+	char *of = deep ? diff__project_owner(&d) : NULL;
 	bool protect = false;
 	if (state_tenant_get_protect(in->st, tenant, &protect) != 0)
 		protect = false;
 	const spec_fleet *f = in->fleet;
 	if (!spec_fleet_prune(f)) {
 		x.a.kind = PLAN_ORPHAN;
-		act_reason(&x, "tenant '%s': manifest removed; project %s is left alone (fleet prune is off)", tenant,
+		diff__act_reason(&x, "tenant '%s': manifest removed; project %s is left alone (fleet prune is off)", tenant,
 			   project_id);
 	} else if (!deep) {
 		x.a.kind = PLAN_BLOCKED;
-		act_reason(&x, "tenant '%s': manifest removed, but project %s was never read deep, so whether flotilla "
+		diff__act_reason(&x, "tenant '%s': manifest removed, but project %s was never read deep, so whether flotilla "
 			       "made it is not known; plan with a refresh (not --refresh none) to read it", tenant,
 			   project_id);
 	} else if (of && strcmp(of, spec_fleet_name(f)) != 0) {
 		x.a.kind = PLAN_BLOCKED;
-		act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
+		diff__act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
 			   tenant, project_id, of);
 	} else if (!of) {
 		x.a.kind = PLAN_BLOCKED;
-		act_reason(&x, "tenant '%s': manifest removed, but project %s carries no flotilla mark (no annotations on "
+		diff__act_reason(&x, "tenant '%s': manifest removed, but project %s carries no flotilla mark (no annotations on "
 			       "its default branch, no %s branch): flotilla did not make it and never deletes it; delete it "
 			       "in Neon if it should go", tenant, project_id, OWNER_BRANCH);
 	} else if (protect) {
 		x.a.kind = PLAN_BLOCKED;
-		act_reason(&x, "tenant '%s': manifest removed but its last manifest said protect: true; flotilla never "
+		diff__act_reason(&x, "tenant '%s': manifest removed but its last manifest said protect: true; flotilla never "
 			       "deletes a protected tenant's project", tenant);
 	} else if (b->deletes >= max_deletes(in)) {
 		x.a.kind = PLAN_BLOCKED;
-		act_reason(&x, "tenant '%s': deleting project %s would exceed %s (%" PRId64 ")", tenant, project_id,
+		diff__act_reason(&x, "tenant '%s': deleting project %s would exceed %s (%" PRId64 ")", tenant, project_id,
 			   in->max_deletes > 0 ? "--max-deletes" : "maxDeletesPerRun", max_deletes(in));
 	} else {
 		b->deletes++;
 		x.a.kind = PLAN_DELETE;
-		act_reason(&x, "tenant '%s': manifest removed and fleet prune is on", tenant);
+		diff__act_reason(&x, "tenant '%s': manifest removed and fleet prune is on", tenant);
 		/* Neon refuses to delete a project with a protected branch: the
 		 * manifest that protected them is gone, so unprotect them first */
 		char path[320];
@@ -460,12 +460,12 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 			if (!d.branches[i].protected_)
 				continue;
 			snprintf(path, sizeof(path), "branches[%s].protected", d.branches[i].name);
-			act_change(&x, path, "true", "false");
-			act_call(&x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 0), false, false,
+			diff__act_change(&x, path, "true", "false");
+			diff__act_call(&x, "PATCH", json_pack("{s:{s:b}}", "branch", "protected", 0), false, false,
 				 "/projects/%s/branches/%s", project_id, d.branches[i].id);
 		}
-		act_change(&x, "project", p.name, NULL);
-		act_call(&x, "DELETE", NULL, true, false, "/projects/%s", project_id);
+		diff__act_change(&x, "project", p.name, NULL);
+		diff__act_call(&x, "DELETE", NULL, true, false, "/projects/%s", project_id);
 	}
 	free(of);
 	state_project_release(&p);
@@ -599,7 +599,7 @@ fail:
 	}
 	free(m.v);
 	free(ts);
-	identity_free(b.ix);
+	diff__identity_free(b.ix);
 	plan_free(p);
 	return rc;
 }

@@ -18,7 +18,7 @@
 
 /* ------------------------------------------------------------ live values */
 
-json_t *live_json(const char *s)
+json_t *diff__live_json(const char *s)
 {
 	return s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
 }
@@ -99,26 +99,26 @@ static bool sends(const pdiff *d, spec_field f)
 	return false;
 }
 
-void diff_immutable(act *x, const char *tenant, const spec_values *sv, const state_project *p)
+void diff__immutable(act *x, const char *tenant, const spec_values *sv, const state_project *p)
 {
 	size_t n;
 	const diff_field *t = diff_fields(&n);
 	for (size_t i = 0; i < n; i++) {
 		const diff_field *df = &t[i];
-		if (df->rule != DIFF_FIELD_IMMUTABLE || !field_differs(df, sv, p))
+		if (df->rule != DIFF_FIELD_IMMUTABLE || !diff__field_differs(df, sv, p))
 			continue;
 		char a[32], b[32];
 		const char *from = a, *to = b;
 		if (df->type == DIFF_FIELD_STR) {
-			from = field_live_str(df, p);
+			from = diff__field_live_str(df, p);
 			to = sv->v[df->field].s;
 		} else {
 			snprintf(a, sizeof(a), "%" PRId64, field_live(df, p));
 			snprintf(b, sizeof(b), "%" PRId64, sv->v[df->field].i);
 		}
 		const char *path = spec_field_get(df->field)->path;
-		act_change(x, path, from, to);
-		act_reason(x, "tenant '%s': %s cannot change from '%s' to '%s' (it is immutable; a replacement "
+		diff__act_change(x, path, from, to);
+		diff__act_reason(x, "tenant '%s': %s cannot change from '%s' to '%s' (it is immutable; a replacement "
 			      "would destroy the tenant's data)", tenant, path, NS(from), NS(to));
 		x->a.kind = PLAN_BLOCKED;
 	}
@@ -139,20 +139,20 @@ static void rows_until(pdiff *d, spec_field stop)
 			continue;
 		if (d->changed[df->field]) {
 			char a[32], b[32];
-			field_format(df, field_live(df, d->p), a);
-			field_format(df, want->i, b);
-			act_change(d->x, spec_field_get(df->field)->path, a, b);
+			diff__field_format(df, field_live(df, d->p), a);
+			diff__field_format(df, want->i, b);
+			diff__act_change(d->x, spec_field_get(df->field)->path, a, b);
 		}
 		if (df->rule == DIFF_FIELD_ONE_WAY && !want->i) {
 			/* turning it off blocks; it is only ever sent to turn it on */
 			if (d->changed[df->field]) {
-				act_reason(d->x, "tenant '%s': %s", d->tenant, df->why);
+				diff__act_reason(d->x, "tenant '%s': %s", d->tenant, df->why);
 				d->x->a.kind = PLAN_BLOCKED;
 			}
 			continue;
 		}
 		if (sends(d, df->field))
-			api_set(d->body, api_of(df->field), field_json(df, want));
+			diff__api_set(d->body, api_of(df->field), diff__field_json(df, want));
 	}
 }
 
@@ -169,8 +169,8 @@ static void allowed_ips(pdiff *d)
 		rc |= buf_addc(&b, ']');
 		if (rc)
 			abort();
-		char *from = buf_detach(&b, NULL), *to = fmt_strlist(want);
-		act_change(d->x, spec_field_get(SF_SETTINGS_ALLOWED_IPS)->path, from, to);
+		char *from = buf_detach(&b, NULL), *to = diff__fmt_strlist(want);
+		diff__act_change(d->x, spec_field_get(SF_SETTINGS_ALLOWED_IPS)->path, from, to);
 		free(from);
 		free(to);
 	}
@@ -178,7 +178,7 @@ static void allowed_ips(pdiff *d)
 		json_t *arr = json_array();
 		for (size_t i = 0; want && i < want->n; i++)
 			json_array_append_new(arr, json_string(want->items[i].s));
-		api_set(d->body, api_of(SF_SETTINGS_ALLOWED_IPS), arr);
+		diff__api_set(d->body, api_of(SF_SETTINGS_ALLOWED_IPS), arr);
 	}
 }
 
@@ -194,12 +194,12 @@ static void maintenance_window(pdiff *d)
 	const char *le = json_string_value(json_object_get(d->window, "end_time"));
 	char *from = d->window ? fmt_window(lwd, ls, le) : NULL;
 	char *to = fmt_window(d->want_weekdays, ws, we);
-	act_change(d->x, "settings.maintenanceWindow", from, to);
+	diff__act_change(d->x, "settings.maintenanceWindow", from, to);
 	free(from);
 	free(to);
-	api_set(d->body, api_of(SF_SETTINGS_MW_WEEKDAYS), json_incref(d->want_weekdays));
-	api_set(d->body, api_of(SF_SETTINGS_MW_START_TIME), json_string(ws));
-	api_set(d->body, api_of(SF_SETTINGS_MW_END_TIME), json_string(we));
+	diff__api_set(d->body, api_of(SF_SETTINGS_MW_WEEKDAYS), json_incref(d->want_weekdays));
+	diff__api_set(d->body, api_of(SF_SETTINGS_MW_START_TIME), json_string(ws));
+	diff__api_set(d->body, api_of(SF_SETTINGS_MW_END_TIME), json_string(we));
 }
 
 static void pg_settings(pdiff *d)
@@ -216,8 +216,8 @@ static void pg_settings(pdiff *d)
 		rc |= buf_addc(&b, '}');
 		if (rc)
 			abort();
-		char *from = buf_detach(&b, NULL), *to = fmt_map(want);
-		act_change(d->x, spec_field_get(SF_COMPUTE_PG_SETTINGS)->path, from, to);
+		char *from = buf_detach(&b, NULL), *to = diff__fmt_map(want);
+		diff__act_change(d->x, spec_field_get(SF_COMPUTE_PG_SETTINGS)->path, from, to);
 		free(from);
 		free(to);
 	}
@@ -226,7 +226,7 @@ static void pg_settings(pdiff *d)
 		json_t *m = json_object();
 		for (size_t i = 0; want && i < want->n; i++)
 			json_object_set_new(m, want->keys[i], json_string(want->vals[i].s));
-		api_set(d->body, api_of(SF_COMPUTE_PG_SETTINGS), m);
+		diff__api_set(d->body, api_of(SF_COMPUTE_PG_SETTINGS), m);
 	}
 }
 
@@ -238,9 +238,9 @@ static void compare(pdiff *d)
 	const diff_field *t = diff_fields(&n);
 	for (size_t i = 0; i < n; i++)
 		if (t[i].rule != DIFF_FIELD_IMMUTABLE)
-			d->changed[t[i].field] = field_differs(&t[i], d->sv, d->p);
+			d->changed[t[i].field] = diff__field_differs(&t[i], d->sv, d->p);
 
-	d->ips = live_json(d->p->allowed_ips_json);
+	d->ips = diff__live_json(d->p->allowed_ips_json);
 	if (json_is_object(d->ips)) { /* tolerate the API's {ips: [...]} shape */
 		json_t *inner = json_incref(json_object_get(d->ips, "ips"));
 		json_decref(d->ips);
@@ -250,7 +250,7 @@ static void compare(pdiff *d)
 
 	const spec_list *wd = v[SF_SETTINGS_MW_WEEKDAYS].list;
 	const char *ws = v[SF_SETTINGS_MW_START_TIME].s, *we = v[SF_SETTINGS_MW_END_TIME].s;
-	d->window = live_json(d->p->maintenance_window_json);
+	d->window = diff__live_json(d->p->maintenance_window_json);
 	if (wd && ws && we) {
 		d->want_weekdays = json_array();
 		for (size_t i = 0; i < wd->n; i++)
@@ -263,19 +263,19 @@ static void compare(pdiff *d)
 			d->changed[SF_SETTINGS_MW_END_TIME] = differs;
 	}
 
-	d->pgs = live_json(d->p->pg_settings_json);
+	d->pgs = diff__live_json(d->p->pg_settings_json);
 	d->changed[SF_COMPUTE_PG_SETTINGS] = !map_equal(v[SF_COMPUTE_PG_SETTINGS].map,
 							json_is_object(d->pgs) ? d->pgs : NULL);
 }
 
-void diff_project(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv, const state_project *p)
+void diff__project(act *x, const spec_fleet *f, const char *tenant, const spec_values *sv, const state_project *p)
 {
 	pdiff d = {.x = x, .tenant = tenant, .sv = sv, .p = p, .body = json_object()};
 
 	char *want_name = xasprintf("%s%s", spec_fleet_name_prefix(f), tenant);
 	if (!p->name || strcmp(p->name, want_name) != 0) {
-		act_change(x, "name", p->name, want_name);
-		api_set(d.body, "project.name", json_string(want_name));
+		diff__act_change(x, "name", p->name, want_name);
+		diff__api_set(d.body, "project.name", json_string(want_name));
 	}
 	free(want_name);
 
@@ -297,7 +297,7 @@ void diff_project(act *x, const spec_fleet *f, const char *tenant, const spec_va
 		json_object_set_new(pr, "settings", st);
 	}
 	if (json_object_size(pr))
-		act_call(x, "PATCH", json_incref(d.body), false, false, "/projects/%s", p->id);
+		diff__act_call(x, "PATCH", json_incref(d.body), false, false, "/projects/%s", p->id);
 	json_decref(d.body);
 	json_decref(d.ips);
 	json_decref(d.window);

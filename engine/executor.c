@@ -68,7 +68,7 @@ static void heartbeat(executor *x)
 
 /* ------------------------------------------------------------- outcomes */
 
-void exec_emit(const executor *x, const char *event, const job *j, const char *detail)
+void engine__emit(const executor *x, const char *event, const job *j, const char *detail)
 {
 	if (!x->o->json_events)
 		return;
@@ -101,7 +101,7 @@ static void job_free(job *j)
 	free(j);
 }
 
-void exec_job_end(job *j, exec_status status, const char *error, const char *request_id)
+void engine__job_end(job *j, exec_status status, const char *error, const char *request_id)
 {
 	executor *x = j->x;
 	j->out->status = status;
@@ -113,10 +113,10 @@ void exec_job_end(job *j, exec_status status, const char *error, const char *req
 		x->sum->ok++;
 		if (j->a->kind == PLAN_CREATE)
 			j->out->latency_ms = exec_now_ms() - j->started_ms;
-		exec_emit(x, "done", j, NULL);
+		engine__emit(x, "done", j, NULL);
 	} else {
 		x->sum->failed++;
-		exec_emit(x, "failed", j, j->out->error);
+		engine__emit(x, "failed", j, j->out->error);
 		engine__warn("apply: tenant failed", "tenant", j->a->tenant, "error", j->out->error ? j->out->error : "",
 			 "request_id", j->out->request_id);
 		if (!x->o->continue_on_error)
@@ -196,7 +196,7 @@ static void next_call(job *j)
 	j->journal_id = 0;
 	j->step++;
 	j->resends = 0;
-	exec_do_step(j);
+	engine__do_step(j);
 }
 
 static void on_ops(void *arg, neon_result *res)
@@ -227,7 +227,7 @@ static void on_ops(void *arg, neon_result *res)
 		 * fails the tenant (the write itself is journaled as sent) */
 		char *e = xasprintf("polling operations: %s", res->message);
 		fail_journal(j, STATE_JOURNAL_UNKNOWN, e);
-		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		engine__job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
@@ -263,7 +263,7 @@ static void on_ops(void *arg, neon_result *res)
 			char *e = xasprintf("operation %s ended %s%s%s", j->ops[k], status, error ? ": " : "",
 					    error ? error : "");
 			fail_journal(j, STATE_JOURNAL_FAILED, e);
-			exec_job_end(j, EXEC_FAILED, e, res->request_id);
+			engine__job_end(j, EXEC_FAILED, e, res->request_id);
 			free(e);
 			json_decref(one);
 			return;
@@ -282,7 +282,7 @@ static void on_ops(void *arg, neon_result *res)
 	}
 	if (stopping(x) && exec_now_ms() - x->stop_ms > x->o->stop_grace_ms) {
 		/* the journal row stays "sent": the next start settles it */
-		exec_job_end(j, EXEC_FAILED, "stopped while its operations ran; the next run goes on", NULL);
+		engine__job_end(j, EXEC_FAILED, "stopped while its operations ran; the next run goes on", NULL);
 		return;
 	}
 	if (exec_now_ms() > j->poll_deadline) {
@@ -290,7 +290,7 @@ static void on_ops(void *arg, neon_result *res)
 				    wait_status ? wait_status : "unfinished", x->o->op_timeout_ms / 1000,
 				    wait_error ? ": " : "", wait_error ? wait_error : "");
 		fail_journal(j, STATE_JOURNAL_UNKNOWN, e);
-		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		engine__job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
@@ -364,7 +364,7 @@ static void created(job *j, const json_t *body, const char *request_id)
 	const char *pid = json_string_value(json_object_get(proj, "id"));
 	free(j->project_id);
 	j->project_id = xstrdup(pid);
-	exec_learn_branch(j, json_object_get(body, "branch"));
+	engine__learn_branch(j, json_object_get(body, "branch"));
 	json_decref(j->created);
 	j->created = json_incref((json_t *)body);
 	/* the journal's ids, the tenant's map and the cached project, in one
@@ -383,7 +383,7 @@ static void created(job *j, const json_t *body, const char *request_id)
 			 err_msg());
 	if (batch && state_batch_commit(x->st) != 0)
 		engine__warn("apply: cannot record the new project", "tenant", j->a->tenant, "error", err_msg());
-	exec_emit(x, "created", j, NULL);
+	engine__emit(x, "created", j, NULL);
 	keep_secrets(j, body);
 }
 
@@ -402,7 +402,7 @@ static void on_write(void *arg, neon_result *res)
 			created(j, res->body, res->request_id);
 		} else {
 			if (strcmp(c->method, "POST") == 0)
-				exec_learn_branch(j, json_object_get(res->body, "branch"));
+				engine__learn_branch(j, json_object_get(res->body, "branch"));
 			if (j->a->kind == PLAN_ADOPT && j->step == 0 && marks_first(&j->calls)) {
 				json_decref(j->marked);
 				j->marked = json_incref(res->body);
@@ -427,7 +427,7 @@ static void on_write(void *arg, neon_result *res)
 		fail_journal(j, STATE_JOURNAL_DONE, NULL);
 		j->step++;
 		j->resends = 0;
-		exec_do_step(j);
+		engine__do_step(j);
 		return;
 	}
 	if (res->outcome == NEON_HTTP_ERROR && res->status == 409 && strcmp(c->method, "POST") == 0 &&
@@ -436,14 +436,14 @@ static void on_write(void *arg, neon_result *res)
 		 * run's request that the server finished later). A role, database
 		 * or branch of that name is read back and taken as made. */
 		fail_journal(j, STATE_JOURNAL_FAILED, res->message);
-		if (exec_probe(j))
+		if (engine__probe(j))
 			return;
 	}
 	if (res->outcome == NEON_HTTP_ERROR || res->outcome == NEON_TRANSPORT || res->outcome == NEON_TOO_BIG) {
 		/* the client's message names the request already */
 		char *e = xstrdup(res->message);
 		fail_journal(j, STATE_JOURNAL_FAILED, e);
-		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		engine__job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
@@ -454,19 +454,19 @@ static void on_write(void *arg, neon_result *res)
 	if ((strcmp(c->method, "PATCH") == 0 || strcmp(c->method, "DELETE") == 0) && j->resends < MAX_RESENDS) {
 		j->resends++;
 		x->sum->resent++;
-		exec_do_step(j);
+		engine__do_step(j);
 		return;
 	}
-	if (strcmp(c->method, "POST") == 0 && j->resends < MAX_RESENDS && exec_probe(j))
+	if (strcmp(c->method, "POST") == 0 && j->resends < MAX_RESENDS && engine__probe(j))
 		return;
 	{
 		char *e = xasprintf("outcome unknown: %s; the next plan shows what is left", res->message);
-		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		engine__job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 	}
 	return;
 lookup:
-	exec_lookup_create(j);
+	engine__lookup_create(j);
 }
 
 /* ------------------------------------------------------------ the calls */
@@ -477,7 +477,7 @@ static void on_readback(void *arg, int rc, const char *error)
 	if (rc != 0)
 		engine__warn("apply: the tenant converged, but reading it back into the cache failed; run flotilla refresh",
 			 "tenant", j->a->tenant, "error", error ? error : "");
-	exec_job_end(j, EXEC_OK, NULL, NULL);
+	engine__job_end(j, EXEC_OK, NULL, NULL);
 }
 
 static bool patches_project_only(const plan_calls *pc)
@@ -500,40 +500,40 @@ static void finish(job *j)
 	if (j->a->kind == PLAN_DELETE) {
 		if (state_tenant_delete(x->st, j->a->tenant) != 0 && err_code() != ERR_NOTFOUND)
 			engine__warn("apply: cannot unmap the tenant", "tenant", j->a->tenant, "error", err_msg());
-		exec_job_end(j, EXEC_OK, NULL, NULL);
+		engine__job_end(j, EXEC_OK, NULL, NULL);
 		return;
 	}
 	/* an adopt that marked its project maps it now, the mark written */
 	if (j->a->kind == PLAN_ADOPT && !j->mapped && adopt(j) != 0) {
 		char *e = xasprintf("marked project %s, but cannot map the tenant to it: %s", j->a->project_id, err_msg());
-		exec_job_end(j, EXEC_FAILED, e, NULL);
+		engine__job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
 	}
 	/* from the responses when they hold everything, else read back */
 	if (j->calls.n == 0) {
-		exec_job_end(j, EXEC_OK, NULL, NULL); /* adopted as it was: nothing changed */
+		engine__job_end(j, EXEC_OK, NULL, NULL); /* adopted as it was: nothing changed */
 		return;
 	}
 	if (j->marked && j->calls.n == 1) {
 		/* the owner branch is all that changed: no read-back */
 		const json_t *ann = json_object_get(j->calls.v[0].body, "annotation_value");
 		if (cache_add_branch(x->st, j->project_id, json_object_get(j->marked, "branch"), ann) == 0) {
-			exec_job_end(j, EXEC_OK, NULL, NULL);
+			engine__job_end(j, EXEC_OK, NULL, NULL);
 			return;
 		}
 		engine__warn("apply: cannot cache the owner branch; reading the project back", "tenant", j->a->tenant,
 			 "error", err_msg());
 	}
 	if (j->created && j->calls.n == 1) {
-		exec_job_end(j, EXEC_OK, NULL, NULL); /* cached when it was created */
+		engine__job_end(j, EXEC_OK, NULL, NULL); /* cached when it was created */
 		return;
 	}
 	if (j->patched && patches_project_only(&j->calls)) {
 		if (cache_store_project(x->st, json_object_get(j->patched, "project"), true) != 0)
 			engine__warn("apply: cannot cache the project; run flotilla refresh", "tenant", j->a->tenant, "error",
 				 err_msg());
-		exec_job_end(j, EXEC_OK, NULL, NULL);
+		engine__job_end(j, EXEC_OK, NULL, NULL);
 		return;
 	}
 	x->sum->readbacks++;
@@ -550,7 +550,7 @@ static bool marks_first(const plan_calls *pc)
 	return name && strcmp(name, OWNER_BRANCH) == 0;
 }
 
-void exec_do_step(job *j)
+void engine__do_step(job *j)
 {
 	executor *x = j->x;
 	if (j->step == j->calls.n) {
@@ -559,13 +559,13 @@ void exec_do_step(job *j)
 	}
 	const plan_call *c = &j->calls.v[j->step];
 	const char *why = NULL;
-	char *path = exec_fill(j, c->path, &why);
-	json_t *body = c->body && path ? exec_fill_json(j, c->body, &why) : NULL;
+	char *path = engine__fill(j, c->path, &why);
+	json_t *body = c->body && path ? engine__fill_json(j, c->body, &why) : NULL;
 	if (!path || (c->body && !body)) {
 		char *e = xasprintf("%s %s: %s", c->method, c->path, why ? why : "cannot fill the call");
 		free(path);
 		json_decref(body);
-		exec_job_end(j, EXEC_FAILED, e, NULL);
+		engine__job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
 	}
@@ -581,7 +581,7 @@ void exec_do_step(job *j)
 		free(text);
 		free(path);
 		json_decref(body);
-		exec_job_end(j, EXEC_FAILED, e, NULL);
+		engine__job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
 	}
@@ -617,7 +617,7 @@ static int adopt(job *j)
 		return rc;
 	j->mapped = true;
 	x->sum->adopted++;
-	exec_emit(x, "adopted", j, j->a->project_id);
+	engine__emit(x, "adopted", j, j->a->project_id);
 	return 0;
 }
 
@@ -670,8 +670,8 @@ static void start_next(executor *x)
 		x->active++;
 		if (x->o->on_active)
 			x->o->on_active(x->o->active_arg, x->active);
-		exec_emit(x, "start", j, NULL);
-		exec_do_step(j);
+		engine__emit(x, "start", j, NULL);
+		engine__do_step(j);
 	}
 }
 

@@ -91,25 +91,25 @@ struct job {
 
 int64_t exec_now_ms(void);
 /* A JSON-lines event (--format json). */
-void exec_emit(const executor *x, const char *event, const job *j, const char *detail);
+void engine__emit(const executor *x, const char *event, const job *j, const char *detail);
 /* The job is over: its outcome, the next job started; j is freed. */
-void exec_job_end(job *j, exec_status status, const char *error, const char *request_id);
+void engine__job_end(job *j, exec_status status, const char *error, const char *request_id);
 /* Make the job's current call (or finish the job after its last). */
-void exec_do_step(job *j);
+void engine__do_step(job *j);
 
 /* Placeholders filled from what the job learned; NULL with *why when one
  * names something not created yet. */
-char *exec_fill(job *j, const char *s, const char **why);
-json_t *exec_fill_json(job *j, const json_t *v, const char **why);
+char *engine__fill(job *j, const char *s, const char **why);
+json_t *engine__fill_json(job *j, const json_t *v, const char **why);
 /* Remember a branch's id by name (from a response). */
-void exec_learn_branch(job *j, const json_t *br);
+void engine__learn_branch(job *j, const json_t *br);
 /* A query value, percent-encoded (heap). */
-char *exec_query_escape(const char *s);
+char *engine__query_escape(const char *s);
 
 /* Unknown outcomes (unknown.c): a create looked up by name (adopted, or
  * sent again); a named role, database or branch read back (false: a call
  * that cannot be settled so). */
-void exec_lookup_create(job *j);
-bool exec_probe(job *j);
+void engine__lookup_create(job *j);
+bool engine__probe(job *j);
 
 #endif

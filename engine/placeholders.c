@@ -10,7 +10,7 @@
 
 /* "{project_id}" and "{branch_id:NAME}" in s, filled; NULL (with *why) when
  * one is not known yet. */
-char *exec_fill(job *j, const char *s, const char **why)
+char *engine__fill(job *j, const char *s, const char **why)
 {
 	buf b = BUF_INIT(0);
 	int rc = 0;
@@ -54,10 +54,10 @@ char *exec_fill(job *j, const char *s, const char **why)
 }
 
 /* A copy of body with every string value filled. */
-json_t *exec_fill_json(job *j, const json_t *v, const char **why)
+json_t *engine__fill_json(job *j, const json_t *v, const char **why)
 {
 	if (json_is_string(v)) {
-		char *s = exec_fill(j, json_string_value(v), why);
+		char *s = engine__fill(j, json_string_value(v), why);
 		if (!s)
 			return NULL;
 		json_t *r = json_string(s);
@@ -69,7 +69,7 @@ json_t *exec_fill_json(job *j, const json_t *v, const char **why)
 		const char *k;
 		json_t *m;
 		json_object_foreach((json_t *)v, k, m) {
-			json_t *f = exec_fill_json(j, m, why);
+			json_t *f = engine__fill_json(j, m, why);
 			if (!f) {
 				json_decref(o);
 				return NULL;
@@ -83,7 +83,7 @@ json_t *exec_fill_json(job *j, const json_t *v, const char **why)
 		size_t i;
 		json_t *m;
 		json_array_foreach(v, i, m) {
-			json_t *f = exec_fill_json(j, m, why);
+			json_t *f = engine__fill_json(j, m, why);
 			if (!f) {
 				json_decref(a);
 				return NULL;
@@ -95,7 +95,7 @@ json_t *exec_fill_json(job *j, const json_t *v, const char **why)
 	return json_deep_copy(v);
 }
 
-void exec_learn_branch(job *j, const json_t *br)
+void engine__learn_branch(job *j, const json_t *br)
 {
 	const char *id = json_string_value(json_object_get(br, "id"));
 	const char *name = json_string_value(json_object_get(br, "name"));
@@ -115,7 +115,7 @@ void exec_learn_branch(job *j, const json_t *br)
 }
 
 /* A query value, percent-encoded but for RFC 3986's unreserved bytes. */
-char *exec_query_escape(const char *s)
+char *engine__query_escape(const char *s)
 {
 	buf b = BUF_INIT(0);
 	int rc = 0;

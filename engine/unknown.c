@@ -30,14 +30,14 @@ static void on_lookup(void *arg, neon_find_result *res)
 	if (res->rc != 0) {
 		char *e = xasprintf("create of '%s' had an unknown outcome, and looking it up failed: %s", name,
 				    res->error);
-		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		engine__job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
 	if (res->n > 1) {
 		char *e = xasprintf("%zu projects are named '%s' after a create with an unknown outcome; delete the extra "
 				    "ones in Neon, then apply again", res->n, name);
-		exec_job_end(j, EXEC_FAILED, e, NULL);
+		engine__job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
 	}
@@ -47,20 +47,20 @@ static void on_lookup(void *arg, neon_find_result *res)
 		char *e = xasprintf("create of '%s' had an unknown outcome, and %zu project%s of the search could not be "
 				    "read (Neon listed them as unavailable); not sent again, the next apply looks again",
 				    name, res->unresolved, res->unresolved == 1 ? "" : "s");
-		exec_job_end(j, EXEC_FAILED, e, NULL);
+		engine__job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
 	}
 	if (res->n == 0) {
 		if (j->resends >= MAX_RESENDS) {
-			exec_job_end(j, EXEC_FAILED, "the create's outcome stayed unknown; the next apply tries again",
+			engine__job_end(j, EXEC_FAILED, "the create's outcome stayed unknown; the next apply tries again",
 				     NULL);
 			return;
 		}
 		/* it did not run: send it again */
 		j->resends++;
 		x->sum->resent++;
-		exec_do_step(j);
+		engine__do_step(j);
 		return;
 	}
 	const char *found = res->ids[0];
@@ -70,7 +70,7 @@ static void on_lookup(void *arg, neon_find_result *res)
 	j->project_id = xstrdup(found);
 	if (state_tenant_put(x->st, j->a->tenant, found, x->o->fleet, "create") != 0)
 		engine__warn("apply: cannot map the tenant", "tenant", j->a->tenant, "error", err_msg());
-	exec_emit(x, "adopted", j, found);
+	engine__emit(x, "adopted", j, found);
 	/* the response is lost: the default branch id comes from a read, and
 	 * the cache is filled by one at the end */
 	x->sum->lookups++;
@@ -86,7 +86,7 @@ static void on_lookup(void *arg, neon_find_result *res)
  * none means it did not, and it is sent again. False: not a call this can
  * settle (an endpoint without a name).
  */
-bool exec_probe(job *j)
+bool engine__probe(job *j)
 {
 	const plan_call *c = &j->calls.v[j->step];
 	const char *tail = strrchr(c->path, '/');
@@ -105,12 +105,12 @@ bool exec_probe(job *j)
 	} else if (strcmp(tail, "/branches") != 0)
 		return false;
 	const char *why = NULL;
-	char *path = exec_fill(j, c->path, &why);
+	char *path = engine__fill(j, c->path, &why);
 	if (!path)
 		return false;
 	char *get;
 	if (name) {
-		char *enc = exec_query_escape(name);
+		char *enc = engine__query_escape(name);
 		get = xasprintf("%s/%s", path, enc);
 		free(enc);
 	} else {
@@ -137,7 +137,7 @@ static void on_probe(void *arg, neon_result *res)
 		json_array_foreach(json_object_get(res->body, "branches"), i, b) {
 			const char *n = json_string_value(json_object_get(b, "name"));
 			if (want && n && strcmp(n, want) == 0) {
-				exec_learn_branch(j, b);
+				engine__learn_branch(j, b);
 				ran = true;
 			}
 		}
@@ -155,20 +155,20 @@ static void on_probe(void *arg, neon_result *res)
 	} else if (!(res->outcome == NEON_HTTP_ERROR && res->status == 404)) {
 		char *e = xasprintf("%s %s: outcome unknown, and reading it back failed: %s", c->method, c->path,
 				    res->message);
-		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		engine__job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
 	if (ran) {
-		exec_emit(j->x, "settled", j, "a call with an unknown outcome had run");
+		engine__emit(j->x, "settled", j, "a call with an unknown outcome had run");
 		j->step++;
 		j->resends = 0;
-		exec_do_step(j);
+		engine__do_step(j);
 		return;
 	}
 	j->resends++;
 	j->x->sum->resent++;
-	exec_do_step(j);
+	engine__do_step(j);
 }
 
 static void on_adopted_branches(void *arg, neon_result *res)
@@ -177,23 +177,23 @@ static void on_adopted_branches(void *arg, neon_result *res)
 	if (res->outcome != NEON_OK) {
 		char *e = xasprintf("adopted project %s, but reading its branches failed: %s", j->project_id,
 				    res->message);
-		exec_job_end(j, EXEC_FAILED, e, res->request_id);
+		engine__job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
 		return;
 	}
 	size_t i;
 	json_t *b;
 	json_array_foreach(json_object_get(res->body, "branches"), i, b)
-		exec_learn_branch(j, b);
+		engine__learn_branch(j, b);
 	json_decref(j->created); /* not this project's response */
 	j->created = NULL;
 	j->step++;
 	j->resends = 0;
-	exec_do_step(j);
+	engine__do_step(j);
 }
 
 
-void exec_lookup_create(job *j)
+void engine__lookup_create(job *j)
 {
 	const plan_call *c = &j->calls.v[j->step];
 	/* did the create run? every project of its name, the search paged to

@@ -222,7 +222,7 @@ static void put_fleet(wr *w, const spec_fleet *f)
 	put_values(w, &f->defaults);
 }
 
-int cache_encode(const spec_fleet *f, uint32_t file, bool root, const file_recs *recs, buf *out)
+int spec__cache_encode(const spec_fleet *f, uint32_t file, bool root, const file_recs *recs, buf *out)
 {
 	wr w = {.b = out, .file = file};
 	const char *fname = spec_fleet_file(f, file);
@@ -521,7 +521,7 @@ static void get_diag(rd *r, spec_diags *diags, const char *fname)
 	free(p);
 }
 
-int cache_decode(spec_fleet *f, uint32_t file, bool root, const void *data, size_t len,
+int spec__cache_decode(spec_fleet *f, uint32_t file, bool root, const void *data, size_t len,
 		 file_recs *recs)
 {
 	const uint8_t *p = data;

@@ -21,27 +21,27 @@
 #include "spec/internal.h"
 
 
-void diag_at(dec *d, const ynode *n, const char *path, const char *fmt, ...)
+void spec__diag_at(dec *d, const ynode *n, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	diags_vadd(d->diags, d->fname, n->line, n->col, path, fmt, ap);
+	spec__diags_vadd(d->diags, d->fname, n->line, n->col, path, fmt, ap);
 	va_end(ap);
 }
 
-spec_origin origin_of(const dec *d, const ynode *n)
+spec_origin spec__origin_of(const dec *d, const ynode *n)
 {
 	spec_origin o = {.file = d->file, .line = n->line, .col = (uint16_t)(n->col > 65535 ? 65535 : n->col),
 			 .layer = (uint8_t)d->layer, .set = 1};
 	return o;
 }
 
-const char *copy_str(dec *d, const ynode *n)
+const char *spec__copy_str(dec *d, const ynode *n)
 {
 	return arena_strndup(d->f->a, n->str, n->len);
 }
 
-void join(char *out, const char *base, const char *key)
+void spec__join(char *out, const char *base, const char *key)
 {
 	/* memcpy, not snprintf: this runs for every key of every manifest */
 	size_t bl = strlen(base), kl = strlen(key);
@@ -57,7 +57,7 @@ void join(char *out, const char *base, const char *key)
 }
 
 /* Closest known key within edit distance 2, or NULL. */
-const char *suggest(const char *key, const char *const *known, size_t nknown)
+const char *spec__suggest(const char *key, const char *const *known, size_t nknown)
 {
 	const char *best = NULL;
 	size_t best_d = 3;
@@ -79,60 +79,60 @@ const char *suggest(const char *key, const char *const *known, size_t nknown)
  * Look up key `i` of map `m` among `known`. Returns its index, or -1 after a
  * diagnostic (not a string, a duplicate, or unknown with a hint).
  */
-int key_index(dec *d, const ynode *m, size_t i, const char *path,
+int spec__key_index(dec *d, const ynode *m, size_t i, const char *path,
 		     const char *const *known, size_t nknown)
 {
 	const ynode *k = m->kids[2 * i];
 	char where[PATH_MAX_LEN];
 	if (k->kind != YN_SCALAR) {
-		diag_at(d, k, path[0] ? path : "(document)", "a key must be a string, not %s", ynode_describe(k));
+		spec__diag_at(d, k, path[0] ? path : "(document)", "a key must be a string, not %s", spec__ynode_describe(k));
 		return -1;
 	}
 	for (size_t j = 0; j < i; j++) {
 		const ynode *prev = m->kids[2 * j];
 		if (prev->kind == YN_SCALAR && strcmp(prev->str, k->str) == 0) {
-			join(where, path, k->str);
-			diag_at(d, k, where, "duplicate key '%s' (first at line %" PRIu32 ")", k->str, prev->line);
+			spec__join(where, path, k->str);
+			spec__diag_at(d, k, where, "duplicate key '%s' (first at line %" PRIu32 ")", k->str, prev->line);
 			return -1;
 		}
 	}
 	for (size_t j = 0; j < nknown; j++)
 		if (strcmp(known[j], k->str) == 0)
 			return (int)j;
-	const char *hint = suggest(k->str, known, nknown);
-	join(where, path, k->str);
+	const char *hint = spec__suggest(k->str, known, nknown);
+	spec__join(where, path, k->str);
 	if (hint)
-		diag_at(d, k, where, "unknown key '%s'; did you mean '%s'?", k->str, hint);
+		spec__diag_at(d, k, where, "unknown key '%s'; did you mean '%s'?", k->str, hint);
 	else
-		diag_at(d, k, where, "unknown key '%s'", k->str);
+		spec__diag_at(d, k, where, "unknown key '%s'", k->str);
 	return -1;
 }
 
-bool want_map(dec *d, const ynode *n, const char *path)
+bool spec__want_map(dec *d, const ynode *n, const char *path)
 {
 	if (n->kind == YN_MAP)
 		return true;
-	diag_at(d, n, path, "expected a map, got %s", ynode_describe(n));
+	spec__diag_at(d, n, path, "expected a map, got %s", spec__ynode_describe(n));
 	return false;
 }
 
-bool want_seq(dec *d, const ynode *n, const char *path)
+bool spec__want_seq(dec *d, const ynode *n, const char *path)
 {
 	if (n->kind == YN_SEQ)
 		return true;
-	diag_at(d, n, path, "expected a list, got %s", ynode_describe(n));
+	spec__diag_at(d, n, path, "expected a list, got %s", spec__ynode_describe(n));
 	return false;
 }
 
-bool want_string(dec *d, const ynode *n, const char *path)
+bool spec__want_string(dec *d, const ynode *n, const char *path)
 {
-	if (n->kind == YN_SCALAR && !ynode_is_null(n))
+	if (n->kind == YN_SCALAR && !spec__ynode_is_null(n))
 		return true;
-	diag_at(d, n, path, "expected a string, got %s", ynode_describe(n));
+	spec__diag_at(d, n, path, "expected a string, got %s", spec__ynode_describe(n));
 	return false;
 }
 
-bool get_bool(dec *d, const ynode *n, const char *path, int64_t *out)
+bool spec__get_bool(dec *d, const ynode *n, const char *path, int64_t *out)
 {
 	if (n->kind == YN_SCALAR && !n->quoted) {
 		if (strcmp(n->str, "true") == 0) {
@@ -144,7 +144,7 @@ bool get_bool(dec *d, const ynode *n, const char *path, int64_t *out)
 			return true;
 		}
 	}
-	diag_at(d, n, path, "expected true or false, got %s", ynode_describe(n));
+	spec__diag_at(d, n, path, "expected true or false, got %s", spec__ynode_describe(n));
 	return false;
 }
 
@@ -161,24 +161,24 @@ static bool looks_integer(const char *s)
 	return true;
 }
 
-bool get_int(dec *d, const ynode *n, const char *path, int64_t lo, int64_t hi, int64_t *out)
+bool spec__get_int(dec *d, const ynode *n, const char *path, int64_t lo, int64_t hi, int64_t *out)
 {
 	if (n->kind != YN_SCALAR || n->quoted || str_to_i64(n->str, out) != 0) {
 		if (n->kind == YN_SCALAR && !n->quoted && looks_integer(n->str))
-			diag_at(d, n, path, "%s is out of range: must be %" PRId64 "..%" PRId64, n->str, lo, hi);
+			spec__diag_at(d, n, path, "%s is out of range: must be %" PRId64 "..%" PRId64, n->str, lo, hi);
 		else
-			diag_at(d, n, path, "expected a whole number, got %s", ynode_describe(n));
+			spec__diag_at(d, n, path, "expected a whole number, got %s", spec__ynode_describe(n));
 		return false;
 	}
 	if (*out < lo || *out > hi) {
-		diag_at(d, n, path, "%" PRId64 " is out of range: must be %" PRId64 "..%" PRId64, *out, lo, hi);
+		spec__diag_at(d, n, path, "%" PRId64 " is out of range: must be %" PRId64 "..%" PRId64, *out, lo, hi);
 		return false;
 	}
 	return true;
 }
 
 /* ^[a-z0-9][a-z0-9-]{0,62}$: tenant, profile and fleet names. */
-bool valid_name(const char *s)
+bool spec__valid_name(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 63 || s[0] == '-')
@@ -191,11 +191,11 @@ bool valid_name(const char *s)
 
 bool spec_tenant_name_valid(const char *name)
 {
-	return valid_name(name);
+	return spec__valid_name(name);
 }
 
 /* ^[a-z0-9-]{1,60}$: Neon ids (docs/neon-api.md, "Ids"), used for regions, org ids. */
-bool valid_id(const char *s)
+bool spec__valid_id(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 60)
@@ -206,7 +206,7 @@ bool valid_id(const char *s)
 	return true;
 }
 
-bool has_control(const char *s)
+bool spec__has_control(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -229,10 +229,10 @@ enum { KIND_FLEET, KIND_PROFILE, KIND_TENANT };
 static void decode_fleet_list(dec *d, const ynode *v, const char *where, bool globs)
 {
 	spec_fleet *f = d->f;
-	if (!want_seq(d, v, where))
+	if (!spec__want_seq(d, v, where))
 		return;
 	if (v->n == 0) {
-		diag_at(d, v, where, globs ? "at least one glob is needed" : "at least one region is needed");
+		spec__diag_at(d, v, where, globs ? "at least one glob is needed" : "at least one region is needed");
 		return;
 	}
 	spec_list *l = arena_alloc(f->a, sizeof(*l));
@@ -241,14 +241,14 @@ static void decode_fleet_list(dec *d, const ynode *v, const char *where, bool gl
 		const ynode *it = v->kids[j];
 		char ip[PATH_MAX_LEN];
 		snprintf(ip, sizeof(ip), "%s[%zu]", where, j);
-		if (!want_string(d, it, ip))
+		if (!spec__want_string(d, it, ip))
 			continue;
 		if (globs && (it->str[0] == '/' || strstr(it->str, "..") != NULL)) {
-			diag_at(d, it, ip, "glob '%s' must be relative to the repository root, without '..'", it->str);
+			spec__diag_at(d, it, ip, "glob '%s' must be relative to the repository root, without '..'", it->str);
 			continue;
 		}
-		if (!globs && !valid_id(it->str)) {
-			diag_at(d, it, ip, "'%s' is not a region id, like aws-us-east-2", it->str);
+		if (!globs && !spec__valid_id(it->str)) {
+			spec__diag_at(d, it, ip, "'%s' is not a region id, like aws-us-east-2", it->str);
 			continue;
 		}
 		bool dup = false;
@@ -256,18 +256,18 @@ static void decode_fleet_list(dec *d, const ynode *v, const char *where, bool gl
 			if (strcmp(l->items[m].s, it->str) == 0)
 				dup = true;
 		if (dup) {
-			diag_at(d, it, ip, "'%s' is listed twice", it->str);
+			spec__diag_at(d, it, ip, "'%s' is listed twice", it->str);
 			continue;
 		}
-		l->items[l->n].s = copy_str(d, it);
-		l->items[l->n].o = origin_of(d, it);
+		l->items[l->n].s = spec__copy_str(d, it);
+		l->items[l->n].o = spec__origin_of(d, it);
 		l->n++;
 	}
 	if (globs) {
 		f->manifests = l;
 	} else {
 		f->allowed_regions = l;
-		f->allowed_regions_o = origin_of(d, v);
+		f->allowed_regions_o = spec__origin_of(d, v);
 	}
 }
 
@@ -275,14 +275,14 @@ static void decode_fleet_list(dec *d, const ynode *v, const char *where, bool gl
 static void decode_name_prefix(dec *d, const ynode *v, const char *where)
 {
 	if (v->kind != YN_SCALAR) {
-		diag_at(d, v, where, "expected a string, got %s", ynode_describe(v));
+		spec__diag_at(d, v, where, "expected a string, got %s", spec__ynode_describe(v));
 		return;
 	}
-	if (v->len > 256 - 63 || has_control(v->str)) {
-		diag_at(d, v, where, "name prefix must be at most 193 bytes without control characters, so that prefix + tenant name fits Neon's 256-byte project name");
+	if (v->len > 256 - 63 || spec__has_control(v->str)) {
+		spec__diag_at(d, v, where, "name prefix must be at most 193 bytes without control characters, so that prefix + tenant name fits Neon's 256-byte project name");
 		return;
 	}
-	d->f->name_prefix = copy_str(d, v);
+	d->f->name_prefix = spec__copy_str(d, v);
 }
 
 /* spec.refreshInterval: a duration of 1s..7d. */
@@ -290,11 +290,11 @@ static void decode_refresh_interval(dec *d, const ynode *v, const char *where)
 {
 	int64_t x;
 	if (v->kind != YN_SCALAR || unit_duration_parse(v->str, false, &x) != 0) {
-		diag_at(d, v, where, "%s", v->kind == YN_SCALAR ? err_msg() : "expected a duration like 10m");
+		spec__diag_at(d, v, where, "%s", v->kind == YN_SCALAR ? err_msg() : "expected a duration like 10m");
 		return;
 	}
 	if (x < 1 || x > 7 * 86400) {
-		diag_at(d, v, where, "refresh interval must be 1s..7d");
+		spec__diag_at(d, v, where, "refresh interval must be 1s..7d");
 		return;
 	}
 	d->f->refresh_interval = x;
@@ -305,42 +305,42 @@ static void decode_max_autoscaling_cu(dec *d, const ynode *v, const char *where)
 {
 	int32_t q;
 	if (v->kind != YN_SCALAR || v->quoted || unit_cu_parse(v->str, &q) != 0) {
-		diag_at(d, v, where, "%s", v->kind == YN_SCALAR && !v->quoted ? err_msg()
+		spec__diag_at(d, v, where, "%s", v->kind == YN_SCALAR && !v->quoted ? err_msg()
 			: "expected compute units like 2 or 16");
 		return;
 	}
 	/* autoscaling goes up to 16 CU (docs/neon-api.md, Endpoints) */
 	if (q > 64) {
-		diag_at(d, v, where, "autoscaling ceiling must be at most 16 CU");
+		spec__diag_at(d, v, where, "autoscaling ceiling must be at most 16 CU");
 		return;
 	}
 	d->f->max_autoscaling_cu = q;
-	d->f->max_autoscaling_cu_o = origin_of(d, v);
+	d->f->max_autoscaling_cu_o = spec__origin_of(d, v);
 }
 
 /* The spec of the Fleet document: each key of FLEET_KEYS, by its index. */
 static void decode_fleet_spec(dec *d, const ynode *n)
 {
 	spec_fleet *f = d->f;
-	if (!want_map(d, n, "spec"))
+	if (!spec__want_map(d, n, "spec"))
 		return;
 	for (size_t i = 0; i < n->n; i++) {
-		int k = key_index(d, n, i, "spec", FLEET_KEYS, ARRAY_LEN(FLEET_KEYS));
+		int k = spec__key_index(d, n, i, "spec", FLEET_KEYS, ARRAY_LEN(FLEET_KEYS));
 		const ynode *v = n->kids[2 * i + 1];
 		char where[PATH_MAX_LEN];
 		int64_t x;
 		if (k < 0)
 			continue;
-		join(where, "spec", FLEET_KEYS[k]);
+		spec__join(where, "spec", FLEET_KEYS[k]);
 		switch (k) {
 		case 0: /* orgId */
-			if (!want_string(d, v, where))
+			if (!spec__want_string(d, v, where))
 				break;
-			if (!valid_id(v->str)) {
-				diag_at(d, v, where, "'%s' is not a Neon id: lowercase letters, digits and '-', at most 60", v->str);
+			if (!spec__valid_id(v->str)) {
+				spec__diag_at(d, v, where, "'%s' is not a Neon id: lowercase letters, digits and '-', at most 60", v->str);
 				break;
 			}
-			f->org_id = copy_str(d, v);
+			f->org_id = spec__copy_str(d, v);
 			break;
 		case 1: /* namePrefix */
 			decode_name_prefix(d, v, where);
@@ -350,25 +350,25 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 			decode_fleet_list(d, v, where, k == 2);
 			break;
 		case 4:
-			if (get_bool(d, v, where, &x))
+			if (spec__get_bool(d, v, where, &x))
 				f->prune = x;
 			break;
 		case 12:
-			if (get_bool(d, v, where, &x))
+			if (spec__get_bool(d, v, where, &x))
 				f->prune_branches = x;
 			break;
 		case 5:
-			if (get_int(d, v, where, 0, 1000000, &x))
+			if (spec__get_int(d, v, where, 0, 1000000, &x))
 				f->max_deletes = x;
 			break;
 		case 6:
-			if (!want_string(d, v, where))
+			if (!spec__want_string(d, v, where))
 				break;
 			if (strcmp(v->str, "heal") != 0 && strcmp(v->str, "report") != 0) {
-				diag_at(d, v, where, "drift must be heal or report, not '%s'", v->str);
+				spec__diag_at(d, v, where, "drift must be heal or report, not '%s'", v->str);
 				break;
 			}
-			f->drift = copy_str(d, v);
+			f->drift = spec__copy_str(d, v);
 			break;
 		case 7:
 			decode_refresh_interval(d, v, where);
@@ -379,15 +379,15 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 		case 9: {
 			spec_layer saved = d->layer;
 			d->layer = SPEC_LAYER_DEFAULTS;
-			decode_values(d, v, "", where, &f->defaults, true);
+			spec__decode_values(d, v, "", where, &f->defaults, true);
 			d->layer = saved;
 			break;
 		}
 		case 10:
-			decode_neon_plan(d, v, where);
+			spec__decode_neon_plan(d, v, where);
 			break;
 		case 11:
-			decode_limits(d, v, where);
+			spec__decode_limits(d, v, where);
 			break;
 		}
 	}
@@ -398,25 +398,25 @@ static const ynode *decode_metadata(dec *d, const ynode *n, int kind, spec_map *
 {
 	static const char *const TENANT_META[] = {"name", "labels"};
 	static const char *const OTHER_META[] = {"name"};
-	if (!want_map(d, n, "metadata"))
+	if (!spec__want_map(d, n, "metadata"))
 		return NULL;
 	const ynode *name = NULL;
 	for (size_t i = 0; i < n->n; i++) {
-		int k = kind == KIND_TENANT ? key_index(d, n, i, "metadata", TENANT_META, 2)
-					    : key_index(d, n, i, "metadata", OTHER_META, 1);
+		int k = kind == KIND_TENANT ? spec__key_index(d, n, i, "metadata", TENANT_META, 2)
+					    : spec__key_index(d, n, i, "metadata", OTHER_META, 1);
 		const ynode *v = n->kids[2 * i + 1];
 		if (k == 0) {
-			if (!want_string(d, v, "metadata.name"))
+			if (!spec__want_string(d, v, "metadata.name"))
 				continue;
-			if (!valid_name(v->str)) {
-				diag_at(d, v, "metadata.name",
+			if (!spec__valid_name(v->str)) {
+				spec__diag_at(d, v, "metadata.name",
 					"name '%s' is invalid: 1..63 lowercase letters, digits and '-', starting with a letter or digit",
 					v->str);
 				continue;
 			}
 			name = v;
 		} else if (k == 1) {
-			*labels = decode_map(d, v, "metadata.labels", true);
+			*labels = spec__decode_map(d, v, "metadata.labels", true);
 		}
 	}
 	return name;
@@ -455,13 +455,13 @@ static void decode_doc(dec *d, const ydoc *doc)
 {
 	const ynode *root = doc->root;
 	if (root->kind != YN_MAP) {
-		diag_at(d, root, "(document)", "a manifest must be a map with apiVersion, kind, metadata and spec, not %s",
-			ynode_describe(root));
+		spec__diag_at(d, root, "(document)", "a manifest must be a map with apiVersion, kind, metadata and spec, not %s",
+			spec__ynode_describe(root));
 		return;
 	}
 	const ynode *api = NULL, *kind = NULL, *meta = NULL, *spec = NULL;
 	for (size_t i = 0; i < root->n; i++) {
-		int k = key_index(d, root, i, "", DOC_KEYS, ARRAY_LEN(DOC_KEYS));
+		int k = spec__key_index(d, root, i, "", DOC_KEYS, ARRAY_LEN(DOC_KEYS));
 		const ynode *v = root->kids[2 * i + 1];
 		if (k == 0)
 			api = v;
@@ -473,16 +473,16 @@ static void decode_doc(dec *d, const ydoc *doc)
 			spec = v;
 	}
 	if (!api) {
-		diag_at(d, root, "apiVersion", "missing 'apiVersion': expected 'flotilla/v1'");
+		spec__diag_at(d, root, "apiVersion", "missing 'apiVersion': expected 'flotilla/v1'");
 		return;
 	}
 	if (api->kind != YN_SCALAR || strcmp(api->str, "flotilla/v1") != 0) {
-		diag_at(d, api, "apiVersion", "apiVersion '%s' is not supported: expected 'flotilla/v1'",
-			api->kind == YN_SCALAR ? api->str : ynode_describe(api));
+		spec__diag_at(d, api, "apiVersion", "apiVersion '%s' is not supported: expected 'flotilla/v1'",
+			api->kind == YN_SCALAR ? api->str : spec__ynode_describe(api));
 		return;
 	}
 	if (!kind) {
-		diag_at(d, root, "kind", "missing 'kind': expected Fleet, Profile or Tenant");
+		spec__diag_at(d, root, "kind", "missing 'kind': expected Fleet, Profile or Tenant");
 		return;
 	}
 	int k = -1;
@@ -490,14 +490,14 @@ static void decode_doc(dec *d, const ydoc *doc)
 		if (strcmp(kind->str, KINDS[i]) == 0)
 			k = (int)i;
 	if (k < 0) {
-		const char *hint = kind->kind == YN_SCALAR ? suggest(kind->str, KINDS, ARRAY_LEN(KINDS)) : NULL;
-		diag_at(d, kind, "kind", "kind '%s' is unknown: expected Fleet, Profile or Tenant%s%s%s",
-			kind->kind == YN_SCALAR ? kind->str : ynode_describe(kind),
+		const char *hint = kind->kind == YN_SCALAR ? spec__suggest(kind->str, KINDS, ARRAY_LEN(KINDS)) : NULL;
+		spec__diag_at(d, kind, "kind", "kind '%s' is unknown: expected Fleet, Profile or Tenant%s%s%s",
+			kind->kind == YN_SCALAR ? kind->str : spec__ynode_describe(kind),
 			hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
 		return;
 	}
 	if (!meta) {
-		diag_at(d, root, "metadata", "missing 'metadata' with a 'name'");
+		spec__diag_at(d, root, "metadata", "missing 'metadata' with a 'name'");
 		return;
 	}
 	spec_map *labels = NULL;
@@ -506,7 +506,7 @@ static void decode_doc(dec *d, const ydoc *doc)
 	spec_fleet *f = d->f;
 	if (!name) {
 		if (spec_diags_count(d->diags) == before)
-			diag_at(d, meta, "metadata.name", "missing 'name'");
+			spec__diag_at(d, meta, "metadata.name", "missing 'name'");
 		/* Still check the spec, so that one run shows every problem; a
 		 * Fleet's settings (globs, regions, defaults) are kept, a nameless
 		 * profile or tenant is not. */
@@ -519,46 +519,46 @@ static void decode_doc(dec *d, const ydoc *doc)
 			spec_values scratch;
 			memset(&scratch, 0, sizeof(scratch));
 			d->layer = k == KIND_PROFILE ? SPEC_LAYER_PROFILE : SPEC_LAYER_TENANT;
-			decode_values(d, spec, "", "spec", &scratch, k == KIND_TENANT);
+			spec__decode_values(d, spec, "", "spec", &scratch, k == KIND_TENANT);
 		}
 		return;
 	}
 	if (k == KIND_FLEET) {
 		if (strcmp(d->fname, "flotilla.yaml") != 0) {
-			diag_at(d, kind, "kind", "the Fleet document belongs in flotilla.yaml at the repository root");
+			spec__diag_at(d, kind, "kind", "the Fleet document belongs in flotilla.yaml at the repository root");
 			return;
 		}
 		if (f->have_fleet) {
-			diag_at(d, kind, "kind", "a second Fleet document: flotilla.yaml holds exactly one");
+			spec__diag_at(d, kind, "kind", "a second Fleet document: flotilla.yaml holds exactly one");
 			return;
 		}
 		f->have_fleet = true;
-		f->name = copy_str(d, name);
+		f->name = spec__copy_str(d, name);
 		if (spec)
 			decode_fleet_spec(d, spec);
 		return;
 	}
 	if (k == KIND_PROFILE) {
 		spec_profile *p = arena_alloc(f->a, sizeof(*p));
-		p->name = copy_str(d, name);
-		p->o = origin_of(d, name);
+		p->name = spec__copy_str(d, name);
+		p->o = spec__origin_of(d, name);
 		d->layer = SPEC_LAYER_PROFILE;
 		if (spec)
-			decode_values(d, spec, "", "spec", &p->spec, false);
+			spec__decode_values(d, spec, "", "spec", &p->spec, false);
 		add_rec(d, false, p, name);
 		return;
 	}
 	spec_tenant *t = arena_alloc(f->a, sizeof(*t));
-	t->name = copy_str(d, name);
-	t->o = origin_of(d, name);
+	t->name = spec__copy_str(d, name);
+	t->o = spec__origin_of(d, name);
 	t->labels = labels;
 	d->layer = SPEC_LAYER_TENANT;
 	if (spec)
-		decode_values(d, spec, "", "spec", &t->spec, true);
+		spec__decode_values(d, spec, "", "spec", &t->spec, true);
 	add_rec(d, true, t, name);
 }
 
-void decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs, file_recs *recs)
+void spec__decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs, file_recs *recs)
 {
 	dec d = {.f = f, .file = file, .fname = spec_fleet_file(f, file), .diags = recs->diags, .recs = recs};
 	for (size_t i = 0; i < ndocs; i++) {
@@ -567,10 +567,10 @@ void decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs, f
 	}
 }
 
-void register_file(spec_fleet *f, uint32_t file, const file_recs *recs, spec_diags *diags)
+void spec__register_file(spec_fleet *f, uint32_t file, const file_recs *recs, spec_diags *diags)
 {
 	const char *fname = spec_fleet_file(f, file);
-	diags_move(diags, recs->diags);
+	spec__diags_move(diags, recs->diags);
 	for (size_t i = 0; i < recs->n; i++) {
 		const file_rec *r = &recs->items[i];
 		if (r->tenant) {
@@ -593,8 +593,8 @@ void register_file(spec_fleet *f, uint32_t file, const file_recs *recs, spec_dia
 	}
 }
 
-void file_recs_reset(file_recs *r)
+void spec__file_recs_reset(file_recs *r)
 {
 	r->n = 0;
-	diags_clear(r->diags);
+	spec__diags_clear(r->diags);
 }

@@ -35,11 +35,11 @@ void spec_diags_add(spec_diags *d, const char *file, unsigned line, unsigned col
 {
 	va_list ap;
 	va_start(ap, fmt);
-	diags_vadd(d, file, line, col, path, fmt, ap);
+	spec__diags_vadd(d, file, line, col, path, fmt, ap);
 	va_end(ap);
 }
 
-void diags_vadd(spec_diags *d, const char *file, unsigned line, unsigned col, const char *path,
+void spec__diags_vadd(spec_diags *d, const char *file, unsigned line, unsigned col, const char *path,
 		const char *fmt, va_list ap)
 {
 	if (d->n == d->cap)
@@ -142,11 +142,11 @@ int spec_diags_render_json(const spec_diags *d, buf *out)
 	for (size_t i = 0; rc == 0 && i < d->n; i++) {
 		const spec_diag *g = &d->items[i];
 		rc = buf_adds(out, i ? ",{\"file\":\"" : "{\"file\":\"");
-		if (!rc) rc = json_escape(out, g->file);
+		if (!rc) rc = buf_add_json_str(out, g->file);
 		if (!rc) rc = buf_printf(out, "\",\"line\":%u,\"column\":%u,\"path\":\"", g->line, g->col);
-		if (!rc) rc = json_escape(out, g->path);
+		if (!rc) rc = buf_add_json_str(out, g->path);
 		if (!rc) rc = buf_adds(out, "\",\"message\":\"");
-		if (!rc) rc = json_escape(out, g->msg);
+		if (!rc) rc = buf_add_json_str(out, g->msg);
 		if (!rc) rc = buf_adds(out, "\"}");
 	}
 	if (!rc)
@@ -154,7 +154,7 @@ int spec_diags_render_json(const spec_diags *d, buf *out)
 	return rc;
 }
 
-void diags_move(spec_diags *dst, spec_diags *src)
+void spec__diags_move(spec_diags *dst, spec_diags *src)
 {
 	if (src->n == 0)
 		return;
@@ -165,7 +165,7 @@ void diags_move(spec_diags *dst, spec_diags *src)
 	src->n = 0;
 }
 
-void diags_clear(spec_diags *d)
+void spec__diags_clear(spec_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->items[i].file);

@@ -17,7 +17,7 @@ typedef struct rows {
 static int line(rows *out, const spec_fleet *f, const char *key, const char *value, const spec_origin *o)
 {
 	char where[300];
-	origin_format(f, o, where, sizeof(where));
+	spec__origin_format(f, o, where, sizeof(where));
 	if (out->n == out->cap) {
 		size_t cap = out->cap;
 		out->key = xgrow(out->key, &cap, out->n + 1, sizeof(char *));
@@ -126,7 +126,7 @@ static int explain_values(rows *out, const spec_fleet *f, const spec_tenant *t)
 			rc = line(out, f, k, "(none)", &val->o);
 			continue;
 		}
-		spec_val_format((spec_field)fi, val, v, sizeof(v));
+		spec__val_format((spec_field)fi, val, v, sizeof(v));
 		rc = line(out, f, k, v, &val->o);
 	}
 	return rc;
@@ -135,7 +135,7 @@ static int explain_values(rows *out, const spec_fleet *f, const spec_tenant *t)
 int spec_explain_render(const spec_fleet *f, const spec_tenant *t, buf *out)
 {
 	char where[300];
-	origin_format(f, &t->o, where, sizeof(where));
+	spec__origin_format(f, &t->o, where, sizeof(where));
 	int rc = buf_printf(out, "tenant %s (%s)\n  fleet %s, Neon project name '%s%s'\n\n", t->name, where,
 			    f->name, f->name_prefix, t->name);
 	rows r = {0};

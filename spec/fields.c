@@ -62,7 +62,7 @@ static spec_val builtin_str(const char *s)
 	return v;
 }
 
-void builtin_defaults(arena *a, spec_values *out)
+void spec__builtin_defaults(arena *a, spec_values *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (int f = 0; f < SF__COUNT; f++)
@@ -102,7 +102,7 @@ void builtin_defaults(arena *a, spec_values *out)
 	out->v[SF_BRANCHES].br = br;
 }
 
-void spec_val_format(spec_field f, const spec_val *v, char *out, size_t size)
+void spec__val_format(spec_field f, const spec_val *v, char *out, size_t size)
 {
 	char tmp[32];
 	out[0] = 0;

@@ -90,11 +90,11 @@ typedef struct loader {
  * cannot be replayed: a corrupt or old entry means parse. */
 static bool replay(loader *l, uint32_t idx, bool root, const buf *entry)
 {
-	if (cache_decode(l->f, idx, root, entry->data, entry->len, &l->recs) == 0) {
+	if (spec__cache_decode(l->f, idx, root, entry->data, entry->len, &l->recs) == 0) {
 		l->stats.cached++;
 		return true;
 	}
-	file_recs_reset(&l->recs);
+	spec__file_recs_reset(&l->recs);
 	return false;
 }
 
@@ -103,12 +103,12 @@ static bool replay(loader *l, uint32_t idx, bool root, const buf *entry)
 static void decode_and_cache(loader *l, uint32_t idx, bool root, const char *id, const ydoc *docs,
 			     size_t n)
 {
-	decode_file(l->f, idx, docs, n, &l->recs);
+	spec__decode_file(l->f, idx, docs, n, &l->recs);
 	l->stats.parsed++;
 	if (!id)
 		return;
 	buf_reset(&l->entry);
-	if (cache_encode(l->f, idx, root, &l->recs, &l->entry) != 0)
+	if (spec__cache_encode(l->f, idx, root, &l->recs, &l->entry) != 0)
 		return;
 	(void)l->cache->put(l->cache->ctx, id, l->entry.data, l->entry.len);
 	/* A file queued behind this one with the same content read the
@@ -116,7 +116,7 @@ static void decode_and_cache(loader *l, uint32_t idx, bool root, const char *id,
 	 * have had the files been loaded one after the other. (Slot 0 is
 	 * this file, when it came through the pipe.) */
 	parse_slot *s;
-	for (size_t i = 1; l->pipe && (s = parse_pipe_queued(l->pipe, i)) != NULL; i++)
+	for (size_t i = 1; l->pipe && (s = spec__parse_pipe_queued(l->pipe, i)) != NULL; i++)
 		if (s->have_id && strcmp(s->id, id) == 0)
 			s->stale = true;
 }
@@ -131,7 +131,7 @@ static bool parse_here(loader *l, uint32_t idx, bool root, const char *path, con
 		return false;
 	}
 	ydoc *docs = NULL;
-	size_t n = yaml_load(l->scratch, path, l->data.data ? l->data.data : "", l->data.len, &docs,
+	size_t n = spec__yaml_load(l->scratch, path, l->data.data ? l->data.data : "", l->data.len, &docs,
 			     l->recs.diags);
 	decode_and_cache(l, idx, root, id, docs, n);
 	free(docs);
@@ -162,8 +162,8 @@ static void load_file(loader *l, const char *path, bool root)
 	if (!parse_here(l, idx, root, path, have_id ? id : NULL))
 		return;
 done:
-	register_file(l->f, idx, &l->recs, l->diags);
-	file_recs_reset(&l->recs);
+	spec__register_file(l->f, idx, &l->recs, l->diags);
+	spec__file_recs_reset(&l->recs);
 }
 
 /* The first half of load_file, ahead of the file's turn: fill a slot with
@@ -206,13 +206,13 @@ static void load_behind(loader *l, parse_slot *s)
 		spec_diags_add(l->diags, s->path, 1, 1, "(file)", "%s", s->err);
 		return;
 	default:
-		/* recs.diags is empty here, as when yaml_load writes it directly */
-		diags_move(l->recs.diags, s->diags);
+		/* recs.diags is empty here, as when spec__yaml_load writes it directly */
+		spec__diags_move(l->recs.diags, s->diags);
 		decode_and_cache(l, idx, false, id, s->docs, s->ndocs);
 		break;
 	}
-	register_file(l->f, idx, &l->recs, l->diags);
-	file_recs_reset(&l->recs);
+	spec__register_file(l->f, idx, &l->recs, l->diags);
+	spec__file_recs_reset(&l->recs);
 }
 
 /* Load the listed files in path order, reading ahead of the parser thread
@@ -221,17 +221,17 @@ static void load_files(loader *l, const char *const *paths, size_t n)
 {
 	size_t i = 0;
 	for (;;) {
-		parse_slot *s = i < n ? parse_pipe_reserve(l->pipe) : NULL;
+		parse_slot *s = i < n ? spec__parse_pipe_reserve(l->pipe) : NULL;
 		if (s) {
 			load_ahead(l, s, paths[i++]);
-			parse_pipe_submit(l->pipe);
+			spec__parse_pipe_submit(l->pipe);
 			continue;
 		}
-		s = parse_pipe_head(l->pipe);
+		s = spec__parse_pipe_head(l->pipe);
 		if (!s)
 			break;
 		load_behind(l, s);
-		parse_pipe_release(l->pipe);
+		spec__parse_pipe_release(l->pipe);
 	}
 }
 
@@ -260,7 +260,7 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 	f->refresh_interval = 600;
 	f->max_autoscaling_cu = 64; /* 16 CU */
 	f->lim_projects = f->lim_branches = f->lim_retention = f->lim_protected = -1;
-	builtin_defaults(f->a, &f->builtin);
+	spec__builtin_defaults(f->a, &f->builtin);
 
 	/* An entry is spec/'s own output, but bound it anyway: a damaged
 	 * cache must not make the loader allocate without limit. */
@@ -306,13 +306,13 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 		if (hit)
 			todo[ntodo++] = p;
 	}
-	l.pipe = parse_pipe_new();
+	l.pipe = spec__parse_pipe_new();
 	load_files(&l, todo, ntodo);
 
 	if (f->ntenants > 1)
 		qsort(f->tenants, f->ntenants, sizeof(*f->tenants), tenant_cmp);
 	for (size_t i = 0; i < f->ntenants; i++)
-		validate_tenant(f, f->tenants[i], diags);
+		spec__validate_tenant(f, f->tenants[i], diags);
 	spec_diags_sort(diags);
 	if (stats)
 		*stats = l.stats;
@@ -323,7 +323,7 @@ done:
 		free(pl.paths[i]);
 	free(pl.paths);
 	free(todo);
-	parse_pipe_free(l.pipe);
+	spec__parse_pipe_free(l.pipe);
 	buf_release(&l.data);
 	buf_release(&l.entry);
 	free(l.recs.items);

@@ -31,13 +31,13 @@ typedef struct ydoc {
  * (syntax, tabs, UTF-8, bounds) go into `diags` under `file`, and then no
  * document is returned. Returns the number of documents in *docs.
  */
-size_t yaml_load(arena *a, const char *file, const char *data, size_t len,
+size_t spec__yaml_load(arena *a, const char *file, const char *data, size_t len,
 		 ydoc **docs, spec_diags *diags);
 
 /* "a string", "a number", "a map", "a list", "null" — for type errors. */
-const char *ynode_describe(const ynode *n);
+const char *spec__ynode_describe(const ynode *n);
 /* A plain scalar meaning null: "", "~", "null". */
-bool ynode_is_null(const ynode *n);
+bool spec__ynode_is_null(const ynode *n);
 
 /* ------------------------------------------------------------ the fleet */
 
@@ -90,13 +90,13 @@ struct spec_fleet {
 uint32_t fleet_file_add(spec_fleet *f, const char *path);
 
 /* spec_diags_add with a va_list (diag.c). */
-void diags_vadd(spec_diags *d, const char *file, unsigned line, unsigned col, const char *path,
+void spec__diags_vadd(spec_diags *d, const char *file, unsigned line, unsigned col, const char *path,
 		const char *fmt, va_list ap) PRINTF(6, 0);
 
 /* Move every entry of `src` to the end of `dst`; `src` is left empty. */
-void diags_move(spec_diags *dst, spec_diags *src);
+void spec__diags_move(spec_diags *dst, spec_diags *src);
 /* Drop every entry. */
-void diags_clear(spec_diags *d);
+void spec__diags_clear(spec_diags *d);
 
 /* ------------------------------------------------------------ decoding */
 
@@ -134,39 +134,39 @@ typedef struct dec {
 #define PATH_MAX_LEN 256
 
 /* Shared helpers (decode.c); each adds a diagnostic when it returns false. */
-void diag_at(dec *d, const ynode *n, const char *path, const char *fmt, ...) PRINTF(4, 5);
-spec_origin origin_of(const dec *d, const ynode *n);
-const char *copy_str(dec *d, const ynode *n);
+void spec__diag_at(dec *d, const ynode *n, const char *path, const char *fmt, ...) PRINTF(4, 5);
+spec_origin spec__origin_of(const dec *d, const ynode *n);
+const char *spec__copy_str(dec *d, const ynode *n);
 /* "base.key", or "key" when base is empty, into a PATH_MAX_LEN buffer. */
-void join(char *out, const char *base, const char *key);
+void spec__join(char *out, const char *base, const char *key);
 /* The known key within edit distance 2 of `key`, or NULL. */
-const char *suggest(const char *key, const char *const *known, size_t nknown);
+const char *spec__suggest(const char *key, const char *const *known, size_t nknown);
 /* Index of map key i among `known`, or -1 (unknown, duplicate, not a string). */
-int key_index(dec *d, const ynode *m, size_t i, const char *path, const char *const *known, size_t nknown);
-bool want_map(dec *d, const ynode *n, const char *path);
-bool want_seq(dec *d, const ynode *n, const char *path);
-bool want_string(dec *d, const ynode *n, const char *path);
-bool get_bool(dec *d, const ynode *n, const char *path, int64_t *out);
-bool get_int(dec *d, const ynode *n, const char *path, int64_t lo, int64_t hi, int64_t *out);
-bool valid_name(const char *s);   /* ^[a-z0-9][a-z0-9-]{0,62}$ */
-bool valid_id(const char *s);     /* ^[a-z0-9-]{1,60}$ */
-bool has_control(const char *s);
+int spec__key_index(dec *d, const ynode *m, size_t i, const char *path, const char *const *known, size_t nknown);
+bool spec__want_map(dec *d, const ynode *n, const char *path);
+bool spec__want_seq(dec *d, const ynode *n, const char *path);
+bool spec__want_string(dec *d, const ynode *n, const char *path);
+bool spec__get_bool(dec *d, const ynode *n, const char *path, int64_t *out);
+bool spec__get_int(dec *d, const ynode *n, const char *path, int64_t lo, int64_t hi, int64_t *out);
+bool spec__valid_name(const char *s);   /* ^[a-z0-9][a-z0-9-]{0,62}$ */
+bool spec__valid_id(const char *s);     /* ^[a-z0-9-]{1,60}$ */
+bool spec__has_control(const char *s);
 
 /* The tenant spec (values.c). `prefix` is the field-path prefix of the map
  * ("" at the top), `ypath` its YAML path; profiles pass allow_profile false. */
-void decode_values(dec *d, const ynode *n, const char *prefix, const char *ypath, spec_values *out,
+void spec__decode_values(dec *d, const ynode *n, const char *prefix, const char *ypath, spec_values *out,
 		   bool allow_profile);
 /* A map of strings: compute.pgSettings, or metadata.labels when `labels`. */
-spec_map *decode_map(dec *d, const ynode *n, const char *path, bool labels);
+spec_map *spec__decode_map(dec *d, const ynode *n, const char *path, bool labels);
 
 /* Decode the documents of file index `file` into `recs` (decode.c): the
  * fleet is only written for the Fleet document of flotilla.yaml. */
-void decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs, file_recs *recs);
+void spec__decode_file(spec_fleet *f, uint32_t file, const ydoc *docs, size_t ndocs, file_recs *recs);
 /* Add a decoded file to the fleet: its diagnostics go to `diags`, its
  * profiles and tenants are indexed by name, a name already taken (by this
  * file or an earlier one) is reported and the later record dropped. */
-void register_file(spec_fleet *f, uint32_t file, const file_recs *recs, spec_diags *diags);
-void file_recs_reset(file_recs *r);
+void spec__register_file(spec_fleet *f, uint32_t file, const file_recs *recs, spec_diags *diags);
+void spec__file_recs_reset(file_recs *r);
 
 /* The parse cache encoding of a decoded file (cache.c). `root`: the file
  * is flotilla.yaml, whose entry also holds the fleet settings. Encoding
@@ -175,16 +175,16 @@ void file_recs_reset(file_recs *r);
  * root sets the fleet settings); a corrupt, foreign-version or
  * other-role entry is ERR_INVALID with the fleet left as it was and
  * `recs` to be reset by the caller. */
-int cache_encode(const spec_fleet *f, uint32_t file, bool root, const file_recs *recs,
+int spec__cache_encode(const spec_fleet *f, uint32_t file, bool root, const file_recs *recs,
 		 buf *out) WUR;
-int cache_decode(spec_fleet *f, uint32_t file, bool root, const void *data, size_t len,
+int spec__cache_decode(spec_fleet *f, uint32_t file, bool root, const void *data, size_t len,
 		 file_recs *recs) WUR;
 
 /* ------------------------------------------------------ parse pipeline */
 
 /*
  * The fleet loader parses YAML on a second thread (pipeline.c): the main
- * thread reads files ahead into a ring of slots, a worker runs yaml_load
+ * thread reads files ahead into a ring of slots, a worker runs spec__yaml_load
  * on them in order, and the main thread takes them back in the same
  * order to decode and register them. Only `docs`, `ndocs`, `scratch` and
  * `diags` are the worker's, and only while the slot is queued; every other
@@ -217,38 +217,38 @@ typedef struct parse_slot {
 
 typedef struct parse_pipe parse_pipe;
 
-parse_pipe *parse_pipe_new(void);
+parse_pipe *spec__parse_pipe_new(void);
 /* Stop the worker and free every slot. NULL is fine. */
-void parse_pipe_free(parse_pipe *q);
+void spec__parse_pipe_free(parse_pipe *q);
 /* A free slot to fill, or NULL while the ring is full. */
-parse_slot *parse_pipe_reserve(parse_pipe *q);
+parse_slot *spec__parse_pipe_reserve(parse_pipe *q);
 /* Queue the slot parse_pipe_reserve returned. */
-void parse_pipe_submit(parse_pipe *q);
+void spec__parse_pipe_submit(parse_pipe *q);
 /* The oldest queued slot, once the worker is done with it; NULL when
  * nothing is queued. parse_pipe_release hands it back. */
-parse_slot *parse_pipe_head(parse_pipe *q);
-void parse_pipe_release(parse_pipe *q);
+parse_slot *spec__parse_pipe_head(parse_pipe *q);
+void spec__parse_pipe_release(parse_pipe *q);
 /* Queued slot i (0 is the head), which the worker may still be parsing:
  * the caller may read the main thread's fields and set `stale`. NULL past
  * the last one. */
-parse_slot *parse_pipe_queued(parse_pipe *q, size_t i);
+parse_slot *spec__parse_pipe_queued(parse_pipe *q, size_t i);
 
 /* spec.neonPlan and spec.limits of the Fleet document (limits.c). */
-void decode_neon_plan(dec *d, const ynode *v, const char *where);
-void decode_limits(dec *d, const ynode *v, const char *where);
+void spec__decode_neon_plan(dec *d, const ynode *v, const char *where);
+void spec__decode_limits(dec *d, const ynode *v, const char *where);
 
 /* Built-in defaults of a tenant spec (fields.c). */
-void builtin_defaults(arena *a, spec_values *out);
+void spec__builtin_defaults(arena *a, spec_values *out);
 /* Format one scalar value for explain and messages. */
-void spec_val_format(spec_field f, const spec_val *v, char *out, size_t size);
+void spec__val_format(spec_field f, const spec_val *v, char *out, size_t size);
 
 /* "profiles/pro.yaml:7", "flotilla.yaml:12 (defaults)", "built-in default". */
-void origin_format(const spec_fleet *f, const spec_origin *o, char *out, size_t size);
+void spec__origin_format(const spec_fleet *f, const spec_origin *o, char *out, size_t size);
 
 /* Checks that combine merged values (validate.c). */
-void validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diags);
+void spec__validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diags);
 /* Checks of a branches list on its own (validate.c), run where it is written. */
-void validate_branches(spec_fleet *f, spec_branches *br, const char *path,
+void spec__validate_branches(spec_fleet *f, spec_branches *br, const char *path,
 		       spec_origin at, spec_diags *diags);
 
 #endif

@@ -48,59 +48,59 @@ static const plan_row *plan_find(const char *name)
 
 /* ------------------------------------------------------------- decoding */
 
-void decode_neon_plan(dec *d, const ynode *v, const char *where)
+void spec__decode_neon_plan(dec *d, const ynode *v, const char *where)
 {
-	if (!want_string(d, v, where))
+	if (!spec__want_string(d, v, where))
 		return;
 	if (!plan_find(v->str)) {
-		const char *hint = suggest(v->str, SPEC_NEON_PLANS, ARRAY_LEN(PLANS));
-		diag_at(d, v, where, "unknown Neon plan '%s': use free, launch, scale or business%s%s%s", v->str,
+		const char *hint = spec__suggest(v->str, SPEC_NEON_PLANS, ARRAY_LEN(PLANS));
+		spec__diag_at(d, v, where, "unknown Neon plan '%s': use free, launch, scale or business%s%s%s", v->str,
 			hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
 		return;
 	}
-	d->f->neon_plan = copy_str(d, v);
-	d->f->neon_plan_o = origin_of(d, v);
+	d->f->neon_plan = spec__copy_str(d, v);
+	d->f->neon_plan_o = spec__origin_of(d, v);
 }
 
-void decode_limits(dec *d, const ynode *n, const char *where)
+void spec__decode_limits(dec *d, const ynode *n, const char *where)
 {
 	static const char *const KEYS[] = {"projects", "branchesPerProject", "historyRetention",
 					   "protectedBranches"};
 	spec_fleet *f = d->f;
-	if (!want_map(d, n, where))
+	if (!spec__want_map(d, n, where))
 		return;
-	f->lim_o = origin_of(d, n);
+	f->lim_o = spec__origin_of(d, n);
 	for (size_t i = 0; i < n->n; i++) {
-		int k = key_index(d, n, i, where, KEYS, ARRAY_LEN(KEYS));
+		int k = spec__key_index(d, n, i, where, KEYS, ARRAY_LEN(KEYS));
 		const ynode *v = n->kids[2 * i + 1];
 		char path[PATH_MAX_LEN];
 		int64_t x;
 		if (k < 0)
 			continue;
-		join(path, where, KEYS[k]);
+		spec__join(path, where, KEYS[k]);
 		switch (k) {
 		case 0:
-			if (get_int(d, v, path, 1, 100000000, &x))
+			if (spec__get_int(d, v, path, 1, 100000000, &x))
 				f->lim_projects = x;
 			break;
 		case 1:
-			if (get_int(d, v, path, 1, 100000, &x))
+			if (spec__get_int(d, v, path, 1, 100000, &x))
 				f->lim_branches = x;
 			break;
 		case 2:
 			if (v->kind != YN_SCALAR || unit_duration_parse(v->str, false, &x) != 0) {
-				diag_at(d, v, path, "%s", v->kind == YN_SCALAR ? err_msg() : "expected a duration like 30d");
+				spec__diag_at(d, v, path, "%s", v->kind == YN_SCALAR ? err_msg() : "expected a duration like 30d");
 				break;
 			}
 			/* history_retention_seconds is 0..2592000 in the API itself */
 			if (x > 30 * 86400) {
-				diag_at(d, v, path, "history retention can be at most 30d in Neon's API");
+				spec__diag_at(d, v, path, "history retention can be at most 30d in Neon's API");
 				break;
 			}
 			f->lim_retention = x;
 			break;
 		case 3:
-			if (get_int(d, v, path, 0, 10000, &x))
+			if (spec__get_int(d, v, path, 0, 10000, &x))
 				f->lim_protected = x;
 			break;
 		}

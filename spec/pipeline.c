@@ -3,7 +3,7 @@
  * one parser thread.
  *
  * The main thread owns everything that touches libgit2, SQLite and the
- * fleet; the worker only runs yaml_load, which uses nothing but its
+ * fleet; the worker only runs spec__yaml_load, which uses nothing but its
  * arguments, the slot's own arena and diagnostics, and the thread-local
  * last error. Slots move through three ranges of a monotonic counter:
  * [head, parsed) are ready for the main thread, [parsed, tail) wait for
@@ -42,7 +42,7 @@ struct parse_pipe {
 
 static void slot_parse(parse_slot *s)
 {
-	s->ndocs = yaml_load(s->scratch, s->path, s->data.data ? s->data.data : "", s->data.len,
+	s->ndocs = spec__yaml_load(s->scratch, s->path, s->data.data ? s->data.data : "", s->data.len,
 			     &s->docs, s->diags);
 }
 
@@ -71,7 +71,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-parse_pipe *parse_pipe_new(void)
+parse_pipe *spec__parse_pipe_new(void)
 {
 	parse_pipe *q = xcalloc(1, sizeof(*q));
 	if (pthread_mutex_init(&q->mu, NULL) != 0 || pthread_cond_init(&q->work, NULL) != 0 ||
@@ -85,7 +85,7 @@ parse_pipe *parse_pipe_new(void)
 	return q;
 }
 
-void parse_pipe_free(parse_pipe *q)
+void spec__parse_pipe_free(parse_pipe *q)
 {
 	if (!q)
 		return;
@@ -111,7 +111,7 @@ void parse_pipe_free(parse_pipe *q)
 	free(q);
 }
 
-parse_slot *parse_pipe_reserve(parse_pipe *q)
+parse_slot *spec__parse_pipe_reserve(parse_pipe *q)
 {
 	if (q->tail - q->head == PIPE_SLOTS)
 		return NULL;
@@ -129,11 +129,11 @@ parse_slot *parse_pipe_reserve(parse_pipe *q)
 	if (s->scratch)
 		arena_reset(s->scratch);
 	if (s->diags)
-		diags_clear(s->diags);
+		spec__diags_clear(s->diags);
 	return s;
 }
 
-void parse_pipe_submit(parse_pipe *q)
+void spec__parse_pipe_submit(parse_pipe *q)
 {
 	parse_slot *s = &q->slots[q->tail % PIPE_SLOTS];
 	if (s->kind == SLOT_PARSE && !s->scratch) {
@@ -159,7 +159,7 @@ void parse_pipe_submit(parse_pipe *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
-parse_slot *parse_pipe_head(parse_pipe *q)
+parse_slot *spec__parse_pipe_head(parse_pipe *q)
 {
 	if (q->head == q->tail)
 		return NULL;
@@ -177,12 +177,12 @@ parse_slot *parse_pipe_head(parse_pipe *q)
 	return &q->slots[q->head % PIPE_SLOTS];
 }
 
-void parse_pipe_release(parse_pipe *q)
+void spec__parse_pipe_release(parse_pipe *q)
 {
 	q->head++;
 }
 
-parse_slot *parse_pipe_queued(parse_pipe *q, size_t i)
+parse_slot *spec__parse_pipe_queued(parse_pipe *q, size_t i)
 {
 	return i < q->tail - q->head ? &q->slots[(q->head + i) % PIPE_SLOTS] : NULL;
 }

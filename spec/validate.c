@@ -15,7 +15,7 @@
 
 #include "spec/internal.h"
 
-void origin_format(const spec_fleet *f, const spec_origin *o, char *out, size_t size)
+void spec__origin_format(const spec_fleet *f, const spec_origin *o, char *out, size_t size)
 {
 	switch (o->layer) {
 	case SPEC_LAYER_BUILTIN:
@@ -63,7 +63,7 @@ static const spec_branch *parent_of(const spec_branches *br, const spec_branch *
 	return find_branch(br, b->parent.s);
 }
 
-void validate_branches(spec_fleet *f, spec_branches *br, const char *path, spec_origin at,
+void spec__validate_branches(spec_fleet *f, spec_branches *br, const char *path, spec_origin at,
 		       spec_diags *diags)
 {
 	char p[256];
@@ -191,7 +191,7 @@ static const char *path_of(const spec_val *v, spec_field f, char *out, size_t si
 	return out;
 }
 
-void validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diags)
+void spec__validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diags)
 {
 	spec_values m;
 	spec_tenant_resolve(f, t, &m);
@@ -244,7 +244,7 @@ void validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diag
 		const spec_val *other;
 		const spec_origin *o = blame(t, mx, mn, &other);
 		path_of(other == mn ? mx : mn, other == mn ? SF_COMPUTE_MAX_CU : SF_COMPUTE_MIN_CU, p, sizeof(p));
-		origin_format(f, &other->o, where, sizeof(where));
+		spec__origin_format(f, &other->o, where, sizeof(where));
 		const char *oname = other == mn ? "minCu" : "maxCu";
 		unit_cu_format((int32_t)mn->i, a);
 		unit_cu_format((int32_t)mx->i, b);

@@ -53,19 +53,19 @@ static bool check_range(dec *d, spec_field f, const ynode *n, const char *path, 
 		/* history_retention_seconds 0..2592000 (docs/neon-api.md, Projects) */
 		if (v > 2592000) {
 			unit_duration_format(v, a);
-			diag_at(d, n, path, "history retention %s is out of range: must be 0..30d", a);
+			spec__diag_at(d, n, path, "history retention %s is out of range: must be 0..30d", a);
 			return false;
 		}
 		return true;
 	case SF_COMPUTE_SUSPEND_TIMEOUT:
 		/* SuspendTimeoutSeconds: -1 never, else 60..604800 (0 means Neon's default) */
 		if (v == 0) {
-			diag_at(d, n, path, "suspend timeout 0 is ambiguous: write 5m for Neon's default, or never");
+			spec__diag_at(d, n, path, "suspend timeout 0 is ambiguous: write 5m for Neon's default, or never");
 			return false;
 		}
 		if (v != DURATION_NEVER && (v < 60 || v > 604800)) {
 			unit_duration_format(v, a);
-			diag_at(d, n, path, "suspend timeout %s is out of range: must be never or 60s..7d", a);
+			spec__diag_at(d, n, path, "suspend timeout %s is out of range: must be never or 60s..7d", a);
 			return false;
 		}
 		return true;
@@ -80,18 +80,18 @@ static bool decode_scalar_field(dec *d, spec_field f, const ynode *n, const char
 	int64_t v = 0;
 	switch (fi->type) {
 	case SPEC_T_STRING: {
-		if (!want_string(d, n, path))
+		if (!spec__want_string(d, n, path))
 			return false;
 		const char *s = n->str;
-		if (f == SF_REGION && !valid_id(s)) {
-			diag_at(d, n, path, "'%s' is not a region id: expected lowercase letters, digits and '-', like aws-us-east-2", s);
+		if (f == SF_REGION && !spec__valid_id(s)) {
+			spec__diag_at(d, n, path, "'%s' is not a region id: expected lowercase letters, digits and '-', like aws-us-east-2", s);
 			return false;
 		}
-		if (f == SF_PROFILE && !valid_name(s)) {
-			diag_at(d, n, path, "'%s' is not a valid profile name", s);
+		if (f == SF_PROFILE && !spec__valid_name(s)) {
+			spec__diag_at(d, n, path, "'%s' is not a valid profile name", s);
 			return false;
 		}
-		out->s = copy_str(d, n);
+		out->s = spec__copy_str(d, n);
 		break;
 	}
 	case SPEC_T_INT: {
@@ -102,27 +102,27 @@ static bool decode_scalar_field(dec *d, spec_field f, const ynode *n, const char
 		} else if (f == SF_READ_REPLICAS) { /* flotilla's guard against typos */
 			hi = 10;
 		}
-		if (!get_int(d, n, path, lo, hi, &v))
+		if (!spec__get_int(d, n, path, lo, hi, &v))
 			return false;
 		out->i = v;
 		break;
 	}
 	case SPEC_T_BOOL:
-		if (!get_bool(d, n, path, &v))
+		if (!spec__get_bool(d, n, path, &v))
 			return false;
 		out->i = v;
 		break;
 	case SPEC_T_DURATION:
 	case SPEC_T_DURATION_NEVER:
 	case SPEC_T_QUOTA_TIME:
-		if (n->kind != YN_SCALAR || ynode_is_null(n)) {
-			diag_at(d, n, path, "expected a duration like 30s, 5m, 2h or 7d, got %s", ynode_describe(n));
+		if (n->kind != YN_SCALAR || spec__ynode_is_null(n)) {
+			spec__diag_at(d, n, path, "expected a duration like 30s, 5m, 2h or 7d, got %s", spec__ynode_describe(n));
 			return false;
 		}
 		if (fi->type == SPEC_T_QUOTA_TIME && strcmp(n->str, "unlimited") == 0) {
 			v = 0;
 		} else if (unit_duration_parse(n->str, fi->type == SPEC_T_DURATION_NEVER, &v) != 0) {
-			diag_at(d, n, path, "%s", err_msg());
+			spec__diag_at(d, n, path, "%s", err_msg());
 			return false;
 		}
 		if (!check_range(d, f, n, path, v))
@@ -130,37 +130,37 @@ static bool decode_scalar_field(dec *d, spec_field f, const ynode *n, const char
 		out->i = v;
 		break;
 	case SPEC_T_SIZE:
-		if (n->kind != YN_SCALAR || ynode_is_null(n)) {
-			diag_at(d, n, path, "expected a size like 512MiB or 10GB, got %s", ynode_describe(n));
+		if (n->kind != YN_SCALAR || spec__ynode_is_null(n)) {
+			spec__diag_at(d, n, path, "expected a size like 512MiB or 10GB, got %s", spec__ynode_describe(n));
 			return false;
 		}
 		if (unit_size_parse(n->str, &v) != 0) {
-			diag_at(d, n, path, "%s", err_msg());
+			spec__diag_at(d, n, path, "%s", err_msg());
 			return false;
 		}
 		out->i = v;
 		break;
 	case SPEC_T_CU: {
 		int32_t q;
-		if (n->kind != YN_SCALAR || n->quoted || ynode_is_null(n)) {
-			diag_at(d, n, path, "expected compute units like 0.25, 0.5, 1 or 2, got %s", ynode_describe(n));
+		if (n->kind != YN_SCALAR || n->quoted || spec__ynode_is_null(n)) {
+			spec__diag_at(d, n, path, "expected compute units like 0.25, 0.5, 1 or 2, got %s", spec__ynode_describe(n));
 			return false;
 		}
 		if (unit_cu_parse(n->str, &q) != 0) {
-			diag_at(d, n, path, "%s", err_msg());
+			spec__diag_at(d, n, path, "%s", err_msg());
 			return false;
 		}
 		out->i = q;
 		break;
 	}
 	case SPEC_T_TIME_OF_DAY:
-		if (!want_string(d, n, path))
+		if (!spec__want_string(d, n, path))
 			return false;
 		if (!valid_time_of_day(n->str)) {
-			diag_at(d, n, path, "'%s' is not a time of day: expected HH:MM in UTC, like 02:30", n->str);
+			spec__diag_at(d, n, path, "'%s' is not a time of day: expected HH:MM in UTC, like 02:30", n->str);
 			return false;
 		}
-		out->s = copy_str(d, n);
+		out->s = spec__copy_str(d, n);
 		break;
 	default:
 		return false;
@@ -170,7 +170,7 @@ static bool decode_scalar_field(dec *d, spec_field f, const ynode *n, const char
 
 static bool decode_strlist(dec *d, spec_field f, const ynode *n, const char *path, spec_val *out)
 {
-	if (!want_seq(d, n, path))
+	if (!spec__want_seq(d, n, path))
 		return false;
 	spec_list *l = arena_alloc(d->f->a, sizeof(*l));
 	l->items = arena_alloc(d->f->a, (n->n ? n->n : 1) * sizeof(spec_val));
@@ -181,32 +181,32 @@ static bool decode_strlist(dec *d, spec_field f, const ynode *n, const char *pat
 		snprintf(where, sizeof(where), "%s[%zu]", path, i);
 		spec_val *v = &l->items[l->n];
 		if (f == SF_SETTINGS_MW_WEEKDAYS) {
-			if (!get_int(d, it, where, 1, 7, &v->i)) {
+			if (!spec__get_int(d, it, where, 1, 7, &v->i)) {
 				ok = false;
 				continue;
 			}
 			for (size_t j = 0; j < l->n; j++)
 				if (l->items[j].i == v->i) {
-					diag_at(d, it, where, "weekday %" PRId64 " is listed twice", v->i);
+					spec__diag_at(d, it, where, "weekday %" PRId64 " is listed twice", v->i);
 					ok = false;
 				}
 		} else {
-			if (!want_string(d, it, where)) {
+			if (!spec__want_string(d, it, where)) {
 				ok = false;
 				continue;
 			}
 			if (!valid_ip_entry(it->str)) {
-				diag_at(d, it, where, "'%s' is not an IP address, CIDR block or range a-b", it->str);
+				spec__diag_at(d, it, where, "'%s' is not an IP address, CIDR block or range a-b", it->str);
 				ok = false;
 				continue;
 			}
-			v->s = copy_str(d, it);
+			v->s = spec__copy_str(d, it);
 		}
-		v->o = origin_of(d, it);
+		v->o = spec__origin_of(d, it);
 		l->n++;
 	}
 	if (f == SF_SETTINGS_MW_WEEKDAYS && n->n == 0) {
-		diag_at(d, n, path, "a maintenance window needs at least one weekday (1 = Monday .. 7 = Sunday)");
+		spec__diag_at(d, n, path, "a maintenance window needs at least one weekday (1 = Monday .. 7 = Sunday)");
 		ok = false;
 	}
 	out->list = l;
@@ -214,9 +214,9 @@ static bool decode_strlist(dec *d, spec_field f, const ynode *n, const char *pat
 }
 
 /* Maps of strings: compute.pgSettings and metadata.labels. */
-spec_map *decode_map(dec *d, const ynode *n, const char *path, bool labels)
+spec_map *spec__decode_map(dec *d, const ynode *n, const char *path, bool labels)
 {
-	if (!want_map(d, n, path))
+	if (!spec__want_map(d, n, path))
 		return NULL;
 	spec_map *m = arena_alloc(d->f->a, sizeof(*m));
 	m->keys = arena_alloc(d->f->a, (n->n ? n->n : 1) * sizeof(char *));
@@ -225,16 +225,16 @@ spec_map *decode_map(dec *d, const ynode *n, const char *path, bool labels)
 		const ynode *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
 		char where[PATH_MAX_LEN];
 		if (k->kind != YN_SCALAR) {
-			diag_at(d, k, path, "a key must be a string, not %s", ynode_describe(k));
+			spec__diag_at(d, k, path, "a key must be a string, not %s", spec__ynode_describe(k));
 			continue;
 		}
-		join(where, path, k->str);
+		spec__join(where, path, k->str);
 		bool dup = false;
 		for (size_t j = 0; j < m->n; j++)
 			if (strcmp(m->keys[j], k->str) == 0)
 				dup = true;
 		if (dup) {
-			diag_at(d, k, where, "duplicate key '%s'", k->str);
+			spec__diag_at(d, k, where, "duplicate key '%s'", k->str);
 			continue;
 		}
 		bool key_ok = k->len > 0 && k->len <= 63;
@@ -246,24 +246,24 @@ spec_map *decode_map(dec *d, const ynode *n, const char *path, bool labels)
 				key_ok = islower(c) || c == '_' || ((isdigit(c) || c == '.') && j > 0);
 		}
 		if (!key_ok) {
-			diag_at(d, k, where, labels
+			spec__diag_at(d, k, where, labels
 				? "label key '%s' is invalid: letters, digits, '.', '_', '/', '-', starting with a letter or digit, at most 63 bytes"
 				: "setting name '%s' is invalid: lowercase letters, digits, '_' and '.', starting with a letter or '_'",
 				k->str);
 			continue;
 		}
-		if (v->kind != YN_SCALAR || ynode_is_null(v)) {
-			diag_at(d, v, where, "expected a string value, got %s", ynode_describe(v));
+		if (v->kind != YN_SCALAR || spec__ynode_is_null(v)) {
+			spec__diag_at(d, v, where, "expected a string value, got %s", spec__ynode_describe(v));
 			continue;
 		}
-		if (has_control(v->str) || (labels && v->len > 63)) {
-			diag_at(d, v, where, labels ? "label value must be at most 63 bytes without control characters"
+		if (spec__has_control(v->str) || (labels && v->len > 63)) {
+			spec__diag_at(d, v, where, labels ? "label value must be at most 63 bytes without control characters"
 						    : "value must not contain control characters");
 			continue;
 		}
-		m->keys[m->n] = copy_str(d, k);
-		m->vals[m->n].s = copy_str(d, v);
-		m->vals[m->n].o = origin_of(d, v);
+		m->keys[m->n] = spec__copy_str(d, k);
+		m->vals[m->n].s = spec__copy_str(d, v);
+		m->vals[m->n].o = spec__origin_of(d, v);
 		m->n++;
 	}
 	return m;
@@ -278,18 +278,18 @@ static const char *const DATABASE_KEYS[] = {"name", "owner"};
 /* Postgres identifiers: 1..63 bytes (NAMEDATALEN), no control characters. */
 static bool check_pg_name(dec *d, const ynode *n, const char *path, const char *what)
 {
-	if (!want_string(d, n, path))
+	if (!spec__want_string(d, n, path))
 		return false;
 	if (n->len == 0) {
-		diag_at(d, n, path, "%s name must not be empty", what);
+		spec__diag_at(d, n, path, "%s name must not be empty", what);
 		return false;
 	}
 	if (n->len > 63) {
-		diag_at(d, n, path, "%s name '%s' is %zu bytes: at most 63 bytes", what, n->str, n->len);
+		spec__diag_at(d, n, path, "%s name '%s' is %zu bytes: at most 63 bytes", what, n->str, n->len);
 		return false;
 	}
-	if (has_control(n->str)) {
-		diag_at(d, n, path, "%s name must not contain control characters", what);
+	if (spec__has_control(n->str)) {
+		spec__diag_at(d, n, path, "%s name must not contain control characters", what);
 		return false;
 	}
 	return true;
@@ -297,48 +297,48 @@ static bool check_pg_name(dec *d, const ynode *n, const char *path, const char *
 
 static void decode_role(dec *d, const ynode *n, const char *path, spec_role *r)
 {
-	if (!want_map(d, n, path))
+	if (!spec__want_map(d, n, path))
 		return;
 	bool have_name = false;
 	for (size_t i = 0; i < n->n; i++) {
-		int k = key_index(d, n, i, path, ROLE_KEYS, ARRAY_LEN(ROLE_KEYS));
+		int k = spec__key_index(d, n, i, path, ROLE_KEYS, ARRAY_LEN(ROLE_KEYS));
 		const ynode *v = n->kids[2 * i + 1];
 		char where[PATH_MAX_LEN];
 		if (k < 0)
 			continue;
-		join(where, path, ROLE_KEYS[k]);
+		spec__join(where, path, ROLE_KEYS[k]);
 		if (k == 0) {
 			have_name = true;
 			if (!check_pg_name(d, v, where, "role"))
 				continue;
 			/* Postgres reserves role names beginning with pg_ */
 			if (str_has_prefix(v->str, "pg_")) {
-				diag_at(d, v, where, "role name '%s' is reserved: Postgres keeps names starting with 'pg_'", v->str);
+				spec__diag_at(d, v, where, "role name '%s' is reserved: Postgres keeps names starting with 'pg_'", v->str);
 				continue;
 			}
-			r->name.s = copy_str(d, v);
-			r->name.o = origin_of(d, v);
+			r->name.s = spec__copy_str(d, v);
+			r->name.o = spec__origin_of(d, v);
 		} else {
-			if (get_bool(d, v, where, &r->no_login.i))
-				r->no_login.o = origin_of(d, v);
+			if (spec__get_bool(d, v, where, &r->no_login.i))
+				r->no_login.o = spec__origin_of(d, v);
 		}
 	}
 	if (!have_name)
-		diag_at(d, n, path, "a role needs a 'name'");
+		spec__diag_at(d, n, path, "a role needs a 'name'");
 }
 
 static void decode_database(dec *d, const ynode *n, const char *path, spec_database *db)
 {
-	if (!want_map(d, n, path))
+	if (!spec__want_map(d, n, path))
 		return;
 	bool have_name = false, have_owner = false;
 	for (size_t i = 0; i < n->n; i++) {
-		int k = key_index(d, n, i, path, DATABASE_KEYS, ARRAY_LEN(DATABASE_KEYS));
+		int k = spec__key_index(d, n, i, path, DATABASE_KEYS, ARRAY_LEN(DATABASE_KEYS));
 		const ynode *v = n->kids[2 * i + 1];
 		char where[PATH_MAX_LEN];
 		if (k < 0)
 			continue;
-		join(where, path, DATABASE_KEYS[k]);
+		spec__join(where, path, DATABASE_KEYS[k]);
 		spec_val *dst = k == 0 ? &db->name : &db->owner;
 		if (k == 0)
 			have_name = true;
@@ -346,18 +346,18 @@ static void decode_database(dec *d, const ynode *n, const char *path, spec_datab
 			have_owner = true;
 		if (!check_pg_name(d, v, where, k == 0 ? "database" : "owner role"))
 			continue;
-		dst->s = copy_str(d, v);
-		dst->o = origin_of(d, v);
+		dst->s = spec__copy_str(d, v);
+		dst->o = spec__origin_of(d, v);
 	}
 	if (!have_name)
-		diag_at(d, n, path, "a database needs a 'name'");
+		spec__diag_at(d, n, path, "a database needs a 'name'");
 	if (!have_owner)
-		diag_at(d, n, path, "a database needs an 'owner' (one of the branch's roles)");
+		spec__diag_at(d, n, path, "a database needs an 'owner' (one of the branch's roles)");
 }
 
 static bool decode_branches(dec *d, const ynode *n, const char *path, spec_val *out)
 {
-	if (!want_seq(d, n, path))
+	if (!spec__want_seq(d, n, path))
 		return false;
 	spec_branches *br = arena_alloc(d->f->a, sizeof(*br));
 	br->items = arena_alloc(d->f->a, (n->n ? n->n : 1) * sizeof(spec_branch));
@@ -368,39 +368,39 @@ static bool decode_branches(dec *d, const ynode *n, const char *path, spec_val *
 		spec_branch *b = &br->items[i];
 		char bpath[PATH_MAX_LEN];
 		snprintf(bpath, sizeof(bpath), "%s[%zu]", path, i);
-		b->o = origin_of(d, it);
-		if (!want_map(d, it, bpath))
+		b->o = spec__origin_of(d, it);
+		if (!spec__want_map(d, it, bpath))
 			continue;
 		bool have_name = false;
 		for (size_t j = 0; j < it->n; j++) {
-			int k = key_index(d, it, j, bpath, BRANCH_KEYS, ARRAY_LEN(BRANCH_KEYS));
+			int k = spec__key_index(d, it, j, bpath, BRANCH_KEYS, ARRAY_LEN(BRANCH_KEYS));
 			const ynode *v = it->kids[2 * j + 1];
 			char where[PATH_MAX_LEN];
 			if (k < 0)
 				continue;
-			join(where, bpath, BRANCH_KEYS[k]);
+			spec__join(where, bpath, BRANCH_KEYS[k]);
 			switch (k) {
 			case 0: /* name: 1..256 (BranchCreateRequest.branch.name) */
 			case 2: /* parent */
 				if (k == 0)
 					have_name = true;
-				if (!want_string(d, v, where))
+				if (!spec__want_string(d, v, where))
 					break;
-				if (v->len == 0 || v->len > 256 || has_control(v->str)) {
-					diag_at(d, v, where, "branch name must be 1..256 bytes without control characters");
+				if (v->len == 0 || v->len > 256 || spec__has_control(v->str)) {
+					spec__diag_at(d, v, where, "branch name must be 1..256 bytes without control characters");
 					break;
 				}
-				(k == 0 ? &b->name : &b->parent)->s = copy_str(d, v);
-				(k == 0 ? &b->name : &b->parent)->o = origin_of(d, v);
+				(k == 0 ? &b->name : &b->parent)->s = spec__copy_str(d, v);
+				(k == 0 ? &b->name : &b->parent)->o = spec__origin_of(d, v);
 				break;
 			case 1:
 			case 3:
-				if (get_bool(d, v, where, k == 1 ? &b->is_default.i : &b->protect.i))
-					(k == 1 ? &b->is_default : &b->protect)->o = origin_of(d, v);
+				if (spec__get_bool(d, v, where, k == 1 ? &b->is_default.i : &b->protect.i))
+					(k == 1 ? &b->is_default : &b->protect)->o = spec__origin_of(d, v);
 				break;
 			case 4:
 			case 5: {
-				if (!want_seq(d, v, where))
+				if (!spec__want_seq(d, v, where))
 					break;
 				size_t cnt = v->n ? v->n : 1;
 				if (k == 4) {
@@ -423,14 +423,14 @@ static bool decode_branches(dec *d, const ynode *n, const char *path, spec_val *
 			}
 		}
 		if (!have_name)
-			diag_at(d, it, bpath, "a branch needs a 'name'");
+			spec__diag_at(d, it, bpath, "a branch needs a 'name'");
 	}
 	/* A list with a bad item is dropped whole, like any value that failed:
 	 * later stages never see a branch, role or database without a name. */
 	if (spec_diags_count(d->diags) != before)
 		return false;
 	out->br = br;
-	validate_branches(d->f, br, path, origin_of(d, n), d->diags);
+	spec__validate_branches(d->f, br, path, spec__origin_of(d, n), d->diags);
 	return true;
 }
 
@@ -526,27 +526,27 @@ static void check_window(dec *d, const ynode *n, const char *ypath)
 		}
 	}
 	if (missing[0])
-		diag_at(d, n, ypath, "a maintenance window needs weekdays, startTime and endTime together (missing %s)",
+		spec__diag_at(d, n, ypath, "a maintenance window needs weekdays, startTime and endTime together (missing %s)",
 			missing);
 }
 
 static void decode_level(dec *d, const ynode *n, const level *lv, const char *ypath, spec_values *out,
 			 bool allow_profile)
 {
-	if (!want_map(d, n, ypath))
+	if (!spec__want_map(d, n, ypath))
 		return;
 	for (size_t i = 0; i < n->n; i++) {
 		const ynode *kn = n->kids[2 * i], *v = n->kids[2 * i + 1];
 		char where[PATH_MAX_LEN];
 		if (!allow_profile && lv == &LEVELS[0] && kn->kind == YN_SCALAR && strcmp(kn->str, "profile") == 0) {
-			join(where, ypath, "profile");
-			diag_at(d, kn, where, "a Profile cannot name another profile (profiles do not chain)");
+			spec__join(where, ypath, "profile");
+			spec__diag_at(d, kn, where, "a Profile cannot name another profile (profiles do not chain)");
 			continue;
 		}
-		int k = key_index(d, n, i, ypath, lv->keys, lv->n);
+		int k = spec__key_index(d, n, i, ypath, lv->keys, lv->n);
 		if (k < 0)
 			continue;
-		join(where, ypath, lv->keys[k]);
+		spec__join(where, ypath, lv->keys[k]);
 		int leaf = lv->leaf[k];
 		if (leaf < 0) { /* a nested map such as quota */
 			const level *sub = &LEVELS[lv->sub[k]];
@@ -564,7 +564,7 @@ static void decode_level(dec *d, const ynode *n, const level *lv, const char *yp
 			ok = decode_strlist(d, (spec_field)leaf, v, where, &val);
 			break;
 		case SPEC_T_MAP:
-			val.map = decode_map(d, v, where, false);
+			val.map = spec__decode_map(d, v, where, false);
 			ok = val.map != NULL;
 			break;
 		case SPEC_T_BRANCHES:
@@ -575,12 +575,12 @@ static void decode_level(dec *d, const ynode *n, const level *lv, const char *yp
 		}
 		if (!ok)
 			continue;
-		val.o = origin_of(d, v);
+		val.o = spec__origin_of(d, v);
 		out->v[leaf] = val;
 	}
 }
 
-void decode_values(dec *d, const ynode *n, const char *prefix, const char *ypath, spec_values *out,
+void spec__decode_values(dec *d, const ynode *n, const char *prefix, const char *ypath, spec_values *out,
 		   bool allow_profile)
 {
 	pthread_once(&LEVELS_ONCE, levels_build);

@@ -251,7 +251,7 @@ static bool on_event(builder *b, yaml_event_t *ev, ydoc **docs, size_t *ndocs, s
 	}
 }
 
-size_t yaml_load(arena *a, const char *file, const char *data, size_t len,
+size_t spec__yaml_load(arena *a, const char *file, const char *data, size_t len,
 		 ydoc **out, spec_diags *diags)
 {
 	*out = NULL;
@@ -320,7 +320,7 @@ size_t yaml_load(arena *a, const char *file, const char *data, size_t len,
 	/* Empty documents (a stray `---`) carry nothing; drop them. */
 	size_t kept = 0;
 	for (size_t i = 0; i < ndocs; i++) {
-		if (docs[i].root && !(docs[i].root->kind == YN_SCALAR && ynode_is_null(docs[i].root)))
+		if (docs[i].root && !(docs[i].root->kind == YN_SCALAR && spec__ynode_is_null(docs[i].root)))
 			docs[kept++] = docs[i];
 	}
 	if (kept == 0) {
@@ -333,7 +333,7 @@ size_t yaml_load(arena *a, const char *file, const char *data, size_t len,
 	return kept;
 }
 
-bool ynode_is_null(const ynode *n)
+bool spec__ynode_is_null(const ynode *n)
 {
 	if (n->kind != YN_SCALAR || n->quoted)
 		return false;
@@ -341,7 +341,7 @@ bool ynode_is_null(const ynode *n)
 	       strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
 }
 
-const char *ynode_describe(const ynode *n)
+const char *spec__ynode_describe(const ynode *n)
 {
 	switch (n->kind) {
 	case YN_MAP:
@@ -351,7 +351,7 @@ const char *ynode_describe(const ynode *n)
 	default:
 		break;
 	}
-	if (ynode_is_null(n))
+	if (spec__ynode_is_null(n))
 		return "nothing (null)";
 	if (n->quoted)
 		return "a quoted string";

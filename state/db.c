@@ -40,7 +40,7 @@
 
 /* ---------------------------------------------------------------- errors */
 
-int db_fail(state *s, int rc, const char *what)
+int state__fail(state *s, int rc, const char *what)
 {
 	int code;
 
@@ -80,14 +80,14 @@ int db_fail(state *s, int rc, const char *what)
 
 /* ------------------------------------------------------------ statements */
 
-int db_exec(state *s, const char *sql)
+int state__exec(state *s, const char *sql)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 
-	return rc == SQLITE_OK ? 0 : db_fail(s, rc, "executing a statement");
+	return rc == SQLITE_OK ? 0 : state__fail(s, rc, "executing a statement");
 }
 
-int db_stmt(state *s, const char *sql, sqlite3_stmt **out)
+int state__stmt(state *s, const char *sql, sqlite3_stmt **out)
 {
 	sqlite3_stmt *st = strmap_get(s->stmts, sql);
 	int rc;
@@ -101,33 +101,33 @@ int db_stmt(state *s, const char *sql, sqlite3_stmt **out)
 	}
 	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(s, rc, "preparing a statement");
+		return state__fail(s, rc, "preparing a statement");
 	strmap_put(s->stmts, sql, st);
 	*out = st;
 	return 0;
 }
 
-int db_prepare(state *s, const char *sql, sqlite3_stmt **out)
+int state__prepare(state *s, const char *sql, sqlite3_stmt **out)
 {
 	int rc;
 
 	*out = NULL;
 	rc = sqlite3_prepare_v2(s->db, sql, -1, out, NULL);
-	return rc == SQLITE_OK ? 0 : db_fail(s, rc, "preparing a statement");
+	return rc == SQLITE_OK ? 0 : state__fail(s, rc, "preparing a statement");
 }
 
-void db_reset(sqlite3_stmt *st)
+void state__reset(sqlite3_stmt *st)
 {
 	if (st)
 		sqlite3_reset(st);
 }
 
-int db_bind_text(sqlite3_stmt *st, int i, const char *v)
+int state__bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-char *db_col_text(sqlite3_stmt *st, int i, bool copy)
+char *state__col_text(sqlite3_stmt *st, int i, bool copy)
 {
 	const char *v = (const char *)sqlite3_column_text(st, i);
 
@@ -136,27 +136,27 @@ char *db_col_text(sqlite3_stmt *st, int i, bool copy)
 	return xstrdup(v);
 }
 
-char *db_col_str(sqlite3_stmt *st, int i)
+char *state__col_str(sqlite3_stmt *st, int i)
 {
-	return db_col_text(st, i, true);
+	return state__col_text(st, i, true);
 }
 
-int db_query_i64(state *s, const char *sql, int64_t *out)
+int state__query_i64(state *s, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	*out = 0;
-	if ((rc = db_stmt(s, sql, &st)) != 0)
+	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*out = sqlite3_column_int64(st, 0);
 		rc = 0;
 	} else {
-		rc = db_fail(s, rc, "reading a count");
+		rc = state__fail(s, rc, "reading a count");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -175,7 +175,7 @@ static void sync_depth(state *s)
 		s->depth = 0;
 }
 
-int db_begin(state *s, bool write)
+int state__begin(state *s, bool write)
 {
 	const char *sql;
 	int rc;
@@ -184,12 +184,12 @@ int db_begin(state *s, bool write)
 	sql = s->depth ? "SAVEPOINT nest" : write ? "BEGIN IMMEDIATE" : "BEGIN";
 	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(s, rc, write ? "starting a write transaction" : "starting a read transaction");
+		return state__fail(s, rc, write ? "starting a write transaction" : "starting a read transaction");
 	s->depth++;
 	return 0;
 }
 
-int db_commit(state *s)
+int state__commit(state *s)
 {
 	int rc;
 
@@ -200,15 +200,15 @@ int db_commit(state *s)
 	if (rc != SQLITE_OK) {
 		/* a failed commit leaves the transaction open: end it here, so that
 		 * callers handle one outcome (nothing of it was written) */
-		rc = db_fail(s, rc, "committing");
-		db_rollback(s);
+		rc = state__fail(s, rc, "committing");
+		state__rollback(s);
 		return rc;
 	}
 	s->depth--;
 	return 0;
 }
 
-void db_rollback(state *s)
+void state__rollback(state *s)
 {
 	sync_depth(s);
 	if (s->depth == 0)
@@ -225,32 +225,32 @@ void db_rollback(state *s)
 
 /* ------------------------------------------------------------------ meta */
 
-int db_meta_get(state *s, const char *key, char **out)
+int state__meta_get(state *s, const char *key, char **out)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	*out = NULL;
-	if ((rc = db_stmt(s, "SELECT value FROM meta WHERE key = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT value FROM meta WHERE key = ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*out = db_col_str(st, 0);
+		*out = state__col_str(st, 0);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		rc = db_fail(s, rc, "reading meta");
+		rc = state__fail(s, rc, "reading meta");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
 int state_generation(state *s, int64_t *out)
 {
 	char *v = NULL;
-	int rc = db_meta_get(s, "generation", &v);
+	int rc = state__meta_get(s, "generation", &v);
 	*out = 0;
 	if (rc == 0 && v && (str_to_i64(v, out) != 0 || *out < 0))
 		rc = err_set(ERR_INVALID, "state file '%s': meta generation is not a number: '%s'", s->path, v);
@@ -266,39 +266,39 @@ int state_generation_bump(state *s, int64_t *out)
 
 	/* read and write in one write transaction: two processes never take
 	 * the same generation */
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	if ((rc = state_generation(s, &g)) == 0) {
 		snprintf(num, sizeof(num), "%lld", (long long)(g + 1));
-		rc = db_meta_set(s, "generation", num);
+		rc = state__meta_set(s, "generation", num);
 	}
 	if (rc != 0) {
-		db_rollback(s);
+		state__rollback(s);
 		return rc;
 	}
-	if ((rc = db_commit(s)) == 0 && out)
+	if ((rc = state__commit(s)) == 0 && out)
 		*out = g + 1;
 	return rc;
 }
 
-int db_meta_set(state *s, const char *key, const char *value)
+int state__meta_set(state *s, const char *key, const char *value)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (value)
-		rc = db_stmt(s, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+		rc = state__stmt(s, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
 			     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", &st);
 	else
-		rc = db_stmt(s, "DELETE FROM meta WHERE key = ?1", &st);
+		rc = state__stmt(s, "DELETE FROM meta WHERE key = ?1", &st);
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (value)
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing meta");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing meta");
+	state__reset(st);
 	return rc;
 }
 
@@ -307,7 +307,7 @@ int state_meta_get(state *s, const char *key, char **out)
 	*out = NULL;
 	if (!key)
 		return err_set(ERR_INVALID, "state: meta key is missing");
-	return db_meta_get(s, key, out);
+	return state__meta_get(s, key, out);
 }
 
 int state_meta_set(state *s, const char *key, const char *value)
@@ -315,7 +315,7 @@ int state_meta_set(state *s, const char *key, const char *value)
 	if (!key)
 		return err_set(ERR_INVALID, "state: meta key is missing");
 	/* one statement: SQLite makes it its own transaction */
-	return db_meta_set(s, key, value);
+	return state__meta_set(s, key, value);
 }
 
 /* ----------------------------------------------------------- file system */
@@ -427,7 +427,7 @@ static int use_wal(state *s, state_open_report *rep)
 	int rc, waited = 0;
 
 	if ((rc = journal_mode(s, "PRAGMA journal_mode", mode)) != SQLITE_OK)
-		return db_fail(s, rc, "reading the journal mode");
+		return state__fail(s, rc, "reading the journal mode");
 	while (strcmp(mode, "wal") != 0) {
 		rc = journal_mode(s, "PRAGMA journal_mode = WAL", mode);
 		if ((rc & 0xff) == SQLITE_BUSY && waited < BUSY_TIMEOUT_MS) {
@@ -437,7 +437,7 @@ static int use_wal(state *s, state_open_report *rep)
 			continue;
 		}
 		if (rc != SQLITE_OK)
-			return db_fail(s, rc, "switching to WAL mode");
+			return state__fail(s, rc, "switching to WAL mode");
 		/* a file system without shared memory (some network mounts)
 		 * keeps the old mode: still correct, only readers then wait
 		 * for writers (the caller warns) */
@@ -461,7 +461,7 @@ static int configure(state *s, state_open_report *rep)
 	/* synchronous NORMAL: in WAL mode a commit is durable against a crash
 	 * of the process, and is only lost (never half written) when the
 	 * machine loses power before the next checkpoint's fsync */
-	return db_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; " TUNING);
+	return state__exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; " TUNING);
 }
 
 int state_open(state **out, const char *path)
@@ -501,10 +501,10 @@ int state_open_ex(state **out, const char *path, state_open_report *report)
 	/* refuse foreign and newer files before changing anything, even their
 	 * mode; then narrow the mode before WAL mode creates -wal and -shm,
 	 * which SQLite gives the main file's mode */
-	if ((rc = db_identify(s, &version)) != 0)
+	if ((rc = state__identify(s, &version)) != 0)
 		goto done;
 	fix_modes(path, report);
-	if ((rc = configure(s, report)) != 0 || (rc = db_migrate(s, version, &from)) != 0)
+	if ((rc = configure(s, report)) != 0 || (rc = state__migrate(s, version, &from)) != 0)
 		goto done;
 	if (from > 0 && from < STATE_SCHEMA_VERSION) {
 		report->migrated_from = from;
@@ -526,10 +526,10 @@ void state_close(state *s)
 	if (s->db) {
 		sync_depth(s);
 		while (s->depth)
-			db_rollback(s);
+			state__rollback(s);
 		/* the cache, and the statements of refreshes left open (they are
 		 * detached first, so that a late abort only frees memory) */
-		db_detach_refreshes(s);
+		state__detach_refreshes(s);
 		while ((st = sqlite3_next_stmt(s->db, NULL)) != NULL)
 			sqlite3_finalize(st);
 		if (s->version == STATE_SCHEMA_VERSION)
@@ -548,48 +548,48 @@ int state_schema_version(state *s)
 
 int state_batch_begin(state *s)
 {
-	return db_begin(s, true);
+	return state__begin(s, true);
 }
 
 int state_batch_commit(state *s)
 {
-	return db_commit(s);
+	return state__commit(s);
 }
 
 void state_batch_rollback(state *s)
 {
-	db_rollback(s);
+	state__rollback(s);
 }
 
 int state_read_begin(state *s)
 {
-	return db_begin(s, false);
+	return state__begin(s, false);
 }
 
 void state_read_end(state *s)
 {
-	db_rollback(s); /* nothing was written: ending it is all there is */
+	state__rollback(s); /* nothing was written: ending it is all there is */
 }
 
-int db_foreach(state *s, const char *sql, const char *what, int (*row)(sqlite3_stmt *st, void *arg), void *arg)
+int state__foreach(state *s, const char *sql, const char *what, int (*row)(sqlite3_stmt *st, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = db_begin(s, false)) != 0)
+	if ((rc = state__begin(s, false)) != 0)
 		return rc;
-	if ((rc = db_prepare(s, sql, &st)) != 0)
+	if ((rc = state__prepare(s, sql, &st)) != 0)
 		goto done;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = row(st, arg)) != 0)
 			goto done;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, what);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, what);
 done:
 	sqlite3_finalize(st);
 	if (rc == 0)
-		rc = db_commit(s);
+		rc = state__commit(s);
 	else
-		db_rollback(s);
+		state__rollback(s);
 	return rc;
 }

@@ -18,8 +18,8 @@ static int step_insert(state *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, what);
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, what);
+	state__reset(st);
 	return rc;
 }
 
@@ -64,61 +64,61 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 	size_t i;
 	int rc;
 
-	if ((rc = db_stmt(s, "INSERT INTO branches(project_id, id, name, parent_id, is_default, protected, "
+	if ((rc = state__stmt(s, "INSERT INTO branches(project_id, id, name, parent_id, is_default, protected, "
 			  "annotations_json, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 			  &st)) != 0)
 		return rc;
 	for (i = 0; i < d->nbranches; i++) {
 		const state_branch *b = &d->branches[i];
-		db_bind_text(st, 1, pid);
-		db_bind_text(st, 2, b->id);
-		db_bind_text(st, 3, b->name);
-		db_bind_text(st, 4, b->parent_id);
+		state__bind_text(st, 1, pid);
+		state__bind_text(st, 2, b->id);
+		state__bind_text(st, 3, b->name);
+		state__bind_text(st, 4, b->parent_id);
 		sqlite3_bind_int(st, 5, b->is_default);
 		sqlite3_bind_int(st, 6, b->protected_);
-		db_bind_text(st, 7, b->annotations_json);
-		db_bind_text(st, 8, b->created_at);
-		db_bind_text(st, 9, b->updated_at);
+		state__bind_text(st, 7, b->annotations_json);
+		state__bind_text(st, 8, b->created_at);
+		state__bind_text(st, 9, b->updated_at);
 		if ((rc = step_insert(s, st, "writing a branch")) != 0)
 			return rc;
 	}
-	if ((rc = db_stmt(s, "INSERT INTO endpoints(project_id, id, branch_id, read_write, min_cu, max_cu, "
+	if ((rc = state__stmt(s, "INSERT INTO endpoints(project_id, id, branch_id, read_write, min_cu, max_cu, "
 			  "suspend_timeout_seconds, disabled, current_state, last_active, name) "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st)) != 0)
 		return rc;
 	for (i = 0; i < d->nendpoints; i++) {
 		const state_endpoint *e = &d->endpoints[i];
-		db_bind_text(st, 1, pid);
-		db_bind_text(st, 2, e->id);
-		db_bind_text(st, 3, e->branch_id);
+		state__bind_text(st, 1, pid);
+		state__bind_text(st, 2, e->id);
+		state__bind_text(st, 3, e->branch_id);
 		sqlite3_bind_int(st, 4, e->read_write);
 		sqlite3_bind_double(st, 5, e->min_cu);
 		sqlite3_bind_double(st, 6, e->max_cu);
 		sqlite3_bind_int64(st, 7, e->suspend_timeout_seconds);
 		sqlite3_bind_int(st, 8, e->disabled);
-		db_bind_text(st, 9, e->current_state);
-		db_bind_text(st, 10, e->last_active);
-		db_bind_text(st, 11, e->name);
+		state__bind_text(st, 9, e->current_state);
+		state__bind_text(st, 10, e->last_active);
+		state__bind_text(st, 11, e->name);
 		if ((rc = step_insert(s, st, "writing an endpoint")) != 0)
 			return rc;
 	}
-	if ((rc = db_stmt(s, "INSERT INTO databases(project_id, branch_id, name, owner) VALUES (?1, ?2, ?3, ?4)",
+	if ((rc = state__stmt(s, "INSERT INTO databases(project_id, branch_id, name, owner) VALUES (?1, ?2, ?3, ?4)",
 			  &st)) != 0)
 		return rc;
 	for (i = 0; i < d->ndatabases; i++) {
-		db_bind_text(st, 1, pid);
-		db_bind_text(st, 2, d->databases[i].branch_id);
-		db_bind_text(st, 3, d->databases[i].name);
-		db_bind_text(st, 4, d->databases[i].owner);
+		state__bind_text(st, 1, pid);
+		state__bind_text(st, 2, d->databases[i].branch_id);
+		state__bind_text(st, 3, d->databases[i].name);
+		state__bind_text(st, 4, d->databases[i].owner);
 		if ((rc = step_insert(s, st, "writing a database")) != 0)
 			return rc;
 	}
-	if ((rc = db_stmt(s, "INSERT INTO roles(project_id, branch_id, name) VALUES (?1, ?2, ?3)", &st)) != 0)
+	if ((rc = state__stmt(s, "INSERT INTO roles(project_id, branch_id, name) VALUES (?1, ?2, ?3)", &st)) != 0)
 		return rc;
 	for (i = 0; i < d->nroles; i++) {
-		db_bind_text(st, 1, pid);
-		db_bind_text(st, 2, d->roles[i].branch_id);
-		db_bind_text(st, 3, d->roles[i].name);
+		state__bind_text(st, 1, pid);
+		state__bind_text(st, 2, d->roles[i].branch_id);
+		state__bind_text(st, 3, d->roles[i].name);
 		if ((rc = step_insert(s, st, "writing a role")) != 0)
 			return rc;
 	}
@@ -139,9 +139,9 @@ static int clear_rows(state *s, const char *pid)
 	int rc;
 
 	for (i = 0; i < ARRAY_LEN(sql); i++) {
-		if ((rc = db_stmt(s, sql[i], &st)) != 0)
+		if ((rc = state__stmt(s, sql[i], &st)) != 0)
 			return rc;
-		db_bind_text(st, 1, pid);
+		state__bind_text(st, 1, pid);
 		if ((rc = step_insert(s, st, "clearing deep rows")) != 0)
 			return rc;
 	}
@@ -160,14 +160,14 @@ int state_deep_put(state *s, const char *project_id, const char *updated_at, con
 		return err_set(ERR_INVALID, "state: project id is missing");
 	if ((rc = check_deep(d)) != 0)
 		return rc;
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
-	if ((rc = db_stmt(s, "UPDATE projects SET deep_at = ?2, deep_updated_at = ?3, "
+	if ((rc = state__stmt(s, "UPDATE projects SET deep_at = ?2, deep_updated_at = ?3, "
 			  "deep_fingerprint = fingerprint WHERE id = ?1", &st)) != 0)
 		goto done;
-	db_bind_text(st, 1, project_id);
+	state__bind_text(st, 1, project_id);
 	sqlite3_bind_int64(st, 2, db_now());
-	db_bind_text(st, 3, updated_at);
+	state__bind_text(st, 3, updated_at);
 	if ((rc = step_insert(s, st, "recording a deep read")) != 0)
 		goto done;
 	if (sqlite3_changes(s->db) == 0) {
@@ -182,8 +182,8 @@ int state_deep_put(state *s, const char *project_id, const char *updated_at, con
 	}
 done:
 	if (rc == 0)
-		return db_commit(s);
-	db_rollback(s);
+		return state__commit(s);
+	state__rollback(s);
 	return rc;
 }
 
@@ -192,12 +192,12 @@ int state_deep_stale(state *s, const char *project_id)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_stmt(s, "UPDATE projects SET deep_fingerprint = NULL WHERE id = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "UPDATE projects SET deep_fingerprint = NULL WHERE id = ?1", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, project_id);
+	state__bind_text(st, 1, project_id);
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "marking a deep read stale");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "marking a deep read stale");
+	state__reset(st);
 	return rc;
 }
 
@@ -209,25 +209,25 @@ static int get_branches(state *s, const char *pid, state_deep *out)
 	size_t cap = 0;
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT id, name, parent_id, is_default, protected, annotations_json, created_at, "
+	if ((rc = state__stmt(s, "SELECT id, name, parent_id, is_default, protected, annotations_json, created_at, "
 			  "updated_at FROM branches WHERE project_id = ?1 ORDER BY id", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, pid);
+	state__bind_text(st, 1, pid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state_branch *b;
 		out->branches = xgrow(out->branches, &cap, out->nbranches + 1, sizeof(*b));
 		b = &out->branches[out->nbranches++];
-		b->id = db_col_str(st, 0);
-		b->name = db_col_str(st, 1);
-		b->parent_id = db_col_str(st, 2);
+		b->id = state__col_str(st, 0);
+		b->name = state__col_str(st, 1);
+		b->parent_id = state__col_str(st, 2);
 		b->is_default = sqlite3_column_int(st, 3) != 0;
 		b->protected_ = sqlite3_column_int(st, 4) != 0;
-		b->annotations_json = db_col_str(st, 5);
-		b->created_at = db_col_str(st, 6);
-		b->updated_at = db_col_str(st, 7);
+		b->annotations_json = state__col_str(st, 5);
+		b->created_at = state__col_str(st, 6);
+		b->updated_at = state__col_str(st, 7);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading branches");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading branches");
+	state__reset(st);
 	return rc;
 }
 
@@ -237,28 +237,28 @@ static int get_endpoints(state *s, const char *pid, state_deep *out)
 	size_t cap = 0;
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT id, branch_id, read_write, min_cu, max_cu, suspend_timeout_seconds, "
+	if ((rc = state__stmt(s, "SELECT id, branch_id, read_write, min_cu, max_cu, suspend_timeout_seconds, "
 			  "disabled, current_state, last_active, name FROM endpoints WHERE project_id = ?1 ORDER BY id",
 			  &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, pid);
+	state__bind_text(st, 1, pid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state_endpoint *e;
 		out->endpoints = xgrow(out->endpoints, &cap, out->nendpoints + 1, sizeof(*e));
 		e = &out->endpoints[out->nendpoints++];
-		e->id = db_col_str(st, 0);
-		e->branch_id = db_col_str(st, 1);
+		e->id = state__col_str(st, 0);
+		e->branch_id = state__col_str(st, 1);
 		e->read_write = sqlite3_column_int(st, 2) != 0;
 		e->min_cu = sqlite3_column_double(st, 3);
 		e->max_cu = sqlite3_column_double(st, 4);
 		e->suspend_timeout_seconds = sqlite3_column_int64(st, 5);
 		e->disabled = sqlite3_column_int(st, 6) != 0;
-		e->current_state = db_col_str(st, 7);
-		e->last_active = db_col_str(st, 8);
-		e->name = db_col_str(st, 9);
+		e->current_state = state__col_str(st, 7);
+		e->last_active = state__col_str(st, 8);
+		e->name = state__col_str(st, 9);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading endpoints");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading endpoints");
+	state__reset(st);
 	return rc;
 }
 
@@ -268,20 +268,20 @@ static int get_databases(state *s, const char *pid, state_deep *out)
 	size_t cap = 0;
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT branch_id, name, owner FROM databases WHERE project_id = ?1 "
+	if ((rc = state__stmt(s, "SELECT branch_id, name, owner FROM databases WHERE project_id = ?1 "
 			  "ORDER BY branch_id, name", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, pid);
+	state__bind_text(st, 1, pid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state_database *db;
 		out->databases = xgrow(out->databases, &cap, out->ndatabases + 1, sizeof(*db));
 		db = &out->databases[out->ndatabases++];
-		db->branch_id = db_col_str(st, 0);
-		db->name = db_col_str(st, 1);
-		db->owner = db_col_str(st, 2);
+		db->branch_id = state__col_str(st, 0);
+		db->name = state__col_str(st, 1);
+		db->owner = state__col_str(st, 2);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading databases");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading databases");
+	state__reset(st);
 	return rc;
 }
 
@@ -291,19 +291,19 @@ static int get_roles(state *s, const char *pid, state_deep *out)
 	size_t cap = 0;
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT branch_id, name FROM roles WHERE project_id = ?1 ORDER BY branch_id, name",
+	if ((rc = state__stmt(s, "SELECT branch_id, name FROM roles WHERE project_id = ?1 ORDER BY branch_id, name",
 			  &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, pid);
+	state__bind_text(st, 1, pid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state_role *r;
 		out->roles = xgrow(out->roles, &cap, out->nroles + 1, sizeof(*r));
 		r = &out->roles[out->nroles++];
-		r->branch_id = db_col_str(st, 0);
-		r->name = db_col_str(st, 1);
+		r->branch_id = state__col_str(st, 0);
+		r->name = state__col_str(st, 1);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading roles");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading roles");
+	state__reset(st);
 	return rc;
 }
 
@@ -317,16 +317,16 @@ int state_deep_get(state *s, const char *project_id, state_deep *out)
 	if (!project_id)
 		return err_set(ERR_INVALID, "state: project id is missing");
 	/* one snapshot: the four sets of one deep read, never of two */
-	if ((rc = db_begin(s, false)) != 0)
+	if ((rc = state__begin(s, false)) != 0)
 		return rc;
-	if ((rc = db_stmt(s, "SELECT count(*) FROM projects WHERE id = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT count(*) FROM projects WHERE id = ?1", &st)) != 0)
 		goto done;
-	db_bind_text(st, 1, project_id);
+	state__bind_text(st, 1, project_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		known = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? 0 : db_fail(s, rc, "reading a project");
-	db_reset(st);
+	rc = rc == SQLITE_ROW ? 0 : state__fail(s, rc, "reading a project");
+	state__reset(st);
 	if (rc != 0)
 		goto done;
 	if (!known) {
@@ -338,9 +338,9 @@ int state_deep_get(state *s, const char *project_id, state_deep *out)
 		rc = get_roles(s, project_id, out);
 done:
 	if (rc == 0)
-		rc = db_commit(s);
+		rc = state__commit(s);
 	else
-		db_rollback(s);
+		state__rollback(s);
 	if (rc != 0)
 		state_deep_release(out);
 	return rc;

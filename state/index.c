@@ -13,7 +13,7 @@
 
 int state_index_commit(state *s, char **out)
 {
-	return db_meta_get(s, META_KEY, out);
+	return state__meta_get(s, META_KEY, out);
 }
 
 static int insert_rows(state *s, const state_index_row *rows, size_t n)
@@ -23,14 +23,14 @@ static int insert_rows(state *s, const state_index_row *rows, size_t n)
 
 	if (n == 0)
 		return 0;
-	if ((rc = db_stmt(s, "INSERT OR REPLACE INTO manifest_index (tenant, path) VALUES (?1, ?2)", &st)) != 0)
+	if ((rc = state__stmt(s, "INSERT OR REPLACE INTO manifest_index (tenant, path) VALUES (?1, ?2)", &st)) != 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		db_bind_text(st, 1, rows[i].tenant);
-		db_bind_text(st, 2, rows[i].path);
+		state__bind_text(st, 1, rows[i].tenant);
+		state__bind_text(st, 2, rows[i].path);
 		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the manifest index");
-		db_reset(st);
+		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the manifest index");
+		state__reset(st);
 	}
 	return rc;
 }
@@ -43,13 +43,13 @@ static int exec_each(state *s, const char *sql, const char *const *v, size_t n)
 
 	if (n == 0)
 		return 0;
-	if ((rc = db_stmt(s, sql, &st)) != 0)
+	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		db_bind_text(st, 1, v[i]);
+		state__bind_text(st, 1, v[i]);
 		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the manifest index");
-		db_reset(st);
+		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the manifest index");
+		state__reset(st);
 	}
 	return rc;
 }
@@ -57,14 +57,14 @@ static int exec_each(state *s, const char *sql, const char *const *v, size_t n)
 static int finish(state *s, int rc)
 {
 	if (rc == 0)
-		return db_commit(s);
-	db_rollback(s);
+		return state__commit(s);
+	state__rollback(s);
 	return rc;
 }
 
 static int replace_extra(state *s, const char *const *extra, size_t nextra)
 {
-	int rc = db_exec(s, "DELETE FROM manifest_extra");
+	int rc = state__exec(s, "DELETE FROM manifest_extra");
 	if (rc == 0)
 		rc = exec_each(s, "INSERT OR IGNORE INTO manifest_extra (path) VALUES (?1)", extra, nextra);
 	return rc;
@@ -75,11 +75,11 @@ int state_index_replace(state *s, const char *commit, const state_index_row *row
 {
 	int rc;
 
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
-	if ((rc = db_exec(s, "DELETE FROM manifest_index")) == 0 && (rc = insert_rows(s, rows, n)) == 0 &&
+	if ((rc = state__exec(s, "DELETE FROM manifest_index")) == 0 && (rc = insert_rows(s, rows, n)) == 0 &&
 	    (rc = replace_extra(s, extra, nextra)) == 0)
-		rc = db_meta_set(s, META_KEY, commit);
+		rc = state__meta_set(s, META_KEY, commit);
 	return finish(s, rc);
 }
 
@@ -88,11 +88,11 @@ int state_index_update(state *s, const char *commit, const char *const *paths, s
 {
 	int rc;
 
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	if ((rc = exec_each(s, "DELETE FROM manifest_index WHERE path = ?1", paths, npaths)) == 0 &&
 	    (rc = insert_rows(s, rows, n)) == 0 && (!extra || (rc = replace_extra(s, extra, nextra)) == 0))
-		rc = db_meta_set(s, META_KEY, commit);
+		rc = state__meta_set(s, META_KEY, commit);
 	return finish(s, rc);
 }
 
@@ -102,17 +102,17 @@ int state_index_path(state *s, const char *tenant, char **path)
 	int rc;
 
 	*path = NULL;
-	if ((rc = db_stmt(s, "SELECT path FROM manifest_index WHERE tenant = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT path FROM manifest_index WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, tenant);
+	state__bind_text(st, 1, tenant);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*path = db_col_str(st, 0);
+		*path = state__col_str(st, 0);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? ERR_NOTFOUND : db_fail(s, rc, "reading the manifest index");
+		rc = rc == SQLITE_DONE ? ERR_NOTFOUND : state__fail(s, rc, "reading the manifest index");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -138,9 +138,9 @@ int state_index_tenants_at(state *s, const char *path, state_index_fn fn, void *
 	walk w = {fn, arg};
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT tenant FROM manifest_index WHERE path = ?1 ORDER BY tenant", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT tenant FROM manifest_index WHERE path = ?1 ORDER BY tenant", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, path);
+	state__bind_text(st, 1, path);
 	int frc = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((frc = one_value(&w, st)) != 0)
@@ -148,14 +148,14 @@ int state_index_tenants_at(state *s, const char *path, state_index_fn fn, void *
 	if (frc)
 		rc = frc;
 	else
-		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the manifest index");
-	db_reset(st);
+		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the manifest index");
+	state__reset(st);
 	return rc;
 }
 
 int state_index_extra_foreach(state *s, state_index_fn fn, void *arg)
 {
 	walk w = {fn, arg};
-	return db_foreach(s, "SELECT path FROM manifest_extra ORDER BY path", "reading the manifest index",
+	return state__foreach(s, "SELECT path FROM manifest_extra ORDER BY path", "reading the manifest index",
 			  value_row, &w);
 }

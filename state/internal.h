@@ -33,11 +33,11 @@ struct state {
  * process may have migrated meanwhile. *was: the version the migration
  * started from (0: an empty file), STATE_SCHEMA_VERSION when none ran;
  * set once the migration is committed. */
-int db_migrate(state *s, int seen, int *was) WUR;
+int state__migrate(state *s, int seen, int *was) WUR;
 
 /* Check that the open file is empty, or a flotilla state file no newer than
  * ours, without writing. Sets *version. ERR_INVALID otherwise. */
-int db_identify(state *s, int *version) WUR;
+int state__identify(state *s, int *version) WUR;
 
 /*
  * Map a SQLite failure to an error code and set the last error to
@@ -45,10 +45,10 @@ int db_identify(state *s, int *version) WUR;
  * ERR_LOCKED, I/O and full disk ERR_IO, a corrupt or foreign file
  * ERR_INVALID, a constraint ERR_CONFLICT, anything else ERR_FAIL.
  */
-int db_fail(state *s, int rc, const char *what);
+int state__fail(state *s, int rc, const char *what);
 
 /* Run SQL without results (several statements allowed). */
-int db_exec(state *s, const char *sql) WUR;
+int state__exec(state *s, const char *sql) WUR;
 
 /*
  * A statement prepared once per handle and kept, found by its SQL text:
@@ -58,10 +58,10 @@ int db_exec(state *s, const char *sql) WUR;
  * across a user callback, where a nested call could reset it: those use
  * db_prepare.
  */
-int db_stmt(state *s, const char *sql, sqlite3_stmt **out) WUR;
+int state__stmt(state *s, const char *sql, sqlite3_stmt **out) WUR;
 /* A fresh statement that the caller finalizes. */
-int db_prepare(state *s, const char *sql, sqlite3_stmt **out) WUR;
-void db_reset(sqlite3_stmt *st);
+int state__prepare(state *s, const char *sql, sqlite3_stmt **out) WUR;
+void state__reset(sqlite3_stmt *st);
 
 /*
  * Transactions. db_begin(s, true) takes the write lock at once (BEGIN
@@ -70,18 +70,18 @@ void db_reset(sqlite3_stmt *st);
  * open transaction, begin makes a savepoint, so functions that open their
  * own transaction can be called from one another.
  */
-int db_begin(state *s, bool write) WUR;
-int db_commit(state *s) WUR;
+int state__begin(state *s, bool write) WUR;
+int state__commit(state *s) WUR;
 /* Roll back the innermost level; keeps the current last error. */
-void db_rollback(state *s);
+void state__rollback(state *s);
 
 /* Binding and reading helpers; text is bound SQLITE_STATIC (the caller
  * keeps it alive until the statement is reset). NULL binds NULL. */
-int db_bind_text(sqlite3_stmt *st, int i, const char *v);
-char *db_col_str(sqlite3_stmt *st, int i); /* heap copy, or NULL */
+int state__bind_text(sqlite3_stmt *st, int i, const char *v);
+char *state__col_str(sqlite3_stmt *st, int i); /* heap copy, or NULL */
 /* A heap copy when copy, else the statement's own text, valid until the
  * next step or reset (for rows handed to a foreach callback). */
-char *db_col_text(sqlite3_stmt *st, int i, bool copy);
+char *state__col_text(sqlite3_stmt *st, int i, bool copy);
 
 /*
  * Walk the rows of `sql` (no parameters) in one read transaction, on a
@@ -89,20 +89,20 @@ char *db_col_text(sqlite3_stmt *st, int i, bool copy);
  * returning nonzero stops the walk and is returned; `what` names the read
  * in error messages.
  */
-int db_foreach(state *s, const char *sql, const char *what, int (*row)(sqlite3_stmt *st, void *arg),
+int state__foreach(state *s, const char *sql, const char *what, int (*row)(sqlite3_stmt *st, void *arg),
 	       void *arg) WUR;
 
 /* Read one integer-valued query ("SELECT count(*) …") without parameters. */
-int db_query_i64(state *s, const char *sql, int64_t *out) WUR;
+int state__query_i64(state *s, const char *sql, int64_t *out) WUR;
 
 int64_t db_now(void);
 
 /* projects.c: forget the open refreshes of a handle being closed (their
  * statements are finalized with the others). */
-void db_detach_refreshes(state *s);
+void state__detach_refreshes(state *s);
 
 /* meta, within the caller's transaction: get (heap copy or NULL) and set */
-int db_meta_get(state *s, const char *key, char **out) WUR;
+int state__meta_get(state *s, const char *key, char **out) WUR;
 /* The columns of a project row, in the order db_read_project reads them. */
 #define STATE_PROJECT_COLUMNS                                                                          \
 	"id, name, region_id, org_id, pg_version, history_retention_seconds, created_at, "         \
@@ -114,8 +114,8 @@ int db_meta_get(state *s, const char *key, char **out) WUR;
 
 /* Fill *p from the current row of a SELECT STATE_PROJECT_COLUMNS; strings
  * are heap copies when copy, else borrowed from the statement. */
-void db_read_project(sqlite3_stmt *st, state_project *p, bool copy);
+void state__read_project(sqlite3_stmt *st, state_project *p, bool copy);
 
-int db_meta_set(state *s, const char *key, const char *value) WUR;
+int state__meta_set(state *s, const char *key, const char *value) WUR;
 
 #endif

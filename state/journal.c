@@ -42,15 +42,15 @@ static void read_entry(sqlite3_stmt *st, state_journal_entry *e)
 	memset(e, 0, sizeof(*e));
 	e->id = sqlite3_column_int64(st, 0);
 	e->run_id = sqlite3_column_int64(st, 1); /* NULL reads as 0: no run */
-	e->tenant = db_col_str(st, 2);
-	e->project_id = db_col_str(st, 3);
-	e->action = db_col_str(st, 4);
-	e->intent_json = db_col_str(st, 5);
-	e->state = db_col_str(st, 6);
-	e->resource_id = db_col_str(st, 7);
-	e->operation_ids_json = db_col_str(st, 8);
-	e->request_id = db_col_str(st, 9);
-	e->error = db_col_str(st, 10);
+	e->tenant = state__col_str(st, 2);
+	e->project_id = state__col_str(st, 3);
+	e->action = state__col_str(st, 4);
+	e->intent_json = state__col_str(st, 5);
+	e->state = state__col_str(st, 6);
+	e->resource_id = state__col_str(st, 7);
+	e->operation_ids_json = state__col_str(st, 8);
+	e->request_id = state__col_str(st, 9);
+	e->error = state__col_str(st, 10);
 	e->created_at = sqlite3_column_int64(st, 11);
 	e->updated_at = sqlite3_column_int64(st, 12);
 }
@@ -65,23 +65,23 @@ int state_journal_intent(state *s, int64_t run_id, const char *tenant, const cha
 	*id = 0;
 	if (!action || !*action || !intent_json || !*intent_json)
 		return err_set(ERR_INVALID, "state: a journal intent needs an action and the intended call");
-	if ((rc = db_stmt(s, "INSERT INTO journal(run_id, tenant, project_id, action, intent_json, state, "
+	if ((rc = state__stmt(s, "INSERT INTO journal(run_id, tenant, project_id, action, intent_json, state, "
 			  "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, '" STATE_JOURNAL_INTENT "', ?6, ?6)",
 			  &st)) != 0)
 		return rc;
 	/* run 0 is no run: the foreign key takes NULL, never a made-up id */
 	if (run_id > 0)
 		sqlite3_bind_int64(st, 1, run_id);
-	db_bind_text(st, 2, tenant);
-	db_bind_text(st, 3, project_id);
-	db_bind_text(st, 4, action);
-	db_bind_text(st, 5, intent_json);
+	state__bind_text(st, 2, tenant);
+	state__bind_text(st, 3, project_id);
+	state__bind_text(st, 4, action);
+	state__bind_text(st, 5, intent_json);
 	sqlite3_bind_int64(st, 6, now);
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the journal");
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the journal");
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(s->db);
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -96,14 +96,14 @@ static int explain_no_change(state *s, int64_t id, const char *to)
 	char *cur = NULL;
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT state FROM journal WHERE id = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT state FROM journal WHERE id = ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		cur = db_col_str(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the journal");
-	db_reset(st);
+		cur = state__col_str(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the journal");
+	state__reset(st);
 	if (rc == 0)
 		rc = cur ? err_set(ERR_CONFLICT, "journal entry %lld is already '%s': it cannot become '%s'",
 				   (long long)id, cur, to)
@@ -118,13 +118,13 @@ static int update_row(state *s, sqlite3_stmt *st, int64_t id, const char *to)
 {
 	int rc = sqlite3_step(st);
 
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the journal");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the journal");
+	state__reset(st);
 	if (rc == 0 && sqlite3_changes(s->db) == 0)
 		rc = explain_no_change(s, id, to);
 	if (rc == 0)
-		return db_commit(s);
-	db_rollback(s);
+		return state__commit(s);
+	state__rollback(s);
 	return rc;
 }
 
@@ -134,21 +134,21 @@ int state_journal_sent(state *s, int64_t id, const char *project_id, const char 
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	/* from intent, or sent again (a retried record of the same response) */
-	if ((rc = db_stmt(s, "UPDATE journal SET state = '" STATE_JOURNAL_SENT "', "
+	if ((rc = state__stmt(s, "UPDATE journal SET state = '" STATE_JOURNAL_SENT "', "
 			  "project_id = coalesce(?2, project_id), resource_id = ?3, operation_ids_json = ?4, "
 			  "request_id = ?5, updated_at = ?6 WHERE id = ?1 AND state IN ('" STATE_JOURNAL_INTENT
 			  "', '" STATE_JOURNAL_SENT "')", &st)) != 0) {
-		db_rollback(s);
+		state__rollback(s);
 		return rc;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	db_bind_text(st, 2, project_id);
-	db_bind_text(st, 3, resource_id);
-	db_bind_text(st, 4, operation_ids_json);
-	db_bind_text(st, 5, request_id);
+	state__bind_text(st, 2, project_id);
+	state__bind_text(st, 3, resource_id);
+	state__bind_text(st, 4, operation_ids_json);
+	state__bind_text(st, 5, request_id);
 	sqlite3_bind_int64(st, 6, db_now());
 	return update_row(s, st, id, STATE_JOURNAL_SENT);
 }
@@ -167,17 +167,17 @@ int state_journal_finish(state *s, int64_t id, const char *st_name, const char *
 	if (!st_name || !finish_state(st_name))
 		return err_set(ERR_INVALID, "state: journal entry %lld: cannot finish as '%s' (done, failed, "
 			       "unknown or resolved)", (long long)id, st_name ? st_name : "(null)");
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	/* only an unfinished row ends: a recorded outcome is never rewritten */
-	if ((rc = db_stmt(s, "UPDATE journal SET state = ?2, error = ?3, updated_at = ?4 "
+	if ((rc = state__stmt(s, "UPDATE journal SET state = ?2, error = ?3, updated_at = ?4 "
 			  "WHERE id = ?1 AND state IN " UNFINISHED, &st)) != 0) {
-		db_rollback(s);
+		state__rollback(s);
 		return rc;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	db_bind_text(st, 2, st_name);
-	db_bind_text(st, 3, error);
+	state__bind_text(st, 2, st_name);
+	state__bind_text(st, 3, error);
 	sqlite3_bind_int64(st, 4, db_now());
 	return update_row(s, st, id, st_name);
 }
@@ -199,9 +199,9 @@ static int journal_walk(state *s, const char *sql, int64_t param, state_journal_
 	size_t n = 0, cap = 0, i;
 	int rc;
 
-	if ((rc = db_begin(s, false)) != 0)
+	if ((rc = state__begin(s, false)) != 0)
 		return rc;
-	if ((rc = db_stmt(s, sql, &st)) == 0) {
+	if ((rc = state__stmt(s, sql, &st)) == 0) {
 		if (sqlite3_bind_parameter_count(st) >= 1)
 			sqlite3_bind_int64(st, 1, param);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -211,13 +211,13 @@ static int journal_walk(state *s, const char *sql, int64_t param, state_journal_
 			}
 			read_entry(st, &rows[n++]);
 		}
-		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the journal");
-		db_reset(st);
+		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the journal");
+		state__reset(st);
 	}
 	if (rc == 0)
-		rc = db_commit(s);
+		rc = state__commit(s);
 	else
-		db_rollback(s);
+		state__rollback(s);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = fn(arg, &rows[i]);
 	for (i = 0; i < n; i++)
@@ -240,7 +240,7 @@ int state_journal_run(state *s, int64_t run_id, state_journal_fn fn, void *arg)
 
 int state_journal_backlog(state *s, int64_t *n)
 {
-	return db_query_i64(s, "SELECT count(*) FROM journal WHERE state IN " UNFINISHED, n);
+	return state__query_i64(s, "SELECT count(*) FROM journal WHERE state IN " UNFINISHED, n);
 }
 
 int state_journal_prune(state *s, int64_t older_than, int64_t *removed)
@@ -250,7 +250,7 @@ int state_journal_prune(state *s, int64_t older_than, int64_t *removed)
 
 	*removed = 0;
 	/* updated_at of a finished row is when it finished */
-	if ((rc = db_stmt(s, "DELETE FROM journal WHERE state IN " FINISHED " AND updated_at < ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "DELETE FROM journal WHERE state IN " FINISHED " AND updated_at < ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now() - older_than);
 	rc = sqlite3_step(st);
@@ -258,8 +258,8 @@ int state_journal_prune(state *s, int64_t older_than, int64_t *removed)
 		*removed = sqlite3_changes(s->db);
 		rc = 0;
 	} else {
-		rc = db_fail(s, rc, "pruning the journal");
+		rc = state__fail(s, rc, "pruning the journal");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }

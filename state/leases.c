@@ -53,22 +53,22 @@ static int lease_read(state *s, const char *name, state_lease *l, bool *found)
 
 	memset(l, 0, sizeof(*l));
 	*found = false;
-	if ((rc = db_stmt(s, "SELECT " LEASE_COLUMNS " FROM leases WHERE name = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT " LEASE_COLUMNS " FROM leases WHERE name = ?1", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, name);
+	state__bind_text(st, 1, name);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		l->holder = db_col_str(st, 0);
+		l->holder = state__col_str(st, 0);
 		l->pid = sqlite3_column_int64(st, 1);
-		l->host = db_col_str(st, 2);
+		l->host = state__col_str(st, 2);
 		l->acquired_at = sqlite3_column_int64(st, 3);
 		l->expires_at = sqlite3_column_int64(st, 4);
 		*found = true;
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading a lease");
+		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading a lease");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -78,16 +78,16 @@ static int lease_write(state *s, const char *sql, const char *name, int64_t a, i
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_stmt(s, sql, &st)) != 0)
+	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, name);
+	state__bind_text(st, 1, name);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, a);
 	if (sqlite3_bind_parameter_count(st) >= 3)
 		sqlite3_bind_int64(st, 3, b);
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a lease");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing a lease");
+	state__reset(st);
 	return rc;
 }
 
@@ -123,7 +123,7 @@ int state_lease_acquire_ex(state *s, const char *name, int64_t ttl, state_lease 
 		memset(took, 0, sizeof(*took));
 	if ((rc = check_args(name, ttl)) != 0)
 		return rc;
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	now = db_now();
 	if ((rc = lease_read(s, name, &cur, &found)) != 0)
@@ -150,23 +150,23 @@ int state_lease_acquire_ex(state *s, const char *name, int64_t ttl, state_lease 
 		}
 	}
 	holder = xasprintf("%lld@%s", (long long)getpid(), s->host);
-	if ((rc = db_stmt(s, "INSERT OR REPLACE INTO leases(name, holder, pid, host, acquired_at, renewed_at, "
+	if ((rc = state__stmt(s, "INSERT OR REPLACE INTO leases(name, holder, pid, host, acquired_at, renewed_at, "
 			  "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)", &st)) != 0)
 		goto done;
-	db_bind_text(st, 1, name);
-	db_bind_text(st, 2, holder);
+	state__bind_text(st, 1, name);
+	state__bind_text(st, 2, holder);
 	sqlite3_bind_int64(st, 3, (int64_t)getpid());
-	db_bind_text(st, 4, s->host);
+	state__bind_text(st, 4, s->host);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now + ttl);
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a lease");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing a lease");
+	state__reset(st);
 done:
 	if (rc == 0)
-		rc = db_commit(s);
+		rc = state__commit(s);
 	else
-		db_rollback(s);
+		state__rollback(s);
 	/* the caller tells of the takeover: state/ never logs */
 	if (rc == 0 && why && took) {
 		took->reason = why;
@@ -202,15 +202,15 @@ int state_lease_renew(state *s, const char *name, int64_t ttl)
 
 	if ((rc = check_args(name, ttl)) != 0)
 		return rc;
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	now = db_now();
 	if ((rc = lease_mine(s, name, "renew")) == 0)
 		rc = lease_write(s, "UPDATE leases SET expires_at = ?2, renewed_at = ?3 WHERE name = ?1", name,
 				 now + ttl, now);
 	if (rc == 0)
-		return db_commit(s);
-	db_rollback(s);
+		return state__commit(s);
+	state__rollback(s);
 	return rc;
 }
 
@@ -220,13 +220,13 @@ int state_lease_drop(state *s, const char *name)
 
 	if ((rc = check_args(name, 1)) != 0)
 		return rc;
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	if ((rc = lease_mine(s, name, "drop")) == 0)
 		rc = lease_write(s, "DELETE FROM leases WHERE name = ?1", name, 0, 0);
 	if (rc == 0)
-		return db_commit(s);
-	db_rollback(s);
+		return state__commit(s);
+	state__rollback(s);
 	return rc;
 }
 
@@ -238,22 +238,22 @@ static int run_insert(state *s, const char *command, const char *outcome, const 
 	int64_t now = db_now();
 	int rc;
 
-	if ((rc = db_stmt(s, "INSERT INTO runs(command, pid, host, started_at, finished_at, outcome, summary_json) "
+	if ((rc = state__stmt(s, "INSERT INTO runs(command, pid, host, started_at, finished_at, outcome, summary_json) "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, command);
+	state__bind_text(st, 1, command);
 	sqlite3_bind_int64(st, 2, (int64_t)getpid());
-	db_bind_text(st, 3, s->host);
+	state__bind_text(st, 3, s->host);
 	sqlite3_bind_int64(st, 4, now);
 	if (outcome)
 		sqlite3_bind_int64(st, 5, now);
-	db_bind_text(st, 6, outcome);
-	db_bind_text(st, 7, summary_json);
+	state__bind_text(st, 6, outcome);
+	state__bind_text(st, 7, summary_json);
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "recording a run");
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "recording a run");
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(s->db);
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -268,7 +268,7 @@ int state_lease_break(state *s, const char *name, const char *reason)
 	memset(&cur, 0, sizeof(cur));
 	if ((rc = check_args(name, 1)) != 0)
 		return rc;
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	if ((rc = lease_read(s, name, &cur, &found)) != 0)
 		goto done;
@@ -277,10 +277,10 @@ int state_lease_break(state *s, const char *name, const char *reason)
 		goto done;
 	}
 	/* buf has no maximum here, so the appends cannot fail */
-	if (buf_adds(&json, "{\"lease\":\"") || json_escape(&json, name) || buf_adds(&json, "\",\"holder\":\"") ||
-	    json_escape(&json, cur.holder) ||
+	if (buf_adds(&json, "{\"lease\":\"") || buf_add_json_str(&json, name) || buf_adds(&json, "\",\"holder\":\"") ||
+	    buf_add_json_str(&json, cur.holder) ||
 	    buf_printf(&json, "\",\"expires_at\":%lld,\"reason\":", (long long)cur.expires_at) ||
-	    (reason ? buf_addc(&json, '"') || json_escape(&json, reason) || buf_addc(&json, '"')
+	    (reason ? buf_addc(&json, '"') || buf_add_json_str(&json, reason) || buf_addc(&json, '"')
 		    : buf_adds(&json, "null")) ||
 	    buf_addc(&json, '}')) {
 		rc = err_set(ERR_FAIL, "state: cannot build the unlock record");
@@ -291,9 +291,9 @@ int state_lease_break(state *s, const char *name, const char *reason)
 	rc = run_insert(s, "unlock", "ok", json.data, &id);
 done:
 	if (rc == 0)
-		rc = db_commit(s);
+		rc = state__commit(s);
 	else
-		db_rollback(s);
+		state__rollback(s);
 	state_lease_release(&cur);
 	buf_release(&json);
 	return rc;
@@ -317,34 +317,34 @@ int state_run_finish(state *s, int64_t run_id, const char *outcome, const char *
 
 	if (!outcome || !*outcome)
 		return err_set(ERR_INVALID, "state: run %lld: outcome is missing", (long long)run_id);
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
-	if ((rc = db_stmt(s, "UPDATE runs SET finished_at = ?2, outcome = ?3, summary_json = ?4 "
+	if ((rc = state__stmt(s, "UPDATE runs SET finished_at = ?2, outcome = ?3, summary_json = ?4 "
 			  "WHERE id = ?1 AND finished_at IS NULL", &st)) != 0)
 		goto done;
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, db_now());
-	db_bind_text(st, 3, outcome);
-	db_bind_text(st, 4, summary_json);
+	state__bind_text(st, 3, outcome);
+	state__bind_text(st, 4, summary_json);
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "recording a run");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "recording a run");
+	state__reset(st);
 	if (rc != 0 || sqlite3_changes(s->db) == 1)
 		goto done;
-	if ((rc = db_stmt(s, "SELECT count(*) FROM runs WHERE id = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT count(*) FROM runs WHERE id = ?1", &st)) != 0)
 		goto done;
 	sqlite3_bind_int64(st, 1, run_id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		exists = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? 0 : db_fail(s, rc, "reading a run");
-	db_reset(st);
+	rc = rc == SQLITE_ROW ? 0 : state__fail(s, rc, "reading a run");
+	state__reset(st);
 	if (rc == 0)
 		rc = exists ? err_set(ERR_CONFLICT, "run %lld is already finished", (long long)run_id)
 			    : err_set(ERR_NOTFOUND, "run %lld does not exist", (long long)run_id);
 done:
 	if (rc == 0)
-		return db_commit(s);
-	db_rollback(s);
+		return state__commit(s);
+	state__rollback(s);
 	return rc;
 }
 
@@ -374,13 +374,13 @@ static int run_row(sqlite3_stmt *st, void *arg)
 
 	memset(&r, 0, sizeof(r));
 	r.id = sqlite3_column_int64(st, 0);
-	r.command = db_col_text(st, 1, false);
+	r.command = state__col_text(st, 1, false);
 	r.pid = sqlite3_column_int64(st, 2);
-	r.host = db_col_text(st, 3, false);
+	r.host = state__col_text(st, 3, false);
 	r.started_at = sqlite3_column_int64(st, 4);
 	r.finished_at = sqlite3_column_int64(st, 5);
-	r.outcome = db_col_text(st, 6, false);
-	r.summary_json = db_col_text(st, 7, false);
+	r.outcome = state__col_text(st, 6, false);
+	r.summary_json = state__col_text(st, 7, false);
 	if ((rc = w->fn(w->arg, &r)) != 0)
 		return rc;
 	if (--w->left > 0)
@@ -398,7 +398,7 @@ int state_runs_recent(state *s, size_t n, state_run_fn fn, void *arg)
 		return 0;
 	/* newest first is the rowid read backwards: stopping after n rows
 	 * reads n rows, no LIMIT needed */
-	rc = db_foreach(s, "SELECT id, command, pid, host, started_at, finished_at, outcome, summary_json "
+	rc = state__foreach(s, "SELECT id, command, pid, host, started_at, finished_at, outcome, summary_json "
 			"FROM runs ORDER BY id DESC", "reading the run history", run_row, &w);
 	return w.full && rc == 1 ? 0 : rc;
 }

@@ -56,17 +56,17 @@ static const char upsert_sql[] =
 
 /* ------------------------------------------------------------------ rows */
 
-void db_read_project(sqlite3_stmt *st, state_project *p, bool copy)
+void state__read_project(sqlite3_stmt *st, state_project *p, bool copy)
 {
 	memset(p, 0, sizeof(*p));
-	p->id = db_col_text(st, 0, copy);
-	p->name = db_col_text(st, 1, copy);
-	p->region_id = db_col_text(st, 2, copy);
-	p->org_id = db_col_text(st, 3, copy);
+	p->id = state__col_text(st, 0, copy);
+	p->name = state__col_text(st, 1, copy);
+	p->region_id = state__col_text(st, 2, copy);
+	p->org_id = state__col_text(st, 3, copy);
 	p->pg_version = sqlite3_column_int(st, 4);
 	p->history_retention_seconds = sqlite3_column_int64(st, 5);
-	p->created_at = db_col_text(st, 6, copy);
-	p->updated_at = db_col_text(st, 7, copy);
+	p->created_at = state__col_text(st, 6, copy);
+	p->updated_at = state__col_text(st, 7, copy);
 	p->quota_active_time = sqlite3_column_int64(st, 8);
 	p->quota_compute_time = sqlite3_column_int64(st, 9);
 	p->quota_written_data = sqlite3_column_int64(st, 10);
@@ -75,17 +75,17 @@ void db_read_project(sqlite3_stmt *st, state_project *p, bool copy)
 	p->min_cu = sqlite3_column_double(st, 13);
 	p->max_cu = sqlite3_column_double(st, 14);
 	p->suspend_timeout_seconds = sqlite3_column_int64(st, 15);
-	p->pg_settings_json = db_col_text(st, 16, copy);
-	p->allowed_ips_json = db_col_text(st, 17, copy);
+	p->pg_settings_json = state__col_text(st, 16, copy);
+	p->allowed_ips_json = state__col_text(st, 17, copy);
 	p->protected_branches_only = sqlite3_column_int(st, 18) != 0;
 	p->logical_replication = sqlite3_column_int(st, 19) != 0;
 	p->block_public_connections = sqlite3_column_int(st, 20) != 0;
-	p->maintenance_window_json = db_col_text(st, 21, copy);
+	p->maintenance_window_json = state__col_text(st, 21, copy);
 	p->listed_at = sqlite3_column_int64(st, 22);
 	p->deep_at = sqlite3_column_int64(st, 23);
-	p->deep_updated_at = db_col_text(st, 24, copy);
-	p->fingerprint = db_col_text(st, 25, copy);
-	p->deep_fingerprint = db_col_text(st, 26, copy);
+	p->deep_updated_at = state__col_text(st, 24, copy);
+	p->fingerprint = state__col_text(st, 25, copy);
+	p->deep_fingerprint = state__col_text(st, 26, copy);
 }
 
 void state_project_fingerprint(const state_project *p, char out[STATE_FINGERPRINT_LEN + 1])
@@ -138,19 +138,19 @@ int state_project_get(state *s, const char *id, state_project *out)
 	memset(out, 0, sizeof(*out));
 	if (!id)
 		return err_set(ERR_INVALID, "state: project id is missing");
-	if ((rc = db_stmt(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects WHERE id = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects WHERE id = ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		db_read_project(st, out, true);
+		state__read_project(st, out, true);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", id);
 	} else {
-		rc = db_fail(s, rc, "reading a project");
+		rc = state__fail(s, rc, "reading a project");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -163,14 +163,14 @@ static int project_row(sqlite3_stmt *st, void *arg)
 {
 	project_walk *w = arg;
 	state_project p;
-	db_read_project(st, &p, false);
+	state__read_project(st, &p, false);
 	return w->fn(w->arg, &p);
 }
 
 int state_projects_foreach(state *s, state_project_fn fn, void *arg)
 {
 	project_walk w = {fn, arg};
-	return db_foreach(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects ORDER BY id", "reading projects", project_row,
+	return state__foreach(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects ORDER BY id", "reading projects", project_row,
 			  &w);
 }
 
@@ -178,7 +178,7 @@ int64_t state_project_count(state *s)
 {
 	int64_t n;
 
-	return db_query_i64(s, "SELECT count(*) FROM projects", &n) == 0 ? n : -1;
+	return state__query_i64(s, "SELECT count(*) FROM projects", &n) == 0 ? n : -1;
 }
 
 /* --------------------------------------------------------------- refresh */
@@ -201,7 +201,7 @@ static void refresh_free(state_refresh *r)
 	free(r);
 }
 
-void db_detach_refreshes(state *s)
+void state__detach_refreshes(state *s)
 {
 	state_refresh *r, *next;
 
@@ -227,23 +227,23 @@ int state_refresh_begin(state *s, state_refresh **out)
 	r = xcalloc(1, sizeof(*r));
 	rc = sqlite3_prepare_v3(s->db, upsert_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->upsert, NULL);
 	if (rc != SQLITE_OK) {
-		rc = db_fail(s, rc, "preparing the project upsert");
+		rc = state__fail(s, rc, "preparing the project upsert");
 		goto done;
 	}
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		goto done;
-	if ((rc = db_meta_get(s, "refresh_gen", &gen)) == 0 && gen && str_to_i64(gen, &g) != 0)
+	if ((rc = state__meta_get(s, "refresh_gen", &gen)) == 0 && gen && str_to_i64(gen, &g) != 0)
 		rc = err_set(ERR_INVALID, "state file '%s': meta refresh_gen is not a number: '%s'", s->path,
 			     gen);
 	if (rc == 0) {
 		snprintf(num, sizeof(num), "%lld", (long long)(g + 1));
-		rc = db_meta_set(s, "refresh_gen", num);
+		rc = state__meta_set(s, "refresh_gen", num);
 	}
 	if (rc != 0) {
-		db_rollback(s);
+		state__rollback(s);
 		goto done;
 	}
-	if ((rc = db_commit(s)) != 0)
+	if ((rc = state__commit(s)) != 0)
 		goto done;
 	r->s = s;
 	r->gen = g + 1;
@@ -264,14 +264,14 @@ static int bind_project(sqlite3_stmt *st, const state_project *p, const state_re
 {
 	int rc = 0;
 
-	rc |= db_bind_text(st, 1, p->id);
-	rc |= db_bind_text(st, 2, p->name);
-	rc |= db_bind_text(st, 3, p->region_id);
-	rc |= db_bind_text(st, 4, p->org_id);
+	rc |= state__bind_text(st, 1, p->id);
+	rc |= state__bind_text(st, 2, p->name);
+	rc |= state__bind_text(st, 3, p->region_id);
+	rc |= state__bind_text(st, 4, p->org_id);
 	rc |= sqlite3_bind_int(st, 5, p->pg_version);
 	rc |= sqlite3_bind_int64(st, 6, p->history_retention_seconds);
-	rc |= db_bind_text(st, 7, p->created_at);
-	rc |= db_bind_text(st, 8, p->updated_at);
+	rc |= state__bind_text(st, 7, p->created_at);
+	rc |= state__bind_text(st, 8, p->updated_at);
 	rc |= sqlite3_bind_int64(st, 9, p->quota_active_time);
 	rc |= sqlite3_bind_int64(st, 10, p->quota_compute_time);
 	rc |= sqlite3_bind_int64(st, 11, p->quota_written_data);
@@ -280,12 +280,12 @@ static int bind_project(sqlite3_stmt *st, const state_project *p, const state_re
 	rc |= sqlite3_bind_double(st, 14, p->min_cu);
 	rc |= sqlite3_bind_double(st, 15, p->max_cu);
 	rc |= sqlite3_bind_int64(st, 16, p->suspend_timeout_seconds);
-	rc |= db_bind_text(st, 17, p->pg_settings_json);
-	rc |= db_bind_text(st, 18, p->allowed_ips_json);
+	rc |= state__bind_text(st, 17, p->pg_settings_json);
+	rc |= state__bind_text(st, 18, p->allowed_ips_json);
 	rc |= sqlite3_bind_int(st, 19, p->protected_branches_only);
 	rc |= sqlite3_bind_int(st, 20, p->logical_replication);
 	rc |= sqlite3_bind_int(st, 21, p->block_public_connections);
-	rc |= db_bind_text(st, 22, p->maintenance_window_json);
+	rc |= state__bind_text(st, 22, p->maintenance_window_json);
 	rc |= sqlite3_bind_int64(st, 23, r->started_at);
 	rc |= sqlite3_bind_int64(st, 24, r->gen);
 	char fp[STATE_FINGERPRINT_LEN + 1];
@@ -309,12 +309,12 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 			return err_set(ERR_INVALID, "state: project %zu of the page ('%s') lacks %s", i,
 				       p->id ? p->id : "", !p->id || !*p->id ? "an id" : !p->name ? "a name" : "a region");
 	}
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
 		sqlite3_stmt *st = r->upsert;
 		if (bind_project(st, &items[i], r) != SQLITE_OK) {
-			rc = db_fail(s, sqlite3_errcode(s->db), "binding a project");
+			rc = state__fail(s, sqlite3_errcode(s->db), "binding a project");
 			break;
 		}
 		rc = sqlite3_step(st);
@@ -322,17 +322,17 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 		if (rc != SQLITE_DONE) {
 			char what[160];
 			snprintf(what, sizeof(what), "writing project '%.100s'", items[i].id);
-			rc = db_fail(s, rc, what);
+			rc = state__fail(s, rc, what);
 			break;
 		}
 		rc = 0;
 	}
 	sqlite3_clear_bindings(r->upsert);
 	if (rc != 0) {
-		db_rollback(s);
+		state__rollback(s);
 		return rc;
 	}
-	return db_commit(s);
+	return state__commit(s);
 }
 
 int state_project_put(state *s, const state_project *p, bool deep_current)
@@ -345,36 +345,36 @@ int state_project_put(state *s, const state_project *p, bool deep_current)
 	if (!p->id || !*p->id || !p->name || !p->region_id)
 		return err_set(ERR_INVALID, "state: project '%s' lacks %s", p->id ? p->id : "",
 			       !p->id || !*p->id ? "an id" : !p->name ? "a name" : "a region");
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	/* the generation of the last list refresh: the row counts as seen by
 	 * it, so finishing that refresh never drops it */
-	if ((rc = db_meta_get(s, "refresh_gen", &gen)) == 0 && gen && str_to_i64(gen, &g) != 0)
+	if ((rc = state__meta_get(s, "refresh_gen", &gen)) == 0 && gen && str_to_i64(gen, &g) != 0)
 		g = 0;
 	free(gen);
-	if (rc == 0 && (rc = db_stmt(s, upsert_sql, &st)) == 0) {
+	if (rc == 0 && (rc = state__stmt(s, upsert_sql, &st)) == 0) {
 		state_refresh r = {.s = s, .gen = g, .started_at = db_now()};
 		if (bind_project(st, p, &r) != SQLITE_OK) {
-			rc = db_fail(s, sqlite3_errcode(s->db), "binding a project");
+			rc = state__fail(s, sqlite3_errcode(s->db), "binding a project");
 		} else {
 			rc = sqlite3_step(st);
-			rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a project");
+			rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing a project");
 		}
-		db_reset(st);
+		state__reset(st);
 	}
-	if (rc == 0 && deep_current && (rc = db_stmt(s, "UPDATE projects SET deep_updated_at = updated_at, "
+	if (rc == 0 && deep_current && (rc = state__stmt(s, "UPDATE projects SET deep_updated_at = updated_at, "
 						       "deep_fingerprint = fingerprint WHERE id = ?1 AND deep_at > 0",
 						       &st)) == 0) {
-		db_bind_text(st, 1, p->id);
+		state__bind_text(st, 1, p->id);
 		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing a project");
-		db_reset(st);
+		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing a project");
+		state__reset(st);
 	}
 	if (rc != 0) {
-		db_rollback(s);
+		state__rollback(s);
 		return rc;
 	}
-	return db_commit(s);
+	return state__commit(s);
 }
 
 int state_refresh_finish(state_refresh *r, size_t *removed)
@@ -391,27 +391,27 @@ int state_refresh_finish(state_refresh *r, size_t *removed)
 		rc = err_set(ERR_INVALID, "state: refresh finished after the state file was closed");
 		goto done;
 	}
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		goto done;
-	if ((rc = db_stmt(s, "DELETE FROM projects WHERE refresh_gen < ?1", &st)) == 0) {
+	if ((rc = state__stmt(s, "DELETE FROM projects WHERE refresh_gen < ?1", &st)) == 0) {
 		sqlite3_bind_int64(st, 1, r->gen);
 		rc = sqlite3_step(st);
 		/* sqlite3_changes counts the projects only, not cascaded rows */
 		gone = sqlite3_changes64(s->db);
-		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "removing projects gone from the list");
-		db_reset(st);
+		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "removing projects gone from the list");
+		state__reset(st);
 	}
 	if (rc == 0) {
 		snprintf(when, sizeof(when), "%lld", (long long)r->started_at);
-		rc = db_meta_set(s, "list_refreshed_at", when);
+		rc = state__meta_set(s, "list_refreshed_at", when);
 	}
 	if (rc == 0)
-		rc = db_meta_set(s, "list_incomplete", NULL);
+		rc = state__meta_set(s, "list_incomplete", NULL);
 	if (rc != 0) {
-		db_rollback(s);
+		state__rollback(s);
 		goto done;
 	}
-	if ((rc = db_commit(s)) != 0)
+	if ((rc = state__commit(s)) != 0)
 		goto done;
 	if (removed)
 		*removed = (size_t)gone;
@@ -436,7 +436,7 @@ int state_refresh_incomplete(state_refresh *r, int64_t missing)
 		return err_set(ERR_INVALID, "state: refresh ended after the state file was closed");
 	}
 	snprintf(n, sizeof(n), "%lld", (long long)(missing > 0 ? missing : 1));
-	rc = db_meta_set(r->s, "list_incomplete", n);
+	rc = state__meta_set(r->s, "list_incomplete", n);
 	refresh_free(r);
 	return rc;
 }
@@ -446,7 +446,7 @@ int64_t state_list_incomplete(state *s)
 	char *v = NULL;
 	int64_t n = 0;
 
-	if (db_meta_get(s, "list_incomplete", &v) != 0 || !v || str_to_i64(v, &n) != 0 || n < 0)
+	if (state__meta_get(s, "list_incomplete", &v) != 0 || !v || str_to_i64(v, &n) != 0 || n < 0)
 		n = 0;
 	free(v);
 	return n;
@@ -460,17 +460,17 @@ static int summary_regions(state *s, state_summary *out)
 	size_t cap = 0;
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT region_id, count(*) FROM projects GROUP BY region_id ORDER BY region_id",
+	if ((rc = state__stmt(s, "SELECT region_id, count(*) FROM projects GROUP BY region_id ORDER BY region_id",
 			  &st)) != 0)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		out->by_region = xgrow(out->by_region, &cap, out->nby_region + 1, sizeof(*out->by_region));
-		out->by_region[out->nby_region].key = db_col_str(st, 0);
+		out->by_region[out->nby_region].key = state__col_str(st, 0);
 		out->by_region[out->nby_region].n = sqlite3_column_int64(st, 1);
 		out->nby_region++;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "counting projects by region");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "counting projects by region");
+	state__reset(st);
 	return rc;
 }
 
@@ -479,7 +479,7 @@ static int summary_endpoints(state *s, state_summary *out)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT count(*), total(current_state = 'active'), total(current_state = 'idle') "
+	if ((rc = state__stmt(s, "SELECT count(*), total(current_state = 'active'), total(current_state = 'idle') "
 			  "FROM endpoints", &st)) != 0)
 		return rc;
 	rc = sqlite3_step(st);
@@ -490,9 +490,9 @@ static int summary_endpoints(state *s, state_summary *out)
 		out->endpoints_other = all - out->endpoints_active - out->endpoints_idle;
 		rc = 0;
 	} else {
-		rc = db_fail(s, rc, "counting endpoints");
+		rc = state__fail(s, rc, "counting endpoints");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -502,22 +502,22 @@ int state_summary_get(state *s, state_summary *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = db_begin(s, false)) != 0)
+	if ((rc = state__begin(s, false)) != 0)
 		return rc;
-	if ((rc = db_query_i64(s, "SELECT count(*) FROM projects", &out->projects)) != 0 ||
-	    (rc = db_query_i64(s, "SELECT count(*) FROM tenants", &out->tenants_mapped)) != 0 ||
-	    (rc = db_query_i64(s, "SELECT count(*) FROM projects p WHERE NOT EXISTS "
+	if ((rc = state__query_i64(s, "SELECT count(*) FROM projects", &out->projects)) != 0 ||
+	    (rc = state__query_i64(s, "SELECT count(*) FROM tenants", &out->tenants_mapped)) != 0 ||
+	    (rc = state__query_i64(s, "SELECT count(*) FROM projects p WHERE NOT EXISTS "
 			       "(SELECT 1 FROM tenants t WHERE t.project_id = p.id)",
 			       &out->projects_unmapped)) != 0 ||
-	    (rc = db_query_i64(s, "SELECT count(*) FROM tenants t WHERE NOT EXISTS "
+	    (rc = state__query_i64(s, "SELECT count(*) FROM tenants t WHERE NOT EXISTS "
 			       "(SELECT 1 FROM projects p WHERE p.id = t.project_id)",
 			       &out->tenants_without_project)) != 0 ||
-	    (rc = db_query_i64(s, "SELECT count(*) FROM branches b JOIN tenants t ON t.project_id = b.project_id "
+	    (rc = state__query_i64(s, "SELECT count(*) FROM branches b JOIN tenants t ON t.project_id = b.project_id "
 			       "WHERE b.is_default = 0 AND (b.annotations_json IS NULL OR "
 			       "instr(b.annotations_json, '\"flotilla.fleet\"') = 0)",
 			       &out->branches_unmarked)) != 0 ||
 	    (rc = summary_endpoints(s, out)) != 0 || (rc = summary_regions(s, out)) != 0 ||
-	    (rc = db_meta_get(s, "list_refreshed_at", &when)) != 0)
+	    (rc = state__meta_get(s, "list_refreshed_at", &when)) != 0)
 		goto done;
 	if (when && str_to_i64(when, &out->list_refreshed_at) != 0)
 		rc = err_set(ERR_INVALID, "state file '%s': meta list_refreshed_at is not a number: '%s'",
@@ -525,9 +525,9 @@ int state_summary_get(state *s, state_summary *out)
 done:
 	free(when);
 	if (rc == 0)
-		rc = db_commit(s);
+		rc = state__commit(s);
 	else
-		db_rollback(s);
+		state__rollback(s);
 	if (rc != 0)
 		state_summary_release(out);
 	return rc;

@@ -208,24 +208,24 @@ static int fingerprint_rows(state *s)
 					"deep_at > 0 AND deep_updated_at IS updated_at THEN ?2 END WHERE id = ?1",
 					-1, &upd, NULL);
 	if (rc != SQLITE_OK) {
-		rc = db_fail(s, rc, "preparing the fingerprints");
+		rc = state__fail(s, rc, "preparing the fingerprints");
 		goto done;
 	}
 	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
 		state_project p;
 		char fp[STATE_FINGERPRINT_LEN + 1];
-		db_read_project(sel, &p, false);
+		state__read_project(sel, &p, false);
 		state_project_fingerprint(&p, fp);
 		sqlite3_bind_text(upd, 1, p.id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(upd, 2, fp, -1, SQLITE_TRANSIENT);
 		rc = sqlite3_step(upd);
 		sqlite3_reset(upd);
 		if (rc != SQLITE_DONE) {
-			rc = db_fail(s, rc, "writing a fingerprint");
+			rc = state__fail(s, rc, "writing a fingerprint");
 			goto done;
 		}
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading projects");
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading projects");
 done:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
@@ -263,27 +263,27 @@ static int pragma_int(state *s, const char *sql, int *out, int *sqlite_rc)
 		*out = sqlite3_column_int(st, 0);
 		*sqlite_rc = SQLITE_OK;
 	}
-	rc = *sqlite_rc == SQLITE_OK ? 0 : db_fail(s, *sqlite_rc, "reading the file header");
+	rc = *sqlite_rc == SQLITE_OK ? 0 : state__fail(s, *sqlite_rc, "reading the file header");
 	sqlite3_finalize(st);
 	return rc;
 }
 
-int db_identify(state *s, int *version)
+int state__identify(state *s, int *version)
 {
 	int app = 0, ver = 0, objects = 0, src = SQLITE_OK, rc;
 
 	*version = 0;
 	/* one snapshot: read apart, the three could straddle another
 	 * process's first migration and look like a foreign file */
-	if ((rc = db_begin(s, false)) != 0)
+	if ((rc = state__begin(s, false)) != 0)
 		return rc;
 	if ((rc = pragma_int(s, "PRAGMA application_id", &app, &src)) == 0 &&
 	    (rc = pragma_int(s, "PRAGMA user_version", &ver, &src)) == 0)
 		rc = pragma_int(s, "SELECT count(*) FROM sqlite_master", &objects, &src);
 	if (rc == 0)
-		rc = db_commit(s);
+		rc = state__commit(s);
 	else
-		db_rollback(s);
+		state__rollback(s);
 	if (rc != 0) {
 		if ((src & 0xff) == SQLITE_NOTADB)
 			return err_set(ERR_INVALID, "'%s' is not a flotilla state file: not an SQLite database",
@@ -309,7 +309,7 @@ int db_identify(state *s, int *version)
 	return 0;
 }
 
-int db_migrate(state *s, int seen, int *was)
+int state__migrate(state *s, int seen, int *was)
 {
 	char sql[96];
 	int rc, from = 0;
@@ -322,9 +322,9 @@ int db_migrate(state *s, int seen, int *was)
 		s->version = seen;
 		return 0;
 	}
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
-	if ((rc = db_identify(s, &from)) != 0)
+	if ((rc = state__identify(s, &from)) != 0)
 		goto done;
 	for (i = 0; i < ARRAY_LEN(migrations); i++) {
 		const migration *m = &migrations[i];
@@ -334,7 +334,7 @@ int db_migrate(state *s, int seen, int *was)
 		if (rc != SQLITE_OK) {
 			char what[128];
 			snprintf(what, sizeof(what), "migrating to schema %d (%s)", m->version, m->what);
-			rc = db_fail(s, rc, what);
+			rc = state__fail(s, rc, what);
 			goto done;
 		}
 		if (m->after && (rc = m->after(s)) != 0)
@@ -343,14 +343,14 @@ int db_migrate(state *s, int seen, int *was)
 	if (from < STATE_SCHEMA_VERSION) {
 		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
 			 STATE_APPLICATION_ID, STATE_SCHEMA_VERSION);
-		rc = db_exec(s, sql);
+		rc = state__exec(s, sql);
 	}
 done:
 	if (rc != 0) {
-		db_rollback(s);
+		state__rollback(s);
 		return rc;
 	}
-	if ((rc = db_commit(s)) != 0)
+	if ((rc = state__commit(s)) != 0)
 		return rc;
 	*was = from;
 	s->version = STATE_SCHEMA_VERSION;

@@ -24,10 +24,10 @@ static bool known_source(const char *source)
 static void read_tenant(sqlite3_stmt *st, state_tenant *t, bool copy)
 {
 	memset(t, 0, sizeof(*t));
-	t->tenant = db_col_text(st, 0, copy);
-	t->project_id = db_col_text(st, 1, copy);
-	t->fleet = db_col_text(st, 2, copy);
-	t->source = db_col_text(st, 3, copy);
+	t->tenant = state__col_text(st, 0, copy);
+	t->project_id = state__col_text(st, 1, copy);
+	t->fleet = state__col_text(st, 2, copy);
+	t->source = state__col_text(st, 3, copy);
 	t->mapped_at = sqlite3_column_int64(st, 4);
 }
 
@@ -55,16 +55,16 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 	if (!known_source(source))
 		return err_set(ERR_INVALID, "state: tenant '%s': unknown mapping source '%s' (create, rebuild or "
 			       "adopt)", tenant, source);
-	if ((rc = db_begin(s, true)) != 0)
+	if ((rc = state__begin(s, true)) != 0)
 		return rc;
-	if ((rc = db_stmt(s, "SELECT tenant FROM tenants WHERE project_id = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT tenant FROM tenants WHERE project_id = ?1", &st)) != 0)
 		goto done;
-	db_bind_text(st, 1, project_id);
+	state__bind_text(st, 1, project_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		owner = db_col_str(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the tenant map");
-	db_reset(st);
+		owner = state__col_str(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the tenant map");
+	state__reset(st);
 	if (rc != 0)
 		goto done;
 	if (owner && strcmp(owner, tenant) != 0) {
@@ -74,25 +74,25 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 	}
 	/* mapped_at is when the tenant got this project: a put that repeats
 	 * the mapping keeps it */
-	if ((rc = db_stmt(s, "INSERT INTO tenants(" TENANT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5) "
+	if ((rc = state__stmt(s, "INSERT INTO tenants(" TENANT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5) "
 			  "ON CONFLICT(tenant) DO UPDATE SET project_id = excluded.project_id, "
 			  "fleet = excluded.fleet, source = excluded.source, "
 			  "mapped_at = CASE WHEN project_id = excluded.project_id THEN mapped_at "
 			  "ELSE excluded.mapped_at END", &st)) != 0)
 		goto done;
-	db_bind_text(st, 1, tenant);
-	db_bind_text(st, 2, project_id);
-	db_bind_text(st, 3, fleet);
-	db_bind_text(st, 4, source);
+	state__bind_text(st, 1, tenant);
+	state__bind_text(st, 2, project_id);
+	state__bind_text(st, 3, fleet);
+	state__bind_text(st, 4, source);
 	sqlite3_bind_int64(st, 5, db_now());
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the tenant map");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the tenant map");
+	state__reset(st);
 done:
 	free(owner);
 	if (rc == 0)
-		return db_commit(s);
-	db_rollback(s);
+		return state__commit(s);
+	state__rollback(s);
 	return rc;
 }
 
@@ -105,9 +105,9 @@ static int tenant_lookup(state *s, const char *sql, const char *key, const char 
 	memset(out, 0, sizeof(*out));
 	if (!key)
 		return err_set(ERR_INVALID, "state: %s is missing", what);
-	if ((rc = db_stmt(s, sql, &st)) != 0)
+	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, key);
+	state__bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		read_tenant(st, out, true);
@@ -115,9 +115,9 @@ static int tenant_lookup(state *s, const char *sql, const char *key, const char 
 	} else if (rc == SQLITE_DONE) {
 		rc = err_set(ERR_NOTFOUND, "no tenant is mapped to %s '%s'", what, key);
 	} else {
-		rc = db_fail(s, rc, "reading the tenant map");
+		rc = state__fail(s, rc, "reading the tenant map");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -143,17 +143,17 @@ int state_tenant_delete(state *s, const char *tenant)
 
 	if (!tenant)
 		return err_set(ERR_INVALID, "state: tenant is missing");
-	if ((rc = db_stmt(s, "DELETE FROM tenants WHERE tenant = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "DELETE FROM tenants WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, tenant);
+	state__bind_text(st, 1, tenant);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
-		rc = db_fail(s, rc, "writing the tenant map");
+		rc = state__fail(s, rc, "writing the tenant map");
 	else if (sqlite3_changes(s->db) == 0)
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
 	else
 		rc = 0;
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -173,7 +173,7 @@ static int tenant_row(sqlite3_stmt *st, void *arg)
 int state_tenants_foreach(state *s, state_tenant_fn fn, void *arg)
 {
 	tenant_walk w = {fn, arg};
-	return db_foreach(s, "SELECT " TENANT_COLUMNS " FROM tenants ORDER BY tenant", "reading the tenant map",
+	return state__foreach(s, "SELECT " TENANT_COLUMNS " FROM tenants ORDER BY tenant", "reading the tenant map",
 			  tenant_row, &w);
 }
 
@@ -181,7 +181,7 @@ int64_t state_tenant_count(state *s)
 {
 	int64_t n;
 
-	return db_query_i64(s, "SELECT count(*) FROM tenants", &n) == 0 ? n : -1;
+	return state__query_i64(s, "SELECT count(*) FROM tenants", &n) == 0 ? n : -1;
 }
 
 int state_tenant_set_protect(state *s, const char *tenant, bool protect)
@@ -189,18 +189,18 @@ int state_tenant_set_protect(state *s, const char *tenant, bool protect)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_stmt(s, "UPDATE tenants SET protect = ?2 WHERE tenant = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "UPDATE tenants SET protect = ?2 WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, tenant);
+	state__bind_text(st, 1, tenant);
 	sqlite3_bind_int(st, 2, protect ? 1 : 0);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
-		rc = db_fail(s, rc, "writing the tenant map");
+		rc = state__fail(s, rc, "writing the tenant map");
 	else if (sqlite3_changes(s->db) == 0)
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
 	else
 		rc = 0;
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -210,9 +210,9 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect)
 	int rc;
 
 	*protect = false;
-	if ((rc = db_stmt(s, "SELECT protect FROM tenants WHERE tenant = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT protect FROM tenants WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, tenant);
+	state__bind_text(st, 1, tenant);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*protect = sqlite3_column_int(st, 0) != 0;
@@ -220,9 +220,9 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect)
 	} else if (rc == SQLITE_DONE) {
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
 	} else {
-		rc = db_fail(s, rc, "reading the tenant map");
+		rc = state__fail(s, rc, "reading the tenant map");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -231,10 +231,10 @@ int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_f
 	sqlite3_stmt *st;
 	int rc, frc = 0;
 
-	if ((rc = db_stmt(s, "SELECT " TENANT_COLUMNS " FROM tenants WHERE tenant > ?1 ORDER BY tenant LIMIT ?2",
+	if ((rc = state__stmt(s, "SELECT " TENANT_COLUMNS " FROM tenants WHERE tenant > ?1 ORDER BY tenant LIMIT ?2",
 			  &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, after ? after : "");
+	state__bind_text(st, 1, after ? after : "");
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state_tenant t;
@@ -245,8 +245,8 @@ int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_f
 	if (frc)
 		rc = frc;
 	else
-		rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "reading the tenant map");
-	db_reset(st);
+		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the tenant map");
+	state__reset(st);
 	return rc;
 }
 
@@ -278,7 +278,7 @@ static int pair_row(sqlite3_stmt *st, void *arg)
 int state_tenants_uncached(state *s, int (*fn)(void *arg, const char *tenant, const char *project_id), void *arg)
 {
 	pair_walk w = {fn, arg};
-	return db_foreach(s,
+	return state__foreach(s,
 			  "SELECT t.tenant, t.project_id FROM tenants t WHERE NOT EXISTS "
 			  "(SELECT 1 FROM projects p WHERE p.id = t.project_id) ORDER BY t.tenant",
 			  "reading the tenant map", pair_row, &w);
@@ -308,7 +308,7 @@ static int unmapped_row(sqlite3_stmt *st, void *arg)
 int state_unmapped_foreach(state *s, int (*fn)(void *arg, const state_unmapped *u), void *arg)
 {
 	unmapped_walk w = {fn, arg};
-	return db_foreach(s,
+	return state__foreach(s,
 			  "SELECT p.id, p.name, p.deep_at, b.annotations_json FROM projects p LEFT JOIN branches b "
 			  "ON b.project_id = p.id AND b.annotations_json IS NOT NULL AND b.annotations_json != '{}' "
 			  "WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.project_id = p.id) ORDER BY p.id",
@@ -318,7 +318,7 @@ int state_unmapped_foreach(state *s, int (*fn)(void *arg, const state_unmapped *
 int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg)
 {
 	name_walk w = {fn, arg};
-	return db_foreach(s, "SELECT tenant FROM tenants WHERE protect = 1 ORDER BY tenant", "reading the tenant map",
+	return state__foreach(s, "SELECT tenant FROM tenants WHERE protect = 1 ORDER BY tenant", "reading the tenant map",
 			  name_row, &w);
 }
 
@@ -329,9 +329,9 @@ int state_parse_cache_get(state *s, const char *blob_id, buf *out)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_stmt(s, "SELECT data FROM parse_cache WHERE blob_id = ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "SELECT data FROM parse_cache WHERE blob_id = ?1", &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, blob_id);
+	state__bind_text(st, 1, blob_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const void *data = sqlite3_column_blob(st, 0);
@@ -340,9 +340,9 @@ int state_parse_cache_get(state *s, const char *blob_id, buf *out)
 	} else if (rc == SQLITE_DONE) {
 		rc = ERR_NOTFOUND; /* expected on a miss: no message */
 	} else {
-		rc = db_fail(s, rc, "reading the parse cache");
+		rc = state__fail(s, rc, "reading the parse cache");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }
 
@@ -363,7 +363,7 @@ static int pc_row(sqlite3_stmt *st, void *arg)
 int state_parse_cache_foreach(state *s, state_parse_cache_fn fn, void *arg)
 {
 	pc_walk w = {fn, arg};
-	return db_foreach(s, "SELECT blob_id, data FROM parse_cache", "reading the parse cache", pc_row, &w);
+	return state__foreach(s, "SELECT blob_id, data FROM parse_cache", "reading the parse cache", pc_row, &w);
 }
 
 int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_t len)
@@ -371,15 +371,15 @@ int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_stmt(s, "INSERT OR REPLACE INTO parse_cache (blob_id, data, used_at) VALUES (?1, ?2, ?3)",
+	if ((rc = state__stmt(s, "INSERT OR REPLACE INTO parse_cache (blob_id, data, used_at) VALUES (?1, ?2, ?3)",
 			  &st)) != 0)
 		return rc;
-	db_bind_text(st, 1, blob_id);
+	state__bind_text(st, 1, blob_id);
 	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, db_now());
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_fail(s, rc, "writing the parse cache");
-	db_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the parse cache");
+	state__reset(st);
 	return rc;
 }
 
@@ -389,7 +389,7 @@ int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed)
 	int rc;
 
 	*removed = 0;
-	if ((rc = db_stmt(s, "DELETE FROM parse_cache WHERE used_at < ?1", &st)) != 0)
+	if ((rc = state__stmt(s, "DELETE FROM parse_cache WHERE used_at < ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now() - older_than);
 	rc = sqlite3_step(st);
@@ -397,8 +397,8 @@ int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed)
 		*removed = sqlite3_changes(s->db);
 		rc = 0;
 	} else {
-		rc = db_fail(s, rc, "pruning the parse cache");
+		rc = state__fail(s, rc, "pruning the parse cache");
 	}
-	db_reset(st);
+	state__reset(st);
 	return rc;
 }

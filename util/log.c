@@ -67,7 +67,7 @@ int log_level_parse(const char *s, log_level *out)
  * and one bad byte in a manifest value should not make the whole log line
  * unreadable. All or nothing: on ERR_TOOBIG b is left as it was.
  */
-int json_escape(buf *b, const char *s)
+int buf_add_json_str(buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t orig = b->len, n = strlen(s), i = 0;
@@ -164,7 +164,7 @@ static int human_value(buf *b, const char *v)
 	}
 	if (*v && !*p)
 		return buf_adds(b, v);
-	if ((rc = buf_addc(b, '"')) < 0 || (rc = json_escape(b, v)) < 0)
+	if ((rc = buf_addc(b, '"')) < 0 || (rc = buf_add_json_str(b, v)) < 0)
 		return rc;
 	return buf_addc(b, '"');
 }
@@ -183,7 +183,7 @@ static int format_line(buf *b, log_format fmt, log_level lvl, const char *msg, c
 	if (fmt == LOG_JSON) {
 		if ((rc = buf_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"",
 				     ts, level_name(lvl))) < 0 ||
-		    (rc = json_escape(b, msg)) < 0 ||
+		    (rc = buf_add_json_str(b, msg)) < 0 ||
 		    (rc = buf_addc(b, '"')) < 0)
 			return rc;
 	} else {
@@ -199,12 +199,12 @@ static int format_line(buf *b, log_format fmt, log_level lvl, const char *msg, c
 	for (; kv && (key = *kv++) != NULL;) {
 		val = *kv++;
 		if (fmt == LOG_JSON) {
-			if ((rc = buf_adds(b, ",\"")) < 0 || (rc = json_escape(b, key)) < 0 ||
+			if ((rc = buf_adds(b, ",\"")) < 0 || (rc = buf_add_json_str(b, key)) < 0 ||
 			    (rc = buf_adds(b, "\":")) < 0)
 				return rc;
 			if (!val)
 				rc = buf_adds(b, "null");
-			else if ((rc = buf_addc(b, '"')) == 0 && (rc = json_escape(b, val)) == 0)
+			else if ((rc = buf_addc(b, '"')) == 0 && (rc = buf_add_json_str(b, val)) == 0)
 				rc = buf_addc(b, '"');
 		} else {
 			if ((rc = buf_addc(b, ' ')) < 0 || (rc = human_escape(b, key)) < 0 ||

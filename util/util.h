@@ -146,7 +146,7 @@ void log_fields_collect(const char *kv[LOG_FIELDS_LEN], va_list ap);
 #define log_error(...) log_event(LOG_ERROR, __VA_ARGS__, (const char *)NULL)
 
 /* Append `s` to b as the inside of a JSON string (quotes not added). */
-int json_escape(buf *b, const char *s) WUR;
+int buf_add_json_str(buf *b, const char *s) WUR;
 
 /* ----------------------------------------------------------------- units */
 

@@ -393,7 +393,7 @@ static size_t path_key(check_ctx *c, const char *key)
 	} else {
 		rc = buf_adds(&c->path, "[\"");
 		if (rc == 0)
-			rc = json_escape(&c->path, key);
+			rc = buf_add_json_str(&c->path, key);
 		if (rc == 0)
 			rc = buf_adds(&c->path, "\"]");
 	}

@@ -447,7 +447,7 @@ static json_t *neon_json(const fixture *fx)
 	size_t n;
 	const diff_field *t = diff_fields(&n);
 	for (size_t i = 0; i < n; i++)
-		api_set(j, diff_field_member(&t[i]), live_for(fx, &t[i], i));
+		diff__api_set(j, diff_field_member(&t[i]), live_for(fx, &t[i], i));
 	buf errs = BUF_INIT(4096);
 	int bad = oapi_check(fx->o, oapi_component(fx->o, "Project"), j, &errs);
 	if (bad)
@@ -522,7 +522,7 @@ static void test_neon_json_to_patch(void **ctx)
 	}
 	act x;
 	memset(&x, 0, sizeof(x));
-	diff_project(&x, fx->fleet, "acme", &sv, &got);
+	diff__project(&x, fx->fleet, "acme", &sv, &got);
 	assert_int_not_equal(x.a.kind, PLAN_BLOCKED);
 
 	/* one change line per row, in the table's order, under its manifest path */
@@ -564,20 +564,20 @@ static void test_neon_json_to_patch(void **ctx)
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].rule == DIFF_FIELD_IMMUTABLE)
 			continue;
-		json_t *v = field_json(&t[i], &sv.v[t[i].field]);
+		json_t *v = diff__field_json(&t[i], &sv.v[t[i].field]);
 		assert_true(json_equal(at(x.a.calls[0].body, spec_field_get(t[i].field)->api), v));
 		json_decref(v);
 	}
-	act_release(&x.a);
+	diff__act_release(&x.a);
 
 	/* and a project that matches its manifest makes no call */
 	memset(&x, 0, sizeof(x));
 	state_project equal = got; /* like_spec borrows the manifest's strings */
 	like_spec(&sv, &equal);
-	diff_project(&x, fx->fleet, "acme", &sv, &equal);
+	diff__project(&x, fx->fleet, "acme", &sv, &equal);
 	assert_int_equal(x.a.nchanges, 0);
 	assert_int_equal(x.a.ncalls, 0);
-	act_release(&x.a);
+	diff__act_release(&x.a);
 
 	state_project_release(&got);
 	neon_project_release(&np);
@@ -597,7 +597,7 @@ static void test_immutable_rows_block(void **ctx)
 	row_of(j, &np, &p);
 	act x;
 	memset(&x, 0, sizeof(x));
-	diff_immutable(&x, "acme", &fx->sv, &p);
+	diff__immutable(&x, "acme", &fx->sv, &p);
 	assert_int_equal(x.a.kind, PLAN_BLOCKED);
 	assert_int_equal(x.a.nchanges, 2);
 	assert_string_equal(x.a.changes[0].path, "region");
@@ -610,7 +610,7 @@ static void test_immutable_rows_block(void **ctx)
 			    "tenant 'acme': region cannot change from 'aws-eu-central-1' to 'aws-us-east-2' (it is "
 			    "immutable; a replacement would destroy the tenant's data); tenant 'acme': pgVersion cannot "
 			    "change from '16' to '17' (it is immutable; a replacement would destroy the tenant's data)");
-	act_release(&x.a);
+	diff__act_release(&x.a);
 	neon_project_release(&np);
 	json_decref(j);
 }
@@ -634,7 +634,7 @@ static void test_one_way_rows_block(void **ctx)
 		sv.v[t[i].field].i = 0;
 		act x;
 		memset(&x, 0, sizeof(x));
-		diff_project(&x, fx->fleet, "acme", &sv, &p);
+		diff__project(&x, fx->fleet, "acme", &sv, &p);
 		assert_int_equal(x.a.kind, PLAN_BLOCKED);
 		assert_int_equal(x.a.nchanges, 1);
 		assert_string_equal(x.a.changes[0].path, spec_field_get(t[i].field)->path);
@@ -644,7 +644,7 @@ static void test_one_way_rows_block(void **ctx)
 		assert_string_equal(x.a.reason, why);
 		free(why);
 		assert_int_equal(x.a.ncalls, 0);
-		act_release(&x.a);
+		diff__act_release(&x.a);
 		neon_project_release(&np);
 		json_decref(j);
 	}
@@ -660,7 +660,7 @@ static void test_from_json_refuses_wrong_types(void **ctx)
 	for (size_t i = 0; i < n; i++) {
 		const char *path = diff_field_member(&t[i]);
 		json_t *j = json_object();
-		api_set(j, path, t[i].type == DIFF_FIELD_BOOL ? json_string("yes") : json_true());
+		diff__api_set(j, path, t[i].type == DIFF_FIELD_BOOL ? json_string("yes") : json_true());
 		memset(&p, 0, sizeof(p));
 		assert_int_equal(diff_fields_from_json(&p, j, "project p-1"), ERR_INVALID);
 		assert_non_null(strstr(err_msg(), path));

@@ -825,16 +825,16 @@ static void test_json_escape(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(json_escape(&b, ""), 0);
+	assert_int_equal(buf_add_json_str(&b, ""), 0);
 	assert_int_equal(b.len, 0);
-	assert_int_equal(json_escape(&b, "plain \xe2\x82\xac \xf0\x9f\x98\x80"), 0);
+	assert_int_equal(buf_add_json_str(&b, "plain \xe2\x82\xac \xf0\x9f\x98\x80"), 0);
 	assert_string_equal(b.data, "plain \xe2\x82\xac \xf0\x9f\x98\x80");
 	buf_reset(&b);
 
 	for (i = 1; i < 32; i++)
 		all[i - 1] = (char)i;
 	all[31] = '\0';
-	assert_int_equal(json_escape(&b, all), 0);
+	assert_int_equal(buf_add_json_str(&b, all), 0);
 	assert_string_equal(b.data,
 			    "\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r"
 			    "\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017"
@@ -844,10 +844,10 @@ static void test_json_escape(void **state)
 	/* Bounded: all or nothing. */
 	buf_init(&b, 10);
 	assert_int_equal(buf_adds(&b, "ab"), 0);
-	assert_int_equal(json_escape(&b, "cd\"\"\"\""), ERR_TOOBIG);
+	assert_int_equal(buf_add_json_str(&b, "cd\"\"\"\""), ERR_TOOBIG);
 	assert_string_equal(b.data, "ab");
 	assert_int_equal(b.len, 2);
-	assert_int_equal(json_escape(&b, "cd\"\"\""), 0);
+	assert_int_equal(buf_add_json_str(&b, "cd\"\"\""), 0);
 	assert_string_equal(b.data, "abcd\\\"\\\"\\\"");
 	buf_release(&b);
 }
