@@ -27,36 +27,17 @@ set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 src=$(realpath "$3")
-tmp=$(mktemp -d)
-failed=0
-sim_pid=
-bg_pids=
-cleanup() {
-	# wait on these alone: a bare wait would also wait for the tee below,
-	# which ends only when this script does
-	for p in $bg_pids $sim_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+only_var=APPLY_E2E_ONLY
+. "$(dirname "$0")/lib.sh"
 # everything this script prints also goes to a file, searched for secrets
 # at the end (test 8)
 exec > >(tee "$tmp/self.log") 2>&1
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
-want() { [ -z "${APPLY_E2E_ONLY:-}" ] || [[ ",$APPLY_E2E_ONLY," == *",$1,"* ]]; }
-export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
-	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+git_sandbox
 # a key distinctive enough to search for (test 8)
 key=e2e-apply-key-7Qm2xV9
 export NEON_API_KEY=$key
-t_start=$(date +%s)
-# private copies: a rebuild of the build tree during the run must not
-# swap the binaries under it
-cp "$flotilla" "$tmp/flotilla" && cp "$sim" "$tmp/flotilla-sim" && flotilla=$tmp/flotilla sim=$tmp/flotilla-sim
+private_binaries
 
-. "$(dirname "$0")/lib.sh"
-# summary FILE KEY: a member of a JSON plan's summary
-summary() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"][sys.argv[2]])' "$1" "$2"; }
 # converged REPO STATE: a full refresh plans no changes
 converged() {
 	"$flotilla" plan --repo "$1" --state "$2" --refresh=full --rate 1000 --detailed-exitcode >"$tmp/conv.txt" 2>&1
@@ -185,14 +166,14 @@ if want 5; then
 	git -C "$repo" commit -qam "wingtip and tailspin quotas"
 	plan --format json --out "$tmp/stale.plan" >"$tmp/stale.json" 2>"$tmp/stale.err"
 	ups=$(python3 -c 'import json,sys; print(" ".join(sorted(a["tenant"] for a in json.load(open(sys.argv[1]))["actions"] if a["kind"] == "update")))' "$tmp/stale.json" 2>&1)
-	pid=$(sqlite3 "$state" "SELECT project_id FROM tenants WHERE tenant = 'wingtip'")
+	pid=$(pid_of wingtip "$state")
 	curl -sf -X PATCH -H "Authorization: Bearer $key" "$base/api/v2/projects/$pid" \
 		-d '{"project": {"settings": {"quota": {"compute_time_seconds": 1}}}}' >/dev/null || fail "stale" "out-of-band PATCH failed"
 	sleep 0.1
 	"$flotilla" apply "$tmp/stale.plan" --state "$state" --auto-approve --rate 1000 >"$tmp/stale.out" 2>&1
 	code=$?
 	tq=$(curl -sf -H "Authorization: Bearer $key" \
-		"$base/api/v2/projects/$(sqlite3 "$state" "SELECT project_id FROM tenants WHERE tenant = 'tailspin'")" |
+		"$base/api/v2/projects/$(pid_of tailspin "$state")" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["project"]["settings"]["quota"]["written_data_bytes"])')
 	wq=$(curl -sf -H "Authorization: Bearer $key" "$base/api/v2/projects/$pid" |
 		python3 -c 'import json,sys; q=json.load(sys.stdin)["project"]["settings"]["quota"]; print(q.get("written_data_bytes", 0), q["compute_time_seconds"])')
@@ -328,7 +309,6 @@ if want 6; then
 	p1=$!
 	capply_bg >"$tmp/c2.out" 2>"$tmp/c2.err"
 	p2=$!
-	bg_pids="$p1 $p2"
 	s0=$(date +%s%N)
 	# whichever loses: note when it ended
 	while kill -0 "$p1" 2>/dev/null && kill -0 "$p2" 2>/dev/null; do sleep 0.02; done
@@ -337,7 +317,6 @@ if want 6; then
 	c1=$?
 	wait "$p2"
 	c2=$?
-	bg_pids=
 	if [ "$c1" = 0 ] && [ "$c2" = 1 ]; then loser=2 winner_pid=$p1
 	elif [ "$c1" = 1 ] && [ "$c2" = 0 ]; then loser=1 winner_pid=$p2
 	else loser=; fi
@@ -353,11 +332,9 @@ if want 6; then
 	"$flotilla" plan --repo "$tmp/crepo" --state "$tmp/c.db" --rate 1000 >"$tmp/c00.out" 2>&1
 	capply_bg >"$tmp/c3.out" 2>&1
 	p3=$!
-	bg_pids=$p3
 	sleep 0.7
 	kill -9 "$p3" 2>/dev/null
 	wait "$p3" 2>/dev/null
-	bg_pids=
 	held=$(sqlite3 "$tmp/c.db" "SELECT count(*) FROM leases WHERE pid = $p3" 2>&1)
 	s0=$(date +%s%N)
 	capply >"$tmp/c4.out" 2>&1
@@ -373,7 +350,7 @@ fi
 # ----------------------------------------- 3. faults on 1,000 tenants
 if want 3; then
 	start_sim faults --op-delay-ms 20
-	python3 "$src/bench/gen-fleet" 1000 "$tmp/frepo-src" >/dev/null
+	gen_fleet 1000 "$tmp/frepo-src"
 	mkrepo "$tmp/frepo" "$tmp/frepo-src"
 	faults '{"error_rate": 0.10, "reset_rate": 0.05, "lock_rate": 0.05}'
 	s0=$(date +%s)
@@ -451,11 +428,9 @@ if want 4; then
 	for i in $(seq 50); do
 		kapply_bg >"$tmp/kill$i.out" 2>&1
 		p=$!
-		bg_pids=$p
 		ms_sleep $((50 + RANDOM % 1450))
 		kill -9 "$p" 2>/dev/null || finished=$((finished + 1))
 		wait "$p" 2>/dev/null
-		bg_pids=
 		no_dups || { dup_at=$i; break; }
 	done
 	runs=0
@@ -502,7 +477,4 @@ if want 8; then
 fi
 
 # ------------------- sanitizer reports (an ASan/UBSan build), anywhere
-stop_sim # a leak report of the sim comes at its exit
-sanitizer_reports "$tmp"/*.out "$tmp"/*.err "$tmp"/*.all "$tmp"/*.simlog
-echo "# apply.sh took $(($(date +%s) - t_start)) s"
-exit $failed
+finish "$tmp"/*.out "$tmp"/*.err "$tmp"/*.all "$tmp"/*.simlog

@@ -24,29 +24,17 @@ set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 src=$(realpath "$3")
-tmp=$(mktemp -d)
-failed=0
-sim_pid=
+only_var=DAEMON_E2E_ONLY keep_var=DAEMON_E2E_KEEP
+. "$(dirname "$0")/lib.sh"
 dpid=
-cleanup() {
-	for p in $dpid $sim_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	[ -n "${DAEMON_E2E_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
-want() { [ -z "${DAEMON_E2E_ONLY:-}" ] || [[ ",$DAEMON_E2E_ONLY," == *",$1,"* ]]; }
-export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
-	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+git_sandbox
 # the daemon's key; the test's own API calls use another (test 4 counts them)
 key=e2e-daemon-key-4Rt8
 mykey=e2e-test-key-9Wq1
 export NEON_API_KEY=$key
-t_start=$(date +%s)
-cp "$flotilla" "$tmp/flotilla" && cp "$sim" "$tmp/flotilla-sim" && flotilla=$tmp/flotilla sim=$tmp/flotilla-sim
-
+private_binaries
 sim_keys=("$key" "$mykey")
-. "$(dirname "$0")/lib.sh"
+
 # api METHOD PATH [BODY]: the test's own call to the sim's API, counted in
 # $tmp/mycalls (test 4 subtracts them); prints the body
 api() {
@@ -70,15 +58,6 @@ mkremote() {
 }
 push() { git -C "$tmp/$1.work" push -q origin main; }
 head_of() { git -C "$tmp/$1.work" rev-parse HEAD; }
-edit() {
-	python3 - "$@" <<'EOF'
-import sys
-path, old, new = sys.argv[1:4]
-text = open(path).read()
-assert text.count(old) == 1, "%s: %d matches of %r" % (path, text.count(old), old)
-open(path, "w").write(text.replace(old, new))
-EOF
-}
 
 # start_daemon NAME ARGS...: a daemon in the background, its log in
 # $tmp/NAME.dlog; sets dpid and dbase
@@ -271,9 +250,6 @@ EOF
 commit_info() { metric flotilla_last_applied_commit_info "commit=\"$1\""; }
 applied() { [ "$(commit_info "$1")" = 1 ]; }
 ready() { [ "$(http /readyz)" = 200 ]; }
-# pid_of TENANT STATE: the tenant's project id (the state file is readable
-# beside the daemon)
-pid_of() { sqlite3 "$2" "SELECT project_id FROM tenants WHERE tenant = '$1'"; }
 
 # ----------------------------------------------- 1. the example fleet
 if want 1; then
@@ -298,7 +274,7 @@ if want 1; then
 	h2=$(head_of one)
 	"$flotilla" plan --refresh=none --format json --state "$st" --repo "$tmp/one.work" >"$tmp/one.plan.json" 2>"$tmp/one.plan.err"
 	pcode=$?
-	calls=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["api_calls"])' "$tmp/one.plan.json" 2>/dev/null)
+	calls=$(summary "$tmp/one.plan.json" api_calls 2>/dev/null)
 	w0=$(simstat '["writes_total"]')
 	push one
 	if until_ok 12 applied "$h2"; then
@@ -509,7 +485,7 @@ EOF
 	# sampled when the daemon is between requests (two equal scrapes around
 	# the sim's stats)
 	compare() {
-		scrape && cp "$tmp/m.json" "$tmp/ma.json" && curl -sf "$base/__sim/stats" >"$tmp/simstats.json" && scrape || return 1
+		scrape && cp "$tmp/m.json" "$tmp/ma.json" && simstats >"$tmp/simstats.json" && scrape || return 1
 		python3 -c 'import json,sys; a,b=[{k:v for k,v in json.load(open(f)).items() if k.startswith("flotilla_api_requests_total")} for f in sys.argv[1:]]; sys.exit(a!=b)' "$tmp/m.json" "$tmp/ma.json" || return 1
 		python3 - "$tmp/m.json" "$tmp/simstats.json" "$tmp/mycalls" >"$tmp/cmp.txt" <<'EOF'
 import collections, json, re, sys
@@ -582,7 +558,7 @@ fi
 # --------------------------------------------- 5. SIGTERM mid-apply
 if want 5; then
 	start_sim five --op-delay-ms 100
-	python3 "$src/bench/gen-fleet" 300 "$tmp/fleet300" >/dev/null 2>&1 || fail "gen-fleet" "failed"
+	gen_fleet 300 "$tmp/fleet300" 2>/dev/null || fail "gen-fleet" "failed"
 	mkremote five "$tmp/fleet300"
 	st=$tmp/five/state.db
 	mkdir -p "$tmp/five"
@@ -672,10 +648,5 @@ if want 6; then
 fi
 
 # ------------------------------------------------------- sanitizers
-if grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$tmp"/*.dlog >/dev/null 2>&1; then
-	fail "sanitizer" "$(grep -h -A12 "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$tmp"/*.dlog | head -40)"
-else
-	ok "no sanitizer report in the daemon logs"
-fi
-echo "# daemon e2e took $(($(date +%s) - t_start))s"
-exit $failed
+sanitizer_reports "$tmp"/*.dlog && ok "no sanitizer report in the daemon logs"
+finish

@@ -28,55 +28,20 @@ set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 src=$(realpath "$3")
-tmp=$(mktemp -d)
-failed=0
-sim_pid=
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
-want() { [ -z "${HARSH_E2E_ONLY:-}" ] || [[ ",$HARSH_E2E_ONLY," == *",$1,"* ]]; }
-export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
-	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+only_var=HARSH_E2E_ONLY
+. "$(dirname "$0")/lib.sh"
+git_sandbox
 key=e2e-harsh-key
 export NEON_API_KEY=$key
-t_start=$(date +%s)
-cp "$flotilla" "$tmp/flotilla" && cp "$sim" "$tmp/flotilla-sim" && flotilla=$tmp/flotilla sim=$tmp/flotilla-sim
+private_binaries
 
-. "$(dirname "$0")/lib.sh"
-stats() { curl -sf "$base/__sim/stats"; }
-stat() { simstat "$1"; }
-# route TEMPLATE: requests made to one route so far, whatever their status
-route() { stats | python3 -c "import json,sys; print(sum(json.load(sys.stdin)['requests'].get(sys.argv[1], {}).values()))" "$1"; }
-commit() { git -C "$1" add -A && git -C "$1" commit -qm "$2"; }
 # gen N DIR: a generated fleet (bench/gen-fleet) whose plans always list
 gen() {
-	python3 "$src/bench/gen-fleet" "$1" "$2" >/dev/null
+	gen_fleet "$1" "$2"
 	sed -i 's/^  refreshInterval:.*/  refreshInterval: 1s/' "$2/flotilla.yaml"
 }
-tenant() { # tenant DIR NAME [SPEC-LINES...]
-	local dir=$1 name=$2
-	shift 2
-	mkdir -p "$dir/tenants"
-	{
-		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata:\n  name: %s\nspec:\n' "$name"
-		if [ $# -eq 0 ]; then printf "  {}\n"; else printf "  %s\n" "$@"; fi
-	} >"$dir/tenants/$name.yaml"
-}
-fleet() { # fleet DIR [SPEC-LINES...]: a small fleet's flotilla.yaml
-	local dir=$1
-	shift
-	mkdir -p "$dir"
-	{
-		printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: harsh}\nspec:\n  namePrefix: "h-"\n'
-		printf '  allowedRegions: [aws-us-east-2]\n  refreshInterval: 1s\n'
-		[ $# -gt 0 ] && printf '  %s\n' "$@"
-	} >"$dir/flotilla.yaml"
-}
-F() { "$flotilla" "$@"; }
+# fleet DIR [SPEC-LINES...]: a small fleet's flotilla.yaml
+fleet() { fleet_file "$1" harsh h- "allowedRegions: [aws-us-east-2]" "refreshInterval: 1s" "${@:2}"; }
 cached() { sqlite3 "$1" "SELECT count(*) FROM projects"; }
 
 # ------------------------------------------------------- 1. org_id
@@ -85,13 +50,13 @@ if want 1; then
 	start_sim org --op-delay-ms 0 --require-org-id --org-id "$org"
 	d=$tmp/org-src
 	fleet "$d"
-	tenant "$d" acme
-	tenant "$d" globex
+	tenant_file "$d" acme
+	tenant_file "$d" globex
 	mkrepo "$tmp/org" "$d"
 	F plan --repo "$tmp/org" --state "$tmp/org.db" >"$tmp/org1.out" 2>"$tmp/org1.err"
 	code=$?
 	if [ "$code" = 1 ] && grep -q "org_id is required" "$tmp/org1.err" && grep -q "spec.orgId" "$tmp/org1.err" &&
-		grep -q "neon orgs list" "$tmp/org1.err" && [ "$(stat '["writes_total"]')" = 0 ]; then
+		grep -q "neon orgs list" "$tmp/org1.err" && [ "$(simstat '["writes_total"]')" = 0 ]; then
 		ok "without spec.orgId a personal key's plan stops: Neon's 400 and how to set and find the org"
 	else
 		fail "org_id missing" "exit $code: $(cat "$tmp/org1.err")"
@@ -107,7 +72,7 @@ if want 1; then
 	p=$?
 	listed=$(curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects?limit=10&org_id=$org" |
 		python3 -c 'import json,sys; print(len(json.load(sys.stdin)["projects"]))')
-	bad=$(stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"].get("GET /projects", {}).get("400", 0))')
+	bad=$(simstats | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"].get("GET /projects", {}).get("400", 0))')
 	if [ "$a" = 0 ] && [ "$r" = 0 ] && [ "$p" = 0 ] && [ "$listed" = 2 ] && [ "$bad" = 1 ]; then
 		ok "with spec.orgId: apply, refresh and a clean plan; both projects in the org, no further 400"
 	else
@@ -130,7 +95,7 @@ if want 2; then
 	faults '{"unavailable_rate": 0.05}'
 	F refresh --dir "$tmp/pages" --state "$pstate" --rate 10000 >"$tmp/p2.out" 2>&1
 	r=$?
-	named=$(stat '["unavailable_listed"]')
+	named=$(simstat '["unavailable_listed"]')
 	F plan --repo "$tmp/pages" --state "$pstate" --rate 10000 --detailed-exitcode >"$tmp/p3.out" 2>&1
 	p=$?
 	if [ "$r" = 0 ] && [ "$(cached "$pstate")" = "$n" ] && [ "$named" -gt 0 ] && [ "$p" = 0 ] &&
@@ -142,19 +107,19 @@ if want 2; then
 	faults '{"unavailable_rate": 1}'
 	F refresh --dir "$tmp/pages" --state "$pstate" --rate 10000 >"$tmp/p4.out" 2>&1
 	r=$?
-	tenant "$tmp/pages" newcomer-000001
+	tenant_file "$tmp/pages" newcomer-000001
 	commit "$tmp/pages" "a new tenant"
-	w0=$(stat '["writes_total"]')
+	w0=$(simstat '["writes_total"]')
 	F plan --repo "$tmp/pages" --state "$pstate" --rate 10000 --detailed-exitcode >"$tmp/p5.out" 2>&1
 	p=$?
 	F apply --repo "$tmp/pages" --state "$pstate" --rate 10000 --auto-approve >"$tmp/p6.out" 2>&1
 	a=$?
 	if [ "$r" = 1 ] && grep -q "incomplete" "$tmp/p4.out" && [ "$(cached "$pstate")" = "$n" ] && [ "$p" = 4 ] &&
 		grep -q "last list of the live fleet was incomplete" "$tmp/p5.out" && [ "$a" = 4 ] &&
-		[ "$(stat '["writes_total"]')" = "$w0" ]; then
+		[ "$(simstat '["writes_total"]')" = "$w0" ]; then
 		ok "nothing readable: refresh incomplete (exit 1), all $n still cached, the new tenant blocked (exit 4), no write"
 	else
-		fail "pages at 100%" "refresh $r, cached $(cached "$pstate"), plan $p, apply $a, writes $(( $(stat '["writes_total"]') - w0 )): $(tail -n 3 "$tmp/p4.out" "$tmp/p5.out" "$tmp/p6.out")"
+		fail "pages at 100%" "refresh $r, cached $(cached "$pstate"), plan $p, apply $a, writes $(( $(simstat '["writes_total"]') - w0 )): $(tail -n 3 "$tmp/p4.out" "$tmp/p5.out" "$tmp/p6.out")"
 	fi
 	faults '{"unavailable_rate": 0}'
 	F apply --repo "$tmp/pages" --state "$pstate" --rate 10000 --auto-approve >"$tmp/p7.out" 2>&1
@@ -177,14 +142,14 @@ if want 3; then
 	a=$?
 	[ "$a" = 0 ] || fail "activity: converge" "exit $a: $(tail -n 5 "$tmp/b1.out")"
 	# 10 minutes of the sim's clock: 200 wake-ups a minute over 1,000 tenants
-	w0=$(stat '["activity"]["wakes"]')
+	w0=$(simstat '["activity"]["wakes"]')
 	sleep 10
-	wakes=$(( $(stat '["activity"]["wakes"]') - w0 ))
-	l0=$(route "GET /projects") d0=$(route "GET /projects/{project_id}/branches") t0=$(stat '["requests_total"]')
+	wakes=$(( $(simstat '["activity"]["wakes"]') - w0 ))
+	l0=$(route "GET /projects") d0=$(route "GET /projects/{project_id}/branches") t0=$(simstat '["requests_total"]')
 	F plan --repo "$tmp/busy" --state "$bstate" --refresh auto --rate 10000 --detailed-exitcode >"$tmp/b2.out" 2>&1
 	p=$?
 	lists=$(( $(route "GET /projects") - l0 )) deep=$(( $(route "GET /projects/{project_id}/branches") - d0 ))
-	calls=$(( $(stat '["requests_total"]') - t0 ))
+	calls=$(( $(simstat '["requests_total"]') - t0 ))
 	if [ "$p" = 0 ] && [ "$wakes" -ge 1000 ] && [ "$deep" = 0 ] && [ "$calls" = "$lists" ] && [ "$lists" -ge 3 ]; then
 		ok "after $wakes wake-ups: plan --refresh auto made $lists list calls and no deep read, no changes"
 	else
@@ -193,10 +158,10 @@ if want 3; then
 	# a profile change applied while tenants keep waking up
 	edit "$tmp/busy/profiles/free.yaml" "maxCu: 1" "maxCu: 2"
 	commit "$tmp/busy" "free tier autoscales to 2"
-	l423=$(stats | python3 -c 'import json,sys; print(sum(v.get("423", 0) for v in json.load(sys.stdin)["requests"].values()))')
+	l423=$(simstats | python3 -c 'import json,sys; print(sum(v.get("423", 0) for v in json.load(sys.stdin)["requests"].values()))')
 	F apply --repo "$tmp/busy" --state "$bstate" --auto-approve --rate 10000 --parallel 32 >"$tmp/b3.out" 2>&1
 	a=$?
-	locked=$(( $(stats | python3 -c 'import json,sys; print(sum(v.get("423", 0) for v in json.load(sys.stdin)["requests"].values()))') - l423 ))
+	locked=$(( $(simstats | python3 -c 'import json,sys; print(sum(v.get("423", 0) for v in json.load(sys.stdin)["requests"].values()))') - l423 ))
 	F plan --repo "$tmp/busy" --state "$bstate" --refresh full --rate 10000 --detailed-exitcode >"$tmp/b4.out" 2>&1
 	p=$?
 	if [ "$a" = 0 ] && [ "$(field "$tmp/b3.out" failed)" = 0 ] && [ "$(field "$tmp/b3.out" updated)" -gt 0 ] &&
@@ -217,7 +182,7 @@ if want 4; then
 	faults '{"op_retry_rate": 0.1}'
 	F apply --repo "$tmp/ops" --state "$ostate" --auto-approve --rate 10000 --parallel 16 >"$tmp/o1.out" 2>&1
 	a=$?
-	retried=$(stat '["operations"]["retried"]')
+	retried=$(simstat '["operations"]["retried"]')
 	F plan --repo "$tmp/ops" --state "$ostate" --refresh full --rate 10000 --detailed-exitcode >"$tmp/o2.out" 2>&1
 	p=$?
 	if [ "$a" = 0 ] && [ "$(field "$tmp/o1.out" created)" = 200 ] && [ "$retried" -gt 0 ] && [ "$p" = 0 ]; then
@@ -243,13 +208,13 @@ if want 5; then
 	start_sim limits --op-delay-ms 0 --plan launch --max-projects 5
 	d=$tmp/lim-src
 	fleet "$d"
-	for t in a1 a2 a3 a4 a5 a6 a7; do tenant "$d" "$t"; done
+	for t in a1 a2 a3 a4 a5 a6 a7; do tenant_file "$d" "$t"; done
 	mkrepo "$tmp/lim" "$d"
 	F apply --repo "$tmp/lim" --state "$tmp/lim.db" --auto-approve --continue-on-error >"$tmp/l1.out" 2>&1
 	a=$?
 	refused=$(grep -c "PROJECTS_LIMIT_EXCEEDED\|projects limit of 5 exceeded" "$tmp/l1.out")
 	if [ "$a" = 3 ] && [ "$(field "$tmp/l1.out" created)" = 5 ] && [ "$(field "$tmp/l1.out" failed)" = 2 ] &&
-		[ "$refused" -ge 2 ] && [ "$(stat '["projects"]')" = 5 ]; then
+		[ "$refused" -ge 2 ] && [ "$(simstat '["projects"]')" = 5 ]; then
 		ok "past the sim's project limit: 5 created, 2 refused by Neon and reported per tenant (exit 3)"
 	else
 		fail "project limit" "apply $a: $(tail -n 6 "$tmp/l1.out")"
@@ -258,9 +223,9 @@ if want 5; then
 	start_sim limits2 --op-delay-ms 0 --plan free
 	d=$tmp/lim2-src
 	fleet "$d" "neonPlan: free" "prune: true"
-	tenant "$d" ok1
-	tenant "$d" keeps "historyRetention: 1d"
-	tenant "$d" guarded "branches:" "  - name: main" "    protected: true" "historyRetention: 6h"
+	tenant_file "$d" ok1
+	tenant_file "$d" keeps "historyRetention: 1d"
+	tenant_file "$d" guarded "branches:" "  - name: main" "    protected: true" "historyRetention: 6h"
 	mkrepo "$tmp/lim2" "$d"
 	F validate --repo "$tmp/lim2" >"$tmp/l2.out" 2>&1
 	v=$?
@@ -269,7 +234,7 @@ if want 5; then
 	if [ "$v" = 1 ] && grep -q "tenants/keeps.yaml.*historyRetention 1d is above the 6h the free plan allows" "$tmp/l2.out" &&
 		grep -q "protected branch is more than the 0 per project the free plan allows" "$tmp/l2.out" &&
 		[ "$p" = 4 ] && grep -q "tenant 'keeps': historyRetention 1d is above" "$tmp/l3.out" &&
-		[ "$(stat '["writes_total"]')" = 0 ]; then
+		[ "$(simstat '["writes_total"]')" = 0 ]; then
 		ok "retention and protected branches above the free plan: validate reports them, plan blocks those tenants, no call"
 	else
 		fail "plan limits" "validate $v, plan $p: $(cat "$tmp/l2.out"; tail -n 8 "$tmp/l3.out")"
@@ -285,11 +250,11 @@ if want 5; then
 	a=$?
 	rm "$tmp/lim2/tenants/guarded.yaml"
 	commit "$tmp/lim2" "guarded leaves"
-	w0=$(stat '["writes_total"]')
+	w0=$(simstat '["writes_total"]')
 	F apply --repo "$tmp/lim2" --state "$tmp/lim3.db" --auto-approve --refresh full >"$tmp/l5.out" 2>&1
 	b=$?
 	if [ "$a" = 0 ] && [ "$b" = 0 ] && grep -q "branches\[main\].protected true -> false" "$tmp/l5.out" &&
-		[ "$(($(stat '["writes_total"]') - w0))" = 2 ] && [ "$(stat '["projects"]')" = 1 ]; then
+		[ "$(($(simstat '["writes_total"]') - w0))" = 2 ] && [ "$(simstat '["projects"]')" = 1 ]; then
 		ok "a pruned project with a protected branch: the branch unprotected (PATCH), then the project deleted"
 	else
 		fail "protected prune" "apply $a then $b: $(tail -n 5 "$tmp/l4.out" "$tmp/l5.out")"
@@ -304,7 +269,7 @@ if want 6; then
 	start_sim opspage --op-delay-ms 2500 --time-scale 2000 --activity 1 --activity-op-ms 1
 	d=$tmp/opspage-src
 	fleet "$d"
-	tenant "$d" chatty "compute: {minCu: 0.25, maxCu: 1, suspendTimeout: 60s}"
+	tenant_file "$d" chatty "compute: {minCu: 0.25, maxCu: 1, suspendTimeout: 60s}"
 	mkrepo "$tmp/opspage" "$d"
 	F apply --repo "$tmp/opspage" --state "$tmp/opspage.db" --auto-approve >"$tmp/q1.out" 2>&1
 	a=$?
@@ -321,7 +286,4 @@ if want 6; then
 	fi
 fi
 
-stop_sim # a leak report of the sim comes at its exit
-sanitizer_reports "$tmp"/*.out "$tmp"/*.err "$tmp"/*.simlog
-echo "# harsh.sh took $(($(date +%s) - t_start)) s"
-exit $failed
+finish "$tmp"/*.out "$tmp"/*.err "$tmp"/*.simlog

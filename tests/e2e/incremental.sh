@@ -16,16 +16,10 @@
 set -uo pipefail
 flotilla=$(realpath "$1")
 src=$(realpath "$2")
-tmp=$(mktemp -d)
-failed=0
-trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
-export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
-	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
-unset NEON_API_KEY NEON_API_HOST
-# no sim here (no `sim` or `key`): only lib.sh's mkrepo and edit are used
+# no sim here (no `sim` or `key`)
 . "$(dirname "$0")/lib.sh"
+git_sandbox
+unset NEON_API_KEY NEON_API_HOST
 
 repo=$tmp/repo
 state=$tmp/state.db
@@ -62,7 +56,7 @@ metadata:
 spec: {}
 EOF
 git -C "$repo" rm -q tenants/ap/pro/blue-yonder.yaml
-git -C "$repo" add -A && git -C "$repo" commit -qm "edit fabrikam, add newco, remove blue-yonder"
+commit "$repo" "edit fabrikam, add newco, remove blue-yonder"
 c2=$(git -C "$repo" rev-parse HEAD)
 want=$'create fabrikam\ncreate newco\norphan blue-yonder'
 if plan --changed-since "$c1" --verbose --format json >"$tmp/p2.json" 2>"$tmp/err" &&
@@ -102,7 +96,7 @@ metadata:
   name: proseware
 spec: {}
 EOF
-git -C "$repo" add -A && git -C "$repo" commit -qm "proseware again"
+commit "$repo" "proseware again"
 if plan --changed-since "$c2" >"$tmp/out" 2>"$tmp/err"; then
 	fail "twice" "planned: $(cat "$tmp/out")"
 elif grep -q "defined twice" "$tmp/err" && grep -q "tenants/eu/dup.yaml" "$tmp/err" && [ "$(index_commit)" = "$c2" ]; then
@@ -192,4 +186,4 @@ if plan --format json --verbose >"$tmp/p7.json" 2>"$tmp/err" && grep -q "cannot 
 else
 	fail "cache write" "$(cat "$tmp/err" "$tmp/err2")"
 fi
-exit $failed
+finish

@@ -1,9 +1,58 @@
-# lib.sh: what the end-to-end scripts share, sourced after they set `tmp`
-# (their temp dir), `sim` (the flotilla-sim binary) and `key` (the API key;
-# `sim_keys`, an array, when the sim must accept more than one).
+# lib.sh: what the end-to-end scripts of tests/e2e share. A script sets
+# `set -uo pipefail`, takes its arguments (`flotilla`, and `sim` and `src`
+# when it has them, as absolute paths), may set `only_var` (the name of the
+# variable that picks the groups to run, e.g. APPLY_E2E_ONLY) and `keep_var`
+# (the name of the variable that keeps the temp dir, e.g. DAEMON_E2E_KEEP),
+# then sources this file. Sourcing makes the temp dir `tmp`, sets `failed`
+# (0) and `t_start`, and installs cleanup as the EXIT trap. start_sim needs
+# `sim` and `key` (the API key; `sim_keys`, an array, when the sim must
+# accept more than one). Each line a script prints that starts with "ok " or
+# "FAIL " is one check's result.
 
-# start_sim NAME ARGS...: a fresh sim (the previous one stopped), rate
-# limits off unless ARGS say otherwise; sets sim_pid, base and NEON_API_HOST
+# ------------------------------------------------------ results, the run
+
+# ok NAME: prints "ok NAME", a check passed
+ok() { echo "ok $1"; }
+# fail NAME WHY: prints "FAIL NAME: WHY", a check failed; the script will exit 1 (finish)
+fail() { echo "FAIL $1: $2"; failed=1; }
+# want N: group N runs: the variable only_var names (e.g. APPLY_E2E_ONLY=1,5) is unset, empty or lists N
+want() { [ -z "${only_var:-}" ] || [ -z "${!only_var:-}" ] || [[ ",${!only_var}," == *",$1,"* ]]; }
+# cleanup: the EXIT trap: each running background job killed and waited for alone, $tmp removed (see keep_var)
+cleanup() {
+	local p
+	# one by one: a bare wait would also wait for a process substitution
+	# (apply.sh's tee), which ends only when the script does
+	for p in $(jobs -pr); do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	if [ -n "${keep_var:-}" ] && [ -n "${!keep_var:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+# git_sandbox: HOME is $tmp and git reads no system configuration: commits are t's, whatever the machine
+git_sandbox() {
+	export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
+		GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+}
+# private_binaries: flotilla and sim run from copies in $tmp (a rebuild during the run must not swap them)
+private_binaries() {
+	cp "$flotilla" "$tmp/flotilla" && cp "$sim" "$tmp/flotilla-sim" && flotilla=$tmp/flotilla sim=$tmp/flotilla-sim
+}
+# sanitizer_reports FILES...: fail (status 1) with what an ASan/UBSan/TSan build reported in any of FILES
+sanitizer_reports() {
+	local f found
+	found=$(grep -lE "ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:|SUMMARY: .*Sanitizer" "$@" 2>/dev/null)
+	[ -n "$found" ] || return 0
+	fail "sanitizer reports" "$(for f in $found; do echo "== ${f##*/}"; grep -E -A12 "Sanitizer|runtime error" "$f" | head -40; done)"
+	return 1
+}
+# finish [FILES...]: the end: the sim stopped, sanitizer_reports FILES, "# SCRIPT took N s", exit 1 if a check failed
+finish() {
+	stop_sim # a leak report of the sim comes at its exit
+	[ $# -eq 0 ] || sanitizer_reports "$@"
+	echo "# ${0##*/} took $(($(date +%s) - t_start)) s"
+	exit "$failed"
+}
+
+# ------------------------------------------------------------ the sim
+
+# start_sim NAME ARGS...: a fresh sim (the previous one stopped), no rate limit unless ARGS set one; sets sim_pid, base, NEON_API_HOST
 start_sim() {
 	local name=$1 k keys=()
 	shift
@@ -16,22 +65,55 @@ start_sim() {
 	base="http://127.0.0.1:$(cat "$tmp/$name.port")"
 	export NEON_API_HOST="$base/api/v2"
 }
+# stop_sim: the running sim (if any) stopped and waited for
 stop_sim() {
 	[ -n "${sim_pid:-}" ] || return 0
 	kill "$sim_pid" 2>/dev/null
 	wait "$sim_pid" 2>/dev/null
 	sim_pid=
 }
+# simstats: the sim's /__sim/stats, JSON
+simstats() { curl -sf "$base/__sim/stats"; }
 # simstat PY: a member of /__sim/stats, e.g. '["writes_total"]'
-simstat() { curl -sf "$base/__sim/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+simstat() { simstats | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# route TEMPLATE: requests made to one route so far (e.g. "GET /projects"), whatever their status
+route() { simstats | python3 -c "import json,sys; print(sum(json.load(sys.stdin)['requests'].get(sys.argv[1], {}).values()))" "$1"; }
+# faults JSON: the sim's fault settings (/__sim/faults); complains on stderr when refused
 faults() { curl -sf -X POST "$base/__sim/faults" -d "$1" >/dev/null || echo "faults $1 refused" >&2; }
 # no_dups: the sim never held two projects of one name
 no_dups() { [ "$(simstat '["max_projects_per_name"]')" -le 1 ] && [ "$(simstat '["duplicate_names"]')" = '{}' ]; }
-# mkrepo DIR FROM: FROM's files committed to a new git repository DIR
+
+# --------------------------------------------- fleets, repositories, flotilla
+
+# fleet_file DIR NAME PREFIX [SPEC-LINE...]: DIR/flotilla.yaml of fleet NAME (projects PREFIX<tenant>), and DIR/tenants
+fleet_file() {
+	local d=$1 name=$2 prefix=$3
+	shift 3
+	mkdir -p "$d/tenants"
+	{
+		printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: %s}\nspec:\n  namePrefix: "%s"\n' "$name" "$prefix"
+		[ $# -eq 0 ] || printf '  %s\n' "$@"
+	} >"$d/flotilla.yaml"
+}
+# tenant_file DIR NAME [SPEC-LINE...]: DIR/tenants/NAME.yaml, tenant NAME of those spec lines (spec: {} without)
+tenant_file() {
+	local d=$1 name=$2
+	shift 2
+	mkdir -p "$d/tenants"
+	{
+		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: %s}\n' "$name"
+		if [ $# -eq 0 ]; then printf 'spec: {}\n'; else printf 'spec:\n'; printf '  %s\n' "$@"; fi
+	} >"$d/tenants/$name.yaml"
+}
+# gen_fleet N DIR: a generated fleet of N tenants in DIR (bench/gen-fleet)
+gen_fleet() { python3 "$src/bench/gen-fleet" "$1" "$2" >/dev/null; }
+# mkrepo DIR [FROM]: FROM's files (without FROM, DIR's own) committed to a new git repository DIR
 mkrepo() {
-	cp -R "$2" "$1"
+	[ $# -lt 2 ] || cp -R "$2" "$1"
 	git -C "$1" init -q && git -C "$1" add -A && git -C "$1" commit -qm fleet
 }
+# commit DIR MESSAGE: every change in the repository DIR committed
+commit() { git -C "$1" add -A && git -C "$1" commit -qm "$2"; }
 # edit FILE OLD NEW: replace OLD (present exactly once) by NEW
 edit() {
 	python3 - "$@" <<'PY'
@@ -42,8 +124,13 @@ assert text.count(old) == 1, "%s: %d matches of %r" % (path, text.count(old), ol
 open(path, "w").write(text.replace(old, new))
 PY
 }
-# field FILE NAME: a number of the "Apply: ..." summary line of FILE
-# (created updated deleted failed skipped blocked writes listed polls)
+# F ARGS...: flotilla ARGS
+F() { "$flotilla" "$@"; }
+# pid_of TENANT STATE: the id of the project STATE maps TENANT to
+pid_of() { sqlite3 "$2" "SELECT project_id FROM tenants WHERE tenant = '$1'"; }
+# summary FILE KEY: a member of a JSON plan's summary
+summary() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"][sys.argv[2]])' "$1" "$2"; }
+# field FILE NAME: a number (created updated deleted failed skipped blocked writes listed polls) of FILE's "Apply: ..." line
 field() {
 	python3 - "$1" "$2" <<'PY'
 import re, sys
@@ -54,11 +141,9 @@ names = "created updated deleted failed skipped blocked writes listed polls".spl
 print(m.group(names.index(sys.argv[2]) + 1) if m else "none")
 PY
 }
-# sanitizer_reports FILES...: fail with what an ASan/UBSan/TSan build
-# reported in any of them
-sanitizer_reports() {
-	local f found
-	found=$(grep -lE "ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:|SUMMARY: .*Sanitizer" "$@" 2>/dev/null)
-	[ -n "$found" ] || return 0
-	fail "sanitizer reports" "$(for f in $found; do echo "== ${f##*/}"; grep -E -A12 "Sanitizer|runtime error" "$f" | head -40; done)"
-}
+
+tmp=$(mktemp -d)
+failed=0
+sim_pid=
+t_start=$(date +%s)
+trap cleanup EXIT

@@ -27,26 +27,19 @@ set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 src=$(realpath "$3")
-tmp=$(mktemp -d)
-failed=0
-sim_pid=
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
-want() { [ -z "${OWNERSHIP_E2E_ONLY:-}" ] || [[ ",$OWNERSHIP_E2E_ONLY," == *",$1,"* ]]; }
-export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
-	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+only_var=OWNERSHIP_E2E_ONLY
+. "$(dirname "$0")/lib.sh"
+git_sandbox
 key=e2e-ownership-key
 export NEON_API_KEY=$key
-t_start=$(date +%s)
-cp "$flotilla" "$tmp/flotilla" && cp "$sim" "$tmp/flotilla-sim" && flotilla=$tmp/flotilla sim=$tmp/flotilla-sim
-. "$(dirname "$0")/lib.sh"
-F() { "$flotilla" "$@"; }
-commit() { git -C "$1" add -A && git -C "$1" commit -qm "$2"; }
+private_binaries
+# own_fleet DIR TENANT...: a fleet "own" (prefix o-) of the tenants named
+own_fleet() {
+	local d=$1 t
+	shift
+	fleet_file "$d" own o- "allowedRegions: [aws-us-east-2]"
+	for t in "$@"; do tenant_file "$d" "$t"; done
+}
 writes() { simstat '["writes_total"]'; }
 
 # --------------------------------------------- 1. single-use plan files
@@ -84,7 +77,7 @@ if want 1; then
 	git -C "$tmp/plans" rm -q tenants/us/pro/fabrikam.yaml
 	commit "$tmp/plans" "fabrikam leaves"
 	F plan --repo "$tmp/plans" --state "$st" --out "$tmp/p3.plan" >"$tmp/p3.out" 2>&1
-	pid=$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'fabrikam'")
+	pid=$(pid_of fabrikam "$st")
 	curl -sf -X DELETE -H "Authorization: Bearer $key" "$NEON_API_HOST/projects/$pid" >/dev/null
 	F apply "$tmp/p3.plan" --state "$st" >"$tmp/a5.out" 2>&1
 	c=$?
@@ -101,11 +94,8 @@ fi
 if want 2; then
 	start_sim replicas --op-delay-ms 20
 	d=$tmp/rep-src
-	mkdir -p "$d/tenants"
-	printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: own}\nspec:\n  namePrefix: "o-"\n  allowedRegions: [aws-us-east-2]\n' >"$d/flotilla.yaml"
-	for i in $(seq -w 1 30); do
-		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: r%s}\nspec: {readReplicas: 2}\n' "$i" >"$d/tenants/r$i.yaml"
-	done
+	own_fleet "$d"
+	for i in $(seq -w 1 30); do tenant_file "$d" "r$i" "readReplicas: 2"; done
 	mkrepo "$tmp/rep" "$d"
 	# 30% of the writes run and then answer 500: their outcome is unknown
 	faults '{"error_after_rate": 0.3, "seed": 11}'
@@ -138,16 +128,6 @@ mkproject() {
 		"$NEON_API_HOST/projects" -d "{\"project\": {\"name\": \"$1\", \"region_id\": \"aws-us-east-2\", \"pg_version\": 17, \"branch\": {\"annotations\": $ann}}}" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["project"]["id"])'
 }
-# own_fleet DIR N...: a fleet "own" (prefix o-) of the tenants named
-own_fleet() {
-	local d=$1 t
-	shift
-	mkdir -p "$d/tenants"
-	printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: own}\nspec:\n  namePrefix: "o-"\n  allowedRegions: [aws-us-east-2]\n' >"$d/flotilla.yaml"
-	for t in "$@"; do
-		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: %s}\nspec: {}\n' "$t" >"$d/tenants/$t.yaml"
-	done
-}
 creates() { simstat '["requests"].get("POST /projects", {}).get("201", 0)'; }
 named() { curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects?limit=400&search=$1" |
 	python3 -c "import json,sys; print(sum(p['name'] == '$1' for p in json.load(sys.stdin)['projects']))"; }
@@ -176,7 +156,7 @@ if want 3; then
 	before=$(creates)
 	F apply --repo "$tmp/matrix" --state "$st" --auto-approve >"$tmp/m-apply.out" 2>&1
 	ac=$?
-	mapped=$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'a1'")
+	mapped=$(pid_of a1 "$st")
 	if [ "$ac" = 4 ] && [ "$(($(creates) - before))" = 1 ] && [ "$mapped" = "$p1" ] &&
 		grep -q "Adopted: 1 tenant" "$tmp/m-apply.out" && [ "$(named o-a2)" = 1 ] && [ "$(named o-a3)" = 1 ] &&
 		[ "$(named o-a4)" = 2 ] && [ "$(named o-a1)" = 1 ] && [ "$(named o-a5)" = 1 ]; then
@@ -185,7 +165,7 @@ if want 3; then
 		fail "matrix apply" "exit $ac, $(($(creates) - before)) creates, a1 -> '$mapped' (want $p1): $(tail -n 8 "$tmp/m-apply.out")"
 	fi
 	# a plan file's create whose project was made since is skipped, not sent
-	printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: a6}\nspec: {}\n' >"$tmp/matrix/tenants/a6.yaml"
+	tenant_file "$tmp/matrix" a6
 	commit "$tmp/matrix" "a6 joins"
 	F plan --repo "$tmp/matrix" --state "$st" --select name=a6 --out "$tmp/m6.plan" >"$tmp/m6.out" 2>&1
 	mkproject o-a6 >/dev/null
@@ -208,9 +188,7 @@ if want 4; then
 	st=$tmp/stale.db
 	F apply --repo "$tmp/stale" --state "$st" --rate 1000 --auto-approve >"$tmp/s1.out" 2>&1
 	cp "$st" "$tmp/stale-copy.db"
-	for i in $(seq -f 's%03g' 101 200); do
-		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: %s}\nspec: {}\n' "$i" >"$tmp/stale/tenants/$i.yaml"
-	done
+	for i in $(seq -f 's%03g' 101 200); do tenant_file "$tmp/stale" "$i"; done
 	commit "$tmp/stale" "100 more"
 	F apply --repo "$tmp/stale" --state "$st" --rate 1000 --auto-approve >"$tmp/s2.out" 2>&1
 	cp "$tmp/stale-copy.db" "$st"
@@ -218,7 +196,7 @@ if want 4; then
 	# one tenant alone: its name is searched (the copy's list is young)
 	F plan --repo "$tmp/stale" --state "$st" --rate 1000 --select name=s150 --verbose >"$tmp/s-one.out" 2>&1
 	F plan --repo "$tmp/stale" --state "$st" --rate 1000 --format json >"$tmp/s-plan.json" 2>"$tmp/s-plan.err"
-	summary=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["create"], s["adopt"])' "$tmp/s-plan.json" 2>&1)
+	summary="$(summary "$tmp/s-plan.json" create 2>&1) $(summary "$tmp/s-plan.json" adopt 2>&1)"
 	F apply --repo "$tmp/stale" --state "$st" --rate 1000 --auto-approve >"$tmp/s3.out" 2>&1
 	ac=$?
 	if [ "$(field "$tmp/s1.out" created)" = 100 ] && [ "$(field "$tmp/s2.out" created)" = 100 ] &&
@@ -263,7 +241,7 @@ if want 5; then
 	c3=$?
 	A b4 >"$tmp/ad4.out" 2>&1
 	c4=$?
-	if [ "$c1" = 0 ] && [ "$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'b1'")" = "$b1" ] &&
+	if [ "$c1" = 0 ] && [ "$(pid_of b1 "$st")" = "$b1" ] &&
 		[ "$(branches_of "$b1")" = "flotilla-owner:own:b1:adopt main:::" ] && grep -q "^= b1: " "$tmp/ad1.out" &&
 		grep -q "The plan that follows" "$tmp/ad1.out"; then
 		ok "adopt b1: the project named o-b1 is marked (branch flotilla-owner) and mapped, exit 0"
@@ -349,7 +327,7 @@ PY
 	# DESIGN's form, --match PATTERN: three more, the mapped m1000 not looked at
 	for i in 1001 1002 1003; do
 		mkproject "o-m$i" >/dev/null
-		printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: m%s}\nspec: {}\n' "$i" >"$tmp/all/tenants/m$i.yaml"
+		tenant_file "$tmp/all" "m$i"
 	done
 	commit "$tmp/all" "three more"
 	F adopt --match 'm100*' --repo "$tmp/all" --state "$st" --auto-approve --rate 1000 >"$tmp/match.out" 2>&1
@@ -366,8 +344,7 @@ fi
 if want 6; then
 	start_sim branches --op-delay-ms 5
 	d=$tmp/br-src
-	mkdir -p "$d/tenants"
-	printf 'apiVersion: flotilla/v1\nkind: Fleet\nmetadata: {name: own}\nspec:\n  namePrefix: "o-"\n  allowedRegions: [aws-us-east-2]\n' >"$d/flotilla.yaml"
+	own_fleet "$d"
 	cat >"$d/tenants/u1.yaml" <<'YAML'
 apiVersion: flotilla/v1
 kind: Tenant
@@ -394,7 +371,7 @@ YAML
 	st=$tmp/br.db
 	AP() { F apply --repo "$tmp/br" --state "$st" --auto-approve --rate 1000 "$@"; }
 	AP >"$tmp/b1.out" 2>&1 || fail "branches setup" "$(tail -n 5 "$tmp/b1.out")"
-	u1=$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'u1'")
+	u1=$(pid_of u1 "$st")
 	main=$(curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects/$u1/branches" | python3 -c 'import json,sys; print([b["id"] for b in json.load(sys.stdin)["branches"] if b["default"]][0])')
 	for b in preview-7 hotfix; do
 		curl -sf -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
@@ -410,14 +387,14 @@ YAML
 	fi
 	# the manifest drops staging (protected) and dev; u2's main loses its
 	# protection and one replica
-	printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: u1}\nspec: {}\n' >"$tmp/br/tenants/u1.yaml"
-	printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: u2}\nspec:\n  readReplicas: 1\n  branches:\n    - name: main\n      protected: false\n' >"$tmp/br/tenants/u2.yaml"
+	tenant_file "$tmp/br" u1
+	tenant_file "$tmp/br" u2 "readReplicas: 1" "branches:" "  - name: main" "    protected: false"
 	commit "$tmp/br" "u1 drops staging and dev; u2 one replica, unprotected"
 	# hand-made branches move nothing the cache fingerprints: --refresh full sees them
 	F plan --repo "$tmp/br" --state "$st" --rate 1000 --refresh full >"$tmp/b-plan.out" 2>&1
 	AP >"$tmp/b2.out" 2>&1
 	c2=$?
-	u2=$(sqlite3 "$st" "SELECT project_id FROM tenants WHERE tenant = 'u2'")
+	u2=$(pid_of u2 "$st")
 	ro=$(curl -sf -H "Authorization: Bearer $key" "$NEON_API_HOST/projects/$u2/endpoints" | python3 -c 'import json,sys; print(sorted(e.get("name") for e in json.load(sys.stdin)["endpoints"] if e["type"] == "read_only"))')
 	if [ "$c2" = 0 ] && [ "$(branches_of "$u1")" = "hotfix::: main:own:u1: preview-7:::" ] && [ "$ro" = "['replica-1']" ] &&
 		grep -q "branches\[staging\].protected true -> false" "$tmp/b-plan.out" &&
@@ -481,7 +458,4 @@ if want 7; then
 	fi
 fi
 
-stop_sim # a leak report of the sim comes at its exit
-sanitizer_reports "$tmp"/*.out "$tmp"/*.simlog
-echo "# ownership.sh took $(($(date +%s) - t_start)) s"
-exit $failed
+finish "$tmp"/*.out "$tmp"/*.simlog

@@ -14,19 +14,11 @@ set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 src=$(realpath "$3")
-tmp=$(mktemp -d)
-failed=0
-sim_pid=
-cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
-export GIT_CONFIG_NOSYSTEM=1 HOME="$tmp" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
-	GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+. "$(dirname "$0")/lib.sh"
+git_sandbox
 key=sim-key
 export NEON_API_KEY=$key
 
-. "$(dirname "$0")/lib.sh"
 start_sim plan --op-delay-ms 0
 
 mkrepo "$tmp/repo" "$src/examples/fleet"
@@ -102,7 +94,7 @@ else fail "creates converge" "$(cat "$tmp/check2.txt")"; fi
 
 # ------------------------------------------------ an out-of-band change
 victim=$(head -1 "$tmp/created.txt")
-pid=$(sqlite3 "$tmp/state.db" "SELECT project_id FROM tenants WHERE tenant = '$victim'")
+pid=$(pid_of "$victim" "$tmp/state.db")
 curl -sf -X PATCH -H "Authorization: Bearer sim-key" "$base/api/v2/projects/$pid" \
 	-d '{"project": {"settings": {"quota": {"compute_time_seconds": 1}}}}' >/dev/null
 sleep 0.05
@@ -157,8 +149,8 @@ if grep -q "sim-key" "$tmp/p.plan" "$tmp"/state.db*; then fail "secrets" "the AP
 else ok "no API key in the plan file or the state file"; fi
 
 # ---------------------------------------------- parse cache at 10,000
-python3 "$src/bench/gen-fleet" 10000 "$tmp/big" >/dev/null
-git -C "$tmp/big" init -q && git -C "$tmp/big" add -A && git -C "$tmp/big" commit -qm big
+gen_fleet 10000 "$tmp/big"
+mkrepo "$tmp/big"
 "$flotilla" plan --repo "$tmp/big" --state "$tmp/big.db" --refresh=none --verbose >/dev/null 2>"$tmp/v1.txt"
 f=$(find "$tmp/big/tenants" -name '*.yaml' | sort | head -1)
 sed -i 's/^\(  *pgVersion: \)1[0-9]/\117/' "$f"
@@ -169,4 +161,4 @@ line=$(grep "manifest files" "$tmp/v2.txt")
 if echo "$line" | grep -q ", 1 parsed,"; then ok "parse cache: one changed manifest of 10,000 -> $line"
 else fail "parse cache" "first: $(grep 'manifest files' "$tmp/v1.txt"); second: $line"; fi
 
-exit $failed
+finish

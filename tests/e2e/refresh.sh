@@ -11,42 +11,17 @@ set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
 key="sk-flotilla-e2e-SECRET-7f3a9c41d2"
-failed=0
-sim_pid=
-bad_pid=
-
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
-	[ -n "$bad_pid" ] && kill "$bad_pid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
-
 . "$here/lib.sh"
 
-# control POST/GET to the sim's /__sim plane
-simctl() { curl -sf -X "$1" "$base/__sim/$2" ${3:+-d "$3"}; }
+# populate JSON: projects made in the sim directly (/__sim/populate)
+populate() { curl -sf -X POST "$base/__sim/populate" -d "$1" >/dev/null; }
 api() { curl -sf -X "$1" -H "Authorization: Bearer $key" "$base/api/v2$2" ${3:+-d "$3"}; }
-list_calls() { simctl GET stats | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"].get("GET /projects", {}); print(sum(r.values()))'; }
+list_calls() { route "GET /projects"; }
 
 # a tiny valid fleet: name prod, prefix t-
-mkdir -p "$tmp/fleet/tenants"
-cat >"$tmp/fleet/flotilla.yaml" <<'EOF'
-apiVersion: flotilla/v1
-kind: Fleet
-metadata: {name: prod}
-spec:
-  namePrefix: "t-"
-EOF
-for t in acme beta gamma; do
-	printf 'apiVersion: flotilla/v1\nkind: Tenant\nmetadata: {name: %s}\n' "$t" >"$tmp/fleet/tenants/$t.yaml"
-done
+fleet_file "$tmp/fleet" prod t-
+for t in acme beta gamma; do tenant_file "$tmp/fleet" "$t"; done
 
 # refresh ARGS...: run flotilla refresh with the key in the environment,
 # capturing everything it prints
@@ -57,7 +32,7 @@ refresh() {
 
 # --------------------------------------------------------- call counts
 start_sim counts --op-delay-ms 0
-simctl POST populate '{"count": 9980, "name_prefix": "t-bulk-"}' >/dev/null
+populate '{"count": 9980, "name_prefix": "t-bulk-"}'
 # 20 real creates with quotas, compute settings and retention, so the
 # comparison below covers more than empty defaults
 for i in $(seq 20); do
@@ -128,9 +103,9 @@ else
 fi
 
 # --------------------------------------------------------------- faults
-simctl POST faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}' >/dev/null
+faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}'
 api POST /projects '{"project": {"name": "t-added-under-faults"}}' >/dev/null 2>&1 || true
-simctl POST faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}' >/dev/null
+faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}'
 if refresh; then
 	n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
 	want=$(simstat '["projects"]')
@@ -139,7 +114,7 @@ if refresh; then
 else
 	fail "refresh under faults" "exit $?: $(tail -3 "$tmp/out.log")"
 fi
-simctl POST faults '{"error_rate": 0, "reset_rate": 0}' >/dev/null
+faults '{"error_rate": 0, "reset_rate": 0}'
 
 # --------------------------------------------- 429s from a slow account
 # 60 a minute, refilled at one a second: spending the whole bucket leaves
@@ -148,7 +123,7 @@ simctl POST faults '{"error_rate": 0, "reset_rate": 0}' >/dev/null
 # ThreadSanitizer build drains slowly: a bucket of 300 at 5/s was refilled
 # enough while draining that no call met a 429)
 start_sim slow --rate-per-minute 60 --burst-per-route 1000 --op-delay-ms 0
-simctl POST populate '{"count": 8000, "name_prefix": "t-slow-"}' >/dev/null
+populate '{"count": 8000, "name_prefix": "t-slow-"}'
 rm -f "$tmp/state.db"*
 for _ in $(seq 60); do printf 'url = "%s/api/v2/regions"\noutput = "/dev/null"\n' "$base"; done >"$tmp/drain.cfg"
 curl -s -H "Authorization: Bearer $key" -K "$tmp/drain.cfg"
@@ -174,7 +149,7 @@ for mode in missing-id wrong-type truncated not-json; do
 	NEON_API_HOST="http://127.0.0.1:$(cat "$tmp/badport")/api/v2" NEON_API_KEY="$key" "$flotilla" refresh \
 		--dir "$tmp/fleet" --state "$tmp/state.db" >"$tmp/bad.txt" 2>&1
 	code=$?
-	kill "$bad_pid" 2>/dev/null; wait "$bad_pid" 2>/dev/null; bad_pid=
+	kill "$bad_pid" 2>/dev/null; wait "$bad_pid" 2>/dev/null
 	cat "$tmp/bad.txt" >>"$tmp/out.log"
 	after=$(snapshot)
 	if [ "$code" = 1 ] && [ "$before" = "$after" ] && grep -q "GET /projects" "$tmp/bad.txt"; then
@@ -186,10 +161,10 @@ done
 
 # ------------------------------------------------- kill -9 mid-refresh
 start_sim crash --op-delay-ms 0
-simctl POST populate '{"count": 50000, "name_prefix": "t-crash-"}' >/dev/null
+populate '{"count": 50000, "name_prefix": "t-crash-"}'
 rm -f "$tmp/state.db"*
 refresh || fail "refresh of 50,000" "exit $?"
-simctl POST populate '{"count": 2000, "name_prefix": "t-later-"}' >/dev/null
+populate '{"count": 2000, "name_prefix": "t-later-"}'
 NEON_API_HOST="$base/api/v2" NEON_API_KEY="$key" "$flotilla" refresh --dir "$tmp/fleet" \
 	--state "$tmp/state.db" --rate 40 >>"$tmp/out.log" 2>&1 &
 victim=$!
@@ -259,4 +234,4 @@ fi
 if [ "$(stat -c %a "$tmp/state.db")" = 600 ]; then ok "state file mode 0600"
 else fail "state file mode" "$(stat -c %a "$tmp/state.db")"; fi
 
-exit $failed
+finish

@@ -6,11 +6,7 @@
 #     run history with the reason, and the next run can take the lease.
 set -uo pipefail
 flotilla=$(realpath "$1")
-tmp=$(mktemp -d)
-failed=0
-trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+. "$(dirname "$0")/lib.sh"
 state=$tmp/state.db
 unset NEON_API_KEY NEON_API_HOST
 
@@ -43,4 +39,4 @@ if "$flotilla" unlock --force --reason "build-7 was decommissioned" --state "$st
 else
 	fail "unlock" "$(cat "$tmp/out" "$tmp/err")"
 fi
-exit $failed
+finish
