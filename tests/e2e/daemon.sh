@@ -16,7 +16,10 @@
 #      lease released, a restart converges, no duplicate, journal clean;
 #   6. the remote unreachable for a while: /readyz 503 naming git, /healthz
 #      200, fetch errors counted; back: ready again, the commit made
-#      meanwhile applied.
+#      meanwhile applied;
+#   7. protect: true under the daemon: the flag is recorded when the daemon
+#      applies, so with prune on, removing the manifest deletes the other
+#      tenant's project and leaves the protected one.
 # At the end every daemon log is searched for sanitizer reports (run it with
 # the build-asan binaries and ASAN_OPTIONS=detect_leaks=1:abort_on_error=1).
 # DAEMON_E2E_ONLY=1,5 runs only some of them.
@@ -645,6 +648,36 @@ if want 6; then
 	fi
 	stop_daemon
 	[ "$code" = 0 ] || fail "daemon exit (6)" "SIGTERM gave exit $code"
+fi
+
+# ---------------------------------------- 7. protect under the daemon
+if want 7; then
+	start_sim seven --op-delay-ms 20
+	fleet_file "$tmp/seven-src" guard "g-" "allowedRegions: [aws-us-east-2]" "prune: true"
+	tenant_file "$tmp/seven-src" kept "region: aws-us-east-2" "protect: true"
+	tenant_file "$tmp/seven-src" gone "region: aws-us-east-2"
+	mkremote seven "$tmp/seven-src"
+	st=$tmp/seven/state.db
+	mkdir -p "$tmp/seven"
+	start_daemon seven --interval 1s --state "$st" --repo "file://$tmp/seven.git"
+	h=$(head_of seven)
+	until_ok 20 applied "$h" >/dev/null || fail "protect setup" "not applied: $(tail -3 "$tmp/seven.dlog")"
+	flag=$(sqlite3 "$st" "SELECT protect FROM tenants WHERE tenant = 'kept'")
+	git -C "$tmp/seven.work" rm -q tenants/kept.yaml tenants/gone.yaml
+	git -C "$tmp/seven.work" commit -qm "both removed"
+	git -C "$tmp/seven.work" push -q origin main
+	# the unprotected tenant's delete is the sign the commit was planned
+	until_ok 20 eval '[ "$(api GET "/projects?search=g-gone" | json "len(d[\"projects\"])")" = 0 ]' >/dev/null
+	sleep 2
+	kept=$(api GET "/projects?search=g-kept" | json 'len(d["projects"])')
+	gone=$(api GET "/projects?search=g-gone" | json 'len(d["projects"])')
+	if [ "$flag" = 1 ] && [ "$kept" = 1 ] && [ "$gone" = 0 ]; then
+		ok "protect: true under the daemon: the flag recorded at its apply; with prune on, the removed protected tenant kept, the other deleted"
+	else
+		fail "protect under the daemon" "flag '$flag', kept $kept, gone $gone: $(grep -i 'protect\|blocked' "$tmp/seven.dlog" | tail -3)"
+	fi
+	stop_daemon
+	[ "$code" = 0 ] || fail "daemon exit (7)" "SIGTERM gave exit $code"
 fi
 
 # ------------------------------------------------------- sanitizers
