@@ -9,7 +9,7 @@
  * space left in the current block keeps serving small allocations. The
  * default-size block made by arena_new is the one arena_reset keeps.
  */
-#include "util/util.h"
+#include "util/internal.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -165,22 +165,15 @@ char *arena_strndup(arena *a, const char *s, size_t n)
 
 char *arena_printf(arena *a, const char *fmt, ...)
 {
-	va_list ap, ap2;
+	va_list ap;
+	size_t n;
 	char *p;
-	int n;
 
 	va_start(ap, fmt);
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = util__format_size("arena_printf", fmt, ap);
+	p = arena_alloc(a, n);
+	vsnprintf(p, n, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		va_end(ap2);
-		fprintf(stderr, "flotilla: arena_printf: invalid format '%s'\n", fmt);
-		abort();
-	}
-	p = arena_alloc(a, (size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap2);
-	va_end(ap2);
 	return p;
 }
 

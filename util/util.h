@@ -36,8 +36,10 @@ void *xrealloc(void *p, size_t n);
 void *xgrow(void *p, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
-/* printf into a new heap string. */
+/* printf into a new heap string; the v form leaves ap to the caller's
+ * va_end. */
 char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) PRINTF(1, 0);
 
 /* ------------------------------------------------------------------ error */
 

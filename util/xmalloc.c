@@ -5,7 +5,7 @@
  * The only other way these functions abort is a size computation that would
  * overflow size_t, which is the same situation in disguise.
  */
-#include "util/util.h"
+#include "util/internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -98,25 +98,39 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+size_t util__format_size(const char *who, const char *fmt, va_list ap)
 {
-	va_list ap, ap2;
+	va_list ap2;
 	int n;
-	char *p;
 
-	va_start(ap, fmt);
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	/* A negative count means an encoding error in a %ls argument: a
 	 * programming mistake, not a runtime condition, so treat it as fatal. */
 	if (n < 0) {
-		va_end(ap2);
-		fprintf(stderr, "flotilla: xasprintf: invalid format '%s'\n", fmt);
+		fprintf(stderr, "flotilla: %s: invalid format '%s'\n", who, fmt);
 		abort();
 	}
-	p = xmalloc((size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap2);
-	va_end(ap2);
+	return (size_t)n + 1;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	size_t n = util__format_size("xasprintf", fmt, ap);
+	char *p = xmalloc(n);
+
+	vsnprintf(p, n, fmt, ap);
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = xvasprintf(fmt, ap);
+	va_end(ap);
 	return p;
 }
