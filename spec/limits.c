@@ -158,15 +158,15 @@ typedef struct checker {
 static void report(checker *c, const spec_origin *o, const char *path, const char *fmt, ...) PRINTF(4, 5);
 static void report(checker *c, const spec_origin *o, const char *path, const char *fmt, ...)
 {
-	buf msg = BUF_INIT(0);
 	va_list ap;
+	char *msg;
+
 	va_start(ap, fmt);
-	if (buf_vprintf(&msg, fmt, ap) != 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	/* a value no layer set is the tenant's own to change */
-	c->fn(c->arg, o && o->set && o->layer != SPEC_LAYER_BUILTIN ? o : &c->t->o, path, msg.data);
-	buf_release(&msg);
+	c->fn(c->arg, o && o->set && o->layer != SPEC_LAYER_BUILTIN ? o : &c->t->o, path, msg);
+	free(msg);
 	c->n++;
 }
 

@@ -34,14 +34,10 @@ static void add(const spec_fleet *f, spec_diags *diags, const spec_origin *o, co
 static void add(const spec_fleet *f, spec_diags *diags, const spec_origin *o, const char *path,
 		const char *fmt, ...)
 {
-	buf msg = BUF_INIT(0);
 	va_list ap;
 	va_start(ap, fmt);
-	if (buf_vprintf(&msg, fmt, ap) != 0)
-		abort();
+	spec__diags_vadd(diags, spec_fleet_file(f, o->file), o->line, o->col, path, fmt, ap);
 	va_end(ap);
-	spec_diags_add(diags, spec_fleet_file(f, o->file), o->line, o->col, path, "%s", msg.data);
-	buf_release(&msg);
 }
 
 static const spec_branch *find_branch(const spec_branches *br, const char *name)
