@@ -162,17 +162,15 @@ int sim_reply(sim_req *r, int status, json_t *body)
 
 int sim_error(sim_req *r, int status, const char *code, const char *fmt, ...)
 {
-	buf msg = BUF_INIT(0);
 	va_list ap;
 	va_start(ap, fmt);
-	if (buf_vprintf(&msg, fmt, ap) != 0)
-		abort();
+	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	json_t *o = json_object();
 	json_object_set_new(o, "code", json_string(code ? code : ""));
-	json_object_set_new(o, "message", json_string(msg.data));
+	json_object_set_new(o, "message", json_string(msg));
 	json_object_set_new(o, "request_id", json_string(r->request_id));
-	buf_release(&msg);
+	free(msg);
 	return sim_reply(r, status, o);
 }
 

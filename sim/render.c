@@ -30,26 +30,6 @@ static const char *platform_of(const char *region_id)
 	return strncmp(region_id, "azure-", 6) == 0 ? "azure" : "aws";
 }
 
-/* The start of the current consumption period: the first of the month. */
-static int64_t period_start(int64_t now)
-{
-	time_t t = (time_t)now;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	tm.tm_mday = 1;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	return (int64_t)timegm(&tm);
-}
-
-static int64_t period_end(int64_t now)
-{
-	time_t t = (time_t)period_start(now);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	tm.tm_mon += 1;
-	return (int64_t)timegm(&tm);
-}
-
 static int64_t last_active_of(sim_store *s, const sim_project *p, int64_t now)
 {
 	int64_t last = 0;
@@ -107,8 +87,9 @@ json_t *sim_render_project(sim_store *s, sim_project *p, bool list_item)
 	put(o, "written_data_bytes", json_integer(0));
 	put(o, "data_transfer_bytes", json_integer(0));
 	put(o, "data_storage_bytes_hour", json_integer(0));
-	put(o, "consumption_period_start", ts(period_start(now)));
-	put(o, "consumption_period_end", ts(period_end(now)));
+	/* the consumption period is the calendar month */
+	put(o, "consumption_period_start", ts(sim_month_start(now)));
+	put(o, "consumption_period_end", ts(sim_months_add(sim_month_start(now), 1)));
 	json_t *owner = json_object();
 	put(owner, "email", json_string("sim@example.com"));
 	put(owner, "name", json_string("flotilla-sim"));

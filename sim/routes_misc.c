@@ -178,12 +178,7 @@ static int64_t frame_floor(int g, int64_t t)
 		return t - ((t % 3600) + 3600) % 3600;
 	if (g == DAILY)
 		return t - ((t % 86400) + 86400) % 86400;
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	tm.tm_mday = 1;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	return (int64_t)timegm(&tm);
+	return sim_month_start(t);
 }
 
 /* The start of the timeframe after the one starting at `start`. */
@@ -191,21 +186,13 @@ static int64_t frame_next(int g, int64_t start)
 {
 	if (g != MONTHLY)
 		return start + (g == HOURLY ? 3600 : 86400);
-	time_t tt = (time_t)start;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	tm.tm_mon += 1;
-	return (int64_t)timegm(&tm);
+	return sim_months_add(start, 1);
 }
 
 /* t moved back by n months (n >= 0), at the month's start. */
 static int64_t months_back(int64_t t, int n)
 {
-	time_t tt = (time_t)frame_floor(MONTHLY, t);
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	tm.tm_mon -= n;
-	return (int64_t)timegm(&tm);
+	return sim_months_add(sim_month_start(t), -n);
 }
 
 typedef struct frame {

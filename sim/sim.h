@@ -212,6 +212,11 @@ int64_t sim_now(const sim_store *s);
 int64_t sim_real_ms(void);
 /* RFC 3339 UTC, "2026-11-26T03:42:00Z". */
 void sim_time_format(int64_t t, char out[32]);
+/* The start of the UTC month that holds t (consumption periods and
+ * monthly timeframes); t moved by n UTC months (n may be negative), the
+ * day and time of day kept, as timegm normalizes them. */
+int64_t sim_month_start(int64_t t);
+int64_t sim_months_add(int64_t t, int n);
 /* An RFC 3339 date-time ("…Z", "…+02:00", with or without fractions of a
  * second) as unix seconds. 0, or -1 when malformed (*out untouched). */
 int sim_time_parse(const char *s, int64_t *out);

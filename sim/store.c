@@ -60,6 +60,25 @@ void sim_time_format(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+int64_t sim_month_start(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	tm.tm_mday = 1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	return (int64_t)timegm(&tm);
+}
+
+int64_t sim_months_add(int64_t t, int n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	tm.tm_mon += n;
+	return (int64_t)timegm(&tm);
+}
+
 /* Exactly n decimal digits at s, as a number; -1 when they are not. */
 static int digits(const char *s, int n)
 {
