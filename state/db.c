@@ -122,6 +122,22 @@ void state__reset(sqlite3_stmt *st)
 		sqlite3_reset(st);
 }
 
+int state__step_done(state *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, what);
+	state__reset(st);
+	return rc;
+}
+
+int state__step_one(state *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_ROW ? 0 : state__fail(s, rc, what);
+}
+
 int state__bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
@@ -149,13 +165,8 @@ int state__query_i64(state *s, const char *sql, int64_t *out)
 	*out = 0;
 	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = state__step_one(s, st, "reading a count")) == 0)
 		*out = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = state__fail(s, rc, "reading a count");
-	}
 	state__reset(st);
 	return rc;
 }
@@ -296,10 +307,7 @@ int state__meta_set(state *s, const char *key, const char *value)
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (value)
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing meta");
-	state__reset(st);
-	return rc;
+	return state__step_done(s, st, "writing meta");
 }
 
 int state_meta_get(state *s, const char *key, char **out)

@@ -13,16 +13,6 @@
 
 #include <string.h>
 
-/* Run one prepared insert; st comes back reset. */
-static int step_insert(state *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, what);
-	state__reset(st);
-	return rc;
-}
-
 static int missing(const char *kind, size_t i, const char *field)
 {
 	return err_set(ERR_INVALID, "state: %s %zu lacks %s", kind, i, field);
@@ -79,7 +69,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		state__bind_text(st, 7, b->annotations_json);
 		state__bind_text(st, 8, b->created_at);
 		state__bind_text(st, 9, b->updated_at);
-		if ((rc = step_insert(s, st, "writing a branch")) != 0)
+		if ((rc = state__step_done(s, st, "writing a branch")) != 0)
 			return rc;
 	}
 	if ((rc = state__stmt(s, "INSERT INTO endpoints(project_id, id, branch_id, read_write, min_cu, max_cu, "
@@ -99,7 +89,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		state__bind_text(st, 9, e->current_state);
 		state__bind_text(st, 10, e->last_active);
 		state__bind_text(st, 11, e->name);
-		if ((rc = step_insert(s, st, "writing an endpoint")) != 0)
+		if ((rc = state__step_done(s, st, "writing an endpoint")) != 0)
 			return rc;
 	}
 	if ((rc = state__stmt(s, "INSERT INTO databases(project_id, branch_id, name, owner) VALUES (?1, ?2, ?3, ?4)",
@@ -110,7 +100,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		state__bind_text(st, 2, d->databases[i].branch_id);
 		state__bind_text(st, 3, d->databases[i].name);
 		state__bind_text(st, 4, d->databases[i].owner);
-		if ((rc = step_insert(s, st, "writing a database")) != 0)
+		if ((rc = state__step_done(s, st, "writing a database")) != 0)
 			return rc;
 	}
 	if ((rc = state__stmt(s, "INSERT INTO roles(project_id, branch_id, name) VALUES (?1, ?2, ?3)", &st)) != 0)
@@ -119,7 +109,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		state__bind_text(st, 1, pid);
 		state__bind_text(st, 2, d->roles[i].branch_id);
 		state__bind_text(st, 3, d->roles[i].name);
-		if ((rc = step_insert(s, st, "writing a role")) != 0)
+		if ((rc = state__step_done(s, st, "writing a role")) != 0)
 			return rc;
 	}
 	return 0;
@@ -142,7 +132,7 @@ static int clear_rows(state *s, const char *pid)
 		if ((rc = state__stmt(s, sql[i], &st)) != 0)
 			return rc;
 		state__bind_text(st, 1, pid);
-		if ((rc = step_insert(s, st, "clearing deep rows")) != 0)
+		if ((rc = state__step_done(s, st, "clearing deep rows")) != 0)
 			return rc;
 	}
 	return 0;
@@ -168,7 +158,7 @@ int state_deep_put(state *s, const char *project_id, const char *updated_at, con
 	state__bind_text(st, 1, project_id);
 	sqlite3_bind_int64(st, 2, db_now());
 	state__bind_text(st, 3, updated_at);
-	if ((rc = step_insert(s, st, "recording a deep read")) != 0)
+	if ((rc = state__step_done(s, st, "recording a deep read")) != 0)
 		goto done;
 	if (sqlite3_changes(s->db) == 0) {
 		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", project_id);
@@ -195,116 +185,97 @@ int state_deep_stale(state *s, const char *project_id)
 	if ((rc = state__stmt(s, "UPDATE projects SET deep_fingerprint = NULL WHERE id = ?1", &st)) != 0)
 		return rc;
 	state__bind_text(st, 1, project_id);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "marking a deep read stale");
-	state__reset(st);
-	return rc;
+	return state__step_done(s, st, "marking a deep read stale");
 }
 
 /* ------------------------------------------------------------------ read */
 
-static int get_branches(state *s, const char *pid, state_deep *out)
+/* Read the rows of `sql` (its ?1 the project id), one fill call a row;
+ * cap is the capacity of the array fill grows. */
+static int get_rows(state *s, const char *pid, const char *sql, const char *what, state_deep *out,
+		    void (*fill)(sqlite3_stmt *st, state_deep *out, size_t *cap))
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
 	int rc;
 
-	if ((rc = state__stmt(s, "SELECT id, name, parent_id, is_default, protected, annotations_json, created_at, "
-			  "updated_at FROM branches WHERE project_id = ?1 ORDER BY id", &st)) != 0)
+	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
 	state__bind_text(st, 1, pid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		state_branch *b;
-		out->branches = xgrow(out->branches, &cap, out->nbranches + 1, sizeof(*b));
-		b = &out->branches[out->nbranches++];
-		b->id = state__col_str(st, 0);
-		b->name = state__col_str(st, 1);
-		b->parent_id = state__col_str(st, 2);
-		b->is_default = sqlite3_column_int(st, 3) != 0;
-		b->protected_ = sqlite3_column_int(st, 4) != 0;
-		b->annotations_json = state__col_str(st, 5);
-		b->created_at = state__col_str(st, 6);
-		b->updated_at = state__col_str(st, 7);
-	}
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading branches");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fill(st, out, &cap);
+	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, what);
 	state__reset(st);
 	return rc;
 }
 
-static int get_endpoints(state *s, const char *pid, state_deep *out)
+static void fill_branch(sqlite3_stmt *st, state_deep *out, size_t *cap)
 {
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc;
-
-	if ((rc = state__stmt(s, "SELECT id, branch_id, read_write, min_cu, max_cu, suspend_timeout_seconds, "
-			  "disabled, current_state, last_active, name FROM endpoints WHERE project_id = ?1 ORDER BY id",
-			  &st)) != 0)
-		return rc;
-	state__bind_text(st, 1, pid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		state_endpoint *e;
-		out->endpoints = xgrow(out->endpoints, &cap, out->nendpoints + 1, sizeof(*e));
-		e = &out->endpoints[out->nendpoints++];
-		e->id = state__col_str(st, 0);
-		e->branch_id = state__col_str(st, 1);
-		e->read_write = sqlite3_column_int(st, 2) != 0;
-		e->min_cu = sqlite3_column_double(st, 3);
-		e->max_cu = sqlite3_column_double(st, 4);
-		e->suspend_timeout_seconds = sqlite3_column_int64(st, 5);
-		e->disabled = sqlite3_column_int(st, 6) != 0;
-		e->current_state = state__col_str(st, 7);
-		e->last_active = state__col_str(st, 8);
-		e->name = state__col_str(st, 9);
-	}
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading endpoints");
-	state__reset(st);
-	return rc;
+	state_branch *b;
+	out->branches = xgrow(out->branches, cap, out->nbranches + 1, sizeof(*b));
+	b = &out->branches[out->nbranches++];
+	b->id = state__col_str(st, 0);
+	b->name = state__col_str(st, 1);
+	b->parent_id = state__col_str(st, 2);
+	b->is_default = sqlite3_column_int(st, 3) != 0;
+	b->protected_ = sqlite3_column_int(st, 4) != 0;
+	b->annotations_json = state__col_str(st, 5);
+	b->created_at = state__col_str(st, 6);
+	b->updated_at = state__col_str(st, 7);
 }
 
-static int get_databases(state *s, const char *pid, state_deep *out)
+static void fill_endpoint(sqlite3_stmt *st, state_deep *out, size_t *cap)
 {
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc;
-
-	if ((rc = state__stmt(s, "SELECT branch_id, name, owner FROM databases WHERE project_id = ?1 "
-			  "ORDER BY branch_id, name", &st)) != 0)
-		return rc;
-	state__bind_text(st, 1, pid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		state_database *db;
-		out->databases = xgrow(out->databases, &cap, out->ndatabases + 1, sizeof(*db));
-		db = &out->databases[out->ndatabases++];
-		db->branch_id = state__col_str(st, 0);
-		db->name = state__col_str(st, 1);
-		db->owner = state__col_str(st, 2);
-	}
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading databases");
-	state__reset(st);
-	return rc;
+	state_endpoint *e;
+	out->endpoints = xgrow(out->endpoints, cap, out->nendpoints + 1, sizeof(*e));
+	e = &out->endpoints[out->nendpoints++];
+	e->id = state__col_str(st, 0);
+	e->branch_id = state__col_str(st, 1);
+	e->read_write = sqlite3_column_int(st, 2) != 0;
+	e->min_cu = sqlite3_column_double(st, 3);
+	e->max_cu = sqlite3_column_double(st, 4);
+	e->suspend_timeout_seconds = sqlite3_column_int64(st, 5);
+	e->disabled = sqlite3_column_int(st, 6) != 0;
+	e->current_state = state__col_str(st, 7);
+	e->last_active = state__col_str(st, 8);
+	e->name = state__col_str(st, 9);
 }
 
-static int get_roles(state *s, const char *pid, state_deep *out)
+static void fill_database(sqlite3_stmt *st, state_deep *out, size_t *cap)
 {
-	sqlite3_stmt *st;
-	size_t cap = 0;
+	state_database *db;
+	out->databases = xgrow(out->databases, cap, out->ndatabases + 1, sizeof(*db));
+	db = &out->databases[out->ndatabases++];
+	db->branch_id = state__col_str(st, 0);
+	db->name = state__col_str(st, 1);
+	db->owner = state__col_str(st, 2);
+}
+
+static void fill_role(sqlite3_stmt *st, state_deep *out, size_t *cap)
+{
+	state_role *r;
+	out->roles = xgrow(out->roles, cap, out->nroles + 1, sizeof(*r));
+	r = &out->roles[out->nroles++];
+	r->branch_id = state__col_str(st, 0);
+	r->name = state__col_str(st, 1);
+}
+
+/* The four sets, in the order and with the messages of a deep read. */
+static int get_sets(state *s, const char *pid, state_deep *out)
+{
 	int rc;
 
-	if ((rc = state__stmt(s, "SELECT branch_id, name FROM roles WHERE project_id = ?1 ORDER BY branch_id, name",
-			  &st)) != 0)
+	if ((rc = get_rows(s, pid, "SELECT id, name, parent_id, is_default, protected, annotations_json, "
+			   "created_at, updated_at FROM branches WHERE project_id = ?1 ORDER BY id",
+			   "reading branches", out, fill_branch)) != 0 ||
+	    (rc = get_rows(s, pid, "SELECT id, branch_id, read_write, min_cu, max_cu, suspend_timeout_seconds, "
+			   "disabled, current_state, last_active, name FROM endpoints WHERE project_id = ?1 "
+			   "ORDER BY id", "reading endpoints", out, fill_endpoint)) != 0 ||
+	    (rc = get_rows(s, pid, "SELECT branch_id, name, owner FROM databases WHERE project_id = ?1 "
+			   "ORDER BY branch_id, name", "reading databases", out, fill_database)) != 0)
 		return rc;
-	state__bind_text(st, 1, pid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		state_role *r;
-		out->roles = xgrow(out->roles, &cap, out->nroles + 1, sizeof(*r));
-		r = &out->roles[out->nroles++];
-		r->branch_id = state__col_str(st, 0);
-		r->name = state__col_str(st, 1);
-	}
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading roles");
-	state__reset(st);
-	return rc;
+	return get_rows(s, pid, "SELECT branch_id, name FROM roles WHERE project_id = ?1 ORDER BY branch_id, name",
+			"reading roles", out, fill_role);
 }
 
 int state_deep_get(state *s, const char *project_id, state_deep *out)
@@ -322,10 +293,8 @@ int state_deep_get(state *s, const char *project_id, state_deep *out)
 	if ((rc = state__stmt(s, "SELECT count(*) FROM projects WHERE id = ?1", &st)) != 0)
 		goto done;
 	state__bind_text(st, 1, project_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if ((rc = state__step_one(s, st, "reading a project")) == 0)
 		known = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? 0 : state__fail(s, rc, "reading a project");
 	state__reset(st);
 	if (rc != 0)
 		goto done;
@@ -333,9 +302,7 @@ int state_deep_get(state *s, const char *project_id, state_deep *out)
 		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", project_id);
 		goto done;
 	}
-	if ((rc = get_branches(s, project_id, out)) == 0 && (rc = get_endpoints(s, project_id, out)) == 0 &&
-	    (rc = get_databases(s, project_id, out)) == 0)
-		rc = get_roles(s, project_id, out);
+	rc = get_sets(s, project_id, out);
 done:
 	if (rc == 0)
 		rc = state__commit(s);

@@ -28,9 +28,7 @@ static int insert_rows(state *s, const state_index_row *rows, size_t n)
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		state__bind_text(st, 1, rows[i].tenant);
 		state__bind_text(st, 2, rows[i].path);
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the manifest index");
-		state__reset(st);
+		rc = state__step_done(s, st, "writing the manifest index");
 	}
 	return rc;
 }
@@ -47,9 +45,7 @@ static int exec_each(state *s, const char *sql, const char *const *v, size_t n)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		state__bind_text(st, 1, v[i]);
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the manifest index");
-		state__reset(st);
+		rc = state__step_done(s, st, "writing the manifest index");
 	}
 	return rc;
 }

@@ -59,6 +59,14 @@ int state__exec(state *s, const char *sql) WUR;
  * db_prepare.
  */
 int state__stmt(state *s, const char *sql, sqlite3_stmt **out) WUR;
+/* Step a statement that returns no rows (an INSERT, UPDATE or DELETE),
+ * then reset it: 0 when it ran to the end, else state__fail(s, rc, what).
+ * sqlite3_changes and sqlite3_last_insert_rowid still tell about it. */
+int state__step_done(state *s, sqlite3_stmt *st, const char *what) WUR;
+/* Step a statement that returns exactly one row (an aggregate such as
+ * count(*)): 0 with the row there to read, else state__fail(s, rc, what),
+ * no row at all included. The caller resets st either way. */
+int state__step_one(state *s, sqlite3_stmt *st, const char *what) WUR;
 /* A fresh statement that the caller finalizes. */
 int state__prepare(state *s, const char *sql, sqlite3_stmt **out) WUR;
 void state__reset(sqlite3_stmt *st);

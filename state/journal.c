@@ -77,11 +77,9 @@ int state_journal_intent(state *s, int64_t run_id, const char *tenant, const cha
 	state__bind_text(st, 4, action);
 	state__bind_text(st, 5, intent_json);
 	sqlite3_bind_int64(st, 6, now);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the journal");
+	rc = state__step_done(s, st, "writing the journal");
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(s->db);
-	state__reset(st);
 	return rc;
 }
 
@@ -116,10 +114,8 @@ static int explain_no_change(state *s, int64_t id, const char *to)
  * transaction; no row changed is explained by explain_no_change. */
 static int update_row(state *s, sqlite3_stmt *st, int64_t id, const char *to)
 {
-	int rc = sqlite3_step(st);
+	int rc = state__step_done(s, st, "writing the journal");
 
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the journal");
-	state__reset(st);
 	if (rc == 0 && sqlite3_changes(s->db) == 0)
 		rc = explain_no_change(s, id, to);
 	if (rc == 0)
@@ -253,13 +249,7 @@ int state_journal_prune(state *s, int64_t older_than, int64_t *removed)
 	if ((rc = state__stmt(s, "DELETE FROM journal WHERE state IN " FINISHED " AND updated_at < ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now() - older_than);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	if ((rc = state__step_done(s, st, "pruning the journal")) == 0)
 		*removed = sqlite3_changes(s->db);
-		rc = 0;
-	} else {
-		rc = state__fail(s, rc, "pruning the journal");
-	}
-	state__reset(st);
 	return rc;
 }

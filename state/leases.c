@@ -85,10 +85,7 @@ static int lease_write(state *s, const char *sql, const char *name, int64_t a, i
 		sqlite3_bind_int64(st, 2, a);
 	if (sqlite3_bind_parameter_count(st) >= 3)
 		sqlite3_bind_int64(st, 3, b);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing a lease");
-	state__reset(st);
-	return rc;
+	return state__step_done(s, st, "writing a lease");
 }
 
 static int check_args(const char *name, int64_t ttl)
@@ -159,9 +156,7 @@ int state_lease_acquire_ex(state *s, const char *name, int64_t ttl, state_lease 
 	state__bind_text(st, 4, s->host);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now + ttl);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing a lease");
-	state__reset(st);
+	rc = state__step_done(s, st, "writing a lease");
 done:
 	if (rc == 0)
 		rc = state__commit(s);
@@ -249,11 +244,9 @@ static int run_insert(state *s, const char *command, const char *outcome, const 
 		sqlite3_bind_int64(st, 5, now);
 	state__bind_text(st, 6, outcome);
 	state__bind_text(st, 7, summary_json);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "recording a run");
+	rc = state__step_done(s, st, "recording a run");
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(s->db);
-	state__reset(st);
 	return rc;
 }
 
@@ -326,17 +319,14 @@ int state_run_finish(state *s, int64_t run_id, const char *outcome, const char *
 	sqlite3_bind_int64(st, 2, db_now());
 	state__bind_text(st, 3, outcome);
 	state__bind_text(st, 4, summary_json);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "recording a run");
-	state__reset(st);
+	rc = state__step_done(s, st, "recording a run");
 	if (rc != 0 || sqlite3_changes(s->db) == 1)
 		goto done;
 	if ((rc = state__stmt(s, "SELECT count(*) FROM runs WHERE id = ?1", &st)) != 0)
 		goto done;
 	sqlite3_bind_int64(st, 1, run_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	if ((rc = state__step_one(s, st, "reading a run")) == 0)
 		exists = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? 0 : state__fail(s, rc, "reading a run");
 	state__reset(st);
 	if (rc == 0)
 		rc = exists ? err_set(ERR_CONFLICT, "run %lld is already finished", (long long)run_id)

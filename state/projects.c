@@ -366,9 +366,7 @@ int state_project_put(state *s, const state_project *p, bool deep_current)
 						       "deep_fingerprint = fingerprint WHERE id = ?1 AND deep_at > 0",
 						       &st)) == 0) {
 		state__bind_text(st, 1, p->id);
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing a project");
-		state__reset(st);
+		rc = state__step_done(s, st, "writing a project");
 	}
 	if (rc != 0) {
 		state__rollback(s);
@@ -482,15 +480,11 @@ static int summary_endpoints(state *s, state_summary *out)
 	if ((rc = state__stmt(s, "SELECT count(*), total(current_state = 'active'), total(current_state = 'idle') "
 			  "FROM endpoints", &st)) != 0)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = state__step_one(s, st, "counting endpoints")) == 0) {
 		int64_t all = sqlite3_column_int64(st, 0);
 		out->endpoints_active = sqlite3_column_int64(st, 1);
 		out->endpoints_idle = sqlite3_column_int64(st, 2);
 		out->endpoints_other = all - out->endpoints_active - out->endpoints_idle;
-		rc = 0;
-	} else {
-		rc = state__fail(s, rc, "counting endpoints");
 	}
 	state__reset(st);
 	return rc;

@@ -85,9 +85,7 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 	state__bind_text(st, 3, fleet);
 	state__bind_text(st, 4, source);
 	sqlite3_bind_int64(st, 5, db_now());
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the tenant map");
-	state__reset(st);
+	rc = state__step_done(s, st, "writing the tenant map");
 done:
 	free(owner);
 	if (rc == 0)
@@ -146,14 +144,8 @@ int state_tenant_delete(state *s, const char *tenant)
 	if ((rc = state__stmt(s, "DELETE FROM tenants WHERE tenant = ?1", &st)) != 0)
 		return rc;
 	state__bind_text(st, 1, tenant);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		rc = state__fail(s, rc, "writing the tenant map");
-	else if (sqlite3_changes(s->db) == 0)
+	if ((rc = state__step_done(s, st, "writing the tenant map")) == 0 && sqlite3_changes(s->db) == 0)
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
-	else
-		rc = 0;
-	state__reset(st);
 	return rc;
 }
 
@@ -193,14 +185,8 @@ int state_tenant_set_protect(state *s, const char *tenant, bool protect)
 		return rc;
 	state__bind_text(st, 1, tenant);
 	sqlite3_bind_int(st, 2, protect ? 1 : 0);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		rc = state__fail(s, rc, "writing the tenant map");
-	else if (sqlite3_changes(s->db) == 0)
+	if ((rc = state__step_done(s, st, "writing the tenant map")) == 0 && sqlite3_changes(s->db) == 0)
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
-	else
-		rc = 0;
-	state__reset(st);
 	return rc;
 }
 
@@ -377,10 +363,7 @@ int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_
 	state__bind_text(st, 1, blob_id);
 	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, db_now());
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing the parse cache");
-	state__reset(st);
-	return rc;
+	return state__step_done(s, st, "writing the parse cache");
 }
 
 int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed)
@@ -392,13 +375,7 @@ int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed)
 	if ((rc = state__stmt(s, "DELETE FROM parse_cache WHERE used_at < ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now() - older_than);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	if ((rc = state__step_done(s, st, "pruning the parse cache")) == 0)
 		*removed = sqlite3_changes(s->db);
-		rc = 0;
-	} else {
-		rc = state__fail(s, rc, "pruning the parse cache");
-	}
-	state__reset(st);
 	return rc;
 }
