@@ -426,91 +426,89 @@ static void submit_branch_page(deep_job *j)
 	buf_release(&path);
 }
 
+/* One parser for every list item, over the typed ones. */
+typedef int (*item_parse_fn)(const json_t *j, const char *where, void *out);
+
+static int parse_endpoint(const json_t *j, const char *where, void *out)
+{
+	return neon_endpoint_parse(j, where, out);
+}
+
+static int parse_database(const json_t *j, const char *where, void *out)
+{
+	return neon_database_parse(j, where, out);
+}
+
+static int parse_role(const json_t *j, const char *where, void *out)
+{
+	return neon_role_parse(j, where, out);
+}
+
+/* The `name` list of an answer, parsed item by item into a new array of
+ * `size`-byte items; *n counts the parsed ones. The array comes back also
+ * when an item failed, so that the job frees what was parsed; NULL when
+ * the answer failed or holds no list. A failure becomes the job's. */
+static void *parse_list(deep_job *j, const neon_result *res, const char *name, const char *route, size_t size,
+			item_parse_fn parse, size_t *n)
+{
+	const json_t *list, *item;
+	char where[320];
+	char *items;
+	size_t i;
+	int rc;
+
+	if (!job_check(j, res) || !(list = list_of(j, res, name, route)))
+		return NULL;
+	items = xcalloc(json_array_size(list) ? json_array_size(list) : 1, size);
+	json_array_foreach(list, i, item) {
+		snprintf(where, sizeof(where), "%s: %s[%zu]", route, name, i);
+		if ((rc = parse(item, where, items + i * size)) != 0) {
+			job_fail(j, rc, err_msg());
+			break;
+		}
+		(*n)++;
+	}
+	return items;
+}
+
 static void on_endpoints(void *arg, neon_result *res)
 {
 	deep_job *j = arg;
 	char *route = xasprintf("GET /projects/%s/endpoints", j->project_id);
-	const json_t *list, *item;
-	char where[256];
-	size_t i, n;
-	int rc;
 
 	j->pending--;
-	if (!job_check(j, res) || !(list = list_of(j, res, "endpoints", route)))
-		goto done;
-	n = json_array_size(list);
-	j->out.endpoints = xcalloc(n ? n : 1, sizeof(neon_endpoint));
-	json_array_foreach(list, i, item) {
-		snprintf(where, sizeof(where), "%s: endpoints[%zu]", route, i);
-		if ((rc = neon_endpoint_parse(item, where, &j->out.endpoints[i])) != 0) {
-			job_fail(j, rc, err_msg());
-			break;
-		}
-		j->out.nendpoints++;
-	}
-done:
+	j->out.endpoints = parse_list(j, res, "endpoints", route, sizeof(neon_endpoint), parse_endpoint,
+				      &j->out.nendpoints);
+	free(route);
+	job_step(j);
+}
+
+/* The databases or the roles of one branch, into its branch_extra. */
+static void on_branch_list(deep_call *call, const neon_result *res, bool roles)
+{
+	deep_job *j = call->job;
+	branch_extra *e = &j->extra[call->branch];
+	const char *name = roles ? "roles" : "databases";
+	char *route = xasprintf("GET /projects/%s/branches/%s/%s", j->project_id, j->out.branches[call->branch].id,
+				name);
+
+	j->pending--;
+	if (roles)
+		e->roles = parse_list(j, res, name, route, sizeof(*e->roles), parse_role, &e->nroles);
+	else
+		e->dbs = parse_list(j, res, name, route, sizeof(*e->dbs), parse_database, &e->ndbs);
 	free(route);
 	job_step(j);
 }
 
 static void on_databases(void *arg, neon_result *res)
 {
-	deep_call *call = arg;
-	deep_job *j = call->job;
-	branch_extra *e = &j->extra[call->branch];
-	char *route = xasprintf("GET /projects/%s/branches/%s/databases", j->project_id,
-				j->out.branches[call->branch].id);
-	const json_t *list, *item;
-	char where[320];
-	size_t i, n;
-	int rc;
-
-	j->pending--;
-	if (!job_check(j, res) || !(list = list_of(j, res, "databases", route)))
-		goto done;
-	n = json_array_size(list);
-	e->dbs = xcalloc(n ? n : 1, sizeof(*e->dbs));
-	json_array_foreach(list, i, item) {
-		snprintf(where, sizeof(where), "%s: databases[%zu]", route, i);
-		if ((rc = neon_database_parse(item, where, &e->dbs[i])) != 0) {
-			job_fail(j, rc, err_msg());
-			break;
-		}
-		e->ndbs++;
-	}
-done:
-	free(route);
-	job_step(j);
+	on_branch_list(arg, res, false);
 }
 
 static void on_roles(void *arg, neon_result *res)
 {
-	deep_call *call = arg;
-	deep_job *j = call->job;
-	branch_extra *e = &j->extra[call->branch];
-	char *route = xasprintf("GET /projects/%s/branches/%s/roles", j->project_id,
-				j->out.branches[call->branch].id);
-	const json_t *list, *item;
-	char where[320];
-	size_t i, n;
-	int rc;
-
-	j->pending--;
-	if (!job_check(j, res) || !(list = list_of(j, res, "roles", route)))
-		goto done;
-	n = json_array_size(list);
-	e->roles = xcalloc(n ? n : 1, sizeof(*e->roles));
-	json_array_foreach(list, i, item) {
-		snprintf(where, sizeof(where), "%s: roles[%zu]", route, i);
-		if ((rc = neon_role_parse(item, where, &e->roles[i])) != 0) {
-			job_fail(j, rc, err_msg());
-			break;
-		}
-		e->nroles++;
-	}
-done:
-	free(route);
-	job_step(j);
+	on_branch_list(arg, res, true);
 }
 
 /* An invalid project id: report it from neon_run like any other failure. */
