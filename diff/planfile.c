@@ -137,39 +137,6 @@ done:
 
 /* ------------------------------------------------------------------ read */
 
-/* The read plan is built with malloc'd members, the layout plan_free frees;
- * this frees one on the error path without needing plan.c. */
-static void read_plan_free(plan *p)
-{
-	if (!p)
-		return;
-	for (size_t i = 0; i < p->nactions; i++) {
-		plan_action *a = &p->actions[i];
-		free(a->tenant);
-		free(a->project_id);
-		free(a->reason);
-		for (size_t j = 0; j < a->nchanges; j++) {
-			free(a->changes[j].path);
-			free(a->changes[j].from);
-			free(a->changes[j].to);
-		}
-		free(a->changes);
-		for (size_t j = 0; j < a->ncalls; j++) {
-			free(a->calls[j].method);
-			free(a->calls[j].path);
-			json_decref(a->calls[j].body);
-		}
-		free(a->calls);
-	}
-	free(p->actions);
-	plan_unmanaged_release(p);
-	free(p->commit);
-	free(p->fleet);
-	free(p->org_id);
-	free(p->changed_since);
-	free(p);
-}
-
 typedef struct reader {
 	const char *path;
 	char where[96]; /* "actions[3].calls[1]" */
@@ -449,7 +416,7 @@ int plan_file_read(plan **out, const char *path)
 	*out = p;
 	p = NULL;
 done:
-	read_plan_free(p);
+	plan_free(p); /* a half-read plan: its members are calloc'd, so NULL where unread */
 	json_decref(doc);
 	buf_release(&b);
 	return rc;
