@@ -1,6 +1,7 @@
 /*
  * cli.c: what the commands share: error output, --help detection, and
- * loading a fleet from a manifest directory with its diagnostics.
+ * loading a fleet from a manifest directory, or a commit, with its
+ * diagnostics.
  */
 #include <errno.h>
 #include <limits.h>
@@ -255,8 +256,10 @@ void cli_age(int64_t since, char out[32])
 	unit_duration_format(age - (age >= 3600 ? age % 60 : 0), out);
 }
 
-int cli_load_repo(const char *cmd, const char *repo, const char *ref, spec_fleet **fleet, spec_diags *diags,
-		  char sha[41])
+/* cli_load_dir from a commit of a git repository (`ref` NULL: HEAD),
+ * without a checkout; the commit's sha goes into `sha`. */
+static int load_repo(const char *cmd, const char *repo, const char *ref, spec_fleet **fleet, spec_diags *diags,
+		     char sha[41])
 {
 	*fleet = NULL;
 	source_repo *g = NULL;
@@ -268,4 +271,39 @@ int cli_load_repo(const char *cmd, const char *repo, const char *ref, spec_fleet
 	if (rc != 0)
 		return cli_fail(cmd, "cannot read '%s' at commit %.7s: %s", repo, sha, err_msg());
 	return EXIT_OK;
+}
+
+bool cli_source_take(cli_source *src, int c, const char *arg)
+{
+	if (c == OPT_DIR)
+		src->dir = arg;
+	else if (c == OPT_REPO)
+		src->repo = arg;
+	else if (c == OPT_REF)
+		src->ref = arg;
+	else
+		return false;
+	return true;
+}
+
+int cli_source_check(const char *cmd, const cli_source *src)
+{
+	if (src->repo && src->dir)
+		return cli_fail(cmd, "--repo and --dir cannot be used together");
+	if (src->ref && !src->repo)
+		return cli_fail(cmd, "--ref needs --repo");
+	return EXIT_OK;
+}
+
+int cli_source_run(const char *cmd, cli_source *src, cli_fleet_fn fn, void *arg)
+{
+	spec_fleet *fleet = NULL;
+	spec_diags *diags = spec_diags_new();
+	int rc = src->repo ? load_repo(cmd, src->repo, src->ref, &fleet, diags, src->sha)
+			   : cli_load_dir(cmd, src->dir ? src->dir : ".", &fleet, diags);
+	if (rc == EXIT_OK)
+		rc = fn(arg, src, fleet, diags);
+	spec_fleet_free(fleet);
+	spec_diags_free(diags);
+	return rc;
 }

@@ -29,51 +29,10 @@ const char CMD_EXPLAIN_USAGE[] =
 	"exit: 0 when shown; 1 when the tenant is unknown or the fleet has problems\n"
 	"(they are printed on stderr; the merged spec is still shown when it can be).\n";
 
-/* Load the fleet of commit `ref` (NULL: HEAD) of repository `repo`; its
- * 40-hex id goes to sha. EXIT_OK, or EXIT_ERROR after printing why. */
-
-int cmd_explain(int argc, char **argv)
+/* The tenant's merged spec on stdout, after the fleet's problems. */
+static int show(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags *diags)
 {
-	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"repo", required_argument, NULL, 'r'},
-		{"ref", required_argument, NULL, 'R'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dir = NULL, *repo = NULL, *ref = NULL, *tenant = NULL;
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'd')
-			dir = optarg;
-		else if (c == 'r')
-			repo = optarg;
-		else if (c == 'R')
-			ref = optarg;
-		else
-			return cli_fail("explain", "unknown option '%s' (see flotilla explain --help)", argv[optind - 1]);
-	}
-	if (optind < argc)
-		tenant = argv[optind++];
-	if (!tenant)
-		return cli_fail("explain", "which tenant? usage: flotilla explain TENANT [--dir DIR | --repo DIR]");
-	if (optind < argc)
-		return cli_fail("explain", "unexpected argument '%s'", argv[optind]);
-	if (repo && dir)
-		return cli_fail("explain", "--repo and --dir cannot be used together");
-	if (ref && !repo)
-		return cli_fail("explain", "--ref needs --repo");
-
-	spec_fleet *fleet = NULL;
-	spec_diags *diags = spec_diags_new();
-	buf out = BUF_INIT(0);
-	char sha[41] = "";
-	int rc = repo ? cli_load_repo("explain", repo, ref, &fleet, diags, sha)
-		      : cli_load_dir("explain", dir ? dir : ".", &fleet, diags);
-	if (rc != EXIT_OK)
-		goto done;
-	rc = EXIT_ERROR;
+	const char *tenant = arg;
 	size_t n = spec_diags_count(diags);
 	if (n) {
 		buf d = BUF_INIT(0);
@@ -84,21 +43,43 @@ int cmd_explain(int argc, char **argv)
 	}
 	const spec_tenant *t = spec_fleet_tenant_find(fleet, tenant);
 	if (!t) {
-		if (repo)
-			rc = cli_fail("explain", "no tenant named '%s' in %s at commit %.7s (%zu tenants)", tenant,
-				      repo, sha, spec_fleet_tenant_count(fleet));
-		else
-			rc = cli_fail("explain", "no tenant named '%s' in %s (%zu tenants)", tenant,
-				      dir ? dir : ".", spec_fleet_tenant_count(fleet));
-		goto done;
+		if (src->repo)
+			return cli_fail("explain", "no tenant named '%s' in %s at commit %.7s (%zu tenants)", tenant,
+					src->repo, src->sha, spec_fleet_tenant_count(fleet));
+		return cli_fail("explain", "no tenant named '%s' in %s (%zu tenants)", tenant,
+				src->dir ? src->dir : ".", spec_fleet_tenant_count(fleet));
 	}
-	if (spec_explain_render(fleet, t, &out) != 0)
-		goto done;
-	fwrite(out.data, 1, out.len, stdout);
-	rc = n ? EXIT_ERROR : EXIT_OK;
-done:
+	buf out = BUF_INIT(0);
+	int rc = EXIT_ERROR;
+	if (spec_explain_render(fleet, t, &out) == 0) {
+		fwrite(out.data, 1, out.len, stdout);
+		rc = n ? EXIT_ERROR : EXIT_OK;
+	}
 	buf_release(&out);
-	spec_fleet_free(fleet);
-	spec_diags_free(diags);
 	return rc;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		CLI_OPTS_SOURCE,
+		{NULL, 0, NULL, 0},
+	};
+	cli_source src = {0};
+	const char *tenant = NULL;
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (!cli_source_take(&src, c, optarg))
+			return cli_fail("explain", "unknown option '%s' (see flotilla explain --help)", argv[optind - 1]);
+	if (optind < argc)
+		tenant = argv[optind++];
+	if (!tenant)
+		return cli_fail("explain", "which tenant? usage: flotilla explain TENANT [--dir DIR | --repo DIR]");
+	if (optind < argc)
+		return cli_fail("explain", "unexpected argument '%s'", argv[optind]);
+	if (cli_source_check("explain", &src) != EXIT_OK)
+		return EXIT_ERROR;
+	return cli_source_run("explain", &src, show, (void *)tenant);
 }

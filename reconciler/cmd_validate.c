@@ -29,59 +29,12 @@ const char CMD_VALIDATE_USAGE[] =
 	"\n"
 	"exit: 0 when the fleet is valid, 1 when it is not or cannot be read.\n";
 
-/* Load the fleet of commit `ref` (NULL: HEAD) of repository `repo`; its
- * 40-hex id goes to sha. EXIT_OK, or EXIT_ERROR after printing why. */
-
-int cmd_validate(int argc, char **argv)
+/* The fleet's problems, all of them, as JSON when *arg, else as text. */
+static int report(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags *diags)
 {
-	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"repo", required_argument, NULL, 'r'},
-		{"ref", required_argument, NULL, 'R'},
-		{"format", required_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dir = NULL, *repo = NULL, *ref = NULL, *format = "text";
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'r':
-			repo = optarg;
-			break;
-		case 'R':
-			ref = optarg;
-			break;
-		case 'f':
-			format = optarg;
-			break;
-		default:
-			return cli_fail("validate", "unknown option '%s' (see flotilla validate --help)", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_fail("validate", "unexpected argument '%s' (see flotilla validate --help)", argv[optind]);
-	if (repo && dir)
-		return cli_fail("validate", "--repo and --dir cannot be used together");
-	if (ref && !repo)
-		return cli_fail("validate", "--ref needs --repo");
-	bool json = strcmp(format, "json") == 0;
-	if (!json && strcmp(format, "text") != 0)
-		return cli_fail("validate", "unknown format '%s': use text or json", format);
-
-	spec_fleet *fleet = NULL;
-	spec_diags *diags = spec_diags_new();
+	bool json = *(const bool *)arg;
 	buf out = BUF_INIT(0);
-	char sha[41] = "";
-	int rc = repo ? cli_load_repo("validate", repo, ref, &fleet, diags, sha)
-		      : cli_load_dir("validate", dir ? dir : ".", &fleet, diags);
-	if (rc != EXIT_OK)
-		goto done;
-	rc = EXIT_ERROR;
+	int rc = EXIT_ERROR;
 	/* the limits of the fleet's Neon plan, offline: plan blocks a tenant
 	 * that breaks one, validate reports it */
 	spec_fleet_check_limits(fleet, diags);
@@ -98,13 +51,39 @@ int cmd_validate(int argc, char **argv)
 		else
 			fprintf(stderr, "fleet '%s' is valid: %zu tenant%s\n", spec_fleet_name(fleet), t,
 				t == 1 ? "" : "s");
-		if (repo)
-			fprintf(stderr, "at commit %.7s\n", sha);
+		if (src->repo)
+			fprintf(stderr, "at commit %.7s\n", src->sha);
 	}
 	rc = n ? EXIT_ERROR : EXIT_OK;
 done:
 	buf_release(&out);
-	spec_fleet_free(fleet);
-	spec_diags_free(diags);
 	return rc;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		CLI_OPTS_SOURCE,
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{NULL, 0, NULL, 0},
+	};
+	cli_source src = {0};
+	const char *format = "text";
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == OPT_FORMAT)
+			format = optarg;
+		else if (!cli_source_take(&src, c, optarg))
+			return cli_fail("validate", "unknown option '%s' (see flotilla validate --help)", argv[optind - 1]);
+	}
+	if (optind < argc)
+		return cli_fail("validate", "unexpected argument '%s' (see flotilla validate --help)", argv[optind]);
+	if (cli_source_check("validate", &src) != EXIT_OK)
+		return EXIT_ERROR;
+	bool json = strcmp(format, "json") == 0;
+	if (!json && strcmp(format, "text") != 0)
+		return cli_fail("validate", "unknown format '%s': use text or json", format);
+	return cli_source_run("validate", &src, report, &json);
 }

@@ -72,6 +72,7 @@ typedef struct cli_api {
 enum {
 	OPT_STATE = 0x100, OPT_API_URL, OPT_API_KEY_FILE, OPT_RATE, OPT_FORMAT, OPT_REPO, OPT_REF, OPT_REFRESH,
 	OPT_SELECT, OPT_SINCE, OPT_VERBOSE, OPT_PARALLEL, OPT_SECRETS_DIR, OPT_LOCK_TIMEOUT, OPT_AUTO_APPROVE,
+	OPT_DIR,
 };
 /* --state, --api-url, --api-key-file, --rate */
 #define CLI_OPTS_API                                                                                             \
@@ -179,10 +180,33 @@ bool cli_wants_help(int argc, char **argv);
  * to `diags`. EXIT_OK with *fleet set, or EXIT_ERROR after printing why the
  * directory could not be read. */
 int cli_load_dir(const char *cmd, const char *dir, spec_fleet **fleet, spec_diags *diags);
-/* The same from a commit of a git repository (`ref` NULL: HEAD), without a
- * checkout; the commit's sha goes into `sha`. */
-int cli_load_repo(const char *cmd, const char *repo, const char *ref, spec_fleet **fleet, spec_diags *diags,
-		  char sha[41]);
+
+/*
+ * Where validate and explain read the manifests: a directory as it is on
+ * disk (--dir, default ".") or a commit of a git repository (--repo, with
+ * --ref, default HEAD) without a checkout. Unlike CLI_OPTS_COMMIT's, their
+ * --dir and --repo differ, so these options are theirs.
+ */
+typedef struct cli_source {
+	const char *dir, *repo, *ref;
+	char sha[41]; /* the commit read, once loaded from --repo */
+} cli_source;
+#define CLI_OPTS_SOURCE                                                                                          \
+	{"dir", required_argument, NULL, OPT_DIR}, {"repo", required_argument, NULL, OPT_REPO},                 \
+	{"ref", required_argument, NULL, OPT_REF}
+/* Take getopt_long's value c with its argument: true when it was one of
+ * CLI_OPTS_SOURCE. */
+bool cli_source_take(cli_source *src, int c, const char *arg);
+/* Refuse --repo with --dir, and --ref without --repo: EXIT_OK, or
+ * EXIT_ERROR after printing why. */
+int cli_source_check(const char *cmd, const cli_source *src);
+/* What a command does with the fleet it read from a source, with the
+ * manifests' problems in diags: its exit code. */
+typedef int (*cli_fleet_fn)(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags *diags);
+/* Load the fleet from the source as cli_load_dir does (from --repo, the
+ * commit's sha goes into src->sha), hand it to fn, and free it: fn's exit
+ * code, or EXIT_ERROR after printing why the fleet could not be read. */
+int cli_source_run(const char *cmd, cli_source *src, cli_fleet_fn fn, void *arg);
 
 
 #endif
