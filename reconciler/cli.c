@@ -44,6 +44,20 @@ int cli_lease_acquire(state *st, const char *name, int64_t ttl, state_lease *hel
 	return rc;
 }
 
+void cli_run_end(const char *cmd, state *st, const cli_run *run, const char *summary)
+{
+	char msg[64];
+
+	if (run->id && state_run_finish(st, run->id, run->outcome, summary) != 0) {
+		snprintf(msg, sizeof(msg), "%s: cannot record the run", cmd);
+		log_warn(msg, "error", err_msg());
+	}
+	if (run->leased && state_lease_drop(st, "fleet") != 0) {
+		snprintf(msg, sizeof(msg), "%s: cannot release the lease", cmd);
+		log_warn(msg, "error", err_msg());
+	}
+}
+
 int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint)
 {
 	int64_t until = (int64_t)time(NULL) + (wait_s > 0 ? wait_s : 0);

@@ -169,16 +169,15 @@ int cmd_adopt(int argc, char **argv)
 	plan *p = NULL;
 	exec_summary sum;
 	memset(&sum, 0, sizeof(sum));
-	int64_t run_id = 0;
-	bool leased = false;
+	cli_run run = CLI_RUN_INIT;
 	int rc = EXIT_ERROR;
-	const char *outcome = "failed";
+	char summary[160];
 
 	if (cli_state_open("adopt", o.o.state_path, &st) != EXIT_OK)
 		goto done;
 	if (cli_lease_take("adopt", st, 0, "wait for it, then adopt again") != EXIT_OK)
 		goto done;
-	leased = true;
+	run.leased = true;
 	if (planning_load(&o.o.rq, st, &pl) != 0) {
 		cli_planning_fail("adopt", &pl);
 		goto done;
@@ -187,7 +186,7 @@ int cmd_adopt(int argc, char **argv)
 	if (cli_client_open("adopt", &o.o.api, &client) != EXIT_OK)
 		goto done;
 	neon_client_set_org(client, spec_fleet_org_id(f));
-	if (state_meta_set(st, "fleet", spec_fleet_name(f)) != 0 || state_run_begin(st, "adopt", &run_id) != 0) {
+	if (state_meta_set(st, "fleet", spec_fleet_name(f)) != 0 || state_run_begin(st, "adopt", &run.id) != 0) {
 		cli_fail("adopt", "%s", err_msg());
 		goto done;
 	}
@@ -208,12 +207,12 @@ int cmd_adopt(int argc, char **argv)
 	show(p);
 	if (p->nadopt && !o.o.auto_approve && !cli_confirm("Adopt these projects?")) {
 		fprintf(stderr, "adopt: not confirmed; nothing was changed\n");
-		outcome = "cancelled";
+		run.outcome = "cancelled";
 		goto done;
 	}
 	if (p->nadopt) {
 		exec_opts eo = {.parallel = o.o.parallel, .op_timeout_ms = 600000, .continue_on_error = true,
-				.run_id = run_id, .fleet = spec_fleet_name(f), .lease = "fleet"};
+				.run_id = run.id, .fleet = spec_fleet_name(f), .lease = "fleet"};
 		if (exec_apply(client, st, p, &eo, &sum) != 0) {
 			cli_fail("adopt", "%s", err_msg());
 			goto done;
@@ -242,21 +241,15 @@ int cmd_adopt(int argc, char **argv)
 	buf_release(&text);
 	if (sum.failed) {
 		rc = EXIT_PARTIAL;
-		outcome = "partial";
+		run.outcome = "partial";
 	} else {
 		rc = p->nblocked ? EXIT_BLOCKED : EXIT_OK;
-		outcome = p->nblocked ? "blocked" : "ok";
+		run.outcome = p->nblocked ? "blocked" : "ok";
 	}
 done:
-	if (run_id) {
-		char summary[160];
-		snprintf(summary, sizeof(summary), "{\"adopted\":%lld,\"write_calls\":%lld,\"failed\":%zu,\"refused\":%zu}",
-			 (long long)sum.adopted, (long long)sum.writes, sum.failed, p ? p->nblocked : 0);
-		if (state_run_finish(st, run_id, outcome, summary) != 0)
-			log_warn("adopt: cannot record the run", "error", err_msg());
-	}
-	if (leased && state_lease_drop(st, "fleet") != 0)
-		log_warn("adopt: cannot release the lease", "error", err_msg());
+	snprintf(summary, sizeof(summary), "{\"adopted\":%lld,\"write_calls\":%lld,\"failed\":%zu,\"refused\":%zu}",
+		 (long long)sum.adopted, (long long)sum.writes, sum.failed, p ? p->nblocked : 0);
+	cli_run_end("adopt", st, &run, summary);
 	exec_summary_release(&sum);
 	plan_free(p);
 	planning_release(&pl);

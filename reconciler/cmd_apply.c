@@ -251,10 +251,8 @@ int cmd_apply(int argc, char **argv)
 	strmap *stale = strmap_new();
 	exec_summary sum;
 	memset(&sum, 0, sizeof(sum));
-	int64_t run_id = 0;
-	bool leased = false;
+	cli_run run = CLI_RUN_INIT;
 	int rc = EXIT_ERROR;
-	const char *outcome = "failed";
 	char *summary = NULL;
 	int64_t t0 = mono_ms();
 
@@ -262,13 +260,13 @@ int cmd_apply(int argc, char **argv)
 		goto done;
 	if (cli_lease_take("apply", st, o.o.lock_timeout_s, "--lock-timeout waits for it") != EXIT_OK)
 		goto done;
-	leased = true;
+	run.leased = true;
 	/* a project locked by Neon's own operations (a compute starting for an
 	 * application) is waited out as long as our own operations are */
 	o.o.api.lock_wait_ms = o.op_timeout_s * 1000;
 	if (cli_client_open("apply", &o.o.api, &client) != EXIT_OK)
 		goto done;
-	if (state_run_begin(st, "apply", &run_id) != 0) {
+	if (state_run_begin(st, "apply", &run.id) != 0) {
 		cli_fail("apply", "%s", err_msg());
 		goto done;
 	}
@@ -293,7 +291,7 @@ int cmd_apply(int argc, char **argv)
 				printf("%s\n", summary); /* a run always ends with its summary */
 			else
 				printf("No changes to apply.\n");
-			outcome = p->nblocked ? "blocked" : "ok";
+			run.outcome = p->nblocked ? "blocked" : "ok";
 			rc = p->nblocked ? EXIT_BLOCKED : EXIT_OK;
 			if (!p->nblocked)
 				apply_record_commit(st, p);
@@ -301,13 +299,13 @@ int cmd_apply(int argc, char **argv)
 		}
 		if (!o.o.auto_approve && !cli_confirm("Apply these changes?")) {
 			fprintf(stderr, "apply: not confirmed; nothing was changed\n");
-			outcome = "cancelled";
+			run.outcome = "cancelled";
 			goto done;
 		}
 	}
 
 	exec_opts eo = {.parallel = o.o.parallel, .op_timeout_ms = o.op_timeout_s * 1000,
-			.continue_on_error = o.continue_on_error, .secrets_dir = o.o.secrets_dir, .run_id = run_id,
+			.continue_on_error = o.continue_on_error, .secrets_dir = o.o.secrets_dir, .run_id = run.id,
 			.fleet = fleet, .json_events = o.json, .lease = "fleet", .skip = planfile_skip,
 			.skip_arg = stale};
 	if (exec_apply(client, st, p, &eo, &sum) != 0) {
@@ -323,17 +321,14 @@ int cmd_apply(int argc, char **argv)
 		print_summary(&sum, p, mono_ms() - t0);
 	if (sum.failed || sum.skipped || sum.stopped) {
 		rc = EXIT_PARTIAL;
-		outcome = "partial";
+		run.outcome = "partial";
 	} else {
 		rc = sum.blocked ? EXIT_BLOCKED : EXIT_OK;
-		outcome = sum.blocked ? "blocked" : "ok";
+		run.outcome = sum.blocked ? "blocked" : "ok";
 		apply_record_commit(st, p);
 	}
 done:
-	if (run_id && state_run_finish(st, run_id, outcome, summary ? summary : "{}") != 0)
-		log_warn("apply: cannot record the run", "error", err_msg());
-	if (leased && state_lease_drop(st, "fleet") != 0)
-		log_warn("apply: cannot release the lease", "error", err_msg());
+	cli_run_end("apply", st, &run, summary ? summary : "{}");
 	free(summary);
 	exec_summary_release(&sum);
 	strmap_free(stale);

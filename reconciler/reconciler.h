@@ -142,6 +142,18 @@ void cli_age(int64_t since, char out[32]);
  * live holder; on failure print who holds it (pid, host, since) and
  * `hint`, for ENGINE_LEASE_TTL. EXIT_OK or EXIT_ERROR. */
 int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint);
+/* What a command that writes (adopt, apply) holds in the state file: the
+ * fleet lease, once taken, and the run it records, once begun. */
+typedef struct cli_run {
+	bool leased;
+	int64_t id;          /* 0: no run begun */
+	const char *outcome; /* what the run ends as; "failed" until said otherwise */
+} cli_run;
+#define CLI_RUN_INIT {false, 0, "failed"}
+/* Record the run's outcome with `summary` (when one was begun) and drop
+ * the fleet lease (when taken). Either failing is logged as a warning
+ * ("CMD: cannot …"), not returned: the command's own result stands. */
+void cli_run_end(const char *cmd, state *st, const cli_run *run, const char *summary);
 /* state_lease_acquire, logging a lease taken over from another holder
  * ("lease taken over", with its previous holder and why): every command
  * takes its leases through this or cli_lease_take. */
