@@ -21,7 +21,6 @@
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* A plan of 100,000 tenants with a dozen calls each stays well below. */
@@ -188,19 +187,11 @@ static int get_time(const reader *r, const json_t *o, const char *key, bool null
 	if (nullable && json_is_null(v))
 		return 0;
 	const char *s = json_string_value(v);
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
 	int y, mo, d, h, mi, sec, n = 0;
 	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
 	    (size_t)n != strlen(s))
 		return bad(r, key, "must be an RFC 3339 UTC time like \"2026-11-26T03:42:00Z\"");
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = (int64_t)timegm(&tm);
+	*out = unit_utc_seconds(y, mo, d, h, mi, sec);
 	return 0;
 }
 

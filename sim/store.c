@@ -121,15 +121,7 @@ int sim_time_parse(const char *s, int64_t *out)
 	} else {
 		return -1;
 	}
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon - 1;
-	tm.tm_mday = day;
-	tm.tm_hour = hour;
-	tm.tm_min = min;
-	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
+	time_t t = (time_t)unit_utc_seconds(year, mon, day, hour, min, sec);
 	/* timegm normalises: 2026-02-30 comes back as March */
 	struct tm back;
 	gmtime_r(&t, &back);

@@ -7,6 +7,9 @@
  * or a quota ten times too small. Values are integers all the way through
  * (seconds, bytes, quarter compute units) so that printing what was parsed
  * gives back the same text and plans never show rounding noise.
+ *
+ * It also turns a UTC calendar time into unix seconds, for the readers of
+ * RFC 3339 text (plan files, the sim).
  */
 #include "util/util.h"
 
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static bool is_digit(char c)
 {
@@ -296,4 +300,18 @@ void unit_cu_format(int32_t quarters, char out[16])
 		q = -q;
 	}
 	snprintf(out, 16, "%s%" PRId64 "%s", sign, q / 4, frac[q % 4]);
+}
+
+int64_t unit_utc_seconds(int year, int month, int day, int hour, int min, int sec)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = month - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	return (int64_t)timegm(&tm);
 }

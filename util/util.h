@@ -187,6 +187,11 @@ int unit_cu_parse(const char *s, int32_t *quarters) WUR;
 /* 1 → "0.25", 2 → "0.5", 4 → "1", 6 → "1.5". */
 void unit_cu_format(int32_t quarters, char out[16]);
 
+/* Unix seconds of the UTC time year-month-day hour:min:sec (month 1 to 12),
+ * for the readers of RFC 3339 text; a field past its range rolls over
+ * into the next, as with timegm (February 30th comes back as March). */
+int64_t unit_utc_seconds(int year, int month, int day, int hour, int min, int sec);
+
 /* ------------------------------------------------------------------ hash */
 
 #define SHA256_LEN 32
