@@ -131,6 +131,25 @@ int state__step_done(state *s, sqlite3_stmt *st, const char *what)
 	return rc;
 }
 
+int state__step_insert(state *s, sqlite3_stmt *st, const char *what, int64_t *id)
+{
+	int rc = state__step_done(s, st, what);
+
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+int state__step_str(state *s, sqlite3_stmt *st, const char *what, char **out)
+{
+	int rc = sqlite3_step(st);
+
+	*out = rc == SQLITE_ROW ? state__col_str(st, 0) : NULL;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : state__fail(s, rc, what);
+	state__reset(st);
+	return rc;
+}
+
 int state__step_one(state *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
@@ -245,17 +264,7 @@ int state__meta_get(state *s, const char *key, char **out)
 	if ((rc = state__stmt(s, "SELECT value FROM meta WHERE key = ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = state__col_str(st, 0);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		rc = state__fail(s, rc, "reading meta");
-	}
-	state__reset(st);
-	return rc;
+	return state__step_str(s, st, "reading meta", out);
 }
 
 int state_generation(state *s, int64_t *out)

@@ -63,6 +63,12 @@ int state__stmt(state *s, const char *sql, sqlite3_stmt **out) WUR;
  * then reset it: 0 when it ran to the end, else state__fail(s, rc, what).
  * sqlite3_changes and sqlite3_last_insert_rowid still tell about it. */
 int state__step_done(state *s, sqlite3_stmt *st, const char *what) WUR;
+/* state__step_done for an INSERT of one row: *id is its rowid once it ran. */
+int state__step_insert(state *s, sqlite3_stmt *st, const char *what, int64_t *id) WUR;
+/* Step a query of one text column that returns at most one row, then reset
+ * it: *out is a heap copy of the value, NULL when there is no row (or the
+ * value is NULL). 0, or state__fail(s, rc, what). */
+int state__step_str(state *s, sqlite3_stmt *st, const char *what, char **out) WUR;
 /* Step a statement that returns exactly one row (an aggregate such as
  * count(*)): 0 with the row there to read, else state__fail(s, rc, what),
  * no row at all included. The caller resets st either way. */

@@ -77,10 +77,7 @@ int state_journal_intent(state *s, int64_t run_id, const char *tenant, const cha
 	state__bind_text(st, 4, action);
 	state__bind_text(st, 5, intent_json);
 	sqlite3_bind_int64(st, 6, now);
-	rc = state__step_done(s, st, "writing the journal");
-	if (rc == 0)
-		*id = sqlite3_last_insert_rowid(s->db);
-	return rc;
+	return state__step_insert(s, st, "writing the journal", id);
 }
 
 /*
@@ -97,11 +94,7 @@ static int explain_no_change(state *s, int64_t id, const char *to)
 	if ((rc = state__stmt(s, "SELECT state FROM journal WHERE id = ?1", &st)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		cur = state__col_str(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the journal");
-	state__reset(st);
+	rc = state__step_str(s, st, "reading the journal", &cur);
 	if (rc == 0)
 		rc = cur ? err_set(ERR_CONFLICT, "journal entry %lld is already '%s': it cannot become '%s'",
 				   (long long)id, cur, to)

@@ -244,10 +244,7 @@ static int run_insert(state *s, const char *command, const char *outcome, const 
 		sqlite3_bind_int64(st, 5, now);
 	state__bind_text(st, 6, outcome);
 	state__bind_text(st, 7, summary_json);
-	rc = state__step_done(s, st, "recording a run");
-	if (rc == 0)
-		*id = sqlite3_last_insert_rowid(s->db);
-	return rc;
+	return state__step_insert(s, st, "recording a run", id);
 }
 
 int state_lease_break(state *s, const char *name, const char *reason)

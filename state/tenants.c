@@ -60,12 +60,7 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 	if ((rc = state__stmt(s, "SELECT tenant FROM tenants WHERE project_id = ?1", &st)) != 0)
 		goto done;
 	state__bind_text(st, 1, project_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		owner = state__col_str(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the tenant map");
-	state__reset(st);
-	if (rc != 0)
+	if ((rc = state__step_str(s, st, "reading the tenant map", &owner)) != 0)
 		goto done;
 	if (owner && strcmp(owner, tenant) != 0) {
 		rc = err_set(ERR_CONFLICT, "project '%s' is already mapped to tenant '%s', not '%s'", project_id,
