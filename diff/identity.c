@@ -110,7 +110,7 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 	identity *ix = arg;
 	id_candidate *c = ix->n ? &ix->v[ix->n - 1] : NULL;
 	if (!c || strcmp(c->id, u->project_id) != 0) {
-		/* a new project (rows come in id order, one per annotated branch) */
+		/* a new project (its rows come together, one per annotated branch) */
 		if (ix->n == ix->cap)
 			ix->v = xgrow(ix->v, &ix->cap, ix->n + 1, sizeof(*ix->v));
 		c = &ix->v[ix->n++];
@@ -183,6 +183,11 @@ size_t diff__identity_unknown(const identity *ix)
 	return ix->unknown;
 }
 
+static int cmp_candidate(const void *a, const void *b)
+{
+	return strcmp((*(const id_candidate *const *)a)->id, (*(const id_candidate *const *)b)->id);
+}
+
 size_t diff__identity_candidates(const identity *ix, const char *tenant, const char *name, const id_candidate **out,
 			   size_t max)
 {
@@ -201,6 +206,12 @@ size_t diff__identity_candidates(const identity *ix, const char *tenant, const c
 			out[nc] = &ix->v[bytenant[i]];
 		nc++;
 	}
+	/* the index is built in the cache's scan order: name them by id, those
+	 * of the name first, so messages do not depend on it */
+	size_t nb = byname ? byname[0] : 0, shown = nc < max ? nc : max;
+	nb = nb < shown ? nb : shown;
+	qsort(out, nb, sizeof(*out), cmp_candidate);
+	qsort(out + nb, shown - nb, sizeof(*out), cmp_candidate);
 	return nc;
 }
 

@@ -214,7 +214,7 @@ static const state_branch *live_default(const state_deep *d)
 /* Push x as a blocked create of t (its project name as the change). */
 static void push_blocked_create(builder *b, const spec_tenant *t, act *x)
 {
-	char *name = xasprintf("%s%s", spec_fleet_name_prefix(b->in->fleet), t->name);
+	char *name = xstrcat2(spec_fleet_name_prefix(b->in->fleet), t->name);
 	x->a.kind = PLAN_BLOCKED;
 	diff__act_change(x, "project", NULL, name);
 	free(name);
@@ -249,7 +249,7 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 			return rc;
 		}
 	}
-	char *name = xasprintf("%s%s", spec_fleet_name_prefix(in->fleet), t->name);
+	char *name = xstrcat2(spec_fleet_name_prefix(in->fleet), t->name);
 	char *why = NULL;
 	id_verdict v = diff__identity_check(b->ix, t->name, name, adopt_id, &why);
 	free(name);

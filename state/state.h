@@ -262,8 +262,8 @@ int state_tenants_uncached(state *s, int (*fn)(void *arg, const char *tenant, co
  * comes before every create (diff/): one row for each of their branches
  * that carries annotations, and one row (annotations_json NULL) for a
  * project with none. deep_known: the project's branches were read (else
- * its annotations are unknown). Strings are borrowed for the call; in
- * project id order, in one read transaction.
+ * its annotations are unknown). Strings are borrowed for the call; a
+ * project's rows come one after the other, projects in no set order.
  */
 typedef struct state_unmapped {
 	const char *project_id, *name;

@@ -268,8 +268,35 @@ int state_tenants_uncached(state *s, int (*fn)(void *arg, const char *tenant, co
 typedef struct unmapped_walk {
 	int (*fn)(void *arg, const state_unmapped *u);
 	void *arg;
+	strmap *ann;       /* project id -> its annotated branches' JSON, a heap list (n, then strings) */
+	char **keys;       /* the map's keys, owned here */
+	size_t nkeys, capkeys;
 } unmapped_walk;
 
+/* Phase one: the annotated branches of unmapped projects, by project. */
+static int annotated_row(sqlite3_stmt *st, void *arg)
+{
+	unmapped_walk *w = arg;
+	const char *pid = (const char *)sqlite3_column_text(st, 0), *json = (const char *)sqlite3_column_text(st, 1);
+	if (!pid || !json)
+		return 0;
+	char **l = strmap_get(w->ann, pid);
+	size_t n = l ? (size_t)(uintptr_t)l[0] : 0;
+	l = xrealloc(l, (n + 2) * sizeof(char *));
+	l[0] = (char *)(uintptr_t)(n + 1);
+	l[n + 1] = xstrdup(json);
+	if (n == 0) {
+		if (w->nkeys == w->capkeys)
+			w->keys = xgrow(w->keys, &w->capkeys, w->nkeys + 1, sizeof(char *));
+		w->keys[w->nkeys] = xstrdup(pid);
+		strmap_put(w->ann, w->keys[w->nkeys++], l);
+	} else {
+		strmap_put(w->ann, pid, l);
+	}
+	return 0;
+}
+
+/* Phase two: each project, once per annotated branch (or once with none). */
 static int unmapped_row(sqlite3_stmt *st, void *arg)
 {
 	unmapped_walk *w = arg;
@@ -277,23 +304,48 @@ static int unmapped_row(sqlite3_stmt *st, void *arg)
 		.project_id = (const char *)sqlite3_column_text(st, 0),
 		.name = (const char *)sqlite3_column_text(st, 1),
 		.deep_known = sqlite3_column_int64(st, 2) > 0,
-		.annotations_json = (const char *)sqlite3_column_text(st, 3),
 	};
 	if (!u.project_id)
 		u.project_id = "";
 	if (!u.name)
 		u.name = "";
-	return w->fn(w->arg, &u);
+	char **l = w->nkeys ? strmap_get(w->ann, u.project_id) : NULL;
+	if (!l)
+		return w->fn(w->arg, &u);
+	int rc = 0;
+	for (size_t i = 1; rc == 0 && i <= (size_t)(uintptr_t)l[0]; i++) {
+		u.annotations_json = l[i];
+		rc = w->fn(w->arg, &u);
+	}
+	return rc;
 }
 
 int state_unmapped_foreach(state *s, int (*fn)(void *arg, const state_unmapped *u), void *arg)
 {
-	unmapped_walk w = {fn, arg};
-	return state__foreach(s,
-			  "SELECT p.id, p.name, p.deep_at, b.annotations_json FROM projects p LEFT JOIN branches b "
-			  "ON b.project_id = p.id AND b.annotations_json IS NOT NULL AND b.annotations_json != '{}' "
-			  "WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.project_id = p.id) ORDER BY p.id",
-			  "reading the projects no tenant is mapped to", unmapped_row, &w);
+	/* two plain scans, not a join in id order: at 100,000 unmapped
+	 * projects the join with its index lookups took 13 times as long */
+	unmapped_walk w = {fn, arg, strmap_new(), NULL, 0, 0};
+	int rc = state__foreach(s,
+				"SELECT b.project_id, b.annotations_json FROM branches b WHERE b.annotations_json IS NOT "
+				"NULL AND b.annotations_json != '{}' AND NOT EXISTS (SELECT 1 FROM tenants t WHERE "
+				"t.project_id = b.project_id)",
+				"reading the branches of the projects no tenant is mapped to", annotated_row, &w);
+	if (rc == 0)
+		rc = state__foreach(s,
+				    "SELECT p.id, p.name, p.deep_at FROM projects p WHERE NOT EXISTS "
+				    "(SELECT 1 FROM tenants t WHERE t.project_id = p.id)",
+				    "reading the projects no tenant is mapped to", unmapped_row, &w);
+	for (size_t i = 0; i < w.nkeys; i++) {
+		char **l = strmap_get(w.ann, w.keys[i]);
+		for (size_t k = 1; k <= (size_t)(uintptr_t)l[0]; k++)
+			free(l[k]);
+		free(l);
+	}
+	strmap_free(w.ann);
+	for (size_t i = 0; i < w.nkeys; i++)
+		free(w.keys[i]);
+	free(w.keys);
+	return rc;
 }
 
 int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg)

@@ -36,6 +36,9 @@ void *xrealloc(void *p, size_t n);
 void *xgrow(void *p, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* a then b in a new string: xasprintf("%s%s") without the formatting,
+ * for names made once per tenant (namePrefix + tenant). */
+char *xstrcat2(const char *a, const char *b);
 /* printf into a new heap string; the v form leaves ap to the caller's
  * va_end. */
 char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
