@@ -29,6 +29,7 @@ struct identity {
 	size_t n, cap;
 	strmap *by_name;     /* name -> index list (heap size_t array, first element its length) */
 	strmap *by_tenant;   /* this fleet's tenant -> index list */
+	const strmap *names; /* or NULL: only these names are indexed (plus every marked project) */
 	char **keys;         /* map keys, owned here */
 	size_t nkeys, capkeys;
 	size_t unknown;      /* unmapped projects whose branches were never read */
@@ -110,7 +111,12 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 	identity *ix = arg;
 	id_candidate *c = ix->n ? &ix->v[ix->n - 1] : NULL;
 	if (!c || strcmp(c->id, u->project_id) != 0) {
-		/* a new project (its rows come together, one per annotated branch) */
+		/* a new project (its rows come together, one per annotated branch);
+		 * one without marks whose name no create asks for is only counted */
+		if (!u->annotations_json && ix->names && !strmap_get(ix->names, u->name)) {
+			ix->unknown += !u->deep_known;
+			return 0;
+		}
 		if (ix->n == ix->cap)
 			ix->v = xgrow(ix->v, &ix->cap, ix->n + 1, sizeof(*ix->v));
 		c = &ix->v[ix->n++];
@@ -136,13 +142,15 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 	return 0;
 }
 
-int diff__identity_build(identity **out, state *st, const char *fleet)
+int diff__identity_build(identity **out, state *st, const char *fleet, const strmap *names)
 {
 	identity *ix = xcalloc(1, sizeof(*ix));
+	ix->names = names;
 	ix->by_name = strmap_new();
 	ix->by_tenant = strmap_new();
 	ix->fleet = xstrdup(fleet ? fleet : "");
 	int rc = state_unmapped_foreach(st, on_unmapped, ix);
+	ix->names = NULL;
 	if (rc != 0) {
 		diff__identity_free(ix);
 		*out = NULL;

@@ -120,8 +120,11 @@ typedef struct id_candidate {
 } id_candidate;
 typedef enum { ID_NONE, ID_ADOPT, ID_BLOCKED } id_verdict;
 /* Index the cache's unmapped projects by name and by this fleet's tenant
- * annotations. */
-int diff__identity_build(identity **out, state *st, const char *fleet) WUR;
+ * annotations. names (or NULL: all): index only the projects of these
+ * names, and every marked one; the rest are only counted when unread (an
+ * incremental plan of 10 tenants need not index 100,000 names). The map is
+ * read during the call only. */
+int diff__identity_build(identity **out, state *st, const char *fleet, const strmap *names) WUR;
 void diff__identity_free(identity *ix);
 /* Unmapped projects whose branches (so whose annotations) were never read. */
 size_t diff__identity_unknown(const identity *ix);

@@ -243,7 +243,18 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 		return 0;
 	}
 	if (!b->ix) {
-		int rc = diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet));
+		/* an incremental plan indexes only the names it may create */
+		strmap *names = in->only ? strmap_new() : NULL;
+		char **keys = in->only ? xcalloc(in->nonly + 1, sizeof(char *)) : NULL;
+		for (size_t i = 0; names && i < in->nonly; i++) {
+			keys[i] = xstrcat2(spec_fleet_name_prefix(in->fleet), in->only[i]);
+			strmap_put(names, keys[i], keys[i]);
+		}
+		int rc = diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet), names);
+		strmap_free(names);
+		for (size_t i = 0; keys && i < in->nonly; i++)
+			free(keys[i]);
+		free(keys);
 		if (rc != 0) {
 			diff__act_release(&x->a);
 			return rc;

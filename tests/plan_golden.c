@@ -8,6 +8,9 @@
  *   live.json       the cached live fleet, written into a fresh state file
  *                   through state/'s own API (below)
  *   select          optional: a --select expression, one line
+ *   only            optional: tenant names, one a line, sorted: plan only
+ *                   these (as an incremental plan or the daemon's drift
+ *                   slice does)
  *   expected.dump   one block per action: kind, tenant, project, calls and
  *                   changes, in full (bodies included)
  *   expected.txt    plan_render_text
@@ -397,6 +400,8 @@ int main(int argc, char **argv)
 	spec_diags *diags = spec_diags_new();
 	state *st = NULL;
 	plan_selector *sel = NULL;
+	char **only = NULL;
+	size_t nonly = 0;
 	plan *p = NULL;
 	json_t *live = NULL;
 	buf d = BUF_INIT(0), t = BUF_INIT(0), j = BUF_INIT(0), sb = BUF_INIT(4096);
@@ -443,6 +448,22 @@ int main(int argc, char **argv)
 	}
 	plan_input in = {.fleet = fleet, .st = st, .sel = sel, .now = NOW,
 			 .live_incomplete = ji(live, "list_incomplete", 0)};
+	char *onlypath = xasprintf("%s/only", dir);
+	FILE *of = fopen(onlypath, "r");
+	free(onlypath);
+	char line[256];
+	while (of && fgets(line, sizeof(line), of)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!line[0])
+			continue;
+		only = xrealloc(only, (nonly + 1) * sizeof(char *));
+		only[nonly++] = xstrdup(line);
+	}
+	if (of) {
+		fclose(of);
+		in.only = (const char *const *)only;
+		in.nonly = nonly;
+	}
 	if (plan_build(&p, &in) != 0) {
 		res = die("plan_build");
 		goto done;
@@ -454,6 +475,9 @@ int main(int argc, char **argv)
 	res = check(dir, "expected.dump", &d) | check(dir, "expected.txt", &t) | check(dir, "expected.json", &j);
 	res |= roundtrip(tmpl, p, &t, &j);
 done:
+	for (size_t i = 0; i < nonly; i++)
+		free(only[i]);
+	free(only);
 	plan_free(p);
 	plan_selector_free(sel);
 	json_decref(live);
