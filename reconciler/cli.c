@@ -25,13 +25,17 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 
 int cli_planning_fail(const char *cmd, const planning *pl)
 {
-	if (pl->diags && spec_diags_count(pl->diags)) {
-		buf d = BUF_INIT(0);
-		if (spec_diags_render_text(pl->diags, &d) == 0)
-			fwrite(d.data, 1, d.len, stderr);
-		buf_release(&d);
-	}
+	if (pl->diags && spec_diags_count(pl->diags))
+		cli_print_diags(pl->diags);
 	return cli_fail(cmd, "%s", err_msg());
+}
+
+void cli_print_diags(const spec_diags *diags)
+{
+	buf d = BUF_INIT(0);
+	if (spec_diags_render_text(diags, &d) == 0)
+		fwrite(d.data, 1, d.len, stderr);
+	buf_release(&d);
 }
 
 int cli_lease_acquire(state *st, const char *name, int64_t ttl, state_lease *held)

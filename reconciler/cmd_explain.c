@@ -35,10 +35,7 @@ static int show(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags 
 	const char *tenant = arg;
 	size_t n = spec_diags_count(diags);
 	if (n) {
-		buf d = BUF_INIT(0);
-		if (spec_diags_render_text(diags, &d) == 0)
-			fwrite(d.data, 1, d.len, stderr);
-		buf_release(&d);
+		cli_print_diags(diags);
 		fprintf(stderr, "flotilla explain: the fleet has %zu problem%s (see above)\n", n, n == 1 ? "" : "s");
 	}
 	const spec_tenant *t = spec_fleet_tenant_find(fleet, tenant);

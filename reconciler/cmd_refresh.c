@@ -68,10 +68,7 @@ static spec_fleet *load(const char *dir)
 	spec_fleet *fleet = NULL;
 	spec_diags *diags = spec_diags_new();
 	if (cli_load_dir("refresh", dir, &fleet, diags) == EXIT_OK && spec_diags_count(diags)) {
-		buf d = BUF_INIT(0);
-		if (spec_diags_render_text(diags, &d) == 0)
-			fwrite(d.data, 1, d.len, stderr);
-		buf_release(&d);
+		cli_print_diags(diags);
 		cli_fail("refresh", "the manifests in '%s' have problems (above); fix them first", dir);
 		spec_fleet_free(fleet);
 		fleet = NULL;

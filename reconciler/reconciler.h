@@ -184,6 +184,8 @@ int cli_fail(const char *cmd, const char *fmt, ...) PRINTF(2, 3);
 /* Say why planning failed as `cmd`: the manifests' problems first, when
  * there are, then err_msg. EXIT_ERROR. */
 int cli_planning_fail(const char *cmd, const planning *pl);
+/* The manifests' problems as text on stderr, one a line. */
+void cli_print_diags(const spec_diags *diags);
 /* Ask `question` on stderr; true only for a line "yes" on stdin. */
 bool cli_confirm(const char *question);
 /* True when argv holds -h or --help (before any "--"). */
