@@ -9,9 +9,17 @@
 
 #include "util/util.h"
 
+/* A slot keeps its key's hash beside the key: a probe compares hashes
+ * first and reads the key's bytes only on a match, and growing or
+ * shifting never hashes a key again. */
+typedef struct slot_t {
+	const char *key; /* NULL: empty */
+	uint64_t hash;
+	void *val;
+} slot_t;
+
 struct strmap {
-	const char **keys;
-	void **vals;
+	slot_t *s;
 	size_t n, cap; /* cap is a power of two */
 };
 
@@ -29,8 +37,7 @@ strmap *strmap_new(void)
 {
 	strmap *m = xcalloc(1, sizeof(*m));
 	m->cap = 16;
-	m->keys = xcalloc(m->cap, sizeof(*m->keys));
-	m->vals = xcalloc(m->cap, sizeof(*m->vals));
+	m->s = xcalloc(m->cap, sizeof(*m->s));
 	return m;
 }
 
@@ -38,15 +45,14 @@ void strmap_free(strmap *m)
 {
 	if (!m)
 		return;
-	free(m->keys);
-	free(m->vals);
+	free(m->s);
 	free(m);
 }
 
-static size_t slot(const char **keys, size_t cap, const char *key)
+static size_t find(const slot_t *s, size_t cap, const char *key, uint64_t h)
 {
-	size_t i = (size_t)hash(key) & (cap - 1);
-	while (keys[i] && strcmp(keys[i], key) != 0)
+	size_t i = (size_t)h & (cap - 1);
+	while (s[i].key && (s[i].hash != h || strcmp(s[i].key, key) != 0))
 		i = (i + 1) & (cap - 1);
 	return i;
 }
@@ -55,63 +61,60 @@ void *strmap_put(strmap *m, const char *key, void *val)
 {
 	if ((m->n + 1) * 10 > m->cap * 7) {
 		size_t ncap = m->cap * 2;
-		const char **nk = xcalloc(ncap, sizeof(*nk));
-		void **nv = xcalloc(ncap, sizeof(*nv));
+		slot_t *ns = xcalloc(ncap, sizeof(*ns));
 		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->keys[i])
+			if (!m->s[i].key)
 				continue;
-			size_t j = slot(nk, ncap, m->keys[i]);
-			nk[j] = m->keys[i];
-			nv[j] = m->vals[i];
+			size_t j = (size_t)m->s[i].hash & (ncap - 1);
+			while (ns[j].key)
+				j = (j + 1) & (ncap - 1);
+			ns[j] = m->s[i];
 		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = nk;
-		m->vals = nv;
+		free(m->s);
+		m->s = ns;
 		m->cap = ncap;
 	}
-	size_t i = slot(m->keys, m->cap, key);
-	void *old = m->keys[i] ? m->vals[i] : NULL;
-	if (!m->keys[i]) {
+	uint64_t h = hash(key);
+	size_t i = find(m->s, m->cap, key, h);
+	void *old = m->s[i].key ? m->s[i].val : NULL;
+	if (!m->s[i].key) {
 		m->n++;
-		m->keys[i] = key;
+		m->s[i].key = key;
+		m->s[i].hash = h;
 	}
 	/* a replaced entry keeps the key it was stored with: the caller's may
 	 * be a temporary that dies after this call */
-	m->vals[i] = val;
+	m->s[i].val = val;
 	return old;
 }
 
 void *strmap_get(const strmap *m, const char *key)
 {
-	size_t i = slot(m->keys, m->cap, key);
-	return m->keys[i] ? m->vals[i] : NULL;
+	size_t i = find(m->s, m->cap, key, hash(key));
+	return m->s[i].key ? m->s[i].val : NULL;
 }
 
 void *strmap_del(strmap *m, const char *key)
 {
-	size_t i = slot(m->keys, m->cap, key);
-	if (!m->keys[i])
+	size_t i = find(m->s, m->cap, key, hash(key));
+	if (!m->s[i].key)
 		return NULL;
-	void *old = m->vals[i];
-	m->keys[i] = NULL;
-	m->vals[i] = NULL;
+	void *old = m->s[i].val;
+	m->s[i] = (slot_t){0};
 	m->n--;
 	/* Move later entries of the same probe run back into the gap, so that
 	 * every key stays reachable from its home slot without tombstones. */
 	size_t j = i;
 	for (;;) {
 		j = (j + 1) & (m->cap - 1);
-		if (!m->keys[j])
+		if (!m->s[j].key)
 			break;
-		size_t home = (size_t)hash(m->keys[j]) & (m->cap - 1);
+		size_t home = (size_t)m->s[j].hash & (m->cap - 1);
 		/* j's key may move to i only if i lies cyclically in [home, j) */
 		bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
 		if (movable) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
-			m->keys[j] = NULL;
-			m->vals[j] = NULL;
+			m->s[i] = m->s[j];
+			m->s[j] = (slot_t){0};
 			i = j;
 		}
 	}
