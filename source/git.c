@@ -19,11 +19,15 @@
 
 struct source_repo {
 	git_repository *repo;
-	git_odb *odb;
 	git_tree *tree; /* the commit's root tree */
 	char *dir;
 	char sha[GIT_OID_HEXSZ + 1];
 	spec_source src;
+	/* path -> blob id (git_oid) of every regular file the last listing
+	 * met, both in `a`: a read or a blob id of a listed file is then one
+	 * hash lookup instead of a walk down the tree from its root */
+	strmap *listed;
+	arena *a;
 };
 
 static const char *git_msg(void)
@@ -77,6 +81,11 @@ static int walk(source_repo *g, const git_tree *t, buf *path, unsigned depth,
 			if (rc != 0)
 				return rc;
 		} else if (is_blob(mode) || is_link(mode)) {
+			if (is_blob(mode)) {
+				git_oid *id = arena_alloc(g->a, sizeof(*id));
+				git_oid_cpy(id, git_tree_entry_id(e));
+				strmap_put(g->listed, arena_strdup(g->a, path->data), id);
+			}
 			emit(arg, path->data);
 		} /* GIT_FILEMODE_COMMIT: a submodule, not part of this repository */
 	}
@@ -90,6 +99,10 @@ static int src_list(void *ctx, void (*emit)(void *, const char *), void *arg)
 {
 	source_repo *g = ctx;
 	buf path = BUF_INIT(0);
+	strmap_free(g->listed);
+	arena_free(g->a);
+	g->listed = strmap_new();
+	g->a = arena_new();
 	int rc = walk(g, g->tree, &path, 0, emit, arg);
 	buf_release(&path);
 	return rc;
@@ -214,50 +227,59 @@ static int lookup(source_repo *g, const char *path, git_tree_entry **out)
 	return rc;
 }
 
-static int src_read(void *ctx, const char *path, buf *out)
+/* The blob that `path` reads: from the listing, or by a walk down the
+ * tree (a symlink, or a path read before any listing). */
+static int blob_of(source_repo *g, const char *path, git_oid *out)
 {
-	source_repo *g = ctx;
+	const git_oid *id = g->listed ? strmap_get(g->listed, path) : NULL;
+	if (id) {
+		git_oid_cpy(out, id);
+		return 0;
+	}
 	git_tree_entry *e = NULL;
-	git_blob *blob = NULL;
 	int rc = lookup(g, path, &e);
 	if (rc != 0)
 		return rc;
-	/* Refuse a large blob by its header, before inflating it. */
-	size_t size = 0;
-	git_object_t type;
-	if (git_odb_read_header(&size, &type, g->odb, git_tree_entry_id(e)) != 0) {
-		rc = err_set(ERR_IO, "cannot read: %s", git_msg());
-		goto done;
-	}
-	if (out->max && (out->len > out->max || size > out->max - out->len)) {
+	git_oid_cpy(out, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return 0;
+}
+
+static int src_read(void *ctx, const char *path, buf *out)
+{
+	source_repo *g = ctx;
+	git_blob *blob = NULL;
+	git_oid id;
+	int rc = blob_of(g, path, &id);
+	if (rc != 0)
+		return rc;
+	/* The size is checked once the blob is read: asking the pack for its
+	 * header first cost as much as a fifth of reading it (libgit2 holds a
+	 * blob whole in memory either way). */
+	if (git_blob_lookup(&blob, g->repo, &id) != 0)
+		return err_set(ERR_IO, "cannot read: %s", git_msg());
+	size_t size = (size_t)git_blob_rawsize(blob);
+	if (out->max && (out->len > out->max || size > out->max - out->len))
 		rc = err_set(ERR_TOOBIG, "file is %zu bytes, larger than the %zu-byte maximum", size, out->max);
-		goto done;
-	}
-	if (git_blob_lookup(&blob, g->repo, git_tree_entry_id(e)) != 0) {
-		rc = err_set(ERR_IO, "cannot read: %s", git_msg());
-		goto done;
-	}
-	rc = buf_add(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	else
+		rc = buf_add(out, git_blob_rawcontent(blob), size);
 	if (rc == 0 && !out->data)
 		rc = buf_add(out, "", 0); /* an empty file still reads as "" */
-done:
 	git_blob_free(blob);
-	git_tree_entry_free(e);
 	return rc;
 }
 
 static int src_blob_id(void *ctx, const char *path, char out[SPEC_BLOB_ID_LEN + 1])
 {
 	source_repo *g = ctx;
-	git_tree_entry *e = NULL;
+	git_oid id;
 	out[0] = '\0';
-	int rc = lookup(g, path, &e);
+	int rc = blob_of(g, path, &id);
 	if (rc == ERR_INVALID)
 		rc = err_set(ERR_NOTFOUND, "%s", err_msg()); /* a refused link has no content */
 	if (rc != 0)
 		return rc;
-	git_oid_tostr(out, SPEC_BLOB_ID_LEN + 1, git_tree_entry_id(e));
-	git_tree_entry_free(e);
+	git_oid_tostr(out, SPEC_BLOB_ID_LEN + 1, &id);
 	return 0;
 }
 
@@ -290,10 +312,6 @@ int source_open(source_repo **out, const char *dir, const char *ref)
 		rc = err_set(ERR_IO, "'%s' is not a git repository", dir);
 		goto done;
 	}
-	if (git_repository_odb(&g->odb, g->repo) != 0) {
-		rc = err_set(ERR_IO, "cannot open the objects of '%s': %s", dir, git_msg());
-		goto done;
-	}
 	rc = resolve(g, ref ? ref : "HEAD", &commit);
 	if (rc != 0)
 		goto done;
@@ -319,7 +337,8 @@ void source_free(source_repo *g)
 	if (!g)
 		return;
 	git_tree_free(g->tree);
-	git_odb_free(g->odb);
+	strmap_free(g->listed);
+	arena_free(g->a);
 	git_repository_free(g->repo);
 	free(g->dir);
 	free(g);
