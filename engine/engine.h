@@ -74,10 +74,14 @@ void engine_set_reporter(const engine_reporter *r);
  * memory; else one query a blob. */
 typedef struct pcache pcache;
 pcache *pcache_new(state *st, bool bulk);
-/* Wait until every new entry is in the table (bulk mode writes them from a
- * thread); the first failure's code, with err_msg. Run it before committing
- * the transaction the entries go in. Free flushes too. */
+/* Write the new entries (bulk mode: from a thread with its own connection
+ * to the state file, so the caller goes on at once; else on the caller's
+ * connection, now); the first failure's code, with err_msg. Run it after
+ * the caller's own write transaction is committed. */
 int pcache_flush(pcache *c);
+/* Wait until the entries pcache_flush writes are in the table (or failed:
+ * the code, with err_msg). Free waits too. */
+int pcache_wait(pcache *c);
 const spec_cache *pcache_spec(pcache *c);
 void pcache_free(pcache *c);
 
@@ -275,6 +279,7 @@ typedef struct fleet_load {
 	size_t nonly;
 	size_t changed_files;  /* with a base: paths changed since it */
 	char base[41];         /* the base commit, or "" */
+	pcache *pc;            /* the parse cache, maybe still writing */
 } fleet_load;
 
 /*

@@ -117,15 +117,17 @@ static int part_blob_id(void *ctx, const char *path, char out[SPEC_BLOB_ID_LEN +
 static int load(fleet_load *l, const spec_source *src, state *st, spec_diags *diags, bool whole)
 {
 	pcache *pc = pcache_new(st, whole);
-	/* one transaction for the ~62,000 parse cache writes of a cold 100k
-	 * fleet, instead of one each */
+	/* one transaction for the parse cache writes of a partial load; a
+	 * whole load's are written after it, by pcache_flush's thread, which
+	 * fleet_load_release waits for */
 	bool batch = state_batch_begin(st) == 0;
 	int rc = spec_fleet_load_cached(&l->fleet, src, pcache_spec(pc), diags, &l->stats);
-	if (pcache_flush(pc) != 0)
-		engine__warn("cannot save the parse cache", "error", err_msg());
 	if (batch && state_batch_commit(st) != 0)
 		engine__warn("cannot save the parse cache", "error", err_msg());
-	pcache_free(pc);
+	if (pcache_flush(pc) != 0)
+		engine__warn("cannot save the parse cache", "error", err_msg());
+	pcache_free(l->pc);
+	l->pc = pc;
 	return rc;
 }
 
@@ -336,6 +338,7 @@ done:
 
 void fleet_load_release(fleet_load *l)
 {
+	pcache_free(l->pc);
 	for (size_t i = 0; i < l->nonly; i++)
 		free(l->only[i]);
 	free(l->only);

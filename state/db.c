@@ -481,6 +481,19 @@ static int configure(state *s, state_open_report *rep)
 	return state__exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; " TUNING);
 }
 
+/* Open s->path, which must exist (SQLITE_OPEN_CREATE is never passed:
+ * state_open_ex makes the file first, with its mode). */
+static int open_db(state *s)
+{
+	int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK)
+		return err_set(ERR_IO, "cannot open state file '%s': %s", s->path,
+			       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	return 0;
+}
+
 int state_open(state **out, const char *path)
 {
 	return state_open_ex(out, path, NULL);
@@ -506,14 +519,8 @@ int state_open_ex(state **out, const char *path, state_open_report *report)
 
 	if ((rc = make_parent(path)) != 0 || (rc = create_file(path)) != 0)
 		goto done;
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL);
-	if (rc != SQLITE_OK) {
-		rc = err_set(ERR_IO, "cannot open state file '%s': %s", path,
-			     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	if ((rc = open_db(s)) != 0)
 		goto done;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 
 	/* refuse foreign and newer files before changing anything, even their
 	 * mode; then narrow the mode before WAL mode creates -wal and -shm,
@@ -527,6 +534,33 @@ int state_open_ex(state **out, const char *path, state_open_report *report)
 		report->migrated_from = from;
 		report->migrated_to = STATE_SCHEMA_VERSION;
 	}
+	*out = s;
+	s = NULL;
+done:
+	state_close(s);
+	return rc;
+}
+
+int state_open_again(state **out, const state *of)
+{
+	*out = NULL;
+	state *s = xcalloc(1, sizeof(*s));
+	int rc, version = 0;
+	s->path = xstrdup(of->path);
+	s->stmts = strmap_new();
+	str_copy(s->host, of->host, sizeof(s->host));
+	/* open_db never creates: a file removed since is not made again */
+	if ((rc = open_db(s)) != 0 || (rc = state__identify(s, &version)) != 0)
+		goto done;
+	if (version != STATE_SCHEMA_VERSION) {
+		/* another file in its place (a new one is version 0) */
+		rc = err_set(ERR_INVALID, "state file '%s' changed since it was opened (schema version %d)", s->path,
+			     version);
+		goto done;
+	}
+	s->version = version;
+	if ((rc = state__exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; " TUNING)) != 0)
+		goto done;
 	*out = s;
 	s = NULL;
 done:

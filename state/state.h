@@ -64,6 +64,10 @@ typedef struct state_open_report {
 /* state_open, and what it did in *report (may be NULL), which is zeroed
  * on entry and filled on success and failure alike. */
 int state_open_ex(state **out, const char *path, state_open_report *report) WUR;
+/* A second connection to the file `of` has open, for another thread (each
+ * connection is one thread's): the file must still be there, and be
+ * `of`'s schema version; nothing is created or migrated. */
+int state_open_again(state **out, const state *of) WUR;
 void state_close(state *s);
 int state_schema_version(state *s);
 
