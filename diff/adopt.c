@@ -217,7 +217,7 @@ int plan_adopt(plan **out, const adopt_input *in)
 	p->changed_since = xstrdup("");
 	int rc = state_generation(in->st, &p->state_generation);
 	if (rc == 0)
-		rc = diff__identity_build(&b.ix, in->st, b.fleet, NULL);
+		rc = diff__identity_build(&b.ix, in->st, b.fleet, NULL, NULL);
 	size_t nt = spec_fleet_tenant_count(in->fleet);
 	bool found = !in->tenant;
 	for (size_t i = 0; rc == 0 && i < nt; i++) {

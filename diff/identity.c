@@ -29,7 +29,9 @@ struct identity {
 	size_t n, cap;
 	strmap *by_name;     /* name -> index list (heap size_t array, first element its length) */
 	strmap *by_tenant;   /* this fleet's tenant -> index list */
-	const strmap *names; /* or NULL: only these names are indexed (plus every marked project) */
+	/* or NULL: only the names it wants are indexed (plus every marked project) */
+	bool (*wanted)(const void *arg, const char *name);
+	const void *wanted_arg;
 	char **keys;         /* map keys, owned here */
 	size_t nkeys, capkeys;
 	size_t unknown;      /* unmapped projects whose branches were never read */
@@ -113,7 +115,7 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 	if (!c || strcmp(c->id, u->project_id) != 0) {
 		/* a new project (its rows come together, one per annotated branch);
 		 * one without marks whose name no create asks for is only counted */
-		if (!u->annotations_json && ix->names && !strmap_get(ix->names, u->name)) {
+		if (!u->annotations_json && ix->wanted && !ix->wanted(ix->wanted_arg, u->name)) {
 			ix->unknown += !u->deep_known;
 			return 0;
 		}
@@ -142,15 +144,18 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 	return 0;
 }
 
-int diff__identity_build(identity **out, state *st, const char *fleet, const strmap *names)
+int diff__identity_build(identity **out, state *st, const char *fleet,
+			 bool (*wanted)(const void *arg, const char *name), const void *arg)
 {
 	identity *ix = xcalloc(1, sizeof(*ix));
-	ix->names = names;
+	ix->wanted = wanted;
+	ix->wanted_arg = arg;
 	ix->by_name = strmap_new();
 	ix->by_tenant = strmap_new();
 	ix->fleet = xstrdup(fleet ? fleet : "");
 	int rc = state_unmapped_foreach(st, on_unmapped, ix);
-	ix->names = NULL;
+	ix->wanted = NULL;
+	ix->wanted_arg = NULL;
 	if (rc != 0) {
 		diff__identity_free(ix);
 		*out = NULL;

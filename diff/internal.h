@@ -124,7 +124,10 @@ typedef enum { ID_NONE, ID_ADOPT, ID_BLOCKED } id_verdict;
  * names, and every marked one; the rest are only counted when unread (an
  * incremental plan of 10 tenants need not index 100,000 names). The map is
  * read during the call only. */
-int diff__identity_build(identity **out, state *st, const char *fleet, const strmap *names) WUR;
+/* wanted (or NULL: every name): which unmarked projects' names to index;
+ * a marked project is always indexed. */
+int diff__identity_build(identity **out, state *st, const char *fleet,
+			 bool (*wanted)(const void *arg, const char *name), const void *arg) WUR;
 void diff__identity_free(identity *ix);
 /* Unmapped projects whose branches (so whose annotations) were never read. */
 size_t diff__identity_unknown(const identity *ix);

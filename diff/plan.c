@@ -221,6 +221,20 @@ static void push_blocked_create(builder *b, const spec_tenant *t, act *x)
 	push(b, x);
 }
 
+/* Which projects' names the identity index keeps (plan_unmapped). */
+static bool in_names(const void *arg, const char *name)
+{
+	return strmap_get(arg, name) != NULL;
+}
+
+static bool in_fleet(const void *arg, const char *name)
+{
+	const spec_fleet *f = arg;
+	const char *prefix = spec_fleet_name_prefix(f);
+	size_t n = strlen(prefix);
+	return strncmp(name, prefix, n) == 0 && spec_fleet_tenant_find(f, name + n) != NULL;
+}
+
 /*
  * A tenant no project is mapped to. Before it is created, no project may
  * carry its name or its annotations (identity.c): one annotated for it is
@@ -243,14 +257,18 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 		return 0;
 	}
 	if (!b->ix) {
-		/* an incremental plan indexes only the names it may create */
+		/* index only the names a create may ask for (an incremental
+		 * plan's tenants, else the fleet's), and every marked project:
+		 * at 100,000 unmapped projects, copying each into the index cost
+		 * twice the scan */
 		strmap *names = in->only ? strmap_new() : NULL;
 		char **keys = in->only ? xcalloc(in->nonly + 1, sizeof(char *)) : NULL;
 		for (size_t i = 0; names && i < in->nonly; i++) {
 			keys[i] = xstrcat2(spec_fleet_name_prefix(in->fleet), in->only[i]);
 			strmap_put(names, keys[i], keys[i]);
 		}
-		int rc = diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet), names);
+		int rc = names ? diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet), in_names, names)
+			       : diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet), in_fleet, in->fleet);
 		strmap_free(names);
 		for (size_t i = 0; keys && i < in->nonly; i++)
 			free(keys[i]);
