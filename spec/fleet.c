@@ -235,10 +235,58 @@ static void load_files(loader *l, const char *const *paths, size_t n)
 	}
 }
 
-static int tenant_cmp(const void *a, const void *b)
+/* Tenants sort by name. A 100,000-tenant qsort spent its time in calls to
+ * the comparison and in fetching two names per call from all over the
+ * fleet's arena. Here each name's first 8 bytes, big-endian in an integer
+ * beside its tenant, are radix-sorted (stable, a byte at a time from the
+ * last), and only runs of equal heads are compared by name. */
+typedef struct sort_key {
+	uint64_t head;
+	spec_tenant *t;
+} sort_key;
+
+static int name_cmp(const void *a, const void *b)
 {
-	const spec_tenant *x = *(const spec_tenant *const *)a, *y = *(const spec_tenant *const *)b;
-	return strcmp(x->name, y->name);
+	return strcmp(((const sort_key *)a)->t->name, ((const sort_key *)b)->t->name);
+}
+
+static void sort_tenants(spec_fleet *f)
+{
+	size_t n = f->ntenants;
+	if (n < 2)
+		return;
+	sort_key *k = xcalloc(n, sizeof(*k)), *tmp = xcalloc(n, sizeof(*tmp));
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *s = (const unsigned char *)f->tenants[i]->name;
+		uint64_t h = 0;
+		for (unsigned j = 0; j < 8 && s[j]; j++)
+			h |= (uint64_t)s[j] << (56 - 8 * j);
+		k[i] = (sort_key){h, f->tenants[i]};
+	}
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t count[257] = {0};
+		for (size_t i = 0; i < n; i++)
+			count[((k[i].head >> shift) & 0xff) + 1]++;
+		if (count[((k[0].head >> shift) & 0xff) + 1] == n)
+			continue; /* every head has the same byte here */
+		for (size_t b = 1; b < 257; b++)
+			count[b] += count[b - 1];
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(k[i].head >> shift) & 0xff]++] = k[i];
+		sort_key *swap = k;
+		k = tmp;
+		tmp = swap;
+	}
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && k[j].head == k[i].head; j++)
+			;
+		if (j - i > 1)
+			qsort(k + i, j - i, sizeof(*k), name_cmp);
+	}
+	for (size_t i = 0; i < n; i++)
+		f->tenants[i] = k[i].t;
+	free(k);
+	free(tmp);
 }
 
 int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
@@ -273,7 +321,11 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 	int rc = src->list(src->ctx, collect, &pl);
 	if (rc != 0)
 		goto done;
-	if (pl.n > 1)
+	/* a git tree lists its paths in this order already: check before sorting */
+	bool sorted = true;
+	for (size_t i = 1; sorted && i < pl.n; i++)
+		sorted = strcmp(pl.paths[i - 1], pl.paths[i]) <= 0;
+	if (!sorted)
 		qsort(pl.paths, pl.n, sizeof(*pl.paths), path_cmp);
 
 	bool have_file = false;
@@ -309,8 +361,7 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 	l.pipe = spec__parse_pipe_new();
 	load_files(&l, todo, ntodo);
 
-	if (f->ntenants > 1)
-		qsort(f->tenants, f->ntenants, sizeof(*f->tenants), tenant_cmp);
+	sort_tenants(f);
 	for (size_t i = 0; i < f->ntenants; i++)
 		spec__validate_tenant(f, f->tenants[i], diags);
 	spec_diags_sort(diags);

@@ -352,6 +352,60 @@ static void test_source_dir_not_a_directory(void **state)
 	spec_source_dir_free(NULL);
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The loader sorts tenants by name (a radix sort on each name's first 8
+ * bytes, then by name within equal heads): names shorter than 8 bytes,
+ * names sharing their first 8 bytes, and enough of them for every byte
+ * position to matter come out in strcmp order. */
+static void test_load_tenants_sorted(void **state)
+{
+	fixture *fx = *state;
+	put(fx, "flotilla.yaml", FLEET_MIN);
+	enum { N = 600 };
+	char *names[N];
+	buf doc = BUF_INIT(0);
+	for (int i = 0; i < N; i++) {
+		unsigned h = (unsigned)i * 2654435761u;
+		switch (i % 4) {
+		case 0: names[i] = xasprintf("t%u", h % 97); break;          /* short */
+		case 1: names[i] = xasprintf("tenant-a-%u", h % 1000); break; /* one long head */
+		case 2: names[i] = xasprintf("z%08x", h); break;              /* all 8 bytes differ */
+		default: names[i] = xasprintf("tenant-%u", h % 100000); break;
+		}
+	}
+	/* unique names, in files in an order unrelated to the names */
+	qsort(names, N, sizeof(*names), str_cmp);
+	int n = 0;
+	for (int i = 0; i < N; i++)
+		if (n == 0 || strcmp(names[n - 1], names[i]) != 0)
+			names[n++] = names[i];
+		else
+			free(names[i]);
+	for (int i = 0; i < n; i++) {
+		int j = (i * 7919) % n;
+		assert_int_equal(buf_printf(&doc, "%sapiVersion: flotilla/v1\nkind: Tenant\nmetadata:\n  name: %s\n",
+					    i % 50 ? "---\n" : "", names[j]), 0);
+		if (i % 50 == 49 || i == n - 1) {
+			char *path = xasprintf("tenants/f%03d.yaml", i / 50);
+			put(fx, path, doc.data);
+			free(path);
+			buf_reset(&doc);
+		}
+	}
+	buf_release(&doc);
+	load(fx);
+	assert_no_diags(fx);
+	assert_int_equal(spec_fleet_tenant_count(fx->fleet), (size_t)n);
+	for (int i = 0; i < n; i++)
+		assert_string_equal(spec_fleet_tenant_at(fx->fleet, (size_t)i)->name, names[i]);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+}
+
 static void test_load_tenants_order_and_find(void **state)
 {
 	fixture *fx = *state;
@@ -973,6 +1027,7 @@ int main(void)
 		cmocka_unit_test(test_field_table),
 		FX(test_source_dir_not_a_directory),
 		FX(test_load_tenants_order_and_find),
+		FX(test_load_tenants_sorted),
 		FX(test_fleet_accessor_defaults),
 		FX(test_fleet_accessors_set),
 		FX(test_resolve_values_and_origins),
