@@ -13,7 +13,7 @@
 #   (d) the floor, bench/git-yaml-floor REPO;
 # and, not a target, (b) with --select matching no tenant: the load from
 # the parse cache without building the N create actions.
-# docs/benchmarks.md records the figures against the targets: (a) <= 2x
+# docs/benchmarks.md records the figures against the targets: (a) <= 1.5x
 # (d); (b) < 1 s and 0 API calls; (c) < 100 ms and exactly the changed
 # blobs parsed; peak RSS < 500 MB.
 #
@@ -30,7 +30,10 @@
 # RUNS (default 5): timed runs of each measurement, interleaved (a, b, c,
 # d, a, b, ...) so that drift hits all alike. Binaries come from
 # build-bench, a release build made here on first use. Peak RSS comes from
-# GNU time (/usr/bin/time -f %M, Debian package `time`).
+# GNU time (/usr/bin/time -f %M, Debian package `time`). On a VM, the
+# host's steal time (/proc/stat) during (a) and (d) is printed too: the
+# cold plan uses both vCPUs, the floor one, so a host that takes a vCPU
+# away moves the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,11 +60,16 @@ trap '[ -n "$sim_pid" ] && kill $sim_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 . bench/lib.sh
 
-# measure ERRFILE CMD...: print "SECONDS PEAK_KB" for one run; stdout
-# discarded, stderr kept in ERRFILE.
+# The machine's CPU time counters (/proc/stat's "cpu" line): on a VM,
+# "steal" is time the host gave our vCPUs to others.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9 }' /proc/stat 2>/dev/null || echo "0 0"; }
+
+# measure ERRFILE CMD...: print "SECONDS PEAK_KB STEAL_PCT" for one run;
+# stdout discarded, stderr kept in ERRFILE.
 measure() {
-	local errfile=$1 start end
+	local errfile=$1 start end before after
 	shift
+	before=$(cpu_ticks)
 	start=$(date +%s%N)
 	/usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>"$errfile" || {
 		echo "plan.sh: '$*' failed:" >&2
@@ -69,7 +77,10 @@ measure() {
 		return 1
 	}
 	end=$(date +%s%N)
-	awk -v ns=$((end - start)) -v kb="$(tail -n 1 "$tmp/rss")" 'BEGIN { printf "%.4f %d\n", ns / 1e9, kb }'
+	after=$(cpu_ticks)
+	awk -v ns=$((end - start)) -v kb="$(tail -n 1 "$tmp/rss")" -v b="$before" -v a="$after" 'BEGIN {
+		split(b, x, " "); split(a, y, " "); t = y[1] - x[1]
+		printf "%.4f %d %.1f\n", ns / 1e9, kb, t > 0 ? 100 * (y[2] - x[2]) / t : 0 }'
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -182,12 +193,17 @@ awk -v t="$ct" -v r="$cr" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(c) incremen
 awk -v t="$dt" -v r="$dr" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(d) git-yaml-floor", t, r / 1024 }'
 awk -v t="$et" -v r="$er" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(not a target) (b) selecting no tenant", t, r / 1024 }'
 awk -v a="$at" -v d="$dt" 'BEGIN { printf "  ratio (a)/(d) %.2fx\n", a / d }'
+# each (a) run over the (d) run of its round: the spread of the ratio
+paste -d' ' "$tmp/a" "$tmp/d" | awk '{ printf "%s%.2f", NR > 1 ? " " : "", $1 / $4 } END { print "" }' |
+	sed 's/^/  (a)\/(d) by round: /'
+steal() { awk '{ print $3 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { printf "median %.1f%%, largest %.1f%%", v[int((NR + 1) / 2)], v[NR] }'; }
+echo "  host steal time during (a): $(steal "$tmp/a"); during (d): $(steal "$tmp/d")"
 echo "  (b) API calls (largest of the runs): $bcalls"
 echo "  (c) --verbose: $ffiles manifest files, parsed $parsed (each run), $fromcache from the parse cache; load: $(sort -u "$tmp/cload" | tr '\n' ' ')"
 awk -v at="$at" -v bt="$bt" -v ct="$ct" -v dt="$dt" -v bcalls="$bcalls" -v parsed="$parsed" \
 	-v ar="$ar" -v br="$br" -v cr="$cr" 'BEGIN {
 	rss = ar; if (br > rss) rss = br; if (cr > rss) rss = cr
-	printf "target (a) cold <= 2x floor:                 %s (%.2fx)\n", at <= 2 * dt ? "met" : "NOT met", at / dt
+	printf "target (a) cold <= 1.5x floor:               %s (%.2fx)\n", at <= 1.5 * dt ? "met" : "NOT met", at / dt
 	printf "target (b) warm < 1 s, 0 API calls:          %s (%.3f s, %d calls)\n", bt < 1 && bcalls == 0 ? "met" : "NOT met", bt, bcalls
 	printf "target (c) incr < 100 ms, 10 blobs parsed:   %s (%.1f ms, %s parsed)\n", ct < 0.1 && parsed == "10" ? "met" : "NOT met", ct * 1000, parsed
 	printf "target peak RSS < 500 MB:                    %s (%.1f MB)\n", rss / 1024 < 500 ? "met" : "NOT met", rss / 1024
