@@ -35,6 +35,7 @@ struct identity {
 	char **keys;         /* map keys, owned here */
 	size_t nkeys, capkeys;
 	size_t unknown;      /* unmapped projects whose branches were never read */
+	bool counted;        /* unknown came from the state file, not from the rows */
 	char *fleet;
 };
 
@@ -116,7 +117,7 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 		/* a new project (its rows come together, one per annotated branch);
 		 * one without marks whose name no create asks for is only counted */
 		if (!u->annotations_json && ix->wanted && !ix->wanted(ix->wanted_arg, u->name)) {
-			ix->unknown += !u->deep_known;
+			ix->unknown += !u->deep_known && !ix->counted;
 			return 0;
 		}
 		if (ix->n == ix->cap)
@@ -126,7 +127,7 @@ static int on_unmapped(void *arg, const state_unmapped *u)
 		c->id = xstrdup(u->project_id);
 		c->name = xstrdup(u->name);
 		c->deep_known = u->deep_known;
-		if (!u->deep_known)
+		if (!u->deep_known && !ix->counted)
 			ix->unknown++;
 		list_add(ix, ix->by_name, c->name, ix->n - 1);
 	}
@@ -161,6 +162,25 @@ int diff__identity_build(identity **out, state *st, const char *fleet,
 		*out = NULL;
 		return rc;
 	}
+	*out = ix;
+	return 0;
+}
+
+int diff__identity_build_named(identity **out, state *st, const char *fleet, const char *const *names, size_t n)
+{
+	identity *ix = xcalloc(1, sizeof(*ix));
+	ix->by_name = strmap_new();
+	ix->by_tenant = strmap_new();
+	ix->fleet = xstrdup(fleet ? fleet : "");
+	ix->counted = true;
+	int64_t unread = 0;
+	int rc = state_unmapped_named(st, names, n, on_unmapped, ix, &unread);
+	if (rc != 0) {
+		diff__identity_free(ix);
+		*out = NULL;
+		return rc;
+	}
+	ix->unknown = (size_t)unread;
 	*out = ix;
 	return 0;
 }

@@ -128,6 +128,10 @@ typedef enum { ID_NONE, ID_ADOPT, ID_BLOCKED } id_verdict;
  * a marked project is always indexed. */
 int diff__identity_build(identity **out, state *st, const char *fleet,
 			 bool (*wanted)(const void *arg, const char *name), const void *arg) WUR;
+/* The index of a few names (project names, prefix included): looked up,
+ * not scanned. */
+int diff__identity_build_named(identity **out, state *st, const char *fleet, const char *const *names,
+			       size_t n) WUR;
 void diff__identity_free(identity *ix);
 /* Unmapped projects whose branches (so whose annotations) were never read. */
 size_t diff__identity_unknown(const identity *ix);

@@ -222,11 +222,6 @@ static void push_blocked_create(builder *b, const spec_tenant *t, act *x)
 }
 
 /* Which projects' names the identity index keeps (plan_unmapped). */
-static bool in_names(const void *arg, const char *name)
-{
-	return strmap_get(arg, name) != NULL;
-}
-
 static bool in_fleet(const void *arg, const char *name)
 {
 	const spec_fleet *f = arg;
@@ -257,19 +252,16 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 		return 0;
 	}
 	if (!b->ix) {
-		/* index only the names a create may ask for (an incremental
-		 * plan's tenants, else the fleet's), and every marked project:
-		 * at 100,000 unmapped projects, copying each into the index cost
-		 * twice the scan */
-		strmap *names = in->only ? strmap_new() : NULL;
+		/* index only the names a create may ask for (and every marked
+		 * project): an incremental plan's tenants, looked up; else the
+		 * fleet's, filtered from a scan (at 100,000 unmapped projects,
+		 * copying each into the index cost twice the scan) */
 		char **keys = in->only ? xcalloc(in->nonly + 1, sizeof(char *)) : NULL;
-		for (size_t i = 0; names && i < in->nonly; i++) {
+		for (size_t i = 0; keys && i < in->nonly; i++)
 			keys[i] = xstrcat2(spec_fleet_name_prefix(in->fleet), in->only[i]);
-			strmap_put(names, keys[i], keys[i]);
-		}
-		int rc = names ? diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet), in_names, names)
-			       : diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet), in_fleet, in->fleet);
-		strmap_free(names);
+		int rc = keys ? diff__identity_build_named(&b->ix, in->st, spec_fleet_name(in->fleet),
+							   (const char *const *)keys, in->nonly)
+			      : diff__identity_build(&b->ix, in->st, spec_fleet_name(in->fleet), in_fleet, in->fleet);
 		for (size_t i = 0; keys && i < in->nonly; i++)
 			free(keys[i]);
 		free(keys);

@@ -237,6 +237,15 @@ done:
 static const char schema_v5[] =
 	"ALTER TABLE endpoints ADD COLUMN name TEXT;";
 
+/* Version 6 (issue 13): an incremental plan's identity check looks its
+ * few names up instead of reading every unmapped project, and counts the
+ * never-read ones (deep_at 0) from an index. (Not a partial index: one
+ * that holds no row gets no statistics, and the PRAGMA optimize run at
+ * each close then analyzed the whole table again, every time.) */
+static const char schema_v6[] =
+	"CREATE INDEX projects_name ON projects (name);"
+	"CREATE INDEX projects_deep_at ON projects (deep_at);";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -244,6 +253,7 @@ static const migration migrations[] = {
 	{ 3, "manifest index", schema_v3, NULL },
 	{ 4, "managed-field fingerprints", schema_v4, fingerprint_rows },
 	{ 5, "endpoint names", schema_v5, NULL },
+	{ 6, "name and unread indexes", schema_v6, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

@@ -22,7 +22,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 5
+#define STATE_SCHEMA_VERSION 6
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 
 typedef struct state state;
@@ -275,6 +275,12 @@ typedef struct state_unmapped {
 	const char *annotations_json;
 } state_unmapped;
 int state_unmapped_foreach(state *s, int (*fn)(void *arg, const state_unmapped *u), void *arg) WUR;
+/* The same for a few names (an incremental plan's creates): the unmapped
+ * projects named one of `names` (an index lookup each) and every unmapped
+ * project with annotations; *unread counts all the unmapped projects
+ * whose branches were never read, named or not. */
+int state_unmapped_named(state *s, const char *const *names, size_t n,
+			 int (*fn)(void *arg, const state_unmapped *u), void *arg, int64_t *unread) WUR;
 
 /* Every mapped tenant whose remembered protect flag is on, by name. */
 int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), void *arg) WUR;

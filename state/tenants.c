@@ -320,31 +320,97 @@ static int unmapped_row(sqlite3_stmt *st, void *arg)
 	return rc;
 }
 
+#define UNMAPPED_ANNOTATED                                                                                   \
+	"SELECT b.project_id, b.annotations_json FROM branches b WHERE b.annotations_json IS NOT NULL AND "   \
+	"b.annotations_json != '{}' AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.project_id = b.project_id)"
+#define UNMAPPED_WHAT "reading the projects no tenant is mapped to"
+
+static void walk_release(unmapped_walk *w)
+{
+	for (size_t i = 0; i < w->nkeys; i++) {
+		char **l = strmap_get(w->ann, w->keys[i]);
+		for (size_t k = 1; k <= (size_t)(uintptr_t)l[0]; k++)
+			free(l[k]);
+		free(l);
+	}
+	strmap_free(w->ann);
+	for (size_t i = 0; i < w->nkeys; i++)
+		free(w->keys[i]);
+	free(w->keys);
+}
+
 int state_unmapped_foreach(state *s, int (*fn)(void *arg, const state_unmapped *u), void *arg)
 {
 	/* two plain scans, not a join in id order: at 100,000 unmapped
 	 * projects the join with its index lookups took 13 times as long */
 	unmapped_walk w = {fn, arg, strmap_new(), NULL, 0, 0};
-	int rc = state__foreach(s,
-				"SELECT b.project_id, b.annotations_json FROM branches b WHERE b.annotations_json IS NOT "
-				"NULL AND b.annotations_json != '{}' AND NOT EXISTS (SELECT 1 FROM tenants t WHERE "
-				"t.project_id = b.project_id)",
-				"reading the branches of the projects no tenant is mapped to", annotated_row, &w);
+	int rc = state__foreach(s, UNMAPPED_ANNOTATED, "reading the branches of the projects no tenant is mapped to",
+				annotated_row, &w);
 	if (rc == 0)
 		rc = state__foreach(s,
 				    "SELECT p.id, p.name, p.deep_at FROM projects p WHERE NOT EXISTS "
 				    "(SELECT 1 FROM tenants t WHERE t.project_id = p.id)",
-				    "reading the projects no tenant is mapped to", unmapped_row, &w);
-	for (size_t i = 0; i < w.nkeys; i++) {
-		char **l = strmap_get(w.ann, w.keys[i]);
-		for (size_t k = 1; k <= (size_t)(uintptr_t)l[0]; k++)
-			free(l[k]);
-		free(l);
+				    UNMAPPED_WHAT, unmapped_row, &w);
+	walk_release(&w);
+	return rc;
+}
+
+/* The rows of one lookup (sql, with key as ?1), each project once: `seen`
+ * holds the ids handed out (keys in `a`). */
+static int unmapped_lookup(state *s, unmapped_walk *w, const char *sql, const char *key, strmap *seen, arena *a)
+{
+	sqlite3_stmt *st;
+	int rc = state__stmt(s, sql, &st);
+	if (rc != 0)
+		return rc;
+	state__bind_text(st, 1, key);
+	int step;
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (!id || strmap_get(seen, id))
+			continue;
+		strmap_put(seen, arena_strdup(a, id), seen);
+		rc = unmapped_row(st, w);
 	}
-	strmap_free(w.ann);
-	for (size_t i = 0; i < w.nkeys; i++)
-		free(w.keys[i]);
-	free(w.keys);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = state__fail(s, step, UNMAPPED_WHAT);
+	state__reset(st);
+	return rc;
+}
+
+int state_unmapped_named(state *s, const char *const *names, size_t n,
+			 int (*fn)(void *arg, const state_unmapped *u), void *arg, int64_t *unread)
+{
+	unmapped_walk w = {fn, arg, strmap_new(), NULL, 0, 0};
+	strmap *seen = strmap_new();
+	arena *a = arena_new();
+	*unread = 0;
+	int rc = state__begin(s, false);
+	if (rc != 0)
+		goto out;
+	rc = state__foreach(s, UNMAPPED_ANNOTATED, "reading the branches of the projects no tenant is mapped to",
+			    annotated_row, &w);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = unmapped_lookup(s, &w,
+				     "SELECT p.id, p.name, p.deep_at FROM projects p WHERE p.name = ?1 AND NOT EXISTS "
+				     "(SELECT 1 FROM tenants t WHERE t.project_id = p.id)",
+				     names[i], seen, a);
+	for (size_t i = 0; rc == 0 && i < w.nkeys; i++)
+		rc = unmapped_lookup(s, &w, "SELECT p.id, p.name, p.deep_at FROM projects p WHERE p.id = ?1", w.keys[i],
+				     seen, a);
+	if (rc == 0)
+		rc = state__query_i64(s,
+				      "SELECT count(*) FROM projects p WHERE p.deep_at = 0 AND NOT EXISTS "
+				      "(SELECT 1 FROM tenants t WHERE t.project_id = p.id)",
+				      unread);
+	if (rc == 0)
+		rc = state__commit(s);
+	else
+		state__rollback(s);
+out:
+	walk_release(&w);
+	strmap_free(seen);
+	arena_free(a);
 	return rc;
 }
 

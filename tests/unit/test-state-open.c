@@ -46,7 +46,7 @@ static void test_open_creates_0600(void **st)
 	assert_int_equal(ut_file_mode(fx->path), 0600);
 	assert_int_equal(ut_file_mode(dir), 0700);
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
-	assert_int_equal(state_schema_version(fx->s), 5);
+	assert_int_equal(state_schema_version(fx->s), 6);
 	assert_int_equal(state_meta_set(fx->s, "fleet", "prod"), 0);
 	/* the WAL file exists while the handle is open, with the same mode */
 	assert_int_equal(ut_file_mode(wal), 0600);
@@ -217,11 +217,15 @@ static void test_open_reports_migration(void **st)
 
 	/* schema 3, as issue 5's flotilla wrote it */
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; PRAGMA user_version = 3");
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; "
+			    "PRAGMA user_version = 3");
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 3);
 	assert_int_equal(rep.migrated_to, STATE_SCHEMA_VERSION);
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
+	/* version 6's indexes, for the identity lookups of small plans */
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
+					    "('projects_name', 'projects_deep_at')"), 2);
 	state_close(fx->s);
 	fx->s = NULL;
 
@@ -263,12 +267,12 @@ static void test_open_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "PRAGMA user_version = 6");
+	file_exec(fx->path, "PRAGMA user_version = 7");
 
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	ut_assert_err_contains("written by a newer flotilla (schema 6, this one reads up to 5)");
-	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 6);
+	ut_assert_err_contains("written by a newer flotilla (schema 7, this one reads up to 6)");
+	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 7);
 }
 
 static void test_open_refuses_garbage(void **st)
@@ -415,14 +419,14 @@ static void test_migrate_v1_to_v2(void **st)
 	file_exec(fx->path, "DROP TABLE manifest_index; DROP TABLE manifest_extra; DROP TABLE parse_cache; "
 			    "ALTER TABLE tenants DROP COLUMN protect; ALTER TABLE projects DROP COLUMN fingerprint; "
 			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "PRAGMA user_version = 1");
+			    "DROP INDEX projects_name; DROP INDEX projects_deep_at; PRAGMA user_version = 1");
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
 
 	state_open_report rep;
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 1);
-	assert_int_equal(rep.migrated_to, 5);
-	assert_int_equal(state_schema_version(fx->s), 5);
+	assert_int_equal(rep.migrated_to, 6);
+	assert_int_equal(state_schema_version(fx->s), 6);
 	char *commit = (char *)"x";
 	assert_int_equal(state_index_commit(fx->s, &commit), 0);
 	assert_null(commit);
@@ -456,10 +460,11 @@ static void test_migrate_v3_to_v4(void **st)
 	state_close(fx->s);
 	fx->s = NULL;
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; PRAGMA user_version = 3");
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; "
+			    "PRAGMA user_version = 3");
 
 	fx->s = open_ok(fx);
-	assert_int_equal(state_schema_version(fx->s), 5);
+	assert_int_equal(state_schema_version(fx->s), 6);
 	state_project_fingerprint(&a, fp);
 	assert_int_equal(state_project_get(fx->s, "old-a", &got), 0);
 	assert_string_equal(got.fingerprint, fp);

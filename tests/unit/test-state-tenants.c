@@ -148,12 +148,69 @@ static void test_tenant_protect(void **st)
 	assert_false(protect);
 }
 
+/* What state_unmapped_named and state_unmapped_foreach hand out, as
+ * "id:name:deep:annotated" words in order. */
+typedef struct unmapped_seen {
+	char words[512];
+} unmapped_seen;
+
+static int seen_row(void *arg, const state_unmapped *u)
+{
+	unmapped_seen *w = arg;
+	size_t n = strlen(w->words);
+	snprintf(w->words + n, sizeof(w->words) - n, "%s%s:%s:%d:%d", n ? " " : "", u->project_id, u->name,
+		 u->deep_known, u->annotations_json != NULL);
+	return 0;
+}
+
+static void test_unmapped_named(void **st)
+{
+	fixture *fx = *st;
+	fx->s = open_ok(fx);
+	state_project *page = make_page(fx, "p", 0, 6);
+	assert_int_equal(refresh_all(fx->s, page, 6, 6), 0);
+	/* p-000000 mapped; p-000001 read, one branch annotated; p-000002
+	 * read, none; p-000003..5 never read */
+	assert_int_equal(state_tenant_put(fx->s, "t0", "p-000000", "prod", "create"), 0);
+	state_branch marked = { .id = S("br-1"), .name = S("main"), .is_default = true,
+				.annotations_json = S("{\"flotilla.fleet\":\"prod\",\"flotilla.tenant\":\"x\"}") };
+	state_branch plain = { .id = S("br-2"), .name = S("main"), .is_default = true };
+	state_deep d1 = { .branches = &marked, .nbranches = 1 }, d2 = { .branches = &plain, .nbranches = 1 };
+	assert_int_equal(state_deep_put(fx->s, "p-000001", page[1].updated_at, &d1), 0);
+	assert_int_equal(state_deep_put(fx->s, "p-000002", page[2].updated_at, &d2), 0);
+
+	const char *names[] = { "tenant-p-000000", "tenant-p-000002", "tenant-p-000003", "nope", "tenant-p-000003" };
+	unmapped_seen w = { "" };
+	int64_t unread = -1;
+	assert_int_equal(state_unmapped_named(fx->s, names, ARRAY_LEN(names), seen_row, &w, &unread), 0);
+	/* the mapped one never; the named ones once each; the annotated one
+	 * though not named; the count covers the unnamed unread ones too */
+	assert_string_equal(w.words, "p-000002:tenant-p-000002:1:0 p-000003:tenant-p-000003:0:0 "
+				     "p-000001:tenant-p-000001:1:1");
+	assert_int_equal(unread, 3);
+
+	/* no names: the annotated ones and the count */
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(state_unmapped_named(fx->s, NULL, 0, seen_row, &w, &unread), 0);
+	assert_string_equal(w.words, "p-000001:tenant-p-000001:1:1");
+	assert_int_equal(unread, 3);
+
+	/* the scan hands out the same rows for those projects, and the rest */
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(state_unmapped_foreach(fx->s, seen_row, &w), 0);
+	assert_non_null(strstr(w.words, "p-000001:tenant-p-000001:1:1"));
+	assert_non_null(strstr(w.words, "p-000002:tenant-p-000002:1:0"));
+	assert_non_null(strstr(w.words, "p-000005:tenant-p-000005:0:0"));
+	assert_null(strstr(w.words, "p-000000"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX(test_tenant_protect),
 		FX(test_tenants_page),
 		FX(test_tenants),
+		FX(test_unmapped_named),
 	};
 	return cmocka_run_group_tests_name("state-tenants", tests, NULL, NULL);
 }
