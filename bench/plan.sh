@@ -80,7 +80,7 @@ measure() {
 	after=$(cpu_ticks)
 	awk -v ns=$((end - start)) -v kb="$(tail -n 1 "$tmp/rss")" -v b="$before" -v a="$after" 'BEGIN {
 		split(b, x, " "); split(a, y, " "); t = y[1] - x[1]
-		printf "%.4f %d %.1f\n", ns / 1e9, kb, t > 0 ? 100 * (y[2] - x[2]) / t : 0 }'
+		printf "%.4f %d %.1f\n", ns / 1e9, kb, (t > 0 ? 100 * (y[2] - x[2]) / t : 0) }'
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -194,7 +194,7 @@ awk -v t="$dt" -v r="$dr" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(d) git-yaml
 awk -v t="$et" -v r="$er" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(not a target) (b) selecting no tenant", t, r / 1024 }'
 awk -v a="$at" -v d="$dt" 'BEGIN { printf "  ratio (a)/(d) %.2fx\n", a / d }'
 # each (a) run over the (d) run of its round: the spread of the ratio
-paste -d' ' "$tmp/a" "$tmp/d" | awk '{ printf "%s%.2f", NR > 1 ? " " : "", $1 / $4 } END { print "" }' |
+paste -d' ' "$tmp/a" "$tmp/d" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $4 } END { print "" }' |
 	sed 's/^/  (a)\/(d) by round: /'
 steal() { awk '{ print $3 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { printf "median %.1f%%, largest %.1f%%", v[int((NR + 1) / 2)], v[NR] }'; }
 echo "  host steal time during (a): $(steal "$tmp/a"); during (d): $(steal "$tmp/d")"
