@@ -156,6 +156,9 @@ static int put(void *ctx, const char *blob_id, const void *data, size_t len)
 	if (!c->bulk)
 		return state_parse_cache_put(c->st, blob_id, data, len);
 	load_all(c);
+	/* the writer reads todo: a put after pcache_flush waits for it first */
+	if (c->writing && pcache_wait(c) != 0)
+		engine__warn("cannot save the parse cache", "error", err_msg());
 	const entry *e = remember(c, blob_id, data, len);
 	if (c->ntodo == c->captodo)
 		c->todo = xgrow(c->todo, &c->captodo, c->ntodo + 1, sizeof(*c->todo));

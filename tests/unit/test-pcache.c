@@ -103,6 +103,22 @@ static void test_bulk_free_waits(void **st)
 	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM parse_cache"), N_ENTRIES);
 }
 
+static void test_bulk_put_after_flush(void **st)
+{
+	fixture *fx = *st;
+	fx->s = open_ok(fx);
+	pcache *c = pcache_new(fx->s, true);
+	put_all(c, N_ENTRIES / 2);
+	assert_int_equal(pcache_flush(c), 0);
+	/* a later put waits for the writer, then is written by the next flush */
+	put_all(c, N_ENTRIES);
+	assert_int_equal(pcache_flush(c), 0);
+	assert_int_equal(pcache_wait(c), 0);
+	pcache_free(c);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM parse_cache"), N_ENTRIES);
+	assert_all_stored(fx->s, N_ENTRIES);
+}
+
 static void remove_state_file(const char *path)
 {
 	char side[4096];
@@ -180,6 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FX(test_bulk_written_by_flush),
 		FX(test_bulk_free_waits),
+		FX(test_bulk_put_after_flush),
 		FX(test_bulk_file_gone),
 		FX(test_bulk_file_replaced),
 		FX(test_bulk_other_version),
