@@ -117,14 +117,27 @@ void state__detach_refreshes(state *s);
 
 /* meta, within the caller's transaction: get (heap copy or NULL) and set */
 int state__meta_get(state *s, const char *key, char **out) WUR;
-/* The columns of a project row, in the order db_read_project reads them. */
-#define STATE_PROJECT_COLUMNS                                                                          \
-	"id, name, region_id, org_id, pg_version, history_retention_seconds, created_at, "         \
-	"updated_at, quota_active_time, quota_compute_time, quota_written_data, "                 \
-	"quota_data_transfer, quota_logical_size, min_cu, max_cu, suspend_timeout_seconds, "       \
-	"pg_settings_json, allowed_ips_json, protected_branches_only, logical_replication, "       \
-	"block_public_connections, maintenance_window_json, listed_at, deep_at, deep_updated_at, "  \
-	"fingerprint, deep_fingerprint"
+/*
+ * The columns of a project row after its id, in order, each a state_project
+ * field of the same name: X(field, kind), kind TEXT, INT, I64, REAL or
+ * BOOL. The list refresh's upsert writes the LISTED ones; the others are
+ * bookkeeping. Every SELECT's column list, reading a row, writing one and
+ * releasing one come from these lists, so a new cached field is a column
+ * (a migration in schema.c), a field of state_project and a row here.
+ */
+#define STATE_PROJECT_LISTED(X)                                                                        \
+	X(name, TEXT) X(region_id, TEXT) X(org_id, TEXT) X(pg_version, INT)                                \
+	X(history_retention_seconds, I64) X(created_at, TEXT) X(updated_at, TEXT)                          \
+	X(quota_active_time, I64) X(quota_compute_time, I64) X(quota_written_data, I64)                    \
+	X(quota_data_transfer, I64) X(quota_logical_size, I64) X(min_cu, REAL) X(max_cu, REAL)             \
+	X(suspend_timeout_seconds, I64) X(pg_settings_json, TEXT) X(allowed_ips_json, TEXT)                \
+	X(protected_branches_only, BOOL) X(logical_replication, BOOL) X(block_public_connections, BOOL)    \
+	X(maintenance_window_json, TEXT)
+#define STATE_PROJECT_FIELDS(X)                                                                        \
+	STATE_PROJECT_LISTED(X)                                                                        \
+	X(listed_at, I64) X(deep_at, I64) X(deep_updated_at, TEXT) X(fingerprint, TEXT) X(deep_fingerprint, TEXT)
+#define STATE__COLUMN(field, kind) ", " #field
+#define STATE_PROJECT_COLUMNS "id" STATE_PROJECT_FIELDS(STATE__COLUMN)
 
 /* Fill *p from the current row of a SELECT STATE_PROJECT_COLUMNS; strings
  * are heap copies when copy, else borrowed from the statement. */

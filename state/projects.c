@@ -17,6 +17,7 @@
  */
 #include "state/internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 struct state_refresh {
@@ -28,64 +29,81 @@ struct state_refresh {
 
 /* The bookkeeping columns deep_at, deep_updated_at and deep_fingerprint
  * belong to deep reads and are kept by the upsert. */
+#define SET_EXCLUDED(field, kind) ", " #field " = excluded." #field
+#define PLACEHOLDER(field, kind) ", ?"
 static const char upsert_sql[] =
-	"INSERT INTO projects(id, name, region_id, org_id, pg_version, history_retention_seconds,"
-	" created_at, updated_at, quota_active_time, quota_compute_time, quota_written_data,"
-	" quota_data_transfer, quota_logical_size, min_cu, max_cu, suspend_timeout_seconds,"
-	" pg_settings_json, allowed_ips_json, protected_branches_only, logical_replication,"
-	" block_public_connections, maintenance_window_json, listed_at, refresh_gen, fingerprint)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-	" ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
-	" ON CONFLICT(id) DO UPDATE SET name = excluded.name, region_id = excluded.region_id,"
-	" org_id = excluded.org_id, pg_version = excluded.pg_version,"
-	" history_retention_seconds = excluded.history_retention_seconds,"
-	" created_at = excluded.created_at, updated_at = excluded.updated_at,"
-	" quota_active_time = excluded.quota_active_time,"
-	" quota_compute_time = excluded.quota_compute_time,"
-	" quota_written_data = excluded.quota_written_data,"
-	" quota_data_transfer = excluded.quota_data_transfer,"
-	" quota_logical_size = excluded.quota_logical_size, min_cu = excluded.min_cu,"
-	" max_cu = excluded.max_cu, suspend_timeout_seconds = excluded.suspend_timeout_seconds,"
-	" pg_settings_json = excluded.pg_settings_json, allowed_ips_json = excluded.allowed_ips_json,"
-	" protected_branches_only = excluded.protected_branches_only,"
-	" logical_replication = excluded.logical_replication,"
-	" block_public_connections = excluded.block_public_connections,"
-	" maintenance_window_json = excluded.maintenance_window_json,"
-	" listed_at = excluded.listed_at, refresh_gen = excluded.refresh_gen,"
-	" fingerprint = excluded.fingerprint";
+	"INSERT INTO projects(id" STATE_PROJECT_LISTED(STATE__COLUMN) ", listed_at, refresh_gen, fingerprint)"
+	" VALUES (?" STATE_PROJECT_LISTED(PLACEHOLDER) ", ?, ?, ?)"
+	" ON CONFLICT(id) DO UPDATE SET listed_at = excluded.listed_at, refresh_gen = excluded.refresh_gen,"
+	" fingerprint = excluded.fingerprint" STATE_PROJECT_LISTED(SET_EXCLUDED);
 
 /* ------------------------------------------------------------------ rows */
 
+/* One column of a row by its kind (STATE_PROJECT_FIELDS). */
+static char *read_TEXT(sqlite3_stmt *st, int i, bool copy)
+{
+	return state__col_text(st, i, copy);
+}
+static int read_INT(sqlite3_stmt *st, int i, bool copy)
+{
+	(void)copy;
+	return sqlite3_column_int(st, i);
+}
+static int64_t read_I64(sqlite3_stmt *st, int i, bool copy)
+{
+	(void)copy;
+	return sqlite3_column_int64(st, i);
+}
+static double read_REAL(sqlite3_stmt *st, int i, bool copy)
+{
+	(void)copy;
+	return sqlite3_column_double(st, i);
+}
+static bool read_BOOL(sqlite3_stmt *st, int i, bool copy)
+{
+	(void)copy;
+	return sqlite3_column_int(st, i) != 0;
+}
+
+static int bind_TEXT(sqlite3_stmt *st, int i, const char *v)
+{
+	return state__bind_text(st, i, v);
+}
+static int bind_INT(sqlite3_stmt *st, int i, int v)
+{
+	return sqlite3_bind_int(st, i, v);
+}
+static int bind_I64(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v);
+}
+static int bind_REAL(sqlite3_stmt *st, int i, double v)
+{
+	return sqlite3_bind_double(st, i, v);
+}
+static int bind_BOOL(sqlite3_stmt *st, int i, bool v)
+{
+	return sqlite3_bind_int(st, i, v);
+}
+
+/* A string field's offset in state_project; nothing for the others. */
+#define OFFSET_TEXT(field) offsetof(state_project, field),
+#define OFFSET_INT(field)
+#define OFFSET_I64(field)
+#define OFFSET_REAL(field)
+#define OFFSET_BOOL(field)
+#define OFFSET_IF_TEXT(field, kind) OFFSET_##kind(field)
+/* the heap strings a state_project owns */
+static const size_t owned_strings[] = {offsetof(state_project, id), STATE_PROJECT_FIELDS(OFFSET_IF_TEXT)};
+
 void state__read_project(sqlite3_stmt *st, state_project *p, bool copy)
 {
+	int i = 0;
 	memset(p, 0, sizeof(*p));
-	p->id = state__col_text(st, 0, copy);
-	p->name = state__col_text(st, 1, copy);
-	p->region_id = state__col_text(st, 2, copy);
-	p->org_id = state__col_text(st, 3, copy);
-	p->pg_version = sqlite3_column_int(st, 4);
-	p->history_retention_seconds = sqlite3_column_int64(st, 5);
-	p->created_at = state__col_text(st, 6, copy);
-	p->updated_at = state__col_text(st, 7, copy);
-	p->quota_active_time = sqlite3_column_int64(st, 8);
-	p->quota_compute_time = sqlite3_column_int64(st, 9);
-	p->quota_written_data = sqlite3_column_int64(st, 10);
-	p->quota_data_transfer = sqlite3_column_int64(st, 11);
-	p->quota_logical_size = sqlite3_column_int64(st, 12);
-	p->min_cu = sqlite3_column_double(st, 13);
-	p->max_cu = sqlite3_column_double(st, 14);
-	p->suspend_timeout_seconds = sqlite3_column_int64(st, 15);
-	p->pg_settings_json = state__col_text(st, 16, copy);
-	p->allowed_ips_json = state__col_text(st, 17, copy);
-	p->protected_branches_only = sqlite3_column_int(st, 18) != 0;
-	p->logical_replication = sqlite3_column_int(st, 19) != 0;
-	p->block_public_connections = sqlite3_column_int(st, 20) != 0;
-	p->maintenance_window_json = state__col_text(st, 21, copy);
-	p->listed_at = sqlite3_column_int64(st, 22);
-	p->deep_at = sqlite3_column_int64(st, 23);
-	p->deep_updated_at = state__col_text(st, 24, copy);
-	p->fingerprint = state__col_text(st, 25, copy);
-	p->deep_fingerprint = state__col_text(st, 26, copy);
+	p->id = state__col_text(st, i++, copy);
+#define READ(field, kind) p->field = read_##kind(st, i++, copy);
+	STATE_PROJECT_FIELDS(READ)
+#undef READ
 }
 
 void state_project_fingerprint(const state_project *p, char out[STATE_FINGERPRINT_LEN + 1])
@@ -115,18 +133,8 @@ void state_project_release(state_project *p)
 {
 	if (!p)
 		return;
-	free(p->id);
-	free(p->name);
-	free(p->region_id);
-	free(p->org_id);
-	free(p->created_at);
-	free(p->updated_at);
-	free(p->pg_settings_json);
-	free(p->allowed_ips_json);
-	free(p->maintenance_window_json);
-	free(p->deep_updated_at);
-	free(p->fingerprint);
-	free(p->deep_fingerprint);
+	for (size_t i = 0; i < sizeof(owned_strings) / sizeof(owned_strings[0]); i++)
+		free(*(char **)((char *)p + owned_strings[i]));
 	memset(p, 0, sizeof(*p));
 }
 
@@ -262,35 +270,15 @@ done:
 
 static int bind_project(sqlite3_stmt *st, const state_project *p, const state_refresh *r)
 {
-	int rc = 0;
-
-	rc |= state__bind_text(st, 1, p->id);
-	rc |= state__bind_text(st, 2, p->name);
-	rc |= state__bind_text(st, 3, p->region_id);
-	rc |= state__bind_text(st, 4, p->org_id);
-	rc |= sqlite3_bind_int(st, 5, p->pg_version);
-	rc |= sqlite3_bind_int64(st, 6, p->history_retention_seconds);
-	rc |= state__bind_text(st, 7, p->created_at);
-	rc |= state__bind_text(st, 8, p->updated_at);
-	rc |= sqlite3_bind_int64(st, 9, p->quota_active_time);
-	rc |= sqlite3_bind_int64(st, 10, p->quota_compute_time);
-	rc |= sqlite3_bind_int64(st, 11, p->quota_written_data);
-	rc |= sqlite3_bind_int64(st, 12, p->quota_data_transfer);
-	rc |= sqlite3_bind_int64(st, 13, p->quota_logical_size);
-	rc |= sqlite3_bind_double(st, 14, p->min_cu);
-	rc |= sqlite3_bind_double(st, 15, p->max_cu);
-	rc |= sqlite3_bind_int64(st, 16, p->suspend_timeout_seconds);
-	rc |= state__bind_text(st, 17, p->pg_settings_json);
-	rc |= state__bind_text(st, 18, p->allowed_ips_json);
-	rc |= sqlite3_bind_int(st, 19, p->protected_branches_only);
-	rc |= sqlite3_bind_int(st, 20, p->logical_replication);
-	rc |= sqlite3_bind_int(st, 21, p->block_public_connections);
-	rc |= state__bind_text(st, 22, p->maintenance_window_json);
-	rc |= sqlite3_bind_int64(st, 23, r->started_at);
-	rc |= sqlite3_bind_int64(st, 24, r->gen);
+	int i = 1, rc = state__bind_text(st, i++, p->id);
+#define BIND(field, kind) rc |= bind_##kind(st, i++, p->field);
+	STATE_PROJECT_LISTED(BIND)
+#undef BIND
+	rc |= sqlite3_bind_int64(st, i++, r->started_at);
+	rc |= sqlite3_bind_int64(st, i++, r->gen);
 	char fp[STATE_FINGERPRINT_LEN + 1];
 	state_project_fingerprint(p, fp);
-	rc |= sqlite3_bind_text(st, 25, fp, -1, SQLITE_TRANSIENT);
+	rc |= sqlite3_bind_text(st, i, fp, -1, SQLITE_TRANSIENT);
 	return rc;
 }
 
