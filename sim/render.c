@@ -46,29 +46,23 @@ json_t *sim_render_project(sim_store *s, sim_project *p, bool list_item)
 {
 	int64_t now = sim_now(s);
 	sim_project_accrue(s, p, now);
-	json_t *o = json_object();
 	char host[128];
 	sim_region_proxy_host(p->region_id, host, sizeof(host));
-	put(o, "id", json_string(p->id));
-	put(o, "platform_id", json_string(platform_of(p->region_id)));
-	put(o, "region_id", json_string(p->region_id));
-	put(o, "name", json_string(p->name));
-	put(o, "provisioner", json_string("k8s-neonvm"));
-	put(o, "default_endpoint_settings", json_deep_copy(p->default_endpoint_settings));
-	put(o, "settings", json_deep_copy(p->settings));
-	put(o, "pg_version", json_integer(p->pg_version));
-	put(o, "proxy_host", json_string(host));
-	/* no per-branch size limit in the sim: Neon reports its plan's */
-	put(o, "branch_logical_size_limit", json_integer(0));
-	put(o, "branch_logical_size_limit_bytes", json_integer(0));
-	put(o, "store_passwords", json_boolean(p->store_passwords));
-	put(o, "cpu_used_sec", json_integer(p->compute_seconds));
-	put(o, "creation_source", json_string("flotilla-sim"));
-	put(o, "history_retention_seconds", json_integer(p->history_retention));
-	put(o, "created_at", ts(p->created_at));
-	put(o, "updated_at", ts(p->updated_at));
-	put(o, "synthetic_storage_size", json_integer(0));
-	put(o, "owner_id", json_string("sim-user"));
+	/* the properties every project has; there is no per-branch size limit
+	 * in the sim (Neon reports its plan's) */
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:s, s:i, s:i, s:b, s:I, s:s, s:I, s:o, s:o,"
+			      " s:i, s:s}",
+			      "id", p->id, "platform_id", platform_of(p->region_id), "region_id", p->region_id,
+			      "name", p->name, "provisioner", "k8s-neonvm", "default_endpoint_settings",
+			      json_deep_copy(p->default_endpoint_settings), "settings", json_deep_copy(p->settings),
+			      "pg_version", p->pg_version, "proxy_host", host, "branch_logical_size_limit", 0,
+			      "branch_logical_size_limit_bytes", 0, "store_passwords", p->store_passwords,
+			      "cpu_used_sec", (json_int_t)p->compute_seconds, "creation_source", "flotilla-sim",
+			      "history_retention_seconds", (json_int_t)p->history_retention, "created_at",
+			      ts(p->created_at), "updated_at", ts(p->updated_at), "synthetic_storage_size", 0,
+			      "owner_id", "sim-user");
+	if (!o)
+		abort(); /* only out of memory: every value above is valid UTF-8 the sim was sent */
 	if (p->org_id)
 		put(o, "org_id", json_string(p->org_id));
 	int64_t last = last_active_of(s, p, now);
@@ -114,7 +108,7 @@ json_t *sim_render_branch(sim_store *s, sim_project *p, sim_branch *b)
 	put(o, "name", json_string(b->name));
 	/* a branch is ready once the operations that made it are done */
 	bool busy = false;
-	int64_t now_ms = sim_real_ms();
+	int64_t now_ms = mono_ms();
 	for (size_t i = 0; i < p->nops && !busy; i++)
 		busy = strcmp(p->ops[i].branch_id, b->id) == 0 && p->ops[i].done_ms > now_ms &&
 		       strcmp(p->ops[i].action, "create_branch") == 0;
@@ -165,7 +159,7 @@ json_t *sim_render_endpoint(sim_store *s, sim_project *p, sim_endpoint *e)
 	bool active = sim_endpoint_active(s, e, now);
 	/* a compute whose start operation still runs is coming up */
 	bool starting = false;
-	int64_t now_ms = sim_real_ms();
+	int64_t now_ms = mono_ms();
 	for (size_t i = 0; i < p->nops && !starting; i++)
 		starting = strcmp(p->ops[i].endpoint_id, e->id) == 0 && p->ops[i].done_ms > now_ms &&
 			   strcmp(p->ops[i].action, "start_compute") == 0;

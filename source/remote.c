@@ -47,13 +47,6 @@ static void init_once(void)
 	pthread_once(&once, init_once_fn);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* libgit2's last message, unless it contains the token or the url's user
  * part (a password may be there): then a fixed text instead. */
 static const char *git_msg(const sync_ctx *c)
@@ -237,11 +230,8 @@ static int open_cache(sync_ctx *c, const char *dir, git_repository **repo, git_r
 	}
 	/* The remote fetched through is an in-memory one with origin's url and
 	 * refspec, taken as given (no insteadOf rewriting either). */
-	git_remote_create_options ro;
-	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-	ro.repository = r;
-	ro.fetchspec = FETCH_SPEC;
-	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+	git_remote_create_options ro = {.version = GIT_REMOTE_CREATE_OPTIONS_VERSION, .repository = r,
+					.fetchspec = FETCH_SPEC, .flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF};
 	if (git_remote_create_with_opts(&o, c->url, &ro) != 0) {
 		rc = err_set(ERR_INVALID, "git remote '%s': %s", c->shown, git_msg(c));
 		goto done;
@@ -332,7 +322,7 @@ int source_remote_sync(const char *url, const char *cache_dir, const char *ref, 
 		    source_sync_stats *stats)
 {
 	sha[0] = '\0';
-	int64_t t0 = now_ms();
+	int64_t t0 = mono_ms();
 	if (stats)
 		*stats = (source_sync_stats){.fetches = 1};
 	init_once();
@@ -405,7 +395,7 @@ int source_remote_sync(const char *url, const char *cache_dir, const char *ref, 
 	git_oid_tostr(sha, 41, &id);
 done:
 	if (stats)
-		stats->ms = now_ms() - t0;
+		stats->ms = mono_ms() - t0;
 	git_commit_free(commit);
 	git_remote_free(remote);
 	git_repository_free(repo);
