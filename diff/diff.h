@@ -111,6 +111,9 @@ typedef struct plan {
 } plan;
 
 void plan_free(plan *p);
+/* Add action a to p's totals (ncreate ... nadopt, ncalls, ndeep_unknown),
+ * as plan_build does for every action it makes. */
+void plan_count(plan *p, const plan_action *a);
 /* Free p's unmanaged list (plan_free does). */
 void plan_unmanaged_release(plan *p);
 

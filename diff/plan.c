@@ -107,12 +107,9 @@ static int str_ptr_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void push(builder *b, act *x)
+void plan_count(plan *p, const plan_action *a)
 {
-	plan *p = b->p;
-	p->actions = xgrow(p->actions, &b->cap, p->nactions + 1, sizeof(plan_action));
-	p->actions[p->nactions++] = x->a;
-	switch (x->a.kind) {
+	switch (a->kind) {
 	case PLAN_CREATE: p->ncreate++; break;
 	case PLAN_UPDATE: p->nupdate++; break;
 	case PLAN_DELETE: p->ndelete++; break;
@@ -121,7 +118,16 @@ static void push(builder *b, act *x)
 	case PLAN_NOOP: p->nnoop++; break;
 	case PLAN_ADOPT: p->nadopt++; break;
 	}
-	p->ncalls += x->a.ncalls;
+	p->ncalls += a->ncalls;
+	p->ndeep_unknown += a->deep_unknown;
+}
+
+static void push(builder *b, act *x)
+{
+	plan *p = b->p;
+	p->actions = xgrow(p->actions, &b->cap, p->nactions + 1, sizeof(plan_action));
+	p->actions[p->nactions++] = x->a;
+	plan_count(p, &x->a);
 	if (x->a.nunmanaged > 1)
 		qsort(x->a.unmanaged, x->a.nunmanaged, sizeof(char *), str_ptr_cmp);
 	for (size_t i = 0; i < x->a.nunmanaged; i++) {
@@ -132,8 +138,6 @@ static void push(builder *b, act *x)
 	free(x->a.unmanaged);
 	p->actions[p->nactions - 1].unmanaged = NULL;
 	p->actions[p->nactions - 1].nunmanaged = 0;
-	if (x->a.deep_unknown)
-		p->ndeep_unknown++;
 }
 
 static void drop_calls(act *x)

@@ -89,21 +89,9 @@ static void recount(plan *p)
 {
 	p->ncreate = p->nupdate = p->ndelete = p->nblocked = p->norphan = p->nnoop = p->nadopt = 0;
 	p->ncalls = p->ndeep_unknown = 0;
-	for (size_t i = 0; i < p->nactions; i++) {
-		p->ndeep_unknown += p->actions[i].deep_unknown;
-		switch (p->actions[i].kind) {
-		case PLAN_CREATE: p->ncreate++; break;
-		case PLAN_UPDATE: p->nupdate++; break;
-		case PLAN_DELETE: p->ndelete++; break;
-		case PLAN_BLOCKED: p->nblocked++; break;
-		case PLAN_ORPHAN: p->norphan++; break;
-		case PLAN_NOOP: p->nnoop++; break;
-		case PLAN_ADOPT: p->nadopt++; break;
-		}
-		p->ncalls += p->actions[i].ncalls;
-	}
+	for (size_t i = 0; i < p->nactions; i++)
+		plan_count(p, &p->actions[i]);
 }
-
 
 static void add_quota_update(plan *p, const char *tenant, const char *pid)
 {
