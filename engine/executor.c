@@ -26,13 +26,6 @@
 
 #include "engine/internal.h"
 
-int64_t exec_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void start_next(executor *x);
 static bool stopping(executor *x);
 
@@ -57,9 +50,9 @@ static void eta(executor *x)
  * cannot renew stops starting tenants: another run may take the lease. */
 static void heartbeat(executor *x)
 {
-	if (!x->o->lease || exec_now_ms() - x->renewed_ms < ENGINE_LEASE_TTL * 1000 / 4)
+	if (!x->o->lease || mono_ms() - x->renewed_ms < ENGINE_LEASE_TTL * 1000 / 4)
 		return;
-	x->renewed_ms = exec_now_ms();
+	x->renewed_ms = mono_ms();
 	if (state_lease_renew(x->st, x->o->lease, ENGINE_LEASE_TTL) != 0) {
 		engine__error("apply: lost the state file's lease; starting no more tenants", "error", err_msg());
 		x->stop = true;
@@ -112,7 +105,7 @@ void engine__job_end(job *j, exec_status status, const char *error, const char *
 	if (status == EXEC_OK) {
 		x->sum->ok++;
 		if (j->a->kind == PLAN_CREATE)
-			j->out->latency_ms = exec_now_ms() - j->started_ms;
+			j->out->latency_ms = mono_ms() - j->started_ms;
 		engine__emit(x, "done", j, NULL);
 	} else {
 		x->sum->failed++;
@@ -280,12 +273,12 @@ static void on_ops(void *arg, neon_result *res)
 		next_call(j);
 		return;
 	}
-	if (stopping(x) && exec_now_ms() - x->stop_ms > x->o->stop_grace_ms) {
+	if (stopping(x) && mono_ms() - x->stop_ms > x->o->stop_grace_ms) {
 		/* the journal row stays "sent": the next start settles it */
 		engine__job_end(j, EXEC_FAILED, "stopped while its operations ran; the next run goes on", NULL);
 		return;
 	}
-	if (exec_now_ms() > j->poll_deadline) {
+	if (mono_ms() > j->poll_deadline) {
 		char *e = xasprintf("operation %s still %s after %" PRId64 " s (--op-timeout)%s%s", j->ops[0],
 				    wait_status ? wait_status : "unfinished", x->o->op_timeout_ms / 1000,
 				    wait_error ? ": " : "", wait_error ? wait_error : "");
@@ -328,7 +321,7 @@ static void after_response(job *j, const json_t *body)
 	}
 	j->poll_delay = POLL_FIRST_MS;
 	j->poll_by_id = -1;
-	j->poll_deadline = exec_now_ms() + j->x->o->op_timeout_ms;
+	j->poll_deadline = mono_ms() + j->x->o->op_timeout_ms;
 	neon_after(j->x->c, j->poll_delay, poll_fire, j);
 }
 
@@ -627,7 +620,7 @@ static bool stopping(executor *x)
 	if (!x->o->stop || !*x->o->stop)
 		return false;
 	if (!x->stop_ms)
-		x->stop_ms = exec_now_ms();
+		x->stop_ms = mono_ms();
 	return true;
 }
 
@@ -655,7 +648,7 @@ static void start_next(executor *x)
 		j->x = x;
 		j->a = a;
 		j->out = out;
-		j->started_ms = exec_now_ms();
+		j->started_ms = mono_ms();
 		if (a->project_id)
 			j->project_id = xstrdup(a->project_id);
 		plan_action_calls(x->p, a, &j->calls);
@@ -691,7 +684,7 @@ int exec_apply(neon_client *c, state *st, const plan *p, const exec_opts *o, exe
 	if (acted && state_generation_bump(st, NULL) != 0)
 		return err_set(ERR_FAIL, "cannot start the apply: %s", err_msg());
 	out->v = xcalloc(acted + 1, sizeof(*out->v));
-	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out, .renewed_ms = exec_now_ms()};
+	executor x = {.c = c, .st = st, .p = p, .o = o, .sum = out, .renewed_ms = mono_ms()};
 	engine__progress_start(&x.prog, "apply: tenants", (int64_t)acted);
 	neon_stats ns;
 	neon_client_stats(c, &ns);

@@ -89,7 +89,6 @@ struct job {
 	int64_t nsecrets;    /* how many of them were counted already */
 };
 
-int64_t exec_now_ms(void);
 /* A JSON-lines event (--format json). */
 void engine__emit(const executor *x, const char *event, const job *j, const char *detail);
 /* The job is over: its outcome, the next job started; j is freed. */

@@ -30,17 +30,10 @@ struct sweep {
 	double reads_per_project; /* measured requests a deep read costs, 0: none yet */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 sweep *sweep_new(void)
 {
 	sweep *s = xcalloc(1, sizeof(*s));
-	s->stamp_ms = now_ms();
+	s->stamp_ms = mono_ms();
 	s->reported_tenants = -1;
 	return s;
 }
@@ -123,7 +116,7 @@ static int compare(state *st, neon_client *c, const sweep_opts *o, char **slice,
 int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 	double pace = o->rate * o->budget; /* requests a second the sweep may spend */
 	s->allowance += (int64_t)((double)(now - s->stamp_ms) / 1000.0 * pace);
 	s->stamp_ms = now;
@@ -184,7 +177,7 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 		size_t n = pg.n - at < SWEEP_CHUNK ? pg.n - at : SWEEP_CHUNK;
 		neon_stats before, after;
 		neon_client_stats(c, &before);
-		int64_t t0 = now_ms();
+		int64_t t0 = mono_ms();
 		rc = refresh_deep(st, c, pg.ids + at, n, NULL, NULL, &rs);
 		neon_client_stats(c, &after);
 		int64_t spent = after.requests - before.requests;
@@ -196,12 +189,12 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 			break;
 		/* at the budget's pace: spent requests take spent / pace s; the
 		 * pace never delays the next fetch: past it, the rest waits */
-		if (now_ms() >= o->deadline_ms)
+		if (mono_ms() >= o->deadline_ms)
 			break;
 		int64_t due = t0 + (int64_t)((double)spent * 1000.0 / pace);
 		if (due > o->deadline_ms)
 			due = o->deadline_ms;
-		if (at + n < pg.n && due > now_ms() && o->wait && o->wait(o->arg, due - now_ms()))
+		if (at + n < pg.n && due > mono_ms() && o->wait && o->wait(o->arg, due - mono_ms()))
 			break;
 	}
 	out->reads = done;

@@ -241,7 +241,7 @@ int neon_client_new(neon_client **out, const neon_options *opt)
 	c->key = c->auth + sizeof(prefix) - 1;
 	c->auth_node.data = c->auth;
 	c->auth_node.next = NULL;
-	neon__budget_init(&c->budget, o.rate, o.burst, neon__now_ms());
+	neon__budget_init(&c->budget, o.rate, o.burst, mono_ms());
 	c->jitter_rng = o.seed ? o.seed : neon__seed();
 	c->id_rng = neon__seed();
 	c->pool = xcalloc((size_t)o.max_in_flight, sizeof(*c->pool));
@@ -373,7 +373,7 @@ void neon__after(neon_client *c, int64_t delay_ms, neon_task_fn fn, void *arg)
 	r->c = c;
 	r->task = fn;
 	r->task_arg = arg;
-	r->not_before = neon__now_ms() + (delay_ms > 0 ? delay_ms : 0);
+	r->not_before = mono_ms() + (delay_ms > 0 ? delay_ms : 0);
 	/* sorted by due time; equal times keep their order */
 	for (pp = &c->timers; *pp && (*pp)->not_before <= r->not_before; pp = &(*pp)->next)
 		;
@@ -440,5 +440,5 @@ int neon_call(neon_client *c, const char *method, const char *path, json_t *body
 void neon_client_stats(const neon_client *c, neon_stats *out)
 {
 	*out = c->stats;
-	neon__budget_peek(&c->budget, neon__now_ms(), &out->rate_now, &out->tokens);
+	neon__budget_peek(&c->budget, mono_ms(), &out->rate_now, &out->tokens);
 }

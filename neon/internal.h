@@ -18,9 +18,6 @@
 
 /* ----------------------------------------------------------- clock, rng */
 
-/* Milliseconds on a monotonic clock. */
-int64_t neon__now_ms(void);
-
 /* splitmix64: a fast, well-mixed 64-bit generator; never 0 state issues. */
 uint64_t neon__rand(uint64_t *state);
 /* A seed from the kernel's random source (getrandom), or the clock. */

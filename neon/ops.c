@@ -145,7 +145,7 @@ int neon_ops_wait(neon_client *c, const char *project_id, const char *const *op_
 		  int64_t timeout_ms)
 {
 	op_seen *seen = NULL;
-	int64_t start = neon__now_ms(), deadline = start + (timeout_ms > 0 ? timeout_ms : 0), delay = POLL_FIRST_MS,
+	int64_t start = mono_ms(), deadline = start + (timeout_ms > 0 ? timeout_ms : 0), delay = POLL_FIRST_MS,
 		now;
 	size_t k, busy;
 	const neon_operation *first_busy;
@@ -175,7 +175,7 @@ int neon_ops_wait(neon_client *c, const char *project_id, const char *const *op_
 		}
 		if (busy == 0)
 			break;
-		now = neon__now_ms();
+		now = mono_ms();
 		if (now >= deadline) {
 			rc = err_set(ERR_LOCKED,
 				     "timed out after %lld ms: operation '%s' (%s) of project '%s' is still '%s'%s%s "

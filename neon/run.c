@@ -547,7 +547,7 @@ static void refuse(neon_client *c, neon_req *r, const char *why, int64_t now)
 static void fail_everything(neon_client *c, const char *why)
 {
 	neon_req *r;
-	int64_t now = neon__now_ms();
+	int64_t now = mono_ms();
 
 	for (;;) {
 		if ((r = c->wire) != NULL) {
@@ -621,7 +621,7 @@ int neon_run(neon_client *c)
 		return err_set(ERR_FAIL, "neon_run called from inside a neon_run callback");
 	c->running = true;
 	for (;;) {
-		now = neon__now_ms();
+		now = mono_ms();
 		progressed = promote(c, now);
 		budget_wait = start_ready(c, now);
 		if (!c->ready && !c->timers && c->in_flight == 0)
@@ -638,7 +638,7 @@ int neon_run(neon_client *c)
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-			finish_attempt(c, r, msg->data.result, neon__now_ms());
+			finish_attempt(c, r, msg->data.result, mono_ms());
 			progressed = true;
 		}
 		if (progressed)

@@ -74,7 +74,6 @@ static int adopt_opt(void *arg, int c, const char *value)
 static int parse(int argc, char **argv, adopt_opts *a)
 {
 	static const struct option opts[] = {
-		CLI_OPTS_API, CLI_OPTS_COMMIT,
 		{"all-matching", no_argument, NULL, 'A'},
 		{"match", required_argument, NULL, 'M'},
 		{"select", required_argument, NULL, OPT_SELECT},
@@ -87,7 +86,7 @@ static int parse(int argc, char **argv, adopt_opts *a)
 	cli_opts_init(o);
 	o->rq.ref = "HEAD";
 	o->rq.mode = "none";
-	if (cli_opts_parse("adopt", argc, argv, opts, o, adopt_opt, a) != EXIT_OK)
+	if (cli_opts_parse("adopt", argc, argv, opts, CLI_API | CLI_COMMIT, o, adopt_opt, a) != EXIT_OK)
 		return EXIT_ERROR;
 	if (optind < argc)
 		a->tenant = argv[optind++];

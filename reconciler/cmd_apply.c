@@ -97,7 +97,6 @@ static int apply_opt(void *arg, int c, const char *value)
 static int parse(int argc, char **argv, apply_opts *a)
 {
 	static const struct option opts[] = {
-		CLI_OPTS_API, CLI_OPTS_COMMIT, CLI_OPTS_PLAN, CLI_OPTS_WRITE,
 		{"auto-approve", no_argument, NULL, OPT_AUTO_APPROVE},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"max-deletes", required_argument, NULL, 'D'},
@@ -109,7 +108,8 @@ static int parse(int argc, char **argv, apply_opts *a)
 	cli_opts *o = &a->o;
 	cli_opts_init(o);
 	a->op_timeout_s = 600;
-	if (cli_opts_parse("apply", argc, argv, opts, o, apply_opt, a) != EXIT_OK)
+	const unsigned groups = CLI_API | CLI_COMMIT | CLI_PLAN | CLI_WRITE;
+	if (cli_opts_parse("apply", argc, argv, opts, groups, o, apply_opt, a) != EXIT_OK)
 		return EXIT_ERROR;
 	if (optind < argc)
 		a->planfile = argv[optind++];
@@ -177,13 +177,6 @@ static int settle_earlier(resume_ctx *r, const char *fleet)
 static int settle_hook(void *arg, const spec_fleet *f)
 {
 	return settle_earlier(arg, spec_fleet_name(f));
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The plan made now, an earlier run's leftovers settled between loading

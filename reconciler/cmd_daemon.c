@@ -102,13 +102,6 @@ typedef struct daemon_ctx {
 	bool settled;          /* the first plan (and its journal settling) ran */
 } daemon_ctx;
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------- metrics */
 
 static void declare_metrics(metrics *m)
@@ -566,7 +559,6 @@ static int daemon_opt(void *arg, int c, const char *value)
 int cmd_daemon(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		CLI_OPTS_API, CLI_OPTS_WRITE,
 		{"repo", required_argument, NULL, 'R'},
 		{"ref", required_argument, NULL, OPT_REF},
 		{"interval", required_argument, NULL, 'i'},
@@ -587,7 +579,7 @@ int cmd_daemon(int argc, char **argv)
 	d.listen = "127.0.0.1:9464";
 	d.budget = 0.2;
 	d.log_fmt = "json";
-	if (cli_opts_parse("daemon", argc, argv, opts, &o, daemon_opt, &d) != EXIT_OK)
+	if (cli_opts_parse("daemon", argc, argv, opts, CLI_API | CLI_WRITE, &o, daemon_opt, &d) != EXIT_OK)
 		return EXIT_ERROR;
 	d.ref = o.rq.ref;
 	d.parallel = o.parallel;

@@ -58,18 +58,18 @@ static int show(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags 
 
 int cmd_explain(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_OPTS_SOURCE,
-		{NULL, 0, NULL, 0},
-	};
+	struct option *opts = cli_options(NULL, CLI_SOURCE);
 	cli_source src = {0};
 	const char *tenant = NULL;
 	int c;
+	bool known = true;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (!cli_source_take(&src, c, optarg))
-			return cli_fail("explain", "unknown option '%s' (see flotilla explain --help)", argv[optind - 1]);
+	while (known && (c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		known = cli_source_take(&src, c, optarg);
+	free(opts);
+	if (!known)
+		return cli_fail("explain", "unknown option '%s' (see flotilla explain --help)", argv[optind - 1]);
 	if (optind < argc)
 		tenant = argv[optind++];
 	if (!tenant)

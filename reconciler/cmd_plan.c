@@ -75,7 +75,6 @@ static int plan_opt(void *arg, int c, const char *value)
 int cmd_plan(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		CLI_OPTS_API, CLI_OPTS_COMMIT, CLI_OPTS_PLAN,
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"detailed-exitcode", no_argument, NULL, 'x'},
@@ -84,7 +83,7 @@ int cmd_plan(int argc, char **argv)
 	plan_opts po = {.out_path = NULL};
 	cli_opts o;
 	cli_opts_init(&o);
-	if (cli_opts_parse("plan", argc, argv, opts, &o, plan_opt, &po) != EXIT_OK ||
+	if (cli_opts_parse("plan", argc, argv, opts, CLI_API | CLI_COMMIT | CLI_PLAN, &o, plan_opt, &po) != EXIT_OK ||
 	    cli_opts_extra("plan", argc, argv) != EXIT_OK)
 		return EXIT_ERROR;
 	const char *out_path = po.out_path;

@@ -106,7 +106,6 @@ static void show(const refresh_stats *rs, const rebuild_result *rb, size_t ndeep
 int cmd_refresh(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		CLI_OPTS_API,
 		{"repo", required_argument, NULL, OPT_REPO},
 		{"dir", required_argument, NULL, OPT_REPO},
 		{"full", no_argument, NULL, 'F'},
@@ -116,7 +115,7 @@ int cmd_refresh(int argc, char **argv)
 	bool flags[2] = {false, false}; /* --full, --rebuild */
 	cli_opts o;
 	cli_opts_init(&o);
-	if (cli_opts_parse("refresh", argc, argv, opts, &o, refresh_opt, flags) != EXIT_OK ||
+	if (cli_opts_parse("refresh", argc, argv, opts, CLI_API, &o, refresh_opt, flags) != EXIT_OK ||
 	    cli_opts_extra("refresh", argc, argv) != EXIT_OK)
 		return EXIT_ERROR;
 	bool full = flags[0], rebuild = flags[1];

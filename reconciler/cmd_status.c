@@ -213,7 +213,7 @@ int cmd_status(int argc, char **argv)
 	cli_opts o;
 	cli_opts_init(&o);
 	const char *tenant = NULL;
-	if (cli_opts_parse("status", argc, argv, opts, &o, NULL, NULL) != EXIT_OK)
+	if (cli_opts_parse("status", argc, argv, opts, 0, &o, NULL, NULL) != EXIT_OK)
 		return EXIT_ERROR;
 	if (optind < argc)
 		tenant = argv[optind++];

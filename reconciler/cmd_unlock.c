@@ -53,7 +53,7 @@ int cmd_unlock(int argc, char **argv)
 	unlock_opts u = {NULL, false};
 	cli_opts o;
 	cli_opts_init(&o);
-	if (cli_opts_parse("unlock", argc, argv, opts, &o, unlock_opt, &u) != EXIT_OK ||
+	if (cli_opts_parse("unlock", argc, argv, opts, 0, &o, unlock_opt, &u) != EXIT_OK ||
 	    cli_opts_extra("unlock", argc, argv) != EXIT_OK)
 		return EXIT_ERROR;
 	const char *reason = u.reason;

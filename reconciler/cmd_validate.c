@@ -62,22 +62,26 @@ done:
 
 int cmd_validate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_OPTS_SOURCE,
+	static const struct option own[] = {
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{NULL, 0, NULL, 0},
 	};
+	struct option *opts = cli_options(own, CLI_SOURCE);
 	cli_source src = {0};
 	const char *format = "text";
 	int c;
+	bool known = true;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while (known && (c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c == OPT_FORMAT)
 			format = optarg;
-		else if (!cli_source_take(&src, c, optarg))
-			return cli_fail("validate", "unknown option '%s' (see flotilla validate --help)", argv[optind - 1]);
+		else
+			known = cli_source_take(&src, c, optarg);
 	}
+	free(opts);
+	if (!known)
+		return cli_fail("validate", "unknown option '%s' (see flotilla validate --help)", argv[optind - 1]);
 	if (optind < argc)
 		return cli_fail("validate", "unexpected argument '%s' (see flotilla validate --help)", argv[optind]);
 	if (cli_source_check("validate", &src) != EXIT_OK)

@@ -3,14 +3,51 @@
  * that one option has one name, one meaning and one error message on
  * every command: where the state file is, how the API is reached, which
  * commit is planned and how, how many tenants go at once, and whether to
- * ask. A command lists the groups it takes (CLI_OPTS_* in its getopt_long
- * table) and hands every value its own switch does not know to
+ * ask. A command names the groups it takes (CLI_API, ...) next to its own
+ * getopt_long rows, and hands every value its own switch does not know to
  * cli_opts_take.
  */
 #include <getopt.h>
 #include <string.h>
 
 #include "reconciler/reconciler.h"
+
+/* Every shared option, with the groups that take it. */
+static const struct shared_opt {
+	struct option opt;
+	unsigned groups;
+} shared[] = {
+	{{"state", required_argument, NULL, OPT_STATE}, CLI_API},
+	{{"api-url", required_argument, NULL, OPT_API_URL}, CLI_API},
+	{{"api-key-file", required_argument, NULL, OPT_API_KEY_FILE}, CLI_API},
+	{{"rate", required_argument, NULL, OPT_RATE}, CLI_API},
+	{{"repo", required_argument, NULL, OPT_REPO}, CLI_COMMIT | CLI_SOURCE},
+	{{"dir", required_argument, NULL, OPT_REPO}, CLI_COMMIT},
+	{{"dir", required_argument, NULL, OPT_DIR}, CLI_SOURCE},
+	{{"ref", required_argument, NULL, OPT_REF}, CLI_COMMIT | CLI_SOURCE},
+	{{"refresh", required_argument, NULL, OPT_REFRESH}, CLI_PLAN},
+	{{"select", required_argument, NULL, OPT_SELECT}, CLI_PLAN},
+	{{"changed-since", required_argument, NULL, OPT_SINCE}, CLI_PLAN},
+	{{"verbose", no_argument, NULL, OPT_VERBOSE}, CLI_PLAN},
+	{{"parallel", required_argument, NULL, OPT_PARALLEL}, CLI_WRITE},
+	{{"secrets-dir", required_argument, NULL, OPT_SECRETS_DIR}, CLI_WRITE},
+	{{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT}, CLI_WRITE},
+};
+#define NSHARED (sizeof(shared) / sizeof(shared[0]))
+
+struct option *cli_options(const struct option *own, unsigned groups)
+{
+	size_t n = 0, k = 0;
+	while (own && own[n].name)
+		n++;
+	struct option *all = xcalloc(n + NSHARED + 1, sizeof(*all));
+	for (; k < n; k++)
+		all[k] = own[k];
+	for (size_t i = 0; i < NSHARED; i++)
+		if (shared[i].groups & groups)
+			all[k++] = shared[i].opt;
+	return all; /* xcalloc left the zero row */
+}
 
 void cli_opts_init(cli_opts *o)
 {
@@ -65,23 +102,25 @@ int cli_opts_take(const char *cmd, cli_opts *o, int c, const char *arg)
 	}
 }
 
-int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *opts, cli_opts *o, cli_own_opt own,
-		   void *arg)
+int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *opts, unsigned groups, cli_opts *o,
+		   cli_own_opt own, void *arg)
 {
-	int c;
+	struct option *all = cli_options(opts, groups);
+	int c, rc = EXIT_OK;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while (rc == EXIT_OK && (c = getopt_long(argc, argv, "", all, NULL)) != -1) {
 		int r = cli_opts_take(cmd, o, c, optarg);
 		if (r == 0 && own)
 			r = own(arg, c, optarg);
 		if (r < 0)
-			return EXIT_ERROR;
+			rc = EXIT_ERROR;
 		/* getopt_long leaves the offending word just before optind */
-		if (r == 0)
-			return cli_fail(cmd, "unknown option '%s' (see flotilla %s --help)", argv[optind - 1], cmd);
+		else if (r == 0)
+			rc = cli_fail(cmd, "unknown option '%s' (see flotilla %s --help)", argv[optind - 1], cmd);
 	}
-	return EXIT_OK;
+	free(all);
+	return rc;
 }
 
 int cli_opts_extra(const char *cmd, int argc, char **argv)

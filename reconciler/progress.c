@@ -14,13 +14,6 @@
 
 #define LOG_EVERY_MS 5000
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void progress_start(progress *p, const char *label, int64_t total)
 {
 	memset(p, 0, sizeof(*p));

@@ -74,28 +74,24 @@ enum {
 	OPT_SELECT, OPT_SINCE, OPT_VERBOSE, OPT_PARALLEL, OPT_SECRETS_DIR, OPT_LOCK_TIMEOUT, OPT_AUTO_APPROVE,
 	OPT_DIR,
 };
-/* --state, --api-url, --api-key-file, --rate */
-#define CLI_OPTS_API                                                                                             \
-	{"state", required_argument, NULL, OPT_STATE}, {"api-url", required_argument, NULL, OPT_API_URL},       \
-	{"api-key-file", required_argument, NULL, OPT_API_KEY_FILE}, {"rate", required_argument, NULL, OPT_RATE}
-/* --repo (the manifest repository; --dir is the same), --ref */
-#define CLI_OPTS_COMMIT                                                                                          \
-	{"repo", required_argument, NULL, OPT_REPO}, {"dir", required_argument, NULL, OPT_REPO},                 \
-	{"ref", required_argument, NULL, OPT_REF}
-/* --refresh, --select, --changed-since, --verbose: how a plan is made */
-#define CLI_OPTS_PLAN                                                                                            \
-	{"refresh", required_argument, NULL, OPT_REFRESH}, {"select", required_argument, NULL, OPT_SELECT},     \
-	{"changed-since", required_argument, NULL, OPT_SINCE}, {"verbose", no_argument, NULL, OPT_VERBOSE}
-/* --parallel, --secrets-dir, --lock-timeout: how changes are made */
-#define CLI_OPTS_WRITE                                                                                           \
-	{"parallel", required_argument, NULL, OPT_PARALLEL}, {"secrets-dir", required_argument, NULL, OPT_SECRETS_DIR}, \
-	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT}
+/* The groups of shared options a command takes (their rows are options.c's). */
+enum {
+	CLI_API = 1 << 0,    /* --state, --api-url, --api-key-file, --rate */
+	CLI_COMMIT = 1 << 1, /* --repo (the manifest repository; --dir is the same), --ref */
+	CLI_PLAN = 1 << 2,   /* --refresh, --select, --changed-since, --verbose: how a plan is made */
+	CLI_WRITE = 1 << 3,  /* --parallel, --secrets-dir, --lock-timeout: how changes are made */
+	CLI_SOURCE = 1 << 4, /* --dir, --repo, --ref as validate and explain take them (cli_source) */
+};
+/* getopt_long's table: own's rows (ended by a zero row), then the rows of
+ * the groups, then a zero row; free() it. */
+struct option;
+struct option *cli_options(const struct option *own, unsigned groups);
 
 typedef struct cli_opts {
 	const char *state_path;    /* --state; NULL: STATE_DEFAULT_PATH */
 	cli_api api;               /* --api-url, --api-key-file, --rate */
 	const char *format;        /* --format, as given (the command checks it); default "text" */
-	plan_req rq;               /* --repo/--dir, --ref and CLI_OPTS_PLAN; repo ".", mode "auto" */
+	plan_req rq;               /* --repo/--dir, --ref and CLI_PLAN's; repo ".", mode "auto" */
 	bool planning;             /* --repo, --ref, --refresh, --select or --changed-since given */
 	int parallel;              /* default 8 */
 	const char *secrets_dir;
@@ -109,13 +105,13 @@ int cli_opts_take(const char *cmd, cli_opts *o, int c, const char *arg);
 /* A command's own options: 1 taken, 0 not its option either, -1 after
  * printing why the value is wrong. */
 typedef int (*cli_own_opt)(void *arg, int c, const char *value);
-/* Parse argv's options with getopt_long over opts (ended by a zero row):
- * shared ones into o, the others through own (may be NULL). Operands are
- * left from argv[optind]. EXIT_OK, or EXIT_ERROR after printing why
- * ("unknown option", a bad value). */
-struct option;
-int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *opts, cli_opts *o, cli_own_opt own,
-		   void *arg);
+/* Parse argv's options with getopt_long over opts (the command's own rows,
+ * ended by a zero row) and the shared ones of groups: shared ones into o,
+ * the others through own (may be NULL). Operands are left from
+ * argv[optind]. EXIT_OK, or EXIT_ERROR after printing why ("unknown
+ * option", a bad value). */
+int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *opts, unsigned groups, cli_opts *o,
+		   cli_own_opt own, void *arg);
 /* EXIT_OK when no operand is left, else "unexpected argument". */
 int cli_opts_extra(const char *cmd, int argc, char **argv);
 
@@ -198,18 +194,15 @@ int cli_load_dir(const char *cmd, const char *dir, spec_fleet **fleet, spec_diag
 /*
  * Where validate and explain read the manifests: a directory as it is on
  * disk (--dir, default ".") or a commit of a git repository (--repo, with
- * --ref, default HEAD) without a checkout. Unlike CLI_OPTS_COMMIT's, their
+ * --ref, default HEAD) without a checkout. Unlike CLI_COMMIT's, their
  * --dir and --repo differ, so these options are theirs.
  */
 typedef struct cli_source {
 	const char *dir, *repo, *ref;
 	char sha[41]; /* the commit read, once loaded from --repo */
 } cli_source;
-#define CLI_OPTS_SOURCE                                                                                          \
-	{"dir", required_argument, NULL, OPT_DIR}, {"repo", required_argument, NULL, OPT_REPO},                 \
-	{"ref", required_argument, NULL, OPT_REF}
 /* Take getopt_long's value c with its argument: true when it was one of
- * CLI_OPTS_SOURCE. */
+ * CLI_SOURCE's. */
 bool cli_source_take(cli_source *src, int c, const char *arg);
 /* Refuse --repo with --dir, and --ref without --repo: EXIT_OK, or
  * EXIT_ERROR after printing why. */

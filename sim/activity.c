@@ -194,7 +194,7 @@ static int64_t real_ms_at(const sim_store *s, int64_t t)
  * how long to sleep, in ms. */
 static int64_t tick(sim_store *s, struct sim_activity *a)
 {
-	int64_t now_ms = sim_real_ms(), wait = MAX_WAIT_MS;
+	int64_t now_ms = mono_ms(), wait = MAX_WAIT_MS;
 	double rate = s->faults.activity_per_minute * s->cfg->time_scale / 60000.0; /* wakes per real ms */
 	if (rate > 0) {
 		a->owed += rate * (double)(now_ms - a->last_ms);
@@ -211,7 +211,7 @@ static int64_t tick(sim_store *s, struct sim_activity *a)
 	a->last_ms = now_ms;
 	int64_t due = settle(s, a);
 	if (due != INT64_MAX) {
-		int64_t until = real_ms_at(s, due) - sim_real_ms();
+		int64_t until = real_ms_at(s, due) - mono_ms();
 		if (until < wait)
 			wait = until;
 	}
@@ -257,7 +257,7 @@ static struct sim_activity *ensure(sim_store *s)
 		s->activity = a;
 	}
 	if (!a->running) {
-		a->last_ms = sim_real_ms();
+		a->last_ms = mono_ms();
 		if (pthread_create(&a->thread, NULL, run, s) == 0)
 			a->running = true;
 		else

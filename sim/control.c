@@ -24,7 +24,7 @@ static int stats(sim_req *r)
 	json_object_set_new(o, "projects_deleted", json_integer((json_int_t)s->deleted));
 	json_t *dups = json_object(), *per = names && strcmp(names, "1") == 0 ? json_object() : NULL;
 	intptr_t max = 0;
-	int64_t now_ms = sim_real_ms();
+	int64_t now_ms = mono_ms();
 	int64_t unfinished = 0;
 	for (size_t i = 0; i < s->nprojects; i++) {
 		sim_project *p = s->projects[i];

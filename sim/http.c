@@ -176,7 +176,7 @@ int sim_error(sim_req *r, int status, const char *code, const char *fmt, ...)
 
 bool sim_locked(sim_req *r, sim_project *p)
 {
-	if (!sim_project_busy(p, sim_real_ms()))
+	if (!sim_project_busy(p, mono_ms()))
 		return false;
 	sim_error(r, 423, "",
 		  "project already has running conflicting operations, scheduling of new ones is prohibited");
@@ -192,7 +192,7 @@ static int64_t rate_check(sim_server *srv, size_t key, size_t route)
 	if (cfg->rate_per_minute <= 0)
 		return 0;
 	key_rate *k = &srv->rates[key];
-	int64_t now = sim_real_ms();
+	int64_t now = mono_ms();
 	double per_ms = (double)cfg->rate_per_minute / 60000.0;
 	k->tokens += (double)(now - k->last_ms) * per_ms;
 	if (k->tokens > (double)cfg->rate_per_minute)
@@ -533,7 +533,7 @@ int sim_server_start(sim_server **out, sim_store *s)
 	srv->rates = xcalloc(s->cfg->napi_keys ? s->cfg->napi_keys : 1, sizeof(*srv->rates));
 	for (size_t i = 0; i < s->cfg->napi_keys; i++) {
 		srv->rates[i].tokens = (double)s->cfg->rate_per_minute;
-		srv->rates[i].last_ms = sim_real_ms();
+		srv->rates[i].last_ms = mono_ms();
 		srv->rates[i].route_window = xcalloc(srv->nroutes, sizeof(int64_t));
 		srv->rates[i].route_count = xcalloc(srv->nroutes, sizeof(int64_t));
 	}

@@ -59,7 +59,7 @@ static uint8_t fate_of(sim_store *s)
 sim_op *sim_op_add_ms(sim_store *s, sim_project *p, const char *action, const char *branch_id,
 		      const char *endpoint_id, int64_t delay_ms)
 {
-	int64_t now_ms = sim_real_ms();
+	int64_t now_ms = mono_ms();
 	make_room(p, now_ms);
 	if (p->nops == p->capops)
 		p->ops = sim_grow(p->ops, &p->capops, p->nops + 1, sizeof(*p->ops));

@@ -322,7 +322,7 @@ static int create(sim_req *r)
 	for (size_t i = first_ep; i < p->nendpoints; i++)
 		json_array_append_new(eps, sim_render_endpoint(s, p, &p->endpoints[i]));
 	json_object_set_new(out, "endpoints", eps);
-	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, sim_real_ms()));
+	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, mono_ms()));
 	json_t *roles = json_array(), *dbs = json_array();
 	for (size_t i = 0; i < b->nroles; i++)
 		json_array_append_new(roles, sim_render_role(&b->roles[i], b->id, false));
@@ -552,7 +552,7 @@ static int delete(sim_req *r)
 	nops++;
 	json_t *out = json_object();
 	json_object_set_new(out, "branch", sim_render_branch(s, p, b));
-	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, sim_real_ms()));
+	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, mono_ms()));
 	for (size_t i = p->nendpoints; i > 0; i--)
 		if (strcmp(p->endpoints[i - 1].branch_id, b->id) == 0)
 			sim_endpoint_remove(s, p, &p->endpoints[i - 1]);
@@ -644,7 +644,7 @@ static int restore(sim_req *r)
 	r->touched = p;
 	json_t *out = json_object();
 	json_object_set_new(out, "branch", sim_render_branch(s, p, b));
-	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, sim_real_ms()));
+	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, mono_ms()));
 	return sim_reply(r, 200, out);
 }
 

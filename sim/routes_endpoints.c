@@ -157,7 +157,7 @@ static int reply_ops(sim_req *r, int status, sim_project *p, sim_endpoint *e, si
 {
 	json_t *out = json_object();
 	json_object_set_new(out, "endpoint", sim_render_endpoint(r->s, p, e));
-	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, sim_real_ms()));
+	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, mono_ms()));
 	return sim_reply(r, status, out);
 }
 
@@ -300,7 +300,7 @@ static int delete(sim_req *r)
 	sim_op_add(s, p, "suspend_compute", e->branch_id, e->id);
 	json_t *out = json_object();
 	json_object_set_new(out, "endpoint", sim_render_endpoint(s, p, e));
-	json_object_set_new(out, "operations", sim_render_new_ops(p, 1, sim_real_ms()));
+	json_object_set_new(out, "operations", sim_render_new_ops(p, 1, mono_ms()));
 	sim_endpoint_remove(s, p, e);
 	r->touched = p;
 	return sim_reply(r, 200, out);

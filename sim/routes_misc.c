@@ -70,7 +70,7 @@ static int ops_list(sim_req *r)
 				break;
 			}
 	}
-	int64_t now_ms = sim_real_ms();
+	int64_t now_ms = mono_ms();
 	json_t *arr = json_array();
 	size_t i;
 	for (i = start; i < p->nops && (int64_t)(i - start) < limit; i++)
@@ -94,7 +94,7 @@ static int op_get(sim_req *r)
 	for (size_t i = 0; i < p->nops; i++)
 		if (strcmp(p->ops[i].id, r->params[1]) == 0) {
 			json_t *out = json_object();
-			json_object_set_new(out, "operation", sim_render_op(&p->ops[i], p->id, sim_real_ms()));
+			json_object_set_new(out, "operation", sim_render_op(&p->ops[i], p->id, mono_ms()));
 			return sim_reply(r, 200, out);
 		}
 	return sim_error(r, 404, "", "operation not found");

@@ -319,7 +319,7 @@ static int create(sim_req *r)
 	sim_op_add(s, p, "start_compute", b->id, e->id);
 	r->touched = p;
 
-	int64_t now_ms = sim_real_ms();
+	int64_t now_ms = mono_ms();
 	json_t *out = json_object();
 	json_object_set_new(out, "project", sim_render_project(s, p, false));
 	json_t *uris = json_array();
@@ -480,7 +480,7 @@ static int update(sim_req *r)
 	r->touched = p;
 	json_t *out = json_object();
 	json_object_set_new(out, "project", sim_render_project(s, p, false));
-	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, sim_real_ms()));
+	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, mono_ms()));
 	return sim_reply(r, 200, out);
 }
 

@@ -66,7 +66,7 @@ static int reply_ops(sim_req *r, int status, sim_project *p, const char *key, js
 {
 	json_t *out = json_object();
 	json_object_set_new(out, key, obj);
-	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, sim_real_ms()));
+	json_object_set_new(out, "operations", sim_render_new_ops(p, nops, mono_ms()));
 	return sim_reply(r, status, out);
 }
 

@@ -207,9 +207,8 @@ void sim_store_release(sim_store *s);
  * (POST /__sim/reset). */
 void sim_store_reset(sim_store *s);
 
-/* Clocks: the sim's (scaled, unix seconds) and the real monotonic one. */
+/* The sim's clock (scaled, unix seconds); the real one is util's mono_ms. */
 int64_t sim_now(const sim_store *s);
-int64_t sim_real_ms(void);
 /* RFC 3339 UTC, "2026-11-26T03:42:00Z". */
 void sim_time_format(int64_t t, char out[32]);
 /* The start of the UTC month that holds t (consumption periods and

@@ -39,16 +39,9 @@ bool sim_region_exists(const char *id)
 
 /* ------------------------------------------------------------------ time */
 
-int64_t sim_real_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t sim_now(const sim_store *s)
 {
-	double elapsed = (double)(sim_real_ms() - s->mono_start_ms) / 1000.0;
+	double elapsed = (double)(mono_ms() - s->mono_start_ms) / 1000.0;
 	return s->wall_start + (int64_t)floor(elapsed * s->cfg->time_scale);
 }
 
@@ -257,7 +250,7 @@ int sim_store_init(sim_store *s, const sim_config *cfg)
 	sim_faults_from_config(&s->faults, cfg);
 	s->next_seq = 1;
 	s->wall_start = (int64_t)time(NULL);
-	s->mono_start_ms = sim_real_ms();
+	s->mono_start_ms = mono_ms();
 	return 0;
 }
 

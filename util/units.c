@@ -9,7 +9,8 @@
  * gives back the same text and plans never show rounding noise.
  *
  * It also turns a UTC calendar time into unix seconds, for the readers of
- * RFC 3339 text (plan files, the sim).
+ * RFC 3339 text (plan files, the sim), and reads the monotonic clock in
+ * milliseconds, the unit of every deadline and elapsed time.
  */
 #include "util/util.h"
 
@@ -314,4 +315,11 @@ int64_t unit_utc_seconds(int year, int month, int day, int hour, int min, int se
 	tm.tm_min = min;
 	tm.tm_sec = sec;
 	return (int64_t)timegm(&tm);
+}
+
+int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -195,6 +195,10 @@ void unit_cu_format(int32_t quarters, char out[16]);
  * into the next, as with timegm (February 30th comes back as March). */
 int64_t unit_utc_seconds(int year, int month, int day, int hour, int min, int sec);
 
+/* Milliseconds on the monotonic clock: for deadlines and elapsed times,
+ * never for dates. */
+int64_t mono_ms(void);
+
 /* ------------------------------------------------------------------ hash */
 
 #define SHA256_LEN 32

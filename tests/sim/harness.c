@@ -53,14 +53,6 @@ struct sim_proc {
 
 /* ------------------------------------------------------------------ time */
 
-int64_t sim_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void sim_sleep_ms(int64_t ms)
 {
 	struct timespec ts;
@@ -114,7 +106,7 @@ static void describe_status(int status, char *out, size_t size)
 /* Reap the child within timeout_ms. true once reaped (s->status set). */
 static bool reap(sim_proc *s, int64_t timeout_ms)
 {
-	int64_t deadline = sim_now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	pid_t r;
 
 	if (s->pid < 0)
@@ -129,7 +121,7 @@ static bool reap(sim_proc *s, int64_t timeout_ms)
 		}
 		if (r < 0 && errno != EINTR)
 			return false;
-		if (sim_now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return false;
 		sim_sleep_ms(5);
 	}
@@ -349,11 +341,11 @@ int sim_start(sim_proc **out, const char *const *extra_args)
 	pipefd[1] = -1;
 
 	/* the pipe closes on a successful exec, or brings the exec's errno */
-	deadline = sim_now_ms() + SIM_START_TIMEOUT_MS;
+	deadline = mono_ms() + SIM_START_TIMEOUT_MS;
 	pfd.fd = pipefd[0];
 	pfd.events = POLLIN;
 	for (;;) {
-		int64_t left = deadline - sim_now_ms();
+		int64_t left = deadline - mono_ms();
 		int pr = poll(&pfd, 1, left > 0 ? (int)left : 0);
 
 		if (pr < 0 && errno == EINTR)
@@ -380,7 +372,7 @@ int sim_start(sim_proc **out, const char *const *extra_args)
 			rc = err_set(ERR_FAIL, "flotilla-sim %s before it listened", how);
 			goto done;
 		}
-		if (sim_now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			rc = err_set(ERR_FAIL, "flotilla-sim wrote no port file within %d ms",
 				SIM_START_TIMEOUT_MS);
 			goto done;
@@ -715,7 +707,7 @@ static bool op_unfinished(const json_t *op, bool failed_too)
 
 static int wait_ops(sim_proc *s, const char *project_id, int timeout_ms, bool failed_too)
 {
-	int64_t deadline = sim_now_ms() + (timeout_ms > 0 ? timeout_ms : 0), left, wait;
+	int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0), left, wait;
 	long saved_timeout = s->timeout_ms;
 	char *escaped = curl_easy_escape(s->curl, project_id, 0);
 	char *path = NULL;
@@ -731,7 +723,7 @@ static int wait_ops(sim_proc *s, const char *project_id, int timeout_ms, bool fa
 	buf_init(&r.body, SIM_MAX_BODY);
 	for (;;) {
 		sim_response_release(&r);
-		left = deadline - sim_now_ms();
+		left = deadline - mono_ms();
 		/* the poll itself stays inside the deadline too */
 		s->timeout_ms = left > 50 ? (long)left : 50;
 		rc = sim_request(s, "GET", path, NULL, &r);
@@ -768,7 +760,7 @@ static int wait_ops(sim_proc *s, const char *project_id, int timeout_ms, bool fa
 			snprintf(last, sizeof(last), "status %ld%s%s", r.status,
 				r.json_error[0] ? ": " : "", r.json_error);
 		}
-		left = deadline - sim_now_ms();
+		left = deadline - mono_ms();
 		if (left <= 0) {
 			rc = err_set(ERR_FAIL, "project '%s': operations not done within %d ms: %s",
 				project_id, timeout_ms, last);

@@ -171,9 +171,6 @@ int sim_reset(sim_proc *s) WUR;
 
 /* ------------------------------------------------------------ utilities */
 
-/* Milliseconds on the monotonic clock: for deadlines and elapsed times,
- * never for dates. */
-int64_t sim_now_ms(void);
 /* Sleep `ms` milliseconds, resuming after a signal; nothing when ms <= 0. */
 void sim_sleep_ms(int64_t ms);
 

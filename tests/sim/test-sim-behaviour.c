@@ -139,7 +139,7 @@ static void test_locked_while_operations_run(void **state)
 	int64_t t0, elapsed;
 
 	e2e_start(&f->own, args);
-	t0 = sim_now_ms();
+	t0 = mono_ms();
 	o = e2e_json(f->own, "POST", 201, "{\"project\": {\"name\": \"lock-a\"}}", "/projects");
 	str_copy(a, e2e_need_str(o, "project.id"), sizeof(a));
 	assert_int_equal(e2e_need_len(o, "operations"), 2);
@@ -176,13 +176,13 @@ static void test_locked_while_operations_run(void **state)
 	assert_int_equal(e2e_need_len(o, "branches"), 1);
 	json_decref(o);
 	json_decref(e2e_json(f->own, "GET", 200, NULL, "/projects/%s/endpoints", a));
-	elapsed = sim_now_ms() - t0;
+	elapsed = mono_ms() - t0;
 	if (elapsed >= 400)
 		fail_msg("the locked window was missed: %lld ms passed", (long long)elapsed);
 
 	e2e_wait_ops(f->own, a);
 	/* the operations took --op-delay-ms, give or take the create's own time */
-	assert_true(sim_now_ms() - t0 >= 350);
+	assert_true(mono_ms() - t0 >= 350);
 	o = e2e_json(f->own, "PATCH", 200, "{\"project\": {\"name\": \"lock-a2\"}}", "/projects/%s", a);
 	assert_string_equal(e2e_need_str(o, "project.name"), "lock-a2");
 	json_decref(o);
@@ -809,9 +809,9 @@ static void test_faults(void **state)
 
 	/* latency_ms: at least that long (no upper bound: machines vary) */
 	e2e_set_faults(f->sim, "{\"seed\": 7, \"latency_ms\": 200}");
-	t0 = sim_now_ms();
+	t0 = mono_ms();
 	json_decref(e2e_json(f->sim, "GET", 200, NULL, "/regions"));
-	assert_true(sim_now_ms() - t0 >= 200);
+	assert_true(mono_ms() - t0 >= 200);
 	e2e_set_faults(f->sim, "{\"latency_ms\": 0}");
 
 	/* lock_rate: 423 on mutations, reads unaffected */
@@ -835,7 +835,7 @@ static void test_faults(void **state)
 	/* /__sim is never faulted, whatever the settings */
 	e2e_set_faults(f->sim, "{\"seed\": 9, \"error_rate\": 1, \"reset_rate\": 1, \"malformed_rate\": 1,"
 		" \"lock_rate\": 1, \"error_after_rate\": 1, \"latency_ms\": 1000}");
-	t0 = sim_now_ms();
+	t0 = mono_ms();
 	o = e2e_json(f->sim, "GET", 200, NULL, "/__sim/health");
 	assert_true(json_is_true(sim_json_get(o, "ok")));
 	json_decref(o);
@@ -847,7 +847,7 @@ static void test_faults(void **state)
 	assert_int_equal(e2e_need_int(o, "latency_ms"), 1000);
 	assert_int_equal(e2e_need_int(o, "seed"), 9);
 	json_decref(o);
-	assert_true(sim_now_ms() - t0 < 1000);
+	assert_true(mono_ms() - t0 < 1000);
 	assert_int_equal(e2e_stat_int(f->sim, "projects"), 3);
 	/* reset clears the faults too */
 	e2e_reset(f->sim);
@@ -1014,7 +1014,7 @@ static void test_scale_to_zero(void **state)
 		" {\"suspend_timeout_seconds\": 0}}}", p_default, NULL, ep_default);
 	make_project(f->own, "{\"project\": {\"name\": \"s2z-never\", \"default_endpoint_settings\":"
 		" {\"suspend_timeout_seconds\": -1}}}", p_never, NULL, ep_never);
-	t0 = sim_now_ms();
+	t0 = mono_ms();
 	o = e2e_json(f->own, "POST", 201, "{\"project\": {\"name\": \"s2z\", \"default_endpoint_settings\":"
 		" {\"autoscaling_limit_min_cu\": 2, \"autoscaling_limit_max_cu\": 2,"
 		"  \"suspend_timeout_seconds\": 60}}}", "/projects");
@@ -1024,13 +1024,13 @@ static void test_scale_to_zero(void **state)
 	assert_int_equal(e2e_need_int(o, "endpoints.0.suspend_timeout_seconds"), 60);
 	json_decref(o);
 	/* start_compute takes 1 ms; the compute is active well within 100 ms */
-	while (strcmp(endpoint_state(f->own, p, ep, st), "init") == 0 && sim_now_ms() - t0 < 50)
+	while (strcmp(endpoint_state(f->own, p, ep, st), "init") == 0 && mono_ms() - t0 < 50)
 		;
-	if (sim_now_ms() - t0 >= 90)
-		fail_msg("too slow to see the compute active: %lld ms", (long long)(sim_now_ms() - t0));
+	if (mono_ms() - t0 >= 90)
+		fail_msg("too slow to see the compute active: %lld ms", (long long)(mono_ms() - t0));
 	assert_string_equal(st, "active");
 
-	sim_sleep_ms(300 - (sim_now_ms() - t0));
+	sim_sleep_ms(300 - (mono_ms() - t0));
 	assert_string_equal(endpoint_state(f->own, p, ep, st), "idle");
 	assert_string_equal(endpoint_state(f->own, p_default, ep_default, st), "active");
 	assert_string_equal(endpoint_state(f->own, p_never, ep_never, st), "active");
@@ -1087,7 +1087,7 @@ static void test_scale_to_zero(void **state)
 	assert_int_equal(sum_compute, compute);
 
 	/* 650 ms is 390 s: the default timeout has passed, "never" has not */
-	sim_sleep_ms(650 - (sim_now_ms() - t0));
+	sim_sleep_ms(650 - (mono_ms() - t0));
 	assert_string_equal(endpoint_state(f->own, p_default, ep_default, st), "idle");
 	o = e2e_json(f->own, "GET", 200, NULL, "/projects/%s", p_default);
 	assert_int_equal(e2e_need_int(o, "project.active_time_seconds"), 300);
@@ -1368,7 +1368,7 @@ static void test_operation_statuses(void **state)
 
 	e2e_start(&f->own, args);
 	o = e2e_json(f->own, "POST", 201, "{\"project\": {\"name\": \"ops-status\"}}", "/projects");
-	t0 = sim_now_ms();
+	t0 = mono_ms();
 	str_copy(p, e2e_need_str(o, "project.id"), sizeof(p));
 	str_copy(br, e2e_need_str(o, "branch.id"), sizeof(br));
 	str_copy(ep, e2e_need_str(o, "endpoints.0.id"), sizeof(ep));
@@ -1383,12 +1383,12 @@ static void test_operation_statuses(void **state)
 	str_copy(op, e2e_need_str(o, "operations.1.id"), sizeof(op));
 	json_decref(o);
 
-	sim_sleep_ms(450 - (sim_now_ms() - t0));
+	sim_sleep_ms(450 - (mono_ms() - t0));
 	o = e2e_json(f->own, "GET", 200, NULL, "/projects/%s/operations/%s", p, op);
 	assert_string_equal(e2e_need_str(o, "operation.status"), "running");
 	json_decref(o);
-	if (sim_now_ms() - t0 >= 850)
-		fail_msg("too slow to see 'running': %lld ms", (long long)(sim_now_ms() - t0));
+	if (mono_ms() - t0 >= 850)
+		fail_msg("too slow to see 'running': %lld ms", (long long)(mono_ms() - t0));
 
 	e2e_wait_ops(f->own, p);
 	o = e2e_json(f->own, "GET", 200, NULL, "/projects/%s/operations/%s", p, op);

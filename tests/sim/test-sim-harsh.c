@@ -64,10 +64,10 @@ typedef bool (*until_fn)(fixture *f, void *arg);
  * the test saying what did not happen. */
 static void wait_until(fixture *f, until_fn until, void *arg, int every_ms, const char *what)
 {
-	int64_t deadline = sim_now_ms() + DEADLINE_MS;
+	int64_t deadline = mono_ms() + DEADLINE_MS;
 
 	while (!until(f, arg)) {
-		if (sim_now_ms() > deadline)
+		if (mono_ms() > deadline)
 			fail_msg("%s within %d ms", what, DEADLINE_MS);
 		sim_sleep_ms(every_ms);
 	}
@@ -519,7 +519,7 @@ static void test_wake(void **state)
  */
 static json_t *follow_op(fixture *f, const char *p, const char *op, const char *first, char *seq, size_t size)
 {
-	int64_t deadline = sim_now_ms() + DEADLINE_MS;
+	int64_t deadline = mono_ms() + DEADLINE_MS;
 	bool patched = false;
 	json_t *it = NULL;
 
@@ -548,7 +548,7 @@ static json_t *follow_op(fixture *f, const char *p, const char *op, const char *
 		}
 		if (strcmp(st, "finished") == 0 || strcmp(st, "error") == 0)
 			return it;
-		if (sim_now_ms() > deadline)
+		if (mono_ms() > deadline)
 			fail_msg("operation '%s' did not end within %d ms: %s", op, DEADLINE_MS, seq);
 		sim_sleep_ms(20);
 	}
