@@ -289,6 +289,56 @@ static void sort_tenants(spec_fleet *f)
 	free(tmp);
 }
 
+/* Maps merge key by key: `over`'s keys win, the rest of `base` stays. */
+static spec_map *merge_map(arena *a, const spec_map *base, const spec_map *over)
+{
+	spec_map *m = arena_alloc(a, sizeof(*m));
+	size_t cap = base->n + over->n;
+	m->keys = arena_alloc(a, (cap ? cap : 1) * sizeof(char *));
+	m->vals = arena_alloc(a, (cap ? cap : 1) * sizeof(spec_val));
+	for (size_t i = 0; i < base->n; i++) {
+		m->keys[m->n] = base->keys[i];
+		m->vals[m->n++] = base->vals[i];
+	}
+	for (size_t i = 0; i < over->n; i++) {
+		size_t j = 0;
+		while (j < m->n && strcmp(m->keys[j], over->keys[i]) != 0)
+			j++;
+		if (j == m->n)
+			m->n++;
+		m->keys[j] = over->keys[i];
+		m->vals[j] = over->vals[i];
+	}
+	return m;
+}
+
+static void overlay(arena *a, spec_values *out, const spec_values *layer)
+{
+	for (int f = 0; f < SF__COUNT; f++) {
+		const spec_val *v = &layer->v[f];
+		if (!v->o.set)
+			continue;
+		if (spec_field_get((spec_field)f)->type == SPEC_T_MAP && out->v[f].map)
+			out->v[f].map = merge_map(a, out->v[f].map, v->map);
+		else
+			out->v[f] = *v;
+		out->v[f].o = v->o;
+	}
+}
+
+/* What each resolve starts from, merged once for the whole fleet instead
+ * of once a tenant: builtin and defaults, and each profile over them. */
+static void resolve_bases(spec_fleet *f)
+{
+	f->base = f->builtin;
+	overlay(f->a, &f->base, &f->defaults);
+	for (size_t i = 0; i < f->nprofiles; i++) {
+		spec_profile *p = f->profiles[i];
+		p->base = f->base;
+		overlay(f->a, &p->base, &p->spec);
+	}
+}
+
 int spec_fleet_load(spec_fleet **out, const spec_source *src, spec_diags *diags)
 {
 	return spec_fleet_load_cached(out, src, NULL, diags, NULL);
@@ -362,6 +412,7 @@ int spec_fleet_load_cached(spec_fleet **out, const spec_source *src, const spec_
 	load_files(&l, todo, ntodo);
 
 	sort_tenants(f);
+	resolve_bases(f);
 	for (size_t i = 0; i < f->ntenants; i++)
 		spec__validate_tenant(f, f->tenants[i], diags);
 	spec_diags_sort(diags);
@@ -419,57 +470,13 @@ const spec_tenant *spec_fleet_tenant_find(const spec_fleet *f, const char *name)
 	return strmap_get(f->tenant_index, name);
 }
 
-/* Maps merge key by key: `over`'s keys win, the rest of `base` stays. */
-static spec_map *merge_map(arena *a, const spec_map *base, const spec_map *over)
-{
-	spec_map *m = arena_alloc(a, sizeof(*m));
-	size_t cap = base->n + over->n;
-	m->keys = arena_alloc(a, (cap ? cap : 1) * sizeof(char *));
-	m->vals = arena_alloc(a, (cap ? cap : 1) * sizeof(spec_val));
-	for (size_t i = 0; i < base->n; i++) {
-		m->keys[m->n] = base->keys[i];
-		m->vals[m->n++] = base->vals[i];
-	}
-	for (size_t i = 0; i < over->n; i++) {
-		size_t j = 0;
-		while (j < m->n && strcmp(m->keys[j], over->keys[i]) != 0)
-			j++;
-		if (j == m->n)
-			m->n++;
-		m->keys[j] = over->keys[i];
-		m->vals[j] = over->vals[i];
-	}
-	return m;
-}
 
-static void overlay(arena *a, spec_values *out, const spec_values *layer)
-{
-	for (int f = 0; f < SF__COUNT; f++) {
-		const spec_val *v = &layer->v[f];
-		if (!v->o.set)
-			continue;
-		if (spec_field_get((spec_field)f)->type == SPEC_T_MAP && out->v[f].map)
-			out->v[f].map = merge_map(a, out->v[f].map, v->map);
-		else
-			out->v[f] = *v;
-		out->v[f].o = v->o;
-	}
-}
-
-static const spec_values *fleet_profile_values(const spec_fleet *f, const char *name)
-{
-	const spec_profile *p = name ? strmap_get(f->profile_index, name) : NULL;
-	return p ? &p->spec : NULL;
-}
 
 void spec_tenant_resolve(const spec_fleet *f, const spec_tenant *t, spec_values *out)
 {
-	*out = f->builtin;
-	overlay(f->a, out, &f->defaults);
 	const char *pname = t->spec.v[SF_PROFILE].o.set ? t->spec.v[SF_PROFILE].s : f->defaults.v[SF_PROFILE].s;
-	const spec_values *p = fleet_profile_values(f, pname);
-	if (p)
-		overlay(f->a, out, p);
+	const spec_profile *p = pname ? strmap_get(f->profile_index, pname) : NULL;
+	*out = p ? p->base : f->base;
 	overlay(f->a, out, &t->spec);
 }
 

@@ -45,6 +45,7 @@ typedef struct spec_profile {
 	const char *name;
 	spec_origin o;
 	spec_values spec;
+	spec_values base; /* builtin, defaults, then this profile: where its tenants' resolve starts */
 } spec_profile;
 
 struct strmap;
@@ -76,7 +77,8 @@ struct spec_fleet {
 	int64_t lim_projects, lim_branches, lim_retention, lim_protected;
 	spec_origin lim_o;          /* the spec.limits map */
 	spec_values defaults;
-	spec_values builtin; /* built once; spec_tenant_resolve starts from a copy */
+	spec_values builtin; /* built once */
+	spec_values base;    /* builtin, then defaults: where a resolve without a profile starts */
 
 	spec_profile **profiles;
 	size_t nprofiles, capprofiles;
