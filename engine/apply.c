@@ -258,12 +258,12 @@ char *exec_summary_json(const exec_summary *s, const plan *p)
 								s->v[i].status == EXEC_FAILED ? "failed" : "skipped",
 								"error", s->v[i].error, "request_id",
 								s->v[i].request_id[0] ? s->v[i].request_id : NULL));
-	json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:o}",
+	json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:o}",
 			      "event", "summary", "commit", p->commit ? p->commit : "", "created", (json_int_t)c.created,
 			      "updated", (json_int_t)c.updated, "deleted", (json_int_t)c.deleted, "failed",
 			      (json_int_t)s->failed, "skipped", (json_int_t)s->skipped, "blocked", (json_int_t)s->blocked,
 			      "write_calls", (json_int_t)s->writes, "planned_calls", (json_int_t)p->ncalls, "polls",
-			      (json_int_t)s->polls, "adopted", (json_int_t)s->adopted, "secrets_saved",
+			      (json_int_t)s->polls, "read_backs", (json_int_t)s->readbacks, "adopted", (json_int_t)s->adopted, "secrets_saved",
 			      (json_int_t)s->secrets_saved, "secrets_dropped", (json_int_t)s->secrets_dropped,
 			      "provisioning_ms", "count", (json_int_t)c.provisioned, "p50", (json_int_t)c.p50_ms, "p99",
 			      (json_int_t)c.p99_ms, "max", (json_int_t)c.max_ms, "problems", failed);

@@ -161,6 +161,13 @@ int verify_read_unmapped(state *st, neon_client *c, refresh_stats *rs, size_t *n
  * the PATCH left the deep state alone, state_project_put). */
 int cache_store_created(state *st, const json_t *response, const json_t *request);
 int cache_store_project(state *st, const json_t *project, bool deep_current);
+/* A tenant's writes folded into its project's cached deep state from
+ * their responses (bodies[i] is calls->v[i]'s, NULL: none), recorded as a
+ * deep read: a project PATCH's project, an endpoint PATCH's endpoint, a
+ * role or database POST's object. ERR_INVALID, with nothing written, when
+ * a call is of another kind or its response lacks what the cache keeps:
+ * the caller reads the project back instead. */
+int cache_apply_writes(state *st, const char *project_id, const plan_calls *calls, json_t *const *bodies);
 /* One branch a write made, added to a project's cached deep state (its
  * annotations: the response's, else the request's). */
 int cache_add_branch(state *st, const char *project_id, const json_t *branch, const json_t *annotations);

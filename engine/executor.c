@@ -76,6 +76,9 @@ void engine__emit(const executor *x, const char *event, const job *j, const char
 
 static void job_free(job *j)
 {
+	for (size_t i = 0; j->bodies && i < j->calls.n; i++)
+		json_decref(j->bodies[i]);
+	free(j->bodies);
 	plan_calls_release(&j->calls);
 	free(j->project_id);
 	for (size_t i = 0; i < j->nbranches; i++) {
@@ -405,6 +408,10 @@ static void on_write(void *arg, neon_result *res)
 				json_decref(j->patched);
 				j->patched = json_incref(res->body);
 			}
+			if (!j->bodies)
+				j->bodies = xcalloc(j->calls.n, sizeof(*j->bodies));
+			json_decref(j->bodies[j->step]);
+			j->bodies[j->step] = json_incref(res->body);
 			char *ops = op_ids_json(res->body);
 			if (state_journal_sent(x->st, j->journal_id, NULL, NULL, ops, res->request_id) != 0)
 				engine__warn("apply: cannot write the journal", "error", err_msg());
@@ -526,6 +533,14 @@ static void finish(job *j)
 		if (cache_store_project(x->st, json_object_get(j->patched, "project"), true) != 0)
 			engine__warn("apply: cannot cache the project; run flotilla refresh", "tenant", j->a->tenant, "error",
 				 err_msg());
+		engine__job_end(j, EXEC_OK, NULL, NULL);
+		return;
+	}
+	/* every other call's response holds its object: no read-back either
+	 * (a create's own response was cached when it came) */
+	size_t from = j->created && is_create_call(&j->calls.v[0]) ? 1 : 0;
+	plan_calls rest = {j->calls.v + from, j->calls.n - from, false};
+	if (cache_apply_writes(x->st, j->project_id, &rest, j->bodies ? j->bodies + from : NULL) == 0) {
 		engine__job_end(j, EXEC_OK, NULL, NULL);
 		return;
 	}

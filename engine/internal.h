@@ -77,6 +77,7 @@ struct job {
 	json_t *marked;      /* an adopt: the owner branch's POST response */
 	bool only_patch;     /* every call was PATCH /projects/{id} */
 	json_t *patched;     /* the last PATCH /projects/{id} response */
+	json_t **bodies;     /* each call's response, in call order (NULL: none yet) */
 	char **ops;          /* the current call's operations still to finish */
 	size_t nops;
 	int64_t poll_delay, poll_deadline;

@@ -70,6 +70,20 @@ static int to_rows(state_project **out, const neon_project_page *page)
 	return 0;
 }
 
+static void endpoint_row(const neon_endpoint *e, state_endpoint *s)
+{
+	s->id = e->id;
+	s->branch_id = e->branch_id;
+	s->read_write = e->read_write;
+	s->min_cu = e->min_cu;
+	s->max_cu = e->max_cu;
+	s->suspend_timeout_seconds = e->suspend_timeout_seconds;
+	s->disabled = e->disabled;
+	s->current_state = e->current_state;
+	s->last_active = e->last_active;
+	s->name = e->name;
+}
+
 static void to_deep(const neon_project_deep *nd, state_deep *sd, char ***owned, size_t *nowned)
 {
 	memset(sd, 0, sizeof(*sd));
@@ -92,20 +106,8 @@ static void to_deep(const neon_project_deep *nd, state_deep *sd, char ***owned, 
 		s->created_at = b->created_at;
 		s->updated_at = b->updated_at;
 	}
-	for (size_t i = 0; i < nd->nendpoints; i++) {
-		const neon_endpoint *e = &nd->endpoints[i];
-		state_endpoint *s = &sd->endpoints[sd->nendpoints++];
-		s->id = e->id;
-		s->branch_id = e->branch_id;
-		s->read_write = e->read_write;
-		s->min_cu = e->min_cu;
-		s->max_cu = e->max_cu;
-		s->suspend_timeout_seconds = e->suspend_timeout_seconds;
-		s->disabled = e->disabled;
-		s->current_state = e->current_state;
-		s->last_active = e->last_active;
-		s->name = e->name;
-	}
+	for (size_t i = 0; i < nd->nendpoints; i++)
+		endpoint_row(&nd->endpoints[i], &sd->endpoints[sd->nendpoints++]);
 	for (size_t i = 0; i < nd->ndatabases; i++) {
 		sd->databases[i].branch_id = nd->databases[i].branch_id;
 		sd->databases[i].name = nd->databases[i].name;
@@ -372,6 +374,142 @@ int cache_add_branch(state *st, const char *project_id, const json_t *branch, co
 	free(ann);
 	neon_branch_release(&nb);
 	state_deep_release(&d);
+	return rc;
+}
+
+/* What a tenant's write is, for what its response can tell the cache. */
+typedef enum { W_PROJECT, W_ENDPOINT, W_ROLE, W_DATABASE, W_OTHER } write_kind;
+
+static write_kind write_kind_of(const plan_call *c)
+{
+	if (strncmp(c->path, "/projects/", 10) != 0)
+		return W_OTHER;
+	const char *rest = strchr(c->path + 10, '/');
+	bool patch = strcmp(c->method, "PATCH") == 0, post = strcmp(c->method, "POST") == 0;
+	if (!rest)
+		return patch ? W_PROJECT : W_OTHER;
+	if (patch && strncmp(rest, "/endpoints/", 11) == 0 && !strchr(rest + 11, '/'))
+		return W_ENDPOINT;
+	const char *tail = post && strncmp(rest, "/branches/", 10) == 0 ? strchr(rest + 10, '/') : NULL;
+	if (tail && strcmp(tail, "/roles") == 0)
+		return W_ROLE;
+	if (tail && strcmp(tail, "/databases") == 0)
+		return W_DATABASE;
+	return W_OTHER;
+}
+
+/* The writes' objects, parsed (their strings back the rows of `with`). */
+typedef struct folded {
+	neon_endpoint *endpoints;
+	neon_role *roles;
+	neon_database *databases;
+	size_t nendpoints, nroles, ndatabases;
+} folded;
+
+static void folded_release(folded *f)
+{
+	for (size_t i = 0; i < f->nendpoints; i++)
+		neon_endpoint_release(&f->endpoints[i]);
+	for (size_t i = 0; i < f->nroles; i++)
+		neon_role_release(&f->roles[i]);
+	for (size_t i = 0; i < f->ndatabases; i++)
+		neon_database_release(&f->databases[i]);
+	free(f->endpoints);
+	free(f->roles);
+	free(f->databases);
+}
+
+/* Parse each write's object into f; ERR_INVALID when one is not a kind
+ * this folds or its response lacks the object. */
+static int fold_parse(const plan_calls *calls, json_t *const *bodies, folded *f)
+{
+	size_t n = calls->n ? calls->n : 1;
+	f->endpoints = xcalloc(n, sizeof(*f->endpoints));
+	f->roles = xcalloc(n, sizeof(*f->roles));
+	f->databases = xcalloc(n, sizeof(*f->databases));
+	for (size_t i = 0; i < calls->n; i++) {
+		write_kind k = write_kind_of(&calls->v[i]);
+		const json_t *b = bodies ? bodies[i] : NULL;
+		int rc = 0;
+		if (k == W_OTHER || !b)
+			return err_set(ERR_INVALID, "%s %s: its response does not hold what the cache keeps",
+				       calls->v[i].method, calls->v[i].path);
+		if (k == W_ENDPOINT &&
+		    (rc = neon_endpoint_parse(json_object_get(b, "endpoint"), "the endpoint update's endpoint",
+					      &f->endpoints[f->nendpoints])) == 0)
+			f->nendpoints++;
+		else if (k == W_ROLE && (rc = neon_role_parse(json_object_get(b, "role"), "the role create's role",
+								&f->roles[f->nroles])) == 0)
+			f->nroles++;
+		else if (k == W_DATABASE &&
+			 (rc = neon_database_parse(json_object_get(b, "database"), "the database create's database",
+						   &f->databases[f->ndatabases])) == 0)
+			f->ndatabases++;
+		else if (k == W_PROJECT && !json_is_object(json_object_get(b, "project")))
+			rc = err_set(ERR_INVALID, "the project update's response holds no project");
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* d's rows with f's objects put in: an updated endpoint replaces its own
+ * row, a new role or database is added. ERR_INVALID when an updated
+ * endpoint is not in the cache (nothing to replace: read it back). */
+static int fold_rows(const state_deep *d, const folded *f, state_deep *with)
+{
+	*with = *d;
+	with->endpoints = xcalloc(d->nendpoints ? d->nendpoints : 1, sizeof(state_endpoint));
+	memcpy(with->endpoints, d->endpoints, d->nendpoints * sizeof(state_endpoint));
+	with->roles = xcalloc(d->nroles + f->nroles + 1, sizeof(state_role));
+	memcpy(with->roles, d->roles, d->nroles * sizeof(state_role));
+	with->databases = xcalloc(d->ndatabases + f->ndatabases + 1, sizeof(state_database));
+	memcpy(with->databases, d->databases, d->ndatabases * sizeof(state_database));
+	for (size_t i = 0; i < f->nendpoints; i++) {
+		size_t k = 0;
+		while (k < d->nendpoints && strcmp(d->endpoints[k].id, f->endpoints[i].id) != 0)
+			k++;
+		if (k == d->nendpoints)
+			return err_set(ERR_INVALID, "endpoint %s is not in the cache", f->endpoints[i].id);
+		endpoint_row(&f->endpoints[i], &with->endpoints[k]);
+	}
+	for (size_t i = 0; i < f->nroles; i++)
+		with->roles[with->nroles++] = (state_role){f->roles[i].branch_id, f->roles[i].name};
+	for (size_t i = 0; i < f->ndatabases; i++)
+		with->databases[with->ndatabases++] =
+			(state_database){f->databases[i].branch_id, f->databases[i].name, f->databases[i].owner_name};
+	return 0;
+}
+
+int cache_apply_writes(state *st, const char *project_id, const plan_calls *calls, json_t *const *bodies)
+{
+	folded f;
+	memset(&f, 0, sizeof(f));
+	state_deep d, with;
+	memset(&d, 0, sizeof(d));
+	memset(&with, 0, sizeof(with));
+	int rc = fold_parse(calls, bodies, &f);
+	if (rc == 0)
+		rc = state_deep_get(st, project_id, &d);
+	if (rc == 0)
+		rc = fold_rows(&d, &f, &with);
+	/* the project's own fields first: the deep read is then recorded
+	 * against the updated_at the last update gave it */
+	for (size_t i = 0; rc == 0 && i < calls->n; i++)
+		if (write_kind_of(&calls->v[i]) == W_PROJECT)
+			rc = cache_store_project(st, json_object_get(bodies[i], "project"), false);
+	if (rc == 0) {
+		state_project row;
+		bool have_row = state_project_get(st, project_id, &row) == 0;
+		rc = state_deep_put(st, project_id, have_row ? row.updated_at : "", &with);
+		if (have_row)
+			state_project_release(&row);
+	}
+	free(with.endpoints);
+	free(with.roles);
+	free(with.databases);
+	state_deep_release(&d);
+	folded_release(&f);
 	return rc;
 }
 

@@ -137,9 +137,9 @@ static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_
 			printf("~ %s skipped: %s\n", o->tenant, o->error ? o->error : "");
 	}
 	printf("Apply: %zu created, %zu updated, %zu deleted, %zu failed, %zu skipped, %zu blocked; "
-	       "%lld write calls (plan listed %zu), %lld polls; %.1f s\n",
+	       "%lld write calls (plan listed %zu), %lld polls, %lld read-backs; %.1f s\n",
 	       c.created, c.updated, c.deleted, s->failed, s->skipped, s->blocked, (long long)s->writes, p->ncalls,
-	       (long long)s->polls, (double)elapsed_ms / 1000.0);
+	       (long long)s->polls, (long long)s->readbacks, (double)elapsed_ms / 1000.0);
 	if (s->adopted)
 		printf("Adopted: %lld tenant%s whose project existed already (mapped to it, not created again)\n",
 		       (long long)s->adopted, s->adopted == 1 ? "" : "s");

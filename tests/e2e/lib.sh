@@ -130,14 +130,14 @@ F() { "$flotilla" "$@"; }
 pid_of() { sqlite3 "$2" "SELECT project_id FROM tenants WHERE tenant = '$1'"; }
 # summary FILE KEY: a member of a JSON plan's summary
 summary() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"][sys.argv[2]])' "$1" "$2"; }
-# field FILE NAME: a number (created updated deleted failed skipped blocked writes listed polls) of FILE's "Apply: ..." line
+# field FILE NAME: a number (created updated deleted failed skipped blocked writes listed polls readbacks) of FILE's "Apply: ..." line
 field() {
 	python3 - "$1" "$2" <<'PY'
 import re, sys
 line = [l for l in open(sys.argv[1]) if l.startswith("Apply: ")]
 m = re.match(r"Apply: (\d+) created, (\d+) updated, (\d+) deleted, (\d+) failed, (\d+) skipped, "
-             r"(\d+) blocked; (\d+) write calls \(plan listed (\d+)\), (\d+) polls", line[-1] if line else "")
-names = "created updated deleted failed skipped blocked writes listed polls".split()
+             r"(\d+) blocked; (\d+) write calls \(plan listed (\d+)\), (\d+) polls, (\d+) read-backs", line[-1] if line else "")
+names = "created updated deleted failed skipped blocked writes listed polls readbacks".split()
 print(m.group(names.index(sys.argv[2]) + 1) if m else "none")
 PY
 }
