@@ -163,7 +163,9 @@ int cache_store_created(state *st, const json_t *response, const json_t *request
 int cache_store_project(state *st, const json_t *project, bool deep_current);
 /* A tenant's writes folded into its project's cached deep state from
  * their responses (bodies[i] is calls->v[i]'s, NULL: none), recorded as a
- * deep read: a project PATCH's project, an endpoint PATCH's endpoint, a
+ * deep read: a project PATCH's project (alone, only the project is stored
+ * and its deep read stays current; with children, the deep read must
+ * exist), an endpoint PATCH's endpoint, a
  * role or database POST's object. ERR_INVALID, with nothing written, when
  * a call is of another kind or its response lacks what the cache keeps:
  * the caller reads the project back instead. */

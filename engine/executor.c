@@ -88,7 +88,6 @@ static void job_free(job *j)
 	free(j->bnames);
 	free(j->bids);
 	json_decref(j->created);
-	json_decref(j->patched);
 	json_decref(j->marked);
 	json_decref(j->secrets);
 	for (size_t i = 0; i < j->nops; i++)
@@ -403,11 +402,6 @@ static void on_write(void *arg, neon_result *res)
 				json_decref(j->marked);
 				j->marked = json_incref(res->body);
 			}
-			if (strcmp(c->method, "PATCH") == 0 && strncmp(c->path, "/projects/", 10) == 0 &&
-			    !strchr(c->path + 10, '/')) {
-				json_decref(j->patched);
-				j->patched = json_incref(res->body);
-			}
 			if (!j->bodies)
 				j->bodies = xcalloc(j->calls.n, sizeof(*j->bodies));
 			json_decref(j->bodies[j->step]);
@@ -480,17 +474,6 @@ static void on_readback(void *arg, int rc, const char *error)
 	engine__job_end(j, EXEC_OK, NULL, NULL);
 }
 
-static bool patches_project_only(const plan_calls *pc)
-{
-	for (size_t i = 0; i < pc->n; i++) {
-		const plan_call *c = &pc->v[i];
-		if (strcmp(c->method, "PATCH") != 0 || strncmp(c->path, "/projects/", 10) != 0 ||
-		    strchr(c->path + 10, '/'))
-			return false;
-	}
-	return pc->n > 0;
-}
-
 static int adopt(job *j);
 
 /* Every call made: record the outcome in the map and the cache. */
@@ -529,15 +512,9 @@ static void finish(job *j)
 		engine__job_end(j, EXEC_OK, NULL, NULL); /* cached when it was created */
 		return;
 	}
-	if (j->patched && patches_project_only(&j->calls)) {
-		if (cache_store_project(x->st, json_object_get(j->patched, "project"), true) != 0)
-			engine__warn("apply: cannot cache the project; run flotilla refresh", "tenant", j->a->tenant, "error",
-				 err_msg());
-		engine__job_end(j, EXEC_OK, NULL, NULL);
-		return;
-	}
-	/* every other call's response holds its object: no read-back either
-	 * (a create's own response was cached when it came) */
+	/* when the responses hold every object written, they are cached and
+	 * nothing is read back (a create's own response was cached when it
+	 * came) */
 	size_t from = j->created && is_create_call(&j->calls.v[0]) ? 1 : 0;
 	plan_calls rest = {j->calls.v + from, j->calls.n - from, false};
 	if (cache_apply_writes(x->st, j->project_id, &rest, j->bodies ? j->bodies + from : NULL) == 0) {

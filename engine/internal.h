@@ -75,8 +75,6 @@ struct job {
 	json_t *created;     /* the POST /projects response, for the cache */
 	bool mapped;         /* an adopt: the tenant is mapped */
 	json_t *marked;      /* an adopt: the owner branch's POST response */
-	bool only_patch;     /* every call was PATCH /projects/{id} */
-	json_t *patched;     /* the last PATCH /projects/{id} response */
 	json_t **bodies;     /* each call's response, in call order (NULL: none yet) */
 	char **ops;          /* the current call's operations still to finish */
 	size_t nops;

@@ -481,6 +481,16 @@ static int fold_rows(const state_deep *d, const folded *f, state_deep *with)
 	return 0;
 }
 
+/* Only the project's own fields changed: they are stored, and its deep
+ * read (if any) stays current, without rewriting the deep rows. */
+static bool project_only(const plan_calls *calls)
+{
+	for (size_t i = 0; i < calls->n; i++)
+		if (write_kind_of(&calls->v[i]) != W_PROJECT)
+			return false;
+	return calls->n > 0;
+}
+
 int cache_apply_writes(state *st, const char *project_id, const plan_calls *calls, json_t *const *bodies)
 {
 	folded f;
@@ -489,6 +499,19 @@ int cache_apply_writes(state *st, const char *project_id, const plan_calls *call
 	memset(&d, 0, sizeof(d));
 	memset(&with, 0, sizeof(with));
 	int rc = fold_parse(calls, bodies, &f);
+	if (rc == 0 && project_only(calls)) {
+		rc = cache_store_project(st, json_object_get(bodies[calls->n - 1], "project"), true);
+		folded_release(&f);
+		return rc;
+	}
+	/* children folded into a deep state never read would be taken for
+	 * the whole of it */
+	state_project known;
+	if (rc == 0 && (rc = state_project_get(st, project_id, &known)) == 0) {
+		if (known.deep_at == 0)
+			rc = err_set(ERR_INVALID, "project %s was never read deep", project_id);
+		state_project_release(&known);
+	}
 	if (rc == 0)
 		rc = state_deep_get(st, project_id, &d);
 	if (rc == 0)

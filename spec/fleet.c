@@ -470,8 +470,6 @@ const spec_tenant *spec_fleet_tenant_find(const spec_fleet *f, const char *name)
 	return strmap_get(f->tenant_index, name);
 }
 
-
-
 void spec_tenant_resolve(const spec_fleet *f, const spec_tenant *t, spec_values *out)
 {
 	const char *pname = t->spec.v[SF_PROFILE].o.set ? t->spec.v[SF_PROFILE].s : f->defaults.v[SF_PROFILE].s;

@@ -6,7 +6,7 @@
  * POST adds one, a project PATCH updates the project, and the result is
  * recorded as a current deep read. Whatever the responses cannot say (a
  * call of another kind, a response without its object, an endpoint the
- * cache does not hold) is refused with nothing written, so the caller
+ * cache does not hold, children of a project never read deep) is refused with nothing written, so the caller
  * reads the project back instead.
  */
 #include <setjmp.h>
@@ -24,9 +24,8 @@
 #define EID "ep-calm-lake-300001"
 #define TS "2026-11-26T03:42:00Z"
 
-/* The cached project: one branch, its endpoint, a database and a role,
- * read deep. */
-static void cache_project(fixture *fx)
+/* The cached project as a list shows it, never read deep. */
+static void cache_listed(fixture *fx)
 {
 	fx->s = open_ok(fx);
 	state_project p;
@@ -39,6 +38,13 @@ static void cache_project(fixture *fx)
 	p.created_at = S(TS);
 	p.updated_at = S(TS);
 	assert_int_equal(state_project_put(fx->s, &p, false), 0);
+}
+
+/* The cached project: one branch, its endpoint, a database and a role,
+ * read deep. */
+static void cache_project(fixture *fx)
+{
+	cache_listed(fx);
 	state_branch b = {S(BID), S("main"), NULL, true, false, NULL, S(TS), S(TS)};
 	state_endpoint e = {S(EID), S(BID), true, 0.25, 0.25, 300, false, S("idle"), NULL, NULL};
 	state_database d = {S(BID), S("neondb"), S("neondb_owner")};
@@ -214,6 +220,35 @@ static void test_refuses_other_kinds(void **st)
 	}
 }
 
+/* A project never read deep: its own fields are stored (and it stays
+ * unread); a child is refused, so its cached "none" is never taken for
+ * the whole of its deep state. */
+static void test_never_read_deep(void **st)
+{
+	fixture *fx = *st;
+	cache_listed(fx);
+	plan_call v[2];
+	set_call(&v[0], "PATCH", "/projects/" PID);
+	set_call(&v[1], "PATCH", "/projects/" PID "/endpoints/" EID);
+	json_t *bodies[2] = {project_json(604800), endpoint_json(EID, 2)};
+	plan_calls calls = {v, 2, false};
+	assert_int_equal(cache_apply_writes(fx->s, PID, &calls, bodies), ERR_INVALID);
+	state_project p;
+	assert_int_equal(state_project_get(fx->s, PID, &p), 0);
+	assert_int_equal(p.history_retention_seconds, 86400);
+	assert_int_equal(p.deep_at, 0);
+	state_project_release(&p);
+
+	calls.n = 1;
+	assert_int_equal(cache_apply_writes(fx->s, PID, &calls, bodies), 0);
+	assert_int_equal(state_project_get(fx->s, PID, &p), 0);
+	assert_int_equal(p.history_retention_seconds, 604800);
+	assert_int_equal(p.deep_at, 0);
+	state_project_release(&p);
+	for (int i = 0; i < 2; i++)
+		json_decref(bodies[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +256,7 @@ int main(void)
 		FX(test_refuses_an_endpoint_not_cached),
 		FX(test_refuses_a_response_without_its_object),
 		FX(test_refuses_other_kinds),
+		FX(test_never_read_deep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
