@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/internal.h"
 
@@ -206,7 +207,9 @@ void apply_record_commit(state *st, const plan *p)
 		}
 	}
 	free(last);
-	if (state_meta_set(st, "last_applied_commit", p->commit) != 0)
+	char at[24];
+	snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+	if (state_meta_set(st, "last_applied_commit", p->commit) != 0 || state_meta_set(st, "last_applied_at", at) != 0)
 		engine__warn("apply: cannot record the applied commit", "error", err_msg());
 }
 

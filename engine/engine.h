@@ -318,6 +318,9 @@ typedef struct plan_req {
 	 * slice), whatever --changed-since would pick */
 	const char *const *only;
 	size_t nonly;
+	/* record the tenants' sync states from the plan (sync.c): as a plan
+	 * (changes are out-of-sync) or as the drift sweep (drifted) */
+	enum { PLAN_RECORD_NONE, PLAN_RECORD_PLAN, PLAN_RECORD_DRIFT } record;
 } plan_req;
 
 typedef struct planning {
@@ -328,6 +331,29 @@ typedef struct planning {
 	char *last_applied;
 	plan *p;
 } planning;
+
+/*
+ * sync.c: each tenant's sync state in the state file (state_sync_*), from
+ * what a plan found (planning_run with rq->record), what an apply did, and
+ * what the drift sweep saw. `whole`: the plan judged every tenant of the
+ * fleet, so rows of tenants it did not name are cleared.
+ */
+int sync_record_plan(state *st, const plan *p, bool drift, bool whole) WUR;
+/* Around exec_apply: the tenants it acts on are "applying", then synced,
+ * failed, or out-of-sync again (skipped, or never started). */
+int sync_record_applying(state *st, const plan *p) WUR;
+int sync_record_applied(state *st, const plan *p, const exec_summary *sum) WUR;
+
+/*
+ * status.c: the status document (JSON, version 1; docs/daemon.md "Status
+ * page") from the state file alone: counts by sync state, the tenants not
+ * synced (worst first, at most max_tenants; 0: none listed), the applied
+ * commit and the recent runs. The caller decrefs *out.
+ */
+int status_document(state *st, size_t max_tenants, json_t **out) WUR;
+/* One tenant: its sync state, reason, since, project and mapping.
+ * ERR_NOTFOUND when the state file has neither a mapping nor a row. */
+int status_tenant_document(state *st, const char *tenant, json_t **out) WUR;
 
 /* Load, refresh (client NULL: no API call) and compare (planning.c).
  * 0 with out->p, or an error code with err_msg; when the manifests have

@@ -226,6 +226,12 @@ int planning_run(const plan_req *rq, state *st, neon_client *client, planning *o
 			engine__warn("cannot mark a blocked tenant's project for a new read", "tenant", a->tenant, "error",
 				     err_msg());
 	}
+	if (rq->record != PLAN_RECORD_NONE) {
+		const plan *p = out->p;
+		bool whole = !p->selected && !rq->only && !(p->changed_since && p->changed_since[0]);
+		if (sync_record_plan(st, p, rq->record == PLAN_RECORD_DRIFT, whole) != 0)
+			engine__warn("cannot record the tenants' sync states", "error", err_msg());
+	}
 	out->p->blobs_parsed = fl->stats.parsed;
 	out->p->blobs_cached = fl->stats.cached;
 	if (rq->verbose)

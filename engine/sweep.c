@@ -88,7 +88,7 @@ static int compare(state *st, neon_client *c, const sweep_opts *o, char **slice,
 		return rc;
 	qsort(slice, k, sizeof(char *), cmp_str);
 	plan_req rq = {.repo = o->repo, .ref = last, .mode = "none", .max_deletes = -1,
-		       .only = (const char *const *)slice, .nonly = k};
+		       .only = (const char *const *)slice, .nonly = k, .record = PLAN_RECORD_DRIFT};
 	planning pl;
 	rc = planning_run(&rq, st, NULL, &pl);
 	if (rc == 0) {
@@ -100,7 +100,11 @@ static int compare(state *st, neon_client *c, const sweep_opts *o, char **slice,
 			eo.fleet = spec_fleet_name(pl.fl.fleet);
 			exec_summary sum;
 			memset(&sum, 0, sizeof(sum));
+			if (sync_record_applying(st, pl.p) != 0)
+				engine__warn("drift: cannot record the tenants' sync states", "error", err_msg());
 			if (exec_apply(c, st, pl.p, &eo, &sum) == 0) {
+				if (sync_record_applied(st, pl.p, &sum) != 0)
+					engine__warn("drift: cannot record the tenants' sync states", "error", err_msg());
 				out->healed_run = true;
 				out->healed = sum.ok;
 				out->heal_failed = sum.failed;

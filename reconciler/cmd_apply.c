@@ -301,10 +301,14 @@ int cmd_apply(int argc, char **argv)
 			.continue_on_error = o.continue_on_error, .secrets_dir = o.o.secrets_dir, .run_id = run.id,
 			.fleet = fleet, .json_events = o.json, .lease = "fleet", .skip = planfile_skip,
 			.skip_arg = stale};
+	if (sync_record_applying(st, p) != 0)
+		log_warn("apply: cannot record the tenants' sync states", "error", err_msg());
 	if (exec_apply(client, st, p, &eo, &sum) != 0) {
 		cli_fail("apply", "%s", err_msg());
 		goto done;
 	}
+	if (sync_record_applied(st, p, &sum) != 0)
+		log_warn("apply: cannot record the tenants' sync states", "error", err_msg());
 	if (!o.planfile)
 		apply_record_protect(st, pl.fl.fleet);
 	summary = exec_summary_json(&sum, p);

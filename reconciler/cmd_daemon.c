@@ -107,7 +107,8 @@ typedef struct daemon_ctx {
 static void declare_metrics(metrics *m)
 {
 	static const char *const fams[][3] = {
-		{"flotilla_tenants", "gauge", "Tenants by state after the last loop."},
+		{"flotilla_tenants", "gauge", "Tenants by sync state (the state file's, after the last loop)."},
+		{"flotilla_orphaned_tenants", "gauge", "Mapped tenants no longer in git (prune off), at the last whole plan."},
 		{"flotilla_drifted_tenants", "gauge", "Tenants the drift sweep found changed outside git."},
 		{"flotilla_drift_healed_total", "counter", "Drifted tenants made equal to git again."},
 		{"flotilla_last_applied_commit_info", "info", "The commit the fleet was last converged to."},
@@ -207,25 +208,20 @@ static void on_hook(void *arg, const char *event, const char *body, size_t len)
 
 /* -------------------------------------------------------------- the loop */
 
-typedef struct tenant_counts {
-	size_t converged, failed, blocked, orphaned;
-} tenant_counts;
-
-static void count_plan(const plan *p, const exec_summary *s, tenant_counts *c)
+/* Tenants by sync state, from the state file: the same whether the CLI
+ * or the daemon applied last (engine/sync.c). */
+static void tenants_metrics(daemon_ctx *d)
 {
-	memset(c, 0, sizeof(*c));
-	c->converged = p->nnoop + s->ok;
-	c->failed = s->failed + s->skipped;
-	c->blocked = p->nblocked;
-	c->orphaned = p->norphan;
-}
-
-static void tenants_metrics(daemon_ctx *d, const tenant_counts *c)
-{
-	metrics_set(d->m, "flotilla_tenants", "state=\"converged\"", (double)c->converged);
-	metrics_set(d->m, "flotilla_tenants", "state=\"failed\"", (double)c->failed);
-	metrics_set(d->m, "flotilla_tenants", "state=\"blocked\"", (double)c->blocked);
-	metrics_set(d->m, "flotilla_tenants", "state=\"orphaned\"", (double)c->orphaned);
+	state_sync_counts c;
+	if (state_sync_counts_get(d->st, &c) != 0) {
+		log_warn("daemon: cannot count the tenants' sync states", "error", err_msg());
+		return;
+	}
+	for (int k = 0; k < STATE_SYNC_NSTATES; k++) {
+		char labels[48];
+		snprintf(labels, sizeof(labels), "state=\"%s\"", STATE_SYNC_STATES[k]);
+		metrics_set(d->m, "flotilla_tenants", labels, (double)c.n[k]);
+	}
 }
 
 static void active_metric(void *arg, size_t active)
@@ -260,11 +256,15 @@ static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool ap
 			.secrets_dir = d->secrets_dir, .fleet = spec_fleet_name(pl->fl.fleet), .lease = "fleet",
 			.skip = stop_reason, .stop = &g_stop, .stop_grace_ms = STOP_GRACE_MS,
 			.on_active = active_metric, .active_arg = d->m};
+	if (sync_record_applying(d->st, p) != 0)
+		log_warn("daemon: cannot record the tenants' sync states", "error", err_msg());
 	int rc = exec_apply(d->client, d->st, p, &eo, sum);
 	if (rc != 0) {
 		log_error("daemon: apply failed", "error", err_msg());
 		return -1;
 	}
+	if (sync_record_applied(d->st, p, sum) != 0)
+		log_warn("daemon: cannot record the tenants' sync states", "error", err_msg());
 	metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)sum->failed);
 	/* stopped by a signal: the tenants not started are not applied, so the
 	 * commit must not count as applied */
@@ -302,7 +302,8 @@ static int reconcile(daemon_ctx *d)
 	int rc = 0;
 	if (fresh) {
 		plan_req rq = {.repo = d->cache_dir, .ref = d->sha, .mode = "auto", .since = last ? "last-applied" : NULL,
-			       .max_deletes = -1, .before_refresh = settle_hook, .hook_arg = d};
+			       .max_deletes = -1, .before_refresh = settle_hook, .hook_arg = d,
+			       .record = PLAN_RECORD_PLAN};
 		planning pl;
 		exec_summary sum;
 		memset(&pl, 0, sizeof(pl));
@@ -312,10 +313,8 @@ static int reconcile(daemon_ctx *d)
 			/* as apply does: a protected tenant stays protected once its
 			 * manifest is removed */
 			apply_record_protect(d->st, pl.fl.fleet);
-			tenant_counts c;
-			count_plan(pl.p, &sum, &c);
-			if (!last || pl.p->changed_since[0] == 0)
-				tenants_metrics(d, &c); /* a whole-fleet plan: the counts are the fleet's */
+			if (!last || pl.p->changed_since[0] == 0) /* a whole-fleet plan */
+				metrics_set(d->m, "flotilla_orphaned_tenants", NULL, (double)pl.p->norphan);
 			if (rc == 0 && !pl.p->selected && state_meta_set(d->st, "last_applied_commit", d->sha) != 0)
 				log_warn("daemon: cannot record the applied commit", "error", err_msg());
 			if (rc == 0) {
@@ -486,6 +485,7 @@ static void loop(daemon_ctx *d)
 		if (!state_ok)
 			log_error("daemon: cannot renew the state file's lease", "error", err_msg());
 		budget_metrics(d);
+		tenants_metrics(d);
 		int64_t took = mono_ms() - t0;
 		char label[32];
 		snprintf(label, sizeof(label), "outcome=\"%s\"", outcome);

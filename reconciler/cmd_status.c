@@ -12,15 +12,19 @@
 #include "reconciler/reconciler.h"
 
 const char CMD_STATUS_USAGE[] =
-	"usage: flotilla status [TENANT] [--state FILE]\n"
+	"usage: flotilla status [TENANT] [--state FILE] [--format text|json]\n"
 	"\n"
 	"Show what the state file holds, without calling the API. Without TENANT: the\n"
-	"cache's age, projects by region, mapped tenants, computes by state (from deep\n"
-	"reads). With TENANT: its project, computes and their state, quota, and when\n"
-	"it was last refreshed. Run flotilla refresh first to bring the cache up to date.\n"
+	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
+	"and the ones not synced with their reason, the cache's age, projects by region,\n"
+	"mapped tenants, computes by state (from deep reads), the recent runs. With\n"
+	"TENANT: its sync state, project, computes and their state, quota, and when it\n"
+	"was last refreshed. Run flotilla refresh first to bring the cache up to date.\n"
 	"\n"
 	"options:\n"
 	"  --state FILE    the state file (default: .flotilla/state.db)\n"
+	"  --format FORMAT text (default) or json: the status document of the daemon's\n"
+	"                  /api/status (docs/daemon.md), or one tenant's\n"
 	"  -h, --help      this help\n"
 	"\n"
 	"exit: 0 shown; 1 no such tenant, or the state file cannot be read.\n";
@@ -78,17 +82,52 @@ static int show_run(void *arg, const state_run *r)
 	return 0;
 }
 
+/* at most this many not-synced tenants in the text output */
+#define STATUS_TEXT_TENANTS 20
+/* and in the JSON document, as the daemon's /api/status */
+#define STATUS_JSON_TENANTS 5000
+
+static void show_sync(const json_t *doc)
+{
+	const json_t *counts = json_object_get(doc, "counts");
+	printf("tenants by sync state:");
+	for (int k = 0; k < STATE_SYNC_NSTATES; k++)
+		printf("%s %lld %s", k ? "," : "", (long long)json_integer_value(json_object_get(counts, STATE_SYNC_STATES[k])),
+		       STATE_SYNC_STATES[k]);
+	printf("\n");
+	size_t i;
+	const json_t *t;
+	json_array_foreach(json_object_get(doc, "tenants"), i, t) {
+		char ago[32];
+		cli_age(json_integer_value(json_object_get(t, "since")), ago);
+		printf("  %-11s %s (%s ago): %s\n", json_string_value(json_object_get(t, "state")),
+		       json_string_value(json_object_get(t, "tenant")), ago,
+		       json_string_value(json_object_get(t, "reason")));
+	}
+	json_int_t more = json_integer_value(json_object_get(doc, "tenants_not_synced")) - (json_int_t)i;
+	if (more > 0)
+		printf("  … and %lld more (flotilla status --format json lists up to %d)\n", (long long)more,
+		       STATUS_JSON_TENANTS);
+}
+
 static int show_fleet(state *st)
 {
-	state_summary sum;
-	if (state_summary_get(st, &sum) != 0)
+	json_t *doc = NULL;
+	if (status_document(st, STATUS_TEXT_TENANTS, &doc) != 0)
 		return cli_fail("status", "%s", err_msg());
+	state_summary sum;
+	if (state_summary_get(st, &sum) != 0) {
+		json_decref(doc);
+		return cli_fail("status", "%s", err_msg());
+	}
 	char *fleet = NULL;
 	if (state_meta_get(st, "fleet", &fleet) != 0)
 		fleet = NULL;
 	char age[32];
 	cli_age(sum.list_refreshed_at, age);
 	printf("fleet %s\n", fleet ? fleet : "(not refreshed yet)");
+	show_sync(doc);
+	json_decref(doc);
 	printf("cache: %lld projects, last complete list %s%s\n", (long long)sum.projects, age,
 	       sum.list_refreshed_at ? " ago" : "");
 	printf("tenants: %lld mapped to a project; %lld projects not mapped to a tenant\n",
@@ -130,6 +169,24 @@ static const char *branch_name(const state_deep *d, const char *id)
 
 static int show_tenant(state *st, const char *name)
 {
+	json_t *doc = NULL;
+	if (status_tenant_document(st, name, &doc) == 0) {
+		char ago[32];
+		const char *sync = json_string_value(json_object_get(doc, "state"));
+		cli_age(json_integer_value(json_object_get(doc, "since")), ago);
+		if (strcmp(sync, "synced") == 0)
+			printf("tenant %s: synced\n", name);
+		else
+			printf("tenant %s: %s (%s ago): %s\n", name, sync, ago,
+			       json_string_value(json_object_get(doc, "reason")));
+		size_t i;
+		const json_t *f;
+		json_array_foreach(json_object_get(doc, "fields"), i, f)
+			printf("  %s: live %s, git %s\n", json_string_value(json_object_get(f, "path")),
+			       json_string_value(json_object_get(f, "live")) ?: "(none)",
+			       json_string_value(json_object_get(f, "git")) ?: "(none)");
+		json_decref(doc);
+	}
 	state_tenant t;
 	if (state_tenant_get(st, name, &t) != 0)
 		return cli_fail("status", "no tenant named '%s' in the state file (run flotilla refresh, or it has "
@@ -208,6 +265,7 @@ int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"state", required_argument, NULL, OPT_STATE},
+		{"format", required_argument, NULL, OPT_FORMAT},
 		{NULL, 0, NULL, 0},
 	};
 	cli_opts o;
@@ -219,6 +277,9 @@ int cmd_status(int argc, char **argv)
 		tenant = argv[optind++];
 	if (cli_opts_extra("status", argc, argv) != EXIT_OK)
 		return EXIT_ERROR;
+	const char *format = o.format ? o.format : "text";
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+		return cli_fail("status", "unknown format '%s': use text or json", format);
 	/* status only reads: it must not leave a new empty state file behind */
 	const char *path = o.state_path ? o.state_path : STATE_DEFAULT_PATH;
 	if (access(path, F_OK) != 0)
@@ -226,7 +287,21 @@ int cmd_status(int argc, char **argv)
 	state *st = NULL;
 	if (cli_state_open("status", path, &st) != EXIT_OK)
 		return EXIT_ERROR;
-	int rc = tenant ? show_tenant(st, tenant) : show_fleet(st);
+	int rc;
+	if (strcmp(format, "json") == 0) {
+		json_t *doc = NULL;
+		rc = tenant ? status_tenant_document(st, tenant, &doc) : status_document(st, STATUS_JSON_TENANTS, &doc);
+		char *text = rc == 0 ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+		if (text)
+			printf("%s\n", text);
+		else
+			cli_fail("status", "%s", rc == 0 ? "cannot render the status document" : err_msg());
+		rc = text ? EXIT_OK : EXIT_ERROR;
+		free(text);
+		json_decref(doc);
+	} else {
+		rc = tenant ? show_tenant(st, tenant) : show_fleet(st);
+	}
 	state_close(st);
 	return rc;
 }

@@ -54,7 +54,7 @@ void cli_opts_init(cli_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->format = "text";
 	o->parallel = 8;
-	o->rq = (plan_req){.repo = ".", .mode = "auto", .max_deletes = -1};
+	o->rq = (plan_req){.repo = ".", .mode = "auto", .max_deletes = -1, .record = PLAN_RECORD_PLAN};
 }
 
 static int plan_opt(cli_opts *o, const char **field, const char *arg)

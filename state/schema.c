@@ -246,6 +246,19 @@ static const char schema_v6[] =
 	"CREATE INDEX projects_name ON projects (name);"
 	"CREATE INDEX projects_deep_at ON projects (deep_at);";
 
+/* Version 7 (issue 14): each tenant's sync state (sync.c). Only tenants
+ * that are not synced have a row. */
+static const char schema_v7[] =
+	"CREATE TABLE tenant_sync ("
+	"  tenant TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  fields TEXT,"
+	"  since INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX tenant_sync_state ON tenant_sync (state);";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -254,6 +267,7 @@ static const migration migrations[] = {
 	{ 4, "managed-field fingerprints", schema_v4, fingerprint_rows },
 	{ 5, "endpoint names", schema_v5, NULL },
 	{ 6, "name and unread indexes", schema_v6, NULL },
+	{ 7, "tenant sync states", schema_v7, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

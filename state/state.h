@@ -22,7 +22,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 6
+#define STATE_SCHEMA_VERSION 7
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 
 typedef struct state state;
@@ -258,6 +258,48 @@ int64_t state_tenant_count(state *s);
  * plan/apply), for when the manifest is gone. ERR_NOTFOUND when unmapped. */
 int state_tenant_set_protect(state *s, const char *tenant, bool protect) WUR;
 int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
+
+/* ------------------------------------------------------ tenant sync state */
+
+/*
+ * sync.c: each tenant's sync state, as the last plan, apply or drift sweep
+ * left it, with its reason and since when. Only tenants that are not
+ * synced have a row; a mapped tenant without one is synced.
+ */
+enum {
+	STATE_SYNC_SYNCED, STATE_SYNC_OUT_OF_SYNC, STATE_SYNC_DRIFTED,
+	STATE_SYNC_BLOCKED, STATE_SYNC_FAILED, STATE_SYNC_APPLYING,
+	STATE_SYNC_NSTATES
+};
+/* "synced", "out-of-sync", "drifted", "blocked", "failed", "applying" */
+extern const char *const STATE_SYNC_STATES[STATE_SYNC_NSTATES];
+/* The index of a state's name, -1 for none. */
+int state_sync_index(const char *name);
+
+typedef struct state_sync {
+	char *tenant, *state, *reason;
+	char *fields_json;                   /* JSON array of the fields concerned, or NULL */
+	int64_t since, updated_at;           /* unix seconds: entered the state, last written */
+} state_sync;
+void state_sync_release(state_sync *r);
+/* Set a tenant's state: "synced" removes its row; the same state again
+ * keeps its since. ERR_INVALID for an unknown state. */
+int state_sync_put(state *s, const char *tenant, const char *sync_state, const char *reason,
+		   const char *fields_json) WUR;
+int state_sync_get(state *s, const char *tenant, state_sync *out) WUR; /* ERR_NOTFOUND: no row */
+/* Rows handed to fn are borrowed for the call. In tenant order: */
+typedef int (*state_sync_fn)(void *arg, const state_sync *r);
+int state_sync_foreach(state *s, state_sync_fn fn, void *arg) WUR;
+/* Up to limit rows, worst first (failed, blocked, drifted, applying,
+ * out-of-sync), then by tenant. */
+int state_sync_worst(state *s, size_t limit, state_sync_fn fn, void *arg) WUR;
+/* Tenants by state, in one read: synced counts mapped tenants without a
+ * row; total is the sum. */
+typedef struct state_sync_counts {
+	int64_t n[STATE_SYNC_NSTATES];
+	int64_t total;
+} state_sync_counts;
+int state_sync_counts_get(state *s, state_sync_counts *out) WUR;
 /* Every mapped tenant whose project is not in the cache: tenant, project id. */
 int state_tenants_uncached(state *s, int (*fn)(void *arg, const char *tenant, const char *project_id),
 			   void *arg) WUR;

@@ -458,6 +458,27 @@ if want 3; then
 		if [ "$(live_state contoso "$st" | tr '\n' ' ')" = "$drift_live" ] && [ "$(metric flotilla_drift_healed_total)" = "$hr" ] &&
 			[ "$(metric flotilla_drifted_tenants)" = 1 ]; then
 			ok "drift report: counted in $t_rep (flotilla_drifted_tenants 1), left as it is after two more loops"
+			# what drifted, in the sync state: the tenant, its fields and both values
+			"$flotilla" status contoso --format json --state "$st" >"$tmp/three.status" 2>&1
+			if python3 - "$tmp/three.status" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+paths = {f["path"] for f in d.get("fields", [])}
+assert d["state"] == "drifted", d
+assert d["reason"].startswith("changed outside git"), d
+assert any(p.startswith("quota.") for p in paths), paths
+assert all(f["live"] != f["git"] for f in d["fields"]), d["fields"]
+PY
+			then
+				ok "drift report: status says contoso drifted, with $(python3 -c 'import json,sys; print(", ".join("%s (live %s, git %s)" % (f["path"], f["live"], f["git"]) for f in json.load(open(sys.argv[1]))["fields"][:3]))' "$tmp/three.status")"
+			else
+				fail "drift report status" "$(head -c 600 "$tmp/three.status")"
+			fi
+			if [ "$(metric flotilla_tenants 'state="drifted"')" = 1 ]; then
+				ok "drift report: flotilla_tenants{state=\"drifted\"} 1"
+			else
+				fail "drift report metric" "flotilla_tenants drifted $(metric flotilla_tenants 'state="drifted"')"
+			fi
 		else
 			fail "drift report" "live '$(live_state contoso "$st" | tr '\n' ' ')' (drifted '$drift_live'), healed_total $(metric flotilla_drift_healed_total) (was $hr), drifted_tenants $(metric flotilla_drifted_tenants)"
 		fi
@@ -532,15 +553,19 @@ EOF
 	fi
 	# the other counters and gauges
 	t15=$(metric flotilla_tenants '*')
-	conv=$(metric flotilla_tenants 'state="converged"')
+	conv=$(metric flotilla_tenants 'state="synced"')
 	rec=$(metric flotilla_reconciles_total 'outcome="ok"')
 	fok=$(metric flotilla_git_fetches_total 'outcome="ok"')
-	if [ "$t15" = 15 ] && [ "$conv" = 15 ] && [ "$rec" != none ] && [ "$fok" != none ] && [ "$rec" -ge 2 ] &&
+	# group 3 leaves contoso drifted (report mode)
+	drifted_want=0
+	if want 3; then drifted_want=1; fi
+	drifted=$(metric flotilla_tenants 'state="drifted"')
+	if [ "$t15" = 15 ] && [ "$conv" = $((15 - drifted_want)) ] && [ "$drifted" = "$drifted_want" ] && [ "$rec" != none ] && [ "$fok" != none ] && [ "$rec" -ge 2 ] &&
 		[ "$(metric flotilla_journal_backlog)" = 0 ] && [[ "$(metric flotilla_api_429_total)" =~ ^(0|none)$ ]] &&
 		[ "$(metric flotilla_operations_in_flight)" = 0 ]; then
-		ok "/metrics: tenants 15 (all converged), $rec ok loops, $fok fetches, journal backlog 0, no 429"
+		ok "/metrics: tenants 15 ($conv synced, $drifted drifted), $rec ok loops, $fok fetches, journal backlog 0, no 429"
 	else
-		fail "/metrics values" "tenants $t15, converged $conv, reconciles ok $rec, fetches ok $fok, backlog $(metric flotilla_journal_backlog), 429s $(metric flotilla_api_429_total), in flight $(metric flotilla_operations_in_flight)"
+		fail "/metrics values" "tenants $t15 ($(grep -o "flotilla_tenants{[^}]*} [0-9]*" "$tmp/m.txt" 2>/dev/null | tr "\n" " ")), synced $conv, reconciles ok $rec, fetches ok $fok, backlog $(metric flotilla_journal_backlog), 429s $(metric flotilla_api_429_total), in flight $(metric flotilla_operations_in_flight)"
 	fi
 fi
 if want 3 || want 4; then
