@@ -7,6 +7,15 @@
  * call's operations before the next, so there are never two writes in
  * flight to one project and flotilla never causes a 423 itself.
  *
+ * A tenant's last write has no later write waiting on its operations: the
+ * job gives its slot to the next tenant and polls them once, a settle
+ * delay after the response (POLL_SETTLE_MS; most of Neon's operations are
+ * over by then), and again with back-off only if they still run. Its
+ * journal row stays "sent" until that poll, and a failed operation fails
+ * the tenant as before; the run ends when every tenant has settled. So an
+ * update of one write costs two requests, where polling from 100 ms cost
+ * about five at Neon's speeds, and no slot idles through them.
+ *
  * Every write is journaled (state/journal): the intent before the request,
  * the ids after the response, the outcome after the operations. A create
  * maps its tenant the moment the response names the project, so a crash
@@ -96,6 +105,14 @@ static void job_free(job *j)
 	free(j);
 }
 
+/* The daemon's count of tenants with work in flight: a settling tenant's
+ * operations are in flight too. */
+static void report_active(const executor *x)
+{
+	if (x->o->on_active)
+		x->o->on_active(x->o->active_arg, x->active + x->settling);
+}
+
 void engine__job_end(job *j, exec_status status, const char *error, const char *request_id)
 {
 	executor *x = j->x;
@@ -107,7 +124,7 @@ void engine__job_end(job *j, exec_status status, const char *error, const char *
 	if (status == EXEC_OK) {
 		x->sum->ok++;
 		if (j->a->kind == PLAN_CREATE)
-			j->out->latency_ms = mono_ms() - j->started_ms;
+			j->out->latency_ms = (j->settled_ms ? j->settled_ms : mono_ms()) - j->started_ms;
 		engine__emit(x, "done", j, NULL);
 	} else {
 		x->sum->failed++;
@@ -117,10 +134,16 @@ void engine__job_end(job *j, exec_status status, const char *error, const char *
 		if (!x->o->continue_on_error)
 			x->stop = true;
 	}
-	x->active--;
+	if (j->settling)
+		x->settling--;
+	else
+		x->active--;
+	/* a tenant is done here, when its outcome is known: after its last
+	 * write's settle poll, not at the write (its operations can still
+	 * fail it). The ETA counts the calls left, so the settle delay does
+	 * not skew it; the bar trails the writes by about that delay. */
 	x->done++;
-	if (x->o->on_active)
-		x->o->on_active(x->o->active_arg, x->active);
+	report_active(x);
 	eta(x);
 	engine__progress_update(&x->prog, x->done);
 	job_free(j);
@@ -194,6 +217,19 @@ static void next_call(job *j)
 	engine__do_step(j);
 }
 
+/* The current call's operations all ended. A settling job notes when, as
+ * near as it can tell (the response's time plus the operations' own
+ * durations): its poll comes late by design, and a create's provisioning
+ * time is the operations', not the poll's. */
+static void ops_done(job *j)
+{
+	if (j->settling) {
+		int64_t now = mono_ms(), est = j->resp_ms + j->ops_ms;
+		j->settled_ms = j->ops_ms > 0 && est < now ? est : now;
+	}
+	next_call(j);
+}
+
 static void on_ops(void *arg, neon_result *res)
 {
 	job *j = arg;
@@ -212,7 +248,7 @@ static void on_ops(void *arg, neon_result *res)
 		j->nops--;
 		j->poll_by_id = -1;
 		if (j->nops == 0)
-			next_call(j);
+			ops_done(j);
 		else
 			neon_after(x->c, j->poll_delay, poll_fire, j);
 		return;
@@ -237,16 +273,20 @@ static void on_ops(void *arg, neon_result *res)
 	const char *wait_status = NULL, *wait_error = NULL; /* the first one still awaited */
 	for (size_t k = 0; k < j->nops; k++) {
 		const char *status = NULL, *error = NULL;
+		json_int_t took = 0;
 		size_t i;
 		json_t *op;
 		json_array_foreach(ops, i, op) {
 			if (strcmp(json_string_value(json_object_get(op, "id")) ?: "", j->ops[k]) == 0) {
 				status = json_string_value(json_object_get(op, "status"));
 				error = json_string_value(json_object_get(op, "error"));
+				took = json_integer_value(json_object_get(op, "total_duration_ms"));
 				break;
 			}
 		}
 		if (status && neon_op_succeeded(status)) {
+			if (took > j->ops_ms)
+				j->ops_ms = took;
 			free(j->ops[k]);
 			continue;
 		}
@@ -272,7 +312,7 @@ static void on_ops(void *arg, neon_result *res)
 	j->nops = keep;
 	json_decref(one); /* the array only: its operation is still res->body's */
 	if (j->nops == 0) {
-		next_call(j);
+		ops_done(j);
 		return;
 	}
 	if (stopping(x) && mono_ms() - x->stop_ms > x->o->stop_grace_ms) {
@@ -321,10 +361,25 @@ static void after_response(job *j, const json_t *body)
 		next_call(j);
 		return;
 	}
-	j->poll_delay = POLL_FIRST_MS;
+	executor *x = j->x;
 	j->poll_by_id = -1;
-	j->poll_deadline = mono_ms() + j->x->o->op_timeout_ms;
-	neon_after(j->x->c, j->poll_delay, poll_fire, j);
+	j->ops_ms = 0;
+	j->poll_deadline = mono_ms() + x->o->op_timeout_ms;
+	if (j->step + 1 < j->calls.n) {
+		/* the project's next write would meet a 423 while these run */
+		j->poll_delay = POLL_FIRST_MS;
+		neon_after(x->c, j->poll_delay, poll_fire, j);
+		return;
+	}
+	/* the tenant's last write: nothing of it waits on these operations,
+	 * so the slot goes to the next tenant while they run; the journal row
+	 * stays "sent" until the poll sees them end */
+	j->poll_delay = POLL_SETTLE_MS;
+	neon_after(x->c, j->poll_delay, poll_fire, j);
+	j->settling = true;
+	x->active--;
+	x->settling++;
+	start_next(x);
 }
 
 static char *op_ids_json(const json_t *body)
@@ -389,6 +444,7 @@ static void on_write(void *arg, neon_result *res)
 	const plan_call *c = &j->calls.v[j->step];
 	x->sum->writes++;
 	if (res->outcome == NEON_OK && res->body) {
+		j->resp_ms = mono_ms();
 		if (is_create_call(c)) {
 			if (!json_string_value(json_object_get(json_object_get(res->body, "project"), "id"))) {
 				fail_journal(j, STATE_JOURNAL_UNKNOWN, "the create's response names no project");
@@ -616,12 +672,27 @@ static bool stopping(executor *x)
 	return true;
 }
 
+/* How many tenants may settle at once. Each owes a poll, due a settle delay
+ * after its last write: more of them than half the rate's worth of that
+ * delay (the other half pays for their writes) would only queue behind
+ * each other, and would make an apply's first seconds writes alone, one
+ * route at the full rate and the burst (Neon caps each route at 40 a
+ * second: a 429 halves the client's rate). */
+static size_t settle_cap(const executor *x)
+{
+	neon_stats ns;
+	neon_client_stats(x->c, &ns);
+	double cap = ns.rate_now * POLL_SETTLE_MS / 2000.0;
+	return cap < 1.0 ? 1 : (size_t)cap;
+}
+
 static void start_next(executor *x)
 {
 	heartbeat(x);
 	if (stopping(x))
 		x->stop = true;
-	while (!x->stop && x->active < (size_t)x->o->parallel && x->next < x->p->nactions) {
+	while (!x->stop && x->active < (size_t)x->o->parallel && x->settling < settle_cap(x) &&
+	       x->next < x->p->nactions) {
 		const plan_action *a = &x->p->actions[x->next++];
 		if (a->kind != PLAN_CREATE && a->kind != PLAN_UPDATE && a->kind != PLAN_DELETE && a->kind != PLAN_ADOPT)
 			continue;
@@ -653,8 +724,7 @@ static void start_next(executor *x)
 			continue;
 		}
 		x->active++;
-		if (x->o->on_active)
-			x->o->on_active(x->o->active_arg, x->active);
+		report_active(x);
 		engine__emit(x, "start", j, NULL);
 		engine__do_step(j);
 	}

@@ -39,6 +39,11 @@ void engine__progress_end(engine__progress *p);
 
 #define POLL_FIRST_MS 100
 #define POLL_MAX_MS 5000
+/* A tenant's last write: no later write of its project waits on its
+ * operations, so they are polled first this long after the response (in
+ * Neon most finish within it: one poll), the job's slot given to the next
+ * tenant meanwhile; then with the back-off, doubling from here. */
+#define POLL_SETTLE_MS 1500
 /* operations per poll of a project's list (newest first) */
 #define POLL_PAGE 50
 #define MAX_RESENDS 2
@@ -52,7 +57,8 @@ typedef struct executor {
 	const exec_opts *o;
 	exec_summary *sum;
 	size_t next;        /* the next action to start */
-	size_t active;
+	size_t active;      /* jobs holding a `parallel` slot */
+	size_t settling;    /* jobs past their last write, its operations polled */
 	bool stop;          /* a failure without --continue-on-error */
 	engine__progress prog;
 	int64_t done;
@@ -83,6 +89,11 @@ struct job {
 	 * project's newer operations pushed it off): the next poll reads it by
 	 * id; -1 when the list will do */
 	long poll_by_id;
+	/* past the last write: holds no slot (executor.settling counts it) */
+	bool settling;
+	int64_t resp_ms;     /* the current call's response came */
+	int64_t ops_ms;      /* the longest total_duration_ms of its operations */
+	int64_t settled_ms;  /* the last write's operations ended (estimated), or 0 */
 	int64_t started_ms;
 	json_t *secrets;     /* this run's new passwords and URIs, or NULL */
 	int64_t nsecrets;    /* how many of them were counted already */

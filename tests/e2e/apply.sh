@@ -5,7 +5,8 @@
 #   1. the example fleet: apply makes exactly the writes its plan listed,
 #      then plans no changes, and a second apply writes nothing;
 #   2. minimality: one manifest edit per change kind, applied from a saved
-#      plan, costs exactly the plan's calls and converges;
+#      plan, costs exactly the plan's calls, at most the table's requests,
+#      and converges;
 #   3. faults (503s, resets, 423s) on 1,000 tenants: converged within three
 #      rounds, never a duplicate project;
 #   4. crashes: apply killed (-9) fifty times at random points on a fleet
@@ -22,6 +23,12 @@
 #      output, state, plan files or this test's own output.
 #   9. --format json: every line one JSON event, then the summary; a later
 #      run's new role is added to the tenant's secrets file.
+#  10. economy (issue 14): 42 tenants, one commit changing one compute
+#      setting of each (two writes a tenant): 84 writes, at most 168
+#      requests in all (each tenant's first write polled, its last write's
+#      operations polled once after the settle delay), nothing read back;
+#      then, with operations of 600 ms, one write a tenant costs two
+#      requests (polling from 100 ms cost four).
 # APPLY_E2E_ONLY=1,5 runs only some of them (while working on one).
 set -uo pipefail
 flotilla=$(realpath "$1")
@@ -89,39 +96,43 @@ if want 1 || want 2 || want 5; then
 fi
 
 # ------------------------------------- 2. minimality per change kind
-# kind|file|old|new|tenants updated (the plan's update count)|economy
+# kind|file|old|new|tenants updated (the plan's update count)|economy|requests
 # economy y: every write's response holds what the cache keeps, so apply
 # reads nothing back after its writes (the one deep read a tenant that a
 # saved plan's apply makes first, to see that nothing moved, stays)
+# requests: the most requests the apply may make in all (the sim's
+# requests_total): that deep read (the project, its branches and
+# endpoints, each branch's databases and roles), the writes, the polls
+# (none here: the sim's operations end at once) and the read-backs
 kinds=(
-	"quota|tenants/us/pro/fabrikam.yaml|computeTime: 1000h |computeTime: 1100h |1|y"
-	"compute maxCu|tenants/us/pro/fabrikam.yaml|maxCu: 6 |maxCu: 5 |1|y"
-	"compute suspendTimeout|tenants/eu/smallbiz.yaml|suspendTimeout: 10m|suspendTimeout: 20m|1|y"
+	"quota|tenants/us/pro/fabrikam.yaml|computeTime: 1000h |computeTime: 1100h |1|y|8"
+	"compute maxCu|tenants/us/pro/fabrikam.yaml|maxCu: 6 |maxCu: 5 |1|y|9"
+	"compute suspendTimeout|tenants/eu/smallbiz.yaml|suspendTimeout: 10m|suspendTimeout: 20m|1|y|7"
 	"add a database|tenants/us/pro/fabrikam.yaml|          owner: fabrikam
 |          owner: fabrikam
         - name: reports
           owner: fabrikam
-|1|y"
+|1|y|8"
 	"add a role|tenants/us/pro/fabrikam.yaml|        - name: fabrikam
       databases:|        - name: fabrikam
         - name: analyst
-      databases:|1|y"
+      databases:|1|y|8"
 	"add a branch|tenants/us/pro/fabrikam.yaml|    - name: preview |    - name: staging
-    - name: preview |1|n"
+    - name: preview |1|n|17"
 	"readReplicas 0->1|tenants/us/pro/fabrikam.yaml|  pgVersion: 16|  pgVersion: 16
-  readReplicas: 1|1|n"
+  readReplicas: 1|1|n|19"
 	"remove a database|tenants/us/enterprise/contoso.yaml|        - name: inventory
           owner: contoso_owner
-||1|n"
-	"historyRetention|tenants/us/pro/fabrikam.yaml|historyRetention: 3d12h|historyRetention: 5d|1|y"
-	"profile change (grouped)|profiles/pro.yaml|logicalSize: 50GiB|logicalSize: 60GiB|4|y"
+||1|n|11"
+	"historyRetention|tenants/us/pro/fabrikam.yaml|historyRetention: 3d12h|historyRetention: 5d|1|y|10"
+	"profile change (grouped)|profiles/pro.yaml|logicalSize: 50GiB|logicalSize: 60GiB|4|y|30"
 )
 if want 2; then
 	i=0
 	for k in "${kinds[@]}"; do
 		i=$((i + 1))
-		IFS='|' read -r -d '' kind file old new n econ <<<"$k"
-		econ=${econ%$'\n'}
+		IFS='|' read -r -d '' kind file old new n econ most <<<"$k"
+		most=${most%$'\n'}
 		if ! edit "$repo/$file" "$old" "$new" >"$tmp/edit.txt" 2>&1; then
 			fail "minimal: $kind" "edit: $(cat "$tmp/edit.txt")"
 			continue
@@ -139,14 +150,15 @@ if want 2; then
 		rb=$(field "$tmp/k$i.out" readbacks)
 		lean=0
 		[ "$econ" != y ] || [ "$rb" = 0 ] || lean=1
+		[ "$dr" -le "$most" ] || lean=1
 		converged "$repo" "$state"
 		conv=$?
 		if [ "$code" = 0 ] && [ "$ups" = "$n" ] && [ -n "$calls" ] && [ "$calls" -gt 0 ] &&
 			[ "$dw" = "$calls" ] && [ "$(field "$tmp/k$i.out" writes)" = "$calls" ] && [ "$conv" = 0 ] &&
 			[ "$lean" = 0 ]; then
-			ok "minimal: $kind: $ups update(s), $dw writes = plan's $calls calls, $dr requests in all, $rb read-backs, then no changes"
+			ok "minimal: $kind: $ups update(s), $dw writes = plan's $calls calls, $dr requests in all (at most $most), $rb read-backs, then no changes"
 		else
-			fail "minimal: $kind" "apply exit $code, updates $ups (want $n), plan calls $calls, writes $dw, requests $dr, read-backs $rb (0 wanted when economy is $econ), next plan exit $conv:
+			fail "minimal: $kind" "apply exit $code, updates $ups (want $n), plan calls $calls, writes $dw, requests $dr (at most $most), read-backs $rb (0 wanted when economy is $econ), next plan exit $conv:
 $(python3 -c 'import json,sys; [print("  ", c["method"], c["path"]) for a in json.load(open(sys.argv[1]))["actions"] for c in a["calls"]]' "$tmp/k$i.json" 2>&1)
 $(cat "$tmp/k$i.out" "$tmp/k$i.err")
 $(sed 's/^/  next: /' "$tmp/conv.txt")"
@@ -275,6 +287,62 @@ EOF
 		ok "a later run's new role is added to the tenant's secrets file ($names), the first run's kept"
 	else
 		fail "secrets merge" "exit $code, before $before roles, now [$names]: $(tail -3 "$tmp/j2.err")"
+	fi
+fi
+
+# ------------------------------------- 10. economy: 42 tenants, 84 writes
+# The fleet's default suspendTimeout changes: each tenant's project PATCH
+# (default_endpoint_settings) and endpoint PATCH. Operations last 50 ms:
+# the first write's are over at its first poll (100 ms), the last write's
+# at its settle poll. The apply plans with --refresh none, so every
+# request the sim counts is the executor's.
+# apply_delta BEFORE AFTER: "WRITES REQUESTS POLLS" between two /__sim/stats
+apply_delta() {
+	python3 -c '
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+polls = lambda s: sum(s["requests"].get("GET /projects/{project_id}/operations", {}).values())
+print(b["writes_total"] - a["writes_total"], b["requests_total"] - a["requests_total"], polls(b) - polls(a))' "$1" "$2"
+}
+if want 10; then
+	start_sim economy --op-delay-ms 50 --data "$tmp/economy.simdb"
+	erepo=$tmp/erepo
+	fleet_file "$erepo" economy e- "defaults:" "  compute:" "    suspendTimeout: 5m"
+	for i in $(seq -w 1 42); do tenant_file "$erepo" "e$i"; done
+	mkrepo "$erepo"
+	eapply() { "$flotilla" apply --repo "$erepo" --state "$tmp/e.db" --auto-approve --rate 1000 "$@"; }
+	eapply >"$tmp/e0.out" 2>&1 || fail "economy: create" "$(tail -5 "$tmp/e0.out")"
+	edit "$erepo/flotilla.yaml" "suspendTimeout: 5m" "suspendTimeout: 10m"
+	commit "$erepo" "suspendTimeout 10m for every tenant"
+	s0=$(simstats)
+	eapply --refresh none >"$tmp/e1.out" 2>&1
+	code=$?
+	s1=$(simstats)
+	read -r ew er ep <<<"$(apply_delta "$s0" "$s1")"
+	erb=$(field "$tmp/e1.out" readbacks)
+	if [ "$code" = 0 ] && [ "$(field "$tmp/e1.out" updated)" = 42 ] && [ "$ew" = 84 ] &&
+		[ "$(field "$tmp/e1.out" writes)" = 84 ] && [ "$er" -le 168 ] && [ "$erb" = 0 ] &&
+		converged "$erepo" "$tmp/e.db"; then
+		ok "economy: 42 tenants, one compute setting: $ew writes, $ep polls, $er requests in all (at most 168), $erb read-backs, then no changes"
+	else
+		fail "economy" "apply exit $code, writes $ew (want 84), polls $ep, requests $er (at most 168), read-backs $erb: $(tail -5 "$tmp/e1.out"; tail -3 "$tmp/conv.txt")"
+	fi
+	# the same projects, operations of 600 ms (well inside the settle
+	# delay, past three polls from 100 ms): historyRetention, one project
+	# PATCH a tenant, is 42 writes and 42 polls
+	start_sim economy2 --op-delay-ms 600 --data "$tmp/economy.simdb"
+	fleet_file "$erepo" economy e- "defaults:" "  historyRetention: 2d" "  compute:" "    suspendTimeout: 10m"
+	commit "$erepo" "historyRetention 2d for every tenant"
+	s0=$(simstats)
+	eapply --refresh none >"$tmp/e2.out" 2>&1
+	code=$?
+	s1=$(simstats)
+	read -r ew er ep <<<"$(apply_delta "$s0" "$s1")"
+	if [ "$code" = 0 ] && [ "$(field "$tmp/e2.out" updated)" = 42 ] && [ "$ew" = 42 ] && [ "$er" -le 84 ] &&
+		[ "$(field "$tmp/e2.out" readbacks)" = 0 ] && converged "$erepo" "$tmp/e.db"; then
+		ok "economy, 600 ms operations: $ew writes, $ep polls, $er requests in all (at most 2 a write)"
+	else
+		fail "economy, 600 ms operations" "apply exit $code, writes $ew (want 42), polls $ep, requests $er (at most 84): $(tail -5 "$tmp/e2.out"; tail -3 "$tmp/conv.txt")"
 	fi
 fi
 

@@ -18,7 +18,10 @@
  * Only fan-outs whose order the client does not fix (a project's branch
  * and endpoint lists read together) are grouped: the steps of one group
  * may come in any order. Waits are the executor's own (operation polls
- * from 100 ms, one Retry-After of a second); nothing asserts on time.
+ * from 100 ms, a tenant's last write's first poll after the settle delay
+ * of 1.5 s, one Retry-After of a second); nothing asserts on time. The
+ * settle poll's order against other tenants' writes is what shows the
+ * slot given up (a write 1.5 s early, never a race).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -549,6 +552,7 @@ typedef struct fx {
 	char routes[MAX_ATTEMPTS_SEEN][64];
 	int statuses[MAX_ATTEMPTS_SEEN];
 	size_t nattempts;
+	volatile sig_atomic_t stop; /* exec_opts.stop of the tests that stop */
 } fx;
 
 static void on_attempt(void *arg, const char *route, int status)
@@ -574,11 +578,32 @@ static void on_event(void *arg, const engine_event *e)
 	assert_int_equal(buf_addc(&f->warnings, '\n'), 0);
 }
 
+/* The client, talking to the script at `rate` requests a second (bursts
+ * of 1000: no test waits for the budget). */
+static void fx_client(fx *f, double rate)
+{
+	neon_options o = NEON_OPTIONS_INIT;
+	char *url = xasprintf("http://127.0.0.1:%d" API_PREFIX, f->s->port);
+
+	neon_client_free(f->c);
+	o.base_url = url;
+	o.api_key = API_KEY;
+	o.rate = rate;
+	o.burst = 1000;
+	o.max_in_flight = 4;
+	o.timeout_ms = 20000;
+	o.max_backoff_ms = 100;
+	o.seed = 1;
+	o.on_attempt = on_attempt;
+	o.on_attempt_arg = f;
+	assert_int_equal(neon_client_new(&f->c, &o), 0);
+	free(url);
+}
+
 static int setup(void **ctx)
 {
 	fx *f = xcalloc(1, sizeof(*f));
-	neon_options o = NEON_OPTIONS_INIT;
-	char *path, *url;
+	char *path;
 
 	f->dir = ut_tmpdir("executor");
 	buf_init(&f->warnings, 0);
@@ -589,19 +614,7 @@ static int setup(void **ctx)
 	assert_int_equal(state_run_begin(f->st, "apply", &f->run_id), 0);
 
 	f->s = script_start();
-	url = xasprintf("http://127.0.0.1:%d" API_PREFIX, f->s->port);
-	o.base_url = url;
-	o.api_key = API_KEY;
-	o.rate = 1000; /* the script, not the budget, paces these runs */
-	o.burst = 1000;
-	o.max_in_flight = 4;
-	o.timeout_ms = 20000;
-	o.max_backoff_ms = 100;
-	o.seed = 1;
-	o.on_attempt = on_attempt;
-	o.on_attempt_arg = f;
-	assert_int_equal(neon_client_new(&f->c, &o), 0);
-	free(url);
+	fx_client(f, 1000); /* the script, not the budget, paces these runs */
 
 	engine_reporter r = {.event = on_event, .arg = f};
 	engine_set_reporter(&r);
@@ -687,6 +700,27 @@ static void fx_live(fx *f, const char *tenant, const char *pid)
 	free(name);
 }
 
+/* fx_live, and its deep state read: the branch main marked for the
+ * tenant, its read_write endpoint (0.25 CU, 5 minutes), the database
+ * neondb and the role neondb_owner, as branch_json and endpoint_json
+ * describe them. */
+static void fx_live_deep(fx *f, const char *tenant, const char *pid)
+{
+	char *bid = branch_id(pid), *eid = xasprintf("ep-%s", pid);
+	char *ann = xasprintf("{\"flotilla.fleet\":\"prod\",\"flotilla.tenant\":\"%s\"}", tenant);
+	state_branch b = {bid, (char *)"main", NULL, true, false, ann, (char *)TS, (char *)TS};
+	state_endpoint e = {eid, bid, true, 0.25, 0.25, 300, false, (char *)"idle", NULL, NULL};
+	state_database d = {bid, (char *)"neondb", (char *)"neondb_owner"};
+	state_role r = {bid, (char *)"neondb_owner"};
+	state_deep deep = {&b, 1, &e, 1, &d, 1, &r, 1};
+
+	fx_live(f, tenant, pid);
+	assert_int_equal(state_deep_put(f->st, pid, TS, &deep), 0);
+	free(bid);
+	free(eid);
+	free(ann);
+}
+
 /* The plan of the fleet against the cache, by plan_build. */
 static plan *fx_plan(fx *f)
 {
@@ -707,15 +741,21 @@ static plan *fx_plan(fx *f)
 	return f->p;
 }
 
-/* Run the executor over the plan, one tenant at a time; the script must
- * have run to its end. Returns the requests the server saw. */
+/* Run the executor over the plan with these options; the script must have
+ * run to its end. Returns the requests the server saw. */
+static size_t fx_apply_opts(fx *f, const exec_opts *o)
+{
+	assert_int_equal(exec_apply(f->c, f->st, f->p, o, &f->sum), 0);
+	return script_check(f->s);
+}
+
+/* Run the executor over the plan, one tenant at a time. */
 static size_t fx_apply(fx *f, bool continue_on_error)
 {
 	exec_opts o = {.parallel = 1, .op_timeout_ms = 120000, .continue_on_error = continue_on_error,
 		       .run_id = f->run_id, .fleet = "prod"};
 
-	assert_int_equal(exec_apply(f->c, f->st, f->p, &o, &f->sum), 0);
-	return script_check(f->s);
+	return fx_apply_opts(f, &o);
 }
 
 typedef struct jrow {
@@ -1221,6 +1261,246 @@ static void test_continue_on_error(void **ctx)
 	assert_false(f->sum.stopped);
 }
 
+/* ------------------------------------------ the last write's operations */
+
+#define SUSPEND_10M "  compute:\n    suspendTimeout: 10m"
+
+/* {"project": ..., "operations": [...]}: a project PATCH's 200 with one
+ * operation (stolen). */
+static json_t *patched(json_t *project, json_t *op)
+{
+	return json_pack("{s:o,s:[o]}", "project", project, "operations", op);
+}
+
+/* A tenant's last write gives its slot up. With --parallel 1, acme's two
+ * writes (the project's default compute, then its endpoint) are followed
+ * by bravo's write before acme's last operations are polled: once, the
+ * settle delay later, finished; bravo's the same. acme's first write is
+ * still waited for (its poll comes before the second write). 3 writes and
+ * 3 polls: 6 requests; nothing read back; every journal row done. */
+static void test_settle_once(void **ctx)
+{
+	fx *f = *ctx;
+	const char *acme = "calm-lake-500001", *bravo = "calm-lake-500002";
+	const char *acme_poll = "/projects/calm-lake-500001/operations" POLL_LIMIT;
+	const char *bravo_poll = "/projects/calm-lake-500002/operations" POLL_LIMIT;
+	state_deep d;
+	jrows j;
+
+	fx_fleet(f, "acme", SUSPEND_10M, "bravo", "  historyRetention: 7d", NULL);
+	fx_live_deep(f, "acme", acme);
+	fx_live(f, "bravo", bravo);
+	plan *pl = fx_plan(f);
+	assert_int_equal(pl->nupdate, 2);
+	assert_int_equal(pl->ncalls, 3);
+
+	json_t *proj = project_json(acme, "t-acme", 86400);
+	json_object_set_new(proj, "default_endpoint_settings",
+			    json_pack("{s:f,s:f,s:i}", "autoscaling_limit_min_cu", 0.25, "autoscaling_limit_max_cu",
+				      0.25, "suspend_timeout_seconds", 600));
+	step *w = expect(f->s, "PATCH", "/projects/calm-lake-500001", 200,
+			 patched(proj, op_json(OP1, acme, "apply_config", "running", 0, NULL)));
+	want_body(f->s, w, json_pack("{s:{s:{s:i}}}", "project", "default_endpoint_settings", "suspend_timeout_seconds", 600));
+	expect(f->s, "GET", acme_poll, 200, ops_list(op_json(OP1, acme, "apply_config", "finished", 0, NULL), NULL));
+	json_t *ep = endpoint_json(acme);
+	set_int(ep, "suspend_timeout_seconds", 600);
+	w = expect(f->s, "PATCH", "/projects/calm-lake-500001/endpoints/ep-calm-lake-500001", 200,
+		   json_pack("{s:o,s:[o,o]}", "endpoint", ep, "operations",
+			     op_json(OP2, acme, "apply_config", "running", 0, NULL),
+			     op_json(OP_OLD, acme, "suspend_compute", "scheduling", 0, NULL)));
+	want_body(f->s, w, json_pack("{s:{s:i}}", "endpoint", "suspend_timeout_seconds", 600));
+	/* bravo's write while acme's last operations run */
+	expect(f->s, "PATCH", "/projects/calm-lake-500002", 200,
+	       patched(project_json(bravo, "t-bravo", 604800), op_json(OP1, bravo, "apply_config", "running", 0, NULL)));
+	in_group(f->s,
+		 expect(f->s, "GET", acme_poll, 200,
+			ops_list(op_json(OP_OLD, acme, "suspend_compute", "finished", 0, NULL),
+				 op_json(OP2, acme, "apply_config", "finished", 0, NULL),
+				 op_json(OP1, acme, "apply_config", "finished", 0, NULL), NULL)),
+		 1);
+	in_group(f->s,
+		 expect(f->s, "GET", bravo_poll, 200,
+			ops_list(op_json(OP1, bravo, "apply_config", "finished", 0, NULL), NULL)),
+		 1);
+
+	assert_int_equal(fx_apply(f, false), 6);
+	assert_int_equal(f->sum.n, 2);
+	assert_int_equal(f->sum.v[0].status, EXEC_OK);
+	assert_int_equal(f->sum.v[1].status, EXEC_OK);
+	assert_int_equal(f->sum.ok, 2);
+	assert_int_equal(f->sum.writes, 3);
+	assert_int_equal(f->sum.polls, 3);
+	assert_int_equal(f->sum.readbacks, 0);
+
+	/* the endpoint as its PATCH answered */
+	assert_int_equal(state_deep_get(f->st, acme, &d), 0);
+	assert_int_equal(d.nendpoints, 1);
+	assert_int_equal(d.endpoints[0].suspend_timeout_seconds, 600);
+	state_deep_release(&d);
+
+	fx_journal(f, &j);
+	assert_int_equal(j.n, 3);
+	assert_string_equal(j.v[0].action, "PATCH /projects/calm-lake-500001");
+	assert_string_equal(j.v[1].action, "PATCH /projects/calm-lake-500001/endpoints/ep-calm-lake-500001");
+	assert_string_equal(j.v[2].action, "PATCH /projects/calm-lake-500002");
+	for (size_t i = 0; i < j.n; i++) {
+		assert_string_equal(j.v[i].state, STATE_JOURNAL_DONE);
+		assert_false(j.v[i].has_error);
+	}
+	assert_no_warnings(f);
+}
+
+/* The last write's operation has ended in error by its settle poll: the
+ * tenant fails with Neon's error text and that poll's request id, and its
+ * journal row says failed with the same text, as for any call's. PATCH +
+ * 1 poll: 2 requests. */
+static void test_settle_op_error(void **ctx)
+{
+	fx *f = *ctx;
+	const char *pid = "calm-lake-500003";
+	const char *want_error = "operation " OP1 " ended error: could not apply the configuration";
+	jrows j;
+
+	fx_fleet(f, "acme", "  historyRetention: 7d", NULL);
+	fx_live(f, "acme", pid);
+	assert_int_equal(fx_plan(f)->nupdate, 1);
+
+	expect(f->s, "PATCH", "/projects/calm-lake-500003", 200,
+	       patched(project_json(pid, "t-acme", 604800), op_json(OP1, pid, "apply_config", "scheduling", 0, NULL)));
+	step *poll = expect(f->s, "GET", "/projects/calm-lake-500003/operations" POLL_LIMIT, 200,
+			    ops_list(op_json(OP1, pid, "apply_config", "error", 3, "could not apply the configuration"),
+				     NULL));
+	answer_id(f->s, poll, "req-settle-error");
+
+	assert_int_equal(fx_apply(f, false), 2);
+	assert_int_equal(f->sum.n, 1);
+	assert_int_equal(f->sum.v[0].status, EXEC_FAILED);
+	assert_string_equal(f->sum.v[0].error, want_error);
+	assert_string_equal(f->sum.v[0].request_id, "req-settle-error");
+	assert_int_equal(f->sum.failed, 1);
+	assert_int_equal(f->sum.ok, 0);
+	assert_int_equal(f->sum.writes, 1);
+	assert_int_equal(f->sum.polls, 1);
+	assert_false(f->sum.stopped);
+
+	fx_journal(f, &j);
+	assert_int_equal(j.n, 1);
+	assert_string_equal(j.v[0].state, STATE_JOURNAL_FAILED);
+	assert_string_equal(j.v[0].error, want_error);
+	assert_non_null(strstr(f->warnings.data, "apply: tenant failed tenant=acme"));
+}
+
+/* Still running at the settle poll, past --op-timeout (1 s, shorter than
+ * the settle delay): the tenant fails naming the operation and the flag,
+ * and its journal row is unknown (the operation may still end well).
+ * PATCH + 1 poll: 2 requests. */
+static void test_settle_op_timeout(void **ctx)
+{
+	fx *f = *ctx;
+	const char *pid = "calm-lake-500004";
+	jrows j;
+
+	fx_fleet(f, "acme", "  historyRetention: 7d", NULL);
+	fx_live(f, "acme", pid);
+	assert_int_equal(fx_plan(f)->nupdate, 1);
+
+	expect(f->s, "PATCH", "/projects/calm-lake-500004", 200,
+	       patched(project_json(pid, "t-acme", 604800), op_json(OP1, pid, "apply_config", "running", 0, NULL)));
+	expect(f->s, "GET", "/projects/calm-lake-500004/operations" POLL_LIMIT, 200,
+	       ops_list(op_json(OP1, pid, "apply_config", "running", 0, NULL), NULL));
+
+	exec_opts o = {.parallel = 1, .op_timeout_ms = 1000, .run_id = f->run_id, .fleet = "prod"};
+	assert_int_equal(fx_apply_opts(f, &o), 2);
+	assert_int_equal(f->sum.v[0].status, EXEC_FAILED);
+	assert_string_equal(f->sum.v[0].error, "operation " OP1 " still running after 1 s (--op-timeout)");
+	assert_int_equal(f->sum.failed, 1);
+	assert_int_equal(f->sum.polls, 1);
+
+	fx_journal(f, &j);
+	assert_int_equal(j.n, 1);
+	assert_string_equal(j.v[0].state, STATE_JOURNAL_UNKNOWN);
+	assert_non_null(strstr(j.v[0].error, "--op-timeout"));
+}
+
+/* At most half the rate's worth of the settle delay settle at once: at 1
+ * request a second (0.75), one. So bravo starts only once acme's last
+ * operations were polled, though acme's slot is free (test_settle_once:
+ * at 1000 a second, bravo writes first). PATCH, poll, PATCH, poll: 4
+ * requests, in that order. */
+static void test_settle_cap(void **ctx)
+{
+	fx *f = *ctx;
+
+	fx_fleet(f, "acme", "  historyRetention: 7d", "bravo", "  historyRetention: 7d", NULL);
+	fx_live(f, "acme", "calm-lake-500007");
+	fx_live(f, "bravo", "calm-lake-500008");
+	assert_int_equal(fx_plan(f)->nupdate, 2);
+	fx_client(f, 1); /* its bucket of 1000 makes no request wait */
+
+	expect(f->s, "PATCH", "/projects/calm-lake-500007", 200,
+	       patched(project_json("calm-lake-500007", "t-acme", 604800),
+		       op_json(OP1, "calm-lake-500007", "apply_config", "running", 0, NULL)));
+	expect(f->s, "GET", "/projects/calm-lake-500007/operations" POLL_LIMIT, 200,
+	       ops_list(op_json(OP1, "calm-lake-500007", "apply_config", "finished", 0, NULL), NULL));
+	expect(f->s, "PATCH", "/projects/calm-lake-500008", 200,
+	       patched(project_json("calm-lake-500008", "t-bravo", 604800),
+		       op_json(OP2, "calm-lake-500008", "apply_config", "running", 0, NULL)));
+	expect(f->s, "GET", "/projects/calm-lake-500008/operations" POLL_LIMIT, 200,
+	       ops_list(op_json(OP2, "calm-lake-500008", "apply_config", "finished", 0, NULL), NULL));
+
+	assert_int_equal(fx_apply(f, false), 4);
+	assert_int_equal(f->sum.ok, 2);
+	assert_int_equal(f->sum.polls, 2);
+	assert_no_warnings(f);
+}
+
+/* on_active: a signal comes as the first tenant starts. */
+static void stop_at_start(void *arg, size_t active)
+{
+	fx *f = arg;
+
+	if (active)
+		f->stop = 1;
+}
+
+/* A stop (a signal) while only a settle poll is left: no tenant starts,
+ * the settle poll is still made, and a tenant whose operations still run
+ * past the grace ends failed with its journal row left "sent" (the next
+ * run's resume reads the project again, resume.c). bravo never starts.
+ * PATCH + 1 poll: 2 requests. */
+static void test_settle_stopped(void **ctx)
+{
+	fx *f = *ctx;
+	const char *pid = "calm-lake-500005";
+	jrows j;
+
+	fx_fleet(f, "acme", "  historyRetention: 7d", "bravo", "  historyRetention: 7d", NULL);
+	fx_live(f, "acme", pid);
+	fx_live(f, "bravo", "calm-lake-500006");
+	assert_int_equal(fx_plan(f)->nupdate, 2);
+
+	expect(f->s, "PATCH", "/projects/calm-lake-500005", 200,
+	       patched(project_json(pid, "t-acme", 604800), op_json(OP1, pid, "apply_config", "running", 0, NULL)));
+	expect(f->s, "GET", "/projects/calm-lake-500005/operations" POLL_LIMIT, 200,
+	       ops_list(op_json(OP1, pid, "apply_config", "running", 0, NULL), NULL));
+
+	exec_opts o = {.parallel = 1, .op_timeout_ms = 120000, .run_id = f->run_id, .fleet = "prod",
+		       .stop = &f->stop, .stop_grace_ms = 0, .on_active = stop_at_start, .active_arg = f};
+	assert_int_equal(fx_apply_opts(f, &o), 2);
+	assert_int_equal(f->sum.n, 1);
+	assert_string_equal(f->sum.v[0].tenant, "acme");
+	assert_int_equal(f->sum.v[0].status, EXEC_FAILED);
+	assert_string_equal(f->sum.v[0].error, "stopped while its operations ran; the next run goes on");
+	assert_int_equal(f->sum.writes, 1);
+	assert_int_equal(f->sum.polls, 1);
+	assert_true(f->sum.stopped);
+
+	fx_journal(f, &j);
+	assert_int_equal(j.n, 1);
+	assert_string_equal(j.v[0].state, STATE_JOURNAL_SENT);
+	assert_false(j.v[0].has_error);
+}
+
 /* The script itself: an unexpected request, a body that lacks what it
  * must carry and a step never reached are each reported. */
 static void test_script_reports(void **ctx)
@@ -1284,6 +1564,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_patch_lost_resent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_on_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_continue_on_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle_op_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle_op_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle_cap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("executor", tests, group_setup, group_teardown);
