@@ -303,6 +303,14 @@ void fleet_load_release(fleet_load *l);
 
 /* ---------------------------------------------------------- making a plan */
 
+/* What a drift comparison found that was not known: tenants newly drifted
+ * (each logged with its fields), the first SYNC_NEWS_NAMES of them named. */
+#define SYNC_NEWS_NAMES 5
+typedef struct sync_news {
+	size_t drifted;
+	char names[SYNC_NEWS_NAMES][80];
+} sync_news;
+
 typedef struct plan_req {
 	const char *repo, *ref;   /* the commit */
 	const char *mode;         /* --refresh: auto, full or none */
@@ -324,6 +332,7 @@ typedef struct plan_req {
 } plan_req;
 
 typedef struct planning {
+	sync_news news;           /* with rq->record: what the recording found */
 	source_repo *g;
 	fleet_load fl;
 	plan_selector *sel;
@@ -338,7 +347,7 @@ typedef struct planning {
  * what the drift sweep saw. `whole`: the plan judged every tenant of the
  * fleet, so rows of tenants it did not name are cleared.
  */
-int sync_record_plan(state *st, const plan *p, bool drift, bool whole) WUR;
+int sync_record_plan(state *st, const plan *p, bool drift, bool whole, sync_news *news) WUR;
 /* Around exec_apply: the tenants it acts on are "applying", then synced,
  * failed, or out-of-sync again (skipped, or never started). */
 int sync_record_applying(state *st, const plan *p) WUR;
@@ -372,11 +381,11 @@ int planning_fleet_check(state *st, const char *fleet, const char *where);
 /* ----------------------------------------------------------- drift sweep */
 
 /*
- * The daemon's drift sweep (sweep.c): each step reads the next tenants
- * (a list refresh when one is due) within a share of the request budget,
- * paced, then compares them with the last applied commit and heals them
- * when the fleet says `drift: heal`. The sweep keeps its allowance and
- * cursor between steps.
+ * The daemon's drift sweep (sweep.c), in two tiers: a list refresh every
+ * list interval and every tenant compared after it, and deep reads of the
+ * next tenants (paced) compared after them; both within a share of the
+ * request budget, drifted tenants healed when the fleet says `drift: heal`.
+ * The sweep keeps its allowances and cursor between steps.
  */
 typedef struct sweep sweep;
 typedef struct sweep_opts {
@@ -384,6 +393,7 @@ typedef struct sweep_opts {
 	double rate;            /* the client's requests a second */
 	double budget;          /* the share of it the sweep may spend, above 0, at most 1 */
 	int64_t interval_s;     /* the daemon's loop interval */
+	int64_t list_interval_s; /* the list tier's, 0: as often as half the share allows (sweep.c) */
 	int64_t deadline_ms;    /* monotonic: the next fetch; the sweep never delays it */
 	const exec_opts *heal;  /* how drift is healed (fleet is set from the manifests) */
 	/* or NULL: true when the sweep should stop reading now (a webhook, a signal) */
@@ -394,15 +404,19 @@ typedef struct sweep_opts {
 } sweep_opts;
 typedef struct sweep_result {
 	int64_t tenants;        /* mapped tenants */
-	double sweep_s;         /* the whole fleet's sweep period at this budget */
+	double sweep_s;         /* the deep tier's period over the whole fleet at this budget */
+	double list_s;          /* the list tier's interval */
 	bool size_changed;      /* the fleet's size differs from the last step's */
-	bool listed;            /* a list refresh ran */
+	bool listed;            /* a list refresh ran (the list tier) */
+	bool list_compared;     /* and every tenant was compared after it */
+	int64_t list_ms;        /* how long the list and its comparison took */
 	int64_t incomplete;     /* of it: projects that stayed unread (see refresh_list) */
 	char first_error[600];
 	size_t reads;           /* tenants read deep */
-	bool compared;          /* they were compared with the last applied commit */
+	bool compared;          /* tenants were compared with the last applied commit */
 	bool heal;              /* the fleet heals drift (else reports it) */
-	size_t drifted;         /* tenants whose live state differs */
+	size_t drifted;         /* tenants whose live state differs (both tiers) */
+	sync_news news;         /* of them, the newly drifted (both tiers) */
 	bool healed_run;        /* the heal ran */
 	size_t healed, heal_failed;
 } sweep_result;

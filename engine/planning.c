@@ -228,8 +228,11 @@ int planning_run(const plan_req *rq, state *st, neon_client *client, planning *o
 	}
 	if (rq->record != PLAN_RECORD_NONE) {
 		const plan *p = out->p;
-		bool whole = !p->selected && !rq->only && !(p->changed_since && p->changed_since[0]);
-		if (sync_record_plan(st, p, rq->record == PLAN_RECORD_DRIFT, whole) != 0)
+		/* the drift sweep's plans are of the last applied commit: rows
+		 * of tenants newer commits made are not theirs to clear */
+		bool whole = rq->record == PLAN_RECORD_PLAN && !p->selected && !rq->only &&
+			     !(p->changed_since && p->changed_since[0]);
+		if (sync_record_plan(st, p, rq->record == PLAN_RECORD_DRIFT, whole, &out->news) != 0)
 			engine__warn("cannot record the tenants' sync states", "error", err_msg());
 	}
 	out->p->blobs_parsed = fl->stats.parsed;

@@ -7,9 +7,10 @@
  *   counts {synced, out-of-sync, drifted, blocked, failed, applying}, total,
  *   tenants [{tenant, state, reason, since, project_id, fields?}] (the ones
  *   not synced, worst first, at most max_tenants), tenants_not_synced,
- *   runs [{id, command, started_at, finished_at, outcome, summary}]
+ *   runs [{id, command, started_at, finished_at, outcome, summary}],
+ *   drift {fields: {class: drifted tenants}}
  *
- * The daemon adds rate, drift and commit.fetched to it.
+ * The daemon adds rate, drift.policy, drift.tiers and commit.fetched.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,35 @@ static json_t *counts_json(const state_sync_counts *c)
 	return o;
 }
 
+/* A field's class: its path up to the first '.' or '[' ("quota",
+ * "endpoints", "branches", "historyRetention"). */
+static void field_class(const char *path, char out[48])
+{
+	size_t n = strcspn(path, ".[");
+	snprintf(out, 48, "%.*s", (int)(n < 47 ? n : 47), path);
+}
+
+/* Drifted tenants by field class: each tenant counted once a class. */
+static int add_drift(void *arg, const state_sync *r)
+{
+	if (strcmp(r->state, "drifted") != 0 || !r->fields_json)
+		return 0;
+	json_t *fields = json_loads(r->fields_json, 0, NULL), *seen = json_object();
+	size_t i;
+	json_t *f;
+	json_array_foreach(fields, i, f) {
+		char cls[48];
+		field_class(json_string_value(json_object_get(f, "path")) ?: "", cls);
+		if (!cls[0] || json_object_get(seen, cls))
+			continue;
+		json_object_set_new(seen, cls, json_true());
+		json_object_set_new(arg, cls, json_integer(json_integer_value(json_object_get(arg, cls)) + 1));
+	}
+	json_decref(seen);
+	json_decref(fields);
+	return 0;
+}
+
 int status_document(state *st, size_t max_tenants, json_t **out)
 {
 	*out = NULL;
@@ -102,6 +132,12 @@ int status_document(state *st, size_t max_tenants, json_t **out)
 				meta_json(st, "last_applied_commit"), "applied_at", time_or_null(at), "counts",
 				counts_json(&c), "total", (json_int_t)c.total, "tenants", "tenants_not_synced",
 				(json_int_t)(c.total - c.n[STATE_SYNC_SYNCED]), "runs");
+	json_t *classes = json_object();
+	json_object_set_new(doc, "drift", json_pack("{s:o}", "fields", classes));
+	if (c.n[STATE_SYNC_DRIFTED] && (rc = state_sync_foreach(st, add_drift, classes)) != 0) {
+		json_decref(doc);
+		return rc;
+	}
 	worst_ctx w = {st, json_object_get(doc, "tenants")};
 	if (max_tenants && (rc = state_sync_worst(st, max_tenants, add_tenant, &w)) == 0)
 		rc = state_runs_recent(st, STATUS_RUNS, add_run, json_object_get(doc, "runs"));

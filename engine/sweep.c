@@ -1,16 +1,24 @@
 /*
- * sweep.c: the daemon's drift sweep, one slice a loop. Changes made
+ * sweep.c: the daemon's drift sweep, one step a loop. Changes made
  * outside flotilla (in the console, by a script) move no commit, so the
- * daemon reads the fleet again, a few tenants at a time, within a share
- * of the request budget: a list refresh when one is due, then deep reads
- * of the next tenants after a cursor (round-robin over the tenant map),
- * paced to the budget's rate; then those tenants are compared with the
- * last applied commit, and healed when the fleet says `drift: heal`.
+ * daemon reads the fleet again within a share of the request budget, in
+ * two tiers (docs/daemon.md, "Drift"):
  *
- * The budget is an allowance that grows with time (rate x share) and is
- * capped, so an idle daemon does not save up for a storm, yet always
- * enough for one list refresh. The cost of a deep read is measured as the
- * sweep goes and feeds the estimate of the whole sweep's period.
+ *   list tier  every list interval, a list refresh (one call per 400
+ *              projects) and a comparison of every tenant with the last
+ *              applied commit: what a list shows (settings, quota,
+ *              default compute, history retention, name, region, pg
+ *              version) is seen fleet-wide within minutes;
+ *   deep tier  deep reads of the next tenants after a cursor (round-robin
+ *              over the tenant map), paced, then those tenants compared:
+ *              branches, computes, databases and roles.
+ *
+ * Drifted tenants are healed when the fleet says `drift: heal`. Each tier
+ * has its own allowance that grows with time (its part of rate x share)
+ * and is capped, so an idle daemon does not save up for a storm. The list
+ * tier takes at most half the share by default (its interval follows), the
+ * deep tier the rest. The cost of a deep read is measured as the sweep goes
+ * and feeds the estimate of the deep tier's period.
  */
 #include <string.h>
 #include <time.h>
@@ -21,9 +29,17 @@
 #define SWEEP_CHUNK 10
 #define PAGE_STOP 1 /* page_add's "enough": not an error */
 
+/* the share of the sweep's pace the list tier takes at most: by default,
+ * and when --list-interval asks for more */
+#define LIST_SHARE_AUTO 0.5
+#define LIST_SHARE_MAX 0.9
+/* the list tier's shortest interval */
+#define LIST_MIN_INTERVAL 60
+
 struct sweep {
-	int64_t allowance;        /* requests the sweep may still spend */
-	int64_t stamp_ms;         /* when the allowance last grew */
+	double deep_allowance;    /* requests the deep tier may still spend */
+	double list_allowance;    /* and the list tier */
+	int64_t stamp_ms;         /* when the allowances last grew */
 	char cursor[80];          /* the last tenant read ("": from the start) */
 	int64_t list_due;         /* unix seconds: the next list refresh */
 	int64_t reported_tenants; /* the fleet size the period was last reported for */
@@ -78,15 +94,17 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Compare the tenants read with the last applied commit; heal them when
- * the fleet says so. */
+/* Compare the tenants read (slice, or NULL: the whole fleet) with the last
+ * applied commit, recording the drifted ones (sync.c); heal them when the
+ * fleet says so. */
 static int compare(state *st, neon_client *c, const sweep_opts *o, char **slice, size_t k, sweep_result *out)
 {
 	char *last = NULL;
 	int rc = state_meta_get(st, "last_applied_commit", &last);
 	if (rc != 0 || !last)
 		return rc;
-	qsort(slice, k, sizeof(char *), cmp_str);
+	if (slice)
+		qsort(slice, k, sizeof(char *), cmp_str);
 	plan_req rq = {.repo = o->repo, .ref = last, .mode = "none", .max_deletes = -1,
 		       .only = (const char *const *)slice, .nonly = k, .record = PLAN_RECORD_DRIFT};
 	planning pl;
@@ -94,7 +112,11 @@ static int compare(state *st, neon_client *c, const sweep_opts *o, char **slice,
 	if (rc == 0) {
 		out->compared = true;
 		out->heal = strcmp(spec_fleet_drift(pl.fl.fleet), "heal") == 0;
-		out->drifted = pl.p->nupdate + pl.p->ncreate;
+		out->drifted += pl.p->nupdate + pl.p->ncreate;
+		for (size_t i = 0; i < pl.news.drifted && i < SYNC_NEWS_NAMES; i++)
+			if (out->news.drifted + i < SYNC_NEWS_NAMES)
+				memcpy(out->news.names[out->news.drifted + i], pl.news.names[i], sizeof(pl.news.names[i]));
+		out->news.drifted += pl.news.drifted;
 		if (out->drifted && out->heal) {
 			exec_opts eo = *o->heal;
 			eo.fleet = spec_fleet_name(pl.fl.fleet);
@@ -106,8 +128,8 @@ static int compare(state *st, neon_client *c, const sweep_opts *o, char **slice,
 				if (sync_record_applied(st, pl.p, &sum) != 0)
 					engine__warn("drift: cannot record the tenants' sync states", "error", err_msg());
 				out->healed_run = true;
-				out->healed = sum.ok;
-				out->heal_failed = sum.failed;
+				out->healed += sum.ok;
+				out->heal_failed += sum.failed;
 			}
 			exec_summary_release(&sum);
 		}
@@ -117,31 +139,50 @@ static int compare(state *st, neon_client *c, const sweep_opts *o, char **slice,
 	return rc;
 }
 
+/* The list tier's interval and its share of the pace: the interval asked
+ * for (0: as often as LIST_SHARE_AUTO of the pace allows, at least
+ * LIST_MIN_INTERVAL), made longer when the list would take more than
+ * LIST_SHARE_MAX. */
+static double list_tier(int64_t asked, double list_cost, double pace, double *share)
+{
+	double interval = asked > 0 ? (double)asked : list_cost / (pace * LIST_SHARE_AUTO);
+	if (asked <= 0 && interval < LIST_MIN_INTERVAL)
+		interval = LIST_MIN_INTERVAL;
+	if (list_cost / (pace * interval) > LIST_SHARE_MAX)
+		interval = list_cost / (pace * LIST_SHARE_MAX);
+	*share = list_cost / (pace * interval);
+	return interval;
+}
+
 int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	int64_t now = mono_ms();
 	double pace = o->rate * o->budget; /* requests a second the sweep may spend */
-	s->allowance += (int64_t)((double)(now - s->stamp_ms) / 1000.0 * pace);
-	s->stamp_ms = now;
 	int64_t nmapped = state_tenant_count(st);
 	if (nmapped < 0)
 		return err_set(ERR_IO, "counting the tenant map: %s", err_msg());
 	out->tenants = nmapped;
-	/* an idle daemon does not save up for a storm; but it must save up
-	 * enough for one list refresh (at 100,000 projects, 251 calls is more
-	 * than two intervals' share at the defaults) */
-	int64_t list_cost = nmapped / 400 + 1;
-	int64_t cap = (int64_t)(pace * (double)o->interval_s * 2) + 10;
-	if (cap < list_cost + 10)
-		cap = list_cost + 10;
-	if (s->allowance > cap)
-		s->allowance = cap;
-	/* the sweep's period, for operators: the list plus the reads a
-	 * project costs (measured as the sweep goes; 2 + 2 a branch) */
+	double list_cost = (double)(nmapped / 400 + 1), share;
+	double interval = list_tier(o->list_interval_s, list_cost, pace, &share);
+	double deep_pace = pace * (1 - share);
+	double elapsed = (double)(now - s->stamp_ms) / 1000.0;
+	s->stamp_ms = now;
+	s->list_allowance += elapsed * pace * share;
+	s->deep_allowance += elapsed * deep_pace;
+	/* an idle daemon does not save up for a storm: the list tier for one
+	 * list, the deep tier for two intervals' reads */
+	if (s->list_allowance > list_cost)
+		s->list_allowance = list_cost;
+	double cap = deep_pace * (double)o->interval_s * 2 + 10;
+	if (s->deep_allowance > cap)
+		s->deep_allowance = cap;
+	/* the tiers' periods, for operators: the list tier's interval; the
+	 * deep tier's reads at what a project costs (measured as the sweep
+	 * goes; 2 + 2 a branch) */
 	double per_project = s->reads_per_project > 0 ? s->reads_per_project : 4.5;
-	double per_sweep = (double)nmapped / 400.0 + 1 + per_project * (double)nmapped;
-	out->sweep_s = per_sweep / pace;
+	out->list_s = interval;
+	out->sweep_s = per_project * (double)nmapped / deep_pace;
 	out->size_changed = s->reported_tenants != nmapped;
 	s->reported_tenants = nmapped;
 
@@ -149,16 +190,24 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 	memset(&rs, 0, sizeof(rs));
 	int64_t wall = (int64_t)time(NULL);
 	int rc = 0;
-	if (wall >= s->list_due && s->allowance >= list_cost) {
+	if (wall >= s->list_due && s->list_allowance >= list_cost && !(o->interrupted && o->interrupted(o->arg))) {
+		int64_t t0 = mono_ms();
 		if ((rc = refresh_list(st, c, &rs)) != 0)
 			return rc;
 		out->listed = true;
 		out->incomplete = rs.incomplete;
 		str_copy(out->first_error, rs.first_error, sizeof(out->first_error));
-		s->allowance -= rs.list_calls;
-		s->list_due = wall + (int64_t)(per_sweep / pace);
+		s->list_allowance -= (double)rs.list_calls;
+		s->list_due = wall + (int64_t)interval;
+		/* every tenant, as the list shows it, against git; an
+		 * incomplete list compares what it saw (the tenants it could
+		 * not read keep their cached rows) */
+		if ((rc = compare(st, c, o, NULL, 0, out)) != 0)
+			return rc;
+		out->list_compared = out->compared;
+		out->list_ms = mono_ms() - t0;
 	}
-	size_t k = s->allowance > 0 ? (size_t)((double)s->allowance / per_project) : 0;
+	size_t k = s->deep_allowance > 0 ? (size_t)(s->deep_allowance / per_project) : 0;
 	if (k > (size_t)nmapped)
 		k = (size_t)nmapped;
 	if (k == 0)
@@ -185,7 +234,7 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 		rc = refresh_deep(st, c, pg.ids + at, n, NULL, NULL, &rs);
 		neon_client_stats(c, &after);
 		int64_t spent = after.requests - before.requests;
-		s->allowance -= spent;
+		s->deep_allowance -= (double)spent;
 		done += n;
 		double cost = (double)spent / (double)n;
 		s->reads_per_project = s->reads_per_project > 0 ? 0.8 * s->reads_per_project + 0.2 * cost : cost;
@@ -195,7 +244,7 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 		 * pace never delays the next fetch: past it, the rest waits */
 		if (mono_ms() >= o->deadline_ms)
 			break;
-		int64_t due = t0 + (int64_t)((double)spent * 1000.0 / pace);
+		int64_t due = t0 + (int64_t)((double)spent * 1000.0 / deep_pace);
 		if (due > o->deadline_ms)
 			due = o->deadline_ms;
 		if (at + n < pg.n && due > mono_ms() && o->wait && o->wait(o->arg, due - mono_ms()))

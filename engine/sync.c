@@ -20,6 +20,8 @@
 
 /* at most this many fields named in a row (the count is in the reason) */
 #define SYNC_MAX_FIELDS 20
+/* and in a drift's log line */
+#define SYNC_LOG_FIELDS 8
 
 /* The changes as [{"path","live","git"}], first SYNC_MAX_FIELDS. */
 static char *fields_json(const plan_action *a)
@@ -77,6 +79,23 @@ static const char *judge(const plan_action *a, bool drift, char **reason)
 	}
 }
 
+/* A tenant newly found changed outside git: its fields and both values,
+ * once (a tenant left drifted by report mode is not logged every pass). */
+static void log_drift(const plan_action *a)
+{
+	buf b;
+	buf_init(&b, 0);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < a->nchanges && i < SYNC_LOG_FIELDS; i++)
+		rc = buf_printf(&b, "%s%s: live %s, git %s", i ? "; " : "", a->changes[i].path,
+				a->changes[i].from ? a->changes[i].from : "(none)", a->changes[i].to ? a->changes[i].to : "(none)");
+	if (rc == 0 && a->nchanges > SYNC_LOG_FIELDS)
+		rc = buf_printf(&b, "; and %zu more", a->nchanges - SYNC_LOG_FIELDS);
+	engine__warn("drift: a tenant was changed outside git", "tenant", a->tenant, "fields",
+		     a->kind == PLAN_CREATE ? "its project is gone" : b.data ? b.data : "");
+	buf_release(&b);
+}
+
 /* The rows there were before a plan: tenant order, with their state. */
 typedef struct had_row {
 	char *tenant;
@@ -112,7 +131,7 @@ static void had_release(had_rows *h)
 	free(h->v);
 }
 
-int sync_record_plan(state *st, const plan *p, bool drift, bool whole)
+int sync_record_plan(state *st, const plan *p, bool drift, bool whole, sync_news *news)
 {
 	had_rows h = {0};
 	int rc = state_sync_foreach(st, keep_row, &h);
@@ -137,9 +156,18 @@ int sync_record_plan(state *st, const plan *p, bool drift, bool whole)
 		if (!to)
 			to = "synced"; /* not git's any more: no sync state */
 		/* failed and drifted say more than out-of-sync while the
-		 * change is still to make */
-		bool keep = !drift && strcmp(to, "out-of-sync") == 0 &&
-			    (had == STATE_SYNC_FAILED || had == STATE_SYNC_DRIFTED);
+		 * change is still to make; a tenant whose last apply failed
+		 * differs from git for that reason, not a person's */
+		bool keep = (!drift && strcmp(to, "out-of-sync") == 0 &&
+			     (had == STATE_SYNC_FAILED || had == STATE_SYNC_DRIFTED)) ||
+			    (drift && strcmp(to, "drifted") == 0 && had == STATE_SYNC_FAILED);
+		if (drift && !keep && strcmp(to, "drifted") == 0 && had != STATE_SYNC_DRIFTED) {
+			log_drift(a);
+			if (news && news->drifted < SYNC_NEWS_NAMES)
+				str_copy(news->names[news->drifted], a->tenant, sizeof(news->names[0]));
+			if (news)
+				news->drifted++;
+		}
 		if (!keep && !(had < 0 && strcmp(to, "synced") == 0)) {
 			char *fields = a->kind == PLAN_UPDATE ? fields_json(a) : NULL;
 			rc = state_sync_put(st, a->tenant, to, reason, fields);

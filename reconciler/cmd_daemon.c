@@ -7,11 +7,12 @@
  *   1. fetch the remote into the cache (remote.c);
  *   2. a commit not applied yet: plan it (--changed-since the last applied
  *      commit when there is one) and apply it, going on past failures;
- *   3. a slice of the drift sweep: within --drift-budget of the rate, the
- *      list refresh once a sweep and deep reads round-robin; the tenants
- *      read are compared, and drifted ones healed (fleet drift: heal) or
- *      counted (report);
- *   4. wait for the interval, a webhook, or a signal.
+ *   3. a step of the drift sweep: within --drift-budget of the rate, a
+ *      list refresh every --list-interval with every tenant compared, and
+ *      deep reads round-robin with the tenants read compared; drifted ones
+ *      healed (fleet drift: heal) or recorded (report);
+ *   4. publish the metrics and the status document (daemon_out.c);
+ *   5. wait for the interval, a webhook, or a signal.
  * The daemon holds the state file's lease all along (renewed each turn),
  * so an apply beside it fails fast naming it. SIGHUP re-reads the webhook
  * secret and the API key (a new client, between loops).
@@ -32,6 +33,7 @@ const char CMD_DAEMON_USAGE[] =
 	"usage: flotilla daemon --repo URL|DIR [--ref REF] [--interval 60s]\n"
 	"                       [--listen 127.0.0.1:9464] [--cache-dir DIR]\n"
 	"                       [--webhook-secret-file FILE] [--drift-budget 20%]\n"
+	"                       [--list-interval DUR] [--notify-url URL | --notify-url-file F]\n"
 	"                       [--rate R] [--parallel N] [--secrets-dir DIR]\n"
 	"                       [--lock-timeout DUR] [--state FILE] [--api-url URL]\n"
 	"                       [--api-key-file FILE] [--log-format json|text]\n"
@@ -39,8 +41,9 @@ const char CMD_DAEMON_USAGE[] =
 	"Keep the fleet equal to git: fetch the repository every interval (or at once on\n"
 	"a signed webhook), plan and apply each new commit, and sweep the fleet for\n"
 	"changes made outside git within a share of the API budget, healing them or\n"
-	"only reporting them (the fleet's drift policy). Serves /metrics, /healthz,\n"
-	"/readyz and /hooks/git on --listen. docs/daemon.md has the details.\n"
+	"only reporting them (the fleet's drift policy). Serves the status page (/ and\n"
+	"/api/status), /metrics, /healthz, /readyz and /hooks/git on --listen.\n"
+	"docs/daemon.md has the details.\n"
 	"\n"
 	"options:\n"
 	"  --repo URL|DIR          the manifest repository: a path, file://, or https://\n"
@@ -52,6 +55,12 @@ const char CMD_DAEMON_USAGE[] =
 	"  --cache-dir DIR         the fetched repository (default: git/ beside the state file)\n"
 	"  --webhook-secret-file F the webhook's HMAC secret; without it /hooks/git is off\n"
 	"  --drift-budget PCT      the share of --rate the drift sweep may use (default 20%)\n"
+	"  --list-interval DUR     the list tier of the drift sweep: a list and every tenant\n"
+	"                          compared this often (default: as often as half the share\n"
+	"                          allows, at least 1m: about 4m at 100,000 tenants by default)\n"
+	"  --notify-url URL        POST a JSON message (Slack-compatible \"text\") when an apply\n"
+	"                          fails, a tenant is blocked or drift is found; rate-limited\n"
+	"  --notify-url-file F     the same, the URL read from a file (mode 0600): it is a secret\n"
 	"  --rate R, --parallel N, --secrets-dir DIR, --lock-timeout DUR   as for apply\n"
 	"  --state FILE, --api-url URL, --api-key-file FILE                as for apply\n"
 	"  --log-format FORMAT     json (default) or text\n"
@@ -61,6 +70,8 @@ const char CMD_DAEMON_USAGE[] =
 	"and exit 0; SIGHUP re-reads the webhook secret file and the API key.\n";
 
 #define STOP_GRACE_MS 30000
+/* what is queued for --notify-url gets this long at exit */
+#define NOTIFY_STOP_GRACE_MS 5000
 
 static volatile sig_atomic_t g_stop, g_reload;
 static int g_wake[2] = {-1, -1};
@@ -98,72 +109,16 @@ typedef struct daemon_ctx {
 	int64_t last_loop_end; /* unix seconds */
 	int64_t next_fetch_ms; /* monotonic: when the next loop fetches */
 	char fetch_error[300];
-	sweep *sweep;          /* the drift sweep's allowance and cursor */
+	sweep *sweep;          /* the drift sweep's allowances and cursor */
+	int64_t list_interval_s; /* --list-interval, 0: auto */
+	const char *notify_url, *notify_file;
+	notifier *notify;      /* --notify-url, or NULL */
+	/* for the status page: the drift tiers and the fleet's policy */
+	double list_s, deep_s;
+	int64_t list_at, deep_at;
+	char policy[16];
 	bool settled;          /* the first plan (and its journal settling) ran */
 } daemon_ctx;
-
-/* ------------------------------------------------------------- metrics */
-
-static void declare_metrics(metrics *m)
-{
-	static const char *const fams[][3] = {
-		{"flotilla_tenants", "gauge", "Tenants by sync state (the state file's, after the last loop)."},
-		{"flotilla_orphaned_tenants", "gauge", "Mapped tenants no longer in git (prune off), at the last whole plan."},
-		{"flotilla_drifted_tenants", "gauge", "Tenants the drift sweep found changed outside git."},
-		{"flotilla_drift_healed_total", "counter", "Drifted tenants made equal to git again."},
-		{"flotilla_last_applied_commit_info", "info", "The commit the fleet was last converged to."},
-		{"flotilla_git_fetches_total", "counter", "Fetches of the manifest repository."},
-		{"flotilla_reconcile_duration_seconds", "gauge", "How long the last loop took."},
-		{"flotilla_reconciles_total", "counter", "Loops, by outcome."},
-		{"flotilla_last_reconcile_timestamp_seconds", "gauge", "When the last loop ended (unix seconds)."},
-		{"flotilla_api_requests_total", "counter", "Neon API requests, by route template and HTTP status."},
-		{"flotilla_api_429_total", "counter", "429 Too Many Requests answers."},
-		{"flotilla_rate_budget_rate", "gauge", "Requests per second the budget allows now."},
-		{"flotilla_rate_budget_tokens", "gauge", "Tokens in the rate budget's bucket."},
-		{"flotilla_rate_budget_waits_total", "counter", "Requests that waited for a token."},
-		{"flotilla_rate_budget_wait_seconds_total", "counter", "Time requests waited for a token."},
-		{"flotilla_operations_in_flight", "gauge", "Tenants with writes or operations in progress."},
-		{"flotilla_journal_backlog", "gauge", "Unfinished journal rows."},
-		{"flotilla_drift_sweep_seconds", "gauge", "The time one full drift sweep of the fleet takes."},
-		{"flotilla_drift_reads_total", "counter", "Projects read by the drift sweep."},
-		{"flotilla_apply_failures_total", "counter", "Tenants that failed in the daemon's applies."},
-	};
-	for (size_t i = 0; i < ARRAY_LEN(fams); i++) {
-		metrics_declare(m, fams[i][0], fams[i][1], fams[i][2]);
-		/* a series without labels exists from the start, at 0: a rate()
-		 * over it needs the zero, and a missing series reads as broken */
-		if (strcmp(fams[i][0], "flotilla_tenants") != 0 && strcmp(fams[i][0], "flotilla_api_requests_total") != 0 &&
-		    strcmp(fams[i][0], "flotilla_git_fetches_total") != 0 &&
-		    strcmp(fams[i][0], "flotilla_reconciles_total") != 0 &&
-		    strcmp(fams[i][0], "flotilla_last_applied_commit_info") != 0)
-			metrics_set(m, fams[i][0], NULL, 0);
-	}
-}
-
-static void on_attempt(void *arg, const char *route, int status)
-{
-	daemon_ctx *d = arg;
-	char *r = metrics_label_escape(route);
-	char labels[512];
-	snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%d\"", r, status);
-	free(r);
-	metrics_add(d->m, "flotilla_api_requests_total", labels, 1);
-	if (status == 429)
-		metrics_add(d->m, "flotilla_api_429_total", NULL, 1);
-}
-
-static void budget_metrics(daemon_ctx *d)
-{
-	neon_stats ns;
-	neon_client_stats(d->client, &ns);
-	metrics_set(d->m, "flotilla_rate_budget_rate", NULL, ns.rate_now);
-	metrics_set(d->m, "flotilla_rate_budget_tokens", NULL, ns.tokens);
-	metrics_set(d->m, "flotilla_rate_budget_waits_total", NULL, (double)ns.budget_waits);
-	metrics_set(d->m, "flotilla_rate_budget_wait_seconds_total", NULL, (double)ns.budget_wait_ms / 1000.0);
-	int64_t backlog = 0;
-	if (state_journal_backlog(d->st, &backlog) == 0)
-		metrics_set(d->m, "flotilla_journal_backlog", NULL, (double)backlog);
-}
 
 /* -------------------------------------------------------------- HTTP side */
 
@@ -208,20 +163,14 @@ static void on_hook(void *arg, const char *event, const char *body, size_t len)
 
 /* -------------------------------------------------------------- the loop */
 
-/* Tenants by sync state, from the state file: the same whether the CLI
- * or the daemon applied last (engine/sync.c). */
-static void tenants_metrics(daemon_ctx *d)
+/* After each loop: metrics and the status page from the state file. */
+static void publish(daemon_ctx *d)
 {
-	state_sync_counts c;
-	if (state_sync_counts_get(d->st, &c) != 0) {
-		log_warn("daemon: cannot count the tenants' sync states", "error", err_msg());
-		return;
-	}
-	for (int k = 0; k < STATE_SYNC_NSTATES; k++) {
-		char labels[48];
-		snprintf(labels, sizeof(labels), "state=\"%s\"", STATE_SYNC_STATES[k]);
-		metrics_set(d->m, "flotilla_tenants", labels, (double)c.n[k]);
-	}
+	daemon_view v = {.st = d->st, .client = d->client, .m = d->m, .h = d->h, .n = d->notify, .fetched = d->sha,
+			 .policy = d->policy[0] ? d->policy : NULL, .rate = d->api.rate > 0 ? d->api.rate : 10.0,
+			 .drift_share = d->budget, .list_s = d->list_s, .deep_s = d->deep_s, .list_at = d->list_at,
+			 .deep_at = d->deep_at};
+	daemon_publish(&v);
 }
 
 static void active_metric(void *arg, size_t active)
@@ -246,6 +195,9 @@ static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool ap
 	}
 	const plan *p = pl->p;
 	memset(sum, 0, sizeof(*sum));
+	str_copy(d->policy, spec_fleet_drift(pl->fl.fleet), sizeof(d->policy));
+	if (state_meta_set(d->st, "fleet", spec_fleet_name(pl->fl.fleet)) != 0)
+		log_warn("daemon: cannot record the fleet's name", "error", err_msg());
 	if (!apply_it || p->ncreate + p->nupdate + p->ndelete + p->nadopt == 0)
 		return 0;
 	char counts[128];
@@ -266,6 +218,9 @@ static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool ap
 	if (sync_record_applied(d->st, p, sum) != 0)
 		log_warn("daemon: cannot record the tenants' sync states", "error", err_msg());
 	metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)sum->failed);
+	char label[64];
+	snprintf(label, sizeof(label), "commit %.12s", p->commit);
+	daemon_notify_apply(d->notify, p, sum, label);
 	/* stopped by a signal: the tenants not started are not applied, so the
 	 * commit must not count as applied */
 	return sum->failed || sum->skipped || sum->stopped ? 1 : 0;
@@ -315,7 +270,11 @@ static int reconcile(daemon_ctx *d)
 			apply_record_protect(d->st, pl.fl.fleet);
 			if (!last || pl.p->changed_since[0] == 0) /* a whole-fleet plan */
 				metrics_set(d->m, "flotilla_orphaned_tenants", NULL, (double)pl.p->norphan);
-			if (rc == 0 && !pl.p->selected && state_meta_set(d->st, "last_applied_commit", d->sha) != 0)
+			char at[24];
+			snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+			if (rc == 0 && !pl.p->selected &&
+			    (state_meta_set(d->st, "last_applied_commit", d->sha) != 0 ||
+			     state_meta_set(d->st, "last_applied_at", at) != 0))
 				log_warn("daemon: cannot record the applied commit", "error", err_msg());
 			if (rc == 0) {
 				metrics_clear(d->m, "flotilla_last_applied_commit_info");
@@ -368,18 +327,29 @@ static int drift_step(daemon_ctx *d)
 			  .secrets_dir = d->secrets_dir, .lease = "fleet", .skip = stop_reason, .stop = &g_stop,
 			  .stop_grace_ms = STOP_GRACE_MS, .on_active = active_metric, .active_arg = d->m};
 	sweep_opts o = {.repo = d->cache_dir, .rate = d->api.rate > 0 ? d->api.rate : 10.0, .budget = d->budget,
-			.interval_s = d->interval_s, .deadline_ms = d->next_fetch_ms, .heal = &heal,
-			.interrupted = interrupted, .wait = pace_wait};
+			.interval_s = d->interval_s, .list_interval_s = d->list_interval_s,
+			.deadline_ms = d->next_fetch_ms, .heal = &heal, .interrupted = interrupted, .wait = pace_wait};
 	sweep_result r;
 	int rc = sweep_step(d->sweep, d->st, d->client, &o, &r);
-	if (r.sweep_s > 0)
-		metrics_set(d->m, "flotilla_drift_sweep_seconds", NULL, r.sweep_s);
+	d->list_s = r.list_s;
+	d->deep_s = r.sweep_s;
+	if (r.listed)
+		d->list_at = (int64_t)time(NULL);
+	if (r.reads)
+		d->deep_at = (int64_t)time(NULL);
 	if (r.size_changed) {
 		/* at start, and when the fleet's size changes */
-		char n[24], t[32];
+		char n[24], l[32], t[32];
 		snprintf(n, sizeof(n), "%lld", (long long)r.tenants);
+		unit_duration_format((int64_t)r.list_s + 1, l);
 		unit_duration_format((int64_t)r.sweep_s + 1, t);
-		log_info("daemon: the drift sweep re-reads the whole fleet in about this long", "projects", n, "sweep", t);
+		log_info("daemon: the drift sweep: the list tier compares every tenant every list interval, the deep "
+			 "tier re-reads the whole fleet in about the deep time", "projects", n, "list", l, "deep", t);
+	}
+	if (r.list_compared) {
+		char ms[24];
+		snprintf(ms, sizeof(ms), "%lld", (long long)r.list_ms);
+		log_info("daemon: list tier: listed and compared every tenant", "ms", ms);
 	}
 	if (r.incomplete) {
 		char n[24];
@@ -388,8 +358,7 @@ static int drift_step(daemon_ctx *d)
 			 "and no tenant is created until a list completes", "unreadable", n, "first_error", r.first_error);
 	}
 	metrics_add(d->m, "flotilla_drift_reads_total", NULL, (double)r.reads);
-	if (r.compared)
-		metrics_set(d->m, "flotilla_drifted_tenants", NULL, (double)r.drifted);
+	daemon_notify_drift(d->notify, &r.news, r.heal);
 	if (r.drifted) {
 		char n[24];
 		snprintf(n, sizeof(n), "%zu", r.drifted);
@@ -398,7 +367,12 @@ static int drift_step(daemon_ctx *d)
 	if (r.healed_run) {
 		metrics_add(d->m, "flotilla_drift_healed_total", NULL, (double)r.healed);
 		metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)r.heal_failed);
-		metrics_set(d->m, "flotilla_drifted_tenants", NULL, (double)(r.drifted - r.healed));
+		if (r.heal_failed && d->notify) {
+			char *text = xasprintf("drift heal: %zu tenant%s failed; flotilla status shows why", r.heal_failed,
+					       r.heal_failed == 1 ? "" : "s");
+			notify_post(d->notify, "apply_failed", text);
+			free(text);
+		}
 	}
 	if (rc != 0)
 		cli_fail("daemon", "%s", err_msg());
@@ -410,8 +384,8 @@ static void reload(daemon_ctx *d)
 	g_reload = 0;
 	/* the API key: a new client between loops (nothing is in flight) */
 	cli_api api = d->api;
-	api.on_attempt = on_attempt;
-	api.on_attempt_arg = d;
+	api.on_attempt = daemon_on_attempt;
+	api.on_attempt_arg = d->m;
 	neon_client *fresh = NULL;
 	if (cli_client_open("daemon", &api, &fresh) == EXIT_OK) {
 		neon_client_set_org(fresh, neon_client_org(d->client)); /* the fleet's, until the next plan */
@@ -484,8 +458,7 @@ static void loop(daemon_ctx *d)
 		bool state_ok = state_lease_renew(d->st, "fleet", ENGINE_LEASE_TTL) == 0;
 		if (!state_ok)
 			log_error("daemon: cannot renew the state file's lease", "error", err_msg());
-		budget_metrics(d);
-		tenants_metrics(d);
+		publish(d);
 		int64_t took = mono_ms() - t0;
 		char label[32];
 		snprintf(label, sizeof(label), "outcome=\"%s\"", outcome);
@@ -530,6 +503,37 @@ static int signals_setup(void)
 	return 0;
 }
 
+/* --notify-url, or the first line of --notify-url-file (a secret: a Slack
+ * webhook's URL is its credential); the notifier keeps its own copy. */
+static int start_notifier(daemon_ctx *d)
+{
+	char *loaded = NULL;
+	if (d->notify_file && neon_secret_file_load(&loaded, d->notify_file, "notification URL file") != 0)
+		return cli_fail("daemon", "%s", err_msg()), -1;
+	notify_opts no = NOTIFY_OPTS_INIT;
+	no.url = loaded ? loaded : d->notify_url;
+	int rc = notifier_start(&d->notify, &no);
+	if (loaded) {
+		memset(loaded, 0, strlen(loaded));
+		free(loaded);
+	}
+	if (rc != 0)
+		return cli_fail("daemon", "%s", err_msg()), -1;
+	return 0;
+}
+
+/* The HTTP server (the port written to --port-file), and the notifier. */
+static int serve(daemon_ctx *d, const char *secret, int *port)
+{
+	httpd_opts ho = {.listen = d->listen, .m = d->m, .ready = ready, .hook = on_hook, .arg = d,
+			 .webhook_secret = secret};
+	if (httpd_start(&d->h, &ho, port) != 0 || (d->port_file && cli_write_port_file(d->port_file, *port) != 0))
+		return cli_fail("daemon", "%s", err_msg()), -1;
+	if ((d->notify_url || d->notify_file) && start_notifier(d) != 0)
+		return -1;
+	return 0;
+}
+
 static int daemon_opt(void *arg, int c, const char *value)
 {
 	daemon_ctx *d = arg;
@@ -545,6 +549,12 @@ static int daemon_opt(void *arg, int c, const char *value)
 		if (unit_duration_parse(value, false, &d->interval_s) != 0 || d->interval_s < 1)
 			return cli_fail("daemon", "--interval wants a duration like 60s or 5m, not '%s'", value), -1;
 		return 1;
+	case 'L':
+		if (unit_duration_parse(value, false, &d->list_interval_s) != 0 || d->list_interval_s < 1)
+			return cli_fail("daemon", "--list-interval wants a duration like 5m, not '%s'", value), -1;
+		return 1;
+	case 'n': d->notify_url = value; return 1;
+	case 'N': d->notify_file = value; return 1;
 	case 'b':
 		d->budget = strtod(value, &end) / 100.0;
 		if ((*end && strcmp(end, "%") != 0) || d->budget <= 0 || d->budget > 1)
@@ -567,6 +577,9 @@ int cmd_daemon(int argc, char **argv)
 		{"cache-dir", required_argument, NULL, 'c'},
 		{"webhook-secret-file", required_argument, NULL, 'w'},
 		{"drift-budget", required_argument, NULL, 'b'},
+		{"list-interval", required_argument, NULL, 'L'},
+		{"notify-url", required_argument, NULL, 'n'},
+		{"notify-url-file", required_argument, NULL, 'N'},
 		{"log-format", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
@@ -596,6 +609,8 @@ int cmd_daemon(int argc, char **argv)
 	log_setup(LOG_INFO, strcmp(d.log_fmt, "json") == 0 ? LOG_JSON : LOG_HUMAN, stderr);
 	if (d.secrets_dir && secrets_check_dir(d.secrets_dir) != 0)
 		return cli_fail("daemon", "%s", err_msg());
+	if (d.notify_url && d.notify_file)
+		return cli_fail("daemon", "--notify-url and --notify-url-file: give one of them");
 
 	pthread_mutex_init(&d.health_mu, NULL);
 	char *secret = NULL, *cache = NULL;
@@ -619,10 +634,10 @@ int cmd_daemon(int argc, char **argv)
 	leased = true;
 	d.state_ok = true;
 	d.m = metrics_new();
-	declare_metrics(d.m);
+	daemon_metrics_declare(d.m);
 	cli_api api = d.api;
-	api.on_attempt = on_attempt;
-	api.on_attempt_arg = &d;
+	api.on_attempt = daemon_on_attempt;
+	api.on_attempt_arg = d.m;
 	if (cli_client_open("daemon", &api, &d.client) != EXIT_OK)
 		goto done;
 	if (signals_setup() != 0) {
@@ -630,17 +645,9 @@ int cmd_daemon(int argc, char **argv)
 		goto done;
 	}
 
-	httpd_opts ho = {.listen = d.listen, .m = d.m, .ready = ready, .hook = on_hook, .arg = &d,
-			 .webhook_secret = secret};
 	int port = 0;
-	if (httpd_start(&d.h, &ho, &port) != 0) {
-		cli_fail("daemon", "%s", err_msg());
+	if (serve(&d, secret, &port) != 0)
 		goto done;
-	}
-	if (d.port_file && cli_write_port_file(d.port_file, port) != 0) {
-		cli_fail("daemon", "%s", err_msg());
-		goto done;
-	}
 	d.sweep = sweep_new();
 	char iv[24], pt[16], bud[16];
 	snprintf(iv, sizeof(iv), "%llds", (long long)d.interval_s);
@@ -651,6 +658,7 @@ int cmd_daemon(int argc, char **argv)
 	log_info("daemon: stopping");
 	rc = EXIT_OK;
 done:
+	notifier_stop(d.notify, NOTIFY_STOP_GRACE_MS);
 	if (d.h)
 		httpd_stop(d.h);
 	if (leased && state_lease_drop(d.st, "fleet") != 0)

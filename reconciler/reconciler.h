@@ -40,6 +40,33 @@ int cmd_adopt(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 
+/*
+ * daemon_out.c: what the daemon tells the world: its metrics (declared
+ * once; the API request counters from the client's on_attempt, with the
+ * metrics as arg), after each loop the status document (published to the
+ * status page) and the metrics read from it, and its notifications.
+ */
+void daemon_metrics_declare(metrics *m);
+void daemon_on_attempt(void *arg, const char *route, int status);
+typedef struct daemon_view {
+	state *st;
+	neon_client *client;
+	metrics *m;
+	httpd *h;
+	notifier *n;               /* or NULL */
+	const char *fetched;       /* the last fetched commit, or NULL */
+	const char *policy;        /* the fleet's drift policy, or NULL: not known yet */
+	double rate, drift_share;  /* --rate, --drift-budget */
+	double list_s, deep_s;     /* the drift tiers' periods */
+	int64_t list_at, deep_at;  /* unix seconds: the last list, the last deep read; 0 none */
+} daemon_view;
+void daemon_publish(const daemon_view *v);
+/* A failed tenant and a blocked one, each one event ("apply_failed",
+ * "blocked"); what names the run ("commit 3f2a…", "drift heal"). */
+void daemon_notify_apply(notifier *n, const plan *p, const exec_summary *sum, const char *what);
+/* Tenants newly drifted: one event ("drift") naming the first few. */
+void daemon_notify_drift(notifier *n, const sync_news *news, bool heal);
+
 extern const char CMD_VALIDATE_USAGE[];
 extern const char CMD_EXPLAIN_USAGE[];
 extern const char CMD_REFRESH_USAGE[];

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh: install every Debian package flotilla needs to build, test,
-# fuzz and benchmark. Idempotent: packages already present are skipped, and
-# apt-get runs only when something is missing.
+# fuzz and benchmark (chromium: tests/e2e/status-page.sh loads the status
+# page in it, headless). Idempotent: packages already present are skipped,
+# and apt-get runs only when something is missing.
 set -euo pipefail
 
 PACKAGES=(
@@ -10,6 +11,7 @@ PACKAGES=(
   libyaml-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
   libmicrohttpd-dev libcmocka-dev libssl-dev
   sqlite3 curl python3 time wrk bc
+  chromium
 )
 
 missing=()

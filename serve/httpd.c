@@ -1,7 +1,9 @@
 /*
  * httpd.c: the daemon's HTTP side on libmicrohttpd: /metrics for
- * Prometheus, /healthz and /readyz for supervisors, and /hooks/git, the
- * GitHub-style webhook that asks the daemon's loop to fetch now.
+ * Prometheus, /healthz and /readyz for supervisors, /hooks/git, the
+ * GitHub-style webhook that asks the daemon's loop to fetch now, and the
+ * status page (/ and /api/status), rendered by status.c from the document
+ * the daemon publishes.
  *
  * libmicrohttpd runs a thread per connection (as sim/http.c does), so a
  * slow scrape never holds up a health check. The webhook body is read into
@@ -9,8 +11,11 @@
  * before any of the body is read. The signature is checked only once the
  * whole body is in, in constant time, under the secret's mutex so that
  * httpd_set_secret (SIGHUP) can wipe the old copy without a request still
- * reading it. Nothing here logs: a library module never prints, and the
- * secret must never reach a log line.
+ * reading it. The status document is swapped under a mutex of its own and
+ * reference-counted, so a page still rendering the old one keeps it, and
+ * /api/status hands libmicrohttpd the document's own bytes (released when
+ * the response is freed) instead of a copy. Nothing here logs: a library
+ * module never prints, and the secret must never reach a log line.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +25,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "neon/neon.h" /* neon_secret_file_load: the webhook secret is read like the API key */
@@ -34,6 +40,8 @@
 /* The reasons /readyz shows, and a metrics page. */
 #define HTTPD_MAX_WHY 4096
 #define HTTPD_MAX_PAGE (16 * 1024 * 1024)
+/* Every append to a status page checks this; the page is far smaller. */
+#define HTTPD_MAX_STATUS_PAGE (8 * 1024 * 1024)
 
 struct httpd {
 	struct MHD_Daemon *d;
@@ -43,9 +51,19 @@ struct httpd {
 	void *arg;
 	pthread_mutex_t mu; /* guards secret */
 	char *secret;       /* NULL: no webhook */
+	pthread_mutex_t smu; /* guards status (the pointer; the document is immutable) */
+	status_doc *status;  /* NULL until the daemon publishes one */
 };
 
-typedef enum { ROUTE_NONE, ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_HOOK } route;
+typedef enum {
+	ROUTE_NONE,
+	ROUTE_METRICS,
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ,
+	ROUTE_HOOK,
+	ROUTE_STATUS_PAGE,
+	ROUTE_STATUS_API,
+} route;
 
 /* One request in progress: libmicrohttpd calls the handler several times. */
 typedef struct conn_ctx {
@@ -175,6 +193,15 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 	}
 	MHD_add_response_header(resp, "Content-Type", type ? type : "text/plain; charset=utf-8");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (type && strncmp(type, "text/html", 9) == 0) {
+		/* the status page loads nothing and runs nothing: say so, so that
+		 * markup slipping past the escaping could still not run */
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+					"base-uri 'none'; frame-ancestors 'none'");
+	}
+	/* a 400 may echo the query: never let a browser read text as HTML */
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (allow)
 		MHD_add_response_header(resp, "Allow", allow);
 	ret = MHD_queue_response(c, status, resp);
@@ -218,6 +245,105 @@ static enum MHD_Result serve_readyz(httpd *h, struct MHD_Connection *c)
 	return reply(c, 503, NULL, NULL, text, len, true);
 }
 
+/* ---------------------------------------------------------- status */
+
+int httpd_set_status(httpd *h, const char *json_text)
+{
+	status_doc *d = NULL, *old;
+	int rc = status_doc_new(&d, json_text ? json_text : "", json_text ? strlen(json_text) : 0);
+
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&h->smu);
+	old = h->status;
+	h->status = d;
+	pthread_mutex_unlock(&h->smu);
+	status_doc_unref(old); /* freed here, or by the last page still rendering it */
+	return 0;
+}
+
+/* The current document with a reference taken for the caller, or NULL. */
+static status_doc *status_get(httpd *h)
+{
+	status_doc *d;
+
+	pthread_mutex_lock(&h->smu);
+	d = status_doc_ref(h->status);
+	pthread_mutex_unlock(&h->smu);
+	return d;
+}
+
+static void status_release(void *d)
+{
+	status_doc_unref(d);
+}
+
+static enum MHD_Result serve_status_api(httpd *h, struct MHD_Connection *c)
+{
+	static const char starting[] = "{\"error\": \"starting: no status document published yet\"}\n";
+	status_doc *d = status_get(h);
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	const char *text;
+	size_t len;
+
+	if (!d)
+		return reply(c, 503, "application/json", NULL, (char *)starting, sizeof(starting) - 1, false);
+	/* the document's own bytes; the reference goes with the response */
+	text = status_doc_text(d, &len);
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)text, status_release, d);
+	if (!resp) {
+		status_doc_unref(d);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Bytes of the query string's arguments, names and values, decoded. */
+static enum MHD_Result add_arg_len(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	*n += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 2; /* '=' and '&' */
+	return MHD_YES;
+}
+
+static enum MHD_Result serve_status_page(httpd *h, struct MHD_Connection *c)
+{
+	buf page = BUF_INIT(HTTPD_MAX_STATUS_PAGE);
+	size_t qlen = 0, len;
+	status_doc *d;
+	const char *q, *state;
+	char *text;
+	bool have;
+	int rc;
+
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg_len, &qlen);
+	if (qlen > STATUS_QUERY_MAX)
+		return reply_text(c, 400, "query string longer than 1 KiB\n");
+	q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
+	state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+	d = status_get(h);
+	have = d != NULL;
+	rc = status_page_render(&page, d, q, state, (int64_t)time(NULL));
+	status_doc_unref(d);
+	if (rc != 0) {
+		buf_release(&page);
+		if (rc == ERR_INVALID) { /* an unknown state: say which ones exist */
+			text = xasprintf("%s\n", err_msg());
+			return reply(c, 400, NULL, NULL, text, strlen(text), true);
+		}
+		return reply_text(c, 500, "status page too large\n");
+	}
+	text = buf_detach(&page, &len);
+	return reply(c, have ? 200 : 503, "text/html; charset=utf-8", NULL, text, len, true);
+}
+
 static enum MHD_Result serve_hook(httpd *h, struct MHD_Connection *c, conn_ctx *ctx)
 {
 	const char *sig, *event;
@@ -249,6 +375,8 @@ static route route_of(const char *url, const char **method)
 		{"/healthz", "GET", ROUTE_HEALTHZ},
 		{"/readyz", "GET", ROUTE_READYZ},
 		{"/hooks/git", "POST", ROUTE_HOOK},
+		{"/", "GET", ROUTE_STATUS_PAGE},
+		{"/api/status", "GET", ROUTE_STATUS_API},
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(table); i++)
@@ -325,6 +453,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return serve_readyz(h, c);
 	case ROUTE_HOOK:
 		return serve_hook(h, c, ctx);
+	case ROUTE_STATUS_PAGE:
+		return serve_status_page(h, c);
+	case ROUTE_STATUS_API:
+		return serve_status_api(h, c);
 	case ROUTE_NONE:
 		break;
 	}
@@ -408,6 +540,7 @@ int httpd_start(httpd **out, const httpd_opts *o, int *port)
 		return rc;
 	h = xcalloc(1, sizeof(*h));
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->smu, NULL);
 	h->m = o->m;
 	h->ready = o->ready;
 	h->hook = o->hook;
@@ -442,6 +575,8 @@ void httpd_stop(httpd *h)
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	httpd_secret_free(h->secret);
+	status_doc_unref(h->status);
 	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->smu);
 	free(h);
 }

@@ -58,6 +58,8 @@ int metrics_render(metrics *m, buf *out) WUR;
  *                     valid -> 202 and hook(arg, X-GitHub-Event header or "",
  *                     body, len) is called (body NUL-terminated, borrowed for
  *                     the call).
+ *   GET  /            the status page, HTML (status.c, below)
+ *   GET  /api/status  the status document, JSON (status.c, below)
  *   anything else     404 (405 for a wrong method on a known path; GET paths
  *                     also answer HEAD)
  * It binds only the given address (IPv4, [IPv6] or "localhost"); no TLS (put
@@ -96,5 +98,112 @@ void httpd_stop(httpd *h);
  */
 int httpd_secret_load(const char *path, char **out) WUR;
 void httpd_secret_free(char *secret);
+
+/* ------------------------------------------------------------ status.c */
+
+/*
+ * status.c: the status page. After every loop the daemon publishes the
+ * status document, the JSON of `flotilla status --format json`
+ * (docs/daemon.md, "Status page"), with httpd_set_status; httpd serves
+ *   GET /api/status   the document as published, application/json; 503
+ *                     {"error": "starting: …"} before the first one
+ *   GET /             HTML rendered from it, no JavaScript: fleet, commit,
+ *                     last apply, counts by state, the tenants not synced
+ *                     (?q=TEXT: name or reason contains TEXT, ASCII
+ *                     case-insensitive; ?state=STATE), at most
+ *                     STATUS_PAGE_ROWS rows, runs, rate budget, drift tiers;
+ *                     503 "starting" before the first document; a query
+ *                     string over STATUS_QUERY_MAX bytes or an unknown
+ *                     state is 400
+ * A page view reads only the published document: no state file, no API
+ * call. Stable hooks for tests: <span id="count-STATE">, rows <tr
+ * class=tenant data-state=STATE>, <p id=showing>, #fleet, #commit,
+ * #last-apply, <tr class=run>, #rate-now, #rate-limit, #tier-list,
+ * #tier-deep, <li data-field=NAME> under #drift-fields.
+ */
+#define STATUS_PAGE_ROWS 200
+#define STATUS_QUERY_MAX 1024
+/* Publish a document: json_text (NUL-terminated) is copied and parsed once.
+ * ERR_INVALID, naming why, when it is not a JSON object with "version": 1;
+ * the document published before stays. Thread-safe; a page rendering
+ * keeps the document it started with. */
+int httpd_set_status(httpd *h, const char *json_text) WUR;
+
+/* A parsed document, immutable and reference-counted (httpd_set_status
+ * makes them; exposed for the tests and bench/status-serve.c). */
+typedef struct status_doc status_doc;
+/* ERR_INVALID as httpd_set_status; *out has one reference. */
+int status_doc_new(status_doc **out, const char *json_text, size_t len) WUR;
+/* Take a reference (returns d) / drop one, freeing at the last; NULL is fine. */
+status_doc *status_doc_ref(status_doc *d);
+void status_doc_unref(status_doc *d);
+/* The published bytes (NUL-terminated), borrowed from d. */
+const char *status_doc_text(const status_doc *d, size_t *len);
+/* Append the HTML page of d (NULL: the "starting" page) for the search q
+ * and the state filter (NULL or "" for none), "ago" counted from now (Unix
+ * seconds). ERR_INVALID for an unknown state, ERR_TOOBIG past out->max. */
+int status_page_render(buf *out, const status_doc *d, const char *q, const char *state, int64_t now) WUR;
+/* Append s (NULL: nothing) with & < > " ' escaped, safe in HTML text and
+ * in attribute values. ERR_TOOBIG past out->max. */
+int status_html_escape(buf *out, const char *s) WUR;
+
+/* ------------------------------------------------------------ notify.c */
+
+/*
+ * notify.c: the daemon's notifications (--notify-url): a JSON POST with a
+ * Slack-compatible "text" when an apply fails, a tenant is blocked or drift
+ * is found. notify_post queues and returns; one background thread sends:
+ *   - at most one message per min_interval_ms (the first at once); events
+ *     that arrive in between are coalesced into the next message, whose
+ *     text lists up to 20 of them and then "and N more";
+ *   - the body: {"text": "flotilla (FLEET): drift found: …", "kind": the
+ *     events' kind or "mixed", "fleet": FLEET (when set), "count": N,
+ *     "events": [{"kind": …, "text": …}, …] (the first 20)}, Content-Type
+ *     application/json; "text" escapes & < > as Slack asks;
+ *   - a transport error, a 429 (waiting its Retry-After seconds, at most
+ *     5 minutes) or a 5xx is retried with exponential backoff from
+ *     retry_base_ms, up to max_attempts attempts; any other non-2xx
+ *     answer is final (a 3xx is not followed);
+ *   - a full queue drops its oldest event.
+ * A message given up on is logged once (log_warn) naming only the URL's
+ * scheme://host[:port]: the URL itself is a secret (a Slack webhook's path
+ * is its credential), kept in memory wiped at stop and never logged or
+ * written anywhere. Thread-safe; notify_post never waits on the network.
+ */
+typedef struct notifier notifier;
+typedef struct notify_opts {
+	const char *url;          /* http:// or https://; copied */
+	const char *fleet;        /* NULL, or a name for the text's prefix and "fleet"; copied */
+	int64_t min_interval_ms;  /* between messages; 0: 60000 */
+	int max_attempts;         /* per message, 1..20; 0: 4 */
+	int64_t timeout_ms;       /* one attempt, whole (connect: at most 5000); 0: 10000 */
+	int64_t retry_base_ms;    /* the first retry's wait, doubled per retry up to 60000; 0: 1000 */
+	size_t max_queue;         /* events waiting, up to 1000000; 0: 1000 */
+} notify_opts;
+#define NOTIFY_OPTS_INIT { NULL, NULL, 60000, 4, 10000, 1000, 1000 }
+typedef struct notify_stats {
+	int64_t sent;       /* messages answered 2xx */
+	int64_t failed;     /* messages given up on (their events are lost) */
+	int64_t attempts;   /* POSTs made, retries included */
+	int64_t coalesced;  /* events that rode in another event's message */
+	int64_t dropped;    /* events pushed out of a full queue */
+	size_t queued;      /* events waiting now */
+} notify_stats;
+/* Check the options and start the thread. ERR_INVALID for a URL that is
+ * missing, not http:// or https://, or does not parse, or an option out of
+ * range (the message never holds the URL); ERR_FAIL when libcurl or the
+ * thread cannot start. */
+int notifier_start(notifier **out, const notify_opts *o) WUR;
+/* Queue one event: kind "apply_failed", "blocked", "drift" (others are
+ * shown as given), text one line such as "tenant 'acme': …" (copied, cut at
+ * 1000 bytes). Never blocks on the network; n NULL does nothing, so call
+ * sites need not check whether notifications are configured. */
+void notify_post(notifier *n, const char *kind, const char *text);
+/* The counters so far (all zero for NULL). */
+void notifier_stats(notifier *n, notify_stats *out);
+/* Send what is queued at once (rate limit or not) for up to grace_ms, an
+ * attempt in flight cut off at its end; log the events left (log_warn),
+ * then stop the thread and free. NULL is fine. */
+void notifier_stop(notifier *n, int64_t grace_ms);
 
 #endif

@@ -2,8 +2,9 @@
  * control.c: /__sim/, the simulator's own control plane for tests and
  * benchmarks (sim/CONTRACT.md): health, counters, faults (the HTTP layer's
  * and Neon's own: unavailable projects, failing operations, tenant
- * activity), reset, populate, and client "connections" that wake computes
- * (one by id, or N random ones as activity would). Not part of the Neon
+ * activity), reset, populate, client "connections" that wake computes
+ * (one by id, or N random ones as activity would), and a webhook receiver
+ * for the daemon's notifications (/__sim/notify). Not part of the Neon
  * API, so it needs no key and is never rate limited or faulted.
  */
 #include <inttypes.h>
@@ -228,6 +229,76 @@ static int populate(sim_req *r)
 	return sim_reply(r, 200, o);
 }
 
+/* ------------------------------------------------- the webhook receiver */
+
+void sim_notify_clear(sim_store *s)
+{
+	json_decref(s->notify.received);
+	memset(&s->notify, 0, sizeof(s->notify));
+}
+
+/*
+ * POST /__sim/notify: a webhook receiver (the daemon's --notify-url in
+ * tests). A JSON object is stored, the oldest pushed out past
+ * SIM_NOTIFY_MAX, unless a failure was asked for: then it is answered with
+ * that status and not stored. GET lists what was stored.
+ */
+static int notify(sim_req *r)
+{
+	sim_notify *n = &r->s->notify;
+	if (strcmp(r->method, "GET") == 0) {
+		json_t *o = json_object();
+		/* a copy: the reply is written after the lock is released */
+		json_object_set_new(o, "received", n->received ? json_deep_copy(n->received) : json_array());
+		json_object_set_new(o, "count", json_integer(n->count));
+		json_object_set_new(o, "attempts", json_integer(n->attempts));
+		return sim_reply(r, 200, o);
+	}
+	n->attempts++;
+	if (n->fail_count > 0) {
+		n->fail_count--;
+		sim_error(r, n->fail_status, "", "notification refused (injected failure)");
+		if (n->fail_status == 429 && n->fail_retry_after > 0)
+			json_object_set_new(r->reply, "retry_after", json_integer(n->fail_retry_after));
+		return 0;
+	}
+	if (!r->body)
+		return sim_error(r, 400, "", "send a JSON object");
+	if (!n->received)
+		n->received = json_array();
+	if (json_array_size(n->received) >= SIM_NOTIFY_MAX)
+		json_array_remove(n->received, 0);
+	json_array_append(n->received, r->body); /* borrows: a new reference */
+	n->count++;
+	json_t *o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	return sim_reply(r, 200, o);
+}
+
+/* POST /__sim/notify/fail {"status": 503, "count": 2, "retry_after": 1}:
+ * answer the next `count` notifications with `status` (a 429 carries
+ * Retry-After: retry_after, default 1). count 0 cancels. */
+static int notify_fail(sim_req *r)
+{
+	sim_notify *n = &r->s->notify;
+	json_t *st = r->body ? json_object_get(r->body, "status") : NULL;
+	json_t *cnt = r->body ? json_object_get(r->body, "count") : NULL;
+	json_t *ra = r->body ? json_object_get(r->body, "retry_after") : NULL;
+	if (!json_is_integer(st) || json_integer_value(st) < 400 || json_integer_value(st) > 599)
+		return sim_error(r, 400, "", "status must be an integer from 400 to 599");
+	if (!json_is_integer(cnt) || json_integer_value(cnt) < 0 || json_integer_value(cnt) > 1000000)
+		return sim_error(r, 400, "", "count must be an integer from 0 to 1000000");
+	if (ra && (!json_is_integer(ra) || json_integer_value(ra) < 0 || json_integer_value(ra) > 3600))
+		return sim_error(r, 400, "", "retry_after must be an integer from 0 to 3600");
+	n->fail_status = (int)json_integer_value(st);
+	n->fail_count = json_integer_value(cnt);
+	n->fail_retry_after = ra ? json_integer_value(ra) : 0;
+	json_t *o = json_object();
+	json_object_set_new(o, "status", json_integer(n->fail_status));
+	json_object_set_new(o, "count", json_integer(n->fail_count));
+	return sim_reply(r, 200, o);
+}
+
 bool sim_control(sim_req *r)
 {
 	const char *path = r->path + strlen("/__sim/");
@@ -249,6 +320,10 @@ bool sim_control(sim_req *r)
 		populate(r);
 	} else if (post && strcmp(path, "wake") == 0) {
 		wake(r);
+	} else if ((get || post) && strcmp(path, "notify") == 0) {
+		notify(r);
+	} else if (post && strcmp(path, "notify/fail") == 0) {
+		notify_fail(r);
 	} else if (post && str_has_prefix(path, "connect/") && path[8]) {
 		connect_ep(r, path + 8);
 	} else {

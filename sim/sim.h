@@ -174,6 +174,19 @@ typedef struct sim_faults {
 	uint64_t seed;
 } sim_faults;
 
+/* The webhook receiver of /__sim/notify (control.c), for the tests of the
+ * daemon's notifier: the last SIM_NOTIFY_MAX bodies, and failures to answer
+ * the next posts with. */
+#define SIM_NOTIFY_MAX 1000
+typedef struct sim_notify {
+	json_t *received;         /* array of bodies, oldest first; NULL until one arrives */
+	int64_t count;            /* bodies stored since the last reset (received keeps the last 1000) */
+	int64_t attempts;         /* POSTs answered, failed ones included */
+	int fail_status;          /* the status of the next fail_count posts */
+	int64_t fail_count;
+	int64_t fail_retry_after; /* seconds, for a 429; 0: the sim's default of 1 */
+} sim_notify;
+
 struct sim_store {
 	pthread_mutex_t mu;
 	const sim_config *cfg;
@@ -199,6 +212,7 @@ struct sim_store {
 	int64_t mono_start_ms;
 	struct sim_persist *persist;
 	struct sim_activity *activity; /* NULL until activity first happens */
+	sim_notify notify;
 };
 
 int sim_store_init(sim_store *s, const sim_config *cfg) WUR;
@@ -467,6 +481,9 @@ void sim_server_stop(sim_server *srv);
 bool sim_control(sim_req *r);
 /* The faults as the flags set them: at start and on POST /__sim/reset. */
 void sim_faults_from_config(sim_faults *f, const sim_config *cfg);
+/* Forget the notifications received and the failures asked for (POST
+ * /__sim/reset, and at exit). */
+void sim_notify_clear(sim_store *s);
 
 /* ------------------------------------------------------ tenant activity */
 

@@ -360,6 +360,7 @@ void sim_store_reset(sim_store *s)
 	s->stats.requests = json_object();
 	sim_faults_from_config(&s->faults, s->cfg);
 	sim_activity_reset(s);
+	sim_notify_clear(s);
 	s->rng = s->cfg->seed;
 	s->fault_rng = s->cfg->seed ^ 0x5eed;
 	s->next_seq = 1;
@@ -377,6 +378,7 @@ void sim_store_release(sim_store *s)
 	strmap_free(s->ids);
 	free_id_keys(s);
 	json_decref(s->stats.requests);
+	sim_notify_clear(s);
 	pthread_mutex_destroy(&s->mu);
 }
 

@@ -38,7 +38,9 @@ def read(path):
 # Change it here, in docs/daemon.md and in the daemon together.
 METRICS = {
     "flotilla_tenants": {"state"},
+    "flotilla_orphaned_tenants": set(),
     "flotilla_drifted_tenants": set(),
+    "flotilla_drifted_fields": {"class"},
     "flotilla_drift_healed_total": set(),
     "flotilla_last_applied_commit_info": {"commit"},
     "flotilla_git_fetches_total": {"outcome"},
@@ -53,15 +55,17 @@ METRICS = {
     "flotilla_rate_budget_wait_seconds_total": set(),
     "flotilla_operations_in_flight": set(),
     "flotilla_journal_backlog": set(),
-    "flotilla_drift_sweep_seconds": set(),
+    "flotilla_drift_sweep_seconds": {"tier"},
     "flotilla_drift_reads_total": set(),
     "flotilla_apply_failures_total": set(),
+    "flotilla_notifications_total": {"outcome"},
 }
 # Labels Prometheus adds to every scraped series.
 TARGET_LABELS = {"instance", "job"}
 FLAGS = ["--repo", "--ref", "--interval", "--listen", "--cache-dir", "--webhook-secret-file",
          "--drift-budget", "--rate", "--parallel", "--secrets-dir", "--lock-timeout", "--state",
-         "--api-url", "--api-key-file", "--log-format"]
+         "--api-url", "--api-key-file", "--log-format", "--list-interval", "--notify-url",
+         "--notify-url-file"]
 
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and",
                 "or", "unless", "offset", "inf", "nan"}

@@ -515,7 +515,7 @@ static void test_endpoints(void **unused)
 	buf_release(&r.body);
 
 	assert_int_equal(status_of(port, "HEAD", "/healthz"), 200);
-	assert_int_equal(status_of(port, "GET", "/"), 404);
+	assert_int_equal(status_of(port, "GET", "/"), 503); /* the status page, no document published yet */
 	assert_int_equal(status_of(port, "GET", "/metrics/"), 404);
 	assert_int_equal(status_of(port, "GET", "/nope"), 404);
 	assert_int_equal(status_of(port, "POST", "/metrics"), 405);

@@ -137,7 +137,7 @@ static void test_record_plan(void **st)
 	assert_int_equal(state_sync_put(s, "e", "failed", "PATCH: 422", NULL), 0);
 	assert_int_equal(state_sync_put(s, "gone", "out-of-sync", "not created yet", NULL), 0);
 	plan *p = make_plan();
-	assert_int_equal(sync_record_plan(s, p, false, false), 0);
+	assert_int_equal(sync_record_plan(s, p, false, false, NULL), 0);
 	assert_state(s, "a", "out-of-sync");
 	assert_state(s, "b", "(none)");    /* nothing to do: synced, the failure is over */
 	assert_state(s, "c", "blocked");
@@ -154,19 +154,19 @@ static void test_record_plan(void **st)
 	state_sync_release(&r);
 
 	/* a whole plan clears the rows of tenants it did not name */
-	assert_int_equal(sync_record_plan(s, p, false, true), 0);
+	assert_int_equal(sync_record_plan(s, p, false, true, NULL), 0);
 	assert_state(s, "gone", "(none)");
 
 	/* the drift sweep's comparison: changed outside git */
-	assert_int_equal(sync_record_plan(s, p, true, false), 0);
+	assert_int_equal(sync_record_plan(s, p, true, false, NULL), 0);
 	assert_state(s, "a", "drifted");
-	assert_state(s, "e", "drifted");
+	assert_state(s, "e", "failed"); /* differs because its apply failed, not a person */
 	assert_state(s, "d", "drifted"); /* its project is gone */
 	assert_int_equal(state_sync_get(s, "a", &r), 0);
 	assert_string_equal(r.reason, "changed outside git, 1 change: quota.computeTime");
 	state_sync_release(&r);
 	/* and a plan keeps drifted while the change is still to make */
-	assert_int_equal(sync_record_plan(s, p, false, false), 0);
+	assert_int_equal(sync_record_plan(s, p, false, false, NULL), 0);
 	assert_state(s, "a", "drifted");
 	free(p);
 }
@@ -178,7 +178,7 @@ static void test_record_apply(void **st)
 	map(s, "a", "p-a");
 	map(s, "e", "p-e");
 	plan *p = make_plan();
-	assert_int_equal(sync_record_plan(s, p, false, true), 0);
+	assert_int_equal(sync_record_plan(s, p, false, true, NULL), 0);
 	assert_int_equal(sync_record_applying(s, p), 0);
 	assert_state(s, "a", "applying");
 	assert_state(s, "c", "blocked"); /* not acted on */
@@ -213,7 +213,7 @@ static void test_status_document(void **st)
 	map(s, "b", "p-b");
 	map(s, "e", "p-e");
 	plan *p = make_plan();
-	assert_int_equal(sync_record_plan(s, p, false, true), 0);
+	assert_int_equal(sync_record_plan(s, p, false, true, NULL), 0);
 	assert_int_equal(state_sync_put(s, "e", "failed", "PATCH: 422", NULL), 0);
 	json_t *doc = NULL;
 	assert_int_equal(status_document(s, 2, &doc), 0);
