@@ -741,23 +741,27 @@ if want 8; then
 		done
 	}
 	quota_of() { api GET "/projects/$(pid_of "$1" "$st")" | json 'd["project"]["settings"]["quota"].get("compute_time_seconds")'; }
-	# passes DETECTING_LOG_LINE_FROM TENANTS...: list passes logged between
-	# line FROM and the first drift line naming one of TENANTS, and whether
-	# all of them were named by then
+	# passes START FROM TENANTS...: drift lines are read from log line START
+	# (before the first change), list passes counted from line FROM (once
+	# every change was made) until all of TENANTS were named drifted; and
+	# how many were named. A pass running at FROM may name some; the next
+	# one sees them all: at most 1 pass before.
 	passes() {
 		python3 - "$tmp/eight.dlog" "$@" <<'PY'
 import json, sys
-lines = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]
-names, seen, passes = set(sys.argv[3:]), set(), 0
-for l in lines:
+start, frm = int(sys.argv[2]), int(sys.argv[3])
+lines = open(sys.argv[1]).read().splitlines()
+names, seen, passes = set(sys.argv[4:]), set(), 0
+for i, l in enumerate(lines[start:], start):
     try:
         e = json.loads(l)
     except ValueError:
         continue
     if e.get("msg", "").startswith("daemon: list tier:"):
-        if seen:
+        if seen == names:
             break
-        passes += 1
+        if i >= frm:
+            passes += 1
     elif e.get("msg", "").startswith("drift: a tenant was changed outside git") and e.get("tenant") in names:
         assert "quota.computeTime: live 7s" in e.get("fields", ""), e
         seen.add(e["tenant"])
@@ -766,11 +770,12 @@ PY
 	}
 	mapfile -t five < <(sqlite3 "$st" "SELECT tenant FROM tenants ORDER BY tenant LIMIT 5 OFFSET 100")
 	want_q=$(for t in "${five[@]}"; do quota_of "$t"; done | tr '\n' ' ')
-	from=$(wc -l <"$tmp/eight.dlog")
+	start=$(wc -l <"$tmp/eight.dlog")
 	change_quota "${five[@]}"
+	from=$(wc -l <"$tmp/eight.dlog")
 	healed5() { [ "$(for t in "${five[@]}"; do quota_of "$t"; done | tr '\n' ' ')" = "$want_q" ]; }
 	if until_ok 60 healed5; then
-		read -r np nseen < <(passes "$from" "${five[@]}")
+		read -r np nseen < <(passes "$start" "$from" "${five[@]}")
 		if [ "$np" -le 1 ] && [ "$nseen" = 5 ]; then
 			ok "list tier: 5 quotas changed out of band among 2,000 tenants found and healed by list pass $((np + 1)) after the change, in $(took)"
 		else
@@ -785,8 +790,9 @@ PY
 	push eight
 	until_ok 30 applied "$(head_of eight)" >/dev/null || fail "list tier report" "the policy commit not applied"
 	mapfile -t other < <(sqlite3 "$st" "SELECT tenant FROM tenants ORDER BY tenant LIMIT 5 OFFSET 1000")
-	from=$(wc -l <"$tmp/eight.dlog")
+	start=$(wc -l <"$tmp/eight.dlog")
 	change_quota "${other[@]}"
+	from=$(wc -l <"$tmp/eight.dlog")
 	named() {
 		"$flotilla" status --format json --state "$st" >"$tmp/eight.status" 2>/dev/null &&
 			python3 - "$tmp/eight.status" "${other[@]}" <<'PY'
@@ -802,7 +808,7 @@ assert d["counts"]["drifted"] == 5 and d["drift"]["fields"].get("quota") == 5, (
 PY
 	}
 	if until_ok 60 named; then
-		read -r np nseen < <(passes "$from" "${other[@]}")
+		read -r np nseen < <(passes "$start" "$from" "${other[@]}")
 		if [ "$np" -le 1 ] && [ "$nseen" = 5 ] && [ "$(quota_of "${other[0]}")" = 7 ]; then
 			ok "list tier, report: status names the 5 tenants drifted with quota.computeTime (live 7s), found by list pass $((np + 1)); left as they are"
 		else
