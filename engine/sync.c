@@ -100,6 +100,7 @@ static void log_drift(const plan_action *a)
 typedef struct had_row {
 	char *tenant;
 	int state;
+	char *reason, *fields; /* to leave a row that says the same alone */
 	bool seen;
 } had_row;
 
@@ -115,7 +116,8 @@ static int keep_row(void *arg, const state_sync *r)
 		h->cap = h->cap ? h->cap * 2 : 64;
 		h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
 	}
-	h->v[h->n++] = (had_row){xstrdup(r->tenant), state_sync_index(r->state), false};
+	h->v[h->n++] = (had_row){xstrdup(r->tenant), state_sync_index(r->state), xstrdup(r->reason ? r->reason : ""),
+				 r->fields_json ? xstrdup(r->fields_json) : NULL, false};
 	return 0;
 }
 
@@ -126,8 +128,11 @@ static int cmp_row(const void *key, const void *elem)
 
 static void had_release(had_rows *h)
 {
-	for (size_t i = 0; i < h->n; i++)
+	for (size_t i = 0; i < h->n; i++) {
 		free(h->v[i].tenant);
+		free(h->v[i].reason);
+		free(h->v[i].fields);
+	}
 	free(h->v);
 }
 
@@ -170,7 +175,12 @@ int sync_record_plan(state *st, const plan *p, bool drift, bool whole, sync_news
 		}
 		if (!keep && !(had < 0 && strcmp(to, "synced") == 0)) {
 			char *fields = a->kind == PLAN_UPDATE ? fields_json(a) : NULL;
-			rc = state_sync_put(st, a->tenant, to, reason, fields);
+			/* a plan that finds what the last one found writes
+			 * nothing (100,000 creates not made yet, planned again) */
+			bool same = r && had == state_sync_index(to) && strcmp(r->reason, reason ? reason : "") == 0 &&
+				    ((!r->fields && !fields) || (r->fields && fields && strcmp(r->fields, fields) == 0));
+			if (!same)
+				rc = state_sync_put(st, a->tenant, to, reason, fields);
 			free(fields);
 		}
 		free(reason);

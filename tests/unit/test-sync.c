@@ -153,6 +153,11 @@ static void test_record_plan(void **st)
 	assert_string_equal(r.reason, "tenant 'c': region cannot change");
 	state_sync_release(&r);
 
+	/* the same plan again writes nothing */
+	file_exec(fx->path, "UPDATE tenant_sync SET updated_at = 5");
+	assert_int_equal(sync_record_plan(s, p, false, false, NULL), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM tenant_sync WHERE updated_at != 5"), 0);
+
 	/* a whole plan clears the rows of tenants it did not name */
 	assert_int_equal(sync_record_plan(s, p, false, true, NULL), 0);
 	assert_state(s, "gone", "(none)");
