@@ -2,7 +2,7 @@
  * httpd.c: the daemon's HTTP side on libmicrohttpd: /metrics for
  * Prometheus, /healthz and /readyz for supervisors, /hooks/git, the
  * GitHub-style webhook that asks the daemon's loop to fetch now, and the
- * status page (/ and /api/status), rendered by status.c from the document
+ * status page (/ and /api/status), rendered by status_page.c from the document
  * the daemon publishes.
  *
  * libmicrohttpd runs a thread per connection (as sim/http.c does), so a

@@ -58,8 +58,8 @@ int metrics_render(metrics *m, buf *out) WUR;
  *                     valid -> 202 and hook(arg, X-GitHub-Event header or "",
  *                     body, len) is called (body NUL-terminated, borrowed for
  *                     the call).
- *   GET  /            the status page, HTML (status.c, below)
- *   GET  /api/status  the status document, JSON (status.c, below)
+ *   GET  /            the status page, HTML (status_page.c, below)
+ *   GET  /api/status  the status document, JSON (status_page.c, below)
  *   anything else     404 (405 for a wrong method on a known path; GET paths
  *                     also answer HEAD)
  * It binds only the given address (IPv4, [IPv6] or "localhost"); no TLS (put
@@ -99,11 +99,11 @@ void httpd_stop(httpd *h);
 int httpd_secret_load(const char *path, char **out) WUR;
 void httpd_secret_free(char *secret);
 
-/* ------------------------------------------------------------ status.c */
+/* ------------------------------------------------ status_doc.c, status_page.c */
 
 /*
- * status.c: the status page. After every loop the daemon publishes the
- * status document, the JSON of `flotilla status --format json`
+ * The status page. After every loop the daemon publishes the status
+ * document, the JSON of `flotilla status --format json`
  * (docs/daemon.md, "Status page"), with httpd_set_status; httpd serves
  *   GET /api/status   the document as published, application/json; 503
  *                     {"error": "starting: …"} before the first one

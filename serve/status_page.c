@@ -1,19 +1,9 @@
 /*
- * status.c: the daemon's status page. The daemon builds a status document
- * (the JSON of `flotilla status --format json`, docs/daemon.md) from its
- * state file after every loop and publishes it; httpd.c serves it as it
- * is on /api/status and renders it as HTML on /.
- *
- * A document is parsed once, when it is published, into a status_doc that
- * is never changed afterwards and so is read by any number of request
- * threads without a lock; a reference count keeps it alive for the pages
- * still rendering it after a newer one replaced it. Publishing also
- * indexes the tenant list (at most 5,000 rows, the producer's cap): each
- * row's strings are borrowed from the parsed JSON, and the text a search
- * looks in (name and reason, lowercased) is made here once, so that a page
- * view is one linear pass over the rows with no allocation per row, and
- * the page's bytes go into one growing buffer. A page view costs no state
- * file read and no API call.
+ * status_page.c: the daemon's status page, rendered from a published
+ * status document (status_doc.c). Each listed tenant's row is rendered
+ * once, when the document is indexed; a page view writes the rest, the
+ * rows that match its search and their "ago" words into one growing buffer.
+ * A page view costs no state file read and no API call.
  *
  * Every string that comes from the document or the request is
  * HTML-escaped, in text and in attributes alike (status_html_escape);
@@ -21,12 +11,11 @@
  * page needs no JavaScript: the search is a plain GET form.
  */
 #include <ctype.h>
-#include <jansson.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
-#include "serve/serve.h"
+#include "serve/internal.h"
+
 
 /* The largest page: 200 rows with reasons cut at STATUS_REASON_MAX, and
  * the rest, is far below this; past it the page fails (500) instead of
@@ -36,34 +25,6 @@
 #define STATUS_REASON_MAX 1000
 /* Members of a run's summary shown; the rest is on /api/status. */
 #define STATUS_SUMMARY_MAX 12
-
-/* The states of issue 14, worst first: the order of the cards and of the
- * state filter's options. */
-static const char *const states[] = {"failed", "blocked", "drifted", "applying", "out-of-sync", "synced"};
-
-/*
- * A listed tenant, its table row rendered once when the document is
- * published: a page writes html[pre, pre + pre_len), the "ago" words of
- * since (the one part that changes with the clock), then html[post, post +
- * post_len).
- */
-typedef struct row {
-	int st;        /* index in states, -1 for a state this page does not know */
-	int64_t since; /* -1: absent */
-	const char *hay; /* lowercase "tenant\x01reason", what ?q= searches; in the arena */
-	size_t pre, pre_len, post, post_len;
-} row;
-
-struct status_doc {
-	atomic_int refs;
-	char *text; /* the published bytes, NUL-terminated */
-	size_t len;
-	json_t *root;
-	row *rows;
-	size_t nrows;
-	buf html; /* the rows' fixed parts */
-	arena *a;
-};
 
 /* ---------------------------------------------------------- output */
 
@@ -248,73 +209,19 @@ static void put_ago(pen *o, int64_t t, int64_t now)
 	put(o, "</time>");
 }
 
-static int state_index(const char *s)
-{
-	for (size_t i = 0; s && i < ARRAY_LEN(states); i++)
-		if (strcmp(s, states[i]) == 0)
-			return (int)i;
-	return -1;
-}
 
 /* A state badge: the class from the fixed table, the text escaped. */
 static void put_badge(pen *o, const char *state)
 {
-	int i = state_index(state);
+	int i = serve__state_index(state);
 
-	putf(o, "<span class=\"b %s\">", i < 0 ? "unknown" : states[i]);
+	putf(o, "<span class=\"b %s\">", i < 0 ? "unknown" : serve__states[i]);
 	esc(o, state ? state : "?");
 	put(o, "</span>");
 }
 
-/* ---------------------------------------------------------- the document */
-
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key)); /* borrowed */
-}
-
-/* An integer member (a whole real too); false when absent or not a number. */
-static bool jint(const json_t *o, const char *key, int64_t *v)
-{
-	const json_t *x = json_object_get(o, key);
-
-	if (json_is_integer(x)) {
-		*v = (int64_t)json_integer_value(x);
-		return true;
-	}
-	if (json_is_real(x)) {
-		*v = (int64_t)json_real_value(x);
-		return true;
-	}
-	return false;
-}
-
-static bool jnum(const json_t *o, const char *key, double *v)
-{
-	const json_t *x = json_object_get(o, key);
-
-	if (!json_is_number(x))
-		return false;
-	*v = json_number_value(x);
-	return true;
-}
-
-static char *lower_dup(arena *a, const char *s1, const char *s2)
-{
-	size_t n1 = strlen(s1), n2 = s2 ? strlen(s2) : 0;
-	char *out = arena_alloc(a, n1 + n2 + 2), *p = out;
-
-	for (size_t i = 0; i < n1; i++)
-		*p++ = (char)tolower((unsigned char)s1[i]);
-	*p++ = '\x01'; /* a query never matches across the name and the reason */
-	for (size_t i = 0; i < n2; i++)
-		*p++ = (char)tolower((unsigned char)s2[i]);
-	*p = '\0';
-	return out;
-}
-
 /* One row's fixed parts into d->html. */
-static void row_html(status_doc *d, row *r, const json_t *t, const char *tenant, const char *state,
+void serve__row_html(status_doc *d, row *r, const json_t *t, const char *tenant, const char *state,
 		     const char *reason)
 {
 	const json_t *fields = json_object_get(t, "fields");
@@ -323,7 +230,7 @@ static void row_html(status_doc *d, row *r, const json_t *t, const char *tenant,
 
 	r->pre = d->html.len;
 	/* data-state and the badge's class from the fixed table only */
-	putf(&o, "<tr class=tenant data-state=\"%s\"><td class=t>", r->st < 0 ? "unknown" : states[r->st]);
+	putf(&o, "<tr class=tenant data-state=\"%s\"><td class=t>", r->st < 0 ? "unknown" : serve__states[r->st]);
 	esc(&o, tenant);
 	put(&o, "</td><td>");
 	put_badge(&o, state);
@@ -358,84 +265,7 @@ static void row_html(status_doc *d, row *r, const json_t *t, const char *tenant,
 	/* d->html has no maximum: only out of memory could fail, and that aborts */
 }
 
-/* The tenant list into rows; members of the wrong type are read as absent,
- * a row without a tenant name is skipped. */
-static void index_rows(status_doc *d)
-{
-	const json_t *list = json_object_get(d->root, "tenants");
-	size_t n = json_array_size(list);
 
-	d->rows = n ? xcalloc(n, sizeof(*d->rows)) : NULL;
-	buf_init(&d->html, 0);
-	for (size_t i = 0; i < n; i++) {
-		const json_t *t = json_array_get(list, i);
-		const char *tenant = jstr(t, "tenant"), *state = jstr(t, "state"), *reason = jstr(t, "reason");
-		row *r = &d->rows[d->nrows];
-
-		if (!tenant)
-			continue;
-		r->st = state_index(state);
-		if (!jint(t, "since", &r->since) || r->since < 0)
-			r->since = -1;
-		r->hay = lower_dup(d->a, tenant, reason);
-		row_html(d, r, t, tenant, state, reason);
-		d->nrows++;
-	}
-}
-
-int status_doc_new(status_doc **out, const char *json_text, size_t len)
-{
-	json_error_t jerr;
-	json_t *root;
-	int64_t version;
-	status_doc *d;
-
-	*out = NULL;
-	root = json_loadb(json_text, len, JSON_REJECT_DUPLICATES, &jerr); /* new reference: ours */
-	if (!root)
-		return err_set(ERR_INVALID, "status document: %s at line %d column %d", jerr.text, jerr.line,
-			       jerr.column);
-	if (!json_is_object(root) || !jint(root, "version", &version) || version != 1) {
-		json_decref(root);
-		return err_set(ERR_INVALID, "status document: not an object with \"version\": 1");
-	}
-	d = xcalloc(1, sizeof(*d));
-	atomic_init(&d->refs, 1);
-	d->text = xmalloc(len + 1);
-	memcpy(d->text, json_text, len);
-	d->text[len] = '\0';
-	d->len = len;
-	d->root = root;
-	d->a = arena_new();
-	index_rows(d);
-	*out = d;
-	return 0;
-}
-
-status_doc *status_doc_ref(status_doc *d)
-{
-	if (d)
-		atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
-	return d;
-}
-
-void status_doc_unref(status_doc *d)
-{
-	if (!d || atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	json_decref(d->root);
-	arena_free(d->a);
-	buf_release(&d->html);
-	free(d->rows);
-	free(d->text);
-	free(d);
-}
-
-const char *status_doc_text(const status_doc *d, size_t *len)
-{
-	*len = d->len;
-	return d->text;
-}
 
 /* ---------------------------------------------------------- the page */
 
@@ -626,13 +456,13 @@ static void render_counts(pen *o, const json_t *root)
 	int64_t n, total;
 
 	put(o, "<section class=cards id=counts aria-label=\"tenants by state\">\n");
-	for (size_t i = 0; i < ARRAY_LEN(states); i++) {
-		if (!jint(counts, states[i], &n))
+	for (size_t i = 0; i < SERVE__STATES; i++) {
+		if (!jint(counts, serve__states[i], &n))
 			n = 0;
-		putf(o, "<a class=\"card %s\" href=\"?state=%s\"><span class=n id=\"count-%s\">", states[i], states[i],
-		     states[i]);
+		putf(o, "<a class=\"card %s\" href=\"?state=%s\"><span class=n id=\"count-%s\">", serve__states[i], serve__states[i],
+		     serve__states[i]);
 		put_count(o, n);
-		putf(o, "</span>%s</a>\n", states[i]);
+		putf(o, "</span>%s</a>\n", serve__states[i]);
 	}
 	if (jint(root, "total", &total)) {
 		put(o, "<a class=card href=\"/\"><span class=n id=count-total>");
@@ -671,8 +501,8 @@ static void render_tenants(pen *o, const status_doc *d, const char *q, const cha
 	       "<input type=search name=q placeholder=\"tenant or reason\" aria-label=\"search tenants\" value=\"");
 	esc(o, q ? q : "");
 	put(o, "\"><select name=state aria-label=state><option value=\"\">all states</option>");
-	for (size_t i = 0; i < ARRAY_LEN(states); i++)
-		putf(o, "<option%s>%s</option>", want_state == (int)i ? " selected" : "", states[i]);
+	for (size_t i = 0; i < SERVE__STATES; i++)
+		putf(o, "<option%s>%s</option>", want_state == (int)i ? " selected" : "", serve__states[i]);
 	put(o, "</select><button type=submit>Filter</button>");
 	if (filtered)
 		put(o, " <a href=\"/\">clear</a>");
@@ -703,7 +533,7 @@ static void render_tenants(pen *o, const status_doc *d, const char *q, const cha
 		put(&lo, "all tenants are synced");
 	} else if (filtered && matching == 0) {
 		put(&lo, "no tenant matches");
-		if (want_state == (int)ARRAY_LEN(states) - 1)
+		if (want_state == (int)SERVE__STATES - 1)
 			put(&lo, " (synced tenants are not listed)");
 	} else {
 		putf(&lo, "showing <span id=shown>%zu</span> of <span id=matching>", shown);
@@ -841,7 +671,7 @@ int status_page_render(buf *b, const status_doc *d, const char *q, const char *s
 	int want_state = -1;
 	int64_t generated;
 
-	if (state && *state && (want_state = state_index(state)) < 0)
+	if (state && *state && (want_state = serve__state_index(state)) < 0)
 		return err_set(ERR_INVALID, "unknown state '%s': use one of failed, blocked, drifted, applying, "
 					    "out-of-sync, synced", state);
 	if (!d) {
