@@ -50,7 +50,7 @@ static int check_deep(const state_deep *d)
 
 static int put_rows(state *s, const char *pid, const state_deep *d)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	size_t i;
 	int rc;
 
@@ -60,15 +60,15 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		return rc;
 	for (i = 0; i < d->nbranches; i++) {
 		const state_branch *b = &d->branches[i];
-		state__bind_text(st, 1, pid);
-		state__bind_text(st, 2, b->id);
-		state__bind_text(st, 3, b->name);
-		state__bind_text(st, 4, b->parent_id);
-		sqlite3_bind_int(st, 5, b->is_default);
-		sqlite3_bind_int(st, 6, b->protected_);
-		state__bind_text(st, 7, b->annotations_json);
-		state__bind_text(st, 8, b->created_at);
-		state__bind_text(st, 9, b->updated_at);
+		db_bind_text(st, 1, pid);
+		db_bind_text(st, 2, b->id);
+		db_bind_text(st, 3, b->name);
+		db_bind_text(st, 4, b->parent_id);
+		db_bind_i64(st, 5, b->is_default);
+		db_bind_i64(st, 6, b->protected_);
+		db_bind_text(st, 7, b->annotations_json);
+		db_bind_text(st, 8, b->created_at);
+		db_bind_text(st, 9, b->updated_at);
 		if ((rc = state__step_done(s, st, "writing a branch")) != 0)
 			return rc;
 	}
@@ -78,17 +78,17 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		return rc;
 	for (i = 0; i < d->nendpoints; i++) {
 		const state_endpoint *e = &d->endpoints[i];
-		state__bind_text(st, 1, pid);
-		state__bind_text(st, 2, e->id);
-		state__bind_text(st, 3, e->branch_id);
-		sqlite3_bind_int(st, 4, e->read_write);
-		sqlite3_bind_double(st, 5, e->min_cu);
-		sqlite3_bind_double(st, 6, e->max_cu);
-		sqlite3_bind_int64(st, 7, e->suspend_timeout_seconds);
-		sqlite3_bind_int(st, 8, e->disabled);
-		state__bind_text(st, 9, e->current_state);
-		state__bind_text(st, 10, e->last_active);
-		state__bind_text(st, 11, e->name);
+		db_bind_text(st, 1, pid);
+		db_bind_text(st, 2, e->id);
+		db_bind_text(st, 3, e->branch_id);
+		db_bind_i64(st, 4, e->read_write);
+		db_bind_double(st, 5, e->min_cu);
+		db_bind_double(st, 6, e->max_cu);
+		db_bind_i64(st, 7, e->suspend_timeout_seconds);
+		db_bind_i64(st, 8, e->disabled);
+		db_bind_text(st, 9, e->current_state);
+		db_bind_text(st, 10, e->last_active);
+		db_bind_text(st, 11, e->name);
 		if ((rc = state__step_done(s, st, "writing an endpoint")) != 0)
 			return rc;
 	}
@@ -96,19 +96,19 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 			  &st)) != 0)
 		return rc;
 	for (i = 0; i < d->ndatabases; i++) {
-		state__bind_text(st, 1, pid);
-		state__bind_text(st, 2, d->databases[i].branch_id);
-		state__bind_text(st, 3, d->databases[i].name);
-		state__bind_text(st, 4, d->databases[i].owner);
+		db_bind_text(st, 1, pid);
+		db_bind_text(st, 2, d->databases[i].branch_id);
+		db_bind_text(st, 3, d->databases[i].name);
+		db_bind_text(st, 4, d->databases[i].owner);
 		if ((rc = state__step_done(s, st, "writing a database")) != 0)
 			return rc;
 	}
 	if ((rc = state__stmt(s, "INSERT INTO roles(project_id, branch_id, name) VALUES (?1, ?2, ?3)", &st)) != 0)
 		return rc;
 	for (i = 0; i < d->nroles; i++) {
-		state__bind_text(st, 1, pid);
-		state__bind_text(st, 2, d->roles[i].branch_id);
-		state__bind_text(st, 3, d->roles[i].name);
+		db_bind_text(st, 1, pid);
+		db_bind_text(st, 2, d->roles[i].branch_id);
+		db_bind_text(st, 3, d->roles[i].name);
 		if ((rc = state__step_done(s, st, "writing a role")) != 0)
 			return rc;
 	}
@@ -124,14 +124,14 @@ static int clear_rows(state *s, const char *pid)
 		"DELETE FROM databases WHERE project_id = ?1",
 		"DELETE FROM roles WHERE project_id = ?1",
 	};
-	sqlite3_stmt *st;
+	db_stmt *st;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < ARRAY_LEN(sql); i++) {
 		if ((rc = state__stmt(s, sql[i], &st)) != 0)
 			return rc;
-		state__bind_text(st, 1, pid);
+		db_bind_text(st, 1, pid);
 		if ((rc = state__step_done(s, st, "clearing deep rows")) != 0)
 			return rc;
 	}
@@ -141,7 +141,7 @@ static int clear_rows(state *s, const char *pid)
 int state_deep_put(state *s, const char *project_id, const char *updated_at, const state_deep *d)
 {
 	static const state_deep none;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if (!d)
@@ -155,12 +155,12 @@ int state_deep_put(state *s, const char *project_id, const char *updated_at, con
 	if ((rc = state__stmt(s, "UPDATE projects SET deep_at = ?2, deep_updated_at = ?3, "
 			  "deep_fingerprint = fingerprint WHERE id = ?1", &st)) != 0)
 		goto done;
-	state__bind_text(st, 1, project_id);
-	sqlite3_bind_int64(st, 2, db_now());
-	state__bind_text(st, 3, updated_at);
+	db_bind_text(st, 1, project_id);
+	db_bind_i64(st, 2, db_now());
+	db_bind_text(st, 3, updated_at);
 	if ((rc = state__step_done(s, st, "recording a deep read")) != 0)
 		goto done;
-	if (sqlite3_changes(s->db) == 0) {
+	if (db_changes(s) == 0) {
 		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", project_id);
 		goto done;
 	}
@@ -179,12 +179,12 @@ done:
 
 int state_deep_stale(state *s, const char *project_id)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if ((rc = state__stmt(s, "UPDATE projects SET deep_fingerprint = NULL WHERE id = ?1", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, project_id);
+	db_bind_text(st, 1, project_id);
 	return state__step_done(s, st, "marking a deep read stale");
 }
 
@@ -193,23 +193,23 @@ int state_deep_stale(state *s, const char *project_id)
 /* Read the rows of `sql` (its ?1 the project id), one fill call a row;
  * cap is the capacity of the array fill grows. */
 static int get_rows(state *s, const char *pid, const char *sql, const char *what, state_deep *out,
-		    void (*fill)(sqlite3_stmt *st, state_deep *out, size_t *cap))
+		    void (*fill)(db_stmt *st, state_deep *out, size_t *cap))
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	size_t cap = 0;
 	int rc;
 
 	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, pid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	db_bind_text(st, 1, pid);
+	while ((rc = db_step(st)) == DB_ROW)
 		fill(st, out, &cap);
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, what);
+	rc = rc == DB_DONE ? 0 : state__fail(s, rc, what);
 	state__reset(st);
 	return rc;
 }
 
-static void fill_branch(sqlite3_stmt *st, state_deep *out, size_t *cap)
+static void fill_branch(db_stmt *st, state_deep *out, size_t *cap)
 {
 	state_branch *b;
 	out->branches = xgrow(out->branches, cap, out->nbranches + 1, sizeof(*b));
@@ -217,31 +217,31 @@ static void fill_branch(sqlite3_stmt *st, state_deep *out, size_t *cap)
 	b->id = state__col_str(st, 0);
 	b->name = state__col_str(st, 1);
 	b->parent_id = state__col_str(st, 2);
-	b->is_default = sqlite3_column_int(st, 3) != 0;
-	b->protected_ = sqlite3_column_int(st, 4) != 0;
+	b->is_default = db_col_int(st, 3) != 0;
+	b->protected_ = db_col_int(st, 4) != 0;
 	b->annotations_json = state__col_str(st, 5);
 	b->created_at = state__col_str(st, 6);
 	b->updated_at = state__col_str(st, 7);
 }
 
-static void fill_endpoint(sqlite3_stmt *st, state_deep *out, size_t *cap)
+static void fill_endpoint(db_stmt *st, state_deep *out, size_t *cap)
 {
 	state_endpoint *e;
 	out->endpoints = xgrow(out->endpoints, cap, out->nendpoints + 1, sizeof(*e));
 	e = &out->endpoints[out->nendpoints++];
 	e->id = state__col_str(st, 0);
 	e->branch_id = state__col_str(st, 1);
-	e->read_write = sqlite3_column_int(st, 2) != 0;
-	e->min_cu = sqlite3_column_double(st, 3);
-	e->max_cu = sqlite3_column_double(st, 4);
-	e->suspend_timeout_seconds = sqlite3_column_int64(st, 5);
-	e->disabled = sqlite3_column_int(st, 6) != 0;
+	e->read_write = db_col_int(st, 2) != 0;
+	e->min_cu = db_col_double(st, 3);
+	e->max_cu = db_col_double(st, 4);
+	e->suspend_timeout_seconds = db_col_i64(st, 5);
+	e->disabled = db_col_int(st, 6) != 0;
 	e->current_state = state__col_str(st, 7);
 	e->last_active = state__col_str(st, 8);
 	e->name = state__col_str(st, 9);
 }
 
-static void fill_database(sqlite3_stmt *st, state_deep *out, size_t *cap)
+static void fill_database(db_stmt *st, state_deep *out, size_t *cap)
 {
 	state_database *db;
 	out->databases = xgrow(out->databases, cap, out->ndatabases + 1, sizeof(*db));
@@ -251,7 +251,7 @@ static void fill_database(sqlite3_stmt *st, state_deep *out, size_t *cap)
 	db->owner = state__col_str(st, 2);
 }
 
-static void fill_role(sqlite3_stmt *st, state_deep *out, size_t *cap)
+static void fill_role(db_stmt *st, state_deep *out, size_t *cap)
 {
 	state_role *r;
 	out->roles = xgrow(out->roles, cap, out->nroles + 1, sizeof(*r));
@@ -281,7 +281,7 @@ static int get_sets(state *s, const char *pid, state_deep *out)
 int state_deep_get(state *s, const char *project_id, state_deep *out)
 {
 	int64_t known = 0;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -292,9 +292,9 @@ int state_deep_get(state *s, const char *project_id, state_deep *out)
 		return rc;
 	if ((rc = state__stmt(s, "SELECT count(*) FROM projects WHERE id = ?1", &st)) != 0)
 		goto done;
-	state__bind_text(st, 1, project_id);
+	db_bind_text(st, 1, project_id);
 	if ((rc = state__step_one(s, st, "reading a project")) == 0)
-		known = sqlite3_column_int64(st, 0);
+		known = db_col_i64(st, 0);
 	state__reset(st);
 	if (rc != 0)
 		goto done;

@@ -18,16 +18,17 @@ int state_index_commit(state *s, char **out)
 
 static int insert_rows(state *s, const state_index_row *rows, size_t n)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if (n == 0)
 		return 0;
-	if ((rc = state__stmt(s, "INSERT OR REPLACE INTO manifest_index (tenant, path) VALUES (?1, ?2)", &st)) != 0)
+	if ((rc = state__stmt(s, "INSERT INTO manifest_index (tenant, path) VALUES (?1, ?2) "
+			  "ON CONFLICT (tenant) DO UPDATE SET path = excluded.path", &st)) != 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		state__bind_text(st, 1, rows[i].tenant);
-		state__bind_text(st, 2, rows[i].path);
+		db_bind_text(st, 1, rows[i].tenant);
+		db_bind_text(st, 2, rows[i].path);
 		rc = state__step_done(s, st, "writing the manifest index");
 	}
 	return rc;
@@ -36,7 +37,7 @@ static int insert_rows(state *s, const state_index_row *rows, size_t n)
 /* One statement with one text parameter, run for each value. */
 static int exec_each(state *s, const char *sql, const char *const *v, size_t n)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if (n == 0)
@@ -44,7 +45,7 @@ static int exec_each(state *s, const char *sql, const char *const *v, size_t n)
 	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		state__bind_text(st, 1, v[i]);
+		db_bind_text(st, 1, v[i]);
 		rc = state__step_done(s, st, "writing the manifest index");
 	}
 	return rc;
@@ -62,7 +63,7 @@ static int replace_extra(state *s, const char *const *extra, size_t nextra)
 {
 	int rc = state__exec(s, "DELETE FROM manifest_extra");
 	if (rc == 0)
-		rc = exec_each(s, "INSERT OR IGNORE INTO manifest_extra (path) VALUES (?1)", extra, nextra);
+		rc = exec_each(s, "INSERT INTO manifest_extra (path) VALUES (?1) ON CONFLICT DO NOTHING", extra, nextra);
 	return rc;
 }
 
@@ -94,19 +95,19 @@ int state_index_update(state *s, const char *commit, const char *const *paths, s
 
 int state_index_path(state *s, const char *tenant, char **path)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	*path = NULL;
 	if ((rc = state__stmt(s, "SELECT path FROM manifest_index WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, tenant);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, tenant);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		*path = state__col_str(st, 0);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? ERR_NOTFOUND : state__fail(s, rc, "reading the manifest index");
+		rc = rc == DB_DONE ? ERR_NOTFOUND : state__fail(s, rc, "reading the manifest index");
 	}
 	state__reset(st);
 	return rc;
@@ -117,34 +118,34 @@ typedef struct walk {
 	void *arg;
 } walk;
 
-static int one_value(walk *w, sqlite3_stmt *st)
+static int one_value(walk *w, db_stmt *st)
 {
-	const char *v = (const char *)sqlite3_column_text(st, 0);
+	const char *v = state__col_text(st, 0, false);
 	return w->fn(w->arg, v ? v : "");
 }
 
-static int value_row(sqlite3_stmt *st, void *arg)
+static int value_row(db_stmt *st, void *arg)
 {
 	return one_value(arg, st);
 }
 
 int state_index_tenants_at(state *s, const char *path, state_index_fn fn, void *arg)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	walk w = {fn, arg};
 	int rc;
 
 	if ((rc = state__stmt(s, "SELECT tenant FROM manifest_index WHERE path = ?1 ORDER BY tenant", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, path);
+	db_bind_text(st, 1, path);
 	int frc = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		if ((frc = one_value(&w, st)) != 0)
 			break;
 	if (frc)
 		rc = frc;
 	else
-		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the manifest index");
+		rc = rc == DB_DONE ? 0 : state__fail(s, rc, "reading the manifest index");
 	state__reset(st);
 	return rc;
 }

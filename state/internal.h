@@ -1,14 +1,18 @@
 /*
  * internal.h: what the files of state/ share and nothing outside state/
- * sees: the handle's fields, the migration entry point, transaction and
- * statement helpers, and the mapping from SQLite result codes to flotilla's
- * error codes. Only the .c files of state/ include it (and sqlite3.h with
- * it).
+ * sees: the handle's fields, the backends behind it, the migration entry
+ * points, transaction and statement helpers. Only the .c files of state/
+ * include it.
+ *
+ * Two backends hold a state (docs/state.md, "Backends"): an SQLite file
+ * (sqlite.c, the default) and a PostgreSQL schema (pg.c). Every other file
+ * of state/ is written once, against the statements below (db_stmt,
+ * db_bind_*, db_step, db_col_*), in the SQL both backends read: numbered
+ * parameters (?1), ON CONFLICT upserts, RETURNING, no backend-only
+ * function. A backend supplies a db_driver.
  */
 #ifndef FLOTILLA_STATE_INTERNAL_H
 #define FLOTILLA_STATE_INTERNAL_H
-
-#include <sqlite3.h>
 
 #include "state/state.h"
 
@@ -16,23 +20,154 @@
  * flotilla never migrates (writes to) another program's SQLite file. */
 #define STATE_APPLICATION_ID 0x464c5431
 
+/* ------------------------------------------------------------- backends */
+
+/* What db_step returns besides a backend's failure code (the values are
+ * SQLite's, so that its driver passes codes through). */
+#define DB_ROW 100
+#define DB_DONE 101
+
+/* A prepared statement of either backend; each driver's own struct starts
+ * with this one. */
+typedef struct db_stmt {
+	const struct db_driver *drv;
+	state *s;
+	struct db_stmt *prev, *next; /* in s->live: every statement not finalized */
+} db_stmt;
+
+typedef struct db_driver {
+	const char *name; /* "sqlite", "postgres" */
+	/* A statement of sql; persistent: kept for the handle's life (the
+	 * statement cache). 0, or state__fail's code. */
+	int (*prepare)(state *s, const char *sql, bool persistent, db_stmt **out);
+	void (*finalize)(db_stmt *st);
+	/* Back to before its first step; bindings are kept until clear. */
+	void (*reset)(db_stmt *st);
+	void (*clear)(db_stmt *st);
+	/* Parameters count from 1. Text and blobs are the caller's until the
+	 * statement is reset, unless copy. 0, or a backend failure code. */
+	int (*bind_null)(db_stmt *st, int i);
+	int (*bind_i64)(db_stmt *st, int i, int64_t v);
+	int (*bind_double)(db_stmt *st, int i, double v);
+	int (*bind_text)(db_stmt *st, int i, const char *v, bool copy);
+	int (*bind_blob)(db_stmt *st, int i, const void *v, size_t len, bool copy);
+	int (*param_count)(db_stmt *st);
+	/* DB_ROW, DB_DONE, or a failure code for fail(). */
+	int (*step)(db_stmt *st);
+	/* Columns of the current row, from 0; text and blobs are valid until
+	 * the next step or reset. A NULL reads as 0 or NULL. */
+	bool (*col_null)(db_stmt *st, int i);
+	int64_t (*col_i64)(db_stmt *st, int i);
+	double (*col_double)(db_stmt *st, int i);
+	const char *(*col_text)(db_stmt *st, int i);
+	const void *(*col_blob)(db_stmt *st, int i, size_t *len);
+	/* Rows the handle's last INSERT, UPDATE or DELETE changed. */
+	int64_t (*changes)(state *s);
+	/* SQL without results, several statements allowed: 0 or a failure code. */
+	int (*exec)(state *s, const char *sql);
+	/* A failure code (and what the backend knows of it) as an ERR_ code
+	 * and the last error "state …: what: detail". */
+	int (*fail)(state *s, int rc, const char *what);
+	/* True when no transaction is open on the connection (the backend may
+	 * end one by itself after an error). */
+	bool (*idle)(state *s);
+	/* Start a transaction level (depth: the levels open now; above 0 a
+	 * savepoint). A write level takes the state's write lock at once
+	 * (SQLite's BEGIN IMMEDIATE), so that writers never fail half way; a
+	 * read transaction sees one snapshot. 0, or state__fail's code. */
+	int (*begin)(state *s, bool write, int depth);
+	/* End the innermost level (depth: the levels open, counting it):
+	 * 0, or a failure code. */
+	int (*end)(state *s, bool commit, int depth);
+	void (*close)(state *s);
+} db_driver;
+
 struct state {
-	sqlite3 *db;
-	char *path;
+	const db_driver *drv;
+	void *db;          /* the backend's connection: sqlite3 *, or pg.c's */
+	char *path;        /* the location as given; for postgres:// without its password */
 	int version;       /* schema version after open (STATE_SCHEMA_VERSION) */
 	int depth;         /* transaction nesting: 0 none, 1 BEGIN, >1 savepoints */
-	strmap *stmts;     /* SQL text -> cached sqlite3_stmt (keys are literals) */
+	strmap *stmts;     /* SQL text -> cached db_stmt (keys are literals) */
+	db_stmt *live;     /* every statement not yet finalized */
 	char host[256];    /* gethostname(), for leases and runs */
 	struct state_refresh *refreshes; /* open ones, detached by state_close */
 };
 
-/* schema.c: bring an open, identified file (at version `seen`, from
- * db_identify) up to STATE_SCHEMA_VERSION in one write transaction, and
- * set s->version. A current file is left alone without taking the write
- * lock; otherwise the version is read again under the lock, as another
- * process may have migrated meanwhile. *was: the version the migration
- * started from (0: an empty file), STATE_SCHEMA_VERSION when none ran;
- * set once the migration is committed. */
+static inline int db_bind_null(db_stmt *st, int i) { return st->drv->bind_null(st, i); }
+static inline int db_bind_i64(db_stmt *st, int i, int64_t v) { return st->drv->bind_i64(st, i, v); }
+static inline int db_bind_double(db_stmt *st, int i, double v) { return st->drv->bind_double(st, i, v); }
+/* NULL binds NULL; v must live until the statement is reset. */
+static inline int db_bind_text(db_stmt *st, int i, const char *v)
+{
+	return v ? st->drv->bind_text(st, i, v, false) : st->drv->bind_null(st, i);
+}
+/* The same for a value that dies before the step (a local buffer). */
+static inline int db_bind_text_copy(db_stmt *st, int i, const char *v)
+{
+	return v ? st->drv->bind_text(st, i, v, true) : st->drv->bind_null(st, i);
+}
+static inline int db_bind_blob(db_stmt *st, int i, const void *v, size_t len)
+{
+	return st->drv->bind_blob(st, i, v, len, false);
+}
+static inline int db_param_count(db_stmt *st) { return st->drv->param_count(st); }
+static inline int db_step(db_stmt *st) { return st->drv->step(st); }
+static inline bool db_col_null(db_stmt *st, int i) { return st->drv->col_null(st, i); }
+static inline int64_t db_col_i64(db_stmt *st, int i) { return st->drv->col_i64(st, i); }
+static inline int db_col_int(db_stmt *st, int i) { return (int)st->drv->col_i64(st, i); }
+static inline double db_col_double(db_stmt *st, int i) { return st->drv->col_double(st, i); }
+static inline const void *db_col_blob(db_stmt *st, int i, size_t *len) { return st->drv->col_blob(st, i, len); }
+static inline int64_t db_changes(state *s) { return s->drv->changes(s); }
+/* Finalize a statement of state__prepare's (NULL: nothing). */
+void db_finalize(db_stmt *st);
+
+/* sqlite.c: open (and create) the SQLite state file at s->path: modes,
+ * WAL, identification and migration; again: a second connection to a file
+ * already open, neither created nor migrated. */
+extern const db_driver state__sqlite;
+int state__sqlite_open(state *s, bool again, state_open_report *report) WUR;
+
+/* pg.c, pg_open.c: the PostgreSQL backend. */
+struct pg_conn;   /* libpq's PGconn */
+struct pg_result; /* libpq's PGresult */
+extern const db_driver state__pg;
+/* How long a write waits for another writer's lock (lock_timeout). */
+#define PG_LOCK_TIMEOUT_S 5
+typedef struct pg_link {
+	struct pg_conn *conn;            /* libpq's PGconn */
+	char *conninfo;                  /* what libpq is given: a secret (it may hold a password) */
+	char *schema;                    /* the fleet's schema */
+	char lock_sql[96];               /* takes the write lock: pg_advisory_xact_lock(key of the schema) */
+	unsigned gen;                    /* bumped at each (re)connect: statements prepare again */
+	unsigned long long nstatements;  /* names prepared statements */
+	int lock_depth;                  /* the level that holds the write lock, 0: none */
+	int64_t changes;
+	char sqlstate[6];                /* the last error */
+	char *message;
+} pg_link;
+/* True when a state location names PostgreSQL (postgres:// or postgresql://). */
+bool state__is_pg(const char *location);
+/* Connect, then identify and migrate the schema (again: connect only, to
+ * a schema at our version). s->path is set to the location without its
+ * password. */
+int state__pg_open(state *s, const char *location, const state *again, state_open_report *report) WUR;
+/* Connect again when the connection was lost (at a transaction's start). */
+int pg__reconnect(state *s) WUR;
+void pg__disconnect(pg_link *c);
+void pg__free(pg_link *c);
+/* Keep a failed result's SQLSTATE and message as c's last error. */
+void pg__keep_error(pg_link *c, const struct pg_result *res);
+/* Run SQL on the connection: 0, or 1 with the error kept in c. */
+int pg__exec(pg_link *c, const char *sql);
+
+/* schema.c: bring an open, identified SQLite file (at version `seen`,
+ * from state__identify) up to STATE_SCHEMA_VERSION in one write
+ * transaction, and set s->version. A current file is left alone without
+ * taking the write lock; otherwise the version is read again under the
+ * lock, as another process may have migrated meanwhile. *was: the version
+ * the migration started from (0: an empty file), STATE_SCHEMA_VERSION when
+ * none ran; set once the migration is committed. */
 int state__migrate(state *s, int seen, int *was) WUR;
 
 /* Check that the open file is empty, or a flotilla state file no newer than
@@ -40,10 +175,11 @@ int state__migrate(state *s, int seen, int *was) WUR;
 int state__identify(state *s, int *version) WUR;
 
 /*
- * Map a SQLite failure to an error code and set the last error to
- * "state file 'path': <what>: <sqlite message>". SQLITE_BUSY/LOCKED become
- * ERR_LOCKED, I/O and full disk ERR_IO, a corrupt or foreign file
- * ERR_INVALID, a constraint ERR_CONFLICT, anything else ERR_FAIL.
+ * Map a backend's failure code to an error code and set the last error to
+ * "state file 'path': <what>: <the backend's message>" (the driver's
+ * fail): waiting too long for a lock is ERR_LOCKED, I/O and a full disk
+ * ERR_IO, a corrupt or foreign store ERR_INVALID, a constraint
+ * ERR_CONFLICT, anything else ERR_FAIL.
  */
 int state__fail(state *s, int rc, const char *what);
 
@@ -56,26 +192,26 @@ int state__exec(state *s, const char *sql) WUR;
  * with no bindings. Callers reset it when done (db_reset), so that it does
  * not keep a read snapshot open. Not for a statement that stays open
  * across a user callback, where a nested call could reset it: those use
- * db_prepare.
+ * state__prepare.
  */
-int state__stmt(state *s, const char *sql, sqlite3_stmt **out) WUR;
+int state__stmt(state *s, const char *sql, db_stmt **out) WUR;
 /* Step a statement that returns no rows (an INSERT, UPDATE or DELETE),
  * then reset it: 0 when it ran to the end, else state__fail(s, rc, what).
- * sqlite3_changes and sqlite3_last_insert_rowid still tell about it. */
-int state__step_done(state *s, sqlite3_stmt *st, const char *what) WUR;
-/* state__step_done for an INSERT of one row: *id is its rowid once it ran. */
-int state__step_insert(state *s, sqlite3_stmt *st, const char *what, int64_t *id) WUR;
+ * db_changes still tells about it. */
+int state__step_done(state *s, db_stmt *st, const char *what) WUR;
+/* Step an INSERT of one row … RETURNING id to its end: *id is the new id. */
+int state__step_insert(state *s, db_stmt *st, const char *what, int64_t *id) WUR;
 /* Step a query of one text column that returns at most one row, then reset
  * it: *out is a heap copy of the value, NULL when there is no row (or the
  * value is NULL). 0, or state__fail(s, rc, what). */
-int state__step_str(state *s, sqlite3_stmt *st, const char *what, char **out) WUR;
+int state__step_str(state *s, db_stmt *st, const char *what, char **out) WUR;
 /* Step a statement that returns exactly one row (an aggregate such as
  * count(*)): 0 with the row there to read, else state__fail(s, rc, what),
  * no row at all included. The caller resets st either way. */
-int state__step_one(state *s, sqlite3_stmt *st, const char *what) WUR;
+int state__step_one(state *s, db_stmt *st, const char *what) WUR;
 /* A fresh statement that the caller finalizes. */
-int state__prepare(state *s, const char *sql, sqlite3_stmt **out) WUR;
-void state__reset(sqlite3_stmt *st);
+int state__prepare(state *s, const char *sql, db_stmt **out) WUR;
+void state__reset(db_stmt *st);
 
 /*
  * Transactions. db_begin(s, true) takes the write lock at once (BEGIN
@@ -89,13 +225,11 @@ int state__commit(state *s) WUR;
 /* Roll back the innermost level; keeps the current last error. */
 void state__rollback(state *s);
 
-/* Binding and reading helpers; text is bound SQLITE_STATIC (the caller
- * keeps it alive until the statement is reset). NULL binds NULL. */
-int state__bind_text(sqlite3_stmt *st, int i, const char *v);
-char *state__col_str(sqlite3_stmt *st, int i); /* heap copy, or NULL */
+/* Reading helpers. */
+char *state__col_str(db_stmt *st, int i); /* heap copy, or NULL */
 /* A heap copy when copy, else the statement's own text, valid until the
  * next step or reset (for rows handed to a foreach callback). */
-char *state__col_text(sqlite3_stmt *st, int i, bool copy);
+char *state__col_text(db_stmt *st, int i, bool copy);
 
 /*
  * Walk the rows of `sql` (no parameters) in one read transaction, on a
@@ -103,7 +237,7 @@ char *state__col_text(sqlite3_stmt *st, int i, bool copy);
  * returning nonzero stops the walk and is returned; `what` names the read
  * in error messages.
  */
-int state__foreach(state *s, const char *sql, const char *what, int (*row)(sqlite3_stmt *st, void *arg),
+int state__foreach(state *s, const char *sql, const char *what, int (*row)(db_stmt *st, void *arg),
 	       void *arg) WUR;
 
 /* Read one integer-valued query ("SELECT count(*) …") without parameters. */
@@ -141,7 +275,7 @@ int state__meta_get(state *s, const char *key, char **out) WUR;
 
 /* Fill *p from the current row of a SELECT STATE_PROJECT_COLUMNS; strings
  * are heap copies when copy, else borrowed from the statement. */
-void state__read_project(sqlite3_stmt *st, state_project *p, bool copy);
+void state__read_project(db_stmt *st, state_project *p, bool copy);
 
 int state__meta_set(state *s, const char *key, const char *value) WUR;
 

@@ -37,11 +37,11 @@ void state_journal_entry_release(state_journal_entry *e)
 }
 
 /* Fill *e from a SELECT JOURNAL_COLUMNS row (heap copies). */
-static void read_entry(sqlite3_stmt *st, state_journal_entry *e)
+static void read_entry(db_stmt *st, state_journal_entry *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->id = sqlite3_column_int64(st, 0);
-	e->run_id = sqlite3_column_int64(st, 1); /* NULL reads as 0: no run */
+	e->id = db_col_i64(st, 0);
+	e->run_id = db_col_i64(st, 1); /* NULL reads as 0: no run */
 	e->tenant = state__col_str(st, 2);
 	e->project_id = state__col_str(st, 3);
 	e->action = state__col_str(st, 4);
@@ -51,14 +51,14 @@ static void read_entry(sqlite3_stmt *st, state_journal_entry *e)
 	e->operation_ids_json = state__col_str(st, 8);
 	e->request_id = state__col_str(st, 9);
 	e->error = state__col_str(st, 10);
-	e->created_at = sqlite3_column_int64(st, 11);
-	e->updated_at = sqlite3_column_int64(st, 12);
+	e->created_at = db_col_i64(st, 11);
+	e->updated_at = db_col_i64(st, 12);
 }
 
 int state_journal_intent(state *s, int64_t run_id, const char *tenant, const char *project_id,
 			 const char *action, const char *intent_json, int64_t *id)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int64_t now = db_now();
 	int rc;
 
@@ -66,17 +66,17 @@ int state_journal_intent(state *s, int64_t run_id, const char *tenant, const cha
 	if (!action || !*action || !intent_json || !*intent_json)
 		return err_set(ERR_INVALID, "state: a journal intent needs an action and the intended call");
 	if ((rc = state__stmt(s, "INSERT INTO journal(run_id, tenant, project_id, action, intent_json, state, "
-			  "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, '" STATE_JOURNAL_INTENT "', ?6, ?6)",
+			  "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, '" STATE_JOURNAL_INTENT "', ?6, ?6) RETURNING id",
 			  &st)) != 0)
 		return rc;
 	/* run 0 is no run: the foreign key takes NULL, never a made-up id */
 	if (run_id > 0)
-		sqlite3_bind_int64(st, 1, run_id);
-	state__bind_text(st, 2, tenant);
-	state__bind_text(st, 3, project_id);
-	state__bind_text(st, 4, action);
-	state__bind_text(st, 5, intent_json);
-	sqlite3_bind_int64(st, 6, now);
+		db_bind_i64(st, 1, run_id);
+	db_bind_text(st, 2, tenant);
+	db_bind_text(st, 3, project_id);
+	db_bind_text(st, 4, action);
+	db_bind_text(st, 5, intent_json);
+	db_bind_i64(st, 6, now);
 	return state__step_insert(s, st, "writing the journal", id);
 }
 
@@ -87,13 +87,13 @@ int state_journal_intent(state *s, int64_t run_id, const char *tenant, const cha
  */
 static int explain_no_change(state *s, int64_t id, const char *to)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	char *cur = NULL;
 	int rc;
 
 	if ((rc = state__stmt(s, "SELECT state FROM journal WHERE id = ?1", &st)) != 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_i64(st, 1, id);
 	rc = state__step_str(s, st, "reading the journal", &cur);
 	if (rc == 0)
 		rc = cur ? err_set(ERR_CONFLICT, "journal entry %lld is already '%s': it cannot become '%s'",
@@ -105,11 +105,11 @@ static int explain_no_change(state *s, int64_t id, const char *to)
 
 /* Step one guarded UPDATE (bound by the caller) within the caller's
  * transaction; no row changed is explained by explain_no_change. */
-static int update_row(state *s, sqlite3_stmt *st, int64_t id, const char *to)
+static int update_row(state *s, db_stmt *st, int64_t id, const char *to)
 {
 	int rc = state__step_done(s, st, "writing the journal");
 
-	if (rc == 0 && sqlite3_changes(s->db) == 0)
+	if (rc == 0 && db_changes(s) == 0)
 		rc = explain_no_change(s, id, to);
 	if (rc == 0)
 		return state__commit(s);
@@ -120,7 +120,7 @@ static int update_row(state *s, sqlite3_stmt *st, int64_t id, const char *to)
 int state_journal_sent(state *s, int64_t id, const char *project_id, const char *resource_id,
 		       const char *operation_ids_json, const char *request_id)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if ((rc = state__begin(s, true)) != 0)
@@ -133,12 +133,12 @@ int state_journal_sent(state *s, int64_t id, const char *project_id, const char 
 		state__rollback(s);
 		return rc;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	state__bind_text(st, 2, project_id);
-	state__bind_text(st, 3, resource_id);
-	state__bind_text(st, 4, operation_ids_json);
-	state__bind_text(st, 5, request_id);
-	sqlite3_bind_int64(st, 6, db_now());
+	db_bind_i64(st, 1, id);
+	db_bind_text(st, 2, project_id);
+	db_bind_text(st, 3, resource_id);
+	db_bind_text(st, 4, operation_ids_json);
+	db_bind_text(st, 5, request_id);
+	db_bind_i64(st, 6, db_now());
 	return update_row(s, st, id, STATE_JOURNAL_SENT);
 }
 
@@ -150,7 +150,7 @@ static bool finish_state(const char *st)
 
 int state_journal_finish(state *s, int64_t id, const char *st_name, const char *error)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if (!st_name || !finish_state(st_name))
@@ -164,10 +164,10 @@ int state_journal_finish(state *s, int64_t id, const char *st_name, const char *
 		state__rollback(s);
 		return rc;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	state__bind_text(st, 2, st_name);
-	state__bind_text(st, 3, error);
-	sqlite3_bind_int64(st, 4, db_now());
+	db_bind_i64(st, 1, id);
+	db_bind_text(st, 2, st_name);
+	db_bind_text(st, 3, error);
+	db_bind_i64(st, 4, db_now());
 	return update_row(s, st, id, st_name);
 }
 
@@ -183,7 +183,7 @@ int state_journal_finish(state *s, int64_t id, const char *st_name, const char *
  */
 static int journal_walk(state *s, const char *sql, int64_t param, state_journal_fn fn, void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	state_journal_entry *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	int rc;
@@ -191,16 +191,16 @@ static int journal_walk(state *s, const char *sql, int64_t param, state_journal_
 	if ((rc = state__begin(s, false)) != 0)
 		return rc;
 	if ((rc = state__stmt(s, sql, &st)) == 0) {
-		if (sqlite3_bind_parameter_count(st) >= 1)
-			sqlite3_bind_int64(st, 1, param);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_param_count(st) >= 1)
+			db_bind_i64(st, 1, param);
+		while ((rc = db_step(st)) == DB_ROW) {
 			if (n == cap) {
 				cap = cap ? 2 * cap : 16;
 				rows = xrealloc(rows, cap * sizeof(*rows));
 			}
 			read_entry(st, &rows[n++]);
 		}
-		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the journal");
+		rc = rc == DB_DONE ? 0 : state__fail(s, rc, "reading the journal");
 		state__reset(st);
 	}
 	if (rc == 0)
@@ -234,15 +234,15 @@ int state_journal_backlog(state *s, int64_t *n)
 
 int state_journal_prune(state *s, int64_t older_than, int64_t *removed)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	*removed = 0;
 	/* updated_at of a finished row is when it finished */
 	if ((rc = state__stmt(s, "DELETE FROM journal WHERE state IN " FINISHED " AND updated_at < ?1", &st)) != 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, db_now() - older_than);
+	db_bind_i64(st, 1, db_now() - older_than);
 	if ((rc = state__step_done(s, st, "pruning the journal")) == 0)
-		*removed = sqlite3_changes(s->db);
+		*removed = db_changes(s);
 	return rc;
 }

@@ -48,25 +48,25 @@ static bool is_mine(const state *s, const state_lease *l)
  * one. Within the caller's transaction. */
 static int lease_read(state *s, const char *name, state_lease *l, bool *found)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	memset(l, 0, sizeof(*l));
 	*found = false;
 	if ((rc = state__stmt(s, "SELECT " LEASE_COLUMNS " FROM leases WHERE name = ?1", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, name);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		l->holder = state__col_str(st, 0);
-		l->pid = sqlite3_column_int64(st, 1);
+		l->pid = db_col_i64(st, 1);
 		l->host = state__col_str(st, 2);
-		l->acquired_at = sqlite3_column_int64(st, 3);
-		l->expires_at = sqlite3_column_int64(st, 4);
+		l->acquired_at = db_col_i64(st, 3);
+		l->expires_at = db_col_i64(st, 4);
 		*found = true;
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading a lease");
+		rc = rc == DB_DONE ? 0 : state__fail(s, rc, "reading a lease");
 	}
 	state__reset(st);
 	return rc;
@@ -75,16 +75,16 @@ static int lease_read(state *s, const char *name, state_lease *l, bool *found)
 /* Run one cached write with the lease name as ?1 and up to two integers. */
 static int lease_write(state *s, const char *sql, const char *name, int64_t a, int64_t b)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, name);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, a);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_int64(st, 3, b);
+	db_bind_text(st, 1, name);
+	if (db_param_count(st) >= 2)
+		db_bind_i64(st, 2, a);
+	if (db_param_count(st) >= 3)
+		db_bind_i64(st, 3, b);
 	return state__step_done(s, st, "writing a lease");
 }
 
@@ -109,7 +109,7 @@ int state_lease_acquire_ex(state *s, const char *name, int64_t ttl, state_lease 
 	const char *why = NULL;
 	char *holder = NULL;
 	bool found;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int64_t now;
 	int rc;
 
@@ -147,15 +147,17 @@ int state_lease_acquire_ex(state *s, const char *name, int64_t ttl, state_lease 
 		}
 	}
 	holder = xasprintf("%lld@%s", (long long)getpid(), s->host);
-	if ((rc = state__stmt(s, "INSERT OR REPLACE INTO leases(name, holder, pid, host, acquired_at, renewed_at, "
-			  "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)", &st)) != 0)
+	if ((rc = state__stmt(s, "INSERT INTO leases(name, holder, pid, host, acquired_at, renewed_at, expires_at) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+			  "pid = excluded.pid, host = excluded.host, acquired_at = excluded.acquired_at, "
+			  "renewed_at = excluded.renewed_at, expires_at = excluded.expires_at", &st)) != 0)
 		goto done;
-	state__bind_text(st, 1, name);
-	state__bind_text(st, 2, holder);
-	sqlite3_bind_int64(st, 3, (int64_t)getpid());
-	state__bind_text(st, 4, s->host);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, now + ttl);
+	db_bind_text(st, 1, name);
+	db_bind_text(st, 2, holder);
+	db_bind_i64(st, 3, (int64_t)getpid());
+	db_bind_text(st, 4, s->host);
+	db_bind_i64(st, 5, now);
+	db_bind_i64(st, 6, now + ttl);
 	rc = state__step_done(s, st, "writing a lease");
 done:
 	if (rc == 0)
@@ -229,21 +231,21 @@ int state_lease_drop(state *s, const char *name)
 static int run_insert(state *s, const char *command, const char *outcome, const char *summary_json,
 		      int64_t *id)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int64_t now = db_now();
 	int rc;
 
 	if ((rc = state__stmt(s, "INSERT INTO runs(command, pid, host, started_at, finished_at, outcome, summary_json) "
-			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st)) != 0)
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, command);
-	sqlite3_bind_int64(st, 2, (int64_t)getpid());
-	state__bind_text(st, 3, s->host);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_text(st, 1, command);
+	db_bind_i64(st, 2, (int64_t)getpid());
+	db_bind_text(st, 3, s->host);
+	db_bind_i64(st, 4, now);
 	if (outcome)
-		sqlite3_bind_int64(st, 5, now);
-	state__bind_text(st, 6, outcome);
-	state__bind_text(st, 7, summary_json);
+		db_bind_i64(st, 5, now);
+	db_bind_text(st, 6, outcome);
+	db_bind_text(st, 7, summary_json);
 	return state__step_insert(s, st, "recording a run", id);
 }
 
@@ -301,7 +303,7 @@ int state_run_begin(state *s, const char *command, int64_t *run_id)
 
 int state_run_finish(state *s, int64_t run_id, const char *outcome, const char *summary_json)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int64_t exists = 0;
 	int rc;
 
@@ -312,18 +314,18 @@ int state_run_finish(state *s, int64_t run_id, const char *outcome, const char *
 	if ((rc = state__stmt(s, "UPDATE runs SET finished_at = ?2, outcome = ?3, summary_json = ?4 "
 			  "WHERE id = ?1 AND finished_at IS NULL", &st)) != 0)
 		goto done;
-	sqlite3_bind_int64(st, 1, run_id);
-	sqlite3_bind_int64(st, 2, db_now());
-	state__bind_text(st, 3, outcome);
-	state__bind_text(st, 4, summary_json);
+	db_bind_i64(st, 1, run_id);
+	db_bind_i64(st, 2, db_now());
+	db_bind_text(st, 3, outcome);
+	db_bind_text(st, 4, summary_json);
 	rc = state__step_done(s, st, "recording a run");
-	if (rc != 0 || sqlite3_changes(s->db) == 1)
+	if (rc != 0 || db_changes(s) == 1)
 		goto done;
 	if ((rc = state__stmt(s, "SELECT count(*) FROM runs WHERE id = ?1", &st)) != 0)
 		goto done;
-	sqlite3_bind_int64(st, 1, run_id);
+	db_bind_i64(st, 1, run_id);
 	if ((rc = state__step_one(s, st, "reading a run")) == 0)
-		exists = sqlite3_column_int64(st, 0);
+		exists = db_col_i64(st, 0);
 	state__reset(st);
 	if (rc == 0)
 		rc = exists ? err_set(ERR_CONFLICT, "run %lld is already finished", (long long)run_id)
@@ -353,19 +355,19 @@ typedef struct run_walk {
 	bool full;         /* the walk stopped because n rows were handed out */
 } run_walk;
 
-static int run_row(sqlite3_stmt *st, void *arg)
+static int run_row(db_stmt *st, void *arg)
 {
 	run_walk *w = arg;
 	state_run r;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	r.id = sqlite3_column_int64(st, 0);
+	r.id = db_col_i64(st, 0);
 	r.command = state__col_text(st, 1, false);
-	r.pid = sqlite3_column_int64(st, 2);
+	r.pid = db_col_i64(st, 2);
 	r.host = state__col_text(st, 3, false);
-	r.started_at = sqlite3_column_int64(st, 4);
-	r.finished_at = sqlite3_column_int64(st, 5);
+	r.started_at = db_col_i64(st, 4);
+	r.finished_at = db_col_i64(st, 5);
 	r.outcome = state__col_text(st, 6, false);
 	r.summary_json = state__col_text(st, 7, false);
 	if ((rc = w->fn(w->arg, &r)) != 0)

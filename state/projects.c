@@ -24,7 +24,7 @@ struct state_refresh {
 	state *s;                   /* NULL once the handle was closed */
 	struct state_refresh *next; /* in s->refreshes */
 	int64_t gen, started_at;
-	sqlite3_stmt *upsert;
+	db_stmt *upsert;
 };
 
 /* The bookkeeping columns deep_at, deep_updated_at and deep_fingerprint
@@ -40,50 +40,50 @@ static const char upsert_sql[] =
 /* ------------------------------------------------------------------ rows */
 
 /* One column of a row by its kind (STATE_PROJECT_FIELDS). */
-static char *read_TEXT(sqlite3_stmt *st, int i, bool copy)
+static char *read_TEXT(db_stmt *st, int i, bool copy)
 {
 	return state__col_text(st, i, copy);
 }
-static int read_INT(sqlite3_stmt *st, int i, bool copy)
+static int read_INT(db_stmt *st, int i, bool copy)
 {
 	(void)copy;
-	return sqlite3_column_int(st, i);
+	return db_col_int(st, i);
 }
-static int64_t read_I64(sqlite3_stmt *st, int i, bool copy)
+static int64_t read_I64(db_stmt *st, int i, bool copy)
 {
 	(void)copy;
-	return sqlite3_column_int64(st, i);
+	return db_col_i64(st, i);
 }
-static double read_REAL(sqlite3_stmt *st, int i, bool copy)
+static double read_REAL(db_stmt *st, int i, bool copy)
 {
 	(void)copy;
-	return sqlite3_column_double(st, i);
+	return db_col_double(st, i);
 }
-static bool read_BOOL(sqlite3_stmt *st, int i, bool copy)
+static bool read_BOOL(db_stmt *st, int i, bool copy)
 {
 	(void)copy;
-	return sqlite3_column_int(st, i) != 0;
+	return db_col_int(st, i) != 0;
 }
 
-static int bind_TEXT(sqlite3_stmt *st, int i, const char *v)
+static int bind_TEXT(db_stmt *st, int i, const char *v)
 {
-	return state__bind_text(st, i, v);
+	return db_bind_text(st, i, v);
 }
-static int bind_INT(sqlite3_stmt *st, int i, int v)
+static int bind_INT(db_stmt *st, int i, int v)
 {
-	return sqlite3_bind_int(st, i, v);
+	return db_bind_i64(st, i, v);
 }
-static int bind_I64(sqlite3_stmt *st, int i, int64_t v)
+static int bind_I64(db_stmt *st, int i, int64_t v)
 {
-	return sqlite3_bind_int64(st, i, v);
+	return db_bind_i64(st, i, v);
 }
-static int bind_REAL(sqlite3_stmt *st, int i, double v)
+static int bind_REAL(db_stmt *st, int i, double v)
 {
-	return sqlite3_bind_double(st, i, v);
+	return db_bind_double(st, i, v);
 }
-static int bind_BOOL(sqlite3_stmt *st, int i, bool v)
+static int bind_BOOL(db_stmt *st, int i, bool v)
 {
-	return sqlite3_bind_int(st, i, v);
+	return db_bind_i64(st, i, v);
 }
 
 /* A string field's offset in state_project; nothing for the others. */
@@ -96,7 +96,7 @@ static int bind_BOOL(sqlite3_stmt *st, int i, bool v)
 /* the heap strings a state_project owns */
 static const size_t owned_strings[] = {offsetof(state_project, id), STATE_PROJECT_FIELDS(OFFSET_IF_TEXT)};
 
-void state__read_project(sqlite3_stmt *st, state_project *p, bool copy)
+void state__read_project(db_stmt *st, state_project *p, bool copy)
 {
 	int i = 0;
 	memset(p, 0, sizeof(*p));
@@ -140,7 +140,7 @@ void state_project_release(state_project *p)
 
 int state_project_get(state *s, const char *id, state_project *out)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -148,12 +148,12 @@ int state_project_get(state *s, const char *id, state_project *out)
 		return err_set(ERR_INVALID, "state: project id is missing");
 	if ((rc = state__stmt(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects WHERE id = ?1", &st)) != 0)
 		return rc;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		state__read_project(st, out, true);
 		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", id);
 	} else {
 		rc = state__fail(s, rc, "reading a project");
@@ -167,7 +167,7 @@ typedef struct project_walk {
 	void *arg;
 } project_walk;
 
-static int project_row(sqlite3_stmt *st, void *arg)
+static int project_row(db_stmt *st, void *arg)
 {
 	project_walk *w = arg;
 	state_project p;
@@ -204,7 +204,7 @@ static void refresh_free(state_refresh *r)
 				break;
 			}
 		}
-		sqlite3_finalize(r->upsert);
+		db_finalize(r->upsert);
 	}
 	free(r);
 }
@@ -215,7 +215,7 @@ void state__detach_refreshes(state *s)
 
 	for (r = s->refreshes; r; r = next) {
 		next = r->next;
-		sqlite3_finalize(r->upsert);
+		db_finalize(r->upsert);
 		r->upsert = NULL;
 		r->s = NULL;
 		r->next = NULL;
@@ -233,11 +233,8 @@ int state_refresh_begin(state *s, state_refresh **out)
 
 	*out = NULL;
 	r = xcalloc(1, sizeof(*r));
-	rc = sqlite3_prepare_v3(s->db, upsert_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->upsert, NULL);
-	if (rc != SQLITE_OK) {
-		rc = state__fail(s, rc, "preparing the project upsert");
+	if ((rc = state__prepare(s, upsert_sql, &r->upsert)) != 0)
 		goto done;
-	}
 	if ((rc = state__begin(s, true)) != 0)
 		goto done;
 	if ((rc = state__meta_get(s, "refresh_gen", &gen)) == 0 && gen && str_to_i64(gen, &g) != 0)
@@ -262,23 +259,23 @@ int state_refresh_begin(state *s, state_refresh **out)
 	r = NULL;
 done:
 	if (r)
-		sqlite3_finalize(r->upsert);
+		db_finalize(r->upsert);
 	free(r);
 	free(gen);
 	return rc;
 }
 
-static int bind_project(sqlite3_stmt *st, const state_project *p, const state_refresh *r)
+static int bind_project(db_stmt *st, const state_project *p, const state_refresh *r)
 {
-	int i = 1, rc = state__bind_text(st, i++, p->id);
+	int i = 1, rc = db_bind_text(st, i++, p->id);
 #define BIND(field, kind) rc |= bind_##kind(st, i++, p->field);
 	STATE_PROJECT_LISTED(BIND)
 #undef BIND
-	rc |= sqlite3_bind_int64(st, i++, r->started_at);
-	rc |= sqlite3_bind_int64(st, i++, r->gen);
+	rc |= db_bind_i64(st, i++, r->started_at);
+	rc |= db_bind_i64(st, i++, r->gen);
 	char fp[STATE_FINGERPRINT_LEN + 1];
 	state_project_fingerprint(p, fp);
-	rc |= sqlite3_bind_text(st, i, fp, -1, SQLITE_TRANSIENT);
+	rc |= db_bind_text_copy(st, i, fp);
 	return rc;
 }
 
@@ -300,14 +297,14 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 	if ((rc = state__begin(s, true)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
-		sqlite3_stmt *st = r->upsert;
-		if (bind_project(st, &items[i], r) != SQLITE_OK) {
-			rc = state__fail(s, sqlite3_errcode(s->db), "binding a project");
+		db_stmt *st = r->upsert;
+		if ((rc = bind_project(st, &items[i], r)) != 0) {
+			rc = state__fail(s, rc, "binding a project");
 			break;
 		}
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
+		rc = db_step(st);
+		state__reset(st);
+		if (rc != DB_DONE) {
 			char what[160];
 			snprintf(what, sizeof(what), "writing project '%.100s'", items[i].id);
 			rc = state__fail(s, rc, what);
@@ -315,7 +312,7 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 		}
 		rc = 0;
 	}
-	sqlite3_clear_bindings(r->upsert);
+	r->upsert->drv->clear(r->upsert);
 	if (rc != 0) {
 		state__rollback(s);
 		return rc;
@@ -325,7 +322,7 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 
 int state_project_put(state *s, const state_project *p, bool deep_current)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	char *gen = NULL;
 	int64_t g = 0;
 	int rc;
@@ -342,18 +339,18 @@ int state_project_put(state *s, const state_project *p, bool deep_current)
 	free(gen);
 	if (rc == 0 && (rc = state__stmt(s, upsert_sql, &st)) == 0) {
 		state_refresh r = {.s = s, .gen = g, .started_at = db_now()};
-		if (bind_project(st, p, &r) != SQLITE_OK) {
-			rc = state__fail(s, sqlite3_errcode(s->db), "binding a project");
+		if ((rc = bind_project(st, p, &r)) != 0) {
+			rc = state__fail(s, rc, "binding a project");
 		} else {
-			rc = sqlite3_step(st);
-			rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "writing a project");
+			rc = db_step(st);
+			rc = rc == DB_DONE ? 0 : state__fail(s, rc, "writing a project");
 		}
 		state__reset(st);
 	}
 	if (rc == 0 && deep_current && (rc = state__stmt(s, "UPDATE projects SET deep_updated_at = updated_at, "
 						       "deep_fingerprint = fingerprint WHERE id = ?1 AND deep_at > 0",
 						       &st)) == 0) {
-		state__bind_text(st, 1, p->id);
+		db_bind_text(st, 1, p->id);
 		rc = state__step_done(s, st, "writing a project");
 	}
 	if (rc != 0) {
@@ -366,7 +363,7 @@ int state_project_put(state *s, const state_project *p, bool deep_current)
 int state_refresh_finish(state_refresh *r, size_t *removed)
 {
 	state *s = r->s;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	char when[24];
 	int64_t gone = 0;
 	int rc;
@@ -380,11 +377,11 @@ int state_refresh_finish(state_refresh *r, size_t *removed)
 	if ((rc = state__begin(s, true)) != 0)
 		goto done;
 	if ((rc = state__stmt(s, "DELETE FROM projects WHERE refresh_gen < ?1", &st)) == 0) {
-		sqlite3_bind_int64(st, 1, r->gen);
-		rc = sqlite3_step(st);
-		/* sqlite3_changes counts the projects only, not cascaded rows */
-		gone = sqlite3_changes64(s->db);
-		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "removing projects gone from the list");
+		db_bind_i64(st, 1, r->gen);
+		rc = db_step(st);
+		/* db_changes counts the projects only, not cascaded rows */
+		gone = db_changes(s);
+		rc = rc == DB_DONE ? 0 : state__fail(s, rc, "removing projects gone from the list");
 		state__reset(st);
 	}
 	if (rc == 0) {
@@ -442,36 +439,37 @@ int64_t state_list_incomplete(state *s)
 
 static int summary_regions(state *s, state_summary *out)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	size_t cap = 0;
 	int rc;
 
 	if ((rc = state__stmt(s, "SELECT region_id, count(*) FROM projects GROUP BY region_id ORDER BY region_id",
 			  &st)) != 0)
 		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		out->by_region = xgrow(out->by_region, &cap, out->nby_region + 1, sizeof(*out->by_region));
 		out->by_region[out->nby_region].key = state__col_str(st, 0);
-		out->by_region[out->nby_region].n = sqlite3_column_int64(st, 1);
+		out->by_region[out->nby_region].n = db_col_i64(st, 1);
 		out->nby_region++;
 	}
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "counting projects by region");
+	rc = rc == DB_DONE ? 0 : state__fail(s, rc, "counting projects by region");
 	state__reset(st);
 	return rc;
 }
 
 static int summary_endpoints(state *s, state_summary *out)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
-	if ((rc = state__stmt(s, "SELECT count(*), total(current_state = 'active'), total(current_state = 'idle') "
+	if ((rc = state__stmt(s, "SELECT count(*), coalesce(sum(CASE WHEN current_state = 'active' THEN 1 ELSE 0 END), 0), "
+			  "coalesce(sum(CASE WHEN current_state = 'idle' THEN 1 ELSE 0 END), 0) "
 			  "FROM endpoints", &st)) != 0)
 		return rc;
 	if ((rc = state__step_one(s, st, "counting endpoints")) == 0) {
-		int64_t all = sqlite3_column_int64(st, 0);
-		out->endpoints_active = sqlite3_column_int64(st, 1);
-		out->endpoints_idle = sqlite3_column_int64(st, 2);
+		int64_t all = db_col_i64(st, 0);
+		out->endpoints_active = db_col_i64(st, 1);
+		out->endpoints_idle = db_col_i64(st, 2);
 		out->endpoints_other = all - out->endpoints_active - out->endpoints_idle;
 	}
 	state__reset(st);
@@ -496,7 +494,7 @@ int state_summary_get(state *s, state_summary *out)
 			       &out->tenants_without_project)) != 0 ||
 	    (rc = state__query_i64(s, "SELECT count(*) FROM branches b JOIN tenants t ON t.project_id = b.project_id "
 			       "WHERE b.is_default = 0 AND (b.annotations_json IS NULL OR "
-			       "instr(b.annotations_json, '\"flotilla.fleet\"') = 0)",
+			       "b.annotations_json NOT LIKE '%\"flotilla.fleet\"%')",
 			       &out->branches_unmarked)) != 0 ||
 	    (rc = summary_endpoints(s, out)) != 0 || (rc = summary_regions(s, out)) != 0 ||
 	    (rc = state__meta_get(s, "list_refreshed_at", &when)) != 0)

@@ -1,5 +1,5 @@
 /*
- * schema.c: the schema of the state file and its migrations.
+ * schema.c: the schema of the SQLite state file and its migrations.
  *
  * The schema version is PRAGMA user_version; PRAGMA application_id marks
  * the file as flotilla's. Migrations only go forward: step N takes a file
@@ -15,6 +15,7 @@
  */
 #include "state/internal.h"
 
+#include <sqlite3.h>
 #include <string.h>
 
 typedef struct migration {
@@ -199,36 +200,27 @@ static const char schema_v4[] =
  * a migrated fleet is not read deep all over again. */
 static int fingerprint_rows(state *s)
 {
-	sqlite3_stmt *sel = NULL, *upd = NULL;
+	db_stmt *sel = NULL, *upd = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT " STATE_PROJECT_COLUMNS " FROM projects", -1, &sel, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db, "UPDATE projects SET fingerprint = ?2, deep_fingerprint = CASE WHEN "
-					"deep_at > 0 AND deep_updated_at IS updated_at THEN ?2 END WHERE id = ?1",
-					-1, &upd, NULL);
-	if (rc != SQLITE_OK) {
-		rc = state__fail(s, rc, "preparing the fingerprints");
+	if ((rc = state__prepare(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects", &sel)) != 0 ||
+	    (rc = state__prepare(s, "UPDATE projects SET fingerprint = ?2, deep_fingerprint = CASE WHEN "
+				 "deep_at > 0 AND deep_updated_at IS updated_at THEN ?2 END WHERE id = ?1", &upd)) != 0)
 		goto done;
-	}
-	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+	while ((rc = db_step(sel)) == DB_ROW) {
 		state_project p;
 		char fp[STATE_FINGERPRINT_LEN + 1];
 		state__read_project(sel, &p, false);
 		state_project_fingerprint(&p, fp);
-		sqlite3_bind_text(upd, 1, p.id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(upd, 2, fp, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(upd);
-		sqlite3_reset(upd);
-		if (rc != SQLITE_DONE) {
-			rc = state__fail(s, rc, "writing a fingerprint");
+		db_bind_text_copy(upd, 1, p.id);
+		db_bind_text_copy(upd, 2, fp);
+		if ((rc = state__step_done(s, upd, "writing a fingerprint")) != 0)
 			goto done;
-		}
 	}
-	rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading projects");
+	rc = rc == DB_DONE ? 0 : state__fail(s, rc, "reading projects");
 done:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	db_finalize(sel);
+	db_finalize(upd);
 	return rc;
 }
 
@@ -280,7 +272,7 @@ static int pragma_int(state *s, const char *sql, int *out, int *sqlite_rc)
 	int rc;
 
 	*out = 0;
-	*sqlite_rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	*sqlite_rc = sqlite3_prepare_v2((sqlite3 *)s->db, sql, -1, &st, NULL);
 	if (*sqlite_rc == SQLITE_OK)
 		*sqlite_rc = sqlite3_step(st);
 	if (*sqlite_rc == SQLITE_ROW) {
@@ -354,7 +346,7 @@ int state__migrate(state *s, int seen, int *was)
 		const migration *m = &migrations[i];
 		if (m->version <= from)
 			continue;
-		rc = sqlite3_exec(s->db, m->sql, NULL, NULL, NULL);
+		rc = sqlite3_exec((sqlite3 *)s->db, m->sql, NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			char what[128];
 			snprintf(what, sizeof(what), "migrating to schema %d (%s)", m->version, m->what);

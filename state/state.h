@@ -24,8 +24,22 @@
 
 #define STATE_SCHEMA_VERSION 7
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
+/* The environment variable that names the state when --state does not. */
+#define STATE_ENV "FLOTILLA_STATE"
 
 typedef struct state state;
+
+/*
+ * A state lives in an SQLite file (a path: the default) or in a schema of
+ * a PostgreSQL database (a libpq URI, postgres://… or postgresql://…, with
+ * schema=NAME, default "flotilla", and anything libpq takes: sslmode, …).
+ * Everything below behaves the same on both (docs/state.md, "Backends").
+ */
+/* True when location names PostgreSQL rather than a file. */
+bool state_location_is_pg(const char *location);
+/* What names the state in messages and logs: the file's path, or the URI
+ * without its password. Valid while s is open. */
+const char *state_name(const state *s);
 
 /*
  * Open (and create, with its directory, when absent) the state file, and

@@ -26,15 +26,15 @@ int state_sync_index(const char *name)
 	return -1;
 }
 
-static void read_sync(sqlite3_stmt *st, state_sync *r, bool copy)
+static void read_sync(db_stmt *st, state_sync *r, bool copy)
 {
 	memset(r, 0, sizeof(*r));
 	r->tenant = state__col_text(st, 0, copy);
 	r->state = state__col_text(st, 1, copy);
 	r->reason = state__col_text(st, 2, copy);
 	r->fields_json = state__col_text(st, 3, copy);
-	r->since = sqlite3_column_int64(st, 4);
-	r->updated_at = sqlite3_column_int64(st, 5);
+	r->since = db_col_i64(st, 4);
+	r->updated_at = db_col_i64(st, 5);
 }
 
 void state_sync_release(state_sync *r)
@@ -51,7 +51,7 @@ void state_sync_release(state_sync *r)
 int state_sync_put(state *s, const char *tenant, const char *sync_state, const char *reason,
 		   const char *fields_json)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc, k = state_sync_index(sync_state);
 
 	if (!tenant || !*tenant)
@@ -62,39 +62,40 @@ int state_sync_put(state *s, const char *tenant, const char *sync_state, const c
 	if (k == STATE_SYNC_SYNCED) {
 		if ((rc = state__stmt(s, "DELETE FROM tenant_sync WHERE tenant = ?1", &st)) != 0)
 			return rc;
-		state__bind_text(st, 1, tenant);
+		db_bind_text(st, 1, tenant);
 		return state__step_done(s, st, "writing a tenant's sync state");
 	}
 	/* the same state again keeps its since: the time it was entered */
 	if ((rc = state__stmt(s,
 			      "INSERT INTO tenant_sync (" SYNC_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
 			      "ON CONFLICT (tenant) DO UPDATE SET reason = excluded.reason, fields = excluded.fields, "
-			      "updated_at = excluded.updated_at, since = CASE WHEN state = excluded.state THEN since "
+			      "updated_at = excluded.updated_at, since = CASE WHEN tenant_sync.state = excluded.state "
+			      "THEN tenant_sync.since "
 			      "ELSE excluded.since END, state = excluded.state",
 			      &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, tenant);
-	state__bind_text(st, 2, STATE_SYNC_STATES[k]);
-	state__bind_text(st, 3, reason ? reason : "");
-	state__bind_text(st, 4, fields_json);
-	sqlite3_bind_int64(st, 5, db_now());
+	db_bind_text(st, 1, tenant);
+	db_bind_text(st, 2, STATE_SYNC_STATES[k]);
+	db_bind_text(st, 3, reason ? reason : "");
+	db_bind_text(st, 4, fields_json);
+	db_bind_i64(st, 5, db_now());
 	return state__step_done(s, st, "writing a tenant's sync state");
 }
 
 int state_sync_get(state *s, const char *tenant, state_sync *out)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = state__stmt(s, "SELECT " SYNC_COLUMNS " FROM tenant_sync WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, tenant);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, tenant);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		read_sync(st, out, true);
 		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' has no sync state row (synced, or never planned)", tenant);
 	} else {
 		rc = state__fail(s, rc, "reading a tenant's sync state");
@@ -108,7 +109,7 @@ typedef struct sync_walk {
 	void *arg;
 } sync_walk;
 
-static int sync_row(sqlite3_stmt *st, void *arg)
+static int sync_row(db_stmt *st, void *arg)
 {
 	sync_walk *w = arg;
 	state_sync r;
@@ -126,7 +127,7 @@ int state_sync_foreach(state *s, state_sync_fn fn, void *arg)
 /* Worst first: what an operator looks at first. */
 int state_sync_worst(state *s, size_t limit, state_sync_fn fn, void *arg)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc, frc = 0;
 
 	if ((rc = state__stmt(s,
@@ -135,24 +136,24 @@ int state_sync_worst(state *s, size_t limit, state_sync_fn fn, void *arg)
 			      "LIMIT ?1",
 			      &st)) != 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_i64(st, 1, (int64_t)limit);
+	while ((rc = db_step(st)) == DB_ROW) {
 		state_sync r;
 		read_sync(st, &r, false);
 		if ((frc = fn(arg, &r)) != 0)
 			break;
 	}
-	rc = frc ? frc : rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading sync states");
+	rc = frc ? frc : rc == DB_DONE ? 0 : state__fail(s, rc, "reading sync states");
 	state__reset(st);
 	return rc;
 }
 
-static int count_row(sqlite3_stmt *st, void *arg)
+static int count_row(db_stmt *st, void *arg)
 {
 	state_sync_counts *c = arg;
-	int k = state_sync_index((const char *)sqlite3_column_text(st, 0));
+	int k = state_sync_index(state__col_text(st, 0, false));
 	if (k > STATE_SYNC_SYNCED)
-		c->n[k] = sqlite3_column_int64(st, 1);
+		c->n[k] = db_col_i64(st, 1);
 	return 0;
 }
 

@@ -21,14 +21,14 @@ static bool known_source(const char *source)
 
 /* Fill *t from a SELECT TENANT_COLUMNS row: heap copies when copy, else
  * borrowed from the statement. */
-static void read_tenant(sqlite3_stmt *st, state_tenant *t, bool copy)
+static void read_tenant(db_stmt *st, state_tenant *t, bool copy)
 {
 	memset(t, 0, sizeof(*t));
 	t->tenant = state__col_text(st, 0, copy);
 	t->project_id = state__col_text(st, 1, copy);
 	t->fleet = state__col_text(st, 2, copy);
 	t->source = state__col_text(st, 3, copy);
-	t->mapped_at = sqlite3_column_int64(st, 4);
+	t->mapped_at = db_col_i64(st, 4);
 }
 
 void state_tenant_release(state_tenant *t)
@@ -45,7 +45,7 @@ void state_tenant_release(state_tenant *t)
 int state_tenant_put(state *s, const char *tenant, const char *project_id, const char *fleet,
 		     const char *source)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	char *owner = NULL;
 	int rc;
 
@@ -59,7 +59,7 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 		return rc;
 	if ((rc = state__stmt(s, "SELECT tenant FROM tenants WHERE project_id = ?1", &st)) != 0)
 		goto done;
-	state__bind_text(st, 1, project_id);
+	db_bind_text(st, 1, project_id);
 	if ((rc = state__step_str(s, st, "reading the tenant map", &owner)) != 0)
 		goto done;
 	if (owner && strcmp(owner, tenant) != 0) {
@@ -72,14 +72,14 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 	if ((rc = state__stmt(s, "INSERT INTO tenants(" TENANT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5) "
 			  "ON CONFLICT(tenant) DO UPDATE SET project_id = excluded.project_id, "
 			  "fleet = excluded.fleet, source = excluded.source, "
-			  "mapped_at = CASE WHEN project_id = excluded.project_id THEN mapped_at "
+			  "mapped_at = CASE WHEN tenants.project_id = excluded.project_id THEN tenants.mapped_at "
 			  "ELSE excluded.mapped_at END", &st)) != 0)
 		goto done;
-	state__bind_text(st, 1, tenant);
-	state__bind_text(st, 2, project_id);
-	state__bind_text(st, 3, fleet);
-	state__bind_text(st, 4, source);
-	sqlite3_bind_int64(st, 5, db_now());
+	db_bind_text(st, 1, tenant);
+	db_bind_text(st, 2, project_id);
+	db_bind_text(st, 3, fleet);
+	db_bind_text(st, 4, source);
+	db_bind_i64(st, 5, db_now());
 	rc = state__step_done(s, st, "writing the tenant map");
 done:
 	free(owner);
@@ -92,7 +92,7 @@ done:
 /* The one tenant that `sql` selects with `key` as its parameter. */
 static int tenant_lookup(state *s, const char *sql, const char *key, const char *what, state_tenant *out)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -100,12 +100,12 @@ static int tenant_lookup(state *s, const char *sql, const char *key, const char 
 		return err_set(ERR_INVALID, "state: %s is missing", what);
 	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, key);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		read_tenant(st, out, true);
 		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		rc = err_set(ERR_NOTFOUND, "no tenant is mapped to %s '%s'", what, key);
 	} else {
 		rc = state__fail(s, rc, "reading the tenant map");
@@ -131,15 +131,15 @@ int state_tenant_by_project(state *s, const char *project_id, state_tenant *out)
 
 int state_tenant_delete(state *s, const char *tenant)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if (!tenant)
 		return err_set(ERR_INVALID, "state: tenant is missing");
 	if ((rc = state__stmt(s, "DELETE FROM tenants WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, tenant);
-	if ((rc = state__step_done(s, st, "writing the tenant map")) == 0 && sqlite3_changes(s->db) == 0)
+	db_bind_text(st, 1, tenant);
+	if ((rc = state__step_done(s, st, "writing the tenant map")) == 0 && db_changes(s) == 0)
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
 	return rc;
 }
@@ -149,7 +149,7 @@ typedef struct tenant_walk {
 	void *arg;
 } tenant_walk;
 
-static int tenant_row(sqlite3_stmt *st, void *arg)
+static int tenant_row(db_stmt *st, void *arg)
 {
 	tenant_walk *w = arg;
 	state_tenant t;
@@ -173,32 +173,32 @@ int64_t state_tenant_count(state *s)
 
 int state_tenant_set_protect(state *s, const char *tenant, bool protect)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if ((rc = state__stmt(s, "UPDATE tenants SET protect = ?2 WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, tenant);
-	sqlite3_bind_int(st, 2, protect ? 1 : 0);
-	if ((rc = state__step_done(s, st, "writing the tenant map")) == 0 && sqlite3_changes(s->db) == 0)
+	db_bind_text(st, 1, tenant);
+	db_bind_i64(st, 2, protect ? 1 : 0);
+	if ((rc = state__step_done(s, st, "writing the tenant map")) == 0 && db_changes(s) == 0)
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
 	return rc;
 }
 
 int state_tenant_get_protect(state *s, const char *tenant, bool *protect)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	*protect = false;
 	if ((rc = state__stmt(s, "SELECT protect FROM tenants WHERE tenant = ?1", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, tenant);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*protect = sqlite3_column_int(st, 0) != 0;
+	db_bind_text(st, 1, tenant);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		*protect = db_col_int(st, 0) != 0;
 		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		rc = err_set(ERR_NOTFOUND, "tenant '%s' is not mapped to a project", tenant);
 	} else {
 		rc = state__fail(s, rc, "reading the tenant map");
@@ -209,15 +209,15 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect)
 
 int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_fn fn, void *arg)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc, frc = 0;
 
 	if ((rc = state__stmt(s, "SELECT " TENANT_COLUMNS " FROM tenants WHERE tenant > ?1 ORDER BY tenant LIMIT ?2",
 			  &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, after ? after : "");
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, after ? after : "");
+	db_bind_i64(st, 2, (int64_t)limit);
+	while ((rc = db_step(st)) == DB_ROW) {
 		state_tenant t;
 		read_tenant(st, &t, false);
 		if ((frc = fn(arg, &t)) != 0)
@@ -226,7 +226,7 @@ int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_f
 	if (frc)
 		rc = frc;
 	else
-		rc = rc == SQLITE_DONE ? 0 : state__fail(s, rc, "reading the tenant map");
+		rc = rc == DB_DONE ? 0 : state__fail(s, rc, "reading the tenant map");
 	state__reset(st);
 	return rc;
 }
@@ -236,10 +236,10 @@ typedef struct name_walk {
 	void *arg;
 } name_walk;
 
-static int name_row(sqlite3_stmt *st, void *arg)
+static int name_row(db_stmt *st, void *arg)
 {
 	name_walk *w = arg;
-	const char *t = (const char *)sqlite3_column_text(st, 0);
+	const char *t = state__col_text(st, 0, false);
 	return w->fn(w->arg, t ? t : "");
 }
 
@@ -248,11 +248,11 @@ typedef struct pair_walk {
 	void *arg;
 } pair_walk;
 
-static int pair_row(sqlite3_stmt *st, void *arg)
+static int pair_row(db_stmt *st, void *arg)
 {
 	pair_walk *w = arg;
-	const char *t = (const char *)sqlite3_column_text(st, 0);
-	const char *p = (const char *)sqlite3_column_text(st, 1);
+	const char *t = state__col_text(st, 0, false);
+	const char *p = state__col_text(st, 1, false);
 	return w->fn(w->arg, t ? t : "", p ? p : "");
 }
 
@@ -274,10 +274,10 @@ typedef struct unmapped_walk {
 } unmapped_walk;
 
 /* Phase one: the annotated branches of unmapped projects, by project. */
-static int annotated_row(sqlite3_stmt *st, void *arg)
+static int annotated_row(db_stmt *st, void *arg)
 {
 	unmapped_walk *w = arg;
-	const char *pid = (const char *)sqlite3_column_text(st, 0), *json = (const char *)sqlite3_column_text(st, 1);
+	const char *pid = state__col_text(st, 0, false), *json = state__col_text(st, 1, false);
 	if (!pid || !json)
 		return 0;
 	char **l = strmap_get(w->ann, pid);
@@ -297,13 +297,13 @@ static int annotated_row(sqlite3_stmt *st, void *arg)
 }
 
 /* Phase two: each project, once per annotated branch (or once with none). */
-static int unmapped_row(sqlite3_stmt *st, void *arg)
+static int unmapped_row(db_stmt *st, void *arg)
 {
 	unmapped_walk *w = arg;
 	state_unmapped u = {
-		.project_id = (const char *)sqlite3_column_text(st, 0),
-		.name = (const char *)sqlite3_column_text(st, 1),
-		.deep_known = sqlite3_column_int64(st, 2) > 0,
+		.project_id = state__col_text(st, 0, false),
+		.name = state__col_text(st, 1, false),
+		.deep_known = db_col_i64(st, 2) > 0,
 	};
 	if (!u.project_id)
 		u.project_id = "";
@@ -359,20 +359,20 @@ int state_unmapped_foreach(state *s, int (*fn)(void *arg, const state_unmapped *
  * holds the ids handed out (keys in `a`). */
 static int unmapped_lookup(state *s, unmapped_walk *w, const char *sql, const char *key, strmap *seen, arena *a)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc = state__stmt(s, sql, &st);
 	if (rc != 0)
 		return rc;
-	state__bind_text(st, 1, key);
+	db_bind_text(st, 1, key);
 	int step;
-	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
+	while (rc == 0 && (step = db_step(st)) == DB_ROW) {
+		const char *id = state__col_text(st, 0, false);
 		if (!id || strmap_get(seen, id))
 			continue;
 		strmap_put(seen, arena_strdup(a, id), seen);
 		rc = unmapped_row(st, w);
 	}
-	if (rc == 0 && step != SQLITE_DONE)
+	if (rc == 0 && step != DB_DONE)
 		rc = state__fail(s, step, UNMAPPED_WHAT);
 	state__reset(st);
 	return rc;
@@ -425,18 +425,18 @@ int state_tenants_protected(state *s, int (*fn)(void *arg, const char *tenant), 
 
 int state_parse_cache_get(state *s, const char *blob_id, buf *out)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	if ((rc = state__stmt(s, "SELECT data FROM parse_cache WHERE blob_id = ?1", &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, blob_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const void *data = sqlite3_column_blob(st, 0);
-		int len = sqlite3_column_bytes(st, 0);
-		rc = len > 0 ? buf_add(out, data, (size_t)len) : 0;
-	} else if (rc == SQLITE_DONE) {
+	db_bind_text(st, 1, blob_id);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		size_t len;
+		const void *data = db_col_blob(st, 0, &len);
+		rc = len > 0 ? buf_add(out, data, len) : 0;
+	} else if (rc == DB_DONE) {
 		rc = ERR_NOTFOUND; /* expected on a miss: no message */
 	} else {
 		rc = state__fail(s, rc, "reading the parse cache");
@@ -450,13 +450,13 @@ typedef struct pc_walk {
 	void *arg;
 } pc_walk;
 
-static int pc_row(sqlite3_stmt *st, void *arg)
+static int pc_row(db_stmt *st, void *arg)
 {
 	pc_walk *w = arg;
-	const char *id = (const char *)sqlite3_column_text(st, 0);
-	const void *data = sqlite3_column_blob(st, 1);
-	int len = sqlite3_column_bytes(st, 1);
-	return w->fn(w->arg, id ? id : "", data, len > 0 ? (size_t)len : 0);
+	const char *id = state__col_text(st, 0, false);
+	size_t len;
+	const void *data = db_col_blob(st, 1, &len);
+	return w->fn(w->arg, id ? id : "", data, len);
 }
 
 int state_parse_cache_foreach(state *s, state_parse_cache_fn fn, void *arg)
@@ -467,28 +467,29 @@ int state_parse_cache_foreach(state *s, state_parse_cache_fn fn, void *arg)
 
 int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_t len)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
-	if ((rc = state__stmt(s, "INSERT OR REPLACE INTO parse_cache (blob_id, data, used_at) VALUES (?1, ?2, ?3)",
+	if ((rc = state__stmt(s, "INSERT INTO parse_cache (blob_id, data, used_at) VALUES (?1, ?2, ?3) "
+			  "ON CONFLICT (blob_id) DO UPDATE SET data = excluded.data, used_at = excluded.used_at",
 			  &st)) != 0)
 		return rc;
-	state__bind_text(st, 1, blob_id);
-	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, db_now());
+	db_bind_text(st, 1, blob_id);
+	db_bind_blob(st, 2, data, len);
+	db_bind_i64(st, 3, db_now());
 	return state__step_done(s, st, "writing the parse cache");
 }
 
 int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int rc;
 
 	*removed = 0;
 	if ((rc = state__stmt(s, "DELETE FROM parse_cache WHERE used_at < ?1", &st)) != 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, db_now() - older_than);
+	db_bind_i64(st, 1, db_now() - older_than);
 	if ((rc = state__step_done(s, st, "pruning the parse cache")) == 0)
-		*removed = sqlite3_changes(s->db);
+		*removed = db_changes(s);
 	return rc;
 }

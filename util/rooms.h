@@ -7,6 +7,7 @@
  *   libgit2          source/           FLOTILLA_ROOM_GIT2
  *   libcurl          neon/             FLOTILLA_ROOM_CURL
  *   sqlite3          state/, sim/      FLOTILLA_ROOM_SQLITE (the sim's persistence)
+ *   libpq            state/            FLOTILLA_ROOM_PQ
  *   libyaml          spec/             FLOTILLA_ROOM_YAML
  *   libmicrohttpd    serve/, sim/      FLOTILLA_ROOM_MHD
  * Tests and benchmarks, which look at the libraries' own output (a raw
@@ -24,6 +25,9 @@
 #endif
 #ifndef FLOTILLA_ROOM_SQLITE
 #pragma GCC poison sqlite3_open_v2
+#endif
+#ifndef FLOTILLA_ROOM_PQ
+#pragma GCC poison PQconnectdb
 #endif
 #ifndef FLOTILLA_ROOM_YAML
 #pragma GCC poison yaml_parser_initialize
