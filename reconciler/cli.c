@@ -244,11 +244,24 @@ static void log_open_report(const char *path, const state_open_report *r)
 	}
 }
 
+const char *cli_state_location(const char *opt)
+{
+	const char *env = getenv(STATE_ENV);
+
+	return opt ? opt : env && *env ? env : STATE_DEFAULT_PATH;
+}
+
 int cli_state_open(const char *cmd, const char *path, state **out)
 {
-	const char *p = path ? path : STATE_DEFAULT_PATH;
+	const char *p = cli_state_location(path);
 	state_open_report report;
 	int rc = state_open_ex(out, p, &report);
+	if (state_location_is_pg(p)) {
+		/* p may hold a password: only the state's own name is logged */
+		if (rc == 0)
+			log_open_report(state_name(*out), &report);
+		return rc == 0 ? EXIT_OK : cli_fail(cmd, "%s", err_msg());
+	}
 	/* also after a failure: a mode may have been narrowed before it */
 	log_open_report(p, &report);
 	if (rc != 0)

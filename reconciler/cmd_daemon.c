@@ -623,8 +623,11 @@ int cmd_daemon(int argc, char **argv)
 	if (cli_state_open("daemon", d.state_path, &d.st) != EXIT_OK)
 		goto done;
 	if (!d.cache_dir) {
-		/* git/ beside the state file */
-		const char *sp = d.state_path ? d.state_path : STATE_DEFAULT_PATH;
+		/* git/ beside the state file; a state in PostgreSQL: beside
+		 * where the default state file would be */
+		const char *sp = cli_state_location(d.state_path);
+		if (state_location_is_pg(sp))
+			sp = STATE_DEFAULT_PATH;
 		const char *slash = strrchr(sp, '/');
 		cache = slash ? xasprintf("%.*s/git", (int)(slash - sp), sp) : xstrdup("git");
 		d.cache_dir = cache;

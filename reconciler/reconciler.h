@@ -115,7 +115,7 @@ struct option;
 struct option *cli_options(const struct option *own, unsigned groups);
 
 typedef struct cli_opts {
-	const char *state_path;    /* --state; NULL: STATE_DEFAULT_PATH */
+	const char *state_path;    /* --state; NULL: cli_state_location's default */
 	cli_api api;               /* --api-url, --api-key-file, --rate */
 	const char *format;        /* --format, as given (the command checks it); default "text" */
 	plan_req rq;               /* --repo/--dir, --ref and CLI_PLAN's; repo ".", mode "auto" */
@@ -148,9 +148,12 @@ int cli_opts_extra(const char *cmd, int argc, char **argv);
  * file carries it. EXIT_OK, or EXIT_ERROR after printing why.
  */
 int cli_client_open(const char *cmd, const cli_api *api, neon_client **out);
-/* Open the state file (--state, default STATE_DEFAULT_PATH), and log what
- * opening did to it (state_open_report): a mode narrowed, no WAL mode, a
- * migration. */
+/* Where the state is: --state when given, else $FLOTILLA_STATE, else
+ * STATE_DEFAULT_PATH. A postgres:// location may hold a password: never
+ * print it (state_name prints what may be shown). */
+const char *cli_state_location(const char *opt);
+/* Open the state (cli_state_location(path)), and log what opening did to
+ * it (state_open_report): a mode narrowed, no WAL mode, a migration. */
 int cli_state_open(const char *cmd, const char *path, state **out);
 /* strcmp for qsort over an array of strings. */
 int cli_str_cmp(const void *a, const void *b);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh: install every Debian package flotilla needs to build, test,
 # fuzz and benchmark (chromium: tests/e2e/status-page.sh loads the status
-# page in it, headless). Idempotent: packages already present are skipped,
+# page in it, headless; postgresql: the tests start throw-away servers of
+# it for the PostgreSQL state backend, tests/pg/pg.sh). Idempotent: packages already present are skipped,
 # and apt-get runs only when something is missing.
 set -euo pipefail
 
@@ -9,9 +10,10 @@ PACKAGES=(
   build-essential pkg-config meson ninja-build clang llvm libclang-rt-14-dev
   valgrind git ca-certificates
   libyaml-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
-  libmicrohttpd-dev libcmocka-dev libssl-dev
+  libmicrohttpd-dev libcmocka-dev libssl-dev libpq-dev
   sqlite3 curl python3 time wrk bc
   chromium
+  postgresql
 )
 
 missing=()

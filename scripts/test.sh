@@ -2,7 +2,10 @@
 # test.sh: install dependencies, build, and run every test.
 #
 #   1. warnings-as-errors build (build-ci) and the whole suite;
-#   2. the same suite under ASan+UBSan (build-asan);
+#   2. the same suite under ASan+UBSan (build-asan), then ThreadSanitizer
+#      (build-tsan);
+#   The tests of the PostgreSQL state backend run in all of them, on one
+#   throw-away server started here.
 #   3. a bounded libFuzzer run of the manifest loader (clang), FUZZ_SECONDS
 #      (default 60; 0 skips it).
 #
@@ -45,6 +48,19 @@ run_suite() { # name builddir meson-setup-args...
 	meson test -C "$dir" --print-errorlogs --num-processes 2 || true
 	count "$dir"
 }
+
+# One throw-away PostgreSQL server for every run (tests/pg/pg.sh): the
+# tests of the PostgreSQL state backend each use a schema of their own on it.
+pgdir=$(mktemp -d /tmp/flotilla-ci-pg.XXXXXX)
+chmod 711 "$pgdir"
+trap 'tests/pg/pg.sh kill "$pgdir/pg"; rm -rf "$pgdir"' EXIT
+if FLOTILLA_TEST_PG=$(tests/pg/pg.sh start "$pgdir/pg"); then
+	export FLOTILLA_TEST_PG
+	echo "== PostgreSQL for the tests: $FLOTILLA_TEST_PG"
+else
+	echo "== PostgreSQL: could not start a test server (the -pg tests start their own)"
+	failed=$((failed + 1))
+fi
 
 # Any sanitizer report fails the test that triggered it.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

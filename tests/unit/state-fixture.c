@@ -11,17 +11,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "state-fixture.h"
 
 /* ------------------------------------------------------------- fixture */
 
+bool fx_pg(void)
+{
+	const char *b = getenv("FLOTILLA_TEST_STATE");
+
+	return b && strcmp(b, "postgres") == 0;
+}
+
+/* The server the PostgreSQL runs use (tests/pg/pg.sh run sets it). */
+static const char *pg_url(void)
+{
+	const char *url = getenv("FLOTILLA_TEST_PG");
+
+	if (!url || !*url)
+		fail_msg("FLOTILLA_TEST_STATE=postgres needs FLOTILLA_TEST_PG (run under tests/pg/pg.sh run)");
+	return url;
+}
+
 int fx_setup(void **st)
 {
+	static int serial;
 	fixture *fx = xcalloc(1, sizeof(*fx));
 
 	fx->dir = ut_tmpdir("state");
-	fx->path = xasprintf("%s/sub/state.db", fx->dir);
+	if (fx_pg()) {
+		/* a schema of its own for each test: tests never see each other */
+		fx->schema = xasprintf("t%ld_%d", (long)getpid(), ++serial);
+		fx->path = xasprintf("%s?schema=%s", pg_url(), fx->schema);
+	} else {
+		fx->path = xasprintf("%s/sub/state.db", fx->dir);
+	}
 	fx->a = arena_new();
 	*st = fx;
 	return 0;
@@ -32,6 +57,12 @@ int fx_teardown(void **st)
 	fixture *fx = *st;
 
 	state_close(fx->s);
+	if (fx->schema) {
+		char *sql = xasprintf("DROP SCHEMA IF EXISTS %s CASCADE", fx->schema);
+		pg_exec_raw(pg_url(), NULL, sql);
+		free(sql);
+		free(fx->schema);
+	}
 	ut_rm_rf(fx->dir);
 	arena_free(fx->a);
 	free(fx->path);
@@ -96,8 +127,65 @@ void raw_exec(sqlite3 *db, const char *sql)
 		fail_msg("exec '%s': %s", sql, msg);
 }
 
+/* A connection to a PostgreSQL state location (url?schema=NAME), its
+ * search_path set to the schema. */
+static PGconn *pg_open_raw(const char *location, char **schema)
+{
+	char *url = xstrdup(location), *q = strstr(url, "?schema=");
+	PGconn *c;
+
+	*schema = NULL;
+	if (q) {
+		*schema = xstrdup(q + 8);
+		*q = '\0';
+	}
+	c = PQconnectdb(url);
+	free(url);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect: %s", PQerrorMessage(c));
+	return c;
+}
+
+static PGresult *pg_run(PGconn *c, const char *schema, const char *sql)
+{
+	PGresult *res;
+
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	if (schema) {
+		char *set = xasprintf("SET search_path = %s", schema);
+		PQclear(PQexec(c, set));
+		free(set);
+	}
+	res = PQexec(c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("'%s': %s", sql, PQresultErrorMessage(res));
+	return res;
+}
+
+void pg_exec_raw(const char *location, const char *schema, const char *sql)
+{
+	char *sch;
+	PGconn *c = pg_open_raw(location, &sch);
+
+	PQclear(pg_run(c, schema ? schema : sch, sql));
+	free(sch);
+	PQfinish(c);
+}
+
 int64_t file_i64(const char *path, const char *sql)
 {
+	if (strncmp(path, "postgres", 8) == 0) {
+		char *sch;
+		PGconn *c = pg_open_raw(path, &sch);
+		PGresult *res = pg_run(c, sch, sql);
+		int64_t v;
+		assert_true(PQntuples(res) > 0);
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		free(sch);
+		PQfinish(c);
+		return v;
+	}
 	sqlite3 *db = raw_open(path);
 	int64_t v = raw_i64(db, sql);
 
@@ -105,8 +193,54 @@ int64_t file_i64(const char *path, const char *sql)
 	return v;
 }
 
+char *file_text(const char *path, const char *sql)
+{
+	if (strncmp(path, "postgres", 8) == 0) {
+		char *sch;
+		PGconn *c = pg_open_raw(path, &sch);
+		PGresult *res = pg_run(c, sch, sql);
+		char *v;
+		assert_true(PQntuples(res) > 0);
+		v = xstrdup(PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
+		PQclear(res);
+		free(sch);
+		PQfinish(c);
+		return v;
+	}
+	sqlite3 *db = raw_open(path);
+	char *v = raw_text(db, sql);
+
+	sqlite3_close(db);
+	return v;
+}
+
+void set_schema_version(const char *path, int version)
+{
+	char *sql = strncmp(path, "postgres", 8) == 0 ? xasprintf("UPDATE flotilla_version SET version = %d", version)
+						       : xasprintf("PRAGMA user_version = %d", version);
+
+	file_exec(path, sql);
+	free(sql);
+}
+
+char *columns_of(const char *path, const char *table)
+{
+	char *sql = fx_pg() ? xasprintf("SELECT string_agg(lower(column_name), ',' ORDER BY ordinal_position) FROM "
+					"information_schema.columns WHERE table_schema = current_schema() AND "
+					"table_name = '%s'", table)
+			    : xasprintf("SELECT group_concat(lower(name), ',') FROM pragma_table_info('%s')", table);
+	char *v = file_text(path, sql);
+
+	free(sql);
+	return v;
+}
+
 void file_exec(const char *path, const char *sql)
 {
+	if (strncmp(path, "postgres", 8) == 0) {
+		pg_exec_raw(path, NULL, sql);
+		return;
+	}
 	sqlite3 *db = raw_open(path);
 
 	raw_exec(db, sql);
@@ -115,6 +249,9 @@ void file_exec(const char *path, const char *sql)
 
 void assert_integrity(const char *path)
 {
+	/* PostgreSQL checks its pages and foreign keys itself, on every write */
+	if (strncmp(path, "postgres", 8) == 0)
+		return;
 	sqlite3 *db = raw_open(path);
 	char *ok = raw_text(db, "PRAGMA integrity_check");
 

@@ -9,6 +9,7 @@
 #ifndef FLOTILLA_TESTS_UNIT_STATE_FIXTURE_H
 #define FLOTILLA_TESTS_UNIT_STATE_FIXTURE_H
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,7 +31,8 @@
 
 typedef struct fixture {
 	char *dir;
-	char *path;  /* dir/sub/state.db: open must create "sub" */
+	char *path;  /* dir/sub/state.db: open must create "sub"; or postgres://…?schema=SCHEMA */
+	char *schema; /* PostgreSQL runs: the test's own schema, dropped by the teardown */
 	arena *a;    /* strings of generated projects */
 	state *s;    /* closed by the teardown */
 } fixture;
@@ -40,6 +42,16 @@ typedef struct fixture {
 int fx_setup(void **st);
 int fx_teardown(void **st);
 #define FX(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
+
+/* FLOTILLA_TEST_STATE=postgres: the tests run against PostgreSQL (the
+ * server in FLOTILLA_TEST_PG, tests/pg/pg.sh), each in a schema of its own. */
+bool fx_pg(void);
+/* Set the schema version a state records (PRAGMA user_version, or
+ * PostgreSQL's flotilla_version), as another flotilla would have. */
+void set_schema_version(const char *path, int version);
+/* Run SQL on a PostgreSQL server (location as in fx->path), in schema
+ * (NULL: the location's). */
+void pg_exec_raw(const char *location, const char *schema, const char *sql);
 
 /* state_open of fx->path, or the test fails. */
 state *open_ok(fixture *fx);
@@ -53,9 +65,14 @@ int64_t raw_i64(sqlite3 *db, const char *sql);
 /* The first column of the first row as a heap string ("(null)" for NULL). */
 char *raw_text(sqlite3 *db, const char *sql);
 void raw_exec(sqlite3 *db, const char *sql);
-/* raw_i64 and raw_exec on a connection of their own. */
+/* raw_i64 and raw_exec on a connection of their own; on either backend
+ * (a postgres:// path runs the SQL in its schema). */
 int64_t file_i64(const char *path, const char *sql);
 void file_exec(const char *path, const char *sql);
+/* raw_text on a connection of its own; on either backend. */
+char *file_text(const char *path, const char *sql);
+/* A table's column names, lowercase, comma-separated, on either backend. */
+char *columns_of(const char *path, const char *table);
 /* PRAGMA integrity_check says ok, and no foreign key is broken. */
 void assert_integrity(const char *path);
 

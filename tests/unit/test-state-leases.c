@@ -41,14 +41,12 @@ static void test_lease_basics(void **st)
 	assert_null(held.holder);
 	holder = xasprintf("%lld@%s", (long long)getpid(), host);
 	{
-		sqlite3 *db = raw_open(fx->path);
-		char *h = raw_text(db, "SELECT holder FROM leases WHERE name = 'fleet'");
+		char *h = file_text(fx->path, "SELECT holder FROM leases WHERE name = 'fleet'");
 		assert_string_equal(h, holder);
-		assert_int_equal(raw_i64(db, "SELECT pid FROM leases"), getpid());
-		assert_int_equal(raw_i64(db, "SELECT expires_at - acquired_at FROM leases"), 300);
-		assert_true(raw_i64(db, "SELECT acquired_at FROM leases") >= now);
+		assert_int_equal(file_i64(fx->path, "SELECT pid FROM leases"), getpid());
+		assert_int_equal(file_i64(fx->path, "SELECT expires_at - acquired_at FROM leases"), 300);
+		assert_true(file_i64(fx->path, "SELECT acquired_at FROM leases") >= now);
 		free(h);
-		sqlite3_close(db);
 	}
 	/* taking it again extends it */
 	assert_int_equal(state_lease_acquire(fx->s, "fleet", 600, NULL), 0);
@@ -246,7 +244,6 @@ static void test_lease_break(void **st)
 	char host[256] = "";
 	char *want, *summary;
 	int64_t expires;
-	sqlite3 *db;
 	int tell;
 	pid_t kid;
 
@@ -258,16 +255,14 @@ static void test_lease_break(void **st)
 	assert_int_equal(state_lease_break(fx->s, "fleet", "operator said \"stuck\""), 0);
 	assert_int_equal(state_lease_acquire(fx->s, "fleet", 60, NULL), 0);
 
-	db = raw_open(fx->path);
-	assert_int_equal(raw_i64(db, "SELECT count(*) FROM runs WHERE command = 'unlock' AND outcome = 'ok' AND "
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM runs WHERE command = 'unlock' AND outcome = 'ok' AND "
 				 "finished_at IS NOT NULL"), 1);
-	summary = raw_text(db, "SELECT summary_json FROM runs WHERE command = 'unlock'");
+	summary = file_text(fx->path, "SELECT summary_json FROM runs WHERE command = 'unlock'");
 	want = xasprintf("{\"lease\":\"fleet\",\"holder\":\"%lld@%s\",\"expires_at\":%lld,"
 			 "\"reason\":\"operator said \\\"stuck\\\"\"}", (long long)kid, host, (long long)expires);
 	assert_string_equal(summary, want);
 	free(summary);
 	free(want);
-	sqlite3_close(db);
 	reap(kid, tell);
 	/* the broken holder cannot drop what is now ours */
 	assert_int_equal(file_i64(fx->path, "SELECT pid FROM leases"), getpid());
@@ -282,7 +277,6 @@ static void test_runs(void **st)
 {
 	fixture *fx = *st;
 	int64_t id1 = 0, id2 = 0;
-	sqlite3 *db;
 	char *v;
 
 	fx->s = open_ok(fx);
@@ -299,16 +293,14 @@ static void test_runs(void **st)
 	assert_int_equal(state_run_begin(fx->s, "", &id2), ERR_INVALID);
 	assert_int_equal(id2, 0);
 
-	db = raw_open(fx->path);
-	v = raw_text(db, "SELECT command || ' ' || outcome || ' ' || summary_json FROM runs WHERE id = 1");
+	v = file_text(fx->path, "SELECT command || ' ' || outcome || ' ' || summary_json FROM runs WHERE id = 1");
 	assert_string_equal(v, "apply partial {\"failed\":2}");
 	free(v);
-	v = raw_text(db, "SELECT summary_json FROM runs WHERE id = 2");
+	v = file_text(fx->path, "SELECT summary_json FROM runs WHERE id = 2");
 	assert_string_equal(v, "(null)");
 	free(v);
-	assert_int_equal(raw_i64(db, "SELECT pid FROM runs WHERE id = 1"), getpid());
-	assert_int_equal(raw_i64(db, "SELECT count(*) FROM runs WHERE finished_at >= started_at"), 2);
-	sqlite3_close(db);
+	assert_int_equal(file_i64(fx->path, "SELECT pid FROM runs WHERE id = 1"), getpid());
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM runs WHERE finished_at >= started_at"), 2);
 }
 
 static int collect_run(void *arg, const state_run *r)
