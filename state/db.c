@@ -95,6 +95,15 @@ int state__step_done(state *s, db_stmt *st, const char *what)
 	return rc;
 }
 
+int state__run_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
+		     const char *what)
+{
+	int rc = n ? st->drv->run_batch(st, n, bind, arg) : 0;
+
+	state__reset(st);
+	return rc == 0 ? 0 : state__fail(s, rc, what);
+}
+
 int state__step_insert(state *s, db_stmt *st, const char *what, int64_t *id)
 {
 	int rc = db_step(st);

@@ -54,6 +54,11 @@ typedef struct db_driver {
 	int (*param_count)(db_stmt *st);
 	/* DB_ROW, DB_DONE, or a failure code for fail(). */
 	int (*step)(db_stmt *st);
+	/* Run a statement that returns no rows n times, bind(st, i, arg)
+	 * binding run i: 0, or a failure code (bind's own code, or the
+	 * backend's). PostgreSQL sends them all before it reads an answer (a
+	 * pipeline): one round trip, not n. */
+	int (*run_batch)(db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg);
 	/* Columns of the current row, from 0; text and blobs are valid until
 	 * the next step or reset. A NULL reads as 0 or NULL. */
 	bool (*col_null)(db_stmt *st, int i);
@@ -209,6 +214,9 @@ int state__step_str(state *s, db_stmt *st, const char *what, char **out) WUR;
  * count(*)): 0 with the row there to read, else state__fail(s, rc, what),
  * no row at all included. The caller resets st either way. */
 int state__step_one(state *s, db_stmt *st, const char *what) WUR;
+/* db_driver.run_batch, then reset: 0, or state__fail(s, rc, what). */
+int state__run_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
+		     const char *what) WUR;
 /* A fresh statement that the caller finalizes. */
 int state__prepare(state *s, const char *sql, db_stmt **out) WUR;
 void state__reset(db_stmt *st);

@@ -463,6 +463,90 @@ static int pgd_step(db_stmt *dst)
 	return DB_DONE;
 }
 
+/* Rows a pipeline sends before it reads their answers: enough to make a
+ * list page one round trip, few enough that the answers (a command tag
+ * each) never fill the socket while we are still sending. */
+#define PIPELINE_MAX 1000
+
+/* Read the answers of `sent` pipelined commands and the sync: 0, or
+ * PG_FAILED with the first error kept. */
+static int pipeline_results(pg_link *c, size_t sent)
+{
+	int rc = 0;
+	PGresult *r;
+
+	c->changes = 0;
+	for (size_t i = 0; i < sent; i++) {
+		while ((r = PQgetResult(c->conn)) != NULL) {
+			ExecStatusType es = PQresultStatus(r);
+			if (es == PGRES_COMMAND_OK) {
+				c->changes += strtoll(PQcmdTuples(r), NULL, 10);
+			} else if (es != PGRES_PIPELINE_ABORTED && rc == 0) {
+				pg__keep_error(c, r);
+				rc = PG_FAILED;
+			}
+			PQclear(r);
+		}
+	}
+	/* the sync's own result, then out of pipeline mode (a lost
+	 * connection leaves it; nothing more can be read) */
+	while (!PQexitPipelineMode(c->conn) && (r = PQgetResult(c->conn)) != NULL)
+		PQclear(r);
+	if (PQpipelineStatus(c->conn) != PQ_PIPELINE_OFF && rc == 0) {
+		pg__keep_error(c, NULL);
+		rc = PG_FAILED;
+	}
+	return rc;
+}
+
+static int pgd_run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg)
+{
+	pg_stmt *st = ps(dst);
+	state *s = dst->s;
+	pg_link *c = pc(s);
+	int rc;
+
+	for (size_t from = 0; from < n; from += PIPELINE_MAX) {
+		size_t to = n - from < PIPELINE_MAX ? n : from + PIPELINE_MAX, sent = 0;
+		if (s->depth == 0 && pg__reconnect(s) != 0)
+			return PG_FAILED;
+		/* the statement is prepared (typed by the first row's values)
+		 * before the pipeline starts */
+		if ((rc = bind(dst, from, arg)) != 0)
+			return rc;
+		param_arrays(st);
+		if ((rc = ensure_prepared(st)) != 0)
+			return rc;
+		if (!PQenterPipelineMode(c->conn)) {
+			pg__keep_error(c, NULL);
+			return PG_FAILED;
+		}
+		for (size_t i = from; i < to; i++) {
+			if (i > from) {
+				if ((rc = bind(dst, i, arg)) != 0)
+					break;
+				param_arrays(st);
+			}
+			if (!PQsendQueryPrepared(c->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0)) {
+				pg__keep_error(c, NULL);
+				rc = PG_FAILED;
+				break;
+			}
+			sent++;
+		}
+		if (!PQpipelineSync(c->conn) && rc == 0) {
+			pg__keep_error(c, NULL);
+			rc = PG_FAILED;
+		}
+		int got = pipeline_results(c, sent);
+		if (rc == 0)
+			rc = got;
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static bool pgd_col_null(db_stmt *st, int i)
 {
 	pg_stmt *p = ps(st);
@@ -629,6 +713,7 @@ const db_driver state__pg = {
 	.bind_blob = pgd_bind_blob,
 	.param_count = pgd_param_count,
 	.step = pgd_step,
+	.run_batch = pgd_run_batch,
 	.col_null = pgd_col_null,
 	.col_i64 = pgd_col_i64,
 	.col_double = pgd_col_double,

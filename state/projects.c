@@ -279,6 +279,18 @@ static int bind_project(db_stmt *st, const state_project *p, const state_refresh
 	return rc;
 }
 
+typedef struct page_rows {
+	const state_project *items;
+	const state_refresh *r;
+} page_rows;
+
+static int bind_page_row(db_stmt *st, size_t i, void *arg)
+{
+	const page_rows *pr = arg;
+
+	return bind_project(st, &pr->items[i], pr->r);
+}
+
 int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 {
 	state *s = r->s;
@@ -296,22 +308,8 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 	}
 	if ((rc = state__begin(s, true)) != 0)
 		return rc;
-	for (i = 0; i < n; i++) {
-		db_stmt *st = r->upsert;
-		if ((rc = bind_project(st, &items[i], r)) != 0) {
-			rc = state__fail(s, rc, "binding a project");
-			break;
-		}
-		rc = db_step(st);
-		state__reset(st);
-		if (rc != DB_DONE) {
-			char what[160];
-			snprintf(what, sizeof(what), "writing project '%.100s'", items[i].id);
-			rc = state__fail(s, rc, what);
-			break;
-		}
-		rc = 0;
-	}
+	page_rows pr = {items, r};
+	rc = state__run_batch(s, r->upsert, n, bind_page_row, &pr, "writing a page of projects");
 	r->upsert->drv->clear(r->upsert);
 	if (rc != 0) {
 		state__rollback(s);

@@ -166,6 +166,19 @@ static int lite_step(db_stmt *st)
 	return sqlite3_step(raw(st));
 }
 
+static int lite_run_batch(db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = bind(st, i, arg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(raw(st));
+		sqlite3_reset(raw(st));
+		if (rc != SQLITE_OK && rc != SQLITE_DONE)
+			return rc;
+	}
+	return 0;
+}
+
 static bool lite_col_null(db_stmt *st, int i)
 {
 	return sqlite3_column_type(raw(st), i) == SQLITE_NULL;
@@ -247,6 +260,7 @@ const db_driver state__sqlite = {
 	.bind_blob = lite_bind_blob,
 	.param_count = lite_param_count,
 	.step = lite_step,
+	.run_batch = lite_run_batch,
 	.col_null = lite_col_null,
 	.col_i64 = lite_col_i64,
 	.col_double = lite_col_double,

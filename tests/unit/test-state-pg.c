@@ -137,6 +137,33 @@ static void test_pg_reconnects(void **st)
 	assert_int_equal(state_tenant_count(fx->s), 1);
 }
 
+/* A list page is written as one pipeline (state/pg.c, run_batch): a row
+ * the server refuses half way fails the page, writes none of it, and
+ * leaves the connection ready for the next page. */
+static void test_pg_page_refused_half_way(void **st)
+{
+	fixture *fx = *st;
+	state_refresh *r = NULL;
+	state_project *page;
+
+	fx->s = open_ok(fx);
+	file_exec(fx->path, "ALTER TABLE projects ADD CONSTRAINT not_bad CHECK (name <> 'refused')");
+	page = make_page(fx, "p", 0, 10);
+	page[6].name = S("refused");
+	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_page(r, page, 10), ERR_CONFLICT);
+	ut_assert_err_contains("writing a page of projects");
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM projects"), 0);
+	page = make_page(fx, "p", 0, 10);
+	assert_int_equal(state_refresh_page(r, page, 10), 0);
+	assert_int_equal(state_refresh_finish(r, NULL), 0);
+	assert_int_equal(state_project_count(fx->s), 10);
+	/* a batch longer than one pipeline (PIPELINE_MAX rows) */
+	page = make_page(fx, "q", 0, 2500);
+	assert_int_equal(refresh_all(fx->s, page, 2500, 2500), 10);
+	assert_int_equal(state_project_count(fx->s), 2500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +172,7 @@ int main(void)
 		FX(test_pg_refuses_foreign_schema),
 		FX(test_pg_password_never_shown),
 		FX(test_pg_reconnects),
+		FX(test_pg_page_refused_half_way),
 	};
 
 	if (!fx_pg()) {
