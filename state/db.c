@@ -177,8 +177,11 @@ int64_t db_now(void)
  * lost): forget our levels then, so that the next begin starts afresh. */
 static void sync_depth(state *s)
 {
-	if (s->depth && s->drv->idle(s))
+	if (s->depth && s->drv->idle(s)) {
 		s->depth = 0;
+		state__snap_drop(s);
+		s->read_txn = false;
+	}
 }
 
 int state__begin(state *s, bool write)
@@ -186,6 +189,12 @@ int state__begin(state *s, bool write)
 	int rc;
 
 	sync_depth(s);
+	if (s->depth == 0 || write) {
+		/* a new transaction's snapshot, or one that starts writing:
+		 * what was read into memory is no longer the database's */
+		state__snap_drop(s);
+		s->read_txn = s->depth == 0 && !write;
+	}
 	if ((rc = s->drv->begin(s, write, s->depth)) != 0)
 		return rc;
 	s->depth++;
@@ -208,6 +217,10 @@ int state__commit(state *s)
 		return rc;
 	}
 	s->depth--;
+	if (s->depth == 0) {
+		state__snap_drop(s);
+		s->read_txn = false;
+	}
 	return 0;
 }
 
@@ -221,6 +234,10 @@ void state__rollback(state *s)
 	(void)s->drv->end(s, false, s->depth);
 	s->depth--;
 	sync_depth(s);
+	if (s->depth == 0) {
+		state__snap_drop(s);
+		s->read_txn = false;
+	}
 }
 
 /* ------------------------------------------------------------------ meta */
@@ -379,6 +396,7 @@ void state_close(state *s)
 		/* the cache, and the statements of refreshes left open (they are
 		 * detached first, so that a late abort only frees memory) */
 		state__detach_refreshes(s);
+		state__snap_drop(s);
 		while (s->live)
 			db_finalize(s->live);
 		s->drv->close(s);

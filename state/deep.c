@@ -209,7 +209,7 @@ static int get_rows(state *s, const char *pid, const char *sql, const char *what
 	return rc;
 }
 
-static void fill_branch(db_stmt *st, state_deep *out, size_t *cap)
+void state__fill_branch(db_stmt *st, state_deep *out, size_t *cap)
 {
 	state_branch *b;
 	out->branches = xgrow(out->branches, cap, out->nbranches + 1, sizeof(*b));
@@ -224,7 +224,7 @@ static void fill_branch(db_stmt *st, state_deep *out, size_t *cap)
 	b->updated_at = state__col_str(st, 7);
 }
 
-static void fill_endpoint(db_stmt *st, state_deep *out, size_t *cap)
+void state__fill_endpoint(db_stmt *st, state_deep *out, size_t *cap)
 {
 	state_endpoint *e;
 	out->endpoints = xgrow(out->endpoints, cap, out->nendpoints + 1, sizeof(*e));
@@ -241,7 +241,7 @@ static void fill_endpoint(db_stmt *st, state_deep *out, size_t *cap)
 	e->name = state__col_str(st, 9);
 }
 
-static void fill_database(db_stmt *st, state_deep *out, size_t *cap)
+void state__fill_database(db_stmt *st, state_deep *out, size_t *cap)
 {
 	state_database *db;
 	out->databases = xgrow(out->databases, cap, out->ndatabases + 1, sizeof(*db));
@@ -251,7 +251,7 @@ static void fill_database(db_stmt *st, state_deep *out, size_t *cap)
 	db->owner = state__col_str(st, 2);
 }
 
-static void fill_role(db_stmt *st, state_deep *out, size_t *cap)
+void state__fill_role(db_stmt *st, state_deep *out, size_t *cap)
 {
 	state_role *r;
 	out->roles = xgrow(out->roles, cap, out->nroles + 1, sizeof(*r));
@@ -267,15 +267,15 @@ static int get_sets(state *s, const char *pid, state_deep *out)
 
 	if ((rc = get_rows(s, pid, "SELECT id, name, parent_id, is_default, protected, annotations_json, "
 			   "created_at, updated_at FROM branches WHERE project_id = ?1 ORDER BY id",
-			   "reading branches", out, fill_branch)) != 0 ||
+			   "reading branches", out, state__fill_branch)) != 0 ||
 	    (rc = get_rows(s, pid, "SELECT id, branch_id, read_write, min_cu, max_cu, suspend_timeout_seconds, "
 			   "disabled, current_state, last_active, name FROM endpoints WHERE project_id = ?1 "
-			   "ORDER BY id", "reading endpoints", out, fill_endpoint)) != 0 ||
+			   "ORDER BY id", "reading endpoints", out, state__fill_endpoint)) != 0 ||
 	    (rc = get_rows(s, pid, "SELECT branch_id, name, owner FROM databases WHERE project_id = ?1 "
-			   "ORDER BY branch_id, name", "reading databases", out, fill_database)) != 0)
+			   "ORDER BY branch_id, name", "reading databases", out, state__fill_database)) != 0)
 		return rc;
 	return get_rows(s, pid, "SELECT branch_id, name FROM roles WHERE project_id = ?1 ORDER BY branch_id, name",
-			"reading roles", out, fill_role);
+			"reading roles", out, state__fill_role);
 }
 
 int state_deep_get(state *s, const char *project_id, state_deep *out)
@@ -287,6 +287,9 @@ int state_deep_get(state *s, const char *project_id, state_deep *out)
 	memset(out, 0, sizeof(*out));
 	if (!project_id)
 		return err_set(ERR_INVALID, "state: project id is missing");
+	/* many lookups in one read transaction: served from its snapshot */
+	if ((rc = state__snap_deep(s, project_id, out)) != STATE__SNAP_MISS)
+		return rc;
 	/* one snapshot: the four sets of one deep read, never of two */
 	if ((rc = state__begin(s, false)) != 0)
 		return rc;
@@ -311,6 +314,58 @@ done:
 	if (rc != 0)
 		state_deep_release(out);
 	return rc;
+}
+
+static char *dup_or_null(const char *v)
+{
+	return v ? xstrdup(v) : NULL;
+}
+
+void state__deep_copy(const state_deep *from, state_deep *to)
+{
+	memset(to, 0, sizeof(*to));
+	if (from->nbranches)
+		to->branches = xcalloc(from->nbranches, sizeof(*to->branches));
+	for (size_t i = 0; i < from->nbranches; i++) {
+		const state_branch *f = &from->branches[i];
+		state_branch *t = &to->branches[i];
+		*t = *f;
+		t->id = dup_or_null(f->id);
+		t->name = dup_or_null(f->name);
+		t->parent_id = dup_or_null(f->parent_id);
+		t->annotations_json = dup_or_null(f->annotations_json);
+		t->created_at = dup_or_null(f->created_at);
+		t->updated_at = dup_or_null(f->updated_at);
+	}
+	to->nbranches = from->nbranches;
+	if (from->nendpoints)
+		to->endpoints = xcalloc(from->nendpoints, sizeof(*to->endpoints));
+	for (size_t i = 0; i < from->nendpoints; i++) {
+		const state_endpoint *f = &from->endpoints[i];
+		state_endpoint *t = &to->endpoints[i];
+		*t = *f;
+		t->id = dup_or_null(f->id);
+		t->branch_id = dup_or_null(f->branch_id);
+		t->current_state = dup_or_null(f->current_state);
+		t->last_active = dup_or_null(f->last_active);
+		t->name = dup_or_null(f->name);
+	}
+	to->nendpoints = from->nendpoints;
+	if (from->ndatabases)
+		to->databases = xcalloc(from->ndatabases, sizeof(*to->databases));
+	for (size_t i = 0; i < from->ndatabases; i++) {
+		to->databases[i].branch_id = dup_or_null(from->databases[i].branch_id);
+		to->databases[i].name = dup_or_null(from->databases[i].name);
+		to->databases[i].owner = dup_or_null(from->databases[i].owner);
+	}
+	to->ndatabases = from->ndatabases;
+	if (from->nroles)
+		to->roles = xcalloc(from->nroles, sizeof(*to->roles));
+	for (size_t i = 0; i < from->nroles; i++) {
+		to->roles[i].branch_id = dup_or_null(from->roles[i].branch_id);
+		to->roles[i].name = dup_or_null(from->roles[i].name);
+	}
+	to->nroles = from->nroles;
 }
 
 void state_deep_release(state_deep *d)

@@ -37,6 +37,10 @@ typedef struct db_stmt {
 
 typedef struct db_driver {
 	const char *name; /* "sqlite", "postgres" */
+	/* Whether many lookups in one read transaction are better served by
+	 * reading the tables once (snapshot.c): true where a statement costs
+	 * a network round trip. */
+	bool snapshots;
 	/* A statement of sql; persistent: kept for the handle's life (the
 	 * statement cache). 0, or state__fail's code. */
 	int (*prepare)(state *s, const char *sql, bool persistent, db_stmt **out);
@@ -97,6 +101,8 @@ struct state {
 	db_stmt *live;     /* every statement not yet finalized */
 	char host[256];    /* gethostname(), for leases and runs */
 	struct state_refresh *refreshes; /* open ones, detached by state_close */
+	bool read_txn;     /* the outermost open transaction is a read one that has not written */
+	struct state_snap *snap; /* snapshot.c's, while read_txn; NULL: none yet */
 };
 
 static inline int db_bind_null(db_stmt *st, int i) { return st->drv->bind_null(st, i); }
@@ -252,6 +258,31 @@ int state__foreach(state *s, const char *sql, const char *what, int (*row)(db_st
 int state__query_i64(state *s, const char *sql, int64_t *out) WUR;
 
 int64_t db_now(void);
+
+/*
+ * snapshot.c: a read transaction's snapshot in memory. On a backend whose
+ * every statement is a round trip (PostgreSQL: db_driver.snapshots), a
+ * read transaction that looks up many projects one by one (a plan of
+ * 100,000 tenants) has the tables read once, whole, through cursors, after
+ * STATE__SNAP_AFTER lookups, and its other lookups served from memory: the
+ * same answers, from the same snapshot (REPEATABLE READ), without a round
+ * trip each. It is dropped when the transaction ends or starts writing.
+ */
+#define STATE__SNAP_AFTER 64
+#define STATE__SNAP_MISS 1 /* not served: look it up in the database */
+/* 0 with *out a copy, ERR_NOTFOUND, another error, or STATE__SNAP_MISS. */
+int state__snap_project(state *s, const char *id, state_project *out);
+int state__snap_deep(state *s, const char *project_id, state_deep *out);
+/* The transaction that held the snapshot ended or began to write. */
+void state__snap_drop(state *s);
+/* deep.c and projects.c, for the snapshot: a row of each deep set into
+ * out (cap: the capacity of out's array), and heap copies. */
+void state__fill_branch(db_stmt *st, state_deep *out, size_t *cap);
+void state__fill_endpoint(db_stmt *st, state_deep *out, size_t *cap);
+void state__fill_database(db_stmt *st, state_deep *out, size_t *cap);
+void state__fill_role(db_stmt *st, state_deep *out, size_t *cap);
+void state__deep_copy(const state_deep *from, state_deep *to);
+void state__project_copy(const state_project *from, state_project *to);
 
 /* projects.c: forget the open refreshes of a handle being closed (their
  * statements are finalized with the others). */

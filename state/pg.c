@@ -702,6 +702,7 @@ static void pgd_close(state *s)
 
 const db_driver state__pg = {
 	.name = "postgres",
+	.snapshots = true,
 	.prepare = pgd_prepare,
 	.finalize = pgd_finalize,
 	.reset = pgd_reset,

@@ -129,6 +129,16 @@ void state_project_fingerprint(const state_project *p, char out[STATE_FINGERPRIN
 	out[STATE_FINGERPRINT_LEN] = 0;
 }
 
+void state__project_copy(const state_project *from, state_project *to)
+{
+	*to = *from;
+	for (size_t i = 0; i < ARRAY_LEN(owned_strings); i++) {
+		char **f = (char **)((char *)to + owned_strings[i]);
+		if (*f)
+			*f = xstrdup(*f);
+	}
+}
+
 void state_project_release(state_project *p)
 {
 	if (!p)
@@ -146,6 +156,9 @@ int state_project_get(state *s, const char *id, state_project *out)
 	memset(out, 0, sizeof(*out));
 	if (!id)
 		return err_set(ERR_INVALID, "state: project id is missing");
+	/* many lookups in one read transaction: served from its snapshot */
+	if ((rc = state__snap_project(s, id, out)) != STATE__SNAP_MISS)
+		return rc;
 	if ((rc = state__stmt(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects WHERE id = ?1", &st)) != 0)
 		return rc;
 	db_bind_text(st, 1, id);

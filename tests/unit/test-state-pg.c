@@ -164,6 +164,116 @@ static void test_pg_page_refused_half_way(void **st)
 	assert_int_equal(state_project_count(fx->s), 2500);
 }
 
+/* Deep rows for project i: two branches, an endpoint, a database and a
+ * role, the names carrying i. */
+static void put_deep(fixture *fx, int i)
+{
+	state_branch b[2] = {
+		{arena_printf(fx->a, "br-main-%d", i), S("main"), NULL, true, false, NULL, S("t0"), S("t1")},
+		{arena_printf(fx->a, "br-dev-%d", i), S("dev"), arena_printf(fx->a, "br-main-%d", i), false, true,
+		 S("{\"flotilla.fleet\":\"prod\"}"), NULL, NULL},
+	};
+	state_endpoint e = {arena_printf(fx->a, "ep-%d", i), b[0].id, true, 0.25, 2, 300, false, S("idle"), NULL,
+			    NULL};
+	state_database d = {b[0].id, arena_printf(fx->a, "db%d", i), S("owner")};
+	state_role r = {b[0].id, S("owner")};
+	state_deep deep = {b, 2, &e, 1, &d, 1, &r, 1};
+	char *id = arena_printf(fx->a, "p-%06d", i);
+
+	assert_int_equal(state_deep_put(fx->s, id, "2026-11-01T00:00:00Z", &deep), 0);
+}
+
+static void assert_deep_same(const state_deep *a, const state_deep *b)
+{
+	assert_int_equal(a->nbranches, b->nbranches);
+	for (size_t i = 0; i < a->nbranches; i++) {
+		assert_string_equal(a->branches[i].id, b->branches[i].id);
+		assert_string_equal(a->branches[i].name, b->branches[i].name);
+		assert_true((a->branches[i].parent_id == NULL) == (b->branches[i].parent_id == NULL));
+		assert_int_equal(a->branches[i].is_default, b->branches[i].is_default);
+		assert_int_equal(a->branches[i].protected_, b->branches[i].protected_);
+		assert_true((a->branches[i].annotations_json == NULL) == (b->branches[i].annotations_json == NULL));
+	}
+	assert_int_equal(a->nendpoints, b->nendpoints);
+	for (size_t i = 0; i < a->nendpoints; i++) {
+		assert_string_equal(a->endpoints[i].id, b->endpoints[i].id);
+		assert_true(a->endpoints[i].max_cu == b->endpoints[i].max_cu);
+		assert_int_equal(a->endpoints[i].suspend_timeout_seconds, b->endpoints[i].suspend_timeout_seconds);
+	}
+	assert_int_equal(a->ndatabases, b->ndatabases);
+	for (size_t i = 0; i < a->ndatabases; i++)
+		assert_string_equal(a->databases[i].name, b->databases[i].name);
+	assert_int_equal(a->nroles, b->nroles);
+	for (size_t i = 0; i < a->nroles; i++)
+		assert_string_equal(a->roles[i].name, b->roles[i].name);
+}
+
+/* Many lookups in one read transaction are served from a snapshot read
+ * whole (state/snapshot.c): the same answers as one by one, none of a
+ * write committed after the transaction began, and the write seen once it
+ * ended. */
+static void test_pg_snapshot(void **st)
+{
+	fixture *fx = *st;
+	enum { N = 300 };
+	state_project *page = make_page(fx, "p", 0, N);
+	state_deep one[N];
+	state_project p;
+
+	fx->s = open_ok(fx);
+	refresh_all(fx->s, page, N, 100);
+	for (int i = 0; i < N; i += 2)
+		put_deep(fx, i);
+	/* one by one, outside a read transaction */
+	for (int i = 0; i < N; i++)
+		assert_int_equal(state_deep_get(fx->s, page[i].id, &one[i]), 0);
+
+	assert_int_equal(state_read_begin(fx->s), 0);
+	/* the snapshot is taken by the transaction's first read (as SQLite's) */
+	assert_int_equal(state_project_get(fx->s, page[0].id, &p), 0);
+	state_project_release(&p);
+	/* committed after that: not in the snapshot */
+	file_exec(fx->path, "UPDATE projects SET name = 'renamed' WHERE id = 'p-000299'; "
+			    "DELETE FROM branches WHERE project_id = 'p-000298'");
+	for (int i = 0; i < N; i++) {
+		state_deep d;
+		assert_int_equal(state_project_get(fx->s, page[i].id, &p), 0);
+		assert_string_equal(p.name, page[i].name);
+		assert_int_equal(p.pg_version, 17);
+		state_project_release(&p);
+		assert_int_equal(state_deep_get(fx->s, page[i].id, &d), 0);
+		assert_deep_same(&d, &one[i]);
+		state_deep_release(&d);
+	}
+	assert_int_equal(state_project_get(fx->s, "p-nope", &p), ERR_NOTFOUND);
+	state_deep none;
+	assert_int_equal(state_deep_get(fx->s, "p-nope", &none), ERR_NOTFOUND);
+	/* they come from memory: with the connection gone they still answer */
+	pg_exec_raw(fx->path, NULL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+				    "application_name = 'flotilla' AND pid <> pg_backend_pid()");
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(state_project_get(fx->s, page[i].id, &p), 0);
+		state_project_release(&p);
+	}
+	state_read_end(fx->s);
+
+	/* a new transaction sees the write */
+	assert_int_equal(state_read_begin(fx->s), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(state_project_get(fx->s, page[i].id, &p), 0);
+		assert_string_equal(p.name, i == 299 ? "renamed" : page[i].name);
+		state_project_release(&p);
+	}
+	state_deep d;
+	assert_int_equal(state_deep_get(fx->s, "p-000298", &d), 0);
+	assert_int_equal(d.nbranches, 0);
+	assert_int_equal(d.nendpoints, 1);
+	state_deep_release(&d);
+	state_read_end(fx->s);
+	for (int i = 0; i < N; i++)
+		state_deep_release(&one[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +283,7 @@ int main(void)
 		FX(test_pg_password_never_shown),
 		FX(test_pg_reconnects),
 		FX(test_pg_page_refused_half_way),
+		FX(test_pg_snapshot),
 	};
 
 	if (!fx_pg()) {
