@@ -251,11 +251,13 @@ const char *cli_state_location(const char *opt)
 	return opt ? opt : env && *env ? env : STATE_DEFAULT_PATH;
 }
 
-int cli_state_open(const char *cmd, const char *path, state **out)
+static int state_open_at(const char *cmd, const char *path, bool create, state **out)
 {
 	const char *p = cli_state_location(path);
 	state_open_report report;
-	int rc = state_open_ex(out, p, &report);
+	int rc = create ? state_open_ex(out, p, &report) : state_open_existing(out, p, &report);
+	if (rc == ERR_NOTFOUND)
+		return cli_fail(cmd, "%s: run flotilla refresh first", err_msg());
 	if (state_location_is_pg(p)) {
 		/* p may hold a password: only the state's own name is logged */
 		if (rc == 0)
@@ -269,6 +271,16 @@ int cli_state_open(const char *cmd, const char *path, state **out)
 	ignore_dir(p);
 	check_location(cmd, p);
 	return EXIT_OK;
+}
+
+int cli_state_open(const char *cmd, const char *path, state **out)
+{
+	return state_open_at(cmd, path, true, out);
+}
+
+int cli_state_open_existing(const char *cmd, const char *path, state **out)
+{
+	return state_open_at(cmd, path, false, out);
 }
 
 void cli_age(int64_t since, char out[32])

@@ -281,11 +281,8 @@ int cmd_status(int argc, char **argv)
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
 		return cli_fail("status", "unknown format '%s': use text or json", format);
 	/* status only reads: it must not leave a new empty state file behind */
-	const char *path = cli_state_location(o.state_path);
-	if (!state_location_is_pg(path) && access(path, F_OK) != 0)
-		return cli_fail("status", "no state file at '%s': run flotilla refresh first", path);
 	state *st = NULL;
-	if (cli_state_open("status", path, &st) != EXIT_OK)
+	if (cli_state_open_existing("status", o.state_path, &st) != EXIT_OK)
 		return EXIT_ERROR;
 	int rc;
 	if (strcmp(format, "json") == 0) {

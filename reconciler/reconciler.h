@@ -155,6 +155,9 @@ const char *cli_state_location(const char *opt);
 /* Open the state (cli_state_location(path)), and log what opening did to
  * it (state_open_report): a mode narrowed, no WAL mode, a migration. */
 int cli_state_open(const char *cmd, const char *path, state **out);
+/* The same for a command that only reads: a state that is not there yet
+ * is an error ("run flotilla refresh first"), never made. */
+int cli_state_open_existing(const char *cmd, const char *path, state **out);
 /* strcmp for qsort over an array of strings. */
 int cli_str_cmp(const void *a, const void *b);
 /* Write a TCP port to FILE whole (a temporary file, then rename), for a

@@ -45,7 +45,7 @@ run_suite() { # name builddir meson-setup-args...
 	fi
 	echo "== $name: test"
 	rm -f "$dir/meson-logs/testlog.json"
-	meson test -C "$dir" --print-errorlogs --num-processes 2 || true
+	meson test -C "$dir" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-} || true
 	count "$dir"
 }
 
@@ -70,6 +70,9 @@ run_suite "werror" build-ci -Dwerror=true
 # the sanitizer runs check the same paths on a smaller fleet: the full
 # 10,000 tenants of harsh.sh's incomplete-pages group run once, above
 export HARSH_TENANTS=2000
+# and the end-to-end scripts on PostgreSQL ran above: the state code under
+# them is the same, and the unit tests of both backends run in every stage
+export MESON_TEST_ARGS="--no-suite pg-e2e"
 run_suite "asan+ubsan" build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
 	--buildtype=debug
 # the manifest loader parses on a second thread, the parse cache writes from

@@ -340,7 +340,22 @@ int state_open(state **out, const char *path)
 	return state_open_ex(out, path, NULL);
 }
 
+static int open_at(state **out, const char *path, bool create, state_open_report *report);
+
 int state_open_ex(state **out, const char *path, state_open_report *report)
+{
+	return open_at(out, path, true, report);
+}
+
+int state_open_existing(state **out, const char *location, state_open_report *report)
+{
+	*out = NULL;
+	if (location && *location && !state__is_pg(location) && access(location, F_OK) != 0)
+		return err_set(ERR_NOTFOUND, "no state file at '%s'", location);
+	return open_at(out, location, false, report);
+}
+
+static int open_at(state **out, const char *path, bool create, state_open_report *report)
 {
 	state_open_report scratch;
 	state *s;
@@ -355,7 +370,7 @@ int state_open_ex(state **out, const char *path, state_open_report *report)
 	s = handle_new(path);
 	if (state__is_pg(path)) {
 		s->drv = &state__pg;
-		rc = state__pg_open(s, path, NULL, report);
+		rc = state__pg_open(s, path, NULL, create, report);
 	} else {
 		s->drv = &state__sqlite;
 		rc = state__sqlite_open(s, false, report);
@@ -376,7 +391,7 @@ int state_open_again(state **out, const state *of)
 	*out = NULL;
 	str_copy(s->host, of->host, sizeof(s->host));
 	s->drv = of->drv;
-	rc = of->drv == &state__pg ? state__pg_open(s, NULL, of, NULL) : state__sqlite_open(s, true, NULL);
+	rc = of->drv == &state__pg ? state__pg_open(s, NULL, of, false, NULL) : state__sqlite_open(s, true, NULL);
 	if (rc != 0) {
 		state_close(s);
 		return rc;

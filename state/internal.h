@@ -159,10 +159,12 @@ typedef struct pg_link {
 } pg_link;
 /* True when a state location names PostgreSQL (postgres:// or postgresql://). */
 bool state__is_pg(const char *location);
-/* Connect, then identify and migrate the schema (again: connect only, to
- * a schema at our version). s->path is set to the location without its
+/* Connect, then identify and migrate the schema, making it when create
+ * (else ERR_NOTFOUND when it holds no state); again: connect only, to a
+ * schema at our version. s->path is set to the location without its
  * password. */
-int state__pg_open(state *s, const char *location, const state *again, state_open_report *report) WUR;
+int state__pg_open(state *s, const char *location, const state *again, bool create,
+		   state_open_report *report) WUR;
 /* Connect again when the connection was lost (at a transaction's start). */
 int pg__reconnect(state *s) WUR;
 void pg__disconnect(pg_link *c);

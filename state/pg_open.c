@@ -140,9 +140,11 @@ static int connect_now(state *s)
 	c->gen++;
 	c->lock_depth = 0;
 	/* the schema name is checked plain (parse_location): quoting it is enough */
-	setup = xasprintf("SET application_name = 'flotilla'; SET client_min_messages = warning; "
+	/* application_name names the fleet's schema: pg_stat_activity tells
+	 * one fleet's connections from another's */
+	setup = xasprintf("SET application_name = 'flotilla:%s'; SET client_min_messages = warning; "
 			  "SET lock_timeout = '%ds'; SET bytea_output = 'hex'; SET search_path = \"%s\"",
-			  PG_LOCK_TIMEOUT_S, c->schema);
+			  c->schema, PG_LOCK_TIMEOUT_S, c->schema);
 	rc = pg__exec(c, setup);
 	free(setup);
 	return rc == 0 ? 0 : s->drv->fail(s, rc, "setting up the connection");
@@ -367,7 +369,7 @@ static int64_t lock_key(const char *schema)
 	return (int64_t)(h >> 1);
 }
 
-int state__pg_open(state *s, const char *location, const state *again, state_open_report *report)
+int state__pg_open(state *s, const char *location, const state *again, bool create, state_open_report *report)
 {
 	state_open_report scratch;
 	pg_link *c = xcalloc(1, sizeof(*c));
@@ -394,6 +396,18 @@ int state__pg_open(state *s, const char *location, const state *again, state_ope
 		 (long long)lock_key(c->schema));
 	if ((rc = connect_now(s)) != 0)
 		return rc;
+	if (!again && !create) {
+		/* only a state that is there already (status reads, never makes) */
+		if ((rc = state__begin(s, false)) != 0)
+			return rc;
+		rc = identify(s, &version);
+		state__rollback(s);
+		if (rc == 0 && version == 0)
+			rc = err_set(ERR_NOTFOUND, "no state at '%s' yet (schema '%s' does not hold one)", s->path,
+				     c->schema);
+		if (rc != 0)
+			return rc;
+	}
 	if (!again) {
 		if ((rc = migrate(s, report)) != 0)
 			return rc;

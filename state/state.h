@@ -78,6 +78,10 @@ typedef struct state_open_report {
 /* state_open, and what it did in *report (may be NULL), which is zeroed
  * on entry and filled on success and failure alike. */
 int state_open_ex(state **out, const char *path, state_open_report *report) WUR;
+/* state_open_ex of a state that is there already: nothing is created (a
+ * file, or a schema); ERR_NOTFOUND when there is none yet. For commands
+ * that only read (status). An existing older one is still migrated. */
+int state_open_existing(state **out, const char *location, state_open_report *report) WUR;
 /* A second connection to the file `of` has open, for another thread (each
  * connection is one thread's): the file must still be there, and be
  * `of`'s schema version; nothing is created or migrated. */

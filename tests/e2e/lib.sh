@@ -50,6 +50,72 @@ finish() {
 	exit "$failed"
 }
 
+# ---------------------------------------------------------- the state
+
+# A script names each state it makes by a path in $tmp ("$tmp/state.db")
+# and hands flotilla `st PATH`. With E2E_STATE=postgres (the -pg runs of
+# tests/meson.build, under tests/pg/pg.sh run) that is a schema of its
+# own on the test server in FLOTILLA_TEST_PG, named from the path; else
+# the path itself. The st_* helpers take what st gave (a location).
+
+# st_pg: true when this run keeps its states in PostgreSQL
+st_pg() { [ "${E2E_STATE:-}" = postgres ]; }
+# st PATH: the state location for PATH
+st() {
+	if st_pg; then
+		echo "$FLOTILLA_TEST_PG?schema=e2e_$(printf '%s' "$1" | md5sum | cut -c1-16)"
+	else
+		echo "$1"
+	fi
+}
+# st_schema LOCATION: the schema of a postgres location
+st_schema() { local s=${1##*schema=}; echo "${s%%&*}"; }
+# st_sql LOCATION SQL: run SQL on the state; rows as sqlite3 prints them (fields joined by |)
+st_sql() {
+	if [[ $1 == postgres* ]]; then
+		psql "$FLOTILLA_TEST_PG" -XAtq -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+			-c "SET search_path = $(st_schema "$1")" -c "$2"
+	else
+		sqlite3 "$1" "$2"
+	fi
+}
+# st_exists LOCATION: the state was made (a file, or a schema)
+st_exists() {
+	if [[ $1 == postgres* ]]; then
+		[ "$(psql "$FLOTILLA_TEST_PG" -XAtq -c "SELECT count(*) FROM pg_namespace WHERE nspname = '$(st_schema "$1")'")" = 1 ]
+	else
+		[ -e "$1" ]
+	fi
+}
+# st_rm LOCATION: remove the state (the file and its -wal and -shm, or the schema)
+st_rm() {
+	if [[ $1 == postgres* ]]; then
+		psql "$FLOTILLA_TEST_PG" -XAtq -c "SET client_min_messages = warning" \
+			-c "DROP SCHEMA IF EXISTS $(st_schema "$1") CASCADE" >/dev/null
+	else
+		rm -f "$1" "$1-wal" "$1-shm"
+	fi
+}
+# st_dump LOCATION: all the state holds, as text (to look for what must never be in it)
+st_dump() {
+	if [[ $1 == postgres* ]]; then
+		pg_dump "$FLOTILLA_TEST_PG" -n "$(st_schema "$1")" --data-only
+	else
+		sqlite3 "$1" .dump
+	fi
+}
+# st_copy FROM TO: a consistent copy of the state FROM as TO (a new state)
+st_copy() {
+	if [[ $1 == postgres* ]]; then
+		st_rm "$2"
+		pg_dump "$FLOTILLA_TEST_PG" -n "$(st_schema "$1")" |
+			sed "s/\b$(st_schema "$1")\b/$(st_schema "$2")/g" |
+			psql "$FLOTILLA_TEST_PG" -Xq -v ON_ERROR_STOP=1 >/dev/null
+	else
+		sqlite3 "$1" ".backup '$2'"
+	fi
+}
+
 # ------------------------------------------------------------ the sim
 
 # start_sim NAME ARGS...: a fresh sim (the previous one stopped), no rate limit unless ARGS set one; sets sim_pid, base, NEON_API_HOST
@@ -127,7 +193,7 @@ PY
 # F ARGS...: flotilla ARGS
 F() { "$flotilla" "$@"; }
 # pid_of TENANT STATE: the id of the project STATE maps TENANT to
-pid_of() { sqlite3 "$2" "SELECT project_id FROM tenants WHERE tenant = '$1'"; }
+pid_of() { st_sql "$2" "SELECT project_id FROM tenants WHERE tenant = '$1'"; }
 # summary FILE KEY: a member of a JSON plan's summary
 summary() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"][sys.argv[2]])' "$1" "$2"; }
 # field FILE NAME: a number (created updated deleted failed skipped blocked writes listed polls readbacks) of FILE's "Apply: ..." line

@@ -18,13 +18,33 @@
 
 #include "state-fixture.h"
 
+/* End the state's connections from the server side (a restart, a
+ * failover): only this test's, by their application_name (other tests
+ * share the server). */
+static void kill_connections(fixture *fx)
+{
+	char *sql = xasprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+			      "'flotilla:%s' AND pid <> pg_backend_pid()", fx->schema);
+	pg_exec_raw(fx->path, NULL, sql);
+	free(sql);
+}
+
 static void test_pg_schema(void **st)
 {
 	fixture *fx = *st;
 	static const char *const banned[] = { "password", "secret", "uri", "api_key", "token" };
 	char *tables, *cols, *save = NULL;
+	state *none = NULL;
 
+	/* a command that only reads never makes the schema */
+	assert_int_equal(state_open_existing(&none, fx->path, NULL), ERR_NOTFOUND);
+	assert_null(none);
+	ut_assert_err_contains("no state at");
+	char *sql = xasprintf("SELECT count(*) FROM pg_namespace WHERE nspname = '%s'", fx->schema);
+	assert_int_equal(file_i64(fx->path, sql), 0);
 	fx->s = open_ok(fx);
+	assert_int_equal(file_i64(fx->path, sql), 1);
+	free(sql);
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
 	tables = file_text(fx->path, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
 				     "WHERE schemaname = current_schema()");
@@ -99,7 +119,9 @@ static void test_pg_password_never_shown(void **st)
 	/* the test server trusts 127.0.0.1: the password is sent and ignored */
 	assert_int_equal(state_open(&fx->s, with_pw), 0);
 	assert_int_equal(state_lease_acquire(fx->s, "fleet", 60, NULL), 0);
-	assert_null(strstr(file_text(fx->path, "SELECT string_agg(holder || host, ',') FROM leases"), "hunter2"));
+	char *held = file_text(fx->path, "SELECT string_agg(holder || host, ',') FROM leases");
+	assert_null(strstr(held, "hunter2"));
+	free(held);
 	assert_int_equal(state_open(&s, bad_port), ERR_IO);
 	ut_assert_err_contains("cannot connect");
 	ut_assert_err_contains("postgres://flotilla@127.0.0.1:1/flotilla?connect_timeout=2&schema=");
@@ -122,16 +144,14 @@ static void test_pg_reconnects(void **st)
 
 	fx->s = open_ok(fx);
 	assert_int_equal(state_meta_set(fx->s, "kept", "yes"), 0);
-	pg_exec_raw(fx->path, NULL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-				    "application_name = 'flotilla' AND pid <> pg_backend_pid()");
+	kill_connections(fx);
 	assert_int_equal(state_meta_get(fx->s, "kept", &v), ERR_IO);
 	assert_null(v);
 	assert_int_equal(state_meta_get(fx->s, "kept", &v), 0);
 	assert_string_equal(v, "yes");
 	free(v);
 	/* and inside a transaction: it fails, the next one works */
-	pg_exec_raw(fx->path, NULL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-				    "application_name = 'flotilla' AND pid <> pg_backend_pid()");
+	kill_connections(fx);
 	assert_int_equal(state_tenant_put(fx->s, "acme", "p-1", "prod", "create"), ERR_IO);
 	assert_int_equal(state_tenant_put(fx->s, "acme", "p-1", "prod", "create"), 0);
 	assert_int_equal(state_tenant_count(fx->s), 1);
@@ -249,8 +269,7 @@ static void test_pg_snapshot(void **st)
 	state_deep none;
 	assert_int_equal(state_deep_get(fx->s, "p-nope", &none), ERR_NOTFOUND);
 	/* they come from memory: with the connection gone they still answer */
-	pg_exec_raw(fx->path, NULL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-				    "application_name = 'flotilla' AND pid <> pg_backend_pid()");
+	kill_connections(fx);
 	for (int i = 0; i < 10; i++) {
 		assert_int_equal(state_project_get(fx->s, page[i].id, &p), 0);
 		state_project_release(&p);
