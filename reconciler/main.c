@@ -20,6 +20,7 @@ static const command COMMANDS[] = {
 	{"daemon", cmd_daemon, "keep the fleet equal to git: fetch, plan, apply, heal drift; metrics", CMD_DAEMON_USAGE},
 	{"unlock", cmd_unlock, "remove the state file's lease when its holder is gone for good", CMD_UNLOCK_USAGE},
 	{"status", cmd_status, "show what the state file knows about the fleet or a tenant", CMD_STATUS_USAGE},
+	{"state", cmd_state, "copy a state between a file and PostgreSQL, verified", CMD_STATE_USAGE},
 };
 
 static void usage(FILE *out)

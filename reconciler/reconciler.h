@@ -38,6 +38,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_adopt(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
+int cmd_state(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 
 /*
@@ -75,6 +76,7 @@ extern const char CMD_PLAN_USAGE[];
 extern const char CMD_APPLY_USAGE[];
 extern const char CMD_ADOPT_USAGE[];
 extern const char CMD_UNLOCK_USAGE[];
+extern const char CMD_STATE_USAGE[];
 extern const char CMD_DAEMON_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */

@@ -89,6 +89,9 @@ typedef struct db_driver {
 	 * 0, or a failure code. */
 	int (*end)(state *s, bool commit, int depth);
 	void (*close)(state *s);
+	/* SQL run after a copy into this backend (ids given explicitly leave
+	 * PostgreSQL's identity sequences behind), or NULL. */
+	const char *after_copy;
 } db_driver;
 
 struct state {

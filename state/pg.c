@@ -703,6 +703,9 @@ static void pgd_close(state *s)
 const db_driver state__pg = {
 	.name = "postgres",
 	.snapshots = true,
+	.after_copy = "SELECT setval(pg_get_serial_sequence('runs', 'id'), coalesce((SELECT max(id) FROM runs), 0) + 1, "
+		      "false); SELECT setval(pg_get_serial_sequence('journal', 'id'), coalesce((SELECT max(id) FROM "
+		      "journal), 0) + 1, false)",
 	.prepare = pgd_prepare,
 	.finalize = pgd_finalize,
 	.reset = pgd_reset,

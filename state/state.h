@@ -530,4 +530,23 @@ void state_run_release(state_run *r);
 typedef int (*state_run_fn)(void *arg, const state_run *r);
 int state_runs_recent(state *s, size_t n, state_run_fn fn, void *arg) WUR;
 
+/* ------------------------------------------------------------------ copy */
+
+typedef struct state_copy_report {
+	int64_t rows;                        /* rows copied */
+	int tables;                          /* tables verified the same on both sides */
+} state_copy_report;
+
+/*
+ * Copy the whole state `from` into `to`, which must be empty (a new file or
+ * schema: ERR_CONFLICT otherwise), from either backend to either: one read
+ * snapshot of from, one write transaction of to (all or nothing). Leases
+ * are not copied (they are the running processes'; the caller holds
+ * from's). Then state_verify_same.
+ */
+int state_copy(state *from, state *to, state_copy_report *out) WUR;
+/* Every table of a and b (but leases) has the same rows: counted and
+ * hashed in key order. ERR_FAIL naming the first table that differs. */
+int state_verify_same(state *a, state *b, state_copy_report *out) WUR;
+
 #endif

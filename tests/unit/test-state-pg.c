@@ -184,9 +184,9 @@ static void test_pg_page_refused_half_way(void **st)
 	assert_int_equal(state_project_count(fx->s), 2500);
 }
 
-/* Deep rows for project i: two branches, an endpoint, a database and a
+/* Deep rows for project PREFIX-i: two branches, an endpoint, a database and a
  * role, the names carrying i. */
-static void put_deep(fixture *fx, int i)
+static void put_deep(fixture *fx, const char *prefix, int i)
 {
 	state_branch b[2] = {
 		{arena_printf(fx->a, "br-main-%d", i), S("main"), NULL, true, false, NULL, S("t0"), S("t1")},
@@ -198,7 +198,7 @@ static void put_deep(fixture *fx, int i)
 	state_database d = {b[0].id, arena_printf(fx->a, "db%d", i), S("owner")};
 	state_role r = {b[0].id, S("owner")};
 	state_deep deep = {b, 2, &e, 1, &d, 1, &r, 1};
-	char *id = arena_printf(fx->a, "p-%06d", i);
+	char *id = arena_printf(fx->a, "%s-%06d", prefix, i);
 
 	assert_int_equal(state_deep_put(fx->s, id, "2026-11-01T00:00:00Z", &deep), 0);
 }
@@ -243,7 +243,7 @@ static void test_pg_snapshot(void **st)
 	fx->s = open_ok(fx);
 	refresh_all(fx->s, page, N, 100);
 	for (int i = 0; i < N; i += 2)
-		put_deep(fx, i);
+		put_deep(fx, "p", i);
 	/* one by one, outside a read transaction */
 	for (int i = 0; i < N; i++)
 		assert_int_equal(state_deep_get(fx->s, page[i].id, &one[i]), 0);
@@ -293,6 +293,77 @@ static void test_pg_snapshot(void **st)
 		state_deep_release(&one[i]);
 }
 
+/* A state with rows in every table that is copied. */
+static void fill_state(fixture *fx, state *s)
+{
+	state_project *page = make_page(fx, "c", 0, 40);
+	state_project full = full_project(fx, "c-full");
+	int64_t run = 0, j = 0;
+	const state_index_row rows[] = {{"acme", "tenants/acme.yaml"}, {"zeta", "tenants/zeta.yaml"}};
+	const char *extra[] = {"flotilla.yaml"};
+	const unsigned char blob[] = {0, 1, 2, 0xff, '\\', 'x', 0};
+
+	refresh_all(s, page, 40, 25);
+	assert_int_equal(state_project_put(s, &full, false), 0);
+	fx->s = s;
+	for (int i = 0; i < 40; i += 3)
+		put_deep(fx, "c", i);
+	fx->s = NULL;
+	assert_int_equal(state_tenant_put(s, "acme", "c-000001", "prod", "create"), 0);
+	assert_int_equal(state_tenant_put(s, "zeta", "c-000002", "prod", "adopt"), 0);
+	assert_int_equal(state_tenant_set_protect(s, "zeta", true), 0);
+	assert_int_equal(state_sync_put(s, "acme", "drifted", "quota changed", "[{\"path\":\"quota\"}]"), 0);
+	assert_int_equal(state_run_begin(s, "apply", &run), 0);
+	assert_int_equal(state_journal_intent(s, run, "acme", "c-000001", "update", "{\"method\":\"PATCH\"}", &j), 0);
+	assert_int_equal(state_journal_finish(s, j, "done", NULL), 0);
+	assert_int_equal(state_run_finish(s, run, "ok", "{\"updated\":1}"), 0);
+	assert_int_equal(state_parse_cache_put(s, "blob-1", blob, sizeof(blob)), 0);
+	assert_int_equal(state_parse_cache_put(s, "blob-empty", "", 0), 0);
+	assert_int_equal(state_index_replace(s, "abc123", rows, 2, extra, 1), 0);
+	assert_int_equal(state_meta_set(s, "fleet", "prod"), 0);
+	assert_int_equal(state_lease_acquire(s, "fleet", 60, NULL), 0);
+}
+
+/* flotilla state copy's core: SQLite -> PostgreSQL -> SQLite gives the
+ * same state, each hop verified; a copy never goes into a state that is
+ * not empty, and ids go on after the copied ones. */
+static void test_pg_copy_round_trip(void **st)
+{
+	fixture *fx = *st;
+	char *file = xasprintf("%s/from.db", fx->dir), *back = xasprintf("%s/back.db", fx->dir);
+	state *from = NULL, *pg = NULL, *again = NULL;
+	state_copy_report rep;
+	int64_t run = 0;
+
+	assert_int_equal(state_open(&from, file), 0);
+	fill_state(fx, from);
+	assert_int_equal(state_open(&pg, fx->path), 0);
+	assert_int_equal(state_copy(from, pg, &rep), 0);
+	assert_int_equal(rep.tables, 13);
+	assert_true(rep.rows > 100);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM leases"), 0);
+	assert_int_equal(state_open(&again, back), 0);
+	assert_int_equal(state_copy(pg, again, &rep), 0);
+	/* the far ends compared directly */
+	assert_int_equal(state_verify_same(from, again, &rep), 0);
+	assert_int_equal(rep.tables, 13);
+	/* a copy into a state that holds something is refused, and writes nothing */
+	assert_int_equal(state_copy(from, again, &rep), ERR_CONFLICT);
+	ut_assert_err_contains("not empty");
+	/* a difference is found, and named */
+	file_exec(back, "UPDATE tenants SET fleet = 'other' WHERE tenant = 'zeta'");
+	assert_int_equal(state_verify_same(from, again, &rep), ERR_FAIL);
+	ut_assert_err_contains("table tenants differs");
+	/* the copied ids are taken: the next run follows them */
+	assert_int_equal(state_run_begin(pg, "refresh", &run), 0);
+	assert_int_equal(run, 2);
+	state_close(again);
+	state_close(pg);
+	state_close(from);
+	free(file);
+	free(back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +374,7 @@ int main(void)
 		FX(test_pg_reconnects),
 		FX(test_pg_page_refused_half_way),
 		FX(test_pg_snapshot),
+		FX(test_pg_copy_round_trip),
 	};
 
 	if (!fx_pg()) {
