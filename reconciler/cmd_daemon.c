@@ -35,7 +35,7 @@ const char CMD_DAEMON_USAGE[] =
 	"                       [--webhook-secret-file FILE] [--drift-budget 20%]\n"
 	"                       [--list-interval DUR] [--notify-url URL | --notify-url-file F]\n"
 	"                       [--rate R] [--parallel N] [--secrets-dir DIR]\n"
-	"                       [--lock-timeout DUR] [--state FILE] [--api-url URL]\n"
+	"                       [--lease-ttl 30s] [--state FILE|URL] [--api-url URL]\n"
 	"                       [--api-key-file FILE] [--log-format json|text]\n"
 	"\n"
 	"Keep the fleet equal to git: fetch the repository every interval (or at once on\n"
@@ -61,8 +61,11 @@ const char CMD_DAEMON_USAGE[] =
 	"  --notify-url URL        POST a JSON message (Slack-compatible \"text\") when an apply\n"
 	"                          fails, a tenant is blocked or drift is found; rate-limited\n"
 	"  --notify-url-file F     the same, the URL read from a file (mode 0600): it is a secret\n"
-	"  --rate R, --parallel N, --secrets-dir DIR, --lock-timeout DUR   as for apply\n"
-	"  --state FILE, --api-url URL, --api-key-file FILE                as for apply\n"
+	"  --lease-ttl DUR         the lease of the daemon that leads, renewed every third of\n"
+	"                          it (default 30s); daemons that do not hold it stand by and\n"
+	"                          take over when it lapses (docs/daemon.md)\n"
+	"  --rate R, --parallel N, --secrets-dir DIR   as for apply\n"
+	"  --state FILE|URL, --api-url URL, --api-key-file FILE   as for apply\n"
 	"  --log-format FORMAT     json (default) or text\n"
 	"  -h, --help              this help\n"
 	"\n"
@@ -93,7 +96,7 @@ typedef struct daemon_ctx {
 	/* options */
 	const char *url, *ref, *cache_dir, *secret_file, *secrets_dir, *state_path, *port_file;
 	const char *listen, *log_fmt;
-	int64_t interval_s, lock_timeout_s;
+	int64_t interval_s;
 	double budget; /* 0..1 */
 	int parallel;
 	cli_api api;
@@ -106,6 +109,7 @@ typedef struct daemon_ctx {
 	/* what /readyz reports: written by the loop, read by HTTP threads */
 	pthread_mutex_t health_mu;
 	bool fetch_ok, state_ok;
+	bool leading;          /* holds the lease (else stands by) */
 	int64_t last_loop_end; /* unix seconds */
 	int64_t next_fetch_ms; /* monotonic: when the next loop fetches */
 	char fetch_error[300];
@@ -118,7 +122,15 @@ typedef struct daemon_ctx {
 	int64_t list_at, deep_at;
 	char policy[16];
 	bool settled;          /* the first plan (and its journal settling) ran */
+	int64_t lease_ttl_s;   /* --lease-ttl */
+	lease_keeper *keeper;  /* while leading */
 } daemon_ctx;
+
+/* Whether this daemon stopped leading (its lease lost to another). */
+static bool lost_lead(daemon_ctx *d)
+{
+	return lease_keeper_lost(d->keeper, NULL, 0);
+}
 
 /* -------------------------------------------------------------- HTTP side */
 
@@ -128,11 +140,17 @@ static bool ready(void *arg, buf *why)
 	bool ok = true;
 	int rc = 0;
 	pthread_mutex_lock(&d->health_mu);
-	bool fetch_ok = d->fetch_ok, state_ok = d->state_ok;
+	bool fetch_ok = d->fetch_ok, state_ok = d->state_ok, leading = d->leading;
 	int64_t last = d->last_loop_end;
 	char error[sizeof(d->fetch_error)];
 	str_copy(error, d->fetch_error, sizeof(error));
 	pthread_mutex_unlock(&d->health_mu);
+	if (!leading) {
+		/* webhooks and traffic go to the leader */
+		rc |= buf_adds(why, "lease: standing by: another daemon leads\n");
+		(void)rc;
+		return false;
+	}
 	if (!fetch_ok) {
 		rc |= buf_printf(why, "git: %s\n", error[0] ? error : "not fetched yet");
 		ok = false;
@@ -180,9 +198,11 @@ static void active_metric(void *arg, size_t active)
 
 static const char *stop_reason(void *arg, const plan_action *a)
 {
-	(void)arg;
 	(void)a;
-	return g_stop ? "the daemon is stopping; the next start goes on" : NULL;
+	if (g_stop)
+		return "the daemon is stopping; the next start goes on";
+	/* the lease's thread found another leading: not one more tenant */
+	return lost_lead(arg) ? "this daemon no longer leads; the leader goes on" : NULL;
 }
 
 /* Plan `rq` and apply it, going on past failures. 0 ok, 1 partial, -1 error. */
@@ -205,8 +225,8 @@ static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool ap
 		 p->nupdate, p->ndelete);
 	log_info("daemon: applying", "what", what, "commit", p->commit, "changes", counts);
 	exec_opts eo = {.parallel = d->parallel, .op_timeout_ms = 600000, .continue_on_error = true,
-			.secrets_dir = d->secrets_dir, .fleet = spec_fleet_name(pl->fl.fleet), .lease = "fleet",
-			.skip = stop_reason, .stop = &g_stop, .stop_grace_ms = STOP_GRACE_MS,
+			.secrets_dir = d->secrets_dir, .fleet = spec_fleet_name(pl->fl.fleet),
+			.skip = stop_reason, .skip_arg = d, .stop = &g_stop, .stop_grace_ms = STOP_GRACE_MS,
 			.on_active = active_metric, .active_arg = d->m};
 	if (sync_record_applying(d->st, p) != 0)
 		log_warn("daemon: cannot record the tenants' sync states", "error", err_msg());
@@ -324,7 +344,7 @@ static bool pace_wait(void *arg, int64_t ms)
 static int drift_step(daemon_ctx *d)
 {
 	exec_opts heal = {.parallel = d->parallel, .op_timeout_ms = 600000, .continue_on_error = true,
-			  .secrets_dir = d->secrets_dir, .lease = "fleet", .skip = stop_reason, .stop = &g_stop,
+			  .secrets_dir = d->secrets_dir, .skip = stop_reason, .skip_arg = d, .stop = &g_stop,
 			  .stop_grace_ms = STOP_GRACE_MS, .on_active = active_metric, .active_arg = d->m};
 	sweep_opts o = {.repo = d->cache_dir, .rate = d->api.rate > 0 ? d->api.rate : 10.0, .budget = d->budget,
 			.interval_s = d->interval_s, .list_interval_s = d->list_interval_s,
@@ -422,7 +442,7 @@ static void wait_for(int64_t ms)
 static void loop(daemon_ctx *d)
 {
 	int64_t backoff = 1;
-	while (!g_stop) {
+	while (!g_stop && !lost_lead(d)) {
 		int64_t t0 = mono_ms();
 		d->next_fetch_ms = t0 + d->interval_s * 1000;
 		if (g_reload)
@@ -451,13 +471,11 @@ static void loop(daemon_ctx *d)
 				outcome = "error";
 			else if (r > 0)
 				outcome = "partial";
-			if (!g_stop && drift_step(d) != 0)
+			if (!g_stop && !lost_lead(d) && drift_step(d) != 0)
 				outcome = "error";
 		}
-		/* the lease, and whether the state file takes writes */
-		bool state_ok = state_lease_renew(d->st, "fleet", ENGINE_LEASE_TTL) == 0;
-		if (!state_ok)
-			log_error("daemon: cannot renew the state file's lease", "error", err_msg());
+		/* the lease's thread renews it; whether the state takes writes */
+		bool state_ok = !lost_lead(d);
 		publish(d);
 		int64_t took = mono_ms() - t0;
 		char label[32];
@@ -470,7 +488,7 @@ static void loop(daemon_ctx *d)
 		d->last_loop_end = end;
 		pthread_mutex_unlock(&d->health_mu);
 		metrics_set(d->m, "flotilla_last_reconcile_timestamp_seconds", NULL, (double)end);
-		if (g_stop)
+		if (g_stop || lost_lead(d))
 			break;
 		/* the next fetch one interval after this one began (the sweep's
 		 * pacing fills the time between), or after the back-off */
@@ -481,6 +499,49 @@ static void loop(daemon_ctx *d)
 			backoff *= 2;
 		wait_for(wait);
 	}
+}
+
+/* While standing by: the status page and metrics from the state (read
+ * only), and /readyz says why this daemon does not act. */
+static void standby_idle(void *arg)
+{
+	daemon_ctx *d = arg;
+	pthread_mutex_lock(&d->health_mu);
+	d->leading = false;
+	pthread_mutex_unlock(&d->health_mu);
+	publish(d);
+}
+
+/* Lead when the lease can be had, stand by while another daemon holds it,
+ * and stand by again if it is lost, until a signal stops the daemon.
+ * Whether the lease is held at the end (to be released). */
+static bool lead_or_stand_by(daemon_ctx *d)
+{
+	while (!g_stop) {
+		metrics_set(d->m, "flotilla_leader", NULL, 0);
+		if (lease_stand_by(d->st, d->lease_ttl_s, &g_stop, standby_idle, wait_for, d) != 0)
+			return false;
+		if (lease_keeper_start(&d->keeper, d->st, d->lease_ttl_s, g_wake[1]) != 0) {
+			log_error("daemon: cannot keep the lease", "error", err_msg());
+			return true;
+		}
+		metrics_set(d->m, "flotilla_leader", NULL, 1);
+		pthread_mutex_lock(&d->health_mu);
+		d->leading = true;
+		d->state_ok = true;
+		pthread_mutex_unlock(&d->health_mu);
+		/* a new leader settles what an earlier one left in the journal */
+		d->settled = false;
+		loop(d);
+		char why[200] = "";
+		bool lost = lease_keeper_lost(d->keeper, why, sizeof(why));
+		lease_keeper_stop(d->keeper);
+		d->keeper = NULL;
+		if (!lost)
+			return true;
+		log_warn("daemon: stopped leading: the lease was lost; standing by", "error", why);
+	}
+	return false;
 }
 
 /* The signals, and the pipe their handler wakes the loop through. 0, or
@@ -553,6 +614,11 @@ static int daemon_opt(void *arg, int c, const char *value)
 		if (unit_duration_parse(value, false, &d->list_interval_s) != 0 || d->list_interval_s < 1)
 			return cli_fail("daemon", "--list-interval wants a duration like 5m, not '%s'", value), -1;
 		return 1;
+	case 'T':
+		if (unit_duration_parse(value, false, &d->lease_ttl_s) != 0 || d->lease_ttl_s < 3)
+			return cli_fail("daemon", "--lease-ttl wants a duration of at least 3s, like 30s, not '%s'", value),
+			       -1;
+		return 1;
 	case 'n': d->notify_url = value; return 1;
 	case 'N': d->notify_file = value; return 1;
 	case 'b':
@@ -578,6 +644,7 @@ int cmd_daemon(int argc, char **argv)
 		{"webhook-secret-file", required_argument, NULL, 'w'},
 		{"drift-budget", required_argument, NULL, 'b'},
 		{"list-interval", required_argument, NULL, 'L'},
+		{"lease-ttl", required_argument, NULL, 'T'},
 		{"notify-url", required_argument, NULL, 'n'},
 		{"notify-url-file", required_argument, NULL, 'N'},
 		{"log-format", required_argument, NULL, 'f'},
@@ -591,6 +658,7 @@ int cmd_daemon(int argc, char **argv)
 	d.interval_s = 60;
 	d.listen = "127.0.0.1:9464";
 	d.budget = 0.2;
+	d.lease_ttl_s = 30;
 	d.log_fmt = "json";
 	if (cli_opts_parse("daemon", argc, argv, opts, CLI_API | CLI_WRITE, &o, daemon_opt, &d) != EXIT_OK)
 		return EXIT_ERROR;
@@ -598,7 +666,6 @@ int cmd_daemon(int argc, char **argv)
 	d.parallel = o.parallel;
 	d.secrets_dir = o.secrets_dir;
 	d.state_path = o.state_path;
-	d.lock_timeout_s = o.lock_timeout_s;
 	d.api = o.api;
 	if (cli_opts_extra("daemon", argc, argv) != EXIT_OK)
 		return EXIT_ERROR;
@@ -632,10 +699,6 @@ int cmd_daemon(int argc, char **argv)
 		cache = slash ? xasprintf("%.*s/git", (int)(slash - sp), sp) : xstrdup("git");
 		d.cache_dir = cache;
 	}
-	if (cli_lease_take("daemon", d.st, d.lock_timeout_s, "--lock-timeout waits for it") != EXIT_OK)
-		goto done;
-	leased = true;
-	d.state_ok = true;
 	d.m = metrics_new();
 	daemon_metrics_declare(d.m);
 	cli_api api = d.api;
@@ -657,7 +720,7 @@ int cmd_daemon(int argc, char **argv)
 	snprintf(pt, sizeof(pt), "%d", port);
 	snprintf(bud, sizeof(bud), "%.0f%%", d.budget * 100);
 	log_info("daemon: started", "repo", d.url, "ref", d.ref, "interval", iv, "port", pt, "drift_budget", bud);
-	loop(&d);
+	leased = lead_or_stand_by(&d);
 	log_info("daemon: stopping");
 	rc = EXIT_OK;
 done:

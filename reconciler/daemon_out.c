@@ -37,6 +37,7 @@ void daemon_metrics_declare(metrics *m)
 		{"flotilla_drift_reads_total", "counter", "Projects read by the drift sweep."},
 		{"flotilla_apply_failures_total", "counter", "Tenants that failed in the daemon's applies."},
 		{"flotilla_notifications_total", "counter", "Notifications (--notify-url), by outcome."},
+		{"flotilla_leader", "gauge", "1 while this daemon holds the lease and leads, 0 while it stands by."},
 	};
 	/* families whose series all carry labels: no unlabeled series */
 	static const char *const labelled[] = {

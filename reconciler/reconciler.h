@@ -48,6 +48,22 @@ int cmd_daemon(int argc, char **argv);
  * status page) and the metrics read from it, and its notifications.
  */
 void daemon_metrics_declare(metrics *m);
+
+/* daemon_lease.c: the daemon's lease as a leader's. */
+#include <signal.h>
+typedef struct lease_keeper lease_keeper;
+/* Renew this process's lease on st's state every ttl/3 from a thread with
+ * its own connection; when it is lost, lease_keeper_lost says so and
+ * wake_fd gets a byte. 0, or -1 (err_msg). */
+int lease_keeper_start(lease_keeper **out, const state *st, int64_t ttl_s, int wake_fd);
+/* Whether the lease was lost (taken, removed, or not renewed for 2/3 of
+ * its TTL); why into why[cap] (may be NULL). */
+bool lease_keeper_lost(lease_keeper *k, char *why, size_t cap);
+void lease_keeper_stop(lease_keeper *k);
+/* Stand by until this process holds the lease: try every ttl/3, calling
+ * idle(arg) and then wait_ms between tries. 0 when leading, 1 when *stop. */
+int lease_stand_by(state *st, int64_t ttl_s, const volatile sig_atomic_t *stop, void (*idle)(void *arg),
+		   void (*wait_ms)(int64_t ms), void *arg);
 void daemon_on_attempt(void *arg, const char *route, int status);
 typedef struct daemon_view {
 	state *st;
