@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# failover.sh FLOTILLA SIM SRC: two daemons on one PostgreSQL state
+# (issue 15). 500 tenants are being created when the leader is killed with
+# kill -9 at a random moment, 10 times; each time the standby must lead
+# within two lease TTLs (flotilla_leader 1 on its /metrics), and the killed
+# one comes back as the new standby. Then the fleet must converge: 500
+# synced, 500 projects in the sim and none made twice, no journal row left
+# unfinished. Prints the failover times. Runs under tests/pg/pg.sh run
+# (FLOTILLA_TEST_PG); registered as failover-e2e-pg only.
+set -uo pipefail
+flotilla=$(realpath "$1")
+sim=$(realpath "$2")
+src=$(realpath "$3")
+only_var=FAILOVER_E2E_ONLY keep_var=FAILOVER_E2E_KEEP
+. "$(dirname "$0")/lib.sh"
+git_sandbox
+key=e2e-failover-key-7Hn2
+export NEON_API_KEY=$key
+private_binaries
+
+[ -n "${FLOTILLA_TEST_PG:-}" ] || { fail "setup" "no FLOTILLA_TEST_PG: run under tests/pg/pg.sh run"; finish; }
+export E2E_STATE=postgres
+TTL=3
+N=${FAILOVER_TENANTS:-500}
+KILLS=${FAILOVER_KILLS:-10}
+state=$(st "$tmp/state.db")
+
+# start NAME: a daemon on the shared state; its pid in pid_NAME, its base URL in base_NAME
+start() {
+	rm -f "$tmp/$1.dport"
+	mkdir -p "$tmp/$1"
+	(cd "$tmp/$1" && exec "$flotilla" daemon --repo "$tmp/repo" --state "$state" --lease-ttl ${TTL}s \
+		--interval 2s --listen 127.0.0.1:0 --port-file "$tmp/$1.dport" --cache-dir "$tmp/$1/git" \
+		--rate 1000 --parallel 8 --log-format text) 2>>"$tmp/$1.dlog" &
+	printf -v "pid_$1" '%s' $!
+	for _ in $(seq 200); do [ -s "$tmp/$1.dport" ] && break; sleep 0.05; done
+	printf -v "base_$1" 'http://127.0.0.1:%s' "$(cat "$tmp/$1.dport" 2>/dev/null)"
+}
+# leader_of NAME: its flotilla_leader (empty when it does not answer)
+leader_of() {
+	local b="base_$1"
+	curl -s --max-time 1 "${!b}/metrics" 2>/dev/null | awk '$1 == "flotilla_leader" { print $2 }'
+}
+metric() {
+	local b="base_$1"
+	curl -s --max-time 1 "${!b}/metrics" 2>/dev/null | awk -v m="$2" '$1 == m { print $2 }'
+}
+
+start_sim fo --op-delay-ms 50
+gen_fleet "$N" "$tmp/fleet"
+mkrepo "$tmp/repo" "$tmp/fleet"
+
+start a
+for _ in $(seq 100); do [ "$(leader_of a)" = 1 ] && break; sleep 0.1; done
+start b
+sleep 1
+if [ "$(leader_of a)" = 1 ] && [ "$(leader_of b)" = 0 ]; then ok "one leads (a), the other stands by (b, flotilla_leader 0)"
+else fail "roles" "a: $(leader_of a), b: $(leader_of b)"; fi
+
+leader=a standby=b
+times=()
+worst=0
+for k in $(seq "$KILLS"); do
+	# a random moment while the fleet is being created
+	sleep "$(python3 -c 'import random; print(round(random.uniform(0.3, 2.5), 2))')"
+	lp="pid_$leader"
+	t0=$(date +%s.%N)
+	kill -9 "${!lp}"
+	wait "${!lp}" 2>/dev/null
+	led=
+	for _ in $(seq 300); do
+		[ "$(leader_of "$standby")" = 1 ] && { led=1; break; }
+		sleep 0.05
+	done
+	t1=$(date +%s.%N)
+	took=$(echo "$t1 - $t0" | bc -l)
+	times+=("$took")
+	if [ -z "$led" ]; then
+		fail "failover $k" "$standby did not lead within 15 s"
+		break
+	fi
+	if [ "$(echo "$took > 2 * $TTL" | bc -l)" = 1 ]; then
+		fail "failover $k" "$standby led after ${took} s, more than two lease TTLs ($((2 * TTL)) s)"
+	fi
+	[ "$(echo "$took > $worst" | bc -l)" = 1 ] && worst=$took
+	start "$leader"
+	t=$leader leader=$standby standby=$t
+done
+[ ${#times[@]} = "$KILLS" ] && ok "$KILLS kill -9s of the leader: the standby led each time within 2 TTLs (worst ${worst} s)"
+echo "# failover seconds: ${times[*]}"
+
+# converged: every tenant synced, nothing left in the journal
+done_at=
+for _ in $(seq 600); do
+	if [ "$(metric "$leader" 'flotilla_tenants{state="synced"}')" = "$N" ] &&
+		[ "$(metric "$leader" flotilla_journal_backlog)" = 0 ]; then done_at=1; break; fi
+	sleep 0.5
+done
+[ -n "$done_at" ] && ok "converged after the kills: $N synced, journal backlog 0" ||
+	fail "converge" "synced $(metric "$leader" 'flotilla_tenants{state="synced"}'), backlog $(metric "$leader" flotilla_journal_backlog)"
+projects=$(simstat '["projects"]')
+unfinished=$(st_sql "$state" "SELECT count(*) FROM journal WHERE state IN ('intent','sent','unknown')")
+if [ "$projects" = "$N" ] && no_dups; then ok "$N projects in the sim, none made twice"
+else fail "duplicates" "projects $projects, $(simstat '["duplicate_names"]')"; fi
+[ "$unfinished" = 0 ] && ok "no journal row left unfinished ($(st_sql "$state" "SELECT count(*) FROM journal") rows)" ||
+	fail "journal" "$unfinished rows unfinished"
+mapped=$(st_sql "$state" "SELECT count(*) FROM tenants")
+[ "$mapped" = "$N" ] && ok "every tenant mapped once ($mapped)" || fail "map" "$mapped tenants mapped"
+for n in a b; do p="pid_$n"; kill -TERM "${!p}" 2>/dev/null; wait "${!p}" 2>/dev/null; done
+finish "$tmp"/*.dlog "$tmp"/*.simlog
