@@ -95,6 +95,17 @@ int state__step_done(state *s, db_stmt *st, const char *what)
 	return rc;
 }
 
+int state__step_deferred(state *s, db_stmt *st, const char *what)
+{
+	int rc;
+
+	if (s->depth == 0 || !st->drv->step_deferred)
+		return state__step_done(s, st, what);
+	rc = st->drv->step_deferred(st);
+	state__reset(st);
+	return rc == 0 ? 0 : state__fail(s, rc, what);
+}
+
 int state__run_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
 		     const char *what)
 {

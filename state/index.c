@@ -29,7 +29,7 @@ static int insert_rows(state *s, const state_index_row *rows, size_t n)
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		db_bind_text(st, 1, rows[i].tenant);
 		db_bind_text(st, 2, rows[i].path);
-		rc = state__step_done(s, st, "writing the manifest index");
+		rc = state__step_deferred(s, st, "writing the manifest index");
 	}
 	return rc;
 }
@@ -46,7 +46,7 @@ static int exec_each(state *s, const char *sql, const char *const *v, size_t n)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		db_bind_text(st, 1, v[i]);
-		rc = state__step_done(s, st, "writing the manifest index");
+		rc = state__step_deferred(s, st, "writing the manifest index");
 	}
 	return rc;
 }

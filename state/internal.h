@@ -58,6 +58,11 @@ typedef struct db_driver {
 	int (*param_count)(db_stmt *st);
 	/* DB_ROW, DB_DONE, or a failure code for fail(). */
 	int (*step)(db_stmt *st);
+	/* Run a statement that returns no rows inside a transaction, its
+	 * answer read later (PostgreSQL: sent in a pipeline, read before the
+	 * connection's next other use, at the latest the commit, which fails
+	 * if it failed); or NULL: stepped at once. 0, or a failure code. */
+	int (*step_deferred)(db_stmt *st);
 	/* Run a statement that returns no rows n times, bind(st, i, arg)
 	 * binding run i: 0, or a failure code (bind's own code, or the
 	 * backend's). PostgreSQL sends them all before it reads an answer (a
@@ -157,6 +162,7 @@ typedef struct pg_link {
 	unsigned long long nstatements;  /* names prepared statements */
 	int lock_depth;                  /* the level that holds the write lock, 0: none */
 	int64_t changes;
+	size_t deferred;                 /* statements sent in a pipeline, their answers not read yet */
 	char sqlstate[6];                /* the last error */
 	char *message;
 } pg_link;
@@ -176,6 +182,9 @@ void pg__free(pg_link *c);
 void pg__keep_error(pg_link *c, const struct pg_result *res);
 /* Run SQL on the connection: 0, or 1 with the error kept in c. */
 int pg__exec(pg_link *c, const char *sql);
+/* Read the answers of the statements sent deferred: 0, or 1 with the
+ * first error kept. Called before any other use of the connection. */
+int pg__flush(pg_link *c);
 
 /* schema.c: bring an open, identified SQLite file (at version `seen`,
  * from state__identify) up to STATE_SCHEMA_VERSION in one write
@@ -225,6 +234,11 @@ int state__step_str(state *s, db_stmt *st, const char *what, char **out) WUR;
  * count(*)): 0 with the row there to read, else state__fail(s, rc, what),
  * no row at all included. The caller resets st either way. */
 int state__step_one(state *s, db_stmt *st, const char *what) WUR;
+/* A write whose answer the caller does not need at once (an upsert in a
+ * batch of them): inside a transaction, db_driver.step_deferred; else
+ * state__step_done. A failure may be reported by a later statement or the
+ * commit instead. 0, or state__fail(s, rc, what). */
+int state__step_deferred(state *s, db_stmt *st, const char *what) WUR;
 /* db_driver.run_batch, then reset: 0, or state__fail(s, rc, what). */
 int state__run_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
 		     const char *what) WUR;

@@ -158,6 +158,7 @@ static void close_cursor(pg_stmt *st)
 	if (!st->cursor)
 		return;
 	st->cursor = false;
+	(void)pg__flush(c);
 	if (c->conn && PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) == PQTRANS_INTRANS) {
 		char sql[48];
 		snprintf(sql, sizeof(sql), "CLOSE %sc", st->name);
@@ -197,7 +198,7 @@ static void pgd_finalize(db_stmt *dst)
 	pgd_clear(dst);
 	/* a statement of this connection is deallocated; one of a lost
 	 * connection went with it */
-	if (st->name[0] && st->gen == c->gen && c->conn && PQstatus(c->conn) == CONNECTION_OK &&
+	if (st->name[0] && st->gen == c->gen && c->conn && PQstatus(c->conn) == CONNECTION_OK && pg__flush(c) == 0 &&
 	    PQtransactionStatus(c->conn) != PQTRANS_INERROR) {
 		char sql[48];
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
@@ -314,8 +315,12 @@ static int check(pg_link *c, PGresult *res, bool rows)
 
 int pg__exec(pg_link *c, const char *sql)
 {
+	int rc = pg__flush(c);
+
+	if (rc != 0)
+		return rc;
 	PGresult *res = PQexec(c->conn, sql);
-	int rc = check(c, res, true);
+	rc = check(c, res, true);
 
 	PQclear(res);
 	return rc;
@@ -341,6 +346,8 @@ static int ensure_prepared(pg_stmt *st)
 
 	if (st->name[0] && st->gen == c->gen)
 		return 0;
+	if ((rc = pg__flush(c)) != 0)
+		return rc;
 	snprintf(st->name, sizeof(st->name), "f%llu", (unsigned long long)++c->nstatements);
 	res = PQprepare(c->conn, st->name, st->sql, st->nparams, st->types);
 	rc = check(c, res, false);
@@ -360,6 +367,8 @@ static int open_cursor(pg_stmt *st)
 	PGresult *res;
 	int rc;
 
+	if ((rc = pg__flush(c)) != 0)
+		return rc;
 	if (!st->name[0])
 		snprintf(st->name, sizeof(st->name), "w%llu", (unsigned long long)++c->nstatements);
 	sql = xasprintf("DECLARE %sc NO SCROLL CURSOR FOR %s", st->name, st->sql);
@@ -379,6 +388,8 @@ static int fetch(pg_stmt *st)
 	int rc;
 
 	drop_result(st);
+	if ((rc = pg__flush(c)) != 0)
+		return rc;
 	snprintf(sql, sizeof(sql), "FETCH %d FROM %sc", FETCH_ROWS, st->name);
 	st->res = PQexec(c->conn, sql);
 	if ((rc = check(c, st->res, true)) != 0) {
@@ -413,7 +424,7 @@ static int start(pg_stmt *st)
 			return rc;
 		return 0;
 	}
-	if ((rc = ensure_prepared(st)) != 0)
+	if ((rc = ensure_prepared(st)) != 0 || (rc = pg__flush(c)) != 0)
 		return rc;
 	st->res = PQexecPrepared(c->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0);
 	if ((rc = check(c, st->res, true)) != 0) {
@@ -515,7 +526,7 @@ static int pgd_run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t
 		if ((rc = bind(dst, from, arg)) != 0)
 			return rc;
 		param_arrays(st);
-		if ((rc = ensure_prepared(st)) != 0)
+		if ((rc = ensure_prepared(st)) != 0 || (rc = pg__flush(c)) != 0)
 			return rc;
 		if (!PQenterPipelineMode(c->conn)) {
 			pg__keep_error(c, NULL);
@@ -545,6 +556,43 @@ static int pgd_run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t
 			return rc;
 	}
 	return 0;
+}
+
+int pg__flush(pg_link *c)
+{
+	size_t n = c->deferred;
+
+	if (n == 0)
+		return 0;
+	c->deferred = 0;
+	if (!PQpipelineSync(c->conn)) {
+		pg__keep_error(c, NULL);
+		(void)pipeline_results(c, n);
+		return PG_FAILED;
+	}
+	return pipeline_results(c, n);
+}
+
+static int pgd_step_deferred(db_stmt *dst)
+{
+	pg_stmt *st = ps(dst);
+	pg_link *c = pc(dst->s);
+	int rc;
+
+	param_arrays(st);
+	if ((rc = ensure_prepared(st)) != 0) /* flushes first when it prepares */
+		return rc;
+	if (c->deferred == 0 && !PQenterPipelineMode(c->conn)) {
+		pg__keep_error(c, NULL);
+		return PG_FAILED;
+	}
+	if (!PQsendQueryPrepared(c->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0)) {
+		pg__keep_error(c, NULL);
+		(void)pg__flush(c);
+		return PG_FAILED;
+	}
+	/* a bounded pipeline: its answers never fill the socket while we send */
+	return ++c->deferred >= PIPELINE_MAX ? pg__flush(c) : 0;
 }
 
 static bool pgd_col_null(db_stmt *st, int i)
@@ -718,6 +766,7 @@ const db_driver state__pg = {
 	.param_count = pgd_param_count,
 	.step = pgd_step,
 	.run_batch = pgd_run_batch,
+	.step_deferred = pgd_step_deferred,
 	.col_null = pgd_col_null,
 	.col_i64 = pgd_col_i64,
 	.col_double = pgd_col_double,

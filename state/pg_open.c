@@ -139,6 +139,7 @@ static int connect_now(state *s)
 	PQsetNoticeProcessor(c->conn, ignore_notice, NULL);
 	c->gen++;
 	c->lock_depth = 0;
+	c->deferred = 0;
 	/* the schema name is checked plain (parse_location): quoting it is enough */
 	/* application_name names the fleet's schema: pg_stat_activity tells
 	 * one fleet's connections from another's */

@@ -63,7 +63,7 @@ int state_sync_put(state *s, const char *tenant, const char *sync_state, const c
 		if ((rc = state__stmt(s, "DELETE FROM tenant_sync WHERE tenant = ?1", &st)) != 0)
 			return rc;
 		db_bind_text(st, 1, tenant);
-		return state__step_done(s, st, "writing a tenant's sync state");
+		return state__step_deferred(s, st, "writing a tenant's sync state");
 	}
 	/* the same state again keeps its since: the time it was entered */
 	if ((rc = state__stmt(s,
@@ -79,7 +79,7 @@ int state_sync_put(state *s, const char *tenant, const char *sync_state, const c
 	db_bind_text(st, 3, reason ? reason : "");
 	db_bind_text(st, 4, fields_json);
 	db_bind_i64(st, 5, db_now());
-	return state__step_done(s, st, "writing a tenant's sync state");
+	return state__step_deferred(s, st, "writing a tenant's sync state");
 }
 
 int state_sync_get(state *s, const char *tenant, state_sync *out)

@@ -477,7 +477,7 @@ int state_parse_cache_put(state *s, const char *blob_id, const void *data, size_
 	db_bind_text(st, 1, blob_id);
 	db_bind_blob(st, 2, data, len);
 	db_bind_i64(st, 3, db_now());
-	return state__step_done(s, st, "writing the parse cache");
+	return state__step_deferred(s, st, "writing the parse cache");
 }
 
 int state_parse_cache_prune(state *s, int64_t older_than, int64_t *removed)

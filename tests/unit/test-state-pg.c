@@ -293,6 +293,44 @@ static void test_pg_snapshot(void **st)
 		state_deep_release(&one[i]);
 }
 
+/* Writes in a batch are pipelined (state/pg.c, step_deferred): a read
+ * in the same transaction sees them, and one the server refuses fails
+ * the commit, which then writes none of them. */
+static void test_pg_deferred_writes(void **st)
+{
+	fixture *fx = *st;
+	buf got = BUF_INIT(0);
+	int rc = 0;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_batch_begin(fx->s), 0);
+	for (int i = 0; i < 2500; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "blob-%05d", i);
+		assert_int_equal(state_parse_cache_put(fx->s, id, id, strlen(id)), 0);
+	}
+	assert_int_equal(state_parse_cache_get(fx->s, "blob-02499", &got), 0);
+	assert_int_equal(got.len, 10);
+	assert_memory_equal(got.data, "blob-02499", 10);
+	buf_release(&got);
+	assert_int_equal(state_batch_commit(fx->s), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM parse_cache"), 2500);
+
+	file_exec(fx->path, "ALTER TABLE parse_cache ADD CONSTRAINT not_bad CHECK (blob_id <> 'bad')");
+	assert_int_equal(state_batch_begin(fx->s), 0);
+	for (int i = 0; i < 20 && rc == 0; i++)
+		rc = state_parse_cache_put(fx->s, i == 10 ? "bad" : "good", "x", 1);
+	if (rc == 0)
+		rc = state_batch_commit(fx->s);
+	else
+		state_batch_rollback(fx->s);
+	assert_int_equal(rc, ERR_CONFLICT);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM parse_cache WHERE blob_id IN ('bad', 'good')"), 0);
+	/* the connection goes on */
+	assert_int_equal(state_parse_cache_put(fx->s, "after", "y", 1), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM parse_cache WHERE blob_id = 'after'"), 1);
+}
+
 /* A state with rows in every table that is copied. */
 static void fill_state(fixture *fx, state *s)
 {
@@ -375,6 +413,7 @@ int main(void)
 		FX(test_pg_page_refused_half_way),
 		FX(test_pg_snapshot),
 		FX(test_pg_copy_round_trip),
+		FX(test_pg_deferred_writes),
 	};
 
 	if (!fx_pg()) {
