@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # incremental.sh FLOTILLA SRCROOT: `flotilla plan --changed-since` on real
-# git repositories and a real state file (no API call: --refresh=none):
+# git repositories and a real state (a file, or a PostgreSQL schema with
+# E2E_STATE=postgres: lib.sh's st; no API call: --refresh=none):
 #   - a plan writes the manifest index of its commit;
 #   - since a commit the index describes, only the changed files are loaded
 #     (a partial load), and the tenants considered are those of the changed
@@ -22,20 +23,23 @@ git_sandbox
 unset NEON_API_KEY NEON_API_HOST
 
 repo=$tmp/repo
-state=$tmp/state.db
+state=$(st "$tmp/state.db")
 mkrepo "$repo" "$src/examples/fleet"
 c1=$(git -C "$repo" rev-parse HEAD)
 plan() { "$flotilla" plan --repo "$repo" --state "$state" --refresh=none "$@"; }
 # actions FILE: "kind tenant" lines of a JSON plan, sorted
 actions() { python3 -c 'import json,sys; [print(a["kind"], a["tenant"]) for a in json.load(open(sys.argv[1]))["actions"]]' "$1" | sort; }
-index_commit() { sqlite3 "$state" "SELECT value FROM meta WHERE key = 'manifest_index_commit'"; }
-index_dump() { sqlite3 "$state" "SELECT tenant, path FROM manifest_index ORDER BY tenant; SELECT path FROM manifest_extra ORDER BY path"; }
+index_commit() { st_sql "$state" "SELECT value FROM meta WHERE key = 'manifest_index_commit'"; }
+index_dump() {
+	st_sql "$state" "SELECT tenant, path FROM manifest_index ORDER BY tenant" &&
+		st_sql "$state" "SELECT path FROM manifest_extra ORDER BY path"
+}
 
 # ------------------------------------------------------------ the index
 if plan >/dev/null 2>"$tmp/err" && [ "$(index_commit)" = "$c1" ] &&
-	[ "$(sqlite3 "$state" 'SELECT count(*) FROM manifest_index')" = 15 ] &&
-	[ "$(sqlite3 "$state" "SELECT path FROM manifest_index WHERE tenant = 'fabrikam'")" = tenants/us/pro/fabrikam.yaml ] &&
-	[ "$(sqlite3 "$state" 'SELECT group_concat(path) FROM (SELECT path FROM manifest_extra ORDER BY path)')" = \
+	[ "$(st_sql "$state" 'SELECT count(*) FROM manifest_index')" = 15 ] &&
+	[ "$(st_sql "$state" "SELECT path FROM manifest_index WHERE tenant = 'fabrikam'")" = tenants/us/pro/fabrikam.yaml ] &&
+	[ "$(st_sql "$state" 'SELECT path FROM manifest_extra ORDER BY path' | paste -sd,)" = \
 		flotilla.yaml,profiles/enterprise.yaml,profiles/free.yaml,profiles/pro.yaml ]; then
 	ok "a full plan writes the manifest index of its commit"
 else
@@ -44,7 +48,7 @@ fi
 index_dump >"$tmp/index-c1"
 
 # ------------------------------------------- modify, add, remove (mapped)
-sqlite3 "$state" "INSERT INTO tenants (tenant, project_id, fleet, source, mapped_at, protect) VALUES
+st_sql "$state" "INSERT INTO tenants (tenant, project_id, fleet, source, mapped_at, protect) VALUES
 	('blue-yonder', 'proj-by-1', 'acme-saas', 'create', 0, 0),
 	('contoso', 'proj-co-1', 'acme-saas', 'create', 0, 0)"
 edit "$repo/tenants/us/pro/fabrikam.yaml" "computeTime: 1000h" "computeTime: 1200h"
@@ -63,8 +67,8 @@ if plan --changed-since "$c1" --verbose --format json >"$tmp/p2.json" 2>"$tmp/er
 	grep -q "3 paths changed since ${c1:0:12}; 3 tenants considered (partial load)" "$tmp/err" &&
 	grep -q "^plan: 6 manifest files, 2 parsed, 4 from the parse cache" "$tmp/err" &&
 	[ "$(actions "$tmp/p2.json")" = "$want" ] && [ "$(index_commit)" = "$c2" ] &&
-	[ "$(sqlite3 "$state" "SELECT count(*) FROM manifest_index WHERE tenant = 'blue-yonder'")" = 0 ] &&
-	[ "$(sqlite3 "$state" "SELECT path FROM manifest_index WHERE tenant = 'newco'")" = tenants/us/newco.yaml ]; then
+	[ "$(st_sql "$state" "SELECT count(*) FROM manifest_index WHERE tenant = 'blue-yonder'")" = 0 ] &&
+	[ "$(st_sql "$state" "SELECT path FROM manifest_index WHERE tenant = 'newco'")" = tenants/us/newco.yaml ]; then
 	ok "since an indexed commit: a partial load of 6 files, the 3 tenants changed (the removed one orphaned)"
 else
 	fail "partial" "$(cat "$tmp/err"; actions "$tmp/p2.json" 2>&1; index_commit)"
@@ -79,7 +83,7 @@ else
 	fail "index moved" "$(index_commit); $(diff <(index_dump) "$tmp/index-c1")"
 fi
 # the same plan through a full load: an index of no known commit
-sqlite3 "$state" "UPDATE meta SET value = 'elsewhere' WHERE key = 'manifest_index_commit'"
+st_sql "$state" "UPDATE meta SET value = 'elsewhere' WHERE key = 'manifest_index_commit'"
 if plan --changed-since "$c1" --verbose --format json >"$tmp/p2full.json" 2>"$tmp/err" &&
 	grep -q "3 tenants considered (full load)" "$tmp/err" &&
 	[ "$(actions "$tmp/p2full.json")" = "$want" ] && [ "$(index_commit)" = "$c2" ]; then
@@ -148,7 +152,7 @@ elif grep -q "nothing has been applied from this state file yet" "$tmp/err"; the
 else
 	fail "last-applied" "$(cat "$tmp/err")"
 fi
-sqlite3 "$state" "INSERT INTO meta (key, value) VALUES ('last_applied_commit', '$c4')"
+st_sql "$state" "INSERT INTO meta (key, value) VALUES ('last_applied_commit', '$c4')"
 edit "$repo/tenants/us/pro/fabrikam.yaml" "computeTime: 1200h" "computeTime: 1300h"
 git -C "$repo" commit -qam "fabrikam again"
 if plan --changed-since last-applied --verbose --format json >"$tmp/p4.json" 2>"$tmp/err" &&
@@ -176,10 +180,17 @@ fi
 # ------------------------------- a parse cache that cannot be written
 # every insert fails (a trigger): the plan is the same, with a warning, and
 # the next plan parses again (nothing half-written is ever read back)
-sqlite3 "$state" "DELETE FROM parse_cache; CREATE TRIGGER no_cache BEFORE INSERT ON parse_cache
-	BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+st_sql "$state" "DELETE FROM parse_cache"
+if st_pg; then
+	st_sql "$state" "CREATE FUNCTION no_cache() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$BEGIN RAISE EXCEPTION 'disk says no'; END\$\$;
+		CREATE TRIGGER no_cache BEFORE INSERT ON parse_cache FOR EACH ROW EXECUTE FUNCTION no_cache()"
+else
+	st_sql "$state" "CREATE TRIGGER no_cache BEFORE INSERT ON parse_cache
+		BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+fi
 if plan --format json --verbose >"$tmp/p7.json" 2>"$tmp/err" && grep -q "cannot save the parse cache" "$tmp/err" &&
-	grep -q "disk says no" "$tmp/err" && [ "$(sqlite3 "$state" 'SELECT count(*) FROM parse_cache')" = 0 ] &&
+	grep -q "disk says no" "$tmp/err" && [ "$(st_sql "$state" 'SELECT count(*) FROM parse_cache')" = 0 ] &&
 	[ "$(actions "$tmp/p7.json" | wc -l)" = 16 ] &&
 	plan --verbose >/dev/null 2>"$tmp/err2" && grep -q "^plan: 13 manifest files, 13 parsed, 0 from the parse cache" "$tmp/err2"; then
 	ok "a parse cache that cannot be written: the plan still succeeds, with a warning"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # plan.sh FLOTILLA FLOTILLA_SIM SRCROOT: end-to-end tests of `flotilla plan`
-# against a real flotilla-sim on loopback and real git repositories:
+# against a real flotilla-sim on loopback and real git repositories (the
+# states a file each, or a PostgreSQL schema with E2E_STATE=postgres: st):
 #   - a new fleet plans one create per tenant, with the ownership
 #     annotations inline, and plan never writes to the API;
 #   - the calls a plan lists are the ones that converge: running a plan's
@@ -23,7 +24,8 @@ start_sim plan --op-delay-ms 0
 
 mkrepo "$tmp/repo" "$src/examples/fleet"
 sha=$(git -C "$tmp/repo" rev-parse HEAD)
-plan() { "$flotilla" plan --repo "$tmp/repo" --state "$tmp/state.db" "$@"; }
+state=$(st "$tmp/state.db")
+plan() { "$flotilla" plan --repo "$tmp/repo" --state "$state" "$@"; }
 
 # ------------------------------------------------------------ new fleet
 if plan --format json >"$tmp/p1.json" 2>"$tmp/p1.err"; then
@@ -75,7 +77,7 @@ for a in p["actions"]:
     print(a["tenant"])
 EOF
 made=$(wc -l <"$tmp/created.txt")
-"$flotilla" refresh --rebuild --dir "$tmp/repo" --state "$tmp/state.db" >"$tmp/rebuild.txt" 2>&1 ||
+"$flotilla" refresh --rebuild --dir "$tmp/repo" --state "$state" >"$tmp/rebuild.txt" 2>&1 ||
 	fail "refresh --rebuild" "$(cat "$tmp/rebuild.txt")"
 plan --format json --refresh=full >"$tmp/p2.json" 2>"$tmp/p2.err" || fail "second plan" "$(cat "$tmp/p2.err")"
 python3 - "$tmp/p2.json" "$tmp/created.txt" <<'EOF' >"$tmp/check2.txt" 2>&1
@@ -94,7 +96,7 @@ else fail "creates converge" "$(cat "$tmp/check2.txt")"; fi
 
 # ------------------------------------------------ an out-of-band change
 victim=$(head -1 "$tmp/created.txt")
-pid=$(pid_of "$victim" "$tmp/state.db")
+pid=$(pid_of "$victim" "$state")
 curl -sf -X PATCH -H "Authorization: Bearer sim-key" "$base/api/v2/projects/$pid" \
 	-d '{"project": {"settings": {"quota": {"compute_time_seconds": 1}}}}' >/dev/null
 sleep 0.05
@@ -145,20 +147,25 @@ fi
 plan --refresh=none --out "$tmp/p.plan" >/dev/null 2>&1 || fail "plan --out" "exit $?"
 if [ "$(stat -c %a "$tmp/p.plan")" = 600 ] && grep -q '"sha256"' "$tmp/p.plan"; then ok "plan file written 0600 with a checksum"
 else fail "plan file" "$(stat -c %a "$tmp/p.plan")"; fi
-if grep -q "sim-key" "$tmp/p.plan" "$tmp"/state.db*; then fail "secrets" "the API key is in the plan file or state"
-else ok "no API key in the plan file or the state file"; fi
+# what the state holds as text, and a file's raw bytes too (what a row
+# left in free pages or the WAL)
+st_dump "$state" >"$tmp/state.txt" || fail "state dump" "st_dump exit $?"
+st_pg || cat "$tmp"/state.db* >>"$tmp/state.txt"
+if grep -q "sim-key" "$tmp/p.plan" "$tmp/state.txt"; then fail "secrets" "the API key is in the plan file or state"
+else ok "no API key in the plan file or the state"; fi
 
 # ---------------------------------------------- parse cache at 10,000
 gen_fleet 10000 "$tmp/big"
 mkrepo "$tmp/big"
-"$flotilla" plan --repo "$tmp/big" --state "$tmp/big.db" --refresh=none --verbose >/dev/null 2>"$tmp/v1.txt"
+big=$(st "$tmp/big.db")
+"$flotilla" plan --repo "$tmp/big" --state "$big" --refresh=none --verbose >/dev/null 2>"$tmp/v1.txt"
 f=$(find "$tmp/big/tenants" -name '*.yaml' | sort | head -1)
 sed -i 's/^\(  *pgVersion: \)1[0-9]/\117/' "$f"
 echo "# touched" >>"$f"
 git -C "$tmp/big" commit -qam "one tenant file"
-"$flotilla" plan --repo "$tmp/big" --state "$tmp/big.db" --refresh=none --verbose >/dev/null 2>"$tmp/v2.txt"
+"$flotilla" plan --repo "$tmp/big" --state "$big" --refresh=none --verbose >/dev/null 2>"$tmp/v2.txt"
 line=$(grep "manifest files" "$tmp/v2.txt")
 if echo "$line" | grep -q ", 1 parsed,"; then ok "parse cache: one changed manifest of 10,000 -> $line"
-else fail "parse cache" "first: $(grep 'manifest files' "$tmp/v1.txt"); second: $line"; fi
+else fail "parse cache" "first: $(grep 'manifest files' "$tmp/v1.txt"); second: $line; $(grep -h ' warn ' "$tmp/v1.txt" "$tmp/v2.txt")"; fi
 
 finish

@@ -4,7 +4,8 @@
 # exact list call counts, the cache equal to the sim field for field,
 # faults and 429s, bad responses that leave the cache intact, kill -9 in
 # the middle of a refresh, --rebuild of the tenant map, and a key that
-# never shows up in output, logs or the state file.
+# never shows up in output, logs or the state. The state is a file, or a
+# PostgreSQL schema with E2E_STATE=postgres (lib.sh's st).
 #
 # Prints "ok NAME" / "FAIL NAME: why" per case; exits 1 if any failed.
 set -uo pipefail
@@ -13,6 +14,7 @@ sim=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 key="sk-flotilla-e2e-SECRET-7f3a9c41d2"
 . "$here/lib.sh"
+state=$(st "$tmp/state.db")
 
 # populate JSON: projects made in the sim directly (/__sim/populate)
 populate() { curl -sf -X POST "$base/__sim/populate" -d "$1" >/dev/null; }
@@ -27,7 +29,7 @@ for t in acme beta gamma; do tenant_file "$tmp/fleet" "$t"; done
 # capturing everything it prints
 refresh() {
 	NEON_API_HOST="$base/api/v2" NEON_API_KEY="$key" "$flotilla" refresh --dir "$tmp/fleet" \
-		--state "$tmp/state.db" --rate 1000 "$@" >>"$tmp/out.log" 2>&1
+		--state "$state" --rate 1000 "$@" >>"$tmp/out.log" 2>&1
 }
 
 # --------------------------------------------------------- call counts
@@ -52,9 +54,12 @@ else
 fi
 
 # the cache equals the sim, field for field
-python3 - "$base" "$key" "$tmp/state.db" <<'EOF' >"$tmp/compare.txt" 2>&1
-import json, sqlite3, sys, urllib.request
-base, key, db = sys.argv[1:4]
+st_sql "$state" "SELECT id, name, region_id, pg_version, history_retention_seconds, created_at, updated_at,
+	quota_active_time, quota_compute_time, quota_written_data, quota_data_transfer, quota_logical_size,
+	min_cu, max_cu, suspend_timeout_seconds FROM projects" >"$tmp/cache.txt" 2>&1
+python3 - "$base" "$key" "$tmp/cache.txt" <<'EOF' >"$tmp/compare.txt" 2>&1
+import json, sys, urllib.request
+base, key, cache = sys.argv[1:4]
 sim, cursor = {}, None
 while True:
     url = base + "/api/v2/projects?limit=400" + ("&cursor=" + cursor if cursor else "")
@@ -65,12 +70,16 @@ while True:
     if len(page["projects"]) < 400:
         break
     cursor = page["pagination"]["cursor"]
-con = sqlite3.connect(db)
-rows = {r[0]: r for r in con.execute(
-    "SELECT id, name, region_id, pg_version, history_retention_seconds, created_at, updated_at, "
-    "quota_active_time, quota_compute_time, quota_written_data, quota_data_transfer, quota_logical_size, "
-    "min_cu, max_cu, suspend_timeout_seconds FROM projects")}
-bad = 0
+# the cache's rows as st_sql prints them: fields joined by |, NULL empty
+types = (str, str, str, int, int, str, str, int, int, int, int, int, float, float, int)
+rows, bad = {}, 0
+for line in open(cache):
+    f = line.rstrip("\n").split("|")
+    if len(f) != len(types):
+        print("not a row:", line.rstrip("\n")[:200]); bad += 1
+        continue
+    r = tuple(None if v == "" else t(v) for t, v in zip(types, f))
+    rows[r[0]] = r
 if set(rows) != set(sim):
     print("ids differ:", len(rows), "cached,", len(sim), "in the sim"); bad += 1
 for pid, p in sim.items():
@@ -95,7 +104,7 @@ if [ $? -eq 0 ]; then ok "cache matches the sim ($(tail -1 "$tmp/compare.txt"))"
 else fail "cache matches the sim" "$(head -5 "$tmp/compare.txt")"; fi
 
 # --------------------------------------------------------------- status
-if NEON_API_KEY= "$flotilla" status --state "$tmp/state.db" >"$tmp/status.txt" 2>&1 &&
+if NEON_API_KEY= "$flotilla" status --state "$state" >"$tmp/status.txt" 2>&1 &&
 	grep -q "cache: 10000 projects" "$tmp/status.txt" && grep -q "aws-us-east-2 *9980" "$tmp/status.txt" && grep -q "aws-eu-central-1 *20" "$tmp/status.txt"; then
 	ok "status shows the cache"
 else
@@ -107,7 +116,7 @@ faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}'
 api POST /projects '{"project": {"name": "t-added-under-faults"}}' >/dev/null 2>&1 || true
 faults '{"error_rate": 0.1, "reset_rate": 0.05, "seed": 42}'
 if refresh; then
-	n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
+	n=$(st_sql "$state" "SELECT count(*) FROM projects")
 	want=$(simstat '["projects"]')
 	if [ "$n" = "$want" ]; then ok "refresh under 10% 5xx and 5% resets ($n projects)"
 	else fail "refresh under faults" "cache has $n projects, the sim $want"; fi
@@ -124,14 +133,14 @@ faults '{"error_rate": 0, "reset_rate": 0}'
 # enough while draining that no call met a 429)
 start_sim slow --rate-per-minute 60 --burst-per-route 1000 --op-delay-ms 0
 populate '{"count": 8000, "name_prefix": "t-slow-"}'
-rm -f "$tmp/state.db"*
+st_rm "$state"
 for _ in $(seq 60); do printf 'url = "%s/api/v2/regions"\noutput = "/dev/null"\n' "$base"; done >"$tmp/drain.cfg"
 curl -s -H "Authorization: Bearer $key" -K "$tmp/drain.cfg"
 : >"$tmp/out.log"
 if NEON_API_HOST="$base/api/v2" NEON_API_KEY="$key" timeout 120 "$flotilla" refresh --dir "$tmp/fleet" \
-	--state "$tmp/state.db" --rate 20 >>"$tmp/out.log" 2>&1; then
+	--state "$state" --rate 20 >>"$tmp/out.log" 2>&1; then
 	limited=$(simstat '["rate_limited"]')
-	n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
+	n=$(st_sql "$state" "SELECT count(*) FROM projects")
 	if [ "$n" = 8000 ] && [ "$limited" -gt 0 ]; then ok "refresh at 20/s against 60/min completes ($limited answered 429)"
 	else fail "refresh against 60/min" "cache has $n projects (expected 8000), $limited answered 429 (expected some)"; fi
 else
@@ -139,7 +148,7 @@ else
 fi
 
 # -------------------------------------------------------- bad responses
-snapshot() { sqlite3 "$tmp/state.db" "SELECT id, name, region_id, pg_version, updated_at FROM projects ORDER BY id" | sha256sum; }
+snapshot() { st_sql "$state" "SELECT id, name, region_id, pg_version, updated_at FROM projects ORDER BY id" | sha256sum; }
 before=$(snapshot)
 for mode in missing-id wrong-type truncated not-json; do
 	rm -f "$tmp/badport"
@@ -147,7 +156,7 @@ for mode in missing-id wrong-type truncated not-json; do
 	bad_pid=$!
 	for _ in $(seq 100); do [ -s "$tmp/badport" ] && break; sleep 0.05; done
 	NEON_API_HOST="http://127.0.0.1:$(cat "$tmp/badport")/api/v2" NEON_API_KEY="$key" "$flotilla" refresh \
-		--dir "$tmp/fleet" --state "$tmp/state.db" >"$tmp/bad.txt" 2>&1
+		--dir "$tmp/fleet" --state "$state" >"$tmp/bad.txt" 2>&1
 	code=$?
 	kill "$bad_pid" 2>/dev/null; wait "$bad_pid" 2>/dev/null
 	cat "$tmp/bad.txt" >>"$tmp/out.log"
@@ -162,21 +171,29 @@ done
 # ------------------------------------------------- kill -9 mid-refresh
 start_sim crash --op-delay-ms 0
 populate '{"count": 50000, "name_prefix": "t-crash-"}'
-rm -f "$tmp/state.db"*
+st_rm "$state"
 refresh || fail "refresh of 50,000" "exit $?"
 populate '{"count": 2000, "name_prefix": "t-later-"}'
+# 12 list calls into the victim's refresh (the one above made its own)
+calls=$(list_calls)
 NEON_API_HOST="$base/api/v2" NEON_API_KEY="$key" "$flotilla" refresh --dir "$tmp/fleet" \
-	--state "$tmp/state.db" --rate 40 >>"$tmp/out.log" 2>&1 &
+	--state "$state" --rate 40 >>"$tmp/out.log" 2>&1 &
 victim=$!
-for _ in $(seq 400); do [ "$(list_calls)" -ge 12 ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ "$(list_calls)" -ge $((calls + 12)) ] && break; sleep 0.05; done
 kill -9 "$victim" 2>/dev/null
 wait "$victim" 2>/dev/null
-integrity=$(sqlite3 "$tmp/state.db" "PRAGMA integrity_check")
-n=$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")
-if [ "$integrity" = ok ] && [ "$n" -ge 50000 ]; then ok "kill -9 mid-refresh: integrity ok, $n projects kept"
-else fail "kill -9 mid-refresh" "integrity '$integrity', $n projects"; fi
+n=$(st_sql "$state" "SELECT count(*) FROM projects")
+if st_pg; then
+	# the server rolls back whatever transaction the killed client left open
+	if [ "$n" -ge 50000 ]; then ok "kill -9 mid-refresh: $n projects kept"
+	else fail "kill -9 mid-refresh" "$n projects"; fi
+else
+	integrity=$(st_sql "$state" "PRAGMA integrity_check")
+	if [ "$integrity" = ok ] && [ "$n" -ge 50000 ]; then ok "kill -9 mid-refresh: integrity ok, $n projects kept"
+	else fail "kill -9 mid-refresh" "integrity '$integrity', $n projects"; fi
+fi
 # the killed run's lease is a dead pid's: the next refresh takes it over
-if refresh && [ "$(sqlite3 "$tmp/state.db" "SELECT count(*) FROM projects")" = 52000 ]; then
+if refresh && [ "$(st_sql "$state" "SELECT count(*) FROM projects")" = 52000 ]; then
 	ok "refresh after the kill: 52000 projects"
 else
 	fail "refresh after the kill" "$(tail -3 "$tmp/out.log")"
@@ -190,16 +207,16 @@ mk t-beta '{"flotilla.fleet": "prod", "flotilla.tenant": "beta"}'
 mk t-gamma '{"flotilla.fleet": "staging", "flotilla.tenant": "gamma"}'   # another fleet, same name
 mk t-delta '{}'                                                          # no annotations
 mk unrelated '{"flotilla.fleet": "prod", "flotilla.tenant": "unrelated"}' # no prefix
-rm -f "$tmp/state.db"*
+st_rm "$state"
 refresh
 : >"$tmp/out.log"
 refresh --rebuild
-map=$(sqlite3 "$tmp/state.db" "SELECT tenant || '=' || (SELECT name FROM projects WHERE id = project_id) FROM tenants ORDER BY tenant" | tr '\n' ' ')
+map=$(st_sql "$state" "SELECT tenant || '=' || (SELECT name FROM projects WHERE id = project_id) FROM tenants ORDER BY tenant" | tr '\n' ' ')
 if [ "$map" = "acme=t-acme beta=t-beta " ]; then ok "rebuild recovers exactly acme and beta; gamma (other fleet) left alone"
 else fail "rebuild" "tenant map: '$map'"; fi
 # every project it left alone is named, with why
-gid=$(sqlite3 "$tmp/state.db" "SELECT id FROM projects WHERE name = 't-gamma'")
-did=$(sqlite3 "$tmp/state.db" "SELECT id FROM projects WHERE name = 't-delta'")
+gid=$(st_sql "$state" "SELECT id FROM projects WHERE name = 't-gamma'")
+did=$(st_sql "$state" "SELECT id FROM projects WHERE name = 't-delta'")
 if grep -q "left alone: $gid (named 't-gamma'): fleet 'staging''s project" "$tmp/out.log" &&
 	grep -q "left alone: $did (named 't-delta'): no flotilla marks; if it is tenant 'delta''s, flotilla adopt delta $did" "$tmp/out.log" &&
 	grep -q "1 other project was not looked at" "$tmp/out.log"; then
@@ -207,31 +224,38 @@ if grep -q "left alone: $gid (named 't-gamma'): fleet 'staging''s project" "$tmp
 else
 	fail "rebuild names" "$(cat "$tmp/out.log")"
 fi
-if refresh --rebuild; then fail "rebuild twice" "a second --rebuild on a mapped state file succeeded"
-else ok "rebuild refuses a state file that already maps tenants"; fi
-if "$flotilla" status acme --state "$tmp/state.db" >"$tmp/status.txt" 2>&1 && grep -q "t-acme" "$tmp/status.txt" &&
+if refresh --rebuild; then fail "rebuild twice" "a second --rebuild on a mapped state succeeded"
+else ok "rebuild refuses a state that already maps tenants"; fi
+if "$flotilla" status acme --state "$state" >"$tmp/status.txt" 2>&1 && grep -q "t-acme" "$tmp/status.txt" &&
 	grep -q "compute ep-" "$tmp/status.txt"; then ok "status of one tenant shows its project and compute"
 else fail "status acme" "$(cat "$tmp/status.txt")"; fi
 
 # ------------------------------------------------------------- secrets
 printf '%s\n' "$key" >"$tmp/keyfile"
 chmod 0600 "$tmp/keyfile"
-NEON_API_HOST="$base/api/v2" NEON_API_KEY= "$flotilla" refresh --dir "$tmp/fleet" --state "$tmp/state.db" \
+NEON_API_HOST="$base/api/v2" NEON_API_KEY= "$flotilla" refresh --dir "$tmp/fleet" --state "$state" \
 	--api-key-file "$tmp/keyfile" >>"$tmp/out.log" 2>&1 || fail "refresh with --api-key-file" "exit $?"
 chmod 0644 "$tmp/keyfile"
-if NEON_API_HOST="$base/api/v2" NEON_API_KEY= "$flotilla" refresh --dir "$tmp/fleet" --state "$tmp/state.db" \
+if NEON_API_HOST="$base/api/v2" NEON_API_KEY= "$flotilla" refresh --dir "$tmp/fleet" --state "$state" \
 	--api-key-file "$tmp/keyfile" >"$tmp/perm.txt" 2>&1; then
 	fail "world-readable key file" "accepted"
 else
 	ok "a key file readable by others is refused: $(head -1 "$tmp/perm.txt")"
 	cat "$tmp/perm.txt" >>"$tmp/out.log"
 fi
-if grep -rqF "$key" "$tmp/out.log" "$tmp"/state.db*; then
-	fail "secrets" "the API key appears in output or the state file"
+# what the state holds as text, and a file's raw bytes too (what a row
+# left in free pages or the WAL)
+st_dump "$state" >"$tmp/state.txt" || fail "state dump" "st_dump exit $?"
+st_pg || cat "$tmp"/state.db* >>"$tmp/state.txt"
+if grep -qF "$key" "$tmp/out.log" "$tmp/state.txt"; then
+	fail "secrets" "the API key appears in output or the state"
 else
-	ok "the API key is in no output, log or state file"
+	ok "the API key is in no output, log or state"
 fi
-if [ "$(stat -c %a "$tmp/state.db")" = 600 ]; then ok "state file mode 0600"
-else fail "state file mode" "$(stat -c %a "$tmp/state.db")"; fi
+# the file's mode (a PostgreSQL state has no file)
+if ! st_pg; then
+	if [ "$(stat -c %a "$tmp/state.db")" = 600 ]; then ok "state file mode 0600"
+	else fail "state file mode" "$(stat -c %a "$tmp/state.db")"; fi
+fi
 
 finish
