@@ -15,7 +15,7 @@
 #      unfinished journal row;
 #   5. a stale plan file: a tenant changed out of band since the plan is
 #      skipped (exit 3), the others applied;
-#   6. concurrency: a second apply on the same state file fails at once
+#   6. concurrency: a second apply on the same state fails at once
 #      naming the holder; a dead holder's lease is taken over;
 #   7. partial failure (the sim's project limit): one tenant failed with its
 #      request id, the rest converged;
@@ -29,12 +29,16 @@
 #      operations polled once after the settle delay), nothing read back;
 #      then, with operations of 600 ms, one write a tenant costs two
 #      requests (polling from 100 ms cost four).
-# APPLY_E2E_ONLY=1,5 runs only some of them (while working on one).
+# APPLY_E2E_ONLY=1,5 runs only some of them (while working on one);
+# APPLY_E2E_KEEP=1 keeps the temp dir.
+# Each state is `st PATH` (lib.sh): an SQLite file, or with
+# E2E_STATE=postgres a schema on the server in FLOTILLA_TEST_PG.
 set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 src=$(realpath "$3")
 only_var=APPLY_E2E_ONLY
+keep_var=APPLY_E2E_KEEP
 . "$(dirname "$0")/lib.sh"
 # everything this script prints also goes to a file, searched for secrets
 # at the end (test 8)
@@ -45,7 +49,7 @@ key=e2e-apply-key-7Qm2xV9
 export NEON_API_KEY=$key
 private_binaries
 
-# converged REPO STATE: a full refresh plans no changes
+# converged REPO STATE: a full refresh plans no changes (STATE a location, from st)
 converged() {
 	"$flotilla" plan --repo "$1" --state "$2" --refresh=full --rate 1000 --detailed-exitcode >"$tmp/conv.txt" 2>&1
 	local code=$?
@@ -55,7 +59,7 @@ converged() {
 ms_sleep() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 repo=$tmp/repo
-state=$tmp/state.db
+state=$(st "$tmp/state.db")
 apply() { "$flotilla" apply --repo "$repo" --state "$state" --auto-approve --rate 1000 "$@"; }
 plan() { "$flotilla" plan --repo "$repo" --state "$state" --rate 1000 "$@"; }
 
@@ -214,11 +218,12 @@ if want 8; then
 	start_sim secrets --op-delay-ms 0
 	mkrepo "$tmp/srepo" "$src/examples/fleet"
 	mkdir -m 700 "$tmp/secrets"
-	"$flotilla" plan --repo "$tmp/srepo" --state "$tmp/s.db" --rate 1000 --out "$tmp/s.plan" >"$tmp/s.plan.out" 2>&1
-	"$flotilla" apply --repo "$tmp/srepo" --state "$tmp/s.db" --auto-approve --rate 1000 \
+	sstate=$(st "$tmp/s.db")
+	"$flotilla" plan --repo "$tmp/srepo" --state "$sstate" --rate 1000 --out "$tmp/s.plan" >"$tmp/s.plan.out" 2>&1
+	"$flotilla" apply --repo "$tmp/srepo" --state "$sstate" --auto-approve --rate 1000 \
 		--secrets-dir "$tmp/secrets" >"$tmp/s.out" 2>"$tmp/s.err"
 	code=$?
-	"$flotilla" apply --repo "$tmp/srepo" --state "$tmp/s.db" --auto-approve --rate 1000 --format json \
+	"$flotilla" apply --repo "$tmp/srepo" --state "$sstate" --auto-approve --rate 1000 --format json \
 		--secrets-dir "$tmp/secrets" >"$tmp/s2.out" 2>"$tmp/s2.err"
 	python3 - "$tmp/secrets" >"$tmp/passwords" 2>"$tmp/pw.err" <<'EOF'
 import json, os, re, sys
@@ -249,7 +254,8 @@ if want 9; then
 	start_sim events --op-delay-ms 0
 	mkrepo "$tmp/jrepo" "$src/examples/fleet"
 	mkdir -m 700 "$tmp/jsecrets"
-	"$flotilla" apply --repo "$tmp/jrepo" --state "$tmp/j.db" --auto-approve --rate 1000 --format json \
+	jstate=$(st "$tmp/j.db")
+	"$flotilla" apply --repo "$tmp/jrepo" --state "$jstate" --auto-approve --rate 1000 --format json \
 		--secrets-dir "$tmp/jsecrets" >"$tmp/j.out" 2>"$tmp/j.err"
 	code=$?
 	if [ "$code" = 0 ] && python3 - "$tmp/j.out" >"$tmp/j.check" 2>&1 <<'EOF'
@@ -278,7 +284,7 @@ EOF
         - name: reporting
       databases:"
 	git -C "$tmp/jrepo" commit -qam "a role for fabrikam"
-	"$flotilla" apply --repo "$tmp/jrepo" --state "$tmp/j.db" --auto-approve --rate 1000 \
+	"$flotilla" apply --repo "$tmp/jrepo" --state "$jstate" --auto-approve --rate 1000 \
 		--secrets-dir "$tmp/jsecrets" >"$tmp/j2.out" 2>"$tmp/j2.err"
 	code=$?
 	names=$(python3 -c 'import json,sys; print(" ".join(sorted(r["name"] for r in json.load(open(sys.argv[1]))["roles"])))' \
@@ -310,7 +316,8 @@ if want 10; then
 	fleet_file "$erepo" economy e- "defaults:" "  compute:" "    suspendTimeout: 5m"
 	for i in $(seq -w 1 42); do tenant_file "$erepo" "e$i"; done
 	mkrepo "$erepo"
-	eapply() { "$flotilla" apply --repo "$erepo" --state "$tmp/e.db" --auto-approve --rate 1000 "$@"; }
+	estate=$(st "$tmp/e.db")
+	eapply() { "$flotilla" apply --repo "$erepo" --state "$estate" --auto-approve --rate 1000 "$@"; }
 	eapply >"$tmp/e0.out" 2>&1 || fail "economy: create" "$(tail -5 "$tmp/e0.out")"
 	edit "$erepo/flotilla.yaml" "suspendTimeout: 5m" "suspendTimeout: 10m"
 	commit "$erepo" "suspendTimeout 10m for every tenant"
@@ -322,7 +329,7 @@ if want 10; then
 	erb=$(field "$tmp/e1.out" readbacks)
 	if [ "$code" = 0 ] && [ "$(field "$tmp/e1.out" updated)" = 42 ] && [ "$ew" = 84 ] &&
 		[ "$(field "$tmp/e1.out" writes)" = 84 ] && [ "$er" -le 168 ] && [ "$erb" = 0 ] &&
-		converged "$erepo" "$tmp/e.db"; then
+		converged "$erepo" "$estate"; then
 		ok "economy: 42 tenants, one compute setting: $ew writes, $ep polls, $er requests in all (at most 168), $erb read-backs, then no changes"
 	else
 		fail "economy" "apply exit $code, writes $ew (want 84), polls $ep, requests $er (at most 168), read-backs $erb: $(tail -5 "$tmp/e1.out"; tail -3 "$tmp/conv.txt")"
@@ -339,7 +346,7 @@ if want 10; then
 	s1=$(simstats)
 	read -r ew er ep <<<"$(apply_delta "$s0" "$s1")"
 	if [ "$code" = 0 ] && [ "$(field "$tmp/e2.out" updated)" = 42 ] && [ "$ew" = 42 ] && [ "$er" -le 84 ] &&
-		[ "$(field "$tmp/e2.out" readbacks)" = 0 ] && converged "$erepo" "$tmp/e.db"; then
+		[ "$(field "$tmp/e2.out" readbacks)" = 0 ] && converged "$erepo" "$estate"; then
 		ok "economy, 600 ms operations: $ew writes, $ep polls, $er requests in all (at most 2 a write)"
 	else
 		fail "economy, 600 ms operations" "apply exit $code, writes $ew (want 42), polls $ep, requests $er (at most 84): $(tail -5 "$tmp/e2.out"; tail -3 "$tmp/conv.txt")"
@@ -350,12 +357,13 @@ fi
 if want 7; then
 	start_sim limit --op-delay-ms 0 --max-projects 14
 	mkrepo "$tmp/lrepo" "$src/examples/fleet"
-	"$flotilla" apply --repo "$tmp/lrepo" --state "$tmp/l.db" --auto-approve --rate 1000 \
+	lstate=$(st "$tmp/l.db")
+	"$flotilla" apply --repo "$tmp/lrepo" --state "$lstate" --auto-approve --rate 1000 \
 		--continue-on-error >"$tmp/l.out" 2>&1
 	code=$?
 	grep '^! .* failed: ' "$tmp/l.out" >"$tmp/l.failed"
 	bad=$(sed -n 's/^! \([^ ]*\) failed: .*/\1/p' "$tmp/l.failed")
-	"$flotilla" plan --repo "$tmp/lrepo" --state "$tmp/l.db" --rate 1000 --refresh=full --format json >"$tmp/l.json" 2>"$tmp/l.err"
+	"$flotilla" plan --repo "$tmp/lrepo" --state "$lstate" --rate 1000 --refresh=full --format json >"$tmp/l.json" 2>"$tmp/l.err"
 	left=$(python3 -c 'import json,sys; print(" ".join(a["kind"] + ":" + a["tenant"] for a in json.load(open(sys.argv[1]))["actions"]))' "$tmp/l.json" 2>&1)
 	if [ "$code" = 3 ] && [ "$(wc -l <"$tmp/l.failed")" = 1 ] && [ "$(field "$tmp/l.out" failed)" = 1 ] &&
 		[ "$(field "$tmp/l.out" created)" = 14 ] &&
@@ -377,11 +385,12 @@ fi
 if want 6; then
 	start_sim conc --op-delay-ms 400
 	mkrepo "$tmp/crepo" "$src/examples/fleet"
-	capply() { "$flotilla" apply --repo "$tmp/crepo" --state "$tmp/c.db" --auto-approve --rate 1000 "$@"; }
+	cstate=$(st "$tmp/c.db")
+	capply() { "$flotilla" apply --repo "$tmp/crepo" --state "$cstate" --auto-approve --rate 1000 "$@"; }
 	# in the background, so that $! is flotilla's own pid (not a subshell's)
-	capply_bg() { "$flotilla" apply --repo "$tmp/crepo" --state "$tmp/c.db" --auto-approve --rate 1000 "$@" & }
-	# the state file exists before the race (its schema is not the point)
-	"$flotilla" plan --repo "$tmp/crepo" --state "$tmp/c.db" --rate 1000 >"$tmp/c0.out" 2>&1
+	capply_bg() { "$flotilla" apply --repo "$tmp/crepo" --state "$cstate" --auto-approve --rate 1000 "$@" & }
+	# the state exists before the race (its schema is not the point)
+	"$flotilla" plan --repo "$tmp/crepo" --state "$cstate" --rate 1000 >"$tmp/c0.out" 2>&1
 	capply_bg >"$tmp/c1.out" 2>"$tmp/c1.err"
 	p1=$!
 	capply_bg >"$tmp/c2.out" 2>"$tmp/c2.err"
@@ -398,26 +407,26 @@ if want 6; then
 	elif [ "$c1" = 1 ] && [ "$c2" = 0 ]; then loser=1 winner_pid=$p2
 	else loser=; fi
 	if [ -n "$loser" ] && grep -q "pid $winner_pid on $(hostname)" "$tmp/c$loser.err" && [ "$lost_ms" -lt 2000 ] &&
-		converged "$tmp/crepo" "$tmp/c.db"; then
+		converged "$tmp/crepo" "$cstate"; then
 		ok "two applies at once: one converged, the other exit 1 after ${lost_ms} ms naming the holder ($(grep -o "pid $winner_pid on [^ ,;)]*" "$tmp/c$loser.err" | head -1))"
 	else
 		fail "two applies" "exits $c1 $c2, loser ended after ${lost_ms} ms: $(cat "$tmp/c1.err" "$tmp/c2.err")"
 	fi
 	# a dead holder: kill -9 an apply in flight, the next takes its lease
 	curl -sf -X POST "$base/__sim/reset" >/dev/null
-	rm -f "$tmp/c.db"*
-	"$flotilla" plan --repo "$tmp/crepo" --state "$tmp/c.db" --rate 1000 >"$tmp/c00.out" 2>&1
+	st_rm "$cstate"
+	"$flotilla" plan --repo "$tmp/crepo" --state "$cstate" --rate 1000 >"$tmp/c00.out" 2>&1
 	capply_bg >"$tmp/c3.out" 2>&1
 	p3=$!
 	sleep 0.7
 	kill -9 "$p3" 2>/dev/null
 	wait "$p3" 2>/dev/null
-	held=$(sqlite3 "$tmp/c.db" "SELECT count(*) FROM leases WHERE pid = $p3" 2>&1)
+	held=$(st_sql "$cstate" "SELECT count(*) FROM leases WHERE pid = $p3" 2>&1)
 	s0=$(date +%s%N)
 	capply >"$tmp/c4.out" 2>&1
 	c4=$?
 	took=$((($(date +%s%N) - s0) / 1000000))
-	if [ "$c4" = 0 ] && converged "$tmp/crepo" "$tmp/c.db" && no_dups; then
+	if [ "$c4" = 0 ] && converged "$tmp/crepo" "$cstate" && no_dups; then
 		ok "a killed apply's lease (held: $held row) is taken over: the next apply converged in ${took} ms"
 	else
 		fail "dead holder" "exit $c4 after ${took} ms, held $held: $(cat "$tmp/c4.out" "$tmp/conv.txt")"
@@ -429,12 +438,13 @@ if want 3; then
 	start_sim faults --op-delay-ms 20
 	gen_fleet 1000 "$tmp/frepo-src"
 	mkrepo "$tmp/frepo" "$tmp/frepo-src"
+	fstate=$(st "$tmp/f.db")
 	faults '{"error_rate": 0.10, "reset_rate": 0.05, "lock_rate": 0.05}'
 	s0=$(date +%s)
 	rounds=0 codes=
 	while [ "$rounds" -lt 3 ]; do
 		rounds=$((rounds + 1))
-		"$flotilla" apply --repo "$tmp/frepo" --state "$tmp/f.db" --auto-approve --continue-on-error \
+		"$flotilla" apply --repo "$tmp/frepo" --state "$fstate" --auto-approve --continue-on-error \
 			--rate 1000 --parallel 16 >"$tmp/f$rounds.out" 2>&1
 		code=$?
 		codes="$codes $code"
@@ -443,7 +453,7 @@ if want 3; then
 		[ "$code" = 3 ] || break
 	done
 	took=$(($(date +%s) - s0))
-	if [ "$code" = 0 ] && converged "$tmp/frepo" "$tmp/f.db" && no_dups; then
+	if [ "$code" = 0 ] && converged "$tmp/frepo" "$fstate" && no_dups; then
 		ok "faults on 1,000 tenants: converged in $rounds round(s) (exits$codes, ${took} s), no duplicate project"
 	else
 		fail "faults" "$rounds rounds, exits$codes, max_projects_per_name $(simstat '["max_projects_per_name"]'), duplicates $(simstat '["duplicate_names"]'): $(tail -5 "$tmp/f$rounds.out"; tail -5 "$tmp/conv.txt")"
@@ -480,7 +490,7 @@ PY
 # replicas_ok STATE: every mapped project has exactly the replicas its
 # manifest asks for (i % 3 == 0: 2, 1: 1, 2: 0), each name once
 replicas_ok() {
-	sqlite3 "$1" "SELECT tenant, project_id FROM tenants ORDER BY tenant" | python3 -c '
+	st_sql "$1" "SELECT tenant, project_id FROM tenants ORDER BY tenant" | python3 -c '
 import json, sys, urllib.request
 host, key = sys.argv[1:3]
 bad = []
@@ -498,8 +508,9 @@ if want 4; then
 	start_sim crash --op-delay-ms 20
 	crash_fleet "$tmp/krepo-src" 600
 	mkrepo "$tmp/krepo" "$tmp/krepo-src"
-	kapply() { "$flotilla" apply --repo "$tmp/krepo" --state "$tmp/k.db" --auto-approve --rate 1000 --parallel 4 "$@"; }
-	kapply_bg() { "$flotilla" apply --repo "$tmp/krepo" --state "$tmp/k.db" --auto-approve --rate 1000 --parallel 4 "$@" & }
+	kstate=$(st "$tmp/k.db")
+	kapply() { "$flotilla" apply --repo "$tmp/krepo" --state "$kstate" --auto-approve --rate 1000 --parallel 4 "$@"; }
+	kapply_bg() { "$flotilla" apply --repo "$tmp/krepo" --state "$kstate" --auto-approve --rate 1000 --parallel 4 "$@" & }
 	s0=$(date +%s)
 	dup_at= finished=0
 	for i in $(seq 50); do
@@ -516,38 +527,48 @@ if want 4; then
 		kapply >"$tmp/kfinal$runs.out" 2>&1 && break
 	done
 	code=$?
-	unfinished=$(sqlite3 "$tmp/k.db" "SELECT count(*) FROM journal WHERE state IN ('intent','sent','unknown')" 2>&1)
+	unfinished=$(st_sql "$kstate" "SELECT count(*) FROM journal WHERE state IN ('intent','sent','unknown')" 2>&1)
 	kfailed=$(field "$tmp/kfinal$runs.out" failed)
 	grep -q "^No changes to apply" "$tmp/kfinal$runs.out" && kfailed=0
 	took=$(($(date +%s) - s0))
-	reps=$(replicas_ok "$tmp/k.db")
-	if [ -z "$dup_at" ] && [ "$code" = 0 ] && [ "$kfailed" = 0 ] && converged "$tmp/krepo" "$tmp/k.db" && no_dups &&
+	reps=$(replicas_ok "$kstate")
+	if [ -z "$dup_at" ] && [ "$code" = 0 ] && [ "$kfailed" = 0 ] && converged "$tmp/krepo" "$kstate" && no_dups &&
 		[ "$unfinished" = 0 ] && [ "$reps" = ok ]; then
 		ok "50 kill -9 on 600 tenants with replicas and protected branches ($finished finished before the kill), then $runs run(s): converged, no duplicate project or replica, 0 failed, no unfinished journal row (${took} s)"
 	else
 		fail "crashes" "duplicate after kill ${dup_at:-none}, final exit $code after $runs runs ($kfailed failed), replicas: $reps, unfinished journal rows $unfinished, max_projects_per_name $(simstat '["max_projects_per_name"]'): $(grep '^!' "$tmp/kfinal$runs.out" | head -5; tail -5 "$tmp/kfinal$runs.out"; tail -3 "$tmp/conv.txt")
 mapped tenants whose project is not cached, and their journal rows:
-$(sqlite3 "$tmp/k.db" "SELECT t.tenant, t.project_id, j.id, j.run_id, j.action, j.state FROM tenants t
+$(st_sql "$kstate" "SELECT t.tenant, t.project_id, j.id, j.run_id, j.action, j.state FROM tenants t
 	LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN journal j ON j.tenant = t.tenant WHERE p.id IS NULL" 2>&1)"
 	fi
 fi
 
 # ------------------------- 8. secrets, the search (after every output)
 if want 8; then
+	# the states are searched as they are kept: the SQLite files and their
+	# WALs, or on PostgreSQL each schema's contents (st_dump) in NAME.db.dump;
+	# the names are every state this script makes (st "$tmp/NAME.db" above)
+	if st_pg; then
+		for n in state s j e l c f k; do
+			st_exists "$(st "$tmp/$n.db")" || continue
+			st_dump "$(st "$tmp/$n.db")" >"$tmp/$n.db.dump" 2>"$tmp/dump.err" ||
+				fail "secrets: dump of $n.db" "$(cat "$tmp/dump.err")"
+		done
+	fi
 	found=
 	while read -r pw; do
 		[ -n "$pw" ] || continue
 		for f in "$tmp"/*.out "$tmp"/*.err "$tmp"/*.json "$tmp"/*.plan "$tmp"/*.txt "$tmp"/*.db "$tmp"/*.db-wal \
-			"$tmp"/*.simlog "$tmp/self.log"; do
+			"$tmp"/*.db.dump "$tmp"/*.simlog "$tmp/self.log"; do
 			[ -f "$f" ] && grep -qF -- "$pw" "$f" && found="$found ${f##*/}"
 		done
 	done <"$tmp/passwords"
 	for f in "$tmp"/*.out "$tmp"/*.err "$tmp"/*.json "$tmp"/*.plan "$tmp"/*.txt "$tmp"/*.db "$tmp"/*.db-wal \
-		"$tmp"/secrets/* "$tmp/self.log"; do
+		"$tmp"/*.db.dump "$tmp"/secrets/* "$tmp/self.log"; do
 		[ -f "$f" ] && grep -qF -- "$key" "$f" && found="$found key:${f##*/}"
 	done
 	if [ -z "$found" ] && [ -s "$tmp/passwords" ]; then
-		ok "no password and no API key in outputs, state files, plan files or this test's output"
+		ok "no password and no API key in outputs, states, plan files or this test's output"
 	else
 		fail "secrets leaked" "$(echo "$found" | tr ' ' '\n' | sort | uniq -c | tr '\n' ' ')"
 	fi
