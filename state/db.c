@@ -106,6 +106,13 @@ int state__step_deferred(state *s, db_stmt *st, const char *what)
 	return rc == 0 ? 0 : state__fail(s, rc, what);
 }
 
+int state__flush(state *s, const char *what)
+{
+	int rc = s->drv->flush ? s->drv->flush(s) : 0;
+
+	return rc == 0 ? 0 : state__fail(s, rc, what);
+}
+
 int state__run_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
 		     const char *what)
 {

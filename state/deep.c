@@ -69,7 +69,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		db_bind_text(st, 7, b->annotations_json);
 		db_bind_text(st, 8, b->created_at);
 		db_bind_text(st, 9, b->updated_at);
-		if ((rc = state__step_done(s, st, "writing a branch")) != 0)
+		if ((rc = state__step_deferred(s, st, "writing a branch")) != 0)
 			return rc;
 	}
 	if ((rc = state__stmt(s, "INSERT INTO endpoints(project_id, id, branch_id, read_write, min_cu, max_cu, "
@@ -89,7 +89,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		db_bind_text(st, 9, e->current_state);
 		db_bind_text(st, 10, e->last_active);
 		db_bind_text(st, 11, e->name);
-		if ((rc = state__step_done(s, st, "writing an endpoint")) != 0)
+		if ((rc = state__step_deferred(s, st, "writing an endpoint")) != 0)
 			return rc;
 	}
 	if ((rc = state__stmt(s, "INSERT INTO databases(project_id, branch_id, name, owner) VALUES (?1, ?2, ?3, ?4)",
@@ -100,7 +100,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		db_bind_text(st, 2, d->databases[i].branch_id);
 		db_bind_text(st, 3, d->databases[i].name);
 		db_bind_text(st, 4, d->databases[i].owner);
-		if ((rc = state__step_done(s, st, "writing a database")) != 0)
+		if ((rc = state__step_deferred(s, st, "writing a database")) != 0)
 			return rc;
 	}
 	if ((rc = state__stmt(s, "INSERT INTO roles(project_id, branch_id, name) VALUES (?1, ?2, ?3)", &st)) != 0)
@@ -109,7 +109,7 @@ static int put_rows(state *s, const char *pid, const state_deep *d)
 		db_bind_text(st, 1, pid);
 		db_bind_text(st, 2, d->roles[i].branch_id);
 		db_bind_text(st, 3, d->roles[i].name);
-		if ((rc = state__step_done(s, st, "writing a role")) != 0)
+		if ((rc = state__step_deferred(s, st, "writing a role")) != 0)
 			return rc;
 	}
 	return 0;
@@ -132,7 +132,7 @@ static int clear_rows(state *s, const char *pid)
 		if ((rc = state__stmt(s, sql[i], &st)) != 0)
 			return rc;
 		db_bind_text(st, 1, pid);
-		if ((rc = state__step_done(s, st, "clearing deep rows")) != 0)
+		if ((rc = state__step_deferred(s, st, "clearing deep rows")) != 0)
 			return rc;
 	}
 	return 0;
@@ -164,7 +164,10 @@ int state_deep_put(state *s, const char *project_id, const char *updated_at, con
 		rc = err_set(ERR_NOTFOUND, "project '%s' is not in the cache", project_id);
 		goto done;
 	}
-	if ((rc = clear_rows(s, project_id)) != 0 || (rc = put_rows(s, project_id, d)) != 0) {
+	/* the rows go in one pipeline on PostgreSQL; its answers are read
+	 * here, so a repeated row is named as such */
+	if ((rc = clear_rows(s, project_id)) != 0 || (rc = put_rows(s, project_id, d)) != 0 ||
+	    (rc = state__flush(s, "writing a deep read")) != 0) {
 		/* a duplicate (two branches with one id) is bad input, not a race */
 		if (rc == ERR_CONFLICT)
 			rc = err_set(ERR_INVALID, "state: deep read of project '%s' repeats a row: %s", project_id,

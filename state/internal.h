@@ -63,6 +63,9 @@ typedef struct db_driver {
 	 * connection's next other use, at the latest the commit, which fails
 	 * if it failed); or NULL: stepped at once. 0, or a failure code. */
 	int (*step_deferred)(db_stmt *st);
+	/* Read the answers of the statements sent deferred now: 0, or a
+	 * failure code (NULL: nothing is ever deferred). */
+	int (*flush)(state *s);
 	/* Run a statement that returns no rows n times, bind(st, i, arg)
 	 * binding run i: 0, or a failure code (bind's own code, or the
 	 * backend's). PostgreSQL sends them all before it reads an answer (a
@@ -239,6 +242,9 @@ int state__step_one(state *s, db_stmt *st, const char *what) WUR;
  * state__step_done. A failure may be reported by a later statement or the
  * commit instead. 0, or state__fail(s, rc, what). */
 int state__step_deferred(state *s, db_stmt *st, const char *what) WUR;
+/* The deferred writes' answers read now, so that a failure among them is
+ * reported here (as `what`) and not by a later statement. */
+int state__flush(state *s, const char *what) WUR;
 /* db_driver.run_batch, then reset: 0, or state__fail(s, rc, what). */
 int state__run_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
 		     const char *what) WUR;

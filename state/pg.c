@@ -573,6 +573,11 @@ int pg__flush(pg_link *c)
 	return pipeline_results(c, n);
 }
 
+static int pgd_flush(state *s)
+{
+	return pg__flush(pc(s));
+}
+
 static int pgd_step_deferred(db_stmt *dst)
 {
 	pg_stmt *st = ps(dst);
@@ -767,6 +772,7 @@ const db_driver state__pg = {
 	.step = pgd_step,
 	.run_batch = pgd_run_batch,
 	.step_deferred = pgd_step_deferred,
+	.flush = pgd_flush,
 	.col_null = pgd_col_null,
 	.col_i64 = pgd_col_i64,
 	.col_double = pgd_col_double,
