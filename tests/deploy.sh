@@ -59,11 +59,12 @@ METRICS = {
     "flotilla_drift_reads_total": set(),
     "flotilla_apply_failures_total": set(),
     "flotilla_notifications_total": {"outcome"},
+    "flotilla_leader": set(),
 }
 # Labels Prometheus adds to every scraped series.
 TARGET_LABELS = {"instance", "job"}
 FLAGS = ["--repo", "--ref", "--interval", "--listen", "--cache-dir", "--webhook-secret-file",
-         "--drift-budget", "--rate", "--parallel", "--secrets-dir", "--lock-timeout", "--state",
+         "--drift-budget", "--rate", "--parallel", "--secrets-dir", "--lease-ttl", "--state",
          "--api-url", "--api-key-file", "--log-format", "--list-interval", "--notify-url",
          "--notify-url-file"]
 
