@@ -83,6 +83,15 @@ static pg_link *pc(state *s)
 	return s->db;
 }
 
+/* A statement found no connection: the error kept as such. PG_FAILED. */
+static int lost(pg_link *c)
+{
+	str_copy(c->sqlstate, "08003", sizeof(c->sqlstate));
+	free(c->message);
+	c->message = xstrdup("the connection was lost");
+	return PG_FAILED;
+}
+
 static pg_stmt *ps(db_stmt *st)
 {
 	return (pg_stmt *)st;
@@ -413,10 +422,7 @@ static int start(pg_stmt *st)
 	if (s->depth == 0 && pg__reconnect(s) != 0)
 		return PG_FAILED;
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-		str_copy(c->sqlstate, "08003", sizeof(c->sqlstate));
-		free(c->message);
-		c->message = xstrdup("the connection was lost");
-		return PG_FAILED;
+		return lost(c);
 	}
 	param_arrays(st);
 	if (st->walk && s->depth > 0) {
@@ -669,10 +675,7 @@ static int pgd_exec(state *s, const char *sql)
 	pg_link *c = pc(s);
 
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-		str_copy(c->sqlstate, "08003", sizeof(c->sqlstate));
-		free(c->message);
-		c->message = xstrdup("the connection was lost");
-		return PG_FAILED;
+		return lost(c);
 	}
 	return pg__exec(c, sql);
 }

@@ -33,12 +33,9 @@ typedef struct state_snap {
 	snap_deep *cur;         /* the walk's current project (rows come ordered by it) */
 } state_snap;
 
-void state__snap_drop(state *s)
+/* Free what a snapshot holds; the struct stays, empty. */
+static void clear(state_snap *sn)
 {
-	state_snap *sn = s->snap;
-
-	if (!sn)
-		return;
 	for (size_t i = 0; i < sn->nall; i++) {
 		state_project_release(sn->all[i]);
 		free(sn->all[i]);
@@ -52,7 +49,15 @@ void state__snap_drop(state *s)
 	free(sn->deeps);
 	strmap_free(sn->projects);
 	strmap_free(sn->deep);
-	free(sn);
+	memset(sn, 0, sizeof(*sn));
+}
+
+void state__snap_drop(state *s)
+{
+	if (!s->snap)
+		return;
+	clear(s->snap);
+	free(s->snap);
 	s->snap = NULL;
 }
 
@@ -159,14 +164,10 @@ static state_snap *serving(state *s)
 		return sn;
 	if (sn->failed || ++sn->lookups <= STATE__SNAP_AFTER)
 		return NULL;
-	/* the deep walks set cur; keep it from pointing across a reload */
-	sn->cur = NULL;
 	if (load(s, sn) != 0) {
 		/* the lookups go on one by one; their own errors speak */
-		state_snap keep = {.failed = true};
-		state__snap_drop(s);
-		s->snap = xmalloc(sizeof(*s->snap));
-		*s->snap = keep;
+		clear(sn);
+		sn->failed = true;
 		return NULL;
 	}
 	sn->loaded = true;
