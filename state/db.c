@@ -122,6 +122,26 @@ int state__run_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, s
 	return rc == 0 ? 0 : state__fail(s, rc, what);
 }
 
+int state__write_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
+		       const char *what)
+{
+	int rc;
+
+	if (s->depth == 0 && st->drv->write_batch && n) {
+		state__snap_drop(s);
+		rc = st->drv->write_batch(st, n, bind, arg, what);
+		state__reset(st);
+		return rc == 0 ? 0 : state__fail(s, rc, what);
+	}
+	if ((rc = state__begin(s, true)) != 0)
+		return rc;
+	if ((rc = state__run_batch(s, st, n, bind, arg, what)) != 0) {
+		state__rollback(s);
+		return rc;
+	}
+	return state__commit(s);
+}
+
 int state__step_insert(state *s, db_stmt *st, const char *what, int64_t *id)
 {
 	int rc = db_step(st);

@@ -71,6 +71,13 @@ typedef struct db_driver {
 	 * backend's). PostgreSQL sends them all before it reads an answer (a
 	 * pipeline): one round trip, not n. */
 	int (*run_batch)(db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg);
+	/* run_batch in a write transaction of its own, outside any other,
+	 * its answers read later (PostgreSQL: the transaction is sent whole
+	 * and the server writes it while the caller goes on; the next use of
+	 * the connection reads the answers and fails, naming `what`, if it
+	 * failed, which rolled it back); or NULL: begin, run_batch, commit. */
+	int (*write_batch)(db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
+			   const char *what);
 	/* Columns of the current row, from 0; text and blobs are valid until
 	 * the next step or reset. A NULL reads as 0 or NULL. */
 	bool (*col_null)(db_stmt *st, int i);
@@ -166,6 +173,9 @@ typedef struct pg_link {
 	int lock_depth;                  /* the level that holds the write lock, 0: none */
 	int64_t changes;
 	size_t deferred;                 /* statements sent in a pipeline, their answers not read yet */
+	bool synced;                     /* ... and the pipeline's sync: a write_batch's transaction */
+	const char *ahead;               /* that transaction's `what` */
+	const char *failed;              /* ... kept when it failed, for the error that reports it */
 	char sqlstate[6];                /* the last error */
 	char *message;
 } pg_link;
@@ -177,6 +187,11 @@ bool state__is_pg(const char *location);
  * password. */
 int state__pg_open(state *s, const char *location, const state *again, bool create,
 		   state_open_report *report) WUR;
+/* db_step's failure code on PostgreSQL: the detail is in the pg_link's
+ * last error. */
+#define PG_FAILED 1
+/* A statement found no connection: the error kept as such. PG_FAILED. */
+int pg__lost(pg_link *c);
 /* Connect again when the connection was lost (at a transaction's start). */
 int pg__reconnect(state *s) WUR;
 void pg__disconnect(pg_link *c);
@@ -248,6 +263,11 @@ int state__flush(state *s, const char *what) WUR;
 /* db_driver.run_batch, then reset: 0, or state__fail(s, rc, what). */
 int state__run_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
 		     const char *what) WUR;
+/* state__run_batch in a write transaction of its own (no transaction may
+ * be open): db_driver.write_batch. A failure may come from the state's
+ * next use instead. */
+int state__write_batch(state *s, db_stmt *st, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
+		       const char *what) WUR;
 /* A fresh statement that the caller finalizes. */
 int state__prepare(state *s, const char *sql, db_stmt **out) WUR;
 void state__reset(db_stmt *st);

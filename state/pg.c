@@ -44,8 +44,6 @@
 #define OID_INT8 20
 #define OID_FLOAT8 701
 #define OID_BYTEA 17
-/* db_step's failure code: the detail is in the connection's last error. */
-#define PG_FAILED 1
 
 /* ---------------------------------------------------------- statements */
 
@@ -83,10 +81,10 @@ static pg_link *pc(state *s)
 	return s->db;
 }
 
-/* A statement found no connection: the error kept as such. PG_FAILED. */
-static int lost(pg_link *c)
+int pg__lost(pg_link *c)
 {
 	str_copy(c->sqlstate, "08003", sizeof(c->sqlstate));
+	c->failed = NULL;
 	free(c->message);
 	c->message = xstrdup("the connection was lost");
 	return PG_FAILED;
@@ -304,6 +302,7 @@ void pg__keep_error(pg_link *c, const PGresult *res)
 	if (!msg || !*msg)
 		msg = c->conn ? PQerrorMessage(c->conn) : "no connection";
 	str_copy(c->sqlstate, code ? code : "", sizeof(c->sqlstate));
+	c->failed = NULL;
 	free(c->message);
 	c->message = xstrdup(msg);
 	/* libpq's messages end in a newline */
@@ -422,7 +421,7 @@ static int start(pg_stmt *st)
 	if (s->depth == 0 && pg__reconnect(s) != 0)
 		return PG_FAILED;
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-		return lost(c);
+		return pg__lost(c);
 	}
 	param_arrays(st);
 	if (st->walk && s->depth > 0) {
@@ -498,7 +497,7 @@ static int pipeline_results(pg_link *c, size_t sent)
 			ExecStatusType es = PQresultStatus(r);
 			if (es == PGRES_COMMAND_OK) {
 				c->changes += strtoll(PQcmdTuples(r), NULL, 10);
-			} else if (es != PGRES_PIPELINE_ABORTED && rc == 0) {
+			} else if (es != PGRES_TUPLES_OK && es != PGRES_PIPELINE_ABORTED && rc == 0) {
 				pg__keep_error(c, r);
 				rc = PG_FAILED;
 			}
@@ -516,9 +515,52 @@ static int pipeline_results(pg_link *c, size_t sent)
 	return rc;
 }
 
-static int pgd_run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg)
+/* Bind row `from` and prepare the statement (typed by that row's values),
+ * answers of earlier deferred statements read, then enter pipeline mode. */
+static int pipeline_start(db_stmt *dst, size_t from, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg)
 {
 	pg_stmt *st = ps(dst);
+	pg_link *c = pc(dst->s);
+	int rc;
+
+	if ((rc = bind(dst, from, arg)) != 0)
+		return rc;
+	param_arrays(st);
+	if ((rc = ensure_prepared(st)) != 0 || (rc = pg__flush(c)) != 0)
+		return rc;
+	if (!PQenterPipelineMode(c->conn)) {
+		pg__keep_error(c, NULL);
+		return PG_FAILED;
+	}
+	return 0;
+}
+
+/* Send rows from..to-1 into the pipeline (row `from` is bound already);
+ * *sent counts those sent. 0, or the first failure. */
+static int send_rows(db_stmt *dst, size_t from, size_t to, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
+		     size_t *sent)
+{
+	pg_stmt *st = ps(dst);
+	pg_link *c = pc(dst->s);
+	int rc;
+
+	for (size_t i = from; i < to; i++) {
+		if (i > from) {
+			if ((rc = bind(dst, i, arg)) != 0)
+				return rc;
+			param_arrays(st);
+		}
+		if (!PQsendQueryPrepared(c->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0)) {
+			pg__keep_error(c, NULL);
+			return PG_FAILED;
+		}
+		(*sent)++;
+	}
+	return 0;
+}
+
+static int pgd_run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg)
+{
 	state *s = dst->s;
 	pg_link *c = pc(s);
 	int rc;
@@ -527,30 +569,9 @@ static int pgd_run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t
 		size_t to = n - from < PIPELINE_MAX ? n : from + PIPELINE_MAX, sent = 0;
 		if (s->depth == 0 && pg__reconnect(s) != 0)
 			return PG_FAILED;
-		/* the statement is prepared (typed by the first row's values)
-		 * before the pipeline starts */
-		if ((rc = bind(dst, from, arg)) != 0)
+		if ((rc = pipeline_start(dst, from, bind, arg)) != 0)
 			return rc;
-		param_arrays(st);
-		if ((rc = ensure_prepared(st)) != 0 || (rc = pg__flush(c)) != 0)
-			return rc;
-		if (!PQenterPipelineMode(c->conn)) {
-			pg__keep_error(c, NULL);
-			return PG_FAILED;
-		}
-		for (size_t i = from; i < to; i++) {
-			if (i > from) {
-				if ((rc = bind(dst, i, arg)) != 0)
-					break;
-				param_arrays(st);
-			}
-			if (!PQsendQueryPrepared(c->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0)) {
-				pg__keep_error(c, NULL);
-				rc = PG_FAILED;
-				break;
-			}
-			sent++;
-		}
+		rc = send_rows(dst, from, to, bind, arg, &sent);
 		if (!PQpipelineSync(c->conn) && rc == 0) {
 			pg__keep_error(c, NULL);
 			rc = PG_FAILED;
@@ -564,19 +585,97 @@ static int pgd_run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t
 	return 0;
 }
 
+static int pgd_begin(state *s, bool write, int depth);
+static int pgd_end(state *s, bool commit, int depth);
+
+/* Send one statement without parameters into the pipeline. */
+static int send_plain(pg_link *c, const char *sql)
+{
+	if (PQsendQueryParams(c->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
+		return 0;
+	pg__keep_error(c, NULL);
+	return PG_FAILED;
+}
+
+/* write_batch: BEGIN, the write lock, the n rows and COMMIT in one
+ * pipeline, synced and left for pg__flush to read. A batch too large for
+ * one pipeline is run at once instead. */
+static int pgd_write_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
+			   const char *what)
+{
+	state *s = dst->s;
+	pg_link *c = pc(s);
+	size_t sent = 0;
+	int rc;
+
+	if (n + 3 > PIPELINE_MAX) {
+		if ((rc = pgd_begin(s, true, 0)) != 0)
+			return rc;
+		if ((rc = pgd_run_batch(dst, n, bind, arg)) != 0) {
+			(void)pgd_end(s, false, 1);
+			return rc;
+		}
+		return pgd_end(s, true, 1);
+	}
+	if (pg__reconnect(s) != 0)
+		return PG_FAILED;
+	if ((rc = pipeline_start(dst, 0, bind, arg)) != 0)
+		return rc;
+	rc = send_plain(c, "BEGIN");
+	sent += rc == 0;
+	if (rc == 0 && (rc = send_plain(c, c->lock_sql)) == 0)
+		sent++;
+	if (rc == 0)
+		rc = send_rows(dst, 0, n, bind, arg, &sent);
+	if (rc == 0 && (rc = send_plain(c, "COMMIT")) == 0)
+		sent++;
+	/* the sync sends it all; without it (a failure above) the server
+	 * never started the transaction's end: flush rolls it back */
+	if (rc == 0 && !PQpipelineSync(c->conn)) {
+		pg__keep_error(c, NULL);
+		rc = PG_FAILED;
+	}
+	c->deferred = sent;
+	c->synced = rc == 0;
+	c->ahead = what;
+	if (rc != 0) {
+		if (sent == 0)
+			(void)PQexitPipelineMode(c->conn);
+		int kept = pg__flush(c);
+		return kept ? kept : rc;
+	}
+	return 0;
+}
+
 int pg__flush(pg_link *c)
 {
 	size_t n = c->deferred;
+	bool whole = c->ahead != NULL, complete = c->synced;
+	const char *what = c->ahead;
+	int rc;
 
 	if (n == 0)
 		return 0;
 	c->deferred = 0;
-	if (!PQpipelineSync(c->conn)) {
+	c->ahead = NULL;
+	if (!c->synced && !PQpipelineSync(c->conn)) {
 		pg__keep_error(c, NULL);
 		(void)pipeline_results(c, n);
-		return PG_FAILED;
+		rc = PG_FAILED;
+	} else {
+		rc = pipeline_results(c, n);
 	}
-	return pipeline_results(c, n);
+	c->synced = false;
+	if (whole && (rc != 0 || !complete)) {
+		/* a write_batch's transaction that failed (its error left it
+		 * open) or was never sent whole: end it; say which write it was */
+		if (c->conn && PQstatus(c->conn) == CONNECTION_OK &&
+		    PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+			PQclear(PQexec(c->conn, "ROLLBACK"));
+		if (rc != 0)
+			c->failed = what;
+	}
+	return rc;
 }
 
 static int pgd_flush(state *s)
@@ -675,7 +774,7 @@ static int pgd_exec(state *s, const char *sql)
 	pg_link *c = pc(s);
 
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-		return lost(c);
+		return pg__lost(c);
 	}
 	return pg__exec(c, sql);
 }
@@ -695,6 +794,8 @@ static int pgd_fail(state *s, int rc, const char *what)
 	int code = ERR_FAIL;
 
 	(void)rc;
+	if (c->failed) /* the kept error is that of a write sent ahead */
+		what = c->failed;
 	if (strncmp(st, "08", 2) == 0 || (c->conn && PQstatus(c->conn) != CONNECTION_OK) ||
 	    strncmp(st, "57P", 3) == 0 || strncmp(st, "53", 2) == 0 || strncmp(st, "58", 2) == 0)
 		code = ERR_IO; /* the connection, the server shutting down, disk full, I/O */
@@ -752,7 +853,12 @@ static int pgd_end(state *s, bool commit, int depth)
 
 static void pgd_close(state *s)
 {
-	pg__free(pc(s));
+	pg_link *c = pc(s);
+
+	/* a write sent ahead is finished, not cut off mid-answer */
+	if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
+		(void)pg__flush(c);
+	pg__free(c);
 	s->db = NULL;
 }
 
@@ -774,6 +880,7 @@ const db_driver state__pg = {
 	.param_count = pgd_param_count,
 	.step = pgd_step,
 	.run_batch = pgd_run_batch,
+	.write_batch = pgd_write_batch,
 	.step_deferred = pgd_step_deferred,
 	.flush = pgd_flush,
 	.col_null = pgd_col_null,

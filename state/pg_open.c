@@ -140,6 +140,8 @@ static int connect_now(state *s)
 	c->gen++;
 	c->lock_depth = 0;
 	c->deferred = 0;
+	c->synced = false;
+	c->ahead = NULL;
 	/* the schema name is checked plain (parse_location): quoting it is enough */
 	/* application_name names the fleet's schema: pg_stat_activity tells
 	 * one fleet's connections from another's */
@@ -157,6 +159,15 @@ int pg__reconnect(state *s)
 
 	if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
 		return 0;
+	/* the answers of a write sent ahead went with the connection: that
+	 * write failed, whatever the server did with it */
+	if (c->deferred) {
+		const char *what = c->ahead;
+		(void)pg__flush(c);
+		pg__lost(c);
+		c->failed = what;
+		return s->drv->fail(s, PG_FAILED, "writing");
+	}
 	return connect_now(s);
 }
 

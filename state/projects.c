@@ -319,16 +319,13 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 			return err_set(ERR_INVALID, "state: project %zu of the page ('%s') lacks %s", i,
 				       p->id ? p->id : "", !p->id || !*p->id ? "an id" : !p->name ? "a name" : "a region");
 	}
-	if ((rc = state__begin(s, true)) != 0)
-		return rc;
+	/* PostgreSQL writes the page while the next one is fetched: its
+	 * failure is reported by the next page or by state_refresh_finish,
+	 * before any project is dropped as gone */
 	page_rows pr = {items, r};
-	rc = state__run_batch(s, r->upsert, n, bind_page_row, &pr, "writing a page of projects");
+	rc = state__write_batch(s, r->upsert, n, bind_page_row, &pr, "writing a page of projects");
 	r->upsert->drv->clear(r->upsert);
-	if (rc != 0) {
-		state__rollback(s);
-		return rc;
-	}
-	return state__commit(s);
+	return rc;
 }
 
 int state_project_put(state *s, const state_project *p, bool deep_current)

@@ -162,7 +162,9 @@ int state_project_get(state *s, const char *id, state_project *out) WUR;
 
 /*
  * A list refresh: begin, one page at a time (each its own transaction,
- * stamped with the refresh's start time), then finish. finish(complete)
+ * stamped with the refresh's start time), then finish. On PostgreSQL a
+ * page is written while the caller fetches the next: a page that failed
+ * to write fails the next page or finish. finish(complete)
  * removes the projects this refresh never saw (deleted in Neon) with their
  * deep rows, and sets meta "list_refreshed_at"; abort (or a crash) leaves
  * both alone, so an interrupted refresh never removes anything.

@@ -172,6 +172,21 @@ void pg_exec_raw(const char *location, const char *schema, const char *sql)
 	PQfinish(c);
 }
 
+void *pg_hold(const char *location, const char *sql)
+{
+	char *sch;
+	PGconn *c = pg_open_raw(location, &sch);
+
+	PQclear(pg_run(c, sch, sql));
+	free(sch);
+	return c;
+}
+
+void pg_release(void *conn)
+{
+	PQfinish(conn);
+}
+
 int64_t file_i64(const char *path, const char *sql)
 {
 	if (strncmp(path, "postgres", 8) == 0) {

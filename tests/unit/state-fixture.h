@@ -52,6 +52,11 @@ void set_schema_version(const char *path, int version);
 /* Run SQL on a PostgreSQL server (location as in fx->path), in schema
  * (NULL: the location's). */
 void pg_exec_raw(const char *location, const char *schema, const char *sql);
+/* Run SQL on a connection of its own to a PostgreSQL state location (in
+ * its schema) and keep that connection open (a lock it took stays held)
+ * until pg_release. */
+void *pg_hold(const char *location, const char *sql);
+void pg_release(void *conn);
 
 /* state_open of fx->path, or the test fails. */
 state *open_ok(fixture *fx);

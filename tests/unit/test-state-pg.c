@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "state-fixture.h"
 
@@ -157,9 +158,10 @@ static void test_pg_reconnects(void **st)
 	assert_int_equal(state_tenant_count(fx->s), 1);
 }
 
-/* A list page is written as one pipeline (state/pg.c, run_batch): a row
- * the server refuses half way fails the page, writes none of it, and
- * leaves the connection ready for the next page. */
+/* A list page is written as one pipelined transaction, sent ahead
+ * (state/pg.c, write_batch): a row the server refuses half way fails the
+ * next page, naming the page write; none of the page is written, and the
+ * connection is ready for the page after. */
 static void test_pg_page_refused_half_way(void **st)
 {
 	fixture *fx = *st;
@@ -171,10 +173,12 @@ static void test_pg_page_refused_half_way(void **st)
 	page = make_page(fx, "p", 0, 10);
 	page[6].name = S("refused");
 	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_page(r, page, 10), 0); /* sent, not answered */
+	page = make_page(fx, "p", 0, 10);
 	assert_int_equal(state_refresh_page(r, page, 10), ERR_CONFLICT);
 	ut_assert_err_contains("writing a page of projects");
+	ut_assert_err_contains("not_bad");
 	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM projects"), 0);
-	page = make_page(fx, "p", 0, 10);
 	assert_int_equal(state_refresh_page(r, page, 10), 0);
 	assert_int_equal(state_refresh_finish(r, NULL), 0);
 	assert_int_equal(state_project_count(fx->s), 10);
@@ -182,6 +186,40 @@ static void test_pg_page_refused_half_way(void **st)
 	page = make_page(fx, "q", 0, 2500);
 	assert_int_equal(refresh_all(fx->s, page, 2500, 2500), 10);
 	assert_int_equal(state_project_count(fx->s), 2500);
+}
+
+/* The connection lost while a page sent ahead waits for its answer (here
+ * for row locks another connection holds): the refresh cannot finish,
+ * the error names the page write, and nothing is removed; the next
+ * refresh works. */
+static void test_pg_page_ahead_lost(void **st)
+{
+	fixture *fx = *st;
+	state_refresh *r = NULL;
+	size_t removed = 0;
+	void *lock;
+	char *waiting = xasprintf("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flotilla:%s' "
+				  "AND wait_event_type = 'Lock'", fx->schema);
+	int polls = 0;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, make_page(fx, "p", 0, 10), 10, 10), 0);
+	lock = pg_hold(fx->path, "BEGIN; SELECT id FROM projects FOR UPDATE");
+	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_page(r, make_page(fx, "p", 0, 5), 5), 0);
+	/* the page waits on the lock (well within its 5 s lock_timeout) */
+	while (file_i64(fx->path, waiting) == 0 && ++polls < 2000)
+		usleep(1000);
+	if (polls < 2000)
+		kill_connections(fx);
+	pg_release(lock); /* before any assertion: the teardown needs the table */
+	assert_true(polls < 2000);
+	assert_int_equal(state_refresh_finish(r, &removed), ERR_IO);
+	ut_assert_err_contains("writing a page of projects");
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM projects"), 10);
+	assert_int_equal(refresh_all(fx->s, make_page(fx, "p", 0, 5), 5, 5), 5);
+	assert_int_equal(state_project_count(fx->s), 5);
+	free(waiting);
 }
 
 /* Deep rows for project PREFIX-i: two branches, an endpoint, a database and a
@@ -411,6 +449,7 @@ int main(void)
 		FX(test_pg_password_never_shown),
 		FX(test_pg_reconnects),
 		FX(test_pg_page_refused_half_way),
+		FX(test_pg_page_ahead_lost),
 		FX(test_pg_snapshot),
 		FX(test_pg_copy_round_trip),
 		FX(test_pg_deferred_writes),
