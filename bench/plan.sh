@@ -27,6 +27,15 @@
 # (list refresh of N projects) and the parse cache. The sim's project names
 # do not match the fleet's tenants, so every plan is N creates.
 #
+# STATE=postgres: every measurement but (d) runs on two states side by
+# side in one run, the SQLite file and a PostgreSQL schema on a throw-away
+# server (tests/pg/pg.sh with PG_DURABLE=1: fsync on, as a real server; on
+# 127.0.0.1, so no network latency), interleaved round by round, and the
+# table adds PostgreSQL's columns and its ratio to SQLite. Its targets:
+# (b) and (c) on PostgreSQL within 2x of SQLite, (b) < 1 s with 0 API
+# calls, exactly the 10 changed blobs parsed in (c), RSS < 500 MB.
+# STATE=sqlite (the default) measures the file only.
+#
 # RUNS (default 5): timed runs of each measurement, interleaved (a, b, c,
 # d, a, b, ...) so that drift hits all alike. Binaries come from
 # build-bench, a release build made here on first use. Peak RSS comes from
@@ -40,6 +49,11 @@ cd "$(dirname "$0")/.."
 n=${1:-100000}
 runs=${RUNS:-5}
 build=build-bench
+case ${STATE:-sqlite} in
+sqlite) backends=(sqlite) ;;
+postgres) backends=(sqlite postgres) ;;
+*) echo "plan.sh: STATE is sqlite or postgres, not '$STATE'" >&2; exit 2 ;;
+esac
 
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" --buildtype=release -Dtests=false >/dev/null
@@ -56,9 +70,10 @@ fi
 
 tmp=$(mktemp -d)
 sim_pid=
-trap '[ -n "$sim_pid" ] && kill $sim_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -n "$sim_pid" ] && kill $sim_pid 2>/dev/null; pg_stop; rm -rf "$tmp"' EXIT
 
 . bench/lib.sh
+pg_start "${backends[@]}"
 
 # The machine's CPU time counters (/proc/stat's "cpu" line): on a VM,
 # "steal" is time the host gave our vCPUs to others.
@@ -89,7 +104,6 @@ maxkb() { cut -d' ' -f2 | sort -n | tail -n 1; }
 # ---------------------------------------------------------------- the repo
 src=$(fleet "$n")
 repo=$tmp/repo
-state=$tmp/state.db
 mkdir -p "$tmp/home" "$repo"
 export GIT_CONFIG_NOSYSTEM=1 HOME=$tmp/home
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
@@ -128,84 +142,142 @@ curl -sf -X POST "$base/__sim/populate" \
 export NEON_API_HOST=$base/api/v2 NEON_API_KEY=bench-key
 api_calls() { curl -sf "$base/__sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_total"])'; }
 
-plan=("$flotilla" plan --repo "$repo" --state "$state")
-start=$(date +%s%N)
-if ! "${plan[@]}" --refresh=full --rate 10000 >"$tmp/fill.out" 2>"$tmp/fill.err"; then
-	echo "plan.sh: the first plan (--refresh=full) failed:" >&2
-	tail -n 20 "$tmp/fill.err" >&2
-	exit 1
-fi
-fill_s=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.2f", ns / 1e9 }')
-cached=$(sqlite3 "$state" "SELECT count(*) FROM projects")
+# plan_on BACKEND: cmd=(the plan command on that backend's state)
+plan_on() { cmd=("$flotilla" plan --repo "$repo" --state "$(state_of "$1" state)"); }
+declare -A fill_s cached
+for b in "${backends[@]}"; do
+	plan_on "$b"
+	start=$(date +%s%N)
+	if ! "${cmd[@]}" --refresh=full --rate 10000 >"$tmp/fill.out" 2>"$tmp/fill.err"; then
+		echo "plan.sh: the first plan (--refresh=full) on $b failed:" >&2
+		tail -n 20 "$tmp/fill.err" >&2
+		exit 1
+	fi
+	fill_s[$b]=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.2f", ns / 1e9 }')
+	cached[$b]=$(state_sql "$b" state "SELECT count(*) FROM projects")
+done
 summary=$(grep '^Plan:' "$tmp/fill.out" | tail -n 1 || true)
 floor_out=$("$floor" "$repo")
 files=$(awk '{ print $2 }' <<<"$floor_out")
 mb=$(awk '{ printf "%.1f", $4 / 1048576 }' <<<"$floor_out")
 
 # ---------------------------------------------------------------- timed runs
-: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/c"; : >"$tmp/d"; : >"$tmp/e"; : >"$tmp/bcalls"; : >"$tmp/cparsed"; : >"$tmp/cload"
+# Files per measurement and backend: a.sqlite, b.postgres, ...; d is the floor.
+: >"$tmp/d"
+for b in "${backends[@]}"; do
+	for f in a b c e bcalls cparsed cload; do : >"$tmp/$f.$b"; done
+done
 for i in $(seq "$runs"); do
-	sqlite3 "$state" "DELETE FROM parse_cache"
-	measure "$tmp/err" "${plan[@]}" --refresh=none >>"$tmp/a"
+	for b in "${backends[@]}"; do
+		plan_on "$b"
+		state_sql "$b" state "DELETE FROM parse_cache"
+		measure "$tmp/err" "${cmd[@]}" --refresh=none >>"$tmp/a.$b"
+	done
 
-	before=$(api_calls)
-	measure "$tmp/err" "${plan[@]}" --refresh=none >>"$tmp/b"
-	echo $(($(api_calls) - before)) >>"$tmp/bcalls"
+	for b in "${backends[@]}"; do
+		plan_on "$b"
+		before=$(api_calls)
+		measure "$tmp/err" "${cmd[@]}" --refresh=none >>"$tmp/b.$b"
+		echo $(($(api_calls) - before)) >>"$tmp/bcalls.$b"
+	done
 
 	for f in "${edits[@]}"; do
 		sed -i "s/^    logicalSize: .*/    logicalSize: $((100 + i))GiB/" "$repo/$f"
 	done
 	git -C "$repo" commit -q -a -m "quota of 10 tenants, run $i"
-	measure "$tmp/err" "${plan[@]}" --refresh=none --changed-since HEAD~1 --verbose >>"$tmp/c"
-	line=$(grep -E '^plan: [0-9]+ manifest files, [0-9]+ parsed, [0-9]+ from the parse cache' "$tmp/err" || true)
-	if [ -z "$line" ]; then
-		echo "plan.sh: no 'plan: F manifest files, P parsed, C from the parse cache' line from --verbose" >&2
-		exit 1
-	fi
-	echo "$line" >>"$tmp/cparsed"
-	grep -E '^plan: .*\((partial|full) load\)' "$tmp/err" | sed 's/.*(\(.*\) load)/\1/' >>"$tmp/cload"
+	for b in "${backends[@]}"; do
+		plan_on "$b"
+		measure "$tmp/err" "${cmd[@]}" --refresh=none --changed-since HEAD~1 --verbose >>"$tmp/c.$b"
+		line=$(grep -E '^plan: [0-9]+ manifest files, [0-9]+ parsed, [0-9]+ from the parse cache' "$tmp/err" || true)
+		if [ -z "$line" ]; then
+			echo "plan.sh: no 'plan: F manifest files, P parsed, C from the parse cache' line from --verbose" >&2
+			exit 1
+		fi
+		echo "$line" >>"$tmp/cparsed.$b"
+		grep -E '^plan: .*\((partial|full) load\)' "$tmp/err" | sed 's/.*(\(.*\) load)/\1/' >>"$tmp/cload.$b"
+	done
 
 	measure "$tmp/err" "$floor" "$repo" >>"$tmp/d"
 
 	# Not a target: (b) with no tenant selected, the cost of loading the
 	# fleet from the parse cache without building 100k create actions.
-	measure "$tmp/err" "${plan[@]}" --refresh=none --select name=no-such-tenant >>"$tmp/e"
+	for b in "${backends[@]}"; do
+		plan_on "$b"
+		measure "$tmp/err" "${cmd[@]}" --refresh=none --select name=no-such-tenant >>"$tmp/e.$b"
+	done
 done
 
-at=$(cut -d' ' -f1 "$tmp/a" | median)
-bt=$(cut -d' ' -f1 "$tmp/b" | median)
-ct=$(cut -d' ' -f1 "$tmp/c" | median)
-dt=$(cut -d' ' -f1 "$tmp/d" | median)
-et=$(cut -d' ' -f1 "$tmp/e" | median)
-er=$(maxkb <"$tmp/e")
-ar=$(maxkb <"$tmp/a"); br=$(maxkb <"$tmp/b"); cr=$(maxkb <"$tmp/c"); dr=$(maxkb <"$tmp/d")
-bcalls=$(sort -n "$tmp/bcalls" | tail -n 1)
-parsed=$(awk '{ print $5 }' "$tmp/cparsed" | sort -u | tr '\n' ' ' | sed 's/ $//')
-ffiles=$(awk '{ print $2 }' "$tmp/cparsed" | tail -n 1)
-fromcache=$(awk '{ print $7 }' "$tmp/cparsed" | tail -n 1)
+# ---------------------------------------------------------------- the report
+# t M B: median wall time of measurement M on backend B (B empty: the floor)
+t() { cut -d' ' -f1 "$tmp/$1${2:+.$2}" | median; }
+# r M B: the largest peak RSS of its runs
+r() { maxkb <"$tmp/$1${2:+.$2}"; }
+dt=$(t d)
+dr=$(r d)
+labels=("(a) cold plan (parse cache emptied)" "(b) warm no-op plan" "(c) incremental plan (10 tenants changed)"
+	"(d) git-yaml-floor" "(not a target) (b) selecting no tenant")
 
 echo "flotilla plan, $n tenants ($files manifest blobs, $mb MB of YAML), median of $runs runs, peak RSS the largest of the runs"
-echo "setup: $cached projects in the sim under '$prefix'; first plan --refresh=full --rate 10000: $fill_s s; $summary"
-printf "  %-44s %9s %9s\n" measurement "wall s" "RSS MB"
-awk -v t="$at" -v r="$ar" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(a) cold plan (parse cache emptied)", t, r / 1024 }'
-awk -v t="$bt" -v r="$br" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(b) warm no-op plan", t, r / 1024 }'
-awk -v t="$ct" -v r="$cr" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(c) incremental plan (10 tenants changed)", t, r / 1024 }'
-awk -v t="$dt" -v r="$dr" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(d) git-yaml-floor", t, r / 1024 }'
-awk -v t="$et" -v r="$er" 'BEGIN { printf "  %-44s %9.3f %9.1f\n", "(not a target) (b) selecting no tenant", t, r / 1024 }'
-awk -v a="$at" -v d="$dt" 'BEGIN { printf "  ratio (a)/(d) %.2fx\n", a / d }'
-# each (a) run over the (d) run of its round: the spread of the ratio
-paste -d' ' "$tmp/a" "$tmp/d" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $4 } END { print "" }' |
-	sed 's/^/  (a)\/(d) by round: /'
+for b in "${backends[@]}"; do
+	echo "setup on $(backend_name "$b"): ${cached[$b]} projects in the sim under '$prefix'; first plan --refresh=full --rate 10000: ${fill_s[$b]} s; $summary"
+done
+header=$(printf "  %-44s" measurement)
+for b in "${backends[@]}"; do header+=$(printf " %12s %9s" "$(backend_name "$b") s" "RSS MB"); done
+[ ${#backends[@]} = 2 ] && header+=$(printf " %9s" "PG/SQLite")
+echo "$header"
+k=0
+for m in a b c d e; do
+	row=$(printf "  %-44s" "${labels[$k]}")
+	for b in "${backends[@]}"; do
+		if [ "$m" = d ]; then
+			row+=$(awk -v t="$dt" -v r="$dr" 'BEGIN { printf " %12.3f %9.1f", t, r / 1024 }')
+		else
+			row+=$(awk -v t="$(t "$m" "$b")" -v r="$(r "$m" "$b")" 'BEGIN { printf " %12.3f %9.1f", t, r / 1024 }')
+		fi
+	done
+	if [ ${#backends[@]} = 2 ] && [ "$m" != d ]; then
+		row+=$(awk -v p="$(t "$m" postgres)" -v q="$(t "$m" sqlite)" 'BEGIN { printf " %8.2fx", p / q }')
+	fi
+	echo "$row"
+	k=$((k + 1))
+done
 steal() { awk '{ print $3 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { printf "median %.1f%%, largest %.1f%%", v[int((NR + 1) / 2)], v[NR] }'; }
-echo "  host steal time during (a): $(steal "$tmp/a"); during (d): $(steal "$tmp/d")"
-echo "  (b) API calls (largest of the runs): $bcalls"
-echo "  (c) --verbose: $ffiles manifest files, parsed $parsed (each run), $fromcache from the parse cache; load: $(sort -u "$tmp/cload" | tr '\n' ' ')"
-awk -v at="$at" -v bt="$bt" -v ct="$ct" -v dt="$dt" -v bcalls="$bcalls" -v parsed="$parsed" \
-	-v ar="$ar" -v br="$br" -v cr="$cr" 'BEGIN {
-	rss = ar; if (br > rss) rss = br; if (cr > rss) rss = cr
-	printf "target (a) cold <= 1.5x floor:               %s (%.2fx)\n", at <= 1.5 * dt ? "met" : "NOT met", at / dt
-	printf "target (b) warm < 1 s, 0 API calls:          %s (%.3f s, %d calls)\n", bt < 1 && bcalls == 0 ? "met" : "NOT met", bt, bcalls
-	printf "target (c) incr < 100 ms, 10 blobs parsed:   %s (%.1f ms, %s parsed)\n", ct < 0.1 && parsed == "10" ? "met" : "NOT met", ct * 1000, parsed
-	printf "target peak RSS < 500 MB:                    %s (%.1f MB)\n", rss / 1024 < 500 ? "met" : "NOT met", rss / 1024
-}'
+echo "  host steal time during (d): $(steal "$tmp/d")"
+
+for b in "${backends[@]}"; do
+	name=$(backend_name "$b")
+	at=$(t a "$b"); bt=$(t b "$b"); ct=$(t c "$b")
+	bcalls=$(sort -n "$tmp/bcalls.$b" | tail -n 1)
+	parsed=$(awk '{ print $5 }' "$tmp/cparsed.$b" | sort -u | tr '\n' ' ' | sed 's/ $//')
+	ffiles=$(awk '{ print $2 }' "$tmp/cparsed.$b" | tail -n 1)
+	fromcache=$(awk '{ print $7 }' "$tmp/cparsed.$b" | tail -n 1)
+	echo "$name:"
+	awk -v a="$at" -v d="$dt" 'BEGIN { printf "  ratio (a)/(d) %.2fx\n", a / d }'
+	# each (a) run over the (d) run of its round: the spread of the ratio
+	paste -d' ' "$tmp/a.$b" "$tmp/d" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $4 } END { print "" }' |
+		sed 's/^/  (a)\/(d) by round: /'
+	echo "  host steal time during (a): $(steal "$tmp/a.$b")"
+	echo "  (b) API calls (largest of the runs): $bcalls"
+	echo "  (c) --verbose: $ffiles manifest files, parsed $parsed (each run), $fromcache from the parse cache; load: $(sort -u "$tmp/cload.$b" | tr '\n' ' ')"
+	# the file's targets (issues 1-14); PostgreSQL's are relative to it,
+	# and its (a) and (c) are shown without the file's bounds
+	awk -v at="$at" -v bt="$bt" -v ct="$ct" -v dt="$dt" -v bcalls="$bcalls" -v parsed="$parsed" -v b="$b" \
+		-v ar="$(r a "$b")" -v br="$(r b "$b")" -v cr="$(r c "$b")" 'BEGIN {
+		rss = ar; if (br > rss) rss = br; if (cr > rss) rss = cr
+		if (b == "sqlite")
+			printf "  target (a) cold <= 1.5x floor:               %s (%.2fx)\n", at <= 1.5 * dt ? "met" : "NOT met", at / dt
+		printf "  target (b) warm < 1 s, 0 API calls:          %s (%.3f s, %d calls)\n", bt < 1 && bcalls == 0 ? "met" : "NOT met", bt, bcalls
+		if (b == "sqlite")
+			printf "  target (c) incr < 100 ms, 10 blobs parsed:   %s (%.1f ms, %s parsed)\n", ct < 0.1 && parsed == "10" ? "met" : "NOT met", ct * 1000, parsed
+		else
+			printf "  target (c) 10 blobs parsed:                  %s (%.1f ms, %s parsed)\n", parsed == "10" ? "met" : "NOT met", ct * 1000, parsed
+		printf "  target peak RSS < 500 MB:                    %s (%.1f MB)\n", rss / 1024 < 500 ? "met" : "NOT met", rss / 1024
+	}'
+	if [ "$b" = postgres ]; then
+		awk -v pb="$bt" -v pc="$ct" -v sb="$(t b sqlite)" -v sc="$(t c sqlite)" 'BEGIN {
+			printf "  target (b) warm within 2x of SQLite:         %s (%.2fx)\n", pb <= 2 * sb ? "met" : "NOT met", pb / sb
+			printf "  target (c) incr within 2x of SQLite:         %s (%.2fx)\n", pc <= 2 * sc ? "met" : "NOT met", pc / sc
+		}'
+	fi
+done
 exit 0

@@ -15,6 +15,7 @@
 # PostgreSQL refuses to run as root, and CI runs as root: then the server
 # runs as the postgres user (made by the package), and DIR is given to it.
 # The server trusts connections from 127.0.0.1 only (a test cluster).
+# It runs with fsync off unless PG_DURABLE=1 (the benchmarks set it).
 set -eu
 
 bindir() {
@@ -53,9 +54,13 @@ start() {
 	fi
 	port=$(cat "$dir/port")
 	# fsync off: a test cluster's durability is not what is tested (a
-	# kill -9 of the server still loses nothing that was committed)
+	# kill -9 of the server still loses nothing that was committed).
+	# PG_DURABLE=1 keeps PostgreSQL's defaults: the benchmarks measure what
+	# a real server costs.
+	durable="-c fsync=off -c full_page_writes=off"
+	[ "${PG_DURABLE:-}" = 1 ] && durable=
 	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off -c max_connections=200" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durable -c max_connections=200" \
 		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 	if [ ! -f "$dir/created" ]; then
 		as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U flotilla flotilla
