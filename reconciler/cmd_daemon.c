@@ -522,8 +522,15 @@ static bool lead_or_stand_by(daemon_ctx *d)
 		if (lease_stand_by(d->st, d->lease_ttl_s, &g_stop, standby_idle, wait_for, d) != 0)
 			return false;
 		if (lease_keeper_start(&d->keeper, d->st, d->lease_ttl_s, g_wake[1]) != 0) {
-			log_error("daemon: cannot keep the lease", "error", err_msg());
-			return true;
+			/* the renewer's connection cannot be made (the server going
+			 * away, no connection slot left): no leading without it; the
+			 * lease is given back and the daemon stands by again */
+			log_error("daemon: cannot keep the lease; standing by", "error", err_msg());
+			if (state_lease_drop(d->st, "fleet") != 0)
+				log_warn("daemon: cannot release the lease", "error", err_msg());
+			standby_idle(d);
+			wait_for(d->lease_ttl_s * 1000 / 3);
+			continue;
 		}
 		metrics_set(d->m, "flotilla_leader", NULL, 1);
 		pthread_mutex_lock(&d->health_mu);
