@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,6 +124,7 @@ typedef struct daemon_ctx {
 	char policy[16];
 	bool settled;          /* the first plan (and its journal settling) ran */
 	int64_t lease_ttl_s;   /* --lease-ttl */
+	atomic_bool hook_pending; /* a webhook came while standing by */
 	lease_keeper *keeper;  /* while leading */
 } daemon_ctx;
 
@@ -146,17 +148,19 @@ static bool ready(void *arg, buf *why)
 	str_copy(error, d->fetch_error, sizeof(error));
 	pthread_mutex_unlock(&d->health_mu);
 	if (!leading) {
-		/* webhooks and traffic go to the leader */
-		rc |= buf_adds(why, "lease: standing by: another daemon leads\n");
+		/* a standby is ready to lead: it passes webhooks on through
+		 * the state; not ready when it cannot read the lease */
+		if (!state_ok)
+			rc |= buf_adds(why, "state: standing by, and cannot read the lease\n");
 		(void)rc;
-		return false;
+		return state_ok;
 	}
 	if (!fetch_ok) {
 		rc |= buf_printf(why, "git: %s\n", error[0] ? error : "not fetched yet");
 		ok = false;
 	}
 	if (!state_ok) {
-		rc |= buf_adds(why, "state: the state file is not writable\n");
+		rc |= buf_adds(why, "state: the state is not writable\n");
 		ok = false;
 	}
 	int64_t now = (int64_t)time(NULL);
@@ -170,10 +174,20 @@ static bool ready(void *arg, buf *why)
 
 static void on_hook(void *arg, const char *event, const char *body, size_t len)
 {
-	(void)arg;
+	daemon_ctx *d = arg;
 	(void)body;
 	(void)len;
-	log_info("daemon: webhook received; fetching now", "event", event ? event : "");
+	pthread_mutex_lock(&d->health_mu);
+	bool leading = d->leading;
+	pthread_mutex_unlock(&d->health_mu);
+	if (leading) {
+		log_info("daemon: webhook received; fetching now", "event", event ? event : "");
+	} else {
+		/* the standby's loop leaves it in the state for the leader */
+		atomic_store(&d->hook_pending, true);
+		log_info("daemon: webhook received while standing by; passing it to the leader", "event",
+			 event ? event : "");
+	}
 	if (g_wake[1] >= 0 && write(g_wake[1], "h", 1) < 0) {
 		/* the pipe is full: a wake-up is pending anyway */
 	}
@@ -502,13 +516,26 @@ static void loop(daemon_ctx *d)
 }
 
 /* While standing by: the status page and metrics from the state (read
- * only), and /readyz says why this daemon does not act. */
-static void standby_idle(void *arg)
+ * only), /readyz from whether the lease could be read, and a webhook
+ * received meanwhile left in the state for the leader (its lease thread
+ * reads the mark at its next renewal). */
+static void standby_idle(void *arg, bool state_ok)
 {
 	daemon_ctx *d = arg;
 	pthread_mutex_lock(&d->health_mu);
 	d->leading = false;
+	d->state_ok = state_ok;
 	pthread_mutex_unlock(&d->health_mu);
+	if (atomic_exchange(&d->hook_pending, false)) {
+		/* when, and who: a mark never repeats an earlier one */
+		struct timespec now;
+		char mark[48];
+		clock_gettime(CLOCK_REALTIME, &now);
+		snprintf(mark, sizeof(mark), "%lld.%03ld pid %ld", (long long)now.tv_sec, now.tv_nsec / 1000000,
+			 (long)getpid());
+		if (state_meta_set(d->st, LEASE_HOOK_MARK, mark) != 0)
+			log_warn("daemon: cannot pass a webhook to the leader", "error", err_msg());
+	}
 	publish(d);
 }
 
@@ -528,7 +555,7 @@ static bool lead_or_stand_by(daemon_ctx *d)
 			log_error("daemon: cannot keep the lease; standing by", "error", err_msg());
 			if (state_lease_drop(d->st, "fleet") != 0)
 				log_warn("daemon: cannot release the lease", "error", err_msg());
-			standby_idle(d);
+			standby_idle(d, true);
 			wait_for(d->lease_ttl_s * 1000 / 3);
 			continue;
 		}

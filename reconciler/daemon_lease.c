@@ -38,10 +38,38 @@ struct lease_keeper {
 	char why[200];       /* why it was lost (under mu) */
 };
 
+/* A standby's mark for a webhook it received, if it moved since *seen
+ * (which it then becomes): wake the loop to fetch, as the webhook would. */
+static void pass_webhook(lease_keeper *k, char **seen)
+{
+	char *mark = NULL;
+
+	if (state_meta_get(k->st, LEASE_HOOK_MARK, &mark) != 0 || !mark)
+		return;
+	if (*seen && strcmp(*seen, mark) == 0) {
+		free(mark);
+		return;
+	}
+	if (*seen) {
+		log_info("daemon: a standby received a webhook; fetching now", "at", mark);
+		if (k->wake_fd >= 0 && write(k->wake_fd, "h", 1) < 0) {
+			/* the pipe is full: a wake-up is pending anyway */
+		}
+	}
+	free(*seen);
+	*seen = mark;
+}
+
 static void *keep(void *arg)
 {
 	lease_keeper *k = arg;
 	int64_t every_ms = k->ttl_s * 1000 / 3, last_ok = mono_ms();
+	char *hook_seen = NULL;
+
+	/* marks left before this daemon led are not news */
+	pass_webhook(k, &hook_seen);
+	if (!hook_seen)
+		hook_seen = xstrdup("");
 
 	pthread_mutex_lock(&k->mu);
 	while (!k->stop) {
@@ -62,6 +90,9 @@ static void *keep(void *arg)
 		pthread_mutex_lock(&k->mu);
 		if (rc == 0) {
 			last_ok = mono_ms();
+			pthread_mutex_unlock(&k->mu);
+			pass_webhook(k, &hook_seen);
+			pthread_mutex_lock(&k->mu);
 			continue;
 		}
 		/* taken or removed: another leads; unreachable for 2/3 of the
@@ -77,6 +108,7 @@ static void *keep(void *arg)
 		log_warn("daemon: cannot renew the lease; trying again", "error", msg);
 	}
 	pthread_mutex_unlock(&k->mu);
+	free(hook_seen);
 	return NULL;
 }
 
@@ -133,8 +165,8 @@ void lease_keeper_stop(lease_keeper *k)
 	free(k);
 }
 
-int lease_stand_by(state *st, int64_t ttl_s, const volatile sig_atomic_t *stop, void (*idle)(void *arg),
-		   void (*wait_ms)(int64_t ms), void *arg)
+int lease_stand_by(state *st, int64_t ttl_s, const volatile sig_atomic_t *stop,
+		   void (*idle)(void *arg, bool state_ok), void (*wait_ms)(int64_t ms), void *arg)
 {
 	bool told = false;
 
@@ -162,7 +194,7 @@ int lease_stand_by(state *st, int64_t ttl_s, const volatile sig_atomic_t *stop, 
 			log_warn("daemon: standing by: cannot read the lease", "error", err_msg());
 		}
 		state_lease_release(&held);
-		idle(arg);
+		idle(arg, rc == ERR_LOCKED);
 		wait_ms(ttl_s * 1000 / 3);
 	}
 	return 1;

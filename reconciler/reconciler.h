@@ -54,16 +54,21 @@ void daemon_metrics_declare(metrics *m);
 typedef struct lease_keeper lease_keeper;
 /* Renew this process's lease on st's state every ttl/3 from a thread with
  * its own connection; when it is lost, lease_keeper_lost says so and
- * wake_fd gets a byte. 0, or -1 (err_msg). */
+ * wake_fd gets a byte. At each renewal it also reads the mark a standby
+ * leaves for a webhook it received (LEASE_HOOK_MARK in meta): a new one
+ * writes 'h' to wake_fd, as a webhook at the leader would. 0, or -1
+ * (err_msg). */
+#define LEASE_HOOK_MARK "webhook_at"
 int lease_keeper_start(lease_keeper **out, const state *st, int64_t ttl_s, int wake_fd);
 /* Whether the lease was lost (taken, removed, or not renewed for 2/3 of
  * its TTL); why into why[cap] (may be NULL). */
 bool lease_keeper_lost(lease_keeper *k, char *why, size_t cap);
 void lease_keeper_stop(lease_keeper *k);
 /* Stand by until this process holds the lease: try every ttl/3, calling
- * idle(arg) and then wait_ms between tries. 0 when leading, 1 when *stop. */
-int lease_stand_by(state *st, int64_t ttl_s, const volatile sig_atomic_t *stop, void (*idle)(void *arg),
-		   void (*wait_ms)(int64_t ms), void *arg);
+ * idle(arg, state_ok) (whether the lease could be read) and then wait_ms
+ * between tries. 0 when leading, 1 when *stop. */
+int lease_stand_by(state *st, int64_t ttl_s, const volatile sig_atomic_t *stop,
+		   void (*idle)(void *arg, bool state_ok), void (*wait_ms)(int64_t ms), void *arg);
 void daemon_on_attempt(void *arg, const char *route, int status);
 typedef struct daemon_view {
 	state *st;

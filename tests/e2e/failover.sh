@@ -5,8 +5,11 @@
 # within two lease TTLs (flotilla_leader 1 on its /metrics), and the killed
 # one comes back as the new standby. Then the fleet must converge: 500
 # synced, 500 projects in the sim and none made twice, no journal row left
-# unfinished. Prints the failover times. Runs under tests/pg/pg.sh run
-# (FLOTILLA_TEST_PG); registered as failover-e2e-pg only.
+# unfinished. Prints the failover times. Last, with a webhook secret and
+# --interval 1h: the standby answers /readyz 200, and a webhook it receives
+# (a Service sends traffic to every ready pod) reaches the leader through
+# the state, which applies the new commit at once. Runs under
+# tests/pg/pg.sh run (FLOTILLA_TEST_PG); registered as failover-e2e-pg only.
 set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
@@ -25,14 +28,18 @@ N=${FAILOVER_TENANTS:-500}
 KILLS=${FAILOVER_KILLS:-10}
 state=$(st "$tmp/state.db")
 
-# start NAME: a daemon on the shared state; its pid in pid_NAME, its base URL in base_NAME
+# start NAME [ARG...]: a daemon on the shared state (ARGs added); its pid
+# in pid_NAME, its base URL in base_NAME
 start() {
-	rm -f "$tmp/$1.dport"
-	mkdir -p "$tmp/$1"
-	(cd "$tmp/$1" && exec "$flotilla" daemon --repo "$tmp/repo" --state "$state" --lease-ttl ${TTL}s \
-		--interval 2s --listen 127.0.0.1:0 --port-file "$tmp/$1.dport" --cache-dir "$tmp/$1/git" \
-		--rate 1000 --parallel 8 --log-format text) 2>>"$tmp/$1.dlog" &
-	printf -v "pid_$1" '%s' $!
+	local name=$1
+	shift
+	rm -f "$tmp/$name.dport"
+	mkdir -p "$tmp/$name"
+	(cd "$tmp/$name" && exec "$flotilla" daemon --repo "$tmp/repo" --state "$state" --lease-ttl ${TTL}s \
+		--listen 127.0.0.1:0 --port-file "$tmp/$name.dport" --cache-dir "$tmp/$name/git" \
+		--rate 1000 --parallel 8 --log-format text "${@:---interval=2s}") 2>>"$tmp/$name.dlog" &
+	printf -v "pid_$name" '%s' $!
+	set -- "$name"
 	for _ in $(seq 200); do [ -s "$tmp/$1.dport" ] && break; sleep 0.05; done
 	printf -v "base_$1" 'http://127.0.0.1:%s' "$(cat "$tmp/$1.dport" 2>/dev/null)"
 }
@@ -107,4 +114,41 @@ else fail "duplicates" "projects $projects, $(simstat '["duplicate_names"]')"; f
 mapped=$(st_sql "$state" "SELECT count(*) FROM tenants")
 [ "$mapped" = "$N" ] && ok "every tenant mapped once ($mapped)" || fail "map" "$mapped tenants mapped"
 for n in a b; do p="pid_$n"; kill -TERM "${!p}" 2>/dev/null; wait "${!p}" 2>/dev/null; done
+
+# A webhook at the standby: passed to the leader through the state
+printf 'e2e-failover-hook-5Rw\n' >"$tmp/secret"
+chmod 600 "$tmp/secret"
+printf '{"ref":"refs/heads/main"}' >"$tmp/hook.json"
+sig=$(python3 -c 'import hmac,hashlib,sys; print("sha256=" + hmac.new(b"e2e-failover-hook-5Rw", open(sys.argv[1],"rb").read(), hashlib.sha256).hexdigest())' "$tmp/hook.json")
+start c --interval=1h --webhook-secret-file "$tmp/secret"
+for _ in $(seq 200); do [ "$(leader_of c)" = 1 ] && break; sleep 0.05; done
+start d --interval=1h --webhook-secret-file "$tmp/secret"
+for _ in $(seq 200); do [ "$(leader_of d)" = 0 ] && break; sleep 0.05; done
+ready_d=$(curl -s -o /dev/null -w '%{http_code}' "$base_d/readyz")
+if [ "$(leader_of c)" = 1 ] && [ "$(leader_of d)" = 0 ] && [ "$ready_d" = 200 ]; then
+	ok "a standby is ready (/readyz 200 at d, flotilla_leader 0; c leads)"
+else
+	fail "standby ready" "c leads: $(leader_of c), d: $(leader_of d), d's /readyz $ready_d"
+fi
+# c's first loop (the whole fleet) is done before the commit
+for _ in $(seq 300); do
+	last=$(metric c flotilla_last_reconcile_timestamp_seconds)
+	[ -n "$last" ] && [ "$last" != 0 ] && break
+	sleep 0.1
+done
+tenant_file "$tmp/repo" hooked-tenant
+commit "$tmp/repo" "one more tenant"
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+	-H "X-Hub-Signature-256: $sig" --data-binary @"$tmp/hook.json" "$base_d/hooks/git")
+made=
+for _ in $(seq 300); do
+	[ "$(simstat '["projects"]')" = $((N + 1)) ] && { made=1; break; }
+	sleep 0.05
+done
+if [ "$status" = 202 ] && [ -n "$made" ] && grep -q "a standby received a webhook" "$tmp/c.dlog" && no_dups; then
+	ok "a webhook at the standby (202) reached the leader through the state: the new tenant made at once (interval 1h)"
+else
+	fail "webhook at the standby" "status $status, projects $(simstat '["projects"]') (want $((N + 1))); c: $(tail -3 "$tmp/c.dlog")"
+fi
+for n in c d; do p="pid_$n"; kill -TERM "${!p}" 2>/dev/null; wait "${!p}" 2>/dev/null; done
 finish "$tmp"/*.dlog "$tmp"/*.simlog
