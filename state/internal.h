@@ -179,6 +179,54 @@ typedef struct pg_link {
 	char sqlstate[6];                /* the last error */
 	char *message;
 } pg_link;
+/* A statement's parameter and the statement, as pg.c and pg_pipe.c see
+ * them. */
+typedef struct pg_param {
+	char *val;    /* NULL: SQL NULL */
+	int len, fmt; /* fmt 1: binary (a blob) */
+	unsigned oid;
+	char num[32]; /* a number's text */
+	char *owned;  /* a copy made for bind(copy) */
+} pg_param;
+
+typedef struct pg_stmt {
+	db_stmt base;
+	char *sql;            /* with $n parameters */
+	bool walk;            /* a SELECT read through a cursor when in a transaction */
+	char name[24];        /* the prepared statement's name, "" until prepared */
+	unsigned gen;         /* the connection it was prepared on */
+	int nparams;
+	pg_param *params;     /* [1..nparams] */
+	/* what libpq is handed, [0..nparams) */
+	const char **vals;
+	int *lens, *fmts;
+	unsigned *types;      /* libpq's Oid */
+	/* the result being stepped through */
+	struct pg_result *res;
+	int row, nrows;
+	bool started, done;
+	bool cursor;          /* a cursor named name + "c" is open */
+	unsigned char *blob;  /* the last blob column read, decoded */
+	size_t blob_len;
+} pg_stmt;
+static inline pg_stmt *pg__stmt(db_stmt *st)
+{
+	return (pg_stmt *)st;
+}
+static inline pg_link *pg__link(state *s)
+{
+	return s->db;
+}
+/* The bound values into the arrays libpq takes. */
+void pg__param_arrays(pg_stmt *st);
+/* Prepare the statement on this connection unless it is: 0, or PG_FAILED. */
+int pg__ensure_prepared(pg_stmt *st);
+/* pg_pipe.c: db_driver's run_batch, write_batch, flush and step_deferred. */
+int pg__run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg);
+int pg__write_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
+		    const char *what);
+int pg__flush_state(state *s);
+int pg__step_deferred(db_stmt *dst);
 /* True when a state location names PostgreSQL (postgres:// or postgresql://). */
 bool state__is_pg(const char *location);
 /* Connect, then identify and migrate the schema, making it when create

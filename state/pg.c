@@ -47,39 +47,7 @@
 
 /* ---------------------------------------------------------- statements */
 
-typedef struct pg_param {
-	char *val;    /* NULL: SQL NULL */
-	int len, fmt; /* fmt 1: binary (a blob) */
-	unsigned oid;
-	char num[32]; /* a number's text */
-	char *owned;  /* a copy made for bind(copy) */
-} pg_param;
 
-typedef struct pg_stmt {
-	db_stmt base;
-	char *sql;            /* with $n parameters */
-	bool walk;            /* a SELECT read through a cursor when in a transaction */
-	char name[24];        /* the prepared statement's name, "" until prepared */
-	unsigned gen;         /* the connection it was prepared on */
-	int nparams;
-	pg_param *params;     /* [1..nparams] */
-	/* what libpq is handed, [0..nparams) */
-	const char **vals;
-	int *lens, *fmts;
-	Oid *types;
-	/* the result being stepped through */
-	PGresult *res;
-	int row, nrows;
-	bool started, done;
-	bool cursor;          /* a cursor named name + "c" is open */
-	unsigned char *blob;  /* the last blob column read, decoded */
-	size_t blob_len;
-} pg_stmt;
-
-static pg_link *pc(state *s)
-{
-	return s->db;
-}
 
 int pg__lost(pg_link *c)
 {
@@ -90,10 +58,6 @@ int pg__lost(pg_link *c)
 	return PG_FAILED;
 }
 
-static pg_stmt *ps(db_stmt *st)
-{
-	return (pg_stmt *)st;
-}
 
 /* ?N as $N outside quotes; a bare ? is numbered in order. *max: the
  * highest parameter. */
@@ -160,7 +124,7 @@ static void drop_result(pg_stmt *st)
 /* Close a walk's cursor when its transaction is still there to close it in. */
 static void close_cursor(pg_stmt *st)
 {
-	pg_link *c = pc(st->base.s);
+	pg_link *c = pg__link(st->base.s);
 
 	if (!st->cursor)
 		return;
@@ -175,7 +139,7 @@ static void close_cursor(pg_stmt *st)
 
 static void pgd_reset(db_stmt *dst)
 {
-	pg_stmt *st = ps(dst);
+	pg_stmt *st = pg__stmt(dst);
 
 	close_cursor(st);
 	drop_result(st);
@@ -190,7 +154,7 @@ static void clear_param(pg_param *p)
 
 static void pgd_clear(db_stmt *dst)
 {
-	pg_stmt *st = ps(dst);
+	pg_stmt *st = pg__stmt(dst);
 
 	for (int i = 0; i <= st->nparams; i++)
 		clear_param(&st->params[i]);
@@ -198,8 +162,8 @@ static void pgd_clear(db_stmt *dst)
 
 static void pgd_finalize(db_stmt *dst)
 {
-	pg_stmt *st = ps(dst);
-	pg_link *c = pc(dst->s);
+	pg_stmt *st = pg__stmt(dst);
+	pg_link *c = pg__link(dst->s);
 
 	pgd_reset(dst);
 	pgd_clear(dst);
@@ -231,12 +195,12 @@ static pg_param *param(pg_stmt *st, int i)
 
 static int pgd_bind_null(db_stmt *st, int i)
 {
-	return param(ps(st), i) ? 0 : PG_FAILED;
+	return param(pg__stmt(st), i) ? 0 : PG_FAILED;
 }
 
 static int pgd_bind_i64(db_stmt *st, int i, int64_t v)
 {
-	pg_param *p = param(ps(st), i);
+	pg_param *p = param(pg__stmt(st), i);
 
 	if (!p)
 		return PG_FAILED;
@@ -248,7 +212,7 @@ static int pgd_bind_i64(db_stmt *st, int i, int64_t v)
 
 static int pgd_bind_double(db_stmt *st, int i, double v)
 {
-	pg_param *p = param(ps(st), i);
+	pg_param *p = param(pg__stmt(st), i);
 
 	if (!p)
 		return PG_FAILED;
@@ -260,7 +224,7 @@ static int pgd_bind_double(db_stmt *st, int i, double v)
 
 static int pgd_bind_text(db_stmt *st, int i, const char *v, bool copy)
 {
-	pg_param *p = param(ps(st), i);
+	pg_param *p = param(pg__stmt(st), i);
 
 	if (!p)
 		return PG_FAILED;
@@ -271,7 +235,7 @@ static int pgd_bind_text(db_stmt *st, int i, const char *v, bool copy)
 
 static int pgd_bind_blob(db_stmt *st, int i, const void *v, size_t len, bool copy)
 {
-	pg_param *p = param(ps(st), i);
+	pg_param *p = param(pg__stmt(st), i);
 
 	if (!p || len > INT32_MAX)
 		return PG_FAILED;
@@ -289,7 +253,7 @@ static int pgd_bind_blob(db_stmt *st, int i, const void *v, size_t len, bool cop
 
 static int pgd_param_count(db_stmt *st)
 {
-	return ps(st)->nparams;
+	return pg__stmt(st)->nparams;
 }
 
 /* ------------------------------------------------------------- running */
@@ -335,7 +299,7 @@ int pg__exec(pg_link *c, const char *sql)
 }
 
 /* The bound values into the arrays libpq takes. */
-static void param_arrays(pg_stmt *st)
+void pg__param_arrays(pg_stmt *st)
 {
 	for (int i = 0; i < st->nparams; i++) {
 		st->vals[i] = st->params[i + 1].val;
@@ -346,9 +310,9 @@ static void param_arrays(pg_stmt *st)
 }
 
 /* Prepare st on the current connection, typed by its bound values. */
-static int ensure_prepared(pg_stmt *st)
+int pg__ensure_prepared(pg_stmt *st)
 {
-	pg_link *c = pc(st->base.s);
+	pg_link *c = pg__link(st->base.s);
 	PGresult *res;
 	int rc;
 
@@ -370,7 +334,7 @@ static int ensure_prepared(pg_stmt *st)
 /* A walk: DECLARE a cursor for the query with its values. */
 static int open_cursor(pg_stmt *st)
 {
-	pg_link *c = pc(st->base.s);
+	pg_link *c = pg__link(st->base.s);
 	char *sql;
 	PGresult *res;
 	int rc;
@@ -391,7 +355,7 @@ static int open_cursor(pg_stmt *st)
 
 static int fetch(pg_stmt *st)
 {
-	pg_link *c = pc(st->base.s);
+	pg_link *c = pg__link(st->base.s);
 	char sql[64];
 	int rc;
 
@@ -412,7 +376,7 @@ static int fetch(pg_stmt *st)
 static int start(pg_stmt *st)
 {
 	state *s = st->base.s;
-	pg_link *c = pc(s);
+	pg_link *c = pg__link(s);
 	int rc;
 
 	st->started = true;
@@ -423,13 +387,13 @@ static int start(pg_stmt *st)
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
 		return pg__lost(c);
 	}
-	param_arrays(st);
+	pg__param_arrays(st);
 	if (st->walk && s->depth > 0) {
 		if ((rc = open_cursor(st)) != 0 || (rc = fetch(st)) != 0)
 			return rc;
 		return 0;
 	}
-	if ((rc = ensure_prepared(st)) != 0 || (rc = pg__flush(c)) != 0)
+	if ((rc = pg__ensure_prepared(st)) != 0 || (rc = pg__flush(c)) != 0)
 		return rc;
 	st->res = PQexecPrepared(c->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0);
 	if ((rc = check(c, st->res, true)) != 0) {
@@ -451,7 +415,7 @@ static int start(pg_stmt *st)
 
 static int pgd_step(db_stmt *dst)
 {
-	pg_stmt *st = ps(dst);
+	pg_stmt *st = pg__stmt(dst);
 	int rc;
 
 	if (st->done)
@@ -479,242 +443,16 @@ static int pgd_step(db_stmt *dst)
 	return DB_DONE;
 }
 
-/* Rows a pipeline sends before it reads their answers: enough to make a
- * list page one round trip, few enough that the answers (a command tag
- * each) never fill the socket while we are still sending. */
-#define PIPELINE_MAX 1000
-
-/* Read the answers of `sent` pipelined commands and the sync: 0, or
- * PG_FAILED with the first error kept. */
-static int pipeline_results(pg_link *c, size_t sent)
-{
-	int rc = 0;
-	PGresult *r;
-
-	c->changes = 0;
-	for (size_t i = 0; i < sent; i++) {
-		while ((r = PQgetResult(c->conn)) != NULL) {
-			ExecStatusType es = PQresultStatus(r);
-			if (es == PGRES_COMMAND_OK) {
-				c->changes += strtoll(PQcmdTuples(r), NULL, 10);
-			} else if (es != PGRES_TUPLES_OK && es != PGRES_PIPELINE_ABORTED && rc == 0) {
-				pg__keep_error(c, r);
-				rc = PG_FAILED;
-			}
-			PQclear(r);
-		}
-	}
-	/* the sync's own result, then out of pipeline mode (a lost
-	 * connection leaves it; nothing more can be read) */
-	while (!PQexitPipelineMode(c->conn) && (r = PQgetResult(c->conn)) != NULL)
-		PQclear(r);
-	if (PQpipelineStatus(c->conn) != PQ_PIPELINE_OFF && rc == 0) {
-		pg__keep_error(c, NULL);
-		rc = PG_FAILED;
-	}
-	return rc;
-}
-
-/* Bind row `from` and prepare the statement (typed by that row's values),
- * answers of earlier deferred statements read, then enter pipeline mode. */
-static int pipeline_start(db_stmt *dst, size_t from, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg)
-{
-	pg_stmt *st = ps(dst);
-	pg_link *c = pc(dst->s);
-	int rc;
-
-	if ((rc = bind(dst, from, arg)) != 0)
-		return rc;
-	param_arrays(st);
-	if ((rc = ensure_prepared(st)) != 0 || (rc = pg__flush(c)) != 0)
-		return rc;
-	if (!PQenterPipelineMode(c->conn)) {
-		pg__keep_error(c, NULL);
-		return PG_FAILED;
-	}
-	return 0;
-}
-
-/* Send rows from..to-1 into the pipeline (row `from` is bound already);
- * *sent counts those sent. 0, or the first failure. */
-static int send_rows(db_stmt *dst, size_t from, size_t to, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
-		     size_t *sent)
-{
-	pg_stmt *st = ps(dst);
-	pg_link *c = pc(dst->s);
-	int rc;
-
-	for (size_t i = from; i < to; i++) {
-		if (i > from) {
-			if ((rc = bind(dst, i, arg)) != 0)
-				return rc;
-			param_arrays(st);
-		}
-		if (!PQsendQueryPrepared(c->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0)) {
-			pg__keep_error(c, NULL);
-			return PG_FAILED;
-		}
-		(*sent)++;
-	}
-	return 0;
-}
-
-static int pgd_run_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg)
-{
-	state *s = dst->s;
-	pg_link *c = pc(s);
-	int rc;
-
-	for (size_t from = 0; from < n; from += PIPELINE_MAX) {
-		size_t to = n - from < PIPELINE_MAX ? n : from + PIPELINE_MAX, sent = 0;
-		if (s->depth == 0 && pg__reconnect(s) != 0)
-			return PG_FAILED;
-		if ((rc = pipeline_start(dst, from, bind, arg)) != 0)
-			return rc;
-		rc = send_rows(dst, from, to, bind, arg, &sent);
-		if (!PQpipelineSync(c->conn) && rc == 0) {
-			pg__keep_error(c, NULL);
-			rc = PG_FAILED;
-		}
-		int got = pipeline_results(c, sent);
-		if (rc == 0)
-			rc = got;
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-static int pgd_begin(state *s, bool write, int depth);
-static int pgd_end(state *s, bool commit, int depth);
-
-/* Send one statement without parameters into the pipeline. */
-static int send_plain(pg_link *c, const char *sql)
-{
-	if (PQsendQueryParams(c->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
-		return 0;
-	pg__keep_error(c, NULL);
-	return PG_FAILED;
-}
-
-/* write_batch: BEGIN, the write lock, the n rows and COMMIT in one
- * pipeline, synced and left for pg__flush to read. A batch too large for
- * one pipeline is run at once instead. */
-static int pgd_write_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, void *arg), void *arg,
-			   const char *what)
-{
-	state *s = dst->s;
-	pg_link *c = pc(s);
-	size_t sent = 0;
-	int rc;
-
-	if (n + 3 > PIPELINE_MAX) {
-		if ((rc = pgd_begin(s, true, 0)) != 0)
-			return rc;
-		if ((rc = pgd_run_batch(dst, n, bind, arg)) != 0) {
-			(void)pgd_end(s, false, 1);
-			return rc;
-		}
-		return pgd_end(s, true, 1);
-	}
-	if (pg__reconnect(s) != 0)
-		return PG_FAILED;
-	if ((rc = pipeline_start(dst, 0, bind, arg)) != 0)
-		return rc;
-	rc = send_plain(c, "BEGIN");
-	sent += rc == 0;
-	if (rc == 0 && (rc = send_plain(c, c->lock_sql)) == 0)
-		sent++;
-	if (rc == 0)
-		rc = send_rows(dst, 0, n, bind, arg, &sent);
-	if (rc == 0 && (rc = send_plain(c, "COMMIT")) == 0)
-		sent++;
-	/* the sync sends it all; without it (a failure above) the server
-	 * never started the transaction's end: flush rolls it back */
-	if (rc == 0 && !PQpipelineSync(c->conn)) {
-		pg__keep_error(c, NULL);
-		rc = PG_FAILED;
-	}
-	c->deferred = sent;
-	c->synced = rc == 0;
-	c->ahead = what;
-	if (rc != 0) {
-		if (sent == 0)
-			(void)PQexitPipelineMode(c->conn);
-		int kept = pg__flush(c);
-		return kept ? kept : rc;
-	}
-	return 0;
-}
-
-int pg__flush(pg_link *c)
-{
-	size_t n = c->deferred;
-	bool whole = c->ahead != NULL, complete = c->synced;
-	const char *what = c->ahead;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	c->deferred = 0;
-	c->ahead = NULL;
-	if (!c->synced && !PQpipelineSync(c->conn)) {
-		pg__keep_error(c, NULL);
-		(void)pipeline_results(c, n);
-		rc = PG_FAILED;
-	} else {
-		rc = pipeline_results(c, n);
-	}
-	c->synced = false;
-	if (whole && (rc != 0 || !complete)) {
-		/* a write_batch's transaction that failed (its error left it
-		 * open) or was never sent whole: end it; say which write it was */
-		if (c->conn && PQstatus(c->conn) == CONNECTION_OK &&
-		    PQtransactionStatus(c->conn) != PQTRANS_IDLE)
-			PQclear(PQexec(c->conn, "ROLLBACK"));
-		if (rc != 0)
-			c->failed = what;
-	}
-	return rc;
-}
-
-static int pgd_flush(state *s)
-{
-	return pg__flush(pc(s));
-}
-
-static int pgd_step_deferred(db_stmt *dst)
-{
-	pg_stmt *st = ps(dst);
-	pg_link *c = pc(dst->s);
-	int rc;
-
-	param_arrays(st);
-	if ((rc = ensure_prepared(st)) != 0) /* flushes first when it prepares */
-		return rc;
-	if (c->deferred == 0 && !PQenterPipelineMode(c->conn)) {
-		pg__keep_error(c, NULL);
-		return PG_FAILED;
-	}
-	if (!PQsendQueryPrepared(c->conn, st->name, st->nparams, st->vals, st->lens, st->fmts, 0)) {
-		pg__keep_error(c, NULL);
-		(void)pg__flush(c);
-		return PG_FAILED;
-	}
-	/* a bounded pipeline: its answers never fill the socket while we send */
-	return ++c->deferred >= PIPELINE_MAX ? pg__flush(c) : 0;
-}
-
 static bool pgd_col_null(db_stmt *st, int i)
 {
-	pg_stmt *p = ps(st);
+	pg_stmt *p = pg__stmt(st);
 
 	return !p->res || p->row >= p->nrows || PQgetisnull(p->res, p->row, i);
 }
 
 static const char *pgd_col_text(db_stmt *st, int i)
 {
-	pg_stmt *p = ps(st);
+	pg_stmt *p = pg__stmt(st);
 
 	if (pgd_col_null(st, i))
 		return NULL;
@@ -748,7 +486,7 @@ static int hexval(char ch)
  * set at connect). */
 static const void *pgd_col_blob(db_stmt *st, int i, size_t *len)
 {
-	pg_stmt *p = ps(st);
+	pg_stmt *p = pg__stmt(st);
 	const char *v = pgd_col_text(st, i);
 	size_t n;
 
@@ -766,12 +504,12 @@ static const void *pgd_col_blob(db_stmt *st, int i, size_t *len)
 
 static int64_t pgd_changes(state *s)
 {
-	return pc(s)->changes;
+	return pg__link(s)->changes;
 }
 
 static int pgd_exec(state *s, const char *sql)
 {
-	pg_link *c = pc(s);
+	pg_link *c = pg__link(s);
 
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
 		return pg__lost(c);
@@ -781,7 +519,7 @@ static int pgd_exec(state *s, const char *sql)
 
 static bool pgd_idle(state *s)
 {
-	pg_link *c = pc(s);
+	pg_link *c = pg__link(s);
 
 	/* a lost connection took its transaction with it */
 	return !c->conn || PQstatus(c->conn) != CONNECTION_OK || PQtransactionStatus(c->conn) == PQTRANS_IDLE;
@@ -789,7 +527,7 @@ static bool pgd_idle(state *s)
 
 static int pgd_fail(state *s, int rc, const char *what)
 {
-	pg_link *c = pc(s);
+	pg_link *c = pg__link(s);
 	const char *st = c->sqlstate;
 	int code = ERR_FAIL;
 
@@ -812,7 +550,7 @@ static int pgd_fail(state *s, int rc, const char *what)
 
 static int pgd_begin(state *s, bool write, int depth)
 {
-	pg_link *c = pc(s);
+	pg_link *c = pg__link(s);
 	int rc;
 
 	if (depth == 0) {
@@ -837,7 +575,7 @@ static int pgd_begin(state *s, bool write, int depth)
 
 static int pgd_end(state *s, bool commit, int depth)
 {
-	pg_link *c = pc(s);
+	pg_link *c = pg__link(s);
 	int rc;
 
 	if (depth > 1)
@@ -853,7 +591,7 @@ static int pgd_end(state *s, bool commit, int depth)
 
 static void pgd_close(state *s)
 {
-	pg_link *c = pc(s);
+	pg_link *c = pg__link(s);
 
 	/* a write sent ahead is finished, not cut off mid-answer */
 	if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
@@ -879,10 +617,10 @@ const db_driver state__pg = {
 	.bind_blob = pgd_bind_blob,
 	.param_count = pgd_param_count,
 	.step = pgd_step,
-	.run_batch = pgd_run_batch,
-	.write_batch = pgd_write_batch,
-	.step_deferred = pgd_step_deferred,
-	.flush = pgd_flush,
+	.run_batch = pg__run_batch,
+	.write_batch = pg__write_batch,
+	.step_deferred = pg__step_deferred,
+	.flush = pg__flush_state,
 	.col_null = pgd_col_null,
 	.col_i64 = pgd_col_i64,
 	.col_double = pgd_col_double,
