@@ -6,9 +6,13 @@
 #    metrics and labels;
 #  - docs/daemon.md's metrics table lists exactly those metrics, and its
 #    configuration covers every flag;
-#  - examples/deploy/kubernetes.yaml parses and holds a single-replica
-#    Recreate Deployment, a Secret, a PersistentVolumeClaim and a Service that
-#    fit together;
+#  - examples/deploy/kubernetes.yaml parses and holds two replicas on a state
+#    in PostgreSQL (FLOTILLA_STATE from the Secret, no volume that outlives a
+#    pod, a rolling update that keeps a ready pod, a PodDisruptionBudget that
+#    keeps one, no publishNotReadyAddresses: a standby is ready);
+#    examples/deploy/kubernetes-sqlite.yaml a single-replica Recreate
+#    Deployment with a PersistentVolumeClaim; in each, a Secret, a Deployment
+#    and a Service that fit together;
 #  - examples/deploy/flotilla.service carries the hardening it promises.
 # No network. Prints one ok/FAIL line per check; exits 1 when any failed.
 set -u
@@ -187,97 +191,295 @@ if doc:
     for route in ("/metrics", "/healthz", "/readyz", "/hooks/git", "X-Hub-Signature-256"):
         check(route in doc, "docs/daemon.md mentions " + route)
 
-# --- kubernetes.yaml --------------------------------------------------------
-k8s_path = os.path.join(deploy, "kubernetes.yaml")
-try:
-    k8s = read(k8s_path)
-except OSError as e:
-    k8s = ""
-    check(False, "kubernetes.yaml exists", str(e))
+# --- kubernetes.yaml and kubernetes-sqlite.yaml ----------------------------
+# Two manifests, each checked for what it promises:
+#  - kubernetes.yaml: two replicas on a state in PostgreSQL, the leader lease
+#    deciding which one acts. The connection string comes from the Secret
+#    into FLOTILLA_STATE, never from an argument; no volume outlives a pod.
+#    A standby is ready (/readyz 200) and passes webhooks on to the leader,
+#    so both pods are ready: a rolling update never takes the last ready pod
+#    away, a PodDisruptionBudget keeps one ready pod in a drain, and the
+#    Service needs no publishNotReadyAddresses.
+#  - kubernetes-sqlite.yaml: one replica, the state file on a
+#    PersistentVolumeClaim, Recreate so that two pods never share the file.
 try:
     import yaml
 except ImportError:
     yaml = None
-if k8s and yaml is not None:
-    docs = []
+if yaml is None:
+    print("skip PyYAML is not installed: structural checks of the Kubernetes manifests only")
+
+PG_URL = re.compile(r'^postgres(?:ql)?://')
+SSLMODE = re.compile(r'[?&]sslmode=(require|verify-ca|verify-full)(?:&|$)')
+
+def rollout_pods(value, replicas, default, up):
+    """maxSurge (up) or maxUnavailable as pods, as Kubernetes rounds a percentage
+    (surge up, unavailable down); None when it is neither an int nor N%."""
+    if value is None:
+        value = default
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r'(\d+)%', str(value).strip())
+    if not m:
+        return None
+    n = int(m.group(1)) * replicas
+    return -(-n // 100) if up else n // 100
+
+def check_rollout(name, surge, unavailable, replicas):
+    # a standby is ready: a rollout waits for a new pod to be ready before it
+    # stops an old one, and so never takes the last ready pod away
+    su = rollout_pods(surge, replicas, "25%", True)
+    un = rollout_pods(unavailable, replicas, "25%", False)
+    check(un is not None and un < replicas,
+          name + ": maxUnavailable keeps a ready pod in a rollout (below replicas: 0 or small)",
+          repr((unavailable, replicas)))
+    check(su is not None and un is not None and su + un >= 1,
+          name + ": the rollout can progress (maxSurge or maxUnavailable above 0)", repr((surge, unavailable)))
+
+def check_pdb(name, min_available, max_unavailable, selector, pod_labels, same_ns):
+    # both pods are ready: keeping one lets a drain evict them one at a time
+    check(min_available == 1 and max_unavailable is None,
+          name + ": PodDisruptionBudget has minAvailable: 1", repr((min_available, max_unavailable)))
+    check(bool(selector) and selector.items() <= pod_labels.items(),
+          name + ": PodDisruptionBudget selects the Deployment's pods", repr(selector))
+    check(same_ns, name + ": PodDisruptionBudget is in the Deployment's namespace")
+
+def k8s_parsed(name, text, variant):
     try:
-        docs = [d for d in yaml.safe_load_all(k8s) if d is not None]
-        check(True, "kubernetes.yaml parses (PyYAML)")
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        check(True, name + " parses (PyYAML)")
     except yaml.YAMLError as e:
-        check(False, "kubernetes.yaml parses (PyYAML)", str(e).replace("\n", " "))
+        check(False, name + " parses (PyYAML)", str(e).replace("\n", " "))
+        return
     by_kind = {}
     for d in docs:
         by_kind.setdefault(d.get("kind"), []).append(d)
-    for k in ("Deployment", "Secret", "PersistentVolumeClaim", "Service"):
-        check(len(by_kind.get(k, [])) == 1, "kubernetes.yaml has one " + k)
-    if all(len(by_kind.get(k, [])) == 1 for k in ("Deployment", "Secret", "PersistentVolumeClaim", "Service")):
-        dep, sec = by_kind["Deployment"][0], by_kind["Secret"][0]
-        pvc, svc = by_kind["PersistentVolumeClaim"][0], by_kind["Service"][0]
-        spec = dep.get("spec", {})
-        check(spec.get("replicas") == 1, "Deployment has replicas: 1", repr(spec.get("replicas")))
-        check(spec.get("strategy", {}).get("type") == "Recreate", "Deployment strategy is Recreate")
-        pod = spec.get("template", {}).get("spec", {})
-        labels = spec.get("template", {}).get("metadata", {}).get("labels", {})
-        check(spec.get("selector", {}).get("matchLabels", {}).items() <= labels.items(),
-              "Deployment selector matches its pod labels")
-        check(pod.get("securityContext", {}).get("runAsNonRoot") is True, "pod runs as non-root")
-        grace = pod.get("terminationGracePeriodSeconds", 30)
-        check(grace > 30, "terminationGracePeriodSeconds exceeds the 30 s in-flight bound", repr(grace))
-        cs = [c for c in pod.get("containers", []) if "daemon" in (c.get("args") or []) + (c.get("command") or [])]
-        check(len(cs) == 1, "one container runs `flotilla daemon`")
-        if cs:
-            c = cs[0]
-            sc = c.get("securityContext", {})
-            check(sc.get("readOnlyRootFilesystem") is True, "container has readOnlyRootFilesystem")
-            check("ALL" in sc.get("capabilities", {}).get("drop", []), "container drops ALL capabilities")
-            check(sc.get("allowPrivilegeEscalation") is False, "container disallows privilege escalation")
-            check(bool(c.get("resources", {}).get("requests")), "container has resource requests")
-            check(c.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz",
-                  "liveness probe is GET /healthz")
-            check(c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz",
-                  "readiness probe is GET /readyz")
-            args = " ".join(c.get("args") or [])
-            for f in ("--state", "--api-key-file", "--webhook-secret-file", "--listen"):
-                check(f in args, "daemon args set " + f)
-            listen = re.search(r'--listen[= ]\S*:(\d+)', args)
-            ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
-            check(listen is not None and int(listen.group(1)) in ports.values(),
-                  "the --listen port is a containerPort", repr((listen and listen.group(1), ports)))
-            svc_ok = all(p.get("targetPort") in ports or p.get("targetPort") in ports.values()
-                         for p in svc.get("spec", {}).get("ports", []))
-            check(svc_ok and svc.get("spec", {}).get("ports"), "Service ports target the container's ports")
-            check(svc.get("spec", {}).get("selector", {}).items() <= labels.items(),
-                  "Service selects the Deployment's pods")
-        vols = pod.get("volumes", [])
+    kinds = ["Deployment", "Secret", "Service"] + (["PersistentVolumeClaim"] if variant == "sqlite" else [])
+    for k in kinds:
+        check(len(by_kind.get(k, [])) == 1, name + " has one " + k)
+    if not all(len(by_kind.get(k, [])) == 1 for k in kinds):
+        return
+    dep, sec, svc = by_kind["Deployment"][0], by_kind["Secret"][0], by_kind["Service"][0]
+    spec = dep.get("spec", {})
+    pod = spec.get("template", {}).get("spec", {})
+    labels = spec.get("template", {}).get("metadata", {}).get("labels", {})
+    vols = pod.get("volumes", [])
+    strategy = spec.get("strategy", {})
+    if variant == "sqlite":
+        check(spec.get("replicas") == 1, name + ": Deployment has replicas: 1", repr(spec.get("replicas")))
+        check(strategy.get("type") == "Recreate", name + ": Deployment strategy is Recreate")
+    else:
+        replicas = spec.get("replicas")
+        check(replicas == 2, name + ": Deployment has replicas: 2", repr(replicas))
+        check(strategy.get("type", "RollingUpdate") == "RollingUpdate", name + ": Deployment strategy is RollingUpdate",
+              repr(strategy.get("type")))
+        ru = strategy.get("rollingUpdate") or {}
+        check_rollout(name, ru.get("maxSurge"), ru.get("maxUnavailable"), replicas if isinstance(replicas, int) else 0)
+        check(not by_kind.get("PersistentVolumeClaim"), name + " has no PersistentVolumeClaim")
+        check(not any("persistentVolumeClaim" in v for v in vols), name + ": the Deployment mounts no PersistentVolumeClaim")
+        pdbs = by_kind.get("PodDisruptionBudget", [])
+        check(len(pdbs) == 1, name + " has one PodDisruptionBudget")
+        if len(pdbs) == 1:
+            pdb = pdbs[0]
+            ps = pdb.get("spec") or {}
+            check(pdb.get("apiVersion") == "policy/v1", name + ": PodDisruptionBudget is policy/v1",
+                  repr(pdb.get("apiVersion")))
+            check_pdb(name, ps.get("minAvailable"), ps.get("maxUnavailable"),
+                      (ps.get("selector") or {}).get("matchLabels") or {}, labels,
+                      (pdb.get("metadata") or {}).get("namespace") == (dep.get("metadata") or {}).get("namespace"))
+        spread = [c.get("topologyKey") for c in pod.get("topologySpreadConstraints", [])]
+        aff = pod.get("affinity", {}).get("podAntiAffinity", {})
+        for t in aff.get("preferredDuringSchedulingIgnoredDuringExecution", []):
+            spread.append(t.get("podAffinityTerm", {}).get("topologyKey"))
+        for t in aff.get("requiredDuringSchedulingIgnoredDuringExecution", []):
+            spread.append(t.get("topologyKey"))
+        check("kubernetes.io/hostname" in spread, name + ": the replicas are spread over nodes", repr(spread))
+    check(spec.get("selector", {}).get("matchLabels", {}).items() <= labels.items(),
+          name + ": Deployment selector matches its pod labels")
+    check(pod.get("securityContext", {}).get("runAsNonRoot") is True, name + ": pod runs as non-root")
+    grace = pod.get("terminationGracePeriodSeconds", 30)
+    check(grace > 30, name + ": terminationGracePeriodSeconds exceeds the 30 s in-flight bound", repr(grace))
+    cs = [c for c in pod.get("containers", []) if "daemon" in (c.get("args") or []) + (c.get("command") or [])]
+    check(len(cs) == 1, name + ": one container runs `flotilla daemon`")
+    sec_name = sec.get("metadata", {}).get("name")
+    keys = set(sec.get("stringData", {})) | set(sec.get("data", {}))
+    if cs:
+        c = cs[0]
+        sc = c.get("securityContext", {})
+        check(sc.get("readOnlyRootFilesystem") is True, name + ": container has readOnlyRootFilesystem")
+        check("ALL" in sc.get("capabilities", {}).get("drop", []), name + ": container drops ALL capabilities")
+        check(sc.get("allowPrivilegeEscalation") is False, name + ": container disallows privilege escalation")
+        check(bool(c.get("resources", {}).get("requests")), name + ": container has resource requests")
+        check(c.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz",
+              name + ": liveness probe is GET /healthz")
+        check(c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz",
+              name + ": readiness probe is GET /readyz")
+        argv = [str(a) for a in (c.get("args") or [])]
+        args = " ".join(argv)
+        for f in ("--api-key-file", "--webhook-secret-file", "--listen", "--lease-ttl"):
+            check(f in args, name + ": daemon args set " + f)
+        if variant == "sqlite":
+            check("--state" in args, name + ": daemon args set --state")
+        else:
+            check(not any(a.startswith("--state") for a in argv), name + ": no --state in the daemon's args")
+            check(not re.search(r'postgres(?:ql)?://', args), name + ": no connection string in the daemon's args")
+            env = {e.get("name"): e for e in c.get("env", [])}
+            ref = env.get("FLOTILLA_STATE", {}).get("valueFrom", {}).get("secretKeyRef", {})
+            check(bool(ref) and "value" not in env.get("FLOTILLA_STATE", {}),
+                  name + ": FLOTILLA_STATE comes from a secretKeyRef", repr(env.get("FLOTILLA_STATE")))
+            check(ref.get("name") == sec_name and ref.get("key") in keys,
+                  name + ": FLOTILLA_STATE names a key of the Secret in the file", repr(ref))
+            url = str((sec.get("stringData") or {}).get(ref.get("key"), ""))
+            check(bool(PG_URL.match(url)), name + ": the Secret's state is a postgres:// location", url[:20])
+            check(bool(SSLMODE.search(url)), name + ": the state's location sets sslmode=require (or verify-*)")
+            cache = re.search(r'--cache-dir[= ](\S+)', args)
+            mounts = {m.get("name"): m.get("mountPath", "") for m in c.get("volumeMounts", [])}
+            empty = {v.get("name") for v in vols if "emptyDir" in v}
+            on_empty = cache is not None and any(
+                cache.group(1) == p or cache.group(1).startswith(p.rstrip("/") + "/")
+                for n, p in mounts.items() if n in empty)
+            check(on_empty, name + ": --cache-dir is on an emptyDir volume", repr(cache and cache.group(1)))
+        listen = re.search(r'--listen[= ]\S*:(\d+)', args)
+        ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+        check(listen is not None and int(listen.group(1)) in ports.values(),
+              name + ": the --listen port is a containerPort", repr((listen and listen.group(1), ports)))
+        svc_ok = all(p.get("targetPort") in ports or p.get("targetPort") in ports.values()
+                     for p in svc.get("spec", {}).get("ports", []))
+        check(svc_ok and svc.get("spec", {}).get("ports"), name + ": Service ports target the container's ports")
+        check(svc.get("spec", {}).get("selector", {}).items() <= labels.items(),
+              name + ": Service selects the Deployment's pods")
+    if variant == "sqlite":
+        pvc = by_kind["PersistentVolumeClaim"][0]
         claims = [v["persistentVolumeClaim"]["claimName"] for v in vols if "persistentVolumeClaim" in v]
-        check(pvc.get("metadata", {}).get("name") in claims, "the Deployment mounts the PersistentVolumeClaim")
-        keys = set(sec.get("stringData", {})) | set(sec.get("data", {}))
-        refs = set()
-        for v in vols:
-            s = v.get("secret")
-            if s and s.get("secretName") == sec["metadata"]["name"]:
-                refs |= {i["key"] for i in s.get("items", [])} or keys
-        for c in pod.get("containers", []) + pod.get("initContainers", []):
-            for e in c.get("env", []):
-                r = e.get("valueFrom", {}).get("secretKeyRef")
-                if r and r.get("name") == sec["metadata"]["name"]:
-                    refs.add(r["key"])
-        check(refs and refs <= keys, "every Secret key the pod uses exists", repr(sorted(refs - keys)))
-        check({"neon-api-key", "webhook-secret"} <= refs, "the API key and webhook secret are mounted")
-elif k8s:
-    # no PyYAML: a structural check
-    print("skip PyYAML is not installed: structural check of kubernetes.yaml only")
-    docs = [d for d in re.split(r'^---\s*$', k8s, flags=re.M) if re.search(r'^kind:', d, re.M)]
+        check(pvc.get("metadata", {}).get("name") in claims, name + ": the Deployment mounts the PersistentVolumeClaim")
+    else:
+        check(svc.get("spec", {}).get("publishNotReadyAddresses") is not True,
+              name + ": Service does not set publishNotReadyAddresses (a standby is ready, and passes webhooks on)")
+    refs = set()
+    for v in vols:
+        s = v.get("secret")
+        if s and s.get("secretName") == sec_name:
+            refs |= {i["key"] for i in s.get("items", [])} or keys
+    for c in pod.get("containers", []) + pod.get("initContainers", []):
+        for e in c.get("env", []):
+            r = e.get("valueFrom", {}).get("secretKeyRef")
+            if r and r.get("name") == sec_name:
+                refs.add(r["key"])
+    check(refs and refs <= keys, name + ": every Secret key the pod uses exists", repr(sorted(refs - keys)))
+    check({"neon-api-key", "webhook-secret"} <= refs, name + ": the API key and webhook secret are mounted")
+
+def uncomment(text):
+    """The text without YAML comments (a # at a line's start or after a blank)."""
+    return "\n".join(re.sub(r'(^|\s)#.*$', '', line) for line in text.splitlines())
+
+def block(text, key):
+    """The lines nested under the first `key:` line of text (no value on it)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r'^(\s*)' + re.escape(key) + r':\s*$', line)
+        if not m:
+            continue
+        out = []
+        for l in lines[i + 1:]:
+            if l.strip() and len(l) - len(l.lstrip()) <= len(m.group(1)):
+                break
+            out.append(l)
+        return "\n".join(out)
+    return ""
+
+def scalars(text):
+    """The `key: value` pairs at the outer level of a block; ints as ints."""
+    rows = [l for l in text.splitlines() if l.strip()]
+    if not rows:
+        return {}
+    top = min(len(l) - len(l.lstrip()) for l in rows)
+    out = {}
+    for l in rows:
+        m = re.match(r'^ {%d}([\w./-]+):\s*(?:"([^"]*)"|\'([^\']*)\'|([^\s"\'][^#]*?))?\s*$' % top, l)
+        if m and (m.group(2) is not None or m.group(3) is not None or m.group(4)):
+            v = next(g for g in m.group(2, 3, 4) if g is not None)
+            quoted = m.group(4) is None
+            out[m.group(1)] = int(v) if not quoted and re.fullmatch(r'-?\d+', v) else v
+    return out
+
+def k8s_structural(name, text, variant):
+    # no PyYAML: what the text itself shows, comments left out
+    check("\t" not in text, name + " has no tabs")
+    text = uncomment(text)
+    docs = [d for d in re.split(r'^---\s*$', text, flags=re.M) if re.search(r'^kind:', d, re.M)]
     kinds = [re.search(r'^kind:\s*(\S+)', d, re.M).group(1) for d in docs]
-    for k in ("Deployment", "Secret", "PersistentVolumeClaim", "Service"):
-        check(kinds.count(k) == 1, "kubernetes.yaml has one " + k)
-    check("\t" not in k8s, "kubernetes.yaml has no tabs")
-    dep = next((d for d in docs if re.search(r'^kind:\s*Deployment', d, re.M)), "")
-    check(re.search(r'^\s+replicas:\s*1\s*$', dep, re.M) is not None, "Deployment has replicas: 1")
-    check(re.search(r'^\s+type:\s*Recreate\s*$', dep, re.M) is not None, "Deployment strategy is Recreate")
-    for s in ("runAsNonRoot: true", "readOnlyRootFilesystem: true", "path: /healthz", "path: /readyz",
-              "requests:", "persistentVolumeClaim:"):
-        check(s in dep, "Deployment has " + s)
+    want = ["Deployment", "Secret", "Service"] + (["PersistentVolumeClaim"] if variant == "sqlite" else [])
+    for k in want:
+        check(kinds.count(k) == 1, name + " has one " + k)
+    def doc(kind):
+        return next((d for d in docs if re.search(r'^kind:\s*' + kind + r'\s*$', d, re.M)), "")
+    dep, sec, svc = doc("Deployment"), doc("Secret"), doc("Service")
+    for s in ("runAsNonRoot: true", "readOnlyRootFilesystem: true", "path: /healthz", "requests:",
+              "--api-key-file", "--webhook-secret-file", "--listen", "--lease-ttl"):
+        check(s in dep, name + ": Deployment has " + s)
+    check(re.search(r'readinessProbe:\s*\n\s+httpGet:\s*\n\s+path:\s*/readyz\s*$', dep, re.M) is not None,
+          name + ": readiness probe is GET /readyz")
+    if variant == "sqlite":
+        check(re.search(r'^\s+replicas:\s*1\s*$', dep, re.M) is not None, name + ": Deployment has replicas: 1")
+        check(re.search(r'^\s+type:\s*Recreate\s*$', dep, re.M) is not None, name + ": Deployment strategy is Recreate")
+        check("persistentVolumeClaim:" in dep, name + ": Deployment has persistentVolumeClaim:")
+        check("--state" in dep, name + ": daemon args set --state")
+        return
+    check(re.search(r'^\s+replicas:\s*2\s*$', dep, re.M) is not None, name + ": Deployment has replicas: 2")
+    check(re.search(r'^\s+type:\s*Recreate\s*$', dep, re.M) is None, name + ": Deployment strategy is RollingUpdate")
+    ru = scalars(block(block(dep, "strategy"), "rollingUpdate"))
+    replicas = scalars(block(dep, "spec")).get("replicas")
+    check_rollout(name, ru.get("maxSurge"), ru.get("maxUnavailable"), replicas if isinstance(replicas, int) else 0)
+    check("PersistentVolumeClaim" not in kinds and "persistentVolumeClaim" not in dep,
+          name + " has no PersistentVolumeClaim")
+    check(kinds.count("PodDisruptionBudget") == 1, name + " has one PodDisruptionBudget")
+    pdb = doc("PodDisruptionBudget")
+    if kinds.count("PodDisruptionBudget") == 1:
+        check(re.search(r'^apiVersion:\s*policy/v1\s*$', pdb, re.M) is not None,
+              name + ": PodDisruptionBudget is policy/v1")
+        ps = scalars(block(pdb, "spec"))
+        pod_labels = scalars(block(block(block(dep, "template"), "metadata"), "labels"))
+        def ns(d):
+            return scalars(block(d, "metadata")).get("namespace")
+        check_pdb(name, ps.get("minAvailable"), ps.get("maxUnavailable"),
+                  scalars(block(block(pdb, "selector"), "matchLabels")), pod_labels, ns(pdb) == ns(dep))
+    check(re.search(r'topologyKey:\s*kubernetes\.io/hostname', dep) is not None,
+          name + ": the replicas are spread over nodes")
+    check(re.search(r'^\s+-\s*"?--state\b', dep, re.M) is None, name + ": no --state in the daemon's args")
+    check(re.search(r'postgres(?:ql)?://', dep) is None, name + ": no connection string in the Deployment")
+    ref = re.search(r'-\s*name:\s*FLOTILLA_STATE\s*\n\s+valueFrom:\s*\n\s+secretKeyRef:\s*\n'
+                    r'\s+(?:name:\s*(?P<n1>\S+)\s*\n\s+key:\s*(?P<k1>\S+)|key:\s*(?P<k2>\S+)\s*\n\s+name:\s*(?P<n2>\S+))', dep)
+    check(ref is not None, name + ": FLOTILLA_STATE comes from a secretKeyRef")
+    if ref:
+        rname, rkey = ref.group("n1") or ref.group("n2"), ref.group("k1") or ref.group("k2")
+        sname = re.search(r'^metadata:\s*\n(?:\s+.*\n)*?\s+name:\s*(\S+)', sec, re.M)
+        url = re.search(r'^\s+' + re.escape(rkey) + r':\s*"?([^"\s]*)"?\s*$', sec, re.M)
+        check(sname is not None and sname.group(1) == rname and url is not None,
+              name + ": FLOTILLA_STATE names a key of the Secret in the file", repr((rname, rkey)))
+        url = url.group(1) if url else ""
+        check(bool(PG_URL.match(url)), name + ": the Secret's state is a postgres:// location", url[:20])
+        check(bool(SSLMODE.search(url)), name + ": the state's location sets sslmode=require (or verify-*)")
+    cache = re.search(r'--cache-dir[= ]"?([^"\s]+)', dep)
+    empty = set(re.findall(r'-\s*name:\s*(\S+)\s*\n\s+emptyDir:', dep))
+    mounts = re.findall(r'-\s*name:\s*(\S+)\s*\n\s+mountPath:\s*(\S+)', dep)
+    on_empty = cache is not None and any(
+        cache.group(1) == p or cache.group(1).startswith(p.rstrip("/") + "/") for n, p in mounts if n in empty)
+    check(on_empty, name + ": --cache-dir is on an emptyDir volume", repr(cache and cache.group(1)))
+    check(re.search(r'publishNotReadyAddresses:\s*true', svc) is None,
+          name + ": Service does not set publishNotReadyAddresses (a standby is ready, and passes webhooks on)")
+
+for name, variant in (("kubernetes.yaml", "postgres"), ("kubernetes-sqlite.yaml", "sqlite")):
+    try:
+        text = read(os.path.join(deploy, name))
+    except OSError as e:
+        check(False, name + " exists", str(e))
+        continue
+    if yaml is not None:
+        k8s_parsed(name, text, variant)
+    else:
+        k8s_structural(name, text, variant)
 
 # --- flotilla.service -------------------------------------------------------
 unit_path = os.path.join(deploy, "flotilla.service")
