@@ -121,6 +121,8 @@ int lease_keeper_start(lease_keeper **out, const state *st, int64_t ttl_s, int w
 		free(k);
 		return -1;
 	}
+	/* a renewal waits for nothing: its deadline is the lease's TTL */
+	state_set_patience(k->st, 0);
 	k->ttl_s = ttl_s;
 	k->wake_fd = wake_fd;
 	atomic_init(&k->lost, false);

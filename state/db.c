@@ -370,7 +370,13 @@ static state *handle_new(const char *path)
 	s->stmts = strmap_new();
 	if (gethostname(s->host, sizeof(s->host) - 1) != 0 || !s->host[0])
 		str_copy(s->host, "localhost", sizeof(s->host));
+	s->patience_ms = STATE_PATIENCE_MS;
 	return s;
+}
+
+void state_set_patience(state *s, int64_t ms)
+{
+	s->patience_ms = ms > 0 ? ms : 0;
 }
 
 int state_open(state **out, const char *path)

@@ -118,6 +118,7 @@ struct state {
 	strmap *stmts;     /* SQL text -> cached db_stmt (keys are literals) */
 	db_stmt *live;     /* every statement not yet finalized */
 	char host[256];    /* gethostname(), for leases and runs */
+	int64_t patience_ms; /* state_set_patience */
 	struct state_refresh *refreshes; /* open ones, detached by state_close */
 	bool read_txn;     /* the outermost open transaction is a read one that has not written */
 	struct state_snap *snap; /* snapshot.c's, while read_txn; NULL: none yet */
@@ -176,6 +177,7 @@ typedef struct pg_link {
 	bool synced;                     /* ... and the pipeline's sync: a write_batch's transaction */
 	const char *ahead;               /* that transaction's `what` */
 	const char *failed;              /* ... kept when it failed, for the error that reports it */
+	bool gave_up;                    /* a lost connection outlasted the state's patience */
 	char sqlstate[6];                /* the last error */
 	char *message;
 } pg_link;

@@ -36,6 +36,7 @@
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 
 /* Rows per FETCH of a walk. */
@@ -548,15 +549,57 @@ static int pgd_fail(state *s, int rc, const char *what)
 		       st[0] ? " (SQLSTATE " : "", st, st[0] ? ")" : "");
 }
 
+/* BEGIN a transaction on a connection made again if it was lost. A
+ * connection that died since its last use (the server restarted, our
+ * backend terminated) is found by the BEGIN itself, before anything of the
+ * transaction ran: so it is made again and the BEGIN tried anew, at once,
+ * then after waits of 100 ms, 500 ms, 1.5 s, ... while s->patience_ms
+ * lasts (a server restarting). Patience is spent once an outage: after it
+ * ran out, transactions fail at once until a connection is made again (a
+ * daemon's many writes do not each wait while the server is down). A
+ * failure of a write sent ahead (pg__flush) is never retried. 0, or an
+ * err_set code. */
+static int begin_anew(state *s, bool write)
+{
+	pg_link *c = pg__link(s);
+	int64_t waited = 0, wait = 0, patience = c->gave_up ? 0 : s->patience_ms;
+	int rc;
+
+	for (;;) {
+		if ((rc = pg__reconnect(s)) != 0) {
+			/* err_set by the connect, or by a write sent ahead */
+		} else if ((rc = pgd_exec(s, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ")) == 0) {
+			c->gave_up = false;
+			return 0;
+		} else {
+			rc = pgd_fail(s, rc, write ? "starting a write transaction" : "starting a read transaction");
+		}
+		bool lost = !c->conn || PQstatus(c->conn) != CONNECTION_OK;
+		if (c->failed || !lost)
+			return rc;
+		if (wait > 0 && waited >= patience) {
+			c->gave_up = true;
+			return rc;
+		}
+		if (wait > 0) {
+			if (wait > patience - waited)
+				wait = patience - waited;
+			struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+			waited += wait;
+		}
+		wait = wait == 0 ? 100 : wait * 3 + 200; /* 100, 500, 1700, ... ms */
+	}
+}
+
 static int pgd_begin(state *s, bool write, int depth)
 {
 	pg_link *c = pg__link(s);
 	int rc;
 
 	if (depth == 0) {
-		if ((rc = pg__reconnect(s)) != 0)
+		if ((rc = begin_anew(s, write)) != 0)
 			return rc;
-		rc = pgd_exec(s, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ");
 		c->lock_depth = 0;
 	} else {
 		rc = pgd_exec(s, "SAVEPOINT nest");

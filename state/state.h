@@ -86,6 +86,12 @@ int state_open_existing(state **out, const char *location, state_open_report *re
  * connection is one thread's): the file must still be there, and be
  * `of`'s schema version; nothing is created or migrated. */
 int state_open_again(state **out, const state *of) WUR;
+/* How long a transaction's start waits for a lost connection to the state
+ * to come back (PostgreSQL restarting): STATE_PATIENCE_MS unless set. A
+ * lost connection found with 0 is made again once, without waiting (the
+ * daemon's lease renewer: its deadline is the lease's TTL). */
+#define STATE_PATIENCE_MS 2000
+void state_set_patience(state *s, int64_t ms);
 void state_close(state *s);
 int state_schema_version(state *s);
 
