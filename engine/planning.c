@@ -164,7 +164,7 @@ int planning_load(const plan_req *rq, state *st, planning *out)
 			return rc;
 		if (!out->last_applied)
 			return err_set(ERR_NOTFOUND, "--changed-since last-applied: nothing has been applied from this "
-						     "state file yet; run without it");
+						     "state yet; run without it");
 		since = out->last_applied;
 	}
 	if ((rc = fleet_load_commit(&out->fl, out->g, st, since, out->diags)) != 0)

@@ -81,7 +81,7 @@ int cli_lease_take(const char *cmd, state *st, int64_t wait_s, const char *hint)
 		}
 		char since[32];
 		cli_age(held.acquired_at, since);
-		cli_fail(cmd, "the state file is in use by pid %lld on %s (for %s)%s%s; if that process is gone for "
+		cli_fail(cmd, "the state is in use by pid %lld on %s (for %s)%s%s; if that process is gone for "
 			      "good, flotilla unlock --force",
 			 (long long)held.pid, held.host ? held.host : "?", since, hint ? "; " : "", hint ? hint : "");
 		state_lease_release(&held);

@@ -26,7 +26,7 @@ const char CMD_APPLY_USAGE[] =
 	"usage: flotilla apply [PLANFILE] [--auto-approve] [--parallel N] [--rate R]\n"
 	"                      [--max-deletes N] [--continue-on-error] [--secrets-dir DIR]\n"
 	"                      [--lock-timeout DURATION] [--op-timeout DURATION]\n"
-	"                      [--format text|json] [--state FILE] [--api-url URL]\n"
+	"                      [--format text|json] [--state FILE|URL] [--api-url URL]\n"
 	"                      [--api-key-file FILE]\n"
 	"                      [--repo DIR] [--ref REF] [--refresh MODE] [--select EXPR]\n"
 	"                      [--changed-since SHA|last-applied] [--verbose]\n"
@@ -55,7 +55,8 @@ const char CMD_APPLY_USAGE[] =
 	"                        project locked by operations (423) is waited out\n"
 	"                        (default 10m)\n"
 	"  --format FORMAT       text (default), or json: JSON-lines events on stdout\n"
-	"  --state FILE          the state file (default: .flotilla/state.db)\n"
+	"  --state FILE|URL      the state: a file (default: .flotilla/state.db) or a\n"
+	"                        postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --api-url URL, --api-key-file FILE   as for flotilla refresh\n"
 	"  --repo, --ref, --refresh, --select, --changed-since, --verbose   as for\n"
 	"                        flotilla plan (without PLANFILE)\n"
@@ -215,7 +216,7 @@ static int read_planfile(const char *path, state *st, neon_client *client, strma
 		return cli_fail("apply", "%s", err_msg());
 	const plan *p = *out;
 	if (gen != p->state_generation)
-		return cli_fail("apply", "'%s' was made at state generation %lld, and the state file is at %lld: it was "
+		return cli_fail("apply", "'%s' was made at state generation %lld, and the state is at %lld: it was "
 					 "applied already, or another apply ran since; nothing was done. Plan again",
 				path, (long long)p->state_generation, (long long)gen);
 	neon_client_set_org(client, p->org_id); /* searches must name it */

@@ -20,7 +20,7 @@
 const char CMD_PLAN_USAGE[] =
 	"usage: flotilla plan [--repo DIR] [--ref REF] [--refresh auto|full|none]\n"
 	"                     [--select EXPR] [--out PLANFILE] [--format text|json|markdown]\n"
-	"                     [--detailed-exitcode] [--state FILE] [--api-url URL]\n"
+	"                     [--detailed-exitcode] [--state FILE|URL] [--api-url URL]\n"
 	"                     [--api-key-file FILE] [--rate R] [--verbose]\n"
 	"                     [--changed-since SHA|last-applied]\n"
 	"\n"
@@ -50,7 +50,8 @@ const char CMD_PLAN_USAGE[] =
 	"  --format FORMAT       text (default), json (docs/plan-json.md) or markdown\n"
 	"                        (a pull-request comment, at most 60,000 characters)\n"
 	"  --detailed-exitcode   exit 0 no changes, 2 changes, 4 blocked changes, 1 error\n"
-	"  --state FILE          the state file (default: .flotilla/state.db)\n"
+	"  --state FILE|URL      the state: a file (default: .flotilla/state.db) or a\n"
+	"                        postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --api-url URL, --api-key-file FILE, --rate R   as for flotilla refresh\n"
 	"  --verbose             also print what the load parsed and took from the cache\n"
 	"  -h, --help            this help\n"

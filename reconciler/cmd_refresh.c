@@ -18,7 +18,7 @@
 #include "reconciler/reconciler.h"
 
 const char CMD_REFRESH_USAGE[] =
-	"usage: flotilla refresh [--full] [--rebuild] [--repo DIR] [--state FILE]\n"
+	"usage: flotilla refresh [--full] [--rebuild] [--repo DIR] [--state FILE|URL]\n"
 	"                        [--api-url URL] [--api-key-file FILE] [--rate R]\n"
 	"\n"
 	"Read the live fleet into the state file, list first: GET /projects 400 at a\n"
@@ -35,7 +35,8 @@ const char CMD_REFRESH_USAGE[] =
 	"                       is never claimed\n"
 	"  --repo DIR           the manifest directory, for the fleet's name and prefix\n"
 	"                       (default: .; --dir DIR is the same)\n"
-	"  --state FILE         the state file (default: .flotilla/state.db)\n"
+	"  --state FILE|URL     the state: a file (default: .flotilla/state.db) or a\n"
+	"                       postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --api-url URL        the API (default: $NEON_API_HOST, else\n"
 	"                       https://console.neon.tech/api/v2)\n"
 	"  --api-key-file FILE  read the API key from FILE (default: $NEON_API_KEY)\n"

@@ -12,7 +12,7 @@
 #include "reconciler/reconciler.h"
 
 const char CMD_STATUS_USAGE[] =
-	"usage: flotilla status [TENANT] [--state FILE] [--format text|json]\n"
+	"usage: flotilla status [TENANT] [--state FILE|URL] [--format text|json]\n"
 	"\n"
 	"Show what the state file holds, without calling the API. Without TENANT: the\n"
 	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
@@ -22,7 +22,9 @@ const char CMD_STATUS_USAGE[] =
 	"was last refreshed. Run flotilla refresh first to bring the cache up to date.\n"
 	"\n"
 	"options:\n"
-	"  --state FILE    the state file (default: .flotilla/state.db)\n"
+	"  --state FILE|URL\n"
+	"                  the state: a file (default: .flotilla/state.db) or a\n"
+	"                  postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --format FORMAT text (default) or json: the status document of the daemon's\n"
 	"                  /api/status (docs/daemon.md), or one tenant's\n"
 	"  -h, --help      this help\n"
@@ -189,7 +191,7 @@ static int show_tenant(state *st, const char *name)
 	}
 	state_tenant t;
 	if (state_tenant_get(st, name, &t) != 0)
-		return cli_fail("status", "no tenant named '%s' in the state file (run flotilla refresh, or it has "
+		return cli_fail("status", "no tenant named '%s' in the state (run flotilla refresh, or it has "
 			       "not been created yet)", name);
 	state_project p;
 	int rc = state_project_get(st, t.project_id, &p);

@@ -11,7 +11,7 @@
 #include "reconciler/reconciler.h"
 
 const char CMD_UNLOCK_USAGE[] =
-	"usage: flotilla unlock --force [--reason TEXT] [--state FILE]\n"
+	"usage: flotilla unlock --force [--reason TEXT] [--state FILE|URL]\n"
 	"\n"
 	"Remove the state file's lease, whoever holds it, and record that in the run\n"
 	"history (flotilla status shows it). Only for a holder that is gone for good:\n"
@@ -22,7 +22,9 @@ const char CMD_UNLOCK_USAGE[] =
 	"options:\n"
 	"  --force          required: you checked the holder is gone\n"
 	"  --reason TEXT    why, for the record\n"
-	"  --state FILE     the state file (default: .flotilla/state.db)\n"
+	"  --state FILE|URL\n"
+	"                   the state: a file (default: .flotilla/state.db) or a\n"
+	"                   postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  -h, --help       this help\n"
 	"\n"
 	"exit: 0 removed; 1 an error, or nobody held the lease.\n";

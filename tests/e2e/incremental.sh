@@ -147,7 +147,7 @@ c4=$(git -C "$repo" rev-parse HEAD)
 # ------------------------------------------------ last-applied, selector
 if plan --changed-since last-applied >"$tmp/out" 2>"$tmp/err"; then
 	fail "last-applied" "planned without an applied commit"
-elif grep -q "nothing has been applied from this state file yet" "$tmp/err"; then
+elif grep -q "nothing has been applied from this state yet" "$tmp/err"; then
 	ok "--changed-since last-applied without an apply says so"
 else
 	fail "last-applied" "$(cat "$tmp/err")"

@@ -54,7 +54,7 @@ if want 1; then
 	F apply "$tmp/p1.plan" --state "$st" >"$tmp/a2.out" 2>&1
 	b=$?
 	if [ "$a" = 0 ] && [ "$b" = 1 ] && [ "$(writes)" = "$w" ] &&
-		grep -q "was made at state generation 0, and the state file is at 1" "$tmp/a2.out"; then
+		grep -q "was made at state generation 0, and the state is at 1" "$tmp/a2.out"; then
 		ok "a plan file applied twice: the second is refused, no write"
 	else
 		fail "plan file twice" "apply $a then $b, writes $w then $(writes): $(tail -n 3 "$tmp/a2.out")"
