@@ -210,6 +210,10 @@ typedef struct pg_stmt {
 	bool cursor;          /* a cursor named name + "c" is open */
 	unsigned char *blob;  /* the last blob column read, decoded */
 	size_t blob_len;
+	/* an INSERT … VALUES of one row as one of many rows (pg_pipe.c) */
+	char multi_name[24];  /* prepared, "" until then */
+	unsigned multi_gen;   /* the connection it was prepared on */
+	size_t multi_rows;    /* its rows */
 } pg_stmt;
 static inline pg_stmt *pg__stmt(db_stmt *st)
 {
@@ -229,6 +233,8 @@ int pg__write_batch(db_stmt *dst, size_t n, int (*bind)(db_stmt *st, size_t i, v
 		    const char *what);
 int pg__flush_state(state *s);
 int pg__step_deferred(db_stmt *dst);
+/* DEALLOCATE st's statements prepared on this connection. */
+void pg__deallocate(pg_stmt *st);
 /* True when a state location names PostgreSQL (postgres:// or postgresql://). */
 bool state__is_pg(const char *location);
 /* Connect, then identify and migrate the schema, making it when create

@@ -161,21 +161,31 @@ static void pgd_clear(db_stmt *dst)
 		clear_param(&st->params[i]);
 }
 
+void pg__deallocate(pg_stmt *st)
+{
+	pg_link *c = pg__link(st->base.s);
+	const char *names[] = {st->name, st->multi_name};
+	unsigned gens[] = {st->gen, st->multi_gen};
+
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+		/* a statement of this connection is deallocated; one of a lost
+		 * connection went with it */
+		if (names[i][0] && gens[i] == c->gen && c->conn && PQstatus(c->conn) == CONNECTION_OK &&
+		    pg__flush(c) == 0 && PQtransactionStatus(c->conn) != PQTRANS_INERROR) {
+			char sql[48];
+			snprintf(sql, sizeof(sql), "DEALLOCATE %s", names[i]);
+			PQclear(PQexec(c->conn, sql));
+		}
+	}
+}
+
 static void pgd_finalize(db_stmt *dst)
 {
 	pg_stmt *st = pg__stmt(dst);
-	pg_link *c = pg__link(dst->s);
 
 	pgd_reset(dst);
 	pgd_clear(dst);
-	/* a statement of this connection is deallocated; one of a lost
-	 * connection went with it */
-	if (st->name[0] && st->gen == c->gen && c->conn && PQstatus(c->conn) == CONNECTION_OK && pg__flush(c) == 0 &&
-	    PQtransactionStatus(c->conn) != PQTRANS_INERROR) {
-		char sql[48];
-		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
-		PQclear(PQexec(c->conn, sql));
-	}
+	pg__deallocate(st);
 	free(st->params);
 	free(st->vals);
 	free(st->lens);

@@ -294,6 +294,7 @@ static int bind_project(db_stmt *st, const state_project *p, const state_refresh
 
 typedef struct page_rows {
 	const state_project *items;
+	const size_t *rows; /* the rows written, by index into items */
 	const state_refresh *r;
 } page_rows;
 
@@ -301,7 +302,23 @@ static int bind_page_row(db_stmt *st, size_t i, void *arg)
 {
 	const page_rows *pr = arg;
 
-	return bind_project(st, &pr->items[i], pr->r);
+	return bind_project(st, &pr->items[pr->rows[i]], pr->r);
+}
+
+/* The page's rows, a project listed twice once (its last): a statement of
+ * many rows may not upsert one row twice. Their count. */
+static size_t page_unique(const state_project *items, size_t n, size_t *rows)
+{
+	strmap *last = strmap_new();
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		strmap_put(last, items[i].id, (void *)&items[i]);
+	for (size_t i = 0; i < n; i++)
+		if (strmap_get(last, items[i].id) == &items[i])
+			rows[m++] = i;
+	strmap_free(last);
+	return m;
 }
 
 int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
@@ -322,9 +339,12 @@ int state_refresh_page(state_refresh *r, const state_project *items, size_t n)
 	/* PostgreSQL writes the page while the next one is fetched: its
 	 * failure is reported by the next page or by state_refresh_finish,
 	 * before any project is dropped as gone */
-	page_rows pr = {items, r};
-	rc = state__write_batch(s, r->upsert, n, bind_page_row, &pr, "writing a page of projects");
+	size_t *rows = xcalloc(n ? n : 1, sizeof(*rows));
+	page_rows pr = {items, rows, r};
+	rc = state__write_batch(s, r->upsert, page_unique(items, n, rows), bind_page_row, &pr,
+				"writing a page of projects");
 	r->upsert->drv->clear(r->upsert);
+	free(rows);
 	return rc;
 }
 

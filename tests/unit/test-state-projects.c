@@ -173,6 +173,27 @@ static void test_refresh_bad_page_writes_nothing(void **st)
 	assert_int_equal(state_project_count(fx->s), 1);
 }
 
+/* A project listed twice in one page (a list cut short and read again)
+ * is written once, as its last listing says: on PostgreSQL the page is one
+ * statement of many rows, which may not upsert a row twice. */
+static void test_refresh_page_lists_a_project_twice(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 5), got;
+	state_refresh *r = NULL;
+
+	fx->s = open_ok(fx);
+	page[4] = page[1];
+	page[4].name = arena_strdup(fx->a, "renamed");
+	assert_int_equal(state_refresh_begin(fx->s, &r), 0);
+	assert_int_equal(state_refresh_page(r, page, 5), 0);
+	assert_int_equal(state_refresh_finish(r, NULL), 0);
+	assert_int_equal(state_project_count(fx->s), 4);
+	assert_int_equal(state_project_get(fx->s, page[1].id, &got), 0);
+	assert_string_equal(got.name, "renamed");
+	state_project_release(&got);
+}
+
 /* A list page updates the listed fields and keeps the deep-read ones. */
 static void test_refresh_keeps_deep_bookkeeping(void **st)
 {
@@ -445,6 +466,7 @@ int main(void)
 		FX(test_refresh_removes_gone_with_deep_rows),
 		FX(test_refresh_abort_removes_nothing),
 		FX(test_refresh_bad_page_writes_nothing),
+		FX(test_refresh_page_lists_a_project_twice),
 		FX(test_refresh_keeps_deep_bookkeeping),
 		FX(test_refresh_outlives_close),
 		FX(test_fingerprint_rules),
