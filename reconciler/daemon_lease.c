@@ -186,17 +186,22 @@ int lease_stand_by(state *st, int64_t ttl_s, const volatile sig_atomic_t *stop,
 			}
 			return 0;
 		}
-		if (rc == ERR_LOCKED && !told) {
-			char until[24];
-			snprintf(until, sizeof(until), "%lld", (long long)held.expires_at);
-			log_info("daemon: standing by: another daemon leads; taking over if its lease lapses", "holder",
-				 held.holder ? held.holder : "?", "expires_at", until);
+		if (rc == ERR_LOCKED && held.holder) {
+			if (!told) {
+				char until[24];
+				snprintf(until, sizeof(until), "%lld", (long long)held.expires_at);
+				log_info("daemon: standing by: another daemon leads; taking over if its lease lapses",
+					 "holder", held.holder, "expires_at", until);
+			}
 			told = true;
-		} else if (rc != ERR_LOCKED) {
+		} else {
+			/* the state unreachable, or its write lock held too long
+			 * (ERR_LOCKED without a holder): said every time */
 			log_warn("daemon: standing by: cannot read the lease", "error", err_msg());
 		}
+		bool readable = rc == ERR_LOCKED && held.holder;
 		state_lease_release(&held);
-		idle(arg, rc == ERR_LOCKED);
+		idle(arg, readable);
 		wait_ms(ttl_s * 1000 / 3);
 	}
 	return 1;
