@@ -187,6 +187,9 @@ static int read_unavailable(neon_client *c, state_refresh *sr, char **ids, size_
 	return rc;
 }
 
+/* How often a list refresh renews the lease it runs under. */
+#define REFRESH_RENEW_MS 30000
+
 int refresh_list(state *st, neon_client *c, refresh_stats *out)
 {
 	state_refresh *sr = NULL;
@@ -199,6 +202,7 @@ int refresh_list(state *st, neon_client *c, refresh_stats *out)
 	strmap *seen = strmap_new(); /* unavailable ids, each read once */
 	char **unavailable = NULL;
 	size_t nunavailable = 0, capunavailable = 0;
+	int64_t renewed_ms = mono_ms();
 	for (;;) {
 		neon_project_page page;
 		neon_result res;
@@ -245,9 +249,15 @@ int refresh_list(state *st, neon_client *c, refresh_stats *out)
 		neon_project_page_release(&page);
 		if (!cursor)
 			break;
-		/* keep the lease alive through a long refresh */
-		if (state_lease_renew(st, "fleet", 300) != 0)
-			engine__warn("refresh: cannot renew the lease", "error", err_msg());
+		/* keep the lease alive through a long refresh, by the TTL its
+		 * holder chose (a daemon's is short: one killed mid-refresh
+		 * must not leave a long one), and not at every page: a renewal
+		 * between pages waits for the page PostgreSQL writes meanwhile */
+		if (mono_ms() - renewed_ms >= REFRESH_RENEW_MS) {
+			if (state_lease_extend(st, "fleet") != 0)
+				engine__warn("refresh: cannot renew the lease", "error", err_msg());
+			renewed_ms = mono_ms();
+		}
 	}
 	free(cursor);
 	engine__progress_end(&prog);

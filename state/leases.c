@@ -211,6 +211,25 @@ int state_lease_renew(state *s, const char *name, int64_t ttl)
 	return rc;
 }
 
+int state_lease_extend(state *s, const char *name)
+{
+	int64_t now;
+	int rc;
+
+	if ((rc = check_args(name, 1)) != 0)
+		return rc;
+	if ((rc = state__begin(s, true)) != 0)
+		return rc;
+	now = db_now();
+	if ((rc = lease_mine(s, name, "renew")) == 0)
+		rc = lease_write(s, "UPDATE leases SET expires_at = ?2 + (expires_at - renewed_at), renewed_at = ?2 "
+				    "WHERE name = ?1", name, now, 0);
+	if (rc == 0)
+		return state__commit(s);
+	state__rollback(s);
+	return rc;
+}
+
 int state_lease_drop(state *s, const char *name)
 {
 	int rc;

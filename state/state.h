@@ -515,6 +515,9 @@ typedef struct state_lease_takeover {
 int state_lease_acquire_ex(state *s, const char *name, int64_t ttl, state_lease *held,
 			   state_lease_takeover *took) WUR;
 int state_lease_renew(state *s, const char *name, int64_t ttl) WUR;
+/* Renew a lease this process holds by the TTL it was last given (its
+ * holder chose it: a daemon's --lease-ttl, an apply's ENGINE_LEASE_TTL). */
+int state_lease_extend(state *s, const char *name) WUR;
 int state_lease_drop(state *s, const char *name) WUR;
 /* Remove a lease whoever holds it; recorded in the run history. */
 int state_lease_break(state *s, const char *name, const char *reason) WUR;

@@ -87,6 +87,16 @@ else fail "roles" "a: $(leader_of a), b: $(leader_of b)"; fi
 leader=a standby=b
 times=()
 worst=0
+# Every 0.1 s while the leaders are killed: the longest TTL a lease is
+# given. A leader killed right after a renewal longer than --lease-ttl (a
+# list refresh once renewed it by 300 s) keeps its standby waiting.
+(
+	while :; do
+		st_sql "$state" "SELECT coalesce(max(expires_at - renewed_at), 0) FROM leases" 2>/dev/null
+		sleep 0.1
+	done
+) >"$tmp/ttls" &
+sampler=$!
 for k in $(seq "$KILLS"); do
 	# a random moment while the fleet is being created
 	sleep "$(python3 -c 'import random; print(round(random.uniform(0.3, 2.5), 2))')"
@@ -118,6 +128,14 @@ for k in $(seq "$KILLS"); do
 	start "$leader"
 	t=$leader leader=$standby standby=$t
 done
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
+longest=$(sort -n "$tmp/ttls" | tail -n 1)
+if [ -n "$longest" ] && [ "$longest" -le "$TTL" ]; then
+	ok "no lease was given more than --lease-ttl (${TTL} s) while the leaders ran ($(wc -l <"$tmp/ttls") samples, longest ${longest} s)"
+else
+	fail "lease ttl" "a lease was given ${longest:-?} s, more than --lease-ttl ${TTL} s"
+fi
 [ ${#times[@]} = "$KILLS" ] && ok "$KILLS kill -9s of the leader: the standby led each time within 2 TTLs (worst ${worst} s)"
 echo "# failover seconds: ${times[*]}"
 

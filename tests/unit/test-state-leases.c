@@ -53,6 +53,13 @@ static void test_lease_basics(void **st)
 	assert_true(file_i64(fx->path, "SELECT expires_at FROM leases") >= now + 600);
 	assert_int_equal(state_lease_renew(fx->s, "fleet", 900), 0);
 	assert_true(file_i64(fx->path, "SELECT expires_at FROM leases") >= now + 900);
+	/* extend keeps the TTL the holder last chose (a refresh under a
+	 * daemon's short lease must not lengthen it) */
+	assert_int_equal(state_lease_renew(fx->s, "fleet", 30), 0);
+	file_exec(fx->path, "UPDATE leases SET renewed_at = renewed_at - 10, expires_at = expires_at - 10");
+	assert_int_equal(state_lease_extend(fx->s, "fleet"), 0);
+	assert_int_equal(file_i64(fx->path, "SELECT expires_at - renewed_at FROM leases"), 30);
+	assert_true(file_i64(fx->path, "SELECT renewed_at FROM leases") >= now);
 	/* another name is another lease */
 	assert_int_equal(state_lease_acquire(fx->s, "daemon", 60, NULL), 0);
 	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM leases"), 2);
@@ -135,6 +142,7 @@ static void test_lease_live_then_dead_holder(void **st)
 	state_lease_release(&held);
 	assert_null(held.holder);
 	assert_int_equal(state_lease_renew(fx->s, "fleet", 300), ERR_LOCKED);
+	assert_int_equal(state_lease_extend(fx->s, "fleet"), ERR_LOCKED);
 	assert_int_equal(state_lease_drop(fx->s, "fleet"), ERR_LOCKED);
 	assert_int_equal(file_i64(fx->path, "SELECT pid FROM leases"), kid);
 
