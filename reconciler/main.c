@@ -6,9 +6,7 @@
 
 #include "reconciler/reconciler.h"
 
-#ifndef FLOTILLA_VERSION
-#define FLOTILLA_VERSION "dev"
-#endif
+#include "util/version.h"
 
 static const command COMMANDS[] = {
 	{"validate", cmd_validate, "check the manifests of a directory offline", CMD_VALIDATE_USAGE},
@@ -52,7 +50,8 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-		printf("flotilla %s\n", FLOTILLA_VERSION);
+		printf("flotilla %s%s%s%s\n", FLOTILLA_VERSION, FLOTILLA_COMMIT[0] ? " (git " : "", FLOTILLA_COMMIT,
+		       FLOTILLA_COMMIT[0] ? ")" : "");
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(COMMANDS); i++) {

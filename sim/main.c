@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sim/sim.h"
+#include "util/version.h"
 
 static const char USAGE[] =
 	"usage: flotilla-sim [options]\n"
@@ -41,6 +42,7 @@ static const char USAGE[] =
 	"  --data FILE              keep state in this SQLite file across restarts\n"
 	"                           (default: in memory only)\n"
 	"  --quiet                  do not log each request\n"
+	"  --version                the version and the commit it was built from\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"Neon's harsher behaviours, all off by default (docs/sim.md):\n"
@@ -136,6 +138,7 @@ static const struct option OPTS[] = {
 	{"op-fail-rate", required_argument, NULL, OPT_FAIL},
 	{"activity", required_argument, NULL, OPT_ACTIVITY},
 	{"activity-op-ms", required_argument, NULL, OPT_ACTIVITY_MS},
+	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -243,7 +246,7 @@ static int parse_harsh(int c, const char *name, const char *arg, sim_config *cfg
  * Parse the flags into *cfg (which holds the defaults). keys and orgs, of
  * argc + 1 slots each and the caller's, take the --api-key and --org-id
  * values (or the defaults), and host the host of --listen. 0 to run, 1
- * after --help, -1 after an error message.
+ * after --help or --version, -1 after an error message.
  */
 static int parse_flags(int argc, char **argv, sim_config *cfg, const char **keys, const char **orgs,
 		       char host[HOST_MAX])
@@ -293,6 +296,10 @@ static int parse_flags(int argc, char **argv, sim_config *cfg, const char **keys
 			break;
 		case 'h':
 			fputs(USAGE, stdout);
+			return 1;
+		case 'V':
+			printf("flotilla-sim %s%s%s%s\n", FLOTILLA_VERSION, FLOTILLA_COMMIT[0] ? " (git " : "",
+			       FLOTILLA_COMMIT, FLOTILLA_COMMIT[0] ? ")" : "");
 			return 1;
 		default:
 			return fail("unknown option '%s' (see flotilla-sim --help)", argv[optind - 1]);

@@ -1,10 +1,12 @@
 #!/bin/sh
-# cli.sh FLOTILLA: the command line's own paths: help on every command,
-# version, and clear errors (exit 1, a message naming the problem) for an
-# unknown command, an unknown option, a missing argument, a bad format and
-# a directory that does not exist.
+# cli.sh FLOTILLA SIM: the command line's own paths: help on every command,
+# version (with the commit, in a git checkout such as this one), and clear
+# errors (exit 1, a message naming the problem) for an unknown command, an
+# unknown option, a missing argument, a bad format and a directory that
+# does not exist; and flotilla-sim's --version.
 set -u
 flotilla=$1
+sim=$2
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -28,7 +30,15 @@ expect 0 "validate" help
 expect 0 "usage: flotilla validate" validate --help
 expect 0 "usage: flotilla explain" explain -h
 expect 0 "usage: flotilla explain" help explain
-expect 0 "^flotilla [0-9]" --version
+expect 0 "^flotilla [0-9][0-9.]* (git [0-9a-f]\{12\})$" --version
+# flotilla-sim says the same version and commit
+"$sim" --version >"$tmp/simv" 2>&1
+"$flotilla" --version >"$tmp/v" 2>&1
+if [ "$(sed 's/^flotilla-sim //' "$tmp/simv")" != "$(sed 's/^flotilla //' "$tmp/v")" ] ||
+	! grep -q "^flotilla-sim [0-9]" "$tmp/simv"; then
+	echo "FAIL: flotilla-sim --version: '$(cat "$tmp/simv")', flotilla --version: '$(cat "$tmp/v")'" >&2
+	fail=1
+fi
 expect 1 "unknown command 'frobnicate'" frobnicate
 expect 1 "usage: flotilla COMMAND"
 expect 1 "unknown option '--bogus'" validate --bogus
