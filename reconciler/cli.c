@@ -4,6 +4,7 @@
  * diagnostics.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -20,6 +21,31 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	return EXIT_ERROR;
+}
+
+int cli_unknown_option(const char *cmd, const char *word, const struct option *opts)
+{
+	size_t n = 0, len;
+	const char *name = word;
+
+	for (; opts && opts[n].name; n++)
+		;
+	/* "--formt=json": the name alone */
+	while (*name == '-')
+		name++;
+	len = strcspn(name, "=");
+	char *bare = xstrndup(name, len);
+	const char **names = xcalloc(n ? n : 1, sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		names[i] = opts[i].name;
+	const char *hint = str_has_prefix(word, "--") && len > 0 ? str_suggest(bare, names, n) : NULL;
+	if (hint)
+		cli_fail(cmd, "unknown option '%s'; did you mean '--%s'? (see flotilla %s --help)", word, hint, cmd);
+	else
+		cli_fail(cmd, "unknown option '%s' (see flotilla %s --help)", word, cmd);
+	free(names);
+	free(bare);
 	return EXIT_ERROR;
 }
 

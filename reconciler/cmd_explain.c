@@ -67,9 +67,12 @@ int cmd_explain(int argc, char **argv)
 	opterr = 0;
 	while (known && (c = getopt_long(argc, argv, "", opts, NULL)) != -1)
 		known = cli_source_take(&src, c, optarg);
+	if (!known) {
+		int rc = cli_unknown_option("explain", argv[optind - 1], opts);
+		free(opts);
+		return rc;
+	}
 	free(opts);
-	if (!known)
-		return cli_fail("explain", "unknown option '%s' (see flotilla explain --help)", argv[optind - 1]);
 	if (optind < argc)
 		tenant = argv[optind++];
 	if (!tenant)

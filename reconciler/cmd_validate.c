@@ -79,9 +79,12 @@ int cmd_validate(int argc, char **argv)
 		else
 			known = cli_source_take(&src, c, optarg);
 	}
+	if (!known) {
+		int rc = cli_unknown_option("validate", argv[optind - 1], opts);
+		free(opts);
+		return rc;
+	}
 	free(opts);
-	if (!known)
-		return cli_fail("validate", "unknown option '%s' (see flotilla validate --help)", argv[optind - 1]);
 	if (optind < argc)
 		return cli_fail("validate", "unexpected argument '%s' (see flotilla validate --help)", argv[optind]);
 	if (cli_source_check("validate", &src) != EXIT_OK)

@@ -64,7 +64,15 @@ int main(int argc, char **argv)
 		cli_report_install(COMMANDS[i].name);
 		return COMMANDS[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "flotilla: unknown command '%s'\n\n", name);
+	const char *names[ARRAY_LEN(COMMANDS) + 1];
+	for (size_t i = 0; i < ARRAY_LEN(COMMANDS); i++)
+		names[i] = COMMANDS[i].name;
+	names[ARRAY_LEN(COMMANDS)] = "help";
+	const char *hint = str_suggest(name, names, ARRAY_LEN(names));
+	if (hint)
+		fprintf(stderr, "flotilla: unknown command '%s'; did you mean '%s'?\n\n", name, hint);
+	else
+		fprintf(stderr, "flotilla: unknown command '%s'\n\n", name);
 	usage(stderr);
 	return EXIT_ERROR;
 }

@@ -117,7 +117,7 @@ int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *
 			rc = EXIT_ERROR;
 		/* getopt_long leaves the offending word just before optind */
 		else if (r == 0)
-			rc = cli_fail(cmd, "unknown option '%s' (see flotilla %s --help)", argv[optind - 1], cmd);
+			rc = cli_unknown_option(cmd, argv[optind - 1], all);
 	}
 	free(all);
 	return rc;

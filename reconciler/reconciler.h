@@ -233,6 +233,10 @@ void cli_report_install(const char *cmd);
 
 /* Print "flotilla CMD: message" on stderr; returns EXIT_ERROR. */
 int cli_fail(const char *cmd, const char *fmt, ...) PRINTF(2, 3);
+/* An unknown option WORD of command CMD, whose options are opts (up to a
+ * NULL name): the error, with "did you mean" when one is close. EXIT_ERROR. */
+struct option;
+int cli_unknown_option(const char *cmd, const char *word, const struct option *opts);
 /* Say why planning failed as `cmd`: the manifests' problems first, when
  * there are, then err_msg. EXIT_ERROR. */
 int cli_planning_fail(const char *cmd, const planning *pl);

@@ -59,20 +59,7 @@ void spec__join(char *out, const char *base, const char *key)
 /* Closest known key within edit distance 2, or NULL. */
 const char *spec__suggest(const char *key, const char *const *known, size_t nknown)
 {
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (size_t i = 0; i < nknown; i++) {
-		size_t dist = str_edit_distance(key, known[i], 2);
-		if (dist < best_d) {
-			best_d = dist;
-			best = known[i];
-		}
-	}
-	/* a case-only difference (minCU) is always worth a hint */
-	for (size_t i = 0; !best && i < nknown; i++)
-		if (strcasecmp(key, known[i]) == 0)
-			best = known[i];
-	return best;
+	return str_suggest(key, known, nknown);
 }
 
 /*

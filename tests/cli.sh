@@ -42,6 +42,13 @@ fi
 expect 1 "unknown command 'frobnicate'" frobnicate
 expect 1 "usage: flotilla COMMAND"
 expect 1 "unknown option '--bogus'" validate --bogus
+# a near miss gets a hint; a word near nothing gets none
+expect 1 "unknown command 'paln'; did you mean 'plan'?" paln
+expect 1 "unknown option '--fromat=json'; did you mean '--format'?" validate --fromat=json
+expect 1 "unknown option '--repoo'; did you mean '--repo'?" explain --repoo x
+expect 1 "unknown option '--Format'; did you mean '--format'?" status --Format json
+expect 1 "unknown option '--lease-tll'; did you mean '--lease-ttl'?" daemon --lease-tll 3s
+expect 1 "unknown option '--zzzzzz' (see flotilla plan --help)" plan --zzzzzz
 expect 1 "unknown format 'yaml'" validate --format yaml
 expect 1 "'$tmp/nowhere' is not a directory" validate --dir "$tmp/nowhere"
 expect 1 "which tenant?" explain

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 size_t str_copy(char *dst, const char *src, size_t size)
 {
@@ -172,4 +173,23 @@ bad:
 	if (bad_off)
 		*bad_off = i;
 	return false;
+}
+
+const char *str_suggest(const char *word, const char *const *known, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t dist = str_edit_distance(word, known[i], 2);
+		if (dist < best_d) {
+			best_d = dist;
+			best = known[i];
+		}
+	}
+	/* a case-only difference (minCU) is always worth a hint */
+	for (size_t i = 0; !best && i < n; i++)
+		if (strcasecmp(word, known[i]) == 0)
+			best = known[i];
+	return best;
 }

@@ -239,6 +239,9 @@ bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 /* Levenshtein distance, capped at `cap` (returns cap+1 past it). */
 size_t str_edit_distance(const char *a, const char *b, size_t cap);
+/* The one of known[0..n) closest to word, for a "did you mean" hint: at
+ * most 2 edits away, or the same but for case; NULL when none is. */
+const char *str_suggest(const char *word, const char *const *known, size_t n);
 /* Strict integer parse of the whole string; ERR_INVALID otherwise. */
 int str_to_i64(const char *s, int64_t *out) WUR;
 /* Check that [s, s+n) is valid UTF-8; on failure *bad_off is the offset of
