@@ -59,9 +59,20 @@ start() {
 	# a real server costs.
 	durable="-c fsync=off -c full_page_writes=off"
 	[ "${PG_DURABLE:-}" = 1 ] && durable=
-	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+	# a free port may be taken between free_port and the server's bind
+	# (tests start servers side by side): then another port, a few times
+	tries=0
+	until as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durable -c max_connections=200" \
-		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+		start >/dev/null 2>>"$dir/pg_ctl.log"; do
+		tries=$((tries + 1))
+		if [ $tries -ge 5 ] || ! grep -q "could not bind\|already in use" "$dir/server.log"; then
+			cat "$dir/pg_ctl.log" "$dir/server.log" >&2
+			exit 1
+		fi
+		port=$(free_port)
+		echo "$port" >"$dir/port"
+	done
 	if [ ! -f "$dir/created" ]; then
 		as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U flotilla flotilla
 		as_owner touch "$dir/created"
