@@ -10,7 +10,7 @@
 #include "spec/spec.h"
 
 const char CMD_EXPLAIN_USAGE[] =
-	"usage: flotilla explain TENANT [--dir DIR | --repo DIR [--ref REF]]\n"
+	"usage: flotilla explain TENANT [--dir DIR | --repo DIR [--ref REF]] [--format text|json]\n"
 	"\n"
 	"Print TENANT's effective spec after merging built-in defaults < fleet\n"
 	"defaults < profile < tenant, one value a line with where it came from:\n"
@@ -24,15 +24,23 @@ const char CMD_EXPLAIN_USAGE[] =
 	"  --repo DIR    read the manifests from a commit of the git repository DIR\n"
 	"                instead; uncommitted changes are ignored\n"
 	"  --ref REF     with --repo: the branch, tag or commit (default: HEAD)\n"
+	"  --format FMT  text (default) or json: one object, every value with its\n"
+	"                key, its text and where it came from\n"
 	"  -h, --help    this help\n"
 	"\n"
 	"exit: 0 when shown; 1 when the tenant is unknown or the fleet has problems\n"
 	"(they are printed on stderr; the merged spec is still shown when it can be).\n";
 
 /* The tenant's merged spec on stdout, after the fleet's problems. */
+typedef struct explain_req {
+	const char *tenant;
+	bool json;
+} explain_req;
+
 static int show(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags *diags)
 {
-	const char *tenant = arg;
+	const explain_req *rq = arg;
+	const char *tenant = rq->tenant;
 	size_t n = spec_diags_count(diags);
 	if (n) {
 		cli_print_diags(diags);
@@ -48,7 +56,7 @@ static int show(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags 
 	}
 	buf out = BUF_INIT(0);
 	int rc = EXIT_ERROR;
-	if (spec_explain_render(fleet, t, &out) == 0) {
+	if ((rq->json ? spec_explain_render_json(fleet, t, &out) : spec_explain_render(fleet, t, &out)) == 0) {
 		fwrite(out.data, 1, out.len, stdout);
 		rc = n ? EXIT_ERROR : EXIT_OK;
 	}
@@ -58,28 +66,40 @@ static int show(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags 
 
 int cmd_explain(int argc, char **argv)
 {
-	struct option *opts = cli_options(NULL, CLI_SOURCE);
+	static const struct option own[] = {
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{NULL, 0, NULL, 0},
+	};
+	struct option *opts = cli_options(own, CLI_SOURCE);
 	cli_source src = {0};
-	const char *tenant = NULL;
+	explain_req rq = {0};
+	const char *format = "text";
 	int c;
 	bool known = true;
 	optind = 0;
 	opterr = 0;
-	while (known && (c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		known = cli_source_take(&src, c, optarg);
+	while (known && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == OPT_FORMAT)
+			format = optarg;
+		else
+			known = cli_source_take(&src, c, optarg);
+	}
 	if (!known) {
 		int rc = cli_unknown_option("explain", argv[optind - 1], opts);
 		free(opts);
 		return rc;
 	}
 	free(opts);
+	rq.json = strcmp(format, "json") == 0;
+	if (!rq.json && strcmp(format, "text") != 0)
+		return cli_fail("explain", "unknown format '%s' (text or json)", format);
 	if (optind < argc)
-		tenant = argv[optind++];
-	if (!tenant)
+		rq.tenant = argv[optind++];
+	if (!rq.tenant)
 		return cli_fail("explain", "which tenant? usage: flotilla explain TENANT [--dir DIR | --repo DIR]");
 	if (optind < argc)
 		return cli_fail("explain", "unexpected argument '%s'", argv[optind]);
 	if (cli_source_check("explain", &src) != EXIT_OK)
 		return EXIT_ERROR;
-	return cli_source_run("explain", &src, show, (void *)tenant);
+	return cli_source_run("explain", &src, show, &rq);
 }

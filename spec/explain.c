@@ -32,6 +32,18 @@ static int line(rows *out, const spec_fleet *f, const char *key, const char *val
 	return 0;
 }
 
+static void rows_free(rows *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->key[i]);
+		free(r->value[i]);
+		free(r->where[i]);
+	}
+	free(r->key);
+	free(r->value);
+	free(r->where);
+}
+
 static int rows_render(rows *r, buf *out)
 {
 	int kw = 0, vw = 0, rc = 0;
@@ -42,14 +54,7 @@ static int rows_render(rows *r, buf *out)
 	}
 	for (size_t i = 0; rc == 0 && i < r->n; i++)
 		rc = buf_printf(out, "  %-*s  %-*s  %s\n", kw, r->key[i], vw, r->value[i], r->where[i]);
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->key[i]);
-		free(r->value[i]);
-		free(r->where[i]);
-	}
-	free(r->key);
-	free(r->value);
-	free(r->where);
+	rows_free(r);
 	return rc;
 }
 
@@ -142,4 +147,42 @@ int spec_explain_render(const spec_fleet *f, const spec_tenant *t, buf *out)
 	int rc2 = explain_values(&r, f, t);
 	int rc3 = rows_render(&r, out);
 	return rc ? rc : rc2 ? rc2 : rc3;
+}
+
+/* s as a JSON string, quoted */
+static int json_str(buf *b, const char *s)
+{
+	return buf_addc(b, '"') | buf_add_json_str(b, s) | buf_addc(b, '"');
+}
+
+int spec_explain_render_json(const spec_fleet *f, const spec_tenant *t, buf *out)
+{
+	char where[300];
+	rows r = {0};
+	char *project = xasprintf("%s%s", f->name_prefix, t->name);
+	int rc = explain_values(&r, f, t);
+
+	spec__origin_format(f, &t->o, where, sizeof(where));
+	rc |= buf_adds(out, "{\"tenant\": ");
+	rc |= json_str(out, t->name);
+	rc |= buf_adds(out, ", \"from\": ");
+	rc |= json_str(out, where);
+	rc |= buf_adds(out, ", \"fleet\": ");
+	rc |= json_str(out, f->name);
+	rc |= buf_adds(out, ", \"project_name\": ");
+	rc |= json_str(out, project);
+	rc |= buf_adds(out, ", \"values\": [");
+	for (size_t i = 0; i < r.n; i++) {
+		rc |= buf_adds(out, i ? ",\n  {\"key\": " : "\n  {\"key\": ");
+		rc |= json_str(out, r.key[i]);
+		rc |= buf_adds(out, ", \"value\": ");
+		rc |= json_str(out, r.value[i]);
+		rc |= buf_adds(out, ", \"from\": ");
+		rc |= json_str(out, r.where[i]);
+		rc |= buf_addc(out, '}');
+	}
+	rc |= buf_adds(out, "\n]}\n");
+	rows_free(&r);
+	free(project);
+	return rc ? -1 : 0;
 }

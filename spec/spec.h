@@ -324,6 +324,9 @@ void spec_tenant_resolve(const spec_fleet *f, const spec_tenant *t, spec_values 
 
 /* Print the merged spec of `t`, one `key  value  origin` line per value. */
 int spec_explain_render(const spec_fleet *f, const spec_tenant *t, buf *out) WUR;
+/* The same as one JSON object: tenant, from (its manifest), fleet,
+ * project_name, and values [{key, value (as the text shows it), from}]. */
+int spec_explain_render_json(const spec_fleet *f, const spec_tenant *t, buf *out) WUR;
 
 /* True for a valid tenant (and profile, fleet) name: ^[a-z0-9][a-z0-9-]{0,62}$. */
 bool spec_tenant_name_valid(const char *name);

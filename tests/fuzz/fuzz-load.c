@@ -155,6 +155,9 @@ static void exercise_fleet(const spec_fleet *f)
 		buf_reset(&out);
 		if (spec_explain_render(f, t, &out) != 0)
 			abort();
+		buf_reset(&out);
+		if (spec_explain_render_json(f, t, &out) != 0)
+			abort();
 	}
 	buf_release(&out);
 }

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "spec/spec.h"
 
 #include "helpers.h"
@@ -839,6 +841,33 @@ static void test_fleet_with_errors_keeps_tenants(void **state)
 	buf out = BUF_INIT(0);
 	assert_int_equal(spec_explain_render(fx->fleet, t, &out), 0);
 	assert_non_null(strstr(out.data, "tenant acme (tenants/a.yaml:4)\n"));
+	/* the JSON holds the same values as the text, one a line of it */
+	size_t lines = 0;
+	for (const char *p = out.data; *p; p++)
+		lines += *p == '\n';
+	buf js = BUF_INIT(0);
+	assert_int_equal(spec_explain_render_json(fx->fleet, t, &js), 0);
+	json_error_t jerr;
+	json_t *doc = json_loads(js.data, 0, &jerr);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "tenant")), "acme");
+	assert_string_equal(json_string_value(json_object_get(doc, "from")), "tenants/a.yaml:4");
+	json_t *vals = json_object_get(doc, "values");
+	assert_int_equal(json_array_size(vals), lines - 3); /* the text's heading is 3 lines */
+	size_t i;
+	json_t *v;
+	bool replicas = false;
+	json_array_foreach(vals, i, v) {
+		const char *key = json_string_value(json_object_get(v, "key"));
+		assert_non_null(key);
+		assert_non_null(strstr(out.data, key));
+		if (strcmp(key, "spec.readReplicas") == 0)
+			replicas = strcmp(json_string_value(json_object_get(v, "value")), "2") == 0 &&
+				   strncmp(json_string_value(json_object_get(v, "from")), "tenants/a.yaml:", 15) == 0;
+	}
+	assert_true(replicas);
+	json_decref(doc);
+	buf_release(&js);
 	buf_release(&out);
 }
 
