@@ -181,6 +181,12 @@ group_daemon() {
 	if secret_shown "$tmp/d.dlog" "$tmp/d.status"; then fail "daemon secret" "the password is in the daemon's log or status"
 	else ok "the daemon's log, status page and /api/status never show the password"; fi
 	grep -c "stopped leading" "$tmp/d.dlog" | sed 's/^/# the daemon stopped leading (and took the lead again) this many times: /'
+	# every line the daemon wrote through the outages is a log line (a
+	# failed drift step once wrote a bare "flotilla daemon: ..." line)
+	local stray
+	stray=$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z (debug|info|warn|error) ' "$tmp/d.dlog")
+	[ "$stray" = 0 ] && ok "every line of the daemon's stderr is a log line in its format ($(wc -l <"$tmp/d.dlog") lines)" ||
+		fail "daemon log format" "$stray lines outside the log format: $(grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z (debug|info|warn|error) ' "$tmp/d.dlog" | head -3)"
 }
 
 # ------------------------------------------------------------- 2. apply
