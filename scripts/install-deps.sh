@@ -2,7 +2,10 @@
 # install-deps.sh: install every Debian package flotilla needs to build, test,
 # fuzz and benchmark (chromium: tests/e2e/status-page.sh loads the status
 # page in it, headless; postgresql: the tests start throw-away servers of
-# it for the PostgreSQL state backend, tests/pg/pg.sh). Idempotent: packages already present are skipped,
+# it for the PostgreSQL state backend, tests/pg/pg.sh; scdoc, man-db,
+# bash-completion and zsh: the man pages and completion scripts `meson
+# install` puts in place, and the test that checks them; debhelper, dpkg-dev,
+# fakeroot and lintian: the Debian packages and their test). Idempotent: packages already present are skipped,
 # and apt-get runs only when something is missing.
 set -euo pipefail
 
@@ -14,6 +17,8 @@ PACKAGES=(
   sqlite3 curl python3 time wrk bc
   chromium
   postgresql
+  scdoc man-db groff-base bash-completion zsh
+  debhelper dpkg-dev fakeroot lintian
 )
 
 missing=()
