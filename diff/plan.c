@@ -248,10 +248,10 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 	const plan_input *in = b->in;
 	*adopt_id = NULL;
 	if (in->live_incomplete > 0) {
-		diff__act_reason(x, "tenant '%s': not created: the last list of the live fleet was incomplete (%" PRId64
+		diff__act_reason(x, "tenant '%s': not created: the last list of the live fleet was incomplete (%s"
 			      " project%s that Neon named unavailable could not be read), and the tenant's project may "
 			      "be one of them; run 'flotilla refresh' until it completes, then plan again",
-			   t->name, in->live_incomplete, in->live_incomplete == 1 ? "" : "s");
+			   t->name, unit_count(in->live_incomplete).s, in->live_incomplete == 1 ? "" : "s");
 		push_blocked_create(b, t, x);
 		return 0;
 	}
@@ -288,10 +288,10 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 	}
 	if (diff__identity_unknown(b->ix) > 0) {
 		size_t n = diff__identity_unknown(b->ix);
-		diff__act_reason(x, "tenant '%s': not created: %zu project%s no tenant is mapped to %s not had %s branches "
+		diff__act_reason(x, "tenant '%s': not created: %s project%s no tenant is mapped to %s not had %s branches "
 			      "read, so whether one carries this tenant's annotations is not known; a plan or apply "
 			      "that talks to Neon reads them first (not --refresh none), and one that could not says why",
-			   t->name, n, n == 1 ? "" : "s", n == 1 ? "has" : "have", n == 1 ? "its" : "their");
+			   t->name, unit_count((int64_t)n).s, n == 1 ? "" : "s", n == 1 ? "has" : "have", n == 1 ? "its" : "their");
 		push_blocked_create(b, t, x);
 		return 0;
 	}
@@ -301,10 +301,10 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 			str_copy(whose, "spec.limits", sizeof(whose));
 		else
 			snprintf(whose, sizeof(whose), "the %s plan", b->limits.plan);
-		diff__act_reason(x, "tenant '%s': not created: %s allows %" PRId64 " projects, and %" PRId64 " exist or are "
+		diff__act_reason(x, "tenant '%s': not created: %s allows %s projects, and %s exist or are "
 			      "planned before this one, so Neon would refuse it; if Neon raised this account's limit, "
-			      "set spec.limits.projects in flotilla.yaml", t->name, whose, b->limits.projects,
-			   b->live_projects + b->creates);
+			      "set spec.limits.projects in flotilla.yaml", t->name, whose, unit_count(b->limits.projects).s,
+			   unit_count(b->live_projects + b->creates).s);
 		over = 1;
 	}
 	if (over) {
@@ -472,8 +472,8 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 			       "deletes a protected tenant's project", tenant);
 	} else if (b->deletes >= max_deletes(in)) {
 		x.a.kind = PLAN_BLOCKED;
-		diff__act_reason(&x, "tenant '%s': deleting project %s would exceed %s (%" PRId64 ")", tenant, project_id,
-			   in->max_deletes > 0 ? "--max-deletes" : "maxDeletesPerRun", max_deletes(in));
+		diff__act_reason(&x, "tenant '%s': deleting project %s would exceed %s (%s)", tenant, project_id,
+			   in->max_deletes > 0 ? "--max-deletes" : "maxDeletesPerRun", unit_count(max_deletes(in)).s);
 	} else {
 		b->deletes++;
 		x.a.kind = PLAN_DELETE;

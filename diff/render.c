@@ -41,18 +41,10 @@ static const char *kind_str(plan_kind k)
 
 /* ------------------------------------------------------------ formatting */
 
-/* 41200 -> "41,200" */
+/* 41200 -> "41,200" (util's one format for counts) */
 static void fmt_count(uint64_t n, char out[32])
 {
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)n);
-	size_t o = 0;
-	for (int i = 0; i < len; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
+	unit_count_format((int64_t)n, out);
 }
 
 /* The cache's age at planning time, in its largest unit: "3m", "2h", "4d",
@@ -495,7 +487,7 @@ static int unmanaged_note(buf *out, const plan *p)
 	for (; shown < p->nunmanaged && shown < 5; shown++)
 		rc |= buf_printf(out, "%s%s/%s", shown ? ", " : "", p->unmanaged[shown].tenant, p->unmanaged[shown].branch);
 	if (p->nunmanaged > shown)
-		rc |= buf_printf(out, " (and %zu more)", p->nunmanaged - shown);
+		rc |= buf_printf(out, " (and %s more)", unit_count((int64_t)(p->nunmanaged - shown)).s);
 	return rc | buf_adds(out, "\n");
 }
 

@@ -117,9 +117,9 @@ static int read_claimants(const adopt_opts *o, state *st, neon_client *c, const 
 		if (refresh_list(st, c, &rs) != 0)
 			return cli_fail("adopt", "%s", err_msg());
 		if (rs.incomplete)
-			return cli_fail("adopt", "the list of the live fleet is incomplete (%lld project%s Neon named "
+			return cli_fail("adopt", "the list of the live fleet is incomplete (%s project%s Neon named "
 					"unavailable could not be read; first: %s); run flotilla adopt again",
-					(long long)rs.incomplete, rs.incomplete == 1 ? "" : "s", rs.first_error);
+					CLI_N(rs.incomplete), rs.incomplete == 1 ? "" : "s", rs.first_error);
 	} else {
 		char *name = xasprintf("%s%s", spec_fleet_name_prefix(f), o->tenant);
 		verify_found v;
@@ -135,8 +135,8 @@ static int read_claimants(const adopt_opts *o, state *st, neon_client *c, const 
 	if (verify_read_unmapped(st, c, &rs, &nread) != 0)
 		return cli_fail("adopt", "%s", err_msg());
 	if (rs.deep_failed)
-		fprintf(stderr, "adopt: %lld project%s could not be read (first: %s); a tenant %s may claim is not "
-			"adopted\n", (long long)rs.deep_failed, rs.deep_failed == 1 ? "" : "s", rs.first_error,
+		fprintf(stderr, "adopt: %s project%s could not be read (first: %s); a tenant %s may claim is not "
+			"adopted\n", CLI_N(rs.deep_failed), rs.deep_failed == 1 ? "" : "s", rs.first_error,
 			rs.deep_failed == 1 ? "it" : "they");
 	return EXIT_OK;
 }
@@ -149,8 +149,9 @@ static void show(const plan *p)
 		const char *mark = a->kind == PLAN_ADOPT ? "=" : a->kind == PLAN_BLOCKED ? "!" : " ";
 		printf("%s %s: %s\n", mark, a->tenant, a->reason ? a->reason : "");
 	}
-	printf("Adopt: %zu to adopt (%zu call%s), %zu refused, %zu mapped already\n", p->nadopt, p->ncalls,
-	       p->ncalls == 1 ? "" : "s", p->nblocked, p->nnoop);
+	printf("Adopt: %s to adopt (%s call%s), %s refused, %s mapped already\n", CLI_N(p->nadopt),
+	       CLI_N(p->ncalls), p->ncalls == 1 ? "" : "s", CLI_N(p->nblocked),
+	       CLI_N(p->nnoop));
 }
 
 int cmd_adopt(int argc, char **argv)
@@ -222,9 +223,10 @@ int cmd_adopt(int argc, char **argv)
 				printf("! %s failed: %s%s%s%s\n", sum.v[i].tenant, sum.v[i].error ? sum.v[i].error : "",
 				       sum.v[i].request_id[0] ? " (request " : "", sum.v[i].request_id,
 				       sum.v[i].request_id[0] ? ")" : "");
-		printf("Adopted: %lld tenant%s mapped to %s project%s, %lld mark%s written, %zu failed\n",
-		       (long long)sum.adopted, sum.adopted == 1 ? "" : "s", sum.adopted == 1 ? "its" : "their",
-		       sum.adopted == 1 ? "" : "s", (long long)sum.writes, sum.writes == 1 ? "" : "s", sum.failed);
+		printf("Adopted: %s tenant%s mapped to %s project%s, %s mark%s written, %s failed\n",
+		       CLI_N(sum.adopted), sum.adopted == 1 ? "" : "s", sum.adopted == 1 ? "its" : "their",
+		       sum.adopted == 1 ? "" : "s", CLI_N(sum.writes), sum.writes == 1 ? "" : "s",
+		       CLI_N(sum.failed));
 	}
 	/* what apply would do next: the cache as the marks left it, its
 	 * creates checked against Neon as apply checks them */

@@ -137,20 +137,20 @@ static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_
 		else if (o->status == EXEC_SKIPPED)
 			printf("~ %s skipped: %s\n", o->tenant, o->error ? o->error : "");
 	}
-	printf("Apply: %zu created, %zu updated, %zu deleted, %zu failed, %zu skipped, %zu blocked; "
-	       "%lld write calls (plan listed %zu), %lld polls, %lld read-backs; %.1f s\n",
-	       c.created, c.updated, c.deleted, s->failed, s->skipped, s->blocked, (long long)s->writes, p->ncalls,
-	       (long long)s->polls, (long long)s->readbacks, (double)elapsed_ms / 1000.0);
+	printf("Apply: %s created, %s updated, %s deleted, %s failed, %s skipped, %s blocked; "
+	       "%s write calls (plan listed %s), %s polls, %s read-backs; %.1f s\n",
+	       CLI_N(c.created), CLI_N(c.updated), CLI_N(c.deleted), CLI_N(s->failed), CLI_N(s->skipped), CLI_N(s->blocked), CLI_N(s->writes),
+	       CLI_N(p->ncalls), CLI_N(s->polls), CLI_N(s->readbacks), (double)elapsed_ms / 1000.0);
 	if (s->adopted)
-		printf("Adopted: %lld tenant%s whose project existed already (mapped to it, not created again)\n",
-		       (long long)s->adopted, s->adopted == 1 ? "" : "s");
+		printf("Adopted: %s tenant%s whose project existed already (mapped to it, not created again)\n",
+		       CLI_N(s->adopted), s->adopted == 1 ? "" : "s");
 	if (c.provisioned)
-		printf("Provisioning (request sent -> operations finished), %zu tenants: p50 %lld ms, p99 %lld ms, "
-		       "max %lld ms\n", c.provisioned, (long long)c.p50_ms, (long long)c.p99_ms, (long long)c.max_ms);
+		printf("Provisioning (request sent -> operations finished), %s tenants: p50 %s ms, p99 %s ms, "
+		       "max %s ms\n", CLI_N(c.provisioned), CLI_N(c.p50_ms), CLI_N(c.p99_ms), CLI_N(c.max_ms));
 	if (s->secrets_dropped)
-		printf("Note: %lld new secret%s (role passwords, connection URIs) %s not saved: no --secrets-dir; "
+		printf("Note: %s new secret%s (role passwords, connection URIs) %s not saved: no --secrets-dir; "
 		       "reset a role's password in Neon when you need it\n",
-		       (long long)s->secrets_dropped, s->secrets_dropped == 1 ? "" : "s",
+		       CLI_N(s->secrets_dropped), s->secrets_dropped == 1 ? "" : "s",
 		       s->secrets_dropped == 1 ? "was" : "were");
 	if (s->stopped)
 		printf("Stopped after the first failure; --continue-on-error goes on past one\n");
@@ -168,10 +168,9 @@ static int settle_earlier(resume_ctx *r, const char *fleet)
 	if (rc != 0)
 		return err_set(rc, "settling what an earlier run left unfinished: %s", err_msg());
 	if (rs.resolved)
-		fprintf(stderr, "apply: settled %lld unfinished journal row%s of an earlier run (%lld adopted, %lld "
-				"mapped, %lld not run)\n",
-			(long long)rs.resolved, rs.resolved == 1 ? "" : "s", (long long)rs.adopted, (long long)rs.mapped,
-			(long long)rs.absent);
+		fprintf(stderr, "apply: settled %s unfinished journal row%s of an earlier run (%s adopted, %s "
+				"mapped, %s not run)\n",
+			CLI_N(rs.resolved), rs.resolved == 1 ? "" : "s", CLI_N(rs.adopted), CLI_N(rs.mapped), CLI_N(rs.absent));
 	return 0;
 }
 

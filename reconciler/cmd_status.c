@@ -68,13 +68,13 @@ static int show_run(void *arg, const state_run *r)
 	printf("  %-8s %s ago, %s", r->command ? r->command : "?", ago,
 	       r->outcome ? r->outcome : r->finished_at ? "?" : "running, or did not finish");
 	if (sum && r->command && strcmp(r->command, "apply") == 0 && json_object_get(sum, "created"))
-		printf(": %lld created, %lld updated, %lld deleted, %lld failed, %lld skipped; %lld write calls",
-		       (long long)json_integer_value(json_object_get(sum, "created")),
-		       (long long)json_integer_value(json_object_get(sum, "updated")),
-		       (long long)json_integer_value(json_object_get(sum, "deleted")),
-		       (long long)json_integer_value(json_object_get(sum, "failed")),
-		       (long long)json_integer_value(json_object_get(sum, "skipped")),
-		       (long long)json_integer_value(json_object_get(sum, "write_calls")));
+		printf(": %s created, %s updated, %s deleted, %s failed, %s skipped; %s write calls",
+		       CLI_N(json_integer_value(json_object_get(sum, "created"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "updated"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "deleted"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "failed"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "skipped"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "write_calls"))));
 	else if (sum && r->command && strcmp(r->command, "unlock") == 0 && json_object_get(sum, "holder"))
 		printf(": removed %s's lease%s%s", json_string_value(json_object_get(sum, "holder")),
 		       json_string_value(json_object_get(sum, "reason")) ? ": " : "",
@@ -94,7 +94,7 @@ static void show_sync(const json_t *doc)
 	const json_t *counts = json_object_get(doc, "counts");
 	printf("tenants by sync state:");
 	for (int k = 0; k < STATE_SYNC_NSTATES; k++)
-		printf("%s %lld %s", k ? "," : "", (long long)json_integer_value(json_object_get(counts, STATE_SYNC_STATES[k])),
+		printf("%s %s %s", k ? "," : "", CLI_N(json_integer_value(json_object_get(counts, STATE_SYNC_STATES[k]))),
 		       STATE_SYNC_STATES[k]);
 	printf("\n");
 	size_t i;
@@ -108,8 +108,8 @@ static void show_sync(const json_t *doc)
 	}
 	json_int_t more = json_integer_value(json_object_get(doc, "tenants_not_synced")) - (json_int_t)i;
 	if (more > 0)
-		printf("  … and %lld more (flotilla status --format json lists up to %d)\n", (long long)more,
-		       STATUS_JSON_TENANTS);
+		printf("  … and %s more (flotilla status --format json lists up to %s)\n", CLI_N(more),
+		       CLI_N(STATUS_JSON_TENANTS));
 }
 
 static int show_fleet(state *st)
@@ -130,24 +130,24 @@ static int show_fleet(state *st)
 	printf("fleet %s\n", fleet ? fleet : "(not refreshed yet)");
 	show_sync(doc);
 	json_decref(doc);
-	printf("cache: %lld projects, last complete list %s%s\n", (long long)sum.projects, age,
+	printf("cache: %s projects, last complete list %s%s\n", CLI_N(sum.projects), age,
 	       sum.list_refreshed_at ? " ago" : "");
-	printf("tenants: %lld mapped to a project; %lld projects not mapped to a tenant\n",
-	       (long long)sum.tenants_mapped, (long long)sum.projects_unmapped);
+	printf("tenants: %s mapped to a project; %s projects not mapped to a tenant\n",
+	       CLI_N(sum.tenants_mapped), CLI_N(sum.projects_unmapped));
 	if (sum.tenants_without_project)
-		printf("         %lld mapped tenants whose project is no longer in the cache\n",
-		       (long long)sum.tenants_without_project);
-	printf("computes (from deep reads): %lld active, %lld idle", (long long)sum.endpoints_active,
-	       (long long)sum.endpoints_idle);
+		printf("         %s mapped tenants whose project is no longer in the cache\n",
+		       CLI_N(sum.tenants_without_project));
+	printf("computes (from deep reads): %s active, %s idle", CLI_N(sum.endpoints_active),
+	       CLI_N(sum.endpoints_idle));
 	if (sum.endpoints_other)
-		printf(", %lld starting", (long long)sum.endpoints_other);
+		printf(", %s starting", CLI_N(sum.endpoints_other));
 	printf("\n");
-	printf("branches flotilla did not make (from deep reads): %lld; left alone unless listed, or pruneBranches\n",
-	       (long long)sum.branches_unmarked);
+	printf("branches flotilla did not make (from deep reads): %s; left alone unless listed, or pruneBranches\n",
+	       CLI_N(sum.branches_unmarked));
 	if (sum.nby_region) {
 		printf("projects by region:\n");
 		for (size_t i = 0; i < sum.nby_region; i++)
-			printf("  %-22s %lld\n", sum.by_region[i].key, (long long)sum.by_region[i].n);
+			printf("  %-22s %s\n", sum.by_region[i].key, CLI_N(sum.by_region[i].n));
 	}
 	char *applied = NULL;
 	if (state_meta_get(st, "last_applied_commit", &applied) == 0 && applied)

@@ -187,6 +187,10 @@ int cli_str_cmp(const void *a, const void *b);
  * test or a supervisor to find a port 0 server. */
 int cli_write_port_file(const char *path, int port) WUR;
 
+/* A count as people read it ("2,000"), for one printf's argument: valid
+ * until the end of the full expression (unit_count). */
+#define CLI_N(n) (unit_count((int64_t)(n)).s)
+
 /* "3m", "2h5m", "never" for a unix time in the past. */
 void cli_age(int64_t since, char out[32]);
 
