@@ -30,6 +30,7 @@ const char CMD_APPLY_USAGE[] =
 	"                      [--api-key-file FILE]\n"
 	"                      [--repo DIR] [--ref REF] [--refresh MODE] [--select EXPR]\n"
 	"                      [--changed-since SHA|last-applied] [--verbose]\n"
+	"                      [--color auto|always|never]\n"
 	"\n"
 	"Make the live fleet what the manifests say. With PLANFILE (from flotilla plan\n"
 	"--out), exactly that plan: a tenant whose live state changed since the plan is\n"
@@ -55,6 +56,9 @@ const char CMD_APPLY_USAGE[] =
 	"                        project locked by operations (423) is waited out\n"
 	"                        (default 10m)\n"
 	"  --format FORMAT       text (default), or json: JSON-lines events on stdout\n"
+	"  --color WHEN          text: the plan's and the summary's marks in colour: auto\n"
+	"                        (default: on a terminal, unless NO_COLOR is set), always\n"
+	"                        or never\n"
 	"  --state FILE|URL      the state: a file (default: .flotilla/state.db) or a\n"
 	"                        postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --api-url URL, --api-key-file FILE   as for flotilla refresh\n"
@@ -68,7 +72,7 @@ const char CMD_APPLY_USAGE[] =
 typedef struct apply_opts {
 	cli_opts o;
 	const char *planfile;
-	bool json, continue_on_error;
+	bool json, continue_on_error, color;
 	int64_t op_timeout_s;
 } apply_opts;
 
@@ -109,7 +113,7 @@ static int parse(int argc, char **argv, apply_opts *a)
 	cli_opts *o = &a->o;
 	cli_opts_init(o);
 	a->op_timeout_s = 600;
-	const unsigned groups = CLI_API | CLI_COMMIT | CLI_PLAN | CLI_WRITE;
+	const unsigned groups = CLI_API | CLI_COMMIT | CLI_PLAN | CLI_WRITE | CLI_COLOR;
 	if (cli_opts_parse("apply", argc, argv, opts, groups, o, apply_opt, a) != EXIT_OK)
 		return EXIT_ERROR;
 	if (optind < argc)
@@ -122,20 +126,21 @@ static int parse(int argc, char **argv, apply_opts *a)
 	if (strcmp(o->format, "text") != 0 && strcmp(o->format, "json") != 0)
 		return cli_fail("apply", "unknown format '%s': use text or json", o->format);
 	a->json = strcmp(o->format, "json") == 0;
+	a->color = !a->json && cli_color(o);
 	return EXIT_OK;
 }
 
-static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_ms)
+static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_ms, bool color)
 {
 	exec_counts c;
 	exec_summary_counts(s, &c);
 	for (size_t i = 0; i < s->n; i++) {
 		const exec_outcome *o = &s->v[i];
 		if (o->status == EXEC_FAILED)
-			printf("! %s failed: %s%s%s%s\n", o->tenant, o->error ? o->error : "", o->request_id[0] ? " (request " : "",
+			printf("%s %s failed: %s%s%s%s\n", cli_mark('!', color).s, o->tenant, o->error ? o->error : "", o->request_id[0] ? " (request " : "",
 			       o->request_id, o->request_id[0] ? ")" : "");
 		else if (o->status == EXEC_SKIPPED)
-			printf("~ %s skipped: %s\n", o->tenant, o->error ? o->error : "");
+			printf("%s %s skipped: %s\n", cli_mark('~', color).s, o->tenant, o->error ? o->error : "");
 	}
 	printf("Apply: %s created, %s updated, %s deleted, %s failed, %s skipped, %s blocked; "
 	       "%s write calls (plan listed %s), %s polls, %s read-backs; %.1f s\n",
@@ -193,7 +198,9 @@ static int plan_now(apply_opts *o, state *st, neon_client *client, planning *pl)
 		log_warn("apply: cannot record the fleet's name", "error", err_msg());
 	if (!o->json) {
 		buf text = BUF_INIT(0);
-		if (plan_render_text(pl->p, &text) == 0)
+		plan_render_opts ro = PLAN_RENDER_OPTS_INIT;
+		ro.color = o->color;
+		if (plan_render_text(pl->p, &ro, &text) == 0)
 			fwrite(text.data ? text.data : "", 1, text.len, stdout);
 		buf_release(&text);
 		fflush(stdout);
@@ -315,7 +322,7 @@ int cmd_apply(int argc, char **argv)
 	if (o.json)
 		printf("%s\n", summary);
 	else
-		print_summary(&sum, p, mono_ms() - t0);
+		print_summary(&sum, p, mono_ms() - t0, o.color);
 	if (sum.failed || sum.skipped || sum.stopped) {
 		rc = EXIT_PARTIAL;
 		run.outcome = "partial";

@@ -13,6 +13,7 @@
 
 const char CMD_STATUS_USAGE[] =
 	"usage: flotilla status [TENANT] [--state FILE|URL] [--format text|json]\n"
+	"                       [--color auto|always|never]\n"
 	"\n"
 	"Show what the state file holds, without calling the API. Without TENANT: the\n"
 	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
@@ -27,6 +28,10 @@ const char CMD_STATUS_USAGE[] =
 	"                  postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --format FORMAT text (default) or json: the status document of the daemon's\n"
 	"                  /api/status (docs/daemon.md), or one tenant's\n"
+	"  --color WHEN    text: tenants not synced marked as plans mark them (! failed\n"
+	"                  or blocked, ~ drifted or out of sync), in colour: auto\n"
+	"                  (default: on a terminal, unless NO_COLOR is set), always\n"
+	"                  or never\n"
 	"  -h, --help      this help\n"
 	"\n"
 	"exit: 0 shown; 1 no such tenant, or the state file cannot be read.\n";
@@ -89,7 +94,20 @@ static int show_run(void *arg, const state_run *r)
 /* and in the JSON document, as the daemon's /api/status */
 #define STATUS_JSON_TENANTS 5000
 
-static void show_sync(const json_t *doc)
+/* A sync state's mark, as plans mark what they will not make ('!') and
+ * what they change ('~'). */
+static char sync_mark(const char *sync)
+{
+	if (!sync)
+		return ' ';
+	if (strcmp(sync, "failed") == 0 || strcmp(sync, "blocked") == 0)
+		return '!';
+	if (strcmp(sync, "drifted") == 0 || strcmp(sync, "out-of-sync") == 0)
+		return '~';
+	return ' ';
+}
+
+static void show_sync(const json_t *doc, bool color)
 {
 	const json_t *counts = json_object_get(doc, "counts");
 	printf("tenants by sync state:");
@@ -102,7 +120,8 @@ static void show_sync(const json_t *doc)
 	json_array_foreach(json_object_get(doc, "tenants"), i, t) {
 		char ago[32];
 		cli_age(json_integer_value(json_object_get(t, "since")), ago);
-		printf("  %-11s %s (%s ago): %s\n", json_string_value(json_object_get(t, "state")),
+		const char *sync = json_string_value(json_object_get(t, "state"));
+		printf("%s %-11s %s (%s ago): %s\n", cli_mark(sync_mark(sync), color).s, sync,
 		       json_string_value(json_object_get(t, "tenant")), ago,
 		       json_string_value(json_object_get(t, "reason")));
 	}
@@ -112,7 +131,7 @@ static void show_sync(const json_t *doc)
 		       CLI_N(STATUS_JSON_TENANTS));
 }
 
-static int show_fleet(state *st)
+static int show_fleet(state *st, bool color)
 {
 	json_t *doc = NULL;
 	if (status_document(st, STATUS_TEXT_TENANTS, &doc) != 0)
@@ -128,7 +147,7 @@ static int show_fleet(state *st)
 	char age[32];
 	cli_age(sum.list_refreshed_at, age);
 	printf("fleet %s\n", fleet ? fleet : "(not refreshed yet)");
-	show_sync(doc);
+	show_sync(doc, color);
 	json_decref(doc);
 	printf("cache: %s projects, last complete list %s%s\n", CLI_N(sum.projects), age,
 	       sum.list_refreshed_at ? " ago" : "");
@@ -273,7 +292,7 @@ int cmd_status(int argc, char **argv)
 	cli_opts o;
 	cli_opts_init(&o);
 	const char *tenant = NULL;
-	if (cli_opts_parse("status", argc, argv, opts, 0, &o, NULL, NULL) != EXIT_OK)
+	if (cli_opts_parse("status", argc, argv, opts, CLI_COLOR, &o, NULL, NULL) != EXIT_OK)
 		return EXIT_ERROR;
 	if (optind < argc)
 		tenant = argv[optind++];
@@ -299,7 +318,7 @@ int cmd_status(int argc, char **argv)
 		free(text);
 		json_decref(doc);
 	} else {
-		rc = tenant ? show_tenant(st, tenant) : show_fleet(st);
+		rc = tenant ? show_tenant(st, tenant) : show_fleet(st, cli_color(&o));
 	}
 	state_close(st);
 	return rc;
