@@ -56,6 +56,7 @@ typedef struct plan_action {
 	plan_kind kind;
 	char *project_id;   /* NULL for a create */
 	char *reason;       /* blocked / orphan / delete: why, one sentence naming the tenant */
+	char *hint;         /* blocked: how to unblock it ("revert region ..."), or NULL */
 	plan_change *changes;
 	size_t nchanges;
 	/* A create from plan_build is deferred: its calls are built on demand

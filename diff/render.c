@@ -380,7 +380,20 @@ static void grouped_lines(const plan *p, int sec, lines *out)
 	groups_release(&g);
 }
 
-/* One line a tenant, up to LIST_CAP: blocked tenants and deletes. */
+/* A blocked tenant: why, then every change it has (none of them made),
+ * then how to unblock it. */
+static void blocked_lines(const plan_action *a, lines *out)
+{
+	lines_add(out, xasprintf("! %s: %s", a->tenant, a->reason ? a->reason : "blocked"));
+	for (size_t k = 0; k < a->nchanges; k++)
+		lines_add(out, xasprintf("    not made: %s %s -> %s", a->changes[k].path, or_none(a->changes[k].from),
+					 or_none(a->changes[k].to)));
+	if (a->hint)
+		lines_add(out, xasprintf("    to unblock: %s", a->hint));
+}
+
+/* A tenant a line (a blocked one with its changes), up to LIST_CAP:
+ * blocked tenants and deletes. */
 static void listed_lines(const plan *p, int sec, lines *out)
 {
 	size_t shown = 0, total = 0;
@@ -393,8 +406,7 @@ static void listed_lines(const plan *p, int sec, lines *out)
 			continue;
 		shown++;
 		if (sec == SEC_BLOCKED)
-			lines_add(out, xasprintf("! %s: %s", a->tenant,
-						 a->reason ? a->reason : "blocked"));
+			blocked_lines(a, out);
 		else if (a->project_id && a->ncalls > 1) {
 			/* the calls before the DELETE: its protected branches unprotected */
 			buf b = BUF_INIT(0);

@@ -32,6 +32,7 @@ static json_t *action_json(const plan *p, const plan_action *a)
 	json_object_set_new(o, "kind", json_string(plan_kind_name(a->kind)));
 	json_object_set_new(o, "project_id", str_or_null(a->project_id));
 	json_object_set_new(o, "reason", str_or_null(a->reason));
+	json_object_set_new(o, "hint", str_or_null(a->hint));
 	json_object_set_new(o, "deep_unknown", json_boolean(a->deep_unknown));
 	json_object_set_new(o, "fingerprint", json_string(a->fingerprint));
 	for (size_t i = 0; i < a->nchanges; i++) {

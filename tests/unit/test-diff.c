@@ -428,6 +428,7 @@ static void test_json_shape(void **ctx)
 			   "      \"kind\": \"create\",\n"
 			   "      \"project_id\": null,\n"
 			   "      \"reason\": null,\n"
+			   "      \"hint\": null,\n"
 			   "      \"deep_unknown\": false,\n"
 			   "      \"fingerprint\": \"\",\n"
 			   "      \"changes\": [],\n"
