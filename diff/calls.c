@@ -66,11 +66,31 @@ void diff__act_reason(act *x, const char *fmt, ...)
 	x->a.reason = buf_detach(&b, NULL);
 }
 
+void diff__act_hint(act *x, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *h = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (x->a.hint && strstr(x->a.hint, h)) {
+		free(h);
+		return;
+	}
+	char *joined = x->a.hint ? xasprintf("%s; %s", x->a.hint, h) : NULL;
+	if (joined) {
+		free(h);
+		free(x->a.hint);
+		h = joined;
+	}
+	x->a.hint = h;
+}
+
 void diff__act_release(plan_action *a)
 {
 	free(a->tenant);
 	free(a->project_id);
 	free(a->reason);
+	free(a->hint);
 	for (size_t i = 0; i < a->nchanges; i++) {
 		free(a->changes[i].path);
 		free(a->changes[i].from);

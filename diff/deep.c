@@ -150,6 +150,8 @@ void diff__endpoints(deepctx *c)
 				 "refuses to delete the computes of a protected branch; set protected: false on it in the "
 				 "manifest (the same apply unprotects it, then removes the replicas), or keep readReplicas",
 			   c->x->a.tenant, nro, want, c->defb->name);
+		diff__act_hint(c->x, "set protected: false on branch '%s' in the manifest, or keep readReplicas at %zu",
+			       c->defb->name, nro);
 		c->x->a.kind = PLAN_BLOCKED;
 	}
 	/* a replica holds no data of its own: removing one is not destructive */
@@ -421,6 +423,8 @@ static void branch_delete(deepctx *c, const state_branch **gone, const bool *man
 		diff__act_reason(x, "tenant '%s': branch '%s' is no longer listed, but branch '%s' was made from it and "
 			      "stays, and Neon refuses to delete a branch with children; delete '%s' in Neon, or list "
 			      "'%s' again", x->a.tenant, g->name, child->name, child->name, g->name);
+		diff__act_hint(x, "delete branch '%s' in Neon, or list branch '%s' in the manifest again", child->name,
+			       g->name);
 		x->a.kind = PLAN_BLOCKED;
 		x->a.reread = true;
 		return;
@@ -431,6 +435,7 @@ static void branch_delete(deepctx *c, const state_branch **gone, const bool *man
 		diff__act_reason(x, "tenant '%s': branch '%s' is protected and flotilla did not make it, so pruneBranches "
 			      "does not take its protection away; unprotect it in Neon to let it go, or list it in "
 			      "the manifest", x->a.tenant, g->name);
+		diff__act_hint(x, "unprotect branch '%s' in Neon, or list it in the manifest", g->name);
 		x->a.kind = PLAN_BLOCKED;
 		x->a.reread = true;
 		return;

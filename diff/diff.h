@@ -56,6 +56,7 @@ typedef struct plan_action {
 	plan_kind kind;
 	char *project_id;   /* NULL for a create */
 	char *reason;       /* blocked / orphan / delete: why, one sentence naming the tenant */
+	char *hint;         /* blocked: how to unblock it ("revert region ..."), or NULL */
 	plan_change *changes;
 	size_t nchanges;
 	/* A create from plan_build is deferred: its calls are built on demand
@@ -288,16 +289,36 @@ void plan_fingerprint(const state_project *p, const state_deep *d, char out[SHA2
 
 /* ------------------------------------------------------------- rendering */
 
+/* How a plan is shown to people. The renderers stay pure functions of the
+ * plan and these: the command decides (a terminal, NO_COLOR, --color). */
+typedef struct plan_render_opts {
+	bool color;                /* text: ANSI colours on the marks and section titles */
+	size_t max_chars;          /* markdown: the comment's limit */
+	const char *full_plan_url; /* markdown: where the whole plan is, or NULL: the CI log */
+} plan_render_opts;
+#define PLAN_MARKDOWN_MAX 60000
+#define PLAN_RENDER_OPTS_INIT {false, PLAN_MARKDOWN_MAX, NULL}
+
+/* The colour of a plan mark ('+' green; '~' and '?' yellow; '-' and '!'
+ * red; '=' green), as an ANSI sequence, "" for any other character; and
+ * the sequence that ends it. Apply and status colour their marks the same. */
+const char *plan_mark_color(char mark);
+#define PLAN_COLOR_RESET "\033[0m"
+
 /* Grouped text: identical changes collapse to one line with the count and
  * up to 3 sample tenants; ends with the totals line
  * "Plan: X to create, Y to update, Z to delete, B blocked, O orphaned;
- *  N API calls; cache age 3m". */
-int plan_render_text(const plan *p, buf *out) WUR;
+ *  N API calls; cache age 3m". o may be NULL (no colour). */
+int plan_render_text(const plan *p, const plan_render_opts *o, buf *out) WUR;
 /* Stable, versioned JSON (docs/plan-json.md). */
 int plan_render_json(const plan *p, buf *out) WUR;
-/* For a pull-request comment: at most max_chars (60,000 by default),
- * truncated with a count of what was left out. */
-int plan_render_markdown(const plan *p, size_t max_chars, buf *out) WUR;
+/* For a pull-request comment: at most o->max_chars. When it must be cut,
+ * update lines go first, then adopt and create lines; the blocked, delete
+ * and orphan sections are always kept, and a note says where the whole
+ * plan is (o->full_plan_url, or the CI log). o may be NULL (the defaults);
+ * ERR_INVALID for a limit below 1,024; ERR_TOOBIG when even the kept
+ * sections do not fit. */
+int plan_render_markdown(const plan *p, const plan_render_opts *o, buf *out) WUR;
 
 /* -------------------------------------------------------------- plan files */
 

@@ -24,6 +24,11 @@ void diff__act_call(act *x, const char *method, json_t *body, bool destructive, 
 void diff__act_change(act *x, const char *path, const char *from, const char *to);
 /* Append to the reason, joining several with "; ". */
 void diff__act_reason(act *x, const char *fmt, ...) PRINTF(2, 3);
+/* Append how to unblock the tenant to its hint, joining several with "; "
+ * (one already there is not repeated). */
+void diff__act_hint(act *x, const char *fmt, ...) PRINTF(2, 3);
+/* Where docs/operations.md says how to unblock a tenant. */
+#define DIFF_UNBLOCK_DOC "docs/operations.md#unblocking-a-tenant"
 void diff__act_release(plan_action *a);
 
 /* Human values, in the manifest's units. */

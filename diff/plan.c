@@ -100,6 +100,8 @@ static void on_limit(void *arg, const spec_origin *o, const char *path, const ch
 	(void)o;
 	(void)path;
 	diff__act_reason(x, "tenant '%s': %s", x->a.tenant, msg);
+	diff__act_hint(x, "bring the tenant within the fleet's Neon plan, or raise spec.limits in flotilla.yaml if Neon "
+		       "raised this account's limits");
 }
 
 static int str_ptr_cmp(const void *a, const void *b)
@@ -248,10 +250,11 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 	const plan_input *in = b->in;
 	*adopt_id = NULL;
 	if (in->live_incomplete > 0) {
-		diff__act_reason(x, "tenant '%s': not created: the last list of the live fleet was incomplete (%" PRId64
+		diff__act_reason(x, "tenant '%s': not created: the last list of the live fleet was incomplete (%s"
 			      " project%s that Neon named unavailable could not be read), and the tenant's project may "
 			      "be one of them; run 'flotilla refresh' until it completes, then plan again",
-			   t->name, in->live_incomplete, in->live_incomplete == 1 ? "" : "s");
+			   t->name, unit_count(in->live_incomplete).s, in->live_incomplete == 1 ? "" : "s");
+		diff__act_hint(x, "run flotilla refresh until the list completes, then plan again");
 		push_blocked_create(b, t, x);
 		return 0;
 	}
@@ -283,15 +286,18 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 	if (v == ID_BLOCKED) {
 		diff__act_reason(x, "%s", why);
 		free(why);
+		diff__act_hint(x, "take the project over with 'flotilla adopt %s' (it names the project it takes), or "
+			       "rename or delete the project that claims the tenant in Neon: " DIFF_UNBLOCK_DOC, t->name);
 		push_blocked_create(b, t, x);
 		return 0;
 	}
 	if (diff__identity_unknown(b->ix) > 0) {
 		size_t n = diff__identity_unknown(b->ix);
-		diff__act_reason(x, "tenant '%s': not created: %zu project%s no tenant is mapped to %s not had %s branches "
+		diff__act_reason(x, "tenant '%s': not created: %s project%s no tenant is mapped to %s not had %s branches "
 			      "read, so whether one carries this tenant's annotations is not known; a plan or apply "
 			      "that talks to Neon reads them first (not --refresh none), and one that could not says why",
-			   t->name, n, n == 1 ? "" : "s", n == 1 ? "has" : "have", n == 1 ? "its" : "their");
+			   t->name, unit_count((int64_t)n).s, n == 1 ? "" : "s", n == 1 ? "has" : "have", n == 1 ? "its" : "their");
+		diff__act_hint(x, "plan with a refresh (not --refresh none), or run flotilla refresh --full");
 		push_blocked_create(b, t, x);
 		return 0;
 	}
@@ -301,10 +307,12 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 			str_copy(whose, "spec.limits", sizeof(whose));
 		else
 			snprintf(whose, sizeof(whose), "the %s plan", b->limits.plan);
-		diff__act_reason(x, "tenant '%s': not created: %s allows %" PRId64 " projects, and %" PRId64 " exist or are "
+		diff__act_reason(x, "tenant '%s': not created: %s allows %s projects, and %s exist or are "
 			      "planned before this one, so Neon would refuse it; if Neon raised this account's limit, "
-			      "set spec.limits.projects in flotilla.yaml", t->name, whose, b->limits.projects,
-			   b->live_projects + b->creates);
+			      "set spec.limits.projects in flotilla.yaml", t->name, whose, unit_count(b->limits.projects).s,
+			   unit_count(b->live_projects + b->creates).s);
+		diff__act_hint(x, "delete projects the fleet no longer needs, or set spec.limits.projects in flotilla.yaml "
+			       "if Neon raised this account's limit");
 		over = 1;
 	}
 	if (over) {
@@ -355,6 +363,7 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': mapped project %s is not in the cache; run 'flotilla refresh' "
 			       "(flotilla never re-creates a mapped tenant on its own)", t->name, x.a.project_id);
+		diff__act_hint(&x, "run flotilla refresh; if the project was deleted in Neon: " DIFF_UNBLOCK_DOC);
 		push(b, &x);
 		return 0;
 	}
@@ -371,6 +380,8 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
 			   t->name, p.id, of);
+		diff__act_hint(&x, "map the tenant to a project of this fleet, or remove it from one of the two fleets: "
+			       DIFF_UNBLOCK_DOC);
 		free(of);
 		goto out;
 	}
@@ -382,6 +393,7 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		diff__act_change(&x, "branches[default].name", defb->name, sdb->name.s);
 		diff__act_reason(&x, "tenant '%s': the default branch cannot be renamed from '%s' to '%s'", t->name,
 			   defb->name, sdb->name.s);
+		diff__act_hint(&x, "name the default branch '%s' again in the manifest", defb->name);
 		x.a.kind = PLAN_BLOCKED;
 	}
 
@@ -457,23 +469,29 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 		diff__act_reason(&x, "tenant '%s': manifest removed, but project %s was never read deep, so whether flotilla "
 			       "made it is not known; plan with a refresh (not --refresh none) to read it", tenant,
 			   project_id);
+		diff__act_hint(&x, "plan with a refresh (not --refresh none), or run flotilla refresh --full");
 	} else if (of && strcmp(of, spec_fleet_name(f)) != 0) {
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
 			   tenant, project_id, of);
+		diff__act_hint(&x, "leave it to fleet '%s', or remove this fleet's mapping of it: " DIFF_UNBLOCK_DOC, of);
 	} else if (!of) {
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': manifest removed, but project %s carries no flotilla mark (no annotations on "
 			       "its default branch, no %s branch): flotilla did not make it and never deletes it; delete it "
 			       "in Neon if it should go", tenant, project_id, OWNER_BRANCH);
+		diff__act_hint(&x, "delete project %s in Neon if it should go, or restore the tenant's manifest", project_id);
 	} else if (protect) {
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': manifest removed but its last manifest said protect: true; flotilla never "
 			       "deletes a protected tenant's project", tenant);
+		diff__act_hint(&x, "restore the manifest with protect: false and apply, then remove it: " DIFF_UNBLOCK_DOC);
 	} else if (b->deletes >= max_deletes(in)) {
 		x.a.kind = PLAN_BLOCKED;
-		diff__act_reason(&x, "tenant '%s': deleting project %s would exceed %s (%" PRId64 ")", tenant, project_id,
-			   in->max_deletes > 0 ? "--max-deletes" : "maxDeletesPerRun", max_deletes(in));
+		diff__act_reason(&x, "tenant '%s': deleting project %s would exceed %s (%s)", tenant, project_id,
+			   in->max_deletes > 0 ? "--max-deletes" : "maxDeletesPerRun", unit_count(max_deletes(in)).s);
+		diff__act_hint(&x, "raise maxDeletesPerRun, or --max-deletes for one run, or apply again after this run's "
+			       "deletes");
 	} else {
 		b->deletes++;
 		x.a.kind = PLAN_DELETE;

@@ -246,6 +246,8 @@ static int read_action(reader *r, size_t idx, const json_t *aj, plan_action *a)
 	char *fp = NULL;
 	if ((rc = get_str(r, aj, "project_id", true, &a->project_id)) ||
 	    (rc = get_str(r, aj, "reason", true, &a->reason)) ||
+	    /* added in version 1's life: a file written before it has none */
+	    (json_object_get(aj, "hint") && (rc = get_str(r, aj, "hint", true, &a->hint))) ||
 	    (rc = get_bool(r, aj, "deep_unknown", &a->deep_unknown)) ||
 	    (rc = get_str(r, aj, "fingerprint", false, &fp)))
 		return rc;

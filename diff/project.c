@@ -120,6 +120,8 @@ void diff__immutable(act *x, const char *tenant, const spec_values *sv, const st
 		diff__act_change(x, path, from, to);
 		diff__act_reason(x, "tenant '%s': %s cannot change from '%s' to '%s' (it is immutable; a replacement "
 			      "would destroy the tenant's data)", tenant, path, NS(from), NS(to));
+		diff__act_hint(x, "revert %s to '%s' in the manifest that sets it (flotilla explain %s names it), or move "
+			       "the tenant to a new project: " DIFF_UNBLOCK_DOC, path, NS(from), tenant);
 		x->a.kind = PLAN_BLOCKED;
 	}
 }
@@ -147,6 +149,8 @@ static void rows_until(pdiff *d, spec_field stop)
 			/* turning it off blocks; it is only ever sent to turn it on */
 			if (d->changed[df->field]) {
 				diff__act_reason(d->x, "tenant '%s': %s", d->tenant, df->why);
+				diff__act_hint(d->x, "set %s back to true in the manifest (flotilla explain %s names where)",
+					       spec_field_get(df->field)->path, d->tenant);
 				d->x->a.kind = PLAN_BLOCKED;
 			}
 			continue;

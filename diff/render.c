@@ -1,6 +1,6 @@
 /*
  * render.c: a plan for people (grouped text, a pull-request comment in
- * Markdown) and for programs (stable, versioned JSON: docs/plan-json.md).
+ * Markdown); for programs, render_json.c (stable, versioned JSON).
  *
  * A fleet change usually touches thousands of tenants the same way, so the
  * text groups actions whose change lists are identical into one line with a
@@ -16,7 +16,6 @@
 #include "diff/diff.h"
 
 #include <string.h>
-#include <time.h>
 
 /* Sample tenants named on a grouped line. */
 #define SAMPLES 3
@@ -25,34 +24,16 @@
  * plan. */
 #define LIST_CAP 50
 /* Room the Markdown keeps for closing tags and the truncation note. */
-#define MD_RESERVE 200
+#define MD_RESERVE 400
 /* Below this a comment cannot hold the header, the table and the note. */
 #define MD_MIN_CHARS 1024
 
-static const char *const kind_names[] = {
-	[PLAN_CREATE] = "create", [PLAN_UPDATE] = "update", [PLAN_DELETE] = "delete",
-	[PLAN_BLOCKED] = "blocked", [PLAN_ORPHAN] = "orphan", [PLAN_NOOP] = "noop", [PLAN_ADOPT] = "adopt",
-};
-
-static const char *kind_str(plan_kind k)
-{
-	return (unsigned)k < ARRAY_LEN(kind_names) ? kind_names[k] : "unknown";
-}
-
 /* ------------------------------------------------------------ formatting */
 
-/* 41200 -> "41,200" */
+/* 41200 -> "41,200" (util's one format for counts) */
 static void fmt_count(uint64_t n, char out[32])
 {
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)n);
-	size_t o = 0;
-	for (int i = 0; i < len; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
+	unit_count_format((int64_t)n, out);
 }
 
 /* The cache's age at planning time, in its largest unit: "3m", "2h", "4d",
@@ -82,15 +63,6 @@ static void fmt_commit(const plan *p, char out[48])
 		snprintf(out, 48, "working directory");
 	else
 		snprintf(out, 48, "%.7s", p->commit);
-}
-
-static int fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return err_set(ERR_INVALID, "time %lld cannot be formatted", (long long)t);
-	return 0;
 }
 
 /* ----------------------------------------------------------------- lines */
@@ -408,7 +380,20 @@ static void grouped_lines(const plan *p, int sec, lines *out)
 	groups_release(&g);
 }
 
-/* One line a tenant, up to LIST_CAP: blocked tenants and deletes. */
+/* A blocked tenant: why, then every change it has (none of them made),
+ * then how to unblock it. */
+static void blocked_lines(const plan_action *a, lines *out)
+{
+	lines_add(out, xasprintf("! %s: %s", a->tenant, a->reason ? a->reason : "blocked"));
+	for (size_t k = 0; k < a->nchanges; k++)
+		lines_add(out, xasprintf("    not made: %s %s -> %s", a->changes[k].path, or_none(a->changes[k].from),
+					 or_none(a->changes[k].to)));
+	if (a->hint)
+		lines_add(out, xasprintf("    to unblock: %s", a->hint));
+}
+
+/* A tenant a line (a blocked one with its changes), up to LIST_CAP:
+ * blocked tenants and deletes. */
 static void listed_lines(const plan *p, int sec, lines *out)
 {
 	size_t shown = 0, total = 0;
@@ -421,8 +406,7 @@ static void listed_lines(const plan *p, int sec, lines *out)
 			continue;
 		shown++;
 		if (sec == SEC_BLOCKED)
-			lines_add(out, xasprintf("! %s: %s", a->tenant,
-						 a->reason ? a->reason : "blocked"));
+			blocked_lines(a, out);
 		else if (a->project_id && a->ncalls > 1) {
 			/* the calls before the DELETE: its protected branches unprotected */
 			buf b = BUF_INIT(0);
@@ -495,14 +479,33 @@ static int unmanaged_note(buf *out, const plan *p)
 	for (; shown < p->nunmanaged && shown < 5; shown++)
 		rc |= buf_printf(out, "%s%s/%s", shown ? ", " : "", p->unmanaged[shown].tenant, p->unmanaged[shown].branch);
 	if (p->nunmanaged > shown)
-		rc |= buf_printf(out, " (and %zu more)", p->nunmanaged - shown);
+		rc |= buf_printf(out, " (and %s more)", unit_count((int64_t)(p->nunmanaged - shown)).s);
 	return rc | buf_adds(out, "\n");
 }
 
 /* ------------------------------------------------------------------ text */
 
-int plan_render_text(const plan *p, buf *out)
+const char *plan_mark_color(char mark)
 {
+	switch (mark) {
+	case '+': case '=': return "\033[32m"; /* green: made */
+	case '~': case '?': return "\033[33m"; /* yellow: changed, or left alone */
+	case '-': case '!': return "\033[31m"; /* red: destroyed, or refused */
+	default: return "";
+	}
+}
+
+/* One line of a section; with colour, its leading mark coloured. */
+static int text_line(buf *out, const char *line, char mark, bool color)
+{
+	if (color && line[0] == mark)
+		return buf_printf(out, "%s%c%s%s\n", plan_mark_color(mark), mark, PLAN_COLOR_RESET, line + 1);
+	return buf_printf(out, "%s\n", line);
+}
+
+int plan_render_text(const plan *p, const plan_render_opts *o, buf *out)
+{
+	bool color = o && o->color;
 	char commit[48], age[32];
 	int rc = 0;
 	fmt_commit(p, commit);
@@ -519,9 +522,11 @@ int plan_render_text(const plan *p, buf *out)
 				continue;
 			char n[32];
 			fmt_count(s.count[k], n);
-			rc |= buf_printf(out, "%c %s (%s)\n", sec_info[k].mark, sec_info[k].title, n);
+			char mark = sec_info[k].mark;
+			rc |= buf_printf(out, "%s%c %s (%s)%s\n", color ? plan_mark_color(mark) : "", mark,
+					 sec_info[k].title, n, color ? PLAN_COLOR_RESET : "");
 			for (size_t i = 0; i < s.sec[k].n; i++)
-				rc |= buf_printf(out, "%s\n", s.sec[k].v[i]);
+				rc |= text_line(out, s.sec[k].v[i], mark, color);
 			rc |= buf_adds(out, "\n");
 		}
 	}
@@ -551,126 +556,50 @@ int plan_render_text(const plan *p, buf *out)
 	return rc ? ERR_TOOBIG : 0;
 }
 
-/* ------------------------------------------------------------------ JSON */
-
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *action_json(const plan *p, const plan_action *a)
-{
-	json_t *o = json_object(), *changes = json_array(), *calls = json_array();
-	/* json_object_set_new steals each value; the order of these calls is
-	 * the key order of the output */
-	json_object_set_new(o, "tenant", json_string(a->tenant));
-	json_object_set_new(o, "kind", json_string(kind_str(a->kind)));
-	json_object_set_new(o, "project_id", str_or_null(a->project_id));
-	json_object_set_new(o, "reason", str_or_null(a->reason));
-	json_object_set_new(o, "deep_unknown", json_boolean(a->deep_unknown));
-	json_object_set_new(o, "fingerprint", json_string(a->fingerprint));
-	for (size_t i = 0; i < a->nchanges; i++) {
-		const plan_change *c = &a->changes[i];
-		json_t *cj = json_object();
-		json_object_set_new(cj, "path", json_string(c->path));
-		json_object_set_new(cj, "from", str_or_null(c->from));
-		json_object_set_new(cj, "to", str_or_null(c->to));
-		json_array_append_new(changes, cj);
-	}
-	json_object_set_new(o, "changes", changes);
-	plan_calls pc;
-	plan_action_calls(p, a, &pc);
-	for (size_t i = 0; i < pc.n; i++) {
-		const plan_call *c = &pc.v[i];
-		json_t *cj = json_object();
-		json_object_set_new(cj, "method", json_string(c->method));
-		json_object_set_new(cj, "path", json_string(c->path));
-		/* a built body is handed over; the plan's own is copied */
-		json_t *body = c->body ? (pc.owned ? json_incref(c->body) : json_deep_copy(c->body)) : json_null();
-		json_object_set_new(cj, "body", body);
-		json_object_set_new(cj, "destructive", json_boolean(c->destructive));
-		json_object_set_new(cj, "after_create", json_boolean(c->after_create));
-		json_array_append_new(calls, cj);
-	}
-	plan_calls_release(&pc);
-	json_object_set_new(o, "calls", calls);
-	return o;
-}
-
-static json_t *count_json(size_t n)
-{
-	return json_integer((json_int_t)n);
-}
-
-int plan_render_json(const plan *p, buf *out)
-{
-	char created[32], refreshed[32];
-	int rc = fmt_time(p->created_at, created);
-	if (rc)
-		return rc;
-	if (p->cache_refreshed_at && (rc = fmt_time(p->cache_refreshed_at, refreshed)))
-		return rc;
-
-	json_t *doc = json_object(), *summary = json_object(), *stats = json_object();
-	json_t *actions = json_array();
-	json_object_set_new(doc, "format", json_string("flotilla-plan"));
-	json_object_set_new(doc, "version", json_integer(PLAN_FORMAT_VERSION));
-	json_object_set_new(doc, "commit", json_string(p->commit ? p->commit : ""));
-	json_object_set_new(doc, "fleet", json_string(p->fleet ? p->fleet : ""));
-	json_object_set_new(doc, "org_id", p->org_id ? json_string(p->org_id) : json_null());
-	json_object_set_new(doc, "selected", json_boolean(p->selected));
-	json_object_set_new(doc, "changed_since",
-			    p->changed_since && p->changed_since[0] ? json_string(p->changed_since) : json_null());
-	json_object_set_new(doc, "created_at", json_string(created));
-	json_object_set_new(doc, "cache_refreshed_at",
-			    p->cache_refreshed_at ? json_string(refreshed) : json_null());
-	json_object_set_new(doc, "state_generation", json_integer(p->state_generation));
-	json_object_set_new(summary, "create", count_json(p->ncreate));
-	json_object_set_new(summary, "adopt", count_json(p->nadopt));
-	json_object_set_new(summary, "update", count_json(p->nupdate));
-	json_object_set_new(summary, "delete", count_json(p->ndelete));
-	json_object_set_new(summary, "blocked", count_json(p->nblocked));
-	json_object_set_new(summary, "orphaned", count_json(p->norphan));
-	json_object_set_new(summary, "unchanged", count_json(p->nnoop));
-	json_object_set_new(summary, "api_calls", count_json(p->ncalls));
-	json_object_set_new(summary, "not_compared_deep", count_json(p->ndeep_unknown));
-	json_object_set_new(summary, "unmanaged_branches", count_json(p->nunmanaged));
-	json_object_set_new(doc, "summary", summary);
-	json_object_set_new(stats, "blobs_parsed", json_integer(p->blobs_parsed));
-	json_object_set_new(stats, "blobs_cached", json_integer(p->blobs_cached));
-	json_object_set_new(doc, "stats", stats);
-	for (size_t i = 0; i < p->nactions; i++)
-		if (p->actions[i].kind != PLAN_NOOP)
-			json_array_append_new(actions, action_json(p, &p->actions[i]));
-	json_object_set_new(doc, "actions", actions);
-	json_t *unmanaged = json_array();
-	for (size_t i = 0; i < p->nunmanaged; i++)
-		json_array_append_new(unmanaged, json_pack("{s:s,s:o,s:s}", "tenant", p->unmanaged[i].tenant, "project_id",
-							   str_or_null(p->unmanaged[i].project_id), "branch",
-							   p->unmanaged[i].branch));
-	json_object_set_new(doc, "unmanaged_branches", unmanaged);
-
-	char *text = json_dumps(doc, JSON_INDENT(2));
-	json_decref(doc);
-	if (!text)
-		/* only a string that is not UTF-8 makes jansson refuse */
-		return err_set(ERR_INVALID, "plan cannot be written as JSON (a name or value is not UTF-8)");
-	rc = buf_adds(out, text);
-	if (!rc)
-		rc = buf_addc(out, '\n');
-	free(text);
-	return rc;
-}
-
 /* -------------------------------------------------------------- Markdown */
 
-int plan_render_markdown(const plan *p, size_t max_chars, buf *out)
+/* The order Markdown keeps sections in when a comment must be cut: each
+ * takes what room is left after those before it, so update lines are cut
+ * first, then adopt and create lines; blocked, delete and orphan sections
+ * come whole unless they alone overflow the comment. */
+static const int md_keep_order[NSEC] = {SEC_BLOCKED, SEC_DELETE, SEC_ORPHAN, SEC_CREATE, SEC_ADOPT, SEC_UPDATE};
+static const char md_close[] = "```\n\n</details>\n\n";
+
+static int md_open(char out[128], const sections *s, int k)
 {
-	if (max_chars < MD_MIN_CHARS)
-		return err_set(ERR_INVALID, "markdown limit %zu is too small (minimum %d)", max_chars,
-			       MD_MIN_CHARS);
+	char n[32];
+	fmt_count(s->count[k], n);
+	return snprintf(out, 128, "<details><summary>%c %s (%s)</summary>\n\n```text\n", sec_info[k].mark,
+			sec_info[k].title, n);
+}
+
+/* How many lines of each section fit in `room` characters (shown[k]); a
+ * section opens only when its first line fits too. */
+static void md_fit(const sections *s, size_t room, size_t shown[NSEC])
+{
+	for (int j = 0; j < NSEC; j++) {
+		int k = md_keep_order[j];
+		char open[128];
+		shown[k] = 0;
+		if (!s->count[k] || !s->sec[k].n)
+			continue;
+		size_t frame = (size_t)md_open(open, s, k) + strlen(md_close);
+		size_t need = frame;
+		for (size_t i = 0; i < s->sec[k].n; i++) {
+			size_t line = strlen(s->sec[k].v[i]) + 1;
+			if (need + line > room)
+				break;
+			need += line;
+			shown[k]++;
+		}
+		if (shown[k])
+			room -= need;
+	}
+}
+
+static int md_header(const plan *p, const sections *s, buf *b)
+{
 	char commit[48], age[32], c[8][32];
-	buf b = BUF_INIT(0);
 	int rc = 0;
 	fmt_commit(p, commit);
 	fmt_age(p, age);
@@ -684,67 +613,69 @@ int plan_render_markdown(const plan *p, size_t max_chars, buf *out)
 	fmt_count(p->nadopt, c[7]);
 	/* names are short (tenant and fleet names are DNS labels); the cut
 	 * keeps the header well inside MD_MIN_CHARS whatever they hold */
-	rc |= buf_printf(&b, "### flotilla plan\n\nFleet `%.100s` at `%s`, cache age %s\n\n", p->fleet ? p->fleet : "",
+	rc |= buf_printf(b, "### flotilla plan\n\nFleet `%.100s` at `%s`, cache age %s\n\n", p->fleet ? p->fleet : "",
 			 commit, age);
-	rc |= buf_adds(&b, "| create | adopt | update | delete | blocked | orphaned | unchanged | API calls |\n"
-			   "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-	rc |= buf_printf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n\n", c[0], c[7], c[1], c[2], c[3],
-			 c[4], c[5], c[6]);
-	sections s;
-	sections_build(p, &s);
+	rc |= buf_adds(b, "| create | adopt | update | delete | blocked | orphaned | unchanged | API calls |\n"
+			  "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	rc |= buf_printf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n\n", c[0], c[7], c[1], c[2], c[3], c[4],
+			 c[5], c[6]);
 	if (!has_changes(p))
-		rc |= buf_adds(&b, "No changes. Your fleet matches the manifests.\n\n");
-	if (s.deep_unknown) {
-		rc |= deep_note(&b, s.deep_unknown);
-		rc |= buf_adds(&b, "\n");
+		rc |= buf_adds(b, "No changes. Your fleet matches the manifests.\n\n");
+	if (s->deep_unknown) {
+		rc |= deep_note(b, s->deep_unknown);
+		rc |= buf_adds(b, "\n");
 	}
 	if (p->nunmanaged) {
-		rc |= unmanaged_note(&b, p);
-		rc |= buf_adds(&b, "\n");
+		rc |= unmanaged_note(b, p);
+		rc |= buf_adds(b, "\n");
 	}
+	return rc;
+}
 
-	static const char close_block[] = "```\n\n</details>\n\n";
-	size_t limit = max_chars - MD_RESERVE;
-	size_t left = 0; /* lines not shown */
-	bool stopped = false;
+int plan_render_markdown(const plan *p, const plan_render_opts *o, buf *out)
+{
+	plan_render_opts defaults = PLAN_RENDER_OPTS_INIT;
+	if (!o)
+		o = &defaults;
+	size_t max_chars = o->max_chars;
+	const char *url = o->full_plan_url;
+	size_t reserve = MD_RESERVE + (url ? strlen(url) : 0);
+	if (max_chars < MD_MIN_CHARS || max_chars < reserve + MD_MIN_CHARS / 2)
+		return err_set(ERR_INVALID, "markdown limit %s is too small (minimum %d, and room for the plan's URL)",
+			       unit_count((int64_t)max_chars).s, MD_MIN_CHARS);
+	buf b = BUF_INIT(0);
+	sections s;
+	sections_build(p, &s);
+	int rc = md_header(p, &s, &b);
+	size_t shown[NSEC];
+	size_t limit = max_chars - reserve;
+	md_fit(&s, limit > b.len ? limit - b.len : 0, shown);
+	size_t left = 0, left_kept = 0; /* lines not shown; of them, blocked, delete or orphan lines */
 	for (int k = 0; k < NSEC; k++) {
 		if (!s.count[k])
 			continue;
-		if (stopped) {
-			left += s.sec[k].n;
+		left += s.sec[k].n - shown[k];
+		if (k == SEC_BLOCKED || k == SEC_DELETE || k == SEC_ORPHAN)
+			left_kept += s.sec[k].n - shown[k];
+		if (!shown[k])
 			continue;
-		}
-		char n[32], open[128];
-		fmt_count(s.count[k], n);
-		int olen = snprintf(open, sizeof(open),
-				    "<details><summary>%c %s (%s)</summary>\n\n```text\n",
-				    sec_info[k].mark, sec_info[k].title, n);
-		/* a section opens only when its first line fits too */
-		size_t first = s.sec[k].n ? strlen(s.sec[k].v[0]) + 1 : 0;
-		if (b.len + (size_t)olen + first + strlen(close_block) > limit) {
-			stopped = true;
-			left += s.sec[k].n;
-			continue;
-		}
+		char open[128];
+		md_open(open, &s, k);
 		rc |= buf_adds(&b, open);
-		size_t i = 0;
-		for (; i < s.sec[k].n; i++) {
-			size_t need = strlen(s.sec[k].v[i]) + 1;
-			if (b.len + need + strlen(close_block) > limit)
-				break;
+		for (size_t i = 0; i < shown[k]; i++)
 			rc |= buf_printf(&b, "%s\n", s.sec[k].v[i]);
-		}
-		rc |= buf_adds(&b, close_block);
-		if (i < s.sec[k].n) {
-			stopped = true;
-			left += s.sec[k].n - i;
-		}
+		rc |= buf_adds(&b, md_close);
 	}
 	if (left) {
-		char n[32];
-		fmt_count(left, n);
-		rc |= buf_printf(&b, "_… %s more line%s not shown (plan too large for a comment); "
-				 "see the full plan in the CI log._\n", n, left == 1 ? "" : "s");
+		rc |= buf_printf(&b, "_… %s more line%s not shown: the plan is too large for a comment, so %s; ",
+				 unit_count((int64_t)left).s, left == 1 ? "" : "s",
+				 left_kept ? "even blocked, delete or orphan lines were cut"
+					   : "update lines were cut first, then create and adopt lines; blocked, delete and "
+					     "orphan sections are whole");
+		if (url)
+			rc |= buf_printf(&b, "the whole plan: %s_\n", url);
+		else
+			rc |= buf_adds(&b, "the whole plan is in the CI log._\n");
 	}
 	sections_release(&s);
 	if (!rc && b.len > max_chars)

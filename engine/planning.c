@@ -75,9 +75,9 @@ static int refresh_live(const plan_req *rq, state *st, neon_client *client, cons
 		return rc;
 	*listed = list;
 	if (rs.incomplete)
-		engine__note("the list of the live fleet is incomplete: %lld project%s that Neon named unavailable "
+		engine__note("the list of the live fleet is incomplete: %s project%s that Neon named unavailable "
 			     "could not be read (first: %s); nothing was removed from the cache, and no tenant will be "
-			     "created until a refresh completes", (long long)rs.incomplete,
+			     "created until a refresh completes", unit_count(rs.incomplete).s,
 			rs.incomplete == 1 ? "" : "s", rs.first_error);
 	id_set deep = {0};
 	deep_pick pick = {.st = st, .out = &deep, .all = full};
@@ -103,11 +103,11 @@ static int refresh_live(const plan_req *rq, state *st, neon_client *client, cons
 	}
 	rc = prc ? prc : refresh_deep(st, client, deep.ids, deep.n, NULL, NULL, &rs);
 	if (rc == 0 && rs.deep_failed)
-		rc = err_set(ERR_FAIL, "%lld deep read%s failed; first: %s", (long long)rs.deep_failed,
+		rc = err_set(ERR_FAIL, "%s deep read%s failed; first: %s", unit_count(rs.deep_failed).s,
 			     rs.deep_failed == 1 ? "" : "s", rs.first_error);
 	else if (rc == 0 && rq->verbose)
-		engine__note("refresh made %lld list call%s and %zu deep read%s", (long long)rs.list_calls,
-			     rs.list_calls == 1 ? "" : "s", deep.n, deep.n == 1 ? "" : "s");
+		engine__note("refresh made %s list call%s and %s deep read%s", unit_count(rs.list_calls).s,
+			     rs.list_calls == 1 ? "" : "s", unit_count((int64_t)deep.n).s, deep.n == 1 ? "" : "s");
 	id_clear(&deep);
 	return rc;
 }
@@ -182,8 +182,9 @@ int planning_load(const plan_req *rq, state *st, planning *out)
 	if (out->sel && plan_selector_changed_since(out->sel))
 		plan_select_changed(out->sel, (const char *const *)fl->only, fl->nonly);
 	if (since && rq->verbose)
-		engine__note("%zu path%s changed since %.12s; %zu tenant%s considered (%s load)", fl->changed_files,
-			     fl->changed_files == 1 ? "" : "s", since, fl->nonly, fl->nonly == 1 ? "" : "s",
+		engine__note("%s path%s changed since %.12s; %s tenant%s considered (%s load)",
+			     unit_count((int64_t)fl->changed_files).s, fl->changed_files == 1 ? "" : "s", since,
+			     unit_count((int64_t)fl->nonly).s, fl->nonly == 1 ? "" : "s",
 			     fl->partial ? "partial" : "full");
 	return 0;
 }
@@ -238,8 +239,8 @@ int planning_run(const plan_req *rq, state *st, neon_client *client, planning *o
 	out->p->blobs_parsed = fl->stats.parsed;
 	out->p->blobs_cached = fl->stats.cached;
 	if (rq->verbose)
-		engine__note("%lld manifest files, %lld parsed, %lld from the parse cache", (long long)fl->stats.files,
-			     (long long)fl->stats.parsed, (long long)fl->stats.cached);
+		engine__note("%s manifest files, %s parsed, %s from the parse cache", unit_count(fl->stats.files).s,
+			     unit_count(fl->stats.parsed).s, unit_count(fl->stats.cached).s);
 	return 0;
 }
 

@@ -92,9 +92,9 @@ static int settle_create(resume *r, const state_journal_entry *e)
 		rc = err_set(ERR_FAIL, "looking up '%s' (a create a previous run left unfinished): %s", name, found.error);
 	} else if (found.n > 1) {
 		rc = err_set(ERR_CONFLICT,
-			     "%zu projects are named '%s' (tenant '%s', whose create a previous run left unfinished); "
+			     "%s projects are named '%s' (tenant '%s', whose create a previous run left unfinished); "
 			     "delete the extra ones or adopt one, then apply again",
-			     found.n, name, e->tenant ? e->tenant : "?");
+			     unit_count((int64_t)found.n).s, name, e->tenant ? e->tenant : "?");
 	} else if (found.n == 1) {
 		if ((rc = map(r, e->tenant, found.ids[0])) == 0) {
 			reread_add(r, found.ids[0]);
@@ -107,9 +107,9 @@ static int settle_create(resume *r, const state_journal_entry *e)
 		/* the row stays unfinished and apply stops before it plans, so
 		 * nothing creates the tenant; the next run looks again */
 		rc = err_set(ERR_CONFLICT,
-			     "cannot settle the create of '%s' (tenant '%s') that a previous run left unfinished: %zu "
+			     "cannot settle the create of '%s' (tenant '%s') that a previous run left unfinished: %s "
 			     "project%s of the search could not be read (Neon listed them as unavailable); run again "
-			     "when Neon answers for them", name, e->tenant ? e->tenant : "?", found.unresolved,
+			     "when Neon answers for them", name, e->tenant ? e->tenant : "?", unit_count((int64_t)found.unresolved).s,
 			     found.unresolved == 1 ? "" : "s");
 	} else {
 		r->stats->absent++;

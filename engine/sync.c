@@ -43,7 +43,7 @@ static char *changes_reason(const plan_action *a, const char *lead)
 {
 	buf b;
 	buf_init(&b, 0);
-	int rc = buf_printf(&b, "%s%zu change%s", lead, a->nchanges, a->nchanges == 1 ? "" : "s");
+	int rc = buf_printf(&b, "%s%s change%s", lead, unit_count((int64_t)a->nchanges).s, a->nchanges == 1 ? "" : "s");
 	for (size_t i = 0; rc == 0 && i < a->nchanges && i < 3; i++)
 		rc = buf_printf(&b, "%s%s", i ? ", " : ": ", a->changes[i].path);
 	if (rc == 0 && a->nchanges > 3)
@@ -90,7 +90,7 @@ static void log_drift(const plan_action *a)
 		rc = buf_printf(&b, "%s%s: live %s, git %s", i ? "; " : "", a->changes[i].path,
 				a->changes[i].from ? a->changes[i].from : "(none)", a->changes[i].to ? a->changes[i].to : "(none)");
 	if (rc == 0 && a->nchanges > SYNC_LOG_FIELDS)
-		rc = buf_printf(&b, "; and %zu more", a->nchanges - SYNC_LOG_FIELDS);
+		rc = buf_printf(&b, "; and %s more", unit_count((int64_t)(a->nchanges - SYNC_LOG_FIELDS)).s);
 	engine__warn("drift: a tenant was changed outside git", "tenant", a->tenant, "fields",
 		     a->kind == PLAN_CREATE ? "its project is gone" : b.data ? b.data : "");
 	buf_release(&b);

@@ -35,8 +35,8 @@ static void on_lookup(void *arg, neon_find_result *res)
 		return;
 	}
 	if (res->n > 1) {
-		char *e = xasprintf("%zu projects are named '%s' after a create with an unknown outcome; delete the extra "
-				    "ones in Neon, then apply again", res->n, name);
+		char *e = xasprintf("%s projects are named '%s' after a create with an unknown outcome; delete the extra "
+				    "ones in Neon, then apply again", unit_count((int64_t)res->n).s, name);
 		engine__job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;
@@ -44,9 +44,9 @@ static void on_lookup(void *arg, neon_find_result *res)
 	if (res->n == 0 && res->unresolved > 0) {
 		/* a project Neon named but could not describe may be this one:
 		 * sending the create again could make a second project */
-		char *e = xasprintf("create of '%s' had an unknown outcome, and %zu project%s of the search could not be "
+		char *e = xasprintf("create of '%s' had an unknown outcome, and %s project%s of the search could not be "
 				    "read (Neon listed them as unavailable); not sent again, the next apply looks again",
-				    name, res->unresolved, res->unresolved == 1 ? "" : "s");
+				    name, unit_count((int64_t)res->unresolved).s, res->unresolved == 1 ? "" : "s");
 		engine__job_end(j, EXEC_FAILED, e, NULL);
 		free(e);
 		return;

@@ -207,15 +207,15 @@ int verify_creates(state *st, neon_client *c, const plan *p, const char *prefix,
 	if ((rc = verify_read_unmapped(st, c, &rs, &nread)) != 0)
 		return rc;
 	if (rs.deep_failed)
-		engine__note("%lld project%s no tenant is mapped to could not be read (first: %s); no tenant is "
-			     "created until whose %s is known", (long long)rs.deep_failed,
+		engine__note("%s project%s no tenant is mapped to could not be read (first: %s); no tenant is "
+			     "created until whose %s is known", unit_count(rs.deep_failed).s,
 			rs.deep_failed == 1 ? "" : "s", rs.first_error, rs.deep_failed == 1 ? "it" : "they");
 	if (v.stored || rs.deep_done)
 		*replan = true;
 	if (verbose)
-		engine__note("creates checked against Neon: %s, %d project%s found by name (%d new to the cache), "
-			     "%zu unmapped project%s read deep",
-			relist ? "the fleet listed again" : listed ? "this run's list" : "each name searched", v.found,
-			v.found == 1 ? "" : "s", v.stored, nread, nread == 1 ? "" : "s");
+		engine__note("creates checked against Neon: %s, %s project%s found by name (%s new to the cache), "
+			     "%s unmapped project%s read deep",
+			relist ? "the fleet listed again" : listed ? "this run's list" : "each name searched",
+			unit_count(v.found).s, v.found == 1 ? "" : "s", unit_count(v.stored).s, unit_count((int64_t)nread).s, nread == 1 ? "" : "s");
 	return 0;
 }

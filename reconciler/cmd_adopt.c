@@ -47,6 +47,8 @@ const char CMD_ADOPT_USAGE[] =
 	"  --parallel N          projects marked at once (default 8)\n"
 	"  --rate R              requests per second (default 10)\n"
 	"  --api-url URL, --api-key-file FILE   as for flotilla refresh\n"
+	"  --color WHEN          the marks in colour: auto (default: on a terminal,\n"
+	"                        unless NO_COLOR is set), always or never\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"exit: 0 adopted (or nothing to adopt); 1 error; 3 some marks failed (those\n"
@@ -57,7 +59,7 @@ typedef struct adopt_opts {
 	cli_opts o;
 	const char *tenant, *project_id, *match;
 	char *select_buf;
-	bool all;
+	bool all, color;
 } adopt_opts;
 
 static int adopt_opt(void *arg, int c, const char *value)
@@ -87,8 +89,9 @@ static int parse(int argc, char **argv, adopt_opts *a)
 	cli_opts_init(o);
 	o->rq.ref = "HEAD";
 	o->rq.mode = "none";
-	if (cli_opts_parse("adopt", argc, argv, opts, CLI_API | CLI_COMMIT, o, adopt_opt, a) != EXIT_OK)
+	if (cli_opts_parse("adopt", argc, argv, opts, CLI_API | CLI_COMMIT | CLI_COLOR, o, adopt_opt, a) != EXIT_OK)
 		return EXIT_ERROR;
+	a->color = cli_color(o);
 	if (optind < argc)
 		a->tenant = argv[optind++];
 	if (optind < argc)
@@ -117,9 +120,9 @@ static int read_claimants(const adopt_opts *o, state *st, neon_client *c, const 
 		if (refresh_list(st, c, &rs) != 0)
 			return cli_fail("adopt", "%s", err_msg());
 		if (rs.incomplete)
-			return cli_fail("adopt", "the list of the live fleet is incomplete (%lld project%s Neon named "
+			return cli_fail("adopt", "the list of the live fleet is incomplete (%s project%s Neon named "
 					"unavailable could not be read; first: %s); run flotilla adopt again",
-					(long long)rs.incomplete, rs.incomplete == 1 ? "" : "s", rs.first_error);
+					CLI_N(rs.incomplete), rs.incomplete == 1 ? "" : "s", rs.first_error);
 	} else {
 		char *name = xasprintf("%s%s", spec_fleet_name_prefix(f), o->tenant);
 		verify_found v;
@@ -135,22 +138,23 @@ static int read_claimants(const adopt_opts *o, state *st, neon_client *c, const 
 	if (verify_read_unmapped(st, c, &rs, &nread) != 0)
 		return cli_fail("adopt", "%s", err_msg());
 	if (rs.deep_failed)
-		fprintf(stderr, "adopt: %lld project%s could not be read (first: %s); a tenant %s may claim is not "
-			"adopted\n", (long long)rs.deep_failed, rs.deep_failed == 1 ? "" : "s", rs.first_error,
+		fprintf(stderr, "adopt: %s project%s could not be read (first: %s); a tenant %s may claim is not "
+			"adopted\n", CLI_N(rs.deep_failed), rs.deep_failed == 1 ? "" : "s", rs.first_error,
 			rs.deep_failed == 1 ? "it" : "they");
 	return EXIT_OK;
 }
 
 /* What adopt will do, one line per tenant that has something to say. */
-static void show(const plan *p)
+static void show(const plan *p, bool color)
 {
 	for (size_t i = 0; i < p->nactions; i++) {
 		const plan_action *a = &p->actions[i];
-		const char *mark = a->kind == PLAN_ADOPT ? "=" : a->kind == PLAN_BLOCKED ? "!" : " ";
-		printf("%s %s: %s\n", mark, a->tenant, a->reason ? a->reason : "");
+		char mark = a->kind == PLAN_ADOPT ? '=' : a->kind == PLAN_BLOCKED ? '!' : ' ';
+		printf("%s %s: %s\n", cli_mark(mark, color).s, a->tenant, a->reason ? a->reason : "");
 	}
-	printf("Adopt: %zu to adopt (%zu call%s), %zu refused, %zu mapped already\n", p->nadopt, p->ncalls,
-	       p->ncalls == 1 ? "" : "s", p->nblocked, p->nnoop);
+	printf("Adopt: %s to adopt (%s call%s), %s refused, %s mapped already\n", CLI_N(p->nadopt),
+	       CLI_N(p->ncalls), p->ncalls == 1 ? "" : "s", CLI_N(p->nblocked),
+	       CLI_N(p->nnoop));
 }
 
 int cmd_adopt(int argc, char **argv)
@@ -204,7 +208,7 @@ int cmd_adopt(int argc, char **argv)
 		cli_fail("adopt", "%s", err_msg());
 		goto done;
 	}
-	show(p);
+	show(p, o.color);
 	if (p->nadopt && !o.o.auto_approve && !cli_confirm("Adopt these projects?")) {
 		fprintf(stderr, "adopt: not confirmed; nothing was changed\n");
 		run.outcome = "cancelled";
@@ -219,12 +223,13 @@ int cmd_adopt(int argc, char **argv)
 		}
 		for (size_t i = 0; i < sum.n; i++)
 			if (sum.v[i].status == EXEC_FAILED)
-				printf("! %s failed: %s%s%s%s\n", sum.v[i].tenant, sum.v[i].error ? sum.v[i].error : "",
+				printf("%s %s failed: %s%s%s%s\n", cli_mark('!', o.color).s, sum.v[i].tenant, sum.v[i].error ? sum.v[i].error : "",
 				       sum.v[i].request_id[0] ? " (request " : "", sum.v[i].request_id,
 				       sum.v[i].request_id[0] ? ")" : "");
-		printf("Adopted: %lld tenant%s mapped to %s project%s, %lld mark%s written, %zu failed\n",
-		       (long long)sum.adopted, sum.adopted == 1 ? "" : "s", sum.adopted == 1 ? "its" : "their",
-		       sum.adopted == 1 ? "" : "s", (long long)sum.writes, sum.writes == 1 ? "" : "s", sum.failed);
+		printf("Adopted: %s tenant%s mapped to %s project%s, %s mark%s written, %s failed\n",
+		       CLI_N(sum.adopted), sum.adopted == 1 ? "" : "s", sum.adopted == 1 ? "its" : "their",
+		       sum.adopted == 1 ? "" : "s", CLI_N(sum.writes), sum.writes == 1 ? "" : "s",
+		       CLI_N(sum.failed));
 	}
 	/* what apply would do next: the cache as the marks left it, its
 	 * creates checked against Neon as apply checks them */
@@ -234,7 +239,9 @@ int cmd_adopt(int argc, char **argv)
 		goto done;
 	}
 	buf text = BUF_INIT(0);
-	if (plan_render_text(pl.p, &text) == 0) {
+	plan_render_opts ro = PLAN_RENDER_OPTS_INIT;
+	ro.color = o.color;
+	if (plan_render_text(pl.p, &ro, &text) == 0) {
 		printf("\nThe plan that follows (flotilla apply makes it):\n");
 		fwrite(text.data ? text.data : "", 1, text.len, stdout);
 	}

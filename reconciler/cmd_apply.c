@@ -30,6 +30,7 @@ const char CMD_APPLY_USAGE[] =
 	"                      [--api-key-file FILE]\n"
 	"                      [--repo DIR] [--ref REF] [--refresh MODE] [--select EXPR]\n"
 	"                      [--changed-since SHA|last-applied] [--verbose]\n"
+	"                      [--color auto|always|never]\n"
 	"\n"
 	"Make the live fleet what the manifests say. With PLANFILE (from flotilla plan\n"
 	"--out), exactly that plan: a tenant whose live state changed since the plan is\n"
@@ -55,6 +56,9 @@ const char CMD_APPLY_USAGE[] =
 	"                        project locked by operations (423) is waited out\n"
 	"                        (default 10m)\n"
 	"  --format FORMAT       text (default), or json: JSON-lines events on stdout\n"
+	"  --color WHEN          text: the plan's and the summary's marks in colour: auto\n"
+	"                        (default: on a terminal, unless NO_COLOR is set), always\n"
+	"                        or never\n"
 	"  --state FILE|URL      the state: a file (default: .flotilla/state.db) or a\n"
 	"                        postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --api-url URL, --api-key-file FILE   as for flotilla refresh\n"
@@ -68,7 +72,7 @@ const char CMD_APPLY_USAGE[] =
 typedef struct apply_opts {
 	cli_opts o;
 	const char *planfile;
-	bool json, continue_on_error;
+	bool json, continue_on_error, color;
 	int64_t op_timeout_s;
 } apply_opts;
 
@@ -109,7 +113,7 @@ static int parse(int argc, char **argv, apply_opts *a)
 	cli_opts *o = &a->o;
 	cli_opts_init(o);
 	a->op_timeout_s = 600;
-	const unsigned groups = CLI_API | CLI_COMMIT | CLI_PLAN | CLI_WRITE;
+	const unsigned groups = CLI_API | CLI_COMMIT | CLI_PLAN | CLI_WRITE | CLI_COLOR;
 	if (cli_opts_parse("apply", argc, argv, opts, groups, o, apply_opt, a) != EXIT_OK)
 		return EXIT_ERROR;
 	if (optind < argc)
@@ -122,35 +126,36 @@ static int parse(int argc, char **argv, apply_opts *a)
 	if (strcmp(o->format, "text") != 0 && strcmp(o->format, "json") != 0)
 		return cli_fail("apply", "unknown format '%s': use text or json", o->format);
 	a->json = strcmp(o->format, "json") == 0;
+	a->color = !a->json && cli_color(o);
 	return EXIT_OK;
 }
 
-static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_ms)
+static void print_summary(const exec_summary *s, const plan *p, int64_t elapsed_ms, bool color)
 {
 	exec_counts c;
 	exec_summary_counts(s, &c);
 	for (size_t i = 0; i < s->n; i++) {
 		const exec_outcome *o = &s->v[i];
 		if (o->status == EXEC_FAILED)
-			printf("! %s failed: %s%s%s%s\n", o->tenant, o->error ? o->error : "", o->request_id[0] ? " (request " : "",
+			printf("%s %s failed: %s%s%s%s\n", cli_mark('!', color).s, o->tenant, o->error ? o->error : "", o->request_id[0] ? " (request " : "",
 			       o->request_id, o->request_id[0] ? ")" : "");
 		else if (o->status == EXEC_SKIPPED)
-			printf("~ %s skipped: %s\n", o->tenant, o->error ? o->error : "");
+			printf("%s %s skipped: %s\n", cli_mark('~', color).s, o->tenant, o->error ? o->error : "");
 	}
-	printf("Apply: %zu created, %zu updated, %zu deleted, %zu failed, %zu skipped, %zu blocked; "
-	       "%lld write calls (plan listed %zu), %lld polls, %lld read-backs; %.1f s\n",
-	       c.created, c.updated, c.deleted, s->failed, s->skipped, s->blocked, (long long)s->writes, p->ncalls,
-	       (long long)s->polls, (long long)s->readbacks, (double)elapsed_ms / 1000.0);
+	printf("Apply: %s created, %s updated, %s deleted, %s failed, %s skipped, %s blocked; "
+	       "%s write calls (plan listed %s), %s polls, %s read-backs; %.1f s\n",
+	       CLI_N(c.created), CLI_N(c.updated), CLI_N(c.deleted), CLI_N(s->failed), CLI_N(s->skipped), CLI_N(s->blocked), CLI_N(s->writes),
+	       CLI_N(p->ncalls), CLI_N(s->polls), CLI_N(s->readbacks), (double)elapsed_ms / 1000.0);
 	if (s->adopted)
-		printf("Adopted: %lld tenant%s whose project existed already (mapped to it, not created again)\n",
-		       (long long)s->adopted, s->adopted == 1 ? "" : "s");
+		printf("Adopted: %s tenant%s whose project existed already (mapped to it, not created again)\n",
+		       CLI_N(s->adopted), s->adopted == 1 ? "" : "s");
 	if (c.provisioned)
-		printf("Provisioning (request sent -> operations finished), %zu tenants: p50 %lld ms, p99 %lld ms, "
-		       "max %lld ms\n", c.provisioned, (long long)c.p50_ms, (long long)c.p99_ms, (long long)c.max_ms);
+		printf("Provisioning (request sent -> operations finished), %s tenants: p50 %s ms, p99 %s ms, "
+		       "max %s ms\n", CLI_N(c.provisioned), CLI_N(c.p50_ms), CLI_N(c.p99_ms), CLI_N(c.max_ms));
 	if (s->secrets_dropped)
-		printf("Note: %lld new secret%s (role passwords, connection URIs) %s not saved: no --secrets-dir; "
+		printf("Note: %s new secret%s (role passwords, connection URIs) %s not saved: no --secrets-dir; "
 		       "reset a role's password in Neon when you need it\n",
-		       (long long)s->secrets_dropped, s->secrets_dropped == 1 ? "" : "s",
+		       CLI_N(s->secrets_dropped), s->secrets_dropped == 1 ? "" : "s",
 		       s->secrets_dropped == 1 ? "was" : "were");
 	if (s->stopped)
 		printf("Stopped after the first failure; --continue-on-error goes on past one\n");
@@ -168,10 +173,9 @@ static int settle_earlier(resume_ctx *r, const char *fleet)
 	if (rc != 0)
 		return err_set(rc, "settling what an earlier run left unfinished: %s", err_msg());
 	if (rs.resolved)
-		fprintf(stderr, "apply: settled %lld unfinished journal row%s of an earlier run (%lld adopted, %lld "
-				"mapped, %lld not run)\n",
-			(long long)rs.resolved, rs.resolved == 1 ? "" : "s", (long long)rs.adopted, (long long)rs.mapped,
-			(long long)rs.absent);
+		fprintf(stderr, "apply: settled %s unfinished journal row%s of an earlier run (%s adopted, %s "
+				"mapped, %s not run)\n",
+			CLI_N(rs.resolved), rs.resolved == 1 ? "" : "s", CLI_N(rs.adopted), CLI_N(rs.mapped), CLI_N(rs.absent));
 	return 0;
 }
 
@@ -194,7 +198,9 @@ static int plan_now(apply_opts *o, state *st, neon_client *client, planning *pl)
 		log_warn("apply: cannot record the fleet's name", "error", err_msg());
 	if (!o->json) {
 		buf text = BUF_INIT(0);
-		if (plan_render_text(pl->p, &text) == 0)
+		plan_render_opts ro = PLAN_RENDER_OPTS_INIT;
+		ro.color = o->color;
+		if (plan_render_text(pl->p, &ro, &text) == 0)
 			fwrite(text.data ? text.data : "", 1, text.len, stdout);
 		buf_release(&text);
 		fflush(stdout);
@@ -316,7 +322,7 @@ int cmd_apply(int argc, char **argv)
 	if (o.json)
 		printf("%s\n", summary);
 	else
-		print_summary(&sum, p, mono_ms() - t0);
+		print_summary(&sum, p, mono_ms() - t0, o.color);
 	if (sum.failed || sum.skipped || sum.stopped) {
 		rc = EXIT_PARTIAL;
 		run.outcome = "partial";

@@ -402,7 +402,7 @@ static int drift_step(daemon_ctx *d)
 		metrics_add(d->m, "flotilla_drift_healed_total", NULL, (double)r.healed);
 		metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)r.heal_failed);
 		if (r.heal_failed && d->notify) {
-			char *text = xasprintf("drift heal: %zu tenant%s failed; flotilla status shows why", r.heal_failed,
+			char *text = xasprintf("drift heal: %s tenant%s failed; flotilla status shows why", CLI_N(r.heal_failed),
 					       r.heal_failed == 1 ? "" : "s");
 			notify_post(d->notify, "apply_failed", text);
 			free(text);

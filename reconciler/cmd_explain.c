@@ -44,15 +44,15 @@ static int show(void *arg, const cli_source *src, spec_fleet *fleet, spec_diags 
 	size_t n = spec_diags_count(diags);
 	if (n) {
 		cli_print_diags(diags);
-		fprintf(stderr, "flotilla explain: the fleet has %zu problem%s (see above)\n", n, n == 1 ? "" : "s");
+		fprintf(stderr, "flotilla explain: the fleet has %s problem%s (see above)\n", CLI_N(n), n == 1 ? "" : "s");
 	}
 	const spec_tenant *t = spec_fleet_tenant_find(fleet, tenant);
 	if (!t) {
 		if (src->repo)
-			return cli_fail("explain", "no tenant named '%s' in %s at commit %.7s (%zu tenants)", tenant,
-					src->repo, src->sha, spec_fleet_tenant_count(fleet));
-		return cli_fail("explain", "no tenant named '%s' in %s (%zu tenants)", tenant,
-				src->dir ? src->dir : ".", spec_fleet_tenant_count(fleet));
+			return cli_fail("explain", "no tenant named '%s' in %s at commit %.7s (%s tenants)", tenant,
+					src->repo, src->sha, CLI_N(spec_fleet_tenant_count(fleet)));
+		return cli_fail("explain", "no tenant named '%s' in %s (%s tenants)", tenant,
+				src->dir ? src->dir : ".", CLI_N(spec_fleet_tenant_count(fleet)));
 	}
 	buf out = BUF_INIT(0);
 	int rc = EXIT_ERROR;

@@ -22,7 +22,8 @@ const char CMD_PLAN_USAGE[] =
 	"                     [--select EXPR] [--out PLANFILE] [--format text|json|markdown]\n"
 	"                     [--detailed-exitcode] [--state FILE|URL] [--api-url URL]\n"
 	"                     [--api-key-file FILE] [--rate R] [--verbose]\n"
-	"                     [--changed-since SHA|last-applied]\n"
+	"                     [--changed-since SHA|last-applied] [--color auto|always|never]\n"
+	"                     [--full-plan-url URL]\n"
 	"\n"
 	"Compare the manifests at a commit with the live fleet (the state file's cache)\n"
 	"and print what apply would do: creates, updates, deletes, blocked changes and\n"
@@ -48,7 +49,13 @@ const char CMD_PLAN_USAGE[] =
 	"                        converged\n"
 	"  --out PLANFILE        also save the plan, checksummed, for flotilla apply\n"
 	"  --format FORMAT       text (default), json (docs/plan-json.md) or markdown\n"
-	"                        (a pull-request comment, at most 60,000 characters)\n"
+	"                        (a pull-request comment, at most 60,000 characters:\n"
+	"                        update lines are cut first, then creates; blocked,\n"
+	"                        delete and orphan sections are kept)\n"
+	"  --full-plan-url URL   markdown: where the whole plan is (a CI run's page),\n"
+	"                        named when the comment is cut (default: the CI log)\n"
+	"  --color WHEN          text: the marks + ~ - ! in colour: auto (default: on a\n"
+	"                        terminal, unless NO_COLOR is set), always or never\n"
 	"  --detailed-exitcode   exit 0 no changes, 2 changes, 4 blocked changes, 1 error\n"
 	"  --state FILE|URL      the state: a file (default: .flotilla/state.db) or a\n"
 	"                        postgres:// URL; FLOTILLA_STATE sets it too\n"
@@ -60,17 +67,37 @@ const char CMD_PLAN_USAGE[] =
 
 typedef struct plan_opts {
 	const char *out_path;
+	const char *url; /* --full-plan-url */
 	bool detailed;
 } plan_opts;
+
+/* A URL goes into the comment as it is: one line of printable ASCII,
+ * http(s), and short enough to leave the plan room. */
+#define PLAN_URL_MAX 2048
+static bool url_ok(const char *u)
+{
+	if (!str_has_prefix(u, "https://") && !str_has_prefix(u, "http://"))
+		return false;
+	size_t n = 0;
+	for (; u[n]; n++)
+		if (u[n] <= ' ' || u[n] > '~')
+			return false;
+	return n <= PLAN_URL_MAX;
+}
 
 static int plan_opt(void *arg, int c, const char *value)
 {
 	plan_opts *po = arg;
+	if (c == 'u' && !url_ok(value))
+		return cli_fail("plan", "--full-plan-url wants an http:// or https:// URL of at most %d characters, "
+				"without spaces, not '%.80s'", PLAN_URL_MAX, value), -1;
 	if (c == 'o')
 		po->out_path = value;
 	else if (c == 'x')
 		po->detailed = true;
-	return c == 'o' || c == 'x';
+	else if (c == 'u')
+		po->url = value;
+	return c == 'o' || c == 'x' || c == 'u';
 }
 
 int cmd_plan(int argc, char **argv)
@@ -79,12 +106,13 @@ int cmd_plan(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"detailed-exitcode", no_argument, NULL, 'x'},
+		{"full-plan-url", required_argument, NULL, 'u'},
 		{NULL, 0, NULL, 0},
 	};
-	plan_opts po = {.out_path = NULL};
+	plan_opts po = {.out_path = NULL, .url = NULL};
 	cli_opts o;
 	cli_opts_init(&o);
-	if (cli_opts_parse("plan", argc, argv, opts, CLI_API | CLI_COMMIT | CLI_PLAN, &o, plan_opt, &po) != EXIT_OK ||
+	if (cli_opts_parse("plan", argc, argv, opts, CLI_API | CLI_COMMIT | CLI_PLAN | CLI_COLOR, &o, plan_opt, &po) != EXIT_OK ||
 	    cli_opts_extra("plan", argc, argv) != EXIT_OK)
 		return EXIT_ERROR;
 	const char *out_path = po.out_path;
@@ -92,6 +120,12 @@ int cmd_plan(int argc, char **argv)
 	const char *format = o.format, *mode = o.rq.mode;
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && strcmp(format, "markdown") != 0)
 		return cli_fail("plan", "unknown format '%s': use text, json or markdown", format);
+	if (po.url && strcmp(format, "markdown") != 0)
+		return cli_fail("plan", "--full-plan-url names where the whole plan is in a markdown comment: use it "
+				"with --format markdown");
+	plan_render_opts ro = PLAN_RENDER_OPTS_INIT;
+	ro.color = strcmp(format, "text") == 0 && cli_color(&o);
+	ro.full_plan_url = po.url;
 
 	state *st = NULL;
 	neon_client *client = NULL;
@@ -119,9 +153,9 @@ int cmd_plan(int argc, char **argv)
 	if (strcmp(format, "json") == 0)
 		r2 = plan_render_json(p, &out);
 	else if (strcmp(format, "markdown") == 0)
-		r2 = plan_render_markdown(p, 60000, &out);
+		r2 = plan_render_markdown(p, &ro, &out);
 	else
-		r2 = plan_render_text(p, &out);
+		r2 = plan_render_text(p, &ro, &out);
 	if (r2 != 0) {
 		cli_fail("plan", "%s", err_msg());
 		goto done;

@@ -82,25 +82,25 @@ static spec_fleet *load(const char *dir)
 static void show(const refresh_stats *rs, const rebuild_result *rb, size_t ndeep, double secs, int64_t cached,
 		 const char *prefix)
 {
-	printf("refreshed %lld projects in %.1fs: %lld list call%s, %zu gone from Neon", (long long)rs->projects, secs,
-	       (long long)rs->list_calls, rs->list_calls == 1 ? "" : "s", rs->gone);
+	printf("refreshed %s projects in %.1fs: %s list call%s, %s gone from Neon", CLI_N(rs->projects), secs,
+	       CLI_N(rs->list_calls), rs->list_calls == 1 ? "" : "s", CLI_N(rs->gone));
 	if (rs->unavailable)
-		printf("; %lld named unavailable by the list, %lld of them read one by one",
-		       (long long)rs->unavailable, (long long)rs->unavailable_read);
+		printf("; %s named unavailable by the list, %s of them read one by one", CLI_N(rs->unavailable),
+		       CLI_N(rs->unavailable_read));
 	if (ndeep)
-		printf("; %lld read deep", (long long)rs->deep_done);
+		printf("; %s read deep", CLI_N(rs->deep_done));
 	printf("\n");
 	if (!rb)
 		return;
-	printf("rebuild: %lld tenants mapped; %lld projects of other fleets left alone; %lld projects "
-	       "without flotilla marks left alone\n", (long long)rb->mapped, (long long)rb->other_fleet,
-	       (long long)rb->unannotated);
+	printf("rebuild: %s tenants mapped; %s projects of other fleets left alone; %s projects "
+	       "without flotilla marks left alone\n", CLI_N(rb->mapped), CLI_N(rb->other_fleet),
+	       CLI_N(rb->unannotated));
 	for (size_t i = 0; i < rb->nleft; i++)
 		printf("  left alone: %s\n", rb->left[i]);
 	int64_t others = cached - (int64_t)rb->candidates;
 	if (others > 0)
-		printf("  %lld other project%s %s not looked at: %s name%s not namePrefix ('%s') + a tenant name\n",
-		       (long long)others, others == 1 ? "" : "s", others == 1 ? "was" : "were",
+		printf("  %s other project%s %s not looked at: %s name%s not namePrefix ('%s') + a tenant name\n",
+		       CLI_N(others), others == 1 ? "" : "s", others == 1 ? "was" : "were",
 		       others == 1 ? "its" : "their", others == 1 ? " is" : "s are", prefix);
 }
 
@@ -142,8 +142,8 @@ int cmd_refresh(int argc, char **argv)
 		goto done;
 	leased = true;
 	if (rebuild && state_tenant_count(st) > 0) {
-		cli_fail("refresh", "--rebuild recovers the tenant map of an empty state file, and this one maps %lld "
-			 "tenants; move it aside first", (long long)state_tenant_count(st));
+		cli_fail("refresh", "--rebuild recovers the tenant map of an empty state file, and this one maps %s "
+			 "tenants; move it aside first", CLI_N(state_tenant_count(st)));
 		goto done;
 	}
 	char where[PATH_MAX + 8];
@@ -185,14 +185,14 @@ int cmd_refresh(int argc, char **argv)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	show(&rs, rebuild ? &rb : NULL, ndeep, secs, state_project_count(st), prefix);
 	if (rs.incomplete) {
-		cli_fail("refresh", "the list is incomplete: %lld project%s that Neon named unavailable could not be "
+		cli_fail("refresh", "the list is incomplete: %s project%s that Neon named unavailable could not be "
 			 "read (first: %s); nothing was removed from the cache, and plans create nothing until a "
-			 "refresh completes: run flotilla refresh again", (long long)rs.incomplete,
+			 "refresh completes: run flotilla refresh again", CLI_N(rs.incomplete),
 			 rs.incomplete == 1 ? "" : "s", rs.first_error);
 		goto done;
 	}
 	if (rs.deep_failed) {
-		cli_fail("refresh", "%lld deep read%s failed; first: %s", (long long)rs.deep_failed,
+		cli_fail("refresh", "%s deep read%s failed; first: %s", CLI_N(rs.deep_failed),
 			 rs.deep_failed == 1 ? "" : "s", rs.first_error);
 		goto done;
 	}

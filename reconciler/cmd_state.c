@@ -52,7 +52,7 @@ static int state_copy_cmd(int argc, char **argv)
 		if (state_copy(from, to, &rep) != 0)
 			cli_fail("state copy", "%s", err_msg());
 		else {
-			printf("copied %lld rows from %s to %s; %d tables verified the same\n", (long long)rep.rows,
+			printf("copied %s rows from %s to %s; %d tables verified the same\n", CLI_N(rep.rows),
 			       state_name(from), state_name(to), rep.tables);
 			rc = EXIT_OK;
 		}

@@ -13,6 +13,7 @@
 
 const char CMD_STATUS_USAGE[] =
 	"usage: flotilla status [TENANT] [--state FILE|URL] [--format text|json]\n"
+	"                       [--color auto|always|never]\n"
 	"\n"
 	"Show what the state file holds, without calling the API. Without TENANT: the\n"
 	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
@@ -27,6 +28,10 @@ const char CMD_STATUS_USAGE[] =
 	"                  postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --format FORMAT text (default) or json: the status document of the daemon's\n"
 	"                  /api/status (docs/daemon.md), or one tenant's\n"
+	"  --color WHEN    text: tenants not synced marked as plans mark them (! failed\n"
+	"                  or blocked, ~ drifted or out of sync), in colour: auto\n"
+	"                  (default: on a terminal, unless NO_COLOR is set), always\n"
+	"                  or never\n"
 	"  -h, --help      this help\n"
 	"\n"
 	"exit: 0 shown; 1 no such tenant, or the state file cannot be read.\n";
@@ -68,13 +73,13 @@ static int show_run(void *arg, const state_run *r)
 	printf("  %-8s %s ago, %s", r->command ? r->command : "?", ago,
 	       r->outcome ? r->outcome : r->finished_at ? "?" : "running, or did not finish");
 	if (sum && r->command && strcmp(r->command, "apply") == 0 && json_object_get(sum, "created"))
-		printf(": %lld created, %lld updated, %lld deleted, %lld failed, %lld skipped; %lld write calls",
-		       (long long)json_integer_value(json_object_get(sum, "created")),
-		       (long long)json_integer_value(json_object_get(sum, "updated")),
-		       (long long)json_integer_value(json_object_get(sum, "deleted")),
-		       (long long)json_integer_value(json_object_get(sum, "failed")),
-		       (long long)json_integer_value(json_object_get(sum, "skipped")),
-		       (long long)json_integer_value(json_object_get(sum, "write_calls")));
+		printf(": %s created, %s updated, %s deleted, %s failed, %s skipped; %s write calls",
+		       CLI_N(json_integer_value(json_object_get(sum, "created"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "updated"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "deleted"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "failed"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "skipped"))),
+		       CLI_N(json_integer_value(json_object_get(sum, "write_calls"))));
 	else if (sum && r->command && strcmp(r->command, "unlock") == 0 && json_object_get(sum, "holder"))
 		printf(": removed %s's lease%s%s", json_string_value(json_object_get(sum, "holder")),
 		       json_string_value(json_object_get(sum, "reason")) ? ": " : "",
@@ -89,12 +94,25 @@ static int show_run(void *arg, const state_run *r)
 /* and in the JSON document, as the daemon's /api/status */
 #define STATUS_JSON_TENANTS 5000
 
-static void show_sync(const json_t *doc)
+/* A sync state's mark, as plans mark what they will not make ('!') and
+ * what they change ('~'). */
+static char sync_mark(const char *sync)
+{
+	if (!sync)
+		return ' ';
+	if (strcmp(sync, "failed") == 0 || strcmp(sync, "blocked") == 0)
+		return '!';
+	if (strcmp(sync, "drifted") == 0 || strcmp(sync, "out-of-sync") == 0)
+		return '~';
+	return ' ';
+}
+
+static void show_sync(const json_t *doc, bool color)
 {
 	const json_t *counts = json_object_get(doc, "counts");
 	printf("tenants by sync state:");
 	for (int k = 0; k < STATE_SYNC_NSTATES; k++)
-		printf("%s %lld %s", k ? "," : "", (long long)json_integer_value(json_object_get(counts, STATE_SYNC_STATES[k])),
+		printf("%s %s %s", k ? "," : "", CLI_N(json_integer_value(json_object_get(counts, STATE_SYNC_STATES[k]))),
 		       STATE_SYNC_STATES[k]);
 	printf("\n");
 	size_t i;
@@ -102,17 +120,18 @@ static void show_sync(const json_t *doc)
 	json_array_foreach(json_object_get(doc, "tenants"), i, t) {
 		char ago[32];
 		cli_age(json_integer_value(json_object_get(t, "since")), ago);
-		printf("  %-11s %s (%s ago): %s\n", json_string_value(json_object_get(t, "state")),
+		const char *sync = json_string_value(json_object_get(t, "state"));
+		printf("%s %-11s %s (%s ago): %s\n", cli_mark(sync_mark(sync), color).s, sync,
 		       json_string_value(json_object_get(t, "tenant")), ago,
 		       json_string_value(json_object_get(t, "reason")));
 	}
 	json_int_t more = json_integer_value(json_object_get(doc, "tenants_not_synced")) - (json_int_t)i;
 	if (more > 0)
-		printf("  … and %lld more (flotilla status --format json lists up to %d)\n", (long long)more,
-		       STATUS_JSON_TENANTS);
+		printf("  … and %s more (flotilla status --format json lists up to %s)\n", CLI_N(more),
+		       CLI_N(STATUS_JSON_TENANTS));
 }
 
-static int show_fleet(state *st)
+static int show_fleet(state *st, bool color)
 {
 	json_t *doc = NULL;
 	if (status_document(st, STATUS_TEXT_TENANTS, &doc) != 0)
@@ -128,26 +147,26 @@ static int show_fleet(state *st)
 	char age[32];
 	cli_age(sum.list_refreshed_at, age);
 	printf("fleet %s\n", fleet ? fleet : "(not refreshed yet)");
-	show_sync(doc);
+	show_sync(doc, color);
 	json_decref(doc);
-	printf("cache: %lld projects, last complete list %s%s\n", (long long)sum.projects, age,
+	printf("cache: %s projects, last complete list %s%s\n", CLI_N(sum.projects), age,
 	       sum.list_refreshed_at ? " ago" : "");
-	printf("tenants: %lld mapped to a project; %lld projects not mapped to a tenant\n",
-	       (long long)sum.tenants_mapped, (long long)sum.projects_unmapped);
+	printf("tenants: %s mapped to a project; %s projects not mapped to a tenant\n",
+	       CLI_N(sum.tenants_mapped), CLI_N(sum.projects_unmapped));
 	if (sum.tenants_without_project)
-		printf("         %lld mapped tenants whose project is no longer in the cache\n",
-		       (long long)sum.tenants_without_project);
-	printf("computes (from deep reads): %lld active, %lld idle", (long long)sum.endpoints_active,
-	       (long long)sum.endpoints_idle);
+		printf("         %s mapped tenants whose project is no longer in the cache\n",
+		       CLI_N(sum.tenants_without_project));
+	printf("computes (from deep reads): %s active, %s idle", CLI_N(sum.endpoints_active),
+	       CLI_N(sum.endpoints_idle));
 	if (sum.endpoints_other)
-		printf(", %lld starting", (long long)sum.endpoints_other);
+		printf(", %s starting", CLI_N(sum.endpoints_other));
 	printf("\n");
-	printf("branches flotilla did not make (from deep reads): %lld; left alone unless listed, or pruneBranches\n",
-	       (long long)sum.branches_unmarked);
+	printf("branches flotilla did not make (from deep reads): %s; left alone unless listed, or pruneBranches\n",
+	       CLI_N(sum.branches_unmarked));
 	if (sum.nby_region) {
 		printf("projects by region:\n");
 		for (size_t i = 0; i < sum.nby_region; i++)
-			printf("  %-22s %lld\n", sum.by_region[i].key, (long long)sum.by_region[i].n);
+			printf("  %-22s %s\n", sum.by_region[i].key, CLI_N(sum.by_region[i].n));
 	}
 	char *applied = NULL;
 	if (state_meta_get(st, "last_applied_commit", &applied) == 0 && applied)
@@ -273,7 +292,7 @@ int cmd_status(int argc, char **argv)
 	cli_opts o;
 	cli_opts_init(&o);
 	const char *tenant = NULL;
-	if (cli_opts_parse("status", argc, argv, opts, 0, &o, NULL, NULL) != EXIT_OK)
+	if (cli_opts_parse("status", argc, argv, opts, CLI_COLOR, &o, NULL, NULL) != EXIT_OK)
 		return EXIT_ERROR;
 	if (optind < argc)
 		tenant = argv[optind++];
@@ -299,7 +318,7 @@ int cmd_status(int argc, char **argv)
 		free(text);
 		json_decref(doc);
 	} else {
-		rc = tenant ? show_tenant(st, tenant) : show_fleet(st);
+		rc = tenant ? show_tenant(st, tenant) : show_fleet(st, cli_color(&o));
 	}
 	state_close(st);
 	return rc;

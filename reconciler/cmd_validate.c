@@ -46,10 +46,10 @@ static int report(void *arg, const cli_source *src, spec_fleet *fleet, spec_diag
 	if (!json) {
 		size_t t = spec_fleet_tenant_count(fleet);
 		if (n)
-			fprintf(stderr, "%zu problem%s in fleet '%s' (%zu tenant%s)\n", n, n == 1 ? "" : "s",
-				spec_fleet_name(fleet), t, t == 1 ? "" : "s");
+			fprintf(stderr, "%s problem%s in fleet '%s' (%s tenant%s)\n", CLI_N(n), n == 1 ? "" : "s",
+				spec_fleet_name(fleet), CLI_N(t), t == 1 ? "" : "s");
 		else
-			fprintf(stderr, "fleet '%s' is valid: %zu tenant%s\n", spec_fleet_name(fleet), t,
+			fprintf(stderr, "fleet '%s' is valid: %s tenant%s\n", spec_fleet_name(fleet), CLI_N(t),
 				t == 1 ? "" : "s");
 		if (src->repo)
 			fprintf(stderr, "at commit %.7s\n", src->sha);

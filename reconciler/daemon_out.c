@@ -184,12 +184,12 @@ void daemon_notify_drift(notifier *n, const sync_news *news, bool heal)
 		return;
 	buf b;
 	buf_init(&b, 0);
-	int rc = buf_printf(&b, "drift found: %zu tenant%s changed outside git (%s): ", news->drifted,
+	int rc = buf_printf(&b, "drift found: %s tenant%s changed outside git (%s): ", CLI_N(news->drifted),
 			    news->drifted == 1 ? "" : "s", heal ? "healing" : "report only");
 	for (size_t i = 0; rc == 0 && i < news->drifted && i < SYNC_NEWS_NAMES; i++)
 		rc = buf_printf(&b, "%s'%s'", i ? ", " : "", news->names[i]);
 	if (rc == 0 && news->drifted > SYNC_NEWS_NAMES)
-		rc = buf_printf(&b, " and %zu more", news->drifted - SYNC_NEWS_NAMES);
+		rc = buf_printf(&b, " and %s more", CLI_N(news->drifted - SYNC_NEWS_NAMES));
 	if (rc == 0)
 		rc = buf_adds(&b, "; flotilla status TENANT shows the fields");
 	notify_post(n, "drift", b.data ? b.data : "drift found");

@@ -9,6 +9,7 @@
  */
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "reconciler/reconciler.h"
 
@@ -32,6 +33,7 @@ static const struct shared_opt {
 	{{"parallel", required_argument, NULL, OPT_PARALLEL}, CLI_WRITE},
 	{{"secrets-dir", required_argument, NULL, OPT_SECRETS_DIR}, CLI_WRITE},
 	{{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT}, CLI_WRITE},
+	{{"color", required_argument, NULL, OPT_COLOR}, CLI_COLOR},
 };
 #define NSHARED (sizeof(shared) / sizeof(shared[0]))
 
@@ -53,6 +55,7 @@ void cli_opts_init(cli_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->format = "text";
+	o->color = "auto";
 	o->parallel = 8;
 	o->rq = (plan_req){.repo = ".", .mode = "auto", .max_deletes = -1, .record = PLAN_RECORD_PLAN};
 }
@@ -79,6 +82,11 @@ int cli_opts_take(const char *cmd, cli_opts *o, int c, const char *arg)
 	case OPT_REF: return plan_opt(o, &o->rq.ref, arg);
 	case OPT_SELECT: return plan_opt(o, &o->rq.select, arg);
 	case OPT_SINCE: return plan_opt(o, &o->rq.since, arg);
+	case OPT_COLOR:
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "always") != 0 && strcmp(arg, "never") != 0)
+			return cli_fail(cmd, "--color must be auto, always or never, not '%s'", arg), -1;
+		o->color = arg;
+		return 1;
 	case OPT_REFRESH:
 		if (strcmp(arg, "auto") != 0 && strcmp(arg, "full") != 0 && strcmp(arg, "none") != 0)
 			return cli_fail(cmd, "--refresh must be auto, full or none, not '%s'", arg), -1;
@@ -100,6 +108,26 @@ int cli_opts_take(const char *cmd, cli_opts *o, int c, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+bool cli_color(const cli_opts *o)
+{
+	if (strcmp(o->color, "always") == 0)
+		return true;
+	if (strcmp(o->color, "never") == 0)
+		return false;
+	const char *no = getenv("NO_COLOR");
+	return !(no && no[0]) && isatty(STDOUT_FILENO);
+}
+
+cli_mark_str cli_mark(char mark, bool color)
+{
+	cli_mark_str m;
+	if (color && plan_mark_color(mark)[0])
+		snprintf(m.s, sizeof(m.s), "%s%c%s", plan_mark_color(mark), mark, PLAN_COLOR_RESET);
+	else
+		snprintf(m.s, sizeof(m.s), "%c", mark);
+	return m;
 }
 
 int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *opts, unsigned groups, cli_opts *o,

@@ -34,11 +34,15 @@ static void render(progress *p, bool final)
 		snprintf(eta, sizeof(eta), ", ETA %.0fs", p->eta_s);
 	else if (!final && p->total > p->done && rate > 0)
 		snprintf(eta, sizeof(eta), ", ETA %.0fs", (double)(p->total - p->done) / rate);
-	char total[32] = "";
+	char total[48] = "";
 	if (p->total > 0)
 		snprintf(total, sizeof(total), "/%lld", (long long)p->total);
 	if (p->tty) {
-		fprintf(stderr, "\r%s: %lld%s, %.0f/s%s%s", p->label, (long long)p->done, total, rate, eta,
+		/* for people: "1,200/2,000"; the log line below keeps plain digits */
+		char people[48] = "";
+		if (p->total > 0)
+			snprintf(people, sizeof(people), "/%s", CLI_N(p->total));
+		fprintf(stderr, "\r%s: %s%s, %.0f/s%s%s", p->label, CLI_N(p->done), people, rate, eta,
 			final ? "\n" : "\033[K");
 		fflush(stderr);
 	} else {

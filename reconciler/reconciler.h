@@ -122,7 +122,7 @@ typedef struct cli_api {
 enum {
 	OPT_STATE = 0x100, OPT_API_URL, OPT_API_KEY_FILE, OPT_RATE, OPT_FORMAT, OPT_REPO, OPT_REF, OPT_REFRESH,
 	OPT_SELECT, OPT_SINCE, OPT_VERBOSE, OPT_PARALLEL, OPT_SECRETS_DIR, OPT_LOCK_TIMEOUT, OPT_AUTO_APPROVE,
-	OPT_DIR,
+	OPT_DIR, OPT_COLOR,
 };
 /* The groups of shared options a command takes (their rows are options.c's). */
 enum {
@@ -131,6 +131,7 @@ enum {
 	CLI_PLAN = 1 << 2,   /* --refresh, --select, --changed-since, --verbose: how a plan is made */
 	CLI_WRITE = 1 << 3,  /* --parallel, --secrets-dir, --lock-timeout: how changes are made */
 	CLI_SOURCE = 1 << 4, /* --dir, --repo, --ref as validate and explain take them (cli_source) */
+	CLI_COLOR = 1 << 5,  /* --color auto|always|never: marks in colour on a terminal */
 };
 /* getopt_long's table: own's rows (ended by a zero row), then the rows of
  * the groups, then a zero row; free() it. */
@@ -147,7 +148,18 @@ typedef struct cli_opts {
 	const char *secrets_dir;
 	int64_t lock_timeout_s;
 	bool auto_approve;
+	const char *color;         /* --color: "auto" (default), "always" or "never" */
 } cli_opts;
+/* Whether the command's text on stdout gets colours: --color always, or
+ * auto on a terminal with NO_COLOR unset or empty (no-color.org); never
+ * for --color never. */
+bool cli_color(const cli_opts *o);
+/* A plan mark ('+', '~', '-', '!', '=', '?') as text for one printf,
+ * coloured as plans colour it when color is set. */
+typedef struct cli_mark_str {
+	char s[24];
+} cli_mark_str;
+cli_mark_str cli_mark(char mark, bool color);
 void cli_opts_init(cli_opts *o);
 /* Take getopt_long's value c with its argument: 1 taken, 0 not a shared
  * option, -1 after printing why the value is wrong. */
@@ -186,6 +198,10 @@ int cli_str_cmp(const void *a, const void *b);
 /* Write a TCP port to FILE whole (a temporary file, then rename), for a
  * test or a supervisor to find a port 0 server. */
 int cli_write_port_file(const char *path, int port) WUR;
+
+/* A count as people read it ("2,000"), for one printf's argument: valid
+ * until the end of the full expression (unit_count). */
+#define CLI_N(n) (unit_count((int64_t)(n)).s)
 
 /* "3m", "2h5m", "never" for a unix time in the past. */
 void cli_age(int64_t since, char out[32]);

@@ -331,7 +331,7 @@ static int roundtrip(const char *tmpdir, const plan *p, const buf *text, const b
 	plan *q = NULL;
 	buf t = BUF_INIT(0), j = BUF_INIT(0);
 	int res = 0;
-	if (plan_file_write(p, path) != 0 || plan_file_read(&q, path) != 0 || plan_render_text(q, &t) != 0 ||
+	if (plan_file_write(p, path) != 0 || plan_file_read(&q, path) != 0 || plan_render_text(q, NULL, &t) != 0 ||
 	    plan_render_json(q, &j) != 0) {
 		fprintf(stderr, "plan-golden: plan file round trip: %s\n", err_msg());
 		res = 1;
@@ -468,7 +468,7 @@ int main(int argc, char **argv)
 		res = die("plan_build");
 		goto done;
 	}
-	if (dump(p, &d) != 0 || plan_render_text(p, &t) != 0 || plan_render_json(p, &j) != 0) {
+	if (dump(p, &d) != 0 || plan_render_text(p, NULL, &t) != 0 || plan_render_json(p, &j) != 0) {
 		res = die("render");
 		goto done;
 	}

@@ -190,6 +190,20 @@ int unit_cu_parse(const char *s, int32_t *quarters) WUR;
 /* 1 → "0.25", 2 → "0.5", 4 → "1", 6 → "1.5". */
 void unit_cu_format(int32_t quarters, char out[16]);
 
+/*
+ * Counts for people, in one format everywhere: 2000 -> "2,000", -41200 ->
+ * "-41,200" (machine outputs, JSON and log fields, keep plain digits).
+ * unit_count returns the text in a struct, for use inside one printf:
+ * printf("%s created", unit_count(n).s) (the temporary lives until the
+ * end of the full expression, so it is valid there and nowhere else).
+ */
+#define UNIT_COUNT_LEN 32
+void unit_count_format(int64_t n, char out[UNIT_COUNT_LEN]);
+typedef struct unit_count_str {
+	char s[UNIT_COUNT_LEN];
+} unit_count_str;
+unit_count_str unit_count(int64_t n);
+
 /* Unix seconds of the UTC time year-month-day hour:min:sec (month 1 to 12),
  * for the readers of RFC 3339 text; a field past its range rolls over
  * into the next, as with timegm (February 30th comes back as March). */

@@ -201,10 +201,12 @@ field() {
 	python3 - "$1" "$2" <<'PY'
 import re, sys
 line = [l for l in open(sys.argv[1]) if l.startswith("Apply: ")]
-m = re.match(r"Apply: (\d+) created, (\d+) updated, (\d+) deleted, (\d+) failed, (\d+) skipped, "
-             r"(\d+) blocked; (\d+) write calls \(plan listed (\d+)\), (\d+) polls, (\d+) read-backs", line[-1] if line else "")
+n = r"([\d,]+)"  # counts are printed "2,000"
+m = re.match(r"Apply: N created, N updated, N deleted, N failed, N skipped, "
+             r"N blocked; N write calls \(plan listed N\), N polls, N read-backs".replace("N", n),
+             line[-1] if line else "")
 names = "created updated deleted failed skipped blocked writes listed polls readbacks".split()
-print(m.group(names.index(sys.argv[2]) + 1) if m else "none")
+print(m.group(names.index(sys.argv[2]) + 1).replace(",", "") if m else "none")
 PY
 }
 

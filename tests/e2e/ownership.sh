@@ -316,7 +316,7 @@ PY
 	F apply --repo "$tmp/all" --state "$st" --auto-approve --rate 1000 >"$tmp/all-apply.out" 2>&1
 	pc=$?
 	marked=$(sqlite3 "$st" "SELECT count(*) FROM branches WHERE name = 'flotilla-owner' AND annotations_json LIKE '%\"flotilla.owner\"%'")
-	if [ "$ac" = 0 ] && grep -q "Adopted: 1000 tenants mapped to their projects, 1000 marks written, 0 failed" "$tmp/all.out" &&
+	if [ "$ac" = 0 ] && grep -q "Adopted: 1,000 tenants mapped to their projects, 1,000 marks written, 0 failed" "$tmp/all.out" &&
 		[ "$((w1 - w0))" = 1000 ] && [ "$marked" = 1000 ] && [ "$pc" = 0 ] && [ "$(($(creates) - before))" = 0 ] &&
 		[ "$(sqlite3 "$st" "SELECT count(*) FROM tenants WHERE source = 'adopt'")" = 1000 ] && no_dups; then
 		ok "adopt --all-matching of 1,000 projects made by a script: 1,000 marks (one write each), then apply creates nothing"

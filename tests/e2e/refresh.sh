@@ -105,7 +105,7 @@ else fail "cache matches the sim" "$(head -5 "$tmp/compare.txt")"; fi
 
 # --------------------------------------------------------------- status
 if NEON_API_KEY= "$flotilla" status --state "$state" >"$tmp/status.txt" 2>&1 &&
-	grep -q "cache: 10000 projects" "$tmp/status.txt" && grep -q "aws-us-east-2 *9980" "$tmp/status.txt" && grep -q "aws-eu-central-1 *20" "$tmp/status.txt"; then
+	grep -q "cache: 10,000 projects" "$tmp/status.txt" && grep -q "aws-us-east-2 *9,980" "$tmp/status.txt" && grep -q "aws-eu-central-1 *20" "$tmp/status.txt"; then
 	ok "status shows the cache"
 else
 	fail "status" "$(cat "$tmp/status.txt")"

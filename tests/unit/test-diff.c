@@ -159,7 +159,19 @@ static plan *every_kind_plan(void)
 static char *render_text(const plan *p)
 {
 	buf b = BUF_INIT(0);
-	assert_int_equal(plan_render_text(p, &b), 0);
+	assert_int_equal(plan_render_text(p, NULL, &b), 0);
+	return buf_detach(&b, NULL);
+}
+
+static char *render_markdown(const plan *p, size_t max, const char *url)
+{
+	plan_render_opts o = PLAN_RENDER_OPTS_INIT;
+	o.max_chars = max;
+	o.full_plan_url = url;
+	buf b = BUF_INIT(0);
+	assert_int_equal(plan_render_markdown(p, &o, &b), 0);
+	assert_true(b.len <= max);
+	assert_int_equal(strlen(b.data), b.len);
 	return buf_detach(&b, NULL);
 }
 
@@ -206,6 +218,46 @@ static void test_text_every_section(void **ctx)
 		"Plan: 3 to create, 6 to update, 1 to delete, 1 blocked, 2 orphaned; 14 API calls; "
 		"cache age 3m\n");
 	free(t);
+	plan_free(p);
+}
+
+/* With colour: each mark and section title in its colour, the rest as
+ * without; stripped of the sequences it is the plain text. */
+static void test_text_color(void **ctx)
+{
+	(void)ctx;
+	plan *p = every_kind_plan();
+	plan_render_opts o = PLAN_RENDER_OPTS_INIT;
+	o.color = true;
+	buf b = BUF_INIT(0);
+	assert_int_equal(plan_render_text(p, &o, &b), 0);
+	static const char *const want[] = {
+		"\033[32m+ create (3)\033[0m\n",
+		"\033[32m+\033[0m 2 tenants (aws-us-east-2, pg 17): alpha, bravo\n",
+		"\033[33m~ update (6)\033[0m\n",
+		"\033[33m~\033[0m 4 tenants: quota.computeTime 50h -> 100h\n    e.g. beta",
+		"\033[31m- delete (1)\033[0m\n\033[31m-\033[0m dora:",
+		"\033[31m! blocked (1)\033[0m\n\033[31m!\033[0m echo:",
+		"\033[33m? orphaned (2)\033[0m\n\033[33m?\033[0m 2 tenants",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(want); i++)
+		assert_non_null(strstr(b.data, want[i]));
+	/* no colour beyond the marks: the totals line is plain */
+	assert_non_null(strstr(b.data, "\nPlan: 3 to create"));
+	buf plain = BUF_INIT(0);
+	for (const char *s = b.data; *s;) {
+		if (*s == '\033') {
+			s = strchr(s, 'm') + 1;
+			continue;
+		}
+		assert_int_equal(buf_addc(&plain, *s++), 0);
+	}
+	char *t = render_text(p);
+	assert_string_equal(plain.data, t);
+	assert_null(strchr(t, '\033'));
+	free(t);
+	buf_release(&plain);
+	buf_release(&b);
 	plan_free(p);
 }
 
@@ -376,6 +428,7 @@ static void test_json_shape(void **ctx)
 			   "      \"kind\": \"create\",\n"
 			   "      \"project_id\": null,\n"
 			   "      \"reason\": null,\n"
+			   "      \"hint\": null,\n"
 			   "      \"deep_unknown\": false,\n"
 			   "      \"fingerprint\": \"\",\n"
 			   "      \"changes\": [],\n"
@@ -465,7 +518,7 @@ static void test_markdown_small_plan(void **ctx)
 	(void)ctx;
 	plan *p = every_kind_plan();
 	buf b = BUF_INIT(0);
-	assert_int_equal(plan_render_markdown(p, 60000, &b), 0);
+	assert_int_equal(plan_render_markdown(p, NULL, &b), 0);
 	assert_true(str_has_prefix(b.data, "### flotilla plan\n\n"));
 	assert_non_null(strstr(b.data, "| create | adopt | update | delete | blocked | orphaned | unchanged | "
 				       "API calls |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
@@ -477,8 +530,16 @@ static void test_markdown_small_plan(void **ctx)
 	assert_null(strstr(b.data, "not shown"));
 	buf_release(&b);
 
+	/* no colour in a comment, whatever the options say */
+	plan_render_opts o = PLAN_RENDER_OPTS_INIT;
+	o.color = true;
+	assert_int_equal(plan_render_markdown(p, &o, &b), 0);
+	assert_null(strchr(b.data, '\033'));
+	buf_release(&b);
+
 	/* below the minimum: refused, nothing written */
-	assert_int_equal(plan_render_markdown(p, 100, &b), ERR_INVALID);
+	o.max_chars = 100;
+	assert_int_equal(plan_render_markdown(p, &o, &b), ERR_INVALID);
 	assert_int_equal(b.len, 0);
 	plan_free(p);
 }
@@ -487,19 +548,25 @@ static void test_markdown_truncation(void **ctx)
 {
 	(void)ctx;
 	plan *p = unique_updates(500);
-	buf b = BUF_INIT(0);
-	assert_int_equal(plan_render_markdown(p, 2000, &b), 0);
-	assert_true(b.len <= 2000);
-	assert_int_equal(strlen(b.data), b.len);
-	size_t shown = count_prefix_lines(b.data, "~ t");
+	char *md = render_markdown(p, 2000, NULL);
+	size_t shown = count_prefix_lines(md, "~ t");
 	assert_true(shown > 0);
-	char *note = xasprintf("_… %zu more lines not shown (plan too large for a comment); "
-			       "see the full plan in the CI log._\n", 500 - shown);
-	assert_true(str_has_suffix(b.data, note));
+	char *note = xasprintf("_… %zu more lines not shown: the plan is too large for a comment, so update lines "
+			       "were cut first, then create and adopt lines; blocked, delete and orphan sections are "
+			       "whole; the whole plan is in the CI log._\n", 500 - shown);
+	assert_true(str_has_suffix(md, note));
 	/* the code block and the details are closed before the note */
-	assert_non_null(strstr(b.data, "```\n\n</details>\n\n_…"));
+	assert_non_null(strstr(md, "```\n\n</details>\n\n_…"));
 	free(note);
-	buf_release(&b);
+	free(md);
+
+	/* --full-plan-url: the note names it, and the comment still fits */
+	const char *url = "https://ci.example.com/acme/fleet/actions/runs/123456789";
+	md = render_markdown(p, 2000, url);
+	assert_true(str_has_suffix(md, "sections are whole; the whole plan: "
+				       "https://ci.example.com/acme/fleet/actions/runs/123456789_\n"));
+	assert_true(count_prefix_lines(md, "~ t") > 0);
+	free(md);
 	plan_free(p);
 }
 
@@ -507,7 +574,7 @@ static void test_markdown_large_plan(void **ctx)
 {
 	(void)ctx;
 	plan *p = unique_updates(20000);
-	/* and blocked ones, which the truncation leaves out entirely */
+	/* and blocked ones, which the cut keeps whole */
 	for (int i = 0; i < 10; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "z%d", i);
@@ -515,27 +582,28 @@ static void test_markdown_large_plan(void **ctx)
 		a->reason = xstrdup("blocked");
 	}
 	recount(p);
-	buf b = BUF_INIT(0);
-	assert_int_equal(plan_render_markdown(p, 60000, &b), 0);
-	assert_true(b.len <= 60000);
-	assert_true(b.len > 59000); /* filled, not cut early */
-	size_t shown = count_prefix_lines(b.data, "~ t");
-	assert_null(strstr(b.data, "! blocked"));
-	/* 20,000 - shown + 10 is over 1,000: the count has its separator */
-	size_t left = 20000 - shown + 10;
+	char *md = render_markdown(p, 60000, NULL);
+	assert_true(strlen(md) > 59000); /* filled, not cut early */
+	size_t shown = count_prefix_lines(md, "~ t");
+	assert_non_null(strstr(md, "<details><summary>! blocked (10)</summary>"));
+	assert_int_equal(count_prefix_lines(md, "! z"), 10);
+	/* the blocked section comes after the updates it outlived */
+	assert_true(strstr(md, "! blocked (10)") > strstr(md, "~ update (20,000)"));
+	/* 20,000 - shown is over 1,000: the count has its separator */
+	size_t left = 20000 - shown;
 	assert_true(left >= 1000);
 	char *note = xasprintf("_… %zu,%03zu more lines not shown", left / 1000, left % 1000);
-	assert_non_null(strstr(b.data, note));
+	assert_non_null(strstr(md, note));
 	free(note);
-	assert_non_null(strstr(b.data, "| 0 | 20,000 | 0 | 10 | 0 | 0 | 0 |\n"));
-	buf_release(&b);
+	assert_non_null(strstr(md, "| 0 | 20,000 | 0 | 10 | 0 | 0 | 0 |\n"));
+	free(md);
 
-	/* every limit from the minimum up holds */
+	/* every limit from the minimum up holds, and keeps the blocked tenants */
 	for (size_t max = 1024; max < 4000; max += 97) {
-		assert_int_equal(plan_render_markdown(p, max, &b), 0);
-		assert_true(b.len <= max);
-		assert_non_null(strstr(b.data, "more lines not shown"));
-		buf_release(&b);
+		md = render_markdown(p, max, NULL);
+		assert_non_null(strstr(md, "more lines not shown"));
+		assert_int_equal(count_prefix_lines(md, "! z"), 10);
+		free(md);
 	}
 	plan_free(p);
 }
@@ -839,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_text_no_changes),
 		cmocka_unit_test(test_text_blocked_cap),
 		cmocka_unit_test(test_json_shape),
+		cmocka_unit_test(test_text_color),
 		cmocka_unit_test(test_markdown_small_plan),
 		cmocka_unit_test(test_markdown_truncation),
 		cmocka_unit_test(test_markdown_large_plan),

@@ -1116,6 +1116,30 @@ static void test_cu_format(void **state)
 	}
 }
 
+static void test_count_format(void **state)
+{
+	static const struct {
+		int64_t n;
+		const char *text;
+	} cases[] = {
+		{0, "0"}, {7, "7"}, {999, "999"}, {1000, "1,000"}, {2000, "2,000"}, {41200, "41,200"},
+		{100000, "100,000"}, {1234567, "1,234,567"}, {-1, "-1"}, {-41200, "-41,200"},
+		{INT64_MAX, "9,223,372,036,854,775,807"}, {INT64_MIN, "-9,223,372,036,854,775,808"},
+	};
+	char out[UNIT_COUNT_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		unit_count_format(cases[i].n, out);
+		assert_string_equal(out, cases[i].text);
+		assert_string_equal(unit_count(cases[i].n).s, cases[i].text);
+	}
+	/* two in one expression are two temporaries, not one buffer reused */
+	char both[64];
+	snprintf(both, sizeof(both), "%s/%s", unit_count(1000).s, unit_count(2000000).s);
+	assert_string_equal(both, "1,000/2,000,000");
+}
+
 /* -------------------------------------------------------------- hash */
 
 static void test_sha256_vectors(void **state)
@@ -1415,6 +1439,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strmap_put_get_replace),
+		cmocka_unit_test(test_count_format),
 		cmocka_unit_test(test_strmap_grow_and_delete),
 		cmocka_unit_test(test_xmalloc_basic),
 		cmocka_unit_test(test_xgrow),
