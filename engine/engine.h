@@ -120,12 +120,14 @@ int refresh_managed(state *st, neon_client *c, refresh_stats *rs, size_t *n);
  * every cached project named prefix + a valid tenant name is read deep;
  * one marked for `fleet` (its default branch's annotations, or its
  * flotilla-owner branch's) is mapped to its tenant unless another claims
- * the same tenant. Every project left alone gets a line in out->left with
- * the reason (no marks, another fleet's, two claimants) and the adopt
+ * the same tenant or it was forgotten (flotilla state forget). Every
+ * project left alone gets a line in out->left with the reason (no marks,
+ * another fleet's, two claimants, forgotten) and the adopt
  * command where one applies. 0, or an error code with err_msg. */
 typedef struct rebuild_result {
 	size_t candidates;              /* projects read deep */
 	int64_t mapped, other_fleet, unannotated;
+	int64_t forgotten;              /* marked for the fleet, but forgotten (state forget) */
 	char **left;                    /* one line per project left alone, and why */
 	size_t nleft;
 } rebuild_result;

@@ -93,8 +93,11 @@ static void show(const refresh_stats *rs, const rebuild_result *rb, size_t ndeep
 	if (!rb)
 		return;
 	printf("rebuild: %lld tenants mapped; %lld projects of other fleets left alone; %lld projects "
-	       "without flotilla marks left alone\n", (long long)rb->mapped, (long long)rb->other_fleet,
+	       "without flotilla marks left alone", (long long)rb->mapped, (long long)rb->other_fleet,
 	       (long long)rb->unannotated);
+	if (rb->forgotten)
+		printf("; %lld forgotten project%s left alone", (long long)rb->forgotten, rb->forgotten == 1 ? "" : "s");
+	printf("\n");
 	for (size_t i = 0; i < rb->nleft; i++)
 		printf("  left alone: %s\n", rb->left[i]);
 	int64_t others = cached - (int64_t)rb->candidates;
