@@ -44,15 +44,7 @@ static const char *kind_str(plan_kind k)
 /* 41200 -> "41,200" */
 static void fmt_count(uint64_t n, char out[32])
 {
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)n);
-	size_t o = 0;
-	for (int i = 0; i < len; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
+	unit_count_format((int64_t)n, out);
 }
 
 /* The cache's age at planning time, in its largest unit: "3m", "2h", "4d",

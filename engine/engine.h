@@ -366,6 +366,15 @@ int status_document(state *st, size_t max_tenants, json_t **out) WUR;
  * ERR_NOTFOUND when the state file has neither a mapping nor a row. */
 int status_tenant_document(state *st, const char *tenant, json_t **out) WUR;
 
+/* What `flotilla state show` prints (status.c): status_tenant_document,
+ * plus the rows behind it: "protect", "project_row" (the cached project,
+ * every column), "deep" (branches, endpoints, databases and roles: names
+ * and settings, never a password), "journal" (the tenant's last
+ * journal_rows rows, oldest first) and "forgotten" (its state forget
+ * records). A tenant that is only forgotten has state "forgotten".
+ * ERR_NOTFOUND when the state has none of these for it. */
+int status_rows_document(state *st, const char *tenant, size_t journal_rows, json_t **out) WUR;
+
 /* Load, refresh (client NULL: no API call) and compare (planning.c).
  * 0 with out->p, or an error code with err_msg; when the manifests have
  * problems, out->diags holds them (the caller shows them first). Release

@@ -516,6 +516,8 @@ typedef int (*state_journal_fn)(void *arg, const state_journal_entry *e);
 int state_journal_unfinished(state *s, state_journal_fn fn, void *arg) WUR;
 /* Rows of one run, oldest first (for summaries and tests). */
 int state_journal_run(state *s, int64_t run_id, state_journal_fn fn, void *arg) WUR;
+/* The last n rows of one tenant, oldest first (state show). */
+int state_journal_tenant(state *s, const char *tenant, size_t n, state_journal_fn fn, void *arg) WUR;
 /* How many rows are unfinished (the daemon's "journal backlog" metric). */
 int state_journal_backlog(state *s, int64_t *n) WUR;
 /* Delete finished rows (done, failed, resolved) that finished more than

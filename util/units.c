@@ -323,3 +323,19 @@ int64_t mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void unit_count_format(int64_t n, char out[32])
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%llu",
+			   (unsigned long long)(n < 0 ? -(uint64_t)n : (uint64_t)n));
+	size_t o = 0;
+	if (n < 0)
+		out[o++] = '-';
+	for (int i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}

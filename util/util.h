@@ -189,6 +189,9 @@ void unit_size_format(int64_t bytes, char out[32]);
 int unit_cu_parse(const char *s, int32_t *quarters) WUR;
 /* 1 → "0.25", 2 → "0.5", 4 → "1", 6 → "1.5". */
 void unit_cu_format(int32_t quarters, char out[16]);
+/* A count with thousands separators, the one number format of flotilla's
+ * output: 41200 -> "41,200". */
+void unit_count_format(int64_t n, char out[32]);
 
 /* Unix seconds of the UTC time year-month-day hour:min:sec (month 1 to 12),
  * for the readers of RFC 3339 text; a field past its range rolls over

@@ -1116,6 +1116,27 @@ static void test_cu_format(void **state)
 	}
 }
 
+/* The one number format: thousands separators, the sign kept, the
+ * extremes whole. */
+static void test_count_format(void **state)
+{
+	static const struct {
+		int64_t n;
+		const char *text;
+	} cases[] = {
+		{ 0, "0" }, { 7, "7" }, { 999, "999" }, { 1000, "1,000" }, { 2000, "2,000" }, { 41200, "41,200" },
+		{ 300000, "300,000" }, { 1234567, "1,234,567" }, { -1234, "-1,234" },
+		{ INT64_MAX, "9,223,372,036,854,775,807" }, { INT64_MIN, "-9,223,372,036,854,775,808" },
+	};
+	char out[32];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		unit_count_format(cases[i].n, out);
+		assert_string_equal(out, cases[i].text);
+	}
+}
+
 /* -------------------------------------------------------------- hash */
 
 static void test_sha256_vectors(void **state)
@@ -1452,6 +1473,7 @@ int main(void)
 		cmocka_unit_test(test_size_round_trip),
 		cmocka_unit_test(test_cu_parse),
 		cmocka_unit_test(test_cu_format),
+		cmocka_unit_test(test_count_format),
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_sha256_streaming),
 		cmocka_unit_test(test_hmac_sha256_rfc4231),
