@@ -4,14 +4,16 @@
 # (or a PostgreSQL schema with E2E_STATE=postgres: lib.sh's st):
 #   1. state list, text and JSON (parsed), and state show, text and JSON:
 #      the rows, never a password; an unknown tenant names the nearest;
-#   2. state forget: refused while the manifest is in git; an orphan is
+#   2. state forget: refused while the manifest is in git, or under a lease
+#      held elsewhere; an unknown tenant names the nearest; an orphan is
 #      forgotten with no API call (its project still there), plans no
 #      longer show it, status lists the run, refresh --rebuild does not
 #      map it again; its manifest back, the plan adopts the same project
 #      and the forgotten record goes;
 #   3. connection-string prints exactly what the sim answers for the same
 #      parameters (pooled too), and the password is in neither the state
-#      nor stderr; an unknown database is a clear error.
+#      nor stderr; an unknown database is a clear error; without a deep
+#      read, the database and role must be given.
 # DAY_TWO_E2E_ONLY=1 runs only some groups (2 needs 1's fleet).
 set -uo pipefail
 flotilla=$(realpath "$1")
@@ -88,10 +90,23 @@ if want 2; then
 		grep -q -- "--force" "$tmp/err" && [ -n "$(pid_of bolt "$state")" ]; then
 		ok "forget of a tenant whose manifest is in git is refused, naming the manifest"
 	else fail "forget with a manifest" "$(cat "$tmp/out" "$tmp/err")"; fi
+	if F state forget acmee --state "$state" >/dev/null 2>"$tmp/err"; then fail "forget unknown" "exit 0"
+	elif grep -q "no tenant named 'acmee' in the state .*; did you mean 'acme'?" "$tmp/err"; then
+		ok "forget of an unknown tenant names the nearest one"
+	else fail "forget unknown" "$(cat "$tmp/err")"; fi
 	git -C "$repo" rm -q tenants/cog.yaml && commit "$repo" "cog leaves"
 	F plan --repo "$repo" --state "$state" >"$tmp/plan1.out" 2>&1
 	if grep -q "^? cog (manifest gone, prune off)" "$tmp/plan1.out"; then ok "the plan shows cog orphaned"
 	else fail "orphan" "$(cat "$tmp/plan1.out")"; fi
+	# a lease held elsewhere stops forget, naming its holder
+	now=$(date +%s)
+	st_sql "$state" "INSERT INTO leases (name, holder, pid, host, acquired_at, renewed_at, expires_at)
+		VALUES ('fleet', '4242@build-7', 4242, 'build-7', $now, $now, $((now + 3600)))"
+	if F state forget cog --state "$state" >/dev/null 2>"$tmp/err"; then fail "forget under a lease" "exit 0"
+	elif grep -q "in use by pid 4242 on build-7" "$tmp/err" && [ -n "$(pid_of cog "$state")" ]; then
+		ok "a lease held elsewhere stops forget, and nothing is unmapped"
+	else fail "forget under a lease" "$(cat "$tmp/err")"; fi
+	st_sql "$state" "DELETE FROM leases" >/dev/null
 	requests=$(simstat '["requests_total"]')
 	writes=$(simstat '["writes_total"]')
 	F state forget cog --state "$state" >"$tmp/forget.out" 2>"$tmp/forget.err"
@@ -166,6 +181,14 @@ if want 3; then
 	elif [ ! -s "$tmp/out" ] && grep -q "tenant 'acme' (project $acme, database 'nope', role '$role'): .*database not found" "$tmp/err"; then
 		ok "an unknown database is a clear error, nothing on stdout"
 	else fail "unknown database" "$(cat "$tmp/out" "$tmp/err")"; fi
+	# no deep read: the names cannot be chosen, and the command says which to give
+	bolt=$(pid_of bolt "$state")
+	st_sql "$state" "UPDATE projects SET deep_at = 0 WHERE id = '$bolt'" >/dev/null
+	if F connection-string bolt --state "$state" >"$tmp/out" 2>"$tmp/err"; then fail "no deep read" "exit 0"
+	elif [ ! -s "$tmp/out" ] && grep -q "the state has no deep read of project $bolt, so the database and role cannot be chosen from it: give --database and --role" "$tmp/err" &&
+		F connection-string bolt --database "$db" --role "$role" --state "$state" 2>/dev/null | grep -q "^postgres"; then
+		ok "without a deep read the database and role must be given, and then work"
+	else fail "no deep read" "$(cat "$tmp/out" "$tmp/err")"; fi
 	if F connection-string acmee --state "$state" 2>"$tmp/err"; then fail "unknown tenant" "exit 0"
 	elif grep -q "did you mean 'acme'" "$tmp/err"; then ok "connection-string of an unknown tenant names the nearest"
 	else fail "unknown tenant" "$(cat "$tmp/err")"; fi
