@@ -351,6 +351,15 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		if (rc != 0 || !project_id)
 			return rc; /* created, blocked or failed: pushed already */
 		adopt = true;
+		state_forgotten f;
+		if (state_forgotten_get(in->st, project_id, &f) == 0) {
+			/* the apply's mapping clears the row (state_tenant_put) */
+			diff__act_reason(&x, "tenant '%s' was forgotten (flotilla state forget, run %" PRId64 ") and its "
+				   "manifest is back: its project %s is adopted again, not created", t->name, f.run_id, project_id);
+			x.a.summary = xstrdup("forgotten by flotilla state forget; its manifest is back, so its project is "
+					      "adopted again, not created");
+			state_forgotten_release(&f);
+		}
 	}
 	x.a.project_id = xstrdup(project_id);
 

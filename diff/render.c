@@ -253,6 +253,11 @@ static void update_key(const plan_action *a, char **key, char **label, char ***n
 		(*notes)[(*nnotes)++] = xasprintf("    deletes: %s", d);
 		free(d);
 	}
+	if (a->kind == PLAN_ADOPT && a->summary) { /* a forgotten tenant back (plan.c) */
+		rc |= buf_printf(&k, "\x1c%s", a->summary);
+		*notes = xgrow(*notes, &cap, *nnotes + 1, sizeof(**notes));
+		(*notes)[(*nnotes)++] = xasprintf("    %s", a->summary);
+	}
 	(void)rc;
 	*key = buf_detach(&k, NULL);
 	*label = changes_text(a);

@@ -120,12 +120,14 @@ int refresh_managed(state *st, neon_client *c, refresh_stats *rs, size_t *n);
  * every cached project named prefix + a valid tenant name is read deep;
  * one marked for `fleet` (its default branch's annotations, or its
  * flotilla-owner branch's) is mapped to its tenant unless another claims
- * the same tenant. Every project left alone gets a line in out->left with
- * the reason (no marks, another fleet's, two claimants) and the adopt
+ * the same tenant or it was forgotten (flotilla state forget). Every
+ * project left alone gets a line in out->left with the reason (no marks,
+ * another fleet's, two claimants, forgotten) and the adopt
  * command where one applies. 0, or an error code with err_msg. */
 typedef struct rebuild_result {
 	size_t candidates;              /* projects read deep */
 	int64_t mapped, other_fleet, unannotated;
+	int64_t forgotten;              /* marked for the fleet, but forgotten (state forget) */
 	char **left;                    /* one line per project left alone, and why */
 	size_t nleft;
 } rebuild_result;
@@ -363,6 +365,15 @@ int status_document(state *st, size_t max_tenants, json_t **out) WUR;
 /* One tenant: its sync state, reason, since, project and mapping.
  * ERR_NOTFOUND when the state file has neither a mapping nor a row. */
 int status_tenant_document(state *st, const char *tenant, json_t **out) WUR;
+
+/* What `flotilla state show` prints (status.c): status_tenant_document,
+ * plus the rows behind it: "protect", "project_row" (the cached project,
+ * every column), "deep" (branches, endpoints, databases and roles: names
+ * and settings, never a password), "journal" (the tenant's last
+ * journal_rows rows, oldest first) and "forgotten" (its state forget
+ * records). A tenant that is only forgotten has state "forgotten".
+ * ERR_NOTFOUND when the state has none of these for it. */
+int status_rows_document(state *st, const char *tenant, size_t journal_rows, json_t **out) WUR;
 
 /* Load, refresh (client NULL: no API call) and compare (planning.c).
  * 0 with out->p, or an error code with err_msg; when the manifests have

@@ -5,7 +5,9 @@
  * flotilla.fleet / flotilla.tenant annotations on its default branch, or
  * on the flotilla-owner branch `flotilla adopt` adds) say whose it is. A
  * project marked for this fleet is mapped to its tenant unless another
- * project claims the same tenant; everything else is left alone, and each
+ * project claims the same tenant, or `flotilla state forget` forgot it
+ * (state_forgotten_get: its marks outlive the mapping); everything else
+ * is left alone, and each
  * project left alone is named with the reason and the command that would
  * take it over.
  */
@@ -68,6 +70,7 @@ static void judge(void *arg, const char *project_id, const neon_project_deep *d)
 	const char *fleet = marked ? json_string_value(json_object_get(marked->annotations, "flotilla.fleet")) : NULL;
 	const char *tenant = marked ? json_string_value(json_object_get(marked->annotations, "flotilla.tenant")) : NULL;
 	state_project p;
+	state_forgotten gone;
 	char *name = state_project_get(r->st, project_id, &p) == 0 ? xstrdup(p.name) : xstrdup("?");
 	if (strcmp(name, "?") != 0)
 		state_project_release(&p);
@@ -80,6 +83,13 @@ static void judge(void *arg, const char *project_id, const neon_project_deep *d)
 		r->out->other_fleet++;
 		left_alone(r->out, xasprintf("%s (named '%s'): fleet '%s''s project; flotilla never touches it",
 					     project_id, name, fleet));
+	} else if (state_forgotten_get(r->st, project_id, &gone) == 0) {
+		/* its marks still say the tenant's: only this row says otherwise */
+		r->out->forgotten++;
+		left_alone(r->out, xasprintf("%s (named '%s'): tenant '%s''s project, forgotten by flotilla state forget "
+					     "(run %lld); to take it back: flotilla adopt %s %s", project_id, name, tenant,
+					     (long long)gone.run_id, tenant, project_id));
+		state_forgotten_release(&gone);
 	} else {
 		claim(r, tenant, project_id);
 	}

@@ -193,3 +193,159 @@ int status_tenant_document(state *st, const char *tenant, json_t **out)
 	*out = doc;
 	return 0;
 }
+
+/* ------------------------------------------------------- state show rows */
+
+static json_t *json_text_or_null(const char *text)
+{
+	json_t *j = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+	return j ? j : json_null();
+}
+
+/* A cached project row, every column (none is a secret: docs/state.md). */
+static json_t *project_row_json(const state_project *p)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:i,s:I,s:o,s:o}", "id", p->id, "name", p->name, "region_id", p->region_id,
+			      "org_id", str_or_null(p->org_id), "pg_version", p->pg_version, "history_retention_seconds",
+			      (json_int_t)p->history_retention_seconds, "created_at", str_or_null(p->created_at),
+			      "updated_at", str_or_null(p->updated_at));
+	json_object_set_new(o, "quota", json_pack("{s:I,s:I,s:I,s:I,s:I}", "active_time", (json_int_t)p->quota_active_time,
+						  "compute_time", (json_int_t)p->quota_compute_time, "written_data",
+						  (json_int_t)p->quota_written_data, "data_transfer",
+						  (json_int_t)p->quota_data_transfer, "logical_size",
+						  (json_int_t)p->quota_logical_size));
+	json_object_set_new(o, "default_endpoint", json_pack("{s:f,s:f,s:I}", "min_cu", p->min_cu, "max_cu", p->max_cu,
+							     "suspend_timeout_seconds", (json_int_t)p->suspend_timeout_seconds));
+	json_object_set_new(o, "pg_settings", json_text_or_null(p->pg_settings_json));
+	json_object_set_new(o, "allowed_ips", json_text_or_null(p->allowed_ips_json));
+	json_object_set_new(o, "protected_branches_only", json_boolean(p->protected_branches_only));
+	json_object_set_new(o, "logical_replication", json_boolean(p->logical_replication));
+	json_object_set_new(o, "block_public_connections", json_boolean(p->block_public_connections));
+	json_object_set_new(o, "maintenance_window", json_text_or_null(p->maintenance_window_json));
+	json_object_set_new(o, "listed_at", time_or_null(p->listed_at));
+	json_object_set_new(o, "deep_read_at", time_or_null(p->deep_at));
+	json_object_set_new(o, "fingerprint", str_or_null(p->fingerprint));
+	json_object_set_new(o, "deep_fingerprint", str_or_null(p->deep_fingerprint));
+	return o;
+}
+
+/* A project's deep rows: names and settings; the schema holds no password. */
+static json_t *deep_json(const state_deep *d)
+{
+	json_t *o = json_pack("{s:[],s:[],s:[],s:[]}", "branches", "endpoints", "databases", "roles");
+	for (size_t i = 0; i < d->nbranches; i++) {
+		const state_branch *b = &d->branches[i];
+		json_array_append_new(json_object_get(o, "branches"),
+				      json_pack("{s:s,s:s,s:o,s:b,s:b,s:o}", "id", b->id, "name", b->name, "parent_id",
+						str_or_null(b->parent_id), "default", b->is_default, "protected", b->protected_,
+						"annotations", json_text_or_null(b->annotations_json)));
+	}
+	for (size_t i = 0; i < d->nendpoints; i++) {
+		const state_endpoint *e = &d->endpoints[i];
+		json_array_append_new(json_object_get(o, "endpoints"),
+				      json_pack("{s:s,s:s,s:o,s:s,s:f,s:f,s:I,s:b,s:o,s:o}", "id", e->id, "branch_id",
+						e->branch_id, "name", str_or_null(e->name), "type",
+						e->read_write ? "read_write" : "read_only", "min_cu", e->min_cu, "max_cu",
+						e->max_cu, "suspend_timeout_seconds", (json_int_t)e->suspend_timeout_seconds,
+						"disabled", e->disabled, "current_state", str_or_null(e->current_state),
+						"last_active", str_or_null(e->last_active)));
+	}
+	for (size_t i = 0; i < d->ndatabases; i++)
+		json_array_append_new(json_object_get(o, "databases"),
+				      json_pack("{s:s,s:s,s:s}", "branch_id", d->databases[i].branch_id, "name",
+						d->databases[i].name, "owner", d->databases[i].owner));
+	for (size_t i = 0; i < d->nroles; i++)
+		json_array_append_new(json_object_get(o, "roles"), json_pack("{s:s,s:s}", "branch_id", d->roles[i].branch_id,
+									     "name", d->roles[i].name));
+	return o;
+}
+
+static int add_journal(void *arg, const state_journal_entry *e)
+{
+	json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:I,s:I}", "id", (json_int_t)e->id, "run_id",
+			      e->run_id ? json_integer(e->run_id) : json_null(), "action", e->action, "state", e->state,
+			      "resource_id", str_or_null(e->resource_id), "request_id", str_or_null(e->request_id),
+			      "error", str_or_null(e->error), "operation_ids", json_text_or_null(e->operation_ids_json),
+			      "created_at", (json_int_t)e->created_at, "updated_at", (json_int_t)e->updated_at);
+	/* a call's method, path and body: bodies never carry a password */
+	json_object_set_new(o, "intent", json_text_or_null(e->intent_json));
+	json_array_append_new(arg, o);
+	return 0;
+}
+
+typedef struct forgotten_ctx {
+	const char *tenant;
+	json_t *a;
+} forgotten_ctx;
+
+static int add_forgotten(void *arg, const state_forgotten *f)
+{
+	forgotten_ctx *c = arg;
+	if (strcmp(f->tenant, c->tenant) == 0)
+		json_array_append_new(c->a, json_pack("{s:s,s:s,s:I,s:o}", "project_id", f->project_id, "fleet", f->fleet,
+						      "forgotten_at", (json_int_t)f->forgotten_at, "run_id",
+						      f->run_id ? json_integer(f->run_id) : json_null()));
+	return 0;
+}
+
+/* The project's rows into doc: "project_row" and "deep" (null when the
+ * cache lacks them). */
+static int add_project_rows(state *st, const char *project_id, json_t *doc)
+{
+	state_project p;
+	int rc = state_project_get(st, project_id, &p);
+	if (rc == ERR_NOTFOUND) {
+		json_object_set_new(doc, "project_row", json_null());
+		json_object_set_new(doc, "deep", json_null());
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	json_object_set_new(doc, "project_row", project_row_json(&p));
+	state_deep d;
+	if (p.deep_at && (rc = state_deep_get(st, project_id, &d)) == 0) {
+		json_object_set_new(doc, "deep", deep_json(&d));
+		state_deep_release(&d);
+	} else {
+		json_object_set_new(doc, "deep", json_null());
+	}
+	state_project_release(&p);
+	return rc;
+}
+
+int status_rows_document(state *st, const char *tenant, size_t journal_rows, json_t **out)
+{
+	*out = NULL;
+	json_t *doc = NULL, *gone = json_array();
+	forgotten_ctx fc = {tenant, gone};
+	int rc = state_forgotten_foreach(st, add_forgotten, &fc);
+	if (rc == 0)
+		rc = status_tenant_document(st, tenant, &doc);
+	if (rc == ERR_NOTFOUND && json_array_size(gone) > 0) {
+		/* unmapped by state forget: what is left is the record */
+		doc = json_pack("{s:s,s:s,s:s,s:n,s:n}", "tenant", tenant, "state", "forgotten", "reason",
+				"unmapped by flotilla state forget; its project was left in Neon", "since", "project_id");
+		rc = 0;
+	}
+	const char *project_id = doc ? json_string_value(json_object_get(doc, "project_id")) : NULL;
+	if (rc == 0 && project_id) {
+		bool protect = false;
+		if ((rc = state_tenant_get_protect(st, tenant, &protect)) == 0)
+			json_object_set_new(doc, "protect", json_boolean(protect));
+		if (rc == 0)
+			rc = add_project_rows(st, project_id, doc);
+	}
+	json_t *journal = json_array();
+	if (rc == 0)
+		rc = state_journal_tenant(st, tenant, journal_rows, add_journal, journal);
+	if (rc != 0) {
+		json_decref(journal);
+		json_decref(gone);
+		json_decref(doc);
+		return rc;
+	}
+	json_object_set_new(doc, "journal", journal);
+	json_object_set_new(doc, "forgotten", gone);
+	*out = doc;
+	return 0;
+}

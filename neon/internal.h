@@ -182,6 +182,9 @@ int neon__annotation_value(const json_t *entry, const char *where, json_t **out)
  * 404, ERR_CONFLICT 409, ERR_LOCKED 423, ERR_UNKNOWN_OUTCOME, ERR_INVALID
  * for a bad response, ERR_TOOBIG, else ERR_FAIL (pages.c). */
 int neon__outcome_rc(const neon_result *r);
+/* conn.c: the path of GET /projects/{id}/connection_uri with rq's
+ * parameters, escaped, into b. */
+int neon__connection_uri_path(buf *b, const char *project_id, const neon_conn_req *rq) WUR;
 /* The message of a GeneralError body, or NULL. */
 const char *neon__api_message(const json_t *body);
 

@@ -332,6 +332,26 @@ typedef void (*neon_deep_fn)(void *arg, const char *project_id, int rc, neon_pro
 void neon_project_deep_submit(neon_client *c, const char *project_id, neon_deep_fn done, void *arg);
 void neon_project_deep_release(neon_project_deep *d);
 
+/* ------------------------------------------------------ connection URI */
+
+/* What GET /projects/{id}/connection_uri is asked for (borrowed). */
+typedef struct neon_conn_req {
+	const char *database, *role;         /* database_name, role_name: required */
+	const char *branch_id;               /* or NULL: the project's default branch */
+	const char *endpoint_id;             /* or NULL: the branch's read_write endpoint */
+	bool pooled;                         /* pooled=true: the -pooler host */
+} neon_conn_req;
+
+/*
+ * A database's connection URI (conn.c). *uri (heap) holds the role's
+ * password: a secret the caller prints or hands on, never logs or stores.
+ * 0; ERR_INVALID before any request (a bad id, no database or role name)
+ * or for an answer without a uri; ERR_NOTFOUND for a 404 (no such
+ * project, branch, endpoint, database or role: the API's message in
+ * err_msg); another code for other failures, with err_msg.
+ */
+int neon_connection_uri(neon_client *c, const char *project_id, const neon_conn_req *rq, char **uri) WUR;
+
 /*
  * Wait until the given operations of a project are no longer in progress:
  * one GET /projects/{id}/operations per poll, backing off from 100 ms to

@@ -376,3 +376,35 @@ int cli_source_run(const char *cmd, cli_source *src, cli_fleet_fn fn, void *arg)
 	spec_diags_free(diags);
 	return rc;
 }
+
+typedef struct names_ctx {
+	char **v;
+	size_t n, cap;
+} names_ctx;
+
+static int add_name(void *arg, const state_tenant *t)
+{
+	names_ctx *c = arg;
+	if (c->n == c->cap)
+		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(char *));
+	c->v[c->n++] = xstrdup(t->tenant);
+	return 0;
+}
+
+int cli_tenant_unknown(const char *cmd, state *st, const char *tenant)
+{
+	names_ctx c = {0};
+	const char *hint = NULL;
+	if (state_tenants_foreach(st, add_name, &c) == 0)
+		hint = str_suggest(tenant, (const char *const *)c.v, c.n);
+	if (hint)
+		cli_fail(cmd, "no tenant named '%s' in the state %s; did you mean '%s'? (flotilla state list lists them)",
+			 tenant, state_name(st), hint);
+	else
+		cli_fail(cmd, "no tenant named '%s' in the state %s (flotilla state list lists them; a tenant is mapped "
+			      "once it is created or adopted)", tenant, state_name(st));
+	for (size_t i = 0; i < c.n; i++)
+		free(c.v[i]);
+	free(c.v);
+	return EXIT_ERROR;
+}

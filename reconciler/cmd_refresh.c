@@ -93,8 +93,11 @@ static void show(const refresh_stats *rs, const rebuild_result *rb, size_t ndeep
 	if (!rb)
 		return;
 	printf("rebuild: %s tenants mapped; %s projects of other fleets left alone; %s projects "
-	       "without flotilla marks left alone\n", CLI_N(rb->mapped), CLI_N(rb->other_fleet),
+	       "without flotilla marks left alone", CLI_N(rb->mapped), CLI_N(rb->other_fleet),
 	       CLI_N(rb->unannotated));
+	if (rb->forgotten)
+		printf("; %s forgotten project%s left alone", CLI_N(rb->forgotten), rb->forgotten == 1 ? "" : "s");
+	printf("\n");
 	for (size_t i = 0; i < rb->nleft; i++)
 		printf("  left alone: %s\n", rb->left[i]);
 	int64_t others = cached - (int64_t)rb->candidates;

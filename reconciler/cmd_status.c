@@ -57,7 +57,7 @@ static void fmt_cu(double cu, char out[16])
 	unit_cu_format((int32_t)(cu * 4 + 0.5), out);
 }
 
-/* The last runs of apply, refresh and unlock, newest first. */
+/* The last runs of apply, refresh, unlock and state forget, newest first. */
 typedef struct runs_ctx {
 	int shown;
 } runs_ctx;
@@ -84,6 +84,10 @@ static int show_run(void *arg, const state_run *r)
 		printf(": removed %s's lease%s%s", json_string_value(json_object_get(sum, "holder")),
 		       json_string_value(json_object_get(sum, "reason")) ? ": " : "",
 		       json_string_value(json_object_get(sum, "reason")) ? json_string_value(json_object_get(sum, "reason")) : "");
+	else if (sum && r->command && strcmp(r->command, "state forget") == 0 && json_object_get(sum, "tenant"))
+		printf(": forgot tenant %s, project %s left in Neon%s", json_string_value(json_object_get(sum, "tenant")),
+		       json_string_value(json_object_get(sum, "project_id")),
+		       json_is_true(json_object_get(sum, "forced")) ? " (--force: its manifest was still in git)" : "");
 	printf("\n");
 	json_decref(sum);
 	return 0;

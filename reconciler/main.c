@@ -18,7 +18,9 @@ static const command COMMANDS[] = {
 	{"daemon", cmd_daemon, "keep the fleet equal to git: fetch, plan, apply, heal drift; metrics", CMD_DAEMON_USAGE},
 	{"unlock", cmd_unlock, "remove the state file's lease when its holder is gone for good", CMD_UNLOCK_USAGE},
 	{"status", cmd_status, "show what the state file knows about the fleet or a tenant", CMD_STATUS_USAGE},
-	{"state", cmd_state, "copy a state between a file and PostgreSQL, verified", CMD_STATE_USAGE},
+	{"state", cmd_state, "list, show or forget what the state maps; copy it, verified", CMD_STATE_USAGE},
+	{"connection-string", cmd_connection_string, "print a tenant's database connection URI (fetched, never stored)",
+	 CMD_CONNECTION_STRING_USAGE},
 };
 
 static void usage(FILE *out)
@@ -27,7 +29,7 @@ static void usage(FILE *out)
 		     "flotilla keeps a fleet of Neon Postgres projects, one per tenant, equal to\n"
 		     "the manifests in a git repository.\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(COMMANDS); i++)
-		fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+		fprintf(out, "  %-18s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
 	fprintf(out, "\nRun 'flotilla COMMAND --help' for a command's options.\n"
 		     "Exit codes: 0 ok, 1 error, 2 changes present, 3 partial apply, 4 blocked.\n");
 }

@@ -39,6 +39,10 @@ int cmd_apply(int argc, char **argv);
 int cmd_adopt(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 int cmd_state(int argc, char **argv);
+int cmd_connection_string(int argc, char **argv);
+/* cmd_state_show.c: `flotilla state list` and `flotilla state show`. */
+int cmd_state_list(int argc, char **argv);
+int cmd_state_show(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 
 /*
@@ -98,6 +102,7 @@ extern const char CMD_APPLY_USAGE[];
 extern const char CMD_ADOPT_USAGE[];
 extern const char CMD_UNLOCK_USAGE[];
 extern const char CMD_STATE_USAGE[];
+extern const char CMD_CONNECTION_STRING_USAGE[];
 extern const char CMD_DAEMON_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */
@@ -193,6 +198,9 @@ int cli_state_open(const char *cmd, const char *path, state **out);
 /* The same for a command that only reads: a state that is not there yet
  * is an error ("run flotilla refresh first"), never made. */
 int cli_state_open_existing(const char *cmd, const char *path, state **out);
+/* A tenant the state does not map: the error, naming the nearest mapped
+ * one when it is close ("did you mean"). EXIT_ERROR. */
+int cli_tenant_unknown(const char *cmd, state *st, const char *tenant);
 /* strcmp for qsort over an array of strings. */
 int cli_str_cmp(const void *a, const void *b);
 /* Write a TCP port to FILE whole (a temporary file, then rename), for a

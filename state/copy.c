@@ -45,6 +45,7 @@ static const copy_table tables[] = {
 	{"parse_cache", "blob_id:T,data:B,used_at:I", "blob_id"},
 	{"manifest_index", "tenant:T,path:T", "tenant"},
 	{"manifest_extra", "path:T", "path"},
+	{"forgotten", "project_id:T,tenant:T,fleet:T,forgotten_at:I,run_id:I", "project_id"},
 };
 
 /* The parsed column list of a table. */

@@ -419,4 +419,8 @@ void state__read_project(db_stmt *st, state_project *p, bool copy);
 
 int state__meta_set(state *s, const char *key, const char *value) WUR;
 
+/* forgotten.c: the project is mapped again (state_tenant_put, in its
+ * transaction): its forgotten row, if any, goes. */
+int state__forgotten_clear(state *s, const char *project_id) WUR;
+
 #endif

@@ -175,13 +175,13 @@ int state_journal_finish(state *s, int64_t id, const char *st_name, const char *
 
 /*
  * Hand the rows of `sql` (SELECT JOURNAL_COLUMNS; ?1, when it has one, is
- * `param`) to fn. They are read in one read transaction and handed out
+ * `param`; with text, ?1 is text and ?2 param) to fn. They are read in one read transaction and handed out
  * after it ends: fn typically finishes the row it is handed (a recovery
  * pass), and a write from inside a read transaction fails with
  * SQLITE_BUSY_SNAPSHOT, not waited for, when another process wrote since
  * the read began. The rows are few (the unfinished ones, or one run's).
  */
-static int journal_walk(state *s, const char *sql, int64_t param, state_journal_fn fn, void *arg)
+static int journal_walk(state *s, const char *sql, int64_t param, const char *text, state_journal_fn fn, void *arg)
 {
 	db_stmt *st = NULL;
 	state_journal_entry *rows = NULL;
@@ -191,8 +191,12 @@ static int journal_walk(state *s, const char *sql, int64_t param, state_journal_
 	if ((rc = state__begin(s, false)) != 0)
 		return rc;
 	if ((rc = state__stmt(s, sql, &st)) == 0) {
-		if (db_param_count(st) >= 1)
+		if (text) { /* ?1 text, ?2 param */
+			db_bind_text(st, 1, text);
+			db_bind_i64(st, 2, param);
+		} else if (db_param_count(st) >= 1) {
 			db_bind_i64(st, 1, param);
+		}
 		while ((rc = db_step(st)) == DB_ROW) {
 			if (n == cap) {
 				cap = cap ? 2 * cap : 16;
@@ -218,13 +222,21 @@ static int journal_walk(state *s, const char *sql, int64_t param, state_journal_
 int state_journal_unfinished(state *s, state_journal_fn fn, void *arg)
 {
 	return journal_walk(s, "SELECT " JOURNAL_COLUMNS " FROM journal WHERE state IN " UNFINISHED " ORDER BY id",
-			    0, fn, arg);
+			    0, NULL, fn, arg);
 }
 
 int state_journal_run(state *s, int64_t run_id, state_journal_fn fn, void *arg)
 {
 	return journal_walk(s, "SELECT " JOURNAL_COLUMNS " FROM journal WHERE run_id = ?1 ORDER BY id", run_id,
-			    fn, arg);
+			    NULL, fn, arg);
+}
+
+int state_journal_tenant(state *s, const char *tenant, size_t n, state_journal_fn fn, void *arg)
+{
+	if (!tenant)
+		return err_set(ERR_INVALID, "state: tenant is missing");
+	return journal_walk(s, "SELECT * FROM (SELECT " JOURNAL_COLUMNS " FROM journal WHERE tenant = ?1 ORDER BY id "
+			    "DESC LIMIT ?2) AS last ORDER BY id", (int64_t)n, tenant, fn, arg);
 }
 
 int state_journal_backlog(state *s, int64_t *n)

@@ -245,6 +245,13 @@ static const char schema_v7[] =
 	"  since bigint NOT NULL, updated_at bigint NOT NULL);"
 	"CREATE INDEX tenant_sync_state ON tenant_sync (state);";
 
+/* Version 8: schema.c's schema_v8. */
+static const char schema_v8[] =
+	"CREATE TABLE forgotten ("
+	"  project_id ctext PRIMARY KEY, tenant ctext NOT NULL, fleet ctext NOT NULL,"
+	"  forgotten_at bigint NOT NULL, run_id bigint NOT NULL);"
+	"CREATE INDEX forgotten_tenant ON forgotten (tenant);";
+
 typedef struct pg_migration {
 	int version;
 	const char *what;
@@ -254,6 +261,7 @@ typedef struct pg_migration {
 /* Step N brings version N-1 to N; the first one makes the schema. Append only. */
 static const pg_migration migrations[] = {
 	{ PG_FIRST_VERSION, "the first PostgreSQL schema", schema_v7 },
+	{ 8, "forgotten projects", schema_v8 },
 };
 
 _Static_assert(PG_FIRST_VERSION + (int)ARRAY_LEN(migrations) - 1 == STATE_SCHEMA_VERSION,

@@ -251,6 +251,20 @@ static const char schema_v7[] =
 	") WITHOUT ROWID;"
 	"CREATE INDEX tenant_sync_state ON tenant_sync (state);";
 
+/* Version 8 (issue 16): the projects `flotilla state forget` unmapped,
+ * by project id, so that `refresh --rebuild` never maps one again from
+ * its annotations; a mapping of the project (a plan that adopts it when
+ * its manifest comes back, `flotilla adopt`) removes its row. */
+static const char schema_v8[] =
+	"CREATE TABLE forgotten ("
+	"  project_id TEXT PRIMARY KEY,"
+	"  tenant TEXT NOT NULL,"
+	"  fleet TEXT NOT NULL,"
+	"  forgotten_at INTEGER NOT NULL,"
+	"  run_id INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX forgotten_tenant ON forgotten (tenant);";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -260,6 +274,7 @@ static const migration migrations[] = {
 	{ 5, "endpoint names", schema_v5, NULL },
 	{ 6, "name and unread indexes", schema_v6, NULL },
 	{ 7, "tenant sync states", schema_v7, NULL },
+	{ 8, "forgotten projects", schema_v8, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

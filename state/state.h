@@ -22,7 +22,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 7
+#define STATE_SCHEMA_VERSION 8
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 /* The environment variable that names the state when --state does not. */
 #define STATE_ENV "FLOTILLA_STATE"
@@ -280,10 +280,54 @@ int state_tenants_foreach(state *s, state_tenant_fn fn, void *arg) WUR;
  * page at a time instead of reading all of it each loop. */
 int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_fn fn, void *arg) WUR;
 int64_t state_tenant_count(state *s);
+/* One row of `flotilla state list`: a mapped tenant with what the state
+ * holds about it, read in one query a page. Strings are borrowed for the
+ * call; project_name and region_id are NULL when the project is not
+ * cached (cached false). */
+typedef struct state_tenant_row {
+	state_tenant t;
+	bool protect;                        /* the manifest's protect, as last seen */
+	bool cached;
+	const char *project_name, *region_id;
+	int pg_version;                      /* 0 when not cached */
+	const char *sync_state;              /* STATE_SYNC_STATES' name; "synced" without a row */
+	const char *sync_reason;             /* "" when synced */
+	int64_t sync_since;                  /* 0 when synced */
+} state_tenant_row;
+typedef int (*state_tenant_row_fn)(void *arg, const state_tenant_row *r);
+/* Up to `limit` rows whose tenants sort after `after` ("" from the start),
+ * in name order, as state_tenants_page: fn must not call into the state.
+ * fn returning nonzero stops with that code. */
+int state_tenant_rows_page(state *s, const char *after, size_t limit, state_tenant_row_fn fn, void *arg) WUR;
 /* Remember whether the tenant's manifest says protect: true (refreshed by
  * plan/apply), for when the manifest is gone. ERR_NOTFOUND when unmapped. */
 int state_tenant_set_protect(state *s, const char *tenant, bool protect) WUR;
 int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
+
+/* ------------------------------------------------------------- forgotten */
+
+/*
+ * forgotten.c: projects `flotilla state forget` unmapped. Their tenants
+ * are out of the map, their projects untouched in Neon; the row keeps
+ * `refresh --rebuild` from mapping one again by its annotations, and
+ * goes when the project is mapped again (state_tenant_put).
+ */
+typedef struct state_forgotten {
+	char *project_id, *tenant, *fleet;
+	int64_t forgotten_at;                /* unix seconds */
+	int64_t run_id;                      /* the forget's run (state_run_begin), 0: none */
+} state_forgotten;
+void state_forgotten_release(state_forgotten *f);
+/* Unmap tenant in one transaction: its map row and sync row go, and its
+ * project is remembered as forgotten (by run_id). *was (may be NULL) gets
+ * the mapping as it was (release it). ERR_NOTFOUND when not mapped. */
+int state_tenant_forget(state *s, const char *tenant, int64_t run_id, state_tenant *was) WUR;
+/* ERR_NOTFOUND when the project was not forgotten (or mapped since). */
+int state_forgotten_get(state *s, const char *project_id, state_forgotten *out) WUR;
+/* Every row, by tenant; borrowed for the call. fn returning nonzero
+ * stops the walk with that code. */
+typedef int (*state_forgotten_fn)(void *arg, const state_forgotten *f);
+int state_forgotten_foreach(state *s, state_forgotten_fn fn, void *arg) WUR;
 
 /* ------------------------------------------------------ tenant sync state */
 
@@ -472,6 +516,8 @@ typedef int (*state_journal_fn)(void *arg, const state_journal_entry *e);
 int state_journal_unfinished(state *s, state_journal_fn fn, void *arg) WUR;
 /* Rows of one run, oldest first (for summaries and tests). */
 int state_journal_run(state *s, int64_t run_id, state_journal_fn fn, void *arg) WUR;
+/* The last n rows of one tenant, oldest first (state show). */
+int state_journal_tenant(state *s, const char *tenant, size_t n, state_journal_fn fn, void *arg) WUR;
 /* How many rows are unfinished (the daemon's "journal backlog" metric). */
 int state_journal_backlog(state *s, int64_t *n) WUR;
 /* Delete finished rows (done, failed, resolved) that finished more than

@@ -81,6 +81,9 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 	db_bind_text(st, 4, source);
 	db_bind_i64(st, 5, db_now());
 	rc = state__step_done(s, st, "writing the tenant map");
+	/* mapped again: no longer forgotten (forgotten.c) */
+	if (rc == 0)
+		rc = state__forgotten_clear(s, project_id);
 done:
 	free(owner);
 	if (rc == 0)
@@ -207,28 +210,71 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect)
 	return rc;
 }
 
-int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_fn fn, void *arg)
+/* The rows of a page query (?1 after, ?2 limit), each handed to row(st,
+ * arg) while the statement stands on it; row's nonzero stops the walk. */
+static int walk_page(state *s, const char *sql, const char *after, size_t limit, int (*row)(db_stmt *st, void *arg),
+		     void *arg)
 {
 	db_stmt *st;
 	int rc, frc = 0;
 
-	if ((rc = state__stmt(s, "SELECT " TENANT_COLUMNS " FROM tenants WHERE tenant > ?1 ORDER BY tenant LIMIT ?2",
-			  &st)) != 0)
+	if ((rc = state__stmt(s, sql, &st)) != 0)
 		return rc;
 	db_bind_text(st, 1, after ? after : "");
 	db_bind_i64(st, 2, (int64_t)limit);
-	while ((rc = db_step(st)) == DB_ROW) {
-		state_tenant t;
-		read_tenant(st, &t, false);
-		if ((frc = fn(arg, &t)) != 0)
-			break;
-	}
+	while ((rc = db_step(st)) == DB_ROW && (frc = row(st, arg)) == 0)
+		;
 	if (frc)
 		rc = frc;
 	else
 		rc = rc == DB_DONE ? 0 : state__fail(s, rc, "reading the tenant map");
 	state__reset(st);
 	return rc;
+}
+
+int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_fn fn, void *arg)
+{
+	tenant_walk w = {fn, arg};
+
+	return walk_page(s, "SELECT " TENANT_COLUMNS " FROM tenants WHERE tenant > ?1 ORDER BY tenant LIMIT ?2", after,
+			 limit, tenant_row, &w);
+}
+
+/* The listing's columns: the map's, then the cached project's (NULL when
+ * it is not cached) and the sync row's (NULL: synced). */
+#define ROW_COLUMNS "t.tenant, t.project_id, t.fleet, t.source, t.mapped_at, t.protect, " \
+	"CASE WHEN p.id IS NULL THEN 0 ELSE 1 END, p.name, p.region_id, p.pg_version, y.state, y.reason, y.since"
+
+typedef struct listing_walk {
+	state_tenant_row_fn fn;
+	void *arg;
+} listing_walk;
+
+static int listing_row(db_stmt *st, void *arg)
+{
+	listing_walk *w = arg;
+	state_tenant_row r;
+
+	memset(&r, 0, sizeof(r));
+	read_tenant(st, &r.t, false);
+	r.protect = db_col_int(st, 5) != 0;
+	r.cached = db_col_int(st, 6) != 0;
+	r.project_name = state__col_text(st, 7, false);
+	r.region_id = state__col_text(st, 8, false);
+	r.pg_version = db_col_int(st, 9);
+	r.sync_state = db_col_null(st, 10) ? STATE_SYNC_STATES[STATE_SYNC_SYNCED] : state__col_text(st, 10, false);
+	r.sync_reason = db_col_null(st, 11) ? "" : state__col_text(st, 11, false);
+	r.sync_since = db_col_i64(st, 12);
+	return w->fn(w->arg, &r);
+}
+
+int state_tenant_rows_page(state *s, const char *after, size_t limit, state_tenant_row_fn fn, void *arg)
+{
+	listing_walk w = {fn, arg};
+
+	return walk_page(s, "SELECT " ROW_COLUMNS " FROM tenants t LEFT JOIN projects p ON p.id = t.project_id "
+			 "LEFT JOIN tenant_sync y ON y.tenant = t.tenant WHERE t.tenant > ?1 ORDER BY t.tenant LIMIT ?2",
+			 after, limit, listing_row, &w);
 }
 
 typedef struct name_walk {

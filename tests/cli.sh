@@ -61,17 +61,29 @@ expect 1 "unknown format 'yaml': use text, json or markdown" plan --format yaml
 expect 1 "is not a git repository" plan --repo "$tmp" --refresh none
 expect 1 "rate wants requests per second" plan --rate -1
 expect 1 "no state file at '$tmp/none.db'" status --state "$tmp/none.db"
-expect 0 "usage: flotilla state copy" state --help
-expect 1 "usage: flotilla state copy" state
+expect 0 "usage: flotilla state list" state --help
+expect 0 "flotilla state copy FROM TO" state --help
+expect 0 "flotilla state forget TENANT" state forget --help
+expect 1 "usage: flotilla state list" state
 expect 1 "unknown subcommand 'move'" state move a b
+expect 1 "unknown subcommand 'lsit'; did you mean 'list'?" state lsit
+expect 1 "give a TENANT" state show
+expect 1 "give a TENANT" state forget
+expect 1 "unknown format 'yaml': use text or json" state list --format yaml
+expect 1 "no state file at '$tmp/none.db'" state list --state "$tmp/none.db"
+expect 1 "no state file at '$tmp/none.db'" state forget acme --state "$tmp/none.db"
+expect 0 "usage: flotilla connection-string TENANT" connection-string --help
+expect 0 "connection-string  *print a tenant's database connection URI" --help
+expect 1 "give a TENANT" connection-string
+expect 1 "no state file at '$tmp/none.db'" connection-string acme --state "$tmp/none.db"
 expect 1 "give FROM and TO" state copy "$tmp/only.db"
 expect 1 "no state file at '$tmp/none.db'" state copy "$tmp/none.db" "$tmp/to.db"
 [ -e "$tmp/none.db" ] || [ -e "$tmp/to.db" ] && { echo "FAIL: state copy made a file" >&2; fail=1; }
 # a copy between two files (unlock made an empty state), and one into a
 # state that holds something, refused
 expect 1 "nobody holds the lease" unlock --force --state "$tmp/from.db"
-expect 0 "13 tables verified the same" state copy "$tmp/from.db" "$tmp/to.db"
-expect 0 "13 tables verified the same" state copy "$tmp/to.db" "$tmp/again.db"
+expect 0 "14 tables verified the same" state copy "$tmp/from.db" "$tmp/to.db"
+expect 0 "14 tables verified the same" state copy "$tmp/to.db" "$tmp/again.db"
 sqlite3 "$tmp/to.db" "INSERT INTO meta VALUES ('fleet', 'other')"
 expect 1 "state '$tmp/to.db' is not empty (table meta has 1 rows)" state copy "$tmp/from.db" "$tmp/to.db"
 expect 1 "rate wants requests per second" refresh --rate 0

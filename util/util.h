@@ -189,7 +189,6 @@ void unit_size_format(int64_t bytes, char out[32]);
 int unit_cu_parse(const char *s, int32_t *quarters) WUR;
 /* 1 → "0.25", 2 → "0.5", 4 → "1", 6 → "1.5". */
 void unit_cu_format(int32_t quarters, char out[16]);
-
 /*
  * Counts for people, in one format everywhere: 2000 -> "2,000", -41200 ->
  * "-41,200" (machine outputs, JSON and log fields, keep plain digits).

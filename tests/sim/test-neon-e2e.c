@@ -17,6 +17,8 @@
  *   - deep reads of many projects at once match the sim, annotations and
  *     a 120-branch project (two branch pages) included;
  *   - neon_ops_wait waits out --op-delay-ms, and times out as ERR_LOCKED;
+ *   - neon_connection_uri gives the URI the sim gives (pooled too), and a
+ *     404 naming what is unknown;
  *   - the key is in no result message, error text or debug log line, and
  *     the debug log shows reads reusing connections, writes never.
  * Skipped (a TAP plan of zero) when FLOTILLA_SIM is not set.
@@ -910,6 +912,52 @@ static void test_ops_wait(void **state)
 	neon_result_release(&r); /* ids point into its body */
 }
 
+/* ----------------------------------------------------- connection URI */
+
+/* neon_connection_uri against the sim: the URI the create answered with,
+ * the pooled one, and 404s named for an unknown project, database, role. */
+static void test_connection_uri(void **state)
+{
+	fixture *f = *state;
+	neon_result r;
+	char id[64], db[64], role[64], *uri = NULL;
+
+	start(f, NULL);
+	f->c = client(f, NULL, NULL);
+	assert_int_equal(neon_call(f->c, "POST", "/projects", json_pack("{s:{s:s}}", "project", "name", "conn"),
+				   true, &r), 0);
+	assert_int_equal(r.outcome, NEON_OK);
+	str_copy(id, json_string_value(json_object_get(json_object_get(r.body, "project"), "id")), sizeof(id));
+	str_copy(db, json_string_value(json_object_get(json_array_get(json_object_get(r.body, "databases"), 0), "name")),
+		 sizeof(db));
+	str_copy(role, json_string_value(json_object_get(json_array_get(json_object_get(r.body, "roles"), 0), "name")),
+		 sizeof(role));
+	const char *created = json_string_value(
+		json_object_get(json_array_get(json_object_get(r.body, "connection_uris"), 0), "connection_uri"));
+	neon_conn_req rq = {.database = db, .role = role};
+	assert_int_equal(neon_connection_uri(f->c, id, &rq, &uri), 0);
+	assert_string_equal(uri, created);
+	assert_null(strstr(uri, "-pooler"));
+	free(uri);
+	rq.pooled = true;
+	assert_int_equal(neon_connection_uri(f->c, id, &rq, &uri), 0);
+	assert_non_null(strstr(uri, "-pooler"));
+	assert_non_null(strstr(uri, role));
+	free(uri);
+	neon_result_release(&r);
+
+	rq = (neon_conn_req){.database = "nope", .role = role};
+	assert_int_equal(neon_connection_uri(f->c, id, &rq, &uri), ERR_NOTFOUND);
+	assert_non_null(strstr(err_msg(), "database not found"));
+	assert_null(uri);
+	rq = (neon_conn_req){.database = db, .role = "nobody"};
+	assert_int_equal(neon_connection_uri(f->c, id, &rq, &uri), ERR_NOTFOUND);
+	assert_non_null(strstr(err_msg(), "role not found"));
+	rq = (neon_conn_req){.database = db, .role = role};
+	assert_int_equal(neon_connection_uri(f->c, "no-such-project", &rq, &uri), ERR_NOTFOUND);
+	assert_null(uri);
+}
+
 /* ------------------------------------------------------------ secrets */
 
 #define SECRET_KEY "napi_TOPSECRET_e2e_0123456789abcdef"
@@ -1073,6 +1121,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_projects_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ops_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_uri, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_never_leaks, setup, teardown),
 	};
 	const char *sim = getenv("FLOTILLA_SIM");

@@ -1002,6 +1002,43 @@ static void test_bad_ids(void **state)
 	neon_client_free(c);
 }
 
+/* connection_uri's parameters, escaped; a request that cannot be right is
+ * refused before anything is sent. */
+static void test_connection_uri_request(void **state)
+{
+	neon_client *c = NULL;
+	buf b = BUF_INIT(0);
+	neon_conn_req rq = {.database = "app db", .role = "app&owner"};
+	neon_stats st;
+	char *uri = (char *)"x";
+
+	(void)state;
+	assert_int_equal(neon__connection_uri_path(&b, "p-1", &rq), 0);
+	assert_string_equal(b.data, "/projects/p-1/connection_uri?database_name=app%20db&role_name=app%26owner");
+	buf_release(&b);
+	rq = (neon_conn_req){.database = "d", .role = "r", .branch_id = "br-1", .endpoint_id = "ep-2", .pooled = true};
+	assert_int_equal(neon__connection_uri_path(&b, "p-1", &rq), 0);
+	assert_string_equal(b.data, "/projects/p-1/connection_uri?database_name=d&role_name=r&branch_id=br-1"
+				    "&endpoint_id=ep-2&pooled=true");
+	buf_release(&b);
+
+	assert_int_equal(new_client(&c, "http://127.0.0.1:1/api/v2", "k"), 0);
+	assert_int_equal(neon_connection_uri(c, "../x", &rq, &uri), ERR_INVALID);
+	assert_null(uri);
+	assert_non_null(strstr(err_msg(), "'../x' is not a valid id"));
+	rq.branch_id = "BR/1";
+	assert_int_equal(neon_connection_uri(c, "p-1", &rq, &uri), ERR_INVALID);
+	assert_non_null(strstr(err_msg(), "'BR/1' is not a valid id"));
+	rq = (neon_conn_req){.database = "d", .role = ""};
+	assert_int_equal(neon_connection_uri(c, "p-1", &rq, &uri), ERR_INVALID);
+	assert_non_null(strstr(err_msg(), "a database name and a role name are required"));
+	rq = (neon_conn_req){.role = "r"};
+	assert_int_equal(neon_connection_uri(c, "p-1", &rq, &uri), ERR_INVALID);
+	neon_client_stats(c, &st);
+	assert_int_equal(st.requests, 0);
+	neon_client_free(c);
+}
+
 static void test_route_template(void **st)
 {
 	(void)st;
@@ -1047,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_refused_before_sending),
 		cmocka_unit_test(test_connection_refused_retries),
 		cmocka_unit_test(test_bad_ids),
+		cmocka_unit_test(test_connection_uri_request),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -273,6 +273,25 @@ static void test_journal_prune(void **st)
 /* The journal has its thirteen columns and none named like a secret: a
  * password could only reach it inside intent_json or error, which the
  * executor fills from request bodies and messages that never carry one. */
+/* state show's rows: a tenant's last n, oldest first. */
+static void test_journal_tenant(void **st)
+{
+	fixture *fx = *st;
+	jwalk w = {0};
+	int64_t id[5];
+
+	fx->s = open_ok(fx);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(state_journal_intent(fx->s, 0, i % 2 ? "bolt" : "acme", "p-1", "update", "{}", &id[i]), 0);
+	assert_int_equal(state_journal_tenant(fx->s, "acme", 2, collect_entry, &w), 0);
+	expect_seen(&w, "%lld:intent %lld:intent", (long long)id[2], (long long)id[4]);
+	assert_int_equal(state_journal_tenant(fx->s, "acme", 10, collect_entry, &w), 0);
+	expect_seen(&w, "%lld:intent %lld:intent %lld:intent", (long long)id[0], (long long)id[2], (long long)id[4]);
+	assert_int_equal(state_journal_tenant(fx->s, "nobody", 10, collect_entry, &w), 0);
+	expect_seen(&w, "%s", "");
+	assert_int_equal(state_journal_tenant(fx->s, NULL, 10, collect_entry, &w), ERR_INVALID);
+}
+
 static void test_journal_no_secret_columns(void **st)
 {
 	fixture *fx = *st;
@@ -300,6 +319,7 @@ int main(void)
 		FX(test_journal_unfinished),
 		FX(test_journal_prune),
 		FX(test_journal_no_secret_columns),
+		FX(test_journal_tenant),
 	};
 	return cmocka_run_group_tests_name("state-journal", tests, NULL, NULL);
 }

@@ -49,7 +49,7 @@ static void test_pg_schema(void **st)
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
 	tables = file_text(fx->path, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
 				     "WHERE schemaname = current_schema()");
-	assert_string_equal(tables, "branches,databases,endpoints,flotilla_version,journal,leases,manifest_extra,"
+	assert_string_equal(tables, "branches,databases,endpoints,flotilla_version,forgotten,journal,leases,manifest_extra,"
 				    "manifest_index,meta,parse_cache,projects,roles,runs,tenant_sync,tenants");
 	for (char *t = strtok_r(tables, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		cols = columns_of(fx->path, t);
@@ -81,11 +81,11 @@ static void test_pg_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "UPDATE flotilla_version SET version = 8");
+	file_exec(fx->path, "UPDATE flotilla_version SET version = 9");
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	ut_assert_err_contains("written by a newer flotilla (schema 8, this one reads up to 7)");
-	assert_int_equal(file_i64(fx->path, "SELECT version FROM flotilla_version"), 8);
+	ut_assert_err_contains("written by a newer flotilla (schema 9, this one reads up to 8)");
+	assert_int_equal(file_i64(fx->path, "SELECT version FROM flotilla_version"), 9);
 }
 
 static void test_pg_refuses_foreign_schema(void **st)
@@ -388,6 +388,8 @@ static void fill_state(fixture *fx, state *s)
 	assert_int_equal(state_tenant_put(s, "acme", "c-000001", "prod", "create"), 0);
 	assert_int_equal(state_tenant_put(s, "zeta", "c-000002", "prod", "adopt"), 0);
 	assert_int_equal(state_tenant_set_protect(s, "zeta", true), 0);
+	assert_int_equal(state_tenant_put(s, "gone", "c-000003", "prod", "create"), 0);
+	assert_int_equal(state_tenant_forget(s, "gone", 0, NULL), 0);
 	assert_int_equal(state_sync_put(s, "acme", "drifted", "quota changed", "[{\"path\":\"quota\"}]"), 0);
 	assert_int_equal(state_run_begin(s, "apply", &run), 0);
 	assert_int_equal(state_journal_intent(s, run, "acme", "c-000001", "update", "{\"method\":\"PATCH\"}", &j), 0);
@@ -415,14 +417,14 @@ static void test_pg_copy_round_trip(void **st)
 	fill_state(fx, from);
 	assert_int_equal(state_open(&pg, fx->path), 0);
 	assert_int_equal(state_copy(from, pg, &rep), 0);
-	assert_int_equal(rep.tables, 13);
+	assert_int_equal(rep.tables, 14);
 	assert_true(rep.rows > 100);
 	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM leases"), 0);
 	assert_int_equal(state_open(&again, back), 0);
 	assert_int_equal(state_copy(pg, again, &rep), 0);
 	/* the far ends compared directly */
 	assert_int_equal(state_verify_same(from, again, &rep), 0);
-	assert_int_equal(rep.tables, 13);
+	assert_int_equal(rep.tables, 14);
 	/* a copy into a state that holds something is refused, and writes nothing */
 	assert_int_equal(state_copy(from, again, &rep), ERR_CONFLICT);
 	ut_assert_err_contains("not empty");
@@ -430,6 +432,10 @@ static void test_pg_copy_round_trip(void **st)
 	file_exec(back, "UPDATE tenants SET fleet = 'other' WHERE tenant = 'zeta'");
 	assert_int_equal(state_verify_same(from, again, &rep), ERR_FAIL);
 	ut_assert_err_contains("table tenants differs");
+	file_exec(back, "UPDATE tenants SET fleet = 'prod' WHERE tenant = 'zeta'");
+	file_exec(back, "UPDATE forgotten SET tenant = 'other'");
+	assert_int_equal(state_verify_same(from, again, &rep), ERR_FAIL);
+	ut_assert_err_contains("table forgotten differs");
 	/* the copied ids are taken: the next run follows them */
 	assert_int_equal(state_run_begin(pg, "refresh", &run), 0);
 	assert_int_equal(run, 2);

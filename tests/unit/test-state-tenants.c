@@ -2,7 +2,10 @@
  * test-state-tenants.c: unit tests for the tenant <-> project map (state/
  * tenants.c): one project per tenant, remapping, walks in name order and
  * a page at a time, and the protect flag remembered for a tenant whose
- * manifest is gone.
+ * manifest is gone; the listing of `state list` (a join a page), and
+ * forgetting a tenant (forgotten.c): unmapped with its sync row, its
+ * project remembered until it is mapped again, on a state migrated from
+ * schema 7 too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +134,132 @@ static void test_tenants_page(void **st)
 	assert_int_equal(c.n, 0);
 }
 
+typedef struct row_seen {
+	int n;
+	char line[8][160];
+} row_seen;
+
+static int seen_listing(void *arg, const state_tenant_row *r)
+{
+	row_seen *w = arg;
+	snprintf(w->line[w->n++], sizeof(w->line[0]), "%s %s %s %s %s %d %s %s %lld %s", r->t.tenant,
+		 r->t.project_id, r->cached ? "cached" : "uncached", r->project_name ? r->project_name : "-",
+		 r->region_id ? r->region_id : "-", r->pg_version, r->protect ? "protect" : "-", r->sync_state,
+		 (long long)(r->sync_since > 0), r->sync_reason[0] ? r->sync_reason : "-");
+	return w->n == 3 ? 9 : 0;
+}
+
+/* state list's page: the map joined with the cache and the sync rows. */
+static void test_tenant_rows_page(void **st)
+{
+	fixture *fx = *st;
+	state_project p;
+	row_seen w = {0};
+
+	fx->s = open_ok(fx);
+	p = full_project(fx, "p-a");
+	assert_int_equal(state_project_put(fx->s, &p, false), 0);
+	assert_int_equal(state_tenant_put(fx->s, "acme", p.id, "prod", "create"), 0);
+	assert_int_equal(state_tenant_put(fx->s, "bolt", "p-gone", "prod", "adopt"), 0);
+	assert_int_equal(state_tenant_set_protect(fx->s, "bolt", true), 0);
+	assert_int_equal(state_sync_put(fx->s, "bolt", "blocked", "region cannot change", NULL), 0);
+	assert_int_equal(state_tenant_rows_page(fx->s, "", 10, seen_listing, &w), 0);
+	assert_int_equal(w.n, 2);
+	char want[160];
+	snprintf(want, sizeof(want), "acme %s cached %s %s %d - synced 0 -", p.id, p.name, p.region_id, p.pg_version);
+	assert_string_equal(w.line[0], want);
+	assert_string_equal(w.line[1], "bolt p-gone uncached - - 0 protect blocked 1 region cannot change");
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(state_tenant_rows_page(fx->s, "acme", 10, seen_listing, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(state_tenant_put(fx->s, "cog", "p-c", "prod", "create"), 0);
+	assert_int_equal(state_tenant_put(fx->s, "dune", "p-d", "prod", "create"), 0);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(state_tenant_rows_page(fx->s, "", 10, seen_listing, &w), 9); /* fn's code stops it */
+	assert_int_equal(w.n, 3);
+}
+
+static int seen_forgotten(void *arg, const state_forgotten *f)
+{
+	row_seen *w = arg;
+	snprintf(w->line[w->n++], sizeof(w->line[0]), "%s %s %s %lld", f->tenant, f->project_id, f->fleet,
+		 (long long)f->run_id);
+	return 0;
+}
+
+/* state forget: the tenant leaves the map and its sync row goes; the
+ * project is remembered by id until it is mapped again. */
+static void test_tenant_forget(void **st)
+{
+	fixture *fx = *st;
+	state_tenant was;
+	state_forgotten f;
+	state_sync sy;
+	row_seen w = {0};
+	int64_t run = 0, before = (int64_t)time(NULL);
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_tenant_put(fx->s, "acme", "p-a", "prod", "create"), 0);
+	assert_int_equal(state_tenant_put(fx->s, "bolt", "p-b", "prod", "create"), 0);
+	assert_int_equal(state_sync_put(fx->s, "acme", "out-of-sync", "manifest removed", NULL), 0);
+	assert_int_equal(state_run_begin(fx->s, "state forget", &run), 0);
+	assert_int_equal(state_tenant_forget(fx->s, "acme", run, &was), 0);
+	assert_string_equal(was.project_id, "p-a");
+	assert_string_equal(was.fleet, "prod");
+	state_tenant_release(&was);
+	assert_int_equal(state_tenant_get(fx->s, "acme", &was), ERR_NOTFOUND);
+	assert_int_equal(state_sync_get(fx->s, "acme", &sy), ERR_NOTFOUND);
+	assert_int_equal(state_tenant_count(fx->s), 1);
+	assert_int_equal(state_forgotten_get(fx->s, "p-a", &f), 0);
+	assert_string_equal(f.tenant, "acme");
+	assert_string_equal(f.fleet, "prod");
+	assert_int_equal(f.run_id, run);
+	assert_true(f.forgotten_at >= before);
+	state_forgotten_release(&f);
+	state_forgotten_release(NULL);
+
+	/* an unmapped tenant: nothing happens */
+	assert_int_equal(state_tenant_forget(fx->s, "acme", run, &was), ERR_NOTFOUND);
+	ut_assert_err_contains("tenant 'acme' is not mapped");
+	assert_null(was.tenant);
+	assert_int_equal(state_tenant_forget(fx->s, "", run, NULL), ERR_INVALID);
+	assert_int_equal(state_tenant_forget(fx->s, "bolt", 0, NULL), 0);
+	assert_int_equal(state_forgotten_foreach(fx->s, seen_forgotten, &w), 0);
+	assert_int_equal(w.n, 2);
+	char want[64];
+	snprintf(want, sizeof(want), "acme p-a prod %lld", (long long)run);
+	assert_string_equal(w.line[0], want);
+	assert_string_equal(w.line[1], "bolt p-b prod 0");
+
+	/* mapped again (an adopt): no longer forgotten */
+	assert_int_equal(state_tenant_put(fx->s, "acme", "p-a", "prod", "adopt"), 0);
+	assert_int_equal(state_forgotten_get(fx->s, "p-a", &f), ERR_NOTFOUND);
+	ut_assert_err_contains("project 'p-a' was not forgotten");
+	assert_int_equal(state_forgotten_get(fx->s, "p-b", &f), 0);
+	state_forgotten_release(&f);
+}
+
+/* A state of schema 7 (before the forgotten table) is migrated on open. */
+static void test_forgotten_migrated(void **st)
+{
+	fixture *fx = *st;
+	state_forgotten f;
+	state_open_report rep;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_tenant_put(fx->s, "acme", "p-a", "prod", "create"), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+	file_exec(fx->path, "DROP TABLE forgotten");
+	set_schema_version(fx->path, 7);
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
+	assert_int_equal(rep.migrated_from, 7);
+	assert_int_equal(rep.migrated_to, STATE_SCHEMA_VERSION);
+	assert_int_equal(state_tenant_forget(fx->s, "acme", 0, NULL), 0);
+	assert_int_equal(state_forgotten_get(fx->s, "p-a", &f), 0);
+	state_forgotten_release(&f);
+}
+
 static void test_tenant_protect(void **st)
 {
 	fixture *fx = *st;
@@ -208,6 +337,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX(test_tenant_protect),
+		FX(test_tenant_rows_page),
+		FX(test_tenant_forget),
+		FX(test_forgotten_migrated),
 		FX(test_tenants_page),
 		FX(test_tenants),
 		FX(test_unmapped_named),

@@ -1477,6 +1477,7 @@ int main(void)
 		cmocka_unit_test(test_size_round_trip),
 		cmocka_unit_test(test_cu_parse),
 		cmocka_unit_test(test_cu_format),
+		cmocka_unit_test(test_count_format),
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_sha256_streaming),
 		cmocka_unit_test(test_hmac_sha256_rfc4231),
