@@ -408,3 +408,61 @@ int cli_tenant_unknown(const char *cmd, state *st, const char *tenant)
 	free(c.v);
 	return EXIT_ERROR;
 }
+
+/* ------------------------------------------------- uncommitted manifests */
+
+#define DIRTY_NAMED 3 /* how many changed files the note names */
+
+typedef struct dirty {
+	const spec_fleet *f;
+	size_t n;
+	char named[DIRTY_NAMED][160];
+	char **roots;
+	size_t nroots, cap;
+} dirty;
+
+static void add_root(void *arg, const char *root)
+{
+	dirty *d = arg;
+	if (d->nroots == d->cap)
+		d->roots = xgrow(d->roots, &d->cap, d->nroots + 1, sizeof(*d->roots));
+	d->roots[d->nroots++] = xstrdup(root);
+}
+
+static int on_dirty(void *arg, const char *path, char what)
+{
+	dirty *d = arg;
+	if (!spec_fleet_is_manifest_path(d->f, path))
+		return 0; /* not a manifest: a README, a script */
+	if (d->n < DIRTY_NAMED)
+		snprintf(d->named[d->n], sizeof(d->named[0]), "%s %s", path,
+			 what == '?' ? "untracked" : what == 'D' ? "deleted" : what == 'S' ? "staged" : "modified");
+	d->n++;
+	return 0;
+}
+
+void cli_note_uncommitted(const char *cmd, const planning *pl, const char *ref)
+{
+	if (!pl->g || !pl->fl.fleet)
+		return;
+	dirty d = {.f = pl->fl.fleet};
+	spec_fleet_manifest_roots(pl->fl.fleet, add_root, &d);
+	if (source_uncommitted(pl->g, (const char *const *)d.roots, d.nroots, on_dirty, &d) != 0)
+		log_warn("cannot tell whether the manifests have uncommitted changes", "error", err_msg());
+	if (d.n) {
+		buf list = BUF_INIT(0);
+		int rc = 0;
+		for (size_t i = 0; rc == 0 && i < d.n && i < DIRTY_NAMED; i++)
+			rc = buf_printf(&list, "%s%s", i ? ", " : "", d.named[i]);
+		if (rc == 0 && d.n > DIRTY_NAMED)
+			rc = buf_printf(&list, " and %s more", CLI_N(d.n - DIRTY_NAMED));
+		fprintf(stderr, "%s: note: %s manifest file%s %s uncommitted changes (%s); flotilla plans commit %.7s "
+			"(%s), not the work tree: commit them to plan them\n", cmd, CLI_N(d.n), d.n == 1 ? "" : "s",
+			d.n == 1 ? "has" : "have", rc == 0 && list.data ? list.data : "", source_commit(pl->g),
+			ref ? ref : "HEAD");
+		buf_release(&list);
+	}
+	for (size_t i = 0; i < d.nroots; i++)
+		free(d.roots[i]);
+	free(d.roots);
+}

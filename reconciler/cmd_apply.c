@@ -192,8 +192,12 @@ static int plan_now(apply_opts *o, state *st, neon_client *client, planning *pl)
 	resume_ctx rc0 = {st, client};
 	o->o.rq.before_refresh = settle_hook;
 	o->o.rq.hook_arg = &rc0;
-	if (planning_run(&o->o.rq, st, client, pl) != 0)
-		return cli_planning_fail("apply", pl);
+	if (planning_run(&o->o.rq, st, client, pl) != 0) {
+		cli_planning_fail("apply", pl);
+		cli_note_uncommitted("apply", pl, o->o.rq.ref);
+		return EXIT_ERROR;
+	}
+	cli_note_uncommitted("apply", pl, o->o.rq.ref);
 	if (state_meta_set(st, "fleet", spec_fleet_name(pl->fl.fleet)) != 0)
 		log_warn("apply: cannot record the fleet's name", "error", err_msg());
 	if (!o->json) {

@@ -32,7 +32,8 @@ const char CMD_PLAN_USAGE[] =
 	"options:\n"
 	"  --repo DIR            the manifest repository (default: .)\n"
 	"  --ref REF             branch, tag or sha to plan (default: HEAD); the working\n"
-	"                        tree is ignored, and the plan names the commit\n"
+	"                        tree is ignored (uncommitted manifest changes get a\n"
+	"                        note on stderr), and the plan names the commit\n"
 	"  --refresh MODE        auto (default): list the fleet again when the cache is\n"
 	"                        older than the fleet's refreshInterval, and read deep the\n"
 	"                        managed projects never read deep or changed since (with\n"
@@ -146,8 +147,10 @@ int cmd_plan(int argc, char **argv)
 	}
 	if (planning_run(&o.rq, st, client, &pl) != 0) {
 		cli_planning_fail("plan", &pl);
+		cli_note_uncommitted("plan", &pl, o.rq.ref);
 		goto done;
 	}
+	cli_note_uncommitted("plan", &pl, o.rq.ref);
 	plan *p = pl.p;
 	int r2;
 	if (strcmp(format, "json") == 0)

@@ -264,6 +264,13 @@ int cli_unknown_option(const char *cmd, const char *word, const struct option *o
 /* Say why planning failed as `cmd`: the manifests' problems first, when
  * there are, then err_msg. EXIT_ERROR. */
 int cli_planning_fail(const char *cmd, const planning *pl);
+/* After loading from a work tree (pl->g and pl->fl.fleet, whatever the
+ * planning's outcome): when the fleet's manifest files there have
+ * uncommitted changes, a note on stderr naming how many and the first few,
+ * and that flotilla plans commit <short id> (ref; NULL: HEAD), not the
+ * work tree. Only the fleet's paths are read (source_uncommitted); a note,
+ * never an error. */
+void cli_note_uncommitted(const char *cmd, const planning *pl, const char *ref);
 /* The manifests' problems as text on stderr, one a line. */
 void cli_print_diags(const spec_diags *diags);
 /* Ask `question` on stderr; true only for a line "yes" on stdin. */

@@ -9,6 +9,7 @@
  * and nowhere else in flotilla.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include <git2.h>
 
@@ -300,6 +301,58 @@ static int resolve(source_repo *g, const char *rev, git_commit **out)
 	return 0;
 }
 
+/* `s` as one word of a shell command line: quoted when it holds anything
+ * but letters, digits and "_./-" (heap). */
+static char *sh_word(const char *s)
+{
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-") == strlen(s))
+		return xstrdup(s);
+	buf b = BUF_INIT(0);
+	int rc = buf_addc(&b, '\'');
+	for (; rc == 0 && *s; s++)
+		rc = *s == '\'' ? buf_adds(&b, "'\\''") : buf_addc(&b, *s);
+	if (rc != 0 || buf_addc(&b, '\'') != 0)
+		abort(); /* no maximum: cannot fail */
+	return buf_detach(&b, NULL);
+}
+
+/* Why `dir` cannot be opened, and what makes it a repository: flotilla
+ * reads a commit, so a directory of manifests needs one. A directory
+ * inside a work tree is named with that tree's top instead, where
+ * flotilla.yaml belongs (a repository made inside it would nest). */
+static int not_a_repo_as(const char *dir, const char *w)
+{
+	struct stat sb;
+	if (stat(dir, &sb) != 0)
+		return err_set(ERR_IO, "'%s' does not exist", dir);
+	if (!S_ISDIR(sb.st_mode))
+		return err_set(ERR_IO, "'%s' is not a directory", dir);
+	git_buf top = {0};
+	git_repository *r = NULL;
+	if (git_repository_discover(&top, dir, 0, NULL) == 0 && git_repository_open(&r, top.ptr) == 0 &&
+	    git_repository_workdir(r)) {
+		int rc = err_set(ERR_IO, "'%s' is not the top of a git repository: it is inside '%s', and flotilla "
+					 "reads flotilla.yaml at a repository's root; pass --repo %s, or make '%s' a "
+					 "repository of its own", dir, git_repository_workdir(r), git_repository_workdir(r), dir);
+		git_repository_free(r);
+		git_buf_dispose(&top);
+		return rc;
+	}
+	git_repository_free(r);
+	git_buf_dispose(&top);
+	return err_set(ERR_IO, "'%s' is not a git repository, and flotilla reads the manifests from a commit; make it "
+			       "one: git -C %s init && git -C %s add -A && git -C %s commit -m 'manifests' (flotilla "
+			       "validate --dir %s checks the directory as it is)", dir, w, w, w, w);
+}
+
+static int not_a_repo(const char *dir)
+{
+	char *w = sh_word(dir);
+	int rc = not_a_repo_as(dir, w);
+	free(w);
+	return rc;
+}
+
 int source_open(source_repo **out, const char *dir, const char *ref)
 {
 	*out = NULL;
@@ -309,7 +362,14 @@ int source_open(source_repo **out, const char *dir, const char *ref)
 	int rc = 0;
 	g->dir = xstrdup(dir);
 	if (git_repository_open_ext(&g->repo, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) != 0) {
-		rc = err_set(ERR_IO, "'%s' is not a git repository", dir);
+		rc = not_a_repo(dir);
+		goto done;
+	}
+	if (!ref && git_repository_head_unborn(g->repo) == 1) {
+		char *w = sh_word(dir);
+		rc = err_set(ERR_NOTFOUND, "'%s' has no commit yet, and flotilla reads a commit; commit the manifests: "
+					   "git -C %s add -A && git -C %s commit -m 'manifests'", dir, w, w);
+		free(w);
 		goto done;
 	}
 	rc = resolve(g, ref ? ref : "HEAD", &commit);
@@ -545,4 +605,53 @@ int source_path_where(const char *path, char repo[PATH_MAX], bool *tracked, bool
 		*ignored = ign != 0;
 	git_repository_free(r);
 	return 0;
+}
+
+/* ------------------------------------------------- uncommitted changes */
+
+typedef struct uncommitted {
+	int (*fn)(void *, const char *, char);
+	void *arg;
+} uncommitted;
+
+static int on_status(const char *path, unsigned int flags, void *arg)
+{
+	uncommitted *u = arg;
+	char what = 0;
+	if (flags & GIT_STATUS_WT_NEW)
+		what = '?';
+	else if (flags & GIT_STATUS_WT_DELETED)
+		what = 'D';
+	else if (flags & (GIT_STATUS_WT_MODIFIED | GIT_STATUS_WT_TYPECHANGE | GIT_STATUS_WT_RENAMED))
+		what = 'M';
+	else if (flags & (GIT_STATUS_INDEX_NEW | GIT_STATUS_INDEX_MODIFIED | GIT_STATUS_INDEX_DELETED |
+			  GIT_STATUS_INDEX_RENAMED | GIT_STATUS_INDEX_TYPECHANGE))
+		what = 'S';
+	return what ? u->fn(u->arg, path, what) : 0;
+}
+
+int source_uncommitted(source_repo *g, const char *const *paths, size_t n,
+		       int (*fn)(void *arg, const char *path, char what), void *arg)
+{
+	if (git_repository_is_bare(g->repo))
+		return 0; /* no work tree: nothing uncommitted (the daemon's cache) */
+	git_status_options opt;
+	git_status_options_init(&opt, GIT_STATUS_OPTIONS_VERSION);
+	opt.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	/* literal paths: libgit2 then walks only those files and directories,
+	 * not the whole work tree; no rename detection, no submodules */
+	opt.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
+		    GIT_STATUS_OPT_EXCLUDE_SUBMODULES | GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
+	bool everywhere = n == 0;
+	for (size_t i = 0; i < n; i++)
+		everywhere = everywhere || paths[i][0] == '\0';
+	if (!everywhere) {
+		opt.pathspec.strings = (char **)paths;
+		opt.pathspec.count = n;
+	}
+	uncommitted u = {fn, arg};
+	int rc = git_status_foreach_ext(g->repo, &opt, on_status, &u);
+	if (rc < 0 && rc != GIT_EUSER)
+		return err_set(ERR_IO, "cannot read the status of the work tree '%s': %s", g->dir, git_msg());
+	return rc == GIT_EUSER ? 0 : rc;
 }

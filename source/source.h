@@ -17,7 +17,8 @@
 
 /*
  * Manifests read from a commit's tree with libgit2 (git.c), without a
- * checkout: a dirty working tree is ignored.
+ * checkout: a dirty working tree is ignored (source_uncommitted tells
+ * what it holds).
  */
 typedef struct source_repo source_repo;
 
@@ -42,6 +43,20 @@ int source_resolve(source_repo *g, const char *rev, char out[41]);
  */
 int source_changed(source_repo *g, const char *since, int (*fn)(void *arg, const char *path, char status),
 		    void *arg);
+
+/*
+ * What the work tree of g's repository holds that its HEAD does not: each
+ * file under `paths` (n repository-relative files or directories, taken
+ * literally; n 0 or a "" among them: the whole tree) that is modified
+ * ('M'), deleted ('D') or untracked ('?') in the work tree, or else staged
+ * ('S'); ignored files are not. Only those paths are walked, so the cost
+ * is that of the files they hold. fn(arg, path, what) returning nonzero
+ * stops the walk (0 is returned). A bare repository (the daemon's cache)
+ * has no work tree: 0, fn never called. ERR_IO when the status cannot be
+ * read.
+ */
+int source_uncommitted(source_repo *g, const char *const *paths, size_t n,
+		       int (*fn)(void *arg, const char *path, char what), void *arg) WUR;
 
 /* Is `path` (an existing file) inside a git work tree? 0 and its top
  * directory in repo, whether the index tracks it and whether the

@@ -352,7 +352,10 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 			if (!spec__want_string(d, v, where))
 				break;
 			if (strcmp(v->str, "heal") != 0 && strcmp(v->str, "report") != 0) {
-				spec__diag_at(d, v, where, "drift must be heal or report, not '%s'", v->str);
+				static const char *const DRIFT[] = {"heal", "report"};
+				const char *hint = spec__suggest(v->str, DRIFT, ARRAY_LEN(DRIFT));
+				spec__diag_at(d, v, where, "drift must be heal or report, not '%s'%s%s%s", v->str,
+					      hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
 				break;
 			}
 			f->drift = spec__copy_str(d, v);

@@ -27,6 +27,14 @@ static const char *const DEFAULT_REGIONS[] = {
 	"aws-eu-west-2", "aws-ap-southeast-1", "aws-ap-southeast-2", "aws-sa-east-1",
 	"azure-eastus2", "azure-westus3", "azure-gwc",
 };
+bool spec__region_documented(const char *region)
+{
+	for (size_t i = 0; i < ARRAY_LEN(DEFAULT_REGIONS); i++)
+		if (strcmp(DEFAULT_REGIONS[i], region) == 0)
+			return true;
+	return false;
+}
+
 static const char *const DEFAULT_GLOBS[] = {"tenants/**/*.yaml", "profiles/*.yaml"};
 
 uint32_t fleet_file_add(spec_fleet *f, const char *path)

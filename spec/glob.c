@@ -102,3 +102,42 @@ bool spec_glob_match(const char *glob, const char *path)
 {
 	return match(glob, path);
 }
+
+bool spec_fleet_is_manifest_path(const spec_fleet *f, const char *path)
+{
+	/* both sources skip dot-named entries, so no such path is loaded */
+	for (const char *s = path; s; s = strchr(s, '/') ? strchr(s, '/') + 1 : NULL)
+		if (*s == '.')
+			return false;
+	if (strcmp(path, "flotilla.yaml") == 0)
+		return true;
+	for (size_t g = 0; f->manifests && g < f->manifests->n; g++)
+		if (spec_glob_match(f->manifests->items[g].s, path))
+			return true;
+	return false;
+}
+
+void spec_fleet_manifest_roots(const spec_fleet *f, void (*fn)(void *arg, const char *root), void *arg)
+{
+	fn(arg, "flotilla.yaml");
+	buf root = BUF_INIT(0);
+	for (size_t g = 0; f->manifests && g < f->manifests->n; g++) {
+		/* the segments before the first one with a wildcard: every
+		 * match lies under them ("tenants/<two asterisks>/x.yaml": tenants) */
+		const char *glob = f->manifests->items[g].s;
+		size_t keep = 0;
+		for (const char *s = glob; *s; s++) {
+			if (strchr("*?[", *s))
+				break;
+			if (*s == '/')
+				keep = (size_t)(s - glob);
+		}
+		if (!strpbrk(glob, "*?["))
+			keep = strlen(glob); /* no wildcard: a file of its own */
+		buf_reset(&root);
+		if (buf_add(&root, glob, keep) != 0 || buf_add(&root, "", 0) != 0)
+			abort(); /* no maximum: cannot fail */
+		fn(arg, root.data ? root.data : "");
+	}
+	buf_release(&root);
+}

@@ -143,6 +143,9 @@ const char *spec__copy_str(dec *d, const ynode *n);
 void spec__join(char *out, const char *base, const char *key);
 /* The known key within edit distance 2 of `key`, or NULL. */
 const char *spec__suggest(const char *key, const char *const *known, size_t nknown);
+/* Whether region is one of Neon's documented regions (fleet.c, the
+ * built-in allowedRegions). */
+bool spec__region_documented(const char *region);
 /* Index of map key i among `known`, or -1 (unknown, duplicate, not a string). */
 int spec__key_index(dec *d, const ynode *m, size_t i, const char *path, const char *const *known, size_t nknown);
 bool spec__want_map(dec *d, const ynode *n, const char *path);

@@ -336,5 +336,14 @@ bool spec_tenant_name_valid(const char *name);
 /* Match a '/'-separated path against a glob: `*` `?` `[…]` within a
  * segment, `**` across any number of segments. */
 bool spec_glob_match(const char *glob, const char *path);
+/* Whether `path` (repository-relative) names one of the fleet's manifest
+ * files: flotilla.yaml, or a match of spec.manifests with no dot-named
+ * segment (no source lists those). Whether it exists is not asked. */
+bool spec_fleet_is_manifest_path(const spec_fleet *f, const char *path);
+/* Where every manifest file of the fleet lies, for a walk restricted to
+ * them: fn(arg, root) with "flotilla.yaml", then each glob's leading
+ * segments without a wildcard ("tenants" for "tenants/<two asterisks>/
+ * <asterisk>.yaml"; "" for a glob that starts with one: the whole tree). */
+void spec_fleet_manifest_roots(const spec_fleet *f, void (*fn)(void *arg, const char *root), void *arg);
 
 #endif

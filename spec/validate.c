@@ -187,6 +187,51 @@ static const char *path_of(const spec_val *v, spec_field f, char *out, size_t si
 	return out;
 }
 
+/* A region outside allowedRegions: the allowed ones (the first
+ * REGIONS_NAMED), and the nearest when it is close and the region is
+ * none of Neon's (a typo). */
+#define REGIONS_NAMED 8
+static void check_region(const spec_fleet *f, const spec_tenant *t, const spec_val *region, spec_diags *diags)
+{
+	const spec_list *allowed = f->allowed_regions;
+	const char *known[REGIONS_NAMED];
+	size_t nk = 0;
+	for (size_t i = 0; i < allowed->n; i++) {
+		if (strcmp(allowed->items[i].s, region->s) == 0)
+			return;
+		if (nk < REGIONS_NAMED)
+			known[nk++] = allowed->items[i].s;
+	}
+	const spec_origin *o = region->o.layer == SPEC_LAYER_BUILTIN ? &t->o : &region->o;
+	char from[160], p[128];
+	if (f->allowed_regions_o.set)
+		snprintf(from, sizeof(from), "allowedRegions from %s:%" PRIu32,
+			 spec_fleet_file(f, f->allowed_regions_o.file), f->allowed_regions_o.line);
+	else
+		str_copy(from, "the built-in allowedRegions", sizeof(from));
+	buf use = BUF_INIT(0);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < nk; i++)
+		rc = buf_printf(&use, "%s%s", i == 0 ? "" : i + 1 == allowed->n ? " or " : ", ", known[i]);
+	if (rc == 0 && allowed->n > nk)
+		rc = buf_printf(&use, " and %zu more", allowed->n - nk);
+	if (rc != 0)
+		abort(); /* unbounded buffer: cannot fail */
+	/* a typo of an allowed region, not another real one (aws-us-west-2
+	 * is two edits from aws-us-east-2, and means what it says); every
+	 * allowed region is a candidate, not only the ones named */
+	const char **all = xcalloc(allowed->n ? allowed->n : 1, sizeof(*all));
+	for (size_t i = 0; i < allowed->n; i++)
+		all[i] = allowed->items[i].s;
+	const char *hint = spec__region_documented(region->s) ? NULL : str_suggest(region->s, all, allowed->n);
+	add(f, diags, o, path_of(region, SF_REGION, p, sizeof(p)),
+	    "region '%s' is not in the fleet's allowedRegions (%s%s): use %s%s%s%s", region->s,
+	    region->o.layer == SPEC_LAYER_BUILTIN ? "it is the built-in default region; " : "", from,
+	    use.data ? use.data : "", hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+	free(all);
+	buf_release(&use);
+}
+
 void spec__validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags *diags)
 {
 	spec_values m;
@@ -212,22 +257,7 @@ void spec__validate_tenant(const spec_fleet *f, const spec_tenant *t, spec_diags
 		    prof->s, hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
 	}
 
-	const spec_val *region = &m.v[SF_REGION];
-	bool allowed = false;
-	for (size_t i = 0; i < f->allowed_regions->n && !allowed; i++)
-		allowed = strcmp(f->allowed_regions->items[i].s, region->s) == 0;
-	if (!allowed) {
-		const spec_origin *o = region->o.layer == SPEC_LAYER_BUILTIN ? &t->o : &region->o;
-		char list[160];
-		if (f->allowed_regions_o.set)
-			snprintf(list, sizeof(list), "allowedRegions from %s:%" PRIu32,
-				 spec_fleet_file(f, f->allowed_regions_o.file), f->allowed_regions_o.line);
-		else
-			str_copy(list, "the built-in allowedRegions", sizeof(list));
-		add(f, diags, o, path_of(region, SF_REGION, p, sizeof(p)),
-		    "region '%s' is not in the fleet's allowedRegions (%s%s)", region->s,
-		    region->o.layer == SPEC_LAYER_BUILTIN ? "it is the built-in default region; " : "", list);
-	}
+	check_region(f, t, &m.v[SF_REGION], diags);
 
 	/* CU rules (docs/neon-api.md, Endpoints): max >= min, max - min <= 8,
 	 * autoscaling up to the account's ceiling, fixed size up to 56 */

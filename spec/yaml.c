@@ -73,7 +73,7 @@ static bool check_tabs(const char *file, const char *data, size_t len, spec_diag
 		while (i < len && (data[i] == ' ' || data[i] == '\t')) {
 			if (data[i] == '\t') {
 				spec_diags_add(diags, file, line, (unsigned)col + 1, "(file)",
-					       "tab character in indentation: YAML allows only spaces");
+					       "tab character in indentation: YAML forbids tabs for indentation; use spaces");
 				return false;
 			}
 			i++;
@@ -251,6 +251,103 @@ static bool on_event(builder *b, yaml_event_t *ev, ydoc **docs, size_t *ndocs, s
 	}
 }
 
+/* ------------------------------------------------------- syntax hints */
+
+/* Line `line` (0-based) of data: its start and length, without "\n". */
+static bool line_at(const char *data, size_t len, size_t line, const char **start, size_t *n)
+{
+	size_t i = 0;
+	for (size_t l = 0; l < line; l++) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		if (!nl)
+			return false;
+		i = (size_t)(nl - data) + 1;
+	}
+	const char *nl = memchr(data + i, '\n', len - i);
+	*start = data + i;
+	*n = nl ? (size_t)(nl - (data + i)) : len - i;
+	if (*n && (*start)[*n - 1] == '\r')
+		(*n)--;
+	return true;
+}
+
+static size_t indent_of(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && s[i] == ' ')
+		i++;
+	return i;
+}
+
+/* The nearest line above `line` with content (not blank, not only a
+ * comment): its number (0-based) and indentation; false when none is. */
+static bool line_above(const char *data, size_t len, size_t line, size_t *above, size_t *indent)
+{
+	for (size_t l = line; l-- > 0;) {
+		const char *s;
+		size_t n;
+		if (!line_at(data, len, l, &s, &n))
+			return false;
+		size_t i = indent_of(s, n);
+		if (i < n && s[i] != '#') {
+			*above = l;
+			*indent = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * What a libyaml error most likely means, for the few errors whose usual
+ * cause can be told from the text: "" when none is likely. The line
+ * numbers it names count from 1, as the diagnostic's do.
+ */
+static void syntax_hint(const yaml_parser_t *p, const char *data, size_t len, buf *out)
+{
+	const char *problem = p->problem ? p->problem : "", *context = p->context ? p->context : "";
+	size_t line = p->problem_mark.line, col = p->problem_mark.column;
+	size_t cline = p->context_mark.line, ccol = p->context_mark.column;
+	const char *s = NULL;
+	size_t n = 0, above = 0, up = 0;
+	bool have = line_at(data, len, line, &s, &n);
+	int rc = 0;
+	if (strstr(context, "quoted scalar") && strstr(problem, "unexpected end")) {
+		rc = buf_printf(out, "the quote at line %zu, column %zu is never closed", cline + 1, ccol + 1);
+	} else if (strstr(context, "flow sequence") || strstr(context, "flow mapping")) {
+		/* a bracket left open swallows the lines after it; on its own
+		 * line the cause may be a missing comma instead: no hint */
+		char open = strstr(context, "sequence") ? '[' : '{';
+		if (line > cline)
+			rc = buf_printf(out, "the '%c' at line %zu, column %zu is never closed: close it with '%c'", open,
+					cline + 1, ccol + 1, open == '[' ? ']' : '}');
+	} else if (strstr(problem, "did not find expected key") || strstr(problem, "expected '-' indicator")) {
+		rc = buf_printf(out, "check this line's indentation against the line%s above: the %s that starts at "
+				     "line %zu has its %s at column %zu", line > cline + 1 ? "s" : "",
+				strstr(problem, "key") ? "map" : "list", cline + 1,
+				strstr(problem, "key") ? "keys" : "'-' items", ccol + 1);
+	} else if (strstr(problem, "mapping values are not allowed") && have && col < n) {
+		size_t key = indent_of(s, n);
+		const char *first = memchr(s + key, ':', col - key);
+		if (first && (size_t)(first - s) < col) {
+			rc = buf_printf(out, "a value that holds ': ' must be quoted (key: \"a: b\")");
+		} else if (line_above(data, len, line, &above, &up)) {
+			if (key > up)
+				rc = buf_printf(out, "this line is indented more than line %zu above it (%zu spaces, not "
+						     "%zu): keys of one map line up", above + 1, key, up);
+			else if (line_at(data, len, above, &s, &n) && !memchr(s, ':', n))
+				rc = buf_printf(out, "line %zu above has no ':' after its key, so this line reads as "
+						     "the rest of its value", above + 1);
+		}
+	} else if (strstr(problem, "could not find expected ':'") && strstr(context, "simple key")) {
+		rc = buf_printf(out, "line %zu has no ':' after its key", cline + 1);
+	} else if (strstr(problem, "cannot start any token") && have && col < n && strchr("@`", s[col])) {
+		rc = buf_printf(out, "'%c' cannot start a plain value: quote the value", s[col]);
+	}
+	if (rc != 0)
+		abort(); /* unbounded buffer: cannot fail */
+}
+
 size_t spec__yaml_load(arena *a, const char *file, const char *data, size_t len,
 		 ydoc **out, spec_diags *diags)
 {
@@ -292,11 +389,14 @@ size_t spec__yaml_load(arena *a, const char *file, const char *data, size_t len,
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&parser, &ev)) {
 			const char *ctx = parser.context ? parser.context : NULL;
+			buf hint = BUF_INIT(0);
+			syntax_hint(&parser, data, len, &hint);
 			spec_diags_add(diags, file, (unsigned)parser.problem_mark.line + 1,
 				       (unsigned)parser.problem_mark.column + 1, "(file)",
-				       "YAML syntax error: %s%s%s",
+				       "YAML syntax error: %s%s%s%s%s",
 				       parser.problem ? parser.problem : "unknown problem",
-				       ctx ? " " : "", ctx ? ctx : "");
+				       ctx ? " " : "", ctx ? ctx : "", hint.len ? "; " : "", hint.len ? hint.data : "");
+			buf_release(&hint);
 			ok = false;
 			break;
 		}

@@ -12,6 +12,12 @@
 #    apply job has a concurrency group that never cancels a running apply,
 #    waits for the lease (--lock-timeout), saves new secrets (--secrets-dir),
 #    stores and removes them and judges apply's exit code whatever it was;
+#  - both: the pull request's plan is one comment, found by its marker,
+#    made by the first push and edited by the next (the step run against a
+#    stand-in for gh); the plan file, text plan and tree are uploaded under
+#    the pull request's head; on a push, apply applies that plan file only
+#    when main has the planned tree, and says to re-plan otherwise (the step
+#    run against a real git repository and the stand-in);
 #  - every `flotilla COMMAND` in a run script names a command, and each of
 #    its --options is one that `FLOTILLA COMMAND --help` lists.
 # PyYAML reads the files when it is installed (scripts/install-deps.sh does
@@ -24,7 +30,7 @@ flotilla=${2:?usage: ci-example.sh SRCROOT FLOTILLA}
 command -v python3 >/dev/null || { echo "FAIL: python3 is needed"; exit 1; }
 
 python3 - "$root" "$flotilla" <<'PY'
-import json, os, re, shlex, subprocess, sys
+import json, os, re, shlex, shutil, subprocess, sys
 
 root, flotilla = sys.argv[1], sys.argv[2]
 ci = os.path.join(root, "examples", "ci")
@@ -311,6 +317,187 @@ def flotilla_calls(script):
             calls.append((cmd, opts))
     return calls
 
+def flotilla_words(script):
+    """(command, [words after it, up to the end of the command]) of each
+    `flotilla COMMAND ...`, arrays expanded as flotilla_calls does."""
+    text = script.replace("\\\n", " ")
+    arrays = {}
+    for m in re.finditer(r'(\w+)=\(([^)]*)\)', text):
+        arrays.setdefault(m.group(1), []).extend(shlex.split(m.group(2), comments=True))
+    out = []
+    for line in text.split("\n"):
+        lex = shlex.shlex(line, posix=False, punctuation_chars=True)
+        lex.whitespace_split = True
+        try:
+            words = list(lex)
+        except ValueError:
+            continue
+        for i, w in enumerate(words):
+            if w != "flotilla" or (i > 0 and words[i - 1] not in STOP and words[i - 1] not in ("then", "do", "else")):
+                continue
+            rest = []
+            for a in words[i + 2:]:
+                if a in STOP or re.fullmatch(r'\d*[<>]&?\d*', a):
+                    break
+                a = a.strip('"')
+                m = re.fullmatch(r'\$\{(\w+)\[@\]\}', a)
+                rest.extend(arrays.get(m.group(1), []) if m else [a])
+            out.append((words[i + 1] if i + 1 < len(words) else "", rest))
+    return out
+
+def opt_names(words):
+    return [w.split("=", 1)[0] for w in words if w.startswith("--")]
+
+# A stand-in for GitHub's `gh` (the GitHub API is not ours to run): the
+# calls the workflows make, over a JSON file of comments, pull requests and
+# artifacts; every call is logged. --jq goes through jq -r, as gh's does.
+FAKE_GH = r"""#!/usr/bin/env python3
+import json, os, shutil, subprocess, sys
+st_path = os.environ["FAKE_GH"]
+st = json.load(open(st_path))
+args = sys.argv[1:]
+st["log"].append(" ".join(args))
+def out(doc, jq):
+    text = json.dumps(doc)
+    if jq:
+        text = subprocess.run(["jq", "-r", jq], input=text, capture_output=True, text=True, check=True).stdout
+    sys.stdout.write(text)
+def arg(name):
+    return args[args.index(name) + 1] if name in args else None
+if args[0] == "run" and args[1] == "download":
+    shutil.copytree(st["artifact_files"][arg("--name")], arg("--dir"))
+elif args[0] == "api":
+    method, jq = arg("-X") or "GET", arg("--jq")
+    path = [a for a in args[1:] if a.startswith("repos/")][0]
+    parts = path.split("?")[0].split("/")
+    if method == "GET" and parts[-1] == "comments":
+        out(st["comments"], jq)
+    elif method == "GET" and parts[-1] == "pulls":
+        out(st["pulls"].get(parts[-2], []), jq)
+    elif method == "GET" and parts[-1] == "artifacts":
+        name = path.split("name=")[1]
+        out({"artifacts": [a for a in st["artifacts"] if a["name"] == name]}, jq)
+    elif method in ("PATCH", "POST"):
+        body = open(arg("-F").split("@", 1)[1]).read()
+        if method == "PATCH":
+            c = [c for c in st["comments"] if str(c["id"]) == parts[-1]][0]
+            c["body"] = body
+        else:
+            st["comments"].append({"id": 100 + len(st["comments"]), "user": {"login": "github-actions[bot]"}, "body": body})
+    else:
+        sys.exit("fake gh: no such call: " + " ".join(args))
+else:
+    sys.exit("fake gh: no such call: " + " ".join(args))
+json.dump(st, open(st_path, "w"))
+"""
+
+def run_step(script, env, cwd, state):
+    """Run a workflow step's script with bash -e (as GitHub does), the fake
+    gh first on the PATH: (exit code, output, the fake's state after)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        os.makedirs(os.path.join(tmp, "bin"))
+        gh = os.path.join(tmp, "bin", "gh")
+        open(gh, "w").write(FAKE_GH)
+        os.chmod(gh, 0o755)
+        st = os.path.join(tmp, "gh.json")
+        json.dump(dict(state, log=[]), open(st, "w"))
+        out_file = os.path.join(tmp, "output")
+        open(out_file, "w").close()
+        e = dict(os.environ, PATH=os.path.join(tmp, "bin") + ":" + os.environ["PATH"], FAKE_GH=st,
+                 GITHUB_REPOSITORY="acme/fleet", GITHUB_OUTPUT=out_file, RUNNER_TEMP=tmp, **env)
+        r = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=e, capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout + r.stderr, json.load(open(st)), open(out_file).read()
+
+def step_named(doc, job, name):
+    return next((s for s in steps((doc.get("jobs") or {}).get(job) or {}) if s.get("name") == name), {})
+
+MARKER = "<!-- flotilla-plan -->"
+
+def check_comment(name, doc):
+    """The pull request's plan: one comment, made once, then edited."""
+    import tempfile
+    step = step_named(doc, "plan", "comment the plan on the pull request")
+    script = step.get("run", "")
+    check("gh pr comment" not in script, name + ": the plan is not added as a new comment each push")
+    check(MARKER in script, name + ": the plan comment carries the marker " + MARKER)
+    with tempfile.TemporaryDirectory() as wd:
+        open(os.path.join(wd, "plan.md"), "w").write("## plan one\n")
+        someone = {"id": 5, "user": {"login": "alice"}, "body": MARKER + "\nquoted by a person"}
+        rc, out, st, _ = run_step(script, {"PR": "7", "GH_TOKEN": "t"}, wd, {"comments": [someone]})
+        mine = [c for c in st["comments"] if c["user"]["login"] == "github-actions[bot]"]
+        check(rc == 0 and len(mine) == 1 and mine[0]["body"].startswith(MARKER + "\n## plan one"),
+              name + ": the first push makes one comment, marker first", out + repr(st["comments"]))
+        open(os.path.join(wd, "plan.md"), "w").write("## plan two\n")
+        rc, out, st2, _ = run_step(script, {"PR": "7", "GH_TOKEN": "t"}, wd, {"comments": st["comments"]})
+        mine2 = [c for c in st2["comments"] if c["user"]["login"] == "github-actions[bot]"]
+        check(rc == 0 and len(mine2) == 1 and mine2[0]["id"] == mine[0]["id"] and "plan two" in mine2[0]["body"]
+              and any(l.startswith("api -X PATCH repos/acme/fleet/issues/comments/%d" % mine[0]["id"]) for l in st2["log"]),
+              name + ": the next push edits that comment, and adds none", out + repr(st2["log"]))
+        check(st2["comments"][0] == someone, name + ": a person's comment quoting the marker is left alone")
+
+def check_artifact(name, doc):
+    """The plan job uploads the plan file with the text plan and the tree,
+    under the name the apply job looks for, and prints the plan."""
+    up = [s for s in steps((doc.get("jobs") or {}).get("plan") or {}) if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    w = (up[0].get("with") or {}) if up else {}
+    paths = str(w.get("path", "")).split()
+    check(len(up) == 1 and {"plan.bin", "plan.txt", "plan.tree"} <= set(paths),
+          name + ": the plan job uploads plan.bin, plan.txt and plan.tree as an artifact", repr(w))
+    check(w.get("name") == "flotilla-plan-${{ github.event.pull_request.number }}-${{ github.event.pull_request.head.sha }}",
+          name + ": the artifact is named by the pull request and its head commit", repr(w.get("name")))
+    plan_step = step_named(doc, "plan", "flotilla plan").get("run", "")
+    check("--full-plan-url \"${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}\"" in plan_step,
+          name + ": the markdown plan links this run (--full-plan-url)")
+    check("--format text >plan.txt" in plan_step and "HEAD^{tree}" in plan_step,
+          name + ": the plan step writes the text plan and the tree it planned")
+    check(step_named(doc, "plan", "the whole plan").get("run", "").strip() == "cat plan.txt",
+          name + ": the whole plan goes to the log")
+    co = next((s for s in steps((doc.get("jobs") or {}).get("plan") or {}) if str(s.get("uses", "")).startswith("actions/checkout@")), {})
+    check((co.get("with") or {}).get("ref") == "${{ github.event.pull_request.head.sha }}",
+          name + ": the plan job plans the pull request's head, not GitHub's test merge")
+
+def check_reviewed(name, doc):
+    """On a push, the reviewed plan is found by its pull request and
+    applied only when main has the tree it was planned at."""
+    import tempfile
+    step = step_named(doc, "apply", "find the reviewed plan")
+    script = step.get("run", "")
+    check(step.get("if") == "github.event_name == 'push'", name + ": the reviewed plan is looked for on a push")
+    with tempfile.TemporaryDirectory() as wd:
+        g = lambda *a: subprocess.run(["git", "-C", wd] + list(a), check=True, capture_output=True, text=True,
+                                      env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x",
+                                               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@x")).stdout.strip()
+        g("init", "-q")
+        open(os.path.join(wd, "flotilla.yaml"), "w").write("a\n")
+        g("add", "-A")
+        g("commit", "-qm", "one")
+        sha, tree = g("rev-parse", "HEAD"), g("rev-parse", "HEAD^{tree}")
+        art = os.path.join(wd, "..", os.path.basename(wd) + "-art")
+        os.makedirs(art)
+        open(os.path.join(art, "plan.bin"), "w").write("{}")
+        open(os.path.join(art, "plan.tree"), "w").write(tree + "\n")
+        art_name = "flotilla-plan-7-h" + "0" * 39
+        state = {"comments": [],
+                 "pulls": {sha: [{"number": 7, "merged_at": "2026-01-01T00:00:00Z", "head": {"sha": "h" + "0" * 39}}]},
+                 "artifacts": [{"name": art_name, "expired": False, "workflow_run": {"id": 99}}],
+                 "artifact_files": {art_name: art}}
+        rc, out, st, outputs = run_step(script, {"GITHUB_SHA": sha, "GH_TOKEN": "t"}, wd, state)
+        check(rc == 0 and re.search(r'^plan=.*/reviewed-plan/plan\.bin$', outputs, re.M) is not None
+              and "run download 99 --name " + art_name in " | ".join(st["log"]),
+              name + ": main with the planned tree: the plan artifact of its pull request is applied", out + outputs)
+        open(os.path.join(wd, "flotilla.yaml"), "w").write("b\n")
+        g("commit", "-qam", "main moved")
+        sha2 = g("rev-parse", "HEAD")
+        state["pulls"] = {sha2: state["pulls"][sha]}
+        rc, out, st, outputs = run_step(script, {"GITHUB_SHA": sha2, "GH_TOKEN": "t"}, wd, state)
+        check(rc != 0 and "plan=" not in outputs and "re-plan" in out,
+              name + ": main with another tree: no plan is applied, and the job says to re-plan", out)
+        rc, out, st, outputs = run_step(script, {"GITHUB_SHA": sha2, "GH_TOKEN": "t"}, wd, dict(state, pulls={}))
+        check(rc != 0 and "plan=" not in outputs and "re-plan" in out,
+              name + ": a push without a pull request: no plan is applied, and the job says to re-plan", out)
+        shutil.rmtree(art)
+
 help_cache = {}
 
 def help_options(cmd):
@@ -350,11 +537,27 @@ def check_common(name, doc):
     conc = apply_job.get("concurrency")
     check(isinstance(conc, dict) and bool(conc.get("group")) and conc.get("cancel-in-progress") is False,
           name + ": the apply job has a concurrency group with cancel-in-progress: false", repr(conc))
-    applies = [o for _, s, r in runs({"jobs": {"apply": apply_job}}) for c, o in flotilla_calls(r) if c == "apply"]
-    check(len(applies) == 1, name + ": the apply job runs flotilla apply once", str(len(applies)))
-    opts = applies[0] if applies else []
+    applies = [w for _, s, r in runs({"jobs": {"apply": apply_job}}) for c, w in flotilla_words(r) if c == "apply"]
+    check(len(applies) == 2, name + ": the apply job runs flotilla apply twice (a reviewed plan file, or by hand)",
+          str(len(applies)))
+    filed = [w for w in applies if w and not w[0].startswith("-")]
+    by_hand = [w for w in applies if w and w[0].startswith("-")]
+    check(len(filed) == 1 and filed[0][0] == '$PLAN', name + ": one flotilla apply applies the plan file $PLAN",
+          repr(filed))
+    planning = {"--repo", "--ref", "--refresh", "--select", "--changed-since", "--auto-approve"}
+    check(bool(filed) and not planning & set(opt_names(filed[0])),
+          name + ": the plan file's apply takes no planning option", repr(filed))
+    check(len(by_hand) == 1, name + ": one flotilla apply plans main (run by hand)", repr(by_hand))
     for o in ("--auto-approve", "--lock-timeout", "--secrets-dir", "--continue-on-error", "--changed-since"):
-        check(o in opts, name + ": flotilla apply has " + o, repr(opts))
+        check(bool(by_hand) and o in opt_names(by_hand[0]), name + ": flotilla apply by hand has " + o, repr(by_hand))
+    for o in ("--lock-timeout", "--secrets-dir", "--continue-on-error"):
+        check(bool(filed) and o in opt_names(filed[0]), name + ": flotilla apply PLANFILE has " + o, repr(filed))
+    apply_step = next((s for s in steps(apply_job) if s.get("id") == "apply"), {})
+    check("steps.reviewed.outputs.plan" in str((apply_step.get("env") or {}).get("PLAN", "")),
+          name + ": $PLAN is the plan the step 'find the reviewed plan' found")
+    check_reviewed(name, doc)
+    check_comment(name, doc)
+    check_artifact(name, doc)
     names = [s.get("name", "") for s in steps(apply_job)]
     always = {s.get("name", ""): str(s.get("if", "")) for s in steps(apply_job)}
     for step in ("store new secrets", "remove the secrets from the runner", "exit code of apply"):
@@ -406,8 +609,8 @@ if isinstance(doc, dict):
     check(re.search(r'(?<![\w.-])sqlite3(?![\w.-])', code) is None, name + ": no sqlite3 in its run scripts")
     plans = [l for _, s, r in runs({"jobs": {"plan": (doc.get("jobs") or {}).get("plan") or {}}})
              for l in r.replace("\\\n", " ").split("\n") if re.search(r'(^|\s)flotilla\s+plan\b', l)]
-    check(len(plans) == 1 and re.search(r'--refresh[= ]none\b', plans[0]) is not None,
-          name + ": the pull request's plan takes no lease (--refresh=none)", repr(plans))
+    check(len(plans) >= 1 and all(re.search(r'--refresh[= ]none\b', p) for p in plans),
+          name + ": the pull request's plans take no lease (--refresh=none)", repr(plans))
 
 # --- github-actions-sqlite.yml: a self-hosted runner, the state file -----
 doc, text = load("github-actions-sqlite.yml")

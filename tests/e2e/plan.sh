@@ -10,7 +10,10 @@
 #   - an out-of-band change (a quota PATCHed in the sim) plans exactly one
 #     PATCH /projects/{id} carrying it;
 #   - the parse cache: changing one manifest of 10,000 parses exactly one;
-#   - --detailed-exitcode, --out and a tampered plan file.
+#   - --detailed-exitcode, --out and a tampered plan file;
+#   - uncommitted manifest changes: plan and apply note them (the commit is
+#     planned), other files and a clean tree do not; a directory that is
+#     not a repository gets the commands that make it one.
 set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
@@ -153,6 +156,53 @@ st_dump "$state" >"$tmp/state.txt" || fail "state dump" "st_dump exit $?"
 st_pg || cat "$tmp"/state.db* >>"$tmp/state.txt"
 if grep -q "sim-key" "$tmp/p.plan" "$tmp/state.txt"; then fail "secrets" "the API key is in the plan file or state"
 else ok "no API key in the plan file or the state"; fi
+
+# ------------------------------------------- uncommitted manifest changes
+# plan and apply plan the commit; a work tree with uncommitted manifest
+# edits gets a note (stderr, exit code unchanged), other files do not
+mkrepo "$tmp/wt" "$src/examples/fleet"
+wsha=$(git -C "$tmp/wt" rev-parse --short=7 HEAD)
+wstate=$(st "$tmp/wt.db")
+wplan() { "$flotilla" plan --repo "$tmp/wt" --state "$wstate" --refresh=none "$@" >"$tmp/wt.out" 2>"$tmp/wt.err"; }
+wplan; code=$?
+if [ $code = 0 ] && ! grep -q "uncommitted" "$tmp/wt.err"; then ok "clean work tree: no note"
+else fail "clean work tree" "exit $code: $(cat "$tmp/wt.err")"; fi
+echo "more" >>"$tmp/wt/README.md"
+echo "notes" >"$tmp/wt/tenants/notes.txt"
+wplan; code=$?
+if [ $code = 0 ] && ! grep -q "uncommitted" "$tmp/wt.err"; then ok "changes outside the fleet's manifests: no note"
+else fail "changes outside the manifests" "exit $code: $(cat "$tmp/wt.err")"; fi
+t1=$(cd "$tmp/wt" && find tenants -name '*.yaml' | sort | head -1)
+echo "# edited" >>"$tmp/wt/$t1"
+cp "$tmp/wt/$t1" "$tmp/wt/tenants/zz-new.yaml"
+echo "# staged" >>"$tmp/wt/flotilla.yaml"
+git -C "$tmp/wt" add flotilla.yaml
+wplan --detailed-exitcode; code=$?
+want="plan: note: 3 manifest files have uncommitted changes (flotilla.yaml staged, $t1 modified, tenants/zz-new.yaml untracked); flotilla plans commit $wsha (HEAD), not the work tree: commit them to plan them"
+if [ $code = 2 ] && [ "$(cat "$tmp/wt.err")" = "$want" ]; then ok "modified, untracked and staged manifests: one note, exit 2 as before"
+else fail "uncommitted note" "exit $code (want 2): '$(cat "$tmp/wt.err")', want '$want'"; fi
+"$flotilla" apply --repo "$tmp/wt" --state "$wstate" --auto-approve >"$tmp/wa.out" 2>"$tmp/wa.err"; code=$?
+if [ $code = 0 ] && grep -q "^apply: note: 3 manifest files have uncommitted changes (.*); flotilla plans commit $wsha (HEAD)" "$tmp/wa.err"
+then ok "apply: the same note"
+else fail "apply note" "exit $code: $(cat "$tmp/wa.err")"; fi
+# a commit with a problem (zz-new.yaml names the tenant t1 does), fixed
+# in the work tree only: the problem, then the note that explains it
+commit "$tmp/wt" "a duplicate tenant"
+rm "$tmp/wt/tenants/zz-new.yaml"
+wplan; code=$?
+if [ $code = 1 ] && grep -q "is defined twice" "$tmp/wt.err" &&
+	[ "$(tail -1 "$tmp/wt.err")" = "plan: note: 1 manifest file has uncommitted changes (tenants/zz-new.yaml deleted); flotilla plans commit $(git -C "$tmp/wt" rev-parse --short=7 HEAD) (HEAD), not the work tree: commit them to plan them" ]
+then ok "a failed plan: its problems, then the note"
+else fail "note after a failure" "exit $code: $(cat "$tmp/wt.err")"; fi
+# not a repository: the commands that make it one
+mkdir "$tmp/plain"
+cp -R "$src/examples/fleet/." "$tmp/plain"
+"$flotilla" plan --repo "$tmp/plain" --state "$wstate" --refresh=none >/dev/null 2>"$tmp/np.err"; code=$?
+if [ $code = 1 ] && grep -qF "is not a git repository, and flotilla reads the manifests from a commit; make it one: git -C $tmp/plain init && git -C $tmp/plain add -A && git -C $tmp/plain commit -m 'manifests'" "$tmp/np.err"
+then ok "not a repository: the commands that make it one"
+else fail "not a repository" "exit $code: $(cat "$tmp/np.err")"; fi
+if "$flotilla" validate --dir "$tmp/plain" >/dev/null 2>&1; then ok "validate --dir reads it without git"
+else fail "validate --dir" "exit $?"; fi
 
 # ---------------------------------------------- parse cache at 10,000
 gen_fleet 10000 "$tmp/big"

@@ -338,12 +338,13 @@ static void test_refs(void **st)
 	put(dir, "sub/x.yaml", "x\n");
 	char *sub = xasprintf("%s/sub", dir);
 	assert_int_equal(source_open(&g, sub, NULL), ERR_IO);
-	want = xasprintf("'%s' is not a git repository", sub);
-	assert_string_equal(err_msg(), want);
+	want = xasprintf("'%s' is not the top of a git repository: it is inside '%s/'", sub, dir);
+	if (strncmp(err_msg(), want, strlen(want)) != 0)
+		fail_msg("'%s', want '%s…'", err_msg(), want);
 	free(want);
 	free(sub);
 	assert_int_equal(source_open(&g, "/nonexistent/flotilla", NULL), ERR_IO);
-	assert_string_equal(err_msg(), "'/nonexistent/flotilla' is not a git repository");
+	assert_string_equal(err_msg(), "'/nonexistent/flotilla' does not exist");
 
 	/* A repository with no commit yet has no HEAD to read. */
 	char *empty = repo_new();
@@ -639,6 +640,128 @@ static void test_fleet_equals_dir(void **st)
 	assert_true(cases > 5);
 }
 
+/* ---------------------------------------------------- uncommitted changes */
+
+/* What source_uncommitted reports under paths (NULL: everywhere), sorted. */
+static char *dirty(source_repo *g, const char *const *paths, size_t n)
+{
+	names l = {0};
+	int rc = source_uncommitted(g, paths, n, on_change, &l);
+	if (rc != 0)
+		fail_msg("source_uncommitted: %d %s", rc, err_msg());
+	return joined(&l);
+}
+
+static void test_uncommitted(void **st)
+{
+	(void)st;
+	char *dir = repo_new();
+	put(dir, "flotilla.yaml", "fleet\n");
+	put(dir, "tenants/eu/a.yaml", "a\n");
+	put(dir, "tenants/eu/b.yaml", "b\n");
+	put(dir, "profiles/pro.yaml", "pro\n");
+	put(dir, "README.md", "read me\n");
+	put(dir, ".gitignore", "*.tmp\n");
+	free(commit(dir, "one"));
+	const char *const fleet[] = {"flotilla.yaml", "tenants", "profiles"};
+
+	source_repo *g = open_ok(dir, NULL);
+	char *d = dirty(g, fleet, 3);
+	assert_string_equal(d, ""); /* a clean tree */
+	free(d);
+
+	/* outside the fleet's paths, and ignored: not reported */
+	put(dir, "README.md", "edited\n");
+	put(dir, "docs/new.md", "new\n");
+	put(dir, "tenants/scratch.tmp", "ignored\n");
+	d = dirty(g, fleet, 3);
+	assert_string_equal(d, "");
+	free(d);
+	d = dirty(g, NULL, 0); /* the whole tree sees them */
+	assert_string_equal(d, "?:docs/new.md M:README.md");
+	free(d);
+
+	/* modified, deleted, untracked (in a new directory too) and staged */
+	put(dir, "tenants/eu/a.yaml", "a edited\n");
+	char *b = xasprintf("%s/tenants/eu/b.yaml", dir);
+	assert_int_equal(unlink(b), 0);
+	free(b);
+	put(dir, "tenants/us/c.yaml", "c\n");
+	put(dir, "profiles/free.yaml", "free\n");
+	GIT(dir, "add", "profiles/free.yaml");
+	put(dir, "flotilla.yaml", "fleet edited\n");
+	GIT(dir, "add", "flotilla.yaml");
+	d = dirty(g, fleet, 3);
+	assert_string_equal(d, "?:tenants/us/c.yaml D:tenants/eu/b.yaml M:tenants/eu/a.yaml S:flotilla.yaml "
+			       "S:profiles/free.yaml");
+	free(d);
+	/* a staged file edited again is modified in the work tree */
+	put(dir, "flotilla.yaml", "fleet edited twice\n");
+	const char *const one[] = {"flotilla.yaml"};
+	d = dirty(g, one, 1);
+	assert_string_equal(d, "M:flotilla.yaml");
+	free(d);
+	source_free(g);
+
+	/* a bare clone (the daemon's cache) has no work tree: nothing */
+	char *bare = ut_tmpdir("bare");
+	GIT(".", "clone", "-q", "--bare", dir, bare);
+	g = open_ok(bare, NULL);
+	d = dirty(g, fleet, 3);
+	assert_string_equal(d, "");
+	free(d);
+	source_free(g);
+	ut_rm_rf(bare);
+	free(bare);
+	ut_rm_rf(dir);
+	free(dir);
+}
+
+/* Not a repository: the error gives the commands that make it one. */
+static void test_not_a_repo(void **st)
+{
+	(void)st;
+	char *dir = ut_tmpdir("plain");
+	put(dir, "flotilla.yaml", "fleet\n");
+	source_repo *g = NULL;
+	assert_int_equal(source_open(&g, dir, NULL), ERR_IO);
+	assert_null(g);
+	char *want = xasprintf("'%s' is not a git repository, and flotilla reads the manifests from a commit; make it "
+			       "one: git -C %s init && git -C %s add -A && git -C %s commit -m 'manifests' (flotilla "
+			       "validate --dir %s checks the directory as it is)", dir, dir, dir, dir, dir);
+	assert_string_equal(err_msg(), want);
+	free(want);
+
+	/* a name with a space is quoted for the shell */
+	char *spaced = xasprintf("%s/my fleet", dir);
+	assert_int_equal(mkdir(spaced, 0755), 0);
+	assert_int_equal(source_open(&g, spaced, NULL), ERR_IO);
+	assert_non_null(strstr(err_msg(), "git -C '"));
+	assert_non_null(strstr(err_msg(), "/my fleet' init && "));
+
+	/* inside a work tree: its top is named, no repository nested */
+	GIT(dir, "init", "-q", "-b", "main");
+	assert_int_equal(source_open(&g, spaced, NULL), ERR_IO);
+	assert_non_null(strstr(err_msg(), "is not the top of a git repository: it is inside '"));
+	assert_null(strstr(err_msg(), " init "));
+	free(spaced);
+
+	/* a repository without a commit yet */
+	assert_int_equal(source_open(&g, dir, NULL), ERR_NOTFOUND);
+	assert_non_null(strstr(err_msg(), "has no commit yet"));
+	assert_non_null(strstr(err_msg(), "add -A && git -C "));
+
+	/* a directory that does not exist */
+	char *gone = xasprintf("%s/gone", dir);
+	assert_int_equal(source_open(&g, gone, NULL), ERR_IO);
+	want = xasprintf("'%s' does not exist", gone);
+	assert_string_equal(err_msg(), want);
+	free(want);
+	free(gone);
+	ut_rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +774,8 @@ int main(void)
 		cmocka_unit_test(test_changed),
 		cmocka_unit_test(test_changed_stops),
 		cmocka_unit_test(test_fleet_equals_dir),
+		cmocka_unit_test(test_uncommitted),
+		cmocka_unit_test(test_not_a_repo),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -929,9 +929,44 @@ static void test_yaml_bounds(void **state)
 			    "tenants/empty.yaml:1:1: (file): file is empty: expected at least one YAML document\n"
 			    "tenants/lol.yaml:5:29: (document): document expands to more than 100000 nodes "
 			    "through aliases (an alias bomb such as \"billion laughs\"?)\n"
-			    "tenants/tab.yaml:4:1: (file): tab character in indentation: YAML allows only spaces\n");
+			    "tenants/tab.yaml:4:1: (file): tab character in indentation: YAML forbids tabs for indentation; use spaces\n");
 	free(text);
 	assert_int_equal(spec_fleet_tenant_count(fx->fleet), 0);
+}
+
+static void test_yaml_hints(void **state)
+{
+	fixture *fx = *state;
+	put(fx, "flotilla.yaml", FLEET_MIN);
+#define HEAD "apiVersion: flotilla/v1\nkind: Tenant\nmetadata:\n  name: acme\n"
+	put(fx, "tenants/a-over.yaml", HEAD "spec:\n  region: aws-us-east-2\n   pgVersion: 17\n");
+	put(fx, "tenants/b-nocolon.yaml", HEAD "spec:\n  region aws-us-east-2\n  pgVersion: 17\n");
+	put(fx, "tenants/c-colon.yaml", HEAD "  labels:\n    note: see: this\nspec: {}\n");
+	put(fx, "tenants/d-at.yaml", HEAD "spec:\n  region: @foo\n");
+	/* on one line, a missing comma is as likely as a missing '}': no hint */
+	put(fx, "tenants/e-flow.yaml", HEAD "  labels: {tier: pro x: y}\nspec: {}\n");
+	put(fx, "tenants/f-list.yaml", HEAD "spec:\n  branches:\n    - name: main\n     parent: x\n");
+	put(fx, "tenants/g-key.yaml", HEAD "spec:\n  region: x\n  y\n  pgVersion: 17\n");
+#undef HEAD
+	load(fx);
+	char *text = diags_text(fx->diags);
+	assert_string_equal(text,
+		"tenants/a-over.yaml:7:13: (file): YAML syntax error: mapping values are not allowed in this context; "
+		"this line is indented more than line 6 above it (3 spaces, not 2): keys of one map line up\n"
+		"tenants/b-nocolon.yaml:7:12: (file): YAML syntax error: mapping values are not allowed in this context; "
+		"line 6 above has no ':' after its key, so this line reads as the rest of its value\n"
+		"tenants/c-colon.yaml:6:14: (file): YAML syntax error: mapping values are not allowed in this context; "
+		"a value that holds ': ' must be quoted (key: \"a: b\")\n"
+		"tenants/d-at.yaml:6:11: (file): YAML syntax error: found character that cannot start any token while "
+		"scanning for the next token; '@' cannot start a plain value: quote the value\n"
+		"tenants/e-flow.yaml:5:23: (file): YAML syntax error: did not find expected ',' or '}' while parsing a "
+		"flow mapping\n"
+		"tenants/f-list.yaml:8:6: (file): YAML syntax error: did not find expected '-' indicator while parsing a "
+		"block collection; check this line's indentation against the line above: the list that starts at line 7 "
+		"has its '-' items at column 5\n"
+		"tenants/g-key.yaml:8:3: (file): YAML syntax error: could not find expected ':' while scanning a simple "
+		"key; line 7 has no ':' after its key\n");
+	free(text);
 }
 
 static void test_symlink_outside_refused(void **state)
@@ -1067,6 +1102,7 @@ int main(void)
 		FX(test_fleet_with_errors_keeps_tenants),
 		FX(test_combined_rules_blame),
 		FX(test_yaml_bounds),
+		FX(test_yaml_hints),
 		FX(test_symlink_outside_refused),
 		cmocka_unit_test(test_load_from_memory_source),
 		cmocka_unit_test(test_missing_flotilla_yaml),
