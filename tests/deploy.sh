@@ -13,7 +13,8 @@
 #    examples/deploy/kubernetes-sqlite.yaml a single-replica Recreate
 #    Deployment with a PersistentVolumeClaim; in each, a Secret, a Deployment
 #    and a Service that fit together;
-#  - examples/deploy/flotilla.service carries the hardening it promises.
+#  - examples/deploy/flotilla.service carries the hardening it promises, and
+#    takes the daemon's other options from flotilla.env (EnvironmentFile=).
 # No network. Prints one ok/FAIL line per check; exits 1 when any failed.
 set -u
 root=${1:?usage: deploy.sh SRCROOT}
@@ -518,6 +519,24 @@ if unit:
               "--state /var/lib/flotilla/"):
         check(a in start, "flotilla.service: ExecStart has " + a)
     check(("[Install]", "WantedBy") in keys, "flotilla.service: has an [Install] section")
+    # The operator's settings live outside the unit (meson install installs
+    # this very file): the daemon's other options come from flotilla.env.
+    check(start.endswith(" $FLOTILLA_DAEMON_ARGS"), "flotilla.service: ExecStart ends with $FLOTILLA_DAEMON_ARGS")
+    envfiles = keys.get(("[Service]", "EnvironmentFile"), [])
+    check("/etc/flotilla/flotilla.env" in envfiles, "flotilla.service: EnvironmentFile=/etc/flotilla/flotilla.env",
+          repr(envfiles))
+    try:
+        env = read(os.path.join(deploy, "flotilla.env"))
+    except OSError as e:
+        env = ""
+        check(False, "flotilla.env exists", str(e))
+    m = re.search(r'^FLOTILLA_DAEMON_ARGS="([^"]*)"$', env, re.M)
+    check(m is not None, "flotilla.env: one quoted FLOTILLA_DAEMON_ARGS line")
+    if m:
+        args = m.group(1).split()
+        check("--repo" in args, "flotilla.env: sets --repo")
+        for fixed in ("--state", "--cache-dir", "--api-key-file", "--webhook-secret-file"):
+            check(fixed in start and fixed not in args, "flotilla.env: leaves " + fixed + " to the unit")
 
 sys.exit(1 if failed else 0)
 PY
