@@ -88,7 +88,8 @@ fi
 
 # has FILE OPTION: FILE names OPTION, and not only as a part of a longer one.
 has() { grep -qE -- "(^|[^a-z-])$2([^a-z-]|$)" "$1"; }
-options() { "$@" --help | grep -oE -- '--[a-z][a-z-]*[a-z]' | sort -u; }
+# the options of a --help: its usage lines and its options section (not the prose between)
+options() { "$@" --help | sed -n '1,/^$/p; /^options:/,/^$/p' | grep -oE -- '--[a-z][a-z-]*[a-z]' | sort -u; }
 
 if [ "$man" = man ]; then
 	pages=("$dest$mandir/man1/flotilla.1" "$dest$mandir/man1/flotilla-sim.1" "$dest$mandir/man5/flotilla.yaml.5")
