@@ -6,7 +6,9 @@
 #      (build-tsan);
 #   The tests of the PostgreSQL state backend run in all of them, on one
 #   throw-away server started here.
-#   3. a bounded libFuzzer run of the manifest loader (clang), FUZZ_SECONDS
+#   3. the Debian packages, built once from the committed tree and checked
+#      with lintian, unpacked and run (tests/deb.sh; about a minute);
+#   4. a bounded libFuzzer run of the manifest loader (clang), FUZZ_SECONDS
 #      (default 60; 0 skips it).
 #
 # Ends with one line "N passed, N failed" over all runs; exits non-zero when
@@ -79,6 +81,15 @@ run_suite "asan+ubsan" build-asan -Dwerror=true -Db_sanitize=address,undefined -
 # a third, and flotilla-sim serves from many: ThreadSanitizer over it all
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	run_suite "tsan" build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false
+
+# not under the sanitizers: dpkg-buildpackage makes its own build
+echo "== deb: build and check the Debian packages (tests/deb.sh)"
+if bash tests/deb.sh; then
+	passed=$((passed + 1))
+else
+	echo "== deb: FAILED (see above)"
+	failed=$((failed + 1))
+fi
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ] && [ -x scripts/fuzz.sh ]; then
