@@ -372,7 +372,8 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': mapped project %s is not in the cache; run 'flotilla refresh' "
 			       "(flotilla never re-creates a mapped tenant on its own)", t->name, x.a.project_id);
-		diff__act_hint(&x, "run flotilla refresh; if the project was deleted in Neon: " DIFF_UNBLOCK_DOC);
+		diff__act_hint(&x, "run flotilla refresh; if the project was deleted in Neon, 'flotilla state forget %s "
+			       "--force' unmaps it and the next plan creates it again: " DIFF_UNBLOCK_DOC, t->name);
 		push(b, &x);
 		return 0;
 	}
@@ -389,8 +390,8 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
 			   t->name, p.id, of);
-		diff__act_hint(&x, "map the tenant to a project of this fleet, or remove it from one of the two fleets: "
-			       DIFF_UNBLOCK_DOC);
+		diff__act_hint(&x, "remove the tenant from one of the two fleets, or unmap it here ('flotilla state forget "
+			       "%s --force'): " DIFF_UNBLOCK_DOC, t->name);
 		free(of);
 		goto out;
 	}
@@ -483,13 +484,15 @@ static int plan_gone(builder *b, const char *tenant, const char *project_id)
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': project %s belongs to fleet '%s'; flotilla never touches another fleet's project",
 			   tenant, project_id, of);
-		diff__act_hint(&x, "leave it to fleet '%s', or remove this fleet's mapping of it: " DIFF_UNBLOCK_DOC, of);
+		diff__act_hint(&x, "leave it to fleet '%s': 'flotilla state forget %s' removes this fleet's mapping of it: "
+			       DIFF_UNBLOCK_DOC, of, tenant);
 	} else if (!of) {
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': manifest removed, but project %s carries no flotilla mark (no annotations on "
 			       "its default branch, no %s branch): flotilla did not make it and never deletes it; delete it "
 			       "in Neon if it should go", tenant, project_id, OWNER_BRANCH);
-		diff__act_hint(&x, "delete project %s in Neon if it should go, or restore the tenant's manifest", project_id);
+		diff__act_hint(&x, "delete project %s in Neon if it should go, or restore the tenant's manifest; 'flotilla "
+			       "state forget %s' stops planning it", project_id, tenant);
 	} else if (protect) {
 		x.a.kind = PLAN_BLOCKED;
 		diff__act_reason(&x, "tenant '%s': manifest removed but its last manifest said protect: true; flotilla never "

@@ -13,7 +13,10 @@
 #   3. connection-string prints exactly what the sim answers for the same
 #      parameters (pooled too), and the password is in neither the state
 #      nor stderr; an unknown database is a clear error; without a deep
-#      read, the database and role must be given.
+#      read, the database and role must be given;
+#   4. a mapped project deleted in Neon behind flotilla's back blocks its
+#      tenant (never re-created on its own); state forget --force unmaps
+#      it, and the next apply creates one new project.
 # DAY_TWO_E2E_ONLY=1 runs only some groups (2 needs 1's fleet).
 set -uo pipefail
 flotilla=$(realpath "$1")
@@ -192,5 +195,27 @@ if want 3; then
 	if F connection-string acmee --state "$state" 2>"$tmp/err"; then fail "unknown tenant" "exit 0"
 	elif grep -q "did you mean 'acme'" "$tmp/err"; then ok "connection-string of an unknown tenant names the nearest"
 	else fail "unknown tenant" "$(cat "$tmp/err")"; fi
+fi
+
+# ------------------------------------- 4. a project deleted behind our back
+if want 4; then
+	bolt=$(pid_of bolt "$state")
+	curl -sf -X DELETE -H "Authorization: Bearer $key" "$base/api/v2/projects/$bolt" >/dev/null ||
+		fail "setup" "DELETE /projects/$bolt refused"
+	F refresh --repo "$repo" --state "$state" >"$tmp/refresh4.out" 2>&1
+	F plan --repo "$repo" --state "$state" >"$tmp/plan4.out" 2>&1
+	if grep -q "^! bolt: tenant 'bolt': mapped project $bolt is not in the cache" "$tmp/plan4.out" &&
+		grep -q "to unblock: .*'flotilla state forget bolt --force'" "$tmp/plan4.out"; then
+		ok "a mapped project deleted in Neon blocks its tenant, and the hint names state forget --force"
+	else fail "deleted project" "$(cat "$tmp/refresh4.out" "$tmp/plan4.out")"; fi
+	F state forget bolt --force --state "$state" >"$tmp/out" 2>&1
+	F apply --repo "$repo" --state "$state" --auto-approve >"$tmp/apply4.out" 2>&1
+	rc=$?
+	new=$(pid_of bolt "$state")
+	# the sim counts deleted projects in no_dups: one live project by the name is the check here
+	if [ "$rc" = 0 ] && grep -q "^+ bolt" "$tmp/apply4.out" && [ -n "$new" ] && [ "$new" != "$bolt" ] &&
+		[ "$(api "/projects?search=d-bolt" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["projects"]))')" = 1 ]; then
+		ok "forget --force, then apply creates one new project for it"
+	else fail "re-create" "exit $rc, $bolt -> $new: $(cat "$tmp/out" "$tmp/apply4.out")"; fi
 fi
 finish
