@@ -11,8 +11,9 @@
 #      and usr/bin/flotilla-sim print meson.build's version;
 #   4. the split: flotilla-sim holds its binary (and man page), flotilla
 #      everything else, neither the other's;
-#   5. the systemd unit, once the package ships one, is neither enabled nor
-#      started by the maintainer scripts, and is stopped on removal;
+#   5. the systemd unit ships, is neither enabled nor started by the
+#      maintainer scripts, and is stopped on removal; every man page, the
+#      completion and the docs are in the packages;
 #   6. the Dockerfile: its runtime stage installs every library package the
 #      packages depend on (dh_shlibdeps' list, the same binaries), and
 #      ca-certificates; its build stage the -dev packages of debian/control;
@@ -104,8 +105,22 @@ if grep -q '/systemd/system/flotilla\.service$' "$tmp/main.list"; then
 		ok "flotilla.service: the prerm stops it on removal" ||
 		fail "flotilla's prerm does not stop the unit on removal (debian/flotilla.prerm)"
 else
-	ok "no systemd unit shipped yet (meson install does not install one)"
+	fail "flotilla ships no systemd unit (meson install installs one)"
 fi
+# what meson install puts in place is in the package: every command's man
+# page (the commands flotilla --help lists), the manifest page, completion
+# for bash and zsh, the docs
+mapfile -t commands < <("$tmp/root/usr/bin/flotilla" --help | sed -n '/^commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p')
+want=(/usr/share/man/man1/flotilla.1.gz /usr/share/man/man5/flotilla.yaml.5.gz
+	/usr/share/bash-completion/completions/flotilla /usr/share/zsh/vendor-completions/_flotilla)
+for c in "${commands[@]}"; do want+=("/usr/share/man/man1/flotilla-$c.1.gz"); done
+absent=()
+for f in "${want[@]}"; do grep -qx "$f" "$tmp/main.list" || absent+=("$f"); done
+grep -q '^/usr/share/doc/flotilla/README\.md' "$tmp/main.list" || absent+=(/usr/share/doc/flotilla/README.md)
+grep -qx /usr/share/man/man1/flotilla-sim.1.gz "$tmp/sim.list" || absent+=("flotilla-sim's /usr/share/man/man1/flotilla-sim.1.gz")
+[ "${#commands[@]}" -ge 10 ] && [ ${#absent[@]} = 0 ] &&
+	ok "the packages hold the man pages of ${#commands[@]} commands, flotilla(1), flotilla.yaml(5), flotilla-sim(1), the completion and the docs" ||
+	fail "missing from the packages: ${absent[*]} (${#commands[@]} commands listed)"
 
 # 6. the Dockerfile, statically
 dockerfile="$root/Dockerfile"
