@@ -565,26 +565,32 @@ static int md_open(char out[128], const sections *s, int k)
 }
 
 /* How many lines of each section fit in `room` characters (shown[k]); a
- * section opens only when its first line fits too. */
+ * section opens only when its first group fits too. A group's indented
+ * lines (what a create makes, an update's samples, a blocked tenant's
+ * changes) go with its first line: a cut comes only before a group, so
+ * no create is shown with part of what it makes. */
 static void md_fit(const sections *s, size_t room, size_t shown[NSEC])
 {
 	for (int j = 0; j < NSEC; j++) {
 		int k = md_keep_order[j];
+		const lines *l = &s->sec[k];
 		char open[128];
 		shown[k] = 0;
-		if (!s->count[k] || !s->sec[k].n)
+		if (!s->count[k] || !l->n)
 			continue;
-		size_t frame = (size_t)md_open(open, s, k) + strlen(md_close);
-		size_t need = frame;
-		for (size_t i = 0; i < s->sec[k].n; i++) {
-			size_t line = strlen(s->sec[k].v[i]) + 1;
+		size_t need = (size_t)md_open(open, s, k) + strlen(md_close), fit_need = 0;
+		for (size_t i = 0; i < l->n; i++) {
+			size_t line = strlen(l->v[i]) + 1;
 			if (need + line > room)
 				break;
 			need += line;
-			shown[k]++;
+			if (i + 1 == l->n || l->v[i + 1][0] != ' ') { /* a group ends here */
+				shown[k] = i + 1;
+				fit_need = need;
+			}
 		}
 		if (shown[k])
-			room -= need;
+			room -= fit_need;
 	}
 }
 
