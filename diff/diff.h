@@ -66,8 +66,8 @@ typedef struct plan_action {
 	size_t ncalls;
 	bool deferred;
 	const spec_tenant *origin; /* a deferred create's tenant, borrowed from the fleet */
-	char *summary;      /* a create's "aws-us-east-2, pg 17"; NULL: read it from the body; an
-			     * adopt's note (a forgotten tenant back), or NULL */
+	char *summary;      /* an adopt's note (a forgotten tenant back), or NULL (a create's
+			     * lines are read from its calls: render_create.c) */
 	/* SHA-256 hex over the live fields this action relied on ("" for a
 	 * create); apply refuses to act when the live tenant no longer matches */
 	char fingerprint[SHA256_HEX_LEN + 1];

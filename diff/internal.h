@@ -39,6 +39,8 @@ void diff__fmt_size(int64_t bytes, char out[32]);
 /* Heap strings: "[a, b]", "{k: v}" */
 char *diff__fmt_strlist(const spec_list *l);
 char *diff__fmt_map(const spec_map *m);
+/* A maintenance window, heap: "6,7 01:00-02:00" (project.c). */
+char *diff__fmt_window(const json_t *wd, const char *start, const char *end);
 
 void diff__fmt_bool(int64_t b, char out[32]);
 /* One change of a scalar, both sides formatted by f. */
@@ -90,6 +92,12 @@ void diff__plan_create_calls(act *x, const spec_fleet *f, const char *tenant, co
 json_t *diff__replica_body(const spec_values *sv, const char *branch_ref, size_t index);
 /* The name flotilla gives its Nth read replica (1..), in out[32]. */
 void diff__replica_name(size_t index, char out[32]);
+
+/* What create a will make, for people (render_create.c), from its calls
+ * (built now for a deferred create, from p's fleet): *label "aws-us-east-2,
+ * pg 17", and *lines, *nlines indented lines ("    compute: 0.25 CU, …",
+ * one per branch, …). All heap: the caller frees each line and the array. */
+void diff__create_details(const plan *p, const plan_action *a, char **label, char ***lines, size_t *nlines);
 
 /*
  * Ownership marks (identity.c). Neon projects have no labels, and branch

@@ -325,7 +325,6 @@ static int plan_unmapped(builder *b, const spec_tenant *t, const spec_values *sv
 	diff__plan_create_calls(x, in->fleet, t->name, sv);
 	x->a.deferred = true;
 	x->a.origin = t;
-	x->a.summary = xasprintf("%s, pg %" PRId64, sv->v[SF_REGION].s, sv->v[SF_PG_VERSION].i);
 	push(b, x);
 	return 0;
 }

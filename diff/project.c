@@ -49,7 +49,7 @@ static bool map_equal(const spec_map *m, const json_t *obj)
 	return true;
 }
 
-static char *fmt_window(const json_t *wd, const char *start, const char *end)
+char *diff__fmt_window(const json_t *wd, const char *start, const char *end)
 {
 	buf b = BUF_INIT(0);
 	int rc = 0;
@@ -196,8 +196,8 @@ static void maintenance_window(pdiff *d)
 	json_t *lwd = json_object_get(d->window, "weekdays");
 	const char *ls = json_string_value(json_object_get(d->window, "start_time"));
 	const char *le = json_string_value(json_object_get(d->window, "end_time"));
-	char *from = d->window ? fmt_window(lwd, ls, le) : NULL;
-	char *to = fmt_window(d->want_weekdays, ws, we);
+	char *from = d->window ? diff__fmt_window(lwd, ls, le) : NULL;
+	char *to = diff__fmt_window(d->want_weekdays, ws, we);
 	diff__act_change(d->x, "settings.maintenanceWindow", from, to);
 	free(from);
 	free(to);

@@ -5,7 +5,9 @@
  * A fleet change usually touches thousands of tenants the same way, so the
  * text groups actions whose change lists are identical into one line with a
  * count and a few sample tenants; a plan of 41,200 identical updates reads
- * as two lines. Everything here is a pure function of the plan struct: no
+ * as two lines. A create line says what the create makes on indented
+ * lines under it (render_create.c), and identical creates group the same
+ * way, their lines shown once. Everything here is a pure function of the plan struct: no
  * clock, no environment, so golden outputs stay stable (the cache age is
  * the plan's created_at minus the cache's refresh time, not "now").
  *
@@ -13,7 +15,7 @@
  * lines; Markdown wraps the same lines in <details> blocks and stops adding
  * them before the comment would exceed its size limit.
  */
-#include "diff/diff.h"
+#include "diff/internal.h"
 
 #include <string.h>
 
@@ -263,33 +265,18 @@ static void update_key(const plan_action *a, char **key, char **label, char ***n
 	*label = changes_text(a);
 }
 
-/* "aws-us-east-2, pg 17", from the create's POST /projects body. */
-static char *create_summary(const plan_action *a)
+/* The key of a create: its region and version (the label) and the lines
+ * of what it makes (notes), so that identical creates group. */
+static void create_key(const plan *p, const plan_action *a, char **key, char **label, char ***notes,
+		       size_t *nnotes)
 {
-	if (a->summary)
-		return xstrdup(a->summary);
-	const json_t *proj = NULL;
-	for (size_t i = 0; a->calls && i < a->ncalls && !proj; i++) {
-		const plan_call *c = &a->calls[i];
-		if (c->body && c->method && c->path && !strcmp(c->method, "POST") &&
-		    !strcmp(c->path, "/projects")) {
-			proj = json_object_get(c->body, "project");
-			if (!proj)
-				proj = c->body;
-		}
-	}
-	const char *region = json_string_value(json_object_get(proj, "region_id"));
-	const json_t *pg = json_object_get(proj, "pg_version");
-	char pgv[32] = "";
-	if (json_is_integer(pg))
-		snprintf(pgv, sizeof(pgv), "pg %lld", (long long)json_integer_value(pg));
-	else if (json_is_string(pg))
-		snprintf(pgv, sizeof(pgv), "pg %.24s", json_string_value(pg));
-	if (region && pgv[0])
-		return xasprintf("%s, %s", region, pgv);
-	if (region || pgv[0])
-		return xstrdup(region ? region : pgv);
-	return xstrdup("");
+	diff__create_details(p, a, label, notes, nnotes);
+	buf k = BUF_INIT(0);
+	int rc = buf_adds(&k, *label);
+	for (size_t i = 0; i < *nnotes; i++)
+		rc |= buf_printf(&k, "\x1d%s", (*notes)[i]);
+	(void)rc; /* no maximum: appends cannot fail */
+	*key = buf_detach(&k, NULL);
 }
 
 /* -------------------------------------------------------------- sections */
@@ -333,8 +320,7 @@ static void grouped_lines(const plan *p, int sec, lines *out)
 		if (sec == SEC_UPDATE || sec == SEC_ADOPT) {
 			update_key(a, &key, &label, &notes, &nnotes);
 		} else if (sec == SEC_CREATE) {
-			label = create_summary(a);
-			key = xstrdup(label);
+			create_key(p, a, &key, &label, &notes, &nnotes);
 		} else {
 			label = xstrdup("");
 			key = xstrdup("");
@@ -579,26 +565,32 @@ static int md_open(char out[128], const sections *s, int k)
 }
 
 /* How many lines of each section fit in `room` characters (shown[k]); a
- * section opens only when its first line fits too. */
+ * section opens only when its first group fits too. A group's indented
+ * lines (what a create makes, an update's samples, a blocked tenant's
+ * changes) go with its first line: a cut comes only before a group, so
+ * no create is shown with part of what it makes. */
 static void md_fit(const sections *s, size_t room, size_t shown[NSEC])
 {
 	for (int j = 0; j < NSEC; j++) {
 		int k = md_keep_order[j];
+		const lines *l = &s->sec[k];
 		char open[128];
 		shown[k] = 0;
-		if (!s->count[k] || !s->sec[k].n)
+		if (!s->count[k] || !l->n)
 			continue;
-		size_t frame = (size_t)md_open(open, s, k) + strlen(md_close);
-		size_t need = frame;
-		for (size_t i = 0; i < s->sec[k].n; i++) {
-			size_t line = strlen(s->sec[k].v[i]) + 1;
+		size_t need = (size_t)md_open(open, s, k) + strlen(md_close), fit_need = 0;
+		for (size_t i = 0; i < l->n; i++) {
+			size_t line = strlen(l->v[i]) + 1;
 			if (need + line > room)
 				break;
 			need += line;
-			shown[k]++;
+			if (i + 1 == l->n || l->v[i + 1][0] != ' ') { /* a group ends here */
+				shown[k] = i + 1;
+				fit_need = need;
+			}
 		}
 		if (shown[k])
-			room -= need;
+			room -= fit_need;
 	}
 }
 

@@ -74,6 +74,19 @@ void ut_write_text(const char *path, const char *text)
 	ut_write_file(path, text, strlen(text));
 }
 
+void ut_write_fleet(const char *dir, const char *fleet_yaml)
+{
+	char *path = xasprintf("%s/fleet", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(path);
+	path = xasprintf("%s/fleet/tenants", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(path);
+	path = xasprintf("%s/fleet/flotilla.yaml", dir);
+	ut_write_text(path, fleet_yaml);
+	free(path);
+}
+
 char *ut_read_file(const char *path, size_t *len)
 {
 	buf b = BUF_INIT(0);

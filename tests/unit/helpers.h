@@ -25,6 +25,10 @@ void ut_rm_rf(const char *path);
 void ut_write_file(const char *path, const void *data, size_t len);
 void ut_write_text(const char *path, const char *text);
 
+/* A manifest directory DIR/fleet with flotilla.yaml holding fleet_yaml and
+ * an empty tenants/ for the test's tenant files. */
+void ut_write_fleet(const char *dir, const char *fleet_yaml);
+
 /* The whole file, NUL-terminated (heap, also for an empty file); *len its
  * size when len is not NULL. */
 char *ut_read_file(const char *path, size_t *len);

@@ -646,24 +646,17 @@ static int teardown(void **ctx)
 static void fx_fleet(fx *f, ...) __attribute__((sentinel));
 static void fx_fleet(fx *f, ...)
 {
-	char *path = xasprintf("%s/fleet", f->dir);
+	char *path;
 	va_list ap;
 	const char *name;
 
-	assert_int_equal(mkdir(path, 0700), 0);
-	free(path);
-	path = xasprintf("%s/fleet/tenants", f->dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	free(path);
-	path = xasprintf("%s/fleet/flotilla.yaml", f->dir);
-	ut_write_text(path, "apiVersion: flotilla/v1\n"
-			    "kind: Fleet\n"
-			    "metadata: {name: prod}\n"
-			    "spec:\n"
-			    "  namePrefix: \"t-\"\n"
-			    "  prune: false\n"
-			    "  allowedRegions: [aws-us-east-2]\n");
-	free(path);
+	ut_write_fleet(f->dir, "apiVersion: flotilla/v1\n"
+			       "kind: Fleet\n"
+			       "metadata: {name: prod}\n"
+			       "spec:\n"
+			       "  namePrefix: \"t-\"\n"
+			       "  prune: false\n"
+			       "  allowedRegions: [aws-us-east-2]\n");
 	va_start(ap, f);
 	while ((name = va_arg(ap, const char *)) != NULL) {
 		const char *spec = va_arg(ap, const char *);
