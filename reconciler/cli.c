@@ -40,7 +40,15 @@ int cli_unknown_option(const char *cmd, const char *word, const struct option *o
 	for (size_t i = 0; i < n; i++)
 		names[i] = opts[i].name;
 	const char *hint = str_has_prefix(word, "--") && len > 0 ? str_suggest(bare, names, n) : NULL;
-	if (hint)
+	/* getopt refuses a known option that lacks its value the same way:
+	 * "--format" as the last word */
+	bool needs_value = false;
+	for (size_t i = 0; i < n && str_has_prefix(word, "--") && !name[len]; i++)
+		if (opts[i].has_arg == required_argument && strcmp(opts[i].name, bare) == 0)
+			needs_value = true;
+	if (needs_value)
+		cli_fail(cmd, "option '--%s' needs a value (see flotilla %s --help)", bare, cmd);
+	else if (hint)
 		cli_fail(cmd, "unknown option '%s'; did you mean '--%s'? (see flotilla %s --help)", word, hint, cmd);
 	else
 		cli_fail(cmd, "unknown option '%s' (see flotilla %s --help)", word, cmd);

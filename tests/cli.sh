@@ -49,6 +49,10 @@ expect 1 "unknown option '--repoo'; did you mean '--repo'?" explain --repoo x
 expect 1 "unknown option '--Format'; did you mean '--format'?" status --Format json
 expect 1 "unknown option '--lease-tll'; did you mean '--lease-ttl'?" daemon --lease-tll 3s
 expect 1 "unknown option '--zzzzzz' (see flotilla plan --help)" plan --zzzzzz
+# a known option without its value says so, not "unknown"
+expect 1 "option '--format' needs a value (see flotilla status --help)" status --format
+expect 1 "option '--format' needs a value (see flotilla validate --help)" validate --format
+expect 1 "option '--state' needs a value (see flotilla state list --help)" state list --state
 expect 1 "unknown format 'yaml'" validate --format yaml
 expect 1 "'$tmp/nowhere' is not a directory" validate --dir "$tmp/nowhere"
 expect 1 "which tenant?" explain
