@@ -436,4 +436,35 @@ void sweep_free(sweep *s);
 /* One step. 0, or an error code with err_msg (out holds what was done). */
 int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_result *out);
 
+/* ------------------------------------------- recover (issue 17, item 4) */
+
+/* A deleted project of a tenant, as recover_find found it. Heap strings. */
+typedef struct recover_target {
+	char *project_id, *name;
+	char *deleted_at, *recoverable_until;  /* from the recoverable list, or NULL */
+	bool from_journal;                     /* the journal's last delete of the tenant named it */
+	int64_t deleted_by_flotilla_at;        /* that delete's time (unix s), 0 when not from the journal */
+} recover_target;
+void recover_target_release(recover_target *t);
+/*
+ * recover.c: the project to bring back for `tenant` (reads only):
+ * project_id when given, else the one the tenant's last project delete in
+ * the journal names; it must be in Neon's recoverable list. ERR_CONFLICT
+ * when the tenant is mapped (it has a project: never a second one), the
+ * project is mapped to another tenant, or it is live; ERR_NOTFOUND when
+ * the journal names none and none was given, or Neon no longer has it
+ * (past the recovery window); another code for a failed call. err_msg
+ * says what to do.
+ */
+int recover_find(state *st, neon_client *c, const char *tenant, const char *project_id, recover_target *out) WUR;
+/*
+ * Recover t's project and map tenant to it in `fleet` (source "recover"),
+ * the write journaled (run_id: the command's run), the project cached as
+ * never read deep. 0; ERR_UNKNOWN_OUTCOME when the call may have run;
+ * ERR_FAIL when Neon refused (its message); another code when the journal
+ * or the map could not be written (then err_msg says how to go on).
+ */
+int recover_run(state *st, neon_client *c, int64_t run_id, const char *tenant, const char *fleet,
+		const recover_target *t) WUR;
+
 #endif

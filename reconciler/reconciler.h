@@ -40,6 +40,8 @@ int cmd_adopt(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_connection_string(int argc, char **argv);
+/* cmd_recover.c: `flotilla recover TENANT` (issue 17). */
+int cmd_recover(int argc, char **argv);
 /* cmd_state_show.c: `flotilla state list` and `flotilla state show`. */
 int cmd_state_list(int argc, char **argv);
 int cmd_state_show(int argc, char **argv);
@@ -103,6 +105,7 @@ extern const char CMD_ADOPT_USAGE[];
 extern const char CMD_UNLOCK_USAGE[];
 extern const char CMD_STATE_USAGE[];
 extern const char CMD_CONNECTION_STRING_USAGE[];
+extern const char CMD_RECOVER_USAGE[];
 extern const char CMD_DAEMON_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */

@@ -261,7 +261,7 @@ void state_deep_release(state_deep *d);
 
 typedef struct state_tenant {
 	char *tenant, *project_id, *fleet;
-	char *source;                        /* "create" | "rebuild" | "adopt" */
+	char *source;                        /* "create" | "rebuild" | "adopt" | "recover" */
 	int64_t mapped_at;
 } state_tenant;
 

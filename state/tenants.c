@@ -16,7 +16,8 @@
 
 static bool known_source(const char *source)
 {
-	return strcmp(source, "create") == 0 || strcmp(source, "rebuild") == 0 || strcmp(source, "adopt") == 0;
+	return strcmp(source, "create") == 0 || strcmp(source, "rebuild") == 0 || strcmp(source, "adopt") == 0 ||
+	       strcmp(source, "recover") == 0;
 }
 
 /* Fill *t from a SELECT TENANT_COLUMNS row: heap copies when copy, else
@@ -53,7 +54,7 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 		return err_set(ERR_INVALID, "state: a tenant mapping needs a tenant, a project id, a fleet and a "
 			       "source");
 	if (!known_source(source))
-		return err_set(ERR_INVALID, "state: tenant '%s': unknown mapping source '%s' (create, rebuild or "
+		return err_set(ERR_INVALID, "state: tenant '%s': unknown mapping source '%s' (create, rebuild, recover or "
 			       "adopt)", tenant, source);
 	if ((rc = state__begin(s, true)) != 0)
 		return rc;
