@@ -467,4 +467,41 @@ int recover_find(state *st, neon_client *c, const char *tenant, const char *proj
 int recover_run(state *st, neon_client *c, int64_t run_id, const char *tenant, const char *fleet,
 		const recover_target *t) WUR;
 
+/* ------------------------------------------ idle tenants (issue 17, item 5) */
+
+/* The daemon's idle buckets: tenants idle at least 7, 30 and 90 days. */
+#define IDLE_NBUCKETS 3
+extern const int64_t IDLE_BUCKET_SECONDS[IDLE_NBUCKETS];
+extern const char *const IDLE_BUCKET_NAMES[IDLE_NBUCKETS];
+
+/* A mapped tenant whose computes have not been active for a while. Heap
+ * strings. */
+typedef struct idle_tenant {
+	char *tenant, *project_id;
+	char *since;                /* compute_last_active_at, or created_at when never active */
+	bool never_active;
+	int64_t idle_seconds;       /* as of the report's time; 0 for a time after it */
+	int64_t storage_bytes;      /* synthetic_storage_size, -1: not known */
+} idle_tenant;
+
+typedef struct idle_report {
+	idle_tenant *v;             /* idle at least min_idle, most idle first (then by name) */
+	size_t n, cap;
+	int64_t buckets[IDLE_NBUCKETS]; /* tenants idle at least IDLE_BUCKET_SECONDS[k] */
+	int64_t mapped;             /* mapped tenants looked at */
+	int64_t unknown;            /* of those, without a cached project or a readable time */
+} idle_report;
+void idle_report_release(idle_report *r);
+/*
+ * idle.c: the mapped tenants idle as of `now` (unix seconds), from the
+ * cache alone (no API call): a tenant's idle time runs from its project's
+ * compute_last_active_at, or from its created_at when Neon shows no
+ * activity (never active). Lists those idle at least min_idle (min_idle
+ * < 0: none, counts only) and counts every bucket. 0, or a state error.
+ */
+int idle_scan(state *st, int64_t now, int64_t min_idle, idle_report *out) WUR;
+/* An RFC 3339 time ("2026-12-04T13:00:00Z", a fraction and an offset
+ * allowed) as unix seconds; false when it is not one. */
+bool idle_parse_time(const char *s, int64_t *out);
+
 #endif

@@ -299,6 +299,10 @@ typedef struct state_tenant_row {
 	const char *sync_state;              /* STATE_SYNC_STATES' name; "synced" without a row */
 	const char *sync_reason;             /* "" when synced */
 	int64_t sync_since;                  /* 0 when synced */
+	/* the cached project's creation, last compute activity (NULL: never,
+	 * or not cached) and storage (-1: not known) */
+	const char *created_at, *compute_last_active_at;
+	int64_t synthetic_storage_size;
 } state_tenant_row;
 typedef int (*state_tenant_row_fn)(void *arg, const state_tenant_row *r);
 /* Up to `limit` rows whose tenants sort after `after` ("" from the start),
