@@ -255,7 +255,8 @@ static const char schema_v8[] =
 /* Version 9: schema.c's schema_v9. */
 static const char schema_v9[] =
 	"ALTER TABLE projects ADD COLUMN compute_last_active_at ctext;"
-	"ALTER TABLE projects ADD COLUMN synthetic_storage_size bigint;";
+	"ALTER TABLE projects ADD COLUMN synthetic_storage_size bigint;"
+	"UPDATE projects SET compute_last_active_at = '';";
 
 typedef struct pg_migration {
 	int version;

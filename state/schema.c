@@ -270,10 +270,12 @@ static const char schema_v8[] =
 /* Version 9 (issue 17, idle tenants): when a project's computes were
  * last active and its storage, as the list shows them, for `flotilla
  * status --idle` and the daemon's idle metric. NULL until a list fills
- * them: compute_last_active_at NULL is also Neon's "never active". */
+ * them. compute_last_active_at NULL is Neon's "never active", so the rows
+ * there are get '' (not known yet: no idle time is read from it). */
 static const char schema_v9[] =
 	"ALTER TABLE projects ADD COLUMN compute_last_active_at TEXT;"
-	"ALTER TABLE projects ADD COLUMN synthetic_storage_size INTEGER;";
+	"ALTER TABLE projects ADD COLUMN synthetic_storage_size INTEGER;"
+	"UPDATE projects SET compute_last_active_at = '';";
 
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
