@@ -23,7 +23,7 @@ declare -A _flotilla_opts=(
 		--drift-budget --list-interval --notify-url --notify-url-file --lease-ttl --rate --parallel
 		--secrets-dir --state --api-url --api-key-file --log-format --help"
 	[unlock]="--force --reason --state --help"
-	[status]="--state --format --color --help"
+	[status]="--state --format --color --idle --as-of --help"
 	[state]="list show forget copy"
 	[state_list]="--format --state --help"
 	[state_show]="--format --state --help"

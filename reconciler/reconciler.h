@@ -34,6 +34,9 @@ int cmd_validate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+/* status --idle (status_idle.c): the tenants idle for min_idle seconds or
+ * more as of as_of (unix seconds), printed; an exit code. */
+int status_idle(state *st, int64_t min_idle, int64_t as_of, bool json);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_adopt(int argc, char **argv);
