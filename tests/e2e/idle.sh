@@ -58,6 +58,10 @@ if want 1; then
 	if [[ $cold_last == 20*Z ]] && [[ $cold_last < $napper_last ]] && [[ $napper_last < $as_of ]] && [[ ! $awake_last < $as_of ]]; then
 		ok "the list stores compute_last_active_at: cold's at its create, napper's later, awake's at or after $as_of"
 	else fail "stored" "napper '$napper_last', cold '$cold_last', awake '$awake_last' (as of $as_of)"; fi
+	shown=$(F state show napper --state "$state" --format json |
+		python3 -c 'import json,sys; r=json.load(sys.stdin)["project_row"]; print(r["compute_last_active_at"], r["synthetic_storage_size"])')
+	if [ "$shown" = "$napper_last 0" ]; then ok "state show's project row has the activity and storage"
+	else fail "state show" "'$shown', want '$napper_last 0'"; fi
 
 	F status --idle 2h --as-of "$as_of" --state "$state" --format json >"$tmp/idle.json" 2>"$tmp/idle.err"
 	rc=$?
