@@ -14,7 +14,10 @@
 #      lists none. (A never-active project, which the sim's creates never
 #      make, is test-idle's.)
 #   2. clear refusals: a bad duration, --as-of without --idle or not a
-#      time, --idle with a tenant.
+#      time, --idle with a tenant;
+#   3. with the sim's tenant activity (random wakes, an hour of it a
+#      second): the tenants listed are exactly those the sim's own list
+#      shows idle for 2h as of its clock, some but not all of them.
 set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
@@ -115,5 +118,39 @@ if want 2; then
 	bad "--as-of without --idle is refused" "--as-of goes with --idle DUR" --as-of 2026-12-01T00:00:00Z
 	bad "--as-of that is not a time is refused" "--as-of yesterday: not an RFC 3339 time" --idle 1d --as-of yesterday
 	bad "--idle with a tenant is refused" "--idle lists the fleet's idle tenants: give no TENANT" cold --idle 1d
+fi
+# ------------------------------------------ 3. the sim's tenant activity
+if want 3; then
+	start_sim act --op-delay-ms 0 --time-scale 3600
+	state3=$(st "$tmp/state3.db")
+	repo3=$tmp/repo3
+	fleet_file "$repo3" act a- "allowedRegions: [aws-us-east-2]"
+	for i in $(seq -w 1 20); do tenant_file "$repo3" "t$i"; done
+	mkrepo "$repo3"
+	F apply --repo "$repo3" --state "$state3" --auto-approve >"$tmp/a3.out" 2>&1 ||
+		fail "activity setup" "apply: $(tail -n 5 "$tmp/a3.out")"
+	faults '{"activity_per_minute": 0.1}' # about 6 wakes a second, among 20 tenants
+	sleep 3
+	faults '{"activity_per_minute": 0}'
+	as_of=$(sim_now)
+	F refresh --repo "$repo3" --state "$state3" >"$tmp/r3.out" 2>&1 || fail "activity refresh" "$(cat "$tmp/r3.out")"
+	F status --idle 2h --as-of "$as_of" --state "$state3" --format json >"$tmp/a3.json" 2>"$tmp/a3.err"
+	rc=$?
+	api "/projects?limit=400" >"$tmp/sim3.json"
+	# the sim's own answer: idle for 2h as of as_of, from its list after the refresh
+	check=$(python3 - "$tmp/sim3.json" "$tmp/a3.json" "$as_of" "$(simstat '["activity"]["wakes"]')" <<'PY'
+import json, sys, datetime
+def t(s): return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+sim = json.load(open(sys.argv[1]))["projects"]
+got = {x["project_id"] for x in json.load(open(sys.argv[2]))["tenants"]}
+as_of = t(sys.argv[3])
+want = {p["id"] for p in sim if as_of - t(p.get("compute_last_active_at") or p["created_at"]) >= 7200}
+if got != want: print("flotilla %s, the sim %s" % (sorted(got), sorted(want)))
+elif not 0 < len(want) < len(sim): print("not a test: %d of %d idle after %s wakes" % (len(want), len(sim), sys.argv[4]))
+else: print("ok %d of %d idle, %s wakes" % (len(want), len(sim), sys.argv[4]))
+PY
+)
+	if [ "$rc" = 0 ] && [[ $check == ok* ]]; then ok "with the sim's activity, the tenants it left idle for 2h are listed, the ones it woke since not (${check#ok })"
+	else fail "activity" "exit $rc: $check $(cat "$tmp/a3.err")"; fi
 fi
 finish
