@@ -7,7 +7,7 @@
 # The commands, and each one's options; 'state' completes its subcommands
 # first, whose options are under state_SUBCOMMAND. Keys spell '-' as '_'.
 _flotilla_commands="validate explain refresh plan adopt apply daemon unlock status state
-	connection-string"
+	connection-string recover"
 declare -A _flotilla_opts=(
 	[validate]="--dir --repo --ref --format --help"
 	[explain]="--dir --repo --ref --format --help"
@@ -23,7 +23,7 @@ declare -A _flotilla_opts=(
 		--drift-budget --list-interval --notify-url --notify-url-file --lease-ttl --rate --parallel
 		--secrets-dir --state --api-url --api-key-file --log-format --help"
 	[unlock]="--force --reason --state --help"
-	[status]="--state --format --color --help"
+	[status]="--state --format --color --idle --as-of --help"
 	[state]="list show forget copy"
 	[state_list]="--format --state --help"
 	[state_show]="--format --state --help"
@@ -31,6 +31,8 @@ declare -A _flotilla_opts=(
 	[state_copy]="--lock-timeout --help"
 	[connection_string]="--role --database --branch --pooled --state --api-url --api-key-file
 		--rate --help"
+	[recover]="--project --force --auto-approve --repo --dir --ref --state --api-url --api-key-file
+		--rate --lock-timeout --help"
 )
 
 # What an option's value is: a file, a directory, or one of some words.

@@ -436,4 +436,72 @@ void sweep_free(sweep *s);
 /* One step. 0, or an error code with err_msg (out holds what was done). */
 int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_result *out);
 
+/* ------------------------------------------- recover (issue 17, item 4) */
+
+/* A deleted project of a tenant, as recover_find found it. Heap strings. */
+typedef struct recover_target {
+	char *project_id, *name;
+	char *deleted_at, *recoverable_until;  /* from the recoverable list, or NULL */
+	bool from_journal;                     /* the journal's last delete of the tenant named it */
+	int64_t deleted_by_flotilla_at;        /* that delete's time (unix s), 0 when not from the journal */
+} recover_target;
+void recover_target_release(recover_target *t);
+/*
+ * recover.c: the project to bring back for `tenant` (reads only):
+ * project_id when given, else the one the tenant's last project delete in
+ * the journal names; it must be in Neon's recoverable list. ERR_CONFLICT
+ * when the tenant is mapped (it has a project: never a second one), the
+ * project is mapped to another tenant, or it is live; ERR_NOTFOUND when
+ * the journal names none and none was given, or Neon no longer has it
+ * (past the recovery window); another code for a failed call. err_msg
+ * says what to do.
+ */
+int recover_find(state *st, neon_client *c, const char *tenant, const char *project_id, recover_target *out) WUR;
+/*
+ * Recover t's project and map tenant to it in `fleet` (source "recover"),
+ * the write journaled (run_id: the command's run), the project cached as
+ * never read deep. 0; ERR_UNKNOWN_OUTCOME when the call may have run;
+ * ERR_FAIL when Neon refused (its message); another code when the journal
+ * or the map could not be written (then err_msg says how to go on).
+ */
+int recover_run(state *st, neon_client *c, int64_t run_id, const char *tenant, const char *fleet,
+		const recover_target *t) WUR;
+
+/* ------------------------------------------ idle tenants (issue 17, item 5) */
+
+/* The daemon's idle buckets: tenants idle at least 7, 30 and 90 days. */
+#define IDLE_NBUCKETS 3
+extern const int64_t IDLE_BUCKET_SECONDS[IDLE_NBUCKETS];
+extern const char *const IDLE_BUCKET_NAMES[IDLE_NBUCKETS];
+
+/* A mapped tenant whose computes have not been active for a while. Heap
+ * strings. */
+typedef struct idle_tenant {
+	char *tenant, *project_id;
+	char *since;                /* compute_last_active_at, or created_at when never active */
+	bool never_active;
+	int64_t idle_seconds;       /* as of the report's time; 0 for a time after it */
+	int64_t storage_bytes;      /* synthetic_storage_size, -1: not known */
+} idle_tenant;
+
+typedef struct idle_report {
+	idle_tenant *v;             /* idle at least min_idle, most idle first (then by name) */
+	size_t n, cap;
+	int64_t buckets[IDLE_NBUCKETS]; /* tenants idle at least IDLE_BUCKET_SECONDS[k] */
+	int64_t mapped;             /* mapped tenants looked at */
+	int64_t unknown;            /* of those, without a cached project or a readable time */
+} idle_report;
+void idle_report_release(idle_report *r);
+/*
+ * idle.c: the mapped tenants idle as of `now` (unix seconds), from the
+ * cache alone (no API call): a tenant's idle time runs from its project's
+ * compute_last_active_at, or from its created_at when Neon shows no
+ * activity (never active). Lists those idle at least min_idle (min_idle
+ * < 0: none, counts only) and counts every bucket. 0, or a state error.
+ */
+int idle_scan(state *st, int64_t now, int64_t min_idle, idle_report *out) WUR;
+/* An RFC 3339 time ("2026-12-04T13:00:00Z", a fraction and an offset
+ * allowed) as unix seconds; false when it is not one. */
+bool idle_parse_time(const char *s, int64_t *out);
+
 #endif

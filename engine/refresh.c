@@ -35,6 +35,10 @@ static int to_row(const neon_project *p, state_project *r)
 	r->pg_settings_json = dump(p->pg_settings);
 	r->allowed_ips_json = dump(p->allowed_ips);
 	r->maintenance_window_json = dump(p->maintenance_window);
+	/* activity and size, shown by the list, managed by no one */
+	r->compute_last_active_at = (char *)json_string_value(json_object_get(p->json, "compute_last_active_at"));
+	const json_t *size = json_object_get(p->json, "synthetic_storage_size");
+	r->synthetic_storage_size = json_is_integer(size) ? json_integer_value(size) : -1;
 	char where[160];
 	snprintf(where, sizeof(where), "project %s", p->id);
 	return diff_fields_from_json(r, p->json, where);

@@ -222,6 +222,9 @@ static json_t *project_row_json(const state_project *p)
 	json_object_set_new(o, "logical_replication", json_boolean(p->logical_replication));
 	json_object_set_new(o, "block_public_connections", json_boolean(p->block_public_connections));
 	json_object_set_new(o, "maintenance_window", json_text_or_null(p->maintenance_window_json));
+	json_object_set_new(o, "compute_last_active_at", str_or_null(p->compute_last_active_at));
+	json_object_set_new(o, "synthetic_storage_size",
+			    p->synthetic_storage_size >= 0 ? json_integer(p->synthetic_storage_size) : json_null());
 	json_object_set_new(o, "listed_at", time_or_null(p->listed_at));
 	json_object_set_new(o, "deep_read_at", time_or_null(p->deep_at));
 	json_object_set_new(o, "fingerprint", str_or_null(p->fingerprint));

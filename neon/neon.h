@@ -361,4 +361,24 @@ int neon_connection_uri(neon_client *c, const char *project_id, const neon_conn_
 int neon_ops_wait(neon_client *c, const char *project_id, const char *const *op_ids, size_t n,
 		  int64_t timeout_ms) WUR;
 
+/* ------------------------------------------- recover (issue 17, item 4) */
+
+/*
+ * recover.c: the deleted project `project_id` as GET
+ * /projects?recoverable=true lists it (a search by its id, paged to its
+ * end; only the exact id counts): its deleted_at, and in out->json its
+ * recoverable_until. 0 with *out (neon_project_release); ERR_NOTFOUND when
+ * the list does not have it (live, never deleted, past Neon's recovery
+ * window or gone); ERR_INVALID for a bad id; another code, with err_msg,
+ * when a page failed.
+ */
+int neon_project_recoverable(neon_client *c, const char *project_id, neon_project *out) WUR;
+/*
+ * POST /projects/{id}/recover, a write: 0 with *res filled (release it)
+ * whatever the API answered (the caller journals res->outcome: 200 holds
+ * {project, branches}; a failed write whose outcome is unknown is
+ * NEON_UNKNOWN_OUTCOME); ERR_INVALID before sending for a bad id.
+ */
+int neon_project_recover(neon_client *c, const char *project_id, neon_result *res) WUR;
+
 #endif

@@ -215,7 +215,7 @@ static void show_project_row(const json_t *p)
 	       (long long)json_integer_value(json_object_get(p, "history_retention_seconds")));
 	static const char *const keys[] = {"quota", "default_endpoint", "pg_settings", "allowed_ips",
 					   "protected_branches_only", "logical_replication", "block_public_connections",
-					   "maintenance_window"};
+					   "maintenance_window", "compute_last_active_at", "synthetic_storage_size"};
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
 		show_json_line(keys[i], json_object_get(p, keys[i]));
 	show_ago("  listed", p, "listed_at");

@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "reconciler/reconciler.h"
@@ -14,13 +15,17 @@
 const char CMD_STATUS_USAGE[] =
 	"usage: flotilla status [TENANT] [--state FILE|URL] [--format text|json]\n"
 	"                       [--color auto|always|never]\n"
+	"       flotilla status --idle DUR [--as-of TIME] [--state FILE|URL]\n"
+	"                       [--format text|json]\n"
 	"\n"
 	"Show what the state file holds, without calling the API. Without TENANT: the\n"
 	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
 	"and the ones not synced with their reason, the cache's age, projects by region,\n"
 	"mapped tenants, computes by state (from deep reads), the recent runs. With\n"
 	"TENANT: its sync state, project, computes and their state, quota, and when it\n"
-	"was last refreshed. Run flotilla refresh first to bring the cache up to date.\n"
+	"was last refreshed. With --idle: the tenants whose computes have not been\n"
+	"active for DUR, most idle first, with their storage. Run flotilla refresh\n"
+	"first to bring the cache up to date.\n"
 	"\n"
 	"options:\n"
 	"  --state FILE|URL\n"
@@ -28,13 +33,19 @@ const char CMD_STATUS_USAGE[] =
 	"                  postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --format FORMAT text (default) or json: the status document of the daemon's\n"
 	"                  /api/status (docs/daemon.md), or one tenant's\n"
+	"  --idle DUR      list the mapped tenants whose computes have not been active\n"
+	"                  for DUR (e.g. 30d, 12h) as the cache's last list saw them;\n"
+	"                  a tenant never active counts from its project's creation\n"
+	"  --as-of TIME    with --idle: measure idle time up to TIME (RFC 3339, e.g.\n"
+	"                  2026-12-31T00:00:00Z) instead of now\n"
 	"  --color WHEN    text: tenants not synced marked as plans mark them (! failed\n"
 	"                  or blocked, ~ drifted or out of sync), in colour: auto\n"
 	"                  (default: on a terminal, unless NO_COLOR is set), always\n"
 	"                  or never\n"
 	"  -h, --help      this help\n"
 	"\n"
-	"exit: 0 shown; 1 no such tenant, or the state file cannot be read.\n";
+	"exit: 0 shown (also when no tenant is idle); 1 no such tenant, a bad --idle\n"
+	"or --as-of, or the state file cannot be read.\n";
 
 static void fmt_size(int64_t v, char out[32])
 {
@@ -286,17 +297,52 @@ static int show_tenant(state *st, const char *name)
 	return EXIT_OK;
 }
 
+/* --idle DUR and --as-of TIME */
+typedef struct idle_opts {
+	const char *idle, *as_of;
+} idle_opts;
+
+static int idle_opt(void *arg, int c, const char *value)
+{
+	idle_opts *i = arg;
+	if (c == 'i')
+		i->idle = value;
+	else if (c == 'a')
+		i->as_of = value;
+	return c == 'i' || c == 'a';
+}
+
+/* The idle options' values: *min_idle -1 without --idle. */
+static int idle_values(const idle_opts *i, const char *tenant, int64_t *min_idle, int64_t *as_of)
+{
+	*min_idle = -1;
+	*as_of = (int64_t)time(NULL);
+	if (!i->idle)
+		return i->as_of ? cli_fail("status", "--as-of goes with --idle DUR") : EXIT_OK;
+	if (tenant)
+		return cli_fail("status", "--idle lists the fleet's idle tenants: give no TENANT (flotilla status %s "
+			       "shows that tenant)", tenant);
+	if (unit_duration_parse(i->idle, false, min_idle) != 0)
+		return cli_fail("status", "--idle %s: %s", i->idle, err_msg());
+	if (i->as_of && !idle_parse_time(i->as_of, as_of))
+		return cli_fail("status", "--as-of %s: not an RFC 3339 time (like 2026-12-31T00:00:00Z)", i->as_of);
+	return EXIT_OK;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"state", required_argument, NULL, OPT_STATE},
 		{"format", required_argument, NULL, OPT_FORMAT},
+		{"idle", required_argument, NULL, 'i'},
+		{"as-of", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
 	cli_opts o;
 	cli_opts_init(&o);
+	idle_opts io = {NULL, NULL};
 	const char *tenant = NULL;
-	if (cli_opts_parse("status", argc, argv, opts, CLI_COLOR, &o, NULL, NULL) != EXIT_OK)
+	if (cli_opts_parse("status", argc, argv, opts, CLI_COLOR, &o, idle_opt, &io) != EXIT_OK)
 		return EXIT_ERROR;
 	if (optind < argc)
 		tenant = argv[optind++];
@@ -305,12 +351,17 @@ int cmd_status(int argc, char **argv)
 	const char *format = o.format ? o.format : "text";
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
 		return cli_fail("status", "unknown format '%s': use text or json", format);
+	int64_t min_idle, as_of;
+	if (idle_values(&io, tenant, &min_idle, &as_of) != EXIT_OK)
+		return EXIT_ERROR;
 	/* status only reads: it must not leave a new empty state file behind */
 	state *st = NULL;
 	if (cli_state_open_existing("status", o.state_path, &st) != EXIT_OK)
 		return EXIT_ERROR;
 	int rc;
-	if (strcmp(format, "json") == 0) {
+	if (min_idle >= 0) {
+		rc = status_idle(st, min_idle, as_of, strcmp(format, "json") == 0);
+	} else if (strcmp(format, "json") == 0) {
 		json_t *doc = NULL;
 		rc = tenant ? status_tenant_document(st, tenant, &doc) : status_document(st, STATUS_JSON_TENANTS, &doc);
 		char *text = rc == 0 ? json_dumps(doc, JSON_INDENT(2)) : NULL;

@@ -12,6 +12,26 @@
 /* the not-synced tenants the status document lists at most */
 #define STATUS_PAGE_TENANTS 5000
 
+static void idle_bucket_set(metrics *m, int k, int64_t n)
+{
+	char labels[32];
+	snprintf(labels, sizeof(labels), "bucket=\"%s\"", IDLE_BUCKET_NAMES[k]);
+	metrics_set(m, "flotilla_tenants_idle", labels, (double)n);
+}
+
+/* Tenants by idle bucket, from the cache (one walk of the tenant map). */
+static void idle_out(const daemon_view *v)
+{
+	idle_report r;
+	if (idle_scan(v->st, (int64_t)time(NULL), -1, &r) != 0) {
+		log_warn("daemon: cannot count the idle tenants", "error", err_msg());
+		return;
+	}
+	for (int k = 0; k < IDLE_NBUCKETS; k++)
+		idle_bucket_set(v->m, k, r.buckets[k]);
+	idle_report_release(&r);
+}
+
 void daemon_metrics_declare(metrics *m)
 {
 	static const char *const fams[][3] = {
@@ -38,12 +58,13 @@ void daemon_metrics_declare(metrics *m)
 		{"flotilla_apply_failures_total", "counter", "Tenants that failed in the daemon's applies."},
 		{"flotilla_notifications_total", "counter", "Notifications (--notify-url), by outcome."},
 		{"flotilla_leader", "gauge", "1 while this daemon holds the lease and leads, 0 while it stands by."},
+		{"flotilla_tenants_idle", "gauge", "Mapped tenants whose computes have not been active for at least the bucket's time (from the cache's last list)."},
 	};
 	/* families whose series all carry labels: no unlabeled series */
 	static const char *const labelled[] = {
 		"flotilla_tenants", "flotilla_api_requests_total", "flotilla_git_fetches_total", "flotilla_reconciles_total",
 		"flotilla_last_applied_commit_info", "flotilla_drifted_fields", "flotilla_drift_sweep_seconds",
-		"flotilla_notifications_total",
+		"flotilla_notifications_total", "flotilla_tenants_idle",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(fams); i++) {
 		metrics_declare(m, fams[i][0], fams[i][1], fams[i][2]);
@@ -57,6 +78,8 @@ void daemon_metrics_declare(metrics *m)
 	}
 	metrics_set(m, "flotilla_drift_sweep_seconds", "tier=\"list\"", 0);
 	metrics_set(m, "flotilla_drift_sweep_seconds", "tier=\"deep\"", 0);
+	for (int k = 0; k < IDLE_NBUCKETS; k++)
+		idle_bucket_set(m, k, 0);
 	static const char *const outcomes[] = {"sent", "failed", "dropped"};
 	for (size_t i = 0; i < ARRAY_LEN(outcomes); i++) {
 		char labels[32];
@@ -146,6 +169,7 @@ void daemon_publish(const daemon_view *v)
 										   ? json_string(v->fetched)
 										   : json_null());
 	counts_out(v, doc);
+	idle_out(v);
 	char *text = json_dumps(doc, JSON_COMPACT);
 	if (!text || httpd_set_status(v->h, text) != 0)
 		log_warn("daemon: cannot publish the status document", "error", text ? err_msg() : "out of memory");

@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
 	{"state", cmd_state, "list, show or forget what the state maps; copy it, verified", CMD_STATE_USAGE},
 	{"connection-string", cmd_connection_string, "print a tenant's database connection URI (fetched, never stored)",
 	 CMD_CONNECTION_STRING_USAGE},
+	{"recover", cmd_recover, "bring back a tenant's project a prune deleted (Neon's 7-day window)", CMD_RECOVER_USAGE},
 };
 
 static void usage(FILE *out)

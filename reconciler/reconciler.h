@@ -34,12 +34,17 @@ int cmd_validate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+/* status --idle (status_idle.c): the tenants idle for min_idle seconds or
+ * more as of as_of (unix seconds), printed; an exit code. */
+int status_idle(state *st, int64_t min_idle, int64_t as_of, bool json);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_adopt(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_connection_string(int argc, char **argv);
+/* cmd_recover.c: `flotilla recover TENANT` (issue 17). */
+int cmd_recover(int argc, char **argv);
 /* cmd_state_show.c: `flotilla state list` and `flotilla state show`. */
 int cmd_state_list(int argc, char **argv);
 int cmd_state_show(int argc, char **argv);
@@ -103,6 +108,7 @@ extern const char CMD_ADOPT_USAGE[];
 extern const char CMD_UNLOCK_USAGE[];
 extern const char CMD_STATE_USAGE[];
 extern const char CMD_CONNECTION_STRING_USAGE[];
+extern const char CMD_RECOVER_USAGE[];
 extern const char CMD_DAEMON_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */

@@ -306,6 +306,10 @@ bool sim_control(sim_req *r)
 	if (get && strcmp(path, "health") == 0) {
 		json_t *o = json_object();
 		json_object_set_new(o, "ok", json_true());
+		/* the sim clock, which --time-scale runs ahead of the wall clock */
+		char now[32];
+		sim_time_format(sim_now(r->s), now);
+		json_object_set_new(o, "now", json_string(now));
 		sim_reply(r, 200, o);
 	} else if (get && strcmp(path, "stats") == 0) {
 		stats(r);
@@ -315,6 +319,10 @@ bool sim_control(sim_req *r)
 		sim_store_reset(r->s);
 		json_t *o = json_object();
 		json_object_set_new(o, "ok", json_true());
+		/* the sim clock, which --time-scale runs ahead of the wall clock */
+		char now[32];
+		sim_time_format(sim_now(r->s), now);
+		json_object_set_new(o, "now", json_string(now));
 		sim_reply(r, 200, o);
 	} else if (post && strcmp(path, "populate") == 0) {
 		populate(r);

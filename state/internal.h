@@ -393,8 +393,8 @@ void state__detach_refreshes(state *s);
 int state__meta_get(state *s, const char *key, char **out) WUR;
 /*
  * The columns of a project row after its id, in order, each a state_project
- * field of the same name: X(field, kind), kind TEXT, INT, I64, REAL or
- * BOOL. The list refresh's upsert writes the LISTED ones; the others are
+ * field of the same name: X(field, kind), kind TEXT, INT, I64, REAL,
+ * BOOL or I64N (an I64 whose NULL column is -1 in the struct). The list refresh's upsert writes the LISTED ones; the others are
  * bookkeeping. Every SELECT's column list, reading a row, writing one and
  * releasing one come from these lists, so a new cached field is a column
  * (a migration in schema.c), a field of state_project and a row here.
@@ -406,7 +406,7 @@ int state__meta_get(state *s, const char *key, char **out) WUR;
 	X(quota_data_transfer, I64) X(quota_logical_size, I64) X(min_cu, REAL) X(max_cu, REAL)             \
 	X(suspend_timeout_seconds, I64) X(pg_settings_json, TEXT) X(allowed_ips_json, TEXT)                \
 	X(protected_branches_only, BOOL) X(logical_replication, BOOL) X(block_public_connections, BOOL)    \
-	X(maintenance_window_json, TEXT)
+	X(maintenance_window_json, TEXT) X(compute_last_active_at, TEXT) X(synthetic_storage_size, I64N)
 #define STATE_PROJECT_FIELDS(X)                                                                        \
 	STATE_PROJECT_LISTED(X)                                                                        \
 	X(listed_at, I64) X(deep_at, I64) X(deep_updated_at, TEXT) X(fingerprint, TEXT) X(deep_fingerprint, TEXT)

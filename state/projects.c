@@ -54,6 +54,11 @@ static int64_t read_I64(db_stmt *st, int i, bool copy)
 	(void)copy;
 	return db_col_i64(st, i);
 }
+static int64_t read_I64N(db_stmt *st, int i, bool copy)
+{
+	(void)copy;
+	return db_col_null(st, i) ? -1 : db_col_i64(st, i);
+}
 static double read_REAL(db_stmt *st, int i, bool copy)
 {
 	(void)copy;
@@ -77,6 +82,10 @@ static int bind_I64(db_stmt *st, int i, int64_t v)
 {
 	return db_bind_i64(st, i, v);
 }
+static int bind_I64N(db_stmt *st, int i, int64_t v)
+{
+	return v < 0 ? db_bind_null(st, i) : db_bind_i64(st, i, v);
+}
 static int bind_REAL(db_stmt *st, int i, double v)
 {
 	return db_bind_double(st, i, v);
@@ -90,6 +99,7 @@ static int bind_BOOL(db_stmt *st, int i, bool v)
 #define OFFSET_TEXT(field) offsetof(state_project, field),
 #define OFFSET_INT(field)
 #define OFFSET_I64(field)
+#define OFFSET_I64N(field)
 #define OFFSET_REAL(field)
 #define OFFSET_BOOL(field)
 #define OFFSET_IF_TEXT(field, kind) OFFSET_##kind(field)

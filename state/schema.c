@@ -203,7 +203,9 @@ static int fingerprint_rows(state *s)
 	db_stmt *sel = NULL, *upd = NULL;
 	int rc;
 
-	if ((rc = state__prepare(s, "SELECT " STATE_PROJECT_COLUMNS " FROM projects", &sel)) != 0 ||
+	/* the columns later steps add are not there yet: NULL here */
+	if ((rc = state__prepare(s, "SELECT " STATE_PROJECT_COLUMNS " FROM (SELECT *, NULL AS compute_last_active_at, "
+				 "NULL AS synthetic_storage_size FROM projects)", &sel)) != 0 ||
 	    (rc = state__prepare(s, "UPDATE projects SET fingerprint = ?2, deep_fingerprint = CASE WHEN "
 				 "deep_at > 0 AND deep_updated_at IS updated_at THEN ?2 END WHERE id = ?1", &upd)) != 0)
 		goto done;
@@ -265,6 +267,16 @@ static const char schema_v8[] =
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX forgotten_tenant ON forgotten (tenant);";
 
+/* Version 9 (issue 17, idle tenants): when a project's computes were
+ * last active and its storage, as the list shows them, for `flotilla
+ * status --idle` and the daemon's idle metric. NULL until a list fills
+ * them. compute_last_active_at NULL is Neon's "never active", so the rows
+ * there are get '' (not known yet: no idle time is read from it). */
+static const char schema_v9[] =
+	"ALTER TABLE projects ADD COLUMN compute_last_active_at TEXT;"
+	"ALTER TABLE projects ADD COLUMN synthetic_storage_size INTEGER;"
+	"UPDATE projects SET compute_last_active_at = '';";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -275,6 +287,7 @@ static const migration migrations[] = {
 	{ 6, "name and unread indexes", schema_v6, NULL },
 	{ 7, "tenant sync states", schema_v7, NULL },
 	{ 8, "forgotten projects", schema_v8, NULL },
+	{ 9, "compute activity and storage of projects", schema_v9, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

@@ -22,7 +22,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 8
+#define STATE_SCHEMA_VERSION 9
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 /* The environment variable that names the state when --state does not. */
 #define STATE_ENV "FLOTILLA_STATE"
@@ -141,6 +141,12 @@ typedef struct state_project {
 	char *allowed_ips_json;              /* array, or NULL */
 	bool protected_branches_only, logical_replication, block_public_connections;
 	char *maintenance_window_json;       /* object, or NULL */
+	/* activity and size as the list shows them (schema 9): when a compute
+	 * of the project was last active (RFC 3339; NULL: never, Neon omits
+	 * it), and its synthetic storage size in bytes (-1: not sent). Not
+	 * managed fields: they are in no fingerprint. */
+	char *compute_last_active_at;
+	int64_t synthetic_storage_size;
 	/* bookkeeping, filled by reads only */
 	int64_t listed_at;                   /* unix seconds of the list page that last had it */
 	int64_t deep_at;                     /* last deep read, 0: never */
@@ -261,7 +267,7 @@ void state_deep_release(state_deep *d);
 
 typedef struct state_tenant {
 	char *tenant, *project_id, *fleet;
-	char *source;                        /* "create" | "rebuild" | "adopt" */
+	char *source;                        /* "create" | "rebuild" | "adopt" | "recover" */
 	int64_t mapped_at;
 } state_tenant;
 
@@ -293,6 +299,10 @@ typedef struct state_tenant_row {
 	const char *sync_state;              /* STATE_SYNC_STATES' name; "synced" without a row */
 	const char *sync_reason;             /* "" when synced */
 	int64_t sync_since;                  /* 0 when synced */
+	/* the cached project's creation, last compute activity (NULL: never,
+	 * or not cached) and storage (-1: not known) */
+	const char *created_at, *compute_last_active_at;
+	int64_t synthetic_storage_size;
 } state_tenant_row;
 typedef int (*state_tenant_row_fn)(void *arg, const state_tenant_row *r);
 /* Up to `limit` rows whose tenants sort after `after` ("" from the start),

@@ -16,7 +16,8 @@
 
 static bool known_source(const char *source)
 {
-	return strcmp(source, "create") == 0 || strcmp(source, "rebuild") == 0 || strcmp(source, "adopt") == 0;
+	return strcmp(source, "create") == 0 || strcmp(source, "rebuild") == 0 || strcmp(source, "adopt") == 0 ||
+	       strcmp(source, "recover") == 0;
 }
 
 /* Fill *t from a SELECT TENANT_COLUMNS row: heap copies when copy, else
@@ -53,7 +54,7 @@ int state_tenant_put(state *s, const char *tenant, const char *project_id, const
 		return err_set(ERR_INVALID, "state: a tenant mapping needs a tenant, a project id, a fleet and a "
 			       "source");
 	if (!known_source(source))
-		return err_set(ERR_INVALID, "state: tenant '%s': unknown mapping source '%s' (create, rebuild or "
+		return err_set(ERR_INVALID, "state: tenant '%s': unknown mapping source '%s' (create, rebuild, recover or "
 			       "adopt)", tenant, source);
 	if ((rc = state__begin(s, true)) != 0)
 		return rc;
@@ -243,7 +244,8 @@ int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_f
 /* The listing's columns: the map's, then the cached project's (NULL when
  * it is not cached) and the sync row's (NULL: synced). */
 #define ROW_COLUMNS "t.tenant, t.project_id, t.fleet, t.source, t.mapped_at, t.protect, " \
-	"CASE WHEN p.id IS NULL THEN 0 ELSE 1 END, p.name, p.region_id, p.pg_version, y.state, y.reason, y.since"
+	"CASE WHEN p.id IS NULL THEN 0 ELSE 1 END, p.name, p.region_id, p.pg_version, y.state, y.reason, y.since, " \
+	"p.created_at, p.compute_last_active_at, p.synthetic_storage_size"
 
 typedef struct listing_walk {
 	state_tenant_row_fn fn;
@@ -265,6 +267,9 @@ static int listing_row(db_stmt *st, void *arg)
 	r.sync_state = db_col_null(st, 10) ? STATE_SYNC_STATES[STATE_SYNC_SYNCED] : state__col_text(st, 10, false);
 	r.sync_reason = db_col_null(st, 11) ? "" : state__col_text(st, 11, false);
 	r.sync_since = db_col_i64(st, 12);
+	r.created_at = state__col_text(st, 13, false);
+	r.compute_last_active_at = state__col_text(st, 14, false);
+	r.synthetic_storage_size = db_col_null(st, 15) ? -1 : db_col_i64(st, 15);
 	return w->fn(w->arg, &r);
 }
 

@@ -520,6 +520,10 @@ print(" ".join(m for m in doc if m not in have))
 EOF
 )
 	if [ -z "$missing" ]; then ok "/metrics has every metric docs/daemon.md lists"; else fail "/metrics names" "missing: $missing"; fi
+	# idle tenants by bucket: every bucket, and none idle in a fleet just made
+	idle=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(" ".join("%s=%s" % (b, m.get("flotilla_tenants_idle{bucket=\"%s\"}" % b)) for b in ("7d","30d","90d")))' "$tmp/m4.json")
+	if [ "$idle" = "7d=0.0 30d=0.0 90d=0.0" ]; then ok "/metrics: flotilla_tenants_idle by bucket, 0 in a fleet just made"
+	else fail "idle buckets" "$idle"; fi
 	# the API counters against the sim's, route by route: the sim counts
 	# every key's requests, so the test's own (other key) are subtracted;
 	# sampled when the daemon is between requests (two equal scrapes around

@@ -75,6 +75,11 @@ static void test_health(void **state)
 	assert_int_equal(r.status, 200);
 	assert_non_null(r.json);
 	assert_true(json_is_true(json_object_get(r.json, "ok")));
+	/* the sim clock, as the API's times are written */
+	const char *now = json_string_value(json_object_get(r.json, "now"));
+	assert_non_null(now);
+	assert_int_equal(strlen(now), 20);
+	assert_int_equal(now[19], 'Z');
 	assert_true(str_has_prefix(sim_base_url(f->sim), "http://127.0.0.1:"));
 	assert_true(sim_port(f->sim) > 0);
 	sim_response_release(&r);

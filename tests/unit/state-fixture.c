@@ -321,6 +321,8 @@ state_project full_project(fixture *fx, const char *id)
 	p.logical_replication = true;
 	p.block_public_connections = true;
 	p.maintenance_window_json = arena_strdup(fx->a, "{\"weekdays\":[6,7],\"start_time\":\"01:00\"}");
+	p.compute_last_active_at = arena_strdup(fx->a, "2026-11-19T22:15:00Z");
+	p.synthetic_storage_size = 3221225472LL;
 	return p;
 }
 
@@ -362,6 +364,11 @@ void assert_project_equal(const state_project *got, const state_project *want)
 	assert_int_equal(got->protected_branches_only, want->protected_branches_only);
 	assert_int_equal(got->logical_replication, want->logical_replication);
 	assert_int_equal(got->block_public_connections, want->block_public_connections);
+	if (want->compute_last_active_at)
+		assert_string_equal(got->compute_last_active_at, want->compute_last_active_at);
+	else
+		assert_null(got->compute_last_active_at);
+	assert_int_equal(got->synthetic_storage_size, want->synthetic_storage_size);
 }
 
 /* ------------------------------------------------------------- walks */

@@ -999,6 +999,18 @@ static void test_bad_ids(void **state)
 		assert_null(page.items);
 		neon_result_release(&res);
 	}
+	{
+		/* recover: a bad id is refused before anything is sent (the
+		 * client's port 1 would fail a request with ERR_FAIL instead) */
+		neon_project p;
+		neon_result res;
+
+		assert_int_equal(neon_project_recoverable(c, "../x", &p), ERR_INVALID);
+		assert_null(p.id);
+		assert_int_equal(neon_project_recover(c, "p-1/branches", &res), ERR_INVALID);
+		assert_int_equal(res.attempts, 0);
+		neon_result_release(&res);
+	}
 	neon_client_free(c);
 }
 

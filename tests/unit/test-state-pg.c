@@ -81,11 +81,11 @@ static void test_pg_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "UPDATE flotilla_version SET version = 9");
+	file_exec(fx->path, "UPDATE flotilla_version SET version = 10");
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	ut_assert_err_contains("written by a newer flotilla (schema 9, this one reads up to 8)");
-	assert_int_equal(file_i64(fx->path, "SELECT version FROM flotilla_version"), 9);
+	ut_assert_err_contains("written by a newer flotilla (schema 10, this one reads up to 9)");
+	assert_int_equal(file_i64(fx->path, "SELECT version FROM flotilla_version"), 10);
 }
 
 static void test_pg_refuses_foreign_schema(void **st)

@@ -38,6 +38,8 @@ static void test_refresh_roundtrip(void **st)
 	assert_string_equal(got.pg_settings_json, "{\"work_mem\":\"8MB\"}");
 	assert_string_equal(got.allowed_ips_json, "[\"10.0.0.0/8\",\"192.0.2.1\"]");
 	assert_string_equal(got.maintenance_window_json, "{\"weekdays\":[6,7],\"start_time\":\"01:00\"}");
+	assert_string_equal(got.compute_last_active_at, "2026-11-19T22:15:00Z");
+	assert_int_equal(got.synthetic_storage_size, 3221225472LL);
 	assert_true(got.listed_at >= before && got.listed_at <= after);
 	assert_int_equal(got.deep_at, 0);
 	assert_null(got.deep_updated_at);
@@ -54,6 +56,7 @@ static void test_refresh_roundtrip(void **st)
 	assert_null(got.pg_settings_json);
 	assert_null(got.allowed_ips_json);
 	assert_null(got.maintenance_window_json);
+	assert_null(got.compute_last_active_at); /* never active */
 	state_project_release(&got);
 
 	assert_int_equal(state_project_get(fx->s, "nope", &got), ERR_NOTFOUND);
@@ -323,6 +326,67 @@ static void test_fingerprint_rules(void **st)
 	state_project_release(&got);
 }
 
+/* Activity and storage (schema 9) are what the latest list says, a
+ * storage the list did not send reads -1 (not 0 bytes), and neither moves
+ * the fingerprint: a compute waking is no reason for a deep read. */
+static void test_activity_and_storage(void **st)
+{
+	fixture *fx = *st;
+	state_project p = full_project(fx, "sleepy-1"), got;
+	char fp0[STATE_FINGERPRINT_LEN + 1], fp1[STATE_FINGERPRINT_LEN + 1];
+
+	fx->s = open_ok(fx);
+	state_project_fingerprint(&p, fp0);
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	p.compute_last_active_at = arena_strdup(fx->a, "2026-12-01T08:00:00Z");
+	p.synthetic_storage_size = -1;
+	state_project_fingerprint(&p, fp1);
+	assert_string_equal(fp0, fp1);
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	assert_int_equal(state_project_get(fx->s, "sleepy-1", &got), 0);
+	assert_string_equal(got.compute_last_active_at, "2026-12-01T08:00:00Z");
+	assert_int_equal(got.synthetic_storage_size, -1);
+	assert_string_equal(got.fingerprint, fp0);
+	state_project_release(&got);
+	p.compute_last_active_at = NULL;
+	p.synthetic_storage_size = 0;
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	assert_int_equal(state_project_get(fx->s, "sleepy-1", &got), 0);
+	assert_null(got.compute_last_active_at);
+	assert_int_equal(got.synthetic_storage_size, 0);
+	state_project_release(&got);
+}
+
+/* A state of schema 8 gains the columns on open, its rows not known in
+ * them ('' and -1: not "never active", which NULL means) until the next
+ * list fills them, and kept otherwise. */
+static void test_activity_migrated(void **st)
+{
+	fixture *fx = *st;
+	state_project p = full_project(fx, "old-1"), got;
+	state_open_report rep;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN compute_last_active_at; "
+			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size");
+	set_schema_version(fx->path, 8);
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
+	assert_int_equal(rep.migrated_from, 8);
+	assert_int_equal(rep.migrated_to, STATE_SCHEMA_VERSION);
+	assert_int_equal(state_project_get(fx->s, "old-1", &got), 0);
+	assert_string_equal(got.name, p.name);
+	assert_string_equal(got.compute_last_active_at, ""); /* not known yet, not never */
+	assert_int_equal(got.synthetic_storage_size, -1);
+	state_project_release(&got);
+	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
+	assert_int_equal(state_project_get(fx->s, "old-1", &got), 0);
+	assert_project_equal(&got, &p);
+	state_project_release(&got);
+}
+
 /* A list that Neon cut short and that could not be completed removes
  * nothing, and says so until a complete one. */
 static void test_refresh_incomplete(void **st)
@@ -471,6 +535,8 @@ int main(void)
 		FX(test_refresh_outlives_close),
 		FX(test_fingerprint_rules),
 		FX(test_refresh_incomplete),
+		FX(test_activity_and_storage),
+		FX(test_activity_migrated),
 		FX(test_projects_foreach),
 		FX(test_summary),
 	};

@@ -1,0 +1,125 @@
+/*
+ * status_idle.c: `flotilla status --idle DUR`: the mapped tenants whose
+ * computes have not been active for DUR, most idle first, with their
+ * storage, from the state's cache (engine/idle.c; no API call), as text
+ * or as JSON (docs/cli.md, "flotilla status --idle").
+ */
+#include <string.h>
+#include <time.h>
+
+#include "reconciler/reconciler.h"
+
+/* A size for people: 512B, 1.5KiB, 3.0GiB; "?" when not known. */
+static void fmt_storage(int64_t v, char out[32])
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+	if (v < 0) {
+		str_copy(out, "?", 32);
+		return;
+	}
+	if (v < 1024) {
+		snprintf(out, 32, "%lldB", (long long)v);
+		return;
+	}
+	double x = (double)v / 1024;
+	size_t u = 0;
+	while (x >= 1024 && u + 1 < ARRAY_LEN(units)) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(out, 32, "%.1f%s", x, units[u]);
+}
+
+/* An idle time to the two largest units: 92d3h, 5h12m, 40m, 0. */
+static void fmt_idle(int64_t s, char out[32])
+{
+	unit_duration_format(s >= 86400 ? s - s % 3600 : s >= 3600 ? s - s % 60 : s >= 60 ? s - s % 60 : s, out);
+}
+
+static void time_text(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *idle_json(const idle_report *r, int64_t min_idle, int64_t as_of, int64_t listed)
+{
+	char at[32];
+	time_text(as_of, at);
+	json_t *doc = json_pack("{s:i,s:s,s:I,s:o,s:I,s:I,s:[]}", "version", 1, "as_of", at, "idle_for_seconds",
+				(json_int_t)min_idle, "list_refreshed_at", listed > 0 ? json_integer(listed) : json_null(),
+				"mapped", (json_int_t)r->mapped, "not_known", (json_int_t)r->unknown, "tenants");
+	json_t *a = json_object_get(doc, "tenants");
+	for (size_t i = 0; i < r->n; i++) {
+		const idle_tenant *t = &r->v[i];
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:b,s:o}", "tenant", t->tenant, "project_id",
+						   t->project_id, "idle_seconds", (json_int_t)t->idle_seconds, "since",
+						   t->since, "never_active", t->never_active, "storage_bytes",
+						   t->storage_bytes >= 0 ? json_integer(t->storage_bytes) : json_null()));
+	}
+	return doc;
+}
+
+static void idle_text(const idle_report *r, int64_t min_idle, int64_t as_of, int64_t listed)
+{
+	char d[32], at[32], age[32];
+	unit_duration_format(min_idle, d);
+	time_text(as_of, at);
+	cli_age(listed, age);
+	printf("tenants idle for %s or more: %s of %s mapped, as of %s (the cache's last complete list: %s%s)\n", d,
+	       CLI_N(r->n), CLI_N(r->mapped), at, listed ? age : "never", listed ? " ago" : "");
+	if (r->n)
+		printf("%-24s %-10s %-34s %s\n", "TENANT", "IDLE", "LAST ACTIVE", "STORAGE");
+	int64_t storage = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const idle_tenant *t = &r->v[i];
+		char idle[32], size[32], last[64];
+		fmt_idle(t->idle_seconds, idle);
+		fmt_storage(t->storage_bytes, size);
+		if (t->never_active)
+			snprintf(last, sizeof(last), "never (created %s)", t->since);
+		else
+			str_copy(last, t->since, sizeof(last));
+		printf("%-24s %-10s %-34s %s\n", t->tenant, idle, last, size);
+		if (t->storage_bytes > 0)
+			storage += t->storage_bytes;
+	}
+	if (r->n) {
+		char size[32];
+		fmt_storage(storage, size);
+		printf("storage of these tenants: %s\n", size);
+	}
+	if (r->unknown)
+		printf("%s mapped tenants have no activity time in the cache (their project is not cached, or no "
+		       "list since the upgrade): run flotilla refresh\n",
+		       CLI_N(r->unknown));
+}
+
+int status_idle(state *st, int64_t min_idle, int64_t as_of, bool json)
+{
+	idle_report r;
+	if (idle_scan(st, as_of, min_idle, &r) != 0)
+		return cli_fail("status", "%s", err_msg());
+	char *at = NULL;
+	int64_t listed = 0;
+	if (state_meta_get(st, "list_refreshed_at", &at) == 0 && at && str_to_i64(at, &listed) != 0)
+		listed = 0;
+	free(at);
+	int rc = EXIT_OK;
+	if (json) {
+		json_t *doc = idle_json(&r, min_idle, as_of, listed);
+		char *text = json_dumps(doc, JSON_INDENT(2));
+		if (text)
+			printf("%s\n", text);
+		else
+			rc = cli_fail("status", "cannot render the idle tenants");
+		free(text);
+		json_decref(doc);
+	} else {
+		idle_text(&r, min_idle, as_of, listed);
+	}
+	idle_report_release(&r);
+	return rc;
+}
