@@ -65,6 +65,7 @@ METRICS = {
     "flotilla_apply_failures_total": set(),
     "flotilla_notifications_total": {"outcome"},
     "flotilla_leader": set(),
+    "flotilla_tenants_idle": {"bucket"},
 }
 # Labels Prometheus adds to every scraped series.
 TARGET_LABELS = {"instance", "job"}
