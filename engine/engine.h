@@ -180,6 +180,35 @@ int cache_add_branch(state *st, const char *project_id, const json_t *branch, co
 void refresh_one_submit(state *st, neon_client *c, const char *project_id,
 			void (*done)(void *arg, int rc, const char *error), void *arg);
 
+/* ---------------------------------------------------------- restore (restore.c) */
+
+/* A tenant's branch restored (flotilla restore); strings borrowed. */
+typedef struct restore_req {
+	int64_t run_id;                      /* the journal's run */
+	const char *tenant, *project_id;
+	const char *branch_id;               /* the branch restored */
+	const char *source_branch_id;        /* its own id: a point of its own history */
+	const char *lsn, *timestamp;         /* the point: one of them */
+	const char *preserve_as;             /* the pre-restore state's name */
+	const char *expires_at;              /* the preserved branch's expiry, or NULL */
+} restore_req;
+
+typedef struct restore_result {
+	bool restored, expiry_set;
+	char *preserved_id;                  /* heap, or NULL */
+	char *read_back_error;               /* the read-back after it failed: heap, or NULL */
+} restore_result;
+
+/*
+ * Restore, journaled (intent, ids, outcome), wait for its operations, set
+ * the preserved branch's expiry when asked (journaled too), then read the
+ * project back into the cache. 0, or the failed step's code with err_msg
+ * (ERR_NOTFOUND, ERR_CONFLICT: the name is taken, ERR_UNKNOWN_OUTCOME, …);
+ * *out says what ran either way: restore_result_release.
+ */
+int restore_run(state *st, neon_client *c, const restore_req *rq, restore_result *out) WUR;
+void restore_result_release(restore_result *r);
+
 /* ------------------------------------------------------------- executor */
 
 typedef enum { EXEC_PENDING, EXEC_OK, EXEC_FAILED, EXEC_SKIPPED } exec_status;

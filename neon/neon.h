@@ -373,6 +373,9 @@ typedef struct neon_write_result {
 	char request_id[64];
 } neon_write_result;
 void neon_write_result_release(neon_write_result *r);
+/* rq as the request's JSON body (a new reference): what is sent, and what
+ * a journal records of it. */
+json_t *neon_restore_body(const neon_restore_req *rq);
 
 /*
  * Restore branch_id of project_id as rq says. 0 with *out filled (its

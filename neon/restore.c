@@ -13,7 +13,7 @@
 
 #include "neon/internal.h"
 
-json_t *neon__restore_body(const neon_restore_req *rq)
+json_t *neon_restore_body(const neon_restore_req *rq)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "source_branch_id", json_string(rq->source_branch_id));
@@ -93,7 +93,7 @@ int neon_branch_restore(neon_client *c, const char *project_id, const char *bran
 	if (rq->source_lsn && rq->source_timestamp)
 		return err_set(ERR_INVALID, "%s: give at most one of source_lsn and source_timestamp", where);
 	snprintf(path, sizeof(path), "/projects/%s/branches/%s/restore", project_id, branch_id);
-	int rc = write_call(c, "POST", path, neon__restore_body(rq), branch_id, where, out);
+	int rc = write_call(c, "POST", path, neon_restore_body(rq), branch_id, where, out);
 	if (rc != 0)
 		neon_write_result_release(out);
 	return rc;

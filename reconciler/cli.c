@@ -466,3 +466,13 @@ void cli_note_uncommitted(const char *cmd, const planning *pl, const char *ref)
 		free(d.roots[i]);
 	free(d.roots);
 }
+
+const state_branch *cli_branch_pick(const state_deep *d, const char *want)
+{
+	for (size_t i = 0; i < d->nbranches; i++) {
+		const state_branch *b = &d->branches[i];
+		if (want ? strcmp(b->name, want) == 0 || strcmp(b->id, want) == 0 : b->is_default)
+			return b;
+	}
+	return NULL;
+}

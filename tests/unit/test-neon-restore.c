@@ -18,14 +18,14 @@ static void test_body(void **state)
 {
 	(void)state;
 	neon_restore_req rq = {"br-a", NULL, "2026-01-02T03:04:05Z", "preserved-main"};
-	json_t *b = neon__restore_body(&rq);
+	json_t *b = neon_restore_body(&rq);
 	char *s = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
 	assert_string_equal(s, "{\"preserve_under_name\":\"preserved-main\",\"source_branch_id\":\"br-a\","
 			       "\"source_timestamp\":\"2026-01-02T03:04:05Z\"}");
 	free(s);
 	json_decref(b);
 	neon_restore_req lsn = {"br-a", "0/1E19478", NULL, NULL};
-	b = neon__restore_body(&lsn);
+	b = neon_restore_body(&lsn);
 	s = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
 	assert_string_equal(s, "{\"source_branch_id\":\"br-a\",\"source_lsn\":\"0/1E19478\"}");
 	free(s);

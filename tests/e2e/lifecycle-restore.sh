@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# lifecycle-restore.sh FLOTILLA FLOTILLA_SIM SRCROOT: `flotilla restore`
+# (issue 17, item 3) against a real flotilla-sim, git repository and state:
+#   1. a marker written (the sim's data version bumped), the time noted,
+#      written again; restore to the noted time: the branch holds the
+#      first version, the preserved branch the second; by LSN too;
+#   2. a following plan (pruneBranches: true) changes nothing for the
+#      tenant and leaves the preserved branches alone;
+#   3. --cleanup-after sets the preserved branch's expires_at;
+#   4. errors before any call: unknown tenant, unknown branch, a point
+#      older than the history retention, a point in the future, a
+#      --preserve-as without the prefix; no --auto-approve off a terminal.
+set -uo pipefail
+flotilla=$(realpath "$1")
+sim=$(realpath "$2")
+src=$(realpath "$3")
+. "$(dirname "$0")/lib.sh"
+git_sandbox
+key=e2e-restore-key
+export NEON_API_KEY=$key
+private_binaries
+state=$(st "$tmp/state.db")
+repo=$tmp/repo
+api() { curl -sf -H "Authorization: Bearer $key" "$base/api/v2$1"; }
+# data BRANCH: the sim's data version of BRANCH (name or id) of acme's project
+data() { curl -sf "$base/__sim/data?project=$pid&branch=$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])'; }
+write() { curl -sf -X POST "$base/__sim/write?project=$pid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lsn"])'; }
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+
+start_sim restore --op-delay-ms 50
+fleet_file "$repo" life r- "allowedRegions: [aws-us-east-2]" "pruneBranches: true"
+tenant_file "$repo" acme "historyRetention: 1h"
+tenant_file "$repo" bolt
+mkrepo "$repo"
+F apply --repo "$repo" --state "$state" --auto-approve >"$tmp/apply.out" 2>&1 ||
+	fail "setup" "apply: $(tail -n 5 "$tmp/apply.out")"
+F refresh --full --repo "$repo" --state "$state" >/dev/null 2>&1 || fail "setup" "refresh --full"
+pid=$(pid_of acme "$state")
+
+# ---------------------------------------------------- 1. restore by time
+write >/dev/null
+sleep 1.1
+t1=$(now)
+sleep 1.1
+write >/dev/null
+main_before=$(data main)
+if F restore acme --to "$t1" --preserve-as preserved-acme-1 --auto-approve --state "$state" >"$tmp/r1.out" 2>&1 &&
+	grep -q "^  ~ branch main (br-[a-z0-9-]*): back to  $t1" "$tmp/r1.out" &&
+	grep -q "^  + branch preserved-acme-1: the state before the restore, left alone by flotilla; kept until deleted" "$tmp/r1.out" &&
+	grep -q "^restored: branch br-[a-z0-9-]* of tenant 'acme' to $t1; preserved as preserved-acme-1 (br-" "$tmp/r1.out" &&
+	[ "$main_before" = 2 ] && [ "$(data main)" = 1 ] && [ "$(data preserved-acme-1)" = 2 ]; then
+	ok "restore to a time between two writes: main holds version 1, preserved-acme-1 version 2"
+else
+	fail "restore by time" "main was $main_before, is $(data main), preserved $(data preserved-acme-1): $(cat "$tmp/r1.out")"
+fi
+if [ "$(st_sql "$state" "SELECT state || ' ' || action FROM journal WHERE tenant = 'acme' ORDER BY id DESC LIMIT 1")" = \
+	"done POST /projects/{id}/branches/{id}/restore" ]; then
+	ok "the restore is journaled, done"
+else
+	fail "journal" "$(st_sql "$state" "SELECT state, action FROM journal WHERE tenant = 'acme'")"
+fi
+
+# by LSN: back to version 1's write after another write
+lsn=$(curl -sf "$base/__sim/data?project=$pid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lsn"])')
+write >/dev/null
+if F restore acme --to "$lsn" --cleanup-after 2d --auto-approve --state "$state" >"$tmp/r2.out" 2>&1 &&
+	[ "$(data main)" = 1 ]; then
+	ok "restore by LSN: main back to version 1 (was 2)"
+else
+	fail "restore by LSN" "main $(data main): $(cat "$tmp/r2.out")"
+fi
+
+# ---------------------------------------- 3. --cleanup-after: expires_at
+keep=$(sed -n 's/.*preserved as \(preserved-main-[0-9TZ]*\) .*/\1/p' "$tmp/r2.out")
+exp=$(api "/projects/$pid/branches" | python3 -c 'import json,sys
+for b in json.load(sys.stdin)["branches"]:
+    if b["name"] == sys.argv[1]: print(b.get("expires_at", ""))' "$keep")
+if [ -n "$keep" ] && python3 -c 'import sys,datetime as d
+e = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ"); n = d.datetime.utcnow()
+assert d.timedelta(days=2) - d.timedelta(minutes=5) < e - n <= d.timedelta(days=2)' "$exp" 2>/dev/null; then
+	ok "--cleanup-after 2d: $keep expires at $exp"
+else
+	fail "cleanup-after" "branch '$keep' expires_at '$exp': $(cat "$tmp/r2.out")"
+fi
+
+# ----------------------------- 2. the next plan leaves the preserved alone
+F plan --repo "$repo" --state "$state" --refresh full --detailed-exitcode >"$tmp/plan.out" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && ! grep -q "preserved-.*delete\|^- .*preserved" "$tmp/plan.out" &&
+	[ "$(api "/projects/$pid/branches" | python3 -c 'import json,sys; print(sum(b["name"].startswith("preserved-") for b in json.load(sys.stdin)["branches"]))')" = 2 ]; then
+	ok "a following plan (pruneBranches: true) has no change: the preserved branches are left alone"
+else
+	fail "plan after restore" "exit $rc: $(cat "$tmp/plan.out")"
+fi
+F apply --repo "$repo" --state "$state" --auto-approve >"$tmp/apply2.out" 2>&1
+if [ "$(api "/projects/$pid/branches" | python3 -c 'import json,sys; print(sum(b["name"].startswith("preserved-") for b in json.load(sys.stdin)["branches"]))')" = 2 ]; then
+	ok "an apply with pruneBranches: true keeps both preserved branches"
+else
+	fail "apply after restore" "$(cat "$tmp/apply2.out")"
+fi
+
+# ------------------------------------------------------------- 4. errors
+writes0=$(simstat '["writes_total"]')
+err() { # NAME WANT ARGS...: restore ARGS fails (exit 1) saying WANT, no write made
+	local name=$1 want=$2
+	shift 2
+	if F restore "$@" --auto-approve --state "$state" >"$tmp/e.out" 2>&1; then fail "$name" "exit 0"
+	elif grep -q -- "$want" "$tmp/e.out" && [ "$(simstat '["writes_total"]')" = "$writes0" ]; then ok "error: $name"
+	else fail "$name" "$(cat "$tmp/e.out")"; fi
+}
+err "unknown tenant" "no tenant 'acne'\|acne" acne --to "$(now)"
+err "unknown branch" "tenant 'acme' has no branch 'nope' (its branches: " acme --to "$(now)" --branch nope
+err "before the retention" "is older than project $pid keeps history (historyRetention 1h" acme --to 2020-01-01T00:00:00Z
+err "in the future" "is in the future" acme --to 2099-01-01T00:00:00Z
+err "not a point" "is neither an RFC 3339 UTC time" acme --to yesterday
+err "preserve name" "starts with 'preserved-'" acme --to "$(now)" --preserve-as backup
+err "name taken" "already has a branch 'preserved-acme-1'" acme --to "$(now)" --preserve-as preserved-acme-1
+if F restore acme --to "$(now)" --state "$state" </dev/null >"$tmp/e.out" 2>&1; then fail "no tty" "exit 0"
+elif grep -q "pass --auto-approve" "$tmp/e.out"; then ok "error: no terminal and no --auto-approve"
+else fail "no tty" "$(cat "$tmp/e.out")"; fi
+finish
