@@ -82,18 +82,6 @@ static bool is_lsn(const char *s)
 	return b >= 1 && b <= 8 && s[a + 1 + b] == 0;
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ" (a 'z', or fractions of a second, refused: the
- * API takes seconds) as unix seconds; -1 when it is not that. */
-static int64_t parse_utc(const char *s)
-{
-	int y, mo, d, h, mi, se, n = 0;
-	if (strlen(s) != 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 20)
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
-		return -1;
-	return unit_utc_seconds(y, mo, d, h, mi, se);
-}
-
 static void format_utc(int64_t t, char out[32], bool compact)
 {
 	time_t tt = (time_t)t;
@@ -109,7 +97,7 @@ static int check_point(const char *tenant, const state_project *p, const char *t
 		rq->lsn = to;
 		return EXIT_OK;
 	}
-	int64_t t = parse_utc(to);
+	int64_t t = cli_utc_parse(to);
 	if (t < 0)
 		return cli_fail(CMD, "--to '%s' is neither an RFC 3339 UTC time such as 2026-03-01T12:00:00Z nor an LSN "
 				     "such as 0/1E19478", to);
@@ -196,7 +184,7 @@ static void show(const char *tenant, const restore_req *rq, const state_deep *d)
 {
 	const state_branch *b = cli_branch_pick(d, rq->branch_id);
 	printf("restore plan for tenant '%s' (project %s):\n", tenant, rq->project_id);
-	printf("  ~ branch %s (%s): back to %s %s\n", b->name, b->id, rq->lsn ? "LSN" : "", rq->lsn ? rq->lsn
+	printf("  ~ branch %s (%s): back to %s%s\n", b->name, b->id, rq->lsn ? "LSN " : "", rq->lsn ? rq->lsn
 	       : rq->timestamp);
 	printf("  + branch %s: the state before the restore, left alone by flotilla; %s%s\n", rq->preserve_as,
 	       rq->expires_at ? "expires " : "kept until deleted", rq->expires_at ? rq->expires_at : "");

@@ -192,6 +192,42 @@ static const char *branch_name(const state_deep *d, const char *id)
 	return id ? id : "?";
 }
 
+/* The expiry a restore set on a preserved branch: the last PATCH of it
+ * in the tenant's journal that is done (the cache keeps no expires_at). */
+typedef struct expiry {
+	const char *branch_id;
+	char at[32];
+} expiry;
+
+static int find_expiry(void *arg, const state_journal_entry *e)
+{
+	expiry *x = arg;
+	if (!e->resource_id || strcmp(e->resource_id, x->branch_id) != 0 || strcmp(e->state, STATE_JOURNAL_DONE) != 0 ||
+	    strncmp(e->action, "PATCH ", 6) != 0)
+		return 0;
+	json_t *j = json_loads(e->intent_json, 0, NULL);
+	const char *at = json_string_value(json_object_get(json_object_get(json_object_get(j, "body"), "branch"),
+							    "expires_at"));
+	if (at)
+		snprintf(x->at, sizeof(x->at), "%s", at);
+	json_decref(j);
+	return 0;
+}
+
+/* A branch `flotilla restore` preserved: its age and expiry. */
+static void show_preserved(state *st, const char *tenant, const state_branch *br)
+{
+	char age[32] = "?";
+	int64_t made = br->created_at ? cli_utc_parse(br->created_at) : -1;
+	if (made >= 0)
+		cli_age(made, age);
+	expiry x = {br->id, ""};
+	if (state_journal_tenant(st, tenant, 200, find_expiry, &x) != 0)
+		x.at[0] = 0;
+	printf("  preserved branch %s (by a restore, left alone): made %s ago, %s%s\n", br->name, age,
+	       x.at[0] ? "expires " : "no expiry", x.at);
+}
+
 static int show_tenant(state *st, const char *name)
 {
 	json_t *doc = NULL;
@@ -261,6 +297,10 @@ static int show_tenant(state *st, const char *name)
 		for (size_t i = 0; i < deep.nbranches; i++) {
 			const state_branch *br = &deep.branches[i];
 			bool marked = br->annotations_json && strstr(br->annotations_json, "\"flotilla.fleet\"");
+			if (!br->is_default && str_has_prefix(br->name, DIFF_PRESERVED_PREFIX)) {
+				show_preserved(st, name, br);
+				continue;
+			}
 			printf("  branch %s%s%s%s%s\n", br->name, br->is_default ? " (default)" : "",
 			       br->parent_id ? " from " : "", br->parent_id ? branch_name(&deep, br->parent_id) : "",
 			       br->is_default || marked ? "" : " (not made by flotilla)");

@@ -206,6 +206,8 @@ int cli_tenant_unknown(const char *cmd, state *st, const char *tenant);
 /* The branch `want` names (a name or an id) in a deep read, else (want
  * NULL) the default branch; NULL when the deep read does not have it. */
 const state_branch *cli_branch_pick(const state_deep *d, const char *want);
+/* "YYYY-MM-DDTHH:MM:SSZ" as unix seconds; -1 for anything else. */
+int64_t cli_utc_parse(const char *s);
 /* strcmp for qsort over an array of strings. */
 int cli_str_cmp(const void *a, const void *b);
 /* Write a TCP port to FILE whole (a temporary file, then rename), for a

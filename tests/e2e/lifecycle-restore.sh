@@ -6,7 +6,8 @@
 #      first version, the preserved branch the second; by LSN too;
 #   2. a following plan (pruneBranches: true) changes nothing for the
 #      tenant and leaves the preserved branches alone;
-#   3. --cleanup-after sets the preserved branch's expires_at;
+#   3. --cleanup-after sets the preserved branch's expires_at; status
+#      TENANT lists the preserved branches with their age and expiry;
 #   4. errors before any call: unknown tenant, unknown branch, a point
 #      older than the history retention, a point in the future, a
 #      --preserve-as without the prefix; no --auto-approve off a terminal.
@@ -38,14 +39,16 @@ F refresh --full --repo "$repo" --state "$state" >/dev/null 2>&1 || fail "setup"
 pid=$(pid_of acme "$state")
 
 # ---------------------------------------------------- 1. restore by time
+# the sim's clock counts whole seconds from its own start, so its second
+# may begin up to 1 s apart from date's: 2 s on each side of t1
 write >/dev/null
-sleep 1.1
+sleep 2.1
 t1=$(now)
-sleep 1.1
+sleep 2.1
 write >/dev/null
 main_before=$(data main)
 if F restore acme --to "$t1" --preserve-as preserved-acme-1 --auto-approve --state "$state" >"$tmp/r1.out" 2>&1 &&
-	grep -q "^  ~ branch main (br-[a-z0-9-]*): back to  $t1" "$tmp/r1.out" &&
+	grep -q "^  ~ branch main (br-[a-z0-9-]*): back to $t1" "$tmp/r1.out" &&
 	grep -q "^  + branch preserved-acme-1: the state before the restore, left alone by flotilla; kept until deleted" "$tmp/r1.out" &&
 	grep -q "^restored: branch br-[a-z0-9-]* of tenant 'acme' to $t1; preserved as preserved-acme-1 (br-" "$tmp/r1.out" &&
 	[ "$main_before" = 2 ] && [ "$(data main)" = 1 ] && [ "$(data preserved-acme-1)" = 2 ]; then
@@ -81,6 +84,14 @@ assert d.timedelta(days=2) - d.timedelta(minutes=5) < e - n <= d.timedelta(days=
 	ok "--cleanup-after 2d: $keep expires at $exp"
 else
 	fail "cleanup-after" "branch '$keep' expires_at '$exp': $(cat "$tmp/r2.out")"
+fi
+
+F status acme --state "$state" >"$tmp/status.out" 2>&1
+if grep -q "^  preserved branch preserved-acme-1 (by a restore, left alone): made .* ago, no expiry$" "$tmp/status.out" &&
+	grep -q "^  preserved branch $keep (by a restore, left alone): made .* ago, expires $exp$" "$tmp/status.out"; then
+	ok "status acme lists both preserved branches with their age, and the expiry of the one that has one"
+else
+	fail "status" "$(cat "$tmp/status.out")"
 fi
 
 # ----------------------------- 2. the next plan leaves the preserved alone
