@@ -5,7 +5,8 @@
 #      written again; restore to the noted time: the branch holds the
 #      first version, the preserved branch the second; by LSN too;
 #   2. a following plan (pruneBranches: true) changes nothing for the
-#      tenant and leaves the preserved branches alone;
+#      tenant and leaves the preserved branches alone; so do an apply and
+#      a daemon's heal pass (drift: heal) that reads the tenant deep;
 #   3. --cleanup-after sets the preserved branch's expires_at; status
 #      TENANT lists the preserved branches with their age and expiry;
 #   4. errors before any call: unknown tenant, unknown branch, a point
@@ -29,7 +30,7 @@ write() { curl -sf -X POST "$base/__sim/write?project=$pid" | python3 -c 'import
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
 start_sim restore --op-delay-ms 50
-fleet_file "$repo" life r- "allowedRegions: [aws-us-east-2]" "pruneBranches: true"
+fleet_file "$repo" life r- "allowedRegions: [aws-us-east-2]" "pruneBranches: true" "drift: heal"
 tenant_file "$repo" acme "historyRetention: 1h"
 tenant_file "$repo" bolt
 mkrepo "$repo"
@@ -108,6 +109,38 @@ if [ "$(api "/projects/$pid/branches" | python3 -c 'import json,sys; print(sum(b
 	ok "an apply with pruneBranches: true keeps both preserved branches"
 else
 	fail "apply after restore" "$(cat "$tmp/apply2.out")"
+fi
+
+# a daemon's heal pass: its drift sweep reads acme deep again (deep_at
+# moves past t0), then one more reconcile; no branch deleted meanwhile
+preserved_n() { api "/projects/$pid/branches" | python3 -c 'import json,sys; print(sum(b["name"].startswith("preserved-") for b in json.load(sys.stdin)["branches"]))'; }
+deletes() { simstats | python3 -c 'import json,sys
+print(sum(n for r, c in json.load(sys.stdin)["requests"].items() if r.startswith("DELETE") and "branches" in r for n in c.values()))'; }
+reconciles() { curl -sf "$dbase/metrics" | awk '/^flotilla_reconciles_total/ {n += $2} END {print n + 0}'; }
+del0=$(deletes)
+t0=$(date +%s)
+sleep 1.1 # deep_at counts whole seconds
+"$flotilla" daemon --listen 127.0.0.1:0 --port-file "$tmp/d.port" --interval 1s --list-interval 1s --rate 1000 \
+	--repo "$repo" --state "$state" 2>"$tmp/d.log" &
+dpid=$!
+for _ in $(seq 200); do [ -s "$tmp/d.port" ] && break; sleep 0.05; done
+dbase="http://127.0.0.1:$(cat "$tmp/d.port" 2>/dev/null)"
+healed= after=
+for _ in $(seq 150); do # up to 30 s
+	if [ -z "$healed" ] && [ "$(st_sql "$state" "SELECT deep_at FROM projects WHERE id = '$pid'")" -gt "$t0" ]; then
+		healed=$(reconciles)
+	elif [ -n "$healed" ] && [ "$(reconciles)" -gt "$healed" ]; then
+		after=$(reconciles)
+		break
+	fi
+	sleep 0.2
+done
+kill -TERM "$dpid" 2>/dev/null
+wait "$dpid" 2>/dev/null
+if [ -n "$after" ] && [ "$(preserved_n)" = 2 ] && [ "$(deletes)" = "$del0" ]; then
+	ok "a daemon heal pass (drift: heal, pruneBranches: true) read acme deep, reconciled ($healed -> $after) and left both preserved branches"
+else
+	fail "daemon heal pass" "reconciles at the deep read '${healed:-none}', after '${after:-none}', preserved $(preserved_n), branch deletes $del0 -> $(deletes): $(tail -n 5 "$tmp/d.log")"
 fi
 
 # ------------------------------------------------------------- 4. errors
