@@ -388,12 +388,16 @@ int sync_record_applied(state *st, const plan *p, const exec_summary *sum) WUR;
  * status.c: the status document (JSON, version 1; docs/daemon.md "Status
  * page") from the state file alone: counts by sync state, the tenants not
  * synced (worst first, at most max_tenants; 0: none listed), the applied
- * commit and the recent runs. The caller decrefs *out.
+ * commit, the recent runs and the branches restores preserved. The caller decrefs *out.
  */
 int status_document(state *st, size_t max_tenants, json_t **out) WUR;
 /* One tenant: its sync state, reason, since, project and mapping.
  * ERR_NOTFOUND when the state file has neither a mapping nor a row. */
 int status_tenant_document(state *st, const char *tenant, json_t **out) WUR;
+/* The expires_at a restore's --cleanup-after set on preserved branch
+ * branch_id of tenant, from the tenant's journal; "" when none. */
+#define STATUS_EXPIRY_LEN 40
+int status_preserved_expiry(state *st, const char *tenant, const char *branch_id, char at[STATUS_EXPIRY_LEN]) WUR;
 
 /* What `flotilla state show` prints (status.c): status_tenant_document,
  * plus the rows behind it: "protect", "project_row" (the cached project,

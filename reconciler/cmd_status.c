@@ -18,9 +18,10 @@ const char CMD_STATUS_USAGE[] =
 	"Show what the state file holds, without calling the API. Without TENANT: the\n"
 	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
 	"and the ones not synced with their reason, the cache's age, projects by region,\n"
-	"mapped tenants, computes by state (from deep reads), the recent runs. With\n"
-	"TENANT: its sync state, project, computes and their state, quota, and when it\n"
-	"was last refreshed. Run flotilla refresh first to bring the cache up to date.\n"
+	"mapped tenants, computes by state (from deep reads), the branches flotilla\n"
+	"restore preserved (how many, the oldest five with age and expiry), the recent\n"
+	"runs. With TENANT: its sync state, project, branches (preserved ones with age\n"
+	"and expiry), computes and their state, quota, and when it was last refreshed. Run flotilla refresh first to bring the cache up to date.\n"
 	"\n"
 	"options:\n"
 	"  --state FILE|URL\n"
@@ -135,6 +136,39 @@ static void show_sync(const json_t *doc, bool color)
 		       CLI_N(STATUS_JSON_TENANTS));
 }
 
+/* How long ago a branch was made (created_at, RFC 3339), or "?". */
+static void made_ago(const char *created_at, char age[32])
+{
+	int64_t made = created_at ? cli_utc_parse(created_at) : -1;
+	if (made >= 0)
+		cli_age(made, age);
+	else
+		str_copy(age, "?", 32);
+}
+
+/* The branches restores preserved, fleet-wide: how many, the oldest few. */
+static void show_preserved_fleet(const json_t *doc)
+{
+	const json_t *pb = json_object_get(doc, "preserved_branches");
+	json_int_t total = json_integer_value(json_object_get(pb, "count"));
+	if (total == 0)
+		return;
+	printf("preserved branches (made by flotilla restore, left alone): %s%s\n", CLI_N(total),
+	       total > 1 ? ", oldest first" : "");
+	size_t i;
+	const json_t *b;
+	json_array_foreach(json_object_get(pb, "oldest"), i, b) {
+		const char *created = json_string_value(json_object_get(b, "created_at"));
+		const char *at = json_string_value(json_object_get(b, "expires_at"));
+		char age[32];
+		made_ago(created, age);
+		printf("  %s/%s: made %s ago, %s%s\n", json_string_value(json_object_get(b, "tenant")),
+		       json_string_value(json_object_get(b, "branch")), age, at ? "expires " : "no expiry", at ? at : "");
+	}
+	if (total > (json_int_t)i)
+		printf("  … and %s more (flotilla status TENANT lists a tenant's)\n", CLI_N(total - (json_int_t)i));
+}
+
 static int show_fleet(state *st, bool color)
 {
 	json_t *doc = NULL;
@@ -152,7 +186,6 @@ static int show_fleet(state *st, bool color)
 	cli_age(sum.list_refreshed_at, age);
 	printf("fleet %s\n", fleet ? fleet : "(not refreshed yet)");
 	show_sync(doc, color);
-	json_decref(doc);
 	printf("cache: %s projects, last complete list %s%s\n", CLI_N(sum.projects), age,
 	       sum.list_refreshed_at ? " ago" : "");
 	printf("tenants: %s mapped to a project; %s projects not mapped to a tenant\n",
@@ -167,6 +200,8 @@ static int show_fleet(state *st, bool color)
 	printf("\n");
 	printf("branches flotilla did not make (from deep reads): %s; left alone unless listed, or pruneBranches\n",
 	       CLI_N(sum.branches_unmarked));
+	show_preserved_fleet(doc);
+	json_decref(doc);
 	if (sum.nby_region) {
 		printf("projects by region:\n");
 		for (size_t i = 0; i < sum.nby_region; i++)
@@ -192,40 +227,16 @@ static const char *branch_name(const state_deep *d, const char *id)
 	return id ? id : "?";
 }
 
-/* The expiry a restore set on a preserved branch: the last PATCH of it
- * in the tenant's journal that is done (the cache keeps no expires_at). */
-typedef struct expiry {
-	const char *branch_id;
-	char at[32];
-} expiry;
-
-static int find_expiry(void *arg, const state_journal_entry *e)
-{
-	expiry *x = arg;
-	if (!e->resource_id || strcmp(e->resource_id, x->branch_id) != 0 || strcmp(e->state, STATE_JOURNAL_DONE) != 0 ||
-	    strncmp(e->action, "PATCH ", 6) != 0)
-		return 0;
-	json_t *j = json_loads(e->intent_json, 0, NULL);
-	const char *at = json_string_value(json_object_get(json_object_get(json_object_get(j, "body"), "branch"),
-							    "expires_at"));
-	if (at)
-		snprintf(x->at, sizeof(x->at), "%s", at);
-	json_decref(j);
-	return 0;
-}
-
 /* A branch `flotilla restore` preserved: its age and expiry. */
 static void show_preserved(state *st, const char *tenant, const state_branch *br)
 {
-	char age[32] = "?";
-	int64_t made = br->created_at ? cli_utc_parse(br->created_at) : -1;
-	if (made >= 0)
-		cli_age(made, age);
-	expiry x = {br->id, ""};
-	if (state_journal_tenant(st, tenant, 200, find_expiry, &x) != 0)
-		x.at[0] = 0;
+	char age[32];
+	made_ago(br->created_at, age);
+	char at[STATUS_EXPIRY_LEN];
+	if (status_preserved_expiry(st, tenant, br->id, at) != 0)
+		log_warn("status: cannot read the journal for the preserved branch's expiry", "error", err_msg());
 	printf("  preserved branch %s (by a restore, left alone): made %s ago, %s%s\n", br->name, age,
-	       x.at[0] ? "expires " : "no expiry", x.at);
+	       at[0] ? "expires " : "no expiry", at);
 }
 
 static int show_tenant(state *st, const char *name)

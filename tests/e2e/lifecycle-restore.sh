@@ -8,7 +8,8 @@
 #      tenant and leaves the preserved branches alone; so do an apply and
 #      a daemon's heal pass (drift: heal) that reads the tenant deep;
 #   3. --cleanup-after sets the preserved branch's expires_at; status
-#      TENANT lists the preserved branches with their age and expiry;
+#      TENANT and status (fleet-wide, text and JSON) list the preserved
+#      branches with their age and expiry;
 #   4. errors before any call: unknown tenant, unknown branch, a point
 #      older than the history retention, a point in the future, a
 #      --preserve-as without the prefix; no --auto-approve off a terminal.
@@ -93,6 +94,22 @@ if grep -q "^  preserved branch preserved-acme-1 (by a restore, left alone): mad
 	ok "status acme lists both preserved branches with their age, and the expiry of the one that has one"
 else
 	fail "status" "$(cat "$tmp/status.out")"
+fi
+F status --state "$state" >"$tmp/fstatus.out" 2>&1
+F status --state "$state" --format json >"$tmp/fstatus.json" 2>&1
+if grep -q "^preserved branches (made by flotilla restore, left alone): 2, oldest first$" "$tmp/fstatus.out" &&
+	[ "$(grep -A2 '^preserved branches' "$tmp/fstatus.out" | tail -n 2 | sed 's/: made .* ago,/:/')" = "  acme/preserved-acme-1: no expiry
+  acme/$keep: expires $exp" ] &&
+	python3 -c 'import json,sys
+p = json.load(open(sys.argv[1]))["preserved_branches"]
+assert p["count"] == 2, p
+a, b = p["oldest"]
+assert (a["tenant"], a["branch"], a["expires_at"]) == ("acme", "preserved-acme-1", None), a
+assert (b["branch"], b["expires_at"], b["project_id"]) == (sys.argv[2], sys.argv[3], sys.argv[4]), b
+assert a["created_at"] <= b["created_at"] and a["branch_id"].startswith("br-"), p' "$tmp/fstatus.json" "$keep" "$exp" "$pid"; then
+	ok "status (fleet-wide) lists 2 preserved branches, oldest first, with age and expiry; so does --format json"
+else
+	fail "fleet status" "$(cat "$tmp/fstatus.out" "$tmp/fstatus.json")"
 fi
 
 # ----------------------------- 2. the next plan leaves the preserved alone
