@@ -116,6 +116,8 @@ fi
 F plan --repo "$repo" --state "$state" --refresh full --detailed-exitcode >"$tmp/plan.out" 2>&1
 rc=$?
 if [ "$rc" = 0 ] && ! grep -q "preserved-.*delete\|^- .*preserved" "$tmp/plan.out" &&
+	grep -q "^2 preserved branches left alone (made by flotilla restore): acme/preserved-acme-1, acme/$keep$" "$tmp/plan.out" &&
+	! grep -q "did not make" "$tmp/plan.out" &&
 	[ "$(api "/projects/$pid/branches" | python3 -c 'import json,sys; print(sum(b["name"].startswith("preserved-") for b in json.load(sys.stdin)["branches"]))')" = 2 ]; then
 	ok "a following plan (pruneBranches: true) has no change: the preserved branches are left alone"
 else
