@@ -209,6 +209,19 @@ typedef struct restore_result {
 int restore_run(state *st, neon_client *c, const restore_req *rq, restore_result *out) WUR;
 void restore_result_release(restore_result *r);
 
+/* What became of the tenant's restores an earlier run left unfinished (its
+ * answer lost, a crash): the project is read back, and each such row is
+ * resolved: it ran when its preserved branch is there (Neon makes it with
+ * the restore). *out describes the newest of them (journal_id 0: none was
+ * unfinished); restore_settled_release. */
+typedef struct restore_settled {
+	int64_t journal_id;
+	bool ran;
+	char *branch_id, *point, *preserved, *preserved_id; /* heap, or NULL */
+} restore_settled;
+int restore_settle(state *st, neon_client *c, const char *tenant, const char *project_id, restore_settled *out) WUR;
+void restore_settled_release(restore_settled *s);
+
 /* ------------------------------------------------------------- executor */
 
 typedef enum { EXEC_PENDING, EXEC_OK, EXEC_FAILED, EXEC_SKIPPED } exec_status;

@@ -17,6 +17,7 @@
 #include "engine/internal.h"
 
 #define RESTORE_OP_TIMEOUT_MS 600000
+#define RESTORE_LABEL "POST /projects/{id}/branches/{id}/restore"
 
 /* Journal one write, send it, wait for its operations, finish the row.
  * body is borrowed. */
@@ -83,7 +84,7 @@ int restore_run(state *st, neon_client *c, const restore_req *rq, restore_result
 	snprintf(path, sizeof(path), "/projects/%s/branches/%s/restore", rq->project_id, rq->branch_id);
 	neon_restore_req body_rq = {rq->source_branch_id, rq->lsn, rq->timestamp, rq->preserve_as};
 	json_t *body = neon_restore_body(&body_rq);
-	int rc = journaled(st, c, rq, "POST /projects/{id}/branches/{id}/restore", path, body, rq->branch_id, true, &w);
+	int rc = journaled(st, c, rq, RESTORE_LABEL, path, body, rq->branch_id, true, &w);
 	json_decref(body);
 	if (rc != 0)
 		goto done;
@@ -122,4 +123,93 @@ void restore_result_release(restore_result *r)
 	free(r->preserved_id);
 	free(r->read_back_error);
 	memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------- a restore left unfinished */
+
+/* The tenant's unfinished restore rows: ids and intents (heap). */
+typedef struct unfinished {
+	int64_t *ids;
+	char **intents;
+	size_t n;
+} unfinished;
+
+static int find_unfinished(void *arg, const state_journal_entry *e)
+{
+	unfinished *u = arg;
+	if (strcmp(e->action, RESTORE_LABEL) != 0 || strcmp(e->state, STATE_JOURNAL_DONE) == 0 ||
+	    strcmp(e->state, STATE_JOURNAL_FAILED) == 0 || strcmp(e->state, STATE_JOURNAL_RESOLVED) == 0)
+		return 0;
+	u->ids = xrealloc(u->ids, (u->n + 1) * sizeof(*u->ids));
+	u->intents = xrealloc(u->intents, (u->n + 1) * sizeof(*u->intents));
+	u->ids[u->n] = e->id;
+	u->intents[u->n++] = xstrdup(e->intent_json ? e->intent_json : "");
+	return 0;
+}
+
+/* Row id with intent: it ran when the preserved branch the intent names is
+ * live now (Neon makes it with the restore). Resolved either way; *o says. */
+static int settle_one(state *st, const state_deep *d, int64_t id, const char *intent, restore_settled *o)
+{
+	json_t *j = json_loads(intent, 0, NULL);
+	const json_t *body = json_object_get(j, "body");
+	const char *name = json_string_value(json_object_get(body, "preserve_under_name"));
+	const char *lsn = json_string_value(json_object_get(body, "source_lsn"));
+	const char *ts = json_string_value(json_object_get(body, "source_timestamp"));
+	const char *path = json_string_value(json_object_get(j, "path"));
+	const char *br = path ? strstr(path, "/branches/") : NULL;
+	const state_branch *kept = NULL;
+	for (size_t i = 0; name && i < d->nbranches; i++)
+		if (strcmp(d->branches[i].name, name) == 0)
+			kept = &d->branches[i];
+	restore_settled_release(o);
+	o->journal_id = id;
+	o->ran = kept != NULL;
+	o->branch_id = br ? xstrndup(br + 10, strcspn(br + 10, "/")) : NULL;
+	o->point = lsn || ts ? xstrdup(lsn ? lsn : ts) : NULL;
+	o->preserved = name ? xstrdup(name) : NULL;
+	o->preserved_id = kept ? xstrdup(kept->id) : NULL;
+	char *how = kept ? xasprintf("the restore had run: its preserved branch %s (%s) is there", name, kept->id)
+			 : xasprintf("the restore had not run: no branch %s", name ? name : "(unnamed)");
+	json_decref(j);
+	int rc = state_journal_finish(st, id, STATE_JOURNAL_RESOLVED, how);
+	free(how);
+	return rc;
+}
+
+int restore_settle(state *st, neon_client *c, const char *tenant, const char *project_id, restore_settled *out)
+{
+	memset(out, 0, sizeof(*out));
+	unfinished u = {0};
+	int rc = state_journal_tenant(st, tenant, 200, find_unfinished, &u);
+	if (rc == 0 && u.n) {
+		/* what the project holds now: the read-back puts it in the cache */
+		char *rb = NULL;
+		refresh_one_submit(st, c, project_id, on_read_back, &rb);
+		rc = neon_run(c);
+		if (rc == 0 && rb)
+			rc = err_set(ERR_FAIL, "reading project %s back, to see whether an earlier restore had run: %s",
+				     project_id, rb);
+		free(rb);
+		state_deep d;
+		if (rc == 0 && (rc = state_deep_get(st, project_id, &d)) == 0) {
+			for (size_t i = 0; i < u.n && rc == 0; i++)
+				rc = settle_one(st, &d, u.ids[i], u.intents[i], out);
+			state_deep_release(&d);
+		}
+	}
+	for (size_t i = 0; i < u.n; i++)
+		free(u.intents[i]);
+	free(u.intents);
+	free(u.ids);
+	return rc;
+}
+
+void restore_settled_release(restore_settled *s)
+{
+	free(s->branch_id);
+	free(s->point);
+	free(s->preserved);
+	free(s->preserved_id);
+	memset(s, 0, sizeof(*s));
 }

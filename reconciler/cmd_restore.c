@@ -49,9 +49,13 @@ const char CMD_RESTORE_USAGE[] =
 	"  --rate R             requests per second (default 10)\n"
 	"  -h, --help           this help\n"
 	"\n"
-	"exit: 0 restored (or not confirmed: nothing changed); 1 an error (an unknown\n"
-	"tenant or branch, a point in the future or past the retention, the API\n"
-	"failed).\n";
+	"A restore an earlier run left unfinished (its answer lost) is settled first:\n"
+	"if its preserved branch is there it had run, and this one is not sent.\n"
+	"\n"
+	"exit: 0 restored (or not confirmed: nothing changed; or already restored by\n"
+	"an earlier restore whose answer was lost); 1 an error (an unknown tenant or\n"
+	"branch, a point in the future or past the retention, the API failed, an\n"
+	"earlier lost restore had run and this one asks for another point).\n";
 
 #define CMD "restore"
 #define PRESERVED_PREFIX DIFF_PRESERVED_PREFIX
@@ -192,6 +196,41 @@ static void show(const char *tenant, const restore_req *rq, const state_deep *d)
 	       rq->expires_at ? ", PATCH …/branches/{preserved} (expires_at)" : "");
 }
 
+/* An earlier restore of the tenant left unfinished (its answer lost)
+ * settled first, never sent twice: when it had run, this one is not sent
+ * (*stop), exit 0 when it asked for the same, else 1. */
+static int settle_earlier(state *st, neon_client *c, const char *tenant, const restore_req *rq, bool *stop)
+{
+	restore_settled o;
+	*stop = false;
+	if (restore_settle(st, c, tenant, rq->project_id, &o) != 0) {
+		*stop = true;
+		return cli_fail(CMD, "tenant '%s': settling an earlier restore left unfinished: %s; nothing was sent",
+				tenant, err_msg());
+	}
+	int rc = EXIT_OK;
+	if (o.journal_id && !o.ran) {
+		printf("restore: an earlier restore of tenant '%s' (journal row %lld, to %s) lost its answer and had "
+		       "not run (no branch %s): restoring now\n", tenant, (long long)o.journal_id, o.point ? o.point : "?",
+		       o.preserved ? o.preserved : "?");
+	} else if (o.journal_id) {
+		*stop = true;
+		bool same = o.branch_id && o.point && strcmp(o.branch_id, rq->branch_id) == 0 &&
+			    strcmp(o.point, rq->lsn ? rq->lsn : rq->timestamp) == 0;
+		printf("restore: an earlier restore of tenant '%s' (journal row %lld) lost its answer but had run: "
+		       "branch %s is back to %s, preserved as %s (%s)\n", tenant, (long long)o.journal_id,
+		       o.branch_id ? o.branch_id : "?", o.point ? o.point : "?", o.preserved, o.preserved_id);
+		if (same)
+			printf("restore: that is this restore: not sent again\n");
+		else
+			rc = cli_fail(CMD, "tenant '%s': not restoring again to %s, as the branch changed since the plan "
+					   "above; run flotilla restore again to restore it now", tenant,
+					rq->lsn ? rq->lsn : rq->timestamp);
+	}
+	restore_settled_release(&o);
+	return rc;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -248,9 +287,19 @@ int cmd_restore(int argc, char **argv)
 		goto done;
 	}
 	rq.run_id = run.id;
-	if (restore_run(st, client, &rq, &res) != 0) {
-		cli_fail(CMD, "tenant '%s'%s: %s", tenant, res.restored ? " (restored; setting the preserved branch's "
-			 "expiry failed)" : "", err_msg());
+	bool stop;
+	if ((rc = settle_earlier(st, client, tenant, &rq, &stop)) != EXIT_OK || stop) {
+		if (rc == EXIT_OK)
+			run.outcome = "ok";
+		goto done;
+	}
+	rc = EXIT_ERROR;
+	int rrc = restore_run(st, client, &rq, &res);
+	if (rrc != 0) {
+		cli_fail(CMD, "tenant '%s'%s: %s%s", tenant, res.restored ? " (restored; setting the preserved branch's "
+			 "expiry failed)" : "", err_msg(), rrc == ERR_UNKNOWN_OUTCOME && !res.restored ? "; the journal keeps "
+			 "it: the next flotilla restore of this tenant (or flotilla apply) finds out whether it ran before it "
+			 "sends anything" : "");
 		goto done;
 	}
 	printf("restored: branch %s of tenant '%s' to %s; preserved as %s (%s)%s%s\n", rq.branch_id, tenant,

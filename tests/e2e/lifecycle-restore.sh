@@ -12,11 +12,15 @@
 #      branches with their age and expiry;
 #   4. errors before any call: unknown tenant, unknown branch, a point
 #      older than the history retention, a point in the future, a
-#      --preserve-as without the prefix; no --auto-approve off a terminal.
+#      --preserve-as without the prefix; no --auto-approve off a terminal;
+#   5. a restore whose answer is lost (the sim resets the connection after
+#      the restore ran): settled by the next apply, and by the next
+#      restore, without a second restore or a second preserved branch.
 set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
 src=$(realpath "$3")
+keep_var=RESTORE_E2E_KEEP # set: the temp dir is kept
 . "$(dirname "$0")/lib.sh"
 git_sandbox
 key=e2e-restore-key
@@ -181,4 +185,105 @@ err "name taken" "already has a branch 'preserved-acme-1'" acme --to "$(now)" --
 if F restore acme --to "$(now)" --state "$state" </dev/null >"$tmp/e.out" 2>&1; then fail "no tty" "exit 0"
 elif grep -q "pass --auto-approve" "$tmp/e.out"; then ok "error: no terminal and no --auto-approve"
 else fail "no tty" "$(cat "$tmp/e.out")"; fi
+# ------------------------------------------------- 5. a lost answer
+restores() { route "POST /projects/{project_id}/branches/{branch_id}/restore"; }
+named() { api "/projects/$pid/branches" | python3 -c 'import json,sys; print(sum(b["name"] == sys.argv[1] for b in json.load(sys.stdin)["branches"]))' "$1"; }
+unfinished() { st_sql "$state" "SELECT count(*) FROM journal WHERE state NOT IN ('done', 'failed', 'resolved')"; }
+# lost NAME: restore acme to a point between two writes, as NAME, its answer
+# lost (a failure reported when not so); sets tl and vl (main's data version at tl)
+lost() {
+	write >/dev/null
+	vl=$(data main)
+	sleep 2.1
+	tl=$(now)
+	sleep 2.1
+	write >/dev/null
+	faults '{"reset_after_rate": 1}'
+	F restore acme --to "$tl" --preserve-as "$1" --auto-approve --state "$state" >"$tmp/lost.out" 2>&1
+	local rc=$?
+	faults '{"reset_after_rate": 0}'
+	[ "$rc" = 1 ] && [ "$(unfinished)" = 1 ] && [ "$(named "$1")" = 1 ] &&
+		grep -q "outcome unknown.*; the journal keeps it: the next flotilla restore of this tenant (or flotilla apply) finds out whether it ran before it sends anything$" "$tmp/lost.out" ||
+		{ fail "lost answer ($1)" "exit $rc, unfinished $(unfinished), $1 x$(named "$1"): $(cat "$tmp/lost.out")"; return 1; }
+}
+
+# the next apply settles it: resolved, the project read again, nothing sent twice
+r0=$(restores)
+if lost preserved-lost-1; then
+	F apply --repo "$repo" --state "$state" --auto-approve >"$tmp/apply3.out" 2>&1
+	if grep -q "settled 1 unfinished journal row" "$tmp/apply3.out" && [ "$(unfinished)" = 0 ] &&
+		[ "$(restores)" = $((r0 + 1)) ] && [ "$(named preserved-lost-1)" = 1 ] && [ "$(data main)" = "$vl" ]; then
+		ok "a restore whose answer was lost is settled by the next apply: one restore, one preserved branch"
+	else
+		fail "lost answer, apply" "restores $r0 -> $(restores), unfinished $(unfinished), preserved-lost-1 x$(named preserved-lost-1), main $(data main) (want $vl): $(cat "$tmp/apply3.out")"
+	fi
+fi
+
+# the next restore settles it: the same restore again is not sent twice
+r0=$(restores)
+if lost preserved-lost-2; then
+	F restore acme --to "$tl" --preserve-as preserved-lost-3 --auto-approve --state "$state" >"$tmp/again.out" 2>&1
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q "^restore: an earlier restore of tenant 'acme' (journal row [0-9]*) lost its answer but had run: branch br-[a-z0-9-]* is back to $tl, preserved as preserved-lost-2 (br-" "$tmp/again.out" &&
+		grep -q "^restore: that is this restore: not sent again$" "$tmp/again.out" &&
+		[ "$(unfinished)" = 0 ] && [ "$(restores)" = $((r0 + 1)) ] && [ "$(named preserved-lost-2)" = 1 ] &&
+		[ "$(named preserved-lost-3)" = 0 ] && [ "$(data main)" = "$vl" ] &&
+		[ "$(st_sql "$state" "SELECT error FROM journal WHERE tenant = 'acme' AND state = 'resolved' ORDER BY id DESC LIMIT 1")" = \
+			"the restore had run: its preserved branch preserved-lost-2 ($(api "/projects/$pid/branches" | python3 -c 'import json,sys; print([b["id"] for b in json.load(sys.stdin)["branches"] if b["name"] == "preserved-lost-2"][0])')) is there" ]; then
+		ok "a restore whose answer was lost is settled by the next restore of the same point: not sent again, no second preserved branch"
+	else
+		fail "lost answer, restore" "exit $rc, restores $r0 -> $(restores), unfinished $(unfinished), main $(data main) (want $vl): $(cat "$tmp/again.out")"
+	fi
+	# settled: the next restore (by LSN, after another write) is sent
+	lsn=$(curl -sf "$base/__sim/data?project=$pid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lsn"])')
+	write >/dev/null
+	F restore acme --to "$lsn" --auto-approve --state "$state" >"$tmp/again2.out" 2>&1
+	rc=$?
+	if [ "$rc" = 0 ] && [ "$(restores)" = $((r0 + 2)) ] && [ "$(data main)" = "$vl" ]; then
+		ok "with the lost restore settled, the next restore is sent"
+	else
+		fail "restore after settling" "exit $rc, restores $r0 -> $(restores): $(cat "$tmp/again2.out")"
+	fi
+fi
+
+# lost, then a restore to another point: the lost one had run, so this one
+# is refused (the branch changed since its plan), nothing sent
+r0=$(restores)
+if lost preserved-lost-4; then
+	F restore acme --to "$lsn" --auto-approve --state "$state" >"$tmp/other.out" 2>&1
+	rc=$?
+	if [ "$rc" = 1 ] && grep -q "had run: branch br-[a-z0-9-]* is back to $tl, preserved as preserved-lost-4" "$tmp/other.out" &&
+		grep -q "not restoring again to $lsn, as the branch changed since the plan above; run flotilla restore again" "$tmp/other.out" &&
+		[ "$(restores)" = $((r0 + 1)) ] && [ "$(unfinished)" = 0 ]; then
+		ok "a lost restore that had run, then a restore to another point: refused, nothing sent twice"
+	else
+		fail "lost answer, other point" "exit $rc, restores $r0 -> $(restores): $(cat "$tmp/other.out")"
+	fi
+fi
+
+# the connection reset before the restore ran: the next restore finds no
+# preserved branch, resolves the row as not run, and restores
+r0=$(restores)
+faults '{"reset_rate": 1}'
+F restore acme --to "$lsn" --preserve-as preserved-lost-5 --auto-approve --state "$state" >"$tmp/lost5.out" 2>&1
+rc=$?
+# with every request reset the earlier one cannot be settled: nothing sent
+F restore acme --to "$lsn" --preserve-as preserved-lost-5 --auto-approve --state "$state" >"$tmp/unsettled.out" 2>&1
+rc1=$?
+faults '{"reset_rate": 0}'
+if [ "$rc1" = 1 ] && grep -q "settling an earlier restore left unfinished: reading project $pid back, to see whether an earlier restore had run: .*; nothing was sent" "$tmp/unsettled.out" &&
+	[ "$(unfinished)" = 1 ] && [ "$(restores)" = $((r0 + 1)) ]; then
+	ok "an earlier restore that cannot be settled (the project cannot be read): refused, nothing sent"
+else
+	fail "unsettled" "exit $rc1, unfinished $(unfinished), restores $r0 -> $(restores): $(cat "$tmp/unsettled.out")"
+fi
+F restore acme --to "$lsn" --preserve-as preserved-lost-5 --auto-approve --state "$state" >"$tmp/again5.out" 2>&1
+rc2=$?
+if [ "$rc" = 1 ] && [ "$rc2" = 0 ] &&
+	grep -q "^restore: an earlier restore of tenant 'acme' (journal row [0-9]*, to $lsn) lost its answer and had not run (no branch preserved-lost-5): restoring now$" "$tmp/again5.out" &&
+	[ "$(restores)" = $((r0 + 2)) ] && [ "$(named preserved-lost-5)" = 1 ] && [ "$(unfinished)" = 0 ]; then
+	ok "a restore reset before it ran is resolved as not run by the next restore, which is sent"
+else
+	fail "reset before" "exits $rc $rc2, restores $r0 -> $(restores) (the reset one counted too): $(cat "$tmp/lost5.out" "$tmp/again5.out")"
+fi
 finish
