@@ -5,8 +5,10 @@
  *
  * Each write is journaled as apply's are: the intent (method, path, body)
  * before it is sent, the ids after the answer, the outcome after its
- * operations. A row left unfinished by a crash is settled by the next
- * apply's resume like any other call (the project read again). Writes to
+ * operations. A row left unfinished (a crash, a lost answer) is settled by
+ * the next apply's resume like any other call (the project read again), or
+ * by the next restore of the tenant (restore_settle: it ran when its
+ * preserved branch is there), so a restore is never sent twice. Writes to
  * a busy project wait: the client retries 423 while its lock wait lasts.
  * After the restore the project is read back, so the cache (and status)
  * holds the preserved branch; the deep read is marked stale first, so a
@@ -137,7 +139,7 @@ typedef struct unfinished {
 static int find_unfinished(void *arg, const state_journal_entry *e)
 {
 	unfinished *u = arg;
-	if (strcmp(e->action, RESTORE_LABEL) != 0 || strcmp(e->state, STATE_JOURNAL_DONE) == 0 ||
+	if (!e->action || !e->state || strcmp(e->action, RESTORE_LABEL) != 0 || strcmp(e->state, STATE_JOURNAL_DONE) == 0 ||
 	    strcmp(e->state, STATE_JOURNAL_FAILED) == 0 || strcmp(e->state, STATE_JOURNAL_RESOLVED) == 0)
 		return 0;
 	u->ids = xrealloc(u->ids, (u->n + 1) * sizeof(*u->ids));
