@@ -221,6 +221,9 @@ typedef struct restore_settled {
 } restore_settled;
 int restore_settle(state *st, neon_client *c, const char *tenant, const char *project_id, restore_settled *out) WUR;
 void restore_settled_release(restore_settled *s);
+/* Only the preserved branch's expiry (rq->expires_at), journaled: for a
+ * restore that restore_settle found had run. */
+int restore_expiry(state *st, neon_client *c, const restore_req *rq, const char *preserved_id) WUR;
 
 /* ------------------------------------------------------------- executor */
 

@@ -69,6 +69,27 @@ static int journaled(state *st, neon_client *c, const restore_req *rq, const cha
 	return wrc ? wrc : rc;
 }
 
+/* PATCH expires_at of the preserved branch, journaled. */
+static int expiry_set(state *st, neon_client *c, const restore_req *rq, const char *preserved_id,
+		      neon_write_result *x)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/projects/%s/branches/%s", rq->project_id, preserved_id);
+	json_t *body = json_pack("{s:{s:s}}", "branch", "expires_at", rq->expires_at);
+	int rc = journaled(st, c, rq, "PATCH /projects/{id}/branches/{id}", path, body, preserved_id, false, x);
+	json_decref(body);
+	return rc;
+}
+
+int restore_expiry(state *st, neon_client *c, const restore_req *rq, const char *preserved_id)
+{
+	neon_write_result x;
+	memset(&x, 0, sizeof(x));
+	int rc = expiry_set(st, c, rq, preserved_id, &x);
+	neon_write_result_release(&x);
+	return rc;
+}
+
 static void on_read_back(void *arg, int rc, const char *error)
 {
 	char **e = arg;
@@ -94,11 +115,7 @@ int restore_run(state *st, neon_client *c, const restore_req *rq, restore_result
 	if (w.other_branch_id)
 		out->preserved_id = xstrdup(w.other_branch_id);
 	if (rq->expires_at && w.other_branch_id) {
-		snprintf(path, sizeof(path), "/projects/%s/branches/%s", rq->project_id, w.other_branch_id);
-		body = json_pack("{s:{s:s}}", "branch", "expires_at", rq->expires_at);
-		rc = journaled(st, c, rq, "PATCH /projects/{id}/branches/{id}", path, body, w.other_branch_id, false, &x);
-		json_decref(body);
-		if (rc != 0)
+		if ((rc = expiry_set(st, c, rq, w.other_branch_id, &x)) != 0)
 			goto done;
 		out->expiry_set = true;
 	}

@@ -222,7 +222,14 @@ static int settle_earlier(state *st, neon_client *c, const char *tenant, const r
 		       o.branch_id ? o.branch_id : "?", o.point ? o.point : "?", o.preserved, o.preserved_id);
 		if (same)
 			printf("restore: that is this restore: not sent again\n");
-		else
+		if (same && rq->expires_at && o.preserved_id) {
+			/* the lost answer never reached the expiry */
+			if (restore_expiry(st, c, rq, o.preserved_id) == 0)
+				printf("restore: preserved branch %s expires %s\n", o.preserved, rq->expires_at);
+			else
+				rc = cli_fail(CMD, "tenant '%s': setting the expiry of preserved branch %s: %s", tenant,
+					      o.preserved, err_msg());
+		} else if (!same)
 			rc = cli_fail(CMD, "tenant '%s': not restoring again to %s, as the branch changed since the plan "
 					   "above; run flotilla restore again to restore it now", tenant,
 					rq->lsn ? rq->lsn : rq->timestamp);

@@ -188,7 +188,8 @@ else fail "no tty" "$(cat "$tmp/e.out")"; fi
 # ------------------------------------------------- 5. a lost answer
 restores() { route "POST /projects/{project_id}/branches/{branch_id}/restore"; }
 named() { api "/projects/$pid/branches" | python3 -c 'import json,sys; print(sum(b["name"] == sys.argv[1] for b in json.load(sys.stdin)["branches"]))' "$1"; }
-unfinished() { st_sql "$state" "SELECT count(*) FROM journal WHERE state NOT IN ('done', 'failed', 'resolved')"; }
+# unfinished: the journal's restore rows not finished
+unfinished() { st_sql "$state" "SELECT count(*) FROM journal WHERE state NOT IN ('done', 'failed', 'resolved') AND action LIKE '%/restore'"; }
 # lost NAME: restore acme to a point between two writes, as NAME, its answer
 # lost (a failure reported when not so); sets tl and vl (main's data version at tl)
 lost() {
@@ -222,17 +223,20 @@ fi
 # the next restore settles it: the same restore again is not sent twice
 r0=$(restores)
 if lost preserved-lost-2; then
-	F restore acme --to "$tl" --preserve-as preserved-lost-3 --auto-approve --state "$state" >"$tmp/again.out" 2>&1
+	F restore acme --to "$tl" --preserve-as preserved-lost-3 --cleanup-after 1d --auto-approve --state "$state" >"$tmp/again.out" 2>&1
 	rc=$?
+	exp2=$(api "/projects/$pid/branches" | python3 -c 'import json,sys
+print([b.get("expires_at", "") for b in json.load(sys.stdin)["branches"] if b["name"] == "preserved-lost-2"][0])')
 	if [ "$rc" = 0 ] && grep -q "^restore: an earlier restore of tenant 'acme' (journal row [0-9]*) lost its answer but had run: branch br-[a-z0-9-]* is back to $tl, preserved as preserved-lost-2 (br-" "$tmp/again.out" &&
 		grep -q "^restore: that is this restore: not sent again$" "$tmp/again.out" &&
+		[ -n "$exp2" ] && grep -q "^restore: preserved branch preserved-lost-2 expires $exp2$" "$tmp/again.out" &&
 		[ "$(unfinished)" = 0 ] && [ "$(restores)" = $((r0 + 1)) ] && [ "$(named preserved-lost-2)" = 1 ] &&
 		[ "$(named preserved-lost-3)" = 0 ] && [ "$(data main)" = "$vl" ] &&
 		[ "$(st_sql "$state" "SELECT error FROM journal WHERE tenant = 'acme' AND state = 'resolved' ORDER BY id DESC LIMIT 1")" = \
 			"the restore had run: its preserved branch preserved-lost-2 ($(api "/projects/$pid/branches" | python3 -c 'import json,sys; print([b["id"] for b in json.load(sys.stdin)["branches"] if b["name"] == "preserved-lost-2"][0])')) is there" ]; then
-		ok "a restore whose answer was lost is settled by the next restore of the same point: not sent again, no second preserved branch"
+		ok "a restore whose answer was lost is settled by the next restore of the same point: not sent again, no second preserved branch; its --cleanup-after sets the expiry the lost answer never reached"
 	else
-		fail "lost answer, restore" "exit $rc, restores $r0 -> $(restores), unfinished $(unfinished), main $(data main) (want $vl): $(cat "$tmp/again.out")"
+		fail "lost answer, restore" "exit $rc, expires_at '$exp2', restores $r0 -> $(restores), unfinished $(unfinished), main $(data main) (want $vl): $(cat "$tmp/again.out")"
 	fi
 	# settled: the next restore (by LSN, after another write) is sent
 	lsn=$(curl -sf "$base/__sim/data?project=$pid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lsn"])')
@@ -258,6 +262,24 @@ if lost preserved-lost-4; then
 		ok "a lost restore that had run, then a restore to another point: refused, nothing sent twice"
 	else
 		fail "lost answer, other point" "exit $rc, restores $r0 -> $(restores): $(cat "$tmp/other.out")"
+	fi
+fi
+
+# lost, then the same restore whose expiry PATCH fails (a 500 after it ran):
+# exit 1 naming the expiry, the restore not sent again
+r0=$(restores)
+if lost preserved-lost-6; then
+	faults '{"error_after_rate": 1}'
+	F restore acme --to "$tl" --preserve-as preserved-lost-7 --cleanup-after 1d --auto-approve --state "$state" >"$tmp/exp.out" 2>&1
+	rc=$?
+	faults '{"error_after_rate": 0}'
+	if [ "$rc" = 1 ] && grep -q "^restore: that is this restore: not sent again$" "$tmp/exp.out" &&
+		grep -q "tenant 'acme': setting the expiry of preserved branch preserved-lost-6: .*500" "$tmp/exp.out" &&
+		[ "$(restores)" = $((r0 + 1)) ] && [ "$(named preserved-lost-7)" = 0 ] &&
+		[ "$(st_sql "$state" "SELECT state || ' ' || action FROM journal ORDER BY id DESC LIMIT 1")" = "unknown PATCH /projects/{id}/branches/{id}" ]; then
+		ok "a lost restore settled, its expiry PATCH failing: exit 1 naming it, the PATCH journaled unknown, the restore not sent again"
+	else
+		fail "lost answer, expiry" "exit $rc, restores $r0 -> $(restores): $(cat "$tmp/exp.out")"
 	fi
 fi
 
