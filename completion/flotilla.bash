@@ -7,7 +7,7 @@
 # The commands, and each one's options; 'state' completes its subcommands
 # first, whose options are under state_SUBCOMMAND. Keys spell '-' as '_'.
 _flotilla_commands="validate explain refresh plan adopt apply daemon unlock status state
-	connection-string recover"
+	connection-string recover restore"
 declare -A _flotilla_opts=(
 	[validate]="--dir --repo --ref --format --help"
 	[explain]="--dir --repo --ref --format --help"
@@ -33,6 +33,8 @@ declare -A _flotilla_opts=(
 		--rate --help"
 	[recover]="--project --force --auto-approve --repo --dir --ref --state --api-url --api-key-file
 		--rate --lock-timeout --help"
+	[restore]="--to --branch --preserve-as --cleanup-after --auto-approve --state --api-url
+		--api-key-file --rate --help"
 )
 
 # What an option's value is: a file, a directory, or one of some words.
@@ -48,6 +50,7 @@ declare -A _flotilla_values=(
 	[--lock-timeout]=@free [--op-timeout]=@free [--api-url]=@free [--interval]=@free
 	[--listen]=@free [--drift-budget]=@free [--list-interval]=@free [--notify-url]=@free
 	[--lease-ttl]=@free [--reason]=@free [--role]=@free [--database]=@free [--branch]=@free
+	[--to]=@free [--preserve-as]=@free [--cleanup-after]=@free
 )
 
 _flotilla()

@@ -340,8 +340,8 @@ static void branch_create(deepctx *c, const spec_branch *b)
 /*
  * The live branches the manifest no longer lists that may go, into gone[]
  * (managed[i]: flotilla made gone[i]); returns how many. The rest are
- * reported as unmanaged: another fleet's, or not flotilla's without
- * pruneBranches. The owner branch of an adopted project is neither.
+ * reported as unmanaged: another fleet's, not flotilla's without
+ * pruneBranches, or preserved by a restore (always). The owner branch of an adopted project is neither.
  */
 static size_t branches_gone_collect(deepctx *c, const state_branch **gone, bool *managed)
 {
@@ -362,7 +362,10 @@ static size_t branches_gone_collect(deepctx *c, const state_branch **gone, bool 
 		diff__branch_mark_release(&m);
 		if (owner)
 			continue;
-		if (!ours && (!prune_all || foreign)) {
+		/* what `flotilla restore` preserved is the operator's, whoever's
+		 * marks it carries (Neon may copy the restored branch's) */
+		bool preserved = str_has_prefix(lb->name, DIFF_PRESERVED_PREFIX);
+		if (preserved || (!ours && (!prune_all || foreign))) {
 			x->a.unmanaged = xrealloc(x->a.unmanaged, (x->a.nunmanaged + 1) * sizeof(char *));
 			x->a.unmanaged[x->a.nunmanaged++] = xstrdup(lb->name);
 			continue;

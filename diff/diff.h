@@ -83,6 +83,11 @@ typedef struct plan_action {
 	size_t nunmanaged;
 } plan_action;
 
+/* The name prefix of the branches `flotilla restore` preserves: plan
+ * never deletes one the manifest does not list, even with pruneBranches
+ * (docs/operations.md, "Branches, computes and deletes"). */
+#define DIFF_PRESERVED_PREFIX "preserved-"
+
 /* A branch left alone as not flotilla's. */
 typedef struct plan_unmanaged {
 	char *tenant, *project_id, *branch;

@@ -456,22 +456,46 @@ static int deep_note(buf *out, size_t n)
 			  "refresh --full)\n", c, n == 1 ? "tenant was" : "tenants were");
 }
 
-/* Branches left alone as not flotilla's: the count and a few of them. */
-static int unmanaged_note(buf *out, const plan *p)
+/* A few of the branches left alone that are (preserved) or are not
+ * preserved by a restore, n of them in all, and the end of the line. */
+static int unmanaged_list(buf *out, const plan *p, bool preserved, size_t n)
 {
-	if (!p->nunmanaged)
-		return 0;
-	char c[32];
-	fmt_count(p->nunmanaged, c);
-	int rc = buf_printf(out, "%s branch%s not in the manifests %s left alone: flotilla did not make %s (see "
-			    "pruneBranches): ", c, p->nunmanaged == 1 ? "" : "es", p->nunmanaged == 1 ? "is" : "are",
-			    p->nunmanaged == 1 ? "it" : "them");
+	int rc = 0;
 	size_t shown = 0;
-	for (; shown < p->nunmanaged && shown < 5; shown++)
-		rc |= buf_printf(out, "%s%s/%s", shown ? ", " : "", p->unmanaged[shown].tenant, p->unmanaged[shown].branch);
-	if (p->nunmanaged > shown)
-		rc |= buf_printf(out, " (and %s more)", unit_count((int64_t)(p->nunmanaged - shown)).s);
+	for (size_t i = 0; i < p->nunmanaged && shown < 5; i++)
+		if (str_has_prefix(p->unmanaged[i].branch, DIFF_PRESERVED_PREFIX) == preserved)
+			rc |= buf_printf(out, "%s%s/%s", shown++ ? ", " : "", p->unmanaged[i].tenant,
+					 p->unmanaged[i].branch);
+	if (n > shown)
+		rc |= buf_printf(out, " (and %s more)", unit_count((int64_t)(n - shown)).s);
 	return rc | buf_adds(out, "\n");
+}
+
+/* Branches left alone: those flotilla did not make, then those
+ * `flotilla restore` preserved (left alone even with pruneBranches), each
+ * with the count and a few of them; `between` goes between the two. */
+static int unmanaged_note(buf *out, const plan *p, const char *between)
+{
+	size_t npreserved = 0;
+	for (size_t i = 0; i < p->nunmanaged; i++)
+		npreserved += str_has_prefix(p->unmanaged[i].branch, DIFF_PRESERVED_PREFIX);
+	size_t nother = p->nunmanaged - npreserved;
+	char c[32];
+	int rc = 0;
+	if (nother) {
+		fmt_count(nother, c);
+		rc |= buf_printf(out, "%s branch%s not in the manifests %s left alone: flotilla did not make %s (see "
+				 "pruneBranches): ", c, nother == 1 ? "" : "es", nother == 1 ? "is" : "are",
+				 nother == 1 ? "it" : "them");
+		rc |= unmanaged_list(out, p, false, nother);
+	}
+	if (npreserved) {
+		fmt_count(npreserved, c);
+		rc |= buf_printf(out, "%s%s preserved branch%s left alone (made by flotilla restore): ", nother ? between : "",
+				 c, npreserved == 1 ? "" : "es");
+		rc |= unmanaged_list(out, p, true, npreserved);
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------------ text */
@@ -523,7 +547,7 @@ int plan_render_text(const plan *p, const plan_render_opts *o, buf *out)
 	}
 	if (s.deep_unknown)
 		rc |= deep_note(out, s.deep_unknown);
-	rc |= unmanaged_note(out, p);
+	rc |= unmanaged_note(out, p, "");
 	if (has_changes(p)) {
 		char c[5][32], calls[32];
 		fmt_count(p->ncreate, c[0]);
@@ -623,7 +647,7 @@ static int md_header(const plan *p, const sections *s, buf *b)
 		rc |= buf_adds(b, "\n");
 	}
 	if (p->nunmanaged) {
-		rc |= unmanaged_note(b, p);
+		rc |= unmanaged_note(b, p, "\n");
 		rc |= buf_adds(b, "\n");
 	}
 	return rc;

@@ -180,6 +180,51 @@ int cache_add_branch(state *st, const char *project_id, const json_t *branch, co
 void refresh_one_submit(state *st, neon_client *c, const char *project_id,
 			void (*done)(void *arg, int rc, const char *error), void *arg);
 
+/* ---------------------------------------------------------- restore (restore.c) */
+
+/* A tenant's branch restored (flotilla restore); strings borrowed. */
+typedef struct restore_req {
+	int64_t run_id;                      /* the journal's run */
+	const char *tenant, *project_id;
+	const char *branch_id;               /* the branch restored */
+	const char *source_branch_id;        /* its own id: a point of its own history */
+	const char *lsn, *timestamp;         /* the point: one of them */
+	const char *preserve_as;             /* the pre-restore state's name */
+	const char *expires_at;              /* the preserved branch's expiry, or NULL */
+} restore_req;
+
+typedef struct restore_result {
+	bool restored, expiry_set;
+	char *preserved_id;                  /* heap, or NULL */
+	char *read_back_error;               /* the read-back after it failed: heap, or NULL */
+} restore_result;
+
+/*
+ * Restore, journaled (intent, ids, outcome), wait for its operations, set
+ * the preserved branch's expiry when asked (journaled too), then read the
+ * project back into the cache. 0, or the failed step's code with err_msg
+ * (ERR_NOTFOUND, ERR_CONFLICT: the name is taken, ERR_UNKNOWN_OUTCOME, …);
+ * *out says what ran either way: restore_result_release.
+ */
+int restore_run(state *st, neon_client *c, const restore_req *rq, restore_result *out) WUR;
+void restore_result_release(restore_result *r);
+
+/* What became of the tenant's restores an earlier run left unfinished (its
+ * answer lost, a crash): the project is read back, and each such row is
+ * resolved: it ran when its preserved branch is there (Neon makes it with
+ * the restore). *out describes the newest of them (journal_id 0: none was
+ * unfinished); restore_settled_release. */
+typedef struct restore_settled {
+	int64_t journal_id;
+	bool ran;
+	char *branch_id, *point, *preserved, *preserved_id; /* heap, or NULL */
+} restore_settled;
+int restore_settle(state *st, neon_client *c, const char *tenant, const char *project_id, restore_settled *out) WUR;
+void restore_settled_release(restore_settled *s);
+/* Only the preserved branch's expiry (rq->expires_at), journaled: for a
+ * restore that restore_settle found had run. */
+int restore_expiry(state *st, neon_client *c, const restore_req *rq, const char *preserved_id) WUR;
+
 /* ------------------------------------------------------------- executor */
 
 typedef enum { EXEC_PENDING, EXEC_OK, EXEC_FAILED, EXEC_SKIPPED } exec_status;
@@ -359,12 +404,16 @@ int sync_record_applied(state *st, const plan *p, const exec_summary *sum) WUR;
  * status.c: the status document (JSON, version 1; docs/daemon.md "Status
  * page") from the state file alone: counts by sync state, the tenants not
  * synced (worst first, at most max_tenants; 0: none listed), the applied
- * commit and the recent runs. The caller decrefs *out.
+ * commit, the recent runs and the branches restores preserved. The caller decrefs *out.
  */
 int status_document(state *st, size_t max_tenants, json_t **out) WUR;
 /* One tenant: its sync state, reason, since, project and mapping.
  * ERR_NOTFOUND when the state file has neither a mapping nor a row. */
 int status_tenant_document(state *st, const char *tenant, json_t **out) WUR;
+/* The expires_at a restore's --cleanup-after set on preserved branch
+ * branch_id of tenant, from the tenant's journal; "" when none. */
+#define STATUS_EXPIRY_LEN 40
+int status_preserved_expiry(state *st, const char *tenant, const char *branch_id, char at[STATUS_EXPIRY_LEN]) WUR;
 
 /* What `flotilla state show` prints (status.c): status_tenant_document,
  * plus the rows behind it: "protect", "project_row" (the cached project,

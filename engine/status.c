@@ -8,7 +8,10 @@
  *   tenants [{tenant, state, reason, since, project_id, fields?}] (the ones
  *   not synced, worst first, at most max_tenants), tenants_not_synced,
  *   runs [{id, command, started_at, finished_at, outcome, summary}],
- *   drift {fields: {class: drifted tenants}}
+ *   drift {fields: {class: drifted tenants}},
+ *   preserved_branches {count, oldest [{tenant, project_id, branch,
+ *   branch_id, created_at, expires_at}]} (what `flotilla restore` kept,
+ *   from deep reads; the oldest STATUS_PRESERVED)
  *
  * The daemon adds rate, drift.policy, drift.tiers and commit.fetched.
  */
@@ -19,6 +22,7 @@
 #include "engine/internal.h"
 
 #define STATUS_RUNS 20
+#define STATUS_PRESERVED 5
 
 static json_t *str_or_null(const char *s)
 {
@@ -117,6 +121,61 @@ static int add_drift(void *arg, const state_sync *r)
 	return 0;
 }
 
+/* The expiry a restore set on a preserved branch: the last PATCH of it
+ * in the tenant's journal that is done (the cache keeps no expires_at). */
+typedef struct expiry {
+	const char *branch_id;
+	char *at;
+} expiry;
+
+static int find_expiry(void *arg, const state_journal_entry *e)
+{
+	expiry *x = arg;
+	if (!e->resource_id || strcmp(e->resource_id, x->branch_id) != 0 || strcmp(e->state, STATE_JOURNAL_DONE) != 0 ||
+	    strncmp(e->action, "PATCH ", 6) != 0)
+		return 0;
+	json_t *j = json_loads(e->intent_json, 0, NULL);
+	const char *at = json_string_value(json_object_get(json_object_get(json_object_get(j, "body"), "branch"),
+							    "expires_at"));
+	if (at)
+		str_copy(x->at, at, STATUS_EXPIRY_LEN);
+	json_decref(j);
+	return 0;
+}
+
+int status_preserved_expiry(state *st, const char *tenant, const char *branch_id, char at[STATUS_EXPIRY_LEN])
+{
+	at[0] = 0;
+	expiry x = {branch_id, at};
+	int rc = state_journal_tenant(st, tenant, 200, find_expiry, &x);
+	if (rc != 0)
+		at[0] = 0;
+	return rc;
+}
+
+/* preserved_branches: how many, and the oldest few with their expiry. */
+static int preserved_json(state *st, json_t *doc)
+{
+	int64_t total;
+	state_preserved *v;
+	size_t n;
+	int rc = state_preserved_list(st, DIFF_PRESERVED_PREFIX, STATUS_PRESERVED, &total, &v, &n);
+	if (rc != 0)
+		return rc;
+	json_t *oldest = json_array();
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char at[STATUS_EXPIRY_LEN];
+		rc = status_preserved_expiry(st, v[i].tenant, v[i].branch_id, at);
+		json_array_append_new(oldest, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "tenant", v[i].tenant, "project_id",
+							v[i].project_id, "branch", v[i].name, "branch_id", v[i].branch_id,
+							"created_at", str_or_null(v[i].created_at), "expires_at",
+							str_or_null(at[0] ? at : NULL)));
+	}
+	json_object_set_new(doc, "preserved_branches", json_pack("{s:I,s:o}", "count", (json_int_t)total, "oldest", oldest));
+	state_preserved_release(v, n);
+	return rc;
+}
+
 int status_document(state *st, size_t max_tenants, json_t **out)
 {
 	*out = NULL;
@@ -141,6 +200,8 @@ int status_document(state *st, size_t max_tenants, json_t **out)
 	worst_ctx w = {st, json_object_get(doc, "tenants")};
 	if (max_tenants && (rc = state_sync_worst(st, max_tenants, add_tenant, &w)) == 0)
 		rc = state_runs_recent(st, STATUS_RUNS, add_run, json_object_get(doc, "runs"));
+	if (rc == 0)
+		rc = preserved_json(st, doc);
 	if (rc != 0) {
 		json_decref(doc);
 		return rc;

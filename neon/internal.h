@@ -185,6 +185,9 @@ int neon__outcome_rc(const neon_result *r);
 /* conn.c: the path of GET /projects/{id}/connection_uri with rq's
  * parameters, escaped, into b. */
 int neon__connection_uri_path(buf *b, const char *project_id, const neon_conn_req *rq) WUR;
+/* restore.c: the operations of a write's answer into out (ERR_INVALID naming the field
+ * when they are malformed; out then holds what was read: release it). */
+int neon__write_answer(const json_t *body, const char *branch_id, const char *where, neon_write_result *out) WUR;
 /* The message of a GeneralError body, or NULL. */
 const char *neon__api_message(const json_t *body);
 

@@ -352,6 +352,45 @@ typedef struct neon_conn_req {
  */
 int neon_connection_uri(neon_client *c, const char *project_id, const neon_conn_req *rq, char **uri) WUR;
 
+/* ------------------------------------------------- restore (restore.c) */
+
+/* POST /projects/{id}/branches/{id}/restore's body (BranchRestoreRequest),
+ * borrowed: a source branch, at most one of an LSN and an RFC 3339
+ * timestamp, and the name the pre-restore state is kept under (or NULL). */
+typedef struct neon_restore_req {
+	const char *source_branch_id;
+	const char *source_lsn, *source_timestamp;
+	const char *preserve_under_name;
+} neon_restore_req;
+
+/* What a write that starts operations answered: their ids, the id of a
+ * branch the write made besides its target (a restore's preserved copy),
+ * and the request id. Heap; neon_write_result_release. */
+typedef struct neon_write_result {
+	char **op_ids;
+	size_t nops;
+	char *other_branch_id;
+	char request_id[64];
+} neon_write_result;
+void neon_write_result_release(neon_write_result *r);
+/* rq as the request's JSON body (a new reference): what is sent, and what
+ * a journal records of it. */
+json_t *neon_restore_body(const neon_restore_req *rq);
+
+/*
+ * Restore branch_id of project_id as rq says. 0 with *out filled (its
+ * operations still running: neon_ops_wait); ERR_INVALID before any call
+ * for a bad id or both an LSN and a timestamp; ERR_NOTFOUND (404),
+ * ERR_CONFLICT (409: preserve_under_name taken), ERR_UNKNOWN_OUTCOME, or
+ * another code with the API's message in err_msg. *out is empty on failure.
+ */
+int neon_branch_restore(neon_client *c, const char *project_id, const char *branch_id, const neon_restore_req *rq,
+			neon_write_result *out) WUR;
+/* PATCH a branch's expires_at (RFC 3339, or NULL to clear it): the same
+ * codes. */
+int neon_branch_set_expiry(neon_client *c, const char *project_id, const char *branch_id, const char *expires_at,
+			   neon_write_result *out) WUR;
+
 /*
  * Wait until the given operations of a project are no longer in progress:
  * one GET /projects/{id}/operations per poll, backing off from 100 ms to

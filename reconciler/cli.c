@@ -474,3 +474,25 @@ void cli_note_uncommitted(const char *cmd, const planning *pl, const char *ref)
 		free(d.roots[i]);
 	free(d.roots);
 }
+
+const state_branch *cli_branch_pick(const state_deep *d, const char *want)
+{
+	for (size_t i = 0; i < d->nbranches; i++) {
+		const state_branch *b = &d->branches[i];
+		if (want ? strcmp(b->name, want) == 0 || strcmp(b->id, want) == 0 : b->is_default)
+			return b;
+	}
+	return NULL;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" (a 'z', or fractions of a second, refused: the
+ * API takes seconds) as unix seconds; -1 when it is not that. */
+int64_t cli_utc_parse(const char *s)
+{
+	int y, mo, d, h, mi, se, n = 0;
+	if (strlen(s) != 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 20)
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
+		return -1;
+	return unit_utc_seconds(y, mo, d, h, mi, se);
+}

@@ -62,18 +62,6 @@ static int conn_opt(void *arg, int c, const char *value)
 	}
 }
 
-/* The branch --branch names (a name or an id), else the default branch:
- * NULL when the deep read does not have it. */
-static const state_branch *pick_branch(const state_deep *d, const char *want)
-{
-	for (size_t i = 0; i < d->nbranches; i++) {
-		const state_branch *b = &d->branches[i];
-		if (want ? strcmp(b->name, want) == 0 || strcmp(b->id, want) == 0 : b->is_default)
-			return b;
-	}
-	return NULL;
-}
-
 /* Fill the database and role the user left out from the deep read, on
  * branch b: EXIT_OK, or EXIT_ERROR after saying what to give. */
 static int pick_names(const char *project_id, const state_deep *d, const state_branch *b, conn_opts *x)
@@ -138,7 +126,7 @@ static int resolve(state *st, const char *project_id, conn_opts *x, neon_conn_re
 		rq->branch_id = x->branch;
 		return EXIT_OK;
 	}
-	const state_branch *b = pick_branch(d, x->branch);
+	const state_branch *b = cli_branch_pick(d, x->branch);
 	if (!b)
 		return cli_fail(CMD, "project %s has no branch %s in the state%s", project_id,
 				x->branch ? x->branch : "marked default", " (flotilla refresh --full reads them again)");

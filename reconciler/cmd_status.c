@@ -21,11 +21,13 @@ const char CMD_STATUS_USAGE[] =
 	"Show what the state file holds, without calling the API. Without TENANT: the\n"
 	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
 	"and the ones not synced with their reason, the cache's age, projects by region,\n"
-	"mapped tenants, computes by state (from deep reads), the recent runs. With\n"
-	"TENANT: its sync state, project, computes and their state, quota, and when it\n"
-	"was last refreshed. With --idle: the tenants whose computes have not been\n"
-	"active for DUR, most idle first, with their storage. Run flotilla refresh\n"
-	"first to bring the cache up to date.\n"
+	"mapped tenants, computes by state (from deep reads), the branches flotilla\n"
+	"restore preserved (how many, the oldest five with age and expiry), the recent\n"
+	"runs. With TENANT: its sync state, project, branches (preserved ones with age\n"
+	"and expiry), computes and their state, quota, and when it was last refreshed.\n"
+	"With --idle: the tenants whose computes have not been active for DUR, most\n"
+	"idle first, with their storage. Run flotilla refresh first to bring the cache\n"
+	"up to date.\n"
 	"\n"
 	"options:\n"
 	"  --state FILE|URL\n"
@@ -146,6 +148,39 @@ static void show_sync(const json_t *doc, bool color)
 		       CLI_N(STATUS_JSON_TENANTS));
 }
 
+/* How long ago a branch was made (created_at, RFC 3339), or "?". */
+static void made_ago(const char *created_at, char age[32])
+{
+	int64_t made = created_at ? cli_utc_parse(created_at) : -1;
+	if (made >= 0)
+		cli_age(made, age);
+	else
+		str_copy(age, "?", 32);
+}
+
+/* The branches restores preserved, fleet-wide: how many, the oldest few. */
+static void show_preserved_fleet(const json_t *doc)
+{
+	const json_t *pb = json_object_get(doc, "preserved_branches");
+	json_int_t total = json_integer_value(json_object_get(pb, "count"));
+	if (total == 0)
+		return;
+	printf("preserved branches (made by flotilla restore, left alone): %s%s\n", CLI_N(total),
+	       total > 1 ? ", oldest first" : "");
+	size_t i;
+	const json_t *b;
+	json_array_foreach(json_object_get(pb, "oldest"), i, b) {
+		const char *created = json_string_value(json_object_get(b, "created_at"));
+		const char *at = json_string_value(json_object_get(b, "expires_at"));
+		char age[32];
+		made_ago(created, age);
+		printf("  %s/%s: made %s ago, %s%s\n", json_string_value(json_object_get(b, "tenant")),
+		       json_string_value(json_object_get(b, "branch")), age, at ? "expires " : "no expiry", at ? at : "");
+	}
+	if (total > (json_int_t)i)
+		printf("  … and %s more (flotilla status TENANT lists a tenant's)\n", CLI_N(total - (json_int_t)i));
+}
+
 static int show_fleet(state *st, bool color)
 {
 	json_t *doc = NULL;
@@ -163,7 +198,6 @@ static int show_fleet(state *st, bool color)
 	cli_age(sum.list_refreshed_at, age);
 	printf("fleet %s\n", fleet ? fleet : "(not refreshed yet)");
 	show_sync(doc, color);
-	json_decref(doc);
 	printf("cache: %s projects, last complete list %s%s\n", CLI_N(sum.projects), age,
 	       sum.list_refreshed_at ? " ago" : "");
 	printf("tenants: %s mapped to a project; %s projects not mapped to a tenant\n",
@@ -178,6 +212,8 @@ static int show_fleet(state *st, bool color)
 	printf("\n");
 	printf("branches flotilla did not make (from deep reads): %s; left alone unless listed, or pruneBranches\n",
 	       CLI_N(sum.branches_unmarked));
+	show_preserved_fleet(doc);
+	json_decref(doc);
 	if (sum.nby_region) {
 		printf("projects by region:\n");
 		for (size_t i = 0; i < sum.nby_region; i++)
@@ -201,6 +237,18 @@ static const char *branch_name(const state_deep *d, const char *id)
 		if (strcmp(d->branches[i].id, id) == 0)
 			return d->branches[i].name;
 	return id ? id : "?";
+}
+
+/* A branch `flotilla restore` preserved: its age and expiry. */
+static void show_preserved(state *st, const char *tenant, const state_branch *br)
+{
+	char age[32];
+	made_ago(br->created_at, age);
+	char at[STATUS_EXPIRY_LEN];
+	if (status_preserved_expiry(st, tenant, br->id, at) != 0)
+		log_warn("status: cannot read the journal for the preserved branch's expiry", "error", err_msg());
+	printf("  preserved branch %s (by a restore, left alone): made %s ago, %s%s\n", br->name, age,
+	       at[0] ? "expires " : "no expiry", at);
 }
 
 static int show_tenant(state *st, const char *name)
@@ -272,6 +320,10 @@ static int show_tenant(state *st, const char *name)
 		for (size_t i = 0; i < deep.nbranches; i++) {
 			const state_branch *br = &deep.branches[i];
 			bool marked = br->annotations_json && strstr(br->annotations_json, "\"flotilla.fleet\"");
+			if (!br->is_default && str_has_prefix(br->name, DIFF_PRESERVED_PREFIX)) {
+				show_preserved(st, name, br);
+				continue;
+			}
 			printf("  branch %s%s%s%s%s\n", br->name, br->is_default ? " (default)" : "",
 			       br->parent_id ? " from " : "", br->parent_id ? branch_name(&deep, br->parent_id) : "",
 			       br->is_default || marked ? "" : " (not made by flotilla)");

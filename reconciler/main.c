@@ -19,6 +19,7 @@ static const command COMMANDS[] = {
 	{"unlock", cmd_unlock, "remove the state file's lease when its holder is gone for good", CMD_UNLOCK_USAGE},
 	{"status", cmd_status, "show what the state file knows about the fleet or a tenant", CMD_STATUS_USAGE},
 	{"state", cmd_state, "list, show or forget what the state maps; copy it, verified", CMD_STATE_USAGE},
+	{"restore", cmd_restore, "restore a tenant's branch to an earlier point, keeping a preserved branch", CMD_RESTORE_USAGE},
 	{"connection-string", cmd_connection_string, "print a tenant's database connection URI (fetched, never stored)",
 	 CMD_CONNECTION_STRING_USAGE},
 	{"recover", cmd_recover, "bring back a tenant's project a prune deleted (Neon's 7-day window)", CMD_RECOVER_USAGE},

@@ -45,6 +45,7 @@ int cmd_state(int argc, char **argv);
 int cmd_connection_string(int argc, char **argv);
 /* cmd_recover.c: `flotilla recover TENANT` (issue 17). */
 int cmd_recover(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 /* cmd_state_show.c: `flotilla state list` and `flotilla state show`. */
 int cmd_state_list(int argc, char **argv);
 int cmd_state_show(int argc, char **argv);
@@ -109,6 +110,7 @@ extern const char CMD_UNLOCK_USAGE[];
 extern const char CMD_STATE_USAGE[];
 extern const char CMD_CONNECTION_STRING_USAGE[];
 extern const char CMD_RECOVER_USAGE[];
+extern const char CMD_RESTORE_USAGE[];
 extern const char CMD_DAEMON_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */
@@ -207,6 +209,11 @@ int cli_state_open_existing(const char *cmd, const char *path, state **out);
 /* A tenant the state does not map: the error, naming the nearest mapped
  * one when it is close ("did you mean"). EXIT_ERROR. */
 int cli_tenant_unknown(const char *cmd, state *st, const char *tenant);
+/* The branch `want` names (a name or an id) in a deep read, else (want
+ * NULL) the default branch; NULL when the deep read does not have it. */
+const state_branch *cli_branch_pick(const state_deep *d, const char *want);
+/* "YYYY-MM-DDTHH:MM:SSZ" as unix seconds; -1 for anything else. */
+int64_t cli_utc_parse(const char *s);
 /* strcmp for qsort over an array of strings. */
 int cli_str_cmp(const void *a, const void *b);
 /* Write a TCP port to FILE whole (a temporary file, then rename), for a

@@ -299,6 +299,37 @@ static int notify_fail(sim_req *r)
 	return sim_reply(r, 200, o);
 }
 
+/*
+ * POST /__sim/write?project=ID[&branch=ID|NAME]: a write to the branch's
+ * data (default: the default branch), its version bumped; GET
+ * /__sim/data?project=…[&branch=…]: the branch's version and history.
+ * Both answer {"project_id", "branch_id", "name", "version", "lsn",
+ * "writes": [{"at", "lsn", "version"}]}; 404 for an unknown project or
+ * branch. Tests only: real data has no such counter.
+ */
+static int data(sim_req *r, bool write)
+{
+	const char *pid = sim_query(r, "project"), *bid = sim_query(r, "branch");
+	sim_project *p = pid ? sim_project_find(r->s, pid) : NULL;
+	if (!p)
+		return sim_error(r, 404, "", "project '%s' not found", pid ? pid : "");
+	sim_branch *b = !bid ? sim_branch_default(p) : sim_branch_find(p, bid);
+	if (!b && bid)
+		b = sim_branch_find_name(p, bid);
+	if (!b)
+		return sim_error(r, 404, "", "branch '%s' not found", bid ? bid : "(default)");
+	if (write) {
+		sim_data_write(r->s, p, b);
+		if (r->s->persist) /* the control plane is not run_route: save here */
+			sim_persist_save(r->s, p);
+	}
+	json_t *o = sim_data_render(b);
+	json_object_set_new(o, "project_id", json_string(p->id));
+	json_object_set_new(o, "branch_id", json_string(b->id));
+	json_object_set_new(o, "name", json_string(b->name));
+	return sim_reply(r, 200, o);
+}
+
 bool sim_control(sim_req *r)
 {
 	const char *path = r->path + strlen("/__sim/");
@@ -332,6 +363,8 @@ bool sim_control(sim_req *r)
 		notify(r);
 	} else if (post && strcmp(path, "notify/fail") == 0) {
 		notify_fail(r);
+	} else if ((get || post) && strcmp(path, post ? "write" : "data") == 0) {
+		data(r, post);
 	} else if (post && str_has_prefix(path, "connect/") && path[8]) {
 		connect_ep(r, path + 8);
 	} else {

@@ -88,6 +88,12 @@ static json_t *dump(const sim_project *p)
 		json_object_set_new(bo, "annotations", b->annotations ? json_incref(b->annotations) : json_null());
 		json_object_set_new(bo, "created_at", json_integer(b->created_at));
 		json_object_set_new(bo, "updated_at", json_integer(b->updated_at));
+		json_object_set_new(bo, "expires_at", json_integer(b->expires_at));
+		json_t *ws = json_array();
+		for (size_t k = 0; k < b->nwrites; k++)
+			json_array_append_new(ws, json_pack("[I,I,I]", (json_int_t)b->writes[k].at,
+							    (json_int_t)b->writes[k].lsn, (json_int_t)b->writes[k].version));
+		json_object_set_new(bo, "writes", ws);
 		json_t *roles = json_array();
 		for (size_t k = 0; k < b->nroles; k++) {
 			const sim_role *r = &b->roles[k];
@@ -180,8 +186,16 @@ static void undump_branch(sim_project *p, const json_t *v)
 	b->annotations = get_obj(v, "annotations");
 	b->created_at = get_int(v, "created_at");
 	b->updated_at = get_int(v, "updated_at");
+	b->expires_at = get_int(v, "expires_at");
 	size_t k;
 	json_t *w;
+	json_array_foreach(json_object_get(v, "writes"), k, w) {
+		if (b->nwrites == b->capwrites)
+			b->writes = sim_grow(b->writes, &b->capwrites, b->nwrites + 1, sizeof(*b->writes));
+		b->writes[b->nwrites++] = (sim_write){json_integer_value(json_array_get(w, 0)),
+						      (uint64_t)json_integer_value(json_array_get(w, 1)),
+						      json_integer_value(json_array_get(w, 2))};
+	}
 	json_array_foreach(json_object_get(v, "roles"), k, w) {
 		if (b->nroles == b->caproles)
 			b->roles = sim_grow(b->roles, &b->caproles, b->nroles + 1, sizeof(*b->roles));

@@ -134,6 +134,8 @@ json_t *sim_render_branch(sim_store *s, sim_project *p, sim_branch *b)
 	put(o, "data_transfer_bytes", json_integer(0));
 	put(o, "created_at", ts(b->created_at));
 	put(o, "updated_at", ts(b->updated_at));
+	if (b->expires_at)
+		put(o, "expires_at", ts(b->expires_at));
 	if (b->init_source)
 		put(o, "init_source", json_string(b->init_source));
 	return o;

@@ -19,8 +19,13 @@
  *   and with a password (ConnectionDetails: none "from a parent with more
  *   than one role or database").
  * - schema-only branches are root branches: no parent_id, no parent_lsn.
- * - archived and expires_at are checked and otherwise ignored: the sim has
- *   no archive and deletes nothing on its own.
+ * - archived is checked and otherwise ignored: the sim has no archive.
+ *   expires_at is kept and sent back, but the sim deletes nothing on its
+ *   own when it passes.
+ * - Data: a branch's data is a version counter with its history (data.c);
+ *   a new branch starts with its parent's version at its point, a
+ *   restored one with the source's at the point, and a restore's
+ *   preserved copy keeps the target's history as it was.
  * - PATCH sends no operations (Neon's documented reply has none).
  * - With --plan, the branch limit counts every branch of the project (the
  *   copy restore makes under preserve_under_name too) and the protected
@@ -80,11 +85,8 @@ static bool has_children(const sim_project *p, const sim_branch *b)
 
 static bool valid_lsn(const char *s)
 {
-	size_t a = strspn(s, "0123456789abcdefABCDEF");
-	if (a < 1 || a > 8 || s[a] != '/')
-		return false;
-	size_t b = strspn(s + a + 1, "0123456789abcdefABCDEF");
-	return b >= 1 && b <= 8 && s[a + 1 + b] == 0;
+	uint64_t n;
+	return sim_lsn_parse(s, &n);
 }
 
 /* An LSN that grows with the project's age, for a point in time `at`. */
@@ -95,14 +97,19 @@ static void fake_lsn(const sim_project *p, int64_t at, char out[32])
 	snprintf(out, 32, "%" PRIX64 "/%" PRIX64, lsn >> 32, lsn & 0xffffffffu);
 }
 
-/* expires_at: null, or an RFC 3339 time in the future. */
-static bool check_expires(sim_req *r, const json_t *in)
+/* expires_at: null, or an RFC 3339 time in the future, into *t (0 for
+ * null); *t untouched when the member is absent. */
+static bool check_expires(sim_req *r, const json_t *in, int64_t *t)
 {
 	json_t *v = json_object_get(in, "expires_at");
-	int64_t t = 0;
-	if (!v || json_is_null(v) ||
-	    (json_is_string(v) && sim_time_parse(json_string_value(v), &t) == 0 && t > sim_now(r->s)))
+	int64_t at = 0;
+	if (!v)
 		return true;
+	if (json_is_null(v) ||
+	    (json_is_string(v) && sim_time_parse(json_string_value(v), &at) == 0 && at > sim_now(r->s))) {
+		*t = at;
+		return true;
+	}
 	sim_error(r, 400, "", "expires_at must be null or an RFC 3339 date-time in the future, such as "
 			       "2026-06-09T18:02:16Z");
 	return false;
@@ -260,9 +267,10 @@ static int create(sim_req *r)
 	    !sim_check_string(r, in, "parent_id", 60, &parent_id))
 		return 0;
 	bool protected_ = false, archived = false;
+	int64_t expires = 0;
 	if (!sim_check_string(r, in, "name", 256, &name) || !sim_check_string(r, in, "init_source", 32, &init) ||
 	    !sim_check_bool(r, in, "protected", &protected_) || !sim_check_bool(r, in, "archived", &archived) ||
-	    !check_expires(r, in))
+	    !check_expires(r, in, &expires))
 		return 0;
 	if (init && strcmp(init, "parent-data") != 0 && strcmp(init, "schema-only") != 0)
 		return sim_error(r, 400, "", "init_source must be 'parent-data' or 'schema-only', got '%s'", init);
@@ -302,6 +310,9 @@ static int create(sim_req *r)
 		set_origin(s, p, b, parent->id, lsn, at);
 	b->init_source = xstrdup(init ? init : "parent-data");
 	b->protected_ = protected_;
+	b->expires_at = expires;
+	if (!schema_only)
+		sim_data_fork(s, p, b, parent, lsn, at);
 	b->annotations = json_is_object(ann) ? json_deep_copy(ann) : NULL;
 	copy_catalog(s, p, b, parent, parent->protected_);
 	sim_op_add(s, p, "create_branch", b->id, NULL);
@@ -506,8 +517,9 @@ static int update(sim_req *r)
 		return sim_error(r, 400, "", "request body must be {\"branch\": {...}}");
 	const char *name;
 	bool protected_ = b->protected_;
+	int64_t expires = b->expires_at;
 	if (!sim_check_string(r, in, "name", 256, &name) || !sim_check_bool(r, in, "protected", &protected_) ||
-	    !check_expires(r, in))
+	    !check_expires(r, in, &expires))
 		return 0;
 	sim_branch *other = name ? sim_branch_find_name(p, name) : NULL;
 	if (other && other != b)
@@ -517,6 +529,7 @@ static int update(sim_req *r)
 	if (name)
 		set_str(&b->name, name);
 	b->protected_ = protected_;
+	b->expires_at = expires;
 	b->updated_at = sim_now(r->s);
 	r->touched = p;
 	json_t *out = json_object();
@@ -613,6 +626,7 @@ static int restore(sim_req *r)
 		set_str(&kb->parent_timestamp, b->parent_timestamp);
 		set_str(&kb->init_source, b->init_source);
 		copy_catalog(s, p, kb, b, false);
+		sim_data_copy(kb, b);
 		for (size_t i = 0; i < p->nbranches; i++)
 			if (&p->branches[i] != kb && p->branches[i].parent_id &&
 			    strcmp(p->branches[i].parent_id, b->id) == 0)
@@ -628,6 +642,7 @@ static int restore(sim_req *r)
 		copy_catalog(s, p, b, src, false);
 	}
 	set_origin(s, p, b, new_parent, lsn, at);
+	sim_data_fork(s, p, b, self ? sim_branch_find(p, new_parent) : src, lsn, at);
 	b->updated_at = sim_now(s);
 	sim_op_add(s, p, "create_timeline", b->id, NULL);
 	nops++;

@@ -97,7 +97,20 @@ typedef struct sim_branch {
 	size_t nroles, caproles;
 	sim_database *dbs;
 	size_t ndbs, capdbs;
+	int64_t expires_at;      /* 0: none */
+	/* the branch's data history (sim/data.c): one entry per write, oldest
+	 * first; the version at a point is the last entry at or before it */
+	struct sim_write *writes;
+	size_t nwrites, capwrites;
 } sim_branch;
+
+/* A write to a branch's data (POST /__sim/write): its sim time, its LSN
+ * and the data version it made. */
+typedef struct sim_write {
+	int64_t at;
+	uint64_t lsn;
+	int64_t version;
+} sim_write;
 
 typedef struct sim_endpoint {
 	char *id;
@@ -249,6 +262,26 @@ intptr_t sim_name_count(sim_store *s, const char *name);
 void sim_store_expire(sim_store *s);
 
 sim_branch *sim_branch_find(sim_project *p, const char *id);
+
+/* ---------------------------------------------------------- branch data (data.c) */
+
+/* "hex/hex" as a number; false when s is not an LSN. */
+bool sim_lsn_parse(const char *s, uint64_t *out);
+/* The data version of b at a point: the LSN `lsn` when not NULL, else
+ * the time t (0: now). 0 before any write. */
+int64_t sim_data_at(const sim_branch *b, const char *lsn, int64_t t);
+/* dst's history becomes src's up to the point (lsn or t; both unset: all
+ * of it), then one entry now carrying the version at that point, at an LSN
+ * past every LSN of the project. */
+void sim_data_fork(sim_store *s, sim_project *p, sim_branch *dst, const sim_branch *src, const char *lsn, int64_t t);
+/* dst's history becomes a copy of src's, whole. */
+void sim_data_copy(sim_branch *dst, const sim_branch *src);
+/* A write: version + 1, now, at the next LSN. Returns the entry. */
+const sim_write *sim_data_write(sim_store *s, sim_project *p, sim_branch *b);
+/* The "LSN" text of n ("1/2A0"). */
+void sim_lsn_format(uint64_t n, char out[32]);
+/* A branch's data as JSON {version, lsn, writes: [{at, lsn, version}]}. */
+json_t *sim_data_render(const sim_branch *b);
 sim_branch *sim_branch_find_name(sim_project *p, const char *name);
 sim_branch *sim_branch_default(sim_project *p);
 sim_branch *sim_branch_add(sim_store *s, sim_project *p, const char *name);

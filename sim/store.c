@@ -272,6 +272,7 @@ static void free_branch(sim_branch *b)
 	free(b->parent_lsn);
 	free(b->parent_timestamp);
 	free(b->init_source);
+	free(b->writes);
 	json_decref(b->annotations);
 }
 

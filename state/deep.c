@@ -407,3 +407,71 @@ void state_deep_release(state_deep *d)
 	free(d->roles);
 	memset(d, 0, sizeof(*d));
 }
+
+/* ------------------------------------------- branches a restore preserved */
+
+static int preserved_rows(state *s, const char *pattern, size_t max, state_preserved **out, size_t *n)
+{
+	db_stmt *st;
+	int rc = state__stmt(s, "SELECT t.tenant, b.project_id, b.id, b.name, b.created_at FROM branches b "
+			     "JOIN tenants t ON t.project_id = b.project_id WHERE b.is_default = 0 AND b.name LIKE ?1 "
+			     "ORDER BY coalesce(b.created_at, ''), t.tenant, b.name LIMIT ?2", &st);
+	if (rc != 0)
+		return rc;
+	db_bind_text(st, 1, pattern);
+	db_bind_i64(st, 2, (int64_t)max);
+	*out = xcalloc(max + 1, sizeof(**out));
+	int step;
+	while ((step = db_step(st)) == DB_ROW && *n < max)
+		(*out)[(*n)++] = (state_preserved){state__col_str(st, 0), state__col_str(st, 1), state__col_str(st, 2),
+						   state__col_str(st, 3), state__col_str(st, 4)};
+	rc = step == DB_DONE || step == DB_ROW ? 0 : state__fail(s, step, "reading the preserved branches");
+	state__reset(st);
+	return rc;
+}
+
+int state_preserved_list(state *s, const char *prefix, size_t max, int64_t *total, state_preserved **out, size_t *n)
+{
+	*total = 0;
+	*out = NULL;
+	*n = 0;
+	char pattern[64];
+	if (!prefix || strpbrk(prefix, "%_\\") || snprintf(pattern, sizeof(pattern), "%s%%", prefix) >= (int)sizeof(pattern))
+		return err_set(ERR_INVALID, "state: a preserved branch prefix must be short, without %% _ or \\");
+	db_stmt *st;
+	int rc = state__begin(s, false);
+	if (rc != 0)
+		return rc;
+	if ((rc = state__stmt(s, "SELECT count(*) FROM branches b JOIN tenants t ON t.project_id = b.project_id "
+			      "WHERE b.is_default = 0 AND b.name LIKE ?1", &st)) != 0)
+		goto done;
+	db_bind_text(st, 1, pattern);
+	if ((rc = state__step_one(s, st, "counting the preserved branches")) == 0)
+		*total = db_col_i64(st, 0);
+	state__reset(st);
+	if (rc == 0 && max)
+		rc = preserved_rows(s, pattern, max, out, n);
+done:
+	if (rc == 0)
+		rc = state__commit(s);
+	else
+		state__rollback(s);
+	if (rc != 0) {
+		state_preserved_release(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void state_preserved_release(state_preserved *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].tenant);
+		free(v[i].project_id);
+		free(v[i].branch_id);
+		free(v[i].name);
+		free(v[i].created_at);
+	}
+	free(v);
+}

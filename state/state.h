@@ -263,6 +263,17 @@ int state_deep_stale(state *s, const char *project_id) WUR;
 int state_deep_get(state *s, const char *project_id, state_deep *out) WUR;
 void state_deep_release(state_deep *d);
 
+/* The branches `flotilla restore` preserved, from deep reads: the
+ * non-default branches of mapped projects whose name starts with prefix
+ * (no % _ or \ in it). *total counts them all; out[0..*n) are the oldest
+ * max (by created_at), heap copies for state_preserved_release. */
+typedef struct state_preserved {
+	char *tenant, *project_id, *branch_id, *name, *created_at; /* created_at may be NULL */
+} state_preserved;
+int state_preserved_list(state *s, const char *prefix, size_t max, int64_t *total, state_preserved **out,
+			 size_t *n) WUR;
+void state_preserved_release(state_preserved *v, size_t n);
+
 /* --------------------------------------------------------------- tenants */
 
 typedef struct state_tenant {

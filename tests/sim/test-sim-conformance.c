@@ -306,6 +306,53 @@ static void test_branches(void **state)
 	check(f, "DELETE", T_B, 204, NULL, "/projects/%s/branches/%s", f->project, br);
 }
 
+/* A restore from the branch's own history, by LSN, with a preserved copy
+ * (the BranchOperations answer), and what it did to the data versions the
+ * control plane writes and reads; expires_at kept by PATCH. */
+static void test_restore_data(void **state)
+{
+	fixture *f = *state;
+	sim_response r;
+	char lsn[32], body[512], keep[64];
+
+	assert_true(f->project[0] != 0);
+	e2e_wait_ops(f->sim, f->project);
+	json_t *w = e2e_json(f->sim, "POST", 200, NULL, "/__sim/write?project=%s", f->project);
+	json_int_t v1 = e2e_need_int(w, "version");
+	str_copy(lsn, e2e_need_str(w, "lsn"), sizeof(lsn));
+	json_decref(w);
+	json_decref(e2e_json(f->sim, "POST", 200, NULL, "/__sim/write?project=%s&branch=%s", f->project,
+			     f->main_branch));
+	snprintf(body, sizeof(body), "{\"source_branch_id\": \"%s\", \"source_lsn\": \"%s\", "
+		 "\"preserve_under_name\": \"conf-preserved\"}", f->main_branch, lsn);
+	call(f, "POST", T_B "/restore", 200, body, &r, "/projects/%s/branches/%s/restore", f->project,
+	     f->main_branch);
+	assert_string_equal(e2e_need_str(r.json, "branch.id"), f->main_branch);
+	assert_true(e2e_need_len(r.json, "operations") >= 2);
+	sim_response_release(&r);
+	/* a mutation while the restore's operations run: 423 */
+	check(f, "POST", T_B "/restore", 423, body, "/projects/%s/branches/%s/restore", f->project, f->main_branch);
+	e2e_wait_ops(f->sim, f->project);
+	check(f, "POST", T_B "/restore", 409, body, "/projects/%s/branches/%s/restore", f->project, f->main_branch);
+	w = e2e_json(f->sim, "GET", 200, NULL, "/__sim/data?project=%s", f->project);
+	assert_int_equal(e2e_need_int(w, "version"), v1);
+	json_decref(w);
+	w = e2e_json(f->sim, "GET", 200, NULL, "/__sim/data?project=%s&branch=conf-preserved", f->project);
+	assert_int_equal(e2e_need_int(w, "version"), v1 + 1);
+	str_copy(keep, e2e_need_str(w, "branch_id"), sizeof(keep));
+	json_decref(w);
+	call(f, "PATCH", T_B, 200, "{\"branch\": {\"expires_at\": \"2099-01-02T03:04:05Z\"}}", &r,
+	     "/projects/%s/branches/%s", f->project, keep);
+	assert_string_equal(e2e_need_str(r.json, "branch.expires_at"), "2099-01-02T03:04:05Z");
+	sim_response_release(&r);
+	check(f, "PATCH", T_B, 400, "{\"branch\": {\"expires_at\": \"2001-01-02T03:04:05Z\"}}",
+	      "/projects/%s/branches/%s", f->project, keep);
+	/* the restored branch's parent is now the preserved copy */
+	check(f, "DELETE", T_B, 400, NULL, "/projects/%s/branches/%s", f->project, keep);
+	json_decref(e2e_json(f->sim, "GET", 404, NULL, "/__sim/data?project=%s&branch=no-such", f->project));
+	json_decref(e2e_json(f->sim, "POST", 404, NULL, "/__sim/write?project=no-such-project-1"));
+}
+
 static void test_endpoints(void **state)
 {
 	fixture *f = *state;
@@ -610,6 +657,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_projects),
 		cmocka_unit_test(test_branches),
+		cmocka_unit_test(test_restore_data),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_roles_and_databases),
 		cmocka_unit_test(test_operations_and_misc),

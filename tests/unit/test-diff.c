@@ -5,7 +5,8 @@
  * Plans are built by hand here, field by field, so these tests pin the
  * output formats independently of plan_build: grouping of identical
  * changes with samples, every section, thousands separators, the
- * no-changes text, the JSON shape (noops left out), Markdown truncation
+ * no-changes text, the notes of branches left alone (those flotilla did
+ * not make, those a restore preserved), the JSON shape (noops left out), Markdown truncation
  * within its limit, and plan files that round-trip, are 0600 and refuse
  * any change made after they were written. The plans are freed by a local
  * helper rather than plan_free, so the tests stand on render.c and
@@ -489,6 +490,48 @@ static plan *unique_updates(int n)
 	return p;
 }
 
+static void add_unmanaged(plan *p, const char *tenant, const char *branch)
+{
+	p->unmanaged = xrealloc(p->unmanaged, (p->nunmanaged + 1) * sizeof(*p->unmanaged));
+	p->unmanaged[p->nunmanaged++] = (plan_unmanaged){xstrdup(tenant), xstrdup("prj"), xstrdup(branch)};
+}
+
+/* Branches left alone: those flotilla did not make, and those a restore
+ * preserved, on a line each (a paragraph each in Markdown). */
+static void test_unmanaged_notes(void **ctx)
+{
+	(void)ctx;
+	plan *p = mkplan();
+	add_unmanaged(p, "acme", "preserved-main-20261204T135952Z");
+	add_unmanaged(p, "acme", "theirs");
+	for (int i = 0; i < 6; i++) {
+		char b[32];
+		snprintf(b, sizeof(b), "preserved-%d", i);
+		add_unmanaged(p, "zeta", b);
+	}
+	recount(p);
+	char *t = render_text(p);
+	assert_non_null(strstr(t, "\n1 branch not in the manifests is left alone: flotilla did not make it (see "
+				  "pruneBranches): acme/theirs\n7 preserved branches left alone (made by flotilla restore): "
+				  "acme/preserved-main-20261204T135952Z, zeta/preserved-0, zeta/preserved-1, zeta/preserved-2, "
+				  "zeta/preserved-3 (and 2 more)\n"));
+	free(t);
+	char *md = render_markdown(p, 65536, NULL);
+	assert_non_null(strstr(md, "acme/theirs\n\n7 preserved branches left alone"));
+	free(md);
+	plan_free(p);
+
+	/* preserved ones only: no "did not make" */
+	p = mkplan();
+	add_unmanaged(p, "acme", "preserved-acme-1");
+	recount(p);
+	t = render_text(p);
+	assert_non_null(strstr(t, "\n1 preserved branch left alone (made by flotilla restore): acme/preserved-acme-1\n"));
+	assert_null(strstr(t, "did not make"));
+	free(t);
+	plan_free(p);
+}
+
 static void test_markdown_small_plan(void **ctx)
 {
 	(void)ctx;
@@ -884,6 +927,7 @@ int main(void)
 		cmocka_unit_test(test_text_blocked_cap),
 		cmocka_unit_test(test_json_shape),
 		cmocka_unit_test(test_text_color),
+		cmocka_unit_test(test_unmanaged_notes),
 		cmocka_unit_test(test_markdown_small_plan),
 		cmocka_unit_test(test_markdown_truncation),
 		cmocka_unit_test(test_markdown_large_plan),

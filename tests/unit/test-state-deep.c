@@ -1,7 +1,8 @@
 /*
  * test-state-deep.c: unit tests for a project's deep rows (state/deep.c):
  * branches, endpoints, databases and roles, replaced whole by each deep
- * read, read back in id order, and left as they were by bad input.
+ * read, read back in id order, and left as they were by bad input; the
+ * branches restores preserved, counted and listed oldest first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,10 +127,69 @@ static void test_deep_put_get(void **st)
 	assert_null(got.branches);
 }
 
+/* ------------------------------------------------------------ preserved */
+
+static void test_preserved_list(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 3);
+	/* p-000000 (a): two preserved, p-000001 (b): one, p-000002: not
+	 * mapped; a default branch named like one does not count */
+	state_branch a[3] = {
+		{ .id = S("br-a1"), .name = S("preserved-main-2"), .created_at = S("2026-03-01T00:00:00Z") },
+		{ .id = S("br-a2"), .name = S("preserved-x"), .created_at = S("2026-01-01T00:00:00Z") },
+		{ .id = S("br-a3"), .name = S("main"), .is_default = true },
+	};
+	state_branch b[2] = {
+		{ .id = S("br-b1"), .name = S("preserved-b") }, /* no created_at: first */
+		{ .id = S("br-b2"), .name = S("preservedx") },
+	};
+	state_branch c[1] = { { .id = S("br-c1"), .name = S("preserved-c"), .created_at = S("2025-01-01T00:00:00Z") } };
+	state_deep d = { 0 };
+	int64_t total = -1;
+	state_preserved *v = NULL;
+	size_t n = 9;
+
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, page, 3, 3), 0);
+	d.branches = a, d.nbranches = 3;
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u", &d), 0);
+	d.branches = b, d.nbranches = 2;
+	assert_int_equal(state_deep_put(fx->s, "p-000001", "u", &d), 0);
+	d.branches = c, d.nbranches = 1;
+	assert_int_equal(state_deep_put(fx->s, "p-000002", "u", &d), 0);
+	assert_int_equal(state_preserved_list(fx->s, "preserved-", 5, &total, &v, &n), 0);
+	assert_int_equal(total, 0); /* no tenant mapped yet */
+	assert_int_equal(n, 0);
+	state_preserved_release(v, n);
+	assert_int_equal(state_tenant_put(fx->s, "a", "p-000000", "f", "create"), 0);
+	assert_int_equal(state_tenant_put(fx->s, "b", "p-000001", "f", "create"), 0);
+
+	assert_int_equal(state_preserved_list(fx->s, "preserved-", 2, &total, &v, &n), 0);
+	assert_int_equal(total, 3);
+	assert_int_equal(n, 2); /* the oldest two */
+	assert_string_equal(v[0].tenant, "b");
+	assert_string_equal(v[0].name, "preserved-b");
+	assert_null(v[0].created_at);
+	assert_string_equal(v[1].tenant, "a");
+	assert_string_equal(v[1].project_id, "p-000000");
+	assert_string_equal(v[1].branch_id, "br-a2");
+	assert_string_equal(v[1].created_at, "2026-01-01T00:00:00Z");
+	state_preserved_release(v, n);
+	assert_int_equal(state_preserved_list(fx->s, "preserved-", 0, &total, &v, &n), 0);
+	assert_int_equal(total, 3); /* counted, none listed */
+	assert_int_equal(n, 0);
+	state_preserved_release(v, n);
+	assert_int_equal(state_preserved_list(fx->s, "pre%", 5, &total, &v, &n), ERR_INVALID);
+	ut_assert_err_contains("without % _ or \\");
+	assert_null(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX(test_deep_put_get),
+		FX(test_preserved_list),
 	};
 	return cmocka_run_group_tests_name("state-deep", tests, NULL, NULL);
 }
