@@ -436,4 +436,34 @@ void sweep_free(sweep *s);
 /* One step. 0, or an error code with err_msg (out holds what was done). */
 int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_result *out);
 
+/* ----------------------------------------------------- usage (issue 17) */
+
+/* One tenant's usage (usage.c): the list's current-period figures and the
+ * consumption API's over the range asked. */
+typedef struct usage_row {
+	char *tenant, *project_id;
+	bool listed;                   /* the project list showed it */
+	int64_t active_seconds;        /* list: active_time, the current period */
+	int64_t storage_bytes;         /* list: synthetic_storage_size, now */
+	int64_t compute_unit_seconds;  /* consumption: CU-seconds in the range */
+	int64_t storage_bytes_month;   /* consumption: root + child byte-months */
+	int64_t transfer_bytes;        /* consumption: public network transfer */
+} usage_row;
+
+typedef struct usage_result {
+	usage_row *rows;               /* the state's tenants that sel passes, by name */
+	size_t n, cap;
+	int64_t list_calls, usage_calls;
+	int rc;
+	char error[768];
+} usage_result;
+
+/* Every mapped tenant that sel passes (NULL: all; name= terms only, the
+ * manifests are not read): the list, then ceil(n/100) consumption calls,
+ * progress reported. 0, or an error whose message says what to do; *out
+ * holds what was read either way (usage_result_release). */
+int usage_collect(state *st, neon_client *c, const plan_selector *sel, const neon_usage_req *rq,
+		  usage_result *out) WUR;
+void usage_result_release(usage_result *r);
+
 #endif

@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
 	{"state", cmd_state, "list, show or forget what the state maps; copy it, verified", CMD_STATE_USAGE},
 	{"connection-string", cmd_connection_string, "print a tenant's database connection URI (fetched, never stored)",
 	 CMD_CONNECTION_STRING_USAGE},
+	{"usage", cmd_usage, "show each tenant's compute, storage, transfer and cost estimate", CMD_USAGE_USAGE},
 };
 
 static void usage(FILE *out)

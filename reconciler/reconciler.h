@@ -44,6 +44,7 @@ int cmd_connection_string(int argc, char **argv);
 int cmd_state_list(int argc, char **argv);
 int cmd_state_show(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
+int cmd_usage(int argc, char **argv);
 
 /*
  * daemon_out.c: what the daemon tells the world: its metrics (declared
@@ -104,6 +105,7 @@ extern const char CMD_UNLOCK_USAGE[];
 extern const char CMD_STATE_USAGE[];
 extern const char CMD_CONNECTION_STRING_USAGE[];
 extern const char CMD_DAEMON_USAGE[];
+extern const char CMD_USAGE_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */
 typedef struct cli_api {
