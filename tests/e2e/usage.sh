@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# usage.sh FLOTILLA: `flotilla usage` of 1,000 tenants against flotilla-sim:
+#   - the figures equal the sim's own answer to GET /consumption_history/v2/projects;
+#   - calls: ceil(1000/100) consumption calls plus the list (3 pages of 400);
+#   - CSV and JSON parse; bad dates, a reversed range, a 406 range and a
+#     missing organization fail with a clear message.
+set -uo pipefail
+flotilla=$(realpath "$1")
+sim=$(realpath "$2")
+key="sk-usage-e2e-SECRET-51c0"
+export NEON_API_KEY=$key
+. "$(dirname "$0")/lib.sh"
+state="$tmp/state.db"
+org=org-flotilla-sim-00000001
+start_sim usage --time-scale 600
+curl -sf -X POST "$base/__sim/populate" -d "{\"count\": 1000, \"name_prefix\": \"u-\", \"org_id\": \"$org\"}" >/dev/null
+fleet_file "$tmp/repo" usage u- "orgId: $org"
+F refresh --repo "$tmp/repo" --state "$state" >/dev/null 2>"$tmp/err" || fail "refresh" "$(cat "$tmp/err")"
+st_sql "$state" "INSERT INTO tenants (tenant, project_id, fleet, source, mapped_at) SELECT substr(name, 3), id, 'usage', 'adopt', 0 FROM projects" 2>"$tmp/err" ||
+	fail "map" "$(cat "$tmp/err")"
+curl -sf -X POST "$base/__sim/wake" -d '{"count": 200}' >/dev/null
+sleep 1 # 10 sim minutes: the woken computes accrue, then go idle
+since=$(date -u +%Y-%m-01)
+until=$(date -u -d '+1 day' +%Y-%m-%d)
+before=$(route "GET /consumption_history/v2/projects"); lists=$(route "GET /projects")
+if F usage --org-id $org --since "$since" --until "$until" --format json --state "$state" >"$tmp/u.json" 2>"$tmp/err"; then
+	ok "usage of 1,000 tenants ran"
+else fail "usage" "$(cat "$tmp/err")"; fi
+calls=$(( $(route "GET /consumption_history/v2/projects") - before )); lcalls=$(( $(route "GET /projects") - lists ))
+[ "$calls" = 10 ] && [ "$lcalls" = 3 ] && ok "calls: 10 consumption + 3 list" || fail "calls" "$calls consumption, $lcalls list"
+# the sim's own figures, asked for all projects at once, page by page
+python3 - "$base" "$org" "$since" "$until" "$tmp/u.json" <<'PY' && ok "figures equal the sim's" || fail "figures" "differ"
+import json, sys, urllib.request
+base, org, since, until, path = sys.argv[1:]
+want, cursor = {}, ""
+while True:
+    url = (f"{base}/api/v2/consumption_history/v2/projects?org_id={org}&limit=100&granularity=monthly"
+           f"&metrics=compute_unit_seconds,root_branch_bytes_month,public_network_transfer_bytes"
+           f"&from={since}T00:00:00Z&to={until}T00:00:00Z" + (f"&cursor={cursor}" if cursor else ""))
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer sk-usage-e2e-SECRET-51c0"})
+    page = json.load(urllib.request.urlopen(req))
+    for p in page["projects"]:
+        t = [0, 0, 0]
+        for per in p["periods"]:
+            for c in per["consumption"]:
+                for m in c["metrics"]:
+                    t[["compute_unit_seconds", "root_branch_bytes_month", "public_network_transfer_bytes"].index(m["metric_name"])] += m["value"]
+        want[p["project_id"]] = t
+    if not page["projects"]:
+        break
+    cursor = page["pagination"]["cursor"]
+got = json.load(open(path))
+assert len(got["tenants"]) == 1000, len(got["tenants"])
+busy = 0
+for r in got["tenants"]:
+    w = want[r["project_id"]]
+    assert [r["compute_unit_seconds"], r["storage_bytes_month"], r["transfer_bytes"]] == w, (r, w)
+    busy += w[0] > 0
+assert busy == 200, busy
+PY
+F usage --org-id $org --since "$since" --until "$until" --format csv --top 5 --state "$state" >"$tmp/u.csv" 2>"$tmp/err"
+python3 -c 'import csv,sys; rows=list(csv.DictReader(open(sys.argv[1]))); assert len(rows)==5 and float(rows[0]["cost_USD"])>0, rows' "$tmp/u.csv" &&
+	ok "CSV parses, --top 5 gives the five largest" || fail "csv" "$(cat "$tmp/u.csv" "$tmp/err")"
+check_err() { # NAME WANT ARGS...: usage ARGS fails saying WANT
+	local name=$1 want=$2; shift 2
+	if F usage --state "$state" "$@" >/dev/null 2>"$tmp/err"; then fail "$name" "exit 0"
+	elif grep -q -- "$want" "$tmp/err"; then ok "$name: clear error"
+	else fail "$name" "$(cat "$tmp/err")"; fi
+}
+check_err "bad --since" "--since 'yesterday' is not a date" --org-id $org --since yesterday
+check_err "bad --until" "--until '2026-13-01' is not a date" --org-id $org --until 2026-13-01
+check_err "reversed range" "must be before --until" --org-id $org --since 2026-05-02 --until 2026-05-01
+check_err "406 range" "Neon does not keep that range" --org-id $org --since 2020-01-01
+check_err "no organization" "give --org-id" --since "$since"
+check_err "another organization" "not a member of the organization" --org-id org-other-1
+finish
