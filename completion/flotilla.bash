@@ -7,7 +7,7 @@
 # The commands, and each one's options; 'state' completes its subcommands
 # first, whose options are under state_SUBCOMMAND. Keys spell '-' as '_'.
 _flotilla_commands="validate explain refresh plan adopt apply daemon unlock status state
-	connection-string"
+	connection-string usage"
 declare -A _flotilla_opts=(
 	[validate]="--dir --repo --ref --format --help"
 	[explain]="--dir --repo --ref --format --help"
@@ -31,6 +31,8 @@ declare -A _flotilla_opts=(
 	[state_copy]="--lock-timeout --help"
 	[connection_string]="--role --database --branch --pooled --state --api-url --api-key-file
 		--rate --help"
+	[usage]="--since --until --format --select --top --by --org-id --state --api-url --api-key-file
+		--rate --help"
 )
 
 # What an option's value is: a file, a directory, or one of some words.
@@ -41,11 +43,13 @@ declare -A _flotilla_values=(
 	[--webhook-secret-file]=@file [--notify-url-file]=@file
 	[--refresh]="auto full none" [--color]="auto always never" [--log-format]="json text"
 	[--format]="text json" [plan--format]="text json markdown"
+	[usage--format]="table csv json" [--by]="cost compute storage transfer active"
 	[--ref]=@free [--select]=@free [--changed-since]=@free [--full-plan-url]=@free
 	[--match]=@free [--rate]=@free [--parallel]=@free [--max-deletes]=@free
 	[--lock-timeout]=@free [--op-timeout]=@free [--api-url]=@free [--interval]=@free
 	[--listen]=@free [--drift-budget]=@free [--list-interval]=@free [--notify-url]=@free
 	[--lease-ttl]=@free [--reason]=@free [--role]=@free [--database]=@free [--branch]=@free
+	[--since]=@free [--until]=@free [--top]=@free [--org-id]=@free
 )
 
 _flotilla()
