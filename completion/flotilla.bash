@@ -31,8 +31,8 @@ declare -A _flotilla_opts=(
 	[state_copy]="--lock-timeout --help"
 	[connection_string]="--role --database --branch --pooled --state --api-url --api-key-file
 		--rate --help"
-	[usage]="--since --until --format --select --top --by --org-id --state --api-url --api-key-file
-		--rate --help"
+	[usage]="--since --until --format --select --top --by --org-id --repo --ref --state --api-url
+		--api-key-file --rate --help"
 )
 
 # What an option's value is: a file, a directory, or one of some words.

@@ -458,12 +458,13 @@ typedef struct usage_result {
 	char error[768];
 } usage_result;
 
-/* Every mapped tenant that sel passes (NULL: all; name= terms only, the
- * manifests are not read): the list, then ceil(n/100) consumption calls,
- * progress reported. 0, or an error whose message says what to do; *out
- * holds what was read either way (usage_result_release). */
-int usage_collect(state *st, neon_client *c, const plan_selector *sel, const neon_usage_req *rq,
-		  usage_result *out) WUR;
+/* Every mapped tenant that sel passes (NULL: all), judged on its merged
+ * spec and labels in fleet (a tenant without a manifest by name only): the
+ * list, then ceil(n/100) consumption calls, progress reported. 0, or an
+ * error whose message says what to do; *out holds what was read either way
+ * (usage_result_release). */
+int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan_selector *sel,
+		  const neon_usage_req *rq, usage_result *out) WUR;
 void usage_result_release(usage_result *r);
 
 #endif

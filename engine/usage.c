@@ -16,13 +16,28 @@
 
 typedef struct collect {
 	usage_result *out;
+	const spec_fleet *fleet;
 	const plan_selector *sel;
 } collect;
+
+/* sel on the tenant's merged spec and labels; one without a manifest (an
+ * orphan) by its name only, as plan selects. */
+static bool selected(const collect *c, const char *name)
+{
+	if (!c->sel)
+		return true;
+	const spec_tenant *t = c->fleet ? spec_fleet_tenant_find(c->fleet, name) : NULL;
+	if (!t)
+		return plan_selector_match(c->sel, name, NULL, NULL);
+	spec_values sv;
+	spec_tenant_resolve(c->fleet, t, &sv);
+	return plan_selector_match(c->sel, name, &sv, t->labels);
+}
 
 static int take_tenant(void *arg, const state_tenant *t)
 {
 	collect *c = arg;
-	if (c->sel && !plan_selector_match(c->sel, t->tenant, NULL, NULL))
+	if (!selected(c, t->tenant))
 		return 0;
 	usage_result *r = c->out;
 	if (r->n == r->cap)
@@ -103,10 +118,11 @@ static void on_batch(void *arg, int rc, const neon_usage *items, size_t n, int s
 	engine__progress_update(b->prog, b->prog->done);
 }
 
-int usage_collect(state *st, neon_client *c, const plan_selector *sel, const neon_usage_req *rq, usage_result *out)
+int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan_selector *sel,
+		  const neon_usage_req *rq, usage_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	collect col = {out, sel};
+	collect col = {out, fleet, sel};
 	if (state_tenants_foreach(st, take_tenant, &col) != 0)
 		return err_set(ERR_FAIL, "cannot read the tenant map: %s", err_msg());
 	if (!out->n)

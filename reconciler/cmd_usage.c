@@ -2,8 +2,10 @@
  * cmd_usage.c: `flotilla usage`: compute, active time, storage and data
  * transfer per tenant, with a cost estimate, as a table, CSV or JSON.
  * The figures come from the project list and the consumption API
- * (engine/usage.c); prices are Neon's published Launch prices (see
- * docs/manifest.md "Prices" for the source and date).
+ * (engine/usage.c); the prices are the Fleet's spec.prices, by default
+ * Neon's published Launch prices (docs/manifest.md "Prices" gives the
+ * source and date). The manifests are read as plan reads them (--repo,
+ * --ref): they give the prices, spec.orgId and --select's terms.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -15,25 +17,29 @@
 const char CMD_USAGE_USAGE[] =
 	"usage: flotilla usage [--since DATE] [--until DATE] [--format table|csv|json]\n"
 	"                      [--select EXPR] [--top N] [--by METRIC] [--org-id ORG]\n"
-	"                      [--state FILE|URL] [--api-url URL] [--api-key-file FILE]\n"
-	"                      [--rate R]\n"
+	"                      [--repo DIR] [--ref REF] [--state FILE|URL]\n"
+	"                      [--api-url URL] [--api-key-file FILE] [--rate R]\n"
 	"\n"
 	"Show what each mapped tenant used and what it costs: compute (CU-hours),\n"
 	"storage (GB-months) and public data transfer over the range, from Neon's\n"
 	"consumption API (100 projects a call), and active time and storage now for\n"
-	"the current period, from the project list (400 projects a call).\n"
+	"the current period, from the project list (400 projects a call). The cost\n"
+	"is at the Fleet's spec.prices (default: Neon's published Launch prices).\n"
 	"\n"
 	"options:\n"
 	"  --since DATE         start, YYYY-MM-DD or RFC 3339 (default: the 1st of this\n"
 	"                       month, UTC)\n"
 	"  --until DATE         end, exclusive (default: now)\n"
 	"  --format FMT         table (default), csv or json\n"
-	"  --select EXPR        only these tenants: name=GLOB terms, comma-separated\n"
+	"  --select EXPR        only these tenants, as plan selects them (name=GLOB,\n"
+	"                       label.KEY=VALUE, profile=, region=; comma-separated)\n"
 	"  --top N              only the N largest\n"
 	"  --by METRIC          what --top and the order go by: cost (default),\n"
 	"                       compute, storage, transfer, active\n"
-	"  --org-id ORG         the organization (default: $NEON_ORG_ID); required by\n"
-	"                       the consumption API\n"
+	"  --org-id ORG         the organization (default: the Fleet's spec.orgId, else\n"
+	"                       $NEON_ORG_ID); required by the consumption API\n"
+	"  --repo DIR           the manifest repository (default: .)\n"
+	"  --ref REF            the branch, tag or commit to read (default: HEAD)\n"
 	"  --state FILE|URL     the state: a file (default: .flotilla/state.db) or a\n"
 	"                       postgres:// URL; FLOTILLA_STATE sets it too\n"
 	"  --api-url URL        the API (default: $NEON_API_HOST, else\n"
@@ -48,14 +54,13 @@ const char CMD_USAGE_USAGE[] =
 #define CMD "usage"
 #define GB 1e9
 
-/* Neon's Launch plan, usage-based pricing of 2025-08-14 (neon.com/docs/introduction/plans, read 2026-12). */
-static const struct {
-	double cu_hour, gb_month, transfer_gb;
-	const char *currency, *as_of;
-} PRICES = {0.14, 0.35, 0.10, "USD", "2025-08-14"};
+/* The price table of this run (the Fleet's spec.prices, or Neon's). */
+static spec_prices PRICES;
+
+static double price(int64_t micro) { return (double)micro / 1e6; }
 
 typedef struct usage_opts {
-	const char *since, *until, *select, *by, *org;
+	const char *since, *until, *by, *org;
 	int64_t top;
 } usage_opts;
 
@@ -66,7 +71,6 @@ static int usage_opt(void *arg, int c, const char *value)
 	switch (c) {
 	case 'S': x->since = value; return 1;
 	case 'U': x->until = value; return 1;
-	case 's': x->select = value; return 1;
 	case 'b': x->by = value; return 1;
 	case 'o': x->org = value; return 1;
 	case 't':
@@ -103,8 +107,9 @@ static void format_time(int64_t t, char out[32])
 
 static double cost_of(const usage_row *r)
 {
-	return (double)r->compute_unit_seconds / 3600.0 * PRICES.cu_hour +
-	       (double)r->storage_bytes_month / GB * PRICES.gb_month + (double)r->transfer_bytes / GB * PRICES.transfer_gb;
+	return (double)r->compute_unit_seconds / 3600.0 * price(PRICES.cu_hour) +
+	       (double)r->storage_bytes_month / GB * price(PRICES.gb_month) +
+	       (double)r->transfer_bytes / GB * price(PRICES.transfer_gb);
 }
 
 static const char *by_metric = "cost";
@@ -158,9 +163,9 @@ static int print_json(const usage_result *u, size_t n, const char *from, const c
 			(json_int_t)r->storage_bytes_month, "storage_bytes", (json_int_t)r->storage_bytes,
 			"transfer_bytes", (json_int_t)r->transfer_bytes, "cost", cost_of(r)));
 	}
-	json_t *doc = json_pack("{s:s, s:s, s:{s:f, s:f, s:f, s:s, s:s}, s:o, s:f, s:{s:I, s:I}}", "since", from,
-		"until", to, "prices", "computeUnitHour", PRICES.cu_hour, "storageGbMonth", PRICES.gb_month,
-		"dataTransferGb", PRICES.transfer_gb, "currency", PRICES.currency, "asOf", PRICES.as_of, "tenants", rows,
+	json_t *doc = json_pack("{s:s, s:s, s:{s:s, s:f, s:f, s:f, s:s, s:s?}, s:o, s:f, s:{s:I, s:I}}", "since", from,
+		"until", to, "prices", "source", PRICES.from_manifest ? "spec.prices" : "neon-launch", "computeUnitHour", price(PRICES.cu_hour), "storageGbMonth", price(PRICES.gb_month),
+		"dataTransferGb", price(PRICES.transfer_gb), "currency", PRICES.currency, "asOf", PRICES.as_of, "tenants", rows,
 		"total_cost", total, "calls", "list", (json_int_t)u->list_calls, "consumption",
 		(json_int_t)u->usage_calls);
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
@@ -174,7 +179,9 @@ static int print_json(const usage_result *u, size_t n, const char *from, const c
 static void print_table(const usage_result *u, size_t n, const char *from, const char *to)
 {
 	double total = 0;
-	printf("usage %s .. %s (prices: Neon Launch, %s, %s)\n", from, to, PRICES.as_of, PRICES.currency);
+	printf("usage %s .. %s (prices: %s, %s%s, %s)\n", from, to,
+	       PRICES.from_manifest ? "spec.prices" : "Neon Launch", PRICES.as_of ? "as of " : "undated",
+	       PRICES.as_of ? PRICES.as_of : "", PRICES.currency);
 	printf("%-24s %12s %10s %12s %12s %10s\n", "TENANT", "COMPUTE CUh", "ACTIVE h", "STORAGE GBm", "TRANSFER GB",
 	       "COST");
 	for (size_t i = 0; i < n; i++) {
@@ -209,55 +216,71 @@ static int range_of(const usage_opts *x, char from[32], char to[32])
 	return EXIT_OK;
 }
 
+/* The organization: --org-id, the Fleet's spec.orgId, $NEON_ORG_ID. */
+static const char *org_of(const usage_opts *x, const spec_fleet *f)
+{
+	if (x->org)
+		return x->org;
+	if (spec_fleet_org_id(f))
+		return spec_fleet_org_id(f);
+	const char *env = getenv("NEON_ORG_ID");
+	return env && *env ? env : NULL;
+}
+
+static void print_result(const cli_opts *o, const usage_opts *x, usage_result *u, const char *from,
+			 const char *to, int *rc)
+{
+	by_metric = x->by;
+	qsort(u->rows, u->n, sizeof(*u->rows), row_cmp);
+	size_t n = x->top && (size_t)x->top < u->n ? (size_t)x->top : u->n;
+	*rc = EXIT_OK;
+	if (strcmp(o->format, "csv") == 0)
+		print_csv(u, n);
+	else if (strcmp(o->format, "json") == 0)
+		*rc = print_json(u, n, from, to);
+	else
+		print_table(u, n, from, to);
+}
+
 static int run(state *st, const cli_opts *o, const usage_opts *x, const char *from, const char *to)
 {
-	static const char *const BY[] = {"cost", "compute", "storage", "transfer", "active"};
-	plan_selector *sel = NULL;
+	planning pl;
 	neon_client *client = NULL;
 	usage_result u;
 	memset(&u, 0, sizeof(u));
 	int rc = EXIT_ERROR;
-	bool known = false;
-	for (size_t i = 0; i < ARRAY_LEN(BY); i++)
-		known = known || strcmp(BY[i], x->by) == 0;
-	const char *org = x->org ? x->org : getenv("NEON_ORG_ID");
-	if (!known)
-		rc = cli_fail(CMD, "--by wants cost, compute, storage, transfer or active, not '%s'", x->by);
-	else if (x->select && plan_selector_parse(&sel, x->select) != 0)
-		rc = cli_fail(CMD, "--select: %s", err_msg());
-	else if (!org || !*org)
-		rc = cli_fail(CMD, "the consumption API needs the organization: give --org-id ORG or set NEON_ORG_ID "
-			      "(the id in the Neon console's organization settings)");
+	if (planning_load(&o->rq, st, &pl) != 0) {
+		cli_planning_fail(CMD, &pl);
+		planning_release(&pl);
+		return EXIT_ERROR;
+	}
+	const spec_fleet *f = pl.fl.fleet;
+	const char *org = org_of(x, f);
+	spec_fleet_prices(f, &PRICES);
+	if (!org)
+		rc = cli_fail(CMD, "the consumption API needs the organization: set spec.orgId in flotilla.yaml, give "
+			      "--org-id ORG or set NEON_ORG_ID (the id in the Neon console's organization settings)");
 	else if (cli_client_open(CMD, &o->api, &client) == EXIT_OK) {
 		neon_client_set_org(client, org);
 		neon_usage_req rq = {from, to, "monthly"};
-		if (usage_collect(st, client, sel, &rq, &u) != 0) {
+		if (usage_collect(st, client, f, pl.sel, &rq, &u) != 0)
 			rc = cli_fail(CMD, "%s", err_msg());
-		} else {
-			by_metric = x->by;
-			qsort(u.rows, u.n, sizeof(*u.rows), row_cmp);
-			size_t n = x->top && (size_t)x->top < u.n ? (size_t)x->top : u.n;
-			rc = EXIT_OK;
-			if (strcmp(o->format, "csv") == 0)
-				print_csv(&u, n);
-			else if (strcmp(o->format, "json") == 0)
-				rc = print_json(&u, n, from, to);
-			else
-				print_table(&u, n, from, to);
-		}
+		else
+			print_result(o, x, &u, from, to, &rc);
 	}
 	usage_result_release(&u);
 	neon_client_free(client);
-	plan_selector_free(sel);
+	planning_release(&pl);
 	return rc;
 }
 
 int cmd_usage(int argc, char **argv)
 {
+	static const char *const BY[] = {"cost", "compute", "storage", "transfer", "active"};
 	static const struct option opts[] = {
 		{"since", required_argument, NULL, 'S'},
 		{"until", required_argument, NULL, 'U'},
-		{"select", required_argument, NULL, 's'},
+		{"select", required_argument, NULL, OPT_SELECT},
 		{"top", required_argument, NULL, 't'},
 		{"by", required_argument, NULL, 'b'},
 		{"org-id", required_argument, NULL, 'o'},
@@ -268,11 +291,18 @@ int cmd_usage(int argc, char **argv)
 	cli_opts o;
 	cli_opts_init(&o);
 	o.format = "table";
-	if (cli_opts_parse(CMD, argc, argv, opts, CLI_API, &o, usage_opt, &x) != EXIT_OK ||
+	o.rq.ref = "HEAD";
+	o.rq.mode = "none";
+	if (cli_opts_parse(CMD, argc, argv, opts, CLI_API | CLI_COMMIT, &o, usage_opt, &x) != EXIT_OK ||
 	    cli_opts_extra(CMD, argc, argv) != EXIT_OK)
 		return EXIT_ERROR;
 	if (strcmp(o.format, "table") != 0 && strcmp(o.format, "csv") != 0 && strcmp(o.format, "json") != 0)
 		return cli_fail(CMD, "unknown format '%s': use table, csv or json", o.format);
+	bool known = false;
+	for (size_t i = 0; i < ARRAY_LEN(BY); i++)
+		known = known || strcmp(BY[i], x.by) == 0;
+	if (!known)
+		return cli_fail(CMD, "--by wants cost, compute, storage, transfer or active, not '%s'", x.by);
 	char from[32], to[32];
 	if (range_of(&x, from, to) != EXIT_OK)
 		return EXIT_ERROR;

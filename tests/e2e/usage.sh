@@ -2,8 +2,10 @@
 # usage.sh FLOTILLA: `flotilla usage` of 1,000 tenants against flotilla-sim:
 #   - the figures equal the sim's own answer to GET /consumption_history/v2/projects;
 #   - calls: ceil(1000/100) consumption calls plus the list (3 pages of 400);
-#   - CSV and JSON parse; bad dates, a reversed range, a 406 range and a
-#     missing organization fail with a clear message.
+#   - the cost is at the Fleet's spec.prices; spec.orgId is the organization
+#     unless --org-id says otherwise; --select takes plan's terms (labels);
+#   - CSV and JSON parse; bad dates, a reversed range, a 406 range, a
+#     missing organization and a wrong price table fail with a clear message.
 set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
@@ -14,7 +16,11 @@ state="$tmp/state.db"
 org=org-flotilla-sim-00000001
 start_sim usage --time-scale 600
 curl -sf -X POST "$base/__sim/populate" -d "{\"count\": 1000, \"name_prefix\": \"u-\", \"org_id\": \"$org\"}" >/dev/null
-fleet_file "$tmp/repo" usage u- "orgId: $org"
+fleet_file "$tmp/repo" usage u- "orgId: $org" \
+	"prices: {computeUnitHour: 0.5, storageGbMonth: 2, dataTransferGb: 1.25, currency: EUR, asOf: 2026-12-01}"
+for t in 7 70 700; do tenant_file "$tmp/repo" $t; done
+sed -i 's/^metadata: {name: \(.*\)}$/metadata: {name: \1, labels: {tier: pro}}/' "$tmp"/repo/tenants/*.yaml
+mkrepo "$tmp/repo"
 F refresh --repo "$tmp/repo" --state "$state" >/dev/null 2>"$tmp/err" || fail "refresh" "$(cat "$tmp/err")"
 st_sql "$state" "INSERT INTO tenants (tenant, project_id, fleet, source, mapped_at) SELECT substr(name, 3), id, 'usage', 'adopt', 0 FROM projects" 2>"$tmp/err" ||
 	fail "map" "$(cat "$tmp/err")"
@@ -23,7 +29,7 @@ sleep 1 # 10 sim minutes: the woken computes accrue, then go idle
 since=$(date -u +%Y-%m-01)
 until=$(date -u -d '+1 day' +%Y-%m-%d)
 before=$(route "GET /consumption_history/v2/projects"); lists=$(route "GET /projects")
-if F usage --org-id $org --since "$since" --until "$until" --format json --state "$state" >"$tmp/u.json" 2>"$tmp/err"; then
+if F usage --repo "$tmp/repo" --since "$since" --until "$until" --format json --state "$state" >"$tmp/u.json" 2>"$tmp/err"; then
 	ok "usage of 1,000 tenants ran"
 else fail "usage" "$(cat "$tmp/err")"; fi
 calls=$(( $(route "GET /consumption_history/v2/projects") - before )); lcalls=$(( $(route "GET /projects") - lists ))
@@ -57,20 +63,35 @@ for r in got["tenants"]:
     assert [r["compute_unit_seconds"], r["storage_bytes_month"], r["transfer_bytes"]] == w, (r, w)
     busy += w[0] > 0
 assert busy == 200, busy
+# the cost at the Fleet's spec.prices, not Neon's
+assert got["prices"]["source"] == "spec.prices" and got["prices"]["currency"] == "EUR", got["prices"]
+for r in got["tenants"]:
+    want_cost = (r["compute_unit_seconds"] / 3600 * 0.5 + r["storage_bytes_month"] / 1e9 * 2
+                 + r["transfer_bytes"] / 1e9 * 1.25)
+    assert abs(r["cost"] - want_cost) < 1e-6, (r, want_cost)
 PY
-F usage --org-id $org --since "$since" --until "$until" --format csv --top 5 --state "$state" >"$tmp/u.csv" 2>"$tmp/err"
-python3 -c 'import csv,sys; rows=list(csv.DictReader(open(sys.argv[1]))); assert len(rows)==5 and float(rows[0]["cost_USD"])>0, rows' "$tmp/u.csv" &&
+F usage --repo "$tmp/repo" --since "$since" --until "$until" --format csv --top 5 --state "$state" >"$tmp/u.csv" 2>"$tmp/err"
+python3 -c 'import csv,sys; rows=list(csv.DictReader(open(sys.argv[1]))); assert len(rows)==5 and float(rows[0]["cost_EUR"])>0, rows' "$tmp/u.csv" &&
 	ok "CSV parses, --top 5 gives the five largest" || fail "csv" "$(cat "$tmp/u.csv" "$tmp/err")"
+F usage --repo "$tmp/repo" --since "$since" --until "$until" --format csv --select label.tier=pro --state "$state" \
+	>"$tmp/sel.csv" 2>"$tmp/err"
+python3 -c 'import csv,sys; rows=list(csv.DictReader(open(sys.argv[1]))); assert sorted(r["tenant"] for r in rows)==["7","70","700"], rows' \
+	"$tmp/sel.csv" && ok "--select label.tier=pro: the three labelled tenants" || fail "select" "$(cat "$tmp/sel.csv" "$tmp/err")"
+fleet_file "$tmp/noorg" usage u-
+mkrepo "$tmp/noorg"
+fleet_file "$tmp/badprices" usage u- "orgId: $org" "prices: {computeUnitHour: 0.14, storageGbMonth: 0.35}"
+mkrepo "$tmp/badprices"
 check_err() { # NAME WANT ARGS...: usage ARGS fails saying WANT
 	local name=$1 want=$2; shift 2
 	if F usage --state "$state" "$@" >/dev/null 2>"$tmp/err"; then fail "$name" "exit 0"
 	elif grep -q -- "$want" "$tmp/err"; then ok "$name: clear error"
 	else fail "$name" "$(cat "$tmp/err")"; fi
 }
-check_err "bad --since" "--since 'yesterday' is not a date" --org-id $org --since yesterday
-check_err "bad --until" "--until '2026-13-01' is not a date" --org-id $org --until 2026-13-01
-check_err "reversed range" "must be before --until" --org-id $org --since 2026-05-02 --until 2026-05-01
-check_err "406 range" "Neon does not keep that range" --org-id $org --since 2020-01-01
-check_err "no organization" "give --org-id" --since "$since"
-check_err "another organization" "not a member of the organization" --org-id org-other-1
+check_err "bad --since" "--since 'yesterday' is not a date" --repo "$tmp/repo" --since yesterday
+check_err "bad --until" "--until '2026-13-01' is not a date" --repo "$tmp/repo" --until 2026-13-01
+check_err "reversed range" "must be before --until" --repo "$tmp/repo" --since 2026-05-02 --until 2026-05-01
+check_err "406 range" "Neon does not keep that range" --repo "$tmp/repo" --since 2020-01-01
+check_err "no organization" "set spec.orgId in flotilla.yaml, give --org-id" --repo "$tmp/noorg" --since "$since"
+check_err "another organization" "not a member of the organization" --repo "$tmp/repo" --org-id org-other-1
+check_err "a price table without dataTransferGb" "spec.prices: dataTransferGb is missing" --repo "$tmp/badprices"
 finish
