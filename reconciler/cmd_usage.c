@@ -5,7 +5,7 @@
  * (engine/usage.c); the prices are the Fleet's spec.prices, by default
  * Neon's published Launch prices (docs/manifest.md "Prices" gives the
  * source and date). The manifests are read as plan reads them (--repo,
- * --ref): they give the prices, spec.orgId and --select's terms.
+ * --ref): they give the prices, spec.orgId and what --select's terms judge.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -32,7 +32,7 @@ const char CMD_USAGE_USAGE[] =
 	"  --until DATE         end, exclusive (default: now)\n"
 	"  --format FMT         table (default), csv or json\n"
 	"  --select EXPR        only these tenants, as plan selects them (name=GLOB,\n"
-	"                       label.KEY=VALUE, profile=, region=; comma-separated)\n"
+	"                       label.KEY=VALUE, region=REGION; comma-separated)\n"
 	"  --top N              only the N largest\n"
 	"  --by METRIC          what --top and the order go by: cost (default),\n"
 	"                       compute, storage, transfer, active\n"
