@@ -465,6 +465,9 @@ typedef struct usage_result {
  * (usage_result_release). */
 int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan_selector *sel,
 		  const neon_usage_req *rq, usage_result *out) WUR;
+/* Keep the rows in the state as the period [since, until) (state_usage_put),
+ * for `flotilla status`. 0, or an error with err_msg. */
+int usage_record(state *st, const usage_result *u, int64_t since, int64_t until) WUR;
 void usage_result_release(usage_result *r);
 
 #endif

@@ -162,6 +162,21 @@ int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan
 	return out->rc ? err_set(out->rc, "%s", out->error) : 0;
 }
 
+int usage_record(state *st, const usage_result *u, int64_t since, int64_t until)
+{
+	if (!u->n)
+		return 0;
+	state_usage *rows = xcalloc(u->n, sizeof(*rows));
+	for (size_t i = 0; i < u->n; i++) {
+		const usage_row *r = &u->rows[i];
+		rows[i] = (state_usage){r->tenant, r->project_id, since, until, r->compute_unit_seconds, r->active_seconds,
+					r->storage_bytes_month, r->storage_bytes, r->transfer_bytes, 0};
+	}
+	int rc = state_usage_put(st, rows, u->n);
+	free(rows);
+	return rc ? err_set(rc, "cannot keep the usage in the state: %s", err_msg()) : 0;
+}
+
 void usage_result_release(usage_result *r)
 {
 	if (!r)

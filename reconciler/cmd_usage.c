@@ -62,6 +62,8 @@ static double price(int64_t micro) { return (double)micro / 1e6; }
 typedef struct usage_opts {
 	const char *since, *until, *by, *org;
 	int64_t top;
+	int64_t since_s, until_s; /* the range, unix seconds */
+	bool period;              /* since is a month's start: kept in the state */
 } usage_opts;
 
 static int usage_opt(void *arg, int c, const char *value)
@@ -168,7 +170,7 @@ static int print_json(const usage_result *u, size_t n, const char *from, const c
 		"dataTransferGb", price(PRICES.transfer_gb), "currency", PRICES.currency, "asOf", PRICES.as_of, "tenants", rows,
 		"total_cost", total, "calls", "list", (json_int_t)u->list_calls, "consumption",
 		(json_int_t)u->usage_calls);
-	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;
 	if (text)
 		printf("%s\n", text);
 	free(text);
@@ -195,8 +197,9 @@ static void print_table(const usage_result *u, size_t n, const char *from, const
 	       PRICES.currency, CLI_N(u->list_calls + u->usage_calls), CLI_N(u->list_calls), CLI_N(u->usage_calls));
 }
 
-/* The range from the options: EXIT_OK, or EXIT_ERROR after saying why. */
-static int range_of(const usage_opts *x, char from[32], char to[32])
+/* The range from the options: EXIT_OK, or EXIT_ERROR after saying why.
+ * x->period: since is the 1st of a month, 00:00 UTC (the rows are kept). */
+static int range_of(usage_opts *x, char from[32], char to[32])
 {
 	int64_t now = (int64_t)time(NULL), since = 0, until = now;
 	if (x->since && (since = parse_date(x->since)) < 0)
@@ -213,6 +216,9 @@ static int range_of(const usage_opts *x, char from[32], char to[32])
 		return cli_fail(CMD, "--since must be before --until");
 	format_time(since, from);
 	format_time(until, to);
+	x->since_s = since;
+	x->until_s = until;
+	x->period = strcmp(from + 7, "-01T00:00:00Z") == 0;
 	return EXIT_OK;
 }
 
@@ -264,6 +270,8 @@ static int run(state *st, const cli_opts *o, const usage_opts *x, const char *fr
 		neon_client_set_org(client, org);
 		neon_usage_req rq = {from, to, "monthly"};
 		if (usage_collect(st, client, f, pl.sel, &rq, &u) != 0)
+			rc = cli_fail(CMD, "%s", err_msg());
+		else if (x->period && usage_record(st, &u, x->since_s, x->until_s) != 0)
 			rc = cli_fail(CMD, "%s", err_msg());
 		else
 			print_result(o, x, &u, from, to, &rc);

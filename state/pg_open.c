@@ -252,6 +252,14 @@ static const char schema_v8[] =
 	"  forgotten_at bigint NOT NULL, run_id bigint NOT NULL);"
 	"CREATE INDEX forgotten_tenant ON forgotten (tenant);";
 
+/* Version 9: schema.c's schema_v9. */
+static const char schema_v9[] =
+	"CREATE TABLE tenant_usage ("
+	"  tenant ctext NOT NULL, period_start bigint NOT NULL, period_end bigint NOT NULL,"
+	"  project_id ctext NOT NULL, compute_unit_seconds bigint NOT NULL, active_seconds bigint NOT NULL,"
+	"  storage_bytes_month bigint NOT NULL, storage_bytes bigint NOT NULL, transfer_bytes bigint NOT NULL,"
+	"  updated_at bigint NOT NULL, PRIMARY KEY (tenant, period_start));";
+
 typedef struct pg_migration {
 	int version;
 	const char *what;
@@ -262,6 +270,7 @@ typedef struct pg_migration {
 static const pg_migration migrations[] = {
 	{ PG_FIRST_VERSION, "the first PostgreSQL schema", schema_v7 },
 	{ 8, "forgotten projects", schema_v8 },
+	{ 9, "tenant usage", schema_v9 },
 };
 
 _Static_assert(PG_FIRST_VERSION + (int)ARRAY_LEN(migrations) - 1 == STATE_SCHEMA_VERSION,

@@ -265,6 +265,23 @@ static const char schema_v8[] =
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX forgotten_tenant ON forgotten (tenant);";
 
+/* Version 9 (issue 17): what each tenant used per period (usage.c), for
+ * `flotilla status`'s tenants near their quotas. */
+static const char schema_v9[] =
+	"CREATE TABLE tenant_usage ("
+	"  tenant TEXT NOT NULL,"
+	"  period_start INTEGER NOT NULL,"
+	"  period_end INTEGER NOT NULL,"
+	"  project_id TEXT NOT NULL,"
+	"  compute_unit_seconds INTEGER NOT NULL,"
+	"  active_seconds INTEGER NOT NULL,"
+	"  storage_bytes_month INTEGER NOT NULL,"
+	"  storage_bytes INTEGER NOT NULL,"
+	"  transfer_bytes INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant, period_start)"
+	") STRICT, WITHOUT ROWID;";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -275,6 +292,7 @@ static const migration migrations[] = {
 	{ 6, "name and unread indexes", schema_v6, NULL },
 	{ 7, "tenant sync states", schema_v7, NULL },
 	{ 8, "forgotten projects", schema_v8, NULL },
+	{ 9, "tenant usage", schema_v9, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

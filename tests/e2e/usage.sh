@@ -70,6 +70,10 @@ for r in got["tenants"]:
                  + r["transfer_bytes"] / 1e9 * 1.25)
     assert abs(r["cost"] - want_cost) < 1e-6, (r, want_cost)
 PY
+# a month's run is kept in the state, one row a tenant, for status
+kept=$(st_sql "$state" "SELECT count(*) || ' ' || sum(compute_unit_seconds) || ' ' || sum(transfer_bytes) FROM tenant_usage")
+want=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tenants"]; print(len(t), sum(r["compute_unit_seconds"] for r in t), sum(r["transfer_bytes"] for r in t))' "$tmp/u.json")
+[ "$kept" = "$want" ] && ok "kept in the state: $kept" || fail "kept" "state '$kept', output '$want'"
 F usage --repo "$tmp/repo" --since "$since" --until "$until" --format csv --top 5 --state "$state" >"$tmp/u.csv" 2>"$tmp/err"
 python3 -c 'import csv,sys; rows=list(csv.DictReader(open(sys.argv[1]))); assert len(rows)==5 and float(rows[0]["cost_EUR"])>0, rows' "$tmp/u.csv" &&
 	ok "CSV parses, --top 5 gives the five largest" || fail "csv" "$(cat "$tmp/u.csv" "$tmp/err")"
