@@ -348,6 +348,22 @@ int state_usage_put(state *s, const state_usage *rows, size_t n) WUR;
  * returning nonzero stops the walk with that code. */
 typedef int (*state_usage_fn)(void *arg, const state_usage *u);
 int state_usage_foreach(state *s, state_usage_fn fn, void *arg) WUR;
+/* The quotas checked against usage, in this order: activeTime (seconds),
+ * computeTime (CU-seconds), dataTransfer (bytes), logicalSize (bytes,
+ * against the list's synthetic storage size). writtenData has no figure in
+ * the consumption API's metrics. */
+enum { STATE_USAGE_NQUOTAS = 4 };
+extern const char *const STATE_USAGE_QUOTAS[STATE_USAGE_NQUOTAS];
+typedef struct state_usage_quota {
+	const char *tenant;
+	int64_t period_start;
+	int64_t used[STATE_USAGE_NQUOTAS];
+	int64_t limit[STATE_USAGE_NQUOTAS]; /* the project's quota as last read; 0: unlimited */
+} state_usage_quota;
+typedef int (*state_usage_quota_fn)(void *arg, const state_usage_quota *q);
+/* Each tenant whose latest period reaches 80% of at least one quota its
+ * project has, by tenant; borrowed for the call. */
+int state_usage_near_quota(state *s, state_usage_quota_fn fn, void *arg) WUR;
 
 /* ------------------------------------------------------ tenant sync state */
 

@@ -78,3 +78,43 @@ int state_usage_foreach(state *s, state_usage_fn fn, void *arg)
 			      "max(period_start) FROM tenant_usage v WHERE v.tenant = u.tenant) ORDER BY tenant",
 			      "reading the tenants' usage", usage_row, &w);
 }
+
+/* A quota (`q`, 0: unlimited) that `used` reaches 80% of, in SQL. */
+#define NEAR(used, q) "(p." q " > 0 AND u." used " * 5 >= p." q " * 4)"
+
+const char *const STATE_USAGE_QUOTAS[STATE_USAGE_NQUOTAS] = {"activeTime", "computeTime", "dataTransfer",
+								     "logicalSize"};
+
+typedef struct near_walk {
+	state_usage_quota_fn fn;
+	void *arg;
+} near_walk;
+
+static int near_row(db_stmt *st, void *arg)
+{
+	near_walk *w = arg;
+	state_usage_quota q;
+	memset(&q, 0, sizeof(q));
+	q.tenant = state__col_text(st, 0, false);
+	q.period_start = db_col_i64(st, 1);
+	for (int i = 0; i < STATE_USAGE_NQUOTAS; i++) {
+		q.used[i] = db_col_i64(st, 2 + i);
+		q.limit[i] = db_col_i64(st, 2 + STATE_USAGE_NQUOTAS + i);
+	}
+	return w->fn(w->arg, &q);
+}
+
+int state_usage_near_quota(state *s, state_usage_quota_fn fn, void *arg)
+{
+	near_walk w = {fn, arg};
+	/* the latest period of each tenant, against its project's quotas as last read */
+	return state__foreach(s, "SELECT u.tenant, u.period_start, u.active_seconds, u.compute_unit_seconds, "
+			      "u.transfer_bytes, u.storage_bytes, p.quota_active_time, p.quota_compute_time, "
+			      "p.quota_data_transfer, p.quota_logical_size FROM tenant_usage u JOIN projects p ON "
+			      "p.id = u.project_id WHERE u.period_start = (SELECT max(period_start) FROM tenant_usage v "
+			      "WHERE v.tenant = u.tenant) AND (" NEAR("active_seconds", "quota_active_time") " OR "
+			      NEAR("compute_unit_seconds", "quota_compute_time") " OR "
+			      NEAR("transfer_bytes", "quota_data_transfer") " OR "
+			      NEAR("storage_bytes", "quota_logical_size") ") ORDER BY u.tenant",
+			      "reading the tenants near a quota", near_row, &w);
+}

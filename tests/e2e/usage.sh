@@ -74,6 +74,33 @@ PY
 kept=$(st_sql "$state" "SELECT count(*) || ' ' || sum(compute_unit_seconds) || ' ' || sum(transfer_bytes) FROM tenant_usage")
 want=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tenants"]; print(len(t), sum(r["compute_unit_seconds"] for r in t), sum(r["transfer_bytes"] for r in t))' "$tmp/u.json")
 [ "$kept" = "$want" ] && ok "kept in the state: $kept" || fail "kept" "state '$kept', output '$want'"
+# near a quota: three busy tenants get quotas in Neon (the sim) at 100% and
+# 85% of what they used, one at 50%; after a refresh, status lists the two
+python3 - "$tmp/u.json" >"$tmp/quotas" <<'PY'
+import json, math, sys
+t = [r for r in json.load(open(sys.argv[1]))["tenants"] if r["compute_unit_seconds"] > 0 and r["active_seconds"] > 0]
+t.sort(key=lambda r: r["tenant"])
+a, b, c = t[0], t[1], t[2]
+print(a["project_id"], a["tenant"], json.dumps({"active_time_seconds": a["active_seconds"]}))
+print(b["project_id"], b["tenant"], json.dumps({"compute_time_seconds": math.ceil(b["compute_unit_seconds"] / 0.85)}))
+print(c["project_id"], c["tenant"], json.dumps({"active_time_seconds": c["active_seconds"] * 2}))
+PY
+while read -r pid name quota; do
+	curl -sf -X PATCH "$base/api/v2/projects/$pid" -H "Authorization: Bearer $key" \
+		-d "{\"project\": {\"settings\": {\"quota\": $quota}}}" >/dev/null || fail "quota" "PATCH $pid"
+done <"$tmp/quotas"
+sleep 1 # the PATCHes' operations finish
+F refresh --repo "$tmp/repo" --state "$state" >/dev/null 2>"$tmp/err" || fail "refresh 2" "$(cat "$tmp/err")"
+mapfile -t near < <(cut -d' ' -f2 "$tmp/quotas")
+F status --state "$state" >"$tmp/status" 2>"$tmp/err"
+if grep -q "^near quota (80% or more of a quota, from the last flotilla usage): 2 tenants$" "$tmp/status" &&
+	grep -q "^! ${near[0]}: activeTime .* (100%)$" "$tmp/status" && grep -q "^! ${near[1]}: computeTime .* (8[45]%)$" "$tmp/status" &&
+	! grep -q "^! ${near[2]}:" "$tmp/status"; then
+	ok "status lists the two tenants near a quota"
+else fail "near quota" "$(cat "$tmp/status" "$tmp/err")"; fi
+F status --state "$state" --format json >"$tmp/status.json" 2>"$tmp/err"
+python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["near_quota"]; assert n["count"]==2 and [t["tenant"] for t in n["tenants"]]==[sys.argv[2], sys.argv[3]], n' \
+	"$tmp/status.json" "${near[0]}" "${near[1]}" && ok "status JSON: near_quota, worst first" || fail "near json" "$(cat "$tmp/status.json")"
 F usage --repo "$tmp/repo" --since "$since" --until "$until" --format csv --top 5 --state "$state" >"$tmp/u.csv" 2>"$tmp/err"
 python3 -c 'import csv,sys; rows=list(csv.DictReader(open(sys.argv[1]))); assert len(rows)==5 and float(rows[0]["cost_EUR"])>0, rows' "$tmp/u.csv" &&
 	ok "CSV parses, --top 5 gives the five largest" || fail "csv" "$(cat "$tmp/u.csv" "$tmp/err")"
