@@ -141,20 +141,24 @@ int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan
 	batch *bs = xcalloc(nb, sizeof(*bs));
 	engine__progress prog = {0};
 	engine__progress_start(&prog, "usage", (int64_t)out->n);
-	for (size_t k = 0; k < nb; k++) {
-		batch *b = &bs[k];
-		const char *ids[USAGE_BATCH];
-		b->rows = index + k * USAGE_BATCH;
-		b->n = out->n - k * USAGE_BATCH < USAGE_BATCH ? out->n - k * USAGE_BATCH : USAGE_BATCH;
-		b->out = out;
-		b->prog = &prog;
-		for (size_t i = 0; i < b->n; i++)
-			ids[i] = b->rows[i]->project_id;
-		neon_usage_submit(c, rq, ids, b->n, on_batch, b);
-	}
-	if (neon_run(c) != 0 && !out->rc) {
-		out->rc = ERR_FAIL;
-		snprintf(out->error, sizeof(out->error), "%s", err_msg());
+	/* the first batch alone: what refuses it (403, 404, 406) refuses every
+	 * batch, so the rest is sent only after it went through */
+	for (size_t k = 0, first = 1; k < nb && !out->rc; first = nb) {
+		for (; k < first; k++) {
+			batch *b = &bs[k];
+			const char *ids[USAGE_BATCH];
+			b->rows = index + k * USAGE_BATCH;
+			b->n = out->n - k * USAGE_BATCH < USAGE_BATCH ? out->n - k * USAGE_BATCH : USAGE_BATCH;
+			b->out = out;
+			b->prog = &prog;
+			for (size_t i = 0; i < b->n; i++)
+				ids[i] = b->rows[i]->project_id;
+			neon_usage_submit(c, rq, ids, b->n, on_batch, b);
+		}
+		if (neon_run(c) != 0 && !out->rc) {
+			out->rc = ERR_FAIL;
+			snprintf(out->error, sizeof(out->error), "%s", err_msg());
+		}
 	}
 	engine__progress_end(&prog);
 	free(bs);

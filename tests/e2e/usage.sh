@@ -123,6 +123,9 @@ check_err "bad --until" "--until '2026-13-01' is not a date" --repo "$tmp/repo" 
 check_err "reversed range" "must be before --until" --repo "$tmp/repo" --since 2026-05-02 --until 2026-05-01
 check_err "406 range" "Neon does not keep that range" --repo "$tmp/repo" --since 2020-01-01
 check_err "no organization" "set spec.orgId in flotilla.yaml, give --org-id" --repo "$tmp/noorg" --since "$since"
+before=$(route "GET /consumption_history/v2/projects")
 check_err "another organization" "not a member of the organization" --repo "$tmp/repo" --org-id org-other-1
+calls=$(( $(route "GET /consumption_history/v2/projects") - before ))
+[ "$calls" = 1 ] && ok "a refused first batch stops the run: 1 call" || fail "calls after a 404" "$calls"
 check_err "a price table without dataTransferGb" "spec.prices: dataTransferGb is missing" --repo "$tmp/badprices"
 finish
