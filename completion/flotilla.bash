@@ -7,7 +7,7 @@
 # The commands, and each one's options; 'state' completes its subcommands
 # first, whose options are under state_SUBCOMMAND. Keys spell '-' as '_'.
 _flotilla_commands="validate explain refresh plan adopt apply daemon unlock status state
-	connection-string recover restore"
+	connection-string recover restore usage"
 declare -A _flotilla_opts=(
 	[validate]="--dir --repo --ref --format --help"
 	[explain]="--dir --repo --ref --format --help"
@@ -35,6 +35,8 @@ declare -A _flotilla_opts=(
 		--rate --lock-timeout --help"
 	[restore]="--to --branch --preserve-as --cleanup-after --auto-approve --state --api-url
 		--api-key-file --rate --help"
+	[usage]="--since --until --format --select --top --by --org-id --repo --ref --state --api-url
+		--api-key-file --rate --help"
 )
 
 # What an option's value is: a file, a directory, or one of some words.
@@ -45,12 +47,14 @@ declare -A _flotilla_values=(
 	[--webhook-secret-file]=@file [--notify-url-file]=@file
 	[--refresh]="auto full none" [--color]="auto always never" [--log-format]="json text"
 	[--format]="text json" [plan--format]="text json markdown"
+	[usage--format]="table csv json" [--by]="cost compute storage transfer active"
 	[--ref]=@free [--select]=@free [--changed-since]=@free [--full-plan-url]=@free
 	[--match]=@free [--rate]=@free [--parallel]=@free [--max-deletes]=@free
 	[--lock-timeout]=@free [--op-timeout]=@free [--api-url]=@free [--interval]=@free
 	[--listen]=@free [--drift-budget]=@free [--list-interval]=@free [--notify-url]=@free
 	[--lease-ttl]=@free [--reason]=@free [--role]=@free [--database]=@free [--branch]=@free
 	[--to]=@free [--preserve-as]=@free [--cleanup-after]=@free
+	[--since]=@free [--until]=@free [--top]=@free [--org-id]=@free
 )
 
 _flotilla()

@@ -552,5 +552,38 @@ int idle_scan(state *st, int64_t now, int64_t min_idle, idle_report *out) WUR;
 /* An RFC 3339 time ("2026-12-04T13:00:00Z", a fraction and an offset
  * allowed) as unix seconds; false when it is not one. */
 bool idle_parse_time(const char *s, int64_t *out);
+/* ----------------------------------------------------- usage (issue 17) */
+
+/* One tenant's usage (usage.c): the list's current-period figures and the
+ * consumption API's over the range asked. */
+typedef struct usage_row {
+	char *tenant, *project_id;
+	bool listed;                   /* the project list showed it */
+	int64_t active_seconds;        /* list: active_time, the current period */
+	int64_t storage_bytes;         /* list: synthetic_storage_size, now */
+	int64_t compute_unit_seconds;  /* consumption: CU-seconds in the range */
+	int64_t storage_bytes_month;   /* consumption: root + child byte-months */
+	int64_t transfer_bytes;        /* consumption: public network transfer */
+} usage_row;
+
+typedef struct usage_result {
+	usage_row *rows;               /* the state's tenants that sel passes, by name */
+	size_t n, cap;
+	int64_t list_calls, usage_calls;
+	int rc;
+	char error[768];
+} usage_result;
+
+/* Every mapped tenant that sel passes (NULL: all), judged on its merged
+ * spec and labels in fleet (a tenant without a manifest by name only): the
+ * list, then ceil(n/100) consumption calls, progress reported. 0, or an
+ * error whose message says what to do; *out holds what was read either way
+ * (usage_result_release). */
+int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan_selector *sel,
+		  const neon_usage_req *rq, usage_result *out) WUR;
+/* Keep the rows in the state as the period [since, until) (state_usage_put),
+ * for `flotilla status`. 0, or an error with err_msg. */
+int usage_record(state *st, const usage_result *u, int64_t since, int64_t until) WUR;
+void usage_result_release(usage_result *r);
 
 #endif

@@ -176,6 +176,68 @@ static int preserved_json(state *st, json_t *doc)
 	return rc;
 }
 
+/* ------------------------------------------------------- near a quota */
+
+typedef struct near_item {
+	double worst;   /* the highest share of a quota, 0.8.. */
+	json_t *j;
+} near_item;
+
+typedef struct near_ctx {
+	near_item *v;
+	size_t n, cap;
+} near_ctx;
+
+static int add_near(void *arg, const state_usage_quota *q)
+{
+	near_ctx *c = arg;
+	json_t *quotas = json_array();
+	double worst = 0;
+	for (int i = 0; i < STATE_USAGE_NQUOTAS; i++) {
+		/* the same test as the query's: used >= 80% of a set quota */
+		if (q->limit[i] <= 0 || q->used[i] * 5 < q->limit[i] * 4)
+			continue;
+		double share = (double)q->used[i] / (double)q->limit[i];
+		worst = share > worst ? share : worst;
+		json_array_append_new(quotas, json_pack("{s:s,s:I,s:I,s:i}", "quota", STATE_USAGE_QUOTAS[i], "used",
+							(json_int_t)q->used[i], "limit", (json_int_t)q->limit[i],
+							"percent", (int)(share * 100)));
+	}
+	if (c->n == c->cap)
+		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
+	c->v[c->n++] = (near_item){worst, json_pack("{s:s,s:I,s:o}", "tenant", q->tenant, "period_start",
+						    (json_int_t)q->period_start, "quotas", quotas)};
+	return 0;
+}
+
+static int near_cmp(const void *a, const void *b)
+{
+	const near_item *x = a, *y = b;
+	if (x->worst != y->worst)
+		return x->worst < y->worst ? 1 : -1;
+	return strcmp(json_string_value(json_object_get(x->j, "tenant")),
+		      json_string_value(json_object_get(y->j, "tenant")));
+}
+
+/* The tenants whose latest usage (flotilla usage) reaches 80% of a quota
+ * of their project: the count, and the first max of them, worst first. */
+static int near_quota_json(state *st, size_t max, json_t **out)
+{
+	near_ctx c = {0};
+	int rc = state_usage_near_quota(st, add_near, &c);
+	if (rc == 0) {
+		qsort(c.v, c.n, sizeof(*c.v), near_cmp);
+		json_t *list = json_array();
+		for (size_t i = 0; i < c.n && i < max; i++)
+			json_array_append(list, c.v[i].j);
+		*out = json_pack("{s:i,s:I,s:o}", "threshold_percent", 80, "count", (json_int_t)c.n, "tenants", list);
+	}
+	for (size_t i = 0; i < c.n; i++)
+		json_decref(c.v[i].j);
+	free(c.v);
+	return rc;
+}
+
 int status_document(state *st, size_t max_tenants, json_t **out)
 {
 	*out = NULL;
@@ -198,10 +260,13 @@ int status_document(state *st, size_t max_tenants, json_t **out)
 		return rc;
 	}
 	worst_ctx w = {st, json_object_get(doc, "tenants")};
+	json_t *near = NULL;
 	if (max_tenants && (rc = state_sync_worst(st, max_tenants, add_tenant, &w)) == 0)
 		rc = state_runs_recent(st, STATUS_RUNS, add_run, json_object_get(doc, "runs"));
 	if (rc == 0)
 		rc = preserved_json(st, doc);
+	if (rc == 0 && (rc = near_quota_json(st, max_tenants, &near)) == 0)
+		json_object_set_new(doc, "near_quota", near);
 	if (rc != 0) {
 		json_decref(doc);
 		return rc;

@@ -419,5 +419,41 @@ int neon_project_recoverable(neon_client *c, const char *project_id, neon_projec
  * NEON_UNKNOWN_OUTCOME); ERR_INVALID before sending for a bad id.
  */
 int neon_project_recover(neon_client *c, const char *project_id, neon_result *res) WUR;
+/* ------------------------------------------------------ usage (issue 17) */
+
+/*
+ * Consumption per project (usage.c): GET /consumption_history/v2/projects
+ * with org_id (the client's: neon_client_set_org), project_ids (1..100),
+ * the metrics compute_unit_seconds, root_branch_bytes_month,
+ * child_branch_bytes_month and public_network_transfer_bytes, summed over
+ * every period and timeframe of [from, to).
+ */
+typedef struct neon_usage_req {
+	const char *from, *to;     /* RFC 3339 */
+	const char *granularity;   /* hourly | daily | monthly; NULL: monthly */
+} neon_usage_req;
+
+typedef struct neon_usage {
+	char *project_id;
+	int64_t compute_unit_seconds;
+	int64_t storage_bytes_month;  /* root + child branch byte-months */
+	int64_t transfer_bytes;       /* public network transfer */
+} neon_usage;
+
+/* One project of an answer (`project` a ConsumptionHistoryPerProjectV2),
+ * summed. ERR_INVALID naming the field; release *out. */
+int neon_usage_parse(const json_t *project, const char *where, neon_usage *out) WUR;
+void neon_usage_release(neon_usage *u);
+
+/* `done` runs from neon_run once the batch is answered: rc 0 with one item
+ * per id in ids' order (borrowed for the call; a project the answer left
+ * out has zeros), or an error with `error` saying what failed and what to
+ * do (403 plan, 404 organization, 406 range, 429 after every retry). */
+typedef void (*neon_usage_fn)(void *arg, int rc, const neon_usage *items, size_t n, int status,
+			      const char *error);
+/* Queue one batch of 1..100 project ids (copied). Calls: one, unless the
+ * API pages the batch. */
+void neon_usage_submit(neon_client *c, const neon_usage_req *rq, const char *const *ids, size_t n,
+		       neon_usage_fn done, void *arg);
 
 #endif

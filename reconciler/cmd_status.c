@@ -21,10 +21,11 @@ const char CMD_STATUS_USAGE[] =
 	"Show what the state file holds, without calling the API. Without TENANT: the\n"
 	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
 	"and the ones not synced with their reason, the cache's age, projects by region,\n"
-	"mapped tenants, computes by state (from deep reads), the branches flotilla\n"
-	"restore preserved (how many, the oldest five with age and expiry), the recent\n"
-	"runs. With TENANT: its sync state, project, branches (preserved ones with age\n"
-	"and expiry), computes and their state, quota, and when it was last refreshed.\n"
+	"mapped tenants, computes by state (from deep reads), the tenants at 80% or\n"
+	"more of a quota (from the last flotilla usage), the branches flotilla restore\n"
+	"preserved (how many, the oldest five with age and expiry), the recent runs.\n"
+	"With TENANT: its sync state, project, branches (preserved ones with age and\n"
+	"expiry), computes and their state, quota, and when it was last refreshed.\n"
 	"With --idle: the tenants whose computes have not been active for DUR, most\n"
 	"idle first, with their storage. Run flotilla refresh first to bring the cache\n"
 	"up to date.\n"
@@ -181,6 +182,43 @@ static void show_preserved_fleet(const json_t *doc)
 		printf("  … and %s more (flotilla status TENANT lists a tenant's)\n", CLI_N(total - (json_int_t)i));
 }
 
+/* Tenants at 80% or more of a quota, from the last `flotilla usage` of
+ * a month; nothing when none is. */
+static void show_near_quota(const json_t *doc, bool color)
+{
+	const json_t *nq = json_object_get(doc, "near_quota");
+	json_int_t count = json_integer_value(json_object_get(nq, "count"));
+	if (!count)
+		return;
+	printf("near quota (80%% or more of a quota, from the last flotilla usage): %s tenant%s\n", CLI_N(count),
+	       count == 1 ? "" : "s");
+	size_t i, k;
+	const json_t *t, *q;
+	json_array_foreach(json_object_get(nq, "tenants"), i, t) {
+		printf("%s %s:", cli_mark('!', color).s, json_string_value(json_object_get(t, "tenant")));
+		json_array_foreach(json_object_get(t, "quotas"), k, q) {
+			const char *name = json_string_value(json_object_get(q, "quota"));
+			json_int_t used = json_integer_value(json_object_get(q, "used"));
+			json_int_t limit = json_integer_value(json_object_get(q, "limit"));
+			char u[32], l[32];
+			bool bytes = strcmp(name, "dataTransfer") == 0 || strcmp(name, "logicalSize") == 0;
+			if (bytes) {
+				fmt_size(used, u);
+				fmt_size(limit, l);
+			} else {
+				snprintf(u, sizeof(u), "%.1fh", (double)used / 3600.0);
+				snprintf(l, sizeof(l), "%.1fh", (double)limit / 3600.0);
+			}
+			printf("%s %s %s of %s (%d%%)", k ? "," : "", name, u, l,
+			       (int)json_integer_value(json_object_get(q, "percent")));
+		}
+		printf("\n");
+	}
+	if (count > (json_int_t)i)
+		printf("  … and %s more (flotilla status --format json lists up to %s)\n", CLI_N(count - (json_int_t)i),
+		       CLI_N(STATUS_JSON_TENANTS));
+}
+
 static int show_fleet(state *st, bool color)
 {
 	json_t *doc = NULL;
@@ -198,6 +236,7 @@ static int show_fleet(state *st, bool color)
 	cli_age(sum.list_refreshed_at, age);
 	printf("fleet %s\n", fleet ? fleet : "(not refreshed yet)");
 	show_sync(doc, color);
+	show_near_quota(doc, color);
 	printf("cache: %s projects, last complete list %s%s\n", CLI_N(sum.projects), age,
 	       sum.list_refreshed_at ? " ago" : "");
 	printf("tenants: %s mapped to a project; %s projects not mapped to a tenant\n",

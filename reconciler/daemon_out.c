@@ -39,6 +39,7 @@ void daemon_metrics_declare(metrics *m)
 		{"flotilla_orphaned_tenants", "gauge", "Mapped tenants no longer in git (prune off), at the last whole plan."},
 		{"flotilla_drifted_tenants", "gauge", "Tenants the drift sweep found changed outside git, not healed yet."},
 		{"flotilla_drifted_fields", "gauge", "Drifted tenants by the class of a field that drifted."},
+		{"flotilla_tenants_near_quota", "gauge", "Tenants at 80% or more of a quota, from the last usage read."},
 		{"flotilla_drift_healed_total", "counter", "Drifted tenants made equal to git again."},
 		{"flotilla_last_applied_commit_info", "info", "The commit the fleet was last converged to."},
 		{"flotilla_git_fetches_total", "counter", "Fetches of the manifest repository."},
@@ -132,6 +133,8 @@ static void counts_out(const daemon_view *v, json_t *doc)
 	}
 	metrics_set(v->m, "flotilla_drifted_tenants", NULL,
 		    (double)json_integer_value(json_object_get(json_object_get(doc, "counts"), "drifted")));
+	metrics_set(v->m, "flotilla_tenants_near_quota", NULL,
+		    (double)json_integer_value(json_object_get(json_object_get(doc, "near_quota"), "count")));
 	metrics_clear(v->m, "flotilla_drifted_fields");
 	json_object_foreach(json_object_get(json_object_get(doc, "drift"), "fields"), k, n) {
 		char *e = metrics_label_escape(k);

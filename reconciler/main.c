@@ -23,6 +23,7 @@ static const command COMMANDS[] = {
 	{"connection-string", cmd_connection_string, "print a tenant's database connection URI (fetched, never stored)",
 	 CMD_CONNECTION_STRING_USAGE},
 	{"recover", cmd_recover, "bring back a tenant's project a prune deleted (Neon's 7-day window)", CMD_RECOVER_USAGE},
+	{"usage", cmd_usage, "show each tenant's compute, storage, transfer and cost estimate", CMD_USAGE_USAGE},
 };
 
 static void usage(FILE *out)

@@ -50,6 +50,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_state_list(int argc, char **argv);
 int cmd_state_show(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
+int cmd_usage(int argc, char **argv);
 
 /*
  * daemon_out.c: what the daemon tells the world: its metrics (declared
@@ -112,6 +113,7 @@ extern const char CMD_CONNECTION_STRING_USAGE[];
 extern const char CMD_RECOVER_USAGE[];
 extern const char CMD_RESTORE_USAGE[];
 extern const char CMD_DAEMON_USAGE[];
+extern const char CMD_USAGE_USAGE[];
 
 /* How a command reaches the API (global options of DESIGN.md "CLI"). */
 typedef struct cli_api {

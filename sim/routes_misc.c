@@ -196,7 +196,7 @@ static int64_t months_back(int64_t t, int n)
 }
 
 typedef struct frame {
-	int64_t start, active, compute;
+	int64_t start, hours, active, compute; /* hours: those with usage */
 } frame;
 
 static int frame_cmp(const void *a, const void *b)
@@ -283,41 +283,57 @@ static json_t *period_id(const char *project_id, int64_t start)
 	return json_string(out);
 }
 
-/* One project's periods: its usage in [from, to) by timeframe. */
-static json_t *periods_of(sim_project *p, int g, int64_t from, int64_t to, int64_t now, const bool extra[3],
-			  const char *plan)
+/* Append a billing period starting at `month` to periods: its consumption
+ * array (borrowed). */
+static json_t *period_open(json_t *periods, const char *project_id, int64_t month, int64_t now, const char *plan)
+{
+	json_t *po = json_object(), *cons = json_array();
+	json_object_set_new(po, "period_id", period_id(project_id, month));
+	json_object_set_new(po, "period_plan", json_string(plan));
+	json_object_set_new(po, "period_start", ts(month));
+	if (frame_next(MONTHLY, month) <= now) /* past periods only */
+		json_object_set_new(po, "period_end", ts(frame_next(MONTHLY, month)));
+	json_object_set_new(po, "consumption", cons);
+	json_array_append_new(periods, po);
+	return cons;
+}
+
+/* p's usage in [from, to) summed by timeframe, oldest first: heap, *n of them. */
+static frame *frames_of(const sim_project *p, int g, int64_t from, int64_t to, size_t *n)
 {
 	frame *fr = xcalloc(p->nusage + 1, sizeof(*fr));
-	size_t n = 0;
+	*n = 0;
 	for (size_t i = 0; i < p->nusage; i++) {
 		const sim_usage *u = &p->usage[i];
 		if (u->hour < from || u->hour >= to || (!u->active_seconds && !u->compute_seconds))
 			continue;
 		int64_t start = frame_floor(g, u->hour);
 		size_t k;
-		for (k = 0; k < n && fr[k].start != start; k++)
+		for (k = 0; k < *n && fr[k].start != start; k++)
 			;
-		if (k == n)
-			fr[n++].start = start;
+		if (k == *n)
+			fr[(*n)++].start = start;
+		fr[k].hours++;
 		fr[k].active += u->active_seconds;
 		fr[k].compute += u->compute_seconds;
 	}
-	qsort(fr, n, sizeof(*fr), frame_cmp);
+	qsort(fr, *n, sizeof(*fr), frame_cmp);
+	return fr;
+}
+
+/* One project's periods: its usage in [from, to) by timeframe. */
+static json_t *periods_of(sim_project *p, int g, int64_t from, int64_t to, int64_t now, const bool extra[3],
+			  const char *plan)
+{
+	size_t n;
+	frame *fr = frames_of(p, g, from, to, &n);
 	json_t *periods = json_array(), *cons = NULL;
 	int64_t pstart = 0;
 	for (size_t i = 0; i < n; i++) {
 		int64_t month = frame_floor(MONTHLY, fr[i].start);
 		if (!cons || month != pstart) {
 			pstart = month;
-			json_t *po = json_object();
-			json_object_set_new(po, "period_id", period_id(p->id, month));
-			json_object_set_new(po, "period_plan", json_string(plan));
-			json_object_set_new(po, "period_start", ts(month));
-			if (frame_next(MONTHLY, month) <= now) /* past periods only */
-				json_object_set_new(po, "period_end", ts(frame_next(MONTHLY, month)));
-			cons = json_array();
-			json_object_set_new(po, "consumption", cons);
-			json_array_append_new(periods, po);
+			cons = period_open(periods, p->id, month, now, plan);
 		}
 		json_t *c = json_object();
 		json_object_set_new(c, "timeframe_start", ts(fr[i].start));
@@ -335,41 +351,38 @@ static json_t *periods_of(sim_project *p, int g, int64_t from, int64_t to, int64
 	return periods;
 }
 
+static bool consumption_range(sim_req *r, int *g, int64_t *from, int64_t *to);
+
+/* Send a page of projects (arr, stolen) with the cursor after `last` (0:
+ * none shown, no pagination), and free the ids. */
+static int page_reply(sim_req *r, id_list *ids, json_t *arr, uint64_t last)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		free(ids->ids[i]);
+	json_t *out = json_object();
+	json_object_set_new(out, "projects", arr);
+	if (last) {
+		char c[24];
+		snprintf(c, sizeof(c), "%" PRIu64, last);
+		json_object_set_new(out, "pagination", json_pack("{s:s}", "cursor", c));
+	}
+	return sim_reply(r, 200, out);
+}
+
 static int consumption(sim_req *r)
 {
-	static const char *const GRAN[] = {"hourly", "daily", "monthly"};
 	sim_store *s = r->s;
-	const char *fs = sim_query(r, "from"), *tos = sim_query(r, "to"), *gs = sim_query(r, "granularity");
 	int64_t from, to, limit, cursor = 0;
 	int g;
-	if (!fs || !tos || sim_time_parse(fs, &from) != 0 || sim_time_parse(tos, &to) != 0)
-		return sim_error(r, 400, "", "from and to are required RFC 3339 date-times, such as 2024-03-15T00:00:00Z");
-	for (g = 0; g < 3 && !(gs && strcmp(gs, GRAN[g]) == 0); g++)
-		;
-	if (g == 3)
-		return sim_error(r, 400, "", "granularity is required: 'hourly', 'daily' or 'monthly'");
 	const char *cur = sim_query(r, "cursor");
 	if (!query_limit(r, 10, 100, &limit))
 		return 0;
 	if (cur && *cur && (str_to_i64(cur, &cursor) != 0 || cursor < 0))
 		return sim_error(r, 400, "", "cursor is not valid");
 	bool extra[3];
-	if (!check_metrics(r, extra))
+	if (!check_metrics(r, extra) || !consumption_range(r, &g, &from, &to))
 		return 0;
-	if (from >= to)
-		return sim_error(r, 406, "", "from (%s) must be before to (%s)", fs, tos);
 	int64_t now = sim_now(s);
-	from = frame_floor(g, from);
-	if (frame_floor(g, to) != to)
-		to = frame_next(g, frame_floor(g, to));
-	int64_t oldest = g == HOURLY ? frame_floor(HOURLY, now) - 168 * 3600
-			 : g == DAILY ? frame_floor(DAILY, now) - 60 * 86400
-				      : months_back(now, 12);
-	if (from < oldest || from < 1709251200 /* 2024-03-01 */) {
-		char o[32];
-		sim_time_format(oldest > 1709251200 ? oldest : 1709251200, o);
-		return sim_error(r, 406, "", "%s consumption is kept from %s on: from is older", GRAN[g], o);
-	}
 	id_list ids;
 	memset(&ids, 0, sizeof(ids));
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_id, &ids);
@@ -395,18 +408,187 @@ static int consumption(sim_req *r)
 		last = p->seq;
 		shown++;
 	}
-	for (size_t i = 0; i < ids.n; i++)
-		free(ids.ids[i]);
-	json_t *out = json_object();
-	json_object_set_new(out, "projects", arr);
-	if (shown) {
-		char c[24];
-		snprintf(c, sizeof(c), "%" PRIu64, last);
-		json_t *pg = json_object();
-		json_object_set_new(pg, "cursor", json_string(c));
-		json_object_set_new(out, "pagination", pg);
+	return page_reply(r, &ids, arr, shown ? last : 0);
+}
+
+/* ---------------------------------------------- consumption history, v2 */
+
+/*
+ * GET /consumption_history/v2/projects: the same accounting by timeframe,
+ * as the v2 metrics. The sim's usage is deterministic given its hourly
+ * record (sim_usage), so a test can compute every figure from v1's:
+ * - compute_unit_seconds: the compute seconds (CPU seconds at min_cu);
+ * - root_branch_bytes_month: 30 MiB (every branch's logical size) for each
+ *   hour with usage, as a share of a 720-hour month: 43690 an hour;
+ * - public_network_transfer_bytes: 1 KiB for each active second;
+ * - the others (child_branch_bytes_month, instant_restore_bytes_month,
+ *   private_network_transfer_bytes, extra_branches_month,
+ *   snapshot_storage_bytes_month): 0.
+ * org_id and metrics are required (400); an organization not the key's is
+ * a 404; on --plan free the route is a 403. Pages are newest project first
+ * (the document's order); the cursor is the last project's sequence number.
+ */
+#define V2_STORAGE_PER_HOUR 43690 /* 30 MiB / 720 */
+#define V2_TRANSFER_PER_SECOND 1024
+
+static const char *const V2_METRICS[] = {
+	"compute_unit_seconds",          "root_branch_bytes_month",
+	"child_branch_bytes_month",      "instant_restore_bytes_month",
+	"public_network_transfer_bytes", "private_network_transfer_bytes",
+	"extra_branches_month",          "snapshot_storage_bytes_month",
+};
+#define V2_NMETRICS 8
+
+/* The metrics asked for, in the order asked (repeats kept once): false
+ * after a 400 for a missing or unknown one. */
+static bool v2_metrics(sim_req *r, int want[V2_NMETRICS], size_t *nwant)
+{
+	const char *m = sim_query(r, "metrics");
+	*nwant = 0;
+	if (!m || !*m) {
+		sim_error(r, 400, "", "metrics is required: one or more of compute_unit_seconds, "
+				      "root_branch_bytes_month, public_network_transfer_bytes, …");
+		return false;
 	}
-	return sim_reply(r, 200, out);
+	for (const char *p = m; *p;) {
+		size_t len = strcspn(p, ","), k;
+		for (k = 0; k < V2_NMETRICS && !(strlen(V2_METRICS[k]) == len && strncmp(V2_METRICS[k], p, len) == 0); k++)
+			;
+		if (k == V2_NMETRICS) {
+			sim_error(r, 400, "", "unknown metric '%.*s'", (int)len, p);
+			return false;
+		}
+		bool seen = false;
+		for (size_t i = 0; i < *nwant; i++)
+			seen = seen || want[i] == (int)k;
+		if (!seen)
+			want[(*nwant)++] = (int)k;
+		p += len + (p[len] == ',');
+	}
+	return true;
+}
+
+static int64_t v2_value(const frame *f, int metric)
+{
+	switch (metric) {
+	case 0: return f->compute;
+	case 1: return f->hours * V2_STORAGE_PER_HOUR;
+	case 4: return f->active * V2_TRANSFER_PER_SECOND;
+	default: return 0;
+	}
+}
+
+/* One project's periods in v2's shape: its usage in [from, to) by timeframe. */
+static json_t *periods_v2(sim_project *p, int g, int64_t from, int64_t to, int64_t now, const int *want,
+			  size_t nwant, const char *plan)
+{
+	size_t n;
+	frame *fr = frames_of(p, g, from, to, &n);
+	json_t *periods = json_array(), *cons = NULL;
+	int64_t pstart = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t month = frame_floor(MONTHLY, fr[i].start);
+		if (!cons || month != pstart) {
+			pstart = month;
+			cons = period_open(periods, p->id, month, now, plan);
+		}
+		json_t *c = json_object(), *ms = json_array();
+		json_object_set_new(c, "timeframe_start", ts(fr[i].start));
+		json_object_set_new(c, "timeframe_end", ts(frame_next(g, fr[i].start)));
+		for (size_t k = 0; k < nwant; k++)
+			json_array_append_new(ms, json_pack("{s:s, s:I}", "metric_name", V2_METRICS[want[k]], "value",
+							    (json_int_t)v2_value(&fr[i], want[k])));
+		json_object_set_new(c, "metrics", ms);
+		json_array_append_new(cons, c);
+	}
+	free(fr);
+	return periods;
+}
+
+/* The period asked for, rounded to the granularity: false after a 400 or
+ * 406 (the same rules as v1's). */
+static bool consumption_range(sim_req *r, int *g, int64_t *from, int64_t *to)
+{
+	static const char *const GRAN[] = {"hourly", "daily", "monthly"};
+	const char *fs = sim_query(r, "from"), *tos = sim_query(r, "to"), *gs = sim_query(r, "granularity");
+	if (!fs || !tos || sim_time_parse(fs, from) != 0 || sim_time_parse(tos, to) != 0) {
+		sim_error(r, 400, "", "from and to are required RFC 3339 date-times, such as 2024-03-15T00:00:00Z");
+		return false;
+	}
+	for (*g = 0; *g < 3 && !(gs && strcmp(gs, GRAN[*g]) == 0); (*g)++)
+		;
+	if (*g == 3) {
+		sim_error(r, 400, "", "granularity is required: 'hourly', 'daily' or 'monthly'");
+		return false;
+	}
+	if (*from >= *to) {
+		sim_error(r, 406, "", "from (%s) must be before to (%s)", fs, tos);
+		return false;
+	}
+	int64_t now = sim_now(r->s);
+	*from = frame_floor(*g, *from);
+	if (frame_floor(*g, *to) != *to)
+		*to = frame_next(*g, frame_floor(*g, *to));
+	int64_t oldest = *g == HOURLY ? frame_floor(HOURLY, now) - 168 * 3600
+			 : *g == DAILY ? frame_floor(DAILY, now) - 60 * 86400
+				       : months_back(now, 12);
+	if (*from < oldest || *from < 1709251200 /* 2024-03-01 */) {
+		char o[32];
+		sim_time_format(oldest > 1709251200 ? oldest : 1709251200, o);
+		sim_error(r, 406, "", "%s consumption is kept from %s on: from is older", GRAN[*g], o);
+		return false;
+	}
+	return true;
+}
+
+static int consumption_v2(sim_req *r)
+{
+	sim_store *s = r->s;
+	const char *org = sim_query(r, "org_id"), *cur = sim_query(r, "cursor");
+	int64_t from, to, limit, cursor = INT64_MAX;
+	int g, want[V2_NMETRICS];
+	size_t nwant;
+	if (s->cfg->plan && strcmp(s->cfg->plan->name, "free") == 0)
+		return sim_error(r, 403, "", "project consumption history requires a Launch, Scale, Agent, Business or "
+					     "Enterprise plan");
+	if (!org || !sim_org_id_valid(org))
+		return sim_error(r, 400, "", "org_id is required: the organization's id");
+	bool known = false;
+	for (size_t i = 0; i < s->cfg->norg_ids; i++)
+		known = known || strcmp(s->cfg->org_ids[i], org) == 0;
+	if (!known)
+		return sim_error(r, 404, "", "account is not a member of organization '%s'", org);
+	if (!query_limit(r, 10, 100, &limit))
+		return 0;
+	if (cur && *cur && (str_to_i64(cur, &cursor) != 0 || cursor < 0))
+		return sim_error(r, 400, "", "cursor is not valid");
+	if (!v2_metrics(r, want, &nwant) || !consumption_range(r, &g, &from, &to))
+		return 0;
+	id_list ids;
+	memset(&ids, 0, sizeof(ids));
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_id, &ids);
+	if (ids.bad) {
+		for (size_t i = 0; i < ids.n; i++)
+			free(ids.ids[i]);
+		return sim_error(r, 400, "", "project_ids must be at most %d project ids, comma separated",
+				 MAX_PROJECT_IDS);
+	}
+	int64_t now = sim_now(s), shown = 0;
+	json_t *arr = json_array();
+	uint64_t last = 0;
+	for (size_t i = s->nprojects; i-- > 0 && shown < limit;) {
+		sim_project *p = s->projects[i];
+		if (!p || p->seq >= (uint64_t)cursor || !id_wanted(&ids, p->id) || (p->org_id && strcmp(p->org_id, org)))
+			continue;
+		sim_project_accrue(s, p, now);
+		json_t *o = json_object();
+		json_object_set_new(o, "project_id", json_string(p->id));
+		json_object_set_new(o, "periods", periods_v2(p, g, from, to, now, want, nwant, sim_plan_name(s->cfg)));
+		json_array_append_new(arr, o);
+		last = p->seq;
+		shown++;
+	}
+	return page_reply(r, &ids, arr, shown ? last : 0);
 }
 
 const sim_route SIM_ROUTES_MISC[] = {
@@ -416,5 +598,6 @@ const sim_route SIM_ROUTES_MISC[] = {
 	{"GET", "/projects/shared", shared, false},
 	{"GET", "/regions", regions, false},
 	{"GET", "/consumption_history/projects", consumption, false},
+	{"GET", "/consumption_history/v2/projects", consumption_v2, false},
 	{NULL, NULL, NULL, false},
 };

@@ -24,7 +24,7 @@
 #include "spec/internal.h"
 
 #define MAGIC "FLSC"
-#define VERSION 3 /* 2: the Fleet's neonPlan and limits; 3: pruneBranches */
+#define VERSION 4 /* 2: the Fleet's neonPlan and limits; 3: pruneBranches; 4: prices */
 #define HEADER_LEN 6
 #define CHECKSUM_LEN 8
 
@@ -219,6 +219,12 @@ static void put_fleet(wr *w, const spec_fleet *f)
 	put_i(w, f->lim_retention);
 	put_i(w, f->lim_protected);
 	put_origin(w, &f->lim_o);
+	put_i(w, f->price_cu_hour);
+	put_i(w, f->price_gb_month);
+	put_i(w, f->price_transfer_gb);
+	put_str(w, f->price_currency);
+	put_str(w, f->price_as_of);
+	put_origin(w, &f->prices_o);
 	put_values(w, &f->defaults);
 }
 
@@ -492,6 +498,12 @@ static void get_fleet(rd *r, spec_fleet *f)
 	f->lim_retention = get_i(r);
 	f->lim_protected = get_i(r);
 	get_origin(r, &f->lim_o);
+	f->price_cu_hour = get_i(r);
+	f->price_gb_month = get_i(r);
+	f->price_transfer_gb = get_i(r);
+	f->price_currency = get_str(r);
+	f->price_as_of = get_str(r);
+	get_origin(r, &f->prices_o);
 	get_values(r, &f->defaults);
 	/* what the loader relies on being set, as a fresh fleet has them */
 	if (!f->name_prefix || !f->drift)

@@ -207,7 +207,7 @@ static const char *const DOC_KEYS[] = {"apiVersion", "kind", "metadata", "spec"}
 static const char *const KINDS[] = {"Fleet", "Profile", "Tenant"};
 static const char *const FLEET_KEYS[] = {"orgId", "namePrefix", "manifests", "allowedRegions", "prune",
 					 "maxDeletesPerRun", "drift", "refreshInterval", "maxAutoscalingCu",
-					 "defaults", "neonPlan", "limits", "pruneBranches"};
+					 "defaults", "neonPlan", "limits", "pruneBranches", "prices"};
 
 enum { KIND_FLEET, KIND_PROFILE, KIND_TENANT };
 
@@ -378,6 +378,9 @@ static void decode_fleet_spec(dec *d, const ynode *n)
 			break;
 		case 11:
 			spec__decode_limits(d, v, where);
+			break;
+		case 13:
+			spec__decode_prices(d, v, where);
 			break;
 		}
 	}

@@ -76,6 +76,10 @@ struct spec_fleet {
 	spec_origin neon_plan_o;
 	int64_t lim_projects, lim_branches, lim_retention, lim_protected;
 	spec_origin lim_o;          /* the spec.limits map */
+	/* spec.prices (prices.c): millionths of the currency; prices_o.set when given */
+	int64_t price_cu_hour, price_gb_month, price_transfer_gb;
+	const char *price_currency, *price_as_of;
+	spec_origin prices_o;
 	spec_values defaults;
 	spec_values builtin; /* built once */
 	spec_values base;    /* builtin, then defaults: where a resolve without a profile starts */
@@ -241,6 +245,7 @@ parse_slot *spec__parse_pipe_queued(parse_pipe *q, size_t i);
 /* spec.neonPlan and spec.limits of the Fleet document (limits.c). */
 void spec__decode_neon_plan(dec *d, const ynode *v, const char *where);
 void spec__decode_limits(dec *d, const ynode *v, const char *where);
+void spec__decode_prices(dec *d, const ynode *n, const char *where);
 
 /* Built-in defaults of a tenant spec (fields.c). */
 void spec__builtin_defaults(arena *a, spec_values *out);

@@ -282,6 +282,18 @@ typedef struct spec_limits {
 /* The fleet's limits; false (and *out zeroed) when it names neither a plan
  * nor spec.limits. */
 bool spec_fleet_limits(const spec_fleet *f, spec_limits *out);
+/*
+ * spec.prices (prices.c): what usage costs, in millionths of the currency
+ * per CU-hour, GB-month of storage and GB of public transfer. Without
+ * spec.prices: Neon's published Launch prices, USD, as of 2025-08-14.
+ */
+typedef struct spec_prices {
+	int64_t cu_hour, gb_month, transfer_gb;
+	const char *currency; /* ISO 4217, "USD" unless the table says */
+	const char *as_of;    /* YYYY-MM-DD, or NULL: the table gives no date */
+	bool from_manifest;   /* spec.prices set */
+} spec_prices;
+void spec_fleet_prices(const spec_fleet *f, spec_prices *out);
 /* The names of the plans spec.neonPlan knows, NULL-terminated. */
 extern const char *const SPEC_NEON_PLANS[];
 

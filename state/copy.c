@@ -47,6 +47,8 @@ static const copy_table tables[] = {
 	{"manifest_index", "tenant:T,path:T", "tenant"},
 	{"manifest_extra", "path:T", "path"},
 	{"forgotten", "project_id:T,tenant:T,fleet:T,forgotten_at:I,run_id:I", "project_id"},
+	{"tenant_usage", "tenant:T,period_start:I,period_end:I,project_id:T,compute_unit_seconds:I,active_seconds:I,"
+			 "storage_bytes_month:I,storage_bytes:I,transfer_bytes:I,updated_at:I", "tenant, period_start"},
 };
 
 /* The parsed column list of a table. */

@@ -258,6 +258,14 @@ static const char schema_v9[] =
 	"ALTER TABLE projects ADD COLUMN synthetic_storage_size bigint;"
 	"UPDATE projects SET compute_last_active_at = '';";
 
+/* Version 10: schema.c's schema_v10. */
+static const char schema_v10[] =
+	"CREATE TABLE tenant_usage ("
+	"  tenant ctext NOT NULL, period_start bigint NOT NULL, period_end bigint NOT NULL,"
+	"  project_id ctext NOT NULL, compute_unit_seconds bigint NOT NULL, active_seconds bigint NOT NULL,"
+	"  storage_bytes_month bigint NOT NULL, storage_bytes bigint NOT NULL, transfer_bytes bigint NOT NULL,"
+	"  updated_at bigint NOT NULL, PRIMARY KEY (tenant, period_start));";
+
 typedef struct pg_migration {
 	int version;
 	const char *what;
@@ -269,6 +277,7 @@ static const pg_migration migrations[] = {
 	{ PG_FIRST_VERSION, "the first PostgreSQL schema", schema_v7 },
 	{ 8, "forgotten projects", schema_v8 },
 	{ 9, "compute activity and storage of projects", schema_v9 },
+	{ 10, "tenant usage", schema_v10 },
 };
 
 _Static_assert(PG_FIRST_VERSION + (int)ARRAY_LEN(migrations) - 1 == STATE_SCHEMA_VERSION,

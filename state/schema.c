@@ -277,6 +277,23 @@ static const char schema_v9[] =
 	"ALTER TABLE projects ADD COLUMN synthetic_storage_size INTEGER;"
 	"UPDATE projects SET compute_last_active_at = '';";
 
+/* Version 10 (issue 17): what each tenant used per period (usage.c), for
+ * `flotilla status`'s tenants near their quotas. */
+static const char schema_v10[] =
+	"CREATE TABLE tenant_usage ("
+	"  tenant TEXT NOT NULL,"
+	"  period_start INTEGER NOT NULL,"
+	"  period_end INTEGER NOT NULL,"
+	"  project_id TEXT NOT NULL,"
+	"  compute_unit_seconds INTEGER NOT NULL,"
+	"  active_seconds INTEGER NOT NULL,"
+	"  storage_bytes_month INTEGER NOT NULL,"
+	"  storage_bytes INTEGER NOT NULL,"
+	"  transfer_bytes INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant, period_start)"
+	") STRICT, WITHOUT ROWID;";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -288,6 +305,7 @@ static const migration migrations[] = {
 	{ 7, "tenant sync states", schema_v7, NULL },
 	{ 8, "forgotten projects", schema_v8, NULL },
 	{ 9, "compute activity and storage of projects", schema_v9, NULL },
+	{ 10, "tenant usage", schema_v10, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

@@ -22,7 +22,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 9
+#define STATE_SCHEMA_VERSION 10
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 /* The environment variable that names the state when --state does not. */
 #define STATE_ENV "FLOTILLA_STATE"
@@ -349,6 +349,42 @@ int state_forgotten_get(state *s, const char *project_id, state_forgotten *out) 
  * stops the walk with that code. */
 typedef int (*state_forgotten_fn)(void *arg, const state_forgotten *f);
 int state_forgotten_foreach(state *s, state_forgotten_fn fn, void *arg) WUR;
+
+/* ----------------------------------------------------- usage (issue 17) */
+
+/*
+ * usage.c: what each tenant used in a period (`flotilla usage`), one row
+ * per tenant and period start; a later run over the same start replaces
+ * it. Figures as the consumption API and the project list give them.
+ */
+typedef struct state_usage {
+	const char *tenant, *project_id;     /* borrowed */
+	int64_t period_start, period_end;    /* unix seconds, [start, end) */
+	int64_t compute_unit_seconds, active_seconds, storage_bytes_month, storage_bytes, transfer_bytes;
+	int64_t updated_at;                  /* set by state_usage_put */
+} state_usage;
+/* Write the rows in one transaction. */
+int state_usage_put(state *s, const state_usage *rows, size_t n) WUR;
+/* Each tenant's latest period, by tenant; borrowed for the call. fn
+ * returning nonzero stops the walk with that code. */
+typedef int (*state_usage_fn)(void *arg, const state_usage *u);
+int state_usage_foreach(state *s, state_usage_fn fn, void *arg) WUR;
+/* The quotas checked against usage, in this order: activeTime (seconds),
+ * computeTime (CU-seconds), dataTransfer (bytes), logicalSize (bytes,
+ * against the list's synthetic storage size). writtenData has no figure in
+ * the consumption API's metrics. */
+enum { STATE_USAGE_NQUOTAS = 4 };
+extern const char *const STATE_USAGE_QUOTAS[STATE_USAGE_NQUOTAS];
+typedef struct state_usage_quota {
+	const char *tenant;
+	int64_t period_start;
+	int64_t used[STATE_USAGE_NQUOTAS];
+	int64_t limit[STATE_USAGE_NQUOTAS]; /* the project's quota as last read; 0: unlimited */
+} state_usage_quota;
+typedef int (*state_usage_quota_fn)(void *arg, const state_usage_quota *q);
+/* Each tenant whose latest period reaches 80% of at least one quota its
+ * project has, by tenant; borrowed for the call. */
+int state_usage_near_quota(state *s, state_usage_quota_fn fn, void *arg) WUR;
 
 /* ------------------------------------------------------ tenant sync state */
 

@@ -46,6 +46,7 @@ METRICS = {
     "flotilla_orphaned_tenants": set(),
     "flotilla_drifted_tenants": set(),
     "flotilla_drifted_fields": {"class"},
+    "flotilla_tenants_near_quota": set(),
     "flotilla_drift_healed_total": set(),
     "flotilla_last_applied_commit_info": {"commit"},
     "flotilla_git_fetches_total": {"outcome"},

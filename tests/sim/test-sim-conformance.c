@@ -63,6 +63,7 @@ static const char *const ROUTES[] = {
 	"GET /regions",
 	"GET /users/me",
 	"GET /consumption_history/projects",
+	"GET /consumption_history/v2/projects",
 };
 #define NROUTES ARRAY_LEN(ROUTES)
 
@@ -78,6 +79,9 @@ static const char *const ROUTES[] = {
 #define T_D "/projects/{project_id}/branches/{branch_id}/databases/{database_name}"
 #define T_OS "/projects/{project_id}/operations"
 #define T_C "/consumption_history/projects"
+#define T_C2 "/consumption_history/v2/projects"
+#define SIM_ORG "org-flotilla-sim-00000001"
+#define V2_METRICS "compute_unit_seconds,root_branch_bytes_month,public_network_transfer_bytes"
 
 typedef struct fixture {
 	oapi *api;
@@ -495,6 +499,21 @@ static void test_operations_and_misc(void **state)
 	check(f, "GET", T_C, 400, NULL, "%s?from=%s&to=%s", T_C, from, to);
 	check(f, "GET", T_C, 406, NULL, "%s?from=%s&to=%s&granularity=hourly", T_C, to, from);
 	check(f, "GET", T_C, 406, NULL, "%s?from=2020-01-01T00:00:00Z&to=%s&granularity=hourly", T_C, to);
+
+	check(f, "GET", T_C2, 200, NULL, "%s?org_id=%s&metrics=%s&from=%s&to=%s&granularity=hourly", T_C2, SIM_ORG,
+	      V2_METRICS, from, to);
+	check(f, "GET", T_C2, 200, NULL, "%s?org_id=%s&metrics=compute_unit_seconds&metrics=extra_branches_month"
+	      "&from=%s&to=%s&granularity=daily&project_ids=%s&limit=100", T_C2, SIM_ORG, from, to, f->project);
+	check(f, "GET", T_C2, 400, NULL, "%s?org_id=%s&from=%s&to=%s&granularity=hourly", T_C2, SIM_ORG, from, to);
+	check(f, "GET", T_C2, 400, NULL, "%s?metrics=%s&from=%s&to=%s&granularity=hourly", T_C2, V2_METRICS, from, to);
+	check(f, "GET", T_C2, 400, NULL, "%s?org_id=%s&metrics=cpu_seconds&from=%s&to=%s&granularity=hourly", T_C2,
+	      SIM_ORG, from, to);
+	check(f, "GET", T_C2, 404, NULL, "%s?org_id=org-someone-else&metrics=%s&from=%s&to=%s&granularity=hourly",
+	      T_C2, V2_METRICS, from, to);
+	check(f, "GET", T_C2, 406, NULL, "%s?org_id=%s&metrics=%s&from=%s&to=%s&granularity=hourly", T_C2, SIM_ORG,
+	      V2_METRICS, to, from);
+	check(f, "GET", T_C2, 406, NULL, "%s?org_id=%s&metrics=%s&from=2020-01-01T00:00:00Z&to=%s&granularity=daily",
+	      T_C2, SIM_ORG, V2_METRICS, to);
 }
 
 /* 405 and 413 have no route of their own in the document: GeneralError. */
@@ -590,7 +609,24 @@ static void test_limits_and_locks(void **state)
 		assert_int_equal(json_array_size(sim_json_get(r.json, "projects")), 1);
 		assert_true(json_array_size(sim_json_get(r.json, "projects.0.periods.0.consumption")) >= 1);
 		sim_response_release(&r);
+		/* v2 reports the same compute, and storage and transfer with it */
+		call(f, "GET", T_C2, 200, NULL, &r, "%s?org_id=%s&metrics=%s&from=%s&to=%s&granularity=%s&project_ids=%s",
+		     T_C2, SIM_ORG, V2_METRICS, from, to, gran[g], id);
+		assert_string_equal(e2e_need_str(r.json, "projects.0.periods.0.consumption.0.metrics.0.metric_name"),
+				    "compute_unit_seconds");
+		assert_true(json_integer_value(sim_json_get(r.json, "projects.0.periods.0.consumption.0.metrics.1.value")) > 0);
+		assert_true(json_integer_value(sim_json_get(r.json, "projects.0.periods.0.consumption.0.metrics.2.value")) > 0);
+		sim_response_release(&r);
 	}
+	f->cur = f->sim;
+	e2e_stop(&f->other);
+
+	/* consumption history is not on the free plan: 403 */
+	static const char *const free_args[] = { "--plan", "free", NULL };
+	e2e_start(&f->other, free_args);
+	f->cur = f->other;
+	check(f, "GET", T_C2, 403, NULL, "%s?org_id=%s&metrics=%s&from=%s&to=%s&granularity=hourly", T_C2, SIM_ORG,
+	      V2_METRICS, from, to);
 	f->cur = f->sim;
 	e2e_stop(&f->other);
 }

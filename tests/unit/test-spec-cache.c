@@ -177,6 +177,11 @@ static char *render(const spec_fleet *f, const spec_diags *d)
 				    spec_fleet_name(f), org ? org : "-", spec_fleet_name_prefix(f),
 				    (int)spec_fleet_prune(f), (long long)spec_fleet_max_deletes(f),
 				    spec_fleet_drift(f), (long long)spec_fleet_refresh_interval(f)), 0);
+	spec_prices pr;
+	spec_fleet_prices(f, &pr);
+	assert_int_equal(buf_printf(&b, "prices %d %lld %lld %lld %s %s\n", (int)pr.from_manifest,
+				    (long long)pr.cu_hour, (long long)pr.gb_month, (long long)pr.transfer_gb,
+				    pr.currency, pr.as_of ? pr.as_of : "-"), 0);
 	assert_int_equal(buf_printf(&b, "tenants %zu\n", spec_fleet_tenant_count(f)), 0);
 	for (size_t i = 0; i < spec_fleet_tenant_count(f); i++) {
 		const spec_tenant *t = spec_fleet_tenant_at(f, i);
@@ -241,6 +246,8 @@ static void put_full(mem_src *m)
 		"  drift: report\n  refreshInterval: 2h\n  maxAutoscalingCu: 8\n"
 		"  manifests: [\"tenants/**/*.yaml\", \"profiles/*.yaml\"]\n"
 		"  allowedRegions: [aws-eu-central-1, aws-us-east-2]\n"
+		"  prices: {computeUnitHour: 0.16, storageGbMonth: 0.000125, dataTransferGb: 2,"
+		" currency: EUR, asOf: 2026-11-30}\n"
 		"  defaults:\n    region: aws-eu-central-1\n    compute:\n      suspendTimeout: never\n"
 		"      pgSettings:\n        work_mem: \"4MB\"\n");
 	mem_put(m, "profiles/pro.yaml",

@@ -50,7 +50,7 @@ static void test_pg_schema(void **st)
 	tables = file_text(fx->path, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
 				     "WHERE schemaname = current_schema()");
 	assert_string_equal(tables, "branches,databases,endpoints,flotilla_version,forgotten,journal,leases,manifest_extra,"
-				    "manifest_index,meta,parse_cache,projects,roles,runs,tenant_sync,tenants");
+				    "manifest_index,meta,parse_cache,projects,roles,runs,tenant_sync,tenant_usage,tenants");
 	for (char *t = strtok_r(tables, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		cols = columns_of(fx->path, t);
 		for (size_t b = 0; b < ARRAY_LEN(banned); b++)
@@ -81,11 +81,11 @@ static void test_pg_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "UPDATE flotilla_version SET version = 10");
+	file_exec(fx->path, "UPDATE flotilla_version SET version = 11");
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	ut_assert_err_contains("written by a newer flotilla (schema 10, this one reads up to 9)");
-	assert_int_equal(file_i64(fx->path, "SELECT version FROM flotilla_version"), 10);
+	ut_assert_err_contains("written by a newer flotilla (schema 11, this one reads up to 10)");
+	assert_int_equal(file_i64(fx->path, "SELECT version FROM flotilla_version"), 11);
 }
 
 static void test_pg_refuses_foreign_schema(void **st)
@@ -391,6 +391,8 @@ static void fill_state(fixture *fx, state *s)
 	assert_int_equal(state_tenant_put(s, "gone", "c-000003", "prod", "create"), 0);
 	assert_int_equal(state_tenant_forget(s, "gone", 0, NULL), 0);
 	assert_int_equal(state_sync_put(s, "acme", "drifted", "quota changed", "[{\"path\":\"quota\"}]"), 0);
+	const state_usage usage = {"acme", "p-acme", 1764547200, 1764806400, 3600, 14400, 123456789, 987654, 42, 0};
+	assert_int_equal(state_usage_put(s, &usage, 1), 0);
 	assert_int_equal(state_run_begin(s, "apply", &run), 0);
 	assert_int_equal(state_journal_intent(s, run, "acme", "c-000001", "update", "{\"method\":\"PATCH\"}", &j), 0);
 	assert_int_equal(state_journal_finish(s, j, "done", NULL), 0);
@@ -417,14 +419,14 @@ static void test_pg_copy_round_trip(void **st)
 	fill_state(fx, from);
 	assert_int_equal(state_open(&pg, fx->path), 0);
 	assert_int_equal(state_copy(from, pg, &rep), 0);
-	assert_int_equal(rep.tables, 14);
+	assert_int_equal(rep.tables, 15);
 	assert_true(rep.rows > 100);
 	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM leases"), 0);
 	assert_int_equal(state_open(&again, back), 0);
 	assert_int_equal(state_copy(pg, again, &rep), 0);
 	/* the far ends compared directly */
 	assert_int_equal(state_verify_same(from, again, &rep), 0);
-	assert_int_equal(rep.tables, 14);
+	assert_int_equal(rep.tables, 15);
 	/* a copy into a state that holds something is refused, and writes nothing */
 	assert_int_equal(state_copy(from, again, &rep), ERR_CONFLICT);
 	ut_assert_err_contains("not empty");

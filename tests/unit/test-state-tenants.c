@@ -5,7 +5,7 @@
  * manifest is gone; the listing of `state list` (a join a page), and
  * forgetting a tenant (forgotten.c): unmapped with its sync row, its
  * project remembered until it is mapped again, on a state migrated from
- * schema 7 too.
+ * schema 7 too; each tenant's usage per period (usage.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -250,7 +250,7 @@ static void test_forgotten_migrated(void **st)
 	assert_int_equal(state_tenant_put(fx->s, "acme", "p-a", "prod", "create"), 0);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; "
+	file_exec(fx->path, "DROP TABLE forgotten; DROP TABLE tenant_usage; ALTER TABLE projects DROP COLUMN compute_last_active_at; "
 			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size");
 	set_schema_version(fx->path, 7);
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
@@ -291,6 +291,51 @@ static int seen_row(void *arg, const state_unmapped *u)
 	snprintf(w->words + n, sizeof(w->words) - n, "%s%s:%s:%d:%d", n ? " " : "", u->project_id, u->name,
 		 u->deep_known, u->annotations_json != NULL);
 	return 0;
+}
+
+static int seen_usage(void *arg, const state_usage *u)
+{
+	row_seen *w = arg;
+	snprintf(w->line[w->n++], sizeof(w->line[0]), "%s %s %lld..%lld %lld %lld %lld %lld %lld", u->tenant,
+		 u->project_id, (long long)u->period_start, (long long)u->period_end,
+		 (long long)u->compute_unit_seconds, (long long)u->active_seconds, (long long)u->storage_bytes_month,
+		 (long long)u->storage_bytes, (long long)u->transfer_bytes);
+	return w->n == 3 ? 9 : 0;
+}
+
+/* Usage rows: the latest period of each tenant, a second write of a
+ * period replacing it; a walk stopped by its callback. */
+static void test_usage(void **st)
+{
+	fixture *fx = *st;
+	row_seen w = {0};
+	state_usage rows[] = {
+		{"bolt", "p-b", 100, 200, 1, 2, 3, 4, 5, 0},
+		{"acme", "p-a", 100, 200, 10, 20, 30, 40, 50, 0},
+		{"acme", "p-a", 200, 250, 11, 21, 31, 41, 51, 0},
+	};
+	fx->s = open_ok(fx);
+	assert_int_equal(state_usage_foreach(fx->s, seen_usage, &w), 0);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(state_usage_put(fx->s, rows, 3), 0);
+	assert_int_equal(state_usage_foreach(fx->s, seen_usage, &w), 0);
+	assert_int_equal(w.n, 2);
+	assert_string_equal(w.line[0], "acme p-a 200..250 11 21 31 41 51");
+	assert_string_equal(w.line[1], "bolt p-b 100..200 1 2 3 4 5");
+	/* the same period again: replaced, not added */
+	rows[2].period_end = 300;
+	rows[2].compute_unit_seconds = 99;
+	assert_int_equal(state_usage_put(fx->s, &rows[2], 1), 0);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(state_usage_foreach(fx->s, seen_usage, &w), 0);
+	assert_string_equal(w.line[0], "acme p-a 200..300 99 21 31 41 51");
+	assert_int_equal(w.n, 2);
+	/* a callback's nonzero stops the walk with it */
+	state_usage more[] = {{"cato", "p-c", 100, 200, 0, 0, 0, 0, 0, 0}, {"dune", "p-d", 100, 200, 0, 0, 0, 0, 0, 0}};
+	assert_int_equal(state_usage_put(fx->s, more, 2), 0);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(state_usage_foreach(fx->s, seen_usage, &w), 9);
+	assert_int_equal(w.n, 3);
 }
 
 static void test_unmapped_named(void **st)
@@ -344,6 +389,7 @@ int main(void)
 		FX(test_tenants_page),
 		FX(test_tenants),
 		FX(test_unmapped_named),
+		FX(test_usage),
 	};
 	return cmocka_run_group_tests_name("state-tenants", tests, NULL, NULL);
 }

@@ -1,0 +1,194 @@
+/*
+ * usage.c: what each tenant used (`flotilla usage`): the project list
+ * (GET /projects, 400 a page: each project's active_time and
+ * synthetic_storage_size of the current period) and the consumption API
+ * (GET /consumption_history/v2/projects, 100 projects a call: compute,
+ * storage and transfer over the range asked). Calls: ceil(P/400) + ceil(N/100)
+ * for N tenants in an account of P projects, all through the client's
+ * rate budget; the batches run side by side (max_in_flight).
+ */
+#include <string.h>
+
+#include "engine/internal.h"
+
+#define LIST_PAGE 400
+#define USAGE_BATCH 100
+
+typedef struct collect {
+	usage_result *out;
+	const spec_fleet *fleet;
+	const plan_selector *sel;
+} collect;
+
+/* sel on the tenant's merged spec and labels; one without a manifest (an
+ * orphan) by its name only, as plan selects. */
+static bool selected(const collect *c, const char *name)
+{
+	if (!c->sel)
+		return true;
+	const spec_tenant *t = c->fleet ? spec_fleet_tenant_find(c->fleet, name) : NULL;
+	if (!t)
+		return plan_selector_match(c->sel, name, NULL, NULL);
+	spec_values sv;
+	spec_tenant_resolve(c->fleet, t, &sv);
+	return plan_selector_match(c->sel, name, &sv, t->labels);
+}
+
+static int take_tenant(void *arg, const state_tenant *t)
+{
+	collect *c = arg;
+	if (!selected(c, t->tenant))
+		return 0;
+	usage_result *r = c->out;
+	if (r->n == r->cap)
+		r->rows = xgrow(r->rows, &r->cap, r->n + 1, sizeof(*r->rows));
+	usage_row *row = &r->rows[r->n++];
+	memset(row, 0, sizeof(*row));
+	row->tenant = xstrdup(t->tenant);
+	row->project_id = xstrdup(t->project_id);
+	return 0;
+}
+
+static int row_by_project(const void *key, const void *elem)
+{
+	return strcmp(key, (*(usage_row *const *)elem)->project_id);
+}
+
+static int by_project(const void *a, const void *b)
+{
+	return strcmp((*(usage_row *const *)a)->project_id, (*(usage_row *const *)b)->project_id);
+}
+
+/* The list's current-period figures, into the rows (index sorted by project). */
+static int read_list(neon_client *c, usage_row **index, size_t n, usage_result *out)
+{
+	char *cursor = NULL;
+	int rc = 0;
+	do {
+		neon_project_page page;
+		neon_result res;
+		memset(&res, 0, sizeof(res));
+		rc = neon_projects_page(c, cursor, LIST_PAGE, NULL, false, &page, &res);
+		out->list_calls++;
+		neon_result_release(&res);
+		free(cursor);
+		cursor = NULL;
+		if (rc != 0)
+			break;
+		for (size_t i = 0; i < page.n; i++) {
+			usage_row **hit = bsearch(page.items[i].id, index, n, sizeof(*index), row_by_project);
+			if (!hit)
+				continue;
+			const json_t *j = page.items[i].json;
+			(*hit)->listed = true;
+			(*hit)->active_seconds = json_integer_value(json_object_get(j, "active_time"));
+			(*hit)->storage_bytes = json_integer_value(json_object_get(j, "synthetic_storage_size"));
+		}
+		cursor = page.next ? xstrdup(page.next) : NULL;
+		neon_project_page_release(&page);
+	} while (cursor);
+	return rc;
+}
+
+typedef struct batch {
+	usage_row **rows;      /* borrowed from the index */
+	size_t n;
+	usage_result *out;
+	engine__progress *prog;
+} batch;
+
+static void on_batch(void *arg, int rc, const neon_usage *items, size_t n, int status, const char *error)
+{
+	batch *b = arg;
+	(void)status;
+	b->out->usage_calls++;
+	if (rc != 0) {
+		if (!b->out->rc) {
+			b->out->rc = rc;
+			snprintf(b->out->error, sizeof(b->out->error), "%s", error ? error : "failed");
+		}
+		return;
+	}
+	for (size_t i = 0; i < n && i < b->n; i++) {
+		b->rows[i]->compute_unit_seconds = items[i].compute_unit_seconds;
+		b->rows[i]->storage_bytes_month = items[i].storage_bytes_month;
+		b->rows[i]->transfer_bytes = items[i].transfer_bytes;
+	}
+	b->prog->done += (int64_t)n;
+	engine__progress_update(b->prog, b->prog->done);
+}
+
+int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan_selector *sel,
+		  const neon_usage_req *rq, usage_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	collect col = {out, fleet, sel};
+	if (state_tenants_foreach(st, take_tenant, &col) != 0)
+		return err_set(ERR_FAIL, "cannot read the tenant map: %s", err_msg());
+	if (!out->n)
+		return 0;
+	usage_row **index = xcalloc(out->n, sizeof(*index));
+	for (size_t i = 0; i < out->n; i++)
+		index[i] = &out->rows[i];
+	qsort(index, out->n, sizeof(*index), by_project);
+	int rc = read_list(c, index, out->n, out);
+	if (rc != 0) {
+		rc = err_set(rc, "GET /projects: %s", err_msg());
+		free(index);
+		return rc;
+	}
+	size_t nb = (out->n + USAGE_BATCH - 1) / USAGE_BATCH;
+	batch *bs = xcalloc(nb, sizeof(*bs));
+	engine__progress prog = {0};
+	engine__progress_start(&prog, "usage", (int64_t)out->n);
+	/* the first batch alone: what refuses it (403, 404, 406) refuses every
+	 * batch, so the rest is sent only after it went through */
+	for (size_t k = 0, first = 1; k < nb && !out->rc; first = nb) {
+		for (; k < first; k++) {
+			batch *b = &bs[k];
+			const char *ids[USAGE_BATCH];
+			b->rows = index + k * USAGE_BATCH;
+			b->n = out->n - k * USAGE_BATCH < USAGE_BATCH ? out->n - k * USAGE_BATCH : USAGE_BATCH;
+			b->out = out;
+			b->prog = &prog;
+			for (size_t i = 0; i < b->n; i++)
+				ids[i] = b->rows[i]->project_id;
+			neon_usage_submit(c, rq, ids, b->n, on_batch, b);
+		}
+		if (neon_run(c) != 0 && !out->rc) {
+			out->rc = ERR_FAIL;
+			snprintf(out->error, sizeof(out->error), "%s", err_msg());
+		}
+	}
+	engine__progress_end(&prog);
+	free(bs);
+	free(index);
+	return out->rc ? err_set(out->rc, "%s", out->error) : 0;
+}
+
+int usage_record(state *st, const usage_result *u, int64_t since, int64_t until)
+{
+	if (!u->n)
+		return 0;
+	state_usage *rows = xcalloc(u->n, sizeof(*rows));
+	for (size_t i = 0; i < u->n; i++) {
+		const usage_row *r = &u->rows[i];
+		rows[i] = (state_usage){r->tenant, r->project_id, since, until, r->compute_unit_seconds, r->active_seconds,
+					r->storage_bytes_month, r->storage_bytes, r->transfer_bytes, 0};
+	}
+	int rc = state_usage_put(st, rows, u->n);
+	free(rows);
+	return rc ? err_set(rc, "cannot keep the usage in the state: %s", err_msg()) : 0;
+}
+
+void usage_result_release(usage_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->rows[i].tenant);
+		free(r->rows[i].project_id);
+	}
+	free(r->rows);
+	memset(r, 0, sizeof(*r));
+}
