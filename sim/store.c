@@ -273,6 +273,7 @@ static void free_branch(sim_branch *b)
 	free(b->parent_timestamp);
 	free(b->init_source);
 	json_decref(b->annotations);
+	json_decref(b->backup_schedule);
 }
 
 static void free_endpoint(sim_endpoint *e)
