@@ -252,6 +252,12 @@ static const char schema_v8[] =
 	"  forgotten_at bigint NOT NULL, run_id bigint NOT NULL);"
 	"CREATE INDEX forgotten_tenant ON forgotten (tenant);";
 
+/* Version 9: schema.c's schema_v9. */
+static const char schema_v9[] =
+	"CREATE TABLE backup_schedules ("
+	"  project_id ctext PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE, branch_id ctext NOT NULL,"
+	"  schedule_json ctext NOT NULL, read_at bigint NOT NULL);";
+
 typedef struct pg_migration {
 	int version;
 	const char *what;
@@ -262,6 +268,7 @@ typedef struct pg_migration {
 static const pg_migration migrations[] = {
 	{ PG_FIRST_VERSION, "the first PostgreSQL schema", schema_v7 },
 	{ 8, "forgotten projects", schema_v8 },
+	{ 9, "backup schedules", schema_v9 },
 };
 
 _Static_assert(PG_FIRST_VERSION + (int)ARRAY_LEN(migrations) - 1 == STATE_SCHEMA_VERSION,

@@ -265,6 +265,16 @@ static const char schema_v8[] =
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX forgotten_tenant ON forgotten (tenant);";
 
+/* Version 9 (issue 17): the backup schedule of each project's default
+ * branch as last read or written (backups.c); no row: never read. */
+static const char schema_v9[] =
+	"CREATE TABLE backup_schedules ("
+	"  project_id TEXT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,"
+	"  branch_id TEXT NOT NULL,"
+	"  schedule_json TEXT NOT NULL,"
+	"  read_at INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -275,6 +285,7 @@ static const migration migrations[] = {
 	{ 6, "name and unread indexes", schema_v6, NULL },
 	{ 7, "tenant sync states", schema_v7, NULL },
 	{ 8, "forgotten projects", schema_v8, NULL },
+	{ 9, "backup schedules", schema_v9, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

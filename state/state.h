@@ -22,7 +22,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 8
+#define STATE_SCHEMA_VERSION 9
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 /* The environment variable that names the state when --state does not. */
 #define STATE_ENV "FLOTILLA_STATE"
@@ -303,6 +303,19 @@ int state_tenant_rows_page(state *s, const char *after, size_t limit, state_tena
  * plan/apply), for when the manifest is gone. ERR_NOTFOUND when unmapped. */
 int state_tenant_set_protect(state *s, const char *tenant, bool protect) WUR;
 int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
+
+/* ------------------------------------------------------- backup schedule */
+
+/*
+ * backups.c: the cached backup schedule of a project's default branch
+ * (schema 9): the BackupScheduleItem array as compact JSON, written by
+ * the deep read's schedule GET and after apply's PUT. *schedule_json is a
+ * heap copy, or NULL when it was never read (0 either way). The put
+ * writes nothing for a project not in the cache.
+ */
+int state_backup_schedule_put(state *s, const char *project_id, const char *branch_id,
+			      const char *schedule_json) WUR;
+int state_backup_schedule_get(state *s, const char *project_id, char **schedule_json) WUR;
 
 /* ------------------------------------------------------------- forgotten */
 

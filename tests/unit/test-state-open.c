@@ -46,7 +46,7 @@ static void test_open_creates_0600(void **st)
 	assert_int_equal(ut_file_mode(fx->path), 0600);
 	assert_int_equal(ut_file_mode(dir), 0700);
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
-	assert_int_equal(state_schema_version(fx->s), 8);
+	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
 	assert_int_equal(state_meta_set(fx->s, "fleet", "prod"), 0);
 	/* the WAL file exists while the handle is open, with the same mode */
 	assert_int_equal(ut_file_mode(wal), 0600);
@@ -162,7 +162,7 @@ static void test_open_migrates_v0(void **st)
 	fx->s = NULL;
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 	assert_int_equal(file_i64(fx->path, "PRAGMA application_id"), APP_ID);
-	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 15);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 16);
 	free(dir);
 }
 
@@ -217,7 +217,7 @@ static void test_open_reports_migration(void **st)
 
 	/* schema 3, as issue 5's flotilla wrote it */
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; DROP TABLE backup_schedules; "
 			    "PRAGMA user_version = 3");
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 3);
@@ -267,12 +267,16 @@ static void test_open_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	set_schema_version(fx->path, 9);
+	set_schema_version(fx->path, STATE_SCHEMA_VERSION + 1);
 
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	ut_assert_err_contains("written by a newer flotilla (schema 9, this one reads up to 8)");
-	assert_int_equal(file_i64(fx->path, fx_pg() ? "SELECT version FROM flotilla_version" : "PRAGMA user_version"), 9);
+	char want[96];
+	snprintf(want, sizeof(want), "written by a newer flotilla (schema %d, this one reads up to %d)",
+		 STATE_SCHEMA_VERSION + 1, STATE_SCHEMA_VERSION);
+	ut_assert_err_contains(want);
+	assert_int_equal(file_i64(fx->path, fx_pg() ? "SELECT version FROM flotilla_version" : "PRAGMA user_version"),
+			 STATE_SCHEMA_VERSION + 1);
 }
 
 static void test_open_refuses_garbage(void **st)
@@ -350,7 +354,7 @@ static void test_open_errors(void **st)
 static void test_schema_tables_and_no_secrets(void **st)
 {
 	fixture *fx = *st;
-	static const char *const want[] = { "branches", "databases", "endpoints", "forgotten", "journal", "leases",
+	static const char *const want[] = { "backup_schedules", "branches", "databases", "endpoints", "forgotten", "journal", "leases",
 					    "manifest_extra", "manifest_index", "meta", "parse_cache", "projects", "roles", "runs", "tenant_sync", "tenants" };
 	static const char *const banned[] = { "password", "secret", "uri", "api_key", "token" };
 	sqlite3_stmt *q = NULL;
@@ -419,14 +423,14 @@ static void test_migrate_v1_to_v2(void **st)
 	file_exec(fx->path, "DROP TABLE manifest_index; DROP TABLE manifest_extra; DROP TABLE parse_cache; "
 			    "ALTER TABLE tenants DROP COLUMN protect; ALTER TABLE projects DROP COLUMN fingerprint; "
 			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; PRAGMA user_version = 1");
+			    "DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; DROP TABLE backup_schedules; PRAGMA user_version = 1");
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
 
 	state_open_report rep;
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 1);
 	assert_int_equal(rep.migrated_to, STATE_SCHEMA_VERSION);
-	assert_int_equal(state_schema_version(fx->s), 8);
+	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
 	char *commit = (char *)"x";
 	assert_int_equal(state_index_commit(fx->s, &commit), 0);
 	assert_null(commit);
@@ -460,11 +464,11 @@ static void test_migrate_v3_to_v4(void **st)
 	state_close(fx->s);
 	fx->s = NULL;
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; DROP TABLE backup_schedules; "
 			    "PRAGMA user_version = 3");
 
 	fx->s = open_ok(fx);
-	assert_int_equal(state_schema_version(fx->s), 8);
+	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
 	state_project_fingerprint(&a, fp);
 	assert_int_equal(state_project_get(fx->s, "old-a", &got), 0);
 	assert_string_equal(got.fingerprint, fp);
