@@ -90,6 +90,24 @@ int refresh_backups(state *st, neon_client *c, char *const *ids, size_t n, refre
 	return n ? neon_run(c) : 0;
 }
 
+int refresh_backups_known(state *st, neon_client *c, char *const *ids, size_t n, refresh_stats *out)
+{
+	char **known = xcalloc(n ? n : 1, sizeof(char *));
+	size_t k = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *cached = NULL;
+		rc = state_backup_schedule_get(st, ids[i], &cached);
+		if (rc == 0 && cached && strcmp(cached, "[]") != 0)
+			known[k++] = ids[i];
+		free(cached);
+	}
+	if (rc == 0)
+		rc = refresh_backups(st, c, known, k, out);
+	free(known);
+	return rc;
+}
+
 /* ------------------------------------------------------------ apply */
 
 /* PUT …/branches/{id}/backup_schedule (a path, filled or not). */

@@ -119,6 +119,10 @@ int refresh_deep(state *st, neon_client *c, char *const *ids, size_t n, refresh_
  * declares one, or its cached one is not empty), and is a deep read due
  * for it (*never_read: it declares one that was never read)? */
 int refresh_backups(state *st, neon_client *c, char *const *ids, size_t n, refresh_stats *out);
+/* The same for those of ids whose cached schedule is not empty (the
+ * daemon's drift sweep, which has no fleet at hand: a schedule flotilla
+ * set is watched; one added by hand to a tenant without one is not). */
+int refresh_backups_known(state *st, neon_client *c, char *const *ids, size_t n, refresh_stats *out);
 int engine_backups_want(state *st, const spec_fleet *f, const state_tenant *t, bool *read, bool *never_read) WUR;
 bool engine_backups_declared(const spec_fleet *f, const char *tenant);
 
