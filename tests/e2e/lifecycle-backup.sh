@@ -8,8 +8,9 @@
 #   2. set, change and remove: each apply exactly one PUT, and no GET
 #      (the plan before the first read the never-read schedule once);
 #   3. a schedule changed in Neon behind flotilla's back: a plain plan
-#      trusts the cache (deep-only drift), --refresh full shows it as
-#      drift, and apply --refresh full heals it with one PUT;
+#      trusts the cache (deep-only drift); refresh --full, or plan
+#      --refresh full, reads it and shows it as drift, and apply --refresh
+#      full heals it with one PUT (the daemon's sweep: daemon.sh group 3);
 #   4. a plan that cannot have it: spec.neonPlan free blocks the tenant
 #      in plan (no call); an account that is free only live (sim
 #      --plan free) fails the PUT with Neon's message and what to do.
@@ -115,6 +116,15 @@ if want 3; then
 		fail "drift" "the out-of-band PUT was refused"
 	before=$(calls)
 	quiet p3a "$before" "drift: a plain plan trusts the cached schedule (deep-only drift needs --refresh full or the daemon)"
+	F refresh --full --repo "$repo" --state "$state" >"$tmp/r3.out" 2>&1 || fail "refresh" "$(cat "$tmp/r3.out")"
+	F plan --repo "$repo" --state "$state" >"$tmp/p3r.out" 2>&1
+	if [ "$(calls)" = "$((${before% *} + 1)) ${before#* }" ] &&
+		grep -q "backups.schedule weekly day 7 at 01:00 -> daily at 04:00 keep 7d" "$tmp/p3r.out"; then
+		ok "drift: refresh --full reads the schedule flotilla set (one GET), and a plain plan then shows the drift"
+	else
+		fail "drift refresh" "calls $(calls) (were $before): $(cat "$tmp/r3.out" "$tmp/p3r.out")"
+	fi
+	before=$(calls)
 	F plan --repo "$repo" --state "$state" --refresh full >"$tmp/p3b.out" 2>&1
 	if [ "$(calls)" = "$((${before% *} + 1)) ${before#* }" ] && grep -q "backups.schedule weekly day 7 at 01:00 -> daily at 04:00 keep 7d" "$tmp/p3b.out"; then
 		ok "drift: plan --refresh full reads it (one GET: acme's, not bolt's) and shows the drift"
