@@ -68,6 +68,23 @@ int diff__backups(act *x, state *st, const spec_values *sv, const char *project_
 	if (!live && !declares(sv))
 		return 0; /* never read, and none wanted: nothing to say */
 	json_t *want = desired(sv);
+	char *refused = NULL;
+	if (live && !json_equal(live, want) && json_array_size(want) > 0 &&
+	    (rc = state_backup_schedule_refused(st, project_id, &refused)) != 0) {
+		json_decref(want);
+		json_decref(live);
+		return rc;
+	}
+	if (refused) {
+		/* Neon said the account's plan cannot have one: sending it again
+		 * would fail the same way */
+		diff__act_reason(x, "tenant '%s': Neon refused its backup schedule (%s): the account's plan has no "
+				 "automated backups", x->a.tenant, refused);
+		diff__act_hint(x, "remove backups.schedule, or move the account to a paid plan and plan with --refresh "
+			       "full (its read of the schedule lifts this block)");
+		x->a.kind = PLAN_BLOCKED;
+		free(refused);
+	}
 	if (!live || !json_equal(live, want)) {
 		char from[512], to[512];
 		if (live)

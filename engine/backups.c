@@ -117,23 +117,38 @@ bool engine__schedule_path(const char *path)
 	return n > k && strcmp(path + n - k, "/backup_schedule") == 0;
 }
 
+/* The branch id of c's filled path (heap), or NULL. */
+static char *schedule_branch(job *j, const plan_call *c)
+{
+	const char *why = NULL;
+	char *path = engine__fill(j, c->path, &why);
+	const char *b = path ? strstr(path, "/branches/") : NULL;
+	char *branch = b && j->project_id ? xstrndup(b + 10, strcspn(b + 10, "/")) : NULL;
+	free(path);
+	return branch;
+}
+
 /* The schedule a PUT set is the live one now (its answer is `{}`): cached
  * at once, so that a later call's failure does not make the next plan
  * send it again. */
 void engine__schedule_written(job *j, const plan_call *c)
 {
-	const char *why = NULL;
-	char *path = engine__fill(j, c->path, &why);
-	const char *b = path ? strstr(path, "/branches/") : NULL;
+	char *branch = schedule_branch(j, c);
 	char *js = json_dumps(json_object_get(c->body, "schedule"), JSON_COMPACT);
-	if (b && js && j->project_id) {
-		b += strlen("/branches/");
-		char *branch = xstrndup(b, strcspn(b, "/"));
-		if (state_backup_schedule_put(j->x->st, j->project_id, branch, js) != 0)
-			engine__warn("apply: cannot cache the backup schedule; the next plan may set it again", "tenant",
-				     j->a->tenant, "error", err_msg());
-		free(branch);
-	}
+	if (branch && js && state_backup_schedule_put(j->x->st, j->project_id, branch, js) != 0)
+		engine__warn("apply: cannot cache the backup schedule; the next plan may set it again", "tenant",
+			     j->a->tenant, "error", err_msg());
 	free(js);
-	free(path);
+	free(branch);
+}
+
+/* Neon refused the schedule (the account's plan): kept, so that the next
+ * plan blocks the tenant instead of sending it again. */
+void engine__schedule_refused(job *j, const plan_call *c, const char *message)
+{
+	char *branch = schedule_branch(j, c);
+	if (branch && state_backup_schedule_refuse(j->x->st, j->project_id, branch, message) != 0)
+		engine__warn("apply: cannot record the refused backup schedule", "tenant", j->a->tenant, "error",
+			     err_msg());
+	free(branch);
 }

@@ -495,9 +495,12 @@ static void on_write(void *arg, neon_result *res)
 		/* the client's message names the request already; Neon's refusal
 		 * of a schedule on this account's plan says what to do */
 		bool refused = res->status == 422 && strcmp(c->method, "PUT") == 0 && engine__schedule_path(c->path);
+		if (refused)
+			engine__schedule_refused(j, c, res->message);
 		char *e = refused ? xasprintf("%s; the account's Neon plan has no automated backups: remove backups.schedule "
-					   "from the manifest, or move the account to a paid plan (with spec.neonPlan: free "
-					   "in flotilla.yaml, plan blocks such a tenant before any call)", res->message)
+					   "from the manifest, or move the account to a paid plan and plan with --refresh full "
+					   "(until then plans block the tenant; with spec.neonPlan: free in flotilla.yaml they "
+					   "block it before any call)", res->message)
 			       : xstrdup(res->message);
 		fail_journal(j, STATE_JOURNAL_FAILED, e);
 		engine__job_end(j, EXEC_FAILED, e, res->request_id);

@@ -46,7 +46,7 @@ static const copy_table tables[] = {
 	{"manifest_index", "tenant:T,path:T", "tenant"},
 	{"manifest_extra", "path:T", "path"},
 	{"forgotten", "project_id:T,tenant:T,fleet:T,forgotten_at:I,run_id:I", "project_id"},
-	{"backup_schedules", "project_id:T,branch_id:T,schedule_json:T,read_at:I", "project_id"},
+	{"backup_schedules", "project_id:T,branch_id:T,schedule_json:T,read_at:I,refused:T", "project_id"},
 };
 
 /* The parsed column list of a table. */

@@ -256,7 +256,7 @@ static const char schema_v8[] =
 static const char schema_v9[] =
 	"CREATE TABLE backup_schedules ("
 	"  project_id ctext PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE, branch_id ctext NOT NULL,"
-	"  schedule_json ctext NOT NULL, read_at bigint NOT NULL);";
+	"  schedule_json ctext NOT NULL, read_at bigint NOT NULL, refused ctext);";
 
 typedef struct pg_migration {
 	int version;

@@ -266,13 +266,15 @@ static const char schema_v8[] =
 	"CREATE INDEX forgotten_tenant ON forgotten (tenant);";
 
 /* Version 9 (issue 17): the backup schedule of each project's default
- * branch as last read or written (backups.c); no row: never read. */
+ * branch as last read or written (backups.c); no row: never read;
+ * refused: Neon's message when it refused a PUT (the account's plan). */
 static const char schema_v9[] =
 	"CREATE TABLE backup_schedules ("
 	"  project_id TEXT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,"
 	"  branch_id TEXT NOT NULL,"
 	"  schedule_json TEXT NOT NULL,"
-	"  read_at INTEGER NOT NULL"
+	"  read_at INTEGER NOT NULL,"
+	"  refused TEXT"
 	") STRICT, WITHOUT ROWID;";
 
 /* Step N brings version N-1 to N. Append only. */

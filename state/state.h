@@ -316,6 +316,12 @@ int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
 int state_backup_schedule_put(state *s, const char *project_id, const char *branch_id,
 			      const char *schedule_json) WUR;
 int state_backup_schedule_get(state *s, const char *project_id, char **schedule_json) WUR;
+/* Neon refused a PUT of the project's schedule (422: the account's plan
+ * has no automated backups): its message is kept, the schedule left as it
+ * was (a new project's: []), until the next put (a read, or a PUT that
+ * succeeded) clears it. *message: heap, or NULL when not refused. */
+int state_backup_schedule_refuse(state *s, const char *project_id, const char *branch_id, const char *message) WUR;
+int state_backup_schedule_refused(state *s, const char *project_id, char **message) WUR;
 
 /* ------------------------------------------------------------- forgotten */
 

@@ -30,7 +30,8 @@
  *       "block_public_connections", "maintenance_window", "protect",
  *       "deep": true | {branches, endpoints, databases, roles},
  *       "backup_schedule": [BackupScheduleItem…] (the cached schedule of
- *       the default branch; absent: never read)}],
+ *       the default branch; absent: never read), "backup_refused": Neon's
+ *       message when it refused a PUT of it}],
  *    "tenants": [{"tenant", "project", "fleet", "protect"}]}
  * Defaults are Neon's (and the manifests' built-in) values: aws-us-east-2,
  * pg 17, 1 day of history, 0.25 CU, 5 minutes. "deep": true is the deep
@@ -284,6 +285,8 @@ static int load_live(state *st, const json_t *live)
 		if (bs) {
 			char *js_ = json_dumps(bs, JSON_COMPACT), *br = xasprintf("br-%s-main", items[i].id);
 			rc = state_backup_schedule_put(st, items[i].id, br, js_);
+			if (rc == 0 && json_object_get(pj, "backup_refused"))
+				rc = state_backup_schedule_refuse(st, items[i].id, br, js(pj, "backup_refused", ""));
 			free(js_);
 			free(br);
 			if (rc != 0)

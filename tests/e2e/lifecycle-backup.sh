@@ -191,5 +191,14 @@ if want 4; then
 	else
 		fail "free live" "exit $rc: $(cat "$tmp/free-live.out")"
 	fi
+	before=$(calls)
+	F plan --repo "$repo" --state "$state" >"$tmp/p4b.out" 2>&1
+	if grep -q "^! acme" "$tmp/p4b.out" && grep -q "Neon refused its backup schedule (.*not available on the free plan)" "$tmp/p4b.out" &&
+		grep -q "to unblock: remove backups.schedule, or move the account to a paid plan and plan with --refresh full" "$tmp/p4b.out" &&
+		[ "$(calls)" = "$before" ]; then
+		ok "free only live: the next plan blocks the tenant with a hint, and sends nothing"
+	else
+		fail "free live blocked" "calls $(calls) (were $before): $(cat "$tmp/p4b.out")"
+	fi
 fi
 finish

@@ -1615,6 +1615,10 @@ static void test_schedule_free_account(void **ctx)
 	assert_non_null(strstr(f->sum.v[0].error, "remove backups.schedule"));
 	assert_non_null(strstr(f->sum.v[0].error, "spec.neonPlan: free"));
 	assert_schedule_cached(f, "[]");
+	char *why = NULL;
+	assert_int_equal(state_backup_schedule_refused(f->st, SCHED_PID, &why), 0);
+	assert_string_equal(why, "PUT " SCHED_PATH ": 422: backup schedules are not available on the free plan");
+	free(why);
 }
 
 /* The refresh's schedule reads: one GET each into the cache; a failed one

@@ -158,6 +158,26 @@ static void test_backup_schedule(void **st)
 	assert_string_equal(got, "[]");
 	free(got);
 	assert_int_equal(state_backup_schedule_put(fx->s, "p-000000", NULL, "[]"), ERR_INVALID);
+
+	/* a refused PUT: the message kept, the schedule too, until a put */
+	char *why = S("x");
+	assert_int_equal(state_backup_schedule_refused(fx->s, "p-000000", &why), 0);
+	assert_null(why);
+	assert_int_equal(state_backup_schedule_refuse(fx->s, "p-000000", "br-main", "422: not on the free plan"), 0);
+	assert_int_equal(state_backup_schedule_refused(fx->s, "p-000000", &why), 0);
+	assert_string_equal(why, "422: not on the free plan");
+	free(why);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000000", &got), 0);
+	assert_string_equal(got, "[]");
+	free(got);
+	assert_int_equal(state_backup_schedule_put(fx->s, "p-000000", "br-main", "[]"), 0);
+	assert_int_equal(state_backup_schedule_refused(fx->s, "p-000000", &why), 0);
+	assert_null(why);
+	/* a project not in the cache: nothing written */
+	assert_int_equal(state_backup_schedule_refuse(fx->s, "p-nope", "br-1", "422"), 0);
+	assert_int_equal(state_backup_schedule_refused(fx->s, "p-nope", &why), 0);
+	assert_null(why);
+	assert_int_equal(state_backup_schedule_refuse(fx->s, "p-000001", NULL, "422"), ERR_INVALID);
 	assert_int_equal(state_backup_schedule_get(fx->s, NULL, &got), ERR_INVALID);
 
 	/* a list that no longer has p-000000 drops it and its schedule */
