@@ -22,13 +22,12 @@ bool engine_backups_declared(const spec_fleet *f, const char *tenant)
 	return l && l->n > 0;
 }
 
-int engine_backups_want(state *st, const spec_fleet *f, const state_tenant *t, bool *read, bool *never_read)
+int engine_backups_want(state *st, bool declared, const char *project_id, bool *read, bool *never_read)
 {
 	char *cached = NULL;
-	int rc = state_backup_schedule_get(st, t->project_id, &cached);
+	int rc = state_backup_schedule_get(st, project_id, &cached);
 	if (rc != 0)
 		return rc;
-	bool declared = engine_backups_declared(f, t->tenant);
 	*never_read = declared && !cached;
 	*read = declared || (cached && strcmp(cached, "[]") != 0);
 	free(cached);

@@ -50,14 +50,17 @@ static int pick_deep(void *arg, const state_tenant *t)
 	state_project p;
 	if (state_project_get(d->st, t->project_id, &p) != 0)
 		return 0; /* not in the cache: gone from Neon, or the cache is older */
-	bool sched = false, unread = false;
-	int rc = engine_backups_want(d->st, d->fleet, t, &sched, &unread);
+	bool stale = d->all || p.deep_at == 0 || !p.deep_fingerprint || !p.fingerprint ||
+		     strcmp(p.deep_fingerprint, p.fingerprint) != 0;
+	/* the cached schedule only matters to a tenant that declares one or
+	 * is read deep anyway: most tenants cost no look-up */
+	bool declared = engine_backups_declared(d->fleet, t->tenant), sched = false, unread = false;
+	int rc = declared || stale ? engine_backups_want(d->st, declared, p.id, &sched, &unread) : 0;
 	if (rc != 0) {
 		state_project_release(&p);
 		return rc;
 	}
-	bool stale = d->all || unread || p.deep_at == 0 || !p.deep_fingerprint || !p.fingerprint ||
-		     strcmp(p.deep_fingerprint, p.fingerprint) != 0;
+	stale = stale || unread;
 	if (stale)
 		id_push(d->out, p.id);
 	if (stale && sched)
