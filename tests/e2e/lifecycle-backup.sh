@@ -11,6 +11,7 @@
 #      trusts the cache (deep-only drift); refresh --full, or plan
 #      --refresh full, reads it and shows it as drift, and apply --refresh
 #      full heals it with one PUT (the daemon's sweep: daemon.sh group 3);
+#      a PUT a killed run left unfinished in the journal is read back;
 #   4. a plan that cannot have it: spec.neonPlan free blocks the tenant
 #      in plan (no call); an account that is free only live (sim
 #      --plan free) fails the PUT with Neon's message and what to do.
@@ -138,6 +139,23 @@ if want 3; then
 		ok "drift: apply --refresh full heals it with one PUT"
 	else
 		fail "heal" "puts $(route "$PUT_R") (was $puts), live $(live acme): $(cat "$tmp/heal.out")"
+	fi
+
+	# a run that died after its PUT was sent: Neon has that schedule (here a
+	# weekly one), the cache does not know; the next apply reads it back
+	api PUT "/projects/$pid/branches/$br/backup_schedule" '{"schedule":[{"frequency":"weekly","day":7,"hour":1}]}' >/dev/null ||
+		fail "crash" "the PUT was refused"
+	now=$(date +%s)
+	st_sql "$state" "INSERT INTO journal (tenant, project_id, action, intent_json, state, created_at, updated_at)
+		VALUES ('acme', '$pid', 'PUT /projects/$pid/branches/$br/backup_schedule', '{}', 'sent', $now, $now)"
+	before=$(calls)
+	apply_ok crash
+	if [ "$(calls)" = "$((${before% *} + 1)) $((${before#* } + 1))" ] &&
+		grep -q "backups.schedule weekly day 7 at 01:00 -> daily at 04:00 keep 7d" "$tmp/crash.out" &&
+		[ "$(live acme)" = '[{"frequency":"daily","hour":4,"retention_seconds":604800}]' ]; then
+		ok "crash: a PUT a previous run left unfinished has its schedule read back (one GET), and apply converges it"
+	else
+		fail "crash" "calls $(calls) (were $before), live $(live acme): $(cat "$tmp/crash.out")"
 	fi
 fi
 
