@@ -468,4 +468,5 @@ void diff__plan_create_calls(act *x, const spec_fleet *f, const char *tenant, co
 	for (int64_t i = 0; i < sv->v[SF_READ_REPLICAS].i; i++)
 		diff__act_call(x, "POST", BODY(x, diff__replica_body(sv, ref, (size_t)i + 1)), false, true,
 			 "/projects/{project_id}/endpoints");
+	diff__backups_create(x, sv, ref);
 }

@@ -174,5 +174,11 @@ typedef struct deepctx {
 } deepctx;
 void diff__endpoints(deepctx *c);
 void diff__branches(deepctx *c);
+/* The default branch's backup schedule (backups.c): against the cached
+ * one, at most one PUT of the whole schedule; a create's PUT after it. */
+/* A BackupScheduleItem array for people: "daily at 03:00 keep 7d; …", "none". */
+void diff__fmt_schedule(const json_t *a, char *out, size_t size);
+int diff__backups(act *x, state *st, const spec_values *sv, const char *project_id, const state_branch *defb) WUR;
+void diff__backups_create(act *x, const spec_values *sv, const char *branch_ref);
 
 #endif

@@ -411,6 +411,11 @@ static int plan_tenant(builder *b, const spec_tenant *t, const char *project_id)
 		deepctx c = {.x = &x, .sv = &sv, .p = &p, .d = &d, .defb = defb, .fleet = in->fleet};
 		diff__endpoints(&c);
 		diff__branches(&c);
+		if ((rc = diff__backups(&x, in->st, &sv, p.id, defb)) != 0) {
+			state_project_release(&p);
+			state_deep_release(&d);
+			goto fail;
+		}
 	}
 	if (over)
 		x.a.kind = PLAN_BLOCKED; /* every change still listed, none made */

@@ -32,6 +32,7 @@ typedef struct made {
 	made_branch *v;
 	size_t n, cap;
 	size_t replicas;
+	const json_t *schedule; /* the backup schedule a PUT sets, borrowed */
 } made;
 
 /* The NAME of "{branch_id:NAME}" inside s (a path or a parent_id), or NULL;
@@ -106,6 +107,8 @@ static void made_call(made *m, const plan_call *c)
 	if (!strcmp(c->method, "PATCH") && ref && (o = json_object_get(c->body, "branch"))) {
 		if (json_is_true(json_object_get(o, "protected")))
 			branch_get(m, ref, len)->protect = true;
+	} else if (!strcmp(c->method, "PUT") && ends_with(c->path, "/backup_schedule")) {
+		m->schedule = json_object_get(c->body, "schedule");
 	} else if (strcmp(c->method, "POST") != 0) {
 		return;
 	} else if (!strcmp(c->path, "/projects/{project_id}/branches") && (o = json_object_get(c->body, "branch"))) {
@@ -329,6 +332,11 @@ void diff__create_details(const plan *p, const plan_action *a, char **label, cha
 		line_add(lines, nlines, &cap, branch_line(&m.v[i]));
 	if (m.replicas)
 		line_add(lines, nlines, &cap, xasprintf("    read replicas: %zu", m.replicas));
+	if (json_array_size(m.schedule)) {
+		char sched[512];
+		diff__fmt_schedule(m.schedule, sched, sizeof(sched));
+		line_add(lines, nlines, &cap, xasprintf("    backups: %s", sched));
+	}
 	if ((s = ips_line(&sp, proj)))
 		line_add(lines, nlines, &cap, s);
 	if ((s = settings_line(&sp, proj)))

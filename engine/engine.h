@@ -112,6 +112,21 @@ typedef void (*refresh_deep_fn)(void *arg, const char *project_id, const neon_pr
 int refresh_deep(state *st, neon_client *c, char *const *ids, size_t n, refresh_deep_fn fn,
 		 void *arg, refresh_stats *out);
 
+/* Backup schedules (backups.c): the default branch's schedule of each of
+ * the given projects (read deep already), one GET each, into the cache;
+ * failures are counted in out->deep_failed. engine_backups_want: should a
+ * deep read of a tenant's project read its schedule too (*read: its
+ * manifest declares one, or its cached one is not empty), and is a deep
+ * read due for it (*never_read: it declares one that was never read)?
+ * engine_backups_declared: does the tenant's merged spec declare one? */
+int refresh_backups(state *st, neon_client *c, char *const *ids, size_t n, refresh_stats *out);
+/* The same for those of ids whose cached schedule is not empty (the
+ * daemon's drift sweep, which has no fleet at hand: a schedule flotilla
+ * set is watched; one added by hand to a tenant without one is not). */
+int refresh_backups_known(state *st, neon_client *c, char *const *ids, size_t n, refresh_stats *out);
+int engine_backups_want(state *st, bool declared, const char *project_id, bool *read, bool *never_read) WUR;
+bool engine_backups_declared(const spec_fleet *f, const char *tenant);
+
 /* Read deep every mapped tenant's project (refresh --full, rebuild.c);
  * *n: how many. 0, or an error code with err_msg (per-project failures
  * are counted in rs). */

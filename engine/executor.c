@@ -454,6 +454,8 @@ static void on_write(void *arg, neon_result *res)
 		} else {
 			if (strcmp(c->method, "POST") == 0)
 				engine__learn_branch(j, json_object_get(res->body, "branch"));
+			if (strcmp(c->method, "PUT") == 0 && engine__schedule_path(c->path))
+				engine__schedule_written(j, c);
 			if (j->a->kind == PLAN_ADOPT && j->step == 0 && marks_first(&j->calls)) {
 				json_decref(j->marked);
 				j->marked = json_incref(res->body);
@@ -490,8 +492,16 @@ static void on_write(void *arg, neon_result *res)
 			return;
 	}
 	if (res->outcome == NEON_HTTP_ERROR || res->outcome == NEON_TRANSPORT || res->outcome == NEON_TOO_BIG) {
-		/* the client's message names the request already */
-		char *e = xstrdup(res->message);
+		/* the client's message names the request already; Neon's refusal
+		 * of a schedule on this account's plan says what to do */
+		bool refused = res->status == 422 && strcmp(c->method, "PUT") == 0 && engine__schedule_path(c->path);
+		if (refused)
+			engine__schedule_refused(j, c, res->message);
+		char *e = refused ? xasprintf("%s; the account's Neon plan has no automated backups: remove backups.schedule "
+					   "from the manifest, or move the account to a paid plan and plan with --refresh full "
+					   "(until then plans block the tenant; with spec.neonPlan: free in flotilla.yaml they "
+					   "block it before any call)", res->message)
+			       : xstrdup(res->message);
 		fail_journal(j, STATE_JOURNAL_FAILED, e);
 		engine__job_end(j, EXEC_FAILED, e, res->request_id);
 		free(e);
@@ -501,7 +511,8 @@ static void on_write(void *arg, neon_result *res)
 	fail_journal(j, STATE_JOURNAL_UNKNOWN, res->message);
 	if (is_create_call(c))
 		goto lookup;
-	if ((strcmp(c->method, "PATCH") == 0 || strcmp(c->method, "DELETE") == 0) && j->resends < MAX_RESENDS) {
+	if ((strcmp(c->method, "PATCH") == 0 || strcmp(c->method, "PUT") == 0 || strcmp(c->method, "DELETE") == 0) &&
+	    j->resends < MAX_RESENDS) {
 		j->resends++;
 		x->sum->resent++;
 		engine__do_step(j);
@@ -632,7 +643,7 @@ void engine__do_step(job *j)
 	 * leaves the cached deep state behind until the read-back at the end:
 	 * if this run dies first, the next plan must read it again */
 	if (j->project_id && strncmp(path, "/projects/", 10) == 0 && strchr(path + 10, '/') &&
-	    state_deep_stale(x->st, j->project_id) != 0)
+	    !engine__schedule_path(path) && state_deep_stale(x->st, j->project_id) != 0)
 		engine__warn("apply: cannot mark the cache stale", "tenant", j->a->tenant, "error", err_msg());
 	neon_submit(x->c, c->method, path, body, true, on_write, j);
 	free(path);

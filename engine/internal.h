@@ -109,6 +109,11 @@ void engine__do_step(job *j);
 /* Placeholders filled from what the job learned; NULL with *why when one
  * names something not created yet. */
 char *engine__fill(job *j, const char *s, const char **why);
+/* Backup schedules in apply (backups.c): is `path` (filled or not) a
+ * branch's backup_schedule; and cache the schedule PUT c set. */
+bool engine__schedule_path(const char *path);
+void engine__schedule_written(job *j, const plan_call *c);
+void engine__schedule_refused(job *j, const plan_call *c, const char *message);
 json_t *engine__fill_json(job *j, const json_t *v, const char **why);
 /* Remember a branch's id by name (from a response). */
 void engine__learn_branch(job *j, const json_t *br);

@@ -35,12 +35,15 @@ typedef struct deep_pick {
 	state *st;
 	id_set *out;
 	bool all;
+	const spec_fleet *fleet;
+	id_set *schedules; /* of out, those whose backup schedule is read too */
 } deep_pick;
 
 /* auto: a managed project never read deep, or whose managed fields moved
  * since its deep read (a change made outside flotilla). Not updated_at:
  * Neon moves it whenever a compute starts or suspends, and a busy fleet
- * would be read deep all over on every plan (docs/state.md). */
+ * would be read deep all over on every plan (docs/state.md). And a tenant
+ * that declares a backup schedule never read (engine/backups.c). */
 static int pick_deep(void *arg, const state_tenant *t)
 {
 	deep_pick *d = arg;
@@ -49,8 +52,19 @@ static int pick_deep(void *arg, const state_tenant *t)
 		return 0; /* not in the cache: gone from Neon, or the cache is older */
 	bool stale = d->all || p.deep_at == 0 || !p.deep_fingerprint || !p.fingerprint ||
 		     strcmp(p.deep_fingerprint, p.fingerprint) != 0;
+	/* the cached schedule only matters to a tenant that declares one or
+	 * is read deep anyway: most tenants cost no look-up */
+	bool declared = engine_backups_declared(d->fleet, t->tenant), sched = false, unread = false;
+	int rc = declared || stale ? engine_backups_want(d->st, declared, p.id, &sched, &unread) : 0;
+	if (rc != 0) {
+		state_project_release(&p);
+		return rc;
+	}
+	stale = stale || unread;
 	if (stale)
 		id_push(d->out, p.id);
+	if (stale && sched)
+		id_push(d->schedules, p.id);
 	state_project_release(&p);
 	return 0;
 }
@@ -79,8 +93,8 @@ static int refresh_live(const plan_req *rq, state *st, neon_client *client, cons
 			     "could not be read (first: %s); nothing was removed from the cache, and no tenant will be "
 			     "created until a refresh completes", unit_count(rs.incomplete).s,
 			rs.incomplete == 1 ? "" : "s", rs.first_error);
-	id_set deep = {0};
-	deep_pick pick = {.st = st, .out = &deep, .all = full};
+	id_set deep = {0}, sched = {0};
+	deep_pick pick = {.st = st, .out = &deep, .all = full, .fleet = fl->fleet, .schedules = &sched};
 	int prc = 0;
 	if (fl->only) {
 		/* an incremental plan compares only the tenants whose desired
@@ -102,13 +116,18 @@ static int refresh_live(const plan_req *rq, state *st, neon_client *client, cons
 		prc = state_tenants_foreach(st, pick_deep, &pick);
 	}
 	rc = prc ? prc : refresh_deep(st, client, deep.ids, deep.n, NULL, NULL, &rs);
+	if (rc == 0)
+		rc = refresh_backups(st, client, sched.ids, sched.n, &rs);
 	if (rc == 0 && rs.deep_failed)
 		rc = err_set(ERR_FAIL, "%s deep read%s failed; first: %s", unit_count(rs.deep_failed).s,
 			     rs.deep_failed == 1 ? "" : "s", rs.first_error);
 	else if (rc == 0 && rq->verbose)
-		engine__note("refresh made %s list call%s and %s deep read%s", unit_count(rs.list_calls).s,
-			     rs.list_calls == 1 ? "" : "s", unit_count((int64_t)deep.n).s, deep.n == 1 ? "" : "s");
+		engine__note("refresh made %s list call%s and %s deep read%s%s%s%s", unit_count(rs.list_calls).s,
+			     rs.list_calls == 1 ? "" : "s", unit_count((int64_t)deep.n).s, deep.n == 1 ? "" : "s",
+			     sched.n ? " (with " : "", sched.n ? unit_count((int64_t)sched.n).s : "",
+			     sched.n == 1 ? " backup schedule)" : sched.n ? " backup schedules)" : "");
 	id_clear(&deep);
+	id_clear(&sched);
 	return rc;
 }
 

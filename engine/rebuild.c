@@ -138,6 +138,8 @@ int refresh_managed(state *st, neon_client *c, refresh_stats *rs, size_t *n)
 	int rc = state_tenants_foreach(st, collect_managed, &l);
 	if (rc == 0)
 		rc = refresh_deep(st, c, l.ids, l.n, NULL, NULL, rs);
+	if (rc == 0)
+		rc = refresh_backups_known(st, c, l.ids, l.n, rs);
 	*n = l.n;
 	id_clear(&l);
 	return rc;

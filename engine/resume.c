@@ -10,7 +10,8 @@
  *     found: it did not run, and the plan creates it. Two or more: apply
  *     stops, naming them; a person decides (never a third).
  *   - Any other write: the plan that follows reads the project again, so
- *     what ran is seen and what did not is planned again.
+ *     what ran is seen and what did not is planned again (a backup
+ *     schedule PUT: its schedule too, which a deep read does not hold).
  * Each touched project is read back into the cache, so the plan sees it,
  * and so is any mapped tenant's project the cache lacks.
  * Every row ends "resolved", with how in its error column.
@@ -25,6 +26,8 @@ typedef struct resume {
 	const char *fleet;
 	char **reread; /* project ids to read back */
 	size_t nreread;
+	char **schedules; /* of those, the ones whose backup schedule a PUT touched */
+	size_t nschedules;
 	resume_stats *stats;
 	int rc;
 } resume;
@@ -156,6 +159,11 @@ static int settle(void *arg, const state_journal_entry *e)
 	else {
 		if (e->project_id && e->project_id[0])
 			reread_add(r, e->project_id);
+		/* the schedule is not part of a deep read: read it too */
+		if (e->project_id && e->project_id[0] && strncmp(a, "PUT ", 4) == 0 && engine__schedule_path(a)) {
+			r->schedules = xrealloc(r->schedules, (r->nschedules + 1) * sizeof(char *));
+			r->schedules[r->nschedules++] = xstrdup(e->project_id);
+		}
 		rc = resolve(r, e, "superseded: the next plan reads the project again");
 	}
 	if (rc != 0)
@@ -193,8 +201,16 @@ int resume_run(state *st, neon_client *c, const char *fleet, resume_stats *out)
 			refresh_one_submit(st, c, r.reread[i], on_reread, &r);
 		rc = neon_run(c);
 	}
+	refresh_stats rs;
+	memset(&rs, 0, sizeof(rs));
+	if (rc == 0 && r.nschedules && (rc = refresh_backups(st, c, r.schedules, r.nschedules, &rs)) == 0 &&
+	    rs.deep_failed)
+		engine__warn("apply: reading back a backup schedule a previous run wrote failed", "error", rs.first_error);
 	for (size_t i = 0; i < r.nreread; i++)
 		free(r.reread[i]);
 	free(r.reread);
+	for (size_t i = 0; i < r.nschedules; i++)
+		free(r.schedules[i]);
+	free(r.schedules);
 	return rc;
 }

@@ -11,7 +11,8 @@
  *              version) is seen fleet-wide within minutes;
  *   deep tier  deep reads of the next tenants after a cursor (round-robin
  *              over the tenant map), paced, then those tenants compared:
- *              branches, computes, databases and roles.
+ *              branches, computes, databases and roles, and the backup
+ *              schedules flotilla set (engine/backups.c).
  *
  * Drifted tenants are healed when the fleet says `drift: heal`. Each tier
  * has its own allowance that grows with time (its part of rate x share)
@@ -232,6 +233,8 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 		neon_client_stats(c, &before);
 		int64_t t0 = mono_ms();
 		rc = refresh_deep(st, c, pg.ids + at, n, NULL, NULL, &rs);
+		if (rc == 0)
+			rc = refresh_backups_known(st, c, pg.ids + at, n, &rs);
 		neon_client_stats(c, &after);
 		int64_t spent = after.requests - before.requests;
 		s->deep_allowance -= (double)spent;

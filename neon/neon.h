@@ -456,4 +456,22 @@ typedef void (*neon_usage_fn)(void *arg, int rc, const neon_usage *items, size_t
 void neon_usage_submit(neon_client *c, const neon_usage_req *rq, const char *const *ids, size_t n,
 		       neon_usage_fn done, void *arg);
 
+/* ----------------------------------------------------- backup schedule */
+
+/*
+ * A branch's backup schedule (backups.c): GET and PUT
+ * /projects/{id}/branches/{branch_id}/backup_schedule. The schedule is
+ * Neon's BackupScheduleItem array; PUT replaces it whole ([] removes it).
+ * ERR_INVALID before any request for a bad id; an answer's failure as
+ * neon__outcome_rc maps it (ERR_NOTFOUND for a 404), with the API's message.
+ */
+typedef void (*neon_schedule_fn)(void *arg, int rc, const json_t *schedule, const char *error);
+/* Queued; done runs from neon_run with the array (borrowed for the call). */
+void neon_backup_schedule_get_submit(neon_client *c, const char *project_id, const char *branch_id,
+				     neon_schedule_fn done, void *arg);
+/* *out: the array, a new reference. */
+int neon_backup_schedule_get(neon_client *c, const char *project_id, const char *branch_id, json_t **out) WUR;
+int neon_backup_schedule_put(neon_client *c, const char *project_id, const char *branch_id,
+			     const json_t *schedule) WUR;
+
 #endif

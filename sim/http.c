@@ -56,7 +56,8 @@ typedef struct conn_ctx {
 static const sim_route *const *tables(void)
 {
 	static const sim_route *const all[] = {SIM_ROUTES_PROJECTS, SIM_ROUTES_BRANCHES, SIM_ROUTES_ENDPOINTS,
-					      SIM_ROUTES_ROLES_DBS, SIM_ROUTES_MISC, SIM_ROUTES_ACCOUNT, NULL};
+					      SIM_ROUTES_ROLES_DBS, SIM_ROUTES_MISC, SIM_ROUTES_ACCOUNT,
+					      SIM_ROUTES_BACKUPS, NULL};
 	return all;
 }
 

@@ -86,6 +86,8 @@ static json_t *dump(const sim_project *p)
 		json_object_set_new(bo, "default", json_boolean(b->is_default));
 		json_object_set_new(bo, "protected", json_boolean(b->protected_));
 		json_object_set_new(bo, "annotations", b->annotations ? json_incref(b->annotations) : json_null());
+		if (b->backup_schedule)
+			json_object_set_new(bo, "backup_schedule", json_incref(b->backup_schedule));
 		json_object_set_new(bo, "created_at", json_integer(b->created_at));
 		json_object_set_new(bo, "updated_at", json_integer(b->updated_at));
 		json_object_set_new(bo, "expires_at", json_integer(b->expires_at));
@@ -184,6 +186,8 @@ static void undump_branch(sim_project *p, const json_t *v)
 	b->is_default = json_is_true(json_object_get(v, "default"));
 	b->protected_ = json_is_true(json_object_get(v, "protected"));
 	b->annotations = get_obj(v, "annotations");
+	json_t *bs = json_object_get(v, "backup_schedule");
+	b->backup_schedule = json_is_array(bs) ? json_incref(bs) : NULL;
 	b->created_at = get_int(v, "created_at");
 	b->updated_at = get_int(v, "updated_at");
 	b->expires_at = get_int(v, "expires_at");

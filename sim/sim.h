@@ -92,6 +92,7 @@ typedef struct sim_branch {
 	bool is_default;
 	bool protected_;
 	json_t *annotations; /* object of strings; owned; may be NULL */
+	json_t *backup_schedule; /* BackupScheduleItem array; owned; NULL: never set */
 	int64_t created_at, updated_at;
 	sim_role *roles;
 	size_t nroles, caproles;
@@ -504,6 +505,7 @@ extern const sim_route SIM_ROUTES_ENDPOINTS[];
 extern const sim_route SIM_ROUTES_ROLES_DBS[];
 extern const sim_route SIM_ROUTES_MISC[];
 extern const sim_route SIM_ROUTES_ACCOUNT[];
+extern const sim_route SIM_ROUTES_BACKUPS[];
 
 typedef struct sim_server sim_server;
 int sim_server_start(sim_server **out, sim_store *s) WUR;

@@ -274,6 +274,7 @@ static void free_branch(sim_branch *b)
 	free(b->init_source);
 	free(b->writes);
 	json_decref(b->annotations);
+	json_decref(b->backup_schedule);
 }
 
 static void free_endpoint(sim_endpoint *e)

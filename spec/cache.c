@@ -24,7 +24,7 @@
 #include "spec/internal.h"
 
 #define MAGIC "FLSC"
-#define VERSION 4 /* 2: the Fleet's neonPlan and limits; 3: pruneBranches; 4: prices */
+#define VERSION 5 /* 2: the Fleet's neonPlan and limits; 3: pruneBranches; 4: prices; 5: backups.schedule */
 #define HEADER_LEN 6
 #define CHECKSUM_LEN 8
 
@@ -179,6 +179,7 @@ static void put_values(wr *w, const spec_values *sv)
 			break;
 		case SPEC_T_STRLIST:
 		case SPEC_T_INTLIST:
+		case SPEC_T_SCHEDULE:
 			put_origin(w, &v->o);
 			put_list(w, spec_field_get((spec_field)f)->type == SPEC_T_INTLIST, v->list);
 			break;
@@ -458,6 +459,7 @@ static void get_values(rd *r, spec_values *sv)
 			break;
 		case SPEC_T_STRLIST:
 		case SPEC_T_INTLIST:
+		case SPEC_T_SCHEDULE:
 			get_origin(r, &v->o);
 			v->list = get_list(r, t == SPEC_T_INTLIST);
 			break;

@@ -38,6 +38,7 @@ static const spec_field_info FIELDS[SF__COUNT] = {
 	[SF_SETTINGS_MW_END_TIME] = {"settings.maintenanceWindow.endTime", SPEC_T_TIME_OF_DAY, "project.settings.maintenance_window.end_time"},
 	[SF_BRANCHES] = {"branches", SPEC_T_BRANCHES, "project.branch + branches/databases/roles"},
 	[SF_PROTECT] = {"protect", SPEC_T_BOOL, NULL},
+	[SF_BACKUP_SCHEDULE] = {"backups.schedule", SPEC_T_SCHEDULE, "backup_schedule.schedule of the default branch"},
 };
 
 const spec_field_info *spec_field_get(spec_field f)
@@ -77,6 +78,7 @@ void spec__builtin_defaults(arena *a, spec_values *out)
 	out->v[SF_COMPUTE_PG_SETTINGS].map = arena_alloc(a, sizeof(spec_map));
 	out->v[SF_SETTINGS_ALLOWED_IPS].list = arena_alloc(a, sizeof(spec_list));
 	out->v[SF_SETTINGS_MW_WEEKDAYS].list = NULL; /* no window */
+	out->v[SF_BACKUP_SCHEDULE].list = arena_alloc(a, sizeof(spec_list)); /* none */
 	out->v[SF_SETTINGS_MW_START_TIME] = builtin_str(NULL);
 	out->v[SF_SETTINGS_MW_END_TIME] = builtin_str(NULL);
 
@@ -140,6 +142,9 @@ void spec__val_format(spec_field f, const spec_val *v, char *out, size_t size)
 		str_copy(out, cu, size);
 		break;
 	}
+	case SPEC_T_SCHEDULE:
+		spec_schedule_format(v->list, out, size);
+		break;
 	case SPEC_T_STRLIST:
 	case SPEC_T_INTLIST: {
 		if (!v->list) {

@@ -166,6 +166,8 @@ bool spec__has_control(const char *s);
 void spec__decode_values(dec *d, const ynode *n, const char *prefix, const char *ypath, spec_values *out,
 		   bool allow_profile);
 /* A map of strings: compute.pgSettings, or metadata.labels when `labels`. */
+/* backups.schedule: each item checked, kept as its API JSON (backups.c). */
+bool spec__decode_schedule(dec *d, const ynode *n, const char *path, spec_val *out);
 spec_map *spec__decode_map(dec *d, const ynode *n, const char *path, bool labels);
 
 /* Decode the documents of file index `file` into `recs` (decode.c): the

@@ -230,6 +230,12 @@ size_t spec_limits_check(const spec_fleet *f, const spec_tenant *t, const spec_v
 		       "rest; protect fewer, or, if Neon allows this account more, set spec.limits.protectedBranches",
 		       nprot, nprot == 1 ? "" : "es", nprot == 1 ? "is" : "are", l.protected_branches, who);
 	}
+	/* docs/neon-api.md, "Backups": automated snapshots are a paid-plan feature */
+	const spec_val *bs = &v[SF_BACKUP_SCHEDULE];
+	if (l.plan && strcmp(l.plan, "free") == 0 && bs->list && bs->list->n > 0)
+		report(&c, &bs->o, "backups.schedule",
+		       "the free plan has no automated backups, so Neon would refuse this schedule; remove "
+		       "backups.schedule, or move the account to a paid plan and set spec.neonPlan");
 	return c.n;
 }
 

@@ -188,6 +188,7 @@ typedef enum {
 	SF_SETTINGS_MW_END_TIME,
 	SF_BRANCHES,
 	SF_PROTECT,
+	SF_BACKUP_SCHEDULE,
 	SF__COUNT
 } spec_field;
 
@@ -205,6 +206,10 @@ typedef enum {
 	SPEC_T_INTLIST,
 	SPEC_T_MAP,
 	SPEC_T_BRANCHES,
+	/* a backup schedule: a list whose items' .s are each one
+	 * BackupScheduleItem as compact JSON, members in the order frequency,
+	 * hour, day, month, retention_seconds (spec/backups.c) */
+	SPEC_T_SCHEDULE,
 } spec_type;
 
 typedef struct spec_field_info {
@@ -218,6 +223,12 @@ typedef struct spec_field_info {
 } spec_field_info;
 
 const spec_field_info *spec_field_get(spec_field f);
+
+/* A backups.schedule for people (backups.c): "daily at 03:00 keep 7d;
+ * weekly day 1 at 04:00", or "none"; one item (its API JSON as
+ * SPEC_T_SCHEDULE keeps it) the same way. Cut to fit `size`. */
+void spec_schedule_format(const spec_list *l, char *out, size_t size);
+void spec_schedule_item_format(const char *item_json, char *out, size_t size);
 
 /* A tenant spec at one layer, or merged. */
 typedef struct spec_values {

@@ -570,6 +570,9 @@ static void decode_level(dec *d, const ynode *n, const level *lv, const char *yp
 		case SPEC_T_BRANCHES:
 			ok = decode_branches(d, v, where, &val);
 			break;
+		case SPEC_T_SCHEDULE:
+			ok = spec__decode_schedule(d, v, where, &val);
+			break;
 		default:
 			ok = decode_scalar_field(d, (spec_field)leaf, v, where, &val);
 		}

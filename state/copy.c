@@ -49,6 +49,7 @@ static const copy_table tables[] = {
 	{"forgotten", "project_id:T,tenant:T,fleet:T,forgotten_at:I,run_id:I", "project_id"},
 	{"tenant_usage", "tenant:T,period_start:I,period_end:I,project_id:T,compute_unit_seconds:I,active_seconds:I,"
 			 "storage_bytes_month:I,storage_bytes:I,transfer_bytes:I,updated_at:I", "tenant, period_start"},
+	{"backup_schedules", "project_id:T,branch_id:T,schedule_json:T,read_at:I,refused:T", "project_id"},
 };
 
 /* The parsed column list of a table. */

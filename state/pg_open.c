@@ -266,6 +266,12 @@ static const char schema_v10[] =
 	"  storage_bytes_month bigint NOT NULL, storage_bytes bigint NOT NULL, transfer_bytes bigint NOT NULL,"
 	"  updated_at bigint NOT NULL, PRIMARY KEY (tenant, period_start));";
 
+/* Version 11: schema.c's schema_v11. */
+static const char schema_v11[] =
+	"CREATE TABLE backup_schedules ("
+	"  project_id ctext PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE, branch_id ctext NOT NULL,"
+	"  schedule_json ctext NOT NULL, read_at bigint NOT NULL, refused ctext);";
+
 typedef struct pg_migration {
 	int version;
 	const char *what;
@@ -278,6 +284,7 @@ static const pg_migration migrations[] = {
 	{ 8, "forgotten projects", schema_v8 },
 	{ 9, "compute activity and storage of projects", schema_v9 },
 	{ 10, "tenant usage", schema_v10 },
+	{ 11, "backup schedules", schema_v11 },
 };
 
 _Static_assert(PG_FIRST_VERSION + (int)ARRAY_LEN(migrations) - 1 == STATE_SCHEMA_VERSION,

@@ -294,6 +294,18 @@ static const char schema_v10[] =
 	"  PRIMARY KEY (tenant, period_start)"
 	") STRICT, WITHOUT ROWID;";
 
+/* Version 11 (issue 17): the backup schedule of each project's default
+ * branch as last read or written (backups.c); no row: never read;
+ * refused: Neon's message when it refused a PUT (the account's plan). */
+static const char schema_v11[] =
+	"CREATE TABLE backup_schedules ("
+	"  project_id TEXT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,"
+	"  branch_id TEXT NOT NULL,"
+	"  schedule_json TEXT NOT NULL,"
+	"  read_at INTEGER NOT NULL,"
+	"  refused TEXT"
+	") STRICT, WITHOUT ROWID;";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -306,6 +318,7 @@ static const migration migrations[] = {
 	{ 8, "forgotten projects", schema_v8, NULL },
 	{ 9, "compute activity and storage of projects", schema_v9, NULL },
 	{ 10, "tenant usage", schema_v10, NULL },
+	{ 11, "backup schedules", schema_v11, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

@@ -22,7 +22,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 10
+#define STATE_SCHEMA_VERSION 11
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 /* The environment variable that names the state when --state does not. */
 #define STATE_ENV "FLOTILLA_STATE"
@@ -324,6 +324,25 @@ int state_tenant_rows_page(state *s, const char *after, size_t limit, state_tena
  * plan/apply), for when the manifest is gone. ERR_NOTFOUND when unmapped. */
 int state_tenant_set_protect(state *s, const char *tenant, bool protect) WUR;
 int state_tenant_get_protect(state *s, const char *tenant, bool *protect) WUR;
+
+/* ------------------------------------------------------- backup schedule */
+
+/*
+ * backups.c: the cached backup schedule of a project's default branch
+ * (schema 9): the BackupScheduleItem array as compact JSON, written by
+ * the deep read's schedule GET and after apply's PUT. *schedule_json is a
+ * heap copy, or NULL when it was never read (0 either way). The put
+ * writes nothing for a project not in the cache.
+ */
+int state_backup_schedule_put(state *s, const char *project_id, const char *branch_id,
+			      const char *schedule_json) WUR;
+int state_backup_schedule_get(state *s, const char *project_id, char **schedule_json) WUR;
+/* Neon refused a PUT of the project's schedule (422: the account's plan
+ * has no automated backups): its message is kept, the schedule left as it
+ * was (a new project's: []), until the next put (a read, or a PUT that
+ * succeeded) clears it. *message: heap, or NULL when not refused. */
+int state_backup_schedule_refuse(state *s, const char *project_id, const char *branch_id, const char *message) WUR;
+int state_backup_schedule_refused(state *s, const char *project_id, char **message) WUR;
 
 /* ------------------------------------------------------------- forgotten */
 

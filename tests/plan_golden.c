@@ -28,7 +28,10 @@
  *       "suspend_timeout_seconds", "pg_settings", "allowed_ips",
  *       "protected_branches_only", "logical_replication",
  *       "block_public_connections", "maintenance_window", "protect",
- *       "deep": true | {branches, endpoints, databases, roles}}],
+ *       "deep": true | {branches, endpoints, databases, roles},
+ *       "backup_schedule": [BackupScheduleItem…] (the cached schedule of
+ *       the default branch; absent: never read), "backup_refused": Neon's
+ *       message when it refused a PUT of it}],
  *    "tenants": [{"tenant", "project", "fleet", "protect"}]}
  * Defaults are Neon's (and the manifests' built-in) values: aws-us-east-2,
  * pg 17, 1 day of history, 0.25 CU, 5 minutes. "deep": true is the deep
@@ -278,6 +281,17 @@ static int load_live(state *st, const json_t *live)
 		if ((json_is_true(json_object_get(pj, "deep")) || json_is_object(json_object_get(pj, "deep"))) &&
 		    (rc = put_deep(st, pj, &items[i], tenant)) != 0)
 			goto done;
+		const json_t *bs = json_object_get(pj, "backup_schedule");
+		if (bs) {
+			char *js_ = json_dumps(bs, JSON_COMPACT), *br = xasprintf("br-%s-main", items[i].id);
+			rc = state_backup_schedule_put(st, items[i].id, br, js_);
+			if (rc == 0 && json_object_get(pj, "backup_refused"))
+				rc = state_backup_schedule_refuse(st, items[i].id, br, js(pj, "backup_refused", ""));
+			free(js_);
+			free(br);
+			if (rc != 0)
+				goto done;
+		}
 	}
 	json_t *tl = json_object_get(live, "tenants");
 	for (size_t i = 0; i < json_array_size(tl); i++) {

@@ -8,7 +8,7 @@
 #   2. the webhook: a valid signature starts a loop at once (202); a bad or
 #      missing one is 401 and nothing runs; SIGHUP rotates the secret;
 #   3. drift made in the sim (a quota, a suspend timeout, a dropped
-#      database) found within the computed sweep time: healed under
+#      database, a removed backup schedule) found within the computed sweep time: healed under
 #      `drift: heal`, only counted under `drift: report`;
 #   4. /metrics is valid Prometheus text (a strict parser below) and its API
 #      request counters equal the sim's, route by route;
@@ -383,7 +383,7 @@ fi
 
 # ------------------------------------------------------------ 3. drift
 # live_state TENANT STATE: compute_time quota, the first endpoint's suspend
-# timeout, and the default branch's database names
+# timeout, the default branch's database names and backup schedule items
 live_state() {
 	local p
 	p=$(pid_of "$1" "$2")
@@ -391,8 +391,10 @@ live_state() {
 	api GET "/projects/$p/endpoints" | json 'sorted((e["id"], e["suspend_timeout_seconds"]) for e in d["endpoints"])[0][1]'
 	b=$(api GET "/projects/$p/branches" | json '[b["id"] for b in d["branches"] if b.get("default")][0]')
 	api GET "/projects/$p/branches/$b/databases" | json '",".join(sorted(x["name"] for x in d["databases"]))'
+	api GET "/projects/$p/branches/$b/backup_schedule" | json 'len(d["schedule"])'
 }
-# make_drift TENANT STATE: a quota, a suspend timeout, a database dropped
+# make_drift TENANT STATE: a quota, a suspend timeout, a database dropped,
+# the backup schedule removed
 make_drift() {
 	local p e b
 	p=$(pid_of "$1" "$2")
@@ -402,7 +404,8 @@ make_drift() {
 		e=$(api GET "/projects/$p/endpoints" | json 'sorted(e["id"] for e in d["endpoints"])[0]') &&
 		until_ok 5 eval "api PATCH '/projects/$p/endpoints/$e' '{\"endpoint\": {\"suspend_timeout_seconds\": 4321}}' >/dev/null" &&
 		b=$(api GET "/projects/$p/branches" | json '[b["id"] for b in d["branches"] if b.get("default")][0]') &&
-		until_ok 5 eval "api DELETE '/projects/$p/branches/$b/databases/inventory' >/dev/null"
+		until_ok 5 eval "api DELETE '/projects/$p/branches/$b/databases/inventory' >/dev/null" &&
+		until_ok 5 eval "api PUT '/projects/$p/branches/$b/backup_schedule' '{\"schedule\": []}' >/dev/null"
 }
 drifted_state() { [ "$(live_state contoso "$1" | tr '\n' ' ')" != "$2" ]; }
 healed_state() { [ "$(live_state contoso "$1" | tr '\n' ' ')" = "$2" ]; }
@@ -444,7 +447,7 @@ if want 3; then
 	if make_drift contoso "$st"; then
 		if until_ok "$limit" healed_state "$st" "$want_live" &&
 			until_ok 5 eval '[ "$(metric flotilla_drift_healed_total)" != "$h0" ]'; then
-			ok "drift heal: a quota, a suspend timeout and a dropped database undone $((($(date +%s%N) - t0) / 1000000))ms after the first change (limit ${limit}s); drift_healed_total $h0 -> $(metric flotilla_drift_healed_total)"
+			ok "drift heal: a quota, a suspend timeout, a dropped database and a removed backup schedule undone $((($(date +%s%N) - t0) / 1000000))ms after the first change (limit ${limit}s); drift_healed_total $h0 -> $(metric flotilla_drift_healed_total)"
 			if [ "$(has_preview)" = 1 ]; then
 				ok "heal left alone the branch preview-42 made outside flotilla"
 			else

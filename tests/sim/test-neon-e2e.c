@@ -958,6 +958,100 @@ static void test_connection_uri(void **state)
 	assert_null(uri);
 }
 
+/* ------------------------------------------------------ backup schedule */
+
+static void on_schedule(void *arg, int rc, const json_t *schedule, const char *error)
+{
+	json_t **got = arg;
+	assert_int_equal(rc, 0);
+	assert_null(error);
+	*got = json_deep_copy(schedule);
+}
+
+static void on_schedule_fail(void *arg, int rc, const json_t *schedule, const char *error)
+{
+	int *got = arg;
+	assert_null(schedule);
+	assert_non_null(error);
+	*got = rc;
+}
+
+/* A new project: its id and its default branch's. */
+static void new_project(fixture *f, char id[64], char br[64])
+{
+	neon_result r;
+	assert_int_equal(neon_call(f->c, "POST", "/projects", json_pack("{s:{s:s}}", "project", "name", "bk"), true, &r), 0);
+	str_copy(id, json_string_value(json_object_get(json_object_get(r.body, "project"), "id")), 64);
+	str_copy(br, json_string_value(json_object_get(json_object_get(r.body, "branch"), "id")), 64);
+	neon_result_release(&r);
+}
+
+/* GET and PUT of a branch's schedule through the client (and its budget):
+ * set, read back, replaced, removed; a bad id refused before sending; a
+ * missing branch ERR_NOTFOUND; the free plan's 422 with Neon's message. */
+static void test_backup_schedule(void **state)
+{
+	static const char *const args[] = {"--plan", "free", NULL};
+	fixture *f = *state;
+	neon_stats st;
+	json_t *got = NULL;
+	char id[64], br[64];
+
+	start(f, NULL);
+	f->c = client(f, NULL, NULL);
+	new_project(f, id, br);
+
+	assert_int_equal(neon_backup_schedule_get(f->c, id, br, &got), 0);
+	assert_int_equal(json_array_size(got), 0);
+	json_decref(got);
+	json_t *daily = json_pack("[{s:s,s:i,s:i}]", "frequency", "daily", "hour", 3, "retention_seconds", 604800);
+	neon_client_stats(f->c, &st);
+	int64_t before = st.requests;
+	assert_int_equal(neon_backup_schedule_put(f->c, id, br, daily), 0);
+	neon_client_stats(f->c, &st);
+	/* every attempt the sim saw (a 423 while the create's operations
+	 * run is waited out) went through the client's budget */
+	json_int_t puts = route_calls(f, "PUT /projects/{project_id}/branches/{branch_id}/backup_schedule");
+	assert_true(puts >= 1);
+	assert_int_equal(st.requests, before + puts);
+	neon_backup_schedule_get_submit(f->c, id, br, on_schedule, &got);
+	assert_int_equal(neon_run(f->c), 0);
+	assert_true(json_equal(got, daily));
+	json_decref(got);
+	json_decref(daily);
+	json_t *none = json_array();
+	assert_int_equal(neon_backup_schedule_put(f->c, id, br, none), 0);
+	assert_int_equal(neon_backup_schedule_get(f->c, id, br, &got), 0);
+	assert_int_equal(json_array_size(got), 0);
+	json_decref(got);
+
+	int rc = 0;
+	assert_int_equal(neon_backup_schedule_get(f->c, id, "../x", &got), ERR_INVALID);
+	assert_int_equal(neon_backup_schedule_put(f->c, "p x", br, none), ERR_INVALID);
+	assert_int_equal(neon_backup_schedule_put(f->c, id, br, NULL), ERR_INVALID);
+	neon_backup_schedule_get_submit(f->c, id, "br/x", on_schedule_fail, &rc);
+	assert_int_equal(neon_run(f->c), 0);
+	assert_int_equal(rc, ERR_INVALID);
+	assert_int_equal(neon_backup_schedule_get(f->c, id, "br-no-such-branch", &got), ERR_NOTFOUND);
+	assert_null(got);
+	json_decref(none);
+
+	/* the free plan refuses a schedule */
+	neon_client_free(f->c);
+	f->c = NULL;
+	int wst;
+	assert_int_equal(sim_stop(f->sim, &wst), 0);
+	sim_free(f->sim);
+	f->sim = NULL;
+	start(f, args);
+	f->c = client(f, NULL, NULL);
+	new_project(f, id, br);
+	daily = json_pack("[{s:s}]", "frequency", "hourly");
+	assert_int_not_equal(neon_backup_schedule_put(f->c, id, br, daily), 0);
+	assert_non_null(strstr(err_msg(), "not available on the free plan"));
+	json_decref(daily);
+}
+
 /* ------------------------------------------------------------ secrets */
 
 #define SECRET_KEY "napi_TOPSECRET_e2e_0123456789abcdef"
@@ -1122,6 +1216,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deep_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ops_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_uri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_schedule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_never_leaks, setup, teardown),
 	};
 	const char *sim = getenv("FLOTILLA_SIM");

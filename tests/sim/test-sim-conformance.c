@@ -64,6 +64,8 @@ static const char *const ROUTES[] = {
 	"GET /users/me",
 	"GET /consumption_history/projects",
 	"GET /consumption_history/v2/projects",
+	"GET /projects/{project_id}/branches/{branch_id}/backup_schedule",
+	"PUT /projects/{project_id}/branches/{branch_id}/backup_schedule",
 };
 #define NROUTES ARRAY_LEN(ROUTES)
 
@@ -560,6 +562,64 @@ static void test_protocol_errors(void **state)
  * per-route burst. Its clock runs 600 times faster, so consumption
  * history has timeframes to show.
  */
+/* A branch's backup schedule: empty until set, replaced whole by PUT (an
+ * empty list removes it), each item checked against BackupScheduleItem;
+ * the free plan cannot have one. */
+static void test_backup_schedule(void **state)
+{
+	static const char *const free_args[] = { "--op-delay-ms", "20", "--rate-per-minute", "0", "--plan", "free",
+		NULL };
+	fixture *f = *state;
+	sim_response r;
+	char id[64], br[64];
+
+	assert_true(f->project[0] != 0);
+	e2e_wait_ops(f->sim, f->project);
+	call(f, "GET", T_B "/backup_schedule", 200, NULL, &r, "/projects/%s/branches/%s/backup_schedule", f->project,
+		f->main_branch);
+	assert_int_equal(json_array_size(sim_json_get(r.json, "schedule")), 0);
+	sim_response_release(&r);
+	check(f, "PUT", T_B "/backup_schedule", 200, "{\"schedule\": [{\"frequency\": \"daily\", \"hour\": 3,"
+		" \"retention_seconds\": 604800}, {\"frequency\": \"weekly\", \"day\": 1, \"hour\": 4}]}",
+		"/projects/%s/branches/%s/backup_schedule", f->project, f->main_branch);
+	call(f, "GET", T_B "/backup_schedule", 200, NULL, &r, "/projects/%s/branches/%s/backup_schedule", f->project,
+		f->main_branch);
+	assert_int_equal(json_array_size(sim_json_get(r.json, "schedule")), 2);
+	assert_string_equal(e2e_need_str(r.json, "schedule.1.frequency"), "weekly");
+	assert_int_equal(json_integer_value(sim_json_get(r.json, "schedule.0.retention_seconds")), 604800);
+	sim_response_release(&r);
+	check(f, "PUT", T_B "/backup_schedule", 400, "{\"schedule\": [{\"frequency\": \"fortnightly\"}]}",
+		"/projects/%s/branches/%s/backup_schedule", f->project, f->main_branch);
+	check(f, "PUT", T_B "/backup_schedule", 400, "{\"schedule\": [{\"frequency\": \"daily\", \"hour\": 24}]}",
+		"/projects/%s/branches/%s/backup_schedule", f->project, f->main_branch);
+	check(f, "PUT", T_B "/backup_schedule", 400, "{\"schedule\": [{\"frequency\": \"daily\","
+		" \"retention_seconds\": 60}]}", "/projects/%s/branches/%s/backup_schedule", f->project, f->main_branch);
+	check(f, "PUT", T_B "/backup_schedule", 400, "{}", "/projects/%s/branches/%s/backup_schedule", f->project,
+		f->main_branch);
+	check(f, "GET", T_B "/backup_schedule", 404, NULL, "/projects/%s/branches/br-no-such-branch/backup_schedule",
+		f->project);
+	check(f, "PUT", T_B "/backup_schedule", 200, "{\"schedule\": []}", "/projects/%s/branches/%s/backup_schedule",
+		f->project, f->main_branch);
+	call(f, "GET", T_B "/backup_schedule", 200, NULL, &r, "/projects/%s/branches/%s/backup_schedule", f->project,
+		f->main_branch);
+	assert_int_equal(json_array_size(sim_json_get(r.json, "schedule")), 0);
+	sim_response_release(&r);
+
+	e2e_start(&f->other, free_args);
+	f->cur = f->other;
+	call(f, "POST", "/projects", 201, "{\"project\": {\"name\": \"free\"}}", &r, "/projects");
+	str_copy(id, e2e_need_str(r.json, "project.id"), sizeof(id));
+	str_copy(br, e2e_need_str(r.json, "branch.id"), sizeof(br));
+	sim_response_release(&r);
+	e2e_wait_ops(f->other, id);
+	check(f, "PUT", T_B "/backup_schedule", 422, "{\"schedule\": [{\"frequency\": \"daily\"}]}",
+		"/projects/%s/branches/%s/backup_schedule", id, br);
+	check(f, "PUT", T_B "/backup_schedule", 200, "{\"schedule\": []}", "/projects/%s/branches/%s/backup_schedule",
+		id, br);
+	f->cur = f->sim;
+	e2e_stop(&f->other);
+}
+
 static void test_limits_and_locks(void **state)
 {
 	static const char *const args[] = { "--op-delay-ms", "5000", "--max-projects", "1",
@@ -582,6 +642,11 @@ static void test_limits_and_locks(void **state)
 		"/projects/%s", id);
 	check(f, "DELETE", "/projects/{project_id}", 423, NULL, "/projects/%s", id);
 	check(f, "POST", "/projects/{project_id}/branches", 423, "{}", "/projects/%s/branches", id);
+	call(f, "GET", T_BS, 200, NULL, &r, "/projects/%s/branches", id);
+	snprintf(from, sizeof(from), "%.31s", e2e_need_str(r.json, "branches.0.id"));
+	sim_response_release(&r);
+	check(f, "PUT", T_B "/backup_schedule", 423, "{\"schedule\": []}", "/projects/%s/branches/%s/backup_schedule",
+		id, from);
 
 	for (tries = 0; tries < 10; tries++) {
 		assert_int_equal(sim_request(f->cur, "GET", "/api/v2/regions", NULL, &r), 0);
@@ -698,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_roles_and_databases),
 		cmocka_unit_test(test_operations_and_misc),
 		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_backup_schedule),
 		cmocka_unit_test(test_limits_and_locks),
 		cmocka_unit_test(test_checker_catches_a_broken_body),
 		cmocka_unit_test(test_every_route_checked),

@@ -1544,6 +1544,110 @@ static int group_teardown(void **ctx)
 	return 0;
 }
 
+/* ------------------------------------------------------- backup schedule */
+
+#define SCHED_PID "calm-lake-600001"
+#define SCHED_PATH "/projects/" SCHED_PID "/branches/br-" SCHED_PID "/backup_schedule"
+#define SCHED_JSON "[{\"frequency\":\"daily\",\"hour\":3,\"retention_seconds\":604800}]"
+
+/* acme declares a daily schedule; the cache holds none: one PUT planned. */
+static void schedule_update(fx *f)
+{
+	fx_fleet(f, "acme", "  backups: {schedule: [{frequency: daily, hour: 3, retention: 7d}]}", NULL);
+	fx_live_deep(f, "acme", SCHED_PID);
+	assert_int_equal(state_backup_schedule_put(f->st, SCHED_PID, "br-" SCHED_PID, "[]"), 0);
+	plan *pl = fx_plan(f);
+	assert_int_equal(pl->nupdate, 1);
+	assert_int_equal(pl->ncalls, 1);
+}
+
+static void assert_schedule_cached(fx *f, const char *want)
+{
+	char *got = NULL;
+	assert_int_equal(state_backup_schedule_get(f->st, SCHED_PID, &got), 0);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* A PUT whose outcome was lost is sent again (it replaces the whole
+ * schedule: idempotent); its answer `{}` updates the cached schedule, with
+ * no read-back and the deep state not marked stale. */
+static void test_schedule_put_lost_resent(void **ctx)
+{
+	fx *f = *ctx;
+	jrows j;
+
+	schedule_update(f);
+	json_t *body = json_loads("{\"schedule\":" SCHED_JSON "}", 0, NULL);
+	step *lost = expect(f->s, "PUT", SCHED_PATH, 0, NULL);
+	want_body(f->s, lost, json_incref(body));
+	step *ok = expect(f->s, "PUT", SCHED_PATH, 200, json_object());
+	want_body(f->s, ok, body);
+
+	assert_int_equal(fx_apply(f, false), 2);
+	assert_int_equal(f->sum.v[0].status, EXEC_OK);
+	assert_int_equal(f->sum.resent, 1);
+	assert_int_equal(f->sum.readbacks, 0);
+	fx_journal(f, &j);
+	assert_int_equal(j.n, 2);
+	assert_string_equal(j.v[0].action, "PUT " SCHED_PATH);
+	assert_string_equal(j.v[0].state, STATE_JOURNAL_UNKNOWN);
+	assert_string_equal(j.v[1].state, STATE_JOURNAL_DONE);
+	assert_schedule_cached(f, SCHED_JSON);
+	state_project p;
+	assert_int_equal(state_project_get(f->st, SCHED_PID, &p), 0);
+	assert_non_null(p.deep_fingerprint);
+	state_project_release(&p);
+	assert_no_warnings(f);
+}
+
+/* Neon refuses a schedule on a free account (422): the tenant fails with
+ * Neon's message and what to do; the cache keeps what was live. */
+static void test_schedule_free_account(void **ctx)
+{
+	fx *f = *ctx;
+
+	schedule_update(f);
+	expect(f->s, "PUT", SCHED_PATH, 422, error_json("backup schedules are not available on the free plan"));
+	assert_int_equal(fx_apply(f, false), 1);
+	assert_int_equal(f->sum.v[0].status, EXEC_FAILED);
+	assert_non_null(strstr(f->sum.v[0].error, "not available on the free plan"));
+	assert_non_null(strstr(f->sum.v[0].error, "remove backups.schedule"));
+	assert_non_null(strstr(f->sum.v[0].error, "spec.neonPlan: free"));
+	assert_schedule_cached(f, "[]");
+	char *why = NULL;
+	assert_int_equal(state_backup_schedule_refused(f->st, SCHED_PID, &why), 0);
+	assert_string_equal(why, "PUT " SCHED_PATH ": 422: backup schedules are not available on the free plan");
+	free(why);
+}
+
+/* The refresh's schedule reads: one GET each into the cache; a failed one
+ * is counted and named, and leaves the cached schedule alone. */
+static void test_schedule_reads(void **ctx)
+{
+	fx *f = *ctx;
+	char *ids[] = {(char *)SCHED_PID, (char *)"calm-lake-600002"};
+	refresh_stats rs;
+
+	fx_fleet(f, "acme", "", "bravo", "", NULL);
+	fx_live_deep(f, "acme", SCHED_PID);
+	fx_live_deep(f, "bravo", "calm-lake-600002");
+	assert_int_equal(state_backup_schedule_put(f->st, "calm-lake-600002", "br-calm-lake-600002", SCHED_JSON), 0);
+	expect(f->s, "GET", SCHED_PATH, 200, json_loads("{\"schedule\":" SCHED_JSON "}", 0, NULL));
+	expect(f->s, "GET", "/projects/calm-lake-600002/branches/br-calm-lake-600002/backup_schedule", 404,
+	       error_json("branch not found"));
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(refresh_backups(f->st, f->c, ids, 2, &rs), 0);
+	assert_int_equal(script_check(f->s), 2);
+	assert_int_equal(rs.deep_failed, 1);
+	assert_non_null(strstr(rs.first_error, "reading the backup schedule of project 'calm-lake-600002' failed"));
+	assert_schedule_cached(f, SCHED_JSON);
+	char *got = NULL;
+	assert_int_equal(state_backup_schedule_get(f->st, "calm-lake-600002", &got), 0);
+	assert_string_equal(got, SCHED_JSON);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1562,6 +1666,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_settle_op_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settle_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settle_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schedule_put_lost_resent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schedule_free_account, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schedule_reads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("executor", tests, group_setup, group_teardown);

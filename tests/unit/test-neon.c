@@ -972,6 +972,14 @@ static void on_deep(void *arg, const char *project_id, int rc, neon_project_deep
 	str_copy(s->error, error ? error : "", sizeof(s->error));
 }
 
+static void on_bad_schedule(void *arg, int rc, const json_t *schedule, const char *error)
+{
+	int *sched_rc = arg;
+	assert_null(schedule);
+	assert_non_null(strstr(error, "not valid"));
+	*sched_rc = rc;
+}
+
 static void test_bad_ids(void **state)
 {
 	neon_client *c = NULL;
@@ -1010,6 +1018,21 @@ static void test_bad_ids(void **state)
 		assert_int_equal(neon_project_recover(c, "p-1/branches", &res), ERR_INVALID);
 		assert_int_equal(res.attempts, 0);
 		neon_result_release(&res);
+
+		/* a backup schedule's ids, refused before anything is sent (the
+		 * address is closed: a request would be a transport error) */
+		json_t *none = json_array(), *got = NULL;
+		int sched_rc = 0;
+
+		assert_int_equal(neon_backup_schedule_get(c, "p/q", "br-1", &got), ERR_INVALID);
+		assert_null(got);
+		assert_int_equal(neon_backup_schedule_put(c, "p", "../br", none), ERR_INVALID);
+		assert_int_equal(neon_backup_schedule_put(c, "p", "br-1", NULL), ERR_INVALID);
+		neon_backup_schedule_get_submit(c, "p", "br 1", on_bad_schedule, &sched_rc);
+		assert_int_equal(sched_rc, 0); /* reported from neon_run */
+		assert_int_equal(neon_run(c), 0);
+		assert_int_equal(sched_rc, ERR_INVALID);
+		json_decref(none);
 	}
 	neon_client_free(c);
 }

@@ -185,11 +185,100 @@ static void test_preserved_list(void **st)
 	assert_null(v);
 }
 
+/* --------------------------------------------------------- backup schedule */
+
+/* The cached schedule (state/backups.c): NULL until read, replaced by each
+ * put, kept across a deep read's new branch rows, gone with its project. */
+static void test_backup_schedule(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 2);
+	state_branch br = { .id = S("br-main"), .name = S("main"), .is_default = true };
+	state_deep d = { &br, 1, NULL, 0, NULL, 0, NULL, 0 };
+	char *got = S("x");
+
+	fx->s = open_ok(fx);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000000", &got), 0);
+	assert_null(got);
+	/* a project not in the cache: nothing written */
+	assert_int_equal(state_backup_schedule_put(fx->s, "p-000000", "br-main", "[]"), 0);
+	assert_int_equal(refresh_all(fx->s, page, 2, 2), 0);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000000", &got), 0);
+	assert_null(got);
+
+	assert_int_equal(state_backup_schedule_put(fx->s, "p-000000", "br-main", "[{\"frequency\":\"daily\"}]"), 0);
+	assert_int_equal(state_backup_schedule_put(fx->s, "p-000001", "br-other", "[]"), 0);
+	assert_int_equal(state_deep_put(fx->s, "p-000000", "u1", &d), 0);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000000", &got), 0);
+	assert_string_equal(got, "[{\"frequency\":\"daily\"}]");
+	free(got);
+	assert_int_equal(state_backup_schedule_put(fx->s, "p-000000", "br-main", "[]"), 0);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000000", &got), 0);
+	assert_string_equal(got, "[]");
+	free(got);
+	assert_int_equal(state_backup_schedule_put(fx->s, "p-000000", NULL, "[]"), ERR_INVALID);
+
+	/* a refused PUT: the message kept, the schedule too, until a put */
+	char *why = S("x");
+	assert_int_equal(state_backup_schedule_refused(fx->s, "p-000000", &why), 0);
+	assert_null(why);
+	assert_int_equal(state_backup_schedule_refuse(fx->s, "p-000000", "br-main", "422: not on the free plan"), 0);
+	assert_int_equal(state_backup_schedule_refused(fx->s, "p-000000", &why), 0);
+	assert_string_equal(why, "422: not on the free plan");
+	free(why);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000000", &got), 0);
+	assert_string_equal(got, "[]");
+	free(got);
+	assert_int_equal(state_backup_schedule_put(fx->s, "p-000000", "br-main", "[]"), 0);
+	assert_int_equal(state_backup_schedule_refused(fx->s, "p-000000", &why), 0);
+	assert_null(why);
+	/* a project not in the cache: nothing written */
+	assert_int_equal(state_backup_schedule_refuse(fx->s, "p-nope", "br-1", "422"), 0);
+	assert_int_equal(state_backup_schedule_refused(fx->s, "p-nope", &why), 0);
+	assert_null(why);
+	assert_int_equal(state_backup_schedule_refuse(fx->s, "p-000001", NULL, "422"), ERR_INVALID);
+	assert_int_equal(state_backup_schedule_get(fx->s, NULL, &got), ERR_INVALID);
+
+	/* a list that no longer has p-000000 drops it and its schedule */
+	assert_int_equal(refresh_all(fx->s, page + 1, 1, 1), 1);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000000", &got), 0);
+	assert_null(got);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000001", &got), 0);
+	assert_string_equal(got, "[]");
+	free(got);
+}
+
+/* A state of schema 8 (before backup_schedules) is migrated on open: its
+ * projects have no cached schedule, so a plan reads the ones it needs. */
+static void test_backup_schedule_migrated(void **st)
+{
+	fixture *fx = *st;
+	state_project *page = make_page(fx, "p", 0, 1);
+	state_open_report rep;
+	char *got = S("x");
+
+	fx->s = open_ok(fx);
+	assert_int_equal(refresh_all(fx->s, page, 1, 1), 0);
+	state_close(fx->s);
+	fx->s = NULL;
+	file_exec(fx->path, "DROP TABLE backup_schedules; DROP TABLE tenant_usage; ALTER TABLE projects DROP COLUMN compute_last_active_at; "
+			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size");
+	set_schema_version(fx->path, 8);
+	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
+	assert_int_equal(rep.migrated_from, 8);
+	assert_int_equal(rep.migrated_to, STATE_SCHEMA_VERSION);
+	assert_int_equal(state_backup_schedule_get(fx->s, "p-000000", &got), 0);
+	assert_null(got);
+	assert_int_equal(state_backup_schedule_put(fx->s, "p-000000", "br-1", "[]"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX(test_deep_put_get),
 		FX(test_preserved_list),
+		FX(test_backup_schedule),
+		FX(test_backup_schedule_migrated),
 	};
 	return cmocka_run_group_tests_name("state-deep", tests, NULL, NULL);
 }

@@ -217,7 +217,7 @@ static void test_open_reports_migration(void **st)
 
 	/* schema 3, as issue 5's flotilla wrote it */
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; DROP TABLE backup_schedules; "
 			    "PRAGMA user_version = 3");
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 3);
@@ -267,12 +267,16 @@ static void test_open_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	set_schema_version(fx->path, 11);
+	set_schema_version(fx->path, STATE_SCHEMA_VERSION + 1);
 
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	ut_assert_err_contains("written by a newer flotilla (schema 11, this one reads up to 10)");
-	assert_int_equal(file_i64(fx->path, fx_pg() ? "SELECT version FROM flotilla_version" : "PRAGMA user_version"), 11);
+	char want[96];
+	snprintf(want, sizeof(want), "written by a newer flotilla (schema %d, this one reads up to %d)",
+		 STATE_SCHEMA_VERSION + 1, STATE_SCHEMA_VERSION);
+	ut_assert_err_contains(want);
+	assert_int_equal(file_i64(fx->path, fx_pg() ? "SELECT version FROM flotilla_version" : "PRAGMA user_version"),
+			 STATE_SCHEMA_VERSION + 1);
 }
 
 static void test_open_refuses_garbage(void **st)
@@ -350,9 +354,9 @@ static void test_open_errors(void **st)
 static void test_schema_tables_and_no_secrets(void **st)
 {
 	fixture *fx = *st;
-	static const char *const want[] = { "branches", "databases", "endpoints", "forgotten", "journal", "leases",
-					    "manifest_extra", "manifest_index", "meta", "parse_cache", "projects", "roles", "runs",
-					    "tenant_sync", "tenant_usage", "tenants" };
+	static const char *const want[] = { "backup_schedules", "branches", "databases", "endpoints", "forgotten",
+					    "journal", "leases", "manifest_extra", "manifest_index", "meta", "parse_cache",
+					    "projects", "roles", "runs", "tenant_sync", "tenant_usage", "tenants" };
 	static const char *const banned[] = { "password", "secret", "uri", "api_key", "token" };
 	sqlite3_stmt *q = NULL;
 	sqlite3 *db;
@@ -420,7 +424,7 @@ static void test_migrate_v1_to_v2(void **st)
 	file_exec(fx->path, "DROP TABLE manifest_index; DROP TABLE manifest_extra; DROP TABLE parse_cache; "
 			    "ALTER TABLE tenants DROP COLUMN protect; ALTER TABLE projects DROP COLUMN fingerprint; "
 			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; PRAGMA user_version = 1");
+			    "DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; DROP TABLE backup_schedules; PRAGMA user_version = 1");
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
 
 	state_open_report rep;
@@ -461,7 +465,7 @@ static void test_migrate_v3_to_v4(void **st)
 	state_close(fx->s);
 	fx->s = NULL;
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; DROP TABLE backup_schedules; "
 			    "PRAGMA user_version = 3");
 
 	fx->s = open_ok(fx);

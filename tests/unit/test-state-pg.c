@@ -49,8 +49,8 @@ static void test_pg_schema(void **st)
 	assert_int_equal(state_schema_version(fx->s), STATE_SCHEMA_VERSION);
 	tables = file_text(fx->path, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
 				     "WHERE schemaname = current_schema()");
-	assert_string_equal(tables, "branches,databases,endpoints,flotilla_version,forgotten,journal,leases,manifest_extra,"
-				    "manifest_index,meta,parse_cache,projects,roles,runs,tenant_sync,tenant_usage,tenants");
+	assert_string_equal(tables, "backup_schedules,branches,databases,endpoints,flotilla_version,forgotten,journal,leases,"
+				    "manifest_extra,manifest_index,meta,parse_cache,projects,roles,runs,tenant_sync,tenant_usage,tenants");
 	for (char *t = strtok_r(tables, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		cols = columns_of(fx->path, t);
 		for (size_t b = 0; b < ARRAY_LEN(banned); b++)
@@ -81,11 +81,16 @@ static void test_pg_refuses_newer(void **st)
 	fx->s = open_ok(fx);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "UPDATE flotilla_version SET version = 11");
+	char *sql = xasprintf("UPDATE flotilla_version SET version = %d", STATE_SCHEMA_VERSION + 1);
+	file_exec(fx->path, sql);
+	free(sql);
 	assert_int_equal(state_open(&s, fx->path), ERR_INVALID);
 	assert_null(s);
-	ut_assert_err_contains("written by a newer flotilla (schema 11, this one reads up to 10)");
-	assert_int_equal(file_i64(fx->path, "SELECT version FROM flotilla_version"), 11);
+	char want[96];
+	snprintf(want, sizeof(want), "written by a newer flotilla (schema %d, this one reads up to %d)",
+		 STATE_SCHEMA_VERSION + 1, STATE_SCHEMA_VERSION);
+	ut_assert_err_contains(want);
+	assert_int_equal(file_i64(fx->path, "SELECT version FROM flotilla_version"), STATE_SCHEMA_VERSION + 1);
 }
 
 static void test_pg_refuses_foreign_schema(void **st)
@@ -402,6 +407,7 @@ static void fill_state(fixture *fx, state *s)
 	assert_int_equal(state_index_replace(s, "abc123", rows, 2, extra, 1), 0);
 	assert_int_equal(state_meta_set(s, "fleet", "prod"), 0);
 	assert_int_equal(state_lease_acquire(s, "fleet", 60, NULL), 0);
+	assert_int_equal(state_backup_schedule_put(s, "c-full", "br-c-full", "[{\"frequency\":\"daily\",\"hour\":3}]"), 0);
 }
 
 /* flotilla state copy's core: SQLite -> PostgreSQL -> SQLite gives the
@@ -438,6 +444,11 @@ static void test_pg_copy_round_trip(void **st)
 	file_exec(back, "UPDATE forgotten SET tenant = 'other'");
 	assert_int_equal(state_verify_same(from, again, &rep), ERR_FAIL);
 	ut_assert_err_contains("table forgotten differs");
+	file_exec(back, "UPDATE forgotten SET tenant = 'gone'");
+	assert_int_equal(file_i64(back, "SELECT count(*) FROM backup_schedules WHERE schedule_json LIKE '%daily%'"), 1);
+	file_exec(back, "UPDATE backup_schedules SET schedule_json = '[]'");
+	assert_int_equal(state_verify_same(from, again, &rep), ERR_FAIL);
+	ut_assert_err_contains("table backup_schedules differs");
 	/* the copied ids are taken: the next run follows them */
 	assert_int_equal(state_run_begin(pg, "refresh", &run), 0);
 	assert_int_equal(run, 2);

@@ -250,7 +250,7 @@ static void test_forgotten_migrated(void **st)
 	assert_int_equal(state_tenant_put(fx->s, "acme", "p-a", "prod", "create"), 0);
 	state_close(fx->s);
 	fx->s = NULL;
-	file_exec(fx->path, "DROP TABLE forgotten; DROP TABLE tenant_usage; ALTER TABLE projects DROP COLUMN compute_last_active_at; "
+	file_exec(fx->path, "DROP TABLE forgotten; DROP TABLE tenant_usage; DROP TABLE backup_schedules; ALTER TABLE projects DROP COLUMN compute_last_active_at; "
 			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size");
 	set_schema_version(fx->path, 7);
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
