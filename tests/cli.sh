@@ -86,8 +86,8 @@ expect 1 "no state file at '$tmp/none.db'" state copy "$tmp/none.db" "$tmp/to.db
 # a copy between two files (unlock made an empty state), and one into a
 # state that holds something, refused
 expect 1 "nobody holds the lease" unlock --force --state "$tmp/from.db"
-expect 0 "15 tables verified the same" state copy "$tmp/from.db" "$tmp/to.db"
-expect 0 "15 tables verified the same" state copy "$tmp/to.db" "$tmp/again.db"
+expect 0 "16 tables verified the same" state copy "$tmp/from.db" "$tmp/to.db"
+expect 0 "16 tables verified the same" state copy "$tmp/to.db" "$tmp/again.db"
 sqlite3 "$tmp/to.db" "INSERT INTO meta VALUES ('fleet', 'other')"
 expect 1 "state '$tmp/to.db' is not empty (table meta has 1 rows)" state copy "$tmp/from.db" "$tmp/to.db"
 expect 1 "rate wants requests per second" refresh --rate 0

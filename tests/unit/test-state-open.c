@@ -162,7 +162,7 @@ static void test_open_migrates_v0(void **st)
 	fx->s = NULL;
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 	assert_int_equal(file_i64(fx->path, "PRAGMA application_id"), APP_ID);
-	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 16);
+	assert_int_equal(file_i64(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 17);
 	free(dir);
 }
 
