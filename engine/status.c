@@ -226,7 +226,8 @@ static int near_quota_json(state *st, size_t max, json_t **out)
 	near_ctx c = {0};
 	int rc = state_usage_near_quota(st, add_near, &c);
 	if (rc == 0) {
-		qsort(c.v, c.n, sizeof(*c.v), near_cmp);
+		if (c.n > 1) /* qsort of NULL, 0 is undefined */
+			qsort(c.v, c.n, sizeof(*c.v), near_cmp);
 		json_t *list = json_array();
 		for (size_t i = 0; i < c.n && i < max; i++)
 			json_array_append(list, c.v[i].j);

@@ -237,7 +237,8 @@ static void print_result(const cli_opts *o, const usage_opts *x, usage_result *u
 			 const char *to, int *rc)
 {
 	by_metric = x->by;
-	qsort(u->rows, u->n, sizeof(*u->rows), row_cmp);
+	if (u->n > 1) /* qsort of NULL, 0 is undefined */
+		qsort(u->rows, u->n, sizeof(*u->rows), row_cmp);
 	size_t n = x->top && (size_t)x->top < u->n ? (size_t)x->top : u->n;
 	*rc = EXIT_OK;
 	if (strcmp(o->format, "csv") == 0)

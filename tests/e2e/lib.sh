@@ -146,6 +146,30 @@ simstat() { simstats | python3 -c "import json,sys; print(json.load(sys.stdin)$1
 route() { simstats | python3 -c "import json,sys; print(sum(json.load(sys.stdin)['requests'].get(sys.argv[1], {}).values()))" "$1"; }
 # faults JSON: the sim's fault settings (/__sim/faults); complains on stderr when refused
 faults() { curl -sf -X POST "$base/__sim/faults" -d "$1" >/dev/null || echo "faults $1 refused" >&2; }
+# api_write METHOD PATH BODY: a write to the sim's API as a Neon client makes
+# it: a 423 (the project's operations still running) is waited out, as Neon
+# asks, up to 20 s; false on any other answer
+api_write() {
+	local i code
+	for ((i = 0; i < 200; i++)); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' -X "$1" "$base/api/v2$2" -H "Authorization: Bearer $key" -d "$3")
+		case $code in
+		2??) return 0 ;;
+		423) sleep 0.1 ;;
+		*) return 1 ;;
+		esac
+	done
+	return 1
+}
+# ops_settled: wait (up to 20 s) until the sim has no unfinished operation
+ops_settled() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(simstat '["operations"]["unfinished"]')" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # no_dups: the sim never held two projects of one name
 no_dups() { [ "$(simstat '["max_projects_per_name"]')" -le 1 ] && [ "$(simstat '["duplicate_names"]')" = '{}' ]; }
 

@@ -85,11 +85,11 @@ print(a["project_id"], a["tenant"], json.dumps({"active_time_seconds": a["active
 print(b["project_id"], b["tenant"], json.dumps({"compute_time_seconds": math.ceil(b["compute_unit_seconds"] / 0.85)}))
 print(c["project_id"], c["tenant"], json.dumps({"active_time_seconds": c["active_seconds"] * 2}))
 PY
+# (woken tenants' operations may still hold their projects: api_write waits out the 423)
 while read -r pid name quota; do
-	curl -sf -X PATCH "$base/api/v2/projects/$pid" -H "Authorization: Bearer $key" \
-		-d "{\"project\": {\"settings\": {\"quota\": $quota}}}" >/dev/null || fail "quota" "PATCH $pid"
+	api_write PATCH "/projects/$pid" "{\"project\": {\"settings\": {\"quota\": $quota}}}" || fail "quota" "PATCH $pid"
 done <"$tmp/quotas"
-sleep 1 # the PATCHes' operations finish
+ops_settled || fail "quota" "the sim's operations never finished"
 F refresh --repo "$tmp/repo" --state "$state" >/dev/null 2>"$tmp/err" || fail "refresh 2" "$(cat "$tmp/err")"
 mapfile -t near < <(cut -d' ' -f2 "$tmp/quotas")
 F status --state "$state" >"$tmp/status" 2>"$tmp/err"
