@@ -152,10 +152,8 @@ int cmd_connection_string(int argc, char **argv)
 	cli_opts_init(&o);
 	if (cli_opts_parse(CMD, argc, argv, opts, CLI_API, &o, conn_opt, &x) != EXIT_OK)
 		return EXIT_ERROR;
-	if (optind >= argc)
-		return cli_fail(CMD, "give a TENANT (flotilla state list lists them)");
-	const char *tenant = argv[optind++];
-	if (cli_opts_extra(CMD, argc, argv) != EXIT_OK)
+	const char *tenant = NULL;
+	if (cli_tenant_arg(CMD, argc, argv, &tenant) != EXIT_OK)
 		return EXIT_ERROR;
 	state *st = NULL;
 	if (cli_state_open_existing(CMD, o.state_path, &st) != EXIT_OK)

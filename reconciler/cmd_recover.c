@@ -83,10 +83,7 @@ static int parse(int argc, char **argv, recover_opts *r)
 	r->o.rq.mode = "none";
 	if (cli_opts_parse("recover", argc, argv, opts, CLI_API | CLI_COMMIT, &r->o, recover_opt, r) != EXIT_OK)
 		return EXIT_ERROR;
-	if (optind >= argc)
-		return cli_fail("recover", "which tenant? flotilla recover TENANT (see flotilla recover --help)");
-	r->tenant = argv[optind++];
-	return cli_opts_extra("recover", argc, argv);
+	return cli_tenant_arg("recover", argc, argv, &r->tenant);
 }
 
 /* What will be done, before asking. */

@@ -253,10 +253,8 @@ int cmd_restore(int argc, char **argv)
 	cli_opts_init(&o);
 	if (cli_opts_parse(CMD, argc, argv, opts, CLI_API, &o, restore_opt, &x) != EXIT_OK)
 		return EXIT_ERROR;
-	if (optind >= argc)
-		return cli_fail(CMD, "give a TENANT (flotilla state list lists them)");
-	const char *tenant = argv[optind++];
-	if (cli_opts_extra(CMD, argc, argv) != EXIT_OK)
+	const char *tenant = NULL;
+	if (cli_tenant_arg(CMD, argc, argv, &tenant) != EXIT_OK)
 		return EXIT_ERROR;
 	if (!x.to)
 		return cli_fail(CMD, "give --to TIMESTAMP|LSN: the point to restore to");

@@ -149,10 +149,8 @@ static int state_forget_cmd(int argc, char **argv)
 	cli_opts_init(&o);
 	if (cli_opts_parse("state forget", argc, argv, opts, 0, &o, forget_opt, &f) != EXIT_OK)
 		return EXIT_ERROR;
-	if (optind >= argc)
-		return cli_fail("state forget", "give a TENANT (flotilla state list lists them)");
-	const char *tenant = argv[optind++];
-	if (cli_opts_extra("state forget", argc, argv) != EXIT_OK)
+	const char *tenant = NULL;
+	if (cli_tenant_arg("state forget", argc, argv, &tenant) != EXIT_OK)
 		return EXIT_ERROR;
 	state *st = NULL;
 	if (cli_state_open_existing("state forget", o.state_path, &st) != EXIT_OK)

@@ -304,10 +304,8 @@ int cmd_state_show(int argc, char **argv)
 	if (cli_opts_parse("state show", argc, argv, read_opts, 0, &o, NULL, NULL) != EXIT_OK ||
 	    take_format("state show", &o, &json) != EXIT_OK)
 		return EXIT_ERROR;
-	if (optind >= argc)
-		return cli_fail("state show", "give a TENANT (flotilla state list lists them)");
-	const char *tenant = argv[optind++];
-	if (cli_opts_extra("state show", argc, argv) != EXIT_OK)
+	const char *tenant = NULL;
+	if (cli_tenant_arg("state show", argc, argv, &tenant) != EXIT_OK)
 		return EXIT_ERROR;
 	state *st = NULL;
 	if (cli_state_open_existing("state show", o.state_path, &st) != EXIT_OK)

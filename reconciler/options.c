@@ -157,3 +157,11 @@ int cli_opts_extra(const char *cmd, int argc, char **argv)
 		return cli_fail(cmd, "unexpected argument '%s' (see flotilla %s --help)", argv[optind], cmd);
 	return EXIT_OK;
 }
+
+int cli_tenant_arg(const char *cmd, int argc, char **argv, const char **tenant)
+{
+	if (optind >= argc)
+		return cli_fail(cmd, "give a TENANT (flotilla state list lists them)");
+	*tenant = argv[optind++];
+	return cli_opts_extra(cmd, argc, argv);
+}

@@ -191,6 +191,9 @@ int cli_opts_parse(const char *cmd, int argc, char **argv, const struct option *
 		   cli_own_opt own, void *arg);
 /* EXIT_OK when no operand is left, else "unexpected argument". */
 int cli_opts_extra(const char *cmd, int argc, char **argv);
+/* After cli_opts_parse: the one TENANT argument, and nothing after it
+ * (EXIT_OK, or EXIT_ERROR after saying what is missing or extra). */
+int cli_tenant_arg(const char *cmd, int argc, char **argv, const char **tenant);
 
 /*
  * Make the API client. The key is read from the file or the environment
