@@ -39,6 +39,8 @@ static int to_row(const neon_project *p, state_project *r)
 	r->compute_last_active_at = (char *)json_string_value(json_object_get(p->json, "compute_last_active_at"));
 	const json_t *size = json_object_get(p->json, "synthetic_storage_size");
 	r->synthetic_storage_size = json_is_integer(size) ? json_integer_value(size) : -1;
+	const json_t *active = json_object_get(p->json, "active_time");
+	r->active_time = json_is_integer(active) ? json_integer_value(active) : -1;
 	char where[160];
 	snprintf(where, sizeof(where), "project %s", p->id);
 	return diff_fields_from_json(r, p->json, where);

@@ -31,7 +31,7 @@ static const copy_table tables[] = {
 		     "pg_settings_json:T,allowed_ips_json:T,protected_branches_only:I,logical_replication:I,"
 		     "block_public_connections:I,maintenance_window_json:T,listed_at:I,refresh_gen:I,deep_at:I,"
 		     "deep_updated_at:T,fingerprint:T,deep_fingerprint:T,compute_last_active_at:T,"
-		     "synthetic_storage_size:I", "id"},
+		     "synthetic_storage_size:I,active_time:I", "id"},
 	{"branches", "project_id:T,id:T,name:T,parent_id:T,is_default:I,protected:I,annotations_json:T,"
 		     "created_at:T,updated_at:T", "project_id, id"},
 	{"endpoints", "project_id:T,id:T,branch_id:T,read_write:I,min_cu:R,max_cu:R,suspend_timeout_seconds:I,"

@@ -406,7 +406,8 @@ int state__meta_get(state *s, const char *key, char **out) WUR;
 	X(quota_data_transfer, I64) X(quota_logical_size, I64) X(min_cu, REAL) X(max_cu, REAL)             \
 	X(suspend_timeout_seconds, I64) X(pg_settings_json, TEXT) X(allowed_ips_json, TEXT)                \
 	X(protected_branches_only, BOOL) X(logical_replication, BOOL) X(block_public_connections, BOOL)    \
-	X(maintenance_window_json, TEXT) X(compute_last_active_at, TEXT) X(synthetic_storage_size, I64N)
+	X(maintenance_window_json, TEXT) X(compute_last_active_at, TEXT) X(synthetic_storage_size, I64N) \
+	X(active_time, I64N)
 #define STATE_PROJECT_FIELDS(X)                                                                        \
 	STATE_PROJECT_LISTED(X)                                                                        \
 	X(listed_at, I64) X(deep_at, I64) X(deep_updated_at, TEXT) X(fingerprint, TEXT) X(deep_fingerprint, TEXT)

@@ -272,6 +272,9 @@ static const char schema_v11[] =
 	"  project_id ctext PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE, branch_id ctext NOT NULL,"
 	"  schedule_json ctext NOT NULL, read_at bigint NOT NULL, refused ctext);";
 
+/* Version 12: schema.c's schema_v12. */
+static const char schema_v12[] = "ALTER TABLE projects ADD COLUMN active_time bigint;";
+
 typedef struct pg_migration {
 	int version;
 	const char *what;
@@ -285,6 +288,7 @@ static const pg_migration migrations[] = {
 	{ 9, "compute activity and storage of projects", schema_v9 },
 	{ 10, "tenant usage", schema_v10 },
 	{ 11, "backup schedules", schema_v11 },
+	{ 12, "active time of projects", schema_v12 },
 };
 
 _Static_assert(PG_FIRST_VERSION + (int)ARRAY_LEN(migrations) - 1 == STATE_SCHEMA_VERSION,

@@ -205,7 +205,7 @@ static int fingerprint_rows(state *s)
 
 	/* the columns later steps add are not there yet: NULL here */
 	if ((rc = state__prepare(s, "SELECT " STATE_PROJECT_COLUMNS " FROM (SELECT *, NULL AS compute_last_active_at, "
-				 "NULL AS synthetic_storage_size FROM projects)", &sel)) != 0 ||
+				 "NULL AS synthetic_storage_size, NULL AS active_time FROM projects)", &sel)) != 0 ||
 	    (rc = state__prepare(s, "UPDATE projects SET fingerprint = ?2, deep_fingerprint = CASE WHEN "
 				 "deep_at > 0 AND deep_updated_at IS updated_at THEN ?2 END WHERE id = ?1", &upd)) != 0)
 		goto done;
@@ -306,6 +306,12 @@ static const char schema_v11[] =
 	"  refused TEXT"
 	") STRICT, WITHOUT ROWID;";
 
+/* Version 12 (issue 17): each project's active time in the current
+ * billing period as the list shows it, so the daemon's usage tier has the
+ * figure the activeTime quota is checked against without a list of its
+ * own. NULL until a list fills it. */
+static const char schema_v12[] = "ALTER TABLE projects ADD COLUMN active_time INTEGER;";
+
 /* Step N brings version N-1 to N. Append only. */
 static const migration migrations[] = {
 	{ 1, "the first schema", schema_v1, NULL },
@@ -319,6 +325,7 @@ static const migration migrations[] = {
 	{ 9, "compute activity and storage of projects", schema_v9, NULL },
 	{ 10, "tenant usage", schema_v10, NULL },
 	{ 11, "backup schedules", schema_v11, NULL },
+	{ 12, "active time of projects", schema_v12, NULL },
 };
 
 _Static_assert(ARRAY_LEN(migrations) == STATE_SCHEMA_VERSION,

@@ -22,7 +22,7 @@
 
 #include "util/util.h"
 
-#define STATE_SCHEMA_VERSION 11
+#define STATE_SCHEMA_VERSION 12
 #define STATE_DEFAULT_PATH ".flotilla/state.db"
 /* The environment variable that names the state when --state does not. */
 #define STATE_ENV "FLOTILLA_STATE"
@@ -147,6 +147,9 @@ typedef struct state_project {
 	 * managed fields: they are in no fingerprint. */
 	char *compute_last_active_at;
 	int64_t synthetic_storage_size;
+	/* the project's active time in the current billing period, seconds,
+	 * as the list shows it (schema 12; -1: not sent) */
+	int64_t active_time;
 	/* bookkeeping, filled by reads only */
 	int64_t listed_at;                   /* unix seconds of the list page that last had it */
 	int64_t deep_at;                     /* last deep read, 0: never */
@@ -314,6 +317,7 @@ typedef struct state_tenant_row {
 	 * or not cached) and storage (-1: not known) */
 	const char *created_at, *compute_last_active_at;
 	int64_t synthetic_storage_size;
+	int64_t active_time;                 /* this billing period's, -1: not known */
 } state_tenant_row;
 typedef int (*state_tenant_row_fn)(void *arg, const state_tenant_row *r);
 /* Up to `limit` rows whose tenants sort after `after` ("" from the start),

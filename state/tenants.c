@@ -245,7 +245,7 @@ int state_tenants_page(state *s, const char *after, size_t limit, state_tenant_f
  * it is not cached) and the sync row's (NULL: synced). */
 #define ROW_COLUMNS "t.tenant, t.project_id, t.fleet, t.source, t.mapped_at, t.protect, " \
 	"CASE WHEN p.id IS NULL THEN 0 ELSE 1 END, p.name, p.region_id, p.pg_version, y.state, y.reason, y.since, " \
-	"p.created_at, p.compute_last_active_at, p.synthetic_storage_size"
+	"p.created_at, p.compute_last_active_at, p.synthetic_storage_size, p.active_time"
 
 typedef struct listing_walk {
 	state_tenant_row_fn fn;
@@ -270,6 +270,7 @@ static int listing_row(db_stmt *st, void *arg)
 	r.created_at = state__col_text(st, 13, false);
 	r.compute_last_active_at = state__col_text(st, 14, false);
 	r.synthetic_storage_size = db_col_null(st, 15) ? -1 : db_col_i64(st, 15);
+	r.active_time = db_col_null(st, 16) ? -1 : db_col_i64(st, 16);
 	return w->fn(w->arg, &r);
 }
 

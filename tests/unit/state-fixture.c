@@ -323,6 +323,7 @@ state_project full_project(fixture *fx, const char *id)
 	p.maintenance_window_json = arena_strdup(fx->a, "{\"weekdays\":[6,7],\"start_time\":\"01:00\"}");
 	p.compute_last_active_at = arena_strdup(fx->a, "2026-11-19T22:15:00Z");
 	p.synthetic_storage_size = 3221225472LL;
+	p.active_time = 7260;
 	return p;
 }
 
@@ -369,6 +370,7 @@ void assert_project_equal(const state_project *got, const state_project *want)
 	else
 		assert_null(got->compute_last_active_at);
 	assert_int_equal(got->synthetic_storage_size, want->synthetic_storage_size);
+	assert_int_equal(got->active_time, want->active_time);
 }
 
 /* ------------------------------------------------------------- walks */

@@ -262,7 +262,7 @@ static void test_backup_schedule_migrated(void **st)
 	state_close(fx->s);
 	fx->s = NULL;
 	file_exec(fx->path, "DROP TABLE backup_schedules; DROP TABLE tenant_usage; ALTER TABLE projects DROP COLUMN compute_last_active_at; "
-			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size");
+			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size; ALTER TABLE projects DROP COLUMN active_time");
 	set_schema_version(fx->path, 8);
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 8);

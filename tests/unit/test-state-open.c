@@ -217,7 +217,7 @@ static void test_open_reports_migration(void **st)
 
 	/* schema 3, as issue 5's flotilla wrote it */
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; DROP TABLE backup_schedules; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; ALTER TABLE projects DROP COLUMN active_time; DROP TABLE tenant_usage; DROP TABLE backup_schedules; "
 			    "PRAGMA user_version = 3");
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 3);
@@ -424,7 +424,7 @@ static void test_migrate_v1_to_v2(void **st)
 	file_exec(fx->path, "DROP TABLE manifest_index; DROP TABLE manifest_extra; DROP TABLE parse_cache; "
 			    "ALTER TABLE tenants DROP COLUMN protect; ALTER TABLE projects DROP COLUMN fingerprint; "
 			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; DROP TABLE backup_schedules; PRAGMA user_version = 1");
+			    "DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; ALTER TABLE projects DROP COLUMN active_time; DROP TABLE tenant_usage; DROP TABLE backup_schedules; PRAGMA user_version = 1");
 	assert_int_equal(file_i64(fx->path, "PRAGMA user_version"), 1);
 
 	state_open_report rep;
@@ -465,7 +465,7 @@ static void test_migrate_v3_to_v4(void **st)
 	state_close(fx->s);
 	fx->s = NULL;
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN fingerprint; ALTER TABLE endpoints DROP COLUMN name; "
-			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; DROP TABLE backup_schedules; "
+			    "ALTER TABLE projects DROP COLUMN deep_fingerprint; DROP INDEX projects_name; DROP INDEX projects_deep_at; DROP TABLE tenant_sync; DROP TABLE forgotten; ALTER TABLE projects DROP COLUMN compute_last_active_at; ALTER TABLE projects DROP COLUMN synthetic_storage_size; ALTER TABLE projects DROP COLUMN active_time; DROP TABLE tenant_usage; DROP TABLE backup_schedules; "
 			    "PRAGMA user_version = 3");
 
 	fx->s = open_ok(fx);

@@ -340,20 +340,24 @@ static void test_activity_and_storage(void **st)
 	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
 	p.compute_last_active_at = arena_strdup(fx->a, "2026-12-01T08:00:00Z");
 	p.synthetic_storage_size = -1;
+	p.active_time = 86400;
 	state_project_fingerprint(&p, fp1);
 	assert_string_equal(fp0, fp1);
 	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
 	assert_int_equal(state_project_get(fx->s, "sleepy-1", &got), 0);
 	assert_string_equal(got.compute_last_active_at, "2026-12-01T08:00:00Z");
 	assert_int_equal(got.synthetic_storage_size, -1);
+	assert_int_equal(got.active_time, 86400);
 	assert_string_equal(got.fingerprint, fp0);
 	state_project_release(&got);
 	p.compute_last_active_at = NULL;
 	p.synthetic_storage_size = 0;
+	p.active_time = -1;
 	assert_int_equal(refresh_all(fx->s, &p, 1, 1), 0);
 	assert_int_equal(state_project_get(fx->s, "sleepy-1", &got), 0);
 	assert_null(got.compute_last_active_at);
 	assert_int_equal(got.synthetic_storage_size, 0);
+	assert_int_equal(got.active_time, -1);
 	state_project_release(&got);
 }
 
@@ -371,7 +375,7 @@ static void test_activity_migrated(void **st)
 	state_close(fx->s);
 	fx->s = NULL;
 	file_exec(fx->path, "ALTER TABLE projects DROP COLUMN compute_last_active_at; "
-			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size; DROP TABLE tenant_usage; DROP TABLE backup_schedules");
+			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size; ALTER TABLE projects DROP COLUMN active_time; DROP TABLE tenant_usage; DROP TABLE backup_schedules");
 	set_schema_version(fx->path, 8);
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 8);

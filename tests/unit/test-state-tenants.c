@@ -251,7 +251,7 @@ static void test_forgotten_migrated(void **st)
 	state_close(fx->s);
 	fx->s = NULL;
 	file_exec(fx->path, "DROP TABLE forgotten; DROP TABLE tenant_usage; DROP TABLE backup_schedules; ALTER TABLE projects DROP COLUMN compute_last_active_at; "
-			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size");
+			    "ALTER TABLE projects DROP COLUMN synthetic_storage_size; ALTER TABLE projects DROP COLUMN active_time");
 	set_schema_version(fx->path, 7);
 	assert_int_equal(state_open_ex(&fx->s, fx->path, &rep), 0);
 	assert_int_equal(rep.migrated_from, 7);
