@@ -20,7 +20,7 @@ declare -A _flotilla_opts=(
 		--lock-timeout --op-timeout --format --color --state --api-url --api-key-file --repo --ref
 		--refresh --select --changed-since --verbose --help"
 	[daemon]="--repo --ref --interval --listen --port-file --cache-dir --webhook-secret-file
-		--drift-budget --list-interval --notify-url --notify-url-file --lease-ttl --rate --parallel
+		--drift-budget --list-interval --usage-interval --notify-url --notify-url-file --lease-ttl --rate --parallel
 		--secrets-dir --state --api-url --api-key-file --log-format --help"
 	[unlock]="--force --reason --state --help"
 	[status]="--state --format --color --idle --as-of --help"
@@ -51,7 +51,7 @@ declare -A _flotilla_values=(
 	[--ref]=@free [--select]=@free [--changed-since]=@free [--full-plan-url]=@free
 	[--match]=@free [--rate]=@free [--parallel]=@free [--max-deletes]=@free
 	[--lock-timeout]=@free [--op-timeout]=@free [--api-url]=@free [--interval]=@free
-	[--listen]=@free [--drift-budget]=@free [--list-interval]=@free [--notify-url]=@free
+	[--listen]=@free [--drift-budget]=@free [--list-interval]=@free [--usage-interval]=@free [--notify-url]=@free
 	[--lease-ttl]=@free [--reason]=@free [--role]=@free [--database]=@free [--branch]=@free
 	[--to]=@free [--preserve-as]=@free [--cleanup-after]=@free
 	[--since]=@free [--until]=@free [--top]=@free [--org-id]=@free

@@ -460,7 +460,9 @@ int planning_fleet_check(state *st, const char *fleet, const char *where);
  * list interval and every tenant compared after it, and deep reads of the
  * next tenants (paced) compared after them; both within a share of the
  * request budget, drifted tenants healed when the fleet says `drift: heal`.
- * The sweep keeps its allowances and cursor between steps.
+ * A third tier reads the fleet's usage every usage interval, paced, from
+ * the deep tier's part of the share while it runs. The sweep keeps its
+ * allowances and cursors between steps.
  */
 typedef struct sweep sweep;
 typedef struct sweep_opts {
@@ -469,6 +471,7 @@ typedef struct sweep_opts {
 	double budget;          /* the share of it the sweep may spend, above 0, at most 1 */
 	int64_t interval_s;     /* the daemon's loop interval */
 	int64_t list_interval_s; /* the list tier's, 0: as often as half the share allows (sweep.c) */
+	int64_t usage_interval_s; /* the usage tier's, 0: off */
 	int64_t deadline_ms;    /* monotonic: the next fetch; the sweep never delays it */
 	const exec_opts *heal;  /* how drift is healed (fleet is set from the manifests) */
 	/* or NULL: true when the sweep should stop reading now (a webhook, a signal) */
@@ -494,6 +497,14 @@ typedef struct sweep_result {
 	sync_news news;         /* of them, the newly drifted (both tiers) */
 	bool healed_run;        /* the heal ran */
 	size_t healed, heal_failed;
+	/* the usage tier: tenants whose usage was kept, its calls, whether a
+	 * pass over the fleet ended (and when it began), and what stopped it
+	 * (a refusal ends the pass; the next starts an interval later) */
+	size_t usage_tenants;
+	int64_t usage_calls;
+	bool usage_pass_done;
+	int64_t usage_pass_s;
+	char usage_error[600];
 } sweep_result;
 sweep *sweep_new(void);
 void sweep_free(sweep *s);
@@ -586,6 +597,7 @@ typedef struct usage_result {
 	size_t n, cap;
 	int64_t list_calls, usage_calls;
 	int rc;
+	int status;                    /* the HTTP status of the first refusal, 0: none */
 	char error[768];
 } usage_result;
 
@@ -600,5 +612,24 @@ int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan
  * for `flotilla status`. 0, or an error with err_msg. */
 int usage_record(state *st, const usage_result *u, int64_t since, int64_t until) WUR;
 void usage_result_release(usage_result *r);
+
+/* A page of the daemon's usage tier (usage_refresh_page). */
+#define USAGE_NAME_LEN 128
+typedef struct usage_page {
+	size_t tenants;          /* read from the map */
+	size_t recorded;         /* whose usage was kept */
+	int64_t calls;           /* consumption calls made */
+	bool end;                /* the page reached the end of the map */
+	char last[USAGE_NAME_LEN]; /* its last tenant: where the next page starts */
+	int status;              /* the HTTP status of a refusal, 0: none */
+} usage_page;
+/* The usage of up to `limit` mapped tenants after `after` ("": from the
+ * start) for the month of `now` so far: ceil(limit/100) consumption calls,
+ * the active time and storage from the cached list (schema 12), kept as
+ * usage_record keeps them. The batches answered are kept even when another
+ * failed. 0, or an error (out->status says whether Neon refused: a 4xx
+ * other than 429 will refuse the next page too). */
+int usage_refresh_page(state *st, neon_client *c, const char *after, size_t limit, int64_t now,
+		       usage_page *out) WUR;
 
 #endif

@@ -26,6 +26,9 @@ void engine__log(log_level lvl, const char *msg, ...) __attribute__((sentinel));
 void engine__json(const char *line);
 
 /* Progress of one long piece of work (the reporter throttles drawing). */
+/* projects a consumption call reads (usage.c, the sweep's usage tier) */
+#define USAGE_BATCH 100
+
 typedef struct engine__progress {
 	const char *label;
 	int64_t total, done;

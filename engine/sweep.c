@@ -12,7 +12,12 @@
  *   deep tier  deep reads of the next tenants after a cursor (round-robin
  *              over the tenant map), paced, then those tenants compared:
  *              branches, computes, databases and roles, and the backup
- *              schedules flotilla set (engine/backups.c).
+ *              schedules flotilla set (engine/backups.c);
+ *   usage tier every usage interval, a pass over the tenant map in pages
+ *              of 100 tenants a call (usage.c, usage_refresh_page): the
+ *              month's usage kept for `flotilla status` and the
+ *              near-quota metric. It runs on USAGE_SHARE of the deep
+ *              tier's part while a pass runs and takes nothing between.
  *
  * Drifted tenants are healed when the fleet says `drift: heal`. Each tier
  * has its own allowance that grows with time (its part of rate x share)
@@ -36,6 +41,10 @@
 #define LIST_SHARE_MAX 0.9
 /* the list tier's shortest interval */
 #define LIST_MIN_INTERVAL 60
+/* the usage tier's part of what the list tier leaves, while a pass runs,
+ * and its most calls in one step (the loop goes on between) */
+#define USAGE_SHARE 0.25
+#define USAGE_STEP_MAX 50
 
 struct sweep {
 	double deep_allowance;    /* requests the deep tier may still spend */
@@ -45,6 +54,12 @@ struct sweep {
 	int64_t list_due;         /* unix seconds: the next list refresh */
 	int64_t reported_tenants; /* the fleet size the period was last reported for */
 	double reads_per_project; /* measured requests a deep read costs, 0: none yet */
+	/* the usage tier: a pass runs from usage_started; the next is due at
+	 * usage_due (unix seconds) */
+	bool usage_running;
+	double usage_allowance;
+	char usage_cursor[USAGE_NAME_LEN];
+	int64_t usage_started, usage_due;
 };
 
 sweep *sweep_new(void)
@@ -155,6 +170,48 @@ static double list_tier(int64_t asked, double list_cost, double pace, double *sh
 	return interval;
 }
 
+/* A step of the usage tier's pass: the next pages within its allowance.
+ * A refusal (a 4xx other than 429: the plan, the organization) ends the
+ * pass until the next interval; another failure is tried again. */
+static void usage_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, int64_t wall, sweep_result *out)
+{
+	if (!neon_client_org(c)) {
+		str_copy(out->usage_error, "the consumption API needs the organization: set spec.orgId in flotilla.yaml "
+			 "(the id in the Neon console's organization settings)", sizeof(out->usage_error));
+		s->usage_running = false;
+		s->usage_due = wall + o->usage_interval_s;
+		return;
+	}
+	size_t calls = (size_t)s->usage_allowance;
+	if (calls > USAGE_STEP_MAX)
+		calls = USAGE_STEP_MAX;
+	usage_page pg;
+	neon_stats before, after;
+	neon_client_stats(c, &before);
+	int rc = usage_refresh_page(st, c, s->usage_cursor, calls * USAGE_BATCH, wall, &pg);
+	neon_client_stats(c, &after);
+	s->usage_allowance -= (double)(after.requests - before.requests);
+	out->usage_tenants += pg.recorded;
+	out->usage_calls += after.requests - before.requests;
+	if (rc != 0) {
+		str_copy(out->usage_error, err_msg(), sizeof(out->usage_error));
+		if (pg.status >= 400 && pg.status < 500 && pg.status != 429) {
+			s->usage_running = false;
+			s->usage_due = wall + o->usage_interval_s;
+		}
+		return;
+	}
+	if (pg.tenants)
+		str_copy(s->usage_cursor, pg.last, sizeof(s->usage_cursor));
+	if (pg.end) {
+		s->usage_running = false;
+		s->usage_due = s->usage_started + o->usage_interval_s;
+		s->usage_cursor[0] = 0;
+		out->usage_pass_done = true;
+		out->usage_pass_s = wall - s->usage_started;
+	}
+}
+
 int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_result *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -166,11 +223,20 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 	out->tenants = nmapped;
 	double list_cost = (double)(nmapped / 400 + 1), share;
 	double interval = list_tier(o->list_interval_s, list_cost, pace, &share);
-	double deep_pace = pace * (1 - share);
+	int64_t wall = (int64_t)time(NULL);
 	double elapsed = (double)(now - s->stamp_ms) / 1000.0;
+	if (o->usage_interval_s > 0 && !s->usage_running && wall >= s->usage_due) {
+		s->usage_running = true; /* a pass begins: its first call at once */
+		s->usage_started = wall;
+		s->usage_allowance = 1;
+		s->usage_cursor[0] = 0;
+	}
+	double usage_pace = s->usage_running ? pace * (1 - share) * USAGE_SHARE : 0;
+	double deep_pace = pace * (1 - share) - usage_pace;
 	s->stamp_ms = now;
 	s->list_allowance += elapsed * pace * share;
 	s->deep_allowance += elapsed * deep_pace;
+	s->usage_allowance += elapsed * usage_pace;
 	/* an idle daemon does not save up for a storm: the list tier for one
 	 * list, the deep tier for two intervals' reads */
 	if (s->list_allowance > list_cost)
@@ -178,6 +244,8 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 	double cap = deep_pace * (double)o->interval_s * 2 + 10;
 	if (s->deep_allowance > cap)
 		s->deep_allowance = cap;
+	if (s->usage_allowance > usage_pace * (double)o->interval_s * 2 + 1)
+		s->usage_allowance = usage_pace * (double)o->interval_s * 2 + 1;
 	/* the tiers' periods, for operators: the list tier's interval; the
 	 * deep tier's reads at what a project costs (measured as the sweep
 	 * goes; 2 + 2 a branch) */
@@ -189,7 +257,6 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 
 	refresh_stats rs;
 	memset(&rs, 0, sizeof(rs));
-	int64_t wall = (int64_t)time(NULL);
 	int rc = 0;
 	if (wall >= s->list_due && s->list_allowance >= list_cost && !(o->interrupted && o->interrupted(o->arg))) {
 		int64_t t0 = mono_ms();
@@ -208,6 +275,9 @@ int sweep_step(sweep *s, state *st, neon_client *c, const sweep_opts *o, sweep_r
 		out->list_compared = out->compared;
 		out->list_ms = mono_ms() - t0;
 	}
+	/* after the list, whose active time and storage it keeps */
+	if (s->usage_running && s->usage_allowance >= 1 && !(o->interrupted && o->interrupted(o->arg)))
+		usage_step(s, st, c, o, wall, out);
 	size_t k = s->deep_allowance > 0 ? (size_t)(s->deep_allowance / per_project) : 0;
 	if (k > (size_t)nmapped)
 		k = (size_t)nmapped;

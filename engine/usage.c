@@ -12,7 +12,6 @@
 #include "engine/internal.h"
 
 #define LIST_PAGE 400
-#define USAGE_BATCH 100
 
 typedef struct collect {
 	usage_result *out;
@@ -95,20 +94,22 @@ typedef struct batch {
 	size_t n;
 	usage_result *out;
 	engine__progress *prog;
+	bool ok;               /* answered */
 } batch;
 
 static void on_batch(void *arg, int rc, const neon_usage *items, size_t n, int status, const char *error)
 {
 	batch *b = arg;
-	(void)status;
 	b->out->usage_calls++;
 	if (rc != 0) {
 		if (!b->out->rc) {
 			b->out->rc = rc;
+			b->out->status = status;
 			snprintf(b->out->error, sizeof(b->out->error), "%s", error ? error : "failed");
 		}
 		return;
 	}
+	b->ok = true;
 	for (size_t i = 0; i < n && i < b->n; i++) {
 		b->rows[i]->compute_unit_seconds = items[i].compute_unit_seconds;
 		b->rows[i]->storage_bytes_month = items[i].storage_bytes_month;
@@ -116,6 +117,38 @@ static void on_batch(void *arg, int rc, const neon_usage *items, size_t n, int s
 	}
 	b->prog->done += (int64_t)n;
 	engine__progress_update(b->prog, b->prog->done);
+}
+
+/* The consumption figures of rows[0..n), ceil(n/100) calls side by side;
+ * answered[k] (or NULL) says whether row k's batch was answered. */
+static void read_batches(neon_client *c, const neon_usage_req *rq, usage_row **rows, size_t n, usage_result *out,
+			 engine__progress *prog, bool *answered)
+{
+	size_t nb = (n + USAGE_BATCH - 1) / USAGE_BATCH;
+	batch *bs = xcalloc(nb ? nb : 1, sizeof(*bs));
+	/* the first batch alone: what refuses it (403, 404, 406) refuses every
+	 * batch, so the rest is sent only after it went through */
+	for (size_t k = 0, first = 1; k < nb && !out->rc; first = nb) {
+		for (; k < first; k++) {
+			batch *b = &bs[k];
+			const char *ids[USAGE_BATCH];
+			b->rows = rows + k * USAGE_BATCH;
+			b->n = n - k * USAGE_BATCH < USAGE_BATCH ? n - k * USAGE_BATCH : USAGE_BATCH;
+			b->out = out;
+			b->prog = prog;
+			for (size_t i = 0; i < b->n; i++)
+				ids[i] = b->rows[i]->project_id;
+			neon_usage_submit(c, rq, ids, b->n, on_batch, b);
+		}
+		if (neon_run(c) != 0 && !out->rc) {
+			out->rc = ERR_FAIL;
+			snprintf(out->error, sizeof(out->error), "%s", err_msg());
+		}
+	}
+	for (size_t k = 0; answered && k < nb; k++)
+		for (size_t i = 0; i < bs[k].n; i++)
+			answered[k * USAGE_BATCH + i] = bs[k].ok;
+	free(bs);
 }
 
 int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan_selector *sel,
@@ -137,31 +170,10 @@ int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan
 		free(index);
 		return rc;
 	}
-	size_t nb = (out->n + USAGE_BATCH - 1) / USAGE_BATCH;
-	batch *bs = xcalloc(nb, sizeof(*bs));
 	engine__progress prog = {0};
 	engine__progress_start(&prog, "usage", (int64_t)out->n);
-	/* the first batch alone: what refuses it (403, 404, 406) refuses every
-	 * batch, so the rest is sent only after it went through */
-	for (size_t k = 0, first = 1; k < nb && !out->rc; first = nb) {
-		for (; k < first; k++) {
-			batch *b = &bs[k];
-			const char *ids[USAGE_BATCH];
-			b->rows = index + k * USAGE_BATCH;
-			b->n = out->n - k * USAGE_BATCH < USAGE_BATCH ? out->n - k * USAGE_BATCH : USAGE_BATCH;
-			b->out = out;
-			b->prog = &prog;
-			for (size_t i = 0; i < b->n; i++)
-				ids[i] = b->rows[i]->project_id;
-			neon_usage_submit(c, rq, ids, b->n, on_batch, b);
-		}
-		if (neon_run(c) != 0 && !out->rc) {
-			out->rc = ERR_FAIL;
-			snprintf(out->error, sizeof(out->error), "%s", err_msg());
-		}
-	}
+	read_batches(c, rq, index, out->n, out, &prog, NULL);
 	engine__progress_end(&prog);
-	free(bs);
 	free(index);
 	return out->rc ? err_set(out->rc, "%s", out->error) : 0;
 }
@@ -179,6 +191,69 @@ int usage_record(state *st, const usage_result *u, int64_t since, int64_t until)
 	int rc = state_usage_put(st, rows, u->n);
 	free(rows);
 	return rc ? err_set(rc, "cannot keep the usage in the state: %s", err_msg()) : 0;
+}
+
+/* A page of the map for usage_refresh_page: the rows, with the list's
+ * figures the cache holds. */
+typedef struct page_take {
+	usage_result *r;
+	char *last;
+} page_take;
+
+static int take_row(void *arg, const state_tenant_row *t)
+{
+	page_take *pt = arg;
+	usage_result *r = pt->r;
+	if (r->n == r->cap)
+		r->rows = xgrow(r->rows, &r->cap, r->n + 1, sizeof(*r->rows));
+	usage_row *row = &r->rows[r->n++];
+	memset(row, 0, sizeof(*row));
+	row->tenant = xstrdup(t->t.tenant);
+	row->project_id = xstrdup(t->t.project_id);
+	row->listed = t->cached;
+	row->active_seconds = t->active_time > 0 ? t->active_time : 0;
+	row->storage_bytes = t->synthetic_storage_size > 0 ? t->synthetic_storage_size : 0;
+	str_copy(pt->last, t->t.tenant, USAGE_NAME_LEN);
+	return 0;
+}
+
+int usage_refresh_page(state *st, neon_client *c, const char *after, size_t limit, int64_t now, usage_page *out)
+{
+	memset(out, 0, sizeof(*out));
+	usage_result r;
+	memset(&r, 0, sizeof(r));
+	page_take pt = {&r, out->last};
+	if (state_tenant_rows_page(st, after, limit, take_row, &pt) != 0)
+		return err_set(ERR_FAIL, "cannot read the tenant map: %s", err_msg());
+	out->tenants = r.n;
+	out->end = r.n < limit;
+	int64_t since = unit_month_start(now);
+	char from[UNIT_TIME_LEN], to[UNIT_TIME_LEN];
+	unit_time_format(since, from);
+	unit_time_format(now > since ? now : since + 1, to);
+	neon_usage_req rq = {from, to, "monthly"};
+	usage_row **rows = xcalloc(r.n ? r.n : 1, sizeof(*rows));
+	bool *answered = xcalloc(r.n ? r.n : 1, sizeof(*answered));
+	for (size_t i = 0; i < r.n; i++)
+		rows[i] = &r.rows[i];
+	engine__progress prog = {0};
+	read_batches(c, &rq, rows, r.n, &r, &prog, answered);
+	out->calls = r.usage_calls;
+	out->status = r.status;
+	/* what was answered is kept, whatever befell the other batches */
+	usage_result kept = {.rows = xcalloc(r.n ? r.n : 1, sizeof(usage_row))};
+	for (size_t i = 0; i < r.n; i++)
+		if (answered[i])
+			kept.rows[kept.n++] = r.rows[i];
+	int rc = usage_record(st, &kept, since, now);
+	out->recorded = rc == 0 ? kept.n : 0;
+	free(kept.rows); /* its strings are r's */
+	free(answered);
+	free(rows);
+	if (rc == 0 && r.rc)
+		rc = err_set(r.rc, "%s", r.error);
+	usage_result_release(&r);
+	return rc;
 }
 
 void usage_result_release(usage_result *r)

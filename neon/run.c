@@ -667,8 +667,8 @@ int neon_run(neon_client *c)
 
 char *neon_route_template(const char *route)
 {
-	static const char *const collections[] = {"projects", "branches", "endpoints", "databases",
-						  "roles",    "operations", "consumption_history"};
+	static const char *const collections[] = {"projects", "branches", "endpoints", "databases", "roles",
+						  "operations"};
 	buf b = BUF_INIT(0);
 	int rc = 0;
 	bool id_next = false;

@@ -10,7 +10,8 @@
  *   3. a step of the drift sweep: within --drift-budget of the rate, a
  *      list refresh every --list-interval with every tenant compared, and
  *      deep reads round-robin with the tenants read compared; drifted ones
- *      healed (fleet drift: heal) or recorded (report);
+ *      healed (fleet drift: heal) or recorded (report); every
+ *      --usage-interval, a paced pass reading the fleet's usage;
  *   4. publish the metrics and the status document (daemon_out.c);
  *   5. wait for the interval, a webhook, or a signal.
  * The daemon holds the state file's lease all along (renewed each turn),
@@ -34,7 +35,8 @@ const char CMD_DAEMON_USAGE[] =
 	"usage: flotilla daemon --repo URL|DIR [--ref REF] [--interval 60s]\n"
 	"                       [--listen 127.0.0.1:9464] [--cache-dir DIR]\n"
 	"                       [--webhook-secret-file FILE] [--drift-budget 20%]\n"
-	"                       [--list-interval DUR] [--notify-url URL | --notify-url-file F]\n"
+	"                       [--list-interval DUR] [--usage-interval DUR]\n"
+	"                       [--notify-url URL | --notify-url-file F]\n"
 	"                       [--rate R] [--parallel N] [--secrets-dir DIR]\n"
 	"                       [--lease-ttl 30s] [--state FILE|URL] [--api-url URL]\n"
 	"                       [--api-key-file FILE] [--log-format json|text]\n"
@@ -59,6 +61,9 @@ const char CMD_DAEMON_USAGE[] =
 	"  --list-interval DUR     the list tier of the drift sweep: a list and every tenant\n"
 	"                          compared this often (default: as often as half the share\n"
 	"                          allows, at least 1m: about 4m at 100,000 tenants by default)\n"
+	"  --usage-interval DUR    read every tenant's usage this month this often, paced\n"
+	"                          within the drift budget (default 6h; 0: never), for\n"
+	"                          status's near-quota tenants and their metric\n"
 	"  --notify-url URL        POST a JSON message (Slack-compatible \"text\") when an apply\n"
 	"                          fails, a tenant is blocked or drift is found; rate-limited\n"
 	"  --notify-url-file F     the same, the URL read from a file (mode 0600): it is a secret\n"
@@ -116,6 +121,8 @@ typedef struct daemon_ctx {
 	char fetch_error[300];
 	sweep *sweep;          /* the drift sweep's allowances and cursor */
 	int64_t list_interval_s; /* --list-interval, 0: auto */
+	int64_t usage_interval_s; /* --usage-interval, 0: off */
+	bool usage_refused;      /* the last usage pass was refused (logged once) */
 	const char *notify_url, *notify_file;
 	notifier *notify;      /* --notify-url, or NULL */
 	/* for the status page: the drift tiers and the fleet's policy */
@@ -362,6 +369,7 @@ static int drift_step(daemon_ctx *d)
 			  .stop_grace_ms = STOP_GRACE_MS, .on_active = active_metric, .active_arg = d->m};
 	sweep_opts o = {.repo = d->cache_dir, .rate = d->api.rate > 0 ? d->api.rate : 10.0, .budget = d->budget,
 			.interval_s = d->interval_s, .list_interval_s = d->list_interval_s,
+			.usage_interval_s = d->usage_interval_s,
 			.deadline_ms = d->next_fetch_ms, .heal = &heal, .interrupted = interrupted, .wait = pace_wait};
 	sweep_result r;
 	int rc = sweep_step(d->sweep, d->st, d->client, &o, &r);
@@ -371,43 +379,7 @@ static int drift_step(daemon_ctx *d)
 		d->list_at = (int64_t)time(NULL);
 	if (r.reads)
 		d->deep_at = (int64_t)time(NULL);
-	if (r.size_changed) {
-		/* at start, and when the fleet's size changes */
-		char n[24], l[32], t[32];
-		snprintf(n, sizeof(n), "%lld", (long long)r.tenants);
-		unit_duration_format((int64_t)r.list_s + 1, l);
-		unit_duration_format((int64_t)r.sweep_s + 1, t);
-		log_info("daemon: the drift sweep: the list tier compares every tenant every list interval, the deep "
-			 "tier re-reads the whole fleet in about the deep time", "projects", n, "list", l, "deep", t);
-	}
-	if (r.list_compared) {
-		char ms[24];
-		snprintf(ms, sizeof(ms), "%lld", (long long)r.list_ms);
-		log_info("daemon: list tier: listed and compared every tenant", "ms", ms);
-	}
-	if (r.incomplete) {
-		char n[24];
-		snprintf(n, sizeof(n), "%lld", (long long)r.incomplete);
-		log_warn("daemon: the list of the live fleet is incomplete; nothing was removed from the cache, "
-			 "and no tenant is created until a list completes", "unreadable", n, "first_error", r.first_error);
-	}
-	metrics_add(d->m, "flotilla_drift_reads_total", NULL, (double)r.reads);
-	daemon_notify_drift(d->notify, &r.news, r.heal);
-	if (r.drifted) {
-		char n[24];
-		snprintf(n, sizeof(n), "%zu", r.drifted);
-		log_warn("daemon: drift found", "tenants", n, "policy", r.heal ? "heal" : "report");
-	}
-	if (r.healed_run) {
-		metrics_add(d->m, "flotilla_drift_healed_total", NULL, (double)r.healed);
-		metrics_add(d->m, "flotilla_apply_failures_total", NULL, (double)r.heal_failed);
-		if (r.heal_failed && d->notify) {
-			char *text = xasprintf("drift heal: %s tenant%s failed; flotilla status shows why", CLI_N(r.heal_failed),
-					       r.heal_failed == 1 ? "" : "s");
-			notify_post(d->notify, "apply_failed", text);
-			free(text);
-		}
-	}
+	daemon_sweep_report(d->m, d->notify, &r, &d->usage_refused);
 	if (rc != 0) /* in the log's format, as every line of a running daemon */
 		log_error("daemon: the drift sweep failed", "error", err_msg());
 	return rc;
@@ -648,6 +620,14 @@ static int daemon_opt(void *arg, int c, const char *value)
 		if (unit_duration_parse(value, false, &d->list_interval_s) != 0 || d->list_interval_s < 1)
 			return cli_fail("daemon", "--list-interval wants a duration like 5m, not '%s'", value), -1;
 		return 1;
+	case 'u':
+		if (strcmp(value, "0") != 0 && (unit_duration_parse(value, false, &d->usage_interval_s) != 0 ||
+						d->usage_interval_s < 60))
+			return cli_fail("daemon", "--usage-interval wants a duration of at least 1m, like 6h, or 0 "
+						  "(never), not '%s'", value), -1;
+		if (strcmp(value, "0") == 0)
+			d->usage_interval_s = 0;
+		return 1;
 	case 'T':
 		if (unit_duration_parse(value, false, &d->lease_ttl_s) != 0 || d->lease_ttl_s < 3)
 			return cli_fail("daemon", "--lease-ttl wants a duration of at least 3s, like 30s, not '%s'", value),
@@ -678,6 +658,7 @@ int cmd_daemon(int argc, char **argv)
 		{"webhook-secret-file", required_argument, NULL, 'w'},
 		{"drift-budget", required_argument, NULL, 'b'},
 		{"list-interval", required_argument, NULL, 'L'},
+		{"usage-interval", required_argument, NULL, 'u'},
 		{"lease-ttl", required_argument, NULL, 'T'},
 		{"notify-url", required_argument, NULL, 'n'},
 		{"notify-url-file", required_argument, NULL, 'N'},
@@ -693,6 +674,7 @@ int cmd_daemon(int argc, char **argv)
 	d.listen = "127.0.0.1:9464";
 	d.budget = 0.2;
 	d.lease_ttl_s = 30;
+	d.usage_interval_s = 6 * 3600;
 	d.log_fmt = "json";
 	if (cli_opts_parse("daemon", argc, argv, opts, CLI_API | CLI_WRITE, &o, daemon_opt, &d) != EXIT_OK)
 		return EXIT_ERROR;

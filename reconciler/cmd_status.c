@@ -22,7 +22,7 @@ const char CMD_STATUS_USAGE[] =
 	"tenants by sync state (synced, out-of-sync, drifted, blocked, failed, applying)\n"
 	"and the ones not synced with their reason, the cache's age, projects by region,\n"
 	"mapped tenants, computes by state (from deep reads), the tenants at 80% or\n"
-	"more of a quota (from the last flotilla usage), the branches flotilla restore\n"
+	"more of a quota (from the last usage read), the branches flotilla restore\n"
 	"preserved (how many, the oldest five with age and expiry), the recent runs.\n"
 	"With TENANT: its sync state, project, branches (preserved ones with age and\n"
 	"expiry), computes and their state, quota, and when it was last refreshed.\n"
@@ -190,7 +190,7 @@ static void show_near_quota(const json_t *doc, bool color)
 	json_int_t count = json_integer_value(json_object_get(nq, "count"));
 	if (!count)
 		return;
-	printf("near quota (80%% or more of a quota, from the last flotilla usage): %s tenant%s\n", CLI_N(count),
+	printf("near quota (80%% or more of a quota, from the last usage read): %s tenant%s\n", CLI_N(count),
 	       count == 1 ? "" : "s");
 	size_t i, k;
 	const json_t *t, *q;

@@ -99,14 +99,6 @@ static int64_t parse_date(const char *s)
 	return unit_utc_seconds(y, mo, d, h, mi, sec);
 }
 
-static void format_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static double cost_of(const usage_row *r)
 {
 	return (double)r->compute_unit_seconds / 3600.0 * price(PRICES.cu_hour) +
@@ -206,16 +198,12 @@ static int range_of(usage_opts *x, char from[32], char to[32])
 		return cli_fail(CMD, "--since '%s' is not a date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", x->since);
 	if (x->until && (until = parse_date(x->until)) < 0)
 		return cli_fail(CMD, "--until '%s' is not a date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", x->until);
-	if (!x->since) {
-		time_t tt = (time_t)now;
-		struct tm tm;
-		gmtime_r(&tt, &tm);
-		since = unit_utc_seconds(tm.tm_year + 1900, tm.tm_mon + 1, 1, 0, 0, 0);
-	}
+	if (!x->since)
+		since = unit_month_start(now);
 	if (since >= until)
 		return cli_fail(CMD, "--since must be before --until");
-	format_time(since, from);
-	format_time(until, to);
+	unit_time_format(since, from);
+	unit_time_format(until, to);
 	x->since_s = since;
 	x->until_s = until;
 	x->period = strcmp(from + 7, "-01T00:00:00Z") == 0;

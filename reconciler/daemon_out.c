@@ -1,8 +1,9 @@
 /*
  * daemon_out.c: what `flotilla daemon` tells the world (docs/daemon.md):
- * its metrics, the status document its status page serves, and its
- * notifications. The loop (cmd_daemon.c) calls these; everything here
- * reads the state file or the loop's figures, never the API.
+ * its metrics, the status document its status page serves, the drift
+ * sweep's log lines and its notifications. The loop (cmd_daemon.c) calls
+ * these; everything here reads the state file or the loop's figures,
+ * never the API.
  */
 #include <string.h>
 #include <time.h>
@@ -56,6 +57,8 @@ void daemon_metrics_declare(metrics *m)
 		{"flotilla_journal_backlog", "gauge", "Unfinished journal rows."},
 		{"flotilla_drift_sweep_seconds", "gauge", "How often each drift tier covers the whole fleet (list: its interval)."},
 		{"flotilla_drift_reads_total", "counter", "Projects read by the drift sweep."},
+		{"flotilla_usage_reads_total", "counter", "Tenants whose usage the daemon's usage tier read."},
+		{"flotilla_usage_pass_timestamp_seconds", "gauge", "When the usage tier last read every tenant (unix seconds)."},
 		{"flotilla_apply_failures_total", "counter", "Tenants that failed in the daemon's applies."},
 		{"flotilla_notifications_total", "counter", "Notifications (--notify-url), by outcome."},
 		{"flotilla_leader", "gauge", "1 while this daemon holds the lease and leads, 0 while it stands by."},
@@ -221,4 +224,68 @@ void daemon_notify_drift(notifier *n, const sync_news *news, bool heal)
 		rc = buf_adds(&b, "; flotilla status TENANT shows the fields");
 	notify_post(n, "drift", b.data ? b.data : "drift found");
 	buf_release(&b);
+}
+
+/* What the sweep's usage tier did: counted, and logged when a pass ends
+ * or is refused (once, until a pass goes through again). */
+static void usage_report(metrics *m, const sweep_result *r, bool *refused)
+{
+	metrics_add(m, "flotilla_usage_reads_total", NULL, (double)r->usage_tenants);
+	if (r->usage_pass_done) {
+		char took[32];
+		unit_duration_format(r->usage_pass_s, took);
+		log_info("daemon: usage tier: this month's usage of every tenant read", "took", took);
+		metrics_set(m, "flotilla_usage_pass_timestamp_seconds", NULL, (double)time(NULL));
+		*refused = false;
+	}
+	if (r->usage_error[0] && !*refused) {
+		*refused = true;
+		log_warn("daemon: usage tier: the consumption API failed; status's near-quota tenants keep the last "
+			 "figures read",
+			 "error", r->usage_error);
+	}
+}
+
+/* What a step of the drift sweep did, in the log, the metrics and the
+ * notifications; *usage_refused keeps the usage tier's refusal said once. */
+void daemon_sweep_report(metrics *m, notifier *notify, const sweep_result *r, bool *usage_refused)
+{
+	if (r->size_changed) {
+		/* at start, and when the fleet's size changes */
+		char n[24], l[32], t[32];
+		snprintf(n, sizeof(n), "%lld", (long long)r->tenants);
+		unit_duration_format((int64_t)r->list_s + 1, l);
+		unit_duration_format((int64_t)r->sweep_s + 1, t);
+		log_info("daemon: the drift sweep: the list tier compares every tenant every list interval, the deep "
+			 "tier re-reads the whole fleet in about the deep time", "projects", n, "list", l, "deep", t);
+	}
+	if (r->list_compared) {
+		char ms[24];
+		snprintf(ms, sizeof(ms), "%lld", (long long)r->list_ms);
+		log_info("daemon: list tier: listed and compared every tenant", "ms", ms);
+	}
+	if (r->incomplete) {
+		char n[24];
+		snprintf(n, sizeof(n), "%lld", (long long)r->incomplete);
+		log_warn("daemon: the list of the live fleet is incomplete; nothing was removed from the cache, "
+			 "and no tenant is created until a list completes", "unreadable", n, "first_error", r->first_error);
+	}
+	metrics_add(m, "flotilla_drift_reads_total", NULL, (double)r->reads);
+	usage_report(m, r, usage_refused);
+	daemon_notify_drift(notify, &r->news, r->heal);
+	if (r->drifted) {
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", r->drifted);
+		log_warn("daemon: drift found", "tenants", n, "policy", r->heal ? "heal" : "report");
+	}
+	if (r->healed_run) {
+		metrics_add(m, "flotilla_drift_healed_total", NULL, (double)r->healed);
+		metrics_add(m, "flotilla_apply_failures_total", NULL, (double)r->heal_failed);
+		if (r->heal_failed && notify) {
+			char *text = xasprintf("drift heal: %s tenant%s failed; flotilla status shows why", CLI_N(r->heal_failed),
+					       r->heal_failed == 1 ? "" : "s");
+			notify_post(notify, "apply_failed", text);
+			free(text);
+		}
+	}
 }

@@ -99,6 +99,9 @@ void daemon_publish(const daemon_view *v);
 void daemon_notify_apply(notifier *n, const plan *p, const exec_summary *sum, const char *what);
 /* Tenants newly drifted: one event ("drift") naming the first few. */
 void daemon_notify_drift(notifier *n, const sync_news *news, bool heal);
+/* What a step of the drift sweep did: logged, counted in m, notified on notify
+ * (or NULL); *usage_refused keeps a refusal of the usage tier said once. */
+void daemon_sweep_report(metrics *m, notifier *notify, const sweep_result *r, bool *usage_refused);
 
 extern const char CMD_VALIDATE_USAGE[];
 extern const char CMD_EXPLAIN_USAGE[];

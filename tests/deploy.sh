@@ -63,6 +63,8 @@ METRICS = {
     "flotilla_journal_backlog": set(),
     "flotilla_drift_sweep_seconds": {"tier"},
     "flotilla_drift_reads_total": set(),
+    "flotilla_usage_reads_total": set(),
+    "flotilla_usage_pass_timestamp_seconds": set(),
     "flotilla_apply_failures_total": set(),
     "flotilla_notifications_total": {"outcome"},
     "flotilla_leader": set(),
@@ -72,7 +74,7 @@ METRICS = {
 TARGET_LABELS = {"instance", "job"}
 FLAGS = ["--repo", "--ref", "--interval", "--listen", "--cache-dir", "--webhook-secret-file",
          "--drift-budget", "--rate", "--parallel", "--secrets-dir", "--lease-ttl", "--state",
-         "--api-url", "--api-key-file", "--log-format", "--list-interval", "--notify-url",
+         "--api-url", "--api-key-file", "--log-format", "--list-interval", "--usage-interval", "--notify-url",
          "--notify-url-file"]
 
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and",

@@ -345,6 +345,25 @@ int64_t unit_utc_seconds(int year, int month, int day, int hour, int min, int se
 	return (int64_t)timegm(&tm);
 }
 
+void unit_time_format(int64_t t, char out[UNIT_TIME_LEN])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(out, UNIT_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		str_copy(out, "?", UNIT_TIME_LEN);
+}
+
+int64_t unit_month_start(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm))
+		return t;
+	return unit_utc_seconds(tm.tm_year + 1900, tm.tm_mon + 1, 1, 0, 0, 0);
+}
+
 int64_t mono_ms(void)
 {
 	struct timespec ts;

@@ -207,6 +207,11 @@ unit_count_str unit_count(int64_t n);
  * for the readers of RFC 3339 text; a field past its range rolls over
  * into the next, as with timegm (February 30th comes back as March). */
 int64_t unit_utc_seconds(int year, int month, int day, int hour, int min, int sec);
+/* Unix seconds t as RFC 3339 UTC text, "2026-12-04T16:00:00Z". */
+#define UNIT_TIME_LEN 32
+void unit_time_format(int64_t t, char out[UNIT_TIME_LEN]);
+/* The first second of t's month, UTC. */
+int64_t unit_month_start(int64_t t);
 
 /* Milliseconds on the monotonic clock: for deadlines and elapsed times,
  * never for dates. */

@@ -5,7 +5,10 @@
 #   - the cost is at the Fleet's spec.prices; spec.orgId is the organization
 #     unless --org-id says otherwise; --select takes plan's terms (labels);
 #   - CSV and JSON parse; bad dates, a reversed range, a 406 range, a
-#     missing organization and a wrong price table fail with a clear message.
+#     missing organization and a wrong price table fail with a clear message;
+#   - the daemon's usage tier reads the same month for every mapped tenant
+#     in ceil(1000/100) calls, keeps it, and waits for its interval; without
+#     an organization it makes no call and says why, once.
 set -uo pipefail
 flotilla=$(realpath "$1")
 sim=$(realpath "$2")
@@ -93,7 +96,7 @@ ops_settled || fail "quota" "the sim's operations never finished"
 F refresh --repo "$tmp/repo" --state "$state" >/dev/null 2>"$tmp/err" || fail "refresh 2" "$(cat "$tmp/err")"
 mapfile -t near < <(cut -d' ' -f2 "$tmp/quotas")
 F status --state "$state" >"$tmp/status" 2>"$tmp/err"
-if grep -q "^near quota (80% or more of a quota, from the last flotilla usage): 2 tenants$" "$tmp/status" &&
+if grep -q "^near quota (80% or more of a quota, from the last usage read): 2 tenants$" "$tmp/status" &&
 	grep -q "^! ${near[0]}: activeTime .* (100%)$" "$tmp/status" && grep -q "^! ${near[1]}: computeTime .* (8[45]%)$" "$tmp/status" &&
 	! grep -q "^! ${near[2]}:" "$tmp/status"; then
 	ok "status lists the two tenants near a quota"
@@ -128,4 +131,52 @@ check_err "another organization" "not a member of the organization" --repo "$tmp
 calls=$(( $(route "GET /consumption_history/v2/projects") - before ))
 [ "$calls" = 1 ] && ok "a refused first batch stops the run: 1 call" || fail "calls after a 404" "$calls"
 check_err "a price table without dataTransferGb" "spec.prices: dataTransferGb is missing" --repo "$tmp/badprices"
+
+# the daemon's usage tier: a fleet of no manifests (the 1,000 mapped tenants
+# are orphans, left alone), a pass over the map at once, then one an
+# interval later
+fleet_file "$tmp/drepo" usage u- "orgId: $org"
+mkrepo "$tmp/drepo"
+fleet_file "$tmp/dnoorg" usage u-
+mkrepo "$tmp/dnoorg"
+# daemon NAME REPO: a daemon on the state; sets dpid and dbase
+daemon() {
+	rm -f "$tmp/$1.port"
+	"$flotilla" daemon --repo "$2" --state "$state" --cache-dir "$tmp/$1.git" --listen 127.0.0.1:0 \
+		--port-file "$tmp/$1.port" --interval 2s --rate 1000 --usage-interval 1h --log-format text \
+		2>"$tmp/$1.log" &
+	dpid=$!
+	for _ in $(seq 200); do [ -s "$tmp/$1.port" ] && break; sleep 0.05; done
+	dbase="http://127.0.0.1:$(cat "$tmp/$1.port" 2>/dev/null)"
+}
+# passed: the usage tier's pass ended (its metric is set)
+passed() { curl -sf "$dbase/metrics" | grep -q '^flotilla_usage_pass_timestamp_seconds [1-9]'; }
+st_sql "$state" "DELETE FROM tenant_usage" || fail "daemon usage" "cannot empty tenant_usage"
+before=$(route "GET /consumption_history/v2/projects")
+daemon usage "$tmp/drepo"
+for _ in $(seq 300); do passed && break; sleep 0.1; done
+passed && ok "daemon: the usage tier read every tenant" || fail "daemon usage" "$(tail -5 "$tmp/usage.log")"
+sleep 3 # a loop or more: no second pass within the interval
+calls=$(( $(route "GET /consumption_history/v2/projects") - before ))
+reads=$(curl -sf "$dbase/metrics" | sed -n 's/^flotilla_usage_reads_total //p')
+kill -TERM "$dpid"; wait "$dpid"
+[ "$calls" = 10 ] && [ "$reads" = 1000 ] && ok "daemon: 10 consumption calls for 1,000 tenants, then none" ||
+	fail "daemon calls" "$calls calls, $reads reads"
+grep -q "usage tier: this month's usage of every tenant read" "$tmp/usage.log" && ok "daemon: the pass is logged" ||
+	fail "daemon log" "$(cat "$tmp/usage.log")"
+# the same figures `flotilla usage` read for the month (compute and transfer
+# no longer grow: the woken computes went idle), the active time from the
+# cached list
+kept=$(st_sql "$state" "SELECT count(*) || ' ' || sum(compute_unit_seconds) || ' ' || sum(transfer_bytes) || ' ' || sum(active_seconds) FROM tenant_usage WHERE period_start = $(date -u -d "$since" +%s)")
+want=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tenants"]; print(len(t), sum(r["compute_unit_seconds"] for r in t), sum(r["transfer_bytes"] for r in t), sum(r["active_seconds"] for r in t))' "$tmp/u.json")
+[ "$kept" = "$want" ] && ok "daemon: kept the month's figures: $kept" || fail "daemon figures" "state '$kept', usage '$want'"
+before=$(route "GET /consumption_history/v2/projects")
+daemon noorg "$tmp/dnoorg"
+for _ in $(seq 100); do grep -q "usage tier: the consumption API failed" "$tmp/noorg.log" && break; sleep 0.1; done
+sleep 3
+kill -TERM "$dpid"; wait "$dpid"
+calls=$(( $(route "GET /consumption_history/v2/projects") - before ))
+if [ "$calls" = 0 ] && [ "$(grep -c "usage tier: the consumption API failed.*set spec.orgId" "$tmp/noorg.log")" = 1 ]; then
+	ok "daemon without an organization: no call, said once"
+else fail "daemon no org" "$calls calls; $(grep "usage tier" "$tmp/noorg.log")"; fi
 finish

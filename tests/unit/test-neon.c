@@ -1084,6 +1084,11 @@ static void test_route_template(void **st)
 		{"DELETE /projects/p-1/branches/br-2/databases/app", "DELETE /projects/{id}/branches/{id}/databases/{id}"},
 		{"GET /projects/p-1/operations", "GET /projects/{id}/operations"},
 		{"GET /regions", "GET /regions"},
+		/* no id after consumption_history: the daemon's usage tier */
+		{"GET /consumption_history/v2/projects", "GET /consumption_history/v2/projects"},
+		{"GET /consumption_history/projects", "GET /consumption_history/projects"},
+		{"PUT /projects/p-1/branches/br-2/backup_schedule", "PUT /projects/{id}/branches/{id}/backup_schedule"},
+		{"POST /projects/p-1/recover", "POST /projects/{id}/recover"},
 		{"", ""},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
