@@ -600,5 +600,18 @@ int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan
  * for `flotilla status`. 0, or an error with err_msg. */
 int usage_record(state *st, const usage_result *u, int64_t since, int64_t until) WUR;
 void usage_result_release(usage_result *r);
+/* The cost of a tenant's figures at p, in p's currency, as `flotilla usage`
+ * shows it: CU-seconds, byte-months of storage (a size kept a month is
+ * that many byte-months) and bytes of public transfer. */
+double usage_cost(const spec_prices *p, int64_t compute_unit_seconds, int64_t storage_bytes_month,
+		  int64_t transfer_bytes);
+/* Keep p, the table a usage run priced with, in the state (meta
+ * "usage_prices", JSON), for readers without the manifests (status --idle,
+ * the daemon). 0, or a state error with err_msg. */
+int usage_prices_record(state *st, const spec_prices *p) WUR;
+/* The table usage_prices_record kept; Neon's default table
+ * (spec_prices_default) when none was kept, it is not one, or the state
+ * cannot be read. out's strings point into currency and as_of. */
+void usage_prices_load(state *st, spec_prices *out, char currency[8], char as_of[16]);
 
 #endif
