@@ -546,6 +546,11 @@ typedef struct idle_tenant {
 	bool never_active;
 	int64_t idle_seconds;       /* as of the report's time; 0 for a time after it */
 	int64_t storage_bytes;      /* synthetic_storage_size, -1: not known */
+	/* idle_costs: */
+	double storage_cost_month;  /* storage_bytes kept a month, -1: not known */
+	bool period_known;          /* a usage period was recorded for it */
+	int64_t period_start;       /* its latest one (unix seconds) */
+	double period_cost;         /* that period's cost */
 } idle_tenant;
 
 typedef struct idle_report {
@@ -564,6 +569,10 @@ void idle_report_release(idle_report *r);
  * < 0: none, counts only) and counts every bucket. 0, or a state error.
  */
 int idle_scan(state *st, int64_t now, int64_t min_idle, idle_report *out) WUR;
+/* What r's tenants cost at p (usage_cost): their storage kept a month (a
+ * compute scaled to zero costs nothing), and their latest usage period
+ * recorded (state_usage_foreach, one walk). 0, or a state error. */
+int idle_costs(state *st, const spec_prices *p, idle_report *r) WUR;
 /* An RFC 3339 time ("2026-12-04T13:00:00Z", a fraction and an offset
  * allowed) as unix seconds; false when it is not one. */
 bool idle_parse_time(const char *s, int64_t *out);

@@ -4,9 +4,10 @@
  * when Neon shows no activity; most idle first, ties by name; the
  * daemon's buckets; tenants without a cached project or a readable time
  * counted apart (a row not listed since schema 9 too); a time after `now` is idle 0; more tenants than a page.
- * The price table `flotilla usage` keeps for status (usage_prices_record/
- * load; a missing or garbled one reads as Neon's default), and a state
- * that refuses it.
+ * What they cost (idle_costs): storage a month and the latest usage period,
+ * at the price table `flotilla usage` keeps (usage_prices_record/load; a
+ * missing or garbled one reads as Neon's default), and a state that
+ * refuses the table or cannot give the usage.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -216,6 +217,59 @@ static void test_prices_kept(void **st)
 	assert_non_null(strstr(err_msg(), "cannot keep the price table in the state"));
 }
 
+static void test_idle_costs(void **st)
+{
+	fixture *fx = *st;
+	fx->s = open_ok(fx);
+	map(fx, "big", "2026-01-01T00:00:00Z", "2026-11-01T12:00:00Z", 2500000000);   /* 2.5 GB */
+	map(fx, "unsized", "2026-01-01T00:00:00Z", "2026-11-01T12:00:00Z", -1);
+	map(fx, "unused", "2026-01-01T00:00:00Z", "2026-11-01T12:00:00Z", 0);
+	map(fx, "busy", "2026-01-01T00:00:00Z", "2026-12-04T11:59:00Z", 1);
+	/* big: two periods, the later counts; busy is not idle */
+	const int64_t nov = 1793491200, dec = 1796083200; /* 2026-11-01, 2026-12-01 */
+	state_usage u[] = {
+		{"big", "p-big", nov, dec, 3600, 0, 0, 0, 0, 0},
+		{"big", "p-big", dec, NOW, 7200, 0, 3000000000, 0, 4000000000, 0},
+		{"unsized", "p-unsized", dec, NOW, 0, 0, 0, 0, 1000000000, 0},
+		{"busy", "p-busy", dec, NOW, 3600, 0, 0, 0, 0, 0},
+	};
+	assert_int_equal(state_usage_put(fx->s, u, ARRAY_LEN(u)), 0);
+
+	idle_report r;
+	assert_int_equal(idle_scan(fx->s, NOW, 30 * DAY, &r), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(idle_costs(fx->s, &EUR, &r), 0);
+	for (size_t i = 0; i < r.n; i++) {
+		const idle_tenant *t = &r.v[i];
+		if (strcmp(t->tenant, "big") == 0) {
+			assert_float_equal(t->storage_cost_month, 5.0, 1e-9); /* 2.5 GB at 2 */
+			assert_true(t->period_known);
+			assert_int_equal(t->period_start, dec);
+			/* 2 CU-hours at 0.5, 3 GB-months at 2, 4 GB at 1.25 */
+			assert_float_equal(t->period_cost, 1.0 + 6.0 + 5.0, 1e-9);
+		} else if (strcmp(t->tenant, "unsized") == 0) {
+			assert_true(t->storage_cost_month < 0);
+			assert_true(t->period_known);
+			assert_float_equal(t->period_cost, 1.25, 1e-9);
+		} else {
+			assert_string_equal(t->tenant, "unused");
+			assert_float_equal(t->storage_cost_month, 0, 0);
+			assert_false(t->period_known);
+		}
+	}
+
+	/* the usage cannot be read: an error that says so */
+	file_exec(fx->path, "ALTER TABLE tenant_usage RENAME TO tenant_usage_away");
+	assert_int_not_equal(idle_costs(fx->s, &EUR, &r), 0);
+	assert_non_null(strstr(err_msg(), "cannot read the tenants' usage"));
+	idle_report_release(&r);
+
+	/* nothing idle: nothing read */
+	assert_int_equal(idle_scan(fx->s, NOW, 1000 * DAY, &r), 0);
+	assert_int_equal(idle_costs(fx->s, &EUR, &r), 0);
+	idle_report_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +277,7 @@ int main(void)
 		FX(test_idle_list_and_buckets),
 		FX(test_idle_pages),
 		FX(test_prices_kept),
+		FX(test_idle_costs),
 	};
 	return cmocka_run_group_tests_name("idle", tests, NULL, NULL);
 }
