@@ -557,6 +557,11 @@ typedef struct idle_tenant {
 	bool never_active;
 	int64_t idle_seconds;       /* as of the report's time; 0 for a time after it */
 	int64_t storage_bytes;      /* synthetic_storage_size, -1: not known */
+	/* idle_costs: */
+	double storage_cost_month;  /* storage_bytes kept a month, -1: not known */
+	bool period_known;          /* a usage period was recorded for it */
+	int64_t period_start;       /* its latest one (unix seconds) */
+	double period_cost;         /* that period's cost */
 } idle_tenant;
 
 typedef struct idle_report {
@@ -575,6 +580,10 @@ void idle_report_release(idle_report *r);
  * < 0: none, counts only) and counts every bucket. 0, or a state error.
  */
 int idle_scan(state *st, int64_t now, int64_t min_idle, idle_report *out) WUR;
+/* What r's tenants cost at p (usage_cost): their storage kept a month (a
+ * compute scaled to zero costs nothing), and their latest usage period
+ * recorded (state_usage_foreach, one walk). 0, or a state error. */
+int idle_costs(state *st, const spec_prices *p, idle_report *r) WUR;
 /* An RFC 3339 time ("2026-12-04T13:00:00Z", a fraction and an offset
  * allowed) as unix seconds; false when it is not one. */
 bool idle_parse_time(const char *s, int64_t *out);
@@ -612,6 +621,19 @@ int usage_collect(state *st, neon_client *c, const spec_fleet *fleet, const plan
  * for `flotilla status`. 0, or an error with err_msg. */
 int usage_record(state *st, const usage_result *u, int64_t since, int64_t until) WUR;
 void usage_result_release(usage_result *r);
+/* The cost of a tenant's figures at p, in p's currency, as `flotilla usage`
+ * shows it: CU-seconds, byte-months of storage (a size kept a month is
+ * that many byte-months) and bytes of public transfer. */
+double usage_cost(const spec_prices *p, int64_t compute_unit_seconds, int64_t storage_bytes_month,
+		  int64_t transfer_bytes);
+/* Keep p, the table a usage run priced with, in the state (meta
+ * "usage_prices", JSON), for readers without the manifests (status --idle,
+ * the daemon). 0, or a state error with err_msg. */
+int usage_prices_record(state *st, const spec_prices *p) WUR;
+/* The table usage_prices_record kept; Neon's default table
+ * (spec_prices_default) when none was kept, it is not one, or the state
+ * cannot be read. out's strings point into currency and as_of. */
+void usage_prices_load(state *st, spec_prices *out, char currency[8], char as_of[16]);
 
 /* A page of the daemon's usage tier (usage_refresh_page). */
 #define USAGE_NAME_LEN 128

@@ -4,7 +4,9 @@
  * alone: the list refresh keeps each project's compute_last_active_at and
  * synthetic_storage_size (schema 9); a project Neon shows no activity for
  * counts as idle since it was created. One walk over the tenant map, a
- * page of rows at a time, each row joined with its cached project.
+ * page of rows at a time, each row joined with its cached project. What
+ * the idle ones cost (idle_costs) takes one more walk, over the recorded
+ * usage periods, by tenant.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +90,7 @@ static int idle_row(void *arg, const state_tenant_row *row)
 	if (r->n == r->cap)
 		r->v = xgrow(r->v, &r->cap, r->n + 1, sizeof(*r->v));
 	r->v[r->n++] = (idle_tenant){xstrdup(row->t.tenant), xstrdup(row->t.project_id), xstrdup(since), never, idle,
-				     row->synthetic_storage_size};
+				     row->synthetic_storage_size, -1, false, 0, 0}; /* costs: idle_costs */
 	return 0;
 }
 
@@ -118,4 +120,55 @@ int idle_scan(state *st, int64_t now, int64_t min_idle, idle_report *out)
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), most_idle_first);
 	return 0;
+}
+
+/* ------------------------------------------------ what they cost */
+
+typedef struct cost_walk {
+	idle_tenant **index;        /* the report's tenants by name */
+	size_t n;
+	const spec_prices *p;
+} cost_walk;
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(idle_tenant *const *)a)->tenant, (*(idle_tenant *const *)b)->tenant);
+}
+
+static int name_key(const void *key, const void *elem)
+{
+	return strcmp(key, (*(idle_tenant *const *)elem)->tenant);
+}
+
+static int cost_row(void *arg, const state_usage *u)
+{
+	cost_walk *w = arg;
+	idle_tenant **hit = bsearch(u->tenant, w->index, w->n, sizeof(*w->index), name_key);
+	if (hit) {
+		(*hit)->period_known = true;
+		(*hit)->period_start = u->period_start;
+		(*hit)->period_cost = usage_cost(w->p, u->compute_unit_seconds, u->storage_bytes_month, u->transfer_bytes);
+	}
+	return 0;
+}
+
+int idle_costs(state *st, const spec_prices *p, idle_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		idle_tenant *t = &r->v[i];
+		t->storage_cost_month = t->storage_bytes >= 0 ? usage_cost(p, 0, t->storage_bytes, 0) : -1;
+		t->period_known = false;
+	}
+	if (!r->n)
+		return 0;
+	/* the usage walk goes by tenant over the whole fleet; the idle few are
+	 * looked up in it */
+	cost_walk w = {xcalloc(r->n, sizeof(*w.index)), r->n, p};
+	for (size_t i = 0; i < r->n; i++)
+		w.index[i] = &r->v[i];
+	if (r->n > 1)
+		qsort(w.index, r->n, sizeof(*w.index), by_name);
+	int rc = state_usage_foreach(st, cost_row, &w);
+	free(w.index);
+	return rc ? err_set(rc, "cannot read the tenants' usage: %s", err_msg()) : 0;
 }

@@ -267,3 +267,79 @@ void usage_result_release(usage_result *r)
 	free(r->rows);
 	memset(r, 0, sizeof(*r));
 }
+
+/* ----------------------------------------------- the prices a run used */
+
+/* The meta key of the kept table: status prices idle tenants with it, as
+ * it reads no manifest. */
+#define PRICES_KEY "usage_prices"
+
+double usage_cost(const spec_prices *p, int64_t compute_unit_seconds, int64_t storage_bytes_month,
+		  int64_t transfer_bytes)
+{
+	/* millionths of the currency per CU-hour, GB-month and GB (10^9 bytes) */
+	return (double)compute_unit_seconds / 3600.0 * ((double)p->cu_hour / 1e6) +
+	       (double)storage_bytes_month / 1e9 * ((double)p->gb_month / 1e6) +
+	       (double)transfer_bytes / 1e9 * ((double)p->transfer_gb / 1e6);
+}
+
+int usage_prices_record(state *st, const spec_prices *p)
+{
+	/* json_pack copies the strings; "s?" writes NULL as null */
+	json_t *doc = json_pack("{s:I, s:I, s:I, s:s, s:s?, s:b}", "cu_hour", (json_int_t)p->cu_hour, "gb_month",
+				(json_int_t)p->gb_month, "transfer_gb", (json_int_t)p->transfer_gb, "currency",
+				p->currency ? p->currency : "USD", "as_of", p->as_of, "from_manifest", p->from_manifest);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(doc);
+	if (!text)
+		return err_set(ERR_FAIL, "cannot render the price table");
+	int rc = state_meta_set(st, PRICES_KEY, text);
+	free(text);
+	return rc ? err_set(rc, "cannot keep the price table in the state: %s", err_msg()) : 0;
+}
+
+/* A kept table whose every field is there and of its kind (strings
+ * borrowed from doc); false for anything else. */
+static bool prices_read(const json_t *doc, spec_prices *p)
+{
+	static const char *const names[] = {"cu_hour", "gb_month", "transfer_gb"};
+	int64_t *slots[] = {&p->cu_hour, &p->gb_month, &p->transfer_gb};
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+		const json_t *v = json_object_get(doc, names[i]);
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return false;
+		*slots[i] = json_integer_value(v);
+	}
+	const json_t *c = json_object_get(doc, "currency"), *a = json_object_get(doc, "as_of"),
+		     *m = json_object_get(doc, "from_manifest");
+	const char *cs = json_string_value(c), *as = json_string_value(a);
+	bool ok = cs && strlen(cs) == 3 && json_is_boolean(m) && (json_is_null(a) || (as && strlen(as) == 10));
+	for (size_t i = 0; ok && i < 3; i++)
+		ok = cs[i] >= 'A' && cs[i] <= 'Z';
+	if (!ok)
+		return false;
+	p->currency = cs;
+	p->as_of = as;
+	p->from_manifest = json_is_true(m);
+	return true;
+}
+
+void usage_prices_load(state *st, spec_prices *out, char currency[8], char as_of[16])
+{
+	char *text = NULL;
+	json_t *doc = NULL;
+	spec_prices kept;
+	/* a state error reads as no table: the estimate is then Neon's list */
+	if (state_meta_get(st, PRICES_KEY, &text) == 0 && text)
+		doc = json_loads(text, 0, NULL); /* a new reference, or NULL */
+	if (!doc || !prices_read(doc, &kept))
+		spec_prices_default(&kept);
+	*out = kept;
+	str_copy(currency, kept.currency, 8);
+	out->currency = currency;
+	if (kept.as_of)
+		str_copy(as_of, kept.as_of, 16);
+	out->as_of = kept.as_of ? as_of : NULL;
+	json_decref(doc);
+	free(text);
+}

@@ -101,9 +101,7 @@ static int64_t parse_date(const char *s)
 
 static double cost_of(const usage_row *r)
 {
-	return (double)r->compute_unit_seconds / 3600.0 * price(PRICES.cu_hour) +
-	       (double)r->storage_bytes_month / GB * price(PRICES.gb_month) +
-	       (double)r->transfer_bytes / GB * price(PRICES.transfer_gb);
+	return usage_cost(&PRICES, r->compute_unit_seconds, r->storage_bytes_month, r->transfer_bytes);
 }
 
 static const char *by_metric = "cost";
@@ -261,6 +259,8 @@ static int run(state *st, const cli_opts *o, const usage_opts *x, const char *fr
 		if (usage_collect(st, client, f, pl.sel, &rq, &u) != 0)
 			rc = cli_fail(CMD, "%s", err_msg());
 		else if (x->period && usage_record(st, &u, x->since_s, x->until_s) != 0)
+			rc = cli_fail(CMD, "%s", err_msg());
+		else if (usage_prices_record(st, &PRICES) != 0) /* status --idle prices with it */
 			rc = cli_fail(CMD, "%s", err_msg());
 		else
 			print_result(o, x, &u, from, to, &rc);

@@ -102,13 +102,18 @@ void spec__decode_prices(dec *d, const ynode *n, const char *where)
 				      "dataTransferGb (remove spec.prices for Neon's published Launch prices)", KEYS[k]);
 }
 
+void spec_prices_default(spec_prices *out)
+{
+	/* Neon, usage-based Launch plan, introduced 2025-08-14 (docs/manifest.md "Prices") */
+	*out = (spec_prices){140000, 350000, 100000, "USD", "2025-08-14", false};
+}
+
 void spec_fleet_prices(const spec_fleet *f, spec_prices *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->from_manifest = f->prices_o.set;
 	if (!out->from_manifest) {
-		/* Neon, usage-based Launch plan, introduced 2025-08-14 (docs/manifest.md "Prices") */
-		*out = (spec_prices){140000, 350000, 100000, "USD", "2025-08-14", false};
+		spec_prices_default(out);
 		return;
 	}
 	out->cu_hour = f->price_cu_hour;

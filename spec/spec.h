@@ -305,6 +305,9 @@ typedef struct spec_prices {
 	bool from_manifest;   /* spec.prices set */
 } spec_prices;
 void spec_fleet_prices(const spec_fleet *f, spec_prices *out);
+/* Neon's published Launch prices (what spec_fleet_prices gives a Fleet
+ * without spec.prices), for a reader without a Fleet; static strings. */
+void spec_prices_default(spec_prices *out);
 /* The names of the plans spec.neonPlan knows, NULL-terminated. */
 extern const char *const SPEC_NEON_PLANS[];
 

@@ -4,6 +4,10 @@
  * when Neon shows no activity; most idle first, ties by name; the
  * daemon's buckets; tenants without a cached project or a readable time
  * counted apart (a row not listed since schema 9 too); a time after `now` is idle 0; more tenants than a page.
+ * What they cost (idle_costs): storage a month and the latest usage period,
+ * at the price table `flotilla usage` keeps (usage_prices_record/load; a
+ * missing or garbled one reads as Neon's default), and a state that
+ * refuses the table or cannot give the usage.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,12 +137,147 @@ static void test_idle_pages(void **st)
 	idle_report_release(&r);
 }
 
+/* The spec.prices of the e2e tests: 0.5 a CU-hour, 2 a GB-month, 1.25 a GB. */
+static const spec_prices EUR = {500000, 2000000, 1250000, "EUR", "2026-12-01", true};
+
+static void assert_default_prices(state *s)
+{
+	spec_prices p, want;
+	char currency[8], as_of[16];
+	usage_prices_load(s, &p, currency, as_of);
+	spec_prices_default(&want);
+	assert_int_equal(p.cu_hour, want.cu_hour);
+	assert_int_equal(p.gb_month, want.gb_month);
+	assert_int_equal(p.transfer_gb, want.transfer_gb);
+	assert_string_equal(p.currency, want.currency);
+	assert_string_equal(p.as_of, want.as_of);
+	assert_false(p.from_manifest);
+}
+
+static void test_prices_kept(void **st)
+{
+	fixture *fx = *st;
+	fx->s = open_ok(fx);
+	assert_default_prices(fx->s); /* no usage run yet */
+
+	spec_prices p;
+	char currency[8], as_of[16];
+	assert_int_equal(usage_prices_record(fx->s, &EUR), 0);
+	usage_prices_load(fx->s, &p, currency, as_of);
+	assert_int_equal(p.cu_hour, 500000);
+	assert_int_equal(p.gb_month, 2000000);
+	assert_int_equal(p.transfer_gb, 1250000);
+	assert_string_equal(p.currency, "EUR");
+	assert_ptr_equal(p.currency, currency);
+	assert_string_equal(p.as_of, "2026-12-01");
+	assert_ptr_equal(p.as_of, as_of);
+	assert_true(p.from_manifest);
+
+	/* a table without a date, over the last */
+	spec_prices undated = EUR;
+	undated.as_of = NULL;
+	undated.currency = "CHF";
+	assert_int_equal(usage_prices_record(fx->s, &undated), 0);
+	usage_prices_load(fx->s, &p, currency, as_of);
+	assert_null(p.as_of);
+	assert_string_equal(p.currency, "CHF");
+	assert_int_equal(p.gb_month, 2000000);
+
+	/* anything else in the key reads as Neon's table */
+	static const char *const garbled[] = {
+		"not json",
+		"[]",
+		"{}",
+		"{\"cu_hour\": 1, \"gb_month\": 2, \"transfer_gb\": 3, \"currency\": \"EUR\", \"as_of\": null}",
+		"{\"cu_hour\": \"1\", \"gb_month\": 2, \"transfer_gb\": 3, \"currency\": \"EUR\", \"as_of\": null, "
+		"\"from_manifest\": true}",
+		"{\"cu_hour\": -1, \"gb_month\": 2, \"transfer_gb\": 3, \"currency\": \"EUR\", \"as_of\": null, "
+		"\"from_manifest\": true}",
+		"{\"cu_hour\": 1, \"gb_month\": 2, \"transfer_gb\": 3, \"currency\": \"eur\", \"as_of\": null, "
+		"\"from_manifest\": true}",
+		"{\"cu_hour\": 1, \"gb_month\": 2, \"transfer_gb\": 3, \"currency\": \"EURO\", \"as_of\": null, "
+		"\"from_manifest\": true}",
+		"{\"cu_hour\": 1, \"gb_month\": 2, \"transfer_gb\": 3, \"currency\": \"EUR\", \"as_of\": \"yesterday\", "
+		"\"from_manifest\": true}",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(garbled); i++) {
+		assert_int_equal(state_meta_set(fx->s, "usage_prices", garbled[i]), 0);
+		assert_default_prices(fx->s);
+	}
+
+	/* a state that refuses the write: an error that says so (the key
+	 * dropped first: PostgreSQL checks a new constraint on every row) */
+	assert_int_equal(state_meta_set(fx->s, "usage_prices", NULL), 0);
+	if (fx_pg())
+		file_exec(fx->path, "ALTER TABLE meta ADD CONSTRAINT no_prices CHECK (key <> 'usage_prices')");
+	else
+		file_exec(fx->path, "CREATE TRIGGER no_prices BEFORE INSERT ON meta WHEN NEW.key = 'usage_prices' "
+			  "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	assert_int_not_equal(usage_prices_record(fx->s, &EUR), 0);
+	assert_non_null(strstr(err_msg(), "cannot keep the price table in the state"));
+}
+
+static void test_idle_costs(void **st)
+{
+	fixture *fx = *st;
+	fx->s = open_ok(fx);
+	map(fx, "big", "2026-01-01T00:00:00Z", "2026-11-01T12:00:00Z", 2500000000);   /* 2.5 GB */
+	map(fx, "unsized", "2026-01-01T00:00:00Z", "2026-11-01T12:00:00Z", -1);
+	map(fx, "unused", "2026-01-01T00:00:00Z", "2026-11-01T12:00:00Z", 0);
+	map(fx, "busy", "2026-01-01T00:00:00Z", "2026-12-04T11:59:00Z", 1);
+	/* big: two periods, the later counts; busy is not idle */
+	const int64_t nov = 1793491200, dec = 1796083200; /* 2026-11-01, 2026-12-01 */
+	state_usage u[] = {
+		{"big", "p-big", nov, dec, 3600, 0, 0, 0, 0, 0},
+		{"big", "p-big", dec, NOW, 7200, 0, 3000000000, 0, 4000000000, 0},
+		{"unsized", "p-unsized", dec, NOW, 0, 0, 0, 0, 1000000000, 0},
+		{"busy", "p-busy", dec, NOW, 3600, 0, 0, 0, 0, 0},
+	};
+	assert_int_equal(state_usage_put(fx->s, u, ARRAY_LEN(u)), 0);
+
+	idle_report r;
+	assert_int_equal(idle_scan(fx->s, NOW, 30 * DAY, &r), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(idle_costs(fx->s, &EUR, &r), 0);
+	for (size_t i = 0; i < r.n; i++) {
+		const idle_tenant *t = &r.v[i];
+		if (strcmp(t->tenant, "big") == 0) {
+			assert_float_equal(t->storage_cost_month, 5.0, 1e-9); /* 2.5 GB at 2 */
+			assert_true(t->period_known);
+			assert_int_equal(t->period_start, dec);
+			/* 2 CU-hours at 0.5, 3 GB-months at 2, 4 GB at 1.25 */
+			assert_float_equal(t->period_cost, 1.0 + 6.0 + 5.0, 1e-9);
+		} else if (strcmp(t->tenant, "unsized") == 0) {
+			assert_true(t->storage_cost_month < 0);
+			assert_true(t->period_known);
+			assert_float_equal(t->period_cost, 1.25, 1e-9);
+		} else {
+			assert_string_equal(t->tenant, "unused");
+			assert_float_equal(t->storage_cost_month, 0, 0);
+			assert_false(t->period_known);
+		}
+	}
+
+	/* the usage cannot be read: an error that says so */
+	file_exec(fx->path, "ALTER TABLE tenant_usage RENAME TO tenant_usage_away");
+	assert_int_not_equal(idle_costs(fx->s, &EUR, &r), 0);
+	assert_non_null(strstr(err_msg(), "cannot read the tenants' usage"));
+	idle_report_release(&r);
+
+	/* nothing idle: nothing read */
+	assert_int_equal(idle_scan(fx->s, NOW, 1000 * DAY, &r), 0);
+	assert_int_equal(idle_costs(fx->s, &EUR, &r), 0);
+	idle_report_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_time),
 		FX(test_idle_list_and_buckets),
 		FX(test_idle_pages),
+		FX(test_prices_kept),
+		FX(test_idle_costs),
 	};
 	return cmocka_run_group_tests_name("idle", tests, NULL, NULL);
 }

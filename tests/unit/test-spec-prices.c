@@ -42,12 +42,10 @@ static spec_fleet *load(const char *spec_tail, char **diags_text)
 	return f;
 }
 
-/* The fleet's table is exactly this one (as_of NULL: no date). */
-static void assert_prices(const spec_fleet *f, bool from_manifest, int64_t cu, int64_t gb, int64_t tr,
-			  const char *currency, const char *as_of)
+/* The table is exactly this one (as_of NULL: no date). */
+static void assert_table(spec_prices p, bool from_manifest, int64_t cu, int64_t gb, int64_t tr,
+			 const char *currency, const char *as_of)
 {
-	spec_prices p;
-	spec_fleet_prices(f, &p);
 	assert_int_equal(p.from_manifest, from_manifest);
 	assert_int_equal(p.cu_hour, cu);
 	assert_int_equal(p.gb_month, gb);
@@ -59,6 +57,15 @@ static void assert_prices(const spec_fleet *f, bool from_manifest, int64_t cu, i
 		assert_null(p.as_of);
 }
 
+/* The fleet's table is exactly this one. */
+static void assert_prices(const spec_fleet *f, bool from_manifest, int64_t cu, int64_t gb, int64_t tr,
+			  const char *currency, const char *as_of)
+{
+	spec_prices p;
+	spec_fleet_prices(f, &p);
+	assert_table(p, from_manifest, cu, gb, tr, currency, as_of);
+}
+
 static void test_default_is_neon_launch(void **state)
 {
 	(void)state;
@@ -66,6 +73,10 @@ static void test_default_is_neon_launch(void **state)
 	spec_fleet *f = load("  namePrefix: t-\n", &text);
 	assert_string_equal(text, "");
 	assert_prices(f, false, 140000, 350000, 100000, "USD", "2025-08-14");
+	/* the same table without a Fleet (status reads no manifest) */
+	spec_prices p;
+	spec_prices_default(&p);
+	assert_table(p, false, 140000, 350000, 100000, "USD", "2025-08-14");
 	free(text);
 	spec_fleet_free(f);
 }
