@@ -285,6 +285,16 @@ static int settle_hook(void *arg, const spec_fleet *f)
 	return 0;
 }
 
+/* The Fleet's price table, for status --idle (it reads no manifest), as
+ * `flotilla usage` keeps it: the usage tier reads usage without prices. */
+static void keep_prices(daemon_ctx *d, const spec_fleet *f)
+{
+	spec_prices p;
+	spec_fleet_prices(f, &p);
+	if (usage_prices_record(d->st, &p) != 0)
+		log_warn("daemon: cannot keep the price table", "error", err_msg());
+}
+
 /* Step 2: a commit not applied yet. */
 static int reconcile(daemon_ctx *d)
 {
@@ -309,6 +319,8 @@ static int reconcile(daemon_ctx *d)
 			/* as apply does: a protected tenant stays protected once its
 			 * manifest is removed */
 			apply_record_protect(d->st, pl.fl.fleet);
+			if (d->usage_interval_s > 0)
+				keep_prices(d, pl.fl.fleet);
 			if (!last || pl.p->changed_since[0] == 0) /* a whole-fleet plan */
 				metrics_set(d->m, "flotilla_orphaned_tenants", NULL, (double)pl.p->norphan);
 			char at[24];

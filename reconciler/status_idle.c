@@ -7,7 +7,6 @@
  * else Neon's: their storage a month, and their last recorded period.
  */
 #include <string.h>
-#include <time.h>
 
 #include "reconciler/reconciler.h"
 
@@ -38,14 +37,6 @@ static void fmt_idle(int64_t s, char out[32])
 	unit_duration_format(s >= 86400 ? s - s % 3600 : s >= 3600 ? s - s % 60 : s >= 60 ? s - s % 60 : s, out);
 }
 
-static void time_text(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* What the known storage of r's tenants costs a month. */
 static double storage_cost(const idle_report *r)
 {
@@ -66,7 +57,7 @@ static json_t *idle_json(const idle_report *r, const spec_prices *p, int64_t min
 			 int64_t listed)
 {
 	char at[32];
-	time_text(as_of, at);
+	unit_time_format(as_of, at);
 	/* "o" steals the new references */
 	json_t *doc = json_pack("{s:i,s:s,s:I,s:o,s:I,s:I,s:{s:s,s:s?,s:s},s:f,s:[]}", "version", 1, "as_of", at,
 				"idle_for_seconds", (json_int_t)min_idle, "list_refreshed_at",
@@ -78,7 +69,7 @@ static json_t *idle_json(const idle_report *r, const spec_prices *p, int64_t min
 	for (size_t i = 0; i < r->n; i++) {
 		const idle_tenant *t = &r->v[i];
 		char start[32];
-		time_text(t->period_start, start);
+		unit_time_format(t->period_start, start);
 		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:b,s:o,s:o,s:o,s:s?}", "tenant", t->tenant,
 						   "project_id", t->project_id, "idle_seconds",
 						   (json_int_t)t->idle_seconds, "since", t->since, "never_active",
@@ -96,7 +87,7 @@ static json_t *idle_json(const idle_report *r, const spec_prices *p, int64_t min
 static void prices_text(const spec_prices *p, char out[96])
 {
 	if (p->from_manifest)
-		str_copy(out, "spec.prices (from the last flotilla usage)", 96);
+		str_copy(out, "spec.prices (kept by the last usage read)", 96);
 	else
 		snprintf(out, 96, "Neon's Launch prices of %s (default)", p->as_of ? p->as_of : "?");
 }
@@ -105,7 +96,7 @@ static void idle_text(const idle_report *r, const spec_prices *p, int64_t min_id
 {
 	char d[32], at[32], age[32];
 	unit_duration_format(min_idle, d);
-	time_text(as_of, at);
+	unit_time_format(as_of, at);
 	cli_age(listed, age);
 	printf("tenants idle for %s or more: %s of %s mapped, as of %s (the cache's last complete list: %s%s)\n", d,
 	       CLI_N(r->n), CLI_N(r->mapped), at, listed ? age : "never", listed ? " ago" : "");
@@ -126,7 +117,7 @@ static void idle_text(const idle_report *r, const spec_prices *p, int64_t min_id
 			snprintf(month, sizeof(month), "%.2f", t->storage_cost_month);
 		if (t->period_known) {
 			char start[32];
-			time_text(t->period_start, start);
+			unit_time_format(t->period_start, start);
 			snprintf(period, sizeof(period), "%.2f from %.10s", t->period_cost, start);
 		}
 		printf("%-24s %-10s %-34s %-10s %8s  %s\n", t->tenant, idle, last, size, month, period);

@@ -127,7 +127,7 @@ idle_costs() {
 	F status --idle 2h --as-of "$as_of" --state "$state" >"$tmp/c2.txt" 2>&1
 	napper_cost=$(python3 -c 'import json,sys; print("%.2f" % [u["cost"] for u in json.load(open(sys.argv[1]))["tenants"] if u["tenant"] == "napper"][0])' "$tmp/u.json")
 	if grep -q "^cold .* 11.5GiB  *24.69  [0-9.]* from $since$" "$tmp/c2.txt" && grep -q "^napper .* 0B  *0.00  $napper_cost from $since$" "$tmp/c2.txt" &&
-		[ "$(tail -n 1 "$tmp/c2.txt")" = "storage of these tenants: 11.5GiB, about 24.69 EUR a month to keep them, at spec.prices (from the last flotilla usage)" ]; then
+		[ "$(tail -n 1 "$tmp/c2.txt")" = "storage of these tenants: 11.5GiB, about 24.69 EUR a month to keep them, at spec.prices (kept by the last usage read)" ]; then
 		ok "as text: 24.69 EUR a month for cold at spec.prices, napper's period $napper_cost from $since"
 	else fail "spec.prices cost text" "$(cat "$tmp/c2.txt")"; fi
 

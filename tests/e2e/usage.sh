@@ -170,6 +170,11 @@ grep -q "usage tier: this month's usage of every tenant read" "$tmp/usage.log" &
 kept=$(st_sql "$state" "SELECT count(*) || ' ' || sum(compute_unit_seconds) || ' ' || sum(transfer_bytes) || ' ' || sum(active_seconds) FROM tenant_usage WHERE period_start = $(date -u -d "$since" +%s)")
 want=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tenants"]; print(len(t), sum(r["compute_unit_seconds"] for r in t), sum(r["transfer_bytes"] for r in t), sum(r["active_seconds"] for r in t))' "$tmp/u.json")
 [ "$kept" = "$want" ] && ok "daemon: kept the month's figures: $kept" || fail "daemon figures" "state '$kept', usage '$want'"
+# and the price table of the Fleet it planned (Neon's: drepo has no
+# spec.prices) in place of usage's EUR one, for status --idle
+prices=$(st_sql "$state" "SELECT value FROM meta WHERE key = 'usage_prices'")
+[[ "$prices" == *'"currency":"USD"'*'"from_manifest":false'* ]] && ok "daemon: kept the Fleet's price table" ||
+	fail "daemon prices" "$prices"
 before=$(route "GET /consumption_history/v2/projects")
 daemon noorg "$tmp/dnoorg"
 for _ in $(seq 100); do grep -q "usage tier: the consumption API failed" "$tmp/noorg.log" && break; sleep 0.1; done
