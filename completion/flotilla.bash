@@ -33,7 +33,7 @@ declare -A _flotilla_opts=(
 		--rate --help"
 	[recover]="--project --force --auto-approve --repo --dir --ref --state --api-url --api-key-file
 		--rate --lock-timeout --help"
-	[restore]="--to --branch --preserve-as --cleanup-after --auto-approve --state --api-url
+	[restore]="--to --snapshot --branch --preserve-as --cleanup-after --auto-approve --state --api-url
 		--api-key-file --rate --help"
 	[usage]="--since --until --format --select --top --by --org-id --repo --ref --state --api-url
 		--api-key-file --rate --help"
@@ -53,7 +53,7 @@ declare -A _flotilla_values=(
 	[--lock-timeout]=@free [--op-timeout]=@free [--api-url]=@free [--interval]=@free
 	[--listen]=@free [--drift-budget]=@free [--list-interval]=@free [--usage-interval]=@free [--notify-url]=@free
 	[--lease-ttl]=@free [--reason]=@free [--role]=@free [--database]=@free [--branch]=@free
-	[--to]=@free [--preserve-as]=@free [--cleanup-after]=@free
+	[--to]=@free [--snapshot]=@free [--preserve-as]=@free [--cleanup-after]=@free
 	[--since]=@free [--until]=@free [--top]=@free [--org-id]=@free
 )
 

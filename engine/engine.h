@@ -206,11 +206,17 @@ typedef struct restore_req {
 	const char *lsn, *timestamp;         /* the point: one of them */
 	const char *preserve_as;             /* the pre-restore state's name */
 	const char *expires_at;              /* the preserved branch's expiry, or NULL */
+	/* a snapshot restore instead of a point (lsn, timestamp NULL): the
+	 * snapshot goes into a new branch named `staging`, which finalizing
+	 * then swaps in (branch_id renamed preserve_as); staged_id: that
+	 * branch, already made by an earlier run (its finalize not done) */
+	const char *snapshot_id, *staging, *staged_id;
 } restore_req;
 
 typedef struct restore_result {
 	bool restored, expiry_set;
 	char *preserved_id;                  /* heap, or NULL */
+	char *restored_id;                   /* a snapshot restore's new branch: heap, or NULL */
 	char *read_back_error;               /* the read-back after it failed: heap, or NULL */
 } restore_result;
 
@@ -227,12 +233,17 @@ void restore_result_release(restore_result *r);
 /* What became of the tenant's restores an earlier run left unfinished (its
  * answer lost, a crash): the project is read back, and each such row is
  * resolved: it ran when its preserved branch is there (Neon makes it with
- * the restore). *out describes the newest of them (journal_id 0: none was
+ * the restore; a snapshot's restore, when its staging branch is; its
+ * finalize, when the preserved name is). *out describes the newest of them (journal_id 0: none was
  * unfinished); restore_settled_release. */
+enum { RESTORE_POINT, RESTORE_SNAPSHOT, RESTORE_FINALIZE };
 typedef struct restore_settled {
 	int64_t journal_id;
+	int kind;                            /* which write: RESTORE_* */
 	bool ran;
-	char *branch_id, *point, *preserved, *preserved_id; /* heap, or NULL */
+	char *branch_id, *point, *preserved, *preserved_id; /* heap, or NULL; preserved: a snapshot
+							     * restore's staging branch name */
+	char *snapshot_id, *staged_id;       /* a snapshot's: heap, or NULL */
 } restore_settled;
 int restore_settle(state *st, neon_client *c, const char *tenant, const char *project_id, restore_settled *out) WUR;
 void restore_settled_release(restore_settled *s);

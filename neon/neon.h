@@ -391,6 +391,34 @@ int neon_branch_restore(neon_client *c, const char *project_id, const char *bran
 int neon_branch_set_expiry(neon_client *c, const char *project_id, const char *branch_id, const char *expires_at,
 			   neon_write_result *out) WUR;
 
+/* ------------------------------------------------ snapshots (snapshots.c) */
+
+/* A Snapshot of GET /projects/{id}/snapshots (strings heap; NULL when the
+ * answer left them out). */
+typedef struct neon_snapshot {
+	char *id, *name, *created_at;
+	char *source_branch_id, *timestamp, *lsn, *expires_at;
+	bool manual;
+} neon_snapshot;
+/* ERR_INVALID naming the field; release *out. */
+int neon_snapshot_parse(const json_t *j, const char *where, neon_snapshot *out) WUR;
+void neon_snapshot_release(neon_snapshot *s);
+void neon_snapshots_release(neon_snapshot *v, size_t n);
+/* Every snapshot of the project, as Neon orders them; one call. */
+int neon_snapshots_list(neon_client *c, const char *project_id, neon_snapshot **out, size_t *n) WUR;
+/* The bodies sent (new references), for the journal. */
+json_t *neon_snapshot_restore_body(const char *name, const char *target_branch_id);
+json_t *neon_finalize_restore_body(const char *old_name);
+/* Restore snapshot_id into a new branch `name` for target_branch_id, not
+ * finalized: out->other_branch_id is the new branch. Codes as
+ * neon_branch_restore's. */
+int neon_snapshot_restore(neon_client *c, const char *project_id, const char *snapshot_id, const char *name,
+			  const char *target_branch_id, neon_write_result *out) WUR;
+/* Finalize branch_id (made by neon_snapshot_restore): it takes the
+ * target's computes and name, the target is renamed old_name. */
+int neon_branch_finalize_restore(neon_client *c, const char *project_id, const char *branch_id, const char *old_name,
+				 neon_write_result *out) WUR;
+
 /*
  * Wait until the given operations of a project are no longer in progress:
  * one GET /projects/{id}/operations per poll, backing off from 100 ms to
