@@ -95,6 +95,7 @@ typedef struct refresh_stats {
 	int64_t unavailable_read;    /* of those, read one by one by id */
 	int64_t incomplete;          /* of those, still unread: the list is incomplete */
 	int64_t deep_done, deep_failed;
+	int64_t deep_gone;           /* read deep, found deleted since the list: dropped */
 	char first_error[600];
 } refresh_stats;
 
@@ -107,7 +108,10 @@ typedef struct refresh_stats {
 int refresh_list(state *st, neon_client *c, refresh_stats *out);
 /* The deep pass of the given projects; fn (may be NULL) sees each result
  * that was cached. 0, or -1 when the client itself failed; per-project
- * failures are counted in out. */
+ * failures are counted in out. A project a part of whose read was not
+ * found (404) is looked up once more (GET /projects/{id}): deleted since
+ * the list, it is dropped from the cache as a list would drop it (counted
+ * in out->deep_gone, not a failure); otherwise it failed. */
 typedef void (*refresh_deep_fn)(void *arg, const char *project_id, const neon_project_deep *d);
 int refresh_deep(state *st, neon_client *c, char *const *ids, size_t n, refresh_deep_fn fn,
 		 void *arg, refresh_stats *out);

@@ -118,6 +118,11 @@ static int refresh_live(const plan_req *rq, state *st, neon_client *client, cons
 	rc = prc ? prc : refresh_deep(st, client, deep.ids, deep.n, NULL, NULL, &rs);
 	if (rc == 0)
 		rc = refresh_backups(st, client, sched.ids, sched.n, &rs);
+	if (rc == 0 && rs.deep_gone)
+		engine__note("%s project%s deleted in Neon since the last list (a deep read found %s gone): dropped "
+			     "from the cache, as a list would drop %s", unit_count(rs.deep_gone).s,
+			     rs.deep_gone == 1 ? " was" : "s were", rs.deep_gone == 1 ? "it" : "them",
+			     rs.deep_gone == 1 ? "it" : "them");
 	if (rc == 0 && rs.deep_failed)
 		rc = err_set(ERR_FAIL, "%s deep read%s failed; first: %s", unit_count(rs.deep_failed).s,
 			     rs.deep_failed == 1 ? "" : "s", rs.first_error);

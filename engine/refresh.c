@@ -304,16 +304,28 @@ typedef struct deep_ctx {
 	refresh_deep_fn fn;
 	void *arg;
 	engine__progress prog;
+	char **missing;      /* projects a part of whose read was not found */
+	size_t nmissing;
 } deep_ctx;
+
+static void deep_failed(deep_ctx *d, const char *project_id, const char *error)
+{
+	d->out->deep_failed++;
+	if (!d->out->first_error[0])
+		snprintf(d->out->first_error, sizeof(d->out->first_error), "reading project '%s' failed: %s", project_id,
+			 error ? error : "unknown error");
+}
 
 static void on_deep(void *arg, const char *project_id, int rc, neon_project_deep *deep, const char *error)
 {
 	deep_ctx *d = arg;
+	if (rc == ERR_NOTFOUND) { /* the project, or a branch of it, is gone: see below */
+		d->missing = xrealloc(d->missing, (d->nmissing + 1) * sizeof(*d->missing));
+		d->missing[d->nmissing++] = xstrdup(project_id);
+		return;
+	}
 	if (rc != 0) {
-		d->out->deep_failed++;
-		if (!d->out->first_error[0])
-			snprintf(d->out->first_error, sizeof(d->out->first_error), "reading project '%s' failed: %s",
-				 project_id, error ? error : "unknown error");
+		deep_failed(d, project_id, error);
 		return;
 	}
 	state_deep sd;
@@ -349,6 +361,23 @@ int refresh_deep(state *st, neon_client *c, char *const *ids, size_t n, refresh_
 		neon_project_deep_submit(c, ids[i], on_deep, &d);
 	int rc = neon_run(c);
 	engine__progress_end(&d.prog);
+	/* a 404 within a deep read: the project deleted since the list (drop
+	 * it, as the next list would), or only a branch (a failed read) */
+	for (size_t i = 0; i < d.nmissing; i++) {
+		char path[160];
+		neon_result r;
+		memset(&r, 0, sizeof(r));
+		snprintf(path, sizeof(path), "/projects/%s", d.missing[i]);
+		int grc = rc == 0 ? neon_call(c, "GET", path, NULL, false, &r) : rc;
+		if (grc == 0 && r.outcome == NEON_HTTP_ERROR && r.status == 404 && state_project_gone(st, d.missing[i]) == 0)
+			out->deep_gone++;
+		else
+			deep_failed(&d, d.missing[i], "a part of it was not found (404), though the project is there; read "
+				    "it again");
+		neon_result_release(&r);
+		free(d.missing[i]);
+	}
+	free(d.missing);
 	return rc;
 }
 

@@ -191,6 +191,18 @@ int state_deep_stale(state *s, const char *project_id)
 	return state__step_done(s, st, "marking a deep read stale");
 }
 
+int state_project_gone(state *s, const char *project_id)
+{
+	db_stmt *st;
+	int rc;
+
+	/* its branches, endpoints, databases, roles and schedule cascade */
+	if ((rc = state__stmt(s, "DELETE FROM projects WHERE id = ?1", &st)) != 0)
+		return rc;
+	db_bind_text(st, 1, project_id);
+	return state__step_done(s, st, "dropping a project deleted in Neon");
+}
+
 /* ------------------------------------------------------------------ read */
 
 /* Read the rows of `sql` (its ?1 the project id), one fill call a row;

@@ -262,6 +262,10 @@ int state_deep_put(state *s, const char *project_id, const char *updated_at, con
  * read-back then leaves a project that is read again, never one whose
  * stale children the plan trusts. 0 also when the project is not cached. */
 int state_deep_stale(state *s, const char *project_id) WUR;
+/* Drop a cached project (and its deep rows) that Neon says is deleted,
+ * found by a read between two lists; as a list would drop it. 0 also
+ * when it is not cached. */
+int state_project_gone(state *s, const char *project_id) WUR;
 /* Heap copies; state_deep_release frees them. */
 int state_deep_get(state *s, const char *project_id, state_deep *out) WUR;
 void state_deep_release(state_deep *d);

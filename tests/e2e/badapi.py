@@ -8,6 +8,9 @@ rejects it cleanly:
   wrong-type    the second project's pg_version is the string "17"
   truncated     the body stops halfway through the JSON document
   not-json      the body is an HTML error page with status 200
+  branches-404  a valid page, but each project's branch list answers 404
+                while GET /projects/{id} finds the project (a deep read
+                that must fail, not drop the project as deleted)
   ok            a valid page (a control: the same server, nothing broken)
 """
 import http.server
@@ -48,7 +51,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def reply(self, status, doc):
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self):
+        path = self.path.split("?")[0]
+        if MODE == "branches-404" and path.endswith("/branches"):
+            return self.reply(404, {"code": "", "message": "branch not found"})
+        if MODE == "branches-404" and path.startswith("/api/v2/projects/"):
+            return self.reply(200, {"project": project(int(path.rsplit("-", 1)[1]))})
         items = [project(1), project(2), project(3)]
         if MODE == "missing-id":
             del items[1]["id"]

@@ -199,6 +199,24 @@ fi
 
 # ------------------------------------- 4. a project deleted behind our back
 if want 4; then
+	# deleted after the last list, found by the deep read of an incremental
+	# plan (the cache is fresh: no list): dropped from the cache, and the
+	# tenant blocked as after a list, not a failed plan
+	cog=$(pid_of cog "$state")
+	F refresh --repo "$repo" --state "$state" >/dev/null 2>&1
+	curl -sf -X DELETE -H "Authorization: Bearer $key" "$base/api/v2/projects/$cog" >/dev/null ||
+		fail "setup" "DELETE /projects/$cog refused"
+	tenant_file "$repo" cog "historyRetention: 2d"
+	commit "$repo" "cog keeps two days"
+	lists=$(route "GET /projects")
+	F plan --repo "$repo" --state "$state" --changed-since HEAD~1 >"$tmp/plan4a.out" 2>&1
+	if [ "$(route "GET /projects")" = "$lists" ] &&
+		grep -q "1 project was deleted in Neon since the last list (a deep read found it gone): dropped from the cache" "$tmp/plan4a.out" &&
+		grep -q "^! cog: tenant 'cog': mapped project $cog is not in the cache" "$tmp/plan4a.out" &&
+		! grep -q "deep read.* failed" "$tmp/plan4a.out" && [ -z "$(st_sql "$state" "SELECT id FROM projects WHERE id = '$cog'")" ]; then
+		ok "a project deleted after the list, found by a deep read: dropped from the cache, its tenant blocked"
+	else fail "deleted since the list" "$(cat "$tmp/plan4a.out")"; fi
+	F state forget cog --force --state "$state" >/dev/null 2>&1 || fail "forget cog" "exit $?"
 	bolt=$(pid_of bolt "$state")
 	curl -sf -X DELETE -H "Authorization: Bearer $key" "$base/api/v2/projects/$bolt" >/dev/null ||
 		fail "setup" "DELETE /projects/$bolt refused"

@@ -168,6 +168,29 @@ for mode in missing-id wrong-type truncated not-json; do
 	fi
 done
 
+# a 404 inside a deep read of a project that is there (a branch list): the
+# deep read fails, and the project stays cached (not taken for deleted)
+rm -f "$tmp/badport"
+python3 "$here/badapi.py" branches-404 "$tmp/badport" &
+bad_pid=$!
+for _ in $(seq 100); do [ -s "$tmp/badport" ] && break; sleep 0.05; done
+st_rm "$state"
+badrefresh() {
+	NEON_API_HOST="http://127.0.0.1:$(cat "$tmp/badport")/api/v2" NEON_API_KEY="$key" "$flotilla" refresh "$@" \
+		--dir "$tmp/fleet" --state "$state" >"$tmp/bad.txt" 2>&1
+}
+# the three projects listed and mapped, so that --full reads them deep
+badrefresh || fail "branches 404" "the list: $(cat "$tmp/bad.txt")"
+st_sql "$state" "INSERT INTO tenants (tenant, project_id, fleet, source, mapped_at) SELECT name, id, 'f', 'adopt', 0 FROM projects" ||
+	fail "branches 404" "cannot map the projects"
+badrefresh --full
+code=$?
+kill "$bad_pid" 2>/dev/null; wait "$bad_pid" 2>/dev/null
+if [ "$code" = 1 ] && grep -q "3 deep reads failed; first: reading project 'fixture-project-0000000[123]' failed: a part of it was not found (404), though the project is there" "$tmp/bad.txt" &&
+	[ "$(st_sql "$state" "SELECT count(*) FROM projects")" = 3 ]; then
+	ok "a 404 within a deep read of a project that is there: the read fails, the project stays cached"
+else fail "branches 404" "exit $code: $(cat "$tmp/bad.txt")"; fi
+
 # ------------------------------------------------- kill -9 mid-refresh
 start_sim crash --op-delay-ms 0
 populate '{"count": 50000, "name_prefix": "t-crash-"}'
