@@ -91,6 +91,12 @@ static json_t *dump(const sim_project *p)
 		json_object_set_new(bo, "created_at", json_integer(b->created_at));
 		json_object_set_new(bo, "updated_at", json_integer(b->updated_at));
 		json_object_set_new(bo, "expires_at", json_integer(b->expires_at));
+		json_object_set_new(bo, "backup_filled_to", json_integer(b->backup_filled_to));
+		if (b->restore_status) {
+			json_object_set_new(bo, "restore_status", json_integer(b->restore_status));
+			json_object_set_new(bo, "restored_from", json_string(b->restored_from));
+			json_object_set_new(bo, "restored_as", json_string(b->restored_as));
+		}
 		json_t *ws = json_array();
 		for (size_t k = 0; k < b->nwrites; k++)
 			json_array_append_new(ws, json_pack("[I,I,I]", (json_int_t)b->writes[k].at,
@@ -167,7 +173,43 @@ static json_t *dump(const sim_project *p)
 						       (json_int_t)p->usage[i].active_seconds,
 						       (json_int_t)p->usage[i].compute_seconds));
 	json_object_set_new(o, "usage", usage);
+	json_t *snaps = json_array();
+	for (size_t i = 0; i < p->nsnaps; i++) {
+		const sim_snapshot *sn = &p->snaps[i];
+		json_array_append_new(snaps, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I}", "id", sn->id, "name",
+						       sn->name, "source_branch_id", sn->source_branch_id, "lsn",
+						       sn->lsn, "at", (json_int_t)sn->at, "created_at",
+						       (json_int_t)sn->created_at, "expires_at",
+						       (json_int_t)sn->expires_at, "manual", sn->manual, "version",
+						       (json_int_t)sn->version));
+	}
+	json_object_set_new(o, "snapshots", snaps);
 	return o;
+}
+
+/* Append the snapshot v (dump's form) to p; one without an id, name or
+ * source is left out. */
+static void undump_snapshot(sim_project *p, const json_t *v)
+{
+	const char *id = json_string_value(json_object_get(v, "id"));
+	const char *name = json_string_value(json_object_get(v, "name"));
+	const char *src = json_string_value(json_object_get(v, "source_branch_id"));
+	const char *lsn = json_string_value(json_object_get(v, "lsn"));
+	if (!id || !name || !src)
+		return;
+	if (p->nsnaps == p->capsnaps)
+		p->snaps = sim_grow(p->snaps, &p->capsnaps, p->nsnaps + 1, sizeof(*p->snaps));
+	sim_snapshot *sn = &p->snaps[p->nsnaps++];
+	memset(sn, 0, sizeof(*sn));
+	sn->id = xstrdup(id);
+	sn->name = xstrdup(name);
+	sn->source_branch_id = xstrdup(src);
+	str_copy(sn->lsn, lsn ? lsn : "0/0", sizeof(sn->lsn));
+	sn->at = get_int(v, "at");
+	sn->created_at = get_int(v, "created_at");
+	sn->expires_at = get_int(v, "expires_at");
+	sn->manual = json_is_true(json_object_get(v, "manual"));
+	sn->version = get_int(v, "version");
 }
 
 /* Append the branch v (dump's form, with its roles and databases) to p. */
@@ -191,6 +233,12 @@ static void undump_branch(sim_project *p, const json_t *v)
 	b->created_at = get_int(v, "created_at");
 	b->updated_at = get_int(v, "updated_at");
 	b->expires_at = get_int(v, "expires_at");
+	b->backup_filled_to = get_int(v, "backup_filled_to");
+	b->restored_from = get_str(v, "restored_from");
+	b->restored_as = get_str(v, "restored_as");
+	json_int_t rs = get_int(v, "restore_status");
+	if (b->restored_from && b->restored_as && (rs == SIM_RESTORE_RESTORED || rs == SIM_RESTORE_FINALIZED))
+		b->restore_status = (uint8_t)rs;
 	size_t k;
 	json_t *w;
 	json_array_foreach(json_object_get(v, "writes"), k, w) {
@@ -322,6 +370,8 @@ static sim_project *undump(const json_t *o)
 		p->usage[p->nusage].compute_seconds = json_integer_value(json_array_get(v, 2));
 		p->nusage++;
 	}
+	json_array_foreach(json_object_get(o, "snapshots"), i, v)
+		undump_snapshot(p, v);
 	return p;
 }
 
