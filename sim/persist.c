@@ -54,6 +54,63 @@ static json_t *get_obj(const json_t *o, const char *k)
 	return json_is_object(v) ? json_deep_copy(v) : NULL;
 }
 
+/* A branch in dump's form, with its history, roles and databases. */
+static json_t *dump_branch(const sim_branch *b)
+{
+	json_t *bo = json_object();
+	json_object_set_new(bo, "id", json_string(b->id));
+	json_object_set_new(bo, "name", json_string(b->name));
+	json_object_set_new(bo, "parent_id", opt_str(b->parent_id));
+	json_object_set_new(bo, "parent_lsn", opt_str(b->parent_lsn));
+	json_object_set_new(bo, "parent_timestamp", opt_str(b->parent_timestamp));
+	json_object_set_new(bo, "init_source", opt_str(b->init_source));
+	json_object_set_new(bo, "default", json_boolean(b->is_default));
+	json_object_set_new(bo, "protected", json_boolean(b->protected_));
+	json_object_set_new(bo, "annotations", b->annotations ? json_incref(b->annotations) : json_null());
+	if (b->backup_schedule)
+		json_object_set_new(bo, "backup_schedule", json_incref(b->backup_schedule));
+	json_object_set_new(bo, "created_at", json_integer(b->created_at));
+	json_object_set_new(bo, "updated_at", json_integer(b->updated_at));
+	json_object_set_new(bo, "expires_at", json_integer(b->expires_at));
+	json_object_set_new(bo, "backup_filled_to", json_integer(b->backup_filled_to));
+	if (b->restore_status) {
+		json_object_set_new(bo, "restore_status", json_integer(b->restore_status));
+		json_object_set_new(bo, "restored_from", json_string(b->restored_from));
+		json_object_set_new(bo, "restored_as", json_string(b->restored_as));
+	}
+	json_t *ws = json_array();
+	for (size_t k = 0; k < b->nwrites; k++)
+		json_array_append_new(ws, json_pack("[I,I,I]", (json_int_t)b->writes[k].at, (json_int_t)b->writes[k].lsn,
+						    (json_int_t)b->writes[k].version));
+	json_object_set_new(bo, "writes", ws);
+	json_t *roles = json_array();
+	for (size_t k = 0; k < b->nroles; k++) {
+		const sim_role *r = &b->roles[k];
+		json_t *ro = json_object();
+		json_object_set_new(ro, "name", json_string(r->name));
+		json_object_set_new(ro, "password", opt_str(r->password));
+		json_object_set_new(ro, "no_login", json_boolean(r->no_login));
+		json_object_set_new(ro, "protected", json_boolean(r->protected_));
+		json_object_set_new(ro, "created_at", json_integer(r->created_at));
+		json_object_set_new(ro, "updated_at", json_integer(r->updated_at));
+		json_array_append_new(roles, ro);
+	}
+	json_object_set_new(bo, "roles", roles);
+	json_t *dbs = json_array();
+	for (size_t k = 0; k < b->ndbs; k++) {
+		const sim_database *d = &b->dbs[k];
+		json_t *dobj = json_object();
+		json_object_set_new(dobj, "id", json_integer(d->id));
+		json_object_set_new(dobj, "name", json_string(d->name));
+		json_object_set_new(dobj, "owner", json_string(d->owner));
+		json_object_set_new(dobj, "created_at", json_integer(d->created_at));
+		json_object_set_new(dobj, "updated_at", json_integer(d->updated_at));
+		json_array_append_new(dbs, dobj);
+	}
+	json_object_set_new(bo, "dbs", dbs);
+	return bo;
+}
+
 static json_t *dump(const sim_project *p)
 {
 	json_t *o = json_object();
@@ -74,61 +131,8 @@ static json_t *dump(const sim_project *p)
 	json_object_set_new(o, "compute_seconds", json_integer(p->compute_seconds));
 	json_object_set_new(o, "db_seq", json_integer(p->db_seq));
 	json_t *brs = json_array();
-	for (size_t i = 0; i < p->nbranches; i++) {
-		const sim_branch *b = &p->branches[i];
-		json_t *bo = json_object();
-		json_object_set_new(bo, "id", json_string(b->id));
-		json_object_set_new(bo, "name", json_string(b->name));
-		json_object_set_new(bo, "parent_id", opt_str(b->parent_id));
-		json_object_set_new(bo, "parent_lsn", opt_str(b->parent_lsn));
-		json_object_set_new(bo, "parent_timestamp", opt_str(b->parent_timestamp));
-		json_object_set_new(bo, "init_source", opt_str(b->init_source));
-		json_object_set_new(bo, "default", json_boolean(b->is_default));
-		json_object_set_new(bo, "protected", json_boolean(b->protected_));
-		json_object_set_new(bo, "annotations", b->annotations ? json_incref(b->annotations) : json_null());
-		if (b->backup_schedule)
-			json_object_set_new(bo, "backup_schedule", json_incref(b->backup_schedule));
-		json_object_set_new(bo, "created_at", json_integer(b->created_at));
-		json_object_set_new(bo, "updated_at", json_integer(b->updated_at));
-		json_object_set_new(bo, "expires_at", json_integer(b->expires_at));
-		json_object_set_new(bo, "backup_filled_to", json_integer(b->backup_filled_to));
-		if (b->restore_status) {
-			json_object_set_new(bo, "restore_status", json_integer(b->restore_status));
-			json_object_set_new(bo, "restored_from", json_string(b->restored_from));
-			json_object_set_new(bo, "restored_as", json_string(b->restored_as));
-		}
-		json_t *ws = json_array();
-		for (size_t k = 0; k < b->nwrites; k++)
-			json_array_append_new(ws, json_pack("[I,I,I]", (json_int_t)b->writes[k].at,
-							    (json_int_t)b->writes[k].lsn, (json_int_t)b->writes[k].version));
-		json_object_set_new(bo, "writes", ws);
-		json_t *roles = json_array();
-		for (size_t k = 0; k < b->nroles; k++) {
-			const sim_role *r = &b->roles[k];
-			json_t *ro = json_object();
-			json_object_set_new(ro, "name", json_string(r->name));
-			json_object_set_new(ro, "password", opt_str(r->password));
-			json_object_set_new(ro, "no_login", json_boolean(r->no_login));
-			json_object_set_new(ro, "protected", json_boolean(r->protected_));
-			json_object_set_new(ro, "created_at", json_integer(r->created_at));
-			json_object_set_new(ro, "updated_at", json_integer(r->updated_at));
-			json_array_append_new(roles, ro);
-		}
-		json_object_set_new(bo, "roles", roles);
-		json_t *dbs = json_array();
-		for (size_t k = 0; k < b->ndbs; k++) {
-			const sim_database *d = &b->dbs[k];
-			json_t *dobj = json_object();
-			json_object_set_new(dobj, "id", json_integer(d->id));
-			json_object_set_new(dobj, "name", json_string(d->name));
-			json_object_set_new(dobj, "owner", json_string(d->owner));
-			json_object_set_new(dobj, "created_at", json_integer(d->created_at));
-			json_object_set_new(dobj, "updated_at", json_integer(d->updated_at));
-			json_array_append_new(dbs, dobj);
-		}
-		json_object_set_new(bo, "dbs", dbs);
-		json_array_append_new(brs, bo);
-	}
+	for (size_t i = 0; i < p->nbranches; i++)
+		json_array_append_new(brs, dump_branch(&p->branches[i]));
 	json_object_set_new(o, "branches", brs);
 	json_t *eps = json_array();
 	for (size_t i = 0; i < p->nendpoints; i++) {
