@@ -16,12 +16,13 @@
 
 #include "sim/sim.h"
 
-/* docs/neon-api.md, "Plans and their limits" (read 2026-12). */
+/* docs/neon-api.md, "Plans and their limits" (read 2026-12); snapshots:
+ * Neon's docs, 1 on the Free plan and 10 on paid plans. */
 static const sim_plan PLANS[] = {
-	{"free", "free_v3", 100, 10, 21600, 2, 2, 0},
-	{"launch", "launch", 100, 10, 604800, 16, 16, 2},
-	{"scale", "scale", 1000, 25, 2592000, 16, 56, 5},
-	{"business", "business", 5000, 25, 2592000, 16, 56, 5},
+	{"free", "free_v3", 100, 10, 21600, 2, 2, 0, 1},
+	{"launch", "launch", 100, 10, 604800, 16, 16, 2, 10},
+	{"scale", "scale", 1000, 25, 2592000, 16, 56, 5, 10},
+	{"business", "business", 5000, 25, 2592000, 16, 56, 5, 10},
 };
 
 const char SIM_PLAN_NAMES[] = "free, launch, scale or business";
@@ -39,6 +40,11 @@ int64_t sim_projects_limit(const sim_config *cfg)
 	if (cfg->max_projects_set || !cfg->plan)
 		return cfg->max_projects;
 	return cfg->plan->projects;
+}
+
+int64_t sim_snapshots_limit(const sim_config *cfg)
+{
+	return cfg->plan ? cfg->plan->snapshots : 10;
 }
 
 int64_t sim_default_retention(const sim_config *cfg)

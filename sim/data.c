@@ -103,6 +103,34 @@ void sim_data_fork(sim_store *s, sim_project *p, sim_branch *dst, const sim_bran
 	push(dst, sim_now(s), at_lsn, v);
 }
 
+void sim_data_start(sim_store *s, sim_project *p, sim_branch *b, int64_t version)
+{
+	uint64_t lsn = next_lsn(s, p);
+	b->nwrites = 0;
+	push(b, sim_now(s), lsn, version);
+}
+
+void sim_data_point(sim_store *s, const sim_project *p, const sim_branch *b, const char *lsn, int64_t t,
+		    int64_t *at, char lsn_out[32])
+{
+	uint64_t l = 0;
+	if (lsn && sim_lsn_parse(lsn, &l)) {
+		*at = b->created_at;
+		for (size_t i = 0; i < b->nwrites && b->writes[i].lsn <= l; i++)
+			*at = b->writes[i].at;
+		str_copy(lsn_out, lsn, 32);
+		return;
+	}
+	if (!t)
+		t = sim_now(s);
+	*at = t;
+	l = 0x1E19478u + (t > p->created_at ? (uint64_t)(t - p->created_at) : 0) * 4096u;
+	for (size_t i = 0; i < b->nwrites && b->writes[i].at <= t; i++)
+		if (b->writes[i].lsn > l)
+			l = b->writes[i].lsn;
+	sim_lsn_format(l, lsn_out);
+}
+
 const sim_write *sim_data_write(sim_store *s, sim_project *p, sim_branch *b)
 {
 	int64_t v = b->nwrites ? b->writes[b->nwrites - 1].version : 0;

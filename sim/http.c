@@ -57,7 +57,7 @@ static const sim_route *const *tables(void)
 {
 	static const sim_route *const all[] = {SIM_ROUTES_PROJECTS, SIM_ROUTES_BRANCHES, SIM_ROUTES_ENDPOINTS,
 					      SIM_ROUTES_ROLES_DBS, SIM_ROUTES_MISC, SIM_ROUTES_ACCOUNT,
-					      SIM_ROUTES_BACKUPS, NULL};
+					      SIM_ROUTES_BACKUPS, SIM_ROUTES_SNAPSHOTS, NULL};
 	return all;
 }
 
@@ -434,6 +434,11 @@ static bool run_route(sim_store *s, sim_req *r, const flat_route *f, const fault
 			else if (fd->reset_after < fd->rates.reset_after_rate)
 				reset_after = true;
 		}
+		/* a read that brought state up to date (scheduled snapshots
+		 * made as time passed) keeps it, or a restart would make them
+		 * again under new ids */
+		if (!f->r->write && r->status < 300 && s->persist && r->touched)
+			sim_persist_save(s, r->touched);
 		if (r->status < 300 && fd->malformed < fd->rates.malformed_rate)
 			*malformed = true;
 	}

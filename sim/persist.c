@@ -54,6 +54,63 @@ static json_t *get_obj(const json_t *o, const char *k)
 	return json_is_object(v) ? json_deep_copy(v) : NULL;
 }
 
+/* A branch in dump's form, with its history, roles and databases. */
+static json_t *dump_branch(const sim_branch *b)
+{
+	json_t *bo = json_object();
+	json_object_set_new(bo, "id", json_string(b->id));
+	json_object_set_new(bo, "name", json_string(b->name));
+	json_object_set_new(bo, "parent_id", opt_str(b->parent_id));
+	json_object_set_new(bo, "parent_lsn", opt_str(b->parent_lsn));
+	json_object_set_new(bo, "parent_timestamp", opt_str(b->parent_timestamp));
+	json_object_set_new(bo, "init_source", opt_str(b->init_source));
+	json_object_set_new(bo, "default", json_boolean(b->is_default));
+	json_object_set_new(bo, "protected", json_boolean(b->protected_));
+	json_object_set_new(bo, "annotations", b->annotations ? json_incref(b->annotations) : json_null());
+	if (b->backup_schedule)
+		json_object_set_new(bo, "backup_schedule", json_incref(b->backup_schedule));
+	json_object_set_new(bo, "created_at", json_integer(b->created_at));
+	json_object_set_new(bo, "updated_at", json_integer(b->updated_at));
+	json_object_set_new(bo, "expires_at", json_integer(b->expires_at));
+	json_object_set_new(bo, "backup_filled_to", json_integer(b->backup_filled_to));
+	if (b->restore_status) {
+		json_object_set_new(bo, "restore_status", json_integer(b->restore_status));
+		json_object_set_new(bo, "restored_from", json_string(b->restored_from));
+		json_object_set_new(bo, "restored_as", json_string(b->restored_as));
+	}
+	json_t *ws = json_array();
+	for (size_t k = 0; k < b->nwrites; k++)
+		json_array_append_new(ws, json_pack("[I,I,I]", (json_int_t)b->writes[k].at, (json_int_t)b->writes[k].lsn,
+						    (json_int_t)b->writes[k].version));
+	json_object_set_new(bo, "writes", ws);
+	json_t *roles = json_array();
+	for (size_t k = 0; k < b->nroles; k++) {
+		const sim_role *r = &b->roles[k];
+		json_t *ro = json_object();
+		json_object_set_new(ro, "name", json_string(r->name));
+		json_object_set_new(ro, "password", opt_str(r->password));
+		json_object_set_new(ro, "no_login", json_boolean(r->no_login));
+		json_object_set_new(ro, "protected", json_boolean(r->protected_));
+		json_object_set_new(ro, "created_at", json_integer(r->created_at));
+		json_object_set_new(ro, "updated_at", json_integer(r->updated_at));
+		json_array_append_new(roles, ro);
+	}
+	json_object_set_new(bo, "roles", roles);
+	json_t *dbs = json_array();
+	for (size_t k = 0; k < b->ndbs; k++) {
+		const sim_database *d = &b->dbs[k];
+		json_t *dobj = json_object();
+		json_object_set_new(dobj, "id", json_integer(d->id));
+		json_object_set_new(dobj, "name", json_string(d->name));
+		json_object_set_new(dobj, "owner", json_string(d->owner));
+		json_object_set_new(dobj, "created_at", json_integer(d->created_at));
+		json_object_set_new(dobj, "updated_at", json_integer(d->updated_at));
+		json_array_append_new(dbs, dobj);
+	}
+	json_object_set_new(bo, "dbs", dbs);
+	return bo;
+}
+
 static json_t *dump(const sim_project *p)
 {
 	json_t *o = json_object();
@@ -74,55 +131,8 @@ static json_t *dump(const sim_project *p)
 	json_object_set_new(o, "compute_seconds", json_integer(p->compute_seconds));
 	json_object_set_new(o, "db_seq", json_integer(p->db_seq));
 	json_t *brs = json_array();
-	for (size_t i = 0; i < p->nbranches; i++) {
-		const sim_branch *b = &p->branches[i];
-		json_t *bo = json_object();
-		json_object_set_new(bo, "id", json_string(b->id));
-		json_object_set_new(bo, "name", json_string(b->name));
-		json_object_set_new(bo, "parent_id", opt_str(b->parent_id));
-		json_object_set_new(bo, "parent_lsn", opt_str(b->parent_lsn));
-		json_object_set_new(bo, "parent_timestamp", opt_str(b->parent_timestamp));
-		json_object_set_new(bo, "init_source", opt_str(b->init_source));
-		json_object_set_new(bo, "default", json_boolean(b->is_default));
-		json_object_set_new(bo, "protected", json_boolean(b->protected_));
-		json_object_set_new(bo, "annotations", b->annotations ? json_incref(b->annotations) : json_null());
-		if (b->backup_schedule)
-			json_object_set_new(bo, "backup_schedule", json_incref(b->backup_schedule));
-		json_object_set_new(bo, "created_at", json_integer(b->created_at));
-		json_object_set_new(bo, "updated_at", json_integer(b->updated_at));
-		json_object_set_new(bo, "expires_at", json_integer(b->expires_at));
-		json_t *ws = json_array();
-		for (size_t k = 0; k < b->nwrites; k++)
-			json_array_append_new(ws, json_pack("[I,I,I]", (json_int_t)b->writes[k].at,
-							    (json_int_t)b->writes[k].lsn, (json_int_t)b->writes[k].version));
-		json_object_set_new(bo, "writes", ws);
-		json_t *roles = json_array();
-		for (size_t k = 0; k < b->nroles; k++) {
-			const sim_role *r = &b->roles[k];
-			json_t *ro = json_object();
-			json_object_set_new(ro, "name", json_string(r->name));
-			json_object_set_new(ro, "password", opt_str(r->password));
-			json_object_set_new(ro, "no_login", json_boolean(r->no_login));
-			json_object_set_new(ro, "protected", json_boolean(r->protected_));
-			json_object_set_new(ro, "created_at", json_integer(r->created_at));
-			json_object_set_new(ro, "updated_at", json_integer(r->updated_at));
-			json_array_append_new(roles, ro);
-		}
-		json_object_set_new(bo, "roles", roles);
-		json_t *dbs = json_array();
-		for (size_t k = 0; k < b->ndbs; k++) {
-			const sim_database *d = &b->dbs[k];
-			json_t *dobj = json_object();
-			json_object_set_new(dobj, "id", json_integer(d->id));
-			json_object_set_new(dobj, "name", json_string(d->name));
-			json_object_set_new(dobj, "owner", json_string(d->owner));
-			json_object_set_new(dobj, "created_at", json_integer(d->created_at));
-			json_object_set_new(dobj, "updated_at", json_integer(d->updated_at));
-			json_array_append_new(dbs, dobj);
-		}
-		json_object_set_new(bo, "dbs", dbs);
-		json_array_append_new(brs, bo);
-	}
+	for (size_t i = 0; i < p->nbranches; i++)
+		json_array_append_new(brs, dump_branch(&p->branches[i]));
 	json_object_set_new(o, "branches", brs);
 	json_t *eps = json_array();
 	for (size_t i = 0; i < p->nendpoints; i++) {
@@ -167,7 +177,43 @@ static json_t *dump(const sim_project *p)
 						       (json_int_t)p->usage[i].active_seconds,
 						       (json_int_t)p->usage[i].compute_seconds));
 	json_object_set_new(o, "usage", usage);
+	json_t *snaps = json_array();
+	for (size_t i = 0; i < p->nsnaps; i++) {
+		const sim_snapshot *sn = &p->snaps[i];
+		json_array_append_new(snaps, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I}", "id", sn->id, "name",
+						       sn->name, "source_branch_id", sn->source_branch_id, "lsn",
+						       sn->lsn, "at", (json_int_t)sn->at, "created_at",
+						       (json_int_t)sn->created_at, "expires_at",
+						       (json_int_t)sn->expires_at, "manual", sn->manual, "version",
+						       (json_int_t)sn->version));
+	}
+	json_object_set_new(o, "snapshots", snaps);
 	return o;
+}
+
+/* Append the snapshot v (dump's form) to p; one without an id, name or
+ * source is left out. */
+static void undump_snapshot(sim_project *p, const json_t *v)
+{
+	const char *id = json_string_value(json_object_get(v, "id"));
+	const char *name = json_string_value(json_object_get(v, "name"));
+	const char *src = json_string_value(json_object_get(v, "source_branch_id"));
+	const char *lsn = json_string_value(json_object_get(v, "lsn"));
+	if (!id || !name || !src)
+		return;
+	if (p->nsnaps == p->capsnaps)
+		p->snaps = sim_grow(p->snaps, &p->capsnaps, p->nsnaps + 1, sizeof(*p->snaps));
+	sim_snapshot *sn = &p->snaps[p->nsnaps++];
+	memset(sn, 0, sizeof(*sn));
+	sn->id = xstrdup(id);
+	sn->name = xstrdup(name);
+	sn->source_branch_id = xstrdup(src);
+	str_copy(sn->lsn, lsn ? lsn : "0/0", sizeof(sn->lsn));
+	sn->at = get_int(v, "at");
+	sn->created_at = get_int(v, "created_at");
+	sn->expires_at = get_int(v, "expires_at");
+	sn->manual = json_is_true(json_object_get(v, "manual"));
+	sn->version = get_int(v, "version");
 }
 
 /* Append the branch v (dump's form, with its roles and databases) to p. */
@@ -191,6 +237,12 @@ static void undump_branch(sim_project *p, const json_t *v)
 	b->created_at = get_int(v, "created_at");
 	b->updated_at = get_int(v, "updated_at");
 	b->expires_at = get_int(v, "expires_at");
+	b->backup_filled_to = get_int(v, "backup_filled_to");
+	b->restored_from = get_str(v, "restored_from");
+	b->restored_as = get_str(v, "restored_as");
+	json_int_t rs = get_int(v, "restore_status");
+	if (b->restored_from && b->restored_as && (rs == SIM_RESTORE_RESTORED || rs == SIM_RESTORE_FINALIZED))
+		b->restore_status = (uint8_t)rs;
 	size_t k;
 	json_t *w;
 	json_array_foreach(json_object_get(v, "writes"), k, w) {
@@ -322,6 +374,8 @@ static sim_project *undump(const json_t *o)
 		p->usage[p->nusage].compute_seconds = json_integer_value(json_array_get(v, 2));
 		p->nusage++;
 	}
+	json_array_foreach(json_object_get(o, "snapshots"), i, v)
+		undump_snapshot(p, v);
 	return p;
 }
 

@@ -138,6 +138,11 @@ json_t *sim_render_branch(sim_store *s, sim_project *p, sim_branch *b)
 		put(o, "expires_at", ts(b->expires_at));
 	if (b->init_source)
 		put(o, "init_source", json_string(b->init_source));
+	if (b->restore_status) {
+		put(o, "restore_status", json_string(b->restore_status == SIM_RESTORE_RESTORED ? "restored" : "finalized"));
+		put(o, "restored_from", json_string(b->restored_from));
+		put(o, "restored_as", json_string(b->restored_as));
+	}
 	return o;
 }
 

@@ -11,7 +11,9 @@
  * as the document says; like the other mutations it gets 423 while the
  * project's operations run. Neon makes automated schedules a paid-plan
  * feature: with --plan free a non-empty schedule is refused with 422
- * (docs/sim.md, "Choices where Neon is not explicit").
+ * (docs/sim.md, "Choices where Neon is not explicit"). The snapshots a
+ * schedule makes are routes_snapshots.c's: a PUT first makes the old
+ * schedule's up to now, and the new one's start from the PUT.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -98,8 +100,11 @@ static int put(sim_req *r)
 		json_decref(items);
 		return sim_error(r, 422, "", "backup schedules are not available on the free plan");
 	}
+	/* the old schedule's snapshots up to now, then the new one's from now */
+	sim_snapshots_fill(r->s, p);
 	json_decref(b->backup_schedule);
 	b->backup_schedule = items;
+	b->backup_filled_to = sim_now(r->s);
 	r->touched = p;
 	return sim_reply(r, 200, json_object());
 }

@@ -115,11 +115,7 @@ static bool check_expires(sim_req *r, const json_t *in, int64_t *t)
 	return false;
 }
 
-/*
- * A point in the history of `src`: `lsn_key` or `ts_key` of `in`, at most
- * one. *lsn is the LSN given (borrowed) or NULL; *t the time or 0.
- */
-static bool check_point(sim_req *r, sim_project *p, const sim_branch *src, const json_t *in, const char *lsn_key,
+bool sim_check_point(sim_req *r, sim_project *p, const sim_branch *src, const json_t *in, const char *lsn_key,
 			const char *ts_key, const char **lsn, int64_t *t)
 {
 	const char *tstr;
@@ -168,10 +164,7 @@ static bool check_annotations(sim_req *r, const json_t *v)
 	return ok;
 }
 
-/* Give `dst` copies of the roles and databases of `src` (new database ids;
- * the same passwords unless new_passwords). Both stay in place: no branch
- * is added meanwhile. */
-static void copy_catalog(sim_store *s, sim_project *p, sim_branch *dst, const sim_branch *src, bool new_passwords)
+void sim_branch_copy_catalog(sim_store *s, sim_project *p, sim_branch *dst, const sim_branch *src, bool new_passwords)
 {
 	for (size_t i = 0; i < src->nroles; i++) {
 		const sim_role *from = &src->roles[i];
@@ -284,7 +277,7 @@ static int create(sim_req *r)
 		return sim_error(r, 409, "", "branch already exists: '%s'", name);
 	const char *lsn;
 	int64_t at;
-	if (!check_point(r, p, parent, in, "parent_lsn", "parent_timestamp", &lsn, &at))
+	if (!sim_check_point(r, p, parent, in, "parent_lsn", "parent_timestamp", &lsn, &at))
 		return 0;
 	sim_endpoint_spec *specs;
 	size_t nspecs;
@@ -314,7 +307,7 @@ static int create(sim_req *r)
 	if (!schema_only)
 		sim_data_fork(s, p, b, parent, lsn, at);
 	b->annotations = json_is_object(ann) ? json_deep_copy(ann) : NULL;
-	copy_catalog(s, p, b, parent, parent->protected_);
+	sim_branch_copy_catalog(s, p, b, parent, parent->protected_);
 	sim_op_add(s, p, "create_branch", b->id, NULL);
 	size_t nops = 1, first_ep = p->nendpoints;
 	for (size_t i = 0; i < nspecs; i++) {
@@ -597,7 +590,7 @@ static int restore(sim_req *r)
 		return sim_error(r, 404, "", "source branch '%s' not found", src_id);
 	const char *lsn;
 	int64_t at;
-	if (!check_point(r, p, src, in, "source_lsn", "source_timestamp", &lsn, &at))
+	if (!sim_check_point(r, p, src, in, "source_lsn", "source_timestamp", &lsn, &at))
 		return 0;
 	bool self = src == b;
 	if (b->protected_ && b->parent_id && strcmp(b->parent_id, src->id) == 0)
@@ -625,7 +618,7 @@ static int restore(sim_req *r)
 		set_str(&kb->parent_lsn, b->parent_lsn);
 		set_str(&kb->parent_timestamp, b->parent_timestamp);
 		set_str(&kb->init_source, b->init_source);
-		copy_catalog(s, p, kb, b, false);
+		sim_branch_copy_catalog(s, p, kb, b, false);
 		sim_data_copy(kb, b);
 		for (size_t i = 0; i < p->nbranches; i++)
 			if (&p->branches[i] != kb && p->branches[i].parent_id &&
@@ -639,7 +632,7 @@ static int restore(sim_req *r)
 	if (!self) {
 		new_parent = src->id;
 		clear_catalog(b);
-		copy_catalog(s, p, b, src, false);
+		sim_branch_copy_catalog(s, p, b, src, false);
 	}
 	set_origin(s, p, b, new_parent, lsn, at);
 	sim_data_fork(s, p, b, self ? sim_branch_find(p, new_parent) : src, lsn, at);

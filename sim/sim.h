@@ -99,11 +99,35 @@ typedef struct sim_branch {
 	sim_database *dbs;
 	size_t ndbs, capdbs;
 	int64_t expires_at;      /* 0: none */
+	/* scheduled snapshots (routes_snapshots.c) are made up to here */
+	int64_t backup_filled_to;
+	/* made by restoreSnapshot: the snapshot and the branch it replaces
+	 * (Branch.restored_from, restored_as), and where that stands */
+	char *restored_from, *restored_as;
+	uint8_t restore_status;  /* SIM_RESTORE_* */
 	/* the branch's data history (sim/data.c): one entry per write, oldest
 	 * first; the version at a point is the last entry at or before it */
 	struct sim_write *writes;
 	size_t nwrites, capwrites;
 } sim_branch;
+
+/* Branch.restore_status: none, "restored" (finalizeRestoreBranch may
+ * follow), "finalized". */
+enum { SIM_RESTORE_NONE, SIM_RESTORE_RESTORED, SIM_RESTORE_FINALIZED };
+
+/* A snapshot (routes_snapshots.c): a branch's data version at a point,
+ * kept apart from the branch, so it outlives the branch and its history. */
+typedef struct sim_snapshot {
+	char *id;                /* "snap-…" */
+	char *name;
+	char *source_branch_id;
+	char lsn[32];            /* the point */
+	int64_t at;              /* the point's time (Snapshot.timestamp) */
+	int64_t created_at;
+	int64_t expires_at;      /* 0: kept until deleted */
+	bool manual;             /* false: made by a backup schedule */
+	int64_t version;         /* the source's data version at the point */
+} sim_snapshot;
 
 /* A write to a branch's data (POST /__sim/write): its sim time, its LSN
  * and the data version it made. */
@@ -160,6 +184,8 @@ typedef struct sim_project {
 	size_t nusage, capusage;
 	int64_t active_seconds, compute_seconds; /* totals, for the project */
 	int64_t db_seq;
+	sim_snapshot *snaps;     /* creation order */
+	size_t nsnaps, capsnaps;
 } sim_project;
 
 /* ------------------------------------------------------------- the store */
@@ -275,6 +301,15 @@ int64_t sim_data_at(const sim_branch *b, const char *lsn, int64_t t);
  * of it), then one entry now carrying the version at that point, at an LSN
  * past every LSN of the project. */
 void sim_data_fork(sim_store *s, sim_project *p, sim_branch *dst, const sim_branch *src, const char *lsn, int64_t t);
+/* b's history becomes one entry now carrying `version`, at an LSN past
+ * every LSN of the project (a branch restored from a snapshot). */
+void sim_data_start(sim_store *s, sim_project *p, sim_branch *b, int64_t version);
+/* A point of b's history as a time and an LSN: the LSN `lsn` when not
+ * NULL (*at: the time of the last write at or before it, else b's
+ * creation), else the time t (0: now; lsn_out: one that grows with time
+ * and is at least that of the last write at or before t). */
+void sim_data_point(sim_store *s, const sim_project *p, const sim_branch *b, const char *lsn, int64_t t,
+		    int64_t *at, char lsn_out[32]);
 /* dst's history becomes a copy of src's, whole. */
 void sim_data_copy(sim_branch *dst, const sim_branch *src);
 /* A write: version + 1, now, at the next LSN. Returns the entry. */
@@ -366,6 +401,7 @@ typedef struct sim_plan {
 	double autoscaling_max;      /* CU, when min < max */
 	double fixed_max;            /* CU, when min == max */
 	int64_t protected_max;       /* protected branches per project */
+	int64_t snapshots;           /* per project */
 } sim_plan;
 
 /* The plan named `name`, or NULL. */
@@ -377,6 +413,8 @@ extern const char SIM_PLAN_NAMES[];
 int64_t sim_projects_limit(const sim_config *cfg);
 /* history_retention_seconds of a project made without one. */
 int64_t sim_default_retention(const sim_config *cfg);
+/* Snapshots a project may keep: the plan's, 10 without --plan. */
+int64_t sim_snapshots_limit(const sim_config *cfg);
 /* The plan's name, or "scale" (what the sim reports without --plan). */
 const char *sim_plan_name(const sim_config *cfg);
 
@@ -489,6 +527,29 @@ bool sim_check_branches_limit(sim_req *r, const sim_project *p);
 bool sim_check_protected_limit(sim_req *r, const sim_project *p);
 bool sim_check_retention_plan(sim_req *r, int64_t retention);
 bool sim_check_org(sim_req *r, const char *org_id);
+
+/*
+ * Branch helpers the snapshot routes share with routes_branches.c.
+ * sim_check_point reads a point in the history of `src`: `lsn_key` or
+ * `ts_key` of `in`, at most one; an LSN "hex/hex", a timestamp RFC 3339
+ * within the project's history retention and src's life; *lsn is the LSN
+ * given (borrowed from `in`) or NULL, *t the time or 0; a 400 and false
+ * on failure. sim_branch_copy_catalog gives dst copies of src's roles
+ * (the same passwords unless new_passwords) and databases (new ids); no
+ * branch may be added meanwhile.
+ */
+bool sim_check_point(sim_req *r, sim_project *p, const sim_branch *src, const json_t *in, const char *lsn_key,
+		     const char *ts_key, const char **lsn, int64_t *t);
+void sim_branch_copy_catalog(sim_store *s, sim_project *p, sim_branch *dst, const sim_branch *src,
+			     bool new_passwords);
+
+/*
+ * Snapshots (routes_snapshots.c). sim_snapshots_fill brings p's snapshots
+ * up to now: the scheduled ones whose times passed since the last fill are
+ * made, expired ones dropped, and the oldest scheduled ones dropped past
+ * the plan's limit. True when anything changed (p is to be saved).
+ */
+bool sim_snapshots_fill(sim_store *s, sim_project *p);
 typedef int (*sim_handler)(sim_req *r);
 
 typedef struct sim_route {
@@ -506,6 +567,7 @@ extern const sim_route SIM_ROUTES_ROLES_DBS[];
 extern const sim_route SIM_ROUTES_MISC[];
 extern const sim_route SIM_ROUTES_ACCOUNT[];
 extern const sim_route SIM_ROUTES_BACKUPS[];
+extern const sim_route SIM_ROUTES_SNAPSHOTS[];
 
 typedef struct sim_server sim_server;
 int sim_server_start(sim_server **out, sim_store *s) WUR;

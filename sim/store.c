@@ -272,6 +272,8 @@ static void free_branch(sim_branch *b)
 	free(b->parent_lsn);
 	free(b->parent_timestamp);
 	free(b->init_source);
+	free(b->restored_from);
+	free(b->restored_as);
 	free(b->writes);
 	json_decref(b->annotations);
 	json_decref(b->backup_schedule);
@@ -293,6 +295,12 @@ static void free_project(sim_project *p)
 		free_branch(&p->branches[i]);
 	for (size_t i = 0; i < p->nendpoints; i++)
 		free_endpoint(&p->endpoints[i]);
+	for (size_t i = 0; i < p->nsnaps; i++) {
+		free(p->snaps[i].id);
+		free(p->snaps[i].name);
+		free(p->snaps[i].source_branch_id);
+	}
+	free(p->snaps);
 	free(p->branches);
 	free(p->endpoints);
 	free(p->ops);
@@ -456,6 +464,8 @@ void sim_project_adopt(sim_store *s, sim_project *p)
 	sim_name_count_add(s, p->name, 1);
 	for (size_t i = 0; i < p->nbranches; i++)
 		sim_id_claim(s, p->branches[i].id);
+	for (size_t i = 0; i < p->nsnaps; i++)
+		sim_id_claim(s, p->snaps[i].id);
 	for (size_t i = 0; i < p->nendpoints; i++) {
 		sim_id_claim(s, p->endpoints[i].id);
 		strmap_put(s->endpoints, p->endpoints[i].id, p);
