@@ -123,8 +123,8 @@ static int check_point(const char *tenant, const state_project *p, const char *t
 		format_utc(oldest, from, false);
 		unit_duration_format(p->history_retention_seconds, keep);
 		return cli_fail(CMD, "tenant '%s': --to %s is older than project %s keeps history (historyRetention "
-				     "%s: from %s); pick a later point, or restore from a snapshot", tenant, to, p->id,
-				keep, from);
+				     "%s: from %s); pick a later point, or restore from a snapshot (--snapshot)", tenant, to,
+				p->id, keep, from);
 	}
 	rq->timestamp = to;
 	return EXIT_OK;
@@ -327,13 +327,14 @@ static int settle_earlier(state *st, neon_client *c, const char *tenant, const r
 	} else if (o.journal_id && o.kind == RESTORE_SNAPSHOT) {
 		/* the snapshot is in its staging branch; the finalize was never sent */
 		if (same_snap) {
-			printf("restore: an earlier restore of snapshot %s (journal row %lld) made branch %s and lost its "
-			       "answer: finalizing that branch now\n", o.snapshot_id, (long long)o.journal_id, o.staged_id);
+			printf("restore: an earlier restore of snapshot %s (journal row %lld) made branch %s (%s) and lost "
+			       "its answer: finalizing that branch now\n", o.snapshot_id, (long long)o.journal_id, o.preserved,
+			       o.staged_id);
 		} else {
 			*stop = true;
-			rc = cli_fail(CMD, "tenant '%s': an earlier restore of snapshot %s made branch %s and was not "
+			rc = cli_fail(CMD, "tenant '%s': an earlier restore of snapshot %s made branch %s (%s) and was not "
 					   "finalized; run flotilla restore %s --snapshot %s to finish it, or delete that "
-					   "branch; nothing was sent", tenant, o.snapshot_id ? o.snapshot_id : "?",
+					   "branch; nothing was sent", tenant, o.snapshot_id ? o.snapshot_id : "?", o.preserved,
 				      o.staged_id, tenant, o.snapshot_id ? o.snapshot_id : "?");
 		}
 	} else if (o.journal_id && o.kind == RESTORE_FINALIZE) {

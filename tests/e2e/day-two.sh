@@ -34,7 +34,6 @@ repo=$tmp/repo
 # jq PY FILE: a Python expression over the JSON document in FILE (as d)
 jq() { python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))' "$1" "$2"; }
 # api PATH: GET the sim's API directly, with the key
-api() { curl -sf -H "Authorization: Bearer $key" "$base/api/v2$1"; }
 
 start_sim day2 --op-delay-ms 0
 fleet_file "$repo" day2 d- "allowedRegions: [aws-us-east-2]"

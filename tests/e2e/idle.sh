@@ -37,7 +37,6 @@ export NEON_API_KEY=$key
 private_binaries
 state=$(st "$tmp/state.db")
 repo=$tmp/repo
-api() { curl -sf -H "Authorization: Bearer $key" "$base/api/v2$1"; }
 # connect TENANT: a client connection to the tenant's compute (the sim's activity)
 connect() {
 	local ep

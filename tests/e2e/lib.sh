@@ -138,6 +138,11 @@ stop_sim() {
 	wait "$sim_pid" 2>/dev/null
 	sim_pid=
 }
+# api PATH: the body of GET $base/api/v2PATH with the script's $key (a
+# script that writes defines its own api)
+api() { curl -sf -H "Authorization: Bearer $key" "$base/api/v2$1"; }
+# data BRANCH: the sim's data version of BRANCH (name or id) of project $pid
+data() { curl -sf "$base/__sim/data?project=$pid&branch=$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])'; }
 # simstats: the sim's /__sim/stats, JSON
 simstats() { curl -sf "$base/__sim/stats"; }
 # simstat PY: a member of /__sim/stats, e.g. '["writes_total"]'

@@ -28,9 +28,6 @@ export NEON_API_KEY=$key
 private_binaries
 state=$(st "$tmp/state.db")
 repo=$tmp/repo
-api() { curl -sf -H "Authorization: Bearer $key" "$base/api/v2$1"; }
-# data BRANCH: the sim's data version of BRANCH (name or id) of acme's project
-data() { curl -sf "$base/__sim/data?project=$pid&branch=$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])'; }
 write() { curl -sf -X POST "$base/__sim/write?project=$pid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lsn"])'; }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
