@@ -178,9 +178,20 @@ static int state_forget_cmd(int argc, char **argv)
 	summary = json_dumps(sum, JSON_COMPACT);
 	json_decref(sum);
 	run.outcome = "ok";
+	/* a project the last list did not show (deleted in Neon) is not
+	 * adopted again: a manifest then makes a new one */
+	state_project p;
+	bool cached = state_project_get(st, was.project_id, &p) == 0;
+	if (cached)
+		state_project_release(&p);
 	printf("forgot tenant '%s': unmapped from project %s, which is left in Neon untouched (no API call); recorded "
-	       "as run %lld. Plans no longer show it; refresh --rebuild does not map it again; a manifest for '%s' "
-	       "adopts %s again\n", was.tenant, was.project_id, (long long)run.id, was.tenant, was.project_id);
+	       "as run %lld. Plans no longer show it; refresh --rebuild does not map it again; ", was.tenant,
+	       was.project_id, (long long)run.id);
+	if (cached)
+		printf("a manifest for '%s' adopts %s again\n", was.tenant, was.project_id);
+	else
+		printf("a manifest for '%s' makes a new project (the last list did not show %s: deleted in Neon)\n",
+		       was.tenant, was.project_id);
 	rc = EXIT_OK;
 done:
 	cli_run_end("state forget", st, &run, summary);

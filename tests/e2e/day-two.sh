@@ -226,6 +226,8 @@ if want 4; then
 		ok "a mapped project deleted in Neon blocks its tenant, and the hint names state forget --force"
 	else fail "deleted project" "$(cat "$tmp/refresh4.out" "$tmp/plan4.out")"; fi
 	F state forget bolt --force --state "$state" >"$tmp/out" 2>&1
+	grep -q "a manifest for 'bolt' makes a new project (the last list did not show $bolt: deleted in Neon)$" "$tmp/out" &&
+		ok "forget of a tenant whose project is gone says a manifest makes a new one" || fail "forget gone" "$(cat "$tmp/out")"
 	F apply --repo "$repo" --state "$state" --auto-approve >"$tmp/apply4.out" 2>&1
 	rc=$?
 	new=$(pid_of bolt "$state")

@@ -74,8 +74,8 @@ else
 fi
 if [ "$(( $(calls "$SNAP") - s0 ))" = 1 ] && [ "$(( $(calls "$FIN") - f0 ))" = 1 ] &&
 	[ "$(( $(calls "PATCH /projects/{project_id}/branches/{branch_id}") - p0 ))" = 1 ] &&
-	[ "$(st_sql "$state" "SELECT group_concat(state || ' ' || action, ', ') FROM (SELECT state, action FROM journal WHERE tenant = 'acme' ORDER BY id DESC LIMIT 3)")" = \
-		"done PATCH /projects/{id}/branches/{id}, done POST /projects/{id}/branches/{id}/finalize_restore, done POST /projects/{id}/snapshots/{id}/restore" ]; then
+	[ "$(st_sql "$state" "SELECT state || ' ' || action FROM journal WHERE tenant = 'acme' ORDER BY id DESC LIMIT 3" | paste -sd,)" = \
+		"done PATCH /projects/{id}/branches/{id},done POST /projects/{id}/branches/{id}/finalize_restore,done POST /projects/{id}/snapshots/{id}/restore" ]; then
 	ok "three calls (restore, finalize, expiry), each journaled and done"
 else
 	fail "calls" "$(calls "$SNAP") $(calls "$FIN"): $(st_sql "$state" "SELECT state, action FROM journal WHERE tenant = 'acme'")"
