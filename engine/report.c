@@ -76,7 +76,8 @@ void engine__progress_start(engine__progress *p, const char *label, int64_t tota
 void engine__progress_update(engine__progress *p, int64_t done)
 {
 	p->done = done;
-	send_progress(p, ENGINE_PROGRESS_UPDATE);
+	if (p->label) /* never started: nothing to update (the reporter has no line for it) */
+		send_progress(p, ENGINE_PROGRESS_UPDATE);
 }
 
 void engine__progress_end(engine__progress *p)

@@ -42,9 +42,10 @@
 /* the list tier's shortest interval */
 #define LIST_MIN_INTERVAL 60
 /* the usage tier's part of what the list tier leaves, while a pass runs,
- * and its most calls in one step (the loop goes on between) */
+ * and its most calls in one step: the allowance (at most two loops' share)
+ * bounds a step first; this bounds the rows a step holds */
 #define USAGE_SHARE 0.25
-#define USAGE_STEP_MAX 50
+#define USAGE_STEP_MAX 1000
 
 struct sweep {
 	double deep_allowance;    /* requests the deep tier may still spend */

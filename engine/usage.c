@@ -115,12 +115,15 @@ static void on_batch(void *arg, int rc, const neon_usage *items, size_t n, int s
 		b->rows[i]->storage_bytes_month = items[i].storage_bytes_month;
 		b->rows[i]->transfer_bytes = items[i].transfer_bytes;
 	}
-	b->prog->done += (int64_t)n;
-	engine__progress_update(b->prog, b->prog->done);
+	if (b->prog) { /* the daemon's pages report none */
+		b->prog->done += (int64_t)n;
+		engine__progress_update(b->prog, b->prog->done);
+	}
 }
 
-/* The consumption figures of rows[0..n), ceil(n/100) calls side by side;
- * answered[k] (or NULL) says whether row k's batch was answered. */
+/* The consumption figures of rows[0..n), ceil(n/100) calls side by side,
+ * their progress in prog (NULL: none); answered[k] (or NULL) says whether
+ * row k's batch was answered. */
 static void read_batches(neon_client *c, const neon_usage_req *rq, usage_row **rows, size_t n, usage_result *out,
 			 engine__progress *prog, bool *answered)
 {
@@ -236,8 +239,7 @@ int usage_refresh_page(state *st, neon_client *c, const char *after, size_t limi
 	bool *answered = xcalloc(r.n ? r.n : 1, sizeof(*answered));
 	for (size_t i = 0; i < r.n; i++)
 		rows[i] = &r.rows[i];
-	engine__progress prog = {0};
-	read_batches(c, &rq, rows, r.n, &r, &prog, answered);
+	read_batches(c, &rq, rows, r.n, &r, NULL, answered);
 	out->calls = r.usage_calls;
 	out->status = r.status;
 	/* what was answered is kept, whatever befell the other batches */

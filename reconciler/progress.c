@@ -57,6 +57,8 @@ static void render(progress *p, bool final)
 void progress_update(progress *p, int64_t done)
 {
 	p->done = done;
+	if (!p->label) /* an update before any start */
+		return;
 	int64_t now = mono_ms();
 	if (p->tty ? now - p->last_ms >= 100 : now - p->last_ms >= LOG_EVERY_MS)
 		render(p, false);
