@@ -293,6 +293,12 @@ void neon_client_set_org(neon_client *c, const char *org_id)
 	c->org_id = org_id && *org_id ? xstrdup(org_id) : NULL;
 }
 
+void neon_client_set_interrupt(neon_client *c, bool (*fn)(void *arg), void *arg)
+{
+	c->interrupt = fn;
+	c->interrupt_arg = arg;
+}
+
 const char *neon_client_org(const neon_client *c)
 {
 	return c->org_id;

@@ -150,6 +150,8 @@ struct neon_client {
 	neon_req *wire;         /* attempts handed to libcurl */
 	int in_flight;
 	bool running;
+	bool (*interrupt)(void *arg); /* neon_client_set_interrupt */
+	void *interrupt_arg;
 	CURL **pool;            /* easy handles kept for reuse */
 	int npool;
 	neon_stats stats;

@@ -78,6 +78,11 @@ void neon_client_free(neon_client *c);
  */
 void neon_client_set_org(neon_client *c, const char *org_id);
 const char *neon_client_org(const neon_client *c);
+/* While fn(arg) says true, neon_run sends no further read: each GET not
+ * yet sent completes as not sent ("the process is stopping"); reads on the
+ * wire and every write go on. For the reads of a plan a signal should cut
+ * short (the daemon's first plan of a large fleet). fn NULL: none. */
+void neon_client_set_interrupt(neon_client *c, bool (*fn)(void *arg), void *arg);
 
 /*
  * Read the API key: from the file when `file` is set (first line, spaces

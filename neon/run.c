@@ -575,6 +575,43 @@ static void fail_everything(neon_client *c, const char *why)
 	}
 }
 
+/* The reads not sent yet (ready or waiting to retry) complete as not sent;
+ * the writes stay queued. */
+static void drop_reads(neon_client *c, int64_t now)
+{
+	neon_req *keep = NULL, **tail = &keep, *r, *reads = NULL;
+	while (c->ready) {
+		r = ready_pop(c);
+		if (r->write || r->invalid) {
+			*tail = r;
+			tail = &r->next;
+		} else {
+			r->next = reads;
+			reads = r;
+		}
+	}
+	for (r = keep; r;) {
+		neon_req *next = r->next;
+		neon__enqueue(c, r);
+		r = next;
+	}
+	for (neon_req **pp = &c->timers; *pp;) {
+		r = *pp;
+		if (!r->task && !r->write) {
+			*pp = r->next;
+			r->next = reads;
+			reads = r;
+		} else {
+			pp = &r->next;
+		}
+	}
+	while ((r = reads) != NULL) {
+		reads = r->next;
+		r->next = NULL;
+		refuse(c, r, "the process is stopping", now);
+	}
+}
+
 /* Start whatever the queue, the slots and the budget allow. Returns the
  * milliseconds until the budget has a token for the head, or -1. */
 static int64_t start_ready(neon_client *c, int64_t now)
@@ -622,6 +659,8 @@ int neon_run(neon_client *c)
 	c->running = true;
 	for (;;) {
 		now = mono_ms();
+		if (c->interrupt && c->interrupt(c->interrupt_arg) && (c->ready || c->timers))
+			drop_reads(c, now);
 		progressed = promote(c, now);
 		budget_wait = start_ready(c, now);
 		if (!c->ready && !c->timers && c->in_flight == 0)

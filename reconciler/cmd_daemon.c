@@ -226,11 +226,28 @@ static const char *stop_reason(void *arg, const plan_action *a)
 	return lost_lead(arg) ? "this daemon no longer leads; the leader goes on" : NULL;
 }
 
+/* The client's interrupt while a plan reads: a signal came. */
+static bool stopping(void *arg)
+{
+	(void)arg;
+	return g_stop != 0;
+}
+
 /* Plan `rq` and apply it, going on past failures. 0 ok, 1 partial, -1 error. */
 static int plan_and_apply(daemon_ctx *d, plan_req *rq, const char *what, bool apply_it, exec_summary *sum,
 			  planning *pl)
 {
-	if (planning_run(rq, d->st, d->client, pl) != 0) {
+	/* a plan's reads (a first plan may read a whole fleet deep) stop on a
+	 * signal; the apply's writes and their operations do not */
+	neon_client_set_interrupt(d->client, stopping, NULL);
+	int prc = planning_run(rq, d->st, d->client, pl);
+	neon_client_set_interrupt(d->client, NULL, NULL);
+	if (prc != 0 && g_stop) {
+		log_info("daemon: the plan was cut short by the signal; the next start plans again", "error",
+			 err_msg());
+		return -1;
+	}
+	if (prc != 0) {
 		cli_planning_fail("daemon", pl);
 		return -1;
 	}
