@@ -190,6 +190,12 @@ int neon__connection_uri_path(buf *b, const char *project_id, const neon_conn_re
 /* restore.c: the operations of a write's answer into out (ERR_INVALID naming the field
  * when they are malformed; out then holds what was read: release it). */
 int neon__write_answer(const json_t *body, const char *branch_id, const char *where, neon_write_result *out) WUR;
+/* One write whose answer carries operations (restore.c): the call, its
+ * request id, the answer read into out (released on failure); with
+ * ops_optional an answer without operations has none; answer (or NULL)
+ * gets a new reference to the answer's body. */
+int neon__write_call(neon_client *c, const char *method, const char *path, json_t *body, const char *branch_id,
+		     const char *where, bool ops_optional, json_t **answer, neon_write_result *out) WUR;
 /* The message of a GeneralError body, or NULL. */
 const char *neon__api_message(const json_t *body);
 

@@ -58,19 +58,24 @@ void neon_write_result_release(neon_write_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* One write whose answer carries operations: the call, its request id,
- * and the answer read into out. */
-static int write_call(neon_client *c, const char *method, const char *path, json_t *body, const char *branch_id,
-		      const char *where, neon_write_result *out)
+int neon__write_call(neon_client *c, const char *method, const char *path, json_t *body, const char *branch_id,
+		     const char *where, bool ops_optional, json_t **answer, neon_write_result *out)
 {
 	neon_result r;
 	memset(&r, 0, sizeof(r));
+	memset(out, 0, sizeof(*out));
+	if (answer)
+		*answer = NULL;
 	int rc = neon_call(c, method, path, body, true, &r);
 	str_copy(out->request_id, r.request_id, sizeof(out->request_id));
 	if (rc == 0 && r.outcome != NEON_OK)
 		rc = err_set(neon__outcome_rc(&r), "%s: %s", where, r.message);
-	else if (rc == 0)
+	else if (rc == 0 && (!ops_optional || json_object_get(r.body, "operations")))
 		rc = neon__write_answer(r.body, branch_id, where, out);
+	if (rc == 0 && answer)
+		*answer = json_incref(r.body);
+	if (rc != 0)
+		neon_write_result_release(out);
 	neon_result_release(&r);
 	return rc;
 }
@@ -93,10 +98,7 @@ int neon_branch_restore(neon_client *c, const char *project_id, const char *bran
 	if (rq->source_lsn && rq->source_timestamp)
 		return err_set(ERR_INVALID, "%s: give at most one of source_lsn and source_timestamp", where);
 	snprintf(path, sizeof(path), "/projects/%s/branches/%s/restore", project_id, branch_id);
-	int rc = write_call(c, "POST", path, neon_restore_body(rq), branch_id, where, out);
-	if (rc != 0)
-		neon_write_result_release(out);
-	return rc;
+	return neon__write_call(c, "POST", path, neon_restore_body(rq), branch_id, where, false, NULL, out);
 }
 
 int neon_branch_set_expiry(neon_client *c, const char *project_id, const char *branch_id, const char *expires_at,
@@ -110,8 +112,5 @@ int neon_branch_set_expiry(neon_client *c, const char *project_id, const char *b
 	snprintf(path, sizeof(path), "/projects/%s/branches/%s", project_id, branch_id);
 	json_t *body = json_pack("{s:{s:o}}", "branch", "expires_at",
 				 expires_at ? json_string(expires_at) : json_null());
-	int rc = write_call(c, "PATCH", path, body, branch_id, where, out);
-	if (rc != 0)
-		neon_write_result_release(out);
-	return rc;
+	return neon__write_call(c, "PATCH", path, body, branch_id, where, false, NULL, out);
 }

@@ -110,24 +110,18 @@ int neon_snapshot_restore(neon_client *c, const char *project_id, const char *sn
 		return err_set(ERR_INVALID, "%s: the new branch needs a name", where);
 	char path[256];
 	snprintf(path, sizeof(path), "/projects/%s/snapshots/%s/restore", project_id, snapshot_id);
-	neon_result r;
-	memset(&r, 0, sizeof(r));
-	int rc = neon_call(c, "POST", path, neon_snapshot_restore_body(name, target_branch_id), true, &r);
-	str_copy(out->request_id, r.request_id, sizeof(out->request_id));
-	if (rc == 0 && r.outcome != NEON_OK)
-		rc = err_set(neon__outcome_rc(&r), "%s: %s", where, r.message);
-	const char *made = rc == 0 ? json_string_value(json_object_get(json_object_get(r.body, "branch"), "id")) : NULL;
-	if (rc == 0 && !neon__id_valid(made))
-		rc = err_set(ERR_INVALID, "%s: the answer has no valid branch.id (request %s)", where, r.request_id);
-	if (rc == 0)
-		rc = neon__write_answer(r.body, target_branch_id, where, out);
-	if (rc == 0) {
+	json_t *answer = NULL;
+	int rc = neon__write_call(c, "POST", path, neon_snapshot_restore_body(name, target_branch_id), target_branch_id,
+				  where, false, &answer, out);
+	const char *made = rc == 0 ? json_string_value(json_object_get(json_object_get(answer, "branch"), "id")) : NULL;
+	if (rc == 0 && !neon__id_valid(made)) {
+		rc = err_set(ERR_INVALID, "%s: the answer has no valid branch.id (request %s)", where, out->request_id);
+		neon_write_result_release(out);
+	} else if (rc == 0) { /* the branch the restore made, not the operations' guess */
 		free(out->other_branch_id);
 		out->other_branch_id = xstrdup(made);
-	} else {
-		neon_write_result_release(out);
 	}
-	neon_result_release(&r);
+	json_decref(answer);
 	return rc;
 }
 
@@ -147,17 +141,6 @@ int neon_branch_finalize_restore(neon_client *c, const char *project_id, const c
 		return err_set(ERR_INVALID, "%s: the replaced branch needs a name", where);
 	char path[256];
 	snprintf(path, sizeof(path), "/projects/%s/branches/%s/finalize_restore", project_id, branch_id);
-	neon_result r;
-	memset(&r, 0, sizeof(r));
-	int rc = neon_call(c, "POST", path, neon_finalize_restore_body(old_name), true, &r);
-	str_copy(out->request_id, r.request_id, sizeof(out->request_id));
-	if (rc == 0 && r.outcome != NEON_OK)
-		rc = err_set(neon__outcome_rc(&r), "%s: %s", where, r.message);
 	/* the document makes the operations optional here */
-	if (rc == 0 && json_object_get(r.body, "operations"))
-		rc = neon__write_answer(r.body, branch_id, where, out);
-	if (rc != 0)
-		neon_write_result_release(out);
-	neon_result_release(&r);
-	return rc;
+	return neon__write_call(c, "POST", path, neon_finalize_restore_body(old_name), branch_id, where, true, NULL, out);
 }
